@@ -1,0 +1,13 @@
+/* zkc.h - the umbrella header: everything a zkc application includes. */
+#ifndef ZKC_H
+#define ZKC_H
+
+#include "zkc/common.h"
+#include "zkc/retry.h"
+#include "zkc/acl.h"
+#include "zkc/client.h"
+#include "zkc/multi.h"
+#include "zkc/pnode.h"
+#include "zkc/testing.h"
+
+#endif

@@ -1,0 +1,39 @@
+/* zkc/acl.h - access control lists and the helpers to build them. */
+#ifndef ZKC_ACL_H
+#define ZKC_ACL_H
+
+#include "zkc/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Permission bits, with ZooKeeper's values. */
+#define ZKC_PERM_READ   (1 << 0)
+#define ZKC_PERM_WRITE  (1 << 1)
+#define ZKC_PERM_CREATE (1 << 2)
+#define ZKC_PERM_DELETE (1 << 3)
+#define ZKC_PERM_ADMIN  (1 << 4)
+#define ZKC_PERM_ALL    0x1f
+
+typedef struct zkc_acl {
+	int32_t perms;
+	const char *scheme;   /* "world", "auth", "digest", "ip", "x509" */
+	const char *id;
+} zkc_acl_t;
+
+typedef struct zkc_acl_list {
+	int count;
+	const zkc_acl_t *acls;
+} zkc_acl_list_t;
+
+/* Constant lists, owned by zkc: world:anyone all; auth (creator) all;
+ * world:anyone read. */
+ZKC_EXTERN const zkc_acl_list_t *zkc_acl_open(void);
+ZKC_EXTERN const zkc_acl_list_t *zkc_acl_creator_all(void);
+ZKC_EXTERN const zkc_acl_list_t *zkc_acl_read_only(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

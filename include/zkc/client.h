@@ -1,0 +1,268 @@
+/* zkc/client.h - one client: a ZooKeeper session that survives faults, its
+ * states, events and the synchronous operations, retried where safe. */
+#ifndef ZKC_CLIENT_H
+#define ZKC_CLIENT_H
+
+#include "zkc/common.h"
+#include "zkc/retry.h"
+#include "zkc/acl.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zkc zkc_t;
+
+/* Connection states, as recipes see them.
+ *   CONNECTING  - opened, no session yet
+ *   CONNECTED   - a session is established (also a new session after LOST)
+ *   SUSPENDED   - the connection is gone; the session may still live
+ *   RECONNECTED - the same session is back after SUSPENDED
+ *   LOST        - the session is gone (expired, or presumed lost after about
+ *                 2/3 of the negotiated timeout without a server); zkc closes
+ *                 it and makes a new one, announced by CONNECTED
+ *   CLOSED      - zkc_close was called
+ * Every recipe hears LOST before a new session's CONNECTED. */
+typedef enum zkc_state {
+	ZKC_STATE_CONNECTING = 0,
+	ZKC_STATE_CONNECTED = 1,
+	ZKC_STATE_SUSPENDED = 2,
+	ZKC_STATE_RECONNECTED = 3,
+	ZKC_STATE_LOST = 4,
+	ZKC_STATE_CLOSED = 5
+} zkc_state_t;
+
+ZKC_EXTERN const char *zkc_state_name(int state);
+
+/* Event types delivered to callbacks or the event queue. */
+typedef enum zkc_event_type {
+	ZKC_EVENT_STATE = 1,            /* state changed: see event.state */
+	ZKC_EVENT_CREATED = 2,          /* watched node was created */
+	ZKC_EVENT_DELETED = 3,          /* watched node was deleted */
+	ZKC_EVENT_CHANGED = 4,          /* watched node's data changed */
+	ZKC_EVENT_CHILD = 5,            /* watched node's children changed */
+	ZKC_EVENT_WATCH_CANCELLED = 6,  /* the watch will never fire: its session
+	                                 * ended or the client closed; re-read */
+	ZKC_EVENT_HOSTS = 7             /* the host provider changed the server
+	                                 * list: event.path holds it */
+} zkc_event_type_t;
+
+typedef struct zkc_event {
+	int type;            /* zkc_event_type_t */
+	int state;           /* the client state when the event was made */
+	const char *path;    /* node path (watch events), server list (HOSTS) */
+	int64_t session_id;  /* session the event belongs to */
+	void *payload;       /* the payload given with the watch, if any */
+} zkc_event_t;
+
+/* Event callback. Runs on the client's event thread (never libzookeeper's
+ * completion thread), one event at a time, in order. It may call blocking zkc
+ * functions, but events wait while it runs. Must not call zkc_close on its
+ * own client (that returns ZKC_EDEADLK). The event and its strings are valid
+ * only during the call. */
+typedef void (*zkc_event_fn)(zkc_t *zk, const zkc_event_t *event, void *payload);
+
+/* Watch callback: called exactly once per registered watch, with the node
+ * event that fired it or with ZKC_EVENT_WATCH_CANCELLED. Same thread rules
+ * as zkc_event_fn. A NULL watch function sends the event to the client's
+ * event callback, or to the event queue if there is none. */
+typedef zkc_event_fn zkc_watch_fn;
+
+#define ZKC_OPTIONS_VERSION 1
+
+typedef struct zkc_options {
+	int version;                /* ZKC_OPTIONS_VERSION */
+	int session_timeout_ms;     /* requested; 0 = URL's or 10000 */
+	int connect_timeout_ms;     /* zkc_open waits this long for the first
+	                             * session: 0 = URL's or 15000; -1 = return at
+	                             * once and connect in the background */
+	zkc_retry_t retry;          /* default for every blocking call; version 0
+	                             * = URL's or ZKC_RETRY_INIT */
+	const char *chroot;         /* overrides the URL's chroot; NULL = URL's */
+	const char *digest;         /* "user:password" for digest auth, re-applied
+	                             * on every new session; NULL = URL's */
+	const zkc_acl_list_t *acl;  /* default ACL of creates; NULL = open */
+	zkc_log_fn log_fn;          /* NULL = no logging */
+	void *log_payload;
+	int log_level;              /* 0 = ZKC_LOG_WARN */
+	zkc_event_fn event_fn;      /* NULL = events go to the event queue */
+	void *event_payload;
+} zkc_options_t;
+
+#define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
+	NULL, NULL, NULL, NULL, 0, NULL, NULL }
+
+/* Opens a client from a URL (NULL = $ZKC_URL):
+ *   zk://h1:2181,h2:2181/chroot?session_timeout=10s&connect_timeout=15s
+ *   zk+dns://name:2181        names re-resolved (A/AAAA) as they change
+ *   zk+srv://_client._tcp.name  SRV records
+ * Query options: session_timeout, connect_timeout, retry_base, retry_max,
+ * retry_deadline, retry_attempts (durations take ms/s/m suffixes, bare
+ * numbers are ms), digest=user:password, dns_server=ip[:port],
+ * dns_interval, read_only=0|1.
+ * Waits up to connect_timeout for the first session. A server name that does
+ * not resolve counts as a server that is down: open keeps trying until its
+ * deadline. On success *out is owned by the caller (zkc_close). Expected
+ * codes: ZKC_EURL (malformed URL or option), ZKC_ETIMEDOUT (no session by the
+ * deadline), ZKC_EBADARGUMENTS. On failure *out is NULL. */
+ZKC_EXTERN int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts);
+
+/* Closes the session (ephemeral nodes go at once), stops every zkc thread
+ * and frees the client. Pending watches are called with
+ * ZKC_EVENT_WATCH_CANCELLED first. NULL is a no-op. Called from an event
+ * callback of the same client it returns ZKC_EDEADLK and does nothing. */
+ZKC_EXTERN int zkc_close(zkc_t *zk);
+
+ZKC_EXTERN int zkc_state(zkc_t *zk);
+
+/* Waits until the client is CONNECTED or RECONNECTED. ZKC_ETIMEDOUT,
+ * ZKC_ECLOSED. timeout_ms < 0 waits forever. */
+ZKC_EXTERN int zkc_wait_connected(zkc_t *zk, int timeout_ms);
+
+/* The current session: id, password (16 bytes, may be NULL) and negotiated
+ * timeout in ms (may be NULL). ZKC_EINVALIDSTATE when there is no session. */
+ZKC_EXTERN int zkc_session(int64_t *out_id, char out_passwd[16], int *out_timeout_ms, zkc_t *zk);
+
+/* The server list the host provider currently gives, comma-separated.
+ * Caller frees with zkc_free. */
+ZKC_EXTERN int zkc_servers(char **out, zkc_t *zk);
+
+/* The server the session is connected to ("ip:port"), or ZKC_EINVALIDSTATE.
+ * Caller frees with zkc_free. */
+ZKC_EXTERN int zkc_current_server(char **out, zkc_t *zk);
+
+/* Replaces the default retry policy of later calls. */
+ZKC_EXTERN int zkc_set_retry(zkc_t *zk, const zkc_retry_t *retry);
+
+/* ------------------------------------------------------------ events */
+
+/* A file descriptor that is readable while the event queue is not empty, for
+ * poll/epoll/select. Owned by the client. */
+ZKC_EXTERN int zkc_events_fd(zkc_t *zk);
+
+/* Takes the next queued event, waiting up to timeout_ms (0 = do not wait,
+ * < 0 = forever). *out is owned by the caller: zkc_event_free. Expected codes:
+ * ZKC_EAGAIN (none within timeout), ZKC_ECLOSED. */
+ZKC_EXTERN int zkc_events_next(zkc_event_t **out, zkc_t *zk, int timeout_ms);
+ZKC_EXTERN void zkc_event_free(zkc_event_t *event);
+
+/* State listeners (for recipes and applications): called on the event thread
+ * for every state change, before the event callback or queue sees it, in the
+ * order added. Returns an id for zkc_listener_remove in *out_id. */
+typedef void (*zkc_state_fn)(zkc_t *zk, int state, int64_t session_id, void *payload);
+ZKC_EXTERN int zkc_listener_add(int *out_id, zkc_t *zk, zkc_state_fn fn, void *payload);
+/* After it returns, the listener is not running and will not run again
+ * (unless called from that listener itself). */
+ZKC_EXTERN int zkc_listener_remove(zkc_t *zk, int id);
+
+/* ------------------------------------------------------------ nodes */
+
+typedef struct zkc_stat {
+	int64_t czxid;
+	int64_t mzxid;
+	int64_t ctime;
+	int64_t mtime;
+	int32_t version;
+	int32_t cversion;
+	int32_t aversion;
+	int64_t ephemeral_owner;
+	int32_t data_length;
+	int32_t num_children;
+	int64_t pzxid;
+} zkc_stat_t;
+
+/* Creation modes, with ZooKeeper's numbering. */
+typedef enum zkc_mode {
+	ZKC_PERSISTENT = 0,
+	ZKC_EPHEMERAL = 1,
+	ZKC_PERSISTENT_SEQUENTIAL = 2,
+	ZKC_EPHEMERAL_SEQUENTIAL = 3,
+	ZKC_CONTAINER = 4,
+	ZKC_PERSISTENT_WITH_TTL = 5,
+	ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL = 6
+} zkc_mode_t;
+
+/* Creation flags. */
+#define ZKC_CREATE_PARENTS   0x1  /* create missing parents (persistent,
+                                   * or containers when the node is one) */
+#define ZKC_CREATE_PROTECTED 0x2  /* put a GUID in the name so a create whose
+                                   * reply was lost is found again instead of
+                                   * repeated (sequential and ephemeral
+                                   * modes); required for a retried
+                                   * sequential create */
+
+#define ZKC_CREATE_OPTIONS_VERSION 1
+typedef struct zkc_create_options {
+	int version;
+	int mode;                   /* zkc_mode_t */
+	int flags;                  /* ZKC_CREATE_* */
+	int64_t ttl_ms;             /* for the TTL modes */
+	const zkc_acl_list_t *acl;  /* NULL = the client's default */
+} zkc_create_options_t;
+#define ZKC_CREATE_OPTIONS_INIT { ZKC_CREATE_OPTIONS_VERSION, ZKC_PERSISTENT, 0, 0, NULL }
+
+/* Creates a node. *out_path (may be NULL) gets the actual path, without the
+ * chroot (sequential suffix, protected prefix), owned by the caller
+ * (zkc_free); *out_stat (may be NULL) its stat. opts NULL = persistent, no
+ * flags. Retried per the retry policy where safe: a plain create whose reply
+ * was lost and that then finds the node existing returns ZKC_EUNKNOWN, unless
+ * it is ephemeral and owned by this session (then it is ours) or protected.
+ * A sequential create without ZKC_CREATE_PROTECTED is not retried after a
+ * lost reply (ZKC_EUNKNOWN). Expected codes: ZKC_ENODEEXISTS, ZKC_ENONODE
+ * (parent), ZKC_EUNKNOWN, ZKC_EBADARGUMENTS, ZKC_ETOOLARGE. */
+ZKC_EXTERN int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *path,
+                          const void *data, size_t len, const zkc_create_options_t *opts);
+
+/* Reads a node's data. *out (may be NULL) is owned by the caller (zkc_free),
+ * with a NUL after the last byte for convenience; a node without data gives
+ * a zero-length buffer, not NULL. Expected: ZKC_ENONODE. */
+ZKC_EXTERN int zkc_get(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_t *zk,
+                       const char *path);
+/* As zkc_get and leaves a watch (data change or deletion). The watch is
+ * registered only if the call returns ZKC_OK. */
+ZKC_EXTERN int zkc_get_w(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_t *zk,
+                         const char *path, zkc_watch_fn fn, void *payload);
+
+/* Writes a node's data if its version equals `version` (-1: any version).
+ * Expected: ZKC_ENONODE, ZKC_EBADVERSION, ZKC_EUNKNOWN (a versioned write
+ * whose reply was lost and whose retry met another version). */
+ZKC_EXTERN int zkc_set(zkc_stat_t *out_stat, zkc_t *zk, const char *path, const void *data,
+                       size_t len, int32_t version);
+
+#define ZKC_DELETE_RECURSIVE 0x1
+/* Deletes a node at `version` (-1: any). With ZKC_DELETE_RECURSIVE, deletes
+ * its subtree first (children at any version). A delete whose reply was lost
+ * and that then finds no node counts as done. Expected: ZKC_ENONODE,
+ * ZKC_EBADVERSION, ZKC_ENOTEMPTY. */
+ZKC_EXTERN int zkc_delete(zkc_t *zk, const char *path, int32_t version, int flags);
+
+/* ZKC_OK with *out_stat (may be NULL) if the node exists, ZKC_ENONODE if not. */
+ZKC_EXTERN int zkc_exists(zkc_stat_t *out_stat, zkc_t *zk, const char *path);
+/* As zkc_exists; the watch is set in both cases (creation, deletion or data
+ * change) when the call returns ZKC_OK or ZKC_ENONODE. */
+ZKC_EXTERN int zkc_exists_w(zkc_stat_t *out_stat, zkc_t *zk, const char *path,
+                            zkc_watch_fn fn, void *payload);
+
+/* Lists a node's children (names, not paths, in the server's order). *out is
+ * owned by the caller (zkc_strings_free). Expected: ZKC_ENONODE. */
+ZKC_EXTERN int zkc_children(zkc_strings_t **out, zkc_stat_t *out_stat, zkc_t *zk,
+                            const char *path);
+ZKC_EXTERN int zkc_children_w(zkc_strings_t **out, zkc_stat_t *out_stat, zkc_t *zk,
+                              const char *path, zkc_watch_fn fn, void *payload);
+
+/* Waits until the connected server has caught up with the leader for path. */
+ZKC_EXTERN int zkc_sync(zkc_t *zk, const char *path);
+
+/* Checks a path as ZooKeeper would (leading '/', no trailing '/', no empty,
+ * "." or ".." component, no NUL or control characters, at most 4096 bytes).
+ * ZKC_OK or ZKC_EBADARGUMENTS with the reason in zkc_error_last(). `len` is
+ * the buffer length to check for embedded NULs, or (size_t)-1 for strlen. */
+ZKC_EXTERN int zkc_path_validate(const char *path, size_t len);
+
+/* Largest data size a node may hold (ZooKeeper's jute.maxbuffer default). */
+#define ZKC_MAX_DATA_LEN (1024 * 1024 - 1024)
+
+#ifdef __cplusplus
+}
+#endif
+#endif

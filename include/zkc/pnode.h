@@ -1,0 +1,40 @@
+/* zkc/pnode.h - a node that stays: an ephemeral node that zkc creates again
+ * whenever its session is lost and a new one is made (Curator's
+ * PersistentNode). */
+#ifndef ZKC_PNODE_H
+#define ZKC_PNODE_H
+
+#include "zkc/client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zkc_pnode zkc_pnode_t;
+
+/* Creates the node (mode ZKC_EPHEMERAL or ZKC_EPHEMERAL_SEQUENTIAL, always
+ * protected; parents created) and keeps it: after every new session it is
+ * created again with the same data. Waits up to the client's retry deadline
+ * for the first creation; ZKC_ETIMEDOUT if it could not be made by then (the
+ * node keeps trying in the background: *out is still set). *out is owned by
+ * the caller (zkc_pnode_close), and must be closed before its client. */
+ZKC_EXTERN int zkc_pnode_open(zkc_pnode_t **out, zkc_t *zk, const char *path, const void *data,
+                              size_t len, int mode);
+
+/* The node's current actual path (sequential names change across sessions),
+ * owned by the caller (zkc_free). ZKC_ENONODE while it does not exist. */
+ZKC_EXTERN int zkc_pnode_path(char **out, zkc_pnode_t *node);
+
+/* Replaces the data, now and for every later re-creation. */
+ZKC_EXTERN int zkc_pnode_set(zkc_pnode_t *node, const void *data, size_t len);
+
+/* Waits until the node exists in the current session. ZKC_ETIMEDOUT. */
+ZKC_EXTERN int zkc_pnode_wait(zkc_pnode_t *node, int timeout_ms);
+
+/* Deletes the node and stops keeping it. NULL is a no-op. */
+ZKC_EXTERN int zkc_pnode_close(zkc_pnode_t *node);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

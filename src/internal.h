@@ -1,0 +1,189 @@
+/* src/internal.h - declarations shared between the core's files: errors,
+ * logging, time, URL/config, retry state, paths, the state machine and the
+ * host-provider interface. Nothing here is public. */
+#ifndef ZKC_INTERNAL_H
+#define ZKC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "zkc.h"
+
+#if defined(__GNUC__)
+#define ZKC__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ZKC__PRINTF(a, b)
+#endif
+
+/* ------------------------------------------------------------ errors (error.c) */
+
+/* Records code and a formatted message as this thread's last error and
+ * returns code, so failures read `return zkc__error(ZKC_ENONODE, "...")`. */
+int zkc__error(int code, const char *fmt, ...) ZKC__PRINTF(2, 3);
+/* Maps a libzookeeper return code to a zkc code (identity for known codes,
+ * ZKC_ESYSTEM for unknown ones) and records "op path: zerror" as detail. */
+int zkc__error_zk(int zrc, const char *op, const char *path);
+
+/* ------------------------------------------------------------ logging (log.c) */
+
+typedef struct zkc__log {
+	zkc_log_fn fn;
+	void *payload;
+	int level;
+} zkc__log_t;
+
+void zkc__log(const zkc__log_t *log, int level, const char *fmt, ...) ZKC__PRINTF(3, 4);
+
+/* ------------------------------------------------------------ time, strings (util.c) */
+
+int64_t zkc__now_ms(void);                 /* CLOCK_MONOTONIC in ms */
+void zkc__sleep_ms(int64_t ms);
+/* Fills ts with CLOCK_MONOTONIC now + ms, for pthread_cond_timedwait on a
+ * condition variable initialised by zkc__cond_init (monotonic clock). */
+struct timespec;
+void zkc__deadline_ts(struct timespec *ts, int64_t ms);
+int zkc__cond_init(void *cond);            /* pthread_cond_t *, monotonic */
+char *zkc__strdup(const char *s);          /* NULL-safe */
+char *zkc__strndup(const char *s, size_t n);
+char *zkc__sprintf(const char *fmt, ...) ZKC__PRINTF(1, 2);  /* malloc'd or NULL */
+double zkc__random01(void);                /* thread-safe uniform [0, 1) */
+/* Parses "10s", "500ms", "2m", "1500" (ms). ZKC_OK or ZKC_EBADARGUMENTS. */
+int zkc__parse_duration_ms(int64_t *out, const char *s);
+
+/* ------------------------------------------------------------ paths (path.c) */
+
+/* zkc_path_validate is public. These return malloc'd strings or NULL (ENOMEM). */
+char *zkc__path_join(const char *parent, const char *child);
+/* Parent of a valid path; "/" for a top-level node; NULL for "/" itself. */
+char *zkc__path_parent(const char *path);
+/* Last component of a valid path ("" for "/"); points into path. */
+const char *zkc__path_basename(const char *path);
+
+/* ------------------------------------------------------------ URL (url.c) */
+
+typedef enum zkc__scheme {
+	ZKC__SCHEME_STATIC = 1,   /* zk://, zks:// */
+	ZKC__SCHEME_DNS = 2,      /* zk+dns://, zks+dns:// */
+	ZKC__SCHEME_SRV = 3,      /* zk+srv://, zks+srv:// */
+	ZKC__SCHEME_K8S = 4       /* zk+k8s://, zks+k8s:// */
+} zkc__scheme_t;
+
+typedef struct zkc__hostport {
+	char *host;               /* name, IPv4 literal or IPv6 literal (no brackets) */
+	int port;                 /* 1..65535; 2181 when the URL had none */
+} zkc__hostport_t;
+
+typedef struct zkc__url {
+	int scheme;               /* zkc__scheme_t */
+	int tls;                  /* 1 for zks* schemes or any TLS option */
+	size_t nhosts;
+	zkc__hostport_t *hosts;   /* for SRV: one entry, port 0 */
+	char *chroot;             /* NULL or a valid path other than "/" */
+
+	/* query options; 0 / NULL = not given */
+	int session_timeout_ms;
+	int connect_timeout_ms;   /* -1 = do not wait */
+	zkc_retry_t retry;        /* version 0 unless any retry_* option given;
+	                           * then unset fields hold ZKC_RETRY_INIT's */
+	char *digest;             /* "user:password" */
+	char *dns_server;         /* resolver to ask, "ip" */
+	int dns_port;             /* its port, 53 by default */
+	int dns_interval_ms;      /* re-resolution period */
+	int read_only;            /* 0/1 */
+
+	/* TLS (issue 6), parsed and kept so a URL that names them is not an error */
+	char *tls_ca, *tls_cert, *tls_key, *tls_key_password, *tls_server_name;
+	int tls_verify_host;      /* default 1 */
+
+	/* Kubernetes (issue 7) */
+	char *k8s_kubeconfig;
+	int k8s_include_not_ready;
+} zkc__url_t;
+
+/* Parses a connection URL. ZKC_OK, or ZKC_EURL with the reason (position,
+ * offending part) in zkc_error_last(); secrets never appear in messages. */
+int zkc__url_parse(zkc__url_t **out, const char *url);
+void zkc__url_free(zkc__url_t *url);
+/* The URL with the password of digest= and key_password= replaced by "***";
+ * malloc'd, NULL on ENOMEM. Works on malformed URLs too. */
+char *zkc__url_redact(const char *url);
+/* "h1:p1,h2:p2" from the URL's hosts (IPv6 without brackets, as libzookeeper
+ * wants them). malloc'd. */
+char *zkc__url_hosts_string(const zkc__url_t *url);
+
+/* ------------------------------------------------------------ retry (retry.c) */
+
+typedef struct zkc__retry_run {
+	zkc_retry_t policy;
+	int64_t start_ms;
+	int attempt;              /* attempts started so far */
+} zkc__retry_run_t;
+
+void zkc__retry_begin(zkc__retry_run_t *run, const zkc_retry_t *policy);
+/* Before each retry: computes how long to sleep in *out_sleep_ms. Returns
+ * ZKC_OK if another attempt may start (after the sleep), ZKC_ETIMEDOUT if
+ * the deadline or attempt count forbids it. */
+int zkc__retry_next(zkc__retry_run_t *run, int64_t *out_sleep_ms);
+/* Milliseconds left before the deadline (>= 0). */
+int64_t zkc__retry_left_ms(const zkc__retry_run_t *run);
+
+/* ------------------------------------------------------------ state machine (state.c) */
+
+typedef enum zkc__sm_input {
+	ZKC__IN_CONNECTED = 1,     /* libzookeeper reports a connected session */
+	ZKC__IN_DISCONNECTED = 2,  /* connection lost (CONNECTING/ASSOCIATING) */
+	ZKC__IN_EXPIRED = 3,       /* the server said the session expired */
+	ZKC__IN_PRESUMED_LOST = 4, /* disconnected for ~2/3 of the timeout */
+	ZKC__IN_CLOSE = 5          /* zkc_close */
+} zkc__sm_input_t;
+
+typedef struct zkc__sm {
+	int state;                 /* zkc_state_t */
+	int64_t session_id;        /* session of the last CONNECTED, 0 if none */
+} zkc__sm_t;
+
+void zkc__sm_init(zkc__sm_t *sm);
+/* Feeds one input; writes the public states to announce, in order, into
+ * out[0..return-1] (at most 2). Pure: no I/O, no locks. */
+int zkc__sm_step(zkc__sm_t *sm, int input, int64_t session_id, int out[2]);
+
+/* ------------------------------------------------------------ host providers (hosts.c) */
+
+/* A host provider owns the server list of one client. It may change the
+ * list at any time from its own thread through the notify function; the
+ * client then calls zoo_set_servers. */
+typedef struct zkc__hosts zkc__hosts_t;
+
+/* servers: "h:p,h:p" (may be "" when nothing resolves now). Called from the
+ * provider's thread, never with provider locks held; must not block long. */
+typedef void (*zkc__hosts_notify_fn)(void *ctx, const char *servers);
+
+struct zkc__hosts_ops {
+	const char *name;
+	/* The current list (may block for a first lookup, bounded by a few
+	 * seconds). *out malloc'd, "" when nothing resolves. */
+	int (*current)(zkc__hosts_t *h, char **out);
+	/* Starts following changes; notify is called only when the list changes. */
+	int (*start)(zkc__hosts_t *h, zkc__hosts_notify_fn fn, void *ctx);
+	/* Stops (joins any thread) and frees. */
+	void (*free)(zkc__hosts_t *h);
+};
+
+struct zkc__hosts {
+	const struct zkc__hosts_ops *ops;
+	const zkc__log_t *log;     /* owned by the client, outlives the provider */
+};
+
+/* Builds the provider the URL's scheme asks for. */
+int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
+int zkc__hosts_static_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
+int zkc__hosts_dns_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
+static inline int zkc__hosts_current(zkc__hosts_t *h, char **out) { return h->ops->current(h, out); }
+static inline int zkc__hosts_start(zkc__hosts_t *h, zkc__hosts_notify_fn fn, void *ctx)
+{
+	return h->ops->start(h, fn, ctx);
+}
+static inline void zkc__hosts_free(zkc__hosts_t *h) { if (h) h->ops->free(h); }
+
+#endif
