@@ -12,12 +12,16 @@ extern "C" {
 
 typedef struct zkc_pnode zkc_pnode_t;
 
-/* Creates the node (mode ZKC_EPHEMERAL or ZKC_EPHEMERAL_SEQUENTIAL, always
- * protected; parents created) and keeps it: after every new session it is
- * created again with the same data. Waits up to the client's retry deadline
- * for the first creation; ZKC_ETIMEDOUT if it could not be made by then (the
- * node keeps trying in the background: *out is still set). *out is owned by
- * the caller (zkc_pnode_close), and must be closed before its client. */
+/* Creates the node (mode ZKC_EPHEMERAL, at exactly `path`, or
+ * ZKC_EPHEMERAL_SEQUENTIAL, protected; parents created) and keeps it: after
+ * every new session, and after someone deletes it, it is created again with
+ * the current data. A plain ephemeral path held by another client's session
+ * is waited for, never taken; one left by an ended session of this client is
+ * removed first. Waits up to 30 s (ZKC_RETRY_INIT's deadline) for the first
+ * creation; ZKC_ETIMEDOUT if it could not be made by then (the node keeps
+ * trying in the background: *out is still set). *out is owned by the caller
+ * (zkc_pnode_close), and must be closed before its client. Expected codes:
+ * ZKC_EBADARGUMENTS (path, mode), ZKC_ETOOLARGE, ZKC_ETIMEDOUT. */
 ZKC_EXTERN int zkc_pnode_open(zkc_pnode_t **out, zkc_t *zk, const char *path, const void *data,
                               size_t len, int mode);
 

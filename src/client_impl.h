@@ -1,0 +1,147 @@
+/* src/client_impl.h - the client's private structure and the pieces that
+ * client.c (sessions, events) shares with ops.c, multi.c and pnode.c. */
+#ifndef ZKC_CLIENT_IMPL_H
+#define ZKC_CLIENT_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <zookeeper/zookeeper.h>
+
+#include "internal.h"
+
+/* One registered watch. Lives from its registration until it fires or its
+ * session's handle is closed; the watch function is called exactly once. */
+typedef struct zkc__watch {
+	zkc_t *zk;
+	uint64_t gen;                 /* handle generation it was set on */
+	zkc_watch_fn fn;
+	void *payload;
+	char *path;
+	int armed;                    /* registered with libzookeeper */
+	int silent;                   /* its call gave up: fire without telling */
+	struct zkc__watch *prev, *next;
+} zkc__watch_t;
+
+/* Internal event, handed from libzookeeper's threads and the supervisor to
+ * the event thread. */
+enum { ZKC__EV_STATE = 1, ZKC__EV_WATCH = 2, ZKC__EV_HOSTS = 3 };
+typedef struct zkc__ev {
+	struct zkc__ev *next;
+	int kind;
+	int state;
+	int64_t session_id;
+	int type;                     /* zkc_event_type_t for WATCH */
+	zkc__watch_t *watch;          /* WATCH: owned by the event */
+	char *path;                   /* WATCH path / HOSTS list, owned */
+} zkc__ev_t;
+
+/* A queued user event: the public part first so zkc_event_free can take it. */
+typedef struct zkc__uev {
+	zkc_event_t ev;
+	struct zkc__uev *next;
+	char *path;
+} zkc__uev_t;
+
+typedef struct zkc__listener {
+	int id;
+	zkc_state_fn fn;
+	void *payload;
+} zkc__listener_t;
+
+struct zkc {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;            /* monotonic; state, handle, closing */
+
+	/* configuration, fixed after open */
+	zkc__url_t *url;
+	zkc__log_t log;
+	int session_timeout_ms;
+	int connect_timeout_ms;
+	zkc_retry_t retry;            /* guarded by mu (zkc_set_retry) */
+	char *chroot;                 /* NULL or "/x" */
+	char *digest;
+	struct ACL_vector acl;        /* default ACL for creates */
+	zkc_event_fn event_fn;
+	void *event_payload;
+
+	/* host provider */
+	zkc__hosts_t *hosts;
+	char *servers;                /* current list, guarded by mu */
+	int servers_changed;
+
+	/* session, guarded by mu */
+	zhandle_t *zh;
+	uint64_t gen;                 /* bumped for every new handle */
+	int zh_users;                 /* threads inside a zoo_a* call on zh */
+	zkc__sm_t sm;
+	int raw_connected;            /* zh reports CONNECTED for gen */
+	int raw_expired;              /* zh reported EXPIRED / AUTH_FAILED */
+	int64_t session_id;
+	char passwd[16];
+	int neg_timeout_ms;
+	int64_t disconnect_ms;        /* when the connection went, 0 if up */
+	int heartbeat_inflight;
+	int64_t old_sessions[8];      /* sessions this client had, newest last */
+	int nold_sessions;
+	atomic_llong last_reply_ms;   /* last reply from any server, monotonic */
+	pthread_t completion_tid;
+	int have_completion_tid;
+	int closing;
+	int active_calls;             /* blocking calls in progress */
+	pthread_t supervisor;
+
+	/* event thread */
+	pthread_t dispatcher;
+	pthread_cond_t evcv;
+	zkc__ev_t *evq_head, *evq_tail;
+	int dispatcher_stop;
+	int running_listener;         /* id of the listener being called, 0 */
+
+	/* user event queue (when event_fn is NULL) */
+	zkc__uev_t *uq_head, *uq_tail;
+	int evfd;
+
+	zkc__listener_t *listeners;
+	int nlisteners, listeners_cap, next_listener_id;
+
+	zkc__watch_t *watches;        /* armed or being registered */
+};
+
+/* Context given to zookeeper_init: ties a handle's callbacks to the client
+ * and to one generation, so callbacks of a replaced handle are ignored. */
+typedef struct zkc__zhctx {
+	zkc_t *zk;
+	uint64_t gen;
+} zkc__zhctx_t;
+
+/* ---- client.c, used by ops.c and friends ---- */
+
+/* Waits (until deadline_ms, monotonic) for a connected handle and takes a
+ * use of it; out_zh, out_gen and out_sid describe it. Returns ZKC_OK,
+ * ZKC_ETIMEDOUT, ZKC_ECLOSED or ZKC_EDEADLK (completion thread). */
+int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t *out_gen,
+                    int64_t *out_sid);
+void zkc__zh_release(zkc_t *zk);
+/* Marks a reply from the server (any completion). */
+void zkc__note_reply(zkc_t *zk);
+/* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */
+int zkc__sleep(zkc_t *zk, int64_t ms);
+/* Blocking-call bookkeeping: refuses calls on the completion thread and on a
+ * closing client. Pair every successful enter with leave. */
+int zkc__call_enter(zkc_t *zk);
+void zkc__call_leave(zkc_t *zk);
+int zkc__on_completion_thread(zkc_t *zk);
+/* Whether session_id is one this client had before the current one. */
+int zkc__was_own_session(zkc_t *zk, int64_t session_id);
+
+/* Watches: make a context before the request, arm it if the request
+ * registered the watch, drop it (no callback) if not. */
+zkc__watch_t *zkc__watch_new(zkc_t *zk, uint64_t gen, const char *path, zkc_watch_fn fn,
+                             void *payload);
+void zkc__watch_arm(zkc__watch_t *w);
+void zkc__watch_drop(zkc__watch_t *w);
+void zkc__watch_trampoline(zhandle_t *zh, int type, int state, const char *path, void *ctx);
+
+void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st);
+
+#endif

@@ -1,0 +1,90 @@
+/* src/testing.c - fault injection for tests: forced session expiry the way
+ * ZooKeeper's own tests do it (a second handle on the same session id and
+ * password, then closed, which ends the session on the server). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+
+typedef struct expirer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int connected;
+} expirer_t;
+
+static void expirer_watcher(zhandle_t *zh, int type, int state, const char *path, void *ctx)
+{
+	expirer_t *e = ctx;
+
+	(void)zh;
+	(void)path;
+	if (type != ZOO_SESSION_EVENT)
+		return;
+	pthread_mutex_lock(&e->mu);
+	if (state == ZOO_CONNECTED_STATE)
+		e->connected = 1;
+	else if (state == ZOO_EXPIRED_SESSION_STATE)
+		e->connected = -1;
+	pthread_cond_broadcast(&e->cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
+static void quiet_log(const char *message)
+{
+	(void)message;
+}
+
+int zkc_testing_expire_session(zkc_t *zk, int timeout_ms)
+{
+	clientid_t id;
+	expirer_t e;
+	zhandle_t *zh;
+	char *hosts;
+	int timeout, rc = ZKC_OK;
+	int64_t deadline;
+
+	if (!zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "client is NULL");
+	memset(&id, 0, sizeof(id));
+	rc = zkc_session(&id.client_id, id.passwd, &timeout, zk);
+	if (rc != ZKC_OK)
+		return rc;
+	pthread_mutex_lock(&zk->mu);
+	hosts = zkc__strdup(zk->servers);
+	pthread_mutex_unlock(&zk->mu);
+	if (!hosts)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	memset(&e, 0, sizeof(e));
+	pthread_mutex_init(&e.mu, NULL);
+	zkc__cond_init(&e.cv);
+	zh = zookeeper_init2(hosts, expirer_watcher, timeout, &id, &e, 0, quiet_log);
+	free(hosts);
+	if (!zh) {
+		rc = zkc__error(ZKC_EOS, "expire: cannot make a second handle: %s", strerror(errno));
+		goto out;
+	}
+	deadline = zkc__now_ms() + timeout_ms;
+	pthread_mutex_lock(&e.mu);
+	while (e.connected == 0) {
+		struct timespec ts;
+		int64_t left = deadline - zkc__now_ms();
+
+		if (left <= 0)
+			break;
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&e.cv, &e.mu, &ts);
+	}
+	if (e.connected == 0)
+		rc = zkc__error(ZKC_ETIMEDOUT, "expire: the second handle did not connect within %d ms",
+		                timeout_ms);
+	else if (e.connected < 0)
+		rc = zkc__error(ZKC_ESESSIONEXPIRED, "expire: the session had already expired");
+	pthread_mutex_unlock(&e.mu);
+	/* Closing a connected handle sends closeSession: the session ends now. */
+	zookeeper_close(zh);
+out:
+	pthread_cond_destroy(&e.cv);
+	pthread_mutex_destroy(&e.mu);
+	return rc;
+}
