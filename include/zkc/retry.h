@@ -11,8 +11,8 @@ extern "C" {
 
 #define ZKC_RETRY_VERSION 1
 
-/* Attempt n (0-based) waits a random time in [d/2, d] with
- * d = min(base_ms * 2^n, max_ms) before it runs; no attempt starts after
+/* The n-th retry (1-based; the first attempt does not wait) waits a random
+ * time in [d/2, d] with d = min(base_ms * 2^(n-1), max_ms) before it runs; no attempt starts after
  * deadline_ms from the call's start, and no more than max_attempts run
  * (0 = no count limit). While the client is disconnected a retry waits for
  * the connection, within the same deadline. */
