@@ -87,7 +87,7 @@ typedef struct zkc__url {
 	zkc_retry_t retry;        /* version 0 unless any retry_* option given;
 	                           * then unset fields hold ZKC_RETRY_INIT's */
 	char *digest;             /* "user:password" */
-	char *dns_server;         /* resolver to ask, "ip" */
+	char *dns_server;         /* resolver to ask: IPv4 or IPv6 literal, no brackets */
 	int dns_port;             /* its port, 53 by default */
 	int dns_interval_ms;      /* re-resolution period */
 	int read_only;            /* 0/1 */
@@ -164,9 +164,12 @@ struct zkc__hosts_ops {
 	/* The current list (may block for a first lookup, bounded by a few
 	 * seconds). *out malloc'd, "" when nothing resolves. */
 	int (*current)(zkc__hosts_t *h, char **out);
-	/* Starts following changes; notify is called only when the list changes. */
+	/* Starts following changes; notify is called only when the list changes.
+	 * Providers may begin work in new(); start() only registers fn/ctx. */
 	int (*start)(zkc__hosts_t *h, zkc__hosts_notify_fn fn, void *ctx);
-	/* Stops (joins any thread) and frees. */
+	/* Stops (joins any thread) and frees. Must not be called from the notify
+	 * function. May wait for one lookup in flight (<= 3 s with dns_server,
+	 * the system resolver's timeout otherwise). */
 	void (*free)(zkc__hosts_t *h);
 };
 
