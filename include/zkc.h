@@ -7,6 +7,7 @@
 #include "zkc/acl.h"
 #include "zkc/client.h"
 #include "zkc/multi.h"
+#include "zkc/batch.h"
 #include "zkc/pnode.h"
 #include "zkc/testing.h"
 

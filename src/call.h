@@ -28,12 +28,21 @@ typedef struct zkc__req {
 	zkc_strings_t *strings;        /* children */
 	char *path;                    /* create: actual path */
 
+	/* called by the completion after the result is stored (batches) */
+	void (*on_done)(struct zkc__req *r);
+	void *on_done_ctx;
+	size_t on_done_index;
+
 	/* multi: buffers libzookeeper writes results into */
 	int nops;
 	zoo_op_result_t *results;
 	char **pathbufs;
 	struct Stat *stats;
 } zkc__req_t;
+
+/* A request with two references (the caller's and the completion's). */
+zkc__req_t *zkc__req_new(zkc_t *zk);
+void zkc__req_unref(zkc__req_t *r);
 
 typedef struct zkc__call zkc__call_t;
 

@@ -203,6 +203,8 @@ static void dispatch(zkc_t *zk, zkc__ev_t *ev)
 		deliver(zk, w->fn, w->payload, &pub, ev->path);
 		free(w->path);
 		free(w);
+	} else if (ev->kind == ZKC__EV_CALL) {
+		ev->call(ev->arg);
 	} else if (ev->kind == ZKC__EV_HOSTS) {
 		zkc_event_t pub = { ZKC_EVENT_HOSTS, zkc_state(zk), ev->path, ev->session_id, NULL };
 
@@ -235,6 +237,92 @@ static void *dispatcher_main(void *arg)
 	}
 	pthread_mutex_unlock(&zk->mu);
 	return NULL;
+}
+
+void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg)
+{
+	zkc__ev_t *ev = calloc(1, sizeof(*ev));
+
+	if (!ev) {
+		/* Running it here is late-but-correct; dropping it would hang
+		 * whoever waits for it. Callers never hold zkc locks. */
+		zkc__log(&zk->log, ZKC_LOG_ERROR, "out of memory: posted call runs inline");
+		fn(arg);
+		return;
+	}
+	ev->kind = ZKC__EV_CALL;
+	ev->call = fn;
+	ev->arg = arg;
+	pthread_mutex_lock(&zk->mu);
+	ev_push(zk, ev);
+	pthread_mutex_unlock(&zk->mu);
+}
+
+int zkc__pending_add(zkc_t *zk, zkc__pending_t *p)
+{
+	pthread_mutex_lock(&zk->mu);
+	if (zk->closing) {
+		pthread_mutex_unlock(&zk->mu);
+		return zkc__error(ZKC_ECLOSED, "client is closing");
+	}
+	p->next = NULL;
+	if (zk->pending_tail)
+		zk->pending_tail->next = p;
+	else
+		zk->pending_head = p;
+	zk->pending_tail = p;
+	pthread_cond_broadcast(&zk->cv);
+	pthread_mutex_unlock(&zk->mu);
+	return ZKC_OK;
+}
+
+/* Sends the pending work if connected, expires what is overdue (or all of
+ * it when closing). Caller holds mu; it is released while calling out. */
+static void pending_run(zkc_t *zk, int64_t now, int64_t *wake)
+{
+	zkc__pending_t *send = NULL, *expire = NULL, **pp, *p;
+	zhandle_t *zh = NULL;
+	int64_t sid = 0;
+
+	if (!zk->pending_head)
+		return;
+	if (zk->zh && zk->raw_connected && !zk->closing) {
+		send = zk->pending_head;
+		zk->pending_head = zk->pending_tail = NULL;
+		zh = zk->zh;
+		sid = zk->session_id;
+		zk->zh_users++;
+	} else {
+		zk->pending_tail = NULL;
+		for (pp = &zk->pending_head; (p = *pp);) {
+			if (zk->closing || now >= p->deadline_ms) {
+				*pp = p->next;
+				p->next = expire;
+				expire = p;
+			} else {
+				if (p->deadline_ms < *wake)
+					*wake = p->deadline_ms;
+				zk->pending_tail = p;
+				pp = &p->next;
+			}
+		}
+	}
+	if (!send && !expire)
+		return;
+	pthread_mutex_unlock(&zk->mu);
+	while ((p = send)) {
+		send = p->next;
+		p->send(p, zh, sid);
+	}
+	while ((p = expire)) {
+		expire = p->next;
+		p->expire(p, zk->closing ? ZKC_ECLOSED : ZKC_ETIMEDOUT);
+	}
+	pthread_mutex_lock(&zk->mu);
+	if (zh) {
+		zk->zh_users--;
+		pthread_cond_broadcast(&zk->cv);
+	}
 }
 
 /* ------------------------------------------------------------ watches */
@@ -703,6 +791,7 @@ static void *supervisor_main(void *arg)
 				wake = lost < wake ? lost : wake;
 			}
 		}
+		pending_run(zk, now, &wake);
 		if (zk->closing)
 			break;
 		if (wake <= now)
@@ -710,6 +799,7 @@ static void *supervisor_main(void *arg)
 		zkc__deadline_ts(&ts, wake - zkc__now_ms() > 0 ? wake - zkc__now_ms() : 1);
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
+	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
 	pthread_mutex_unlock(&zk->mu);
 	handle_retire(zk, &ctx);
 	pthread_mutex_lock(&zk->mu);

@@ -24,7 +24,7 @@ typedef struct zkc__watch {
 
 /* Internal event, handed from libzookeeper's threads and the supervisor to
  * the event thread. */
-enum { ZKC__EV_STATE = 1, ZKC__EV_WATCH = 2, ZKC__EV_HOSTS = 3 };
+enum { ZKC__EV_STATE = 1, ZKC__EV_WATCH = 2, ZKC__EV_HOSTS = 3, ZKC__EV_CALL = 4 };
 typedef struct zkc__ev {
 	struct zkc__ev *next;
 	int kind;
@@ -33,7 +33,20 @@ typedef struct zkc__ev {
 	int type;                     /* zkc_event_type_t for WATCH */
 	zkc__watch_t *watch;          /* WATCH: owned by the event */
 	char *path;                   /* WATCH path / HOSTS list, owned */
+	void (*call)(void *arg);      /* CALL: run on the event thread */
+	void *arg;
 } zkc__ev_t;
+
+/* Work waiting for a connection (asynchronous batches): the supervisor
+ * sends it once connected, or expires it at its deadline or at close. */
+typedef struct zkc__pending {
+	struct zkc__pending *next;
+	int64_t deadline_ms;
+	/* Called without locks, with a use of the handle held. */
+	void (*send)(struct zkc__pending *p, zhandle_t *zh, int64_t session_id);
+	/* Called without locks; code is ZKC_ETIMEDOUT or ZKC_ECLOSED. */
+	void (*expire)(struct zkc__pending *p, int code);
+} zkc__pending_t;
 
 /* A queued user event: the public part first so zkc_event_free can take it. */
 typedef struct zkc__uev {
@@ -105,6 +118,7 @@ struct zkc {
 	int nlisteners, listeners_cap, next_listener_id;
 
 	zkc__watch_t *watches;        /* armed or being registered */
+	zkc__pending_t *pending_head, *pending_tail;
 };
 
 /* Context given to zookeeper_init: ties a handle's callbacks to the client
@@ -122,6 +136,11 @@ typedef struct zkc__zhctx {
 int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t *out_gen,
                     int64_t *out_sid);
 void zkc__zh_release(zkc_t *zk);
+/* Runs fn(arg) on the event thread, after the events queued before it. */
+void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg);
+/* Queues work for the next connection (see zkc__pending_t). Returns
+ * ZKC_ECLOSED (and does not take p) when the client is closing. */
+int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
 /* Marks a reply from the server (any completion). */
 void zkc__note_reply(zkc_t *zk);
 /* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */

@@ -9,7 +9,7 @@
 
 /* ------------------------------------------------------------ requests */
 
-static zkc__req_t *req_new(zkc_t *zk)
+zkc__req_t *zkc__req_new(zkc_t *zk)
 {
 	zkc__req_t *r = calloc(1, sizeof(*r));
 
@@ -39,7 +39,7 @@ static void req_free(zkc__req_t *r)
 	free(r);
 }
 
-static void req_unref(zkc__req_t *r)
+void zkc__req_unref(zkc__req_t *r)
 {
 	int left;
 
@@ -62,6 +62,8 @@ static void req_finish(zkc__req_t *r, int rc)
 	abandoned = r->abandoned;
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
+	if (r->on_done)
+		r->on_done(r);
 	if (r->watch) {
 		int registered = rc == ZOK || (rc == ZNONODE && r->watch_on_nonode);
 
@@ -75,7 +77,7 @@ static void req_finish(zkc__req_t *r, int rc)
 		}
 		r->watch = NULL;
 	}
-	req_unref(r);
+	zkc__req_unref(r);
 }
 
 void zkc__complete_data(int rc, const char *value, int value_len, const struct Stat *stat,
@@ -191,7 +193,7 @@ void zkc__call_init(zkc__call_t *c, zkc_t *zk, const char *name, const char *pat
 void zkc__call_done(zkc__call_t *c)
 {
 	if (c->req)
-		req_unref(c->req);
+		zkc__req_unref(c->req);
 	c->req = NULL;
 }
 
@@ -225,7 +227,7 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 		return rc;
 	if (!c->first_sid)
 		c->first_sid = c->sid;
-	r = req_new(zk);
+	r = zkc__req_new(zk);
 	if (!r) {
 		zkc__zh_release(zk);
 		return zkc__error(ZKC_ENOMEM, "out of memory");
@@ -236,7 +238,7 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 		if (!r->watch) {
 			zkc__zh_release(zk);
 			r->refs = 1;
-			req_unref(r);
+			zkc__req_unref(r);
 			return zkc__error(ZKC_ENOMEM, "out of memory");
 		}
 	}
@@ -247,7 +249,7 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 		zkc__watch_drop(r->watch);
 		r->watch = NULL;
 		r->refs = 1;
-		req_unref(r);
+		zkc__req_unref(r);
 		return zrc;
 	}
 	pthread_mutex_lock(&r->mu);
@@ -263,13 +265,13 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 	if (!r->done) {
 		r->abandoned = 1;
 		pthread_mutex_unlock(&r->mu);
-		req_unref(r);
+		zkc__req_unref(r);
 		return ATTEMPT_TIMED_OUT;
 	}
 	pthread_mutex_unlock(&r->mu);
 	zrc = r->rc;
 	if (c->req)
-		req_unref(c->req);
+		zkc__req_unref(c->req);
 	/* The completion already dropped its reference. */
 	c->req = r;
 	return zrc;
@@ -811,7 +813,7 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 		}
 		if (rc == ZKC_OK) {
 			/* Hand the result back the way a completed attempt would. */
-			zkc__req_t *r = req_new(c->zk);
+			zkc__req_t *r = zkc__req_new(c->zk);
 
 			if (!r) {
 				free(found);
@@ -833,7 +835,7 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 			r->stat.numChildren = st.num_children;
 			r->stat.pzxid = st.pzxid;
 			if (c->req)
-				req_unref(c->req);
+				zkc__req_unref(c->req);
 			c->req = r;
 			break;
 		}

@@ -1,0 +1,87 @@
+/* zkc/batch.h - pipelined requests: independent operations sent back to back
+ * on one session and answered together, in one round trip instead of one
+ * each. Unlike a transaction (zkc/multi.h) each op succeeds or fails on its
+ * own; the session's order still holds, so an op sees the effects of the ops
+ * added before it. This is what recipes and the cache build on. */
+#ifndef ZKC_BATCH_H
+#define ZKC_BATCH_H
+
+#include "zkc/client.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zkc_batch zkc_batch_t;
+
+/* A new, empty batch, owned by the caller (zkc_batch_free). */
+ZKC_EXTERN int zkc_batch_new(zkc_batch_t **out);
+ZKC_EXTERN void zkc_batch_free(zkc_batch_t *b);
+/* Forgets ops and results, keeping the batch for reuse. */
+ZKC_EXTERN void zkc_batch_clear(zkc_batch_t *b);
+ZKC_EXTERN size_t zkc_batch_count(const zkc_batch_t *b);
+
+/* Adding an op copies every argument and returns its index (>= 0), or a
+ * negative code for bad input (ZKC_EBADARGUMENTS, ZKC_ETOOLARGE), which
+ * leaves the batch unchanged. A watch is set as by zkc_get_w / zkc_exists_w
+ * / zkc_children_w when `watch` is non-zero (fn NULL: the event queue) and
+ * only if the op succeeds (exists: also on ZKC_ENONODE). */
+ZKC_EXTERN int zkc_batch_get(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn fn,
+                             void *payload);
+ZKC_EXTERN int zkc_batch_exists(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn fn,
+                                void *payload);
+ZKC_EXTERN int zkc_batch_children(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn fn,
+                                  void *payload);
+/* opts as for zkc_create; ZKC_CREATE_PARENTS is not allowed in a batch, and
+ * ZKC_CREATE_PROTECTED only names the node (_c_<guid>-...), nothing is
+ * retried. */
+ZKC_EXTERN int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t len,
+                                const zkc_create_options_t *opts);
+ZKC_EXTERN int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data, size_t len,
+                             int32_t version);
+ZKC_EXTERN int zkc_batch_delete(zkc_batch_t *b, const char *path, int32_t version);
+ZKC_EXTERN int zkc_batch_sync(zkc_batch_t *b, const char *path);
+
+/* Sends every op in order on the current session without waiting between
+ * them (waiting first for a connection, up to the client's retry deadline),
+ * then waits for every reply within the same deadline. Nothing is retried:
+ * an op whose reply was lost reports ZKC_ECONNECTIONLOSS (a write's outcome
+ * is then unknown), one not answered in time ZKC_ETIMEDOUT. Returns ZKC_OK
+ * when the batch was sent (each op has its own code; see zkc_batch_code),
+ * else ZKC_ETIMEDOUT (no connection), ZKC_ECLOSED, ZKC_EDEADLK. Earlier
+ * results are discarded. An empty batch returns ZKC_OK at once. */
+ZKC_EXTERN int zkc_batch_run(zkc_t *zk, zkc_batch_t *b);
+
+/* Called once when every op of an asynchronous batch has its answer, on the
+ * client's event thread. The batch (with its results) belongs to zkc and is
+ * freed when the function returns. */
+typedef void (*zkc_batch_fn)(zkc_t *zk, const zkc_batch_t *b, void *payload);
+
+/* As zkc_batch_run without waiting: takes ownership of b on success (do not
+ * free or reuse it), sends it at once if connected, else as soon as a
+ * connection comes (within the client's retry deadline; after it every op
+ * reports ZKC_ETIMEDOUT), and calls done (may be NULL) with the results.
+ * On failure (ZKC_ECLOSED, ZKC_EBADARGUMENTS) b stays the caller's and done
+ * is never called. Requests of one client are sent in the order of these
+ * calls and of blocking calls made after them on the same thread. */
+ZKC_EXTERN int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payload);
+
+/* Results of op i after a run; pointers are owned by the batch and valid
+ * until it is cleared, run again or freed. */
+ZKC_EXTERN int zkc_batch_code(const zkc_batch_t *b, size_t i);
+/* get: data (NUL-terminated) and length; others: NULL and 0. */
+ZKC_EXTERN const char *zkc_batch_data(const zkc_batch_t *b, size_t i, size_t *out_len);
+/* get, exists, set, create, children: the node's stat. ZKC_OK or the op's
+ * code (ZKC_EBADARGUMENTS for an op kind without a stat). */
+ZKC_EXTERN int zkc_batch_stat(zkc_stat_t *out, const zkc_batch_t *b, size_t i);
+/* create: the created path (without chroot); others NULL. */
+ZKC_EXTERN const char *zkc_batch_path(const zkc_batch_t *b, size_t i);
+/* children: the names; others NULL. */
+ZKC_EXTERN const zkc_strings_t *zkc_batch_children_of(const zkc_batch_t *b, size_t i);
+/* The session the batch was sent on (0 if it was not sent). */
+ZKC_EXTERN int64_t zkc_batch_session(const zkc_batch_t *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,156 @@
+/* tests/harness/client.c - zkc-specific helpers for integration tests. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+zkc_t *h_open(const char *url, const zkc_options_t *opts)
+{
+	zkc_options_t o = ZKC_OPTIONS_INIT;
+	zkc_t *zk = NULL;
+	int rc;
+
+	if (opts)
+		o = *opts;
+	if (!o.connect_timeout_ms)
+		o.connect_timeout_ms = h_timeout(H_TIMEOUT_MS);
+	rc = zkc_open(&zk, url ? url : h_url(), &o);
+	if (rc != ZKC_OK)
+		fail_msg("zkc_open(%s): %s: %s", url ? url : h_url(), zkc_strcode(rc),
+		         zkc_error_last()->message);
+	return zk;
+}
+
+char *h_path(const char *name)
+{
+	char buf[256];
+
+	h_unique_path(buf, sizeof(buf), name);
+	return strdup(buf);
+}
+
+char *h_join(const char *base, const char *rel)
+{
+	size_t n = strlen(base) + strlen(rel) + 2;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s", base, strcmp(base, "/") ? "/" : "", rel);
+	return s;
+}
+
+char *h_url_with(const char *url, const char *chroot, const char *extra_host)
+{
+	const char *hosts = strstr(url, "://");
+	size_t n = strlen(url) + (chroot ? strlen(chroot) : 0) + (extra_host ? strlen(extra_host) : 0) + 8;
+	char *s = malloc(n);
+
+	if (!s || !hosts)
+		return s;
+	hosts += 3;
+	snprintf(s, n, "%.*s%s%s%s%s", (int)(hosts - url), url, extra_host ? extra_host : "",
+	         extra_host ? "," : "", hosts, chroot ? chroot : "");
+	return s;
+}
+
+typedef struct h_ev {
+	int type, state;
+	int64_t session;
+} h_ev_t;
+
+struct h_events {
+	pthread_mutex_t mu;
+	h_ev_t *evs;
+	int n, cap;
+};
+
+h_events_t *h_events_new(void)
+{
+	h_events_t *e = calloc(1, sizeof(*e));
+
+	if (e)
+		pthread_mutex_init(&e->mu, NULL);
+	return e;
+}
+
+void h_events_free(h_events_t *e)
+{
+	if (!e)
+		return;
+	pthread_mutex_destroy(&e->mu);
+	free(e->evs);
+	free(e);
+}
+
+static void push(h_events_t *e, int type, int state, int64_t session)
+{
+	pthread_mutex_lock(&e->mu);
+	if (e->n == e->cap) {
+		int cap = e->cap ? e->cap * 2 : 16;
+		h_ev_t *n = realloc(e->evs, (size_t)cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&e->mu);
+			return;
+		}
+		e->evs = n;
+		e->cap = cap;
+	}
+	e->evs[e->n].type = type;
+	e->evs[e->n].state = state;
+	e->evs[e->n].session = session;
+	e->n++;
+	pthread_mutex_unlock(&e->mu);
+}
+
+void h_events_record(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	(void)zk;
+	push(payload, ev->type, ev->state, ev->session_id);
+}
+
+void h_events_state(zkc_t *zk, int state, int64_t session_id, void *payload)
+{
+	(void)zk;
+	push(payload, ZKC_EVENT_STATE, state, session_id);
+}
+
+int h_events_count(h_events_t *e)
+{
+	int n;
+
+	pthread_mutex_lock(&e->mu);
+	n = e->n;
+	pthread_mutex_unlock(&e->mu);
+	return n;
+}
+
+static h_ev_t get(h_events_t *e, int i)
+{
+	h_ev_t v = { -1, -1, 0 };
+
+	pthread_mutex_lock(&e->mu);
+	if (i >= 0 && i < e->n)
+		v = e->evs[i];
+	pthread_mutex_unlock(&e->mu);
+	return v;
+}
+
+int h_events_type(h_events_t *e, int i) { return get(e, i).type; }
+int h_events_state_at(h_events_t *e, int i) { return get(e, i).state; }
+int64_t h_events_session(h_events_t *e, int i) { return get(e, i).session; }
+
+int h_events_find(h_events_t *e, int from, int type, int state)
+{
+	int i, n = h_events_count(e);
+
+	for (i = from < 0 ? 0 : from; i < n; i++) {
+		h_ev_t v = get(e, i);
+
+		if (v.type == type && (type != ZKC_EVENT_STATE || state < 0 || v.state == state))
+			return i;
+	}
+	return -1;
+}
