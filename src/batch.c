@@ -440,10 +440,12 @@ static int submit_op(zhandle_t *zh, bop_t *op, zkc__req_t *r, zkc_t *zk)
 static void send_all(brun_t *run, zhandle_t *zh, uint64_t gen, int64_t sid)
 {
 	zkc_batch_t *b = run->b;
-	size_t i;
+	size_t i, n = b->count;
 
+	/* Once the last op is sent (or answered), an async run may finish and
+	 * free b on the event thread: never read b after that. */
 	b->session = sid;
-	for (i = 0; i < b->count; i++) {
+	for (i = 0; i < n; i++) {
 		bop_t *op = &b->ops[i];
 		zkc__req_t *r = zkc__req_new(run->zk);
 		int zrc;

@@ -166,6 +166,11 @@ static void deliver(zkc_t *zk, zkc_event_fn fn, void *payload, const zkc_event_t
 		uq_push(zk, ev, path);
 }
 
+void zkc__event_emit(zkc_t *zk, const zkc_event_t *ev)
+{
+	deliver(zk, NULL, NULL, ev, ev->path);
+}
+
 static void dispatch_state(zkc_t *zk, zkc__ev_t *ev)
 {
 	zkc_event_t pub = { ZKC_EVENT_STATE, ev->state, NULL, ev->session_id, NULL };

@@ -163,4 +163,8 @@ void zkc__watch_trampoline(zhandle_t *zh, int type, int state, const char *path,
 
 void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st);
 
+/* Hands an event made by a module (the cache) to the client's event
+ * callback, or its queue when there is none. Call on the event thread. */
+void zkc__event_emit(zkc_t *zk, const zkc_event_t *ev);
+
 #endif

@@ -208,7 +208,9 @@ static int submit_multi(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
 		case OP_CREATE: {
 			size_t n = strlen(op->path) + 64;
 
-			r->pathbufs[i] = malloc(n);
+			/* libzookeeper copies the created path without a NUL when it
+			 * fills the buffer: keep one zero byte past what it may use. */
+			r->pathbufs[i] = calloc(1, n + 1);
 			if (!r->pathbufs[i]) {
 				free(ops);
 				free(acls);

@@ -154,10 +154,11 @@ void zkc__complete_strings_stat(int rc, const struct String_vector *strings,
 	if (rc == ZOK) {
 		int n = strings ? strings->count : 0, i;
 
+		/* items is never NULL, even for no children: callers may qsort it. */
 		r->strings = calloc(1, sizeof(*r->strings));
-		if (r->strings && n > 0)
-			r->strings->items = calloc((size_t)n, sizeof(char *));
-		if (!r->strings || (n > 0 && !r->strings->items)) {
+		if (r->strings)
+			r->strings->items = calloc(n > 0 ? (size_t)n : 1, sizeof(char *));
+		if (!r->strings || !r->strings->items) {
 			rc = ZSYSTEMERROR;
 		} else {
 			for (i = 0; i < n; i++) {

@@ -43,8 +43,18 @@ typedef enum zkc_event_type {
 	ZKC_EVENT_CHILD = 5,            /* watched node's children changed */
 	ZKC_EVENT_WATCH_CANCELLED = 6,  /* the watch will never fire: its session
 	                                 * ended or the client closed; re-read */
-	ZKC_EVENT_HOSTS = 7             /* the host provider changed the server
+	ZKC_EVENT_HOSTS = 7,            /* the host provider changed the server
 	                                 * list: event.path holds it */
+	/* zkc/cache.h events sent to the client's callback or queue (a cache
+	 * without its own callback): 7 + zkc_cache_event_type_t; event.path is
+	 * the node, event.payload the cache's event_payload */
+	ZKC_EVENT_CACHE_ADDED = 8,
+	ZKC_EVENT_CACHE_UPDATED = 9,
+	ZKC_EVENT_CACHE_REMOVED = 10,
+	ZKC_EVENT_CACHE_INITIALIZED = 11,
+	ZKC_EVENT_CACHE_SUSPENDED = 12,
+	ZKC_EVENT_CACHE_RESYNCED = 13,
+	ZKC_EVENT_CACHE_OVERFLOW = 14
 } zkc_event_type_t;
 
 typedef struct zkc_event {

@@ -1,0 +1,177 @@
+/* tests/integration/test_cli.c - the `zkc` program against a real
+ * ensemble: output and the documented exit code of every node command. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static char zkc_bin[4096];
+
+static int setup(void **state)
+{
+	const char *dir = getenv("ZKC_TEST_BUILDDIR");
+
+	snprintf(zkc_bin, sizeof(zkc_bin), "%s/zkc", dir && *dir ? dir : ".");
+	if (access(zkc_bin, X_OK) != 0) {
+		fprintf(stderr, "# zkc program not found at %s\n", zkc_bin);
+		return -1;
+	}
+	return h_setup_shared(state);
+}
+
+/* Runs `zkc ARGS` (a shell word list) with the test URL; returns the exit
+ * status and, if out is given, stdout (malloc'd). */
+static int run(char **out, const char *args)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *cmd, *buf = malloc(cap);
+	FILE *p;
+	int st;
+
+	assert_non_null(buf);
+	cmd = malloc(strlen(args) + strlen(zkc_bin) + strlen(h_url()) + 64);
+	assert_non_null(cmd);
+	sprintf(cmd, "ZKC_URL='%s' '%s' %s", h_url(), zkc_bin, args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < cap - 1) {
+		size_t got = fread(buf + n, 1, cap - 1 - n, p);
+
+		if (got == 0)
+			break;
+		n += got;
+	}
+	buf[n] = '\0';
+	st = pclose(p);
+	free(cmd);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_node_commands_round_trip(void **state)
+{
+	char *p = h_path("cli"), args[1024], *out = NULL;
+	(void)state;
+
+	snprintf(args, sizeof(args), "create %s hello", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_int_equal(strncmp(out, p, strlen(p)), 0);
+	free(out);
+	snprintf(args, sizeof(args), "get %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "hello");
+	free(out);
+	snprintf(args, sizeof(args), "set %s world --version 0", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "set %s again --version 0", p);
+	assert_int_equal(run(NULL, args), 5);  /* bad version */
+	snprintf(args, sizeof(args), "stat --json %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_non_null(strstr(out, "\"version\":1"));
+	assert_non_null(strstr(out, "\"data_length\":5"));
+	free(out);
+	snprintf(args, sizeof(args), "create %s/a/b x --parents", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "create %s/c", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "ls %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "a\nc\n");
+	free(out);
+	snprintf(args, sizeof(args), "ls --json %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "[\"a\",\"c\"]\n");
+	free(out);
+	snprintf(args, sizeof(args), "tree %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_non_null(strstr(out, "\n  a\n    b\n  c\n"));
+	free(out);
+	/* data from standard input */
+	snprintf(args, sizeof(args), "set %s - < /dev/null", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "get %s", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "");
+	free(out);
+	snprintf(args, sizeof(args), "rm %s", p);
+	assert_int_equal(run(NULL, args), 8);  /* has children */
+	snprintf(args, sizeof(args), "rm -r %s", p);
+	assert_int_equal(run(NULL, args), 0);
+	free(p);
+}
+
+static void test_exit_codes_name_the_failure(void **state)
+{
+	char *p = h_path("clicodes"), args[1024], *out = NULL;
+	(void)state;
+
+	snprintf(args, sizeof(args), "get %s 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 3);  /* no node */
+	snprintf(args, sizeof(args), "create %s", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "create %s 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 4);  /* exists */
+	assert_int_equal(run(NULL, "get relative/path 2>/dev/null"), 2);
+	assert_int_equal(run(NULL, "frobnicate 2>/dev/null"), 2);
+	assert_int_equal(run(NULL, "ls 2>/dev/null"), 2);
+	assert_int_equal(run(&out, "--url zk://127.0.0.1:1?connect_timeout=1s ls / 2>&1"), 7);
+	assert_non_null(strstr(out, "connect"));
+	free(out);
+	assert_int_equal(run(&out, "--url 'zk://h:2181?digest=u:s3cret&bogus=1' ls / 2>&1"), 2);
+	assert_null(strstr(out, "s3cret"));
+	free(out);
+	snprintf(args, sizeof(args), "rm %s", p);
+	assert_int_equal(run(NULL, args), 0);
+	free(p);
+}
+
+static void test_watch_prints_events_as_they_happen(void **state)
+{
+	char *p = h_path("cliwatch"), cmd[8192], line[512];
+	zkc_t *zk = h_open(NULL, NULL);
+	FILE *w;
+	int st, got_created = 0, got_changed = 0;
+	(void)state;
+
+	snprintf(cmd, sizeof(cmd), "ZKC_URL='%s' '%s' watch %s --count 2 --timeout 60", h_url(),
+	         zkc_bin, p);
+	w = popen(cmd, "r");
+	assert_non_null(w);
+	/* The command says when its watches are set. */
+	assert_non_null(fgets(line, sizeof(line), w));
+	assert_int_equal(strncmp(line, "WATCHING ", 9), 0);
+	assert_int_equal(zkc_create(NULL, NULL, zk, p, "1", 1, NULL), ZKC_OK);
+	while (fgets(line, sizeof(line), w)) {
+		if (strncmp(line, "CREATED ", 8) == 0)
+			got_created = 1;
+		if (strncmp(line, "CHANGED ", 8) == 0)
+			got_changed = 1;
+		if (got_created && !got_changed)
+			assert_int_equal(zkc_set(NULL, zk, p, "2", 1, -1), ZKC_OK);
+	}
+	st = pclose(w);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_true(got_created && got_changed);
+	zkc_delete(zk, p, -1, 0);
+	zkc_close(zk);
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_commands_round_trip),
+		cmocka_unit_test(test_exit_codes_name_the_failure),
+		cmocka_unit_test(test_watch_prints_events_as_they_happen),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, h_teardown);
+}

@@ -1,0 +1,187 @@
+/* tests/integration/test_ensemble.c - the ensemble launcher and the
+ * harness's fault helpers against real ZooKeeper servers. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "harness.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int mode_of(int node)
+{
+	zkc_ens_node_status_t st;
+
+	if (zkc_ens_status(&st, h_ens(), node) != ZKC_OK)
+		return -1;
+	return st.mode;
+}
+
+static int state_of(int node)
+{
+	zkc_ens_node_status_t st;
+
+	if (zkc_ens_status(&st, h_ens(), node) != ZKC_OK)
+		return -1;
+	return st.state;
+}
+
+static void three_nodes_elect_again_after_the_leader_dies(void **state)
+{
+	int old, now;
+
+	(void)state;
+	assert_int_equal(h_nodes(), 3);
+	old = h_leader();
+	assert_true(old >= 0);
+	assert_int_equal(mode_of(old), ZKC_ENS_MODE_LEADER);
+
+	assert_int_equal(h_kill(H_LEADER), 0);
+	assert_int_equal(state_of(old), ZKC_ENS_DEAD);
+	assert_int_equal(h_wait_quorum(), 0);
+	now = h_leader();
+	assert_true(now >= 0 && now != old);
+
+	/* back with the same ports: it rejoins as a follower */
+	assert_int_equal(h_restart(old), 0);
+	assert_int_equal(mode_of(old), ZKC_ENS_MODE_FOLLOWER);
+	assert_int_equal(h_wait_quorum(), 0);
+}
+
+static void a_stopped_follower_keeps_the_quorum(void **state)
+{
+	int leader = h_leader(), f;
+
+	(void)state;
+	assert_true(leader >= 0);
+	f = (leader + 1) % 3;
+	assert_int_equal(h_stop(f), 0);
+	assert_int_equal(state_of(f), ZKC_ENS_STOPPED);
+	assert_int_equal(h_wait_quorum(), 0);
+	assert_int_equal(h_cont(f), 0);
+	assert_int_equal(state_of(f), ZKC_ENS_RUNNING);
+	H_WAIT_UNTIL(mode_of(f) == ZKC_ENS_MODE_FOLLOWER, H_TIMEOUT_MS);
+}
+
+static void another_process_can_attach_and_restart(void **state)
+{
+	zkc_ens_t *other;
+	zkc_ens_node_status_t before, after;
+
+	(void)state;
+	assert_int_equal(zkc_ens_attach(&other, zkc_ens_dir(h_ens())), ZKC_OK);
+	assert_string_equal(zkc_ens_url(other), h_url());
+	assert_int_equal(zkc_ens_size(other), 3);
+	assert_int_equal(zkc_ens_status(&before, h_ens(), 2), ZKC_OK);
+	assert_int_equal(zkc_ens_restart(other, 2, h_timeout(H_TIMEOUT_MS)),
+	    ZKC_OK);
+	/* the first handle reads the new pid from the state file */
+	assert_int_equal(zkc_ens_status(&after, h_ens(), 2), ZKC_OK);
+	assert_int_equal(after.state, ZKC_ENS_RUNNING);
+	assert_int_not_equal(after.pid, before.pid);
+	zkc_ens_free(other);         /* detaches: nothing stops */
+	assert_int_equal(h_wait_quorum(), 0);
+}
+
+static void distinct_addresses_share_one_port(void **state)
+{
+	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
+	char url[128];
+	int port;
+
+	(void)state;
+	o.nodes = 2;
+	o.distinct_addrs = 1;
+	assert_int_equal(h_start_opts(&o), 0);
+	port = h_node_port(0);
+	assert_string_equal(h_node_host(0), "127.0.0.2");
+	assert_string_equal(h_node_host(1), "127.0.0.3");
+	assert_int_equal(h_node_port(1), port);
+	snprintf(url, sizeof url, "zk://127.0.0.2:%d,127.0.0.3:%d", port, port);
+	assert_string_equal(h_url(), url);
+	h_stop_all();
+}
+
+static void bad_options_are_refused_with_a_reason(void **state)
+{
+	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
+	zkc_ens_t *e = (zkc_ens_t *)&o;
+
+	(void)state;
+	o.nodes = 0;
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_EBADARGUMENTS);
+	assert_null(e);
+	assert_non_null(strstr(zkc_ens_error(), "nodes"));
+	o.nodes = 8;
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_EBADARGUMENTS);
+	o.nodes = 1;
+	o.version = 99;
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_EBADARGUMENTS);
+	o.version = ZKC_ENS_OPTIONS_VERSION;
+	o.java = "/nonexistent/java";
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_ENOTSUP);
+	assert_non_null(strstr(zkc_ens_error(), "/nonexistent/java"));
+	assert_int_equal(zkc_ens_attach(&e, "/nonexistent/dir"), ZKC_ENONODE);
+	assert_int_equal(zkc_ens_kill(NULL, 0), ZKC_EBADARGUMENTS);
+}
+
+static void a_jvm_that_dies_is_reported_at_once(void **state)
+{
+	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
+	zkc_ens_t *e = NULL;
+	char dir[] = "/tmp/zkc-test-XXXXXX";
+	int64_t t0 = h_now_ms();
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	o.dir = dir;
+	o.jvm_flags = "-XX:+NoSuchFlagForZkcTests";
+	o.die_with_parent = 1;
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_EOS);
+	assert_null(e);
+	/* named node, its log, the JVM's own words, and not after the
+	 * 60 s timeout */
+	assert_non_null(strstr(zkc_ens_error(), "node 1"));
+	assert_non_null(strstr(zkc_ens_error(), "server.log"));
+	assert_non_null(strstr(zkc_ens_error(), "NoSuchFlagForZkcTests"));
+	assert_true(h_now_ms() - t0 < h_timeout(30000));
+	/* the directory stays for its log; the state file lets a later
+	 * down() clean it */
+	assert_int_equal(zkc_ens_attach(&e, dir), ZKC_OK);
+	assert_int_equal(zkc_ens_down(e, ZKC_ENS_DOWN_REMOVE), ZKC_OK);
+	zkc_ens_free(e);
+	assert_int_not_equal(access(dir, F_OK), 0);
+}
+
+static void a_running_ensemble_is_not_started_twice(void **state)
+{
+	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
+	zkc_ens_t *e = NULL;
+
+	(void)state;
+	assert_int_equal(h_start(1), 0);
+	o.dir = zkc_ens_dir(h_ens());
+	assert_int_equal(zkc_ens_up(&e, &o), ZKC_EBADARGUMENTS);
+	assert_non_null(strstr(zkc_ens_error(), "already runs"));
+	h_stop_all();
+}
+
+int main(void)
+{
+	/* one group (one TAP plan): the fault tests share the 3-node
+	 * ensemble; the launcher tests after them replace it */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(three_nodes_elect_again_after_the_leader_dies),
+		cmocka_unit_test(a_stopped_follower_keeps_the_quorum),
+		cmocka_unit_test(another_process_can_attach_and_restart),
+		cmocka_unit_test(distinct_addresses_share_one_port),
+		cmocka_unit_test(bad_options_are_refused_with_a_reason),
+		cmocka_unit_test(a_jvm_that_dies_is_reported_at_once),
+		cmocka_unit_test(a_running_ensemble_is_not_started_twice),
+	};
+
+	return cmocka_run_group_tests(tests, h_setup_3, h_teardown);
+}

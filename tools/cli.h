@@ -1,0 +1,38 @@
+/* tools/cli.h - what the `zkc` subcommands share: exit codes, and opening
+ * a client the way every command does (--url, else $ZKC_URL). */
+#ifndef ZKC_CLI_H
+#define ZKC_CLI_H
+
+#include "zkc.h"
+
+/* Exit codes of every zkc command (printed by `zkc --help`). */
+#define CLI_OK 0          /* success */
+#define CLI_FAIL 1        /* any other failure; the message says why */
+#define CLI_USAGE 2       /* unknown command or bad arguments */
+#define CLI_NONODE 3      /* the node does not exist */
+#define CLI_EXISTS 4      /* the node already exists */
+#define CLI_BADVERSION 5  /* version mismatch */
+#define CLI_NOAUTH 6      /* not allowed: ACL or authentication */
+#define CLI_CONNECT 7     /* no connection to the ensemble */
+#define CLI_NOTEMPTY 8    /* the node has children */
+#define CLI_UNKNOWN 9     /* a write's outcome could not be learned */
+
+/* Maps a zkc code to an exit code and prints "zkc: WHAT: message" for
+ * failures. */
+int cli_fail(const char *what, int code);
+
+/* Opens a client on --url / $ZKC_URL (printing why on failure). NULL on
+ * failure with *exit_code set. */
+zkc_t *cli_open(int *exit_code);
+
+/* The node commands (tools/cmd_node.c). */
+int cli_ls(int argc, char **argv);
+int cli_get(int argc, char **argv);
+int cli_set(int argc, char **argv);
+int cli_create(int argc, char **argv);
+int cli_rm(int argc, char **argv);
+int cli_stat(int argc, char **argv);
+int cli_tree(int argc, char **argv);
+int cli_watch(int argc, char **argv);
+
+#endif

@@ -1,0 +1,576 @@
+/* tools/cmd_node.c - the node commands of `zkc`: ls, get, set, create, rm,
+ * stat, tree and watch, each one call or a short loop over the public API,
+ * with an exit code per kind of failure (tools/cli.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* ------------------------------------------------------------ shared */
+
+int cli_fail(const char *what, int code)
+{
+	if (code == ZKC_OK)
+		return CLI_OK;
+	fprintf(stderr, "zkc: %s: %s (%s)\n", what, zkc_error_last()->message[0] ?
+	        zkc_error_last()->message : zkc_strerror(code), zkc_strcode(code));
+	switch (code) {
+	case ZKC_ENONODE: return CLI_NONODE;
+	case ZKC_ENODEEXISTS: return CLI_EXISTS;
+	case ZKC_EBADVERSION: return CLI_BADVERSION;
+	case ZKC_ENOAUTH: case ZKC_EAUTHFAILED: case ZKC_EINVALIDACL: return CLI_NOAUTH;
+	case ZKC_ETIMEDOUT: case ZKC_ECONNECTIONLOSS: case ZKC_ESESSIONEXPIRED: return CLI_CONNECT;
+	case ZKC_ENOTEMPTY: return CLI_NOTEMPTY;
+	case ZKC_EUNKNOWN: return CLI_UNKNOWN;
+	case ZKC_EBADARGUMENTS: case ZKC_EURL: case ZKC_ETOOLARGE: return CLI_USAGE;
+	default: return CLI_FAIL;
+	}
+}
+
+zkc_t *cli_open(int *exit_code)
+{
+	zkc_t *zk = NULL;
+	int rc = zkc_open(&zk, NULL, NULL);
+
+	if (rc != ZKC_OK) {
+		*exit_code = cli_fail("connect", rc);
+		return NULL;
+	}
+	return zk;
+}
+
+static int usage(const char *cmd, const char *synopsis)
+{
+	fprintf(stderr, "usage: zkc %s %s\nTry `zkc --help'.\n", cmd, synopsis);
+	return CLI_USAGE;
+}
+
+static int parse_version(const char *s, int32_t *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < -1 || v > INT32_MAX)
+		return -1;
+	*out = (int32_t)v;
+	return 0;
+}
+
+/* DATA argument, or "-" for standard input (read whole; the size limit is
+ * left to the library, which names it). */
+static int read_data(const char *arg, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf;
+
+	if (strcmp(arg, "-") != 0) {
+		*out = strdup(arg);
+		*len = strlen(arg);
+		return *out ? 0 : -1;
+	}
+	buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n, stdin);
+
+		n += got;
+		if (got == 0)
+			break;
+		if (n == cap && n <= (size_t)ZKC_MAX_DATA_LEN) {
+			char *m = realloc(buf, cap * 2);
+
+			if (!m) {
+				free(buf);
+				return -1;
+			}
+			buf = m;
+			cap *= 2;
+		} else if (n == cap) {
+			break;
+		}
+	}
+	if (!buf || ferror(stdin)) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ------------------------------------------------------------ ls */
+
+int cli_ls(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+	zkc_strings_t *kids = NULL;
+	int json = 0, c, code = CLI_OK, rc;
+	size_t i;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return usage("ls", "[--json] PATH");
+		json = 1;
+	}
+	if (optind != argc - 1)
+		return usage("ls", "[--json] PATH");
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_children(&kids, NULL, zk, argv[optind]);
+	if (rc == ZKC_OK) {
+		if (kids->count > 1)
+			qsort(kids->items, kids->count, sizeof(char *), cmp_names);
+		if (json)
+			putchar('[');
+		for (i = 0; i < kids->count; i++) {
+			if (json) {
+				if (i)
+					putchar(',');
+				json_string(kids->items[i]);
+			} else {
+				printf("%s\n", kids->items[i]);
+			}
+		}
+		if (json)
+			printf("]\n");
+	}
+	code = cli_fail("ls", rc);
+	zkc_strings_free(kids);
+	zkc_close(zk);
+	return code;
+}
+
+/* ------------------------------------------------------------ get, stat */
+
+static void print_stat(const zkc_stat_t *st, int json)
+{
+	if (json) {
+		printf("{\"czxid\":%lld,\"mzxid\":%lld,\"pzxid\":%lld,\"ctime\":%lld,\"mtime\":%lld,"
+		       "\"version\":%d,\"cversion\":%d,\"aversion\":%d,\"ephemeral_owner\":%lld,"
+		       "\"data_length\":%d,\"num_children\":%d}\n",
+		       (long long)st->czxid, (long long)st->mzxid, (long long)st->pzxid,
+		       (long long)st->ctime, (long long)st->mtime, st->version, st->cversion,
+		       st->aversion, (long long)st->ephemeral_owner, st->data_length,
+		       st->num_children);
+		return;
+	}
+	printf("czxid           0x%llx\nmzxid           0x%llx\npzxid           0x%llx\n"
+	       "ctime           %lld\nmtime           %lld\nversion         %d\n"
+	       "cversion        %d\naversion        %d\nephemeral_owner 0x%llx\n"
+	       "data_length     %d\nnum_children    %d\n",
+	       (unsigned long long)st->czxid, (unsigned long long)st->mzxid,
+	       (unsigned long long)st->pzxid, (long long)st->ctime, (long long)st->mtime,
+	       st->version, st->cversion, st->aversion, (unsigned long long)st->ephemeral_owner,
+	       st->data_length, st->num_children);
+}
+
+int cli_get(int argc, char **argv)
+{
+	static const struct option opts[] = { { "stat", no_argument, NULL, 's' }, { 0, 0, 0, 0 } };
+	int with_stat = 0, c, code = CLI_OK, rc;
+	char *data = NULL;
+	zkc_stat_t st;
+	size_t len = 0;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return usage("get", "[--stat] PATH");
+		with_stat = 1;
+	}
+	if (optind != argc - 1)
+		return usage("get", "[--stat] PATH");
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_get(&data, &len, &st, zk, argv[optind]);
+	if (rc == ZKC_OK) {
+		/* Data is bytes: write it as it is. */
+		fwrite(data, 1, len, stdout);
+		if (with_stat) {
+			if (len && data[len - 1] != '\n')
+				putchar('\n');
+			print_stat(&st, 0);
+		}
+	}
+	code = cli_fail("get", rc);
+	zkc_free(data);
+	zkc_close(zk);
+	return code;
+}
+
+int cli_stat(int argc, char **argv)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0, 0, 0, 0 } };
+	int json = 0, c, code = CLI_OK, rc;
+	zkc_stat_t st;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return usage("stat", "[--json] PATH");
+		json = 1;
+	}
+	if (optind != argc - 1)
+		return usage("stat", "[--json] PATH");
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_exists(&st, zk, argv[optind]);
+	if (rc == ZKC_OK)
+		print_stat(&st, json);
+	code = cli_fail("stat", rc);
+	zkc_close(zk);
+	return code;
+}
+
+/* ------------------------------------------------------------ set, create, rm */
+
+int cli_set(int argc, char **argv)
+{
+	static const struct option opts[] = { { "version", required_argument, NULL, 'v' },
+	                                      { 0, 0, 0, 0 } };
+	const char *syn = "PATH DATA|- [--version V]";
+	int32_t version = -1;
+	int c, code = CLI_OK, rc;
+	char *data = NULL;
+	size_t len = 0;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+		if (c != 'v' || parse_version(optarg, &version) != 0)
+			return usage("set", syn);
+	if (optind != argc - 2)
+		return usage("set", syn);
+	if (read_data(argv[optind + 1], &data, &len) != 0) {
+		fprintf(stderr, "zkc: set: cannot read the data: %s\n", strerror(errno));
+		return CLI_FAIL;
+	}
+	if (!(zk = cli_open(&code))) {
+		free(data);
+		return code;
+	}
+	rc = zkc_set(NULL, zk, argv[optind], data, len, version);
+	code = cli_fail("set", rc);
+	free(data);
+	zkc_close(zk);
+	return code;
+}
+
+int cli_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ephemeral", no_argument, NULL, 'e' },
+		{ "sequential", no_argument, NULL, 's' },
+		{ "container", no_argument, NULL, 'c' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "parents", no_argument, NULL, 'p' },
+		{ 0, 0, 0, 0 } };
+	const char *syn = "PATH [DATA|-] [--ephemeral] [--sequential] [--container] "
+	                  "[--ttl MS] [--parents]";
+	zkc_create_options_t o = ZKC_CREATE_OPTIONS_INIT;
+	int eph = 0, seq = 0, cont = 0, c, code = CLI_OK, rc;
+	char *data = NULL, *made = NULL, *end;
+	long long ttl = 0;
+	size_t len = 0;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e': eph = 1; break;
+		case 's': seq = 1; break;
+		case 'c': cont = 1; break;
+		case 'p': o.flags |= ZKC_CREATE_PARENTS; break;
+		case 't':
+			errno = 0;
+			ttl = strtoll(optarg, &end, 10);
+			if (errno || *end || ttl <= 0)
+				return usage("create", syn);
+			break;
+		default:
+			return usage("create", syn);
+		}
+	}
+	if (optind != argc - 1 && optind != argc - 2)
+		return usage("create", syn);
+	if (cont + eph + (ttl > 0) > 1 || (cont && seq)) {
+		fprintf(stderr, "zkc: create: --ephemeral, --container and --ttl exclude each other\n");
+		return CLI_USAGE;
+	}
+	o.mode = ttl ? (seq ? ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL : ZKC_PERSISTENT_WITH_TTL)
+	       : cont ? ZKC_CONTAINER
+	       : eph ? (seq ? ZKC_EPHEMERAL_SEQUENTIAL : ZKC_EPHEMERAL)
+	       : seq ? ZKC_PERSISTENT_SEQUENTIAL : ZKC_PERSISTENT;
+	o.ttl_ms = ttl;
+	if (seq)
+		o.flags |= ZKC_CREATE_PROTECTED;
+	if (optind == argc - 2 && read_data(argv[optind + 1], &data, &len) != 0) {
+		fprintf(stderr, "zkc: create: cannot read the data: %s\n", strerror(errno));
+		return CLI_FAIL;
+	}
+	if (!(zk = cli_open(&code))) {
+		free(data);
+		return code;
+	}
+	rc = zkc_create(&made, NULL, zk, argv[optind], data, len, &o);
+	if (rc == ZKC_OK)
+		printf("%s\n", made);
+	code = cli_fail("create", rc);
+	zkc_free(made);
+	free(data);
+	zkc_close(zk);
+	return code;
+}
+
+int cli_rm(int argc, char **argv)
+{
+	static const struct option opts[] = { { "version", required_argument, NULL, 'v' },
+	                                      { "recursive", no_argument, NULL, 'r' },
+	                                      { 0, 0, 0, 0 } };
+	const char *syn = "PATH [--version V] [-r|--recursive]";
+	int32_t version = -1;
+	int flags = 0, c, code = CLI_OK, rc;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r", opts, NULL)) != -1) {
+		if (c == 'r')
+			flags |= ZKC_DELETE_RECURSIVE;
+		else if (c != 'v' || parse_version(optarg, &version) != 0)
+			return usage("rm", syn);
+	}
+	if (optind != argc - 1)
+		return usage("rm", syn);
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_delete(zk, argv[optind], version, flags);
+	code = cli_fail("rm", rc);
+	zkc_close(zk);
+	return code;
+}
+
+/* ------------------------------------------------------------ tree */
+
+static int tree_walk(zkc_t *zk, const char *path, int depth, int max_depth)
+{
+	zkc_strings_t *kids = NULL;
+	size_t i;
+	int rc;
+
+	if (max_depth >= 0 && depth >= max_depth)
+		return ZKC_OK;
+	rc = zkc_children(&kids, NULL, zk, path);
+	if (rc == ZKC_ENONODE && depth > 0)
+		return ZKC_OK;   /* deleted while we walked */
+	if (rc != ZKC_OK)
+		return rc;
+	if (kids->count > 1)
+		qsort(kids->items, kids->count, sizeof(char *), cmp_names);
+	for (i = 0; rc == ZKC_OK && i < kids->count; i++) {
+		size_t n = strlen(path) + strlen(kids->items[i]) + 2;
+		char *child = malloc(n);
+
+		if (!child) {
+			rc = ZKC_ENOMEM;
+			break;
+		}
+		snprintf(child, n, "%s%s%s", path, strcmp(path, "/") ? "/" : "", kids->items[i]);
+		printf("%*s%s\n", (depth + 1) * 2, "", kids->items[i]);
+		rc = tree_walk(zk, child, depth + 1, max_depth);
+		free(child);
+	}
+	zkc_strings_free(kids);
+	return rc;
+}
+
+int cli_tree(int argc, char **argv)
+{
+	static const struct option opts[] = { { "depth", required_argument, NULL, 'd' },
+	                                      { 0, 0, 0, 0 } };
+	int max_depth = -1, c, code = CLI_OK, rc;
+	char *end;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		long d;
+
+		errno = 0;
+		d = c == 'd' ? strtol(optarg, &end, 10) : -1;
+		if (c != 'd' || errno || *end || d < 0 || d > 10000)
+			return usage("tree", "PATH [--depth N]");
+		max_depth = (int)d;
+	}
+	if (optind != argc - 1)
+		return usage("tree", "PATH [--depth N]");
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_exists(NULL, zk, argv[optind]);
+	if (rc == ZKC_OK) {
+		printf("%s\n", argv[optind]);
+		rc = tree_walk(zk, argv[optind], 0, max_depth);
+	}
+	code = cli_fail("tree", rc);
+	zkc_close(zk);
+	return code;
+}
+
+/* ------------------------------------------------------------ watch */
+
+static volatile sig_atomic_t stop_watching;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_watching = 1;
+}
+
+static const char *event_name(int type)
+{
+	switch (type) {
+	case ZKC_EVENT_CREATED: return "CREATED";
+	case ZKC_EVENT_DELETED: return "DELETED";
+	case ZKC_EVENT_CHANGED: return "CHANGED";
+	case ZKC_EVENT_CHILD: return "CHILD";
+	case ZKC_EVENT_WATCH_CANCELLED: return "CANCELLED";
+	default: return "EVENT";
+	}
+}
+
+/* Sets the watches a node event needs again: exists (creation, deletion,
+ * data) and, when the node exists, children. Tags tell them apart. */
+#define TAG_NODE ((void *)1)
+#define TAG_KIDS ((void *)2)
+
+static int arm(zkc_t *zk, const char *path, int node, int kids)
+{
+	zkc_strings_t *list = NULL;
+	int rc = ZKC_OK;
+
+	if (node) {
+		rc = zkc_exists_w(NULL, zk, path, NULL, TAG_NODE);
+		if (rc != ZKC_OK && rc != ZKC_ENONODE)
+			return rc;
+	}
+	if (kids) {
+		rc = zkc_children_w(&list, NULL, zk, path, NULL, TAG_KIDS);
+		zkc_strings_free(list);
+		if (rc == ZKC_ENONODE)
+			rc = ZKC_OK;   /* re-armed when the node is created */
+	}
+	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+}
+
+int cli_watch(int argc, char **argv)
+{
+	static const struct option opts[] = { { "count", required_argument, NULL, 'n' },
+	                                      { "timeout", required_argument, NULL, 't' },
+	                                      { 0, 0, 0, 0 } };
+	const char *syn = "PATH [--count N] [--timeout SEC]";
+	int count = -1, timeout_s = -1, seen = 0, c, code = CLI_OK, rc;
+	struct sigaction sa;
+	long long waited_ms = 0;
+	int64_t sid = 0;
+	const char *path;
+	zkc_t *zk;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = (c == 'n' || c == 't') ? strtol(optarg, &end, 10) : -1;
+		if ((c != 'n' && c != 't') || errno || *end || v <= 0 || v > INT_MAX)
+			return usage("watch", syn);
+		if (c == 'n')
+			count = (int)v;
+		else
+			timeout_s = (int)v;
+	}
+	if (optind != argc - 1)
+		return usage("watch", syn);
+	path = argv[optind];
+	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK)
+		return cli_fail("watch", ZKC_EBADARGUMENTS);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!(zk = cli_open(&code)))
+		return code;
+	zkc_session(&sid, NULL, NULL, zk);
+	rc = arm(zk, path, 1, 1);
+	if (rc == ZKC_OK) {
+		printf("WATCHING %s\n", path);
+		fflush(stdout);
+	}
+	while (rc == ZKC_OK && !stop_watching && (count < 0 || seen < count)) {
+		zkc_event_t *ev = NULL;
+		int r = zkc_events_next(&ev, zk, 200);
+
+		if (r == ZKC_EAGAIN) {
+			waited_ms += 200;
+			if (timeout_s > 0 && waited_ms >= timeout_s * 1000LL)
+				break;
+			continue;
+		}
+		if (r != ZKC_OK) {
+			rc = r;
+			break;
+		}
+		if (ev->type == ZKC_EVENT_STATE) {
+			printf("STATE %s\n", zkc_state_name(ev->state));
+			/* A new session lost every watch: set them again. */
+			if (ev->state == ZKC_STATE_CONNECTED && ev->session_id != sid) {
+				sid = ev->session_id;
+				rc = arm(zk, path, 1, 1);
+			}
+		} else if (ev->type != ZKC_EVENT_WATCH_CANCELLED) {
+			printf("%s %s\n", event_name(ev->type), ev->path);
+			seen++;
+			rc = arm(zk, path, ev->payload == TAG_NODE,
+			         ev->payload == TAG_KIDS || ev->type == ZKC_EVENT_CREATED);
+		}
+		fflush(stdout);
+		zkc_event_free(ev);
+	}
+	code = cli_fail("watch", rc);
+	zkc_close(zk);
+	return code;
+}
