@@ -3,7 +3,8 @@
 # suite on a fresh Debian machine: plain build, sanitizer build, valgrind.
 #
 # Environment:
-#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind")
+#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz")
+#   ZKC_FUZZ_SECONDS  how long each fuzz target runs (default 30)
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
 #                     to the build dir; default: $VALGRIND_TESTS below)
 #   ZKC_CONFIGURE_FLAGS extra flags for every configure
@@ -25,7 +26,7 @@ LSAN_SUPP="scripts/lsan.supp"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-PHASES=${ZKC_TEST_PHASES:-plain asan valgrind}
+PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz}
 JOBS=-j2
 
 passed=0
@@ -167,6 +168,18 @@ phase_valgrind() {
 		check_in build valgrind TESTS="${present# }" LOG_COMPILER="$vg"
 }
 
+# Each libFuzzer target (scripts/fuzz.sh) counts as one result.
+phase_fuzz() {
+	local line
+	while IFS= read -r line; do
+		say "$line"
+		case "$line" in
+		"fuzz: "*": ok"*) passed=$((passed + 1)) ;;
+		"fuzz: "*"FAILED"*|"fuzz: "*"failed"*) failed=$((failed + 1)) ;;
+		esac
+	done < <(ZKC_FUZZ_SECONDS=${ZKC_FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | grep -E '^fuzz: |ERROR|SUMMARY')
+}
+
 if [ "${ZKC_SKIP_DEPS:-0}" != 1 ]; then
 	scripts/setup-deps.sh || step_failed "setup-deps.sh failed"
 fi
@@ -177,13 +190,13 @@ fi
 
 for phase in $PHASES; do
 	case "$phase" in
-	plain|asan|valgrind)
+	plain|asan|valgrind|fuzz)
 		phase_header "$phase"
 		"phase_$phase"
 		ran_phase=1
 		;;
 	*)
-		step_failed "unknown phase '$phase' (use: plain asan valgrind)"
+		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz)"
 		;;
 	esac
 done

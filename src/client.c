@@ -541,7 +541,7 @@ static void session_watcher(zhandle_t *zh, int type, int state, const char *path
 	pthread_mutex_lock(&zk->mu);
 	zk->completion_tid = pthread_self();
 	zk->have_completion_tid = 1;
-	if (c->gen != zk->gen) {
+	if (c->gen != zk->gen || zk->abandoning) {
 		pthread_mutex_unlock(&zk->mu);
 		return;
 	}
@@ -681,6 +681,7 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zk->zh = NULL;
 	zk->raw_connected = 0;
 	zk->raw_expired = 0;
+	zk->abandoning = 0;
 	zk->disconnect_ms = 0;
 	if (sid) {
 		if (zk->nold_sessions == (int)(sizeof(zk->old_sessions) / sizeof(zk->old_sessions[0]))) {
@@ -703,6 +704,45 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	pthread_mutex_unlock(&zk->mu);
 	free(*ctxp);
 	*ctxp = NULL;
+}
+
+static void barrier_pass(void *arg)
+{
+	zkc_t *zk = arg;
+
+	pthread_mutex_lock(&zk->mu);
+	zk->barrier_done++;
+	pthread_cond_broadcast(&zk->cv);
+	pthread_mutex_unlock(&zk->mu);
+}
+
+/* Waits (up to max_ms) until the event thread has run everything queued
+ * so far, listeners included. Caller holds mu. */
+static void event_barrier(zkc_t *zk, int64_t max_ms)
+{
+	zkc__ev_t *ev = calloc(1, sizeof(*ev));
+	int64_t until = zkc__now_ms() + max_ms;
+	uint64_t want;
+
+	if (!ev)
+		return;
+	ev->kind = ZKC__EV_CALL;
+	ev->call = barrier_pass;
+	ev->arg = zk;
+	want = ++zk->barrier_posted;
+	ev_push(zk, ev);
+	while (zk->barrier_done < want && !zk->closing) {
+		struct timespec ts;
+		int64_t left = until - zkc__now_ms();
+
+		if (left <= 0) {
+			zkc__log(&zk->log, ZKC_LOG_WARN, "an event callback held up LOST for %lld ms; "
+			         "closing the session anyway", (long long)max_ms);
+			break;
+		}
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
 }
 
 /* Presumed lost: 2/3 of the negotiated timeout after the last reply, which
@@ -747,6 +787,16 @@ static void *supervisor_main(void *arg)
 				         "2/3 of its %d ms timeout", (unsigned long long)zk->session_id,
 				         zk->neg_timeout_ms);
 				sm_feed(zk, ZKC__IN_PRESUMED_LOST, zk->session_id);
+				/* From here the old session may not come back, even if
+				 * its connection does while we wait below. */
+				zk->abandoning = 1;
+				zk->raw_connected = 0;
+				/* Closing may reach a server (if the connection just came
+				 * back) and delete the session's nodes at once: let every
+				 * listener hear LOST first, within the third of the
+				 * timeout that is left. */
+				event_barrier(zk, (zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms
+				                                         : zk->session_timeout_ms) / 3);
 			}
 			pthread_mutex_unlock(&zk->mu);
 			handle_retire(zk, &ctx);
@@ -829,7 +879,7 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 			rc = zkc__error(ZKC_ECLOSED, "client is closing");
 			break;
 		}
-		if (zk->zh && zk->raw_connected && !zk->raw_expired) {
+		if (zk->zh && zk->raw_connected && !zk->raw_expired && !zk->abandoning) {
 			zk->zh_users++;
 			*out_zh = zk->zh;
 			*out_gen = zk->gen;

@@ -89,6 +89,8 @@ struct zkc {
 	zkc__sm_t sm;
 	int raw_connected;            /* zh reports CONNECTED for gen */
 	int raw_expired;              /* zh reported EXPIRED / AUTH_FAILED */
+	int abandoning;               /* presumed lost: zh is being given up,
+	                               * its news no longer counts */
 	int64_t session_id;
 	char passwd[16];
 	int neg_timeout_ms;
@@ -119,6 +121,8 @@ struct zkc {
 
 	zkc__watch_t *watches;        /* armed or being registered */
 	zkc__pending_t *pending_head, *pending_tail;
+	uint64_t barrier_posted;      /* event-thread barriers posted ... */
+	uint64_t barrier_done;        /* ... and passed */
 };
 
 /* Context given to zookeeper_init: ties a handle's callbacks to the client

@@ -113,6 +113,35 @@ static void quote(char *dst, size_t cap, const char *s, size_t len)
 
 /* Records ZKC_EURL: the redacted URL, the reason and the byte offset of
  * the offending part ((size_t)-1: none). */
+/* A reason may quote raw parts of the URL (a host, a port, a path). When a
+ * secret option's name stands anywhere in the URL - also where the
+ * redactor, which reads the query, does not look - quoted text is not
+ * shown at all: "...in host \"***\"". */
+static void hide_quotes(char *reason, const char *url)
+{
+	char *q = reason, *end;
+
+	if (!strstr(url, "digest=") && !strstr(url, "key_password="))
+		return;
+	while ((q = strchr(q, '"')) != NULL) {
+		/* quote() escapes '"' and '\\' inside: find the unescaped end */
+		for (end = q + 1; *end && *end != '"'; end++)
+			if (*end == '\\' && end[1])
+				end++;
+		if (!*end) {
+			/* cut short by the reason's size: hide the rest */
+			if (strlen(q) >= 5)
+				memcpy(q + 1, "***\"", 5);
+			else
+				*q = '\0';
+			break;
+		}
+		memmove(q + 4, end, strlen(end) + 1);
+		memcpy(q + 1, "***", 3);
+		q += 5;
+	}
+}
+
 static int fail(const struct parser *p, size_t at, const char *fmt, ...) ZKC__PRINTF(3, 4);
 static int fail(const struct parser *p, size_t at, const char *fmt, ...)
 {
@@ -123,6 +152,7 @@ static int fail(const struct parser *p, size_t at, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
+	hide_quotes(reason, p->url);
 	quote(q, sizeof(q), red ? red : "", red ? strlen(red) : 0);
 	free(red);
 	if (at == (size_t)-1)
