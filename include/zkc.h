@@ -5,6 +5,7 @@
 #include "zkc/common.h"
 #include "zkc/retry.h"
 #include "zkc/acl.h"
+#include "zkc/tls.h"
 #include "zkc/client.h"
 #include "zkc/multi.h"
 #include "zkc/batch.h"

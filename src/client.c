@@ -613,6 +613,15 @@ static void hosts_notify(void *ctx, const char *servers)
 	free(evpath);
 }
 
+char *zkc__zk_hosts(zkc_t *zk, const char *servers)
+{
+	char *out = NULL;
+
+	if (!zk->tls)
+		return strdup(servers);
+	return zkc__tls_map(zk->tls, servers, &out) == ZKC_OK ? out : NULL;
+}
+
 /* ------------------------------------------------------------ supervisor */
 
 /* Makes a new handle from the current server list. Called without mu. */
@@ -628,7 +637,13 @@ static zhandle_t *handle_new(zkc_t *zk, zkc__zhctx_t **out_ctx)
 		pthread_mutex_unlock(&zk->mu);
 		return NULL;
 	}
-	hosts = zk->chroot ? zkc__sprintf("%s%s", zk->servers, zk->chroot) : strdup(zk->servers);
+	{
+		char *mapped = zkc__zk_hosts(zk, zk->servers);
+
+		hosts = !mapped ? NULL : zk->chroot ? zkc__sprintf("%s%s", mapped, zk->chroot)
+		                                    : strdup(mapped);
+		free(mapped);
+	}
 	zk->servers_changed = 0;
 	ctx = calloc(1, sizeof(*ctx));
 	if (ctx) {
@@ -805,7 +820,7 @@ static void *supervisor_main(void *arg)
 		} else {
 			if (zk->servers_changed && zk->servers && *zk->servers) {
 				zhandle_t *zh = zk->zh;
-				char *servers = strdup(zk->servers);
+				char *servers = zkc__zk_hosts(zk, zk->servers);
 				int rc;
 
 				zk->servers_changed = 0;
@@ -1029,6 +1044,7 @@ static void client_free(zkc_t *zk)
 	}
 	if (zk->evfd >= 0)
 		close(zk->evfd);
+	zkc__tls_free(zk->tls);
 	zkc__url_free(zk->url);
 	free(zk->chroot);
 	if (zk->digest) {
@@ -1044,21 +1060,54 @@ static void client_free(zkc_t *zk)
 	free(zk);
 }
 
+/* TLS from the options, else from the URL; starts the bridge. */
+static int configure_tls(zkc_t *zk, const zkc_tls_options_t *o)
+{
+	const zkc__url_t *u = zk->url;
+	zkc__tls_config_t cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (o) {
+		if (o->version != ZKC_TLS_OPTIONS_VERSION)
+			return zkc__error(ZKC_EBADARGUMENTS, "zkc_tls_options_t version %d (use "
+			                  "ZKC_TLS_OPTIONS_INIT)", o->version);
+		if ((o->cert_file == NULL) != (o->key_file == NULL))
+			return zkc__error(ZKC_EBADARGUMENTS, "TLS: a client certificate needs its key "
+			                  "and a key its certificate");
+		cfg.ca = (char *)o->ca_file;
+		cfg.cert = (char *)o->cert_file;
+		cfg.key = (char *)o->key_file;
+		cfg.key_password = (char *)o->key_password;
+		cfg.server_name = (char *)o->server_name;
+		cfg.verify_host = o->verify_host;
+	} else if (u->tls) {
+		if ((u->tls_cert == NULL) != (u->tls_key == NULL))
+			return zkc__error(ZKC_EURL, "TLS: cert= needs key= and key= needs cert=");
+		cfg.ca = u->tls_ca;
+		cfg.cert = u->tls_cert;
+		cfg.key = u->tls_key;
+		cfg.key_password = u->tls_key_password;
+		cfg.server_name = u->tls_server_name;
+		cfg.verify_host = u->tls_verify_host;
+	} else {
+		return ZKC_OK;
+	}
+	return zkc__tls_new(&zk->tls, &cfg, &zk->log);
+}
+
 static int configure(zkc_t *zk, const char *url, const zkc_options_t *opts)
 {
 	const zkc__url_t *u;
 	int rc;
 
-	if (opts && opts->version != ZKC_OPTIONS_VERSION)
+	if (opts && (opts->version < 1 || opts->version > ZKC_OPTIONS_VERSION))
 		return zkc__error(ZKC_EBADARGUMENTS, "zkc_options_t version %d is not supported "
-		                  "(expected %d: use ZKC_OPTIONS_INIT)", opts->version,
+		                  "(expected 1..%d: use ZKC_OPTIONS_INIT)", opts->version,
 		                  ZKC_OPTIONS_VERSION);
 	rc = zkc__url_parse(&zk->url, url);
 	if (rc != ZKC_OK)
 		return rc;
 	u = zk->url;
-	if (u->tls)
-		return zkc__error(ZKC_ENOTSUP, "TLS to ZooKeeper is not available in this build yet");
 	zk->log.fn = opts ? opts->log_fn : NULL;
 	zk->log.payload = opts ? opts->log_payload : NULL;
 	zk->log.level = opts && opts->log_level ? opts->log_level : ZKC_LOG_WARN;
@@ -1103,7 +1152,10 @@ static int configure(zkc_t *zk, const char *url, const zkc_options_t *opts)
 	}
 	zk->event_fn = opts ? opts->event_fn : NULL;
 	zk->event_payload = opts ? opts->event_payload : NULL;
-	return acl_copy(&zk->acl, opts ? opts->acl : NULL);
+	rc = acl_copy(&zk->acl, opts ? opts->acl : NULL);
+	if (rc != ZKC_OK)
+		return rc;
+	return configure_tls(zk, opts && opts->version >= 2 ? opts->tls : NULL);
 }
 
 int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts)
@@ -1246,8 +1298,14 @@ int zkc_wait_connected(zkc_t *zk, int timeout_ms)
 			break;
 		left = deadline - zkc__now_ms();
 		if (left <= 0) {
-			rc = zkc__error(ZKC_ETIMEDOUT, "no session with any server of [%s] within %d ms",
-			                zk->servers ? zk->servers : "", timeout_ms);
+			char why[512];
+
+			if (zk->tls && zkc__tls_last_error(zk->tls, why, sizeof(why)))
+				rc = zkc__error(ZKC_ETLS, "no session with any server of [%s] within %d ms: "
+				                "TLS: %s", zk->servers ? zk->servers : "", timeout_ms, why);
+			else
+				rc = zkc__error(ZKC_ETIMEDOUT, "no session with any server of [%s] within "
+				                "%d ms", zk->servers ? zk->servers : "", timeout_ms);
 			break;
 		}
 		zkc__deadline_ts(&ts, left > 1000 ? 1000 : left);
@@ -1302,7 +1360,10 @@ int zkc_current_server(char **out, zkc_t *zk)
 	if (rc != ZKC_OK)
 		return zkc__error(ZKC_EINVALIDSTATE, "not connected");
 	s = zoo_get_current_server(zh);
-	*out = strdup(s ? s : "");
+	if (zk->tls && s)
+		zkc__tls_unmap(zk->tls, s, out);
+	else
+		*out = strdup(s ? s : "");
 	zkc__zh_release(zk);
 	return *out ? ZKC_OK : zkc__error(ZKC_ENOMEM, "out of memory");
 }

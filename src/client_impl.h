@@ -77,6 +77,8 @@ struct zkc {
 	zkc_event_fn event_fn;
 	void *event_payload;
 
+	zkc__tls_t *tls;              /* TLS bridge, NULL for plain TCP */
+
 	/* host provider */
 	zkc__hosts_t *hosts;
 	char *servers;                /* current list, guarded by mu */
@@ -145,6 +147,9 @@ void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg);
 /* Queues work for the next connection (see zkc__pending_t). Returns
  * ZKC_ECLOSED (and does not take p) when the client is closing. */
 int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
+/* The host string libzookeeper gets for a server list: the list itself,
+ * or its TLS bridge endpoints. malloc'd, NULL on failure (recorded). */
+char *zkc__zk_hosts(zkc_t *zk, const char *servers);
 /* Marks a reply from the server (any completion). */
 void zkc__note_reply(zkc_t *zk);
 /* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */

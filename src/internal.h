@@ -148,6 +148,29 @@ void zkc__sm_init(zkc__sm_t *sm);
  * out[0..return-1] (at most 2). Pure: no I/O, no locks. */
 int zkc__sm_step(zkc__sm_t *sm, int input, int64_t session_id, int out[2]);
 
+/* ------------------------------------------------------------ TLS bridge (tls.c) */
+
+typedef struct zkc__tls_config {
+	char *ca, *cert, *key, *key_password, *server_name;
+	int verify_host;
+} zkc__tls_config_t;
+
+typedef struct zkc__tls zkc__tls_t;
+
+/* Starts a bridge (its thread; no endpoint yet). cfg is copied. */
+int zkc__tls_new(zkc__tls_t **out, const zkc__tls_config_t *cfg, const zkc__log_t *log);
+/* Maps "h:p,h:p" (real servers) to "127.0.0.1:l1,127.0.0.1:l2" (the
+ * bridge's endpoints, made on first use). *out malloc'd. */
+int zkc__tls_map(zkc__tls_t *t, const char *servers, char **out);
+/* The real server behind a local endpoint "127.0.0.1:l" (malloc'd). */
+int zkc__tls_unmap(zkc__tls_t *t, const char *local, char **out);
+/* The last TLS failure (verification, handshake), cleared by a success;
+ * returns whether there is one. */
+int zkc__tls_last_error(zkc__tls_t *t, char *buf, size_t n);
+/* Connections refused because they came from another process. */
+int64_t zkc__tls_refused(zkc__tls_t *t);
+void zkc__tls_free(zkc__tls_t *t);
+
 /* ------------------------------------------------------------ host providers (hosts.c) */
 
 /* A host provider owns the server list of one client. It may change the

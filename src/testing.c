@@ -51,7 +51,7 @@ int zkc_testing_expire_session(zkc_t *zk, int timeout_ms)
 	if (rc != ZKC_OK)
 		return rc;
 	pthread_mutex_lock(&zk->mu);
-	hosts = zkc__strdup(zk->servers);
+	hosts = zk->servers ? zkc__zk_hosts(zk, zk->servers) : NULL;
 	pthread_mutex_unlock(&zk->mu);
 	if (!hosts)
 		return zkc__error(ZKC_ENOMEM, "out of memory");
@@ -87,4 +87,27 @@ out:
 	pthread_cond_destroy(&e.cv);
 	pthread_mutex_destroy(&e.mu);
 	return rc;
+}
+
+int zkc_testing_tls_endpoints(char **out, zkc_t *zk)
+{
+	char *servers;
+	int rc;
+
+	if (!out || !zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_testing_tls_endpoints: NULL argument");
+	*out = NULL;
+	if (!zk->tls)
+		return zkc__error(ZKC_ENOTSUP, "the client does not use TLS");
+	rc = zkc_servers(&servers, zk);
+	if (rc != ZKC_OK)
+		return rc;
+	rc = zkc__tls_map(zk->tls, servers, out);
+	free(servers);
+	return rc;
+}
+
+int64_t zkc_testing_tls_refused(zkc_t *zk)
+{
+	return zk && zk->tls ? zkc__tls_refused(zk->tls) : 0;
 }

@@ -33,6 +33,13 @@ ZKC_EXTERN const zkc_acl_list_t *zkc_acl_open(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_creator_all(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_read_only(void);
 
+/* The id of a digest ACL entry for user and password, computed as
+ * ZooKeeper does: "user:" + base64(sha1("user:password")). Use it with
+ * scheme "digest"; a client authenticated with zkc_options_t.digest =
+ * "user:password" matches it. *out is owned by the caller (zkc_free).
+ * Expected codes: ZKC_EBADARGUMENTS (NULL, empty user, ':' in user). */
+ZKC_EXTERN int zkc_acl_digest_id(char **out, const char *user, const char *password);
+
 #ifdef __cplusplus
 }
 #endif

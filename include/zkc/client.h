@@ -6,6 +6,7 @@
 #include "zkc/common.h"
 #include "zkc/retry.h"
 #include "zkc/acl.h"
+#include "zkc/tls.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,7 +79,8 @@ typedef void (*zkc_event_fn)(zkc_t *zk, const zkc_event_t *event, void *payload)
  * event callback, or to the event queue if there is none. */
 typedef zkc_event_fn zkc_watch_fn;
 
-#define ZKC_OPTIONS_VERSION 1
+/* Version 2 added `tls`; version 1 structs are still accepted. */
+#define ZKC_OPTIONS_VERSION 2
 
 typedef struct zkc_options {
 	int version;                /* ZKC_OPTIONS_VERSION */
@@ -97,15 +99,21 @@ typedef struct zkc_options {
 	int log_level;              /* 0 = ZKC_LOG_WARN */
 	zkc_event_fn event_fn;      /* NULL = events go to the event queue */
 	void *event_payload;
+	const zkc_tls_options_t *tls; /* TLS to the servers (copied at open);
+	                             * NULL = the URL's (zks://, ca=, cert=, ...)
+	                             * or none */
 } zkc_options_t;
 
 #define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
-	NULL, NULL, NULL, NULL, 0, NULL, NULL }
+	NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
 /* Opens a client from a URL (NULL = $ZKC_URL):
  *   zk://h1:2181,h2:2181/chroot?session_timeout=10s&connect_timeout=15s
  *   zk+dns://name:2181        names re-resolved (A/AAAA) as they change
  *   zk+srv://_client._tcp.name  SRV records
+ * TLS: a zks scheme (zks://, zks+dns://, zks+srv://) or any TLS option:
+ *   ca=FILE, cert=FILE, key=FILE, key_password=PW, server_name=NAME,
+ *   verify_host=0|1 (see zkc/tls.h; failures give ZKC_ETLS with the reason)
  * Query options: session_timeout, connect_timeout, retry_base, retry_max,
  * retry_deadline, retry_attempts (durations take ms/s/m suffixes, bare
  * numbers are ms), digest=user:password, dns_server=ip[:port],
@@ -114,7 +122,9 @@ typedef struct zkc_options {
  * not resolve counts as a server that is down: open keeps trying until its
  * deadline. On success *out is owned by the caller (zkc_close). Expected
  * codes: ZKC_EURL (malformed URL or option), ZKC_ETIMEDOUT (no session by the
- * deadline), ZKC_EBADARGUMENTS. On failure *out is NULL. */
+ * deadline), ZKC_ETLS (every TLS handshake failed: unknown CA, name
+ * mismatch, expired or missing certificate; the reason is in the message),
+ * ZKC_EBADARGUMENTS. On failure *out is NULL. */
 ZKC_EXTERN int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts);
 
 /* Closes the session (ephemeral nodes go at once), stops every zkc thread

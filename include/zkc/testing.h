@@ -16,6 +16,14 @@ extern "C" {
  * ZKC_EINVALIDSTATE (no session), ZKC_ETIMEDOUT. */
 ZKC_EXTERN int zkc_testing_expire_session(zkc_t *zk, int timeout_ms);
 
+/* The loopback endpoints of the client's TLS bridge ("127.0.0.1:p,...",
+ * caller frees with zkc_free), so a test can check that no other process
+ * may use them. ZKC_ENOTSUP when the client does not use TLS. */
+ZKC_EXTERN int zkc_testing_tls_endpoints(char **out, zkc_t *zk);
+/* How many connections the TLS bridge refused because they came from
+ * another process (0 without TLS). */
+ZKC_EXTERN int64_t zkc_testing_tls_refused(zkc_t *zk);
+
 #ifdef __cplusplus
 }
 #endif
