@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -395,6 +396,8 @@ out:
 		shutdown(c->remote, SHUT_RDWR);
 	c->done = 1;
 	pthread_mutex_unlock(&t->mu);
+	/* free this thread's OpenSSL state (error queue, random generators) */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 
