@@ -10,6 +10,7 @@
 #include "zkc/multi.h"
 #include "zkc/batch.h"
 #include "zkc/pnode.h"
+#include "zkc/cache.h"
 #include "zkc/testing.h"
 
 #endif

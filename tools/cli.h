@@ -34,5 +34,7 @@ int cli_rm(int argc, char **argv);
 int cli_stat(int argc, char **argv);
 int cli_tree(int argc, char **argv);
 int cli_watch(int argc, char **argv);
+/* `zkc watch --tree`: a subtree through the cache (tools/cmd_watch.c). */
+int cli_watch_tree(int argc, char **argv);
 
 #endif

@@ -502,7 +502,7 @@ int cli_watch(int argc, char **argv)
 	static const struct option opts[] = { { "count", required_argument, NULL, 'n' },
 	                                      { "timeout", required_argument, NULL, 't' },
 	                                      { 0, 0, 0, 0 } };
-	const char *syn = "PATH [--count N] [--timeout SEC]";
+	const char *syn = "PATH [--count N] [--timeout SEC]  (or --tree, see --help)";
 	int count = -1, timeout_s = -1, seen = 0, c, code = CLI_OK, rc;
 	struct sigaction sa;
 	long long waited_ms = 0;
@@ -510,6 +510,10 @@ int cli_watch(int argc, char **argv)
 	const char *path;
 	zkc_t *zk;
 
+	/* A whole subtree is watched through the cache. */
+	for (c = 1; c < argc; c++)
+		if (strcmp(argv[c], "--tree") == 0)
+			return cli_watch_tree(argc, argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		char *end;
