@@ -11,6 +11,9 @@
 #include "zkc/batch.h"
 #include "zkc/pnode.h"
 #include "zkc/cache.h"
+#include "zkc/lock.h"
+#include "zkc/rwlock.h"
+#include "zkc/semaphore.h"
 #include "zkc/testing.h"
 
 #endif

@@ -1266,6 +1266,11 @@ int zkc_close(zkc_t *zk)
 
 /* ------------------------------------------------------------ accessors */
 
+int zkc_on_event_thread(zkc_t *zk)
+{
+	return zk && pthread_equal(pthread_self(), zk->dispatcher);
+}
+
 int zkc_state(zkc_t *zk)
 {
 	int s;

@@ -35,7 +35,52 @@ static void quiet_log(const char *message)
 	(void)message;
 }
 
+static int expire_once(zkc_t *zk, int timeout_ms);
+
+/* Whether the client has given up session sid (expired or replaced). */
+static int session_gone(zkc_t *zk, int64_t sid)
+{
+	int gone;
+
+	pthread_mutex_lock(&zk->mu);
+	gone = zk->raw_expired || zk->session_id != sid;
+	pthread_mutex_unlock(&zk->mu);
+	return gone;
+}
+
+/* The close of the second handle ends the session only if that handle
+ * still owns it: when the client reconnects first, the session moves back
+ * and survives. So check that the client learns of the expiry, and try
+ * again if it does not. */
 int zkc_testing_expire_session(zkc_t *zk, int timeout_ms)
+{
+	int64_t deadline = zkc__now_ms() + timeout_ms, sid = 0;
+	int rc;
+
+	if (!zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "client is NULL");
+	rc = zkc_session(&sid, NULL, NULL, zk);
+	if (rc != ZKC_OK)
+		return rc;
+	for (;;) {
+		int64_t left = deadline - zkc__now_ms(), until;
+
+		if (left <= 0)
+			return zkc__error(ZKC_ETIMEDOUT, "expire: session 0x%llx still alive after %d ms",
+			                  (unsigned long long)sid, timeout_ms);
+		rc = expire_once(zk, (int)left);
+		if (rc != ZKC_OK && rc != ZKC_ESESSIONEXPIRED)
+			return rc;
+		/* the client hears of it within its reconnect time */
+		until = zkc__now_ms() + 5000;
+		while (!session_gone(zk, sid) && zkc__now_ms() < until && zkc__now_ms() < deadline)
+			zkc__sleep_ms(10);
+		if (session_gone(zk, sid))
+			return ZKC_OK;
+	}
+}
+
+static int expire_once(zkc_t *zk, int timeout_ms)
 {
 	clientid_t id;
 	expirer_t e;
@@ -44,8 +89,6 @@ int zkc_testing_expire_session(zkc_t *zk, int timeout_ms)
 	int timeout, rc = ZKC_OK;
 	int64_t deadline;
 
-	if (!zk)
-		return zkc__error(ZKC_EBADARGUMENTS, "client is NULL");
 	memset(&id, 0, sizeof(id));
 	rc = zkc_session(&id.client_id, id.passwd, &timeout, zk);
 	if (rc != ZKC_OK)

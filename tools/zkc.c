@@ -32,6 +32,7 @@ struct command {
 };
 
 static int cmd_ensemble(int argc, char **argv);
+int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -47,6 +48,7 @@ static const struct command commands[] = {
 	{ "stat", cli_stat, "print a node's stat" },
 	{ "tree", cli_tree, "print a subtree" },
 	{ "watch", cli_watch, "print a node's events as they happen" },
+	{ "lock", cli_lock, "run a command while holding a lock" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },

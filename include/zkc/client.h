@@ -135,6 +135,11 @@ ZKC_EXTERN int zkc_close(zkc_t *zk);
 
 ZKC_EXTERN int zkc_state(zkc_t *zk);
 
+/* Whether the calling thread is the client's event thread (where every
+ * callback runs): libraries built on zkc use it to refuse a blocking wait
+ * that only that thread could end. */
+ZKC_EXTERN int zkc_on_event_thread(zkc_t *zk);
+
 /* Waits until the client is CONNECTED or RECONNECTED. ZKC_ETIMEDOUT,
  * ZKC_ECLOSED. timeout_ms < 0 waits forever. */
 ZKC_EXTERN int zkc_wait_connected(zkc_t *zk, int timeout_ms);

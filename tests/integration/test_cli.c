@@ -164,12 +164,30 @@ static void test_watch_prints_events_as_they_happen(void **state)
 	free(p);
 }
 
+static void test_lock_runs_a_command_holding_the_lock(void **state)
+{
+	char *p = h_path("clilock"), args[1024], *out = NULL;
+	(void)state;
+
+	/* the command sees its fencing token and its status comes back */
+	snprintf(args, sizeof(args), "lock %s -- sh -c 'echo token=$ZKC_LOCK_TOKEN; exit 3'", p);
+	assert_int_equal(run(&out, args), 3);
+	assert_int_equal(strncmp(out, "token=", 6), 0);
+	assert_true(strtoll(out + 6, NULL, 0) > 0);
+	free(out);
+	/* no command is a usage error */
+	snprintf(args, sizeof(args), "lock %s 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 2);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_commands_round_trip),
 		cmocka_unit_test(test_exit_codes_name_the_failure),
 		cmocka_unit_test(test_watch_prints_events_as_they_happen),
+		cmocka_unit_test(test_lock_runs_a_command_holding_the_lock),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

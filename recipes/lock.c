@@ -1,0 +1,1268 @@
+/* recipes/lock.c - the fair exclusive lock (and the engine of the read and
+ * write halves of zkc_rwlock): ephemeral-sequential nodes in Curator's
+ * layout, one pipelined round trip uncontended, a watch on the nearest
+ * blocker only, fencing by the lock node's existence. Public API only. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zkc/batch.h"
+#include "zkc/lock.h"
+#include "lock_internal.h"
+
+/* The handle is reference counted: watches and the state listener hold the
+ * lock through callbacks that may run after zkc_lock_free. */
+struct zkc_lock {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;
+	int freed;
+
+	zkc_t *zk;
+	char *dir;
+	const char *name;         /* "lock-", "__READ__", "__WRIT__" */
+	int kind;
+	int flags;
+	zkc_acl_list_t *acl;      /* NULL: client's default */
+	char *data;
+	size_t data_len;
+	zkc_lock_event_fn event_fn;
+	void *event_payload;
+	int listener_id;
+	zkc_lock_t *sibling;
+
+	/* own node */
+	char *own;                /* full path; NULL: none */
+	long long own_seq;
+	int64_t own_session;
+	int64_t token;
+	int32_t own_version;
+
+	int held, count, lost, suspended;
+	int acquiring, canceled;
+	unsigned gen;             /* bumped by every wake-up */
+	long long deleted_seq;    /* last blocker reported deleted */
+	int have_ev_thread;
+	pthread_t ev_thread;
+
+	/* sticky mode */
+	int kept;                 /* node kept while not held */
+	int contended;            /* another contender seen since the last listing */
+	int dir_watch;            /* a children watch is pending */
+
+	/* event queue */
+	int efd;
+	int q[64];
+	unsigned qhead, qlen;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+int64_t zkc__lock_session(zkc_t *zk)
+{
+	int64_t sid = 0;
+
+	if (zkc_session(&sid, NULL, NULL, zk) != ZKC_OK)
+		return 0;
+	return sid;
+}
+
+long long zkc__lock_seq(const char *name)
+{
+	size_t n = strlen(name), i;
+	long long v = 0;
+
+	if (n < 10)
+		return -1;
+	for (i = n - 10; i < n; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return -1;
+		v = v * 10 + (name[i] - '0');
+	}
+	return v;
+}
+
+void zkc__lock_guid_prefix(char out[48])
+{
+	unsigned char g[16];
+	size_t got = 0;
+
+	while (got < sizeof(g)) {
+		ssize_t r = getrandom(g + got, sizeof(g) - got, 0);
+
+		if (r <= 0) {
+			/* never expected; fall back to a weaker source */
+			unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid() ^ (unsigned)(uintptr_t)out;
+
+			for (; got < sizeof(g); got++)
+				g[got] = (unsigned char)rand_r(&seed);
+			break;
+		}
+		got += (size_t)r;
+	}
+	g[6] = (unsigned char)((g[6] & 0x0f) | 0x40);
+	g[8] = (unsigned char)((g[8] & 0x3f) | 0x80);
+	snprintf(out, 48, "_c_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-",
+	         g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
+	         g[13], g[14], g[15]);
+}
+
+static int transient(int rc)
+{
+	return rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT || rc == ZKC_EOPERATIONTIMEOUT ||
+	       rc == ZKC_EUNKNOWN;
+}
+
+typedef struct bg_delete {
+	char *path;
+	int64_t session;
+} bg_delete_t;
+
+static int bg_send(zkc_t *zk, bg_delete_t *d);
+
+static void bg_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	bg_delete_t *d = payload;
+	int rc = zkc_batch_code(b, 0);
+
+	/* A lost reply leaves the outcome unknown: send it again while the
+	 * node's session lives (after it the server removes the node). */
+	if (transient(rc) && zkc__lock_session(zk) == d->session && bg_send(zk, d) == ZKC_OK)
+		return;
+	free(d->path);
+	free(d);
+}
+
+static int bg_send(zkc_t *zk, bg_delete_t *d)
+{
+	zkc_batch_t *b = NULL;
+	int rc = zkc_batch_new(&b);
+
+	if (rc != ZKC_OK)
+		return rc;
+	rc = zkc_batch_delete(b, d->path, -1);
+	if (rc >= 0)
+		rc = zkc_batch_run_async(zk, b, bg_done, d);
+	if (rc != ZKC_OK)
+		zkc_batch_free(b);
+	return rc;
+}
+
+int zkc__lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
+{
+	bg_delete_t *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		return ZKC_ENOMEM;
+	}
+	d->session = session;
+	rc = bg_send(zk, d);
+	if (rc != ZKC_OK) {
+		free(d->path);
+		free(d);
+	}
+	return rc;
+}
+
+/* Blocking delete of the own node, retried while its session lives. */
+static int delete_sync(zkc_t *zk, const char *path, int64_t session)
+{
+	int rc;
+
+	for (;;) {
+		rc = zkc_delete(zk, path, -1, 0);
+		if (rc == ZKC_OK || rc == ZKC_ENONODE)
+			return ZKC_OK;
+		if (rc == ZKC_ECLOSED || zkc__lock_session(zk) != session)
+			return rc == ZKC_ECLOSED ? rc : ZKC_OK;
+		if (!transient(rc))
+			return rc;
+	}
+}
+
+static void lk_ref(zkc_lock_t *lk)
+{
+	lk->refs++;
+}
+
+/* Called with lk->mu held; unlocks it, and frees lk on the last reference. */
+static void lk_unref_unlock(zkc_lock_t *lk)
+{
+	int last = --lk->refs == 0;
+
+	pthread_mutex_unlock(&lk->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&lk->mu);
+	pthread_cond_destroy(&lk->cv);
+	if (lk->efd >= 0)
+		close(lk->efd);
+	if (lk->acl) {
+		zkc_acl_t *e = (zkc_acl_t *)(uintptr_t)lk->acl->acls;
+		int i;
+
+		for (i = 0; i < lk->acl->count; i++) {
+			free((char *)(uintptr_t)e[i].scheme);
+			free((char *)(uintptr_t)e[i].id);
+		}
+		free(e);
+		free(lk->acl);
+	}
+	free(lk->own);
+	free(lk->data);
+	free(lk->dir);
+	free(lk);
+}
+
+static void note_ev_thread(zkc_lock_t *lk)
+{
+	lk->ev_thread = pthread_self();
+	lk->have_ev_thread = 1;
+}
+
+/* Forgets the own node (mu held); the caller deletes it if it may live. */
+static char *take_own(zkc_lock_t *lk)
+{
+	char *p = lk->own;
+
+	lk->own = NULL;
+	lk->own_seq = -1;
+	lk->kept = 0;
+	return p;
+}
+
+/* Queues or delivers an event; called with mu held, returns with it held. */
+static void emit(zkc_lock_t *lk, int ev)
+{
+	if (lk->freed)
+		return;
+	if (lk->event_fn) {
+		zkc_lock_event_fn fn = lk->event_fn;
+		void *pl = lk->event_payload;
+
+		pthread_mutex_unlock(&lk->mu);
+		fn(lk, ev, pl);
+		pthread_mutex_lock(&lk->mu);
+		return;
+	}
+	if (lk->qlen < sizeof(lk->q) / sizeof(lk->q[0])) {
+		uint64_t one = 1;
+
+		lk->q[(lk->qhead + lk->qlen) % (sizeof(lk->q) / sizeof(lk->q[0]))] = ev;
+		lk->qlen++;
+		if (write(lk->efd, &one, sizeof(one)) < 0) {
+			/* eventfd counter cannot overflow at 64 entries */
+		}
+		pthread_cond_broadcast(&lk->cv);
+	}
+}
+
+/* ------------------------------------------------------------ callbacks */
+
+static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
+{
+	zkc_lock_t *lk = payload;
+	char *gone = NULL;
+	int64_t gone_session = 0;
+
+	(void)zk;
+	pthread_mutex_lock(&lk->mu);
+	note_ev_thread(lk);
+	switch (state) {
+	case ZKC_STATE_SUSPENDED:
+		lk->suspended = 1;
+		if (lk->held && !lk->lost)
+			emit(lk, ZKC_LOCK_EVENT_SUSPENDED);
+		break;
+	case ZKC_STATE_RECONNECTED:
+		lk->suspended = 0;
+		if (lk->held && !lk->lost && lk->own_session == session_id)
+			emit(lk, ZKC_LOCK_EVENT_RECONNECTED);
+		break;
+	case ZKC_STATE_LOST:
+	case ZKC_STATE_CLOSED:
+		if (lk->own && (lk->own_session == session_id || state == ZKC_STATE_CLOSED)) {
+			if (lk->held) {
+				lk->lost = 1;
+				emit(lk, ZKC_LOCK_EVENT_LOST);
+			} else if (lk->kept) {
+				/* nothing held: just forget the kept node */
+				gone_session = lk->own_session;
+				gone = take_own(lk);
+			}
+		}
+		break;
+	case ZKC_STATE_CONNECTED:
+		lk->suspended = 0;
+		break;
+	default:
+		break;
+	}
+	lk->gen++;
+	pthread_cond_broadcast(&lk->cv);
+	pthread_mutex_unlock(&lk->mu);
+	/* The old session's node goes with it; nothing to send. */
+	(void)gone_session;
+	free(gone);
+}
+
+/* Watch on the nearest blocker. */
+typedef struct blocker_watch {
+	zkc_lock_t *lk;
+	long long seq;
+} blocker_watch_t;
+
+static void on_blocker(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	blocker_watch_t *w = payload;
+	zkc_lock_t *lk = w->lk;
+
+	(void)zk;
+	pthread_mutex_lock(&lk->mu);
+	note_ev_thread(lk);
+	if (ev->type == ZKC_EVENT_DELETED)
+		lk->deleted_seq = w->seq;
+	lk->gen++;
+	pthread_cond_broadcast(&lk->cv);
+	free(w);
+	lk_unref_unlock(lk);
+}
+
+/* Sticky mode: a children watch on the lock directory says a contender
+ * arrived. Safety never depends on it: contenders wait for our node. */
+static void on_dir(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	zkc_lock_t *lk = payload;
+	char *gone = NULL;
+	int64_t sess = 0;
+
+	pthread_mutex_lock(&lk->mu);
+	note_ev_thread(lk);
+	lk->dir_watch = 0;
+	if (ev->type == ZKC_EVENT_CHILD && !lk->freed) {
+		lk->contended = 1;
+		if (lk->kept && !lk->held) {
+			sess = lk->own_session;
+			gone = take_own(lk);
+		}
+	}
+	lk_unref_unlock(lk);
+	if (gone) {
+		zkc__lock_delete_bg(zk, gone, sess);
+		free(gone);
+	}
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+static int copy_acl(zkc_acl_list_t **out, const zkc_acl_list_t *in)
+{
+	zkc_acl_list_t *a;
+	zkc_acl_t *e;
+	int i;
+
+	*out = NULL;
+	if (!in)
+		return ZKC_OK;
+	if (in->count <= 0 || in->count > 64 || !in->acls)
+		return ZKC_EBADARGUMENTS;
+	a = calloc(1, sizeof(*a));
+	e = calloc((size_t)in->count, sizeof(*e));
+	if (!a || !e) {
+		free(a);
+		free(e);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < in->count; i++) {
+		e[i].perms = in->acls[i].perms;
+		e[i].scheme = in->acls[i].scheme ? strdup(in->acls[i].scheme) : NULL;
+		e[i].id = in->acls[i].id ? strdup(in->acls[i].id) : NULL;
+	}
+	a->acls = e;
+	a->count = in->count;
+	*out = a;
+	return ZKC_OK;
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case ZKC__LOCK_READ:
+		return "__READ__";
+	case ZKC__LOCK_WRITE:
+		return "__WRIT__";
+	default:
+		return "lock-";
+	}
+}
+
+int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
+                       const zkc_lock_options_t *opts, int kind)
+{
+	zkc_lock_options_t def = ZKC_LOCK_OPTIONS_INIT;
+	pthread_condattr_t ca;
+	zkc_lock_t *lk;
+	int rc;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (!opts)
+		opts = &def;
+	if (!zk || !path || opts->version != ZKC_LOCK_OPTIONS_VERSION ||
+	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
+	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
+		return ZKC_EBADARGUMENTS;
+	rc = zkc_path_validate(path, (size_t)-1);
+	if (rc != ZKC_OK)
+		return rc;
+	if (strcmp(path, "/") == 0)
+		return ZKC_EBADARGUMENTS;
+	lk = calloc(1, sizeof(*lk));
+	if (!lk)
+		return ZKC_ENOMEM;
+	lk->refs = 1;
+	lk->zk = zk;
+	lk->kind = kind;
+	lk->name = kind_name(kind);
+	lk->flags = opts->flags;
+	lk->event_fn = opts->event_fn;
+	lk->event_payload = opts->event_payload;
+	lk->own_seq = -1;
+	lk->deleted_seq = -1;
+	lk->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	lk->dir = strdup(path);
+	if (opts->data_len) {
+		lk->data = malloc(opts->data_len);
+		if (lk->data)
+			memcpy(lk->data, opts->data, opts->data_len);
+		lk->data_len = opts->data_len;
+	}
+	pthread_mutex_init(&lk->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&lk->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = copy_acl(&lk->acl, opts->acl);
+	if (rc == ZKC_OK && (!lk->dir || lk->efd < 0 || (opts->data_len && !lk->data)))
+		rc = ZKC_ENOMEM;
+	if (rc == ZKC_OK)
+		rc = zkc_listener_add(&lk->listener_id, zk, on_state, lk);
+	if (rc != ZKC_OK) {
+		pthread_mutex_lock(&lk->mu);
+		lk_unref_unlock(lk);
+		return rc;
+	}
+	*out = lk;
+	return ZKC_OK;
+}
+
+int zkc_lock_new(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+{
+	return zkc__lock_new_kind(out, zk, path, opts, ZKC__LOCK_MUTEX);
+}
+
+void zkc__lock_set_sibling(zkc_lock_t *lock, zkc_lock_t *sibling)
+{
+	pthread_mutex_lock(&lock->mu);
+	lock->sibling = sibling;
+	pthread_mutex_unlock(&lock->mu);
+}
+
+const char *zkc_lock_path(const zkc_lock_t *lock)
+{
+	return lock ? lock->dir : NULL;
+}
+
+void zkc_lock_free(zkc_lock_t *lk)
+{
+	char *own;
+	int64_t sess;
+
+	if (!lk)
+		return;
+	zkc_lock_cancel(lk);
+	/* wait for a running acquire to leave */
+	pthread_mutex_lock(&lk->mu);
+	while (lk->acquiring)
+		pthread_cond_wait(&lk->cv, &lk->mu);
+	lk->freed = 1;
+	sess = lk->own_session;
+	own = take_own(lk);
+	lk->held = 0;
+	pthread_mutex_unlock(&lk->mu);
+	zkc_listener_remove(lk->zk, lk->listener_id);
+	if (own && zkc__lock_session(lk->zk) == sess)
+		delete_sync(lk->zk, own, sess);
+	free(own);
+	pthread_mutex_lock(&lk->mu);
+	lk_unref_unlock(lk);
+}
+
+/* ------------------------------------------------------------ acquire */
+
+typedef struct child {
+	const char *name;
+	long long seq;
+} child_t;
+
+static int child_cmp(const void *a, const void *b)
+{
+	const child_t *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The nodes that block us, ascending, from a listing. Returns their count
+ * (>= 0) into *blockers (names borrowed from `list`), or -1 when our own
+ * node is not in the listing. */
+static int blockers_of(child_t **out, zkc_lock_t *lk, const zkc_strings_t *list,
+                       const char *own_name, const char *sibling_name, int *others)
+{
+	child_t *all;
+	size_t i, n = 0;
+	int k = 0, found = 0;
+
+	*out = NULL;
+	*others = 0;
+	all = calloc(list->count + 1, sizeof(*all));
+	if (!all)
+		return -2;
+	for (i = 0; i < list->count; i++) {
+		long long s = zkc__lock_seq(list->items[i]);
+
+		if (s < 0)
+			continue;  /* not a contender's node */
+		all[n].name = list->items[i];
+		all[n].seq = s;
+		n++;
+	}
+	qsort(all, n, sizeof(*all), child_cmp);
+	for (i = 0; i < n; i++) {
+		if (strcmp(all[i].name, own_name) == 0) {
+			found = 1;
+			break;
+		}
+		if (sibling_name && strcmp(all[i].name, sibling_name) == 0)
+			continue;
+		if (lk->kind == ZKC__LOCK_READ && !strstr(all[i].name, "__WRIT__"))
+			continue;
+		all[k++] = all[i];
+	}
+	*others = (int)n - 1;
+	if (!found) {
+		free(all);
+		return -1;
+	}
+	*out = all;
+	return k;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Creates our node and lists the directory in one round trip. On ZKC_OK
+ * our node is recorded in lk and *list has the children (NULL if the read
+ * must be repeated). */
+static int create_and_list(zkc_lock_t *lk, zkc_strings_t **list, zkc_stat_t *dirst)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	char prefix[48], *path = NULL;
+	zkc_batch_t *b = NULL;
+	int rc, crc, lrc, watch = 0, dir_made = 0;
+	int64_t sess;
+	zkc_stat_t st;
+
+	*list = NULL;
+again:
+	zkc__lock_guid_prefix(prefix);
+	free(path);
+	path = malloc(strlen(lk->dir) + strlen(prefix) + strlen(lk->name) + 2);
+	if (!path)
+		return ZKC_ENOMEM;
+	sprintf(path, "%s/%s%s", lk->dir, prefix, lk->name);
+	rc = zkc_batch_new(&b);
+	if (rc != ZKC_OK) {
+		free(path);
+		return rc;
+	}
+	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+	co.acl = lk->acl;
+	rc = zkc_batch_create(b, path, lk->data, lk->data_len, &co);
+	pthread_mutex_lock(&lk->mu);
+	if ((lk->flags & ZKC_LOCK_STICKY) && !lk->dir_watch) {
+		lk->dir_watch = watch = 1;
+		lk_ref(lk);
+	}
+	pthread_mutex_unlock(&lk->mu);
+	if (rc >= 0)
+		rc = zkc_batch_children(b, lk->dir, watch, watch ? on_dir : NULL, watch ? lk : NULL);
+	if (rc >= 0)
+		rc = zkc_batch_run(lk->zk, b);
+	lrc = rc == ZKC_OK ? zkc_batch_code(b, 1) : rc;
+	if (watch && lrc != ZKC_OK) {
+		/* the watch was not set: give its reference back */
+		pthread_mutex_lock(&lk->mu);
+		lk->dir_watch = 0;
+		lk_unref_unlock(lk);
+	}
+	if (rc != ZKC_OK) {
+		zkc_batch_free(b);
+		free(path);
+		return rc;
+	}
+	crc = zkc_batch_code(b, 0);
+	sess = zkc_batch_session(b);
+	if (crc == ZKC_OK) {
+		zkc_batch_stat(&st, b, 0);
+		if (st.ephemeral_owner != sess) {
+			/* never expected: not ours to hold; let it go */
+			zkc__lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
+			zkc_batch_free(b);
+			free(path);
+			return ZKC_ERUNTIMEINCONSISTENCY;
+		}
+		pthread_mutex_lock(&lk->mu);
+		free(lk->own);
+		lk->own = strdup(zkc_batch_path(b, 0));
+		lk->own_seq = lk->own ? zkc__lock_seq(lk->own) : -1;
+		lk->own_session = sess;
+		lk->token = st.czxid;
+		lk->own_version = st.version;
+		pthread_mutex_unlock(&lk->mu);
+		if (!lk->own) {
+			zkc_batch_free(b);
+			free(path);
+			return ZKC_ENOMEM;
+		}
+		if (lrc == ZKC_OK) {
+			const zkc_strings_t *c = zkc_batch_children_of(b, 1);
+			zkc_strings_t *copy = calloc(1, sizeof(*copy));
+			size_t i;
+
+			if (copy && (copy->items = calloc(c->count + 1, sizeof(char *)))) {
+				for (i = 0; i < c->count; i++)
+					copy->items[i] = strdup(c->items[i]);
+				copy->count = c->count;
+				for (i = 0; i < c->count && copy->items[i]; i++)
+					;
+				if (i == c->count) {
+					*list = copy;
+					zkc_batch_stat(dirst, b, 1);
+				} else {
+					zkc_strings_free(copy);
+				}
+			} else {
+				free(copy);
+			}
+		}
+		zkc_batch_free(b);
+		free(path);
+		return ZKC_OK;
+	}
+	zkc_batch_free(b);
+	if (crc == ZKC_ENONODE && !dir_made) {
+		zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
+
+		dco.mode = ZKC_CONTAINER;
+		dco.flags = ZKC_CREATE_PARENTS;
+		rc = zkc_create(NULL, NULL, lk->zk, lk->dir, NULL, 0, &dco);
+		if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS) {
+			free(path);
+			return rc == ZKC_ENOCHILDRENFOREPHEMERALS ? ZKC_EBADARGUMENTS : rc;
+		}
+		dir_made = 1;
+		goto again;
+	}
+	if (crc == ZKC_ENOCHILDRENFOREPHEMERALS) {
+		free(path);
+		return ZKC_EBADARGUMENTS;
+	}
+	if (transient(crc)) {
+		/* The create may have happened: look for our GUID on the same
+		 * session; a node of an older session is not ours (rule 3). */
+		zkc_strings_t *c = NULL;
+		size_t i;
+		const char *base = strrchr(path, '/') + 1;
+
+		rc = zkc_children(&c, NULL, lk->zk, lk->dir);
+		if (rc == ZKC_OK && zkc__lock_session(lk->zk) == sess) {
+			for (i = 0; i < c->count; i++) {
+				if (strncmp(c->items[i], base, strlen(base)) == 0) {
+					char *found = malloc(strlen(lk->dir) + strlen(c->items[i]) + 2);
+
+					if (!found)
+						break;
+					sprintf(found, "%s/%s", lk->dir, c->items[i]);
+					if (zkc_exists(&st, lk->zk, found) == ZKC_OK && st.ephemeral_owner == sess) {
+						pthread_mutex_lock(&lk->mu);
+						free(lk->own);
+						lk->own = found;
+						lk->own_seq = zkc__lock_seq(found);
+						lk->own_session = sess;
+						lk->token = st.czxid;
+						lk->own_version = st.version;
+						pthread_mutex_unlock(&lk->mu);
+						zkc_strings_free(c);
+						free(path);
+						return ZKC_OK;
+					}
+					free(found);
+				}
+			}
+		}
+		zkc_strings_free(c);
+		free(path);
+		/* not created (or created on a session that is gone): retry */
+		return ZKC_ECONNECTIONLOSS;
+	}
+	free(path);
+	return crc;
+}
+
+/* Drops our node after a failed acquire (background, retried while its
+ * session lives). */
+static void abandon_own(zkc_lock_t *lk)
+{
+	char *own;
+	int64_t sess;
+
+	pthread_mutex_lock(&lk->mu);
+	sess = lk->own_session;
+	own = take_own(lk);
+	pthread_mutex_unlock(&lk->mu);
+	if (own && zkc__lock_session(lk->zk) == sess)
+		zkc__lock_delete_bg(lk->zk, own, sess);
+	free(own);
+}
+
+static void fill_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
+{
+	if (!out)
+		return;
+	out->path = lk->own;
+	out->session_id = lk->own_session;
+	out->token = lk->token;
+}
+
+/* Waits for gen to move past `gen0`, cancel or the deadline (mu held).
+ * Returns 0 on a wake-up, ZKC_ETIMEDOUT, ZKC_ECANCELED. */
+static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
+{
+	while (lk->gen == gen0) {
+		if (lk->canceled)
+			return ZKC_ECANCELED;
+		if (deadline < 0) {
+			pthread_cond_wait(&lk->cv, &lk->mu);
+		} else {
+			struct timespec ts;
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return ZKC_ETIMEDOUT;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&lk->cv, &lk->mu, &ts);
+		}
+	}
+	return lk->canceled ? ZKC_ECANCELED : 0;
+}
+
+/* Sleeps a little before retrying after an error, within the deadline. */
+static int backoff(zkc_lock_t *lk, int attempt, int64_t deadline)
+{
+	int64_t until = now_ms() + (attempt < 6 ? 10 << attempt : 500);
+	int rc = 0;
+
+	if (deadline >= 0 && until > deadline)
+		until = deadline;
+	pthread_mutex_lock(&lk->mu);
+	for (;;) {
+		unsigned g = lk->gen;
+
+		rc = wait_wake(lk, g, until);
+		if (rc == ZKC_ECANCELED)
+			break;
+		if (rc == ZKC_ETIMEDOUT) {
+			rc = deadline >= 0 && now_ms() >= deadline ? ZKC_ETIMEDOUT : 0;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&lk->mu);
+	return rc;
+}
+
+/* Internal, positive (codes are negative): arm the blocker watch again. */
+#define RE_ARM 1
+
+static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	int attempt = 0, rc;
+
+	for (;;) {
+		zkc_strings_t *list = NULL;
+		zkc_stat_t dirst;
+		child_t *bl = NULL;
+		const char *own_name;
+		char *sib = NULL;
+		int nb, others = 0, need_create;
+		int64_t cur = zkc__lock_session(lk->zk);
+
+		memset(&dirst, 0, sizeof(dirst));
+		pthread_mutex_lock(&lk->mu);
+		if (lk->canceled) {
+			pthread_mutex_unlock(&lk->mu);
+			return ZKC_ECANCELED;
+		}
+		if (lk->own && lk->own_session != cur) {
+			free(take_own(lk));  /* went with its session */
+		}
+		need_create = lk->own == NULL;
+		pthread_mutex_unlock(&lk->mu);
+		if (deadline >= 0 && now_ms() >= deadline)
+			return ZKC_ETIMEDOUT;
+
+		if (need_create)
+			rc = create_and_list(lk, &list, &dirst);
+		else
+			rc = ZKC_OK;
+		if (rc == ZKC_OK && !list) {
+			rc = zkc_children(&list, &dirst, lk->zk, lk->dir);
+			if (rc == ZKC_ENONODE)
+				rc = ZKC_ECONNECTIONLOSS;  /* dir gone with our node: start over */
+		}
+		if (rc != ZKC_OK) {
+			if (rc == ZKC_ECLOSED || rc == ZKC_EDEADLK || rc == ZKC_EBADARGUMENTS ||
+			    rc == ZKC_ENOMEM || rc == ZKC_ENOAUTH || rc == ZKC_EINVALIDACL ||
+			    rc == ZKC_ERUNTIMEINCONSISTENCY)
+				return rc;
+			if (timeout_ms == 0)
+				return rc;  /* try: one attempt */
+			rc = backoff(lk, attempt++, deadline);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (dirst.data_length > 0) {
+			zkc_strings_free(list);
+			return ZKC_EBADARGUMENTS;  /* a node with data is not a lock dir */
+		}
+
+		pthread_mutex_lock(&lk->mu);
+		if (!lk->own) {
+			pthread_mutex_unlock(&lk->mu);
+			zkc_strings_free(list);
+			continue;
+		}
+		own_name = strrchr(lk->own, '/') + 1;
+		if (lk->sibling && lk->sibling != lk) {
+			zkc_lock_t *s = lk->sibling;
+
+			pthread_mutex_unlock(&lk->mu);
+			pthread_mutex_lock(&s->mu);
+			if (s->held && !s->lost && s->own)
+				sib = strdup(strrchr(s->own, '/') + 1);
+			pthread_mutex_unlock(&s->mu);
+			pthread_mutex_lock(&lk->mu);
+			if (!lk->own) {
+				pthread_mutex_unlock(&lk->mu);
+				zkc_strings_free(list);
+				free(sib);
+				continue;
+			}
+			own_name = strrchr(lk->own, '/') + 1;
+		}
+		nb = blockers_of(&bl, lk, list, own_name, sib, &others);
+		free(sib);
+		if (nb == -2) {
+			pthread_mutex_unlock(&lk->mu);
+			zkc_strings_free(list);
+			return ZKC_ENOMEM;
+		}
+		if (nb == -1) {
+			/* our node is gone (its session ended): start over */
+			free(take_own(lk));
+			pthread_mutex_unlock(&lk->mu);
+			zkc_strings_free(list);
+			continue;
+		}
+		lk->contended = others > 0;
+		pthread_mutex_unlock(&lk->mu);
+
+		/* Wait for the blockers, nearest first. A deleted blocker that
+		 * was the only one left means we hold the lock: sequence numbers
+		 * only grow, so nothing can appear ahead of us. */
+		rc = ZKC_OK;
+		while (nb > 0) {
+			const char *target = bl[nb - 1].name;
+			long long tseq = bl[nb - 1].seq;
+			char *tpath;
+			blocker_watch_t *w;
+			unsigned g0;
+			int erc;
+
+			if (timeout_ms == 0) {
+				rc = ZKC_EAGAIN;
+				break;
+			}
+			tpath = malloc(strlen(lk->dir) + strlen(target) + 2);
+			w = calloc(1, sizeof(*w));
+			if (!tpath || !w) {
+				free(tpath);
+				free(w);
+				rc = ZKC_ENOMEM;
+				break;
+			}
+			sprintf(tpath, "%s/%s", lk->dir, target);
+			w->lk = lk;
+			w->seq = tseq;
+			pthread_mutex_lock(&lk->mu);
+			lk_ref(lk);
+			g0 = lk->gen;
+			pthread_mutex_unlock(&lk->mu);
+			/* getData's watch is set only on a node that exists, so a
+			 * blocker already gone leaves no watch behind */
+			erc = zkc_get_w(NULL, NULL, NULL, lk->zk, tpath, on_blocker, w);
+			free(tpath);
+			if (erc != ZKC_OK) {
+				pthread_mutex_lock(&lk->mu);
+				free(w);
+				lk_unref_unlock(lk);
+			}
+			if (erc != ZKC_OK && erc != ZKC_ENONODE) {
+				rc = erc == ZKC_ECLOSED ? erc : ZKC_ECONNECTIONLOSS;  /* re-list */
+				break;
+			}
+			if (erc == ZKC_ENONODE) {
+				if (nb == 1) {
+					nb = 0;
+					break;
+				}
+				rc = ZKC_ECONNECTIONLOSS;  /* several left: re-list (1 round trip) */
+				break;
+			}
+			pthread_mutex_lock(&lk->mu);
+			for (;;) {
+				int64_t sess_now;
+
+				rc = wait_wake(lk, g0, deadline);
+				if (rc)
+					break;
+				g0 = lk->gen;
+				if (lk->deleted_seq == tseq)
+					break;
+				pthread_mutex_unlock(&lk->mu);
+				sess_now = zkc__lock_session(lk->zk);
+				pthread_mutex_lock(&lk->mu);
+				if (!lk->own || lk->own_session != sess_now) {
+					rc = ZKC_ECONNECTIONLOSS;
+					break;
+				}
+				/* a data change or state change: the watch may be spent;
+				 * re-arm by going round (get_w again) */
+				rc = RE_ARM;
+				break;
+			}
+			pthread_mutex_unlock(&lk->mu);
+			if (rc == RE_ARM) {
+				rc = ZKC_OK;
+				continue;
+			}
+			if (rc)
+				break;
+			/* the nearest blocker was deleted */
+			if (nb == 1) {
+				nb = 0;
+				break;
+			}
+			rc = ZKC_ECONNECTIONLOSS;  /* more left: re-list */
+			break;
+		}
+		free(bl);
+		zkc_strings_free(list);
+		if (rc == ZKC_OK && nb == 0) {
+			pthread_mutex_lock(&lk->mu);
+			if (lk->own && lk->own_session == zkc__lock_session(lk->zk)) {
+				lk->held = 1;
+				lk->count = 1;
+				lk->lost = 0;
+				lk->suspended = 0;
+				lk->kept = 0;
+				pthread_mutex_unlock(&lk->mu);
+				return ZKC_OK;
+			}
+			pthread_mutex_unlock(&lk->mu);
+			continue;  /* the session changed under us: start over */
+		}
+		if (rc == ZKC_ECONNECTIONLOSS)
+			continue;
+		return rc;
+	}
+}
+
+int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
+{
+	int rc;
+
+	if (!lk || timeout_ms < ZKC_LOCK_FOREVER)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&lk->mu);
+	if (lk->freed) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_ECLOSED;
+	}
+	if (lk->have_ev_thread && pthread_equal(lk->ev_thread, pthread_self())) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_EDEADLK;
+	}
+	if (lk->acquiring) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_EINVALIDSTATE;
+	}
+	if (lk->held) {
+		if (!(lk->flags & ZKC_LOCK_REENTRANT) || lk->lost) {
+			pthread_mutex_unlock(&lk->mu);
+			return ZKC_EINVALIDSTATE;
+		}
+		lk->count++;
+		fill_lease(out, lk);
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_OK;
+	}
+	/* sticky: the kept node is still first in line (nothing can get
+	 * ahead of it), so holding it again needs no round trip */
+	if (lk->kept && lk->own && !lk->contended && !lk->lost) {
+		int64_t sess = lk->own_session;
+
+		pthread_mutex_unlock(&lk->mu);
+		if (zkc__lock_session(lk->zk) == sess && zkc_state(lk->zk) != ZKC_STATE_SUSPENDED) {
+			pthread_mutex_lock(&lk->mu);
+			if (lk->kept && lk->own && !lk->contended && lk->own_session == sess) {
+				lk->kept = 0;
+				lk->held = 1;
+				lk->count = 1;
+				lk->suspended = 0;
+				fill_lease(out, lk);
+				pthread_mutex_unlock(&lk->mu);
+				return ZKC_OK;
+			}
+		} else {
+			pthread_mutex_lock(&lk->mu);
+		}
+	}
+	lk->kept = 0;
+	lk->acquiring = 1;
+	lk->canceled = 0;
+	lk->lost = 0;
+	pthread_mutex_unlock(&lk->mu);
+
+	rc = acquire_loop(lk, timeout_ms);
+
+	if (rc != ZKC_OK)
+		abandon_own(lk);
+	pthread_mutex_lock(&lk->mu);
+	lk->acquiring = 0;
+	lk->canceled = 0;
+	if (rc == ZKC_OK)
+		fill_lease(out, lk);
+	pthread_cond_broadcast(&lk->cv);
+	pthread_mutex_unlock(&lk->mu);
+	return rc;
+}
+
+int zkc_lock_release(zkc_lock_t *lk, int flags)
+{
+	char *own;
+	int64_t sess;
+	int was_lost, rc = ZKC_OK;
+
+	if (!lk || (flags & ~ZKC_LOCK_RELEASE_SYNC))
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&lk->mu);
+	if (!lk->held) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_EINVALIDSTATE;
+	}
+	if (--lk->count > 0) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_OK;
+	}
+	lk->held = 0;
+	was_lost = lk->lost;
+	lk->lost = 0;
+	sess = lk->own_session;
+	if ((lk->flags & ZKC_LOCK_STICKY) && !lk->contended && !was_lost && lk->own &&
+	    !(flags & ZKC_LOCK_RELEASE_SYNC)) {
+		lk->kept = 1;
+		pthread_mutex_unlock(&lk->mu);
+		if (zkc__lock_session(lk->zk) == sess)
+			return ZKC_OK;
+		pthread_mutex_lock(&lk->mu);
+		lk->kept = 0;
+	}
+	own = take_own(lk);
+	pthread_mutex_unlock(&lk->mu);
+	if (own && zkc__lock_session(lk->zk) == sess) {
+		if (flags & ZKC_LOCK_RELEASE_SYNC)
+			rc = delete_sync(lk->zk, own, sess);
+		else
+			rc = zkc__lock_delete_bg(lk->zk, own, sess);
+	}
+	free(own);
+	if (was_lost)
+		return ZKC_ELOST;
+	return rc == ZKC_ECLOSED ? ZKC_OK : rc;
+}
+
+int zkc_lock_cancel(zkc_lock_t *lk)
+{
+	if (!lk)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&lk->mu);
+	if (lk->acquiring) {
+		lk->canceled = 1;
+		pthread_cond_broadcast(&lk->cv);
+	}
+	pthread_mutex_unlock(&lk->mu);
+	return ZKC_OK;
+}
+
+int zkc_lock_valid(zkc_lock_t *lk)
+{
+	int v;
+	int64_t sess;
+
+	if (!lk)
+		return 0;
+	pthread_mutex_lock(&lk->mu);
+	v = lk->held && !lk->lost && !lk->suspended && lk->own;
+	sess = lk->own_session;
+	pthread_mutex_unlock(&lk->mu);
+	if (v && (zkc__lock_session(lk->zk) != sess || zkc_state(lk->zk) == ZKC_STATE_SUSPENDED))
+		v = 0;
+	return v;
+}
+
+int zkc_lock_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
+{
+	if (!lk || !out)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&lk->mu);
+	if (!lk->held) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_EINVALIDSTATE;
+	}
+	fill_lease(out, lk);
+	pthread_mutex_unlock(&lk->mu);
+	return ZKC_OK;
+}
+
+int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lk)
+{
+	zkc_multi_t *m = NULL;
+	int rc;
+
+	if (!out || !lk)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	pthread_mutex_lock(&lk->mu);
+	if (!lk->held || !lk->own) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_EINVALIDSTATE;
+	}
+	if (lk->lost) {
+		pthread_mutex_unlock(&lk->mu);
+		return ZKC_ELOST;
+	}
+	rc = zkc_multi_new(&m);
+	if (rc == ZKC_OK)
+		rc = zkc_multi_check(m, lk->own, lk->own_version);
+	pthread_mutex_unlock(&lk->mu);
+	if (rc != ZKC_OK) {
+		zkc_multi_free(m);
+		return rc;
+	}
+	*out = m;
+	return ZKC_OK;
+}
+
+int zkc_lock_events_fd(zkc_lock_t *lk)
+{
+	return lk ? lk->efd : -1;
+}
+
+int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : timeout_ms;
+	int rc = ZKC_OK;
+
+	if (!lk || !out_event)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&lk->mu);
+	while (lk->qlen == 0) {
+		unsigned g = lk->gen;
+
+		if (timeout_ms == 0 || lk->freed) {
+			rc = ZKC_EAGAIN;
+			break;
+		}
+		/* emit() broadcasts without moving gen: wait on cv directly */
+		if (deadline < 0) {
+			pthread_cond_wait(&lk->cv, &lk->mu);
+		} else {
+			struct timespec ts;
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0) {
+				rc = ZKC_EAGAIN;
+				break;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&lk->cv, &lk->mu, &ts);
+		}
+		(void)g;
+	}
+	if (rc == ZKC_OK) {
+		uint64_t v;
+
+		*out_event = lk->q[lk->qhead];
+		lk->qhead = (lk->qhead + 1) % (sizeof(lk->q) / sizeof(lk->q[0]));
+		lk->qlen--;
+		if (lk->qlen == 0 && read(lk->efd, &v, sizeof(v)) < 0) {
+			/* already drained */
+		}
+	}
+	pthread_mutex_unlock(&lk->mu);
+	return rc;
+}

@@ -1,0 +1,56 @@
+/* recipes/rwlock.c - the read/write lock: two lock handles of the lock
+ * engine in one directory, differing only in which nodes block them. */
+#include <stdlib.h>
+
+#include "zkc/rwlock.h"
+#include "lock_internal.h"
+
+struct zkc_rwlock {
+	zkc_lock_t *read;
+	zkc_lock_t *write;
+};
+
+int zkc_rwlock_new(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+{
+	zkc_rwlock_t *rw;
+	int rc;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (opts && opts->version == ZKC_LOCK_OPTIONS_VERSION && (opts->flags & ZKC_LOCK_STICKY))
+		return ZKC_EBADARGUMENTS;
+	rw = calloc(1, sizeof(*rw));
+	if (!rw)
+		return ZKC_ENOMEM;
+	rc = zkc__lock_new_kind(&rw->write, zk, path, opts, ZKC__LOCK_WRITE);
+	if (rc == ZKC_OK)
+		rc = zkc__lock_new_kind(&rw->read, zk, path, opts, ZKC__LOCK_READ);
+	if (rc != ZKC_OK) {
+		zkc_lock_free(rw->write);
+		free(rw);
+		return rc;
+	}
+	zkc__lock_set_sibling(rw->read, rw->write);
+	*out = rw;
+	return ZKC_OK;
+}
+
+void zkc_rwlock_free(zkc_rwlock_t *rw)
+{
+	if (!rw)
+		return;
+	zkc_lock_free(rw->read);
+	zkc_lock_free(rw->write);
+	free(rw);
+}
+
+zkc_lock_t *zkc_rwlock_read(zkc_rwlock_t *rw)
+{
+	return rw ? rw->read : NULL;
+}
+
+zkc_lock_t *zkc_rwlock_write(zkc_rwlock_t *rw)
+{
+	return rw ? rw->write : NULL;
+}

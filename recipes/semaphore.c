@@ -1,0 +1,403 @@
+/* recipes/semaphore.c - the counting semaphore (Curator InterProcessSemaphoreV2
+ * layout): a lock at PATH/locks admits one acquirer at a time, which adds
+ * its lease node under PATH/leases and waits until at most N exist. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zkc/batch.h"
+#include "zkc/semaphore.h"
+#include "lock_internal.h"
+
+/* Shared with watch callbacks, which may outlive the semaphore. */
+typedef struct waker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned gen;
+	int refs;
+} waker_t;
+
+struct zkc_semaphore {
+	zkc_t *zk;
+	char *leases;
+	int max;
+	char *data;
+	size_t data_len;
+	const zkc_acl_list_t *acl;  /* borrowed from the admission lock's options */
+	zkc_lock_t *admit;
+	waker_t *w;
+};
+
+struct zkc_semaphore_lease {
+	zkc_semaphore_t *sem;
+	char *path;
+	int64_t session;
+	int64_t token;
+	int32_t version;
+};
+
+static void waker_unref(waker_t *w)
+{
+	int last;
+
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+static void on_leases(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	waker_t *w = payload;
+
+	(void)zk;
+	(void)ev;
+	pthread_mutex_lock(&w->mu);
+	w->gen++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	waker_unref(w);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
+                      const zkc_lock_options_t *opts)
+{
+	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
+	pthread_condattr_t ca;
+	zkc_semaphore_t *s;
+	char *locks;
+	int rc;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (!zk || !path || max_leases < 1 || (opts && (opts->version != ZKC_LOCK_OPTIONS_VERSION ||
+	                                                opts->flags)))
+		return ZKC_EBADARGUMENTS;
+	rc = zkc_path_validate(path, (size_t)-1);
+	if (rc != ZKC_OK)
+		return rc;
+	if (strcmp(path, "/") == 0)
+		return ZKC_EBADARGUMENTS;
+	if (opts) {
+		lo.acl = opts->acl;
+		lo.data = opts->data;
+		lo.data_len = opts->data_len;
+	}
+	s = calloc(1, sizeof(*s));
+	locks = malloc(strlen(path) + 8);
+	if (s)
+		s->leases = malloc(strlen(path) + 8);
+	if (s)
+		s->w = calloc(1, sizeof(*s->w));
+	if (!s || !locks || !s->leases || !s->w) {
+		free(locks);
+		if (s) {
+			free(s->leases);
+			free(s->w);
+		}
+		free(s);
+		return ZKC_ENOMEM;
+	}
+	sprintf(locks, "%s/locks", path);
+	sprintf(s->leases, "%s/leases", path);
+	s->zk = zk;
+	s->max = max_leases;
+	s->w->refs = 1;
+	pthread_mutex_init(&s->w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	rc = zkc_lock_new(&s->admit, zk, locks, &lo);
+	free(locks);
+	if (rc == ZKC_OK && lo.data_len) {
+		s->data = malloc(lo.data_len);
+		if (!s->data)
+			rc = ZKC_ENOMEM;
+		else
+			memcpy(s->data, lo.data, lo.data_len);
+		s->data_len = lo.data_len;
+	}
+	if (rc != ZKC_OK) {
+		zkc_lock_free(s->admit);
+		waker_unref(s->w);
+		free(s->leases);
+		free(s->data);
+		free(s);
+		return rc;
+	}
+	s->acl = NULL;  /* the lease nodes use the client's default ACL unless given */
+	if (opts && opts->acl)
+		s->acl = opts->acl;  /* documented: must outlive the semaphore */
+	*out = s;
+	return ZKC_OK;
+}
+
+void zkc_semaphore_free(zkc_semaphore_t *s)
+{
+	if (!s)
+		return;
+	zkc_lock_free(s->admit);
+	waker_unref(s->w);
+	free(s->leases);
+	free(s->data);
+	free(s);
+}
+
+/* Creates the lease node (one round trip with the listing). */
+static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	char prefix[48], *path;
+	zkc_batch_t *b = NULL;
+	zkc_stat_t st;
+	int rc, crc, made = 0;
+
+	path = malloc(strlen(s->leases) + 64);
+	if (!path)
+		return ZKC_ENOMEM;
+	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+	co.acl = s->acl;
+	for (;;) {
+		zkc__lock_guid_prefix(prefix);
+		sprintf(path, "%s/%slease-", s->leases, prefix);
+		rc = zkc_batch_new(&b);
+		if (rc != ZKC_OK)
+			break;
+		rc = zkc_batch_create(b, path, s->data, s->data_len, &co);
+		if (rc >= 0)
+			rc = zkc_batch_run(s->zk, b);
+		if (rc != ZKC_OK) {
+			zkc_batch_free(b);
+			break;
+		}
+		crc = zkc_batch_code(b, 0);
+		if (crc == ZKC_OK) {
+			zkc_batch_stat(&st, b, 0);
+			l->path = strdup(zkc_batch_path(b, 0));
+			l->session = zkc_batch_session(b);
+			l->token = st.czxid;
+			l->version = st.version;
+			zkc_batch_free(b);
+			rc = l->path ? ZKC_OK : ZKC_ENOMEM;
+			break;
+		}
+		zkc_batch_free(b);
+		if (crc == ZKC_ENONODE && !made) {
+			zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
+
+			dco.mode = ZKC_CONTAINER;
+			dco.flags = ZKC_CREATE_PARENTS;
+			rc = zkc_create(NULL, NULL, s->zk, s->leases, NULL, 0, &dco);
+			if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
+				break;
+			made = 1;
+			continue;
+		}
+		if (crc == ZKC_ECONNECTIONLOSS || crc == ZKC_ETIMEDOUT) {
+			/* outcome unknown: find our GUID, else try again */
+			zkc_strings_t *c = NULL;
+			const char *base = strrchr(path, '/') + 1;
+			int64_t sess = zkc__lock_session(s->zk);
+			size_t i;
+
+			if (zkc_children(&c, NULL, s->zk, s->leases) == ZKC_OK) {
+				for (i = 0; i < c->count; i++) {
+					if (strncmp(c->items[i], base, strlen(base)) == 0) {
+						char *p = malloc(strlen(s->leases) + strlen(c->items[i]) + 2);
+
+						if (p)
+							sprintf(p, "%s/%s", s->leases, c->items[i]);
+						if (p && zkc_exists(&st, s->zk, p) == ZKC_OK && st.ephemeral_owner == sess) {
+							l->path = p;
+							l->session = sess;
+							l->token = st.czxid;
+							l->version = st.version;
+							zkc_strings_free(c);
+							free(path);
+							return ZKC_OK;
+						}
+						free(p);
+					}
+				}
+			}
+			zkc_strings_free(c);
+			continue;
+		}
+		rc = crc;
+		break;
+	}
+	free(path);
+	return rc;
+}
+
+int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : -1;
+	zkc_semaphore_lease_t *l;
+	int rc, rrc;
+
+	if (!out || !s || timeout_ms < ZKC_LOCK_FOREVER)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return ZKC_ENOMEM;
+	l->sem = s;
+	rc = zkc_lock_acquire(NULL, s->admit, timeout_ms);
+	if (rc != ZKC_OK) {
+		free(l);
+		return rc;
+	}
+	rc = create_lease(l, s);
+	while (rc == ZKC_OK) {
+		zkc_strings_t *c = NULL;
+		const char *own = strrchr(l->path, '/') + 1;
+		size_t i, n = 0;
+		int found = 0;
+		unsigned g0;
+
+		pthread_mutex_lock(&s->w->mu);
+		s->w->refs++;
+		g0 = s->w->gen;
+		pthread_mutex_unlock(&s->w->mu);
+		rc = zkc_children_w(&c, NULL, s->zk, s->leases, on_leases, s->w);
+		if (rc != ZKC_OK) {
+			waker_unref(s->w);
+			break;
+		}
+		for (i = 0; i < c->count; i++) {
+			if (zkc__lock_seq(c->items[i]) < 0)
+				continue;
+			n++;
+			if (strcmp(c->items[i], own) == 0)
+				found = 1;
+		}
+		zkc_strings_free(c);
+		if (!found || zkc__lock_session(s->zk) != l->session) {
+			rc = ZKC_ELOST;  /* our lease went with its session */
+			break;
+		}
+		if (n <= (size_t)s->max)
+			break;  /* ours */
+		if (timeout_ms == 0) {
+			rc = ZKC_EAGAIN;
+			break;
+		}
+		pthread_mutex_lock(&s->w->mu);
+		while (s->w->gen == g0 && rc == ZKC_OK) {
+			if (deadline < 0) {
+				pthread_cond_wait(&s->w->cv, &s->w->mu);
+			} else {
+				struct timespec ts;
+				int64_t left = deadline - mono_ms();
+
+				if (left <= 0) {
+					rc = ZKC_ETIMEDOUT;
+					break;
+				}
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_sec += left / 1000;
+				ts.tv_nsec += (left % 1000) * 1000000;
+				if (ts.tv_nsec >= 1000000000) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000;
+				}
+				pthread_cond_timedwait(&s->w->cv, &s->w->mu, &ts);
+			}
+		}
+		pthread_mutex_unlock(&s->w->mu);
+	}
+	/* admission ends either way; later requests queue behind its delete */
+	rrc = zkc_lock_release(s->admit, 0);
+	if (rc == ZKC_OK && rrc == ZKC_ELOST)
+		rc = ZKC_ELOST;  /* admission was lost: so was the lease's session */
+	if (rc != ZKC_OK) {
+		if (l->path && zkc__lock_session(s->zk) == l->session)
+			zkc__lock_delete_bg(s->zk, l->path, l->session);
+		free(l->path);
+		free(l);
+		return rc;
+	}
+	*out = l;
+	return ZKC_OK;
+}
+
+int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
+{
+	int rc = ZKC_OK, lost;
+
+	if (!l || (flags & ~ZKC_LOCK_RELEASE_SYNC))
+		return ZKC_EBADARGUMENTS;
+	lost = zkc__lock_session(l->sem->zk) != l->session;
+	if (!lost) {
+		if (flags & ZKC_LOCK_RELEASE_SYNC) {
+			rc = zkc_delete(l->sem->zk, l->path, -1, 0);
+			if (rc == ZKC_ENONODE)
+				rc = ZKC_OK;
+		} else {
+			rc = zkc__lock_delete_bg(l->sem->zk, l->path, l->session);
+		}
+	}
+	free(l->path);
+	free(l);
+	return lost ? ZKC_ELOST : rc;
+}
+
+int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *l)
+{
+	if (!l)
+		return 0;
+	return zkc__lock_session(l->sem->zk) == l->session &&
+	       zkc_state(l->sem->zk) != ZKC_STATE_SUSPENDED;
+}
+
+const char *zkc_semaphore_lease_path(const zkc_semaphore_lease_t *l)
+{
+	return l ? l->path : NULL;
+}
+
+int64_t zkc_semaphore_lease_token(const zkc_semaphore_lease_t *l)
+{
+	return l ? l->token : 0;
+}
+
+int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
+{
+	zkc_multi_t *m = NULL;
+	int rc;
+
+	if (!out || !l)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (zkc__lock_session(l->sem->zk) != l->session)
+		return ZKC_ELOST;
+	rc = zkc_multi_new(&m);
+	if (rc == ZKC_OK)
+		rc = zkc_multi_check(m, l->path, l->version);
+	if (rc != ZKC_OK) {
+		zkc_multi_free(m);
+		return rc;
+	}
+	*out = m;
+	return ZKC_OK;
+}

@@ -1,0 +1,292 @@
+/* tools/cmd_lock.c - `zkc lock`: run a command while holding a fair
+ * ZooKeeper lock (as `etcdctl lock` does), with its fencing token in the
+ * command's environment and SIGTERM to it if the lock is lost. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_lock(int argc, char **argv);
+
+#define LOCK_PREFIX "/zkc/lock/"
+#define LOCK_EXIT_TIMEOUT 124  /* not acquired within --timeout (as timeout(1)) */
+
+static const char lock_usage[] =
+    "usage: zkc lock NAME [--timeout SECONDS] -- CMD [ARGS...]\n"
+    "Waits for lock NAME (a path, or a name under " LOCK_PREFIX "; Curator\n"
+    "InterProcessMutex layout), runs CMD while holding it, then releases it.\n"
+    "CMD gets ZKC_LOCK_TOKEN (fencing token: the lock node's czxid, larger\n"
+    "for every new holder), ZKC_LOCK_PATH (the lock node) and\n"
+    "ZKC_LOCK_SESSION (hex session id) in its environment, and SIGTERM if\n"
+    "the lock is lost (session expired or presumed lost). SIGTERM/SIGINT to\n"
+    "zkc are passed on to CMD. --timeout 0 tries once; default: wait forever.\n"
+    "Exit status: CMD's status (128+N if signal N ended it); 124 lock not\n"
+    "acquired within --timeout; 2 usage; 7 no connection; 126/127 CMD could\n"
+    "not be run; 128+N zkc stopped by signal N before CMD ran; 1 other.\n";
+
+static int wake_fd[2] = { -1, -1 };
+static volatile sig_atomic_t got_signal;
+static int lock_lost;       /* set on the event thread; atomic access */
+static int acquire_done;    /* main -> canceller thread; atomic access */
+
+static void wake(void)
+{
+	char c = 1;
+	int saved = errno;
+
+	if (write(wake_fd[1], &c, 1) < 0) {
+		/* full pipe: the reader is awake anyway */
+	}
+	errno = saved;
+}
+
+static void on_signal(int sig)
+{
+	if (sig != SIGCHLD)
+		got_signal = sig;
+	wake();
+}
+
+static void on_lock_event(zkc_lock_t *lk, int event, void *payload)
+{
+	(void)lk;
+	(void)payload;
+	if (event == ZKC_LOCK_EVENT_LOST)
+		__atomic_store_n(&lock_lost, 1, __ATOMIC_SEQ_CST);
+	wake();
+}
+
+static void drain(void)
+{
+	char buf[64];
+
+	while (read(wake_fd[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+/* While acquire blocks the main thread, a signal cancels it from here
+ * (zkc_lock_cancel is not async-signal-safe, so not from the handler). */
+static void *canceller(void *arg)
+{
+	zkc_lock_t *lk = arg;
+
+	while (!__atomic_load_n(&acquire_done, __ATOMIC_SEQ_CST)) {
+		struct pollfd p = { wake_fd[0], POLLIN, 0 };
+
+		if (got_signal) {
+			zkc_lock_cancel(lk);
+			break;
+		}
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		if (!got_signal)
+			drain();
+	}
+	return NULL;
+}
+
+static char *lock_path(const char *name)
+{
+	size_t n = strlen(name) + sizeof(LOCK_PREFIX);
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s", name[0] == '/' ? "" : LOCK_PREFIX, name);
+	return p;
+}
+
+/* Seconds with an optional fraction ("2", "0.5") to ms; -1 if malformed. */
+static int parse_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || v < 0 || v > 2000000.0)
+		return -1;
+	return (int)(v * 1000.0 + 0.5);
+}
+
+static pid_t start_cmd(char **cmd, const zkc_lock_lease_t *lease)
+{
+	char tok[32], sess[32];
+	pid_t pid;
+
+	snprintf(tok, sizeof(tok), "%lld", (long long)lease->token);
+	snprintf(sess, sizeof(sess), "%llx", (unsigned long long)lease->session_id);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	setenv("ZKC_LOCK_TOKEN", tok, 1);
+	setenv("ZKC_LOCK_PATH", lease->path, 1);
+	setenv("ZKC_LOCK_SESSION", sess, 1);
+	execvp(cmd[0], cmd);
+	fprintf(stderr, "zkc: lock: cannot run %s: %s\n", cmd[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static int exit_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return CLI_FAIL;
+}
+
+/* Runs cmd under the held lock until it exits; returns its exit code. */
+static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
+{
+	int status = 0, termed = 0, forwarded = 0;
+	pid_t child = start_cmd(cmd, lease);
+
+	if (child < 0)
+		return cli_fail("lock: fork", ZKC_EOS);
+	for (;;) {
+		struct pollfd p = { wake_fd[0], POLLIN, 0 };
+
+		if (waitpid(child, &status, WNOHANG) == child)
+			return exit_of(status);
+		if (!termed && __atomic_load_n(&lock_lost, __ATOMIC_SEQ_CST)) {
+			fprintf(stderr, "zkc: lock: lock lost; sending SIGTERM to %s\n", cmd[0]);
+			kill(child, SIGTERM);
+			termed = 1;
+		}
+		if (got_signal && forwarded != got_signal) {
+			forwarded = got_signal;
+			kill(child, forwarded);
+		}
+		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+			return CLI_FAIL;
+		drain();
+		(void)lk;
+	}
+}
+
+int cli_lock(int argc, char **argv)
+{
+	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
+	zkc_lock_lease_t lease;
+	zkc_lock_t *lk = NULL;
+	struct sigaction sa;
+	const char *name = NULL;
+	char **cmd = NULL, data[300], host[256];
+	char *path;
+	int i, timeout_ms = ZKC_LOCK_FOREVER, code = CLI_OK, rc;
+	pthread_t th;
+	zkc_t *zk;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			cmd = argv + i + 1;
+			break;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(lock_usage, stdout);
+			return CLI_OK;
+		} else if (strcmp(argv[i], "--timeout") == 0 || strncmp(argv[i], "--timeout=", 10) == 0) {
+			const char *v = argv[i][9] == '=' ? argv[i] + 10 : (i + 1 < argc ? argv[++i] : NULL);
+
+			timeout_ms = parse_seconds(v);
+			if (timeout_ms < 0) {
+				fprintf(stderr, "zkc: lock: bad --timeout `%s' (seconds >= 0)\n", v ? v : "");
+				return CLI_USAGE;
+			}
+		} else if (argv[i][0] == '-' || name) {
+			fprintf(stderr, "zkc: lock: unexpected argument `%s'\n", argv[i]);
+			fputs(lock_usage, stderr);
+			return CLI_USAGE;
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name || !*name || !cmd || !cmd[0]) {
+		fputs(lock_usage, stderr);
+		return CLI_USAGE;
+	}
+	path = lock_path(name);
+	if (!path)
+		return CLI_FAIL;
+	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
+		fprintf(stderr, "zkc: lock: bad lock name `%s'\n", name);
+		free(path);
+		return CLI_USAGE;
+	}
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(path);
+		return cli_fail("lock: pipe", ZKC_EOS);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	zk = cli_open(&code);
+	if (!zk)
+		goto out;
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(data, sizeof(data), "%s:%d", host, (int)getpid());
+	lo.data = data;
+	lo.data_len = strlen(data);
+	lo.event_fn = on_lock_event;
+	rc = zkc_lock_new(&lk, zk, path, &lo);
+	if (rc != ZKC_OK) {
+		code = cli_fail("lock", rc);
+		goto out;
+	}
+	if (pthread_create(&th, NULL, canceller, lk) != 0) {
+		code = cli_fail("lock: thread", ZKC_EOS);
+		goto out;
+	}
+	rc = zkc_lock_acquire(&lease, lk, timeout_ms);
+	__atomic_store_n(&acquire_done, 1, __ATOMIC_SEQ_CST);
+	wake();
+	pthread_join(th, NULL);
+	if (rc == ZKC_OK && got_signal) {
+		zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
+		rc = ZKC_ECANCELED;
+	}
+	if (rc == ZKC_ECANCELED) {
+		code = 128 + (got_signal ? got_signal : SIGTERM);
+	} else if (rc == ZKC_ETIMEDOUT || rc == ZKC_EAGAIN) {
+		if (timeout_ms == 0)
+			fprintf(stderr, "zkc: lock: %s is held by another\n", path);
+		else
+			fprintf(stderr, "zkc: lock: %s not acquired within %d ms\n", path, timeout_ms);
+		code = LOCK_EXIT_TIMEOUT;
+	} else if (rc != ZKC_OK) {
+		code = cli_fail("lock", rc);
+	} else {
+		code = run_locked(lk, &lease, cmd);
+		rc = zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
+		if (rc == ZKC_ELOST)
+			fprintf(stderr, "zkc: lock: the lock was lost while %s ran\n", cmd[0]);
+	}
+out:
+	zkc_lock_free(lk);
+	zkc_close(zk);
+	free(path);
+	close(wake_fd[0]);
+	close(wake_fd[1]);
+	return code;
+}
