@@ -11,6 +11,8 @@
 #include "zkc/batch.h"
 #include "zkc/pnode.h"
 #include "zkc/cache.h"
+#include "zkc/election.h"
+#include "zkc/barrier.h"
 #include "zkc/lock.h"
 #include "zkc/rwlock.h"
 #include "zkc/semaphore.h"

@@ -285,6 +285,16 @@ static int collect(zkc_multi_results_t **out, const zkc_multi_t *m, zkc__req_t *
 	return ZKC_OK;
 }
 
+/* A transaction with a sequential create would, if the lost attempt
+ * committed, create its nodes a second time when sent again. */
+static int refuse_retry(zkc__call_t *c, int64_t deadline_ms)
+{
+	(void)c;
+	(void)deadline_ms;
+	return zkc__error(ZKC_EUNKNOWN, "multi: reply lost; a transaction with a sequential "
+	                  "create cannot be sent again safely (it may have committed)");
+}
+
 int zkc_multi_commit(zkc_multi_results_t **out, zkc_t *zk, const zkc_multi_t *m)
 {
 	zkc__call_t c;
@@ -313,9 +323,12 @@ int zkc_multi_commit(zkc_multi_results_t **out, zkc_t *zk, const zkc_multi_t *m)
 	c.submit = submit_multi;
 	c.arg = (void *)m;
 	c.write = 1;
-	for (i = 0; i < m->count; i++)
+	for (i = 0; i < m->count; i++) {
 		if (m->ops[i].kind == OP_CREATE && zkc__mode_ephemeral(m->ops[i].mode))
 			c.session_bound = 1;
+		if (m->ops[i].kind == OP_CREATE && zkc__mode_sequential(m->ops[i].mode))
+			c.after_loss = refuse_retry;
+	}
 	rc = zkc__call_run(&c);
 	if (c.req && c.req->results && (rc == ZKC_OK || rc > -1000)) {
 		/* The transaction was answered: report each op, and name the op

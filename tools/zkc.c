@@ -32,6 +32,7 @@ struct command {
 };
 
 static int cmd_ensemble(int argc, char **argv);
+int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 
 /* ==================================================================
@@ -48,6 +49,7 @@ static const struct command commands[] = {
 	{ "stat", cli_stat, "print a node's stat" },
 	{ "tree", cli_tree, "print a subtree" },
 	{ "watch", cli_watch, "print a node's events as they happen" },
+	{ "elect", cli_elect, "run a command while leading an election" },
 	{ "lock", cli_lock, "run a command while holding a lock" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "

@@ -44,7 +44,9 @@ typedef struct zkc_multi_results {
  * the per-op results, owned by the caller (zkc_multi_results_free), also on
  * an op failure. A transaction whose reply was lost is retried; if the retry
  * fails on an op the lost attempt may have consumed, the result is
- * ZKC_EUNKNOWN. An empty transaction succeeds without a round trip. */
+ * ZKC_EUNKNOWN. One with a sequential create is not retried after a lost
+ * reply (it could commit twice): ZKC_EUNKNOWN. An empty transaction
+ * succeeds without a round trip. */
 ZKC_EXTERN int zkc_multi_commit(zkc_multi_results_t **out, zkc_t *zk, const zkc_multi_t *m);
 ZKC_EXTERN void zkc_multi_results_free(zkc_multi_results_t *results);
 

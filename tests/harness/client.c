@@ -1,6 +1,9 @@
 /* tests/harness/client.c - zkc-specific helpers for integration tests. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,13 @@ zkc_t *h_open(const char *url, const zkc_options_t *opts)
 		fail_msg("zkc_open(%s): %s: %s", url ? url : h_url(), zkc_strcode(rc),
 		         zkc_error_last()->message);
 	return zk;
+}
+
+void h_die_with_parent(void)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(1);
 }
 
 char *h_path(const char *name)

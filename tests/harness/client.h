@@ -20,6 +20,11 @@ char *h_join(const char *base, const char *rel);
  * first in its host list (NULL: none). malloc'd; free(). */
 char *h_url_with(const char *url, const char *chroot, const char *extra_host);
 
+/* Call first in a forked child of a test: it is killed when the test
+ * process ends, so a failed test never leaves workers holding its output
+ * pipe (which would hang `make check`). */
+void h_die_with_parent(void);
+
 /* An event log a test can hand to zkc as callback payload: records every
  * event (type, state, path) in order, thread-safe. */
 typedef struct h_events h_events_t;

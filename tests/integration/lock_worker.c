@@ -382,6 +382,7 @@ static pid_t spawn(const char *exe, char **args)
 	pid_t p = fork();
 
 	if (p == 0) {
+		h_die_with_parent();
 		setenv("ZKC_LOCK_WORKER", "1", 1);
 		execv(exe, args);
 		_exit(127);

@@ -136,6 +136,20 @@ static void test_connect_and_crud_over_verified_tls(void **state)
 	assert_int_equal(zkc_get(&data, NULL, NULL, zk, p), ZKC_OK);
 	assert_string_equal(data, "secret");
 	zkc_free(data);
+	{
+		/* a recipe over TLS: a fenced lock */
+		char *lp = h_path("tlslock");
+		zkc_lock_lease_t lease;
+		zkc_lock_t *lk = NULL;
+
+		assert_int_equal(zkc_lock_new(&lk, zk, lp, NULL), ZKC_OK);
+		assert_int_equal(zkc_lock_acquire(&lease, lk, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
+		assert_true(lease.token > 0);
+		assert_int_equal(zkc_lock_valid(lk), 1);
+		assert_int_equal(zkc_lock_release(lk, 0), ZKC_OK);
+		zkc_lock_free(lk);
+		free(lp);
+	}
 	/* structured options give the same */
 	zkc_close(zk);
 	{
@@ -213,6 +227,7 @@ static pid_t s_server(const char *cert, const char *key, int *port)
 	snprintf(portstr, sizeof(portstr), "%d", *port);
 	pid = fork();
 	if (pid == 0) {
+		h_die_with_parent();
 		freopen("/dev/null", "w", stdout);
 		freopen("/dev/null", "w", stderr);
 		execlp("openssl", "openssl", "s_server", "-quiet", "-tls1_2", "-accept", portstr,

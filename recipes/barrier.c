@@ -1,0 +1,563 @@
+/* recipes/barrier.c - simple and double barriers (ZooKeeper's recipes
+ * document) on the public zkc API. Blocking calls on the caller's thread;
+ * watches only wake them up. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "zkc/barrier.h"
+#include "zkc/batch.h"
+
+#define READY "ready"
+
+/* ------------------------------------------------------------ waiting */
+
+/* Shared by a blocked caller and the watch that wakes it: a watch fires
+ * exactly once, possibly after the caller gave up, so both hold a ref. */
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fired;
+	int refs;
+};
+
+static struct waiter *waiter_new(void)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->cv, NULL);
+	w->refs = 2;   /* the caller's and the watch's, dropped if not set */
+	return w;
+}
+
+static void waiter_put(struct waiter *w)
+{
+	int last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+static void on_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	struct waiter *w = payload;
+	(void)zk;
+	(void)ev;
+
+	pthread_mutex_lock(&w->mu);
+	w->fired = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	waiter_put(w);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t session_of(zkc_t *zk)
+{
+	int64_t sid = 0;
+
+	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
+}
+
+/* Waits for the watch; returns ZKC_OK when it fired, ZKC_ETIMEDOUT at the
+ * deadline (< 0: none), ZKC_ELOST when `sid` (if not 0) is no longer the
+ * client's session, ZKC_ECLOSED when the client closes. Checks the session
+ * every 100 ms: a lost session ends no watch of a plain waiter early. */
+static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid)
+{
+	int rc = ZKC_OK;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->fired) {
+		struct timespec ts;
+		int64_t left = deadline < 0 ? 100 : deadline - now_ms();
+
+		if (left <= 0) {
+			rc = ZKC_ETIMEDOUT;
+			break;
+		}
+		if (sid && session_of(zk) != sid) {
+			rc = ZKC_ELOST;
+			break;
+		}
+		if (zkc_state(zk) == ZKC_STATE_CLOSED) {
+			rc = ZKC_ECLOSED;
+			break;
+		}
+		if (left > 100)
+			left = 100;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (left % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static int64_t deadline_of(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+}
+
+static int check_path(const char *path)
+{
+	int rc = zkc_path_validate(path, (size_t)-1);
+
+	if (rc != ZKC_OK)
+		return rc;
+	return strcmp(path, "/") == 0 ? ZKC_EBADARGUMENTS : ZKC_OK;
+}
+
+/* ------------------------------------------------------------ simple barrier */
+
+int zkc_barrier_set(zkc_t *zk, const char *path)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	int rc;
+
+	if (!zk || !path)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = check_path(path)) != ZKC_OK)
+		return rc;
+	co.flags = ZKC_CREATE_PARENTS;
+	rc = zkc_create(NULL, NULL, zk, path, NULL, 0, &co);
+	return rc == ZKC_ENODEEXISTS ? ZKC_OK : rc;
+}
+
+int zkc_barrier_remove(zkc_t *zk, const char *path)
+{
+	int rc;
+
+	if (!zk || !path)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = check_path(path)) != ZKC_OK)
+		return rc;
+	rc = zkc_delete(zk, path, -1, 0);
+	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+}
+
+int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	int rc;
+
+	if (!zk || !path)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = check_path(path)) != ZKC_OK)
+		return rc;
+	for (;;) {
+		struct waiter *w = waiter_new();
+
+		if (!w)
+			return ZKC_ENOMEM;
+		rc = zkc_exists_w(NULL, zk, path, on_fire, w);
+		if (rc != ZKC_OK && rc != ZKC_ENONODE)
+			waiter_put(w);   /* no watch was set */
+		if (rc != ZKC_OK) {
+			/* ENONODE: lowered (the watch left behind wakes no one) */
+			waiter_put(w);
+			return rc == ZKC_ENONODE ? ZKC_OK : rc;
+		}
+		rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, zk, deadline, 0);
+		waiter_put(w);
+		if (rc != ZKC_OK)
+			return rc;
+	}
+}
+
+/* ------------------------------------------------------------ double barrier */
+
+struct zkc_double_barrier {
+	zkc_t *zk;
+	char *path;
+	char *ready;
+	char *own;
+	const char *name;   /* last component of own */
+	int count;
+	int entered;
+	int64_t sid;        /* the session that owns our node; 0 = no node */
+};
+
+static char *join2(const char *a, const char *b)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s/%s", a, b);
+	return p;
+}
+
+static void random_uuid(char out[37])
+{
+	unsigned char r[16];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		for (i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)rand();
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+	    r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *path,
+                            int count, const char *id)
+{
+	zkc_double_barrier_t *b;
+	char uuid[37];
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!out || !zk || !path || count < 1)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = check_path(path)) != ZKC_OK)
+		return rc;
+	if (id && (!*id || strchr(id, '/') || strcmp(id, READY) == 0 ||
+	           strcmp(id, ".") == 0 || strcmp(id, "..") == 0))
+		return ZKC_EBADARGUMENTS;
+	if (!id) {
+		random_uuid(uuid);
+		id = uuid;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return ZKC_ENOMEM;
+	b->zk = zk;
+	b->count = count;
+	b->path = strdup(path);
+	b->ready = join2(path, READY);
+	b->own = join2(path, id);
+	if (!b->path || !b->ready || !b->own) {
+		zkc_double_barrier_free(b);
+		return ZKC_ENOMEM;
+	}
+	if ((rc = zkc_path_validate(b->own, (size_t)-1)) != ZKC_OK) {
+		zkc_double_barrier_free(b);
+		return rc;
+	}
+	b->name = strrchr(b->own, '/') + 1;
+	*out = b;
+	return ZKC_OK;
+}
+
+/* Deletes our node if this session still owns it (rule 5). */
+static void drop_own(zkc_double_barrier_t *b)
+{
+	if (b->sid && b->sid == session_of(b->zk))
+		zkc_delete(b->zk, b->own, -1, 0);
+	b->sid = 0;
+}
+
+static size_t members(const zkc_strings_t *kids)
+{
+	size_t i, n = 0;
+
+	for (i = 0; kids && i < kids->count; i++)
+		if (strcmp(kids->items[i], READY) != 0)
+			n++;
+	return n;
+}
+
+/* Failures a new attempt in the same session may cure. */
+static int retryable(int rc)
+{
+	return rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT || rc == ZKC_EOPERATIONTIMEOUT ||
+	    rc == ZKC_EINVALIDSTATE || rc == ZKC_ETHROTTLEDOP || rc == ZKC_ECLOSING;
+}
+
+/* Creates our node when the pipelined create could not tell: a plain
+ * ephemeral create is retried safely by zkc, and a node that exists is ours
+ * only if this session owns it. */
+static int create_own(zkc_double_barrier_t *b)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	zkc_stat_t st;
+	int rc;
+
+	co.mode = ZKC_EPHEMERAL;
+	rc = zkc_create(NULL, &st, b->zk, b->own, NULL, 0, &co);
+	if (rc == ZKC_ENODEEXISTS) {
+		rc = zkc_exists(&st, b->zk, b->own);
+		if (rc == ZKC_OK && st.ephemeral_owner != session_of(b->zk))
+			return ZKC_ENODEEXISTS;
+		if (rc == ZKC_ENONODE)
+			return create_own(b);
+	}
+	if (rc == ZKC_OK)
+		b->sid = st.ephemeral_owner;
+	return rc;
+}
+
+int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	zkc_batch_t *bt = NULL;
+	struct waiter *w = NULL;
+	int rc, ie, ic = -1, ik, ec, kc, watch_set, made_parents = 0;
+	int64_t run_sid = 0;
+	int lost;
+
+	if (!b)
+		return ZKC_EBADARGUMENTS;
+	if (b->entered)
+		return ZKC_EINVALIDSTATE;
+	if ((rc = zkc_batch_new(&bt)) != ZKC_OK)
+		return rc;
+	co.mode = ZKC_EPHEMERAL;
+	for (;;) {
+		const zkc_strings_t *kids;
+		zkc_stat_t st;
+		int ready;
+
+		zkc_batch_clear(bt);
+		if (!(w = waiter_new())) {
+			rc = ZKC_ENOMEM;
+			break;
+		}
+		/* watch "ready" first, then add ourselves, then count: one trip */
+		ie = zkc_batch_exists(bt, b->ready, 1, on_fire, w);
+		if (!b->sid)
+			ic = zkc_batch_create(bt, b->own, NULL, 0, &co);
+		ik = zkc_batch_children(bt, b->path, 0, NULL, NULL);
+		if (ie < 0 || ik < 0 || (!b->sid && ic < 0)) {
+			rc = ie < 0 ? ie : ik < 0 ? ik : ic;
+			waiter_put(w);   /* never sent: no watch */
+			waiter_put(w);
+			w = NULL;
+			break;
+		}
+		rc = zkc_batch_run(b->zk, bt);
+		/* never go on across a session change (rule 4): a node we may
+		 * have made went with the old session */
+		lost = 0;
+		if (rc == ZKC_OK && !run_sid)
+			run_sid = zkc_batch_session(bt);
+		else if (rc == ZKC_OK && zkc_batch_session(bt) != run_sid)
+			lost = 1;
+		ec = rc == ZKC_OK ? zkc_batch_code(bt, (size_t)ie) : rc;
+		kc = rc == ZKC_OK ? zkc_batch_code(bt, (size_t)ik) : rc;
+		watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
+		if (!watch_set)
+			waiter_put(w);   /* the watch's ref: it was not set */
+		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK)
+			zkc_delete(b->zk, b->own, -1, 0);   /* made in the new session */
+		if (lost || !watch_set || retryable(kc)) {
+			rc = lost ? ZKC_ELOST : !watch_set ? ec : kc;
+			waiter_put(w);
+			w = NULL;
+			if (lost)
+				goto give_up;
+			if ((b->sid && session_of(b->zk) != b->sid) ||
+			    (run_sid && session_of(b->zk) != run_sid)) {
+				rc = ZKC_ELOST;   /* our node went with the session */
+				goto give_up;
+			}
+			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+				continue;   /* connection trouble: again, same session */
+			goto give_up;
+		}
+		rc = ec;
+		ready = rc == ZKC_OK;
+		if (!b->sid) {
+			rc = zkc_batch_code(bt, (size_t)ic);
+			if (rc == ZKC_ENONODE && !made_parents) {
+				zkc_create_options_t po = ZKC_CREATE_OPTIONS_INIT;
+
+				po.flags = ZKC_CREATE_PARENTS;
+				made_parents = 1;
+				rc = zkc_create(NULL, NULL, b->zk, b->path, NULL, 0, &po);
+				waiter_put(w);
+				w = NULL;
+				if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
+					break;
+				continue;
+			}
+			if (rc == ZKC_OK && zkc_batch_stat(&st, bt, (size_t)ic) == ZKC_OK)
+				b->sid = st.ephemeral_owner;
+			else if (rc != ZKC_ENONODE)
+				rc = create_own(b);   /* outcome unknown or exists: find out */
+			if (rc != ZKC_OK)
+				goto give_up;
+			if (!ready && zkc_batch_code(bt, (size_t)ic) != ZKC_OK) {
+				/* the count was read before our node existed: again */
+				waiter_put(w);
+				w = NULL;
+				continue;
+			}
+		}
+		if (ready) {
+			rc = ZKC_OK;
+			break;
+		}
+		kids = zkc_batch_children_of(bt, (size_t)ik);
+		if (!kids) {
+			rc = zkc_batch_code(bt, (size_t)ik);
+			goto give_up;
+		}
+		if (members(kids) >= (size_t)b->count) {
+			zkc_create_options_t ro = ZKC_CREATE_OPTIONS_INIT;
+
+			rc = zkc_create(NULL, NULL, b->zk, b->ready, NULL, 0, &ro);
+			if (rc == ZKC_ENODEEXISTS)
+				rc = ZKC_OK;
+			if (rc != ZKC_OK)
+				goto give_up;
+			break;
+		}
+		rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, b->zk, deadline, b->sid);
+		if (rc == ZKC_OK && session_of(b->zk) != b->sid)
+			rc = ZKC_ELOST;   /* the watch ended with the session */
+		if (rc != ZKC_OK)
+			goto give_up;
+		waiter_put(w);
+		w = NULL;
+	}
+	waiter_put(w);
+	zkc_batch_free(bt);
+	if (rc == ZKC_OK)
+		b->entered = 1;
+	else
+		drop_own(b);
+	return rc;
+give_up:
+	waiter_put(w);
+	zkc_batch_free(bt);
+	if (rc == ZKC_ELOST)
+		b->sid = 0;
+	drop_own(b);
+	return rc;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
+{
+	int64_t deadline = deadline_of(timeout_ms);
+	int rc;
+
+	if (!b)
+		return ZKC_EBADARGUMENTS;
+	if (!b->entered)
+		return ZKC_EINVALIDSTATE;
+	for (;;) {
+		zkc_strings_t *kids = NULL;
+		char **v = NULL, *watch_path = NULL;
+		size_t i, n = 0;
+		int own = -1;
+		struct waiter *w;
+
+		if (b->sid && b->sid != session_of(b->zk))
+			b->sid = 0;   /* our node went with the session: we left */
+		rc = zkc_children(&kids, NULL, b->zk, b->path);
+		if (rc == ZKC_ENONODE) {
+			rc = ZKC_OK;
+		} else if (rc != ZKC_OK) {
+			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+				continue;
+			break;
+		}
+		v = kids ? malloc((kids->count + 1) * sizeof(*v)) : NULL;
+		for (i = 0; kids && v && i < kids->count; i++)
+			if (strcmp(kids->items[i], READY) != 0)
+				v[n++] = kids->items[i];
+		if (kids && !v) {
+			zkc_strings_free(kids);
+			rc = ZKC_ENOMEM;
+			break;
+		}
+		if (n > 1)
+			qsort(v, n, sizeof(*v), by_name);
+		for (i = 0; i < n; i++)
+			if (strcmp(v[i], b->name) == 0 && b->sid)
+				own = (int)i;
+		if (n == 0 || (n == 1 && own == 0)) {
+			/* the last one out: remove ours and "ready" */
+			if (own == 0)
+				drop_own(b);
+			zkc_delete(b->zk, b->ready, -1, 0);
+			free(v);
+			zkc_strings_free(kids);
+			rc = ZKC_OK;
+			break;
+		}
+		if (own == 0) {
+			watch_path = join2(b->path, v[n - 1]);   /* lowest waits for highest */
+		} else {
+			if (own > 0)
+				drop_own(b);
+			watch_path = join2(b->path, v[0]);   /* others wait for the lowest */
+		}
+		free(v);
+		zkc_strings_free(kids);
+		if (!watch_path || !(w = waiter_new())) {
+			free(watch_path);
+			rc = ZKC_ENOMEM;
+			break;
+		}
+		rc = zkc_exists_w(NULL, b->zk, watch_path, on_fire, w);
+		free(watch_path);
+		if (rc != ZKC_OK && rc != ZKC_ENONODE)
+			waiter_put(w);
+		if (rc == ZKC_OK)
+			rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, b->zk, deadline, 0);
+		else if (rc == ZKC_ENONODE)
+			rc = ZKC_OK;   /* gone already: look again */
+		waiter_put(w);
+		if (rc != ZKC_OK)
+			break;
+	}
+	drop_own(b);   /* a participant that gave up is never waited for */
+	if (rc == ZKC_OK)
+		b->entered = 0;
+	return rc;
+}
+
+void zkc_double_barrier_free(zkc_double_barrier_t *b)
+{
+	if (!b)
+		return;
+	if (b->own)
+		drop_own(b);
+	free(b->path);
+	free(b->ready);
+	free(b->own);
+	free(b);
+}

@@ -1,0 +1,1071 @@
+/* recipes/election.c - leader latch on the public zkc API. Every step runs
+ * as an asynchronous batch whose completion, like every watch and state
+ * listener, runs on the client's event thread: one step in flight at a
+ * time, so the state below changes in one order. User threads only join,
+ * resign, close and read. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "zkc/election.h"
+#include "zkc/batch.h"
+
+#define LATCH "latch-"
+
+enum step { STEP_JOIN = 1, STEP_CHECK, STEP_WATCH, STEP_SEARCH, STEP_CLEANUP };
+
+struct pending_event {
+	int type;
+	int64_t epoch;
+	int reason;
+	unsigned rgen;
+};
+
+struct zkc_election {
+	zkc_t *zk;
+	char *dir;
+	char *id;
+	size_t id_len;
+	int policy;
+	zkc_election_fn fn;
+	void *payload;
+	const zkc_acl_list_t *acl;
+	int listener_id;
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;
+	int closed;
+	int joined;
+	int error;            /* a non-transient failure stopped the candidate */
+	unsigned gen;         /* bumped when the node's validity changes */
+	unsigned rgen;        /* bumped at resign/close: stale events dropped */
+	int busy;             /* a step is in flight */
+	int again;            /* something happened meanwhile: check again */
+	int need_parents;
+	int searching;        /* create outcome unknown: look for uuid */
+	char uuid[40];
+	char *node;           /* own node name, NULL when none */
+	int64_t node_czxid;
+	int64_t node_session;
+	int leader;
+	int64_t epoch;
+
+	struct pending_event ev[8];
+	int nev;
+	int cb_running;
+	pthread_t cb_thread;
+};
+
+struct token {
+	zkc_election_t *e;
+	unsigned gen;
+	int step;
+};
+
+static void el_unref(zkc_election_t *e)
+{
+	int last;
+
+	pthread_mutex_lock(&e->mu);
+	last = --e->refs == 0;
+	pthread_mutex_unlock(&e->mu);
+	if (!last)
+		return;
+	pthread_mutex_destroy(&e->mu);
+	pthread_cond_destroy(&e->cv);
+	free(e->dir);
+	free(e->id);
+	free(e->node);
+	free(e);
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (!p)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+static void new_uuid(char out[40])
+{
+	unsigned char r[16];
+	size_t i;
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		for (i = 0; i < sizeof(r); i++)
+			r[i] = (unsigned char)((uint64_t)ts.tv_nsec >> (i % 8) ^ (unsigned)rand());
+	}
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	snprintf(out, 40, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2], r[3], r[4], r[5], r[6],
+	    r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
+}
+
+/* The part of a name that orders it: what follows the last "latch-", as
+ * Curator's sorter does; NULL for names that are not candidates. */
+static const char *seq_of(const char *name)
+{
+	const char *p = NULL, *q = name;
+
+	while ((q = strstr(q, LATCH)) != NULL) {
+		p = q + strlen(LATCH);
+		q = p;
+	}
+	return p;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	return strcmp(seq_of(*(char *const *)a), seq_of(*(char *const *)b));
+}
+
+/* Candidate names of a child list, sorted (pointers into the list). */
+static char **sorted_candidates(const zkc_strings_t *kids, size_t *out_n)
+{
+	char **v = malloc((kids->count + 1) * sizeof(*v));
+	size_t i, n = 0;
+
+	if (!v)
+		return NULL;
+	for (i = 0; i < kids->count; i++)
+		if (seq_of(kids->items[i]))
+			v[n++] = kids->items[i];
+	qsort(v, n, sizeof(*v), by_seq);
+	*out_n = n;
+	return v;
+}
+
+static int64_t current_session(zkc_t *zk)
+{
+	int64_t sid = 0;
+
+	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
+}
+
+/* Errors that retrying cannot cure: the caller's input or rights. Anything
+ * else (connection loss, timeouts, a session ending) is retried. */
+static int permanent(int rc)
+{
+	return rc == ZKC_ENOAUTH || rc == ZKC_EAUTHFAILED || rc == ZKC_EINVALIDACL ||
+	    rc == ZKC_EBADARGUMENTS || rc == ZKC_ETOOLARGE || rc == ZKC_EUNIMPLEMENTED ||
+	    rc == ZKC_ENOCHILDRENFOREPHEMERALS || rc == ZKC_ENOMEM;
+}
+
+static int transient(int rc)
+{
+	return rc != ZKC_OK && rc != ZKC_ENONODE && !permanent(rc);
+}
+
+/* ------------------------------------------------------------ state (locked) */
+
+static void push_event(zkc_election_t *e, int type, int reason)
+{
+	if (!e->fn || e->nev == (int)(sizeof(e->ev) / sizeof(e->ev[0])))
+		return;
+	e->ev[e->nev].type = type;
+	e->ev[e->nev].epoch = e->epoch;
+	e->ev[e->nev].reason = reason;
+	e->ev[e->nev].rgen = e->rgen;
+	e->nev++;
+}
+
+static void step_down(zkc_election_t *e, int reason)
+{
+	if (!e->leader)
+		return;
+	e->leader = 0;
+	push_event(e, ZKC_ELECTION_NOT_LEADER, reason);
+	pthread_cond_broadcast(&e->cv);
+}
+
+static void forget_node(zkc_election_t *e, int reason)
+{
+	step_down(e, reason);
+	free(e->node);
+	e->node = NULL;
+	e->gen++;
+}
+
+static int can_lead_now(zkc_election_t *e)
+{
+	int st = zkc_state(e->zk);
+
+	if (st == ZKC_STATE_CONNECTED || st == ZKC_STATE_RECONNECTED)
+		return 1;
+	return st == ZKC_STATE_SUSPENDED && e->policy == ZKC_ELECTION_STEP_DOWN_LOST;
+}
+
+/* Adds the missing ancestors of dir (containers) to b. */
+static int add_parents(zkc_batch_t *b, const char *dir)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	char *p = strdup(dir), *s;
+	int rc = ZKC_OK;
+
+	if (!p)
+		return ZKC_ENOMEM;
+	co.mode = ZKC_CONTAINER;
+	for (s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if ((rc = zkc_batch_create(b, p, NULL, 0, &co)) < 0)
+			break;
+		if (!s)
+			break;
+		*s = '/';
+	}
+	free(p);
+	return rc < 0 ? rc : ZKC_OK;
+}
+
+/* Decides the next step and builds its batch; NULL when nothing to send. */
+static zkc_batch_t *next_step(zkc_election_t *e, int *out_step)
+{
+	zkc_batch_t *b = NULL;
+	char *path = NULL;
+	int rc = ZKC_OK;
+
+	if (e->closed || !e->joined || e->error || e->busy || !e->again)
+		return NULL;
+	if (zkc_batch_new(&b) != ZKC_OK)
+		return NULL;
+	if (!e->node && e->searching) {
+		*out_step = STEP_SEARCH;
+		if ((rc = zkc_batch_sync(b, e->dir)) >= 0)
+			rc = zkc_batch_children(b, e->dir, 0, NULL, NULL);
+	} else if (!e->node) {
+		zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+		char name[96];
+
+		*out_step = STEP_JOIN;
+		new_uuid(e->uuid);
+		co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+		co.acl = e->acl;
+		snprintf(name, sizeof(name), "_c_%s-" LATCH, e->uuid);
+		if (e->need_parents)
+			rc = add_parents(b, e->dir);
+		if (rc >= 0 && (path = join_path(e->dir, name)) == NULL)
+			rc = ZKC_ENOMEM;
+		if (rc >= 0)
+			rc = zkc_batch_create(b, path, e->id, e->id_len, &co);
+		if (rc >= 0)
+			rc = zkc_batch_children(b, e->dir, 0, NULL, NULL);
+	} else {
+		*out_step = STEP_CHECK;
+		if ((path = join_path(e->dir, e->node)) == NULL)
+			rc = ZKC_ENOMEM;
+		if (rc >= 0)
+			rc = zkc_batch_children(b, e->dir, 0, NULL, NULL);
+		if (rc >= 0)
+			rc = zkc_batch_exists(b, path, 0, NULL, NULL);
+	}
+	free(path);
+	if (rc < 0) {
+		zkc_batch_free(b);
+		e->error = rc;
+		pthread_cond_broadcast(&e->cv);
+		return NULL;
+	}
+	e->busy = 1;
+	e->again = 0;
+	return b;
+}
+
+/* ------------------------------------------------------------ event thread */
+
+static void on_done(zkc_t *zk, const zkc_batch_t *b, void *payload);
+static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload);
+
+/* Sends b (built under the lock by next_step) with a token for step. */
+static void launch(zkc_election_t *e, zkc_batch_t *b, int step, unsigned gen)
+{
+	struct token *t;
+
+	if (!b)
+		return;
+	t = malloc(sizeof(*t));
+	if (t) {
+		pthread_mutex_lock(&e->mu);
+		e->refs++;
+		pthread_mutex_unlock(&e->mu);
+		t->e = e;
+		t->gen = gen;
+		t->step = step;
+		if (zkc_batch_run_async(e->zk, b, on_done, t) == ZKC_OK)
+			return;
+		free(t);
+		el_unref(e);
+	}
+	zkc_batch_free(b);
+	pthread_mutex_lock(&e->mu);
+	e->busy = 0;
+	pthread_mutex_unlock(&e->mu);
+}
+
+/* Delivers queued events (event thread only), then sends the next step. */
+static void settle(zkc_election_t *e)
+{
+	zkc_batch_t *b;
+	unsigned gen;
+	int step = 0;
+
+	pthread_mutex_lock(&e->mu);
+	while (e->nev > 0) {
+		struct pending_event pe = e->ev[0];
+
+		memmove(e->ev, e->ev + 1, (size_t)(e->nev - 1) * sizeof(e->ev[0]));
+		e->nev--;
+		if (e->closed || pe.rgen != e->rgen)
+			continue;
+		e->cb_running = 1;
+		e->cb_thread = pthread_self();
+		pthread_mutex_unlock(&e->mu);
+		e->fn(e, pe.type, pe.epoch, pe.reason, e->payload);
+		pthread_mutex_lock(&e->mu);
+		e->cb_running = 0;
+		pthread_cond_broadcast(&e->cv);
+	}
+	b = next_step(e, &step);
+	gen = e->gen;
+	pthread_mutex_unlock(&e->mu);
+	launch(e, b, step, gen);
+}
+
+/* Sets up the predecessor watch (under the lock); returns the batch. */
+static zkc_batch_t *watch_step(zkc_election_t *e, const char *pred, struct token **out_t)
+{
+	zkc_batch_t *b = NULL;
+	struct token *t;
+	char *path = join_path(e->dir, pred);
+
+	t = malloc(sizeof(*t));
+	if (!path || !t || zkc_batch_new(&b) != ZKC_OK) {
+		free(path);
+		free(t);
+		return NULL;
+	}
+	t->e = e;
+	t->gen = e->gen;
+	t->step = STEP_WATCH;
+	/* getData, not exists: no watch is left behind on a missing node */
+	if (zkc_batch_get(b, path, 1, on_watch, t) < 0) {
+		free(path);
+		free(t);
+		zkc_batch_free(b);
+		return NULL;
+	}
+	e->refs++;   /* held by the watch */
+	free(path);
+	*out_t = t;
+	return b;
+}
+
+/* Looks at the sorted candidates (under the lock). Returns the batch of a
+ * predecessor watch when one is needed. */
+static zkc_batch_t *decide(zkc_election_t *e, const zkc_strings_t *kids, struct token **out_t)
+{
+	size_t n = 0, i;
+	char **v;
+	zkc_batch_t *b = NULL;
+
+	if (!e->node)
+		return NULL;
+	v = sorted_candidates(kids, &n);
+	if (!v)
+		return NULL;
+	for (i = 0; i < n && strcmp(v[i], e->node) != 0; i++)
+		;
+	if (i == n) {
+		forget_node(e, ZKC_ELECTION_REASON_NODE_GONE);
+		e->again = 1;
+	} else if (i == 0) {
+		if (!e->leader && can_lead_now(e)) {
+			e->leader = 1;
+			e->epoch = e->node_czxid;
+			push_event(e, ZKC_ELECTION_LEADER, 0);
+			pthread_cond_broadcast(&e->cv);
+			/* the leader watches its own node: deleted by someone, it
+			 * steps down at once instead of at the next reconnect */
+			b = watch_step(e, e->node, out_t);
+		}
+	} else {
+		step_down(e, ZKC_ELECTION_REASON_NODE_GONE);
+		b = watch_step(e, v[i - 1], out_t);
+		if (!b)
+			e->again = 1;
+	}
+	free(v);
+	return b;
+}
+
+/* Deletes a node of ours that a stale step created (same session only). */
+static void cleanup_node(zkc_election_t *e, const char *path)
+{
+	zkc_batch_t *b = NULL;
+
+	if (zkc_batch_new(&b) != ZKC_OK)
+		return;
+	if (zkc_batch_delete(b, path, -1) < 0 ||
+	    zkc_batch_run_async(e->zk, b, NULL, NULL) != ZKC_OK)
+		zkc_batch_free(b);
+}
+
+static void handle_join(zkc_election_t *e, const zkc_batch_t *b, int stale, zkc_batch_t **wb,
+                        struct token **wt)
+{
+	size_t n = zkc_batch_count(b), ci = n - 2, ki = n - 1;
+	int rc = zkc_batch_code(b, ci);
+	const char *made = zkc_batch_path(b, ci);
+	zkc_stat_t st;
+
+	if (rc == ZKC_OK && made) {
+		const char *name = strrchr(made, '/') + 1;
+
+		if (stale || zkc_batch_stat(&st, b, ci) != ZKC_OK) {
+			if (zkc_batch_session(b) == current_session(e->zk))
+				cleanup_node(e, made);
+			return;
+		}
+		e->need_parents = 0;
+		e->searching = 0;
+		e->node = strdup(name);
+		e->node_czxid = st.czxid;
+		e->node_session = st.ephemeral_owner;
+		if (!e->node) {
+			cleanup_node(e, made);
+			e->error = ZKC_ENOMEM;
+			return;
+		}
+		if (zkc_batch_code(b, ki) == ZKC_OK)
+			*wb = decide(e, zkc_batch_children_of(b, ki), wt);
+		else
+			e->again = 1;
+		return;
+	}
+	if (stale)
+		return;   /* a lost create of an old generation dies with its session
+		           * or is found by no one: the search is for this uuid only */
+	if (rc == ZKC_ENONODE) {
+		e->need_parents = 1;
+		e->again = 1;
+	} else if (rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT || rc == ZKC_EUNKNOWN) {
+		e->searching = 1;   /* the create may have happened */
+	} else if (permanent(rc)) {
+		e->error = rc;
+		pthread_cond_broadcast(&e->cv);
+	}
+}
+
+static void handle_search(zkc_election_t *e, const zkc_batch_t *b)
+{
+	const zkc_strings_t *kids = zkc_batch_children_of(b, 1);
+	char prefix[64];
+	size_t i;
+	int rc = zkc_batch_code(b, 1);
+
+	if (rc == ZKC_ENONODE) {
+		e->searching = 0;
+		e->need_parents = 1;
+		return;
+	}
+	if (rc != ZKC_OK || !kids)
+		return;
+	e->searching = 0;
+	snprintf(prefix, sizeof(prefix), "_c_%s-", e->uuid);
+	for (i = 0; i < kids->count; i++)
+		if (strncmp(kids->items[i], prefix, strlen(prefix)) == 0)
+			break;
+	if (i < kids->count) {
+		/* ownership is verified by the check that follows */
+		e->node = strdup(kids->items[i]);
+		e->node_czxid = 0;
+		e->node_session = zkc_batch_session(b);
+	}
+	e->again = 1;
+}
+
+static void handle_check(zkc_election_t *e, const zkc_batch_t *b, zkc_batch_t **wb,
+                         struct token **wt)
+{
+	int rk = zkc_batch_code(b, 0), rs = zkc_batch_code(b, 1);
+	zkc_stat_t st;
+
+	if (rk == ZKC_ENONODE || rs == ZKC_ENONODE) {
+		forget_node(e, ZKC_ELECTION_REASON_NODE_GONE);
+		if (rk == ZKC_ENONODE)
+			e->need_parents = 1;
+		e->again = 1;
+		return;
+	}
+	if (rk != ZKC_OK || rs != ZKC_OK || zkc_batch_stat(&st, b, 1) != ZKC_OK)
+		return;   /* transport trouble: the state events bring us back */
+	/* the node is ours only if this very session owns it (rule 3) */
+	if (st.ephemeral_owner != e->node_session ||
+	    st.ephemeral_owner != zkc_batch_session(b) ||
+	    st.ephemeral_owner != current_session(e->zk)) {
+		forget_node(e, ZKC_ELECTION_REASON_NODE_GONE);
+		e->again = 1;
+		return;
+	}
+	e->node_czxid = st.czxid;
+	*wb = decide(e, zkc_batch_children_of(b, 0), wt);
+}
+
+/* Completion of a predecessor watch's read: when the read failed no watch
+ * was set and its token is ours to drop; then look again. */
+struct watch_sent {
+	zkc_election_t *e;
+	struct token *t;
+};
+
+static void on_watch_sent(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	struct watch_sent *ws = payload;
+	zkc_election_t *e = ws->e;
+	int rc = zkc_batch_code(b, 0);
+	(void)zk;
+
+	if (rc != ZKC_OK) {
+		/* ENONODE: the predecessor is already gone */
+		pthread_mutex_lock(&e->mu);
+		if (!e->closed && ws->t->gen == e->gen)
+			e->again = 1;
+		e->refs--;   /* the watch's ref; ours (ws) keeps e alive */
+		pthread_mutex_unlock(&e->mu);
+		free(ws->t);
+		settle(e);
+	}
+	free(ws);
+	el_unref(e);
+}
+
+
+static int any_transient(const zkc_batch_t *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (transient(zkc_batch_code(b, (size_t)i)))
+			return 1;
+	return 0;
+}
+
+static void on_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	struct token *t = payload;
+	zkc_election_t *e = t->e;
+	zkc_batch_t *wb = NULL;
+	struct token *wt = NULL;
+	int stale, n = (int)zkc_batch_count(b);
+	(void)zk;
+
+	pthread_mutex_lock(&e->mu);
+	stale = e->closed || t->gen != e->gen || !e->joined;
+	if (t->step == STEP_JOIN)
+		handle_join(e, b, stale, &wb, &wt);
+	else if (!stale && t->step == STEP_SEARCH)
+		handle_search(e, b);
+	else if (!stale && t->step == STEP_CHECK)
+		handle_check(e, b, &wb, &wt);
+	e->busy = 0;
+	/* a transport failure while connected would otherwise wait for a state
+	 * event that may never come */
+	if (stale || (!wb && any_transient(b, n) && can_lead_now(e)))
+		e->again = 1;
+	pthread_mutex_unlock(&e->mu);
+	free(t);
+	if (wb) {
+		struct watch_sent *ws = malloc(sizeof(*ws));
+
+		if (ws) {
+			pthread_mutex_lock(&e->mu);
+			e->refs++;
+			pthread_mutex_unlock(&e->mu);
+			ws->e = e;
+			ws->t = wt;
+		}
+		if (!ws || zkc_batch_run_async(e->zk, wb, on_watch_sent, ws) != ZKC_OK) {
+			zkc_batch_free(wb);   /* its watch never fires: drop its ref */
+			free(wt);
+			pthread_mutex_lock(&e->mu);
+			e->again = 1;
+			e->refs -= ws ? 2 : 1;
+			pthread_mutex_unlock(&e->mu);
+			free(ws);
+		}
+	}
+	settle(e);
+	el_unref(e);
+}
+
+
+static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	struct token *t = payload;
+	zkc_election_t *e = t->e;
+	int go;
+	(void)zk;
+	(void)ev;
+
+	pthread_mutex_lock(&e->mu);
+	/* any end of the predecessor's watch means: look again (a cancelled
+	 * watch comes with a session change, which the listener handles) */
+	go = !e->closed && t->gen == e->gen && ev->type != ZKC_EVENT_WATCH_CANCELLED;
+	if (go)
+		e->again = 1;
+	pthread_mutex_unlock(&e->mu);
+	free(t);
+	if (go)
+		settle(e);
+	el_unref(e);
+}
+
+static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
+{
+	zkc_election_t *e = payload;
+	(void)zk;
+	(void)session_id;
+
+	pthread_mutex_lock(&e->mu);
+	if (e->closed) {
+		pthread_mutex_unlock(&e->mu);
+		return;
+	}
+	e->refs++;
+	switch (state) {
+	case ZKC_STATE_SUSPENDED:
+		if (e->policy == ZKC_ELECTION_STEP_DOWN_SUSPENDED)
+			step_down(e, ZKC_ELECTION_REASON_SUSPENDED);
+		break;
+	case ZKC_STATE_LOST:
+	case ZKC_STATE_CLOSED:
+		/* the node went with the session; join again at the next
+		 * CONNECTED, never before LOST is heard (rule 3) */
+		forget_node(e, ZKC_ELECTION_REASON_LOST);
+		e->searching = 0;
+		break;
+	case ZKC_STATE_CONNECTED:
+	case ZKC_STATE_RECONNECTED:
+		e->again = 1;
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&e->mu);
+	settle(e);
+	el_unref(e);
+}
+
+/* ------------------------------------------------------------ public */
+
+int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
+                      const zkc_election_options_t *opts)
+{
+	zkc_election_options_t def = ZKC_ELECTION_OPTIONS_INIT;
+	zkc_election_t *e;
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!out || !zk || !path)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = zkc_path_validate(path, (size_t)-1)) != ZKC_OK)
+		return rc;
+	if (strcmp(path, "/") == 0)
+		return ZKC_EBADARGUMENTS;
+	if (!opts)
+		opts = &def;
+	if (opts->version != ZKC_ELECTION_OPTIONS_VERSION)
+		return ZKC_EBADARGUMENTS;
+	if (opts->step_down != ZKC_ELECTION_STEP_DOWN_SUSPENDED &&
+	    opts->step_down != ZKC_ELECTION_STEP_DOWN_LOST)
+		return ZKC_EBADARGUMENTS;
+	if (opts->id && strlen(opts->id) > ZKC_MAX_DATA_LEN)
+		return ZKC_ETOOLARGE;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return ZKC_ENOMEM;
+	e->zk = zk;
+	e->dir = strdup(path);
+	e->id = strdup(opts->id ? opts->id : "");
+	if (!e->dir || !e->id) {
+		free(e->dir);
+		free(e->id);
+		free(e);
+		return ZKC_ENOMEM;
+	}
+	e->id_len = strlen(e->id);
+	e->policy = opts->step_down;
+	e->fn = opts->fn;
+	e->payload = opts->payload;
+	e->acl = opts->acl;
+	e->refs = 1;
+	pthread_mutex_init(&e->mu, NULL);
+	pthread_cond_init(&e->cv, NULL);
+	if ((rc = zkc_listener_add(&e->listener_id, zk, on_state, e)) != ZKC_OK) {
+		e->refs = 1;
+		el_unref(e);
+		return rc;
+	}
+	*out = e;
+	return ZKC_OK;
+}
+
+int zkc_election_join(zkc_election_t *e)
+{
+	zkc_batch_t *b;
+	unsigned gen;
+	int step = 0;
+
+	if (!e)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&e->mu);
+	if (e->closed) {
+		pthread_mutex_unlock(&e->mu);
+		return ZKC_ECLOSED;
+	}
+	if (e->joined) {
+		pthread_mutex_unlock(&e->mu);
+		return ZKC_OK;
+	}
+	e->joined = 1;
+	e->error = 0;
+	e->again = 1;
+	b = next_step(e, &step);
+	gen = e->gen;
+	pthread_mutex_unlock(&e->mu);
+	launch(e, b, step, gen);
+	return ZKC_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int rc;
+
+	if (!e)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		if (e->leader) {
+			if (out_epoch)
+				*out_epoch = e->epoch;
+			rc = ZKC_OK;
+			break;
+		}
+		if (e->closed || !e->joined) {
+			rc = ZKC_ECANCELED;
+			break;
+		}
+		if (e->error) {
+			rc = e->error;
+			break;
+		}
+		if (timeout_ms >= 0 && now_ms() >= deadline) {
+			rc = ZKC_ETIMEDOUT;
+			break;
+		}
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&e->cv, &e->mu);
+		} else {
+			struct timespec ts;
+			int64_t left = deadline - now_ms();
+
+			if (left > 100)
+				left = 100;   /* cv runs on CLOCK_REALTIME: re-check often */
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	return rc;
+}
+
+int zkc_election_is_leader(int64_t *out_epoch, zkc_election_t *e)
+{
+	int l;
+
+	if (!e)
+		return 0;
+	pthread_mutex_lock(&e->mu);
+	l = e->leader && !e->closed;
+	if (l && out_epoch)
+		*out_epoch = e->epoch;
+	pthread_mutex_unlock(&e->mu);
+	return l;
+}
+
+int zkc_election_node(char **out, zkc_election_t *e)
+{
+	int rc = ZKC_ENONODE;
+
+	if (!out || !e)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	pthread_mutex_lock(&e->mu);
+	if (e->node && !e->closed) {
+		*out = join_path(e->dir, e->node);
+		rc = *out ? ZKC_OK : ZKC_ENOMEM;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return rc;
+}
+
+int zkc_election_fence(char **out_path, int64_t *out_epoch, zkc_election_t *e)
+{
+	int rc = ZKC_EINVALIDSTATE;
+
+	if (!out_path || !e)
+		return ZKC_EBADARGUMENTS;
+	*out_path = NULL;
+	pthread_mutex_lock(&e->mu);
+	if (e->leader && e->node && !e->closed) {
+		*out_path = join_path(e->dir, e->node);
+		rc = *out_path ? ZKC_OK : ZKC_ENOMEM;
+		if (out_epoch)
+			*out_epoch = e->epoch;
+	}
+	pthread_mutex_unlock(&e->mu);
+	return rc;
+}
+
+/* Drops the node (locked part of resign and close); returns its path if it
+ * belongs to the current session and must be deleted. */
+static char *leave_locked(zkc_election_t *e)
+{
+	char *path = NULL;
+
+	e->joined = 0;
+	e->gen++;
+	e->rgen++;
+	e->leader = 0;
+	e->searching = 0;
+	if (e->node && e->node_session == current_session(e->zk))
+		path = join_path(e->dir, e->node);
+	free(e->node);
+	e->node = NULL;
+	pthread_cond_broadcast(&e->cv);
+	return path;
+}
+
+static int delete_own(zkc_election_t *e, char *path)
+{
+	int rc;
+
+	if (!path)
+		return ZKC_OK;
+	rc = zkc_delete(e->zk, path, -1, 0);
+	free(path);
+	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+}
+
+int zkc_election_resign(zkc_election_t *e)
+{
+	char *path;
+
+	if (!e)
+		return ZKC_EBADARGUMENTS;
+	pthread_mutex_lock(&e->mu);
+	if (e->closed) {
+		pthread_mutex_unlock(&e->mu);
+		return ZKC_ECLOSED;
+	}
+	path = leave_locked(e);
+	pthread_mutex_unlock(&e->mu);
+	/* a join still in flight is cleaned up by its completion (stale gen) */
+	return delete_own(e, path);
+}
+
+int zkc_election_close(zkc_election_t *e)
+{
+	char *path;
+	int rc;
+
+	if (!e)
+		return ZKC_OK;
+	pthread_mutex_lock(&e->mu);
+	if (e->closed) {
+		pthread_mutex_unlock(&e->mu);
+		return ZKC_ECLOSED;
+	}
+	path = leave_locked(e);
+	e->closed = 1;
+	while (e->cb_running && !pthread_equal(e->cb_thread, pthread_self()))
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+	zkc_listener_remove(e->zk, e->listener_id);
+	rc = delete_own(e, path);
+	el_unref(e);
+	return rc;
+}
+
+/* ------------------------------------------------------------ queries */
+
+void zkc_election_participants_free(zkc_election_participants_t *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->count; i++) {
+		free(p->items[i].id);
+		free(p->items[i].node);
+	}
+	free(p->items);
+	free(p);
+}
+
+/* Reads the participants; first_only stops after the first live one. */
+static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const char *path,
+                             int first_only)
+{
+	zkc_election_participants_t *p = NULL;
+	zkc_strings_t *kids = NULL;
+	zkc_batch_t *b = NULL;
+	char **v = NULL;
+	size_t n = 0, i, want;
+	int rc, attempt;
+
+	*out = NULL;
+	if (!zk || !path)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = zkc_path_validate(path, (size_t)-1)) != ZKC_OK)
+		return rc;
+	/* a leader that vanishes between the two reads is skipped; the list
+	 * is read again if nobody is left, a few times at most */
+	for (attempt = 0; attempt < 5; attempt++) {
+		zkc_strings_free(kids);
+		kids = NULL;
+		free(v);
+		v = NULL;
+		zkc_batch_free(b);
+		b = NULL;
+		zkc_election_participants_free(p);
+		p = NULL;
+		if ((rc = zkc_children(&kids, NULL, zk, path)) != ZKC_OK)
+			goto out;
+		rc = ZKC_ENOMEM;
+		if (!(v = sorted_candidates(kids, &n)) || zkc_batch_new(&b) != ZKC_OK)
+			goto out;
+		want = first_only && n > 3 ? 3 : n;
+		for (i = 0; i < want; i++) {
+			char *np = join_path(path, v[i]);
+
+			if (!np || zkc_batch_get(b, np, 0, NULL, NULL) < 0) {
+				free(np);
+				goto out;
+			}
+			free(np);
+		}
+		if ((rc = zkc_batch_run(zk, b)) != ZKC_OK)
+			goto out;
+		rc = ZKC_ENOMEM;
+		if (!(p = calloc(1, sizeof(*p))) ||
+		    !(p->items = calloc(want + 1, sizeof(*p->items))))
+			goto out;
+		for (i = 0; i < want; i++) {
+			zkc_election_participant_t *it = &p->items[p->count];
+			const char *data;
+			size_t len;
+			zkc_stat_t st;
+			int c = zkc_batch_code(b, i);
+
+			if (c == ZKC_ENONODE)
+				continue;
+			if (c != ZKC_OK) {
+				rc = c;
+				goto out;
+			}
+			data = zkc_batch_data(b, i, &len);
+			zkc_batch_stat(&st, b, i);
+			it->id = malloc(len + 1);
+			it->node = strdup(v[i]);
+			if (!it->id || !it->node) {
+				p->count++;
+				goto out;
+			}
+			memcpy(it->id, data ? data : "", len);
+			it->id[len] = '\0';
+			it->czxid = st.czxid;
+			it->session_id = st.ephemeral_owner;
+			it->is_leader = p->count == 0;
+			p->count++;
+			if (first_only)
+				break;
+		}
+		if (p->count > 0 || want == n)
+			break;
+	}
+	rc = ZKC_OK;
+	*out = p;
+	p = NULL;
+out:
+	zkc_election_participants_free(p);
+	zkc_batch_free(b);
+	free(v);
+	zkc_strings_free(kids);
+	return rc;
+}
+
+int zkc_election_participants(zkc_election_participants_t **out, zkc_t *zk, const char *path)
+{
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	return read_participants(out, zk, path, 0);
+}
+
+int zkc_election_leader(char **out_id, int64_t *out_epoch, zkc_t *zk, const char *path)
+{
+	zkc_election_participants_t *p = NULL;
+	int rc;
+
+	if (out_id)
+		*out_id = NULL;
+	if ((rc = read_participants(&p, zk, path, 1)) != ZKC_OK)
+		return rc;
+	if (p->count == 0) {
+		zkc_election_participants_free(p);
+		return ZKC_ENONODE;
+	}
+	if (out_id) {
+		*out_id = p->items[0].id;
+		p->items[0].id = NULL;
+	}
+	if (out_epoch)
+		*out_epoch = p->items[0].czxid;
+	zkc_election_participants_free(p);
+	return ZKC_OK;
+}
