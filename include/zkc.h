@@ -16,6 +16,8 @@
 #include "zkc/lock.h"
 #include "zkc/rwlock.h"
 #include "zkc/semaphore.h"
+#include "zkc/counter.h"
+#include "zkc/queue.h"
 #include "zkc/testing.h"
 
 #endif

@@ -34,6 +34,8 @@ struct command {
 static int cmd_ensemble(int argc, char **argv);
 int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
+int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
+int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -51,6 +53,8 @@ static const struct command commands[] = {
 	{ "watch", cli_watch, "print a node's events as they happen" },
 	{ "elect", cli_elect, "run a command while leading an election" },
 	{ "lock", cli_lock, "run a command while holding a lock" },
+	{ "queue", cli_queue, "put, take, peek or count items of a queue" },
+	{ "counter", cli_counter, "get, add to or compare-and-set a counter" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },

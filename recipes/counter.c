@@ -1,0 +1,539 @@
+/* recipes/counter.c - the replicated 64-bit counter: a versioned set from a
+ * cached (value, version) that a data watch keeps current, re-read and
+ * jittered backoff after a lost race, shards for hot counters. Public API
+ * only. Layout and format: docs/recipes/counter.md. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "zkc/batch.h"
+#include "zkc/counter.h"
+#include "zkc/multi.h"
+
+#define MAX_SHARDS 256
+#define DEFAULT_TIMEOUT_MS 30000
+
+typedef struct shard {
+	char *path;
+	int known;          /* value/version/mzxid hold a read or write */
+	int64_t value;
+	int32_t version;
+	int64_t mzxid;      /* orders cache updates (zxids only grow) */
+	int watching;       /* a data watch is pending */
+	int contended;      /* > 0: other writers seen lately (keep the watch) */
+} shard_t;
+
+/* Reference counted: pending watches and asynchronous re-reads hold the
+ * handle through callbacks that may run after zkc_counter_free. */
+struct zkc_counter {
+	pthread_mutex_t mu;
+	int refs;
+	int freed;
+	zkc_t *zk;
+	char *path;
+	int nshards;        /* >= 1 */
+	int sharded;
+	int timeout_ms;
+	shard_t *sh;
+};
+
+typedef struct watch_arg {
+	zkc_counter_t *c;
+	int shard;
+} watch_arg_t;
+
+static void c_unref(zkc_counter_t *c)
+{
+	int last, i;
+
+	pthread_mutex_lock(&c->mu);
+	last = --c->refs == 0;
+	pthread_mutex_unlock(&c->mu);
+	if (!last)
+		return;
+	for (i = 0; i < c->nshards; i++)
+		free(c->sh[i].path);
+	free(c->sh);
+	free(c->path);
+	pthread_mutex_destroy(&c->mu);
+	free(c);
+}
+
+void zkc_counter_encode(unsigned char out[8], int64_t value)
+{
+	uint64_t u = (uint64_t)value;
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		out[i] = (unsigned char)(u & 0xff);
+		u >>= 8;
+	}
+}
+
+int zkc_counter_decode(int64_t *out, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t u = 0;
+	size_t i;
+
+	if (len == 0) {
+		if (out)
+			*out = 0;
+		return ZKC_OK;
+	}
+	if (len != 8 || !p)
+		return ZKC_EBADARGUMENTS;
+	for (i = 0; i < 8; i++)
+		u = (u << 8) | p[i];
+	if (out)
+		*out = (int64_t)u;
+	return ZKC_OK;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned rnd(void)
+{
+	unsigned v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (unsigned)now_ms() * 2654435761u;
+	return v;
+}
+
+/* Jittered exponential backoff after a lost race: [0, min(2^n, 64)] ms. */
+static void backoff(int attempt)
+{
+	unsigned cap = attempt >= 6 ? 64u : 1u << attempt;
+	unsigned us = rnd() % (cap * 1000u + 1u);
+	struct timespec ts = { 0, (long)us * 1000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Records a read or written state if it is not older than the cached one
+ * (mzxid is a zxid: it only grows, so it may be ordered; versions may not). */
+static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
+{
+	shard_t *s = &c->sh[i];
+
+	pthread_mutex_lock(&c->mu);
+	/* after forget() the state at s->mzxid is known to be stale: only a
+	 * strictly newer one may replace it (a late watch read must not bring
+	 * the old version back) */
+	if (s->known ? st->mzxid >= s->mzxid : (st->mzxid > s->mzxid || s->mzxid == 0)) {
+		s->known = 1;
+		s->value = value;
+		s->version = st->version;
+		s->mzxid = st->mzxid;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void forget(zkc_counter_t *c, int i)
+{
+	pthread_mutex_lock(&c->mu);
+	c->sh[i].known = 0;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The data watch says the cached state may be stale (another writer, or
+ * our own write): the next add re-arms it inside its own request. */
+static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	watch_arg_t *w = payload;
+	zkc_counter_t *c = w->c;
+	int i = w->shard;
+
+	(void)zk;
+	free(w);
+	pthread_mutex_lock(&c->mu);
+	c->sh[i].watching = 0;
+	if (ev->type == ZKC_EVENT_DELETED || ev->type == ZKC_EVENT_WATCH_CANCELLED)
+		c->sh[i].known = 0;
+	pthread_mutex_unlock(&c->mu);
+	c_unref(c);
+}
+
+int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
+                     const zkc_counter_options_t *opts)
+{
+	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
+	zkc_counter_t *c;
+	int i;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
+		return ZKC_EBADARGUMENTS;
+	if (o.version != ZKC_COUNTER_OPTIONS_VERSION || o.shards < 0 || o.shards > MAX_SHARDS ||
+	    o.timeout_ms < 0)
+		return ZKC_EBADARGUMENTS;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ZKC_ENOMEM;
+	pthread_mutex_init(&c->mu, NULL);
+	c->refs = 1;
+	c->zk = zk;
+	c->sharded = o.shards > 1;
+	c->nshards = c->sharded ? o.shards : 1;
+	c->timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->path = strdup(path);
+	c->sh = calloc((size_t)c->nshards, sizeof(*c->sh));
+	if (!c->path || !c->sh)
+		goto nomem;
+	for (i = 0; i < c->nshards; i++) {
+		if (!c->sharded)
+			c->sh[i].path = strdup(path);
+		else if (asprintf(&c->sh[i].path, "%s/shard-%04d", path, i) < 0)
+			c->sh[i].path = NULL;
+		if (!c->sh[i].path)
+			goto nomem;
+	}
+	*out = c;
+	return ZKC_OK;
+nomem:
+	c_unref(c);
+	return ZKC_ENOMEM;
+}
+
+void zkc_counter_free(zkc_counter_t *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->freed = 1;
+	pthread_mutex_unlock(&c->mu);
+	c_unref(c);
+}
+
+const char *zkc_counter_path(const zkc_counter_t *c)
+{
+	return c ? c->path : NULL;
+}
+
+/* A blocking read of shard i into the cache. Missing: known as absent. */
+static int read_shard(int64_t *out_value, int32_t *out_version, int *out_exists, zkc_counter_t *c,
+                      int i)
+{
+	char *data = NULL;
+	size_t len = 0;
+	zkc_stat_t st;
+	int64_t v;
+	int rc;
+
+	rc = zkc_get(&data, &len, &st, c->zk, c->sh[i].path);
+	if (rc == ZKC_ENONODE) {
+		forget(c, i);
+		*out_exists = 0;
+		*out_value = 0;
+		return ZKC_OK;
+	}
+	if (rc != ZKC_OK)
+		return rc;
+	rc = zkc_counter_decode(&v, data, len);
+	zkc_free(data);
+	if (rc != ZKC_OK)
+		return ZKC_EBADARGUMENTS;
+	note(c, i, v, &st);
+	*out_exists = 1;
+	*out_value = v;
+	*out_version = st.version;
+	return ZKC_OK;
+}
+
+int zkc_counter_get(int64_t *out, zkc_counter_t *c)
+{
+	zkc_batch_t *b = NULL;
+	int64_t sum = 0, v;
+	int i, rc;
+
+	if (!c)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
+		return rc;
+	for (i = 0; i < c->nshards; i++)
+		zkc_batch_get(b, c->sh[i].path, 0, NULL, NULL);
+	rc = zkc_batch_run(c->zk, b);
+	for (i = 0; rc == ZKC_OK && i < c->nshards; i++) {
+		int code = zkc_batch_code(b, (size_t)i);
+		const char *data;
+		size_t len = 0;
+		zkc_stat_t st;
+
+		if (code == ZKC_ENONODE)
+			continue;
+		if (code != ZKC_OK) {
+			rc = code == ZKC_ECONNECTIONLOSS ? ZKC_ETIMEDOUT : code;
+			break;
+		}
+		data = zkc_batch_data(b, (size_t)i, &len);
+		if (zkc_counter_decode(&v, data, len) != ZKC_OK) {
+			rc = ZKC_EBADARGUMENTS;
+			break;
+		}
+		zkc_batch_stat(&st, b, (size_t)i);
+		note(c, i, v, &st);
+		if (__builtin_add_overflow(sum, v, &sum))
+			rc = ZKC_EBADARGUMENTS;
+	}
+	zkc_batch_free(b);
+	if (rc == ZKC_OK && out)
+		*out = sum;
+	return rc;
+}
+
+/* Creates shard i holding `value` (with parents). */
+static int create_shard(zkc_counter_t *c, int i, int64_t value, zkc_stat_t *st)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	unsigned char buf[8];
+
+	co.flags = ZKC_CREATE_PARENTS;
+	zkc_counter_encode(buf, value);
+	return zkc_create(NULL, st, c->zk, c->sh[i].path, buf, 8, &co);
+}
+
+/* Forgets shard i's cached state if it is still the one an attempt used
+ * (a fresher state noted meanwhile is kept). */
+static void forget_if(zkc_counter_t *c, int i, int32_t ver)
+{
+	pthread_mutex_lock(&c->mu);
+	c->sh[i].contended = 64;
+	if (c->sh[i].known && c->sh[i].version == ver)
+		c->sh[i].known = 0;
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* The versioned write of an add, with a read that re-arms the data watch
+ * pipelined behind it when none is pending and other writers were seen in
+ * the last 64 adds: one round trip, and after a lost race the fresh state
+ * is already here. A lone writer sends the write alone (its own writes
+ * would fire the watch every time, for nothing). A write whose reply was lost
+ * is settled by the core's versioned set (it retries only while the version
+ * still says the lost write did not happen), else ZKC_EUNKNOWN. */
+static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, int32_t ver)
+{
+	unsigned char buf[8];
+	watch_arg_t *w = NULL;
+	zkc_batch_t *b = NULL;
+	int rc, code, gi = -1;
+
+	zkc_counter_encode(buf, next);
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
+		return rc;
+	if (zkc_batch_set(b, c->sh[i].path, buf, 8, ver) < 0) {
+		zkc_batch_free(b);
+		return ZKC_EBADARGUMENTS;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->sh[i].contended > 0)
+		c->sh[i].contended--;
+	if (c->sh[i].contended > 0 && !c->sh[i].watching && !c->freed &&
+	    (w = malloc(sizeof(*w))) != NULL) {
+		c->sh[i].watching = 1;
+		c->refs++;
+		w->c = c;
+		w->shard = i;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (w && (gi = zkc_batch_get(b, c->sh[i].path, 1, on_watch, w)) < 0)
+		gi = -1;
+	rc = zkc_batch_run(c->zk, b);
+	code = rc == ZKC_OK ? zkc_batch_code(b, 0) : rc;
+	if (rc == ZKC_OK && code == ZKC_OK)
+		zkc_batch_stat(st, b, 0);
+	if (w && (rc != ZKC_OK || gi < 0 || zkc_batch_code(b, (size_t)gi) != ZKC_OK)) {
+		/* no watch was set: it will never fire */
+		pthread_mutex_lock(&c->mu);
+		c->sh[i].watching = 0;
+		c->refs--;
+		pthread_mutex_unlock(&c->mu);
+		free(w);
+	} else if (w) {
+		zkc_stat_t gst;
+		const char *data;
+		size_t len = 0;
+		int64_t v;
+
+		data = zkc_batch_data(b, (size_t)gi, &len);
+		if (zkc_batch_stat(&gst, b, (size_t)gi) == ZKC_OK &&
+		    zkc_counter_decode(&v, data, len) == ZKC_OK)
+			note(c, i, v, &gst);
+	}
+	zkc_batch_free(b);
+	if (rc != ZKC_OK)
+		return rc;      /* not sent */
+	if (code == ZKC_ECONNECTIONLOSS || code == ZKC_ETIMEDOUT) {
+		rc = zkc_set(st, c->zk, c->sh[i].path, buf, 8, ver);
+		return rc == ZKC_OK ? ZKC_OK : ZKC_EUNKNOWN;
+	}
+	return code;
+}
+
+/* The engine of add and cas: one versioned write from the cached state,
+ * re-reading after a lost race. `expected` is NULL for add. */
+static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
+                  int64_t delta, const int64_t *expected, int64_t value)
+{
+	int64_t deadline = now_ms() + c->timeout_ms;
+	int attempt = 0, rc;
+
+	for (;;) {
+		int known, exists, missing = 0;
+		int64_t cur, next;
+		int32_t ver;
+		zkc_stat_t st;
+
+		pthread_mutex_lock(&c->mu);
+		known = c->sh[i].known;
+		cur = c->sh[i].value;
+		ver = c->sh[i].version;
+		pthread_mutex_unlock(&c->mu);
+		if (!known) {
+			rc = read_shard(&cur, &ver, &exists, c, i);
+			if (rc != ZKC_OK)
+				return rc;
+			missing = !exists;
+		}
+		if (expected) {
+			if (cur != *expected) {
+				if (known) {        /* the cache may be stale: ask */
+					forget(c, i);
+					continue;
+				}
+				if (out_current)
+					*out_current = cur;
+				return ZKC_EBADVERSION;
+			}
+			next = value;
+		} else if (__builtin_add_overflow(cur, delta, &next)) {
+			return ZKC_EBADARGUMENTS;
+		}
+		if (missing) {
+			rc = create_shard(c, i, next, &st);
+			if (rc == ZKC_OK)
+				note(c, i, next, &st);
+		} else {
+			rc = set_pipelined(&st, c, i, next, ver);
+			if (rc == ZKC_OK)
+				note(c, i, next, &st);
+		}
+		if (rc == ZKC_OK || rc == ZKC_EUNKNOWN) {
+			if (out) {
+				out->value = next;
+				out->version = missing ? -1 : (int32_t)((uint32_t)ver + 1u);
+				out->shard = i;
+			}
+			if (out_current)
+				*out_current = next;
+			if (rc == ZKC_EUNKNOWN)
+				forget(c, i);
+			return rc;
+		}
+		if (rc != ZKC_EBADVERSION && rc != ZKC_ENODEEXISTS && rc != ZKC_ENONODE)
+			return rc;
+		/* lost a race (or the node came or went): retry from the state
+		 * read behind the write, else re-read; a read that keeps giving
+		 * the old version comes from a lagging server: sync it first */
+		if (rc == ZKC_EBADVERSION && !missing)
+			forget_if(c, i, ver);
+		else
+			forget(c, i);
+		if (attempt >= 2)
+			zkc_sync(c->zk, c->sh[i].path);
+		if (now_ms() >= deadline)
+			return ZKC_ETIMEDOUT;
+		if (attempt > 0)
+			backoff(attempt);
+		attempt++;
+	}
+}
+
+int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t delta)
+{
+	int i;
+
+	if (!c)
+		return ZKC_EBADARGUMENTS;
+	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
+	return update(out, NULL, c, i, delta, NULL, 0);
+}
+
+int zkc_counter_add(int64_t *out_value, zkc_counter_t *c, int64_t delta)
+{
+	zkc_counter_outcome_t o;
+	int rc = zkc_counter_add_ex(&o, c, delta);
+
+	if (rc == ZKC_OK && out_value)
+		*out_value = o.value;
+	return rc;
+}
+
+int zkc_counter_cas(int64_t *out_current, zkc_counter_t *c, int64_t expected, int64_t value)
+{
+	if (!c)
+		return ZKC_EBADARGUMENTS;
+	if (c->sharded)
+		return ZKC_ENOTSUP;
+	return update(NULL, out_current, c, 0, 0, &expected, value);
+}
+
+int zkc_counter_set(zkc_counter_t *c, int64_t value)
+{
+	zkc_multi_t *m = NULL;
+	unsigned char buf[8];
+	int i, rc;
+
+	if (!c)
+		return ZKC_EBADARGUMENTS;
+	for (i = 0; i < c->nshards; i++)
+		forget(c, i);
+	if (!c->sharded) {
+		zkc_counter_encode(buf, value);
+		rc = zkc_set(NULL, c->zk, c->path, buf, 8, -1);
+		if (rc == ZKC_ENONODE) {
+			rc = create_shard(c, 0, value, NULL);
+			if (rc == ZKC_ENODEEXISTS)
+				rc = zkc_set(NULL, c->zk, c->path, buf, 8, -1);
+		}
+		return rc;
+	}
+	/* make sure every shard exists (0), then write all in one multi */
+	for (i = 0; i < c->nshards; i++) {
+		rc = zkc_exists(NULL, c->zk, c->sh[i].path);
+		if (rc == ZKC_ENONODE) {
+			rc = create_shard(c, i, 0, NULL);
+			if (rc == ZKC_ENODEEXISTS)
+				rc = ZKC_OK;
+		}
+		if (rc != ZKC_OK)
+			return rc;
+	}
+	if ((rc = zkc_multi_new(&m)) != ZKC_OK)
+		return rc;
+	for (i = 0; i < c->nshards; i++) {
+		zkc_counter_encode(buf, i == 0 ? value : 0);
+		zkc_multi_set(m, c->sh[i].path, buf, 8, -1);
+	}
+	rc = zkc_multi_commit(NULL, c->zk, m);
+	zkc_multi_free(m);
+	return rc;
+}

@@ -1,0 +1,1362 @@
+/* recipes/queue.c - the distributed queue: kazoo LockingQueue's layout
+ * (entries/entry-PPP-SEQ items, taken/<entry> ephemeral markers), entry
+ * directories rolled over every bucket_size items, and a take that sends
+ * its writes, its read and any child-list refresh in one pipelined batch.
+ * Public API only. Layout: docs/recipes/queue.md. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zkc/batch.h"
+#include "zkc/multi.h"
+#include "zkc/queue.h"
+
+#define ENTRY_PREFIX "entry-"
+#define BUCKET0 "entries"
+#define TAKEN "taken"
+#define REFRESH_MS 100
+
+typedef struct names {
+	char **v;
+	size_t n;
+} names_t;
+
+/* Reference counted: watches hold the handle through callbacks that may
+ * run after zkc_queue_close. */
+struct zkc_queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_mutex_t take_mu;    /* one take at a time */
+	int refs;
+	int closed;
+	zkc_t *zk;
+	char *root;
+	char *taken_dir;
+	int bucket_size;
+	zkc_acl_list_t *acl;        /* deep copy; NULL = client's */
+
+	int tail;                   /* bucket of puts; -1 unknown */
+
+	/* consumer cache, under mu */
+	int head;                   /* bucket taken from; -1 unknown */
+	names_t cand;               /* sorted entries of the head bucket */
+	size_t pos;                 /* entries before pos are gone or ours */
+	names_t taken;              /* sorted marker names */
+	names_t buckets;            /* root's bucket names (sorted by index) */
+	int stale_entries, stale_taken, stale_root;
+	int64_t stale_since;        /* when stale_entries was last set */
+	int armed_bucket;           /* bucket with a children watch; -1 none */
+	int armed_taken, armed_root;
+	unsigned gen;               /* bumped by every watch */
+};
+
+enum { W_ENTRIES, W_TAKEN, W_ROOT };
+
+typedef struct watch_arg {
+	zkc_queue_t *q;
+	int kind;
+	int bucket;
+} watch_arg_t;
+
+/* ------------------------------------------------------------ helpers */
+
+static void names_clear(names_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		free(n->v[i]);
+	free(n->v);
+	n->v = NULL;
+	n->n = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Replaces n with a sorted copy of list (only names starting with prefix
+ * when prefix is not NULL). */
+static int names_set(names_t *n, const zkc_strings_t *list, const char *prefix)
+{
+	names_t t = { NULL, 0 };
+	size_t i;
+
+	t.v = calloc(list->count + 1, sizeof(char *));
+	if (!t.v)
+		return ZKC_ENOMEM;
+	for (i = 0; i < list->count; i++) {
+		if (prefix && strncmp(list->items[i], prefix, strlen(prefix)) != 0)
+			continue;
+		t.v[t.n] = strdup(list->items[i]);
+		if (!t.v[t.n]) {
+			names_clear(&t);
+			return ZKC_ENOMEM;
+		}
+		t.n++;
+	}
+	qsort(t.v, t.n, sizeof(char *), cmp_str);
+	names_clear(n);
+	*n = t;
+	return ZKC_OK;
+}
+
+static int names_has(const names_t *n, const char *s)
+{
+	return n->n && bsearch(&s, n->v, n->n, sizeof(char *), cmp_str) != NULL;
+}
+
+static void names_add(names_t *n, const char *s)
+{
+	char **v;
+
+	if (names_has(n, s))
+		return;
+	v = realloc(n->v, (n->n + 1) * sizeof(char *));
+	if (!v)
+		return;
+	n->v = v;
+	if (!(n->v[n->n] = strdup(s)))
+		return;
+	n->n++;
+	qsort(n->v, n->n, sizeof(char *), cmp_str);
+}
+
+static void names_del(names_t *n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n->n; i++)
+		if (strcmp(n->v[i], s) == 0) {
+			free(n->v[i]);
+			memmove(&n->v[i], &n->v[i + 1], (n->n - i - 1) * sizeof(char *));
+			n->n--;
+			return;
+		}
+}
+
+/* Bucket index of a root child: "entries" 0, "entries-NNNNNNNNNN" N; -1 if
+ * it is not a bucket. */
+static int bucket_index(const char *name)
+{
+	char *end;
+	long v;
+
+	if (strcmp(name, BUCKET0) == 0)
+		return 0;
+	if (strncmp(name, BUCKET0 "-", sizeof(BUCKET0)) != 0)
+		return -1;
+	errno = 0;
+	v = strtol(name + sizeof(BUCKET0), &end, 10);
+	if (*end || errno || v <= 0 || v > INT32_MAX)
+		return -1;
+	return (int)v;
+}
+
+static void bucket_name(char *out, size_t len, int b)
+{
+	if (b == 0)
+		snprintf(out, len, "%s", BUCKET0);
+	else
+		snprintf(out, len, "%s-%010d", BUCKET0, b);
+}
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+	char *s = NULL;
+
+	if ((c ? asprintf(&s, "%s/%s/%s", a, b, c) : asprintf(&s, "%s/%s", a, b)) < 0)
+		return NULL;
+	return s;
+}
+
+static char *bucket_path(zkc_queue_t *q, int b)
+{
+	char bn[32];
+
+	bucket_name(bn, sizeof(bn), b);
+	return join3(q->root, bn, NULL);
+}
+
+/* Marker name of an entry in bucket b: the entry name itself in bucket 0
+ * (kazoo's LockingQueue), "<bucket>.<entry>" in later buckets. */
+static char *marker_name(int b, const char *entry)
+{
+	char bn[32], *s = NULL;
+
+	if (b == 0)
+		return strdup(entry);
+	bucket_name(bn, sizeof(bn), b);
+	if (asprintf(&s, "%s.%s", bn, entry) < 0)
+		return NULL;
+	return s;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t entry_seq(const char *path)
+{
+	const char *dash = strrchr(path, '-');
+
+	return dash ? strtoll(dash + 1, NULL, 10) : -1;
+}
+
+static int entry_priority(const char *entry)
+{
+	if (strncmp(entry, ENTRY_PREFIX, sizeof(ENTRY_PREFIX) - 1) != 0)
+		return -1;
+	return atoi(entry + sizeof(ENTRY_PREFIX) - 1);
+}
+
+static void q_unref(zkc_queue_t *q)
+{
+	int last;
+
+	pthread_mutex_lock(&q->mu);
+	last = --q->refs == 0;
+	pthread_mutex_unlock(&q->mu);
+	if (!last)
+		return;
+	names_clear(&q->cand);
+	names_clear(&q->taken);
+	names_clear(&q->buckets);
+	if (q->acl) {
+		int i;
+
+		for (i = 0; i < q->acl->count; i++) {
+			free((char *)q->acl->acls[i].scheme);
+			free((char *)q->acl->acls[i].id);
+		}
+		free((zkc_acl_t *)q->acl->acls);
+		free(q->acl);
+	}
+	free(q->root);
+	free(q->taken_dir);
+	pthread_mutex_destroy(&q->mu);
+	pthread_mutex_destroy(&q->take_mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+}
+
+static int copy_acl(zkc_acl_list_t **out, const zkc_acl_list_t *in)
+{
+	zkc_acl_list_t *l;
+	zkc_acl_t *a;
+	int i;
+
+	*out = NULL;
+	if (!in)
+		return ZKC_OK;
+	if (in->count < 0 || (in->count > 0 && !in->acls))
+		return ZKC_EBADARGUMENTS;
+	l = calloc(1, sizeof(*l));
+	a = calloc((size_t)in->count + 1, sizeof(*a));
+	if (!l || !a) {
+		free(l);
+		free(a);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < in->count; i++) {
+		a[i].perms = in->acls[i].perms;
+		a[i].scheme = strdup(in->acls[i].scheme ? in->acls[i].scheme : "");
+		a[i].id = strdup(in->acls[i].id ? in->acls[i].id : "");
+	}
+	l->count = in->count;
+	l->acls = a;
+	*out = l;
+	return ZKC_OK;
+}
+
+/* ------------------------------------------------------------ watches */
+
+static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	watch_arg_t *w = payload;
+	zkc_queue_t *q = w->q;
+
+	(void)zk;
+	(void)ev;
+	pthread_mutex_lock(&q->mu);
+	switch (w->kind) {
+	case W_ENTRIES:
+		if (q->armed_bucket == w->bucket)
+			q->armed_bucket = -1;
+		if (q->head == w->bucket && !q->stale_entries) {
+			q->stale_entries = 1;
+			q->stale_since = now_ms();
+		}
+		break;
+	case W_TAKEN:
+		q->armed_taken = 0;
+		q->stale_taken = 1;
+		break;
+	default:
+		q->armed_root = 0;
+		q->stale_root = 1;
+		break;
+	}
+	q->gen++;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	free(w);
+	q_unref(q);
+}
+
+/* A watch argument holding a reference (called with mu held). */
+static watch_arg_t *watch_arg(zkc_queue_t *q, int kind, int bucket)
+{
+	watch_arg_t *w = malloc(sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->q = q;
+	w->kind = kind;
+	w->bucket = bucket;
+	q->refs++;
+	return w;
+}
+
+/* A watch whose op failed never fires: drop its reference. */
+static void watch_unused(zkc_queue_t *q, watch_arg_t *w, int *armed_flag, int *armed_bucket)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&q->mu);
+	if (armed_flag)
+		*armed_flag = 0;
+	if (armed_bucket && *armed_bucket == w->bucket)
+		*armed_bucket = -1;
+	q->refs--;
+	pthread_mutex_unlock(&q->mu);
+	free(w);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+static int ensure(zkc_queue_t *q, const char *path, int parents)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	int rc;
+
+	co.flags = parents ? ZKC_CREATE_PARENTS : 0;
+	co.acl = q->acl;
+	rc = zkc_create(NULL, NULL, q->zk, path, NULL, 0, &co);
+	return rc == ZKC_ENODEEXISTS || rc == ZKC_EUNKNOWN ? ZKC_OK : rc;
+}
+
+int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_queue_options_t *opts)
+{
+	zkc_queue_options_t o = ZKC_QUEUE_OPTIONS_INIT;
+	zkc_queue_t *q;
+	char *b0;
+	int rc;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
+		return ZKC_EBADARGUMENTS;
+	if (o.version != ZKC_QUEUE_OPTIONS_VERSION || (o.flags & ~ZKC_QUEUE_CREATE) ||
+	    o.bucket_size < 0)
+		return ZKC_EBADARGUMENTS;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return ZKC_ENOMEM;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_mutex_init(&q->take_mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->refs = 1;
+	q->zk = zk;
+	q->bucket_size = o.bucket_size;
+	q->tail = q->head = q->armed_bucket = -1;
+	q->stale_entries = q->stale_taken = q->stale_root = 1;
+	q->root = strdup(path);
+	q->taken_dir = join3(path, TAKEN, NULL);
+	rc = copy_acl(&q->acl, o.acl);
+	if (rc == ZKC_OK && (!q->root || !q->taken_dir))
+		rc = ZKC_ENOMEM;
+	if (rc == ZKC_OK && (o.flags & ZKC_QUEUE_CREATE)) {
+		b0 = bucket_path(q, 0);
+		rc = b0 ? ensure(q, q->taken_dir, 1) : ZKC_ENOMEM;
+		if (rc == ZKC_OK) {
+			zkc_strings_t *kids = NULL;
+
+			/* the first bucket, unless the queue already has one */
+			rc = zkc_children(&kids, NULL, zk, q->root);
+			if (rc == ZKC_OK) {
+				size_t i;
+				int any = 0;
+
+				for (i = 0; i < kids->count; i++)
+					any |= bucket_index(kids->items[i]) >= 0;
+				zkc_strings_free(kids);
+				if (!any)
+					rc = ensure(q, b0, 0);
+			}
+		}
+		free(b0);
+	} else if (rc == ZKC_OK) {
+		rc = zkc_exists(NULL, zk, q->taken_dir);
+		if (rc == ZKC_ENONODE)
+			rc = zkc_exists(NULL, zk, q->root) == ZKC_OK ? ZKC_EBADARGUMENTS : ZKC_ENONODE;
+	}
+	if (rc != ZKC_OK) {
+		q_unref(q);
+		return rc;
+	}
+	*out = q;
+	return ZKC_OK;
+}
+
+void zkc_queue_close(zkc_queue_t *q)
+{
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->closed = 1;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	q_unref(q);
+}
+
+const char *zkc_queue_path(const zkc_queue_t *q)
+{
+	return q ? q->root : NULL;
+}
+
+void zkc_queue_item_free(zkc_queue_item_t *item)
+{
+	if (!item)
+		return;
+	free(item->name);
+	free(item->data);
+	free(item);
+}
+
+/* ------------------------------------------------------------ put */
+
+/* The root's buckets, sorted by index, in *out (idx array, count). */
+static int list_buckets(int **out, size_t *out_n, zkc_queue_t *q)
+{
+	zkc_strings_t *kids = NULL;
+	size_t i, n = 0;
+	int *v, rc, k;
+
+	rc = zkc_children(&kids, NULL, q->zk, q->root);
+	if (rc != ZKC_OK)
+		return rc;
+	v = calloc(kids->count + 1, sizeof(int));
+	if (!v) {
+		zkc_strings_free(kids);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < kids->count; i++)
+		if ((k = bucket_index(kids->items[i])) >= 0)
+			v[n++] = k;
+	zkc_strings_free(kids);
+	for (i = 1; i < n; i++) {       /* insertion sort: a handful */
+		size_t j = i;
+
+		while (j > 0 && v[j - 1] > v[j]) {
+			k = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = k;
+			j--;
+		}
+	}
+	*out = v;
+	*out_n = n;
+	return ZKC_OK;
+}
+
+static int find_tail(zkc_queue_t *q)
+{
+	int *v = NULL, rc, t;
+	size_t n = 0;
+
+	rc = list_buckets(&v, &n, q);
+	if (rc != ZKC_OK)
+		return rc;
+	t = n ? v[n - 1] : 0;
+	free(v);
+	if (!n) {
+		char *b0 = bucket_path(q, 0);
+
+		rc = b0 ? ensure(q, b0, 0) : ZKC_ENOMEM;
+		free(b0);
+		if (rc != ZKC_OK)
+			return rc;
+	}
+	pthread_mutex_lock(&q->mu);
+	q->tail = t;
+	pthread_mutex_unlock(&q->mu);
+	return ZKC_OK;
+}
+
+/* After a put got sequence `seq` in bucket t: open the next bucket once t
+ * is full. Later puts go there; consumers drain t first. */
+static void maybe_roll(zkc_queue_t *q, int t, int64_t seq)
+{
+	char *next;
+
+	if (q->bucket_size <= 0 || seq < (int64_t)q->bucket_size - 1 || t >= INT32_MAX - 1)
+		return;
+	next = bucket_path(q, t + 1);
+	if (next && ensure(q, next, 0) == ZKC_OK) {
+		pthread_mutex_lock(&q->mu);
+		if (q->tail == t)
+			q->tail = t + 1;
+		pthread_mutex_unlock(&q->mu);
+	}
+	free(next);
+}
+
+static char *entry_prefix_path(zkc_queue_t *q, int t, int priority)
+{
+	char bn[32], *s = NULL;
+
+	bucket_name(bn, sizeof(bn), t);
+	if (asprintf(&s, "%s/%s/" ENTRY_PREFIX "%03d-", q->root, bn, priority) < 0)
+		return NULL;
+	return s;
+}
+
+int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len, int priority)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	int attempt, rc = ZKC_ENONODE;
+
+	if (out_name)
+		*out_name = NULL;
+	if (!q || (len && !data) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
+		return ZKC_EBADARGUMENTS;
+	if (len > ZKC_MAX_DATA_LEN)
+		return ZKC_ETOOLARGE;
+	co.mode = ZKC_PERSISTENT_SEQUENTIAL;
+	co.acl = q->acl;
+	for (attempt = 0; attempt < 5; attempt++) {
+		char *prefix, *made = NULL;
+		int t;
+
+		pthread_mutex_lock(&q->mu);
+		t = q->tail;
+		pthread_mutex_unlock(&q->mu);
+		if (t < 0) {
+			if ((rc = find_tail(q)) != ZKC_OK)
+				return rc;
+			continue;
+		}
+		prefix = entry_prefix_path(q, t, priority);
+		if (!prefix)
+			return ZKC_ENOMEM;
+		rc = zkc_create(&made, NULL, q->zk, prefix, data, len, &co);
+		free(prefix);
+		if (rc == ZKC_OK) {
+			/* our own item: into the consumer cache at once */
+			pthread_mutex_lock(&q->mu);
+			if (q->head == t && q->armed_bucket == t)
+				names_add(&q->cand, strrchr(made, '/') + 1);
+			pthread_mutex_unlock(&q->mu);
+			maybe_roll(q, t, entry_seq(made));
+			if (out_name)
+				*out_name = strdup(made + strlen(q->root) + 1);
+			zkc_free(made);
+			return ZKC_OK;
+		}
+		if (rc != ZKC_ENONODE)
+			return rc;
+		/* the bucket was drained and removed: find the current one */
+		pthread_mutex_lock(&q->mu);
+		if (q->tail == t)
+			q->tail = -1;
+		pthread_mutex_unlock(&q->mu);
+	}
+	return rc;
+}
+
+int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *len, size_t n,
+                       int priority)
+{
+	int attempt, rc = ZKC_ENONODE;
+	char guard[80], *guard_path = NULL;
+	unsigned char rb[8] = { 0 };
+	size_t i, total = 0;
+
+	if (!q || (n && (!data || !len)) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
+		return ZKC_EBADARGUMENTS;
+	for (i = 0; i < n; i++) {
+		if (len[i] && !data[i])
+			return ZKC_EBADARGUMENTS;
+		if (len[i] > ZKC_MAX_DATA_LEN)
+			return ZKC_ETOOLARGE;
+		total += len[i] + 64 + strlen(q->root);
+	}
+	if (total > ZKC_MAX_DATA_LEN)
+		return ZKC_ETOOLARGE;
+	if (n == 0)
+		return ZKC_OK;
+	/* A guard node created in the same transaction makes a retried
+	 * transaction fail instead of putting the items twice (sequential
+	 * creates cannot be recognised), and tells afterwards whether a
+	 * transaction whose reply was lost committed. */
+	if (getrandom(rb, sizeof(rb), GRND_NONBLOCK) < 0)
+		memcpy(rb, &(int64_t){ now_ms() }, sizeof(rb));
+	snprintf(guard, sizeof(guard), "put-%02x%02x%02x%02x%02x%02x%02x%02x-%d", rb[0], rb[1],
+	         rb[2], rb[3], rb[4], rb[5], rb[6], rb[7], (int)getpid());
+	guard_path = join3(q->root, guard, NULL);
+	if (!guard_path)
+		return ZKC_ENOMEM;
+	for (attempt = 0; attempt < 5; attempt++) {
+		zkc_multi_results_t *res = NULL;
+		zkc_multi_t *m = NULL;
+		char *prefix;
+		int t;
+
+		pthread_mutex_lock(&q->mu);
+		t = q->tail;
+		pthread_mutex_unlock(&q->mu);
+		if (t < 0) {
+			if ((rc = find_tail(q)) != ZKC_OK)
+				break;
+			continue;
+		}
+		prefix = entry_prefix_path(q, t, priority);
+		if (!prefix || zkc_multi_new(&m) != ZKC_OK) {
+			free(prefix);
+			rc = ZKC_ENOMEM;
+			break;
+		}
+		zkc_multi_create(m, guard_path, NULL, 0, ZKC_PERSISTENT, q->acl);
+		for (i = 0; i < n; i++)
+			zkc_multi_create(m, prefix, data[i], len[i], ZKC_PERSISTENT_SEQUENTIAL, q->acl);
+		free(prefix);
+		rc = zkc_multi_commit(&res, q->zk, m);
+		zkc_multi_free(m);
+		if (rc == ZKC_EUNKNOWN) {
+			/* the guard exists only if the lost attempt committed */
+			int e = zkc_exists(NULL, q->zk, guard_path);
+
+			rc = e == ZKC_OK ? ZKC_OK : e == ZKC_ENONODE ? ZKC_EUNKNOWN : ZKC_EUNKNOWN;
+			if (rc == ZKC_OK)
+				zkc_delete(q->zk, guard_path, -1, 0);
+			zkc_multi_results_free(res);
+			break;
+		}
+		if (rc == ZKC_OK) {
+			if (res && res->count == n + 1 && res->results[n].path)
+				maybe_roll(q, t, entry_seq(res->results[n].path));
+			zkc_multi_results_free(res);
+			zkc_delete(q->zk, guard_path, -1, 0);
+			break;
+		}
+		zkc_multi_results_free(res);
+		if (rc != ZKC_ENONODE)
+			break;
+		pthread_mutex_lock(&q->mu);
+		if (q->tail == t)
+			q->tail = -1;
+		pthread_mutex_unlock(&q->mu);
+	}
+	free(guard_path);
+	return rc;
+}
+
+/* ------------------------------------------------------------ take */
+
+static zkc_queue_item_t *make_item(int b, const char *entry, const char *data, size_t len,
+                                   int64_t session)
+{
+	zkc_queue_item_t *it = calloc(1, sizeof(*it));
+	char bn[32];
+
+	if (!it)
+		return NULL;
+	bucket_name(bn, sizeof(bn), b);
+	if (asprintf(&it->name, "%s/%s", bn, entry) < 0)
+		it->name = NULL;
+	it->data = malloc(len + 1);
+	if (!it->name || !it->data) {
+		zkc_queue_item_free(it);
+		return NULL;
+	}
+	if (len)
+		memcpy(it->data, data, len);
+	it->data[len] = 0;
+	it->len = len;
+	it->priority = entry_priority(entry);
+	it->session_id = session;
+	return it;
+}
+
+/* Parses an item name back into bucket index and entry. */
+static int parse_item(int *out_b, const char **out_entry, const zkc_queue_item_t *item)
+{
+	const char *slash;
+	char bn[32];
+	size_t bl;
+
+	if (!item || !item->name || !(slash = strchr(item->name, '/')))
+		return ZKC_EBADARGUMENTS;
+	bl = (size_t)(slash - item->name);
+	if (bl >= sizeof(bn))
+		return ZKC_EBADARGUMENTS;
+	memcpy(bn, item->name, bl);
+	bn[bl] = 0;
+	if ((*out_b = bucket_index(bn)) < 0 || strchr(slash + 1, '/'))
+		return ZKC_EBADARGUMENTS;
+	*out_entry = slash + 1;
+	return ZKC_OK;
+}
+
+static void delete_async(zkc_queue_t *q, const char *path)
+{
+	zkc_batch_t *b = NULL;
+
+	if (zkc_batch_new(&b) != ZKC_OK)
+		return;
+	if (zkc_batch_delete(b, path, -1) < 0 || zkc_batch_run_async(q->zk, b, NULL, NULL) != ZKC_OK)
+		zkc_batch_free(b);
+}
+
+/* The first cached entry that is neither taken nor known gone (mu held). */
+static const char *pick(zkc_queue_t *q)
+{
+	size_t i;
+
+	for (i = q->pos; i < q->cand.n; i++) {
+		char *m = marker_name(q->head, q->cand.v[i]);
+		int taken = !m || names_has(&q->taken, m);
+
+		free(m);
+		if (!taken)
+			return q->cand.v[i];
+	}
+	return NULL;
+}
+
+/* Marks entry gone from the head's cached list (mu held). */
+static void drop(zkc_queue_t *q, const char *entry)
+{
+	size_t i;
+
+	for (i = 0; i < q->cand.n; i++)
+		if (strcmp(q->cand.v[i], entry) == 0) {
+			free(q->cand.v[i]);
+			memmove(&q->cand.v[i], &q->cand.v[i + 1], (q->cand.n - i - 1) * sizeof(char *));
+			q->cand.n--;
+			if (i < q->pos)
+				q->pos--;
+			return;
+		}
+}
+
+/* After a lost reply on the marker create: is the marker ours? */
+static int marker_is_ours(zkc_queue_t *q, const char *mpath, int64_t session)
+{
+	zkc_stat_t st;
+
+	return zkc_exists(&st, q->zk, mpath) == ZKC_OK && session && st.ephemeral_owner == session;
+}
+
+typedef struct plan {
+	int head;
+	char *entry;            /* NULL: no take op */
+	char *epath, *mpath;
+	int i_take0, i_take1;   /* ACK: create, get; DELETE: get, delete */
+	int i_entries, i_taken, i_root;
+	watch_arg_t *w_entries, *w_taken, *w_root;
+} plan_t;
+
+static void plan_free(plan_t *p)
+{
+	free(p->entry);
+	free(p->epath);
+	free(p->mpath);
+}
+
+/* One pipelined round: the take ops for the head candidate (if any) and
+ * the child lists that are stale. Returns ZKC_OK with *out set on success,
+ * ZKC_EAGAIN when the caller should wait (nothing to take, nothing stale),
+ * a positive 1 to go round again, or a failure code. */
+static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
+{
+	zkc_create_options_t eo = ZKC_CREATE_OPTIONS_INIT;
+	plan_t p = { -1, NULL, NULL, NULL, -1, -1, -1, -1, -1, NULL, NULL, NULL };
+	zkc_batch_t *b = NULL;
+	const char *x;
+	char sess[24];
+	int64_t session = 0;
+	int rc, again = 0;
+
+	zkc_session(&session, NULL, NULL, q->zk);
+	snprintf(sess, sizeof(sess), "%016" PRIx64, (uint64_t)session);
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
+		return rc;
+	eo.mode = ZKC_EPHEMERAL;
+	eo.acl = q->acl;
+
+	pthread_mutex_lock(&q->mu);
+	p.head = q->head;
+	x = p.head >= 0 && !q->stale_root ? pick(q) : NULL;
+	if (x) {
+		char bn[32], *m = marker_name(p.head, x);
+
+		bucket_name(bn, sizeof(bn), p.head);
+		p.entry = strdup(x);
+		p.epath = join3(q->root, bn, x);
+		p.mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
+		free(m);
+		if (!p.entry || !p.epath || !p.mpath) {
+			pthread_mutex_unlock(&q->mu);
+			plan_free(&p);
+			zkc_batch_free(b);
+			return ZKC_ENOMEM;
+		}
+		if (mode == ZKC_QUEUE_TAKE_ACK) {
+			p.i_take0 = zkc_batch_create(b, p.mpath, sess, strlen(sess), &eo);
+			p.i_take1 = zkc_batch_get(b, p.epath, 0, NULL, NULL);
+		} else {
+			p.i_take0 = zkc_batch_get(b, p.epath, 0, NULL, NULL);
+			p.i_take1 = zkc_batch_delete(b, p.epath, -1);
+		}
+	}
+	/* A changed child list is re-read in the same batch; while cached
+	 * candidates remain, at most every REFRESH_MS (new items of other
+	 * producers wait that long at most; our own puts are cached at once) */
+	if (p.head >= 0 && !q->stale_root && (q->armed_bucket != p.head ||
+	    (q->stale_entries && (!x || now_ms() - q->stale_since >= REFRESH_MS)))) {
+		char *bp = bucket_path(q, p.head);
+		int arm = q->armed_bucket != p.head;
+
+		if (arm) {
+			p.w_entries = watch_arg(q, W_ENTRIES, p.head);
+			q->armed_bucket = p.head;
+		}
+		q->stale_entries = 0;
+		p.i_entries = bp ? zkc_batch_children(b, bp, arm, arm ? on_watch : NULL, p.w_entries) : -1;
+		free(bp);
+	}
+	if (q->stale_taken || !q->armed_taken) {
+		int arm = !q->armed_taken;
+
+		if (arm) {
+			p.w_taken = watch_arg(q, W_TAKEN, -1);
+			q->armed_taken = 1;
+		}
+		q->stale_taken = 0;
+		p.i_taken = zkc_batch_children(b, q->taken_dir, arm, arm ? on_watch : NULL, p.w_taken);
+	}
+	if (q->stale_root || !q->armed_root || p.head < 0) {
+		int arm = !q->armed_root;
+
+		if (arm) {
+			p.w_root = watch_arg(q, W_ROOT, -1);
+			q->armed_root = 1;
+		}
+		q->stale_root = 0;
+		p.i_root = zkc_batch_children(b, q->root, arm, arm ? on_watch : NULL, p.w_root);
+	}
+	pthread_mutex_unlock(&q->mu);
+
+	if (zkc_batch_count(b) == 0) {
+		zkc_batch_free(b);
+		return ZKC_EAGAIN;
+	}
+	rc = zkc_batch_run(q->zk, b);
+	if (rc != ZKC_OK) {
+		/* nothing was sent: the watches will never fire */
+		watch_unused(q, p.w_entries, NULL, &q->armed_bucket);
+		watch_unused(q, p.w_taken, &q->armed_taken, NULL);
+		watch_unused(q, p.w_root, &q->armed_root, NULL);
+		pthread_mutex_lock(&q->mu);
+		q->stale_entries = q->stale_taken = q->stale_root = 1;
+		pthread_mutex_unlock(&q->mu);
+		plan_free(&p);
+		zkc_batch_free(b);
+		return rc;
+	}
+	if (p.i_entries >= 0 && p.w_entries && zkc_batch_code(b, (size_t)p.i_entries) != ZKC_OK)
+		watch_unused(q, p.w_entries, NULL, &q->armed_bucket);
+	if (p.i_taken >= 0 && p.w_taken && zkc_batch_code(b, (size_t)p.i_taken) != ZKC_OK)
+		watch_unused(q, p.w_taken, &q->armed_taken, NULL);
+	if (p.i_root >= 0 && p.w_root && zkc_batch_code(b, (size_t)p.i_root) != ZKC_OK)
+		watch_unused(q, p.w_root, &q->armed_root, NULL);
+	session = zkc_batch_session(b);
+
+	pthread_mutex_lock(&q->mu);
+	/* refreshed lists first: they were read after the take ops */
+	if (p.i_taken >= 0) {
+		int c = zkc_batch_code(b, (size_t)p.i_taken);
+
+		if (c == ZKC_OK) {
+			names_set(&q->taken, zkc_batch_children_of(b, (size_t)p.i_taken), NULL);
+			again = 1;
+		} else if (c == ZKC_ENONODE)
+			rc = ZKC_ENONODE;
+		else
+			q->stale_taken = 1;
+	}
+	if (p.i_root >= 0) {
+		int c = zkc_batch_code(b, (size_t)p.i_root);
+
+		if (c == ZKC_OK) {
+			const zkc_strings_t *kids = zkc_batch_children_of(b, (size_t)p.i_root);
+			int lo = -1, keep = 0;
+			size_t i;
+
+			names_set(&q->buckets, kids, BUCKET0);
+			for (i = 0; i < q->buckets.n; i++) {
+				int k = bucket_index(q->buckets.v[i]);
+
+				if (k >= 0 && (lo < 0 || k < lo))
+					lo = k;
+			}
+			if (q->head >= 0) {
+				char bn[32];
+
+				bucket_name(bn, sizeof(bn), q->head);
+				keep = names_has(&q->buckets, bn);
+			}
+			if (!keep && q->head != lo) {
+				/* first look, or the head bucket is gone: the lowest */
+				q->head = lo;
+				names_clear(&q->cand);
+				q->pos = 0;
+				q->stale_entries = 1;
+			}
+			again = 1;
+		} else if (c == ZKC_ENONODE) {
+			rc = ZKC_ENONODE;
+		} else {
+			q->stale_root = 1;
+		}
+	}
+	if (p.i_entries >= 0 && p.head == q->head) {
+		int c = zkc_batch_code(b, (size_t)p.i_entries);
+
+		if (c == ZKC_OK) {
+			names_set(&q->cand, zkc_batch_children_of(b, (size_t)p.i_entries), ENTRY_PREFIX);
+			q->pos = 0;
+			again = 1;
+		} else if (c == ZKC_ENONODE) {
+			q->stale_root = 1;      /* the bucket is gone: find the next */
+			q->head = -1;
+			names_clear(&q->cand);
+			q->pos = 0;
+			again = 1;
+		} else {
+			q->stale_entries = 1;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+
+	if (rc == ZKC_OK && p.entry) {
+		int c0 = zkc_batch_code(b, (size_t)p.i_take0), c1 = zkc_batch_code(b, (size_t)p.i_take1);
+		const char *data;
+		size_t len = 0;
+
+		if (mode == ZKC_QUEUE_TAKE_ACK) {
+			int ours = c0 == ZKC_OK;
+
+			if (c0 == ZKC_ECONNECTIONLOSS || c0 == ZKC_ETIMEDOUT)
+				ours = marker_is_ours(q, p.mpath, session);
+			if (ours && c1 != ZKC_OK && c1 != ZKC_ENONODE) {
+				/* marker ours, data unread (lost reply): read it now */
+				char *d = NULL;
+
+				c1 = zkc_get(&d, &len, NULL, q->zk, p.epath);
+				if (c1 == ZKC_OK) {
+					*out = make_item(p.head, p.entry, d, len, session);
+					zkc_free(d);
+					rc = *out ? ZKC_OK : ZKC_ENOMEM;
+					goto took;
+				}
+			}
+			if (ours && c1 == ZKC_OK) {
+				data = zkc_batch_data(b, (size_t)p.i_take1, &len);
+				*out = make_item(p.head, p.entry, data, len, session);
+				rc = *out ? ZKC_OK : ZKC_ENOMEM;
+				goto took;
+			}
+			if (ours)               /* the item was consumed meanwhile */
+				delete_async(q, p.mpath);
+			pthread_mutex_lock(&q->mu);
+			if (c0 == ZKC_ENODEEXISTS) {
+				names_add(&q->taken, strrchr(p.mpath, '/') + 1);
+			} else if (c1 == ZKC_ENONODE && p.head == q->head) {
+				drop(q, p.entry);
+			}
+			pthread_mutex_unlock(&q->mu);
+			if (c0 == ZKC_ENONODE)
+				rc = ZKC_ENONODE;   /* no taken directory: queue deleted */
+			else
+				rc = 1;
+		} else {
+			if (c1 == ZKC_OK || c1 == ZKC_ECONNECTIONLOSS || c1 == ZKC_ETIMEDOUT) {
+				data = c0 == ZKC_OK ? zkc_batch_data(b, (size_t)p.i_take0, &len) : NULL;
+				*out = make_item(p.head, p.entry, data ? data : "", data ? len : 0, 0);
+				rc = !*out ? ZKC_ENOMEM : c1 == ZKC_OK && c0 == ZKC_OK ? ZKC_OK : ZKC_EUNKNOWN;
+				pthread_mutex_lock(&q->mu);
+				if (p.head == q->head)
+					drop(q, p.entry);
+				pthread_mutex_unlock(&q->mu);
+			} else if (c1 == ZKC_ENONODE) {
+				pthread_mutex_lock(&q->mu);
+				if (p.head == q->head)
+					drop(q, p.entry);
+				pthread_mutex_unlock(&q->mu);
+				rc = 1;
+			} else {
+				rc = c1;
+			}
+		}
+	} else if (rc == ZKC_OK) {
+		rc = again ? 1 : ZKC_EAGAIN;
+	}
+	plan_free(&p);
+	zkc_batch_free(b);
+	return rc;
+took:
+	/* ours until acked or released: out of the cached list */
+	pthread_mutex_lock(&q->mu);
+	names_add(&q->taken, strrchr(p.mpath, '/') + 1);
+	if (p.head == q->head)
+		drop(q, p.entry);
+	pthread_mutex_unlock(&q->mu);
+	plan_free(&p);
+	zkc_batch_free(b);
+	return rc;
+}
+
+/* When the head bucket is empty and a later bucket exists, the head is
+ * sealed: remove it (fails harmlessly if a late put landed there) and move
+ * on. Returns 1 when the head moved. */
+static int advance_head(zkc_queue_t *q)
+{
+	char *bp = NULL;
+	int next = -1, moved = 0;
+	size_t i;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->head >= 0 && !q->stale_entries && q->armed_bucket == q->head && pick(q) == NULL &&
+	    q->pos >= q->cand.n) {
+		for (i = 0; i < q->buckets.n; i++) {
+			int k = bucket_index(q->buckets.v[i]);
+
+			if (k > q->head && (next < 0 || k < next))
+				next = k;
+		}
+		if (next > 0) {
+			bp = bucket_path(q, q->head);
+			q->head = next;
+			names_clear(&q->cand);
+			q->pos = 0;
+			q->stale_entries = 1;
+			moved = 1;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (bp) {
+		delete_async(q, bp);
+		free(bp);
+	}
+	return moved;
+}
+
+int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout_ms)
+{
+	int64_t deadline;
+	int rc;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (!q || (mode != ZKC_QUEUE_TAKE_ACK && mode != ZKC_QUEUE_TAKE_DELETE))
+		return ZKC_EBADARGUMENTS;
+	deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	pthread_mutex_lock(&q->take_mu);
+	for (;;) {
+		unsigned gen;
+
+		pthread_mutex_lock(&q->mu);
+		gen = q->gen;
+		pthread_mutex_unlock(&q->mu);
+		rc = take_round(out, q, mode);
+		if (rc == 1)
+			continue;
+		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECONNECTIONLOSS) {
+			if (now_ms() >= deadline)
+				break;
+			continue;       /* no connection yet: try again */
+		}
+		if (rc != ZKC_EAGAIN)
+			break;
+		if (advance_head(q))
+			continue;
+		/* nothing to take: wait for a watch */
+		if (timeout_ms == 0)
+			break;
+		pthread_mutex_lock(&q->mu);
+		while (q->gen == gen && !q->closed) {
+			int64_t left = deadline - now_ms();
+			struct timespec ts;
+
+			if (left <= 0)
+				break;
+			if (deadline == INT64_MAX) {
+				pthread_cond_wait(&q->cv, &q->mu);
+				continue;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += left / 1000;
+			ts.tv_nsec += (left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+		}
+		gen = q->gen;
+		pthread_mutex_unlock(&q->mu);
+		(void)gen;
+		if (now_ms() >= deadline) {
+			rc = ZKC_ETIMEDOUT;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&q->take_mu);
+	return rc;
+}
+
+/* ------------------------------------------------------------ ack */
+
+static int item_paths(char **epath, char **mpath, int *b, zkc_queue_t *q,
+                      const zkc_queue_item_t *item)
+{
+	const char *entry;
+	char *m;
+
+	*epath = *mpath = NULL;
+	if (!q || parse_item(b, &entry, item) != ZKC_OK)
+		return ZKC_EBADARGUMENTS;
+	m = marker_name(*b, entry);
+	*epath = join3(q->root, item->name, NULL);
+	*mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
+	free(m);
+	if (!*epath || !*mpath) {
+		free(*epath);
+		free(*mpath);
+		return ZKC_ENOMEM;
+	}
+	return ZKC_OK;
+}
+
+static int same_session(zkc_queue_t *q, const zkc_queue_item_t *item)
+{
+	int64_t s = 0;
+
+	return zkc_session(&s, NULL, NULL, q->zk) == ZKC_OK && s == item->session_id;
+}
+
+static void forget_marker(zkc_queue_t *q, const char *mpath)
+{
+	pthread_mutex_lock(&q->mu);
+	names_del(&q->taken, strrchr(mpath, '/') + 1);
+	pthread_mutex_unlock(&q->mu);
+}
+
+int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item)
+{
+	char *epath, *mpath;
+	zkc_multi_t *m = NULL;
+	int b, rc;
+
+	if (!item || item->session_id == 0)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
+		return rc;
+	if (!same_session(q, item)) {
+		rc = ZKC_ELOST;         /* the marker went with the old session */
+	} else if ((rc = zkc_multi_new(&m)) == ZKC_OK) {
+		char *probe = NULL;
+
+		/* The ephemeral probe binds the transaction to the session that
+		 * took the item: zkc never sends it on a later session
+		 * (ZKC_ELOST), so an ack cannot delete the marker another
+		 * consumer made after this session ended. */
+		if (asprintf(&probe, "%s.ack", mpath) < 0)
+			probe = NULL;
+		zkc_multi_delete(m, epath, -1);
+		zkc_multi_delete(m, mpath, -1);
+		if (probe) {
+			zkc_multi_create(m, probe, NULL, 0, ZKC_EPHEMERAL, q->acl);
+			zkc_multi_delete(m, probe, -1);
+		}
+		free(probe);
+		rc = zkc_multi_commit(NULL, q->zk, m);
+		zkc_multi_free(m);
+		if (rc == ZKC_ENONODE)
+			rc = ZKC_ELOST;
+	}
+	forget_marker(q, mpath);
+	free(epath);
+	free(mpath);
+	return rc;
+}
+
+int zkc_queue_release(zkc_queue_t *q, const zkc_queue_item_t *item)
+{
+	char *epath, *mpath;
+	int b, rc;
+
+	if (!item || item->session_id == 0)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
+		return rc;
+	if (!same_session(q, item))
+		rc = ZKC_ELOST;
+	else
+		rc = zkc_delete(q->zk, mpath, -1, 0);
+	if (rc == ZKC_ENONODE)
+		rc = ZKC_ELOST;
+	forget_marker(q, mpath);
+	pthread_mutex_lock(&q->mu);
+	q->stale_entries = 1;   /* it is back: see it again */
+	pthread_mutex_unlock(&q->mu);
+	free(epath);
+	free(mpath);
+	return rc;
+}
+
+/* ------------------------------------------------------------ peek, size */
+
+int zkc_queue_peek(zkc_queue_item_t **out, zkc_queue_t *q)
+{
+	zkc_strings_t *kids = NULL, *taken = NULL;
+	names_t sorted = { NULL, 0 }, tk = { NULL, 0 };
+	int *v = NULL, rc;
+	size_t nb = 0, bi, i;
+
+	if (!out)
+		return ZKC_EBADARGUMENTS;
+	*out = NULL;
+	if (!q)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = zkc_children(&taken, NULL, q->zk, q->taken_dir)) != ZKC_OK)
+		return rc;
+	rc = names_set(&tk, taken, NULL);
+	zkc_strings_free(taken);
+	if (rc == ZKC_OK)
+		rc = list_buckets(&v, &nb, q);
+	for (bi = 0; rc == ZKC_OK && bi < nb && !*out; bi++) {
+		char *bp = bucket_path(q, v[bi]);
+
+		rc = bp ? zkc_children(&kids, NULL, q->zk, bp) : ZKC_ENOMEM;
+		if (rc == ZKC_ENONODE) {
+			rc = ZKC_OK;
+			free(bp);
+			continue;
+		}
+		if (rc == ZKC_OK)
+			rc = names_set(&sorted, kids, ENTRY_PREFIX);
+		zkc_strings_free(kids);
+		kids = NULL;
+		for (i = 0; rc == ZKC_OK && i < sorted.n; i++) {
+			char *m = marker_name(v[bi], sorted.v[i]), *ep, *d = NULL;
+			size_t len = 0;
+			int c, tkn = !m || names_has(&tk, m);
+
+			free(m);
+			if (tkn)
+				continue;
+			ep = join3(bp, sorted.v[i], NULL);
+			c = ep ? zkc_get(&d, &len, NULL, q->zk, ep) : ZKC_ENOMEM;
+			free(ep);
+			if (c == ZKC_ENONODE)
+				continue;
+			if (c != ZKC_OK) {
+				rc = c;
+				break;
+			}
+			*out = make_item(v[bi], sorted.v[i], d, len, 0);
+			zkc_free(d);
+			if (!*out)
+				rc = ZKC_ENOMEM;
+			break;
+		}
+		free(bp);
+	}
+	names_clear(&sorted);
+	names_clear(&tk);
+	free(v);
+	if (rc == ZKC_OK && !*out)
+		rc = ZKC_EAGAIN;
+	return rc;
+}
+
+int zkc_queue_size(size_t *out, size_t *out_taken, zkc_queue_t *q)
+{
+	zkc_batch_t *b = NULL;
+	int *v = NULL, rc;
+	size_t nb = 0, i, total = 0;
+
+	if (!q)
+		return ZKC_EBADARGUMENTS;
+	if ((rc = list_buckets(&v, &nb, q)) != ZKC_OK)
+		return rc;
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK) {
+		free(v);
+		return rc;
+	}
+	zkc_batch_exists(b, q->taken_dir, 0, NULL, NULL);
+	for (i = 0; i < nb; i++) {
+		char *bp = bucket_path(q, v[i]);
+
+		if (bp)
+			zkc_batch_exists(b, bp, 0, NULL, NULL);
+		free(bp);
+	}
+	rc = zkc_batch_run(q->zk, b);
+	for (i = 0; rc == ZKC_OK && i < zkc_batch_count(b); i++) {
+		zkc_stat_t st;
+		int c = zkc_batch_stat(&st, b, i);
+
+		if (c == ZKC_ENONODE && i > 0)
+			continue;
+		if (c != ZKC_OK) {
+			rc = c == ZKC_ECONNECTIONLOSS ? ZKC_ETIMEDOUT : c;
+			break;
+		}
+		if (i == 0) {
+			if (out_taken)
+				*out_taken = (size_t)st.num_children;
+		} else {
+			total += (size_t)st.num_children;
+		}
+	}
+	zkc_batch_free(b);
+	free(v);
+	if (rc == ZKC_OK && out)
+		*out = total;
+	return rc;
+}

@@ -1,0 +1,278 @@
+/* tests/integration/test_counter.c - the replicated counter against a real
+ * ensemble: stored format (Curator's 8 bytes big-endian), add, cas, set,
+ * shards, contention between handles and clients, and bad input. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+static zkc_t *zk;
+
+static int setup(void **state)
+{
+	if (h_setup_shared(state) != 0)
+		return -1;
+	zk = h_open(NULL, NULL);
+	return zk ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	zkc_close(zk);
+	return h_teardown(state);
+}
+
+static void test_missing_counter_reads_zero_and_first_add_creates_it(void **state)
+{
+	char *p = h_path("ctr");
+	char *deep = h_join(p, "a/b");
+	zkc_counter_t *c = NULL;
+	int64_t v = -1;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&c, zk, deep, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(zkc_exists(NULL, zk, deep), ZKC_ENONODE);
+	assert_int_equal(zkc_counter_add(&v, c, 5), ZKC_OK);
+	assert_int_equal(v, 5);
+	assert_int_equal(zkc_counter_add(&v, c, -7), ZKC_OK);
+	assert_int_equal(v, -2);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, -2);
+	assert_string_equal(zkc_counter_path(c), deep);
+	zkc_counter_free(c);
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	free(deep);
+	free(p);
+}
+
+static void test_stored_format_is_eight_bytes_big_endian_as_curator_reads_it(void **state)
+{
+	char *p = h_path("fmt"), *data = NULL;
+	static const unsigned char minus2[8] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfe };
+	static const unsigned char big[8] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08 };
+	zkc_counter_t *c = NULL;
+	size_t len = 0;
+	int64_t v;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_add(&v, c, -2), ZKC_OK);
+	assert_int_equal(zkc_get(&data, &len, NULL, zk, p), ZKC_OK);
+	assert_int_equal(len, 8);
+	assert_memory_equal(data, minus2, 8);
+	zkc_free(data);
+
+	/* a value written by another client in the same format */
+	assert_int_equal(zkc_set(NULL, zk, p, big, 8, -1), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_true(v == 0x0102030405060708LL);
+	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_OK);
+	assert_true(v == 0x0102030405060709LL);
+
+	/* an empty node is 0, as for Curator */
+	assert_int_equal(zkc_set(NULL, zk, p, NULL, 0, -1), ZKC_OK);
+	assert_int_equal(zkc_counter_add(&v, c, 3), ZKC_OK);
+	assert_int_equal(v, 3);
+	zkc_counter_free(c);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+static void test_adds_from_another_client_are_not_lost(void **state)
+{
+	char *p = h_path("two");
+	zkc_t *other = h_open(NULL, NULL);
+	zkc_counter_t *a = NULL, *b = NULL;
+	int64_t v;
+	int i;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&a, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_open(&b, other, p, NULL), ZKC_OK);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(zkc_counter_add(NULL, a, 1), ZKC_OK);
+		assert_int_equal(zkc_counter_add(NULL, b, 10), ZKC_OK);
+	}
+	assert_int_equal(zkc_counter_add(&v, a, 0), ZKC_OK);
+	assert_int_equal(v, 220);
+	zkc_counter_free(a);
+	zkc_counter_free(b);
+	zkc_close(other);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+typedef struct adder {
+	zkc_counter_t *c;
+	int n;
+	int fails;
+} adder_t;
+
+static void *add_loop(void *arg)
+{
+	adder_t *a = arg;
+	int i;
+
+	for (i = 0; i < a->n; i++)
+		if (zkc_counter_add(NULL, a->c, 1) != ZKC_OK)
+			a->fails++;
+	return NULL;
+}
+
+static void test_contending_threads_and_handles_lose_no_increment(void **state)
+{
+	char *p = h_path("threads");
+	zkc_counter_t *shared = NULL, *own[2] = { NULL, NULL };
+	pthread_t t[4];
+	adder_t a[4];
+	int64_t v;
+	int i;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&shared, zk, p, NULL), ZKC_OK);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(zkc_counter_open(&own[i], zk, p, NULL), ZKC_OK);
+	for (i = 0; i < 4; i++) {
+		a[i].c = i < 2 ? shared : own[i - 2];
+		a[i].n = 50;
+		a[i].fails = 0;
+		assert_int_equal(pthread_create(&t[i], NULL, add_loop, &a[i]), 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].fails, 0);
+	}
+	assert_int_equal(zkc_counter_get(&v, shared), ZKC_OK);
+	assert_int_equal(v, 200);
+	zkc_counter_free(shared);
+	zkc_counter_free(own[0]);
+	zkc_counter_free(own[1]);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+static void test_cas_writes_only_on_the_expected_value(void **state)
+{
+	char *p = h_path("cas");
+	zkc_counter_t *c = NULL, *d = NULL;
+	int64_t cur = 0, v;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_open(&d, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_cas(&cur, c, 0, 10), ZKC_OK);   /* missing = 0 */
+	assert_int_equal(cur, 10);
+	assert_int_equal(zkc_counter_cas(&cur, c, 3, 20), ZKC_EBADVERSION);
+	assert_int_equal(cur, 10);
+	/* d's cache is stale after c's write is replaced behind its back */
+	assert_int_equal(zkc_counter_get(&v, d), ZKC_OK);
+	assert_int_equal(zkc_counter_set(c, 42), ZKC_OK);
+	assert_int_equal(zkc_counter_cas(&cur, d, 42, 43), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 43);
+	zkc_counter_free(c);
+	zkc_counter_free(d);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+static void test_overflow_is_refused_and_writes_nothing(void **state)
+{
+	char *p = h_path("ovf");
+	zkc_counter_t *c = NULL;
+	int64_t v;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_set(c, INT64_MAX - 1), ZKC_OK);
+	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_OK);
+	assert_true(v == INT64_MAX);
+	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_set(c, INT64_MIN), ZKC_OK);
+	assert_int_equal(zkc_counter_add(&v, c, -1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_true(v == INT64_MIN);
+	zkc_counter_free(c);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+static void test_sharded_adds_spread_and_get_sums_them(void **state)
+{
+	char *p = h_path("shards");
+	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
+	zkc_strings_t *kids = NULL;
+	zkc_counter_t *c = NULL;
+	int64_t v;
+	int i;
+	(void)state;
+
+	o.shards = 4;
+	assert_int_equal(zkc_counter_open(&c, zk, p, &o), ZKC_OK);
+	for (i = 0; i < 40; i++)
+		assert_int_equal(zkc_counter_add(NULL, c, 2), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 80);
+	assert_int_equal(zkc_children(&kids, NULL, zk, p), ZKC_OK);
+	assert_true(kids->count >= 2 && kids->count <= 4);   /* random shards */
+	zkc_strings_free(kids);
+	assert_int_equal(zkc_counter_cas(NULL, c, 80, 1), ZKC_ENOTSUP);
+	assert_int_equal(zkc_counter_set(c, 7), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 7);
+	zkc_counter_free(c);
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	free(p);
+}
+
+static void test_bad_input_gets_clear_codes(void **state)
+{
+	char *p = h_path("bad");
+	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
+	zkc_counter_t *c = NULL;
+	int64_t v;
+	(void)state;
+
+	assert_int_equal(zkc_counter_open(&c, zk, "no-slash", NULL), ZKC_EBADARGUMENTS);
+	assert_null(c);
+	assert_int_equal(zkc_counter_open(&c, zk, "/a//b", NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_open(&c, zk, "/", NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_open(&c, NULL, p, NULL), ZKC_EBADARGUMENTS);
+	o.shards = 1000;
+	assert_int_equal(zkc_counter_open(&c, zk, p, &o), ZKC_EBADARGUMENTS);
+	o.shards = 0;
+	o.version = 99;
+	assert_int_equal(zkc_counter_open(&c, zk, p, &o), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_add(NULL, NULL, 1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_decode(&v, "abc", 3), ZKC_EBADARGUMENTS);
+
+	/* a node that is not a counter is refused, not overwritten */
+	assert_int_equal(zkc_create(NULL, NULL, zk, p, "abc", 3, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_EBADARGUMENTS);
+	zkc_counter_free(c);
+	zkc_counter_free(NULL);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_missing_counter_reads_zero_and_first_add_creates_it),
+		cmocka_unit_test(test_stored_format_is_eight_bytes_big_endian_as_curator_reads_it),
+		cmocka_unit_test(test_adds_from_another_client_are_not_lost),
+		cmocka_unit_test(test_contending_threads_and_handles_lose_no_increment),
+		cmocka_unit_test(test_cas_writes_only_on_the_expected_value),
+		cmocka_unit_test(test_overflow_is_refused_and_writes_nothing),
+		cmocka_unit_test(test_sharded_adds_spread_and_get_sums_them),
+		cmocka_unit_test(test_bad_input_gets_clear_codes),
+	};
+
+	return cmocka_run_group_tests_name("counter", tests, setup, teardown);
+}
