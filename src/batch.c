@@ -470,8 +470,10 @@ static void send_all(brun_t *run, zhandle_t *zh, uint64_t gen, int64_t sid)
 		pthread_mutex_lock(&run->mu);
 		run->refs++;
 		pthread_mutex_unlock(&run->mu);
+		zkc__req_track(run->zk, r, gen);
 		zrc = submit_op(zh, op, r, run->zk);
 		if (zrc != ZOK) {
+			zkc__req_untrack(r);
 			zkc__watch_drop(r->watch);
 			r->watch = NULL;
 			r->refs = 1;

@@ -28,6 +28,11 @@ typedef struct zkc__req {
 	zkc_strings_t *strings;        /* children */
 	char *path;                    /* create: actual path */
 
+	/* in zk->inflight while libzookeeper owes a completion */
+	uint64_t gen;
+	int tracked;
+	struct zkc__req *iprev, *inext;
+
 	/* called by the completion after the result is stored (batches) */
 	void (*on_done)(struct zkc__req *r);
 	void *on_done_ctx;
@@ -43,6 +48,14 @@ typedef struct zkc__req {
 /* A request with two references (the caller's and the completion's). */
 zkc__req_t *zkc__req_new(zkc_t *zk);
 void zkc__req_unref(zkc__req_t *r);
+
+/* Tracking of requests sent on handle generation gen: call track before
+ * the zoo_a* call, untrack if it fails (no completion will come). After
+ * zookeeper_close, zkc__reqs_abandon completes with ZCLOSING every request
+ * of that generation libzookeeper never answered (it can drop completions
+ * queued while it closes), so every waiter and async callback is told. */
+void zkc__req_track(zkc_t *zk, zkc__req_t *r, uint64_t gen);
+void zkc__req_untrack(zkc__req_t *r);
 
 typedef struct zkc__call zkc__call_t;
 

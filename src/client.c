@@ -713,7 +713,10 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	pthread_mutex_unlock(&zk->mu);
 	if (zh)
 		zookeeper_close(zh);
+	/* libzookeeper can drop completions it queued while closing */
+	zkc__reqs_abandon(zk, gen);
 	pthread_mutex_lock(&zk->mu);
+	zk->heartbeat_inflight = 0;
 	watches_cancel_gen(zk, gen, sid);
 	pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);

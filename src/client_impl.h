@@ -123,6 +123,7 @@ struct zkc {
 
 	zkc__watch_t *watches;        /* armed or being registered */
 	zkc__pending_t *pending_head, *pending_tail;
+	struct zkc__req *inflight;    /* requests awaiting a completion */
 	uint64_t barrier_posted;      /* event-thread barriers posted ... */
 	uint64_t barrier_done;        /* ... and passed */
 };
@@ -142,6 +143,9 @@ typedef struct zkc__zhctx {
 int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t *out_gen,
                     int64_t *out_sid);
 void zkc__zh_release(zkc_t *zk);
+/* Completes (ZCLOSING) the requests of generation gen that libzookeeper
+ * never answered; call after zookeeper_close of that handle (ops.c). */
+void zkc__reqs_abandon(zkc_t *zk, uint64_t gen);
 /* Runs fn(arg) on the event thread, after the events queued before it. */
 void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg);
 /* Queues work for the next connection (see zkc__pending_t). Returns

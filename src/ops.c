@@ -50,11 +50,74 @@ void zkc__req_unref(zkc__req_t *r)
 		req_free(r);
 }
 
+void zkc__req_track(zkc_t *zk, zkc__req_t *r, uint64_t gen)
+{
+	pthread_mutex_lock(&zk->mu);
+	r->gen = gen;
+	r->tracked = 1;
+	r->iprev = NULL;
+	r->inext = zk->inflight;
+	if (zk->inflight)
+		zk->inflight->iprev = r;
+	zk->inflight = r;
+	pthread_mutex_unlock(&zk->mu);
+}
+
+/* Caller holds zk->mu. */
+static void untrack_locked(zkc__req_t *r)
+{
+	zkc_t *zk = r->zk;
+
+	if (!r->tracked)
+		return;
+	if (r->iprev)
+		r->iprev->inext = r->inext;
+	else
+		zk->inflight = r->inext;
+	if (r->inext)
+		r->inext->iprev = r->iprev;
+	r->iprev = r->inext = NULL;
+	r->tracked = 0;
+}
+
+void zkc__req_untrack(zkc__req_t *r)
+{
+	pthread_mutex_lock(&r->zk->mu);
+	untrack_locked(r);
+	pthread_mutex_unlock(&r->zk->mu);
+}
+
+static void req_finish(zkc__req_t *r, int rc);
+
+void zkc__reqs_abandon(zkc_t *zk, uint64_t gen)
+{
+	zkc__req_t *lost = NULL, *r, *next;
+
+	pthread_mutex_lock(&zk->mu);
+	for (r = zk->inflight; r; r = next) {
+		next = r->inext;
+		if (r->gen == gen) {
+			untrack_locked(r);
+			r->inext = lost;
+			lost = r;
+		}
+	}
+	pthread_mutex_unlock(&zk->mu);
+	for (r = lost; r; r = next) {
+		next = r->inext;
+		r->inext = NULL;
+		zkc__log(&zk->log, ZKC_LOG_DEBUG, "a request got no completion from libzookeeper's "
+		         "close: completing it as ZCLOSING");
+		req_finish(r, ZCLOSING);
+	}
+}
+
 /* Common end of every completion: settle the watch, wake the caller. */
 static void req_finish(zkc__req_t *r, int rc)
 {
 	int abandoned;
 
+	zkc__req_untrack(r);
 	zkc__note_reply(r->zk);
 	pthread_mutex_lock(&r->mu);
 	r->rc = rc;
@@ -243,10 +306,12 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 			return zkc__error(ZKC_ENOMEM, "out of memory");
 		}
 	}
+	zkc__req_track(zk, r, c->gen);
 	zrc = c->submit(zh, r, c);
 	zkc__zh_release(zk);
 	if (zrc != ZOK) {
 		/* Not sent: the completion will never run. */
+		zkc__req_untrack(r);
 		zkc__watch_drop(r->watch);
 		r->watch = NULL;
 		r->refs = 1;
