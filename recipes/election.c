@@ -318,6 +318,7 @@ static void launch(zkc_election_t *e, zkc_batch_t *b, int step, unsigned gen)
 	zkc_batch_free(b);
 	pthread_mutex_lock(&e->mu);
 	e->busy = 0;
+	pthread_cond_broadcast(&e->cv);
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -587,6 +588,7 @@ static void on_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
 	else if (!stale && t->step == STEP_CHECK)
 		handle_check(e, b, &wb, &wt);
 	e->busy = 0;
+	pthread_cond_broadcast(&e->cv);   /* close and resign wait for this */
 	/* a transport failure while connected would otherwise wait for a state
 	 * event that may never come */
 	if (stale || (!wb && any_transient(b, n) && can_lead_now(e)))
@@ -881,15 +883,32 @@ static char *leave_locked(zkc_election_t *e)
 	return path;
 }
 
+/* Waits (mu held) until no step is in flight: a join whose reply has not
+ * been handled yet made a node that only its completion knows, and cleans
+ * it up there (stale generation). Not on the event thread, which runs it. */
+static void wait_idle_locked(zkc_election_t *e)
+{
+	while (e->busy && !zkc_on_event_thread(e->zk))
+		pthread_cond_wait(&e->cv, &e->mu);
+}
+
 static int delete_own(zkc_election_t *e, char *path)
 {
-	int rc;
+	int rc = ZKC_OK;
 
-	if (!path)
-		return ZKC_OK;
-	rc = zkc_delete(e->zk, path, -1, 0);
-	free(path);
-	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+	if (path) {
+		rc = zkc_delete(e->zk, path, -1, 0);
+		free(path);
+		rc = rc == ZKC_ENONODE ? ZKC_OK : rc;
+	} else if (!zkc_on_event_thread(e->zk)) {
+		/* A stale join's cleanup went out as an async delete on this
+		 * session: a read behind it returns once it is applied, so when
+		 * we return no node of ours is left for others to see. */
+		int erc = zkc_exists(NULL, e->zk, e->dir);
+
+		(void)erc;
+	}
+	return rc;
 }
 
 int zkc_election_resign(zkc_election_t *e)
@@ -904,8 +923,9 @@ int zkc_election_resign(zkc_election_t *e)
 		return ZKC_ECLOSED;
 	}
 	path = leave_locked(e);
-	pthread_mutex_unlock(&e->mu);
 	/* a join still in flight is cleaned up by its completion (stale gen) */
+	wait_idle_locked(e);
+	pthread_mutex_unlock(&e->mu);
 	return delete_own(e, path);
 }
 
@@ -923,6 +943,7 @@ int zkc_election_close(zkc_election_t *e)
 	}
 	path = leave_locked(e);
 	e->closed = 1;
+	wait_idle_locked(e);
 	while (e->cb_running && !pthread_equal(e->cb_thread, pthread_self()))
 		pthread_cond_wait(&e->cv, &e->mu);
 	pthread_mutex_unlock(&e->mu);
