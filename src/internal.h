@@ -48,6 +48,12 @@ char *zkc__strdup(const char *s);          /* NULL-safe */
 char *zkc__strndup(const char *s, size_t n);
 char *zkc__sprintf(const char *fmt, ...) ZKC__PRINTF(1, 2);  /* malloc'd or NULL */
 double zkc__random01(void);                /* thread-safe uniform [0, 1) */
+/* Copies up to ZKC__QUOTE_MAX bytes of s (len bytes) into dst for an error
+ * message: '"' and '\\' escaped, other non-printable bytes as \xNN, "..."
+ * when cut; dst needs ZKC__QUOTE_BUF bytes. */
+#define ZKC__QUOTE_MAX 200
+#define ZKC__QUOTE_BUF (ZKC__QUOTE_MAX * 4 + 8)
+void zkc__quote(char *dst, size_t cap, const char *s, size_t len);
 /* Parses "10s", "500ms", "2m", "1500" (ms). ZKC_OK or ZKC_EBADARGUMENTS. */
 int zkc__parse_duration_ms(int64_t *out, const char *s);
 

@@ -8,39 +8,12 @@
 #include "internal.h"
 
 #define PATH_MAX_BYTES 4096
-#define QUOTE_MAX 200  /* bytes of the path a message quotes */
-
-/* Copies up to QUOTE_MAX bytes of s into dst with non-printable bytes as
- * \xNN, so a message never carries control characters or broken UTF-8. */
-static void quote(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (o + 5 >= cap)
-			break;
-		if (c == '"' || c == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			dst[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-		}
-	}
-	if (i < len && o + 4 <= cap) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-}
 
 static int reject(const char *path, size_t len, const char *reason, size_t at)
 {
-	char q[QUOTE_MAX * 4 + 8];
+	char q[ZKC__QUOTE_BUF];
 
-	quote(q, sizeof(q), path, len);
+	zkc__quote(q, sizeof(q), path, len);
 	if (at == (size_t)-1)
 		return zkc__error(ZKC_EBADARGUMENTS, "invalid path \"%s\": %s", q, reason);
 	return zkc__error(ZKC_EBADARGUMENTS, "invalid path \"%s\": %s at byte %zu", q, reason, at);

@@ -16,7 +16,6 @@
 #include "internal.h"
 
 #define URL_MAX_BYTES (64 * 1024)
-#define QUOTE_MAX 200     /* bytes of input a message quotes */
 #define HOST_MAX 253      /* longest DNS name */
 #define DEFAULT_PORT 2181
 #define DEFAULT_DNS_PORT 53
@@ -83,33 +82,7 @@ struct parser {
 
 /* ------------------------------------------------------------ messages */
 
-/* Copies up to QUOTE_MAX bytes of s into dst with non-printable bytes as
- * \xNN, so a message never carries control characters or broken UTF-8. */
-static void quote(char *dst, size_t cap, const char *s, size_t len)
-{
-	size_t o = 0, i;
-
-	for (i = 0; i < len && i < QUOTE_MAX; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (o + 5 >= cap)
-			break;
-		if (c == '"' || c == '\\') {
-			dst[o++] = '\\';
-			dst[o++] = (char)c;
-		} else if (c >= 0x20 && c < 0x7f) {
-			dst[o++] = (char)c;
-		} else {
-			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
-		}
-	}
-	if (i < len && o + 4 <= cap) {
-		memcpy(dst + o, "...", 3);
-		o += 3;
-	}
-	dst[o] = '\0';
-}
-
-#define QBUF (QUOTE_MAX * 4 + 8)
+#define QBUF ZKC__QUOTE_BUF
 
 /* Records ZKC_EURL: the redacted URL, the reason and the byte offset of
  * the offending part ((size_t)-1: none). */
@@ -124,7 +97,7 @@ static void hide_quotes(char *reason, const char *url)
 	if (!strstr(url, "digest=") && !strstr(url, "key_password="))
 		return;
 	while ((q = strchr(q, '"')) != NULL) {
-		/* quote() escapes '"' and '\\' inside: find the unescaped end */
+		/* zkc__quote() escapes '"' and '\\' inside: find the unescaped end */
 		for (end = q + 1; *end && *end != '"'; end++)
 			if (*end == '\\' && end[1])
 				end++;
@@ -153,7 +126,7 @@ static int fail(const struct parser *p, size_t at, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	hide_quotes(reason, p->url);
-	quote(q, sizeof(q), red ? red : "", red ? strlen(red) : 0);
+	zkc__quote(q, sizeof(q), red ? red : "", red ? strlen(red) : 0);
 	free(red);
 	if (at == (size_t)-1)
 		return zkc__error(ZKC_EURL, "invalid URL \"%s\": %s", q, reason);
@@ -174,7 +147,7 @@ static int parse_port(struct parser *p, const char *s, const char *e, int *out)
 	char q[QBUF];
 	long v = 0;
 
-	quote(q, sizeof(q), s, (size_t)(e - s));
+	zkc__quote(q, sizeof(q), s, (size_t)(e - s));
 	if (s == e)
 		return fail(p, (size_t)(s - p->url), "missing port after ':'");
 	for (const char *c = s; c < e; c++) {
@@ -197,7 +170,7 @@ static int parse_host(struct parser *p, const char *s, const char *e, zkc__hostp
 	size_t at = (size_t)(s - p->url);
 	int scheme = p->u->scheme;
 
-	quote(q, sizeof(q), s, (size_t)(e - s));
+	zkc__quote(q, sizeof(q), s, (size_t)(e - s));
 	if (s == e)
 		return fail(p, at, "empty host");
 	if (*s == '[') {
@@ -298,7 +271,7 @@ static int parse_hosts(struct parser *p, const char *s, const char *e)
 		const char *h = u->hosts[0].host, *dot = strchr(h, '.');
 		char q[QBUF];
 
-		quote(q, sizeof(q), h, strlen(h));
+		zkc__quote(q, sizeof(q), h, strlen(h));
 		if (!dot || strchr(dot + 1, '.') || !is_k8s_label(h, (size_t)(dot - h)) ||
 		    !is_k8s_label(dot + 1, strlen(dot + 1)))
 			return fail(p, (size_t)(s - p->url),
@@ -398,7 +371,7 @@ static int apply_duration(struct parser *p, const struct option *o, const char *
 	int64_t ms;
 	int *field = int_field(p->u, o);
 
-	quote(q, sizeof(q), val, strlen(val));
+	zkc__quote(q, sizeof(q), val, strlen(val));
 	if (o->kind == OPT_CONNECT && strcmp(val, "-1") == 0) {
 		*field = -1;
 		return ZKC_OK;
@@ -429,7 +402,7 @@ static int apply_dns_server(struct parser *p, const struct option *o, const char
 	int family = AF_INET;
 	const char *colon = strchr(val, ':');
 
-	quote(q, sizeof(q), val, strlen(val));
+	zkc__quote(q, sizeof(q), val, strlen(val));
 	if (val[0] == '[') {
 		const char *rb = strchr(val, ']');
 		if (!rb || (rb[1] && rb[1] != ':'))
@@ -471,7 +444,7 @@ static int apply_option(struct parser *p, const struct option *o, char *val, siz
 		u->tls = 1;
 	/* Only kinds that may echo their value quote it. */
 	if (o->kind == OPT_COUNT || o->kind == OPT_BOOL)
-		quote(q, sizeof(q), val, strlen(val));
+		zkc__quote(q, sizeof(q), val, strlen(val));
 	switch (o->kind) {
 	case OPT_RETRY_MS:
 	case OPT_COUNT:
@@ -540,7 +513,7 @@ static int parse_option(struct parser *p, const char *s, const char *e, int *aft
 	if (!o && prev)
 		return fail(p, at, "unexpected text after a secret option (value not shown); "
 		                   "percent-encode '&' as %%26 in passwords");
-	quote(q, sizeof(q), s, (size_t)(ne - s));
+	zkc__quote(q, sizeof(q), s, (size_t)(ne - s));
 	if (!o && !eq)
 		return fail(p, at, "expected name=value");
 	if (!o)
@@ -630,7 +603,7 @@ static int parse_url(struct parser *p)
 	}
 	if (i == sizeof(schemes) / sizeof(schemes[0])) {
 		char q[QBUF];
-		quote(q, sizeof(q), url, (size_t)(sep - url));
+		zkc__quote(q, sizeof(q), url, (size_t)(sep - url));
 		return fail(p, 0, "unknown scheme \"%s\" (use zk, zks, zk+dns, zks+dns, zk+srv, "
 		                  "zks+srv, zk+k8s or zks+k8s)", q);
 	}

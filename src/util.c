@@ -178,3 +178,28 @@ int zkc__parse_duration_ms(int64_t *out, const char *s)
 	*out = value * unit;
 	return ZKC_OK;
 }
+
+void zkc__quote(char *dst, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0, i;
+
+	for (i = 0; i < len && i < ZKC__QUOTE_MAX; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (o + 5 >= cap)
+			break;
+		if (c == '"' || c == '\\') {
+			dst[o++] = '\\';
+			dst[o++] = (char)c;
+		} else if (c >= 0x20 && c < 0x7f) {
+			dst[o++] = (char)c;
+		} else {
+			o += (size_t)snprintf(dst + o, cap - o, "\\x%02x", c);
+		}
+	}
+	if (i < len && o + 4 <= cap) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o] = '\0';
+}
