@@ -59,6 +59,9 @@ static void test_readers_share_writers_exclude_and_do_not_starve(void **state)
 	assert_int_equal(zkc_lock_acquire(NULL, zkc_rwlock_read(r2), ZKC_LOCK_TRY), ZKC_OK);
 	/* a writer waits for them */
 	assert_int_equal(zkc_lock_acquire(NULL, zkc_rwlock_write(w), ZKC_LOCK_TRY), ZKC_EAGAIN);
+	/* the failed try's node goes first: counting 3 below must mean the
+	 * waiting writer's node, not that one on its way out */
+	H_WAIT_UNTIL(count_children(zk, dir) == 2, 10000);
 	memset(&tw, 0, sizeof(tw));
 	tw.lk = zkc_rwlock_write(w);
 	assert_int_equal(pthread_create(&tw.th, NULL, take, &tw), 0);
