@@ -26,11 +26,18 @@
 #define BUCKET0 "entries"
 #define TAKEN "taken"
 #define REFRESH_MS 100
+#define ACK_DEADLINE_MS 30000   /* an ack whose outcome is unclear is resent until then */
 
 typedef struct names {
 	char **v;
 	size_t n;
 } names_t;
+
+typedef struct orphan {
+	struct orphan *next;
+	int64_t session;            /* the session that made the marker */
+	char *mpath;
+} orphan_t;
 
 /* Reference counted: watches hold the handle through callbacks that may
  * run after zkc_queue_close. */
@@ -59,7 +66,15 @@ struct zkc_queue {
 	int armed_bucket;           /* bucket with a children watch; -1 none */
 	int armed_taken, armed_root;
 	unsigned gen;               /* bumped by every watch */
+
+	/* Markers this handle made (or may have made: a lost create reply)
+	 * and did not hand out, left in place by a failed delete. Each one
+	 * would keep its item taken for as long as the session lives, so
+	 * every take (and close) retries removing them. Under mu. */
+	orphan_t *orphans;
 };
+
+static void orphans_flush(zkc_queue_t *q);
 
 enum { W_ENTRIES, W_TAKEN, W_ROOT };
 
@@ -238,6 +253,13 @@ static void q_unref(zkc_queue_t *q)
 	names_clear(&q->cand);
 	names_clear(&q->taken);
 	names_clear(&q->buckets);
+	while (q->orphans) {
+		orphan_t *o = q->orphans;
+
+		q->orphans = o->next;
+		free(o->mpath);
+		free(o);
+	}
 	if (q->acl) {
 		int i;
 
@@ -430,12 +452,23 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 
 void zkc_queue_close(zkc_queue_t *q)
 {
+	int st;
+
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->mu);
 	q->closed = 1;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+	/* one last try while connected (close does not wait for a
+	 * connection): a marker left behind would hold its item for as long
+	 * as the session lives */
+	st = zkc_state(q->zk);
+	if (st == ZKC_STATE_CONNECTED || st == ZKC_STATE_RECONNECTED) {
+		pthread_mutex_lock(&q->take_mu);
+		orphans_flush(q);
+		pthread_mutex_unlock(&q->take_mu);
+	}
 	q_unref(q);
 }
 
@@ -572,9 +605,11 @@ int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len,
 		rc = zkc_create(&made, NULL, q->zk, prefix, data, len, &co);
 		free(prefix);
 		if (rc == ZKC_OK) {
-			/* our own item: into the consumer cache at once */
+			/* our own item: into the consumer cache at once (also
+			 * while the list's watch is down: the next take re-reads
+			 * the list in the same round trip as it takes this) */
 			pthread_mutex_lock(&q->mu);
-			if (q->head == t && q->armed_bucket == t)
+			if (q->head == t)
 				names_add(&q->cand, strrchr(made, '/') + 1);
 			pthread_mutex_unlock(&q->mu);
 			maybe_roll(q, t, entry_seq(made));
@@ -770,12 +805,84 @@ static void drop(zkc_queue_t *q, const char *entry)
 		}
 }
 
-/* After a lost reply on the marker create: is the marker ours? */
+/* After a lost reply on the marker create: is the marker ours? 1 yes, 0
+ * no (absent or another session's), -1 could not tell. */
 static int marker_is_ours(zkc_queue_t *q, const char *mpath, int64_t session)
 {
 	zkc_stat_t st;
+	int rc = zkc_exists(&st, q->zk, mpath);
 
-	return zkc_exists(&st, q->zk, mpath) == ZKC_OK && session && st.ephemeral_owner == session;
+	if (rc == ZKC_ENONODE)
+		return 0;
+	if (rc != ZKC_OK || !session)
+		return -1;
+	return st.ephemeral_owner == session;
+}
+
+/* Remembers a marker to remove (see orphans in struct zkc_queue). */
+static void orphan_add(zkc_queue_t *q, const char *mpath, int64_t session)
+{
+	orphan_t *o = calloc(1, sizeof(*o));
+
+	if (!o || !(o->mpath = strdup(mpath))) {
+		free(o);
+		return;         /* out of memory: the session's end frees it */
+	}
+	o->session = session;
+	pthread_mutex_lock(&q->mu);
+	o->next = q->orphans;
+	q->orphans = o;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Removes the markers this handle left behind, where it can tell they
+ * are still its own: same session, and the node's ephemeral owner is that
+ * session (a create whose reply was lost may not have been ours). Once
+ * the session has changed they went with it. Keeps the ones it could not
+ * settle (no connection) for the next call. */
+static void orphans_flush(zkc_queue_t *q)
+{
+	orphan_t *list, *o, *keep = NULL;
+	int64_t session = 0;
+
+	pthread_mutex_lock(&q->mu);
+	list = q->orphans;
+	q->orphans = NULL;
+	pthread_mutex_unlock(&q->mu);
+	if (!list)
+		return;
+	zkc_session(&session, NULL, NULL, q->zk);
+	while ((o = list) != NULL) {
+		int settled = 1;
+
+		list = o->next;
+		if (o->session == session) {
+			int mine = marker_is_ours(q, o->mpath, session);
+
+			if (mine < 0)
+				settled = 0;
+			else if (mine > 0) {
+				int rc = zkc_delete(q->zk, o->mpath, -1, 0);
+
+				settled = rc == ZKC_OK || rc == ZKC_ENONODE;
+			}
+		}
+		if (settled) {
+			free(o->mpath);
+			free(o);
+		} else {
+			o->next = keep;
+			keep = o;
+		}
+	}
+	if (keep) {
+		pthread_mutex_lock(&q->mu);
+		for (o = keep; o->next; o = o->next)
+			;
+		o->next = q->orphans;
+		q->orphans = keep;
+		pthread_mutex_unlock(&q->mu);
+	}
 }
 
 typedef struct plan {
@@ -978,8 +1085,15 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 		if (mode == ZKC_QUEUE_TAKE_ACK) {
 			int ours = c0 == ZKC_OK;
 
-			if (c0 == ZKC_ECONNECTIONLOSS || c0 == ZKC_ETIMEDOUT)
+			if (c0 == ZKC_ECONNECTIONLOSS || c0 == ZKC_ETIMEDOUT) {
 				ours = marker_is_ours(q, p.mpath, session);
+				if (ours <= 0) {
+					/* maybe ours (or a create still on its way):
+					 * looked at again by the next take */
+					orphan_add(q, p.mpath, session);
+					ours = 0;
+				}
+			}
 			if (ours && c1 != ZKC_OK && c1 != ZKC_ENONODE) {
 				/* marker ours, data unread (lost reply): read it now */
 				char *d = NULL;
@@ -998,8 +1112,14 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 				rc = *out ? ZKC_OK : ZKC_ENOMEM;
 				goto took;
 			}
-			if (ours)               /* the item was consumed meanwhile */
-				delete_async(q, p.mpath);
+			if (ours) {
+				/* the item was consumed meanwhile, or its data could
+				 * not be read: the marker must not outlive this take */
+				int d = zkc_delete(q->zk, p.mpath, -1, 0);
+
+				if (d != ZKC_OK && d != ZKC_ENONODE)
+					orphan_add(q, p.mpath, session);
+			}
 			pthread_mutex_lock(&q->mu);
 			if (c0 == ZKC_ENODEEXISTS) {
 				names_add(&q->taken, strrchr(p.mpath, '/') + 1);
@@ -1101,6 +1221,7 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		pthread_mutex_lock(&q->mu);
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
+		orphans_flush(q);
 		rc = take_round(out, q, mode);
 		if (rc == 1)
 			continue;
@@ -1189,12 +1310,15 @@ int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item)
 {
 	char *epath, *mpath;
 	zkc_multi_t *m = NULL;
-	int b, rc;
+	int64_t deadline;
+	int b, rc, tries = 0;
 
 	if (!item || item->session_id == 0)
 		return ZKC_EBADARGUMENTS;
 	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
 		return rc;
+	deadline = now_ms() + ACK_DEADLINE_MS;
+again:
 	if (!same_session(q, item)) {
 		rc = ZKC_ELOST;         /* the marker went with the old session */
 	} else if ((rc = zkc_multi_new(&m)) == ZKC_OK) {
@@ -1215,8 +1339,25 @@ int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item)
 		free(probe);
 		rc = zkc_multi_commit(NULL, q->zk, m);
 		zkc_multi_free(m);
+		m = NULL;
 		if (rc == ZKC_ENONODE)
 			rc = ZKC_ELOST;
+		if (rc == ZKC_EUNKNOWN || rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT) {
+			/* Did a lost attempt commit? Only this session's ack
+			 * deletes its marker, so while the session lasts an
+			 * absent marker means it did. A marker still ours means
+			 * it did not: send it again rather than leave the item
+			 * taken for as long as the session lives. */
+			int mine = marker_is_ours(q, mpath, item->session_id);
+
+			if (mine == 0 && same_session(q, item))
+				rc = ZKC_OK;
+			else if (mine != 0 && now_ms() < deadline) {
+				tries++;
+				usleep(tries < 10 ? 1000u * tries : 10000u);
+				goto again;
+			}
+		}
 	}
 	forget_marker(q, mpath);
 	free(epath);

@@ -97,9 +97,13 @@ ZKC_EXTERN int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const
 ZKC_EXTERN int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout_ms);
 
 /* Acknowledges an item taken in ACK mode: deletes it and its taken marker
- * in one transaction. Expected codes: ZKC_ELOST (the session that took it
- * is gone, or the item or marker vanished: it is, or will be, delivered
- * again), ZKC_EUNKNOWN, ZKC_EBADARGUMENTS (not an ACK-mode item). */
+ * in one transaction. A transaction whose reply was lost is settled by
+ * looking at the marker (gone: it committed; still this session's: it is
+ * sent again), for up to 30 s. Expected codes: ZKC_ELOST (the session that
+ * took it is gone, or the item or marker vanished: it is, or will be,
+ * delivered again), ZKC_EUNKNOWN (could not be settled in time; the item
+ * stays taken by this session until it is acked, released or the session
+ * ends), ZKC_EBADARGUMENTS (not an ACK-mode item). */
 ZKC_EXTERN int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item);
 
 /* Gives an ACK-mode item back without consuming it (deletes its marker).

@@ -115,7 +115,11 @@ static int consumer_main(int id, int fd, int mode)
 			if (mode == ZKC_QUEUE_TAKE_ACK) {
 				/* an ack lost to a session change is fine: the item
 				 * comes back to someone */
-				zkc_queue_ack(q, it);
+				int arc = zkc_queue_ack(q, it);
+
+				if (arc != ZKC_OK)
+					wlog(fd, "A %s %s %s\n", zkc_strcode(arc), it->name,
+					    zkc_error_last()->message);
 			}
 		} else if (rc == ZKC_EUNKNOWN) {
 			wlog(fd, "U %s\n", it ? it->name : "?");
@@ -345,6 +349,43 @@ static int queue_drained(void *arg)
 	return zkc_queue_size(&n, &taken, d->q) == ZKC_OK && n == 0 && taken == 0;
 }
 
+/* What is left, for the failure report: items and taken markers with
+ * their owners. */
+static void dump_queue(zkc_t *zk, const char *path)
+{
+	zkc_strings_t *kids = NULL, *sub = NULL;
+	size_t i, j;
+
+	if (zkc_children(&kids, NULL, zk, path) != ZKC_OK)
+		return;
+	for (i = 0; i < kids->count; i++) {
+		char *dirp = NULL;
+
+		if (asprintf(&dirp, "%s/%s", path, kids->items[i]) < 0)
+			continue;
+		if (zkc_children(&sub, NULL, zk, dirp) == ZKC_OK) {
+			for (j = 0; j < sub->count; j++) {
+				char *np = NULL, *d = NULL;
+				size_t len = 0;
+				zkc_stat_t st;
+
+				if (asprintf(&np, "%s/%s", dirp, sub->items[j]) < 0)
+					continue;
+				memset(&st, 0, sizeof(st));
+				zkc_get(&d, &len, &st, zk, np);
+				print_message("# left: %s owner=%016llx data=%.*s\n", np,
+				    (unsigned long long)st.ephemeral_owner, (int)len, d ? d : "");
+				zkc_free(d);
+				free(np);
+			}
+			zkc_strings_free(sub);
+			sub = NULL;
+		}
+		free(dirp);
+	}
+	zkc_strings_free(kids);
+}
+
 static int reap(pid_t pid, int timeout_ms)
 {
 	int64_t deadline = h_now_ms() + h_timeout(timeout_ms);
@@ -399,7 +440,10 @@ static void run(int mode)
 		assert_int_equal(reap(prod[i], 90000), 0);
 	/* the victim's item comes back once its session expires (ACK mode) */
 	dr.q = q;
-	assert_int_equal(h_wait_until(queue_drained, &dr, 60000), 0);
+	if (h_wait_until(queue_drained, &dr, 60000) != 0) {
+		dump_queue(zk, p);
+		fail_msg("the queue did not drain (logs in %s)", dir);
+	}
 	close(open(stop, O_WRONLY | O_CREAT, 0644));
 	for (i = 1; i < CONSUMERS; i++)
 		assert_int_equal(reap(cons[i], 30000), 0);
