@@ -120,7 +120,7 @@ static void mark_truncated(char *buf, size_t cap)
 	memcpy(buf + end, "...", 4);
 }
 
-int zkc__error(int code, const char *fmt, ...)
+static int error_v(int code, const char *fmt, va_list ap)
 {
 	/* Formatted into a local buffer first: the arguments may point into
 	 * tl_message (a message wrapping the previous one). */
@@ -128,12 +128,8 @@ int zkc__error(int code, const char *fmt, ...)
 	int n = 0;
 
 	buf[0] = '\0';
-	if (fmt) {
-		va_list ap;
-		va_start(ap, fmt);
+	if (fmt)
 		n = vsnprintf(buf, sizeof(buf), fmt, ap);
-		va_end(ap);
-	}
 	if (n < 0)
 		buf[0] = '\0';
 	else if ((size_t)n >= sizeof(buf))
@@ -141,6 +137,28 @@ int zkc__error(int code, const char *fmt, ...)
 	memcpy(tl_message, buf, strlen(buf) + 1);
 	tl_error.code = code;
 	return code;
+}
+
+int zkc__error(int code, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = error_v(code, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int zkc_error_set(int code, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = error_v(code, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int zkc__error_zk(int zrc, const char *op, const char *path)

@@ -98,6 +98,18 @@ typedef struct zkc_error {
 ZKC_EXTERN const zkc_error_t *zkc_error_last(void);
 ZKC_EXTERN void zkc_error_clear(void);
 
+/* Records a failure for zkc_error_last() on the calling thread, printf
+ * style, and returns code: for recipes and applications built on zkc's
+ * public API, so their failures explain themselves as zkc's own do
+ * (`return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: ...", path);`).
+ * Messages longer than zkc keeps are cut with "...". Never put secrets in
+ * them. */
+ZKC_EXTERN int zkc_error_set(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
 /* Releases memory that zkc returned to the caller (strings, data buffers)
  * unless a type documents its own *_free. zkc_free(NULL) is a no-op. */
 ZKC_EXTERN void zkc_free(void *ptr);

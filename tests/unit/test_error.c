@@ -97,6 +97,19 @@ static void error_records_code_and_formatted_message(void **state)
 	assert_string_equal(zkc_error_last()->message, "get /a/b: 7");
 }
 
+static void public_setter_records_like_the_library(void **state)
+{
+	(void)state;
+	int rc = zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: priority %d", "/q", 1000);
+
+	assert_int_equal(rc, ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_error_last()->code, ZKC_EBADARGUMENTS);
+	assert_string_equal(zkc_error_last()->message, "queue /q: priority 1000");
+	/* wrapping the previous message, as recipes do with a core failure */
+	zkc_error_set(ZKC_ETIMEDOUT, "lock: %s", zkc_error_last()->message);
+	assert_string_equal(zkc_error_last()->message, "lock: queue /q: priority 1000");
+}
+
 static void error_may_wrap_the_previous_message(void **state)
 {
 	(void)state;
@@ -299,6 +312,7 @@ int main(void)
 		cmocka_unit_test(error_last_is_private_to_each_thread),
 		cmocka_unit_test(free_helpers_accept_null_and_release_lists),
 		cmocka_unit_test(version_matches_the_header_macros),
+		cmocka_unit_test(public_setter_records_like_the_library),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
