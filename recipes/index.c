@@ -252,6 +252,7 @@ int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *field
 	size_t slen = 0, i, j;
 	int rc;
 
+	zkc_error_clear();
 	if (!zk || check_path(path) != ZKC_OK || !fields || nfields == 0 ||
 	    nfields > ZKC_INDEX_MAX_FIELDS)
 		return ZKC_EBADARGUMENTS;
@@ -361,6 +362,7 @@ int zkc_index_drop(zkc_t *zk, const char *path)
 	zkc_index_t *ix = NULL;
 	int rc;
 
+	zkc_error_clear();
 	if (!zk || check_path(path) != ZKC_OK)
 		return ZKC_EBADARGUMENTS;
 	rc = load(&ix, zk, path);
@@ -475,6 +477,7 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	zkc_index_t *ix = NULL;
 	int rc;
 
+	zkc_error_clear();
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
@@ -791,6 +794,7 @@ int zkc_index_put(zkc_index_t *ix, const void *id, size_t id_len, const void *da
 	size_t i, nrf = 0, rlen;
 	int rc;
 
+	zkc_error_clear();
 	if (!ix || (!data && len) || (!fields && nfields) ||
 	    (flags & ~(ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE | ZKC_INDEX_WAIT)) ||
 	    (flags & (ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE)) == (ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE))
@@ -842,6 +846,7 @@ int zkc_index_delete(zkc_index_t *ix, const void *id, size_t id_len, int flags)
 {
 	int rc;
 
+	zkc_error_clear();
 	if (!ix || (flags & ~ZKC_INDEX_WAIT))
 		return ZKC_EBADARGUMENTS;
 	if ((rc = check_id(id, id_len)) != ZKC_OK)
@@ -916,6 +921,7 @@ int zkc_index_get(zkc_index_record_t **out, zkc_index_t *ix, const void *id, siz
 	zkc_stat_t st;
 	int rc;
 
+	zkc_error_clear();
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
@@ -1036,9 +1042,10 @@ static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, se
 	return rc;
 }
 
-/* Common checks of the lookups; *ok says whether to go on. */
+/* Common checks of the lookups. */
 static int lookup_args(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, int flags)
 {
+	zkc_error_clear();
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
@@ -1125,6 +1132,7 @@ int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 	size_t i;
 	int rc;
 
+	zkc_error_clear();
 	if (!ix)
 		return ZKC_EBADARGUMENTS;
 	if (zkc_on_event_thread(ix->zk))
@@ -1498,6 +1506,7 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 	srec_t *recs = NULL;
 	int rc;
 
+	zkc_error_clear();
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
@@ -1600,6 +1609,7 @@ int zkc_index_rebuild(zkc_index_report_t **out, zkc_index_t *ix)
 	int rc, pass, worst = ZKC_OK;
 	size_t i;
 
+	zkc_error_clear();
 	if (out)
 		*out = NULL;
 	if (!ix)

@@ -2,11 +2,16 @@
  * ensemble: layout, put/update/delete keep entries and guards with the
  * record, lookups (exact, prefix, range) in byte order from the cache and
  * the servers, unique values, verify/rebuild of planted disagreements,
- * contending writers, and bad input. */
+ * contending writers, bad input, and the CLI. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "test_index_check.h"
@@ -531,6 +536,106 @@ static void test_contending_threads_and_handles_keep_index_and_data_in_agreement
 	done(ix, p);
 }
 
+/* ------------------------------------------------------------ CLI */
+
+/* Runs `zkc ARGS` (shell words) on the test ensemble: exit status, and
+ * stdout in *out (malloc'd) if out is given. */
+static int run_cli(char **out, const char *args)
+{
+	const char *dir = getenv("ZKC_TEST_BUILDDIR");
+	size_t cap = 1 << 16, n = 0, got;
+	char *cmd = NULL, *buf = malloc(cap);
+	FILE *p;
+	int st;
+
+	assert_non_null(buf);
+	assert_true(asprintf(&cmd, "ZKC_URL='%s' '%s/zkc' %s", h_url(), dir && *dir ? dir : ".",
+	                     args) > 0);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < cap - 1 && (got = fread(buf + n, 1, cap - 1 - n, p)) > 0)
+		n += got;
+	buf[n] = 0;
+	st = pclose(p);
+	free(cmd);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_cli_commands_and_exit_codes(void **state)
+{
+	char *p = h_path("cli"), a[4096], *out = NULL;
+	(void)state;
+
+	snprintf(a, sizeof(a), "index create %s color --unique email", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+	assert_int_equal(run_cli(NULL, a), 4);  /* exists */
+	snprintf(a, sizeof(a), "index put --data hello %s u1 color=red email=a@x", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+	snprintf(a, sizeof(a), "index put %s u2 color=red email=a@x 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 4);  /* unique conflict */
+	snprintf(a, sizeof(a), "index put --hex %s 752f33 color=626c7565 email=00ff", p);
+	assert_int_equal(run_cli(NULL, a), 0);  /* id "u/3", email NUL 0xff */
+	snprintf(a, sizeof(a), "index put %s u4 shape=round 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 2);  /* unknown field */
+	snprintf(a, sizeof(a), "index put --update %s nope color=red 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 3);
+
+	snprintf(a, sizeof(a), "index find %s color red", p);
+	assert_int_equal(run_cli(&out, a), 0);
+	assert_string_equal(out, "u1\n");
+	free(out);
+	snprintf(a, sizeof(a), "index find --json --range %s color '' z", p);
+	assert_int_equal(run_cli(&out, a), 0);
+	assert_string_equal(out, "{\"count\":2,\"hits\":[{\"id\":\"u/3\",\"value\":\"blue\"},"
+	                    "{\"id\":\"u1\",\"value\":\"red\"}]}\n");
+	free(out);
+	snprintf(a, sizeof(a), "index find --hex %s email 00ff", p);
+	assert_int_equal(run_cli(&out, a), 0);
+	assert_string_equal(out, "752f33\n");
+	free(out);
+	snprintf(a, sizeof(a), "index find %s shape x 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 2);
+	snprintf(a, sizeof(a), "index get --json %s u1", p);
+	assert_int_equal(run_cli(&out, a), 0);
+	assert_string_equal(out, "{\"id\":\"u1\",\"version\":0,\"fields\":{\"color\":\"red\","
+	                    "\"email\":\"a@x\"},\"data\":\"hello\"}\n");
+	free(out);
+	snprintf(a, sizeof(a), "index get %s nope 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 3);
+	assert_int_equal(run_cli(NULL, "index get /zkct_no_such_coll u1 2>/dev/null"), 3);
+
+	snprintf(a, sizeof(a), "index verify --json %s", p);
+	assert_int_equal(run_cli(&out, a), 0);
+	assert_non_null(strstr(out, "\"records\":2,"));
+	assert_non_null(strstr(out, "\"issues\":0,"));
+	free(out);
+	/* break it by hand: verify exits 10, rebuild repairs, verify is 0 */
+	snprintf(a, sizeof(a), "%s/idx/color/red+u1", p);
+	assert_int_equal(zkc_delete(zk, a, -1, 0), ZKC_OK);
+	snprintf(a, sizeof(a), "index verify %s 2>/dev/null", p);
+	assert_int_equal(run_cli(&out, a), 10);
+	assert_non_null(strstr(out, "missing_entry\t"));
+	free(out);
+	snprintf(a, sizeof(a), "index rebuild %s 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+	snprintf(a, sizeof(a), "index verify %s 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+
+	snprintf(a, sizeof(a), "index delete %s u1", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+	snprintf(a, sizeof(a), "index delete %s u1 2>/dev/null", p);
+	assert_int_equal(run_cli(NULL, a), 3);
+	assert_int_equal(run_cli(NULL, "index frob x 2>/dev/null"), 2);
+	snprintf(a, sizeof(a), "index drop %s", p);
+	assert_int_equal(run_cli(NULL, a), 0);
+	assert_int_equal(zkc_exists(NULL, zk, p), ZKC_ENONODE);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_verify_finds_planted_disagreements_and_rebuild_repairs_them),
 		cmocka_unit_test(test_cache_follows_writes_of_another_client),
 		cmocka_unit_test(test_contending_threads_and_handles_keep_index_and_data_in_agreement),
+		cmocka_unit_test(test_cli_commands_and_exit_codes),
 	};
 
 	return cmocka_run_group_tests_name("index", tests, setup, teardown);
