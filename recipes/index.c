@@ -21,8 +21,9 @@
 #include "index_key.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
-#define SCHEMA_MAGIC "zkc-index 1\n"
+#define SCHEMA_MAGIC "zkc-index 1\nbuckets 64\n"  /* 64: BUCKETS */
 #define READ_CHUNK 256
+#define BUCKETS 64           /* of records, entries and guards per field */
 
 typedef struct field {
 	char *name;          /* raw, NUL-terminated */
@@ -40,6 +41,7 @@ struct zkc_index {
 	zkc_t *zk;
 	char *path, *rdir, *idir, *udir;
 	size_t idir_len;
+	unsigned nb;              /* buckets of every directory */
 	field_t *f;
 	size_t nf;
 	int timeout_ms;
@@ -96,6 +98,32 @@ static char *entry_path(const char *dir, const void *a, size_t alen, int sep, co
 		memcpy(e, eb, bl);
 	e[bl] = 0;
 	return s;
+}
+
+/* The bucket of a key: FNV-1a (32 bits) of its bytes modulo nb. Part of
+ * the layout: it never changes. */
+static unsigned bucket_of(const void *key, size_t len, unsigned nb)
+{
+	const unsigned char *p = key;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	return nb ? h % nb : 0;
+}
+
+/* malloc'd "<dir>/<bucket of a>/<enc a>[+<eb>]": where a record (a = id),
+ * an entry (a = value, eb = encoded id) or a guard (a = value) lives. */
+static char *bpath(const char *dir, unsigned nb, const void *a, size_t alen, int sep,
+                   const char *eb)
+{
+	char sub[ZKC_INDEX_MAX_PATH + 16];
+
+	snprintf(sub, sizeof(sub), "%s/%02x", dir, bucket_of(a, alen, nb));
+	return entry_path(sub, a, alen, sep, eb);
 }
 
 static char *enc_str(const void *p, size_t len, int sep)
@@ -245,6 +273,20 @@ static int schema_parse(zkc_index_t *ix, const char *data, size_t len)
 	return ZKC_OK;
 }
 
+/* Creates the BUCKETS directories "00".."3f" under dir. */
+static int add_buckets(zkc_multi_t *m, const char *dir)
+{
+	char p[ZKC_INDEX_MAX_PATH + 200];
+	unsigned k;
+	int rc = ZKC_OK;
+
+	for (k = 0; rc == ZKC_OK && k < BUCKETS; k++) {
+		snprintf(p, sizeof(p), "%s/%02x", dir, k);
+		rc = zkc_multi_create(m, p, NULL, 0, ZKC_PERSISTENT, NULL);
+	}
+	return rc;
+}
+
 int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *fields, size_t nfields)
 {
 	zkc_multi_t *m = NULL;
@@ -290,27 +332,27 @@ int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *field
 			rc = ZKC_ENOMEM;
 		else
 			rc = zkc_multi_create(m, d, NULL, 0, ZKC_PERSISTENT, NULL);
+		if (rc == ZKC_OK && i == 0)
+			rc = add_buckets(m, d);
 		free(d);
 	}
 	for (i = 0; rc == ZKC_OK && i < nfields; i++) {
-		char *pre = NULL;
-		char *d;
+		int u;
 
-		if (asprintf(&pre, "%s/idx", path) < 0) {
-			rc = ZKC_ENOMEM;
-			break;
-		}
-		d = entry_path(pre, fields[i].name, strlen(fields[i].name), 0, NULL);
-		rc = d ? zkc_multi_create(m, d, NULL, 0, ZKC_PERSISTENT, NULL) : ZKC_ENOMEM;
-		free(d);
-		if (rc == ZKC_OK && (fields[i].flags & ZKC_INDEX_UNIQUE)) {
-			pre[strlen(pre) - 3] = 0;
-			strcat(pre, "uidx");
-			d = entry_path(pre, fields[i].name, strlen(fields[i].name), 0, NULL);
+		for (u = 0; rc == ZKC_OK && u < 2; u++) {
+			char *pre = NULL, *d = NULL;
+
+			if (u && !(fields[i].flags & ZKC_INDEX_UNIQUE))
+				break;
+			if (asprintf(&pre, "%s/%s", path, u ? "uidx" : "idx") < 0)
+				pre = NULL;
+			d = pre ? entry_path(pre, fields[i].name, strlen(fields[i].name), 0, NULL) : NULL;
 			rc = d ? zkc_multi_create(m, d, NULL, 0, ZKC_PERSISTENT, NULL) : ZKC_ENOMEM;
+			if (rc == ZKC_OK)
+				rc = add_buckets(m, d);
 			free(d);
+			free(pre);
 		}
-		free(pre);
 	}
 	if (rc == ZKC_OK)
 		rc = zkc_multi_commit(NULL, zk, m);
@@ -353,6 +395,7 @@ static int load(zkc_index_t **out, zkc_t *zk, const char *path)
 		return rc;
 	}
 	ix->idir_len = strlen(ix->idir);
+	ix->nb = BUCKETS;
 	*out = ix;
 	return ZKC_OK;
 }
@@ -374,19 +417,17 @@ int zkc_index_drop(zkc_t *zk, const char *path)
 
 /* ------------------------------------------------------------ cached entries */
 
-/* First position whose name is >= key (key of klen bytes, compared as the
- * prefix it is). */
+/* First position whose name is >= key (klen bytes, compared as the
+ * prefix it is). Encoded keys hold no NUL, so strncmp() == 0 means the
+ * name starts with the whole key. */
 static size_t lower_bound(char *const *a, size_t n, const char *key, size_t klen)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const char *s = a[mid];
-		int c = strncmp(s, key, klen);
 
-		/* s shorter than key and equal on its length compares less */
-		if (c < 0 || (c == 0 && strlen(s) < klen))
+		if (strncmp(a[mid], key, klen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -429,23 +470,14 @@ static void ents_remove(field_t *f, const char *name)
 	f->n--;
 }
 
-static void ents_clear(field_t *f)
-{
-	size_t j;
-
-	for (j = 0; j < f->n; j++)
-		free(f->ents[j]);
-	f->n = 0;
-}
-
-/* The idx cache's events: ADDED/REMOVED of <idx>/<field>/<entry> keep the
- * field's sorted names; the field directory's removal clears them. Events
- * are delivered before the cache publishes their zxid, so a
- * zkc_cache_wait_zxid that returns covers them. */
+/* The idx cache's events: ADDED/REMOVED of <idx>/<field>/<bucket>/<entry>
+ * keep the field's sorted names (a removed directory comes with a REMOVED
+ * of every node under it first). Events are delivered before the cache
+ * publishes their zxid, so a zkc_cache_wait_zxid that returns covers them. */
 static void on_icache(zkc_cache_t *cache, const zkc_cache_event_t *ev, void *payload)
 {
 	zkc_index_t *ix = payload;
-	const char *rest, *slash;
+	const char *rest, *s1, *s2;
 	int fi;
 
 	(void)cache;
@@ -453,19 +485,16 @@ static void on_icache(zkc_cache_t *cache, const zkc_cache_event_t *ev, void *pay
 	    strncmp(ev->path, ix->idir, ix->idir_len) != 0 || ev->path[ix->idir_len] != '/')
 		return;
 	rest = ev->path + ix->idir_len + 1;
-	slash = strchr(rest, '/');
-	fi = field_of_enc(ix, rest, slash ? (size_t)(slash - rest) : strlen(rest));
+	if (!(s1 = strchr(rest, '/')) || !(s2 = strchr(s1 + 1, '/')))
+		return;  /* a field or bucket directory */
+	fi = field_of_enc(ix, rest, (size_t)(s1 - rest));
 	if (fi < 0)
 		return;
 	pthread_rwlock_wrlock(&ix->rw);
-	if (!slash) {
-		if (ev->type == ZKC_CACHE_REMOVED)
-			ents_clear(&ix->f[fi]);
-	} else if (ev->type == ZKC_CACHE_ADDED) {
-		ents_add(&ix->f[fi], slash + 1);
-	} else {
-		ents_remove(&ix->f[fi], slash + 1);
-	}
+	if (ev->type == ZKC_CACHE_ADDED)
+		ents_add(&ix->f[fi], s2 + 1);
+	else
+		ents_remove(&ix->f[fi], s2 + 1);
 	pthread_rwlock_unlock(&ix->rw);
 }
 
@@ -497,7 +526,7 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	if (o.cache) {
 		zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
 
-		co.depth = 2;
+		co.depth = 3;
 		co.data = 0;
 		co.event_fn = on_icache;
 		co.event_payload = ix;
@@ -508,7 +537,7 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	if (rc == ZKC_OK && o.cache_records) {
 		zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
 
-		co.depth = 1;
+		co.depth = 2;
 		co.events = 0;
 		rc = zkc_cache_open(&ix->rcache, zk, ix->rdir, &co);
 		if (rc == ZKC_OK)
@@ -632,24 +661,24 @@ static int add_entry_ops(zkc_multi_t *m, unsigned char *kinds, zkc_index_t *ix, 
 		return ZKC_OK;
 	(*touched)++;
 	if (old->present) {
-		p = entry_path(f->idir, old->p, old->len, 1, eid);
+		p = bpath(f->idir, ix->nb, old->p, old->len, 1, eid);
 		kinds[zkc_multi_count(m)] = K_DEL_ENTRY;
 		rc = p ? zkc_multi_delete(m, p, -1) : ZKC_ENOMEM;
 		free(p);
 		if (rc == ZKC_OK && f->udir) {
-			p = entry_path(f->udir, old->p, old->len, 1, NULL);
+			p = bpath(f->udir, ix->nb, old->p, old->len, 1, NULL);
 			kinds[zkc_multi_count(m)] = K_DEL_GUARD;
 			rc = p ? zkc_multi_delete(m, p, -1) : ZKC_ENOMEM;
 			free(p);
 		}
 	}
 	if (rc == ZKC_OK && nw->present) {
-		p = entry_path(f->idir, nw->p, nw->len, 1, eid);
+		p = bpath(f->idir, ix->nb, nw->p, nw->len, 1, eid);
 		kinds[zkc_multi_count(m)] = K_NEW_ENTRY;
 		rc = p ? zkc_multi_create(m, p, NULL, 0, ZKC_PERSISTENT, NULL) : ZKC_ENOMEM;
 		free(p);
 		if (rc == ZKC_OK && f->udir) {
-			p = entry_path(f->udir, nw->p, nw->len, 1, NULL);
+			p = bpath(f->udir, ix->nb, nw->p, nw->len, 1, NULL);
 			kinds[zkc_multi_count(m)] = K_NEW_GUARD;
 			rc = p ? zkc_multi_create(m, p, id, id_len, ZKC_PERSISTENT, NULL) : ZKC_ENOMEM;
 			free(p);
@@ -687,7 +716,7 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
                         size_t new_len, const bytes_t *nvals, int flags)
 {
 	int64_t deadline = now_ms() + ix->timeout_ms;
-	char *eid = enc_str(id, id_len, 0), *rpath = entry_path(ix->rdir, id, id_len, 0, NULL);
+	char *eid = enc_str(id, id_len, 0), *rpath = bpath(ix->rdir, ix->nb, id, id_len, 0, NULL);
 	bytes_t *ovals = calloc(ix->nf ? ix->nf : 1, sizeof(*ovals));
 	bytes_t none[ZKC_INDEX_MAX_FIELDS];
 	unsigned char kinds[1 + 4 * ZKC_INDEX_MAX_FIELDS];
@@ -748,8 +777,14 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 			if (flags & ZKC_INDEX_WAIT) {
 				zkc_stat_t s2;
 
-				if (!zxid && zkc_exists(&s2, ix->zk, ix->rdir) == ZKC_OK)
+				char *bdir = strdup(rpath);
+
+				/* a delete: the record's bucket saw it */
+				if (bdir)
+					*strrchr(bdir, '/') = 0;
+				if (!zxid && bdir && zkc_exists(&s2, ix->zk, bdir) == ZKC_OK)
 					zxid = s2.pzxid;
+				free(bdir);
 				if (new_rec && !exists && zkc_exists(&s2, ix->zk, rpath) == ZKC_OK &&
 				    s2.czxid > zxid)
 					zxid = s2.czxid;
@@ -929,7 +964,7 @@ int zkc_index_get(zkc_index_record_t **out, zkc_index_t *ix, const void *id, siz
 		return ZKC_EBADARGUMENTS;
 	if ((rc = check_id(id, id_len)) != ZKC_OK)
 		return rc;
-	rpath = entry_path(ix->rdir, id, id_len, 0, NULL);
+	rpath = bpath(ix->rdir, ix->nb, id, id_len, 0, NULL);
 	if (!rpath)
 		return ZKC_ENOMEM;
 	if (ix->rcache && !(flags & ZKC_INDEX_SERVER))
@@ -961,9 +996,7 @@ typedef struct sel {
 
 static int name_below(const char *s, const char *key, size_t klen)
 {
-	int c = strncmp(s, key, klen);
-
-	return c < 0 || (c == 0 && strlen(s) < klen);
+	return strncmp(s, key, klen) < 0;
 }
 
 /* Decodes the selected names of a sorted array into one caller-owned block. */
@@ -1014,14 +1047,149 @@ static int select_hits(zkc_index_hits_t **out, char *const *names, size_t n, con
 	return ZKC_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
+static char *dup_bytes(const void *p, size_t len)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	char *s = malloc(len + 1);
+
+	if (s) {
+		if (len)
+			memcpy(s, p, len);
+		s[len] = 0;
+	}
+	return s;
 }
 
-static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, sel_t *q, int flags)
+/* Nodes of a bucketed directory (every bucket, or only one), sorted by
+ * name, with data and version when asked. */
+typedef struct ditem {
+	char *name;
+	char *path;
+	char *data;
+	size_t len;
+	int32_t ver;            /* -2: deleted while read */
+} ditem_t;
+
+typedef struct dlist {
+	size_t n, cap;
+	ditem_t *it;
+} dlist_t;
+
+static void dlist_free(dlist_t *d)
 {
-	zkc_strings_t *kids = NULL;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		free(d->it[i].name);
+		free(d->it[i].path);
+		free(d->it[i].data);
+	}
+	free(d->it);
+	memset(d, 0, sizeof(*d));
+}
+
+static int cmp_ditem(const void *a, const void *b)
+{
+	const ditem_t *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int only, int with_data)
+{
+	zkc_batch_t *b = NULL;
+	unsigned k, first = only >= 0 ? (unsigned)only : 0, last = only >= 0 ? (unsigned)only + 1 : nb;
+	size_t i, j;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (zkc_batch_new(&b) != ZKC_OK)
+		return ZKC_ENOMEM;
+	for (k = first, rc = ZKC_OK; rc == ZKC_OK && k < last; k++) {
+		char p[ZKC_INDEX_MAX_PATH + 16];
+
+		snprintf(p, sizeof(p), "%s/%02x", dir, k);
+		if (zkc_batch_children(b, p, 0, NULL, NULL) < 0)
+			rc = ZKC_ENOMEM;
+	}
+	if (rc == ZKC_OK)
+		rc = zkc_batch_run(zk, b);
+	for (k = first; rc == ZKC_OK && k < last; k++) {
+		const zkc_strings_t *kids;
+
+		if ((rc = zkc_batch_code(b, k - first)) != ZKC_OK)
+			break;
+		kids = zkc_batch_children_of(b, k - first);
+		for (i = 0; rc == ZKC_OK && kids && i < kids->count; i++) {
+			ditem_t *it;
+
+			if (d->n == d->cap) {
+				size_t cap = d->cap ? d->cap * 2 : 256;
+				ditem_t *ni = realloc(d->it, cap * sizeof(*ni));
+
+				if (!ni) {
+					rc = ZKC_ENOMEM;
+					break;
+				}
+				d->it = ni;
+				d->cap = cap;
+			}
+			it = &d->it[d->n];
+			memset(it, 0, sizeof(*it));
+			it->name = strdup(kids->items[i]);
+			if (asprintf(&it->path, "%s/%02x/%s", dir, k, kids->items[i]) < 0)
+				it->path = NULL;
+			d->n++;
+			if (!it->name || !it->path)
+				rc = ZKC_ENOMEM;
+		}
+	}
+	for (i = 0; rc == ZKC_OK && with_data && i < d->n; i += READ_CHUNK) {
+		size_t n = d->n - i < READ_CHUNK ? d->n - i : READ_CHUNK;
+
+		zkc_batch_clear(b);
+		for (j = 0; rc == ZKC_OK && j < n; j++)
+			if (zkc_batch_get(b, d->it[i + j].path, 0, NULL, NULL) < 0)
+				rc = ZKC_ENOMEM;
+		if (rc == ZKC_OK)
+			rc = zkc_batch_run(zk, b);
+		for (j = 0; rc == ZKC_OK && j < n; j++) {
+			ditem_t *it = &d->it[i + j];
+			int c = zkc_batch_code(b, j);
+			zkc_stat_t st;
+			const char *data;
+
+			if (c == ZKC_ENONODE) {
+				it->ver = -2;
+				continue;
+			}
+			if (c != ZKC_OK) {
+				rc = c;
+				break;
+			}
+			data = zkc_batch_data(b, j, &it->len);
+			zkc_batch_stat(&st, b, j);
+			it->ver = st.version;
+			if (!(it->data = dup_bytes(data ? data : "", it->len)))
+				rc = ZKC_ENOMEM;
+		}
+	}
+	zkc_batch_free(b);
+	if (rc != ZKC_OK) {
+		dlist_free(d);
+		return rc;
+	}
+	if (d->n)
+		qsort(d->it, d->n, sizeof(*d->it), cmp_ditem);
+	return ZKC_OK;
+}
+
+static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, sel_t *q,
+                  int bucket, int flags)
+{
+	dlist_t d;
+	char **names;
+	size_t i;
 	int fi, rc;
 
 	fi = field_of(ix, field, strlen(field));
@@ -1033,12 +1201,20 @@ static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, se
 		pthread_rwlock_unlock(&ix->rw);
 		return rc;
 	}
-	rc = zkc_children(&kids, NULL, ix->zk, ix->f[fi].idir);
+	/* an exact value lives in one bucket; scans read them all */
+	rc = read_dir(&d, ix->zk, ix->f[fi].idir, ix->nb, bucket, 0);
 	if (rc != ZKC_OK)
 		return rc;
-	qsort(kids->items, kids->count, sizeof(*kids->items), cmp_str);
-	rc = select_hits(out, kids->items, kids->count, q);
-	zkc_strings_free(kids);
+	names = malloc((d.n + 1) * sizeof(*names));
+	if (!names) {
+		dlist_free(&d);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < d.n; i++)
+		names[i] = d.it[i].name;
+	rc = select_hits(out, names, d.n, q);
+	free(names);
+	dlist_free(&d);
 	return rc;
 }
 
@@ -1074,7 +1250,7 @@ int zkc_index_find(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, c
 	q.lo = q.pre = buf;
 	q.lo_len = q.pre_len = (size_t)(e - buf);
 	q.limit = limit;
-	return lookup(out, ix, field, &q, flags);
+	return lookup(out, ix, field, &q, (int)bucket_of(value, len, ix->nb), flags);
 }
 
 int zkc_index_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *prefix,
@@ -1096,7 +1272,7 @@ int zkc_index_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *field,
 	q.lo = q.pre = buf;
 	q.lo_len = q.pre_len = (size_t)(e - buf);
 	q.limit = limit;
-	return lookup(out, ix, field, &q, flags);
+	return lookup(out, ix, field, &q, -1, flags);
 }
 
 int zkc_index_range(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *lo,
@@ -1122,12 +1298,38 @@ int zkc_index_range(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, 
 		hb[q.hi_len] = 0;
 	}
 	q.limit = limit;
-	return lookup(out, ix, field, &q, flags);
+	return lookup(out, ix, field, &q, -1, flags);
+}
+
+/* The newest child change (pzxid) among the bucket directories of dir. */
+static int newest_child_change(int64_t *out, zkc_t *zk, const char *dir, unsigned nb)
+{
+	zkc_batch_t *b = NULL;
+	unsigned k;
+	int rc = zkc_batch_new(&b);
+
+	for (k = 0; rc == ZKC_OK && k < nb; k++) {
+		char p[ZKC_INDEX_MAX_PATH + 16];
+
+		snprintf(p, sizeof(p), "%s/%02x", dir, k);
+		if (zkc_batch_exists(b, p, 0, NULL, NULL) < 0)
+			rc = ZKC_ENOMEM;
+	}
+	if (rc == ZKC_OK)
+		rc = zkc_batch_run(zk, b);
+	for (k = 0; rc == ZKC_OK && k < nb; k++) {
+		zkc_stat_t st;
+
+		rc = zkc_batch_stat(&st, b, k);
+		if (rc == ZKC_OK && st.pzxid > *out)
+			*out = st.pzxid;
+	}
+	zkc_batch_free(b);
+	return rc;
 }
 
 int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 {
-	zkc_stat_t st;
 	int64_t z = 0;
 	size_t i;
 	int rc;
@@ -1138,17 +1340,17 @@ int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 	if (zkc_on_event_thread(ix->zk))
 		return ZKC_EDEADLK;
 	/* the connected server first catches up with the leader; then the
-	 * newest child change of each cached directory is what to wait for */
+	 * newest child change of the cached directories is what to wait for */
 	rc = zkc_sync(ix->zk, ix->path);
-	for (i = 0; rc == ZKC_OK && ix->icache && i < ix->nf; i++) {
-		rc = zkc_exists(&st, ix->zk, ix->f[i].idir);
-		if (rc == ZKC_OK && st.pzxid > z)
-			z = st.pzxid;
-	}
+	for (i = 0; rc == ZKC_OK && ix->icache && i < ix->nf; i++)
+		rc = newest_child_change(&z, ix->zk, ix->f[i].idir, ix->nb);
 	if (rc == ZKC_OK && ix->icache && z)
 		rc = zkc_cache_wait_zxid(ix->icache, z, timeout_ms);
-	if (rc == ZKC_OK && ix->rcache && (rc = zkc_exists(&st, ix->zk, ix->rdir)) == ZKC_OK)
-		rc = zkc_cache_wait_zxid(ix->rcache, st.pzxid, timeout_ms);
+	z = 0;
+	if (rc == ZKC_OK && ix->rcache)
+		rc = newest_child_change(&z, ix->zk, ix->rdir, ix->nb);
+	if (rc == ZKC_OK && ix->rcache && z)
+		rc = zkc_cache_wait_zxid(ix->rcache, z, timeout_ms);
 	return rc;
 }
 
@@ -1176,18 +1378,6 @@ void zkc_index_report_free(zkc_index_report_t *r)
 	}
 	free(r->issues);
 	free(r);
-}
-
-static char *dup_bytes(const void *p, size_t len)
-{
-	char *s = malloc(len + 1);
-
-	if (s) {
-		if (len)
-			memcpy(s, p, len);
-		s[len] = 0;
-	}
-	return s;
 }
 
 static int add_issue(zkc_index_report_t *r, int kind, const char *field, const void *value,
@@ -1220,90 +1410,18 @@ static int add_issue(zkc_index_report_t *r, int kind, const char *field, const v
 /* One record as verify read it. */
 typedef struct srec {
 	const char *ename;      /* the node's name (borrowed from the listing) */
+	const char *path;
 	unsigned char *id;      /* decoded, NULL if the name is no encoding */
 	size_t id_len;
-	char *data;
-	size_t len;
 	int32_t version;
 	int ok;                 /* parsed */
 	bytes_t vals[ZKC_INDEX_MAX_FIELDS];
 } srec_t;
 
-/* Reads children of dir and, with data != NULL, each child's data and
- * version (pipelined in chunks). Gone-meanwhile children get version -2. */
-static int read_dir(zkc_strings_t **out, char ***data, size_t **lens, int32_t **vers, zkc_t *zk,
-                    const char *dir)
-{
-	zkc_batch_t *b = NULL;
-	size_t i, j;
-	int rc;
-
-	rc = zkc_children(out, NULL, zk, dir);
-	if (rc != ZKC_OK || !data)
-		return rc;
-	qsort((*out)->items, (*out)->count, sizeof(char *), cmp_str);
-	*data = calloc((*out)->count + 1, sizeof(**data));
-	*lens = calloc((*out)->count + 1, sizeof(**lens));
-	*vers = calloc((*out)->count + 1, sizeof(**vers));
-	if (!*data || !*lens || !*vers || zkc_batch_new(&b) != ZKC_OK)
-		return ZKC_ENOMEM;
-	for (i = 0; rc == ZKC_OK && i < (*out)->count; i += READ_CHUNK) {
-		size_t n = (*out)->count - i < READ_CHUNK ? (*out)->count - i : READ_CHUNK;
-
-		zkc_batch_clear(b);
-		for (j = 0; j < n; j++) {
-			char *p = NULL;
-
-			if (asprintf(&p, "%s/%s", dir, (*out)->items[i + j]) < 0)
-				p = NULL;
-			if (!p || zkc_batch_get(b, p, 0, NULL, NULL) < 0)
-				rc = ZKC_ENOMEM;
-			free(p);
-		}
-		if (rc == ZKC_OK)
-			rc = zkc_batch_run(zk, b);
-		for (j = 0; rc == ZKC_OK && j < n; j++) {
-			int c = zkc_batch_code(b, j);
-			zkc_stat_t st;
-			const char *d;
-			size_t l = 0;
-
-			if (c == ZKC_ENONODE) {
-				(*vers)[i + j] = -2;
-				continue;
-			}
-			if (c != ZKC_OK) {
-				rc = c;
-				break;
-			}
-			d = zkc_batch_data(b, j, &l);
-			zkc_batch_stat(&st, b, j);
-			(*data)[i + j] = dup_bytes(d ? d : "", l);
-			(*lens)[i + j] = l;
-			(*vers)[i + j] = st.version;
-			if (!(*data)[i + j])
-				rc = ZKC_ENOMEM;
-		}
-	}
-	zkc_batch_free(b);
-	return rc;
-}
-
-static void free_dir(zkc_strings_t *names, char **data, size_t *lens, int32_t *vers)
-{
-	size_t i;
-
-	for (i = 0; data && names && i < names->count; i++)
-		free(data[i]);
-	free(data);
-	free(lens);
-	free(vers);
-	zkc_strings_free(names);
-}
-
-/* An expected node: its name and the record that explains it. */
+/* An expected node: its name, its path and the record that explains it. */
 typedef struct expn {
-	char *name;
+	char *path;
+	const char *name;   /* points into path */
 	size_t rec;
 } expn_t;
 
@@ -1313,6 +1431,15 @@ static int cmp_exp(const void *a, const void *b)
 	int c = strcmp(x->name, y->name);
 
 	return c ? c : (x->rec > y->rec) - (x->rec < y->rec);
+}
+
+static void exp_free(expn_t *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(e[i].path);
+	free(e);
 }
 
 static int split_entry(unsigned char *vbuf, size_t *vl, unsigned char *ibuf, size_t *il,
@@ -1327,78 +1454,101 @@ static int split_entry(unsigned char *vbuf, size_t *vl, unsigned char *ibuf, siz
 	return zkc__ikey_dec(ibuf, il, sep + 1, strlen(sep + 1)) == 0 && *il > 0 ? 0 : -1;
 }
 
+/* The expected entries (guard 0) or guards (1) of field fi, sorted. */
+static int expected(expn_t **out, size_t *out_n, zkc_index_t *ix, size_t fi, srec_t *recs,
+                    size_t nrec, int guard)
+{
+	field_t *f = &ix->f[fi];
+	expn_t *e = calloc(nrec + 1, sizeof(*e));
+	size_t i, n = 0;
+
+	if (!e)
+		return ZKC_ENOMEM;
+	for (i = 0; i < nrec; i++) {
+		const bytes_t *v = &recs[i].vals[fi];
+
+		if (!recs[i].ok || !v->present)
+			continue;
+		e[n].rec = i;
+		e[n].path = bpath(guard ? f->udir : f->idir, ix->nb, v->p, v->len, 1,
+		                  guard ? NULL : recs[i].ename);
+		if (!e[n].path) {
+			exp_free(e, n);
+			return ZKC_ENOMEM;
+		}
+		e[n].name = strrchr(e[n].path, '/') + 1;
+		n++;
+	}
+	qsort(e, n, sizeof(*e), cmp_exp);
+	*out = e;
+	*out_n = n;
+	return ZKC_OK;
+}
+
+/* An actual node no record explains (or in the wrong bucket). */
+static int stale(zkc_index_report_t *r, const field_t *f, const ditem_t *it, int guard)
+{
+	size_t l = strlen(it->name), vl = 0, il = 0;
+	unsigned char *vb = malloc(l + 1), *ib = malloc(l + 1);
+	int rc;
+
+	if (!vb || !ib)
+		rc = ZKC_ENOMEM;
+	else if (split_entry(vb, &vl, guard ? NULL : ib, &il, it->name) != 0)
+		rc = add_issue(r, ZKC_INDEX_BAD_ENTRY, f->name, NULL, 0, guard ? it->data : NULL,
+		               guard ? it->len : 0, it->path, it->ver);
+	else if (guard)
+		rc = add_issue(r, ZKC_INDEX_STALE_UNIQUE, f->name, vb, vl, it->data, it->len, it->path,
+		               it->ver);
+	else
+		rc = add_issue(r, ZKC_INDEX_STALE_ENTRY, f->name, vb, vl, ib, il, it->path, -1);
+	free(vb);
+	free(ib);
+	return rc;
+}
+
 /* Checks field fi's entries against the records. */
 static int verify_entries(zkc_index_report_t *r, zkc_index_t *ix, size_t fi, srec_t *recs,
                           size_t nrec)
 {
 	field_t *f = &ix->f[fi];
-	zkc_strings_t *act = NULL;
-	expn_t *exp = calloc(nrec + 1, sizeof(*exp));
-	size_t ne = 0, i = 0, j = 0;
+	dlist_t act;
+	expn_t *exp = NULL;
+	size_t ne = 0, i, j;
 	int rc;
 
-	if (!exp)
-		return ZKC_ENOMEM;
-	for (i = 0; i < nrec; i++) {
-		if (!recs[i].ok || !recs[i].vals[fi].present)
-			continue;
-		exp[ne].rec = i;
-		exp[ne].name = entry_path("", recs[i].vals[fi].p, recs[i].vals[fi].len, 1,
-		                          recs[i].ename);
-		if (!exp[ne].name) {
-			rc = ZKC_ENOMEM;
-			goto out;
-		}
-		memmove(exp[ne].name, exp[ne].name + 1, strlen(exp[ne].name));  /* no '/' */
-		ne++;
+	if ((rc = expected(&exp, &ne, ix, fi, recs, nrec, 0)) != ZKC_OK)
+		return rc;
+	if ((rc = read_dir(&act, ix->zk, f->idir, ix->nb, -1, 0)) != ZKC_OK) {
+		exp_free(exp, ne);
+		return rc;
 	}
-	qsort(exp, ne, sizeof(*exp), cmp_exp);
-	rc = read_dir(&act, NULL, NULL, NULL, ix->zk, f->idir);
-	if (rc != ZKC_OK)
-		goto out;
-	qsort(act->items, act->count, sizeof(char *), cmp_str);
-	r->entries += act->count;
-	for (i = 0, j = 0; rc == ZKC_OK && (i < ne || j < act->count);) {
-		int c = i >= ne ? 1 : j >= act->count ? -1 : strcmp(exp[i].name, act->items[j]);
-		char *p;
+	r->entries += act.n;
+	for (i = 0, j = 0; rc == ZKC_OK && (i < ne || j < act.n);) {
+		int c = i >= ne ? 1 : j >= act.n ? -1 : strcmp(exp[i].name, act.it[j].name);
 
-		if (c == 0) {
+		if (c == 0 && strcmp(exp[i].path, act.it[j].path) == 0) {
 			i++;
 			j++;
-			continue;
-		}
-		if (c < 0) {
+		} else if (c <= 0) {
 			srec_t *s = &recs[exp[i].rec];
 
-			p = entry_path(f->idir, s->vals[fi].p, s->vals[fi].len, 1, s->ename);
-			rc = p ? add_issue(r, ZKC_INDEX_MISSING_ENTRY, f->name, s->vals[fi].p,
-			                   s->vals[fi].len, s->id, s->id_len, p, s->version) : ZKC_ENOMEM;
-			free(p);
+			rc = add_issue(r, ZKC_INDEX_MISSING_ENTRY, f->name, s->vals[fi].p, s->vals[fi].len,
+			               s->id, s->id_len, exp[i].path, s->version);
 			i++;
 		} else {
-			const char *nm = act->items[j];
-			size_t l = strlen(nm), vl = 0, il = 0;
-			unsigned char *vb = malloc(l + 1), *ib = malloc(l + 1);
-
-			p = NULL;
-			if (!vb || !ib || asprintf(&p, "%s/%s", f->idir, nm) < 0)
-				rc = ZKC_ENOMEM;
-			else if (split_entry(vb, &vl, ib, &il, nm) != 0)
-				rc = add_issue(r, ZKC_INDEX_BAD_ENTRY, f->name, NULL, 0, NULL, 0, p, -1);
-			else
-				rc = add_issue(r, ZKC_INDEX_STALE_ENTRY, f->name, vb, vl, ib, il, p, -1);
-			free(vb);
-			free(ib);
-			free(p);
+			rc = stale(r, f, &act.it[j], 0);
 			j++;
 		}
 	}
-out:
-	for (i = 0; i < ne; i++)
-		free(exp[i].name);
-	free(exp);
-	zkc_strings_free(act);
+	exp_free(exp, ne);
+	dlist_free(&act);
 	return rc;
+}
+
+static int holds(const ditem_t *g, const srec_t *s)
+{
+	return g->ver != -2 && g->len == s->id_len && memcmp(g->data, s->id, g->len) == 0;
 }
 
 /* Checks unique field fi's guard nodes against the records. */
@@ -1406,103 +1556,68 @@ static int verify_guards(zkc_index_report_t *r, zkc_index_t *ix, size_t fi, srec
                          size_t nrec)
 {
 	field_t *f = &ix->f[fi];
-	zkc_strings_t *act = NULL;
-	char **gdata = NULL;
-	size_t *glen = NULL, ne = 0, i, j, k;
-	int32_t *gver = NULL;
-	expn_t *exp = calloc(nrec + 1, sizeof(*exp));
+	dlist_t act;
+	expn_t *exp = NULL;
+	size_t ne = 0, i, j, k;
 	int rc;
 
-	if (!exp)
-		return ZKC_ENOMEM;
-	for (i = 0; i < nrec; i++) {
-		if (!recs[i].ok || !recs[i].vals[fi].present || !recs[i].id)
-			continue;
-		exp[ne].rec = i;
-		exp[ne].name = enc_str(recs[i].vals[fi].p, recs[i].vals[fi].len, 1);
-		if (!exp[ne++].name) {
-			rc = ZKC_ENOMEM;
-			goto out;
-		}
+	if ((rc = expected(&exp, &ne, ix, fi, recs, nrec, 1)) != ZKC_OK)
+		return rc;
+	if ((rc = read_dir(&act, ix->zk, f->udir, ix->nb, -1, 1)) != ZKC_OK) {
+		exp_free(exp, ne);
+		return rc;
 	}
-	qsort(exp, ne, sizeof(*exp), cmp_exp);
-	rc = read_dir(&act, &gdata, &glen, &gver, ix->zk, f->udir);
-	if (rc != ZKC_OK)
-		goto out;
-	r->entries += act->count;
-	for (i = 0, j = 0; rc == ZKC_OK && (i < ne || j < act->count);) {
-		int c;
+	r->entries += act.n;
+	for (i = 0, j = 0; rc == ZKC_OK && (i < ne || j < act.n);) {
+		int c = i >= ne ? 1 : j >= act.n ? -1 : strcmp(exp[i].name, act.it[j].name);
 		size_t g = i;
-		char *p = NULL;
 
-		/* the group of records sharing exp[i]'s value */
+		if (c > 0 || (c == 0 && strcmp(exp[i].path, act.it[j].path) != 0 &&
+		              strcmp(exp[i].path, act.it[j].path) > 0)) {
+			if (act.it[j].ver != -2)
+				rc = stale(r, f, &act.it[j], 1);
+			j++;
+			continue;
+		}
+		/* the group of records sharing exp[i]'s value, and the guard of
+		 * that value if it is where it belongs */
 		while (g < ne && strcmp(exp[g].name, exp[i].name) == 0)
 			g++;
-		c = i >= ne ? 1 : j >= act->count ? -1 : strcmp(exp[i].name, act->items[j]);
-		if (c <= 0) {
-			srec_t *s0 = &recs[exp[i].rec];
-			int held = 0;
-
-			p = entry_path(f->udir, s0->vals[fi].p, s0->vals[fi].len, 1, NULL);
-			if (!p) {
-				rc = ZKC_ENOMEM;
-				break;
-			}
-			for (k = i; c == 0 && k < g; k++)
-				if (gver[j] != -2 && glen[j] == recs[exp[k].rec].id_len &&
-				    memcmp(gdata[j], recs[exp[k].rec].id, glen[j]) == 0)
-					held = 1;
-			if (c == 0 && gver[j] != -2 && !held)
-				rc = add_issue(r, ZKC_INDEX_STALE_UNIQUE, f->name, s0->vals[fi].p,
-				               s0->vals[fi].len, gdata[j], glen[j], p, gver[j]);
-			if (rc == ZKC_OK && g - i == 1 && (c < 0 || gver[j] == -2 || !held))
-				rc = add_issue(r, ZKC_INDEX_MISSING_UNIQUE, f->name, s0->vals[fi].p,
-				               s0->vals[fi].len, s0->id, s0->id_len, p, s0->version);
-			for (k = i; rc == ZKC_OK && g - i > 1 && k < g; k++) {
+		if (c == 0 && strcmp(exp[i].path, act.it[j].path) != 0)
+			c = -1;  /* a guard of this name in the wrong bucket: stale later */
+		if (g - i > 1) {
+			for (k = i; rc == ZKC_OK && k < g; k++) {
 				srec_t *s = &recs[exp[k].rec];
 
 				rc = add_issue(r, ZKC_INDEX_UNIQUE_CONFLICT, f->name, s->vals[fi].p,
-				               s->vals[fi].len, s->id, s->id_len, p, s->version);
+				               s->vals[fi].len, s->id, s->id_len, exp[k].path, s->version);
 			}
-			free(p);
-			i = g;
-			if (c == 0)
-				j++;
 		} else {
-			const char *nm = act->items[j];
-			size_t l = strlen(nm), vl = 0;
-			unsigned char *vb = malloc(l + 1);
+			srec_t *s = &recs[exp[i].rec];
+			int ok = c == 0 && holds(&act.it[j], s);
 
-			if (!vb || asprintf(&p, "%s/%s", f->udir, nm) < 0)
-				rc = ZKC_ENOMEM;
-			else if (gver[j] == -2)
-				;  /* deleted while we read */
-			else if (split_entry(vb, &vl, NULL, NULL, nm) != 0)
-				rc = add_issue(r, ZKC_INDEX_BAD_ENTRY, f->name, NULL, 0, gdata[j], glen[j], p,
-				               gver[j]);
-			else
-				rc = add_issue(r, ZKC_INDEX_STALE_UNIQUE, f->name, vb, vl, gdata[j], glen[j],
-				               p, gver[j]);
-			free(vb);
-			free(p);
-			j++;
+			if (c == 0 && !ok && act.it[j].ver != -2)
+				rc = add_issue(r, ZKC_INDEX_STALE_UNIQUE, f->name, s->vals[fi].p,
+				               s->vals[fi].len, act.it[j].data, act.it[j].len, act.it[j].path,
+				               act.it[j].ver);
+			if (rc == ZKC_OK && !ok)
+				rc = add_issue(r, ZKC_INDEX_MISSING_UNIQUE, f->name, s->vals[fi].p,
+				               s->vals[fi].len, s->id, s->id_len, exp[i].path, s->version);
 		}
+		if (c == 0)
+			j++;
+		i = g;
 	}
-out:
-	for (i = 0; i < ne; i++)
-		free(exp[i].name);
-	free(exp);
-	free_dir(act, gdata, glen, gver);
+	exp_free(exp, ne);
+	dlist_free(&act);
 	return rc;
 }
 
 int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 {
 	zkc_index_report_t *r;
-	zkc_strings_t *names = NULL;
-	char **data = NULL;
-	size_t *lens = NULL, i, n = 0;
-	int32_t *vers = NULL;
+	dlist_t d;
+	size_t i, n = 0;
 	srec_t *recs = NULL;
 	int rc;
 
@@ -1512,43 +1627,49 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 	*out = NULL;
 	if (!ix)
 		return ZKC_EBADARGUMENTS;
+	if (zkc_on_event_thread(ix->zk))
+		return ZKC_EDEADLK;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return ZKC_ENOMEM;
-	rc = read_dir(&names, &data, &lens, &vers, ix->zk, ix->rdir);
+	rc = read_dir(&d, ix->zk, ix->rdir, ix->nb, -1, 1);
 	if (rc == ZKC_OK) {
-		n = names->count;
+		n = d.n;
 		recs = calloc(n + 1, sizeof(*recs));
-		if (!recs)
+		if (!recs) {
+			dlist_free(&d);
 			rc = ZKC_ENOMEM;
+		}
 	}
 	for (i = 0; rc == ZKC_OK && i < n; i++) {
 		srec_t *s = &recs[i];
-		size_t l = strlen(names->items[i]);
-		char *p = NULL;
+		size_t l = strlen(d.it[i].name);
+		char *want = NULL;
 
-		s->ename = names->items[i];
-		s->version = vers[i];
-		if (vers[i] == -2)
+		s->ename = d.it[i].name;
+		s->path = d.it[i].path;
+		s->version = d.it[i].ver;
+		if (s->version == -2)
 			continue;  /* deleted while we read */
 		r->records++;
 		s->id = malloc(l + 1);
-		if (!s->id)
+		if (!s->id) {
 			rc = ZKC_ENOMEM;
-		else if (zkc__ikey_dec(s->id, &s->id_len, s->ename, l) != 0 || s->id_len == 0) {
+			break;
+		}
+		if (zkc__ikey_dec(s->id, &s->id_len, s->ename, l) != 0 || s->id_len == 0) {
 			free(s->id);
 			s->id = NULL;
 		}
-		if (rc == ZKC_OK && s->id && record_values(s->vals, ix, data[i], lens[i], NULL, NULL) == 0)
+		/* a record counts only in its bucket */
+		if (s->id && (want = bpath(ix->rdir, ix->nb, s->id, s->id_len, 0, NULL)) &&
+		    strcmp(want, s->path) == 0 &&
+		    record_values(s->vals, ix, d.it[i].data, d.it[i].len, NULL, NULL) == 0)
 			s->ok = 1;
-		if (rc == ZKC_OK && !s->ok) {
-			if (asprintf(&p, "%s/%s", ix->rdir, s->ename) < 0)
-				rc = ZKC_ENOMEM;
-			else
-				rc = add_issue(r, ZKC_INDEX_BAD_RECORD, NULL, NULL, 0, s->id, s->id_len, p,
-				               s->version);
-			free(p);
-		}
+		free(want);
+		if (!s->ok)
+			rc = add_issue(r, ZKC_INDEX_BAD_RECORD, NULL, NULL, 0, s->id, s->id_len, s->path,
+			               s->version);
 	}
 	for (i = 0; rc == ZKC_OK && i < ix->nf; i++) {
 		rc = verify_entries(r, ix, i, recs, n);
@@ -1558,7 +1679,8 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 	for (i = 0; recs && i < n; i++)
 		free(recs[i].id);
 	free(recs);
-	free_dir(names, data, lens, vers);
+	if (n || rc == ZKC_OK)
+		dlist_free(&d);
 	if (rc != ZKC_OK) {
 		zkc_index_report_free(r);
 		return rc;
@@ -1586,7 +1708,7 @@ static int repair(zkc_index_t *ix, const zkc_index_issue_t *is)
 	case ZKC_INDEX_MISSING_ENTRY:
 	case ZKC_INDEX_MISSING_UNIQUE:
 		/* only while the record is as verify saw it */
-		rpath = entry_path(ix->rdir, is->id, is->id_len, 0, NULL);
+		rpath = bpath(ix->rdir, ix->nb, is->id, is->id_len, 0, NULL);
 		rc = rpath ? zkc_multi_check(m, rpath, is->version) : ZKC_ENOMEM;
 		if (rc == ZKC_OK)
 			rc = zkc_multi_create(m, is->path, is->kind == ZKC_INDEX_MISSING_UNIQUE ? is->id : NULL,

@@ -32,6 +32,25 @@ static int teardown(void **state)
 	return h_teardown(state);
 }
 
+/* The documented layout: a key's bucket is FNV-1a (32 bits) of its bytes
+ * modulo 64, as two hex digits. Written here again on purpose: the test
+ * pins the layout other programs rely on. */
+static void bpath(char *buf, size_t cap, const char *dir, const char *key, size_t klen,
+                  const char *suffix)
+{
+	uint32_t h = 2166136261u;
+	char *enc = NULL;
+	size_t i;
+
+	for (i = 0; i < klen; i++) {
+		h ^= (unsigned char)key[i];
+		h *= 16777619u;
+	}
+	assert_int_equal(zkc_index_encode(&enc, key, klen), ZKC_OK);
+	snprintf(buf, cap, "%s/%02x/%s%s", dir, (unsigned)(h % 64), enc, suffix);
+	zkc_free(enc);
+}
+
 static const zkc_index_field_t schema[] = {
 	{ "color", 0 },
 	{ "email", ZKC_INDEX_UNIQUE },
@@ -127,28 +146,33 @@ static void expect_clean(zkc_index_t *ix)
 
 static void test_layout_is_records_entries_and_guards_as_documented(void **state)
 {
-	char *p, path[2048];
+	char *p, path[2048], dir[2048];
 	zkc_index_t *ix = make(&p, "layout");
 	char *data = NULL;
 	size_t len = 0;
 	(void)state;
 
 	assert_int_equal(put3(ix, "u/1", "red", "x@y", 0), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/records/u-2f1", p);
+	snprintf(dir, sizeof(dir), "%s/records", p);
+	bpath(path, sizeof(path), dir, "u/1", 3, "");
+	assert_non_null(strstr(path, "/u-2f1"));
 	assert_int_equal(zkc_exists(NULL, zk, path), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/idx/color/red+u-2f1", p);
+	snprintf(dir, sizeof(dir), "%s/idx/color", p);
+	bpath(path, sizeof(path), dir, "red", 3, "+u-2f1");
 	assert_int_equal(zkc_exists(NULL, zk, path), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/idx/email/x@y+u-2f1", p);
+	snprintf(dir, sizeof(dir), "%s/idx/email", p);
+	bpath(path, sizeof(path), dir, "x@y", 3, "+u-2f1");
 	assert_int_equal(zkc_exists(NULL, zk, path), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/uidx/email/x@y+", p);
+	snprintf(dir, sizeof(dir), "%s/uidx/email", p);
+	bpath(path, sizeof(path), dir, "x@y", 3, "+");
 	assert_int_equal(zkc_get(&data, &len, NULL, zk, path), ZKC_OK);
 	assert_int_equal(len, 3);
 	assert_memory_equal(data, "u/1", 3);
 	zkc_free(data);
-	snprintf(path, sizeof(path), "%s/idx/a-2fb", p);
+	snprintf(path, sizeof(path), "%s/idx/a-2fb/3f", p);
 	assert_int_equal(zkc_exists(NULL, zk, path), ZKC_OK);
 	assert_int_equal(zkc_get(&data, &len, NULL, zk, p), ZKC_OK);
-	assert_string_equal(data, "zkc-index 1\nf color\nu email\nf a-2fb\n");
+	assert_string_equal(data, "zkc-index 1\nbuckets 64\nf color\nu email\nf a-2fb\n");
 	zkc_free(data);
 	done(ix, p);
 }
@@ -385,7 +409,7 @@ static void test_bad_input_gets_clear_codes(void **state)
 
 static void test_verify_finds_planted_disagreements_and_rebuild_repairs_them(void **state)
 {
-	char *p, path[2048];
+	char *p, path[2048], dir[2048];
 	zkc_index_t *ix = make(&p, "verify");
 	zkc_index_report_t *r = NULL;
 	int seen[8] = { 0 };
@@ -398,15 +422,17 @@ static void test_verify_finds_planted_disagreements_and_rebuild_repairs_them(voi
 	expect_clean(ix);
 	/* plant: a missing entry, a stale entry, a guard naming another id,
 	 * a missing guard, a record that is not one */
-	snprintf(path, sizeof(path), "%s/idx/color/red+1", p);
+	snprintf(dir, sizeof(dir), "%s/idx/color", p);
+	bpath(path, sizeof(path), dir, "red", 3, "+1");
 	assert_int_equal(zkc_delete(zk, path, -1, 0), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/idx/color/green+7", p);
+	bpath(path, sizeof(path), dir, "green", 5, "+7");
 	assert_int_equal(zkc_create(NULL, NULL, zk, path, NULL, 0, NULL), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/uidx/email/b@x+", p);
+	snprintf(dir, sizeof(dir), "%s/uidx/email", p);
+	bpath(path, sizeof(path), dir, "b@x", 3, "+");
 	assert_int_equal(zkc_set(NULL, zk, path, "3", 1, -1), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/uidx/email/c@x+", p);
+	bpath(path, sizeof(path), dir, "c@x", 3, "+");
 	assert_int_equal(zkc_delete(zk, path, -1, 0), ZKC_OK);
-	snprintf(path, sizeof(path), "%s/records/junk", p);
+	snprintf(path, sizeof(path), "%s/records/00/junk", p);
 	assert_int_equal(zkc_create(NULL, NULL, zk, path, "xx", 2, NULL), ZKC_OK);
 
 	assert_int_equal(zkc_index_verify(&r, ix), ZKC_OK);
@@ -614,8 +640,13 @@ static void test_cli_commands_and_exit_codes(void **state)
 	assert_non_null(strstr(out, "\"issues\":0,"));
 	free(out);
 	/* break it by hand: verify exits 10, rebuild repairs, verify is 0 */
-	snprintf(a, sizeof(a), "%s/idx/color/red+u1", p);
-	assert_int_equal(zkc_delete(zk, a, -1, 0), ZKC_OK);
+	{
+		char dir[2048];
+
+		snprintf(dir, sizeof(dir), "%s/idx/color", p);
+		bpath(a, sizeof(a), dir, "red", 3, "+u1");
+		assert_int_equal(zkc_delete(zk, a, -1, 0), ZKC_OK);
+	}
 	snprintf(a, sizeof(a), "index verify %s 2>/dev/null", p);
 	assert_int_equal(run_cli(&out, a), 10);
 	assert_non_null(strstr(out, "missing_entry\t"));

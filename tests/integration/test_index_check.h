@@ -28,11 +28,20 @@ static int chk_has_value(const zkc_index_record_t *rec, const char *field, const
 static size_t chk_lookups_match_scan(zkc_t *zk, zkc_index_t *ix, const char *path)
 {
 	char rdir[2048];
-	zkc_strings_t *names = NULL;
+	zkc_strings_t *names = calloc(1, sizeof(*names));
 	size_t i, j, f, nf = zkc_index_field_count(ix), *present = calloc(nf + 1, sizeof(size_t));
 
-	snprintf(rdir, sizeof(rdir), "%s/records", path);
-	assert_int_equal(zkc_children(&names, NULL, zk, rdir), ZKC_OK);
+	/* every record of the 64 buckets */
+	for (i = 0; i < 64; i++) {
+		zkc_strings_t *b = NULL;
+
+		snprintf(rdir, sizeof(rdir), "%s/records/%02x", path, (unsigned)i);
+		assert_int_equal(zkc_children(&b, NULL, zk, rdir), ZKC_OK);
+		names->items = realloc(names->items, (names->count + b->count + 1) * sizeof(char *));
+		for (j = 0; j < b->count; j++)
+			names->items[names->count++] = strdup(b->items[j]);
+		zkc_strings_free(b);
+	}
 	/* records -> lookups */
 	for (i = 0; i < names->count; i++) {
 		zkc_index_record_t *rec = NULL;
