@@ -24,6 +24,8 @@
 #define SCHEMA_MAGIC "zkc-index 1\nbuckets 64\n"  /* 64: BUCKETS */
 #define READ_CHUNK 256
 #define BUCKETS 64           /* of records, entries and guards per field */
+/* room for "<path>/uidx/<encoded field>/<bucket>" */
+#define DIR_BUF (ZKC_INDEX_MAX_PATH + 3 * ZKC_INDEX_MAX_FIELD_NAME + 32)
 
 typedef struct field {
 	char *name;          /* raw, NUL-terminated */
@@ -120,7 +122,7 @@ static unsigned bucket_of(const void *key, size_t len, unsigned nb)
 static char *bpath(const char *dir, unsigned nb, const void *a, size_t alen, int sep,
                    const char *eb)
 {
-	char sub[ZKC_INDEX_MAX_PATH + 16];
+	char sub[DIR_BUF];
 
 	snprintf(sub, sizeof(sub), "%s/%02x", dir, bucket_of(a, alen, nb));
 	return entry_path(sub, a, alen, sep, eb);
@@ -276,7 +278,7 @@ static int schema_parse(zkc_index_t *ix, const char *data, size_t len)
 /* Creates the BUCKETS directories "00".."3f" under dir. */
 static int add_buckets(zkc_multi_t *m, const char *dir)
 {
-	char p[ZKC_INDEX_MAX_PATH + 200];
+	char p[DIR_BUF];
 	unsigned k;
 	int rc = ZKC_OK;
 
@@ -1106,7 +1108,7 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 	if (zkc_batch_new(&b) != ZKC_OK)
 		return ZKC_ENOMEM;
 	for (k = first, rc = ZKC_OK; rc == ZKC_OK && k < last; k++) {
-		char p[ZKC_INDEX_MAX_PATH + 16];
+		char p[DIR_BUF];
 
 		snprintf(p, sizeof(p), "%s/%02x", dir, k);
 		if (zkc_batch_children(b, p, 0, NULL, NULL) < 0)
@@ -1309,7 +1311,7 @@ static int newest_child_change(int64_t *out, zkc_t *zk, const char *dir, unsigne
 	int rc = zkc_batch_new(&b);
 
 	for (k = 0; rc == ZKC_OK && k < nb; k++) {
-		char p[ZKC_INDEX_MAX_PATH + 16];
+		char p[DIR_BUF];
 
 		snprintf(p, sizeof(p), "%s/%02x", dir, k);
 		if (zkc_batch_exists(b, p, 0, NULL, NULL) < 0)

@@ -16,12 +16,14 @@ extern "C" {
 typedef struct zkc_index zkc_index_t;
 
 /* Limits (bytes), checked before anything is sent. Over them: ZKC_ETOOLARGE
- * for ids, values and record data; ZKC_EBADARGUMENTS for the rest. */
+ * for ids, values and record data; ZKC_EBADARGUMENTS for the rest. Chosen
+ * so the longest entry path (every byte escaped) stays under the 4096
+ * bytes zkc_path_validate allows. */
 #define ZKC_INDEX_MAX_ID 512          /* an id: 1..512 bytes, any bytes */
 #define ZKC_INDEX_MAX_VALUE 512       /* a field value: 0..512 bytes, any bytes */
 #define ZKC_INDEX_MAX_FIELD_NAME 64   /* a field name: 1..64 bytes, no NUL */
 #define ZKC_INDEX_MAX_FIELDS 32       /* indexed fields per collection */
-#define ZKC_INDEX_MAX_PATH 1024       /* the collection's path */
+#define ZKC_INDEX_MAX_PATH 512        /* the collection's path */
 
 /* ------------------------------------------------------------ schema */
 

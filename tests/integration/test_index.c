@@ -47,7 +47,8 @@ static void bpath(char *buf, size_t cap, const char *dir, const char *key, size_
 		h *= 16777619u;
 	}
 	assert_int_equal(zkc_index_encode(&enc, key, klen), ZKC_OK);
-	snprintf(buf, cap, "%s/%02x/%s%s", dir, (unsigned)(h % 64), enc, suffix);
+	assert_true(strlen(dir) + strlen(enc) + strlen(suffix) + 5 <= cap);
+	sprintf(buf, "%s/%02x/%s%s", dir, (unsigned)(h % 64), enc, suffix);
 	zkc_free(enc);
 }
 
@@ -133,17 +134,6 @@ static void expect_ids(zkc_index_t *ix, const char *field, const char *v, const 
 	free(s);
 }
 
-static void expect_clean(zkc_index_t *ix)
-{
-	zkc_index_report_t *r = NULL;
-
-	assert_int_equal(zkc_index_verify(&r, ix), ZKC_OK);
-	if (r->count)
-		fail_msg("verify: %zu issues, first %s at %s", r->count,
-		         zkc_index_issue_name(r->issues[0].kind), r->issues[0].path);
-	zkc_index_report_free(r);
-}
-
 static void test_layout_is_records_entries_and_guards_as_documented(void **state)
 {
 	char *p, path[2048], dir[2048];
@@ -227,7 +217,7 @@ static void test_put_get_update_delete_keep_entries_with_the_record(void **state
 	assert_int_equal(put3(ix, "1", "green", NULL, ZKC_INDEX_CREATE), ZKC_ENODEEXISTS);
 	assert_int_equal(put3(ix, "9", "green", NULL, ZKC_INDEX_UPDATE), ZKC_ENONODE);
 	expect_ids(ix, "color", "green", "");
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	done(ix, p);
 }
 
@@ -252,7 +242,7 @@ static void test_unique_conflict_fails_whole_put_with_enodeexists(void **state)
 	/* re-putting the holder with the same value is no conflict */
 	assert_int_equal(put3(ix, "1", "pink", "same@x", ZKC_INDEX_WAIT), ZKC_OK);
 	expect_ids(ix, "email", "same@x", "1");
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	done(ix, p);
 }
 
@@ -319,7 +309,7 @@ static void test_keys_with_any_bytes_sort_and_scan_in_byte_order(void **state)
 		assert_int_equal(h->count, 3);
 		zkc_index_hits_free(h);
 	}
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	done(ix, p);
 }
 
@@ -394,7 +384,7 @@ static void test_bad_input_gets_clear_codes(void **state)
 	assert_int_equal(zkc_index_delete(ix, "", 0, 0), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_index_get(NULL, ix, "1", 1, 0), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_index_close(NULL), ZKC_OK);
-	expect_clean(ix);
+	chk_verify_clean(ix);
 
 	/* the collection dropped under an open handle: clear codes, no hang */
 	assert_int_equal(zkc_index_drop(zk, p), ZKC_OK);
@@ -405,6 +395,44 @@ static void test_bad_input_gets_clear_codes(void **state)
 	free(other);
 	free(big);
 	free(p);
+}
+
+static void test_longest_keys_fit_under_the_longest_collection_path(void **state)
+{
+	static const zkc_index_field_t f64[] = { { "................................................"
+	                                           "................", ZKC_INDEX_UNIQUE } };
+	char *base = h_path("longest"), p[ZKC_INDEX_MAX_PATH + 2], id[ZKC_INDEX_MAX_ID];
+	char val[ZKC_INDEX_MAX_VALUE];
+	zkc_index_kv_t kv = { f64[0].name, val, sizeof(val) };
+	zkc_index_t *ix = NULL;
+	zkc_index_hits_t *h = NULL;
+	size_t n;
+	(void)state;
+
+	assert_int_equal(strlen(f64[0].name), ZKC_INDEX_MAX_FIELD_NAME);
+	/* a path of exactly the limit: base/aaaa... */
+	n = (size_t)snprintf(p, sizeof(p), "%s/", base);
+	memset(p + n, 'a', ZKC_INDEX_MAX_PATH - n);
+	p[ZKC_INDEX_MAX_PATH] = 0;
+	memset(id, 0, sizeof(id));      /* every byte escaped: 3 x 512 */
+	memset(val, 0xff, sizeof(val));
+	assert_int_equal(zkc_index_create(zk, p, f64, 1), ZKC_OK);
+	assert_int_equal(zkc_index_open(&ix, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_index_put(ix, id, sizeof(id), "x", 1, &kv, 1, ZKC_INDEX_WAIT), ZKC_OK);
+	assert_int_equal(zkc_index_find(&h, ix, f64[0].name, val, sizeof(val), 0, 0), ZKC_OK);
+	assert_int_equal(h->count, 1);
+	assert_int_equal(h->items[0].id_len, sizeof(id));
+	assert_memory_equal(h->items[0].id, id, sizeof(id));
+	zkc_index_hits_free(h);
+	chk_verify_clean(ix);
+	assert_int_equal(zkc_index_delete(ix, id, sizeof(id), 0), ZKC_OK);
+	assert_int_equal(zkc_index_close(ix), ZKC_OK);
+	/* one byte longer is refused before anything is sent */
+	p[ZKC_INDEX_MAX_PATH] = 'a';
+	p[ZKC_INDEX_MAX_PATH + 1] = 0;
+	assert_int_equal(zkc_index_create(zk, p, f64, 1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_delete(zk, base, -1, ZKC_DELETE_RECURSIVE), ZKC_OK);
+	free(base);
 }
 
 static void test_verify_finds_planted_disagreements_and_rebuild_repairs_them(void **state)
@@ -419,7 +447,7 @@ static void test_verify_finds_planted_disagreements_and_rebuild_repairs_them(voi
 	assert_int_equal(put3(ix, "1", "red", "a@x", 0), ZKC_OK);
 	assert_int_equal(put3(ix, "2", "blue", "b@x", 0), ZKC_OK);
 	assert_int_equal(put3(ix, "3", "blue", "c@x", 0), ZKC_OK);
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	/* plant: a missing entry, a stale entry, a guard naming another id,
 	 * a missing guard, a record that is not one */
 	snprintf(dir, sizeof(dir), "%s/idx/color", p);
@@ -455,13 +483,13 @@ static void test_verify_finds_planted_disagreements_and_rebuild_repairs_them(voi
 	assert_int_equal(r->repaired, 5);  /* the bad record is left to a person */
 	zkc_index_report_free(r);
 	assert_int_equal(zkc_delete(zk, path, -1, 0), ZKC_OK);
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	assert_int_equal(zkc_index_sync(ix, 30000), ZKC_OK);
 	expect_ids(ix, "color", "red", "1");
 	expect_ids(ix, "color", "green", "");
 	expect_ids(ix, "email", "b@x", "2");
 	assert_int_equal(put3(ix, "1", "pink", "a@x", 0), ZKC_OK);
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	done(ix, p);
 }
 
@@ -553,7 +581,7 @@ static void test_contending_threads_and_handles_keep_index_and_data_in_agreement
 	}
 	assert_int_equal(other, 0);
 	assert_true(ok > 0);
-	expect_clean(ix);
+	chk_verify_clean(ix);
 	assert_int_equal(zkc_index_sync(ix, 30000), ZKC_OK);
 	chk_lookups_match_scan(zk, ix, p);
 	assert_int_equal(zkc_index_sync(ix2, 30000), ZKC_OK);
@@ -675,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_unique_conflict_fails_whole_put_with_enodeexists),
 		cmocka_unit_test(test_keys_with_any_bytes_sort_and_scan_in_byte_order),
 		cmocka_unit_test(test_bad_input_gets_clear_codes),
+		cmocka_unit_test(test_longest_keys_fit_under_the_longest_collection_path),
 		cmocka_unit_test(test_verify_finds_planted_disagreements_and_rebuild_repairs_them),
 		cmocka_unit_test(test_cache_follows_writes_of_another_client),
 		cmocka_unit_test(test_contending_threads_and_handles_keep_index_and_data_in_agreement),
