@@ -141,18 +141,6 @@ int main(void)
 		n_put++;
 	}
 	put_s = n_put / (now_s() - t0);
-	/* the same through a handle whose cache follows the collection */
-	if ((rc = zkc_index_open(&ix, zk, coll, NULL)) != ZKC_OK)
-		die("index open", rc);
-	n_cput = 0;
-	t0 = now_s();
-	while (now_s() - t0 < PHASE_MS / 1000.0) {
-		if ((rc = put_one(ix, n_put + n_cput, 0)) != ZKC_OK)
-			die("put", rc);
-		n_cput++;
-	}
-	cput_s = n_cput / (now_s() - t0);
-	n_put += n_cput;
 	t0 = now_s();
 	while (now_s() - t0 < PHASE_MS / 1000.0) {
 		if ((rc = seq_put(zk, seqroot, n_seq)) != ZKC_OK)
@@ -160,8 +148,8 @@ int main(void)
 		n_seq++;
 	}
 	seq_s = n_seq / (now_s() - t0);
-	fprintf(stderr, "puts: %ld in %.1f s with zkc_index_put (%ld with a cache), %ld "
-	        "sequentially\n", n_put - n_cput, PHASE_MS / 1000.0, n_cput, n_seq);
+	fprintf(stderr, "puts: %ld in %.1f s with zkc_index_put, %ld sequentially\n", n_put,
+	        PHASE_MS / 1000.0, n_seq);
 
 	/* updates that move a record to another color value */
 	t0 = now_s();
@@ -178,6 +166,21 @@ int main(void)
 		n_supd++;
 	}
 	supd_s = n_supd / (now_s() - t0);
+
+	/* puts through a handle whose cache follows the collection, on the
+	 * same client: the cache's re-reads share the session (measured last,
+	 * so the phases above run without a cache) */
+	if ((rc = zkc_index_open(&ix, zk, coll, NULL)) != ZKC_OK)
+		die("index open", rc);
+	n_cput = 0;
+	t0 = now_s();
+	while (now_s() - t0 < PHASE_MS / 1000.0) {
+		if ((rc = put_one(ix, n_put + n_cput, 0)) != ZKC_OK)
+			die("put", rc);
+		n_cput++;
+	}
+	cput_s = n_cput / (now_s() - t0);
+	n_put += n_cput;
 
 	/* lookups from the cache, one thread */
 	if ((rc = zkc_index_sync(ix, 30000)) != ZKC_OK)
