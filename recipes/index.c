@@ -916,7 +916,7 @@ static int make_record(zkc_index_record_t **out, const zkc_index_t *ix, const vo
 	for (i = 0; i < ix->nf; i++)
 		if (vals[i].present) {
 			nf++;
-			size += sizeof(zkc_index_kv_t) + vals[i].len + 1;
+			size += sizeof(zkc_index_kv_t) + vals[i].len + 1 + ix->f[i].name_len + 1;
 		}
 	r = calloc(1, size);
 	if (!r)
@@ -938,7 +938,9 @@ static int make_record(zkc_index_record_t **out, const zkc_index_t *ix, const vo
 		if (!vals[i].present)
 			continue;
 		kv = &r->fields[r->nfields++];
-		kv->name = ix->f[i].name;  /* NB: borrowed from the handle */
+		memcpy(p, ix->f[i].name, ix->f[i].name_len + 1);  /* outlives the handle */
+		kv->name = p;
+		p += ix->f[i].name_len + 1;
 		if (vals[i].len)
 			memcpy(p, vals[i].p, vals[i].len);
 		kv->value = p;

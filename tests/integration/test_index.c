@@ -514,7 +514,11 @@ static void test_cache_follows_writes_of_another_client(void **state)
 	assert_true(ids_are(other, "color", "teal", "k"));
 	assert_int_equal(zkc_index_get(&rec, other, "k", 1, 0), ZKC_OK);
 	assert_string_equal(rec->fields[0].value, "teal");
+	/* a record is the caller's: it outlives the handle that read it */
+	assert_int_equal(zkc_index_close(other), ZKC_OK);
+	assert_string_equal(rec->fields[0].name, "color");
 	zkc_index_record_free(rec);
+	assert_int_equal(zkc_index_open(&other, zk2, p, &o), ZKC_OK);
 	/* sync: a reader sees every write finished before it */
 	assert_int_equal(put3(ix, "m", "gold", NULL, 0), ZKC_OK);
 	assert_int_equal(zkc_index_sync(other, 30000), ZKC_OK);
