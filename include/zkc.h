@@ -18,6 +18,7 @@
 #include "zkc/semaphore.h"
 #include "zkc/counter.h"
 #include "zkc/queue.h"
+#include "zkc/service.h"
 #include "zkc/testing.h"
 
 #endif
