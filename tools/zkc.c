@@ -36,6 +36,7 @@ int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
 int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
+int cli_service(int argc, char **argv); /* tools/cmd_service.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -55,6 +56,7 @@ static const struct command commands[] = {
 	{ "lock", cli_lock, "run a command while holding a lock" },
 	{ "queue", cli_queue, "put, take, peek or count items of a queue" },
 	{ "counter", cli_counter, "get, add to or compare-and-set a counter" },
+	{ "service", cli_service, "register, list or route to instances of a service" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },
