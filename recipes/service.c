@@ -772,11 +772,12 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	if (rc == ZKC_OK) {
 		zkc_session(&sid, NULL, NULL, zk);
 		if (!in->replace || st.ephemeral_owner == sid) {
+			rc = zkc__error(ZKC_ENODEEXISTS, "service instance %s is already registered "
+			                "(session 0x%llx)", r->path,
+			                (unsigned long long)st.ephemeral_owner);
 			zkc_free(data);
 			reg_free(r);
-			return zkc__error(ZKC_ENODEEXISTS, "service instance %s is already registered "
-			                  "(session 0x%llx)", r->path,
-			                  (unsigned long long)st.ephemeral_owner);
+			return rc;
 		}
 		rc = zkc_delete(zk, r->path, st.version, 0);
 		if (rc == ZKC_ENONODE || rc == ZKC_EBADVERSION)
