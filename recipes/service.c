@@ -1128,7 +1128,7 @@ int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, cons
 	uint64_t kh;
 	const snap_t *s;
 	double best = -1.0;
-	size_t i, win = 0;
+	size_t i, win = 0, n;
 	int rc;
 
 	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
@@ -1145,10 +1145,12 @@ int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, cons
 			win = i;
 		}
 	}
-	if (s->n)
+	n = s->n;
+	if (n)
 		fill(out, &s->all.items[s->entry[win]]);
 	pthread_rwlock_unlock(&r->lock);
-	if (!s->n)
+	/* s may be freed from here on */
+	if (!n)
 		return zkc__error(ZKC_ENONODE, "service %s: no routable instance", r->path);
 	return ZKC_OK;
 }
