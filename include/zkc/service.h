@@ -41,7 +41,10 @@ typedef struct zkc_service_reg zkc_service_reg_t;
  *               fails with ZKC_ENODEEXISTS; 1 deletes that node and takes the
  *               id over (what Curator's ServiceDiscovery does; use it when a
  *               restarted process re-registers before its old session
- *               expired) */
+ *               expired). Against a live twin that keeps its registration
+ *               the two race to re-create the node and the loser waits
+ *               (ZKC_ETIMEDOUT): replace is for registrations whose process
+ *               is gone. */
 typedef struct zkc_service_instance {
 	int version;
 	const char *id;
@@ -61,7 +64,7 @@ typedef struct zkc_service_instance {
  * creates again after every session loss (zkc/pnode.h) until
  * zkc_service_unregister. Waits up to 30 s for the node to exist. *out is
  * owned by the caller (zkc_service_unregister) and must go before `zk`.
- * Any thread but the client's event thread. Expected codes:
+ * Any thread but the client's event thread (ZKC_EDEADLK). Expected codes:
  * ZKC_EBADARGUMENTS (path, id, address, port, weight, options version; the
  * message says which), ZKC_ETOOLARGE (metadata), ZKC_ENODEEXISTS (the id is
  * held by another live session and replace is 0), ZKC_ETIMEDOUT (not
@@ -176,8 +179,10 @@ ZKC_EXTERN int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router
                                  const void *key, size_t len);
 
 /* The n best instances for `key` in order (the first is what
- * zkc_service_route gives), for replicas or fallbacks: *out_count gets
- * min(n, routable instances). Expected codes: as zkc_service_route. */
+ * zkc_service_route gives), for replicas or fallbacks: out[0..n) is the
+ * caller's, *out_count gets min(n, routable instances). Allocates only
+ * when n > 16. Expected codes: as zkc_service_route, and ZKC_EBADARGUMENTS
+ * for n = 0 or a NULL out_count. */
 ZKC_EXTERN int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n,
                                    zkc_service_router_t *r, const void *key, size_t len);
 

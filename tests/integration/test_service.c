@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -379,6 +380,84 @@ static void test_draining_instance_gets_no_keys_and_no_other_key_moves(void **s)
 	free(svc);
 }
 
+/* ------------------------------------------------------------ threads */
+
+typedef struct racer {
+	zkc_service_router_t *r;
+	int stop;        /* atomic access */
+	long routes, fails, strangers;
+	pthread_t th;
+} racer_t;
+
+static void *race_routes(void *arg)
+{
+	racer_t *t = arg;
+	zkc_service_endpoint_t ep[3];
+	char key[32];
+	long i = 0;
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_SEQ_CST)) {
+		int n = snprintf(key, sizeof(key), "k%ld", i++);
+		size_t got = 0;
+		int rc = i % 2 ? zkc_service_route(&ep[0], t->r, key, (size_t)n)
+		               : zkc_service_route_n(ep, &got, 3, t->r, key, (size_t)n);
+
+		if (rc != ZKC_OK)
+			t->fails++;
+		else if (id_index(ep[0].id) >= 8 || strcmp(ep[0].address, "127.0.0.1") != 0)
+			t->strangers++;
+		t->routes++;
+	}
+	return NULL;
+}
+
+static void test_routing_threads_race_snapshot_swaps(void **s)
+{
+	char *svc = h_path("race");
+	zkc_service_reg_t *regs[8];
+	zkc_service_router_t *r;
+	racer_t t[3];
+	uint64_t gen0;
+	int i, round;
+	(void)s;
+
+	reg_many(regs, 8, svc, NULL);
+	r = router(svc);
+	gen0 = zkc_service_router_generation(r);
+	memset(t, 0, sizeof(t));
+	for (i = 0; i < 3; i++) {
+		t[i].r = r;
+		assert_int_equal(pthread_create(&t[i].th, NULL, race_routes, &t[i]), 0);
+	}
+	/* instance 0 stays routable; the others drain, change weight, leave
+	 * and come back while three threads route */
+	for (round = 0; round < 6; round++) {
+		for (i = 1; i < 8; i++) {
+			if ((i + round) % 3 == 0)
+				assert_int_equal(zkc_service_set_draining(regs[i], round % 2), ZKC_OK);
+			else if ((i + round) % 3 == 1)
+				assert_int_equal(zkc_service_set_weight(regs[i], 1 + round), ZKC_OK);
+		}
+		assert_int_equal(zkc_service_unregister(regs[7]), ZKC_OK);
+		regs[7] = reg_on(zk, svc, "i007", 1);
+	}
+	H_WAIT_UNTIL(zkc_service_router_generation(r) >= gen0 + 10, H_TIMEOUT_MS);
+	for (i = 0; i < 3; i++) {
+		__atomic_store_n(&t[i].stop, 1, __ATOMIC_SEQ_CST);
+		pthread_join(t[i].th, NULL);
+		assert_true(t[i].routes > 0);
+		assert_int_equal(t[i].fails, 0);
+		assert_int_equal(t[i].strangers, 0);
+	}
+	print_message("# %ld + %ld + %ld routes across %llu snapshots\n", t[0].routes,
+	              t[1].routes, t[2].routes,
+	              (unsigned long long)(zkc_service_router_generation(r) - gen0));
+	zkc_service_router_close(r);
+	unreg_many(regs, 8);
+	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
+	free(svc);
+}
+
 /* ------------------------------------------------------------ session loss */
 
 static int64_t owner_of(const char *path)
@@ -593,7 +672,9 @@ static void test_bad_input_gets_clear_codes(void **s)
 	zkc_service_endpoint_t ep;
 	zkc_service_list_t *l = NULL;
 	size_t got = 7;
-	char *big;
+	char *big, line[4096];
+	int fd;
+	pid_t pid;
 	(void)s;
 
 	/* unknown service: the router opens (the service may come later), has
@@ -661,12 +742,21 @@ static void test_bad_input_gets_clear_codes(void **s)
 	assert_null(reg);
 	assert_int_equal(zkc_exists(NULL, zk, svc), ZKC_ENONODE);
 
-	/* the same id from another live session: refused, unless replacing */
+	/* the same id from another live session: refused */
 	in.id = "dup";
 	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_OK);
 	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
+	assert_non_null(strstr(zkc_error_last()->message, "already registered"));
 	assert_int_equal(zkc_service_register(&twin, zk, svc, &in), ZKC_ENODEEXISTS);
 	assert_null(twin);
+	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+
+	/* replace: a restarted process takes the id over from its previous
+	 * incarnation (frozen here: its session lives on for 4 s) */
+	pid = spawn_register(&fd, svc, "dup", NULL);
+	read_line(fd, line, sizeof(line));
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
 	in.replace = 1;
 	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_OK);
 	{
@@ -677,9 +767,9 @@ static void test_bad_input_gets_clear_codes(void **s)
 		assert_true(owner_of(p) == sid);
 		free(p);
 	}
-	/* (the first handle keeps trying in the background: its pnode waits
-	 * for the id; unregister just stops it) */
-	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+	close(fd);
 
 	/* a child that is not an instance is skipped, never routed to */
 	junk = h_join(svc, "junk");
@@ -808,6 +898,7 @@ int main(void)
 		cmocka_unit_test(test_adding_an_eleventh_instance_moves_one_eleventh_of_the_keys_to_it),
 		cmocka_unit_test(test_weights_are_honoured_and_can_change_live),
 		cmocka_unit_test(test_draining_instance_gets_no_keys_and_no_other_key_moves),
+		cmocka_unit_test(test_routing_threads_race_snapshot_swaps),
 		cmocka_unit_test(test_instance_comes_back_after_its_session_is_expired),
 		cmocka_unit_test(test_killed_process_stops_receiving_keys_once_its_session_expires),
 		cmocka_unit_test(test_stopped_process_drops_out_then_re_registers_when_it_resumes),
