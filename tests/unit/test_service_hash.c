@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <cmocka.h>
 
 #include "zkc.h"
@@ -56,6 +57,72 @@ static void test_hash_values_are_pinned_for_other_implementations(void **state)
 	assert_true(zkc_service_hash64("", 0) == 0xe220a8397b1dcdafULL);
 	assert_true(zkc_service_hash64("key-1", 5) == 0x7957dc271c9c271cULL);
 	assert_true(zkc_service_hash64("instance-0001", 13) == 0x11749f3fb0959011ULL);
+}
+
+/* ---- the specification of docs/recipes/service.md, written again from
+ * the page (with libm's log): the library must match it. */
+
+static uint64_t spec_mix(uint64_t z)
+{
+	z ^= z >> 30;
+	z *= 0xbf58476d1ce4e5b9ULL;
+	z ^= z >> 27;
+	z *= 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z;
+}
+
+static uint64_t spec_hash64(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0xc2b2ae3d27d4eb4fULL), w;
+	size_t i, b;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8); /* little-endian host */
+		h = spec_mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		w = 0;
+		for (b = 0; b < len - i; b++)
+			w |= (uint64_t)p[i + b] << (8 * b);
+		h = spec_mix(h ^ w ^ 0xff51afd7ed558ccdULL) + 0x9e3779b97f4a7c15ULL;
+	}
+	return spec_mix(h ^ len);
+}
+
+static double spec_score(uint64_t kh, uint64_t ih, int w)
+{
+	uint64_t h = spec_mix(spec_mix(kh ^ ih) + ih);
+	double u = ((double)(h >> 11) + 0.5) / 9007199254740992.0;
+
+	return w / -log(u);
+}
+
+static void test_library_matches_the_documented_specification(void **state)
+{
+	unsigned char buf[40];
+	double worst = 0;
+	int i, j, len;
+	(void)state;
+
+	for (i = 0; i < 20000; i++) {
+		uint64_t kh, ih;
+		double a, b, rel;
+
+		len = i % 40;
+		for (j = 0; j < len; j++)
+			buf[j] = (unsigned char)(spec_mix((uint64_t)i * 131 + (uint64_t)j) >> 13);
+		kh = zkc_service_hash64(buf, (size_t)len);
+		assert_true(kh == spec_hash64(buf, (size_t)len));
+		ih = zkc_service_hash64("instance", 8);
+		a = zkc_service_score(kh, ih, 1 + i % 5);
+		b = spec_score(kh, ih, 1 + i % 5);
+		rel = fabs(a - b) / b;
+		if (rel > worst)
+			worst = rel;
+	}
+	printf("# worst relative score difference against libm: %g\n", worst);
+	assert_true(worst < 1e-13);
 }
 
 static void test_score_is_weight_over_minus_ln_u(void **state)
@@ -255,6 +322,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hash_values_are_pinned_for_other_implementations),
+		cmocka_unit_test(test_library_matches_the_documented_specification),
 		cmocka_unit_test(test_score_is_weight_over_minus_ln_u),
 		cmocka_unit_test(test_adding_an_instance_moves_only_keys_to_it),
 		cmocka_unit_test(test_weights_are_honoured),
