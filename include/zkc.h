@@ -19,6 +19,7 @@
 #include "zkc/counter.h"
 #include "zkc/queue.h"
 #include "zkc/index.h"
+#include "zkc/service.h"
 #include "zkc/testing.h"
 
 #endif

@@ -37,6 +37,7 @@ int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
 int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
 int cli_index(int argc, char **argv);   /* tools/cmd_index.c */
+int cli_service(int argc, char **argv); /* tools/cmd_service.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -57,6 +58,7 @@ static const struct command commands[] = {
 	{ "queue", cli_queue, "put, take, peek or count items of a queue" },
 	{ "counter", cli_counter, "get, add to or compare-and-set a counter" },
 	{ "index", cli_index, "put, get, find, delete, verify or rebuild indexed records" },
+	{ "service", cli_service, "register, list or route to instances of a service" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },

@@ -1,0 +1,1282 @@
+/* recipes/service.c - the service registry (instances as ephemeral nodes kept
+ * by zkc_pnode) and router (weighted rendezvous hashing over an immutable
+ * snapshot rebuilt from a zkc_cache of the service's children). Public API
+ * only. Layout, format and hash: docs/recipes/service.md. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zkc/cache.h"
+#include "zkc/pnode.h"
+#include "zkc/service.h"
+
+/* The core's error recorder (src/error.c; exported to the library's own
+ * files). The public API has no setter yet, and bad input must say why in
+ * zkc_error_last(). */
+int zkc__error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define FORMAT_VERSION 1
+#define DEFAULT_TIMEOUT_MS 30000
+
+/* ================================================================ hashing
+ * Written for this recipe and specified in docs/recipes/service.md so other
+ * languages can reproduce it bit for bit: the splitmix64 finalizer as the
+ * mixing step, and a natural logarithm made of IEEE adds, multiplies and
+ * divides only (no libm: every platform computes the same scores). */
+
+static inline uint64_t mix64(uint64_t z)
+{
+	z ^= z >> 30;
+	z *= 0xbf58476d1ce4e5b9ULL;
+	z ^= z >> 27;
+	z *= 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z;
+}
+
+uint64_t zkc_service_hash64(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL);
+	size_t i = 0;
+
+	if (!p)
+		len = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w = 0;
+		int b;
+
+		for (b = 7; b >= 0; b--)
+			w = (w << 8) | p[i + (size_t)b];
+		h = mix64(h ^ w) + 0x9e3779b97f4a7c15ULL;
+	}
+	if (i < len) {
+		uint64_t w = 0;
+		size_t b;
+
+		for (b = len; b > i; b--)
+			w = (w << 8) | p[b - 1];
+		h = mix64(h ^ w ^ 0xff51afd7ed558ccdULL) + 0x9e3779b97f4a7c15ULL;
+	}
+	return mix64(h ^ (uint64_t)len);
+}
+
+/* ln(x) for x in (0, 1]: x = m * 2^e with m in [sqrt(1/2), sqrt(2)), then
+ * ln(m) = 2 atanh(s) = 2 s (1 + z/3 + z^2/5 + ... + z^11/23), s = (m-1)/(m+1),
+ * z = s^2 < 0.0295: twelve terms leave a truncation error below 1e-18 of
+ * the result, evaluated by Horner (a fixed sequence of IEEE operations). */
+static double ln01(double x)
+{
+	static const double ln2 = 0.6931471805599453;
+	uint64_t bits;
+	int e, k;
+	double m, s, z, p;
+
+	memcpy(&bits, &x, sizeof(bits));
+	e = (int)((bits >> 52) & 0x7ff) - 1023;
+	bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
+	memcpy(&m, &bits, sizeof(m));
+	if (m > 1.4142135623730951) {
+		/* near x = 1, m - 1 is then exact and the result keeps its
+		 * relative precision (the winning scores are those with u near 1) */
+		m *= 0.5;
+		e += 1;
+	}
+	s = (m - 1.0) / (m + 1.0);
+	z = s * s;
+	p = 1.0 / 23.0;
+	for (k = 21; k >= 1; k -= 2)
+		p = p * z + 1.0 / (double)k;
+	return (double)e * ln2 + 2.0 * s * p;
+}
+
+/* weight / -ln(u), u uniform in (0,1) from a mixed (key, instance) hash:
+ * the instance's rate-`weight` exponential race, won with probability
+ * weight / total weight, and unaffected by other instances joining or
+ * leaving (highest random weight). */
+double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
+{
+	uint64_t h = mix64(mix64(key_hash ^ id_hash) + id_hash);
+	double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+
+	return (double)weight / -ln01(u);
+}
+
+/* ================================================================ format */
+
+typedef struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+} buf_t;
+
+static void b_put(buf_t *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void b_str(buf_t *b, const char *s)
+{
+	b_put(b, s, strlen(s));
+}
+
+/* A JSON string: quotes, backslashes and bytes below 0x20 escaped; other
+ * bytes as they are (UTF-8 stays UTF-8). */
+static void b_json(buf_t *b, const char *s, size_t n)
+{
+	size_t i, run = 0;
+
+	b_put(b, "\"", 1);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		b_put(b, s + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\')
+			snprintf(esc, sizeof(esc), "\\%c", c);
+		else if (c == '\n')
+			strcpy(esc, "\\n");
+		else if (c == '\t')
+			strcpy(esc, "\\t");
+		else
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+		b_str(b, esc);
+	}
+	b_put(b, s + run, n - run);
+	b_put(b, "\"", 1);
+}
+
+static int bad_text(const char *s, size_t max)
+{
+	size_t n;
+
+	if (!s)
+		return 1;
+	n = strnlen(s, max + 1);
+	if (n == 0 || n > max)
+		return 1;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
+{
+	if (!in || in->version != ZKC_SERVICE_INSTANCE_VERSION)
+		return zkc__error(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
+		                  "version (use ZKC_SERVICE_INSTANCE_INIT)");
+	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
+	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
+		return zkc__error(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
+		                  "'/', no control characters, not . or ..)", ZKC_SERVICE_ID_MAX);
+	if (bad_text(in->address, ZKC_SERVICE_ADDRESS_MAX))
+		return zkc__error(ZKC_EBADARGUMENTS, "service %s: bad address (1..%d bytes, no "
+		                  "control characters)", in->id, ZKC_SERVICE_ADDRESS_MAX);
+	if (in->port < 0 || in->port > 65535)
+		return zkc__error(ZKC_EBADARGUMENTS, "service %s: port %d is not 0..65535", in->id,
+		                  in->port);
+	if (in->weight < 1 || in->weight > ZKC_SERVICE_WEIGHT_MAX)
+		return zkc__error(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", in->id,
+		                  in->weight, ZKC_SERVICE_WEIGHT_MAX);
+	*meta_len = !in->metadata ? 0 : in->metadata_len == (size_t)-1
+	            ? strnlen(in->metadata, ZKC_SERVICE_METADATA_MAX + 1) : in->metadata_len;
+	if (*meta_len > ZKC_SERVICE_METADATA_MAX)
+		return zkc__error(ZKC_ETOOLARGE, "service %s: metadata over %d bytes", in->id,
+		                  ZKC_SERVICE_METADATA_MAX);
+	return ZKC_OK;
+}
+
+int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
+                       const zkc_service_instance_t *in)
+{
+	buf_t b = { NULL, 0, 0, 0 };
+	struct timespec ts;
+	size_t meta_len = 0;
+	char num[64];
+	int rc;
+
+	if (out)
+		*out = NULL;
+	if (!out)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_encode: out is NULL");
+	if ((rc = check_instance(in, &meta_len)) != ZKC_OK)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b_str(&b, "{\"name\":");
+	b_json(&b, service_name ? service_name : "", service_name ? strlen(service_name) : 0);
+	b_str(&b, ",\"id\":");
+	b_json(&b, in->id, strlen(in->id));
+	b_str(&b, ",\"address\":");
+	b_json(&b, in->address, strlen(in->address));
+	snprintf(num, sizeof(num), ",\"port\":%d,\"sslPort\":null", in->port);
+	b_str(&b, num);
+	snprintf(num, sizeof(num), ",\"payload\":{\"zkc\":%d,\"weight\":%d,\"draining\":%s",
+	         FORMAT_VERSION, in->weight, in->draining ? "true" : "false");
+	b_str(&b, num);
+	b_str(&b, ",\"metadata\":");
+	b_json(&b, in->metadata ? in->metadata : "", meta_len);
+	snprintf(num, sizeof(num), "},\"registrationTimeUTC\":%lld",
+	         (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	b_str(&b, num);
+	b_str(&b, ",\"serviceType\":\"DYNAMIC\",\"uriSpec\":null,\"enabled\":");
+	b_str(&b, in->draining ? "false}" : "true}");
+	if (b.oom) {
+		free(b.p);
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	if (b.len > ZKC_MAX_DATA_LEN) {
+		free(b.p);
+		return zkc__error(ZKC_ETOOLARGE, "service %s: encoded instance over %d bytes",
+		                  in->id, ZKC_MAX_DATA_LEN);
+	}
+	*out = b.p;
+	if (out_len)
+		*out_len = b.len;
+	return ZKC_OK;
+}
+
+/* ---------------------------------------------------------------- decoding
+ * A small JSON reader for one object: the fields zkc needs are read, any
+ * other value (Curator's or an application's) is skipped. */
+
+typedef struct jr {
+	const char *p, *end;
+	const char *err;
+} jr_t;
+
+static void ws(jr_t *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int lit(jr_t *j, const char *s)
+{
+	size_t n = strlen(s);
+
+	ws(j);
+	if ((size_t)(j->end - j->p) >= n && memcmp(j->p, s, n) == 0) {
+		j->p += n;
+		return 1;
+	}
+	return 0;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static void put_utf8(buf_t *b, unsigned cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		b_put(b, u, 1);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xc0 | (cp >> 6));
+		u[1] = (char)(0x80 | (cp & 0x3f));
+		b_put(b, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xe0 | (cp >> 12));
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (cp & 0x3f));
+		b_put(b, u, 3);
+	} else {
+		u[0] = (char)(0xf0 | (cp >> 18));
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		u[3] = (char)(0x80 | (cp & 0x3f));
+		b_put(b, u, 4);
+	}
+}
+
+/* Reads a string; into `out` (NULL: skip). 0 or -1 with j->err. */
+static int jstring(jr_t *j, buf_t *out)
+{
+	buf_t skip = { NULL, 0, 0, 0 }; /* never written: every put checks out */
+	buf_t *b = out ? out : &skip;
+
+	ws(j);
+	if (j->p >= j->end || *j->p != '"') {
+		j->err = "expected a string";
+		return -1;
+	}
+	j->p++;
+	if (out)
+		b_put(b, "", 0);
+	while (j->p < j->end && *j->p != '"') {
+		const char *run = j->p;
+
+		while (j->p < j->end && *j->p != '"' && *j->p != '\\')
+			j->p++;
+		if (out)
+			b_put(b, run, (size_t)(j->p - run));
+		if (j->p < j->end && *j->p == '\\') {
+			char c;
+			unsigned cp, lo;
+
+			if (j->end - j->p < 2)
+				break;
+			c = j->p[1];
+			j->p += 2;
+			switch (c) {
+			case '"': case '\\': case '/':
+				if (out)
+					b_put(b, &c, 1);
+				break;
+			case 'b': if (out) b_put(b, "\b", 1); break;
+			case 'f': if (out) b_put(b, "\f", 1); break;
+			case 'n': if (out) b_put(b, "\n", 1); break;
+			case 'r': if (out) b_put(b, "\r", 1); break;
+			case 't': if (out) b_put(b, "\t", 1); break;
+			case 'u':
+				if (j->end - j->p < 4 || hex4(j->p, &cp) != 0) {
+					j->err = "bad \\u escape";
+					return -1;
+				}
+				j->p += 4;
+				if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' &&
+				    j->p[1] == 'u' && hex4(j->p + 2, &lo) == 0 && lo >= 0xdc00 &&
+				    lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					j->p += 6;
+				}
+				if (out)
+					put_utf8(b, cp);
+				break;
+			default:
+				j->err = "bad escape";
+				return -1;
+			}
+		}
+	}
+	if (j->p >= j->end) {
+		j->err = "unterminated string";
+		return -1;
+	}
+	j->p++;
+	if (b->oom) {
+		j->err = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads an integer that fits int64; a fraction or exponent is refused. */
+static int jint(jr_t *j, long long *out)
+{
+	int neg = 0, digits = 0;
+	unsigned long long v = 0;
+
+	ws(j);
+	if (j->p < j->end && *j->p == '-') {
+		neg = 1;
+		j->p++;
+	}
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+		if (v > 922337203685477580ULL) {
+			j->err = "number out of range";
+			return -1;
+		}
+		v = v * 10 + (unsigned)(*j->p++ - '0');
+		digits++;
+	}
+	if (!digits || v > 9223372036854775807ULL ||
+	    (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))) {
+		j->err = "expected an integer";
+		return -1;
+	}
+	*out = neg ? -(long long)v : (long long)v;
+	return 0;
+}
+
+static int jskip(jr_t *j, int depth);
+
+static int jskip_container(jr_t *j, int depth, char close, int keyed)
+{
+	j->p++;
+	if (lit(j, close == '}' ? "}" : "]"))
+		return 0;
+	for (;;) {
+		if (keyed) {
+			if (jstring(j, NULL) != 0)
+				return -1;
+			if (!lit(j, ":")) {
+				j->err = "expected ':'";
+				return -1;
+			}
+		}
+		if (jskip(j, depth + 1) != 0)
+			return -1;
+		if (lit(j, ","))
+			continue;
+		if (lit(j, close == '}' ? "}" : "]"))
+			return 0;
+		j->err = "expected ',' or a closing bracket";
+		return -1;
+	}
+}
+
+/* Skips any value (nesting bounded so hostile data cannot exhaust the
+ * stack). */
+static int jskip(jr_t *j, int depth)
+{
+	long long ignored;
+
+	if (depth > 32) {
+		j->err = "nested too deeply";
+		return -1;
+	}
+	ws(j);
+	if (j->p >= j->end) {
+		j->err = "unexpected end";
+		return -1;
+	}
+	switch (*j->p) {
+	case '"': return jstring(j, NULL);
+	case '{': return jskip_container(j, depth, '}', 1);
+	case '[': return jskip_container(j, depth, ']', 0);
+	case 't': if (lit(j, "true")) return 0; break;
+	case 'f': if (lit(j, "false")) return 0; break;
+	case 'n': if (lit(j, "null")) return 0; break;
+	default:
+		if (jint(j, &ignored) == 0)
+			return 0;
+		/* a number zkc has no use for (fraction, exponent): skip it */
+		j->err = NULL;
+		while (j->p < j->end && strchr("+-.eE0123456789", *j->p))
+			j->p++;
+		return 0;
+	}
+	j->err = "bad value";
+	return -1;
+}
+
+static int jbool(jr_t *j, int *out)
+{
+	if (lit(j, "true"))
+		*out = 1;
+	else if (lit(j, "false"))
+		*out = 0;
+	else if (lit(j, "null"))
+		; /* keep the default */
+	else {
+		j->err = "expected true or false";
+		return -1;
+	}
+	return 0;
+}
+
+typedef struct fields {
+	buf_t id, address, metadata;
+	int has_id, has_address, has_weight;
+	long long port, weight;
+	int draining, enabled;
+} fields_t;
+
+/* Walks an object; in_payload: the "payload" object zkc writes. */
+static int jobject(jr_t *j, fields_t *f, int in_payload)
+{
+	if (!lit(j, "{")) {
+		j->err = "expected an object";
+		return -1;
+	}
+	if (lit(j, "}"))
+		return 0;
+	for (;;) {
+		buf_t key = { NULL, 0, 0, 0 };
+		int rc = 0;
+
+		if (jstring(j, &key) != 0 || !lit(j, ":")) {
+			free(key.p);
+			if (!j->err)
+				j->err = "expected ':'";
+			return -1;
+		}
+		if (!in_payload && strcmp(key.p, "id") == 0) {
+			free(f->id.p);
+			memset(&f->id, 0, sizeof(f->id));
+			rc = jstring(j, &f->id);
+			f->has_id = rc == 0;
+		} else if (!in_payload && strcmp(key.p, "address") == 0) {
+			free(f->address.p);
+			memset(&f->address, 0, sizeof(f->address));
+			rc = jstring(j, &f->address);
+			f->has_address = rc == 0;
+		} else if (!in_payload && strcmp(key.p, "port") == 0) {
+			rc = lit(j, "null") ? 0 : jint(j, &f->port);
+		} else if (!in_payload && strcmp(key.p, "enabled") == 0) {
+			rc = jbool(j, &f->enabled);
+		} else if (!in_payload && strcmp(key.p, "payload") == 0) {
+			ws(j);
+			rc = j->p < j->end && *j->p == '{' ? jobject(j, f, 1) : jskip(j, 1);
+		} else if (in_payload && strcmp(key.p, "weight") == 0) {
+			rc = jint(j, &f->weight);
+			f->has_weight = rc == 0;
+		} else if (in_payload && strcmp(key.p, "draining") == 0) {
+			rc = jbool(j, &f->draining);
+		} else if (in_payload && strcmp(key.p, "metadata") == 0) {
+			free(f->metadata.p);
+			memset(&f->metadata, 0, sizeof(f->metadata));
+			rc = lit(j, "null") ? 0 : jstring(j, &f->metadata);
+		} else {
+			rc = jskip(j, 1);
+		}
+		free(key.p);
+		if (rc != 0)
+			return -1;
+		if (lit(j, ","))
+			continue;
+		if (lit(j, "}"))
+			return 0;
+		j->err = "expected ',' or '}'";
+		return -1;
+	}
+}
+
+static char *take(buf_t *b)
+{
+	char *p = b->p;
+
+	memset(b, 0, sizeof(*b));
+	return p ? p : strdup("");
+}
+
+void zkc_service_entry_clear(zkc_service_entry_t *e)
+{
+	if (!e)
+		return;
+	free(e->id);
+	free(e->address);
+	free(e->metadata);
+	memset(e, 0, sizeof(*e));
+}
+
+int zkc_service_decode(zkc_service_entry_t *out, const char *id, const char *data, size_t len)
+{
+	fields_t f;
+	jr_t j;
+	const char *why = NULL;
+	int rc = ZKC_OK;
+
+	if (!out)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_decode: out is NULL");
+	memset(out, 0, sizeof(*out));
+	memset(&f, 0, sizeof(f));
+	f.weight = 1;
+	f.enabled = 1;
+	j.p = data ? data : "";
+	j.end = j.p + (data ? len : 0);
+	j.err = NULL;
+	if (jobject(&j, &f, 0) != 0)
+		why = j.err ? j.err : "malformed";
+	else if ((ws(&j), j.p != j.end))
+		why = "data after the object";
+	else if (!f.has_address || bad_text(f.address.p, ZKC_SERVICE_ADDRESS_MAX))
+		why = "no valid address";
+	else if (f.port < 0 || f.port > 65535)
+		why = "port out of range";
+	else if (f.weight < 1 || f.weight > ZKC_SERVICE_WEIGHT_MAX)
+		why = "weight out of range";
+	else if (f.has_id && id && strcmp(f.id.p, id) != 0)
+		why = "id differs from the node name";
+	if (why) {
+		rc = zkc__error(ZKC_EBADARGUMENTS, "service instance %s: not an instance (%s)",
+		                id ? id : "?", why);
+	} else {
+		out->id = f.has_id ? take(&f.id) : strdup(id ? id : "");
+		out->address = take(&f.address);
+		out->metadata_len = f.metadata.len;
+		out->metadata = take(&f.metadata);
+		out->port = (int)f.port;
+		out->weight = (int)f.weight;
+		out->draining = f.draining || !f.enabled;
+		if (!out->id || !out->address || !out->metadata) {
+			zkc_service_entry_clear(out);
+			rc = zkc__error(ZKC_ENOMEM, "out of memory");
+		}
+	}
+	free(f.id.p);
+	free(f.address.p);
+	free(f.metadata.p);
+	return rc;
+}
+
+void zkc_service_list_free(zkc_service_list_t *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->count; i++)
+		zkc_service_entry_clear(&l->items[i]);
+	free(l->items);
+	free(l);
+}
+
+/* ================================================================ registry */
+
+struct zkc_service_reg {
+	zkc_t *zk;
+	zkc_pnode_t *node;
+	char *path;
+	char *name;
+	pthread_mutex_t mu;   /* serialises updates of the fields below */
+	char *id, *address, *metadata;
+	size_t metadata_len;
+	int port, weight, draining;
+};
+
+static int check_service_path(const char *p, const char *who)
+{
+	int rc;
+
+	if (!p)
+		return zkc__error(ZKC_EBADARGUMENTS, "%s: service path is NULL", who);
+	if ((rc = zkc_path_validate(p, (size_t)-1)) != ZKC_OK)
+		return rc;
+	if (strcmp(p, "/") == 0)
+		return zkc__error(ZKC_EBADARGUMENTS, "%s: the root is not a service path", who);
+	return ZKC_OK;
+}
+
+static void reg_free(zkc_service_reg_t *r)
+{
+	free(r->path);
+	free(r->name);
+	free(r->id);
+	free(r->address);
+	free(r->metadata);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static int reg_encode(char **out, size_t *out_len, zkc_service_reg_t *r)
+{
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+
+	in.id = r->id;
+	in.address = r->address;
+	in.port = r->port;
+	in.weight = r->weight;
+	in.draining = r->draining;
+	in.metadata = r->metadata;
+	in.metadata_len = r->metadata_len;
+	return zkc_service_encode(out, out_len, r->name, &in);
+}
+
+int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service_path,
+                         const zkc_service_instance_t *in)
+{
+	zkc_service_reg_t *r;
+	char *data = NULL;
+	size_t len = 0, meta_len = 0;
+	zkc_stat_t st;
+	int64_t sid = 0;
+	int rc;
+
+	if (!out)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_register: out is NULL");
+	*out = NULL;
+	if (!zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_register: client is NULL");
+	if ((rc = check_service_path(service_path, "zkc_service_register")) != ZKC_OK ||
+	    (rc = check_instance(in, &meta_len)) != ZKC_OK)
+		return rc;
+	if (zkc_on_event_thread(zk))
+		return zkc__error(ZKC_EDEADLK, "zkc_service_register: called on the client's "
+		                  "event thread");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	pthread_mutex_init(&r->mu, NULL);
+	r->zk = zk;
+	r->path = malloc(strlen(service_path) + strlen(in->id) + 2);
+	r->name = strdup(strrchr(service_path, '/') + 1);
+	r->id = strdup(in->id);
+	r->address = strdup(in->address);
+	r->metadata = malloc(meta_len + 1);
+	if (!r->path || !r->name || !r->id || !r->address || !r->metadata) {
+		reg_free(r);
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	sprintf(r->path, "%s/%s", service_path, in->id);
+	if (meta_len)
+		memcpy(r->metadata, in->metadata, meta_len);
+	r->metadata[meta_len] = '\0';
+	r->metadata_len = meta_len;
+	r->port = in->port;
+	r->weight = in->weight;
+	r->draining = in->draining != 0;
+	if ((rc = zkc_path_validate(r->path, (size_t)-1)) != ZKC_OK ||
+	    (rc = reg_encode(&data, &len, r)) != ZKC_OK) {
+		reg_free(r);
+		return rc;
+	}
+	/* An id held by another session: a live twin must not be silently
+	 * evicted (zkc_pnode would wait for it), unless asked to. */
+	rc = zkc_exists(&st, zk, r->path);
+	if (rc == ZKC_OK) {
+		zkc_session(&sid, NULL, NULL, zk);
+		if (!in->replace || st.ephemeral_owner == sid) {
+			rc = zkc__error(ZKC_ENODEEXISTS, "service instance %s is already registered "
+			                "(session 0x%llx)", r->path,
+			                (unsigned long long)st.ephemeral_owner);
+			zkc_free(data);
+			reg_free(r);
+			return rc;
+		}
+		rc = zkc_delete(zk, r->path, st.version, 0);
+		if (rc == ZKC_ENONODE || rc == ZKC_EBADVERSION)
+			rc = ZKC_OK; /* gone or changed: pnode settles it */
+	} else if (rc == ZKC_ENONODE) {
+		rc = ZKC_OK;
+	}
+	if (rc == ZKC_OK)
+		rc = zkc_pnode_open(&r->node, zk, r->path, data, len, ZKC_EPHEMERAL);
+	zkc_free(data);
+	if (rc != ZKC_OK) {
+		if (r->node)
+			zkc_pnode_close(r->node);
+		reg_free(r);
+		return rc;
+	}
+	*out = r;
+	return ZKC_OK;
+}
+
+/* New data: kept for re-creations (pnode) and written now so that return
+ * means routers are being told. */
+static int reg_update(zkc_service_reg_t *r, int weight, int draining)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	pthread_mutex_lock(&r->mu);
+	if (weight)
+		r->weight = weight;
+	if (draining >= 0)
+		r->draining = draining != 0;
+	rc = reg_encode(&data, &len, r);
+	if (rc == ZKC_OK)
+		rc = zkc_pnode_set(r->node, data, len);
+	if (rc == ZKC_OK) {
+		rc = zkc_set(NULL, r->zk, r->path, data, len, -1);
+		if (rc == ZKC_ENONODE)
+			rc = ZKC_OK; /* being re-created, with the new data */
+		else if (rc == ZKC_EUNKNOWN)
+			rc = ZKC_OK; /* unversioned: the pnode writes it again anyway */
+	}
+	pthread_mutex_unlock(&r->mu);
+	zkc_free(data);
+	return rc;
+}
+
+int zkc_service_set_draining(zkc_service_reg_t *r, int draining)
+{
+	if (!r)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_set_draining: handle is NULL");
+	return reg_update(r, 0, draining != 0);
+}
+
+int zkc_service_set_weight(zkc_service_reg_t *r, int weight)
+{
+	if (!r)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_set_weight: handle is NULL");
+	if (weight < 1 || weight > ZKC_SERVICE_WEIGHT_MAX)
+		return zkc__error(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", r->id,
+		                  weight, ZKC_SERVICE_WEIGHT_MAX);
+	return reg_update(r, weight, -1);
+}
+
+int zkc_service_reg_wait(zkc_service_reg_t *r, int timeout_ms)
+{
+	if (!r)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_reg_wait: handle is NULL");
+	return zkc_pnode_wait(r->node, timeout_ms);
+}
+
+const char *zkc_service_reg_path(const zkc_service_reg_t *r)
+{
+	return r ? r->path : NULL;
+}
+
+int zkc_service_unregister(zkc_service_reg_t *r)
+{
+	int rc;
+
+	if (!r)
+		return ZKC_OK;
+	rc = zkc_pnode_close(r->node);
+	reg_free(r);
+	return rc;
+}
+
+/* ================================================================ router */
+
+/* An immutable view of the service: every valid instance (for listing) and
+ * the routable ones as a compact array scanned per decision. */
+typedef struct snap {
+	int exists;                 /* the service node exists */
+	zkc_service_list_t all;     /* sorted by id */
+	size_t n;                   /* routable */
+	uint64_t *id_hash;          /* [n] */
+	int *weight;                /* [n] */
+	size_t *entry;              /* [n] index into all.items */
+} snap_t;
+
+struct zkc_service_router {
+	zkc_t *zk;
+	char *path;
+	zkc_cache_t *cache;
+	pthread_mutex_t build_mu;   /* one rebuild at a time */
+	int ready;                  /* events may rebuild (under build_mu) */
+	pthread_rwlock_t lock;      /* guards cur (writers only swap it) */
+	snap_t *cur;
+	uint64_t generation;        /* atomic */
+};
+
+static void snap_free(snap_t *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->all.count; i++)
+		zkc_service_entry_clear(&s->all.items[i]);
+	free(s->all.items);
+	free(s->id_hash);
+	free(s->weight);
+	free(s->entry);
+	free(s);
+}
+
+typedef struct build {
+	const char *root;
+	size_t root_len;
+	snap_t *s;
+	size_t cap;
+	int oom;
+} build_t;
+
+static int visit(const char *path, const char *data, size_t len, const zkc_stat_t *st,
+                 void *payload)
+{
+	build_t *b = payload;
+	zkc_service_entry_t e;
+	const char *name;
+
+	if (strcmp(path, b->root) == 0) {
+		b->s->exists = 1;
+		return 0;
+	}
+	name = path + b->root_len + 1;
+	if (strchr(name, '/'))
+		return 0;
+	if (zkc_service_decode(&e, name, data, len) != ZKC_OK) {
+		b->s->all.invalid++;
+		return 0;
+	}
+	e.session_id = st ? st->ephemeral_owner : 0;
+	if (b->s->all.count == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		zkc_service_entry_t *p = realloc(b->s->all.items, cap * sizeof(*p));
+
+		if (!p) {
+			zkc_service_entry_clear(&e);
+			b->oom = 1;
+			return 1;
+		}
+		b->s->all.items = p;
+		b->cap = cap;
+	}
+	b->s->all.items[b->s->all.count++] = e;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	return strcmp(((const zkc_service_entry_t *)a)->id, ((const zkc_service_entry_t *)b)->id);
+}
+
+/* Reads the cache into a new snapshot and swaps it in. */
+static int rebuild(zkc_service_router_t *r)
+{
+	build_t b;
+	snap_t *s, *old;
+	size_t i, n = 0;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ZKC_ENOMEM;
+	memset(&b, 0, sizeof(b));
+	b.root = r->path;
+	b.root_len = strlen(r->path);
+	b.s = s;
+	rc = zkc_cache_foreach(r->cache, r->path, visit, &b);
+	if (b.oom || (rc != ZKC_OK && rc != ZKC_ENONODE)) {
+		snap_free(s);
+		return ZKC_ENOMEM;
+	}
+	if (s->all.count)
+		qsort(s->all.items, s->all.count, sizeof(*s->all.items), by_id);
+	for (i = 0; i < s->all.count; i++)
+		n += !s->all.items[i].draining;
+	s->id_hash = malloc((n ? n : 1) * sizeof(*s->id_hash));
+	s->weight = malloc((n ? n : 1) * sizeof(*s->weight));
+	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
+	if (!s->id_hash || !s->weight || !s->entry) {
+		snap_free(s);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < s->all.count; i++) {
+		const zkc_service_entry_t *e = &s->all.items[i];
+
+		if (e->draining)
+			continue;
+		s->id_hash[s->n] = zkc_service_hash64(e->id, strlen(e->id));
+		s->weight[s->n] = e->weight;
+		s->entry[s->n] = i;
+		s->n++;
+	}
+	pthread_rwlock_wrlock(&r->lock);
+	old = r->cur;
+	r->cur = s;
+	__atomic_add_fetch(&r->generation, 1, __ATOMIC_SEQ_CST);
+	pthread_rwlock_unlock(&r->lock);
+	snap_free(old);
+	return ZKC_OK;
+}
+
+static void on_cache(zkc_cache_t *cache, const zkc_cache_event_t *ev, void *payload)
+{
+	zkc_service_router_t *r = payload;
+
+	(void)cache;
+	if (ev->type == ZKC_CACHE_SUSPENDED || ev->type == ZKC_CACHE_OVERFLOW)
+		return; /* keep answering from what is known */
+	pthread_mutex_lock(&r->build_mu);
+	if (r->ready)
+		rebuild(r); /* on ENOMEM the previous snapshot stays */
+	pthread_mutex_unlock(&r->build_mu);
+}
+
+static void router_free(zkc_service_router_t *r)
+{
+	snap_free(r->cur);
+	free(r->path);
+	pthread_rwlock_destroy(&r->lock);
+	pthread_mutex_destroy(&r->build_mu);
+	free(r);
+}
+
+int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service_path,
+                            const zkc_service_router_options_t *opts)
+{
+	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+	zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
+	pthread_rwlockattr_t ra;
+	zkc_service_router_t *r;
+	int rc;
+
+	if (!out)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: out is NULL");
+	*out = NULL;
+	if (opts)
+		o = *opts;
+	if (!zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
+	if (o.version != ZKC_SERVICE_ROUTER_OPTIONS_VERSION)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
+		                  "%d", o.version);
+	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
+		return rc;
+	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))
+		return zkc__error(ZKC_EDEADLK, "zkc_service_router_open: cannot wait for the first "
+		                  "load on the client's event thread");
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	r->zk = zk;
+	pthread_mutex_init(&r->build_mu, NULL);
+	/* routing threads must not starve snapshot swaps */
+	pthread_rwlockattr_init(&ra);
+	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&r->lock, &ra);
+	pthread_rwlockattr_destroy(&ra);
+	r->path = strdup(service_path);
+	r->cur = calloc(1, sizeof(*r->cur));
+	if (!r->path || !r->cur) {
+		router_free(r);
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	co.depth = 1;
+	co.event_fn = on_cache;
+	co.event_payload = r;
+	rc = zkc_cache_open(&r->cache, zk, service_path, &co);
+	if (rc != ZKC_OK) {
+		router_free(r);
+		return rc;
+	}
+	if (o.timeout_ms >= 0) {
+		rc = zkc_cache_wait_initialized(r->cache, o.timeout_ms ? o.timeout_ms
+		                                : DEFAULT_TIMEOUT_MS);
+		if (rc != ZKC_OK && rc != ZKC_ETOOLARGE) {
+			zkc_cache_close(r->cache);
+			router_free(r);
+			return rc == ZKC_ETIMEDOUT ? zkc__error(rc, "service %s: first load not done "
+			                                        "in time", service_path) : rc;
+		}
+	}
+	/* From here on every cache event rebuilds; this first build covers
+	 * whatever the cache loaded before. */
+	pthread_mutex_lock(&r->build_mu);
+	r->ready = 1;
+	rebuild(r);
+	pthread_mutex_unlock(&r->build_mu);
+	*out = r;
+	return ZKC_OK;
+}
+
+int zkc_service_router_close(zkc_service_router_t *r)
+{
+	int rc;
+
+	if (!r)
+		return ZKC_OK;
+	rc = zkc_cache_close(r->cache);
+	if (rc != ZKC_OK)
+		return rc;
+	router_free(r);
+	return ZKC_OK;
+}
+
+static void fill(zkc_service_endpoint_t *out, const zkc_service_entry_t *e)
+{
+	size_t n = strlen(e->id);
+
+	memcpy(out->id, e->id, n + 1);
+	n = strlen(e->address);
+	memcpy(out->address, e->address, n + 1);
+	out->port = e->port;
+	out->weight = e->weight;
+}
+
+static int check_route(const void *out, const zkc_service_router_t *r, const void *key,
+                       size_t len)
+{
+	if (!out || !r)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route: %s is NULL",
+		                  out ? "router" : "out");
+	if (!key || len == 0)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route: empty key");
+	return ZKC_OK;
+}
+
+int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, const void *key,
+                      size_t len)
+{
+	uint64_t kh;
+	const snap_t *s;
+	double best = -1.0;
+	size_t i, win = 0, n;
+	int rc;
+
+	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
+		return rc;
+	kh = zkc_service_hash64(key, len);
+	pthread_rwlock_rdlock(&r->lock);
+	s = r->cur;
+	for (i = 0; i < s->n; i++) {
+		double sc = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
+
+		/* ties go to the smaller id (the array is in id order) */
+		if (sc > best) {
+			best = sc;
+			win = i;
+		}
+	}
+	n = s->n;
+	if (n)
+		fill(out, &s->all.items[s->entry[win]]);
+	pthread_rwlock_unlock(&r->lock);
+	/* s may be freed from here on */
+	if (!n)
+		return zkc__error(ZKC_ENONODE, "service %s: no routable instance", r->path);
+	return ZKC_OK;
+}
+
+int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n,
+                        zkc_service_router_t *r, const void *key, size_t len)
+{
+	double stack_sc[16], *sc = stack_sc;
+	size_t stack_ix[16], *ix = stack_ix;
+	uint64_t kh;
+	const snap_t *s;
+	size_t i, k = 0, m;
+	int rc;
+
+	if (out_count)
+		*out_count = 0;
+	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
+		return rc;
+	if (!out_count || n == 0)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route_n: %s",
+		                  out_count ? "n is 0" : "out_count is NULL");
+	kh = zkc_service_hash64(key, len);
+	pthread_rwlock_rdlock(&r->lock);
+	s = r->cur;
+	m = n < s->n ? n : s->n;
+	if (m > 16) {
+		sc = malloc(m * sizeof(*sc));
+		ix = malloc(m * sizeof(*ix));
+		if (!sc || !ix) {
+			pthread_rwlock_unlock(&r->lock);
+			if (sc != stack_sc)
+				free(sc);
+			if (ix != stack_ix)
+				free(ix);
+			return zkc__error(ZKC_ENOMEM, "out of memory");
+		}
+	}
+	/* insertion into the m best so far, best first */
+	for (i = 0; i < s->n && m; i++) {
+		double v = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
+		size_t at;
+
+		if (k == m && v <= sc[k - 1])
+			continue;
+		at = k < m ? k++ : m - 1;
+		while (at > 0 && sc[at - 1] < v) {
+			sc[at] = sc[at - 1];
+			ix[at] = ix[at - 1];
+			at--;
+		}
+		sc[at] = v;
+		ix[at] = i;
+	}
+	for (i = 0; i < k; i++)
+		fill(&out[i], &s->all.items[s->entry[ix[i]]]);
+	pthread_rwlock_unlock(&r->lock);
+	if (sc != stack_sc)
+		free(sc);
+	if (ix != stack_ix)
+		free(ix);
+	*out_count = k;
+	if (!k)
+		return zkc__error(ZKC_ENONODE, "service %s: no routable instance", r->path);
+	return ZKC_OK;
+}
+
+int zkc_service_router_list(zkc_service_list_t **out, zkc_service_router_t *r)
+{
+	zkc_service_list_t *l;
+	const snap_t *s;
+	size_t i;
+	int rc = ZKC_OK;
+
+	if (!out || !r)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_list: NULL argument");
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	pthread_rwlock_rdlock(&r->lock);
+	s = r->cur;
+	if (!s->exists) {
+		rc = ZKC_ENONODE;
+	} else if (s->all.count) {
+		l->items = calloc(s->all.count, sizeof(*l->items));
+		if (!l->items)
+			rc = ZKC_ENOMEM;
+	}
+	for (i = 0; rc == ZKC_OK && i < s->all.count; i++) {
+		const zkc_service_entry_t *e = &s->all.items[i];
+		zkc_service_entry_t *c = &l->items[i];
+
+		*c = *e;
+		c->id = strdup(e->id);
+		c->address = strdup(e->address);
+		c->metadata = malloc(e->metadata_len + 1);
+		l->count++;
+		if (!c->id || !c->address || !c->metadata)
+			rc = ZKC_ENOMEM;
+		else
+			memcpy(c->metadata, e->metadata, e->metadata_len + 1);
+	}
+	l->invalid = s->all.invalid;
+	pthread_rwlock_unlock(&r->lock);
+	if (rc != ZKC_OK) {
+		zkc_service_list_free(l);
+		return rc == ZKC_ENONODE ? zkc__error(rc, "service %s does not exist", r->path)
+		                         : zkc__error(rc, "out of memory");
+	}
+	*out = l;
+	return ZKC_OK;
+}
+
+size_t zkc_service_router_count(zkc_service_router_t *r)
+{
+	size_t n;
+
+	if (!r)
+		return 0;
+	pthread_rwlock_rdlock(&r->lock);
+	n = r->cur->n;
+	pthread_rwlock_unlock(&r->lock);
+	return n;
+}
+
+uint64_t zkc_service_router_generation(zkc_service_router_t *r)
+{
+	return r ? __atomic_load_n(&r->generation, __ATOMIC_SEQ_CST) : 0;
+}

@@ -1,0 +1,388 @@
+/* tools/cmd_service.c - `zkc service register|list|route`: the service
+ * registry and router (zkc/service.h) for shell scripts, with --json output
+ * and the exit codes of tools/cli.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+int cli_service(int argc, char **argv);
+
+#define SERVICE_PREFIX "/zkc/services/"
+
+static const char service_usage[] =
+    "usage: zkc service register NAME [--id ID] [--address HOST] [--port N]\n"
+    "                            [--weight W] [--draining] [--metadata TEXT]\n"
+    "                            [--replace] [--json]\n"
+    "       zkc service list NAME [--json]\n"
+    "       zkc service route NAME [--n N] [--json] KEY...\n"
+    "NAME is a path, or a name under " SERVICE_PREFIX ".\n"
+    "register keeps an ephemeral instance node NAME/ID (re-created after\n"
+    "session loss) until SIGTERM or SIGINT, then deletes it and exits 0. It\n"
+    "prints the node's path once registered. SIGUSR1 marks the instance\n"
+    "draining (no new keys), SIGUSR2 routable again. ID defaults to\n"
+    "HOST:PID, HOST to the host name, weight to 1.\n"
+    "list prints every instance: ID ADDRESS:PORT weight=W [draining].\n"
+    "route prints, for each KEY, KEY ID ADDRESS:PORT of the instance the\n"
+    "router picks (--n N: the N best, in order).\n"
+    "Exit status: 0 ok; 3 unknown service or no routable instance; 4 the id\n"
+    "is registered by another live session (see --replace); 2 usage or bad\n"
+    "input; 7 no connection; 1 other.\n";
+
+static int wake_fd[2] = { -1, -1 };
+static volatile sig_atomic_t got_stop, got_drain, got_undrain;
+
+static void on_signal(int sig)
+{
+	char c = 1;
+	int saved = errno;
+
+	if (sig == SIGUSR1)
+		got_drain = 1;
+	else if (sig == SIGUSR2)
+		got_undrain = 1;
+	else
+		got_stop = sig;
+	if (write(wake_fd[1], &c, 1) < 0) {
+		/* full pipe: the loop is awake anyway */
+	}
+	errno = saved;
+}
+
+static int bad(const char *why)
+{
+	fprintf(stderr, "zkc: service: %s\n%s", why, service_usage);
+	return CLI_USAGE;
+}
+
+static char *service_path(const char *name)
+{
+	size_t n = strlen(name) + sizeof(SERVICE_PREFIX);
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s", name[0] == '/' ? "" : SERVICE_PREFIX, name);
+	return p;
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || !*s || *end || v < lo || v > hi)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+/* A JSON string on stdout (control bytes escaped). */
+static void json_str(const char *s, size_t n)
+{
+	size_t i;
+
+	putchar('"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int svc_fail(const char *what, int rc)
+{
+	if (rc == ZKC_EBADARGUMENTS || rc == ZKC_ETOOLARGE) {
+		fprintf(stderr, "zkc: %s: %s\n", what, zkc_error_last()->message);
+		return CLI_USAGE;
+	}
+	if (rc == ZKC_ENONODE) {
+		fprintf(stderr, "zkc: %s: %s\n", what, zkc_error_last()->message);
+		return CLI_NONODE;
+	}
+	return cli_fail(what, rc);
+}
+
+static int do_register(const char *path, zkc_service_instance_t *in, int json)
+{
+	zkc_service_reg_t *reg = NULL;
+	struct sigaction sa;
+	int code = CLI_OK, rc;
+	zkc_t *zk;
+
+	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+		return cli_fail("service: pipe", ZKC_EOS);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	if (!(zk = cli_open(&code)))
+		goto out;
+	rc = zkc_service_register(&reg, zk, path, in);
+	if (rc != ZKC_OK) {
+		code = rc == ZKC_ENODEEXISTS
+		       ? (fprintf(stderr, "zkc: service register: %s\n", zkc_error_last()->message),
+		          CLI_EXISTS)
+		       : svc_fail("service register", rc);
+		zkc_close(zk);
+		goto out;
+	}
+	if (json) {
+		printf("{\"path\":");
+		json_str(zkc_service_reg_path(reg), strlen(zkc_service_reg_path(reg)));
+		printf(",\"registered\":true}\n");
+	} else {
+		printf("%s\n", zkc_service_reg_path(reg));
+	}
+	fflush(stdout);
+	while (!got_stop) {
+		struct pollfd p = { wake_fd[0], POLLIN, 0 };
+		char drain[64];
+
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			break;
+		while (read(wake_fd[0], drain, sizeof(drain)) > 0)
+			;
+		if (got_drain) {
+			got_drain = 0;
+			if ((rc = zkc_service_set_draining(reg, 1)) != ZKC_OK)
+				cli_fail("service: draining", rc);
+		}
+		if (got_undrain) {
+			got_undrain = 0;
+			if ((rc = zkc_service_set_draining(reg, 0)) != ZKC_OK)
+				cli_fail("service: routable", rc);
+		}
+	}
+	rc = zkc_service_unregister(reg);
+	if (rc != ZKC_OK)
+		code = cli_fail("service unregister", rc);
+	zkc_close(zk);
+out:
+	close(wake_fd[0]);
+	close(wake_fd[1]);
+	return code;
+}
+
+static int do_list(zkc_service_router_t *r, int json)
+{
+	zkc_service_list_t *l = NULL;
+	size_t i;
+	int rc = zkc_service_router_list(&l, r);
+
+	if (rc != ZKC_OK)
+		return svc_fail("service list", rc);
+	if (json)
+		printf("{\"instances\":[");
+	for (i = 0; i < l->count; i++) {
+		const zkc_service_entry_t *e = &l->items[i];
+
+		if (json) {
+			printf("%s{\"id\":", i ? "," : "");
+			json_str(e->id, strlen(e->id));
+			printf(",\"address\":");
+			json_str(e->address, strlen(e->address));
+			printf(",\"port\":%d,\"weight\":%d,\"draining\":%s,\"session\":\"0x%llx\","
+			       "\"metadata\":", e->port, e->weight, e->draining ? "true" : "false",
+			       (unsigned long long)e->session_id);
+			json_str(e->metadata, e->metadata_len);
+			putchar('}');
+		} else {
+			printf("%s %s:%d weight=%d%s\n", e->id, e->address, e->port, e->weight,
+			       e->draining ? " draining" : "");
+		}
+	}
+	if (json)
+		printf("],\"invalid\":%zu}\n", l->invalid);
+	zkc_service_list_free(l);
+	return CLI_OK;
+}
+
+static int do_route(zkc_service_router_t *r, char **keys, int nkeys, int n, int json)
+{
+	zkc_service_endpoint_t *ep = calloc((size_t)n, sizeof(*ep));
+	int i, code = CLI_OK;
+
+	if (!ep)
+		return cli_fail("service route", ZKC_ENOMEM);
+	if (json)
+		printf("{\"routes\":[");
+	for (i = 0; i < nkeys && code == CLI_OK; i++) {
+		size_t got = 0, k;
+		int rc = zkc_service_route_n(ep, &got, (size_t)n, r, keys[i], strlen(keys[i]));
+
+		if (rc != ZKC_OK) {
+			code = svc_fail("service route", rc);
+			break;
+		}
+		if (json) {
+			printf("%s{\"key\":", i ? "," : "");
+			json_str(keys[i], strlen(keys[i]));
+			printf(",\"instances\":[");
+		} else {
+			printf("%s", keys[i]);
+		}
+		for (k = 0; k < got; k++) {
+			if (json) {
+				printf("%s{\"id\":", k ? "," : "");
+				json_str(ep[k].id, strlen(ep[k].id));
+				printf(",\"address\":");
+				json_str(ep[k].address, strlen(ep[k].address));
+				printf(",\"port\":%d}", ep[k].port);
+			} else {
+				printf(" %s %s:%d", ep[k].id, ep[k].address, ep[k].port);
+			}
+		}
+		printf(json ? "]}" : "\n");
+	}
+	if (json && code == CLI_OK)
+		printf("]}\n");
+	free(ep);
+	return code;
+}
+
+int cli_service(int argc, char **argv)
+{
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+	zkc_service_router_t *r = NULL;
+	const char *sub, *name = NULL;
+	char **keys = NULL, host[256], defid[300], *path;
+	int json = 0, i, nkeys = 0, n = 1, code = CLI_OK, rc, want;
+	zkc_t *zk;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(service_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	sub = argv[1];
+	want = strcmp(sub, "register") == 0 ? 1 : strcmp(sub, "list") == 0 ? 2
+	       : strcmp(sub, "route") == 0 ? 3 : 0;
+	if (!want)
+		return bad("unknown subcommand");
+	keys = calloc((size_t)argc, sizeof(*keys));
+	if (!keys)
+		return CLI_FAIL;
+	for (i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "--json") == 0) {
+			json = 1;
+		} else if (want == 1 && strcmp(a, "--id") == 0 && v) {
+			in.id = argv[++i];
+		} else if (want == 1 && strcmp(a, "--address") == 0 && v) {
+			in.address = argv[++i];
+		} else if (want == 1 && strcmp(a, "--port") == 0 && v) {
+			if (parse_int(argv[++i], 0, 65535, &in.port))
+				code = bad("--port takes 0..65535");
+		} else if (want == 1 && strcmp(a, "--weight") == 0 && v) {
+			if (parse_int(argv[++i], 1, ZKC_SERVICE_WEIGHT_MAX, &in.weight))
+				code = bad("--weight takes 1..1000000");
+		} else if (want == 1 && strcmp(a, "--metadata") == 0 && v) {
+			in.metadata = argv[++i];
+		} else if (want == 1 && strcmp(a, "--draining") == 0) {
+			in.draining = 1;
+		} else if (want == 1 && strcmp(a, "--replace") == 0) {
+			in.replace = 1;
+		} else if (want == 3 && strcmp(a, "--n") == 0 && v) {
+			if (parse_int(argv[++i], 1, 10000, &n))
+				code = bad("--n takes 1..10000");
+		} else if (strcmp(a, "--") == 0 && want == 3) {
+			for (i++; i < argc; i++)
+				keys[nkeys++] = argv[i];
+		} else if (a[0] == '-' && a[1] == '-') {
+			code = bad("unknown option or missing value");
+		} else if (!name) {
+			name = a;
+		} else if (want == 3) {
+			keys[nkeys++] = argv[i];
+		} else {
+			code = bad("unexpected argument");
+		}
+		if (code != CLI_OK) {
+			free(keys);
+			return code;
+		}
+	}
+	if (!name || !*name || (want == 3 && nkeys == 0)) {
+		free(keys);
+		return bad(!name || !*name ? "missing service NAME" : "missing KEY");
+	}
+	for (i = 0; i < nkeys; i++) {
+		if (!keys[i][0]) {
+			free(keys);
+			return bad("empty KEY");
+		}
+	}
+	path = service_path(name);
+	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
+		fprintf(stderr, "zkc: service: bad service name `%s'\n", name);
+		free(path);
+		free(keys);
+		return path ? CLI_USAGE : CLI_FAIL;
+	}
+	if (want == 1) {
+		if (gethostname(host, sizeof(host)) != 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		if (!in.address)
+			in.address = host;
+		if (!in.id) {
+			snprintf(defid, sizeof(defid), "%s:%d", host, (int)getpid());
+			in.id = defid;
+		}
+		/* refuse bad input before connecting */
+		{
+			char *data = NULL;
+
+			rc = zkc_service_encode(&data, NULL, NULL, &in);
+			zkc_free(data);
+			if (rc != ZKC_OK) {
+				code = svc_fail("service register", rc);
+				free(path);
+				free(keys);
+				return code;
+			}
+		}
+		code = do_register(path, &in, json);
+		free(path);
+		free(keys);
+		return code;
+	}
+	if (!(zk = cli_open(&code))) {
+		free(path);
+		free(keys);
+		return code;
+	}
+	rc = zkc_service_router_open(&r, zk, path, NULL);
+	if (rc != ZKC_OK)
+		code = svc_fail("service", rc);
+	else if (want == 2)
+		code = do_list(r, json);
+	else
+		code = do_route(r, keys, nkeys, n, json);
+	zkc_service_router_close(r);
+	zkc_close(zk);
+	free(path);
+	free(keys);
+	if (fflush(stdout) != 0 && code == CLI_OK)
+		code = CLI_FAIL;
+	return code;
+}
