@@ -275,6 +275,7 @@ start_apiserver() {
 		--authorization-mode RBAC \
 		--disable-admission-plugins "$DISABLED_ADMISSION" \
 		--endpoint-reconciler-type none \
+		--shutdown-watch-termination-grace-period 2s \
 		--enable-priority-and-fairness=false \
 		--profiling=false \
 		--v 1

@@ -4,8 +4,7 @@
 #
 #   kube-apiserver, kubectl   k8s.io/kubernetes (cmd/kube-apiserver, cmd/kubectl)
 #   helm                      helm.sh/helm/v3 (cmd/helm)
-#   etcd                      Debian's etcd-server package (scripts/setup-deps.sh),
-#                             linked into the cache's bin/
+#   etcd                      go.etcd.io/etcd/server/v3 (the etcd server)
 #
 # Each Go program is built in a throwaway module under $CACHE/src/ that
 # requires the upstream module at a fixed version. k8s.io/kubernetes names
@@ -26,6 +25,8 @@
 #   ZKC_K8S_CACHE        cache directory (default $HOME/.cache/zkc-k8s)
 #   ZKC_K8S_VERSION      k8s.io/kubernetes version (default v1.37.2)
 #   ZKC_HELM_VERSION     helm.sh/helm/v3 version (default v3.22.0)
+#   ZKC_ETCD_VERSION     go.etcd.io/etcd/server/v3 version (default v3.7.0, the
+#                        etcd client version k8s.io/kubernetes v1.37 uses)
 #   ZKC_K8S_GO_JOBS      go build -p (default 2; the machine is shared)
 #
 # Output: one line per component (built or up to date, with seconds), then
@@ -54,6 +55,7 @@ CACHE=${ZKC_K8S_CACHE:-$HOME/.cache/zkc-k8s}
 BIN=$CACHE/bin
 K8S_VERSION=${ZKC_K8S_VERSION:-v1.37.2}
 HELM_VERSION=${ZKC_HELM_VERSION:-v3.22.0}
+ETCD_VERSION=${ZKC_ETCD_VERSION:-v3.7.0}
 JOBS=${ZKC_K8S_GO_JOBS:-2}
 
 if [ "$PRINT_BINDIR" = 1 ]; then
@@ -118,6 +120,24 @@ set_module() {
 	mv "$tmp" "$dir/go.mod.in"
 }
 
+# go_build DIR LDFLAGS PKG...: builds PKGs in module DIR into a temporary
+# directory, then moves each binary into $BIN (a binary in use, or a link,
+# is replaced, never written through)
+go_build() {
+	local dir=$1 ldflags=$2 tmp f
+	shift 2
+	tmp=$(mktemp -d "$BIN/.build.XXXXXX")
+	if ! (cd "$dir" && nice -n 10 go build -p "$JOBS" -trimpath \
+		-ldflags="$ldflags" -o "$tmp/" "$@") >>"$LOG" 2>&1; then
+		rm -rf "$tmp"
+		return 1
+	fi
+	for f in "$tmp"/*; do
+		mv -f "$f" "$BIN/"
+	done
+	rmdir "$tmp"
+}
+
 # ------------------------------------------------------------ kubernetes
 build_kube() {
 	local want dir gomod minor staging ldflags t0 pkg
@@ -156,9 +176,8 @@ build_kube() {
 		ldflags="$ldflags -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor%%.*}"
 		ldflags="$ldflags -X $pkg.gitTreeState=clean"
 	done
-	(cd "$dir" && nice -n 10 go build -p "$JOBS" -trimpath -ldflags="$ldflags" \
-		-o "$BIN/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl) \
-		>>"$LOG" 2>&1 || fail "go build of kube-apiserver/kubectl failed"
+	go_build "$dir" "$ldflags" k8s.io/kubernetes/cmd/kube-apiserver \
+		k8s.io/kubernetes/cmd/kubectl || fail "go build of kube-apiserver/kubectl failed"
 	echo "$want" >"$BIN/.kube-apiserver.stamp"
 	echo "$want" >"$BIN/.kubectl.stamp"
 	echo "build.sh: kube-apiserver, kubectl $K8S_VERSION: built in $(( $(date +%s) - t0 ))s"
@@ -182,28 +201,51 @@ build_helm() {
 		printf 'require helm.sh/helm/v3 %s\n\n' "$HELM_VERSION"
 		printf 'tool helm.sh/helm/v3/cmd/helm\n'
 	} | set_module "$dir" || fail "go mod tidy for helm.sh/helm/v3@$HELM_VERSION failed"
-	(cd "$dir" && nice -n 10 go build -p "$JOBS" -trimpath \
-		-ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-		-o "$BIN/" helm.sh/helm/v3/cmd/helm) >>"$LOG" 2>&1 ||
-		fail "go build of helm failed"
+	go_build "$dir" "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+		helm.sh/helm/v3/cmd/helm || fail "go build of helm failed"
 	echo "$want" >"$BIN/.helm.stamp"
 	echo "build.sh: helm $HELM_VERSION: built in $(( $(date +%s) - t0 ))s"
 }
 
 # ------------------------------------------------------------------ etcd
-# Debian's etcd-server (3.4) serves kube-apiserver well enough for the tests;
-# scripts/setup-deps.sh installs it.
-link_etcd() {
-	local etcd
-	etcd=$(command -v etcd 2>/dev/null || true)
-	[ -n "$etcd" ] || fail "etcd not found: install Debian's etcd-server (scripts/setup-deps.sh)"
-	if [ "$(readlink "$BIN/etcd" 2>/dev/null || true)" != "$etcd" ]; then
-		ln -sfn "$etcd" "$BIN/etcd"
+# The etcd server of the version whose client kube-apiserver links. (Debian
+# 12's etcd 3.4.23 works too, but lacks RequestWatchProgress: the API
+# server then logs "Error getting keys ... Too large resource version"
+# every few seconds.)
+build_etcd() {
+	local want dir t0 ldflags
+	want="go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+	if stamp_ok etcd "$want"; then
+		echo "build.sh: etcd $ETCD_VERSION: up to date"
+		return 0
 	fi
-	echo "build.sh: etcd: $etcd"
+	need_go
+	t0=$(date +%s)
+	dir="$CACHE/src/etcd"
+	mkdir -p "$dir"
+	echo "build.sh: building etcd $ETCD_VERSION (log: $LOG)"
+	# the etcd module's own replace lines (../api, ...) do not apply to a
+	# dependency: require its sibling modules at the same version
+	{
+		printf 'module zkc.invalid/etcd-build\n\ngo 1.26.0\n\n'
+		printf 'require (\n'
+		printf '\tgo.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION"
+		printf '\tgo.etcd.io/etcd/api/v3 %s\n' "$ETCD_VERSION"
+		printf '\tgo.etcd.io/etcd/client/pkg/v3 %s\n' "$ETCD_VERSION"
+		printf '\tgo.etcd.io/etcd/client/v3 %s\n' "$ETCD_VERSION"
+		printf '\tgo.etcd.io/etcd/pkg/v3 %s\n' "$ETCD_VERSION"
+		printf ')\n\ntool go.etcd.io/etcd/server/v3\n'
+	} | set_module "$dir" || fail "go mod tidy for go.etcd.io/etcd/server/v3@$ETCD_VERSION failed"
+	ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-$ETCD_VERSION"
+	rm -f "$BIN/server"
+	go_build "$dir" "$ldflags" go.etcd.io/etcd/server/v3 || fail "go build of etcd failed"
+	# the package is the module root: go names its binary "server"
+	mv -f "$BIN/server" "$BIN/etcd"
+	echo "$want" >"$BIN/.etcd.stamp"
+	echo "build.sh: etcd $ETCD_VERSION: built in $(( $(date +%s) - t0 ))s"
 }
 
-link_etcd
 build_kube
+build_etcd
 build_helm
 echo "build.sh: done in $(( $(date +%s) - t_all ))s (binaries in $BIN)"
