@@ -185,8 +185,8 @@ build_kube() {
 
 # ------------------------------------------------------------------ helm
 build_helm() {
-	local want dir t0
-	want="helm.sh/helm/v3 $HELM_VERSION"
+	local want dir t0 cgo ldflags pkg
+	want="helm.sh/helm/v3 $HELM_VERSION (k8s version from client-go)"
 	if stamp_ok helm "$want"; then
 		echo "build.sh: helm $HELM_VERSION: up to date"
 		return 0
@@ -201,8 +201,16 @@ build_helm() {
 		printf 'require helm.sh/helm/v3 %s\n\n' "$HELM_VERSION"
 		printf 'tool helm.sh/helm/v3/cmd/helm\n'
 	} | set_module "$dir" || fail "go mod tidy for helm.sh/helm/v3@$HELM_VERSION failed"
-	go_build "$dir" "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-		helm.sh/helm/v3/cmd/helm || fail "go build of helm failed"
+	# as helm's Makefile does: the default Kubernetes version of `helm
+	# template` and `helm lint` is that of the client-go helm links
+	cgo=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/client-go) ||
+		fail "no k8s.io/client-go version in helm's module"
+	cgo=${cgo#v0.}
+	ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+	for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+		ldflags="$ldflags -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=${cgo%%.*}"
+	done
+	go_build "$dir" "$ldflags" helm.sh/helm/v3/cmd/helm || fail "go build of helm failed"
 	echo "$want" >"$BIN/.helm.stamp"
 	echo "build.sh: helm $HELM_VERSION: built in $(( $(date +%s) - t0 ))s"
 }
