@@ -37,6 +37,8 @@
 #   ZKC_K8S_CACHE          where tests/k8s/build.sh put the binaries
 #                          (default $HOME/.cache/zkc-k8s; binaries in bin/)
 #   ZKC_K8S_START_TIMEOUT  seconds to wait for readiness (default 240)
+#   ZKC_K8S_APISERVER_FLAGS  extra kube-apiserver flags (words), at start
+#                          and restart; e.g. "--watch-cache=false"
 #
 # Exit status: 0 on success; non-zero with the failing server's log tail.
 set -euo pipefail
@@ -259,6 +261,7 @@ start_etcd() {
 }
 
 start_apiserver() {
+	# shellcheck disable=SC2086  # extra flags are words
 	spawn "$DIR/apiserver.pid" "$DIR/apiserver.log" "$BIN/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
 		--bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
@@ -278,7 +281,8 @@ start_apiserver() {
 		--shutdown-watch-termination-grace-period 2s \
 		--enable-priority-and-fairness=false \
 		--profiling=false \
-		--v 1
+		--v 1 \
+		${ZKC_K8S_APISERVER_FLAGS:-}
 }
 
 # wait_ready URL PIDFILE NAME LOG [CURL ARGS...]: poll URL until it answers
