@@ -77,6 +77,8 @@ if ! flock -n 9; then
 	echo "build.sh: another build holds $CACHE/.lock; waiting" >&2
 	flock 9
 fi
+# what an interrupted build left behind
+rm -rf "$BIN"/.build.*
 
 t_all=$(date +%s)
 
@@ -90,6 +92,10 @@ fail() {
 }
 
 need_go() {
+	# a non-interactive shell may lack the PATH entry that ~/.bashrc adds
+	if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
+		PATH=/usr/local/go/bin:$PATH
+	fi
 	command -v go >/dev/null 2>&1 || fail "go is not installed (the machine's Go, 1.26+, is needed)"
 }
 
