@@ -24,5 +24,5 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* Where the server's generated files go (an emptyDir). */}}
+{{/* Where the server's generated files go (in the emptyDir on /tmp). */}}
 {{- define "zookeeper.workDir" -}}/tmp/zk{{- end -}}
