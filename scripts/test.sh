@@ -9,6 +9,8 @@
 #                     to the build dir; default: $VALGRIND_TESTS below)
 #   ZKC_CONFIGURE_FLAGS extra flags for every configure
 #   ZKC_SKIP_DEPS=1   do not run scripts/setup-deps.sh
+#   ZKC_SKIP_K8S_BUILD=1  do not run tests/k8s/build.sh (the k8s tests then
+#                     skip unless its binaries are already in its cache)
 #
 # Output: make's own output per phase (with automake's "Testsuite summary"),
 # then, as the LAST line, "N passed, N failed[, N skipped]" summed over all
@@ -33,6 +35,7 @@ passed=0
 failed=0
 skipped=0
 ran_phase=0
+manifests_checked=0
 
 say() { printf '%s\n' "$*"; }
 phase_header() { say ""; say "======== phase: $1 ========"; }
@@ -125,6 +128,21 @@ check_in() {
 phase_plain() {
 	build_in build "" || { step_failed "plain: build failed"; return; }
 	check_in build plain
+	manifests_checked=1
+}
+
+# kube-apiserver, kubectl, helm for the k8s tests (tests/k8s/build.sh), once
+# before the phases that run them. Cold, it compiles Kubernetes (tens of
+# minutes on 2 cores, see tests/k8s/README.md); warm, it takes a second.
+k8s_build() {
+	local t0=$SECONDS
+	say ""
+	say "======== tests/k8s/build.sh ========"
+	if tests/k8s/build.sh 2>&1; then
+		say "test.sh: tests/k8s/build.sh took $((SECONDS - t0))s"
+	else
+		step_failed "tests/k8s/build.sh FAILED after $((SECONDS - t0))s: the k8s tests cannot run"
+	fi
 }
 
 phase_asan() {
@@ -134,10 +152,15 @@ phase_asan() {
 	if [ -s "$LSAN_SUPP" ] && grep -q '^leak:' "$LSAN_SUPP"; then
 		supp="suppressions=$ROOT/$LSAN_SUPP:print_suppressions=0"
 	fi
+	# the manifest check is a shell script: once per run is enough
+	if [ "$manifests_checked" = 1 ]; then
+		export ZKC_K8S_MANIFESTS=skip
+	fi
 	ASAN_OPTIONS="detect_leaks=1" \
 	UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 	LSAN_OPTIONS="$supp" \
 		check_in build-asan asan
+	unset ZKC_K8S_MANIFESTS
 }
 
 phase_valgrind() {
@@ -187,6 +210,12 @@ if ! ensure_configure; then
 	step_failed "autoreconf failed"
 	PHASES=""
 fi
+
+case " $PHASES " in
+*" plain "*|*" asan "*)
+	[ "${ZKC_SKIP_K8S_BUILD:-0}" = 1 ] || k8s_build
+	;;
+esac
 
 for phase in $PHASES; do
 	case "$phase" in
