@@ -211,6 +211,7 @@ struct zkc__hosts {
 int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 int zkc__hosts_static_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 int zkc__hosts_dns_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
+int zkc__hosts_k8s_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 static inline int zkc__hosts_current(zkc__hosts_t *h, char **out) { return h->ops->current(h, out); }
 static inline int zkc__hosts_start(zkc__hosts_t *h, zkc__hosts_notify_fn fn, void *ctx)
 {
