@@ -36,6 +36,8 @@ int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
 int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
+int cli_discover(int argc, char **argv); /* tools/cmd_discover.c */
+int cli_health(int argc, char **argv);  /* tools/cmd_discover.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -55,6 +57,8 @@ static const struct command commands[] = {
 	{ "lock", cli_lock, "run a command while holding a lock" },
 	{ "queue", cli_queue, "put, take, peek or count items of a queue" },
 	{ "counter", cli_counter, "get, add to or compare-and-set a counter" },
+	{ "discover", cli_discover, "print the servers a URL finds (--watch: as they change)" },
+	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },
@@ -68,7 +72,8 @@ static void usage(FILE *to)
 	    "usage: zkc [--help] [--version] [--url URL] COMMAND [ARGS]\n"
 	    "\n"
 	    "URL defaults to $ZKC_URL (zk://host:port[,...][/chroot][?options],\n"
-	    "zk+dns://, zk+srv://; see docs/getting-started.md).\n"
+	    "zk+dns://, zk+srv://, zk+k8s://SERVICE.NAMESPACE:PORT; see\n"
+	    "docs/getting-started.md and docs/kubernetes.md).\n"
 	    "\n"
 	    "commands:\n");
 	for (k = 0; k < sizeof commands / sizeof *commands; k++)
