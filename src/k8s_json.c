@@ -388,8 +388,9 @@ int zkc__k8s_apply_event(zkc__k8s_set_t *s, const char *line, size_t len,
 		goto done;
 	}
 	if (!json_is_object(obj)) {
+		rc = bad("a watch event without an \"object\"", t);   /* t lives in root */
 		json_decref(root);
-		return bad("a watch event without an \"object\"", t);
+		return rc;
 	}
 	if (take_rv(obj, &rv) == -2) {
 		json_decref(root);
