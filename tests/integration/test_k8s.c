@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -602,6 +603,80 @@ static void test_real_410_answer_parses_as_gone(void **state)
 	zkc__k8s_set_clear(&g.set);
 }
 
+/* Runs `zkc ARGS` from the build tree; returns its exit status and, if
+ * out is given, its stdout (malloc'd). */
+static int run_zkc(char **out, const char *args)
+{
+	const char *dir = getenv("ZKC_TEST_BUILDDIR");
+	size_t cap = 1 << 16, n = 0;
+	char *cmd, *buf = malloc(cap);
+	FILE *p;
+	int st;
+
+	assert_non_null(buf);
+	cmd = zkc__sprintf("'%s/zkc' %s", dir && *dir ? dir : ".", args);
+	assert_non_null(cmd);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < cap - 1) {
+		size_t got = fread(buf + n, 1, cap - 1 - n, p);
+
+		if (got == 0)
+			break;
+		n += got;
+	}
+	buf[n] = '\0';
+	st = pclose(p);
+	free(cmd);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_cli_discover_and_health(void **state)
+{
+	char args[1200], want[256], *out = NULL, *json;
+	int64_t t0;
+	(void)state;
+
+	NEED_KUBE();
+	expected(want, sizeof(want));
+	snprintf(args, sizeof(args), "discover --json 'zk+k8s://" SVC "." NS ":%d?kubeconfig=%s'",
+	         port, kubeconfig);
+	assert_int_equal(run_zkc(&out, args), 0);
+	json = zkc__sprintf("{\"servers\":[\"%s\"]}\n", want);
+	for (char *c = json; *c; c++)      /* a,b -> "a","b" */
+		if (*c == ',') {
+			char *j = zkc__sprintf("%.*s\",\"%s", (int)(c - json), json, c + 1);
+
+			c = j + (c - json) + 2;
+			free(json);
+			json = j;
+		}
+	assert_string_equal(out, json);
+	free(json);
+	free(out);
+	/* a Service with no slices: nothing found, exit 1 */
+	snprintf(args, sizeof(args), "discover 'zk+k8s://nosuch." NS ":%d?kubeconfig=%s' "
+	         "2>/dev/null", port, kubeconfig);
+	assert_int_equal(run_zkc(NULL, args), 1);
+	/* a broken configuration: exit 2 */
+	assert_int_equal(run_zkc(NULL, "discover 'zk+k8s://zk.ns:1?kubeconfig=/nonexistent' "
+	                         "2>/dev/null"), 2);
+
+	snprintf(args, sizeof(args), "health --timeout 20s 'zk+k8s://" SVC "." NS ":%d?"
+	         "kubeconfig=%s'", port, kubeconfig);
+	assert_int_equal(run_zkc(&out, args), 0);
+	assert_int_equal(strncmp(out, "ok: session 0x", 14), 0);
+	free(out);
+	/* nothing listens there: exit 7 within about the timeout */
+	t0 = h_now_ms();
+	assert_int_equal(run_zkc(NULL, "health --timeout 1s zk://127.0.0.1:1 2>/dev/null"), 7);
+	assert_true(h_now_ms() - t0 < 10000);
+}
+
 static void test_close_is_prompt_during_a_watch(void **state)
 {
 	int64_t t0;
@@ -624,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_follows_after_api_server_restart),
 		cmocka_unit_test(test_rotated_token_is_read_again),
 		cmocka_unit_test(test_real_410_answer_parses_as_gone),
+		cmocka_unit_test(test_cli_discover_and_health),
 		cmocka_unit_test(test_close_is_prompt_during_a_watch),
 	};
 
