@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "internal.h"
@@ -306,21 +307,19 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return size * nmemb;
 }
 
-/* "HTTP 403: endpointslices.discovery.k8s.io is forbidden: ..." from a
- * Status body, or the body's start. */
+/* "HTTP 403: endpointslices.discovery.k8s.io is forbidden: ..." from the
+ * Status object the API answers errors with (cut bodies and other
+ * answers give the code alone). */
 static void status_text(char *buf, size_t cap, const xfer_t *x)
 {
-	const char *m = x->body ? strstr(x->body, "\"message\":\"") : NULL;
+	json_t *root = x->body ? json_loadb(x->body, x->len, 0, NULL) : NULL;
+	json_t *msg = json_is_object(root) ? json_object_get(root, "message") : NULL;
 
-	if (m) {
-		const char *end;
-
-		m += 11;
-		end = strchr(m, '"');
-		snprintf(buf, cap, "HTTP %ld: %.*s", x->status, end ? (int)(end - m) : 200, m);
-	} else {
+	if (json_is_string(msg))
+		snprintf(buf, cap, "HTTP %ld: %.300s", x->status, json_string_value(msg));
+	else
 		snprintf(buf, cap, "HTTP %ld", x->status);
-	}
+	json_decref(root);
 }
 
 static struct curl_slist *headers_new(const char *token)
