@@ -12,9 +12,14 @@ status=0
 for target in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	corpus="tests/fuzz/corpus_${name#fuzz_}"
+	# targets beyond the URL parsers name their extra sources and libraries
+	case "$name" in
+	fuzz_k8s) extra="src/k8s_json.c src/k8s_config.c -ljansson -lyaml -lcrypto" ;;
+	*) extra="" ;;
+	esac
 	if ! clang -g -O1 -std=gnu11 -DTHREADED -D_GNU_SOURCE -Iinclude -Isrc \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		"$target" $CORE -lzookeeper_mt -lpthread -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
+		"$target" $CORE $extra -lzookeeper_mt -lpthread -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
 		cat "$OUT/$name.build.log"
 		echo "fuzz: $name: build failed"
 		status=1

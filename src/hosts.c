@@ -85,9 +85,7 @@ int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *
 	case ZKC__SCHEME_SRV:
 		return zkc__hosts_dns_new(out, url, log);
 	case ZKC__SCHEME_K8S:
-		return zkc__error(ZKC_ENOTSUP,
-		                  "zk+k8s:// (Kubernetes EndpointSlices) is not supported by this "
-		                  "build yet; use zk+dns:// with the headless Service name instead");
+		return zkc__hosts_k8s_new(out, url, log);
 	default:
 		return zkc__error(ZKC_EBADARGUMENTS, "hosts: unknown URL scheme %d", url->scheme);
 	}

@@ -211,11 +211,133 @@ struct zkc__hosts {
 int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 int zkc__hosts_static_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 int zkc__hosts_dns_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
+int zkc__hosts_k8s_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *log);
 static inline int zkc__hosts_current(zkc__hosts_t *h, char **out) { return h->ops->current(h, out); }
 static inline int zkc__hosts_start(zkc__hosts_t *h, zkc__hosts_notify_fn fn, void *ctx)
 {
 	return h->ops->start(h, fn, ctx);
 }
 static inline void zkc__hosts_free(zkc__hosts_t *h) { if (h) h->ops->free(h); }
+
+/* ------------------------------------------------------------ Kubernetes (k8s_*.c) */
+
+/* The pure halves of the zk+k8s provider (hosts_k8s.c): EndpointSlice
+ * JSON to a server list (k8s_json.c) and kubeconfig / in-cluster config
+ * (k8s_config.c). No I/O except reading named files; unit-tested alone.
+ * Malformed API answers give ZKC_EMARSHALLING with the reason. */
+
+typedef struct zkc__k8s_ep {
+	char *addr;               /* first address: canonical IP, or a name (FQDN) */
+	int ready;                /* conditions.ready true or absent */
+} zkc__k8s_ep_t;
+
+typedef struct zkc__k8s_slice {
+	char *name;
+	int port;                 /* the port chosen for the URL's port; 0 = none fits */
+	char *problem;            /* why the slice is unused, or NULL */
+	size_t neps;
+	zkc__k8s_ep_t *eps;
+} zkc__k8s_slice_t;
+
+/* The EndpointSlices of one Service as the last list and the watch events
+ * since left them. */
+typedef struct zkc__k8s_set {
+	int want_port;            /* the URL's port */
+	size_t nslices;
+	zkc__k8s_slice_t *slices;
+	char *resource_version;   /* to watch from; NULL before the first list */
+} zkc__k8s_set_t;
+
+/* What a server list was made from, for logs and `zkc discover`. */
+typedef struct zkc__k8s_stats {
+	size_t slices, ready, not_ready, unusable_slices, servers;
+	int capped;               /* more servers than ZKC__K8S_MAX_SERVERS */
+} zkc__k8s_stats_t;
+
+#define ZKC__K8S_MAX_SERVERS 256
+#define ZKC__K8S_MAX_LINE (16 * 1024 * 1024)   /* one watch event */
+
+typedef enum zkc__k8s_ev_type {
+	ZKC__K8S_ADDED = 1, ZKC__K8S_MODIFIED, ZKC__K8S_DELETED, ZKC__K8S_BOOKMARK,
+	ZKC__K8S_ERROR
+} zkc__k8s_ev_type_t;
+
+typedef struct zkc__k8s_event {
+	int type;                 /* zkc__k8s_ev_type_t */
+	int code;                 /* ERROR: the Status code (410 = Gone: relist) */
+	char message[256];        /* ERROR: the Status message (cut) */
+} zkc__k8s_event_t;
+
+void zkc__k8s_set_init(zkc__k8s_set_t *s, int want_port);
+void zkc__k8s_set_clear(zkc__k8s_set_t *s);
+/* Replaces the set with an EndpointSliceList answer (and its
+ * resourceVersion). On failure the set is unchanged. */
+int zkc__k8s_parse_list(zkc__k8s_set_t *s, const char *json, size_t len);
+/* Applies one watch event (one line of the stream, without its newline):
+ * ADDED/MODIFIED replace a slice by name, DELETED removes it, BOOKMARK
+ * moves the resourceVersion. An ERROR event is reported in *out (the set
+ * unchanged) and returns ZKC_OK; a malformed line ZKC_EMARSHALLING. */
+int zkc__k8s_apply_event(zkc__k8s_set_t *s, const char *line, size_t len,
+                         zkc__k8s_event_t *out);
+/* The sorted, unique "ip:port,..." of the set's ready endpoints (all of
+ * them with include_not_ready), at most ZKC__K8S_MAX_SERVERS. *out
+ * malloc'd ("" when none); stats may be NULL. */
+int zkc__k8s_servers(char **out, zkc__k8s_stats_t *stats, const zkc__k8s_set_t *s,
+                     int include_not_ready);
+
+/* Splits a watch stream into lines, whatever the chunking; a line longer
+ * than max is an error (ZKC_ETOOLARGE), so is a line cut at the end. */
+typedef int (*zkc__k8s_line_fn)(void *ctx, const char *line, size_t len);
+typedef struct zkc__k8s_lines {
+	char *buf;
+	size_t len, cap, max;
+} zkc__k8s_lines_t;
+/* Feeds n bytes; calls fn for each complete non-empty line and returns the
+ * first non-OK code fn returns (the rest of data is dropped). */
+int zkc__k8s_lines_feed(zkc__k8s_lines_t *l, const char *data, size_t n,
+                        zkc__k8s_line_fn fn, void *ctx);
+/* At the stream's end: ZKC_OK, or ZKC_EMARSHALLING for a cut last line. */
+int zkc__k8s_lines_end(zkc__k8s_lines_t *l);
+void zkc__k8s_lines_reset(zkc__k8s_lines_t *l);
+
+/* How to reach the API server. Secrets (token, key) stay in memory only
+ * here and are never logged. */
+typedef struct zkc__k8s_conn {
+	char *server;             /* "https://host:port", no trailing '/' */
+	char *ca_file;            /* PEM file, or */
+	unsigned char *ca_data;   /* PEM bytes (certificate-authority-data) */
+	size_t ca_len;
+	char *cert_file, *key_file;
+	unsigned char *cert_data, *key_data;
+	size_t cert_len, key_len;
+	char *token;              /* inline bearer token, or */
+	char *token_file;         /* re-read at each (re)connect and on 401 */
+	int insecure;             /* insecure-skip-tls-verify: true */
+	char *source;             /* "kubeconfig FILE, context C" / "in-cluster" */
+} zkc__k8s_conn_t;
+
+/* Where the configuration comes from; NULL members are unset. */
+typedef struct zkc__k8s_env {
+	const char *kubeconfig;   /* the URL's kubeconfig= option */
+	const char *kubeconfig_env;   /* $KUBECONFIG (first existing file used) */
+	const char *home;         /* $HOME, for ~/.kube/config */
+	const char *service_host, *service_port;  /* $KUBERNETES_SERVICE_HOST/PORT */
+	const char *sa_dir;       /* service-account dir; NULL = the standard one */
+} zkc__k8s_env_t;
+
+#define ZKC__K8S_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
+
+/* Order: kubeconfig= option, $KUBECONFIG, in-cluster (both service
+ * variables set), ~/.kube/config. ZKC_EBADARGUMENTS (missing or malformed
+ * file, no usable context), ZKC_ENOTSUP (exec or auth-provider users). */
+int zkc__k8s_conn_load(zkc__k8s_conn_t **out, const zkc__k8s_env_t *env);
+/* Parses kubeconfig text; dir resolves relative file names; label names
+ * the file in messages. */
+int zkc__k8s_kubeconfig_parse(zkc__k8s_conn_t **out, const char *yaml, size_t len,
+                              const char *dir, const char *label);
+/* The bearer token now (re-reads token_file); *out NULL when the config
+ * has none (client certificates). */
+int zkc__k8s_conn_token(char **out, const zkc__k8s_conn_t *c);
+void zkc__k8s_conn_free(zkc__k8s_conn_t *c);
 
 #endif

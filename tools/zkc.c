@@ -38,6 +38,8 @@ int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
 int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
 int cli_index(int argc, char **argv);   /* tools/cmd_index.c */
 int cli_service(int argc, char **argv); /* tools/cmd_service.c */
+int cli_discover(int argc, char **argv); /* tools/cmd_discover.c */
+int cli_health(int argc, char **argv);  /* tools/cmd_discover.c */
 
 /* ==================================================================
  * Subcommand dispatch table.
@@ -59,6 +61,8 @@ static const struct command commands[] = {
 	{ "counter", cli_counter, "get, add to or compare-and-set a counter" },
 	{ "index", cli_index, "put, get, find, delete, verify or rebuild indexed records" },
 	{ "service", cli_service, "register, list or route to instances of a service" },
+	{ "discover", cli_discover, "print the servers a URL finds (--watch: as they change)" },
+	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, down, url)" },
@@ -72,7 +76,8 @@ static void usage(FILE *to)
 	    "usage: zkc [--help] [--version] [--url URL] COMMAND [ARGS]\n"
 	    "\n"
 	    "URL defaults to $ZKC_URL (zk://host:port[,...][/chroot][?options],\n"
-	    "zk+dns://, zk+srv://; see docs/getting-started.md).\n"
+	    "zk+dns://, zk+srv://, zk+k8s://SERVICE.NAMESPACE:PORT; see\n"
+	    "docs/getting-started.md and docs/kubernetes.md).\n"
 	    "\n"
 	    "commands:\n");
 	for (k = 0; k < sizeof commands / sizeof *commands; k++)

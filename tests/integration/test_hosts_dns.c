@@ -260,16 +260,19 @@ static void test_static_keeps_names_unresolved(void **state)
 	assert_int_equal(notes_count(&f->notes), 0);
 }
 
-static void test_factory_picks_provider_and_refuses_k8s(void **state)
+static void test_factory_picks_provider_and_k8s_needs_config(void **state)
 {
 	fx_t *f = *state;
 	zkc__url_t *url = NULL;
 	zkc__hosts_t *h = NULL;
 
-	assert_int_equal(zkc__url_parse(&url, "zk+k8s://zk-hs.ns:2181"), ZKC_OK);
-	assert_int_equal(zkc__hosts_new(&h, url, &f->log), ZKC_ENOTSUP);
+	/* zk+k8s (hosts_k8s.c, tests/unit/test_k8s_*): a config that cannot
+	 * be read fails the open with its reason. */
+	assert_int_equal(zkc__url_parse(&url, "zk+k8s://zk-hs.ns:2181?kubeconfig=%2Fnonexistent"),
+	                 ZKC_OK);
+	assert_int_equal(zkc__hosts_new(&h, url, &f->log), ZKC_EBADARGUMENTS);
 	assert_null(h);
-	assert_non_null(strstr(zkc_error_last()->message, "zk+k8s"));
+	assert_non_null(strstr(zkc_error_last()->message, "cannot read kubeconfig /nonexistent"));
 	zkc__url_free(url);
 
 	fx_open(f, "zk+dns://127.0.0.1:2181");
@@ -1005,7 +1008,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_static_keeps_names_unresolved),
-		T(test_factory_picks_provider_and_refuses_k8s),
+		T(test_factory_picks_provider_and_k8s_needs_config),
 		T(test_dns_resolves_a_and_aaaa),
 		T(test_dns_follows_a_change_and_notifies_only_on_change),
 		T(test_dns_name_appears_and_disappears),
