@@ -25,6 +25,7 @@
 #define BATCHES 6
 #define PER_BATCH 100
 #define WARMUP 300
+#define WARMUP_BATCHES 20          /* enough for the server JIT to compile its TLS path */
 
 enum { ZKC_PLAIN, ZKC_TLS, WIRE_PLAIN, WIRE_TLS, NMODES };
 static const char *const mode_name[NMODES] = { "plain", "tls", "wire_plain", "wire_tls" };
@@ -179,6 +180,8 @@ int main(void)
 	zkc_t *plain = NULL, *tls = NULL;
 	zkc_batch_t *b = NULL;
 	const char *jvm = getenv("ZKC_BENCH_TLS_JVM_FLAGS");
+	/* one mode only (for strace or callgrind): no figures are printed */
+	const char *only = getenv("ZKC_BENCH_TLS_ONLY");
 	int rounds = getenv("ZKC_BENCH_TLS_ROUNDS") ? atoi(getenv("ZKC_BENCH_TLS_ROUNDS")) : ROUNDS;
 	char data[100];
 	int rc = 1, i, r, created = 0;
@@ -247,22 +250,30 @@ int main(void)
 	for (i = 0; i < NMODES; i++) {
 		int k;
 
+		if (only && strcmp(only, mode_name[i]) != 0)
+			continue;
 		m[i].lat = malloc((size_t)rounds * SEQ * sizeof(double));
 		if (!m[i].lat)
 			goto out;
 		for (k = 0; k < WARMUP; k++)
 			if (one_get(&m[i], path) != 0)
 				goto out;
-		for (k = 0; k < 5; k++)
+		for (k = 0; k < WARMUP_BATCHES; k++)
 			if (batch(&m[i], b, path) != 0)
 				goto out;
 	}
 	for (r = 0; r < rounds; r++)
 		for (i = 0; i < NMODES; i++)
-			if (round_of(&m[(i + r) % NMODES], r, b, path) != 0) {
+			if ((!only || strcmp(only, mode_name[(i + r) % NMODES]) == 0) &&
+			    round_of(&m[(i + r) % NMODES], r, b, path) != 0) {
 				fprintf(stderr, "bench_tls: %s: a get failed\n", mode_name[(i + r) % NMODES]);
 				goto out;
 			}
+	if (only) {
+		printf("{}\n");
+		rc = 0;
+		goto out;
+	}
 	for (i = 0; i < NMODES; i++) {
 		p50[i] = quantile(m[i].lat, m[i].nlat, 0.5);
 		p99[i] = quantile(m[i].lat, m[i].nlat, 0.99);
