@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -481,7 +482,15 @@ static void *conn_main(void *arg)
 	char err[512] = "";
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
+	sigset_t pipe;
 
+	/* OpenSSL writes with write(): a server that reset the connection would
+	 * raise SIGPIPE, whose default action ends the whole application. With
+	 * it blocked here the write fails with EPIPE instead, and the signal,
+	 * directed at this thread, is dropped when the thread ends. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	c->remote = connect_tcp(c->host, c->port, err, sizeof(err));
 	if (c->remote < 0) {
 		/* A server that is down: libzookeeper moves on, as with plain TCP. */
