@@ -187,6 +187,8 @@ int main(void)
 	 * launcher's C1-only server. */
 	const char *jvm = getenv("ZKC_BENCH_TLS_JVM_FLAGS") ? getenv("ZKC_BENCH_TLS_JVM_FLAGS")
 	                                                    : "-XX:TieredStopAtLevel=4";
+	/* ZKC_BENCH_TLS_SERVER_CONFIG: zoo.cfg lines for the server's TLS
+	 * (e.g. ssl.protocol=TLSv1.3), one per line */
 	/* one mode only (for strace or callgrind): no figures are printed */
 	const char *only = getenv("ZKC_BENCH_TLS_ONLY");
 	int rounds = getenv("ZKC_BENCH_TLS_ROUNDS") ? atoi(getenv("ZKC_BENCH_TLS_ROUNDS")) : ROUNDS;
@@ -212,8 +214,8 @@ int main(void)
 	}
 	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
 	snprintf(cfg, sizeof(cfg), "ssl.keyStore.location=%s/s.pem\nssl.keyStore.type=PEM\n"
-	         "ssl.trustStore.location=%s/ca.pem\nssl.trustStore.type=PEM\nssl.clientAuth=none\n",
-	         dir, dir);
+	         "ssl.trustStore.location=%s/ca.pem\nssl.trustStore.type=PEM\nssl.clientAuth=none\n%s",
+	         dir, dir, getenv("ZKC_BENCH_TLS_SERVER_CONFIG") ? getenv("ZKC_BENCH_TLS_SERVER_CONFIG") : "");
 	eo.nodes = 1;
 	eo.secure_client_port = 1;
 	eo.extra_config = cfg;
