@@ -14,6 +14,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +293,8 @@ static SSL *handshake(zkc__tls_t *t, SSL_CTX *ctx, int fd, const char *host, cha
 		return NULL;
 	}
 	SSL_set_fd(ssl, fd);
+	/* one recv takes every record that has arrived (see pump) */
+	SSL_set_read_ahead(ssl, 1);
 	if (!is_ip_literal(name))
 		SSL_set_tlsext_host_name(ssl, name);
 	if (t->cfg.verify_host) {
@@ -332,31 +336,141 @@ static int write_all(int fd, const char *buf, size_t n)
 	return 0;
 }
 
-/* Copies bytes both ways until either side closes. */
+/* SSL_write of all n bytes on the non-blocking remote socket, waiting in
+ * poll when OpenSSL wants the socket (SSL_write must then be called again
+ * with the same arguments). */
+static int ssl_write_all(SSL *ssl, int fd, const char *buf, int n)
+{
+	while (n > 0) {
+		int w = SSL_write(ssl, buf, n), e;
+		struct pollfd p = { fd, 0, 0 };
+
+		if (w > 0) {
+			buf += w;
+			n -= w;
+			continue;
+		}
+		e = SSL_get_error(ssl, w);
+		if (e == SSL_ERROR_WANT_WRITE)
+			p.events = POLLOUT;
+		else if (e == SSL_ERROR_WANT_READ)
+			p.events = POLLIN;
+		else
+			return -1;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* How many bytes at the start of buf (n bytes, of a buffer of cap) to send
+ * on now: every whole ZooKeeper frame (a 4-byte big-endian length, then
+ * that many bytes), and of a frame too large to hold, what is there (*left
+ * counts the rest of it, sent on as it comes). */
+static size_t frames_ready(const char *buf, size_t n, size_t cap, size_t *left)
+{
+	size_t off = 0;
+
+	if (*left > 0) {
+		off = *left < n ? *left : n;
+		*left -= off;
+	}
+	while (n - off >= 4) {
+		uint32_t be;
+		size_t len;
+
+		memcpy(&be, buf + off, 4);
+		len = ntohl(be);
+		if (len > cap - 4) {
+			*left = off + 4 + len - n;
+			return n;
+		}
+		if (off + 4 + len > n)
+			break;
+		off += 4 + len;
+	}
+	return off;
+}
+
+/* Copies bytes both ways until either side closes. Per message the cost is
+ * kept to what it must be: OpenSSL reads ahead (one recv takes as many
+ * records as have arrived, instead of a header and a body read per
+ * record), and every record already received is decrypted before one send
+ * hands them all to libzookeeper. Towards the server only whole frames go:
+ * libzookeeper sends a request's length and its body with two send()s, and
+ * forwarding each as it comes made two TLS records, two wake-ups and two
+ * decryptions on the server per request. The remote socket is non-blocking,
+ * so a record that is only partly there never stalls the other direction. */
 static void pump(conn_t *c, SSL *ssl)
 {
 	struct timeval none = { 0, 0 };
-	char buf[16384];
+	char up[65536], down[65536];
+	size_t ulen = 0;              /* bytes in up */
+	size_t left = 0;              /* of a frame too large for up, still to come */
+	int more;                     /* OpenSSL may hold records we have not read */
 
 	setsockopt(c->remote, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof(none));
+	if (fcntl(c->remote, F_SETFL, fcntl(c->remote, F_GETFL) | O_NONBLOCK) != 0)
+		return;
+	more = SSL_has_pending(ssl);
 	for (;;) {
 		struct pollfd p[2] = { { c->local, POLLIN, 0 }, { c->remote, POLLIN, 0 } };
-		int n;
 
-		if (SSL_pending(ssl) == 0 && poll(p, 2, -1) < 0) {
+		/* with records in hand, only look whether libzookeeper has sent */
+		if (poll(p, 2, more ? 0 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return;
 		}
-		if (SSL_pending(ssl) > 0 || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			n = SSL_read(ssl, buf, sizeof(buf));
-			if (n <= 0 || write_all(c->local, buf, (size_t)n) != 0)
+		if (more || (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+			size_t n = 0;
+			int end = 0, e;
+
+			more = 0;
+			while (n < sizeof(down)) {
+				int r = SSL_read(ssl, down + n, (int)(sizeof(down) - n));
+
+				if (r > 0) {
+					n += (size_t)r;
+					/* nothing buffered: the socket is empty or
+					 * poll will say so; no recv to learn it */
+					if (!SSL_has_pending(ssl))
+						break;
+					continue;
+				}
+				e = SSL_get_error(ssl, r);
+				if (e == SSL_ERROR_WANT_WRITE) {
+					/* a handshake message to send first */
+					struct pollfd w = { c->remote, POLLOUT, 0 };
+
+					if (poll(&w, 1, -1) >= 0 || errno == EINTR)
+						continue;
+				}
+				if (e != SSL_ERROR_WANT_READ)
+					end = 1;      /* closed, or an error */
+				break;
+			}
+			if (n == sizeof(down))
+				more = 1;
+			if (n > 0 && write_all(c->local, down, n) != 0)
+				return;
+			if (end)
 				return;
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = (int)recv(c->local, buf, sizeof(buf), 0);
-			if (n <= 0 || SSL_write(ssl, buf, n) != n)
+			ssize_t n = recv(c->local, up + ulen, sizeof(up) - ulen, 0);
+			size_t ready;
+
+			if (n <= 0)
 				return;
+			ulen += (size_t)n;
+			ready = frames_ready(up, ulen, sizeof(up), &left);
+			if (ready > 0) {
+				if (ssl_write_all(ssl, c->remote, up, (int)ready) != 0)
+					return;
+				memmove(up, up + ready, ulen - ready);
+				ulen -= ready;
+			}
 		}
 	}
 }
@@ -368,7 +482,15 @@ static void *conn_main(void *arg)
 	char err[512] = "";
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
+	sigset_t pipe;
 
+	/* OpenSSL writes with write(): a server that reset the connection would
+	 * raise SIGPIPE, whose default action ends the whole application. With
+	 * it blocked here the write fails with EPIPE instead, and the signal,
+	 * directed at this thread, is dropped when the thread ends. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	c->remote = connect_tcp(c->host, c->port, err, sizeof(err));
 	if (c->remote < 0) {
 		/* A server that is down: libzookeeper moves on, as with plain TCP. */

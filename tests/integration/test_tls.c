@@ -171,6 +171,58 @@ static void test_connect_and_crud_over_verified_tls(void **state)
 	free(p);
 }
 
+/* Replies larger than a TLS record and many replies at once: the bridge
+ * reads ahead and hands libzookeeper every record it has in one send, so a
+ * record that is only partly there and a full buffer must both come out
+ * intact and in order. */
+static void test_large_and_pipelined_replies_cross_the_bridge_intact(void **state)
+{
+	enum { BIG = 600000, NBIG = 5, NSMALL = 300 };
+	char q[512], *url, *data = NULL, *big = malloc(BIG), *pb = h_path("tlsbig");
+	char *ps = h_path("tlssmall");
+	zkc_batch_t *b = NULL;
+	zkc_t *zk = NULL;
+	size_t len = 0;
+	int i;
+	(void)state;
+
+	assert_non_null(big);
+	for (i = 0; i < BIG; i++)
+		big[i] = (char)('a' + (i * 7 + i / 251) % 26);
+	snprintf(q, sizeof(q), "ca=%s/ca1.pem", dir);
+	url = tls_url(h_ens(), q);
+	assert_int_equal(open_tls(&zk, url, H_TIMEOUT_MS), ZKC_OK);
+	assert_int_equal(zkc_create(NULL, NULL, zk, pb, big, BIG, NULL), ZKC_OK);
+	assert_int_equal(zkc_create(NULL, NULL, zk, ps, "small", 5, NULL), ZKC_OK);
+	assert_int_equal(zkc_get(&data, &len, NULL, zk, pb), ZKC_OK);
+	assert_int_equal(len, BIG);
+	assert_memory_equal(data, big, BIG);
+	zkc_free(data);
+	assert_int_equal(zkc_batch_new(&b), ZKC_OK);
+	for (i = 0; i < NSMALL; i++)
+		assert_true(zkc_batch_get(b, i % (NSMALL / NBIG) == 0 ? pb : ps, 0, NULL, NULL) >= 0);
+	assert_int_equal(zkc_batch_run(zk, b), ZKC_OK);
+	for (i = 0; i < NSMALL; i++) {
+		const char *d;
+
+		assert_int_equal(zkc_batch_code(b, (size_t)i), ZKC_OK);
+		d = zkc_batch_data(b, (size_t)i, &len);
+		if (i % (NSMALL / NBIG) == 0) {
+			assert_int_equal(len, BIG);
+			assert_memory_equal(d, big, BIG);
+		} else {
+			assert_int_equal(len, 5);
+			assert_memory_equal(d, "small", 5);
+		}
+	}
+	zkc_batch_free(b);
+	zkc_close(zk);
+	free(big);
+	free(url);
+	free(pb);
+	free(ps);
+}
+
 static void test_failover_across_tls_servers(void **state)
 {
 	char q[512], *url, *p = h_path("tlsfail");
@@ -505,6 +557,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_connect_and_crud_over_verified_tls),
+		cmocka_unit_test(test_large_and_pipelined_replies_cross_the_bridge_intact),
 		cmocka_unit_test(test_verification_failures_name_the_reason),
 		cmocka_unit_test(test_mutual_tls_with_and_without_a_client_certificate),
 		cmocka_unit_test(test_the_bridge_serves_only_its_own_process),
