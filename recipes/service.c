@@ -17,11 +17,6 @@
 #include "zkc/pnode.h"
 #include "zkc/service.h"
 
-/* The core's error recorder (src/error.c; exported to the library's own
- * files). The public API has no setter yet, and bad input must say why in
- * zkc_error_last(). */
-int zkc__error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 #define FORMAT_VERSION 1
 #define DEFAULT_TIMEOUT_MS 30000
 
@@ -191,25 +186,25 @@ static int bad_text(const char *s, size_t max)
 static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
 {
 	if (!in || in->version != ZKC_SERVICE_INSTANCE_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
 		                  "version (use ZKC_SERVICE_INSTANCE_INIT)");
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
 	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
-		return zkc__error(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
 		                  "'/', no control characters, not . or ..)", ZKC_SERVICE_ID_MAX);
 	if (bad_text(in->address, ZKC_SERVICE_ADDRESS_MAX))
-		return zkc__error(ZKC_EBADARGUMENTS, "service %s: bad address (1..%d bytes, no "
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: bad address (1..%d bytes, no "
 		                  "control characters)", in->id, ZKC_SERVICE_ADDRESS_MAX);
 	if (in->port < 0 || in->port > 65535)
-		return zkc__error(ZKC_EBADARGUMENTS, "service %s: port %d is not 0..65535", in->id,
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: port %d is not 0..65535", in->id,
 		                  in->port);
 	if (in->weight < 1 || in->weight > ZKC_SERVICE_WEIGHT_MAX)
-		return zkc__error(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", in->id,
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", in->id,
 		                  in->weight, ZKC_SERVICE_WEIGHT_MAX);
 	*meta_len = !in->metadata ? 0 : in->metadata_len == (size_t)-1
 	            ? strnlen(in->metadata, ZKC_SERVICE_METADATA_MAX + 1) : in->metadata_len;
 	if (*meta_len > ZKC_SERVICE_METADATA_MAX)
-		return zkc__error(ZKC_ETOOLARGE, "service %s: metadata over %d bytes", in->id,
+		return zkc_error_set(ZKC_ETOOLARGE, "service %s: metadata over %d bytes", in->id,
 		                  ZKC_SERVICE_METADATA_MAX);
 	return ZKC_OK;
 }
@@ -226,7 +221,7 @@ int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
 	if (out)
 		*out = NULL;
 	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_encode: out is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_encode: out is NULL");
 	if ((rc = check_instance(in, &meta_len)) != ZKC_OK)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -250,11 +245,11 @@ int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
 	b_str(&b, in->draining ? "false}" : "true}");
 	if (b.oom) {
 		free(b.p);
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	}
 	if (b.len > ZKC_MAX_DATA_LEN) {
 		free(b.p);
-		return zkc__error(ZKC_ETOOLARGE, "service %s: encoded instance over %d bytes",
+		return zkc_error_set(ZKC_ETOOLARGE, "service %s: encoded instance over %d bytes",
 		                  in->id, ZKC_MAX_DATA_LEN);
 	}
 	*out = b.p;
@@ -607,7 +602,7 @@ int zkc_service_decode(zkc_service_entry_t *out, const char *id, const char *dat
 	int rc = ZKC_OK;
 
 	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_decode: out is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_decode: out is NULL");
 	memset(out, 0, sizeof(*out));
 	memset(&f, 0, sizeof(f));
 	f.weight = 1;
@@ -628,7 +623,7 @@ int zkc_service_decode(zkc_service_entry_t *out, const char *id, const char *dat
 	else if (f.has_id && id && strcmp(f.id.p, id) != 0)
 		why = "id differs from the node name";
 	if (why) {
-		rc = zkc__error(ZKC_EBADARGUMENTS, "service instance %s: not an instance (%s)",
+		rc = zkc_error_set(ZKC_EBADARGUMENTS, "service instance %s: not an instance (%s)",
 		                id ? id : "?", why);
 	} else {
 		out->id = f.has_id ? take(&f.id) : strdup(id ? id : "");
@@ -640,7 +635,7 @@ int zkc_service_decode(zkc_service_entry_t *out, const char *id, const char *dat
 		out->draining = f.draining || !f.enabled;
 		if (!out->id || !out->address || !out->metadata) {
 			zkc_service_entry_clear(out);
-			rc = zkc__error(ZKC_ENOMEM, "out of memory");
+			rc = zkc_error_set(ZKC_ENOMEM, "out of memory");
 		}
 	}
 	free(f.id.p);
@@ -679,11 +674,11 @@ static int check_service_path(const char *p, const char *who)
 	int rc;
 
 	if (!p)
-		return zkc__error(ZKC_EBADARGUMENTS, "%s: service path is NULL", who);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "%s: service path is NULL", who);
 	if ((rc = zkc_path_validate(p, (size_t)-1)) != ZKC_OK)
 		return rc;
 	if (strcmp(p, "/") == 0)
-		return zkc__error(ZKC_EBADARGUMENTS, "%s: the root is not a service path", who);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "%s: the root is not a service path", who);
 	return ZKC_OK;
 }
 
@@ -723,19 +718,19 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	int rc;
 
 	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_register: out is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_register: out is NULL");
 	*out = NULL;
 	if (!zk)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_register: client is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_register: client is NULL");
 	if ((rc = check_service_path(service_path, "zkc_service_register")) != ZKC_OK ||
 	    (rc = check_instance(in, &meta_len)) != ZKC_OK)
 		return rc;
 	if (zkc_on_event_thread(zk))
-		return zkc__error(ZKC_EDEADLK, "zkc_service_register: called on the client's "
+		return zkc_error_set(ZKC_EDEADLK, "zkc_service_register: called on the client's "
 		                  "event thread");
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	pthread_mutex_init(&r->mu, NULL);
 	r->zk = zk;
 	r->path = malloc(strlen(service_path) + strlen(in->id) + 2);
@@ -745,7 +740,7 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	r->metadata = malloc(meta_len + 1);
 	if (!r->path || !r->name || !r->id || !r->address || !r->metadata) {
 		reg_free(r);
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	}
 	sprintf(r->path, "%s/%s", service_path, in->id);
 	if (meta_len)
@@ -766,7 +761,7 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	if (rc == ZKC_OK) {
 		zkc_session(&sid, NULL, NULL, zk);
 		if (!in->replace || st.ephemeral_owner == sid) {
-			rc = zkc__error(ZKC_ENODEEXISTS, "service instance %s is already registered "
+			rc = zkc_error_set(ZKC_ENODEEXISTS, "service instance %s is already registered "
 			                "(session 0x%llx)", r->path,
 			                (unsigned long long)st.ephemeral_owner);
 			zkc_free(data);
@@ -823,16 +818,16 @@ static int reg_update(zkc_service_reg_t *r, int weight, int draining)
 int zkc_service_set_draining(zkc_service_reg_t *r, int draining)
 {
 	if (!r)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_set_draining: handle is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_set_draining: handle is NULL");
 	return reg_update(r, 0, draining != 0);
 }
 
 int zkc_service_set_weight(zkc_service_reg_t *r, int weight)
 {
 	if (!r)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_set_weight: handle is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_set_weight: handle is NULL");
 	if (weight < 1 || weight > ZKC_SERVICE_WEIGHT_MAX)
-		return zkc__error(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", r->id,
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", r->id,
 		                  weight, ZKC_SERVICE_WEIGHT_MAX);
 	return reg_update(r, weight, -1);
 }
@@ -840,7 +835,7 @@ int zkc_service_set_weight(zkc_service_reg_t *r, int weight)
 int zkc_service_reg_wait(zkc_service_reg_t *r, int timeout_ms)
 {
 	if (!r)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_reg_wait: handle is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_reg_wait: handle is NULL");
 	return zkc_pnode_wait(r->node, timeout_ms);
 }
 
@@ -1029,23 +1024,23 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 	int rc;
 
 	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: out is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: out is NULL");
 	*out = NULL;
 	if (opts)
 		o = *opts;
 	if (!zk)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
 	if (o.version != ZKC_SERVICE_ROUTER_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
 		                  "%d", o.version);
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))
-		return zkc__error(ZKC_EDEADLK, "zkc_service_router_open: cannot wait for the first "
+		return zkc_error_set(ZKC_EDEADLK, "zkc_service_router_open: cannot wait for the first "
 		                  "load on the client's event thread");
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	r->zk = zk;
 	pthread_mutex_init(&r->build_mu, NULL);
 	/* routing threads must not starve snapshot swaps */
@@ -1057,7 +1052,7 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 	r->cur = calloc(1, sizeof(*r->cur));
 	if (!r->path || !r->cur) {
 		router_free(r);
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	}
 	co.depth = 1;
 	co.event_fn = on_cache;
@@ -1073,7 +1068,7 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		if (rc != ZKC_OK && rc != ZKC_ETOOLARGE) {
 			zkc_cache_close(r->cache);
 			router_free(r);
-			return rc == ZKC_ETIMEDOUT ? zkc__error(rc, "service %s: first load not done "
+			return rc == ZKC_ETIMEDOUT ? zkc_error_set(rc, "service %s: first load not done "
 			                                        "in time", service_path) : rc;
 		}
 	}
@@ -1115,10 +1110,10 @@ static int check_route(const void *out, const zkc_service_router_t *r, const voi
                        size_t len)
 {
 	if (!out || !r)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route: %s is NULL",
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_route: %s is NULL",
 		                  out ? "router" : "out");
 	if (!key || len == 0)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route: empty key");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_route: empty key");
 	return ZKC_OK;
 }
 
@@ -1151,7 +1146,7 @@ int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, cons
 	pthread_rwlock_unlock(&r->lock);
 	/* s may be freed from here on */
 	if (!n)
-		return zkc__error(ZKC_ENONODE, "service %s: no routable instance", r->path);
+		return zkc_error_set(ZKC_ENONODE, "service %s: no routable instance", r->path);
 	return ZKC_OK;
 }
 
@@ -1170,7 +1165,7 @@ int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n
 	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
 		return rc;
 	if (!out_count || n == 0)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_route_n: %s",
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_route_n: %s",
 		                  out_count ? "n is 0" : "out_count is NULL");
 	kh = zkc_service_hash64(key, len);
 	pthread_rwlock_rdlock(&r->lock);
@@ -1185,7 +1180,7 @@ int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n
 				free(sc);
 			if (ix != stack_ix)
 				free(ix);
-			return zkc__error(ZKC_ENOMEM, "out of memory");
+			return zkc_error_set(ZKC_ENOMEM, "out of memory");
 		}
 	}
 	/* insertion into the m best so far, best first */
@@ -1213,7 +1208,7 @@ int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n
 		free(ix);
 	*out_count = k;
 	if (!k)
-		return zkc__error(ZKC_ENONODE, "service %s: no routable instance", r->path);
+		return zkc_error_set(ZKC_ENONODE, "service %s: no routable instance", r->path);
 	return ZKC_OK;
 }
 
@@ -1225,11 +1220,11 @@ int zkc_service_router_list(zkc_service_list_t **out, zkc_service_router_t *r)
 	int rc = ZKC_OK;
 
 	if (!out || !r)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_service_router_list: NULL argument");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_list: NULL argument");
 	*out = NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc_error_set(ZKC_ENOMEM, "out of memory");
 	pthread_rwlock_rdlock(&r->lock);
 	s = r->cur;
 	if (!s->exists) {
@@ -1257,8 +1252,8 @@ int zkc_service_router_list(zkc_service_list_t **out, zkc_service_router_t *r)
 	pthread_rwlock_unlock(&r->lock);
 	if (rc != ZKC_OK) {
 		zkc_service_list_free(l);
-		return rc == ZKC_ENONODE ? zkc__error(rc, "service %s does not exist", r->path)
-		                         : zkc__error(rc, "out of memory");
+		return rc == ZKC_ENONODE ? zkc_error_set(rc, "service %s does not exist", r->path)
+		                         : zkc_error_set(rc, "out of memory");
 	}
 	*out = l;
 	return ZKC_OK;
