@@ -15,7 +15,9 @@
 
 #include "zkc.h"
 
-#define PHASE_MS 2500
+#define PHASE_MS 2000
+#define ROUNDS 3
+#define RT_SAMPLES 400
 #define CLIENTS 8
 
 static int64_t now_ms(void)
@@ -130,33 +132,104 @@ static double phase(zkc_t **zks, int clients, const char *path, int mode, int sh
 	return total * 1000.0 / (double)(t1 - t0);
 }
 
+static double med3(const double *v)
+{
+	double a = v[0], b = v[1], c = v[2], t;
+
+	if (a > b) { t = a; a = b; b = t; }
+	if (b > c) { t = b; b = c; c = t; }
+	if (a > b) { t = a; a = b; b = t; }
+	return b;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* Median round trip of a plain read and of a plain write, one at a time
+ * on one session, alternating: the parts an add is made of. An add that
+ * is one write against get-then-set can be at most (R + W) / W times as
+ * fast (docs/decisions/0004). */
+static void read_write_rt(zkc_t *zk, const char *path, double *r_us, double *w_us)
+{
+	static double r[RT_SAMPLES], w[RT_SAMPLES];
+	int i, rc;
+
+	rc = zkc_create(NULL, NULL, zk, path, "12345678", 8, NULL);
+	if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
+		die("create", rc);
+	for (i = 0; i < RT_SAMPLES; i++) {
+		double t0 = now_us(), t1, t2;
+		char *d = NULL;
+
+		if ((rc = zkc_get(&d, NULL, NULL, zk, path)) != ZKC_OK)
+			die("get", rc);
+		zkc_free(d);
+		t1 = now_us();
+		if ((rc = zkc_set(NULL, zk, path, "87654321", 8, -1)) != ZKC_OK)
+			die("set", rc);
+		t2 = now_us();
+		r[i] = t1 - t0;
+		w[i] = t2 - t1;
+	}
+	qsort(r, RT_SAMPLES, sizeof(double), cmp_dbl);
+	qsort(w, RT_SAMPLES, sizeof(double), cmp_dbl);
+	*r_us = r[RT_SAMPLES / 2];
+	*w_us = w[RT_SAMPLES / 2];
+}
+
 int main(void)
 {
 	zkc_t *zks[CLIENTS];
-	char root[128], path[160];
-	double z1, s1, z8, s8, z8s;
-	int i, rc;
+	char root[128], path[160], sharded[160], rw[160];
+	double z1[ROUNDS], s1[ROUNDS], z8[ROUNDS], s8[ROUNDS], z8s[ROUNDS];
+	double mz1, ms1, mz8, ms8, mz8s, r_us, w_us;
+	int i, r, rc;
 
 	for (i = 0; i < CLIENTS; i++)
 		if ((rc = zkc_open(&zks[i], NULL, NULL)) != ZKC_OK)
 			die("open (ZKC_URL)", rc);
 	snprintf(root, sizeof(root), "/bench_counter_%d", (int)getpid());
 	snprintf(path, sizeof(path), "%s/c", root);
-	fprintf(stderr, "counter: adds of +1 for %d ms per phase\n", PHASE_MS);
-	z1 = phase(zks, 1, path, 0, 0);
-	s1 = phase(zks, 1, path, 1, 0);
-	z8 = phase(zks, CLIENTS, path, 0, 0);
-	s8 = phase(zks, CLIENTS, path, 1, 0);
-	snprintf(path, sizeof(path), "%s/sharded", root);
-	z8s = phase(zks, CLIENTS, path, 0, 8);
+	snprintf(sharded, sizeof(sharded), "%s/sharded", root);
+	snprintf(rw, sizeof(rw), "%s/rw", root);
+	fprintf(stderr, "counter: adds of +1 for %d ms per phase; one warm-up round, then %d "
+	        "rounds with the implementations interleaved (medians reported)\n", PHASE_MS,
+	        ROUNDS);
+	phase(zks, CLIENTS, path, 1, 0);    /* warm-up: servers' JIT, sessions */
+	phase(zks, CLIENTS, path, 0, 0);
+	for (r = 0; r < ROUNDS; r++) {
+		z1[r] = phase(zks, 1, path, 0, 0);
+		s1[r] = phase(zks, 1, path, 1, 0);
+		z8[r] = phase(zks, CLIENTS, path, 0, 0);
+		s8[r] = phase(zks, CLIENTS, path, 1, 0);
+		z8s[r] = phase(zks, CLIENTS, sharded, 0, 8);
+	}
+	mz1 = med3(z1); ms1 = med3(s1); mz8 = med3(z8); ms8 = med3(s8); mz8s = med3(z8s);
+	read_write_rt(zks[0], rw, &r_us, &w_us);
+	fprintf(stderr, "  plain read %.0f us, plain write %.0f us: one write instead of a read "
+	        "and a write is at most %.2fx\n", r_us, w_us, (r_us + w_us) / w_us);
 	zkc_delete(zks[0], root, -1, ZKC_DELETE_RECURSIVE);
 	for (i = 0; i < CLIENTS; i++)
 		zkc_close(zks[i]);
 	printf("{\"add_1_client_per_s\": %.0f, \"add_1_client_sequential_per_s\": %.0f, "
 	       "\"add_1_client_speedup_x\": %.2f, \"add_8_clients_per_s\": %.0f, "
 	       "\"add_8_clients_sequential_per_s\": %.0f, \"add_8_clients_speedup_x\": %.2f, "
-	       "\"add_8_clients_8_shards_per_s\": %.0f, \"add_8_clients_sharded_speedup_x\": %.2f}\n",
-	       z1, s1, s1 > 0 ? z1 / s1 : 0, z8, s8, s8 > 0 ? z8 / s8 : 0, z8s,
-	       s8 > 0 ? z8s / s8 : 0);
+	       "\"add_8_clients_8_shards_per_s\": %.0f, \"add_8_clients_sharded_speedup_x\": %.2f, "
+	       "\"read_rt_p50_us\": %.0f, \"write_rt_p50_us\": %.0f, "
+	       "\"one_write_ceiling_x\": %.2f}\n",
+	       mz1, ms1, ms1 > 0 ? mz1 / ms1 : 0, mz8, ms8, ms8 > 0 ? mz8 / ms8 : 0, mz8s,
+	       ms8 > 0 ? mz8s / ms8 : 0, r_us, w_us, (r_us + w_us) / w_us);
 	return 0;
 }
