@@ -3,6 +3,8 @@
 #ifndef ZKC_CLI_H
 #define ZKC_CLI_H
 
+#include <sys/types.h>
+
 #include "zkc.h"
 
 /* Exit codes of every zkc command (printed by `zkc --help`). */
@@ -24,6 +26,20 @@ int cli_fail(const char *what, int code);
 /* Opens a client on --url / $ZKC_URL (printing why on failure). NULL on
  * failure with *exit_code set. */
 zkc_t *cli_open(int *exit_code);
+
+/* For commands that hold something while they run (tools/cli_proc.c).
+ * One self-pipe per process: cli_wake() (async-signal-safe, also from
+ * zkc's event thread) makes the next cli_wake_wait() return. */
+int cli_wake_open(void);             /* 0, or -1 with errno */
+void cli_wake_close(void);
+void cli_wake(void);
+int cli_wake_wait(int timeout_ms);   /* -1 wait forever; 0, or -1 on error */
+/* Runs cmd in a child with default signal handling and env (NAME, VALUE,
+ * ..., NULL) added; a command that cannot be run exits 127 (not found) or
+ * 126, saying why as "zkc: WHAT: ...". Returns the child's pid, or -1. */
+pid_t cli_spawn(const char *what, char **cmd, const char *const *env);
+/* A child's wait status as an exit code: its own, or 128+N for signal N. */
+int cli_exit_of(int status);
 
 /* The node commands (tools/cmd_node.c). */
 int cli_ls(int argc, char **argv);

@@ -33,27 +33,15 @@ static const char elect_usage[] =
     "CMD could not be run, 128+N zkc itself stopped by signal N before CMD\n"
     "ran.\n";
 
-/* Self-pipe: leadership events and signals wake the main loop. */
-static int wake_fd[2] = { -1, -1 };
+/* Leadership events and signals wake the main loop (cli_wake). */
 static volatile sig_atomic_t got_signal;
 static int lost_leadership;   /* set by the event thread: atomic access */
-
-static void wake(void)
-{
-	char c = 1;
-	int saved = errno;
-
-	if (write(wake_fd[1], &c, 1) < 0) {
-		/* full pipe: the loop is awake anyway */
-	}
-	errno = saved;
-}
 
 static void on_signal(int sig)
 {
 	if (sig != SIGCHLD)
 		got_signal = sig;
-	wake();
+	cli_wake();
 }
 
 static void on_leadership(zkc_election_t *e, int type, int64_t epoch, int reason,
@@ -67,7 +55,7 @@ static void on_leadership(zkc_election_t *e, int type, int64_t epoch, int reason
 	 * node deleted and the candidate queued again): CMD must stop */
 	if (type == ZKC_ELECTION_NOT_LEADER)
 		__atomic_store_n(&lost_leadership, 1, __ATOMIC_SEQ_CST);
-	wake();
+	cli_wake();
 }
 
 static char *election_path(const char *name)
@@ -102,32 +90,11 @@ static int print_leader(const char *path)
 static pid_t start_cmd(char **cmd, int64_t epoch, const char *node)
 {
 	char buf[32];
-	pid_t pid;
+	const char *env[] = { "ZKC_ELECTION_EPOCH", buf, node ? "ZKC_ELECTION_NODE" : NULL,
+		              node, NULL };
 
 	snprintf(buf, sizeof(buf), "%lld", (long long)epoch);
-	pid = fork();
-	if (pid != 0)
-		return pid;
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	close(wake_fd[0]);
-	close(wake_fd[1]);
-	setenv("ZKC_ELECTION_EPOCH", buf, 1);
-	if (node)
-		setenv("ZKC_ELECTION_NODE", node, 1);
-	execvp(cmd[0], cmd);
-	fprintf(stderr, "zkc: elect: cannot run %s: %s\n", cmd[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
-}
-
-static int status_code(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return CLI_FAIL;
+	return cli_spawn("elect", cmd, env);
 }
 
 /* Waits for leadership, runs cmd while leading; returns the exit code. */
@@ -137,8 +104,6 @@ static int run_elected(zkc_t *zk, zkc_election_t *e, char **cmd)
 	int status = 0, code = CLI_FAIL, termed = 0;
 
 	for (;;) {
-		struct pollfd p = { wake_fd[0], POLLIN, 0 };
-		char drain[64];
 		int64_t epoch = 0;
 
 		if (child == 0 && got_signal)
@@ -164,7 +129,7 @@ static int run_elected(zkc_t *zk, zkc_election_t *e, char **cmd)
 			pid_t r = waitpid(child, &status, WNOHANG);
 
 			if (r == child)
-				return status_code(status);
+				return cli_exit_of(status);
 			if (!termed && (got_signal || !zkc_election_is_leader(NULL, e) ||
 			    __atomic_load_n(&lost_leadership, __ATOMIC_SEQ_CST))) {
 				/* leadership lost, or we were told to stop */
@@ -172,10 +137,8 @@ static int run_elected(zkc_t *zk, zkc_election_t *e, char **cmd)
 				termed = 1;
 			}
 		}
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (cli_wake_wait(-1) < 0)
 			break;
-		while (read(wake_fd[0], drain, sizeof(drain)) > 0)
-			;
 	}
 	(void)zk;
 	return code;
@@ -237,7 +200,7 @@ int cli_elect(int argc, char **argv)
 		snprintf(defid, sizeof(defid), "%s:%d", host, (int)getpid());
 		id = defid;
 	}
-	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (cli_wake_open() != 0) {
 		free(path);
 		return cli_fail("elect: pipe", ZKC_EOS);
 	}
@@ -260,7 +223,6 @@ int cli_elect(int argc, char **argv)
 	zkc_election_close(e);
 	zkc_close(zk);
 	free(path);
-	close(wake_fd[0]);
-	close(wake_fd[1]);
+	cli_wake_close();
 	return code;
 }

@@ -37,27 +37,15 @@ static const char lock_usage[] =
     "acquired within --timeout; 2 usage; 7 no connection; 126/127 CMD could\n"
     "not be run; 128+N zkc stopped by signal N before CMD ran; 1 other.\n";
 
-static int wake_fd[2] = { -1, -1 };
 static volatile sig_atomic_t got_signal;
 static int lock_lost;       /* set on the event thread; atomic access */
 static int acquire_done;    /* main -> canceller thread; atomic access */
-
-static void wake(void)
-{
-	char c = 1;
-	int saved = errno;
-
-	if (write(wake_fd[1], &c, 1) < 0) {
-		/* full pipe: the reader is awake anyway */
-	}
-	errno = saved;
-}
 
 static void on_signal(int sig)
 {
 	if (sig != SIGCHLD)
 		got_signal = sig;
-	wake();
+	cli_wake();
 }
 
 static void on_lock_event(zkc_lock_t *lk, int event, void *payload)
@@ -66,15 +54,7 @@ static void on_lock_event(zkc_lock_t *lk, int event, void *payload)
 	(void)payload;
 	if (event == ZKC_LOCK_EVENT_LOST)
 		__atomic_store_n(&lock_lost, 1, __ATOMIC_SEQ_CST);
-	wake();
-}
-
-static void drain(void)
-{
-	char buf[64];
-
-	while (read(wake_fd[0], buf, sizeof(buf)) > 0)
-		;
+	cli_wake();
 }
 
 /* While acquire blocks the main thread, a signal cancels it from here
@@ -84,16 +64,12 @@ static void *canceller(void *arg)
 	zkc_lock_t *lk = arg;
 
 	while (!__atomic_load_n(&acquire_done, __ATOMIC_SEQ_CST)) {
-		struct pollfd p = { wake_fd[0], POLLIN, 0 };
-
 		if (got_signal) {
 			zkc_lock_cancel(lk);
 			break;
 		}
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (cli_wake_wait(-1) < 0)
 			break;
-		if (!got_signal)
-			drain();
 	}
 	return NULL;
 }
@@ -126,31 +102,12 @@ static int parse_seconds(const char *s)
 static pid_t start_cmd(char **cmd, const zkc_lock_lease_t *lease)
 {
 	char tok[32], sess[32];
-	pid_t pid;
+	const char *env[] = { "ZKC_LOCK_TOKEN", tok, "ZKC_LOCK_PATH", lease->path,
+		              "ZKC_LOCK_SESSION", sess, NULL };
 
 	snprintf(tok, sizeof(tok), "%lld", (long long)lease->token);
 	snprintf(sess, sizeof(sess), "%llx", (unsigned long long)lease->session_id);
-	pid = fork();
-	if (pid != 0)
-		return pid;
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
-	setenv("ZKC_LOCK_TOKEN", tok, 1);
-	setenv("ZKC_LOCK_PATH", lease->path, 1);
-	setenv("ZKC_LOCK_SESSION", sess, 1);
-	execvp(cmd[0], cmd);
-	fprintf(stderr, "zkc: lock: cannot run %s: %s\n", cmd[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
-}
-
-static int exit_of(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return CLI_FAIL;
+	return cli_spawn("lock", cmd, env);
 }
 
 /* Runs cmd under the held lock until it exits; returns its exit code. */
@@ -162,10 +119,8 @@ static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
 	if (child < 0)
 		return cli_fail("lock: fork", ZKC_EOS);
 	for (;;) {
-		struct pollfd p = { wake_fd[0], POLLIN, 0 };
-
 		if (waitpid(child, &status, WNOHANG) == child)
-			return exit_of(status);
+			return cli_exit_of(status);
 		if (!termed && __atomic_load_n(&lock_lost, __ATOMIC_SEQ_CST)) {
 			fprintf(stderr, "zkc: lock: lock lost; sending SIGTERM to %s\n", cmd[0]);
 			kill(child, SIGTERM);
@@ -175,9 +130,8 @@ static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
 			forwarded = got_signal;
 			kill(child, forwarded);
 		}
-		if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+		if (cli_wake_wait(1000) < 0)
 			return CLI_FAIL;
-		drain();
 		(void)lk;
 	}
 }
@@ -230,7 +184,7 @@ int cli_lock(int argc, char **argv)
 		free(path);
 		return CLI_USAGE;
 	}
-	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0) {
+	if (cli_wake_open() != 0) {
 		free(path);
 		return cli_fail("lock: pipe", ZKC_EOS);
 	}
@@ -260,7 +214,7 @@ int cli_lock(int argc, char **argv)
 	}
 	rc = zkc_lock_acquire(&lease, lk, timeout_ms);
 	__atomic_store_n(&acquire_done, 1, __ATOMIC_SEQ_CST);
-	wake();
+	cli_wake();
 	pthread_join(th, NULL);
 	if (rc == ZKC_OK && got_signal) {
 		zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
@@ -286,7 +240,6 @@ out:
 	zkc_lock_free(lk);
 	zkc_close(zk);
 	free(path);
-	close(wake_fd[0]);
-	close(wake_fd[1]);
+	cli_wake_close();
 	return code;
 }

@@ -38,24 +38,17 @@ static const char service_usage[] =
     "is registered by another live session (see --replace); 2 usage or bad\n"
     "input; 7 no connection; 1 other.\n";
 
-static int wake_fd[2] = { -1, -1 };
 static volatile sig_atomic_t got_stop, got_drain, got_undrain;
 
 static void on_signal(int sig)
 {
-	char c = 1;
-	int saved = errno;
-
 	if (sig == SIGUSR1)
 		got_drain = 1;
 	else if (sig == SIGUSR2)
 		got_undrain = 1;
 	else
 		got_stop = sig;
-	if (write(wake_fd[1], &c, 1) < 0) {
-		/* full pipe: the loop is awake anyway */
-	}
-	errno = saved;
+	cli_wake();
 }
 
 static int bad(const char *why)
@@ -126,7 +119,7 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 	int code = CLI_OK, rc;
 	zkc_t *zk;
 
-	if (pipe2(wake_fd, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (cli_wake_open() != 0)
 		return cli_fail("service: pipe", ZKC_EOS);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -154,13 +147,8 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 	}
 	fflush(stdout);
 	while (!got_stop) {
-		struct pollfd p = { wake_fd[0], POLLIN, 0 };
-		char drain[64];
-
-		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		if (cli_wake_wait(-1) < 0)
 			break;
-		while (read(wake_fd[0], drain, sizeof(drain)) > 0)
-			;
 		if (got_drain) {
 			got_drain = 0;
 			if ((rc = zkc_service_set_draining(reg, 1)) != ZKC_OK)
@@ -177,8 +165,7 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 		code = cli_fail("service unregister", rc);
 	zkc_close(zk);
 out:
-	close(wake_fd[0]);
-	close(wake_fd[1]);
+	cli_wake_close();
 	return code;
 }
 

@@ -175,6 +175,15 @@ static void test_lock_runs_a_command_holding_the_lock(void **state)
 	assert_int_equal(strncmp(out, "token=", 6), 0);
 	assert_true(strtoll(out + 6, NULL, 0) > 0);
 	free(out);
+	/* the rest of its environment, and a command that cannot be run */
+	snprintf(args, sizeof(args), "lock %s -- sh -c 'echo $ZKC_LOCK_PATH $ZKC_LOCK_SESSION'", p);
+	assert_int_equal(run(&out, args), 0);
+	assert_int_equal(strncmp(out, p, strlen(p)), 0);
+	assert_true(out[strlen(p)] == '/' && strchr(out, ' ') && strtoull(strchr(out, ' ') + 1,
+	            NULL, 16) > 0);
+	free(out);
+	snprintf(args, sizeof(args), "lock %s -- /nonexistent/zkc-test-cmd 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 127);
 	/* no command is a usage error */
 	snprintf(args, sizeof(args), "lock %s 2>/dev/null", p);
 	assert_int_equal(run(NULL, args), 2);
