@@ -572,6 +572,16 @@ static void session_watcher(zhandle_t *zh, int type, int state, const char *path
 	pthread_mutex_unlock(&zk->mu);
 }
 
+/* Completion of the request that wakes libzookeeper's I/O thread after a
+ * server list change: nothing to do (and nothing it may touch: it can run
+ * after the client is gone). */
+static void nudge_done(int rc, const struct Stat *stat, const void *data)
+{
+	(void)rc;
+	(void)stat;
+	(void)data;
+}
+
 static void heartbeat_done(int rc, const struct Stat *stat, const void *data)
 {
 	zkc_t *zk = (zkc_t *)data;
@@ -832,6 +842,14 @@ static void *supervisor_main(void *arg)
 				rc = servers ? zoo_set_servers(zh, servers) : ZSYSTEMERROR;
 				zkc__log(&zk->log, rc == ZOK ? ZKC_LOG_INFO : ZKC_LOG_WARN,
 				         "server list -> %s: %s", servers ? servers : "?", zerror(rc));
+				/* When it decides to move, zoo_set_servers closes the
+				 * connection's socket from this thread, but libzookeeper's
+				 * I/O thread only notices at its next wake-up (its poll
+				 * does not return for a closed descriptor): a request
+				 * wakes it now, so the session moves at once instead of
+				 * at the next heartbeat. Its answer is not needed. */
+				if (rc == ZOK)
+					zoo_aexists(zh, "/", 0, nudge_done, NULL);
 				free(servers);
 				pthread_mutex_lock(&zk->mu);
 				zk->zh_users--;

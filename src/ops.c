@@ -117,6 +117,18 @@ static void req_finish(zkc__req_t *r, int rc)
 {
 	int abandoned;
 
+	/* libzookeeper completes the requests still in flight with
+	 * ZRUNTIMEINCONSISTENCY when a reply does not match the oldest request
+	 * sent: it happens after zoo_set_servers moved the session to another
+	 * server with requests in flight (it closes the old socket without
+	 * failing them). They were sent and may have been applied: a lost
+	 * reply, to be settled as any other (decision 0002). */
+	if (rc == ZRUNTIMEINCONSISTENCY) {
+		zkc__log(&r->zk->log, ZKC_LOG_DEBUG, "a request in flight across a server move "
+		         "(ZRUNTIMEINCONSISTENCY): treated as a lost reply");
+		rc = ZCONNECTIONLOSS;
+	}
+
 	zkc__req_untrack(r);
 	zkc__note_reply(r->zk);
 	pthread_mutex_lock(&r->mu);
