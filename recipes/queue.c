@@ -947,11 +947,14 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 			p.i_take1 = zkc_batch_delete(b, p.epath, -1);
 		}
 	}
-	/* A changed child list is re-read in the same batch; while cached
-	 * candidates remain, at most every REFRESH_MS (new items of other
-	 * producers wait that long at most; our own puts are cached at once) */
-	if (p.head >= 0 && !q->stale_root && (q->armed_bucket != p.head ||
-	    (q->stale_entries && (!x || now_ms() - q->stale_since >= REFRESH_MS)))) {
+	/* A changed child list is re-read (and its watch set again) in the
+	 * same batch; while cached candidates remain, at most every REFRESH_MS
+	 * (new items of other producers wait that long at most; our own puts
+	 * are cached at once). Re-reading after every change would add a read
+	 * behind the take's delete to each take. */
+	if (p.head >= 0 && !q->stale_root &&
+	    (q->armed_bucket != p.head || q->stale_entries) &&
+	    (!x || now_ms() - q->stale_since >= REFRESH_MS)) {
 		char *bp = bucket_path(q, p.head);
 		int arm = q->armed_bucket != p.head;
 
