@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +164,32 @@ int h_events_find(h_events_t *e, int from, int type, int state)
 			return i;
 	}
 	return -1;
+}
+
+int h_run_zkc(char **out, const char *url, const char *args)
+{
+	const char *dir = getenv("ZKC_TEST_BUILDDIR");
+	size_t cap = 1 << 16, n = 0, got;
+	char *cmd = NULL, *buf = malloc(cap);
+	FILE *p;
+	int st, len;
+
+	assert_non_null(buf);
+	if (url)
+		len = asprintf(&cmd, "ZKC_URL='%s' '%s/zkc' %s", url, dir && *dir ? dir : ".", args);
+	else
+		len = asprintf(&cmd, "'%s/zkc' %s", dir && *dir ? dir : ".", args);
+	assert_true(len > 0);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < cap - 1 && (got = fread(buf + n, 1, cap - 1 - n, p)) > 0)
+		n += got;
+	buf[n] = '\0';
+	st = pclose(p);
+	free(cmd);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

@@ -41,4 +41,11 @@ int64_t h_events_session(h_events_t *e, int i);
  * ZKC_EVENT_STATE, this state; -1 = any), or -1. */
 int h_events_find(h_events_t *e, int from, int type, int state);
 
+/* Runs the build tree's zkc program (in $ZKC_TEST_BUILDDIR, else ".")
+ * through the shell as `ZKC_URL='url' zkc ARGS` (url NULL: no ZKC_URL;
+ * ARGS is shell words, redirections allowed). Returns its exit status
+ * (128+N if signal N ended it) and, if out is given, its stdout (up to 64
+ * KiB, NUL-terminated, malloc'd). */
+int h_run_zkc(char **out, const char *url, const char *args);
+
 #endif

@@ -27,32 +27,7 @@ static int setup(void **state)
  * status and, if out is given, stdout (malloc'd). */
 static int run(char **out, const char *args)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *cmd, *buf = malloc(cap);
-	FILE *p;
-	int st;
-
-	assert_non_null(buf);
-	cmd = malloc(strlen(args) + strlen(zkc_bin) + strlen(h_url()) + 64);
-	assert_non_null(cmd);
-	sprintf(cmd, "ZKC_URL='%s' '%s' %s", h_url(), zkc_bin, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < cap - 1) {
-		size_t got = fread(buf + n, 1, cap - 1 - n, p);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	buf[n] = '\0';
-	st = pclose(p);
-	free(cmd);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return h_run_zkc(out, h_url(), args);
 }
 
 static void test_node_commands_round_trip(void **state)

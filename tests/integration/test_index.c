@@ -600,27 +600,7 @@ static void test_contending_threads_and_handles_keep_index_and_data_in_agreement
  * stdout in *out (malloc'd) if out is given. */
 static int run_cli(char **out, const char *args)
 {
-	const char *dir = getenv("ZKC_TEST_BUILDDIR");
-	size_t cap = 1 << 16, n = 0, got;
-	char *cmd = NULL, *buf = malloc(cap);
-	FILE *p;
-	int st;
-
-	assert_non_null(buf);
-	assert_true(asprintf(&cmd, "ZKC_URL='%s' '%s/zkc' %s", h_url(), dir && *dir ? dir : ".",
-	                     args) > 0);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < cap - 1 && (got = fread(buf + n, 1, cap - 1 - n, p)) > 0)
-		n += got;
-	buf[n] = 0;
-	st = pclose(p);
-	free(cmd);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return h_run_zkc(out, h_url(), args);
 }
 
 static void test_cli_commands_and_exit_codes(void **state)

@@ -607,32 +607,7 @@ static void test_real_410_answer_parses_as_gone(void **state)
  * out is given, its stdout (malloc'd). */
 static int run_zkc(char **out, const char *args)
 {
-	const char *dir = getenv("ZKC_TEST_BUILDDIR");
-	size_t cap = 1 << 16, n = 0;
-	char *cmd, *buf = malloc(cap);
-	FILE *p;
-	int st;
-
-	assert_non_null(buf);
-	cmd = zkc__sprintf("'%s/zkc' %s", dir && *dir ? dir : ".", args);
-	assert_non_null(cmd);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < cap - 1) {
-		size_t got = fread(buf + n, 1, cap - 1 - n, p);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	buf[n] = '\0';
-	st = pclose(p);
-	free(cmd);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return h_run_zkc(out, NULL, args);
 }
 
 static void test_cli_discover_and_health(void **state)

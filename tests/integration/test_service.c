@@ -800,32 +800,13 @@ static void test_bad_input_gets_clear_codes(void **s)
 /* Runs `zkc ARGS` with the test URL; exit status, stdout in *out. */
 static int run(char **out, const char *args)
 {
-	size_t cap = 1 << 16, n = 0;
-	char *cmd, *buf = malloc(cap);
-	FILE *p;
-	int st;
+	char *a = NULL;
+	int rc;
 
-	assert_non_null(buf);
-	cmd = malloc(strlen(args) + strlen(zkc_bin) + strlen(h_url()) + 64);
-	assert_non_null(cmd);
-	sprintf(cmd, "ZKC_URL='%s' '%s' %s 2>/dev/null", h_url(), zkc_bin, args);
-	p = popen(cmd, "r");
-	assert_non_null(p);
-	while (n < cap - 1) {
-		size_t got = fread(buf + n, 1, cap - 1 - n, p);
-
-		if (got == 0)
-			break;
-		n += got;
-	}
-	buf[n] = '\0';
-	st = pclose(p);
-	free(cmd);
-	if (out)
-		*out = buf;
-	else
-		free(buf);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	assert_true(asprintf(&a, "%s 2>/dev/null", args) > 0);
+	rc = h_run_zkc(out, h_url(), a);
+	free(a);
+	return rc;
 }
 
 static void test_cli_register_list_route_and_exit_codes(void **s)
