@@ -1,7 +1,10 @@
-/* src/hosts.c - picks the host provider a URL's scheme asks for, and the
- * static provider: the URL's own "h:p,h:p" list, which never changes. */
+/* src/hosts.c - picks the host provider a URL's scheme asks for; the
+ * static provider: the URL's own "h:p,h:p" list, which never changes; and
+ * what the following providers (DNS, Kubernetes) share. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -89,4 +92,78 @@ int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *
 	default:
 		return zkc__error(ZKC_EBADARGUMENTS, "hosts: unknown URL scheme %d", url->scheme);
 	}
+}
+
+/* ------------------------------------------------------------ following providers */
+
+void zkc__follow_notify_locked(zkc__follow_t *f)
+{
+	while (f->fn && !f->stop && f->latest &&
+	       strcmp(f->latest, f->reported ? f->reported : "") != 0) {
+		char *copy = zkc__strdup(f->latest);
+		char *mark = zkc__strdup(f->latest);
+		zkc__hosts_notify_fn fn = f->fn;
+		void *ctx = f->ctx;
+
+		if (!copy || !mark) {
+			free(copy);
+			free(mark);
+			return;   /* the next change tries again */
+		}
+		free(f->reported);
+		f->reported = mark;
+		pthread_mutex_unlock(&f->mu);
+		fn(ctx, copy);
+		pthread_mutex_lock(&f->mu);
+		free(copy);
+	}
+}
+
+int zkc__follow_current(zkc__follow_t *f, int first_wait_ms, const char *label, char **out,
+                        int *late)
+{
+	struct timespec ts;
+	char *list, *mark;
+
+	if (!out)
+		return zkc__error(ZKC_EBADARGUMENTS, "hosts current: out is NULL");
+	*out = NULL;
+	*late = 0;
+	pthread_mutex_lock(&f->mu);
+	if (!f->have_first) {
+		zkc__deadline_ts(&ts, first_wait_ms);
+		while (!f->have_first && !f->stop)
+			if (pthread_cond_timedwait(&f->cond, &f->mu, &ts) == ETIMEDOUT)
+				break;
+		*late = !f->have_first;
+	}
+	list = zkc__strdup(f->latest ? f->latest : "");
+	mark = zkc__strdup(list ? list : "");
+	if (!list || !mark) {
+		pthread_mutex_unlock(&f->mu);
+		free(list);
+		free(mark);
+		return zkc__error(ZKC_ENOMEM, "%s: out of memory", label);
+	}
+	/* What the client holds now: the thread notifies only on a change
+	 * from this. */
+	free(f->reported);
+	f->reported = mark;
+	pthread_mutex_unlock(&f->mu);
+	*out = list;
+	return ZKC_OK;
+}
+
+int zkc__follow_start(zkc__follow_t *f, zkc__hosts_notify_fn fn, void *ctx, const char *label)
+{
+	if (!fn)
+		return zkc__error(ZKC_EBADARGUMENTS, "%s: start without a notify function", label);
+	pthread_mutex_lock(&f->mu);
+	f->fn = fn;
+	f->ctx = ctx;
+	/* A change between current() and start() is told right away. */
+	f->kick = 1;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->mu);
+	return ZKC_OK;
 }

@@ -56,19 +56,10 @@ typedef struct dns_hosts {
 	char server_text[ADDR_TEXT_MAX + 16];
 	int interval_ms;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cond;      /* monotonic clock; every change broadcasts */
+	/* lock, latest list, what the client has, notify (f.latest: the list the last pass produced) */
+	zkc__follow_t f;
 	pthread_t thread;
 	int thread_running;
-
-	/* guarded by mu */
-	int stop;
-	int kick;                 /* start() asks the thread to compare now */
-	int have_latest;          /* a pass has finished */
-	char *latest;             /* the list the last pass produced */
-	char *reported;           /* the list the client last got, NULL = none */
-	zkc__hosts_notify_fn fn;
-	void *ctx;
 
 	/* the resolver thread's own */
 	char *last_problems;      /* problems of the previous pass, for WARN once */
@@ -176,9 +167,9 @@ static int dns_stopping(dns_hosts_t *h)
 {
 	int stop;
 
-	pthread_mutex_lock(&h->mu);
-	stop = h->stop;
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_lock(&h->f.mu);
+	stop = h->f.stop;
+	pthread_mutex_unlock(&h->f.mu);
 	return stop;
 }
 
@@ -689,25 +680,7 @@ out:
  * has. Called and returns with mu held; drops it around the callback. */
 static void dns_notify_locked(dns_hosts_t *h)
 {
-	while (h->fn && !h->stop && h->have_latest &&
-	       strcmp(h->latest, h->reported ? h->reported : "") != 0) {
-		char *copy = zkc__strdup(h->latest);
-		char *mark = zkc__strdup(h->latest);
-		zkc__hosts_notify_fn fn = h->fn;
-		void *ctx = h->ctx;
-
-		if (!copy || !mark) {
-			free(copy);
-			free(mark);
-			return;   /* the next pass tries again */
-		}
-		free(h->reported);
-		h->reported = mark;
-		pthread_mutex_unlock(&h->mu);
-		fn(ctx, copy);
-		pthread_mutex_lock(&h->mu);
-		free(copy);
-	}
+	zkc__follow_notify_locked(&h->f);
 }
 
 static void *dns_thread(void *arg)
@@ -715,40 +688,40 @@ static void *dns_thread(void *arg)
 	dns_hosts_t *h = arg;
 	struct timespec ts;
 
-	pthread_mutex_lock(&h->mu);
-	while (!h->stop) {
+	pthread_mutex_lock(&h->f.mu);
+	while (!h->f.stop) {
 		char *list;
 
-		pthread_mutex_unlock(&h->mu);
+		pthread_mutex_unlock(&h->f.mu);
 		list = dns_pass_run(h);
-		pthread_mutex_lock(&h->mu);
-		if (h->stop) {
+		pthread_mutex_lock(&h->f.mu);
+		if (h->f.stop) {
 			free(list);
 			break;
 		}
 		if (list) {
-			if (!h->latest || strcmp(h->latest, list) != 0)
+			if (!h->f.latest || strcmp(h->f.latest, list) != 0)
 				zkc__log(h->base.log, ZKC_LOG_INFO, "%s: servers now \"%s\"", h->label,
 				         list);
-			free(h->latest);
-			h->latest = list;
-			h->have_latest = 1;
-			pthread_cond_broadcast(&h->cond);   /* current() may wait */
+			free(h->f.latest);
+			h->f.latest = list;
+			h->f.have_first = 1;
+			pthread_cond_broadcast(&h->f.cond);   /* current() may wait */
 		}
 		dns_notify_locked(h);
 		/* A timed wait, not a sleep, so free() stops the thread at once. */
 		zkc__deadline_ts(&ts, h->interval_ms);
-		while (!h->stop) {
-			if (h->kick) {
-				h->kick = 0;
+		while (!h->f.stop) {
+			if (h->f.kick) {
+				h->f.kick = 0;
 				dns_notify_locked(h);
 				continue;
 			}
-			if (pthread_cond_timedwait(&h->cond, &h->mu, &ts) == ETIMEDOUT)
+			if (pthread_cond_timedwait(&h->f.cond, &h->f.mu, &ts) == ETIMEDOUT)
 				break;
 		}
 	}
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&h->f.mu);
 	return NULL;
 }
 
@@ -757,58 +730,20 @@ static void *dns_thread(void *arg)
 static int dns_current(zkc__hosts_t *base, char **out)
 {
 	dns_hosts_t *h = (dns_hosts_t *)base;
-	struct timespec ts;
-	char *list, *mark;
-	int late = 0;
+	int late = 0, rc = zkc__follow_current(&h->f, DNS_FIRST_WAIT_MS, h->label, out, &late);
 
-	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "hosts current: out is NULL");
-	*out = NULL;
-	pthread_mutex_lock(&h->mu);
-	if (!h->have_latest) {
-		zkc__deadline_ts(&ts, DNS_FIRST_WAIT_MS);
-		while (!h->have_latest && !h->stop)
-			if (pthread_cond_timedwait(&h->cond, &h->mu, &ts) == ETIMEDOUT)
-				break;
-		late = !h->have_latest;
-	}
-	list = zkc__strdup(h->have_latest ? h->latest : "");
-	mark = zkc__strdup(list);
-	if (!list || !mark) {
-		pthread_mutex_unlock(&h->mu);
-		free(list);
-		free(mark);
-		return zkc__error(ZKC_ENOMEM, "%s: out of memory", h->label);
-	}
-	/* What the client holds now: the thread notifies only on a change
-	 * from this. */
-	free(h->reported);
-	h->reported = mark;
-	pthread_mutex_unlock(&h->mu);
-	if (late)
+	if (rc == ZKC_OK && late)
 		zkc__log(h->base.log, ZKC_LOG_WARN,
 		         "%s: the first lookup did not finish within %d ms; starting with no "
 		         "servers, the list follows when it does", h->label, DNS_FIRST_WAIT_MS);
-	*out = list;
-	return ZKC_OK;
+	return rc;
 }
 
 static int dns_start(zkc__hosts_t *base, zkc__hosts_notify_fn fn, void *ctx)
 {
 	dns_hosts_t *h = (dns_hosts_t *)base;
 
-	if (!fn)
-		return zkc__error(ZKC_EBADARGUMENTS, "%s: start without a notify function",
-		                  h->label);
-	pthread_mutex_lock(&h->mu);
-	h->fn = fn;
-	h->ctx = ctx;
-	/* A change between current() and start() is told right away, not
-	 * one interval later. */
-	h->kick = 1;
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->mu);
-	return ZKC_OK;
+	return zkc__follow_start(&h->f, fn, ctx, h->label);
 }
 
 /* Must not be called from the notify function: it joins the thread that
@@ -818,21 +753,21 @@ static void dns_free(zkc__hosts_t *base)
 	dns_hosts_t *h = (dns_hosts_t *)base;
 
 	if (h->thread_running) {
-		pthread_mutex_lock(&h->mu);
-		h->stop = 1;
-		pthread_cond_broadcast(&h->cond);
-		pthread_mutex_unlock(&h->mu);
+		pthread_mutex_lock(&h->f.mu);
+		h->f.stop = 1;
+		pthread_cond_broadcast(&h->f.cond);
+		pthread_mutex_unlock(&h->f.mu);
 		/* Waits out at most the query in flight (a few seconds). */
 		pthread_join(h->thread, NULL);
 	}
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->f.cond);
+	pthread_mutex_destroy(&h->f.mu);
 	for (size_t i = 0; i < h->nnames; i++)
 		free(h->names[i].name);
 	free(h->names);
 	free(h->label);
-	free(h->latest);
-	free(h->reported);
+	free(h->f.latest);
+	free(h->f.reported);
 	free(h->last_problems);
 	free(h);
 }
@@ -962,12 +897,12 @@ int zkc__hosts_dns_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log
 	h->base.ops = &dns_ops;
 	h->base.log = log;
 	h->srv = url->scheme == ZKC__SCHEME_SRV;
-	if (pthread_mutex_init(&h->mu, NULL) != 0) {
+	if (pthread_mutex_init(&h->f.mu, NULL) != 0) {
 		free(h);
 		return zkc__error(ZKC_EOS, "dns hosts: pthread_mutex_init failed");
 	}
-	if ((rc = zkc__cond_init(&h->cond)) != ZKC_OK) {
-		pthread_mutex_destroy(&h->mu);
+	if ((rc = zkc__cond_init(&h->f.cond)) != ZKC_OK) {
+		pthread_mutex_destroy(&h->f.mu);
 		free(h);
 		return rc;
 	}

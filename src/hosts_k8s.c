@@ -38,19 +38,10 @@ typedef struct k8s_hosts {
 	char *list_url;
 	CURLM *multi;
 
-	pthread_mutex_t mu;
-	pthread_cond_t cond;      /* monotonic clock; every change broadcasts */
+	/* lock, latest list, what the client has, notify (f.latest: the last non-empty list) */
+	zkc__follow_t f;
 	pthread_t thread;
 	int thread_running;
-
-	/* guarded by mu */
-	int stop;
-	int kick;                 /* start() asks the thread to compare now */
-	int have_first;           /* the first list attempt has finished */
-	char *latest;             /* the last non-empty list, NULL = none yet */
-	char *reported;           /* what the client last got */
-	zkc__hosts_notify_fn fn;
-	void *ctx;
 
 	/* the watch thread's own */
 	zkc__k8s_set_t set;
@@ -98,9 +89,9 @@ static int stopping(k8s_hosts_t *h)
 {
 	int s;
 
-	pthread_mutex_lock(&h->mu);
-	s = h->stop;
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_lock(&h->f.mu);
+	s = h->f.stop;
+	pthread_mutex_unlock(&h->f.mu);
 	return s;
 }
 
@@ -139,35 +130,17 @@ static void problem_clear(k8s_hosts_t *h)
  * has. Called and returns with mu held; drops it around the callback. */
 static void notify_locked(k8s_hosts_t *h)
 {
-	while (h->fn && !h->stop && h->latest &&
-	       strcmp(h->latest, h->reported ? h->reported : "") != 0) {
-		char *copy = zkc__strdup(h->latest);
-		char *mark = zkc__strdup(h->latest);
-		zkc__hosts_notify_fn fn = h->fn;
-		void *ctx = h->ctx;
-
-		if (!copy || !mark) {
-			free(copy);
-			free(mark);
-			return;   /* the next change tries again */
-		}
-		free(h->reported);
-		h->reported = mark;
-		pthread_mutex_unlock(&h->mu);
-		fn(ctx, copy);
-		pthread_mutex_lock(&h->mu);
-		free(copy);
-	}
+	zkc__follow_notify_locked(&h->f);
 }
 
 static void service_kick(k8s_hosts_t *h)
 {
-	pthread_mutex_lock(&h->mu);
-	if (h->kick) {
-		h->kick = 0;
+	pthread_mutex_lock(&h->f.mu);
+	if (h->f.kick) {
+		h->f.kick = 0;
 		notify_locked(h);
 	}
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&h->f.mu);
 }
 
 /* Recomputes the list from the slices and tells the client of a change.
@@ -187,33 +160,33 @@ static void publish(k8s_hosts_t *h)
 	if (st.capped)
 		zkc__log(h->base.log, ZKC_LOG_WARN, "%s: more than %d endpoints; using the first %d "
 		         "(sorted)", h->label, ZKC__K8S_MAX_SERVERS, ZKC__K8S_MAX_SERVERS);
-	pthread_mutex_lock(&h->mu);
+	pthread_mutex_lock(&h->f.mu);
 	if (!*list) {
 		if (!h->empty_logged)
 			zkc__log(h->base.log, ZKC_LOG_WARN, "%s: no %sendpoints (%zu slices, %zu ready, "
 			         "%zu not ready, %zu without a usable port); keeping %s%s%s", h->label,
 			         h->include_not_ready ? "" : "ready ", st.slices, st.ready,
 			         st.not_ready, st.unusable_slices,
-			         h->latest ? "the last list \"" : "no servers",
-			         h->latest ? h->latest : "", h->latest ? "\"" : "");
+			         h->f.latest ? "the last list \"" : "no servers",
+			         h->f.latest ? h->f.latest : "", h->f.latest ? "\"" : "");
 		h->empty_logged = 1;
 		free(list);
-		pthread_mutex_unlock(&h->mu);
+		pthread_mutex_unlock(&h->f.mu);
 		return;
 	}
 	h->empty_logged = 0;
-	if (h->latest && strcmp(h->latest, list) == 0) {
+	if (h->f.latest && strcmp(h->f.latest, list) == 0) {
 		free(list);
-		pthread_mutex_unlock(&h->mu);
+		pthread_mutex_unlock(&h->f.mu);
 		return;
 	}
 	zkc__log(h->base.log, ZKC_LOG_INFO, "%s: servers now \"%s\" (%zu ready, %zu not ready "
 	         "endpoints in %zu slices)", h->label, list, st.ready, st.not_ready, st.slices);
-	free(h->latest);
-	h->latest = list;
-	pthread_cond_broadcast(&h->cond);
+	free(h->f.latest);
+	h->f.latest = list;
+	pthread_cond_broadcast(&h->f.cond);
 	notify_locked(h);
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&h->f.mu);
 }
 
 static void slice_problems(k8s_hosts_t *h)
@@ -575,18 +548,18 @@ static int pause_ms(k8s_hosts_t *h, int64_t ms)
 	int stop;
 
 	zkc__deadline_ts(&ts, ms);
-	pthread_mutex_lock(&h->mu);
-	while (!h->stop) {
-		if (h->kick) {
-			h->kick = 0;
+	pthread_mutex_lock(&h->f.mu);
+	while (!h->f.stop) {
+		if (h->f.kick) {
+			h->f.kick = 0;
 			notify_locked(h);
 			continue;
 		}
-		if (pthread_cond_timedwait(&h->cond, &h->mu, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&h->f.cond, &h->f.mu, &ts) == ETIMEDOUT)
 			break;
 	}
-	stop = h->stop;
-	pthread_mutex_unlock(&h->mu);
+	stop = h->f.stop;
+	pthread_mutex_unlock(&h->f.mu);
 	return stop;
 }
 
@@ -603,12 +576,12 @@ static int backoff(k8s_hosts_t *h)
 
 static void first_done(k8s_hosts_t *h)
 {
-	pthread_mutex_lock(&h->mu);
-	if (!h->have_first) {
-		h->have_first = 1;
-		pthread_cond_broadcast(&h->cond);
+	pthread_mutex_lock(&h->f.mu);
+	if (!h->f.have_first) {
+		h->f.have_first = 1;
+		pthread_cond_broadcast(&h->f.cond);
 	}
-	pthread_mutex_unlock(&h->mu);
+	pthread_mutex_unlock(&h->f.mu);
 }
 
 /* After a refused token, one prompt retry (the file may have rotated just
@@ -673,54 +646,23 @@ static void *k8s_thread(void *arg)
 static int k8s_current(zkc__hosts_t *base, char **out)
 {
 	k8s_hosts_t *h = (k8s_hosts_t *)base;
-	struct timespec ts;
-	char *list, *mark;
-	int late = 0;
+	int late = 0, rc = zkc__follow_current(&h->f, K8S_FIRST_WAIT_MS, h->label, out, &late);
 
-	if (!out)
-		return zkc__error(ZKC_EBADARGUMENTS, "hosts current: out is NULL");
-	*out = NULL;
-	pthread_mutex_lock(&h->mu);
-	if (!h->have_first) {
-		zkc__deadline_ts(&ts, K8S_FIRST_WAIT_MS);
-		while (!h->have_first && !h->stop)
-			if (pthread_cond_timedwait(&h->cond, &h->mu, &ts) == ETIMEDOUT)
-				break;
-		late = !h->have_first;
-	}
-	list = zkc__strdup(h->latest ? h->latest : "");
-	mark = zkc__strdup(list);
-	if (!list || !mark) {
-		pthread_mutex_unlock(&h->mu);
-		free(list);
-		free(mark);
-		return zkc__error(ZKC_ENOMEM, "%s: out of memory", h->label);
-	}
-	free(h->reported);
-	h->reported = mark;
-	pthread_mutex_unlock(&h->mu);
-	if (late)
+	if (rc == ZKC_OK && late)
 		zkc__log(h->base.log, ZKC_LOG_WARN, "%s: no answer from the API server within %d ms; "
 		         "starting with no servers, the list follows when it comes", h->label,
 		         K8S_FIRST_WAIT_MS);
-	*out = list;
-	return ZKC_OK;
+	return rc;
 }
 
 static int k8s_start(zkc__hosts_t *base, zkc__hosts_notify_fn fn, void *ctx)
 {
 	k8s_hosts_t *h = (k8s_hosts_t *)base;
+	int rc = zkc__follow_start(&h->f, fn, ctx, h->label);
 
-	if (!fn)
-		return zkc__error(ZKC_EBADARGUMENTS, "%s: start without a notify function", h->label);
-	pthread_mutex_lock(&h->mu);
-	h->fn = fn;
-	h->ctx = ctx;
-	h->kick = 1;   /* a change between current() and start() is told now */
-	pthread_cond_broadcast(&h->cond);
-	pthread_mutex_unlock(&h->mu);
-	curl_multi_wakeup(h->multi);
-	return ZKC_OK;
+	if (rc == ZKC_OK)
+		curl_multi_wakeup(h->multi);
+	return rc;
 }
 
 /* Must not be called from the notify function: it joins the thread that
@@ -730,24 +672,24 @@ static void k8s_free(zkc__hosts_t *base)
 	k8s_hosts_t *h = (k8s_hosts_t *)base;
 
 	if (h->thread_running) {
-		pthread_mutex_lock(&h->mu);
-		h->stop = 1;
-		pthread_cond_broadcast(&h->cond);
-		pthread_mutex_unlock(&h->mu);
+		pthread_mutex_lock(&h->f.mu);
+		h->f.stop = 1;
+		pthread_cond_broadcast(&h->f.cond);
+		pthread_mutex_unlock(&h->f.mu);
 		curl_multi_wakeup(h->multi);
 		pthread_join(h->thread, NULL);
 	}
 	if (h->multi)
 		curl_multi_cleanup(h->multi);
-	pthread_cond_destroy(&h->cond);
-	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->f.cond);
+	pthread_mutex_destroy(&h->f.mu);
 	zkc__k8s_set_clear(&h->set);
 	zkc__k8s_lines_reset(&h->lines);
 	zkc__k8s_conn_free(h->conn);
 	free(h->list_url);
 	free(h->label);
-	free(h->latest);
-	free(h->reported);
+	free(h->f.latest);
+	free(h->f.reported);
 	free(h->last_problem);
 	free(h);
 }
@@ -840,12 +782,12 @@ int zkc__hosts_k8s_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log
 		return zkc__error(ZKC_ENOMEM, "k8s hosts: out of memory");
 	h->base.ops = &k8s_ops;
 	h->base.log = log;
-	if (pthread_mutex_init(&h->mu, NULL) != 0) {
+	if (pthread_mutex_init(&h->f.mu, NULL) != 0) {
 		free(h);
 		return zkc__error(ZKC_EOS, "k8s hosts: pthread_mutex_init failed");
 	}
-	if ((rc = zkc__cond_init(&h->cond)) != ZKC_OK) {
-		pthread_mutex_destroy(&h->mu);
+	if ((rc = zkc__cond_init(&h->f.cond)) != ZKC_OK) {
+		pthread_mutex_destroy(&h->f.mu);
 		free(h);
 		return rc;
 	}

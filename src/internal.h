@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include <pthread.h>
+
 #include "zkc.h"
 
 #if defined(__GNUC__)
@@ -218,6 +220,33 @@ static inline int zkc__hosts_start(zkc__hosts_t *h, zkc__hosts_notify_fn fn, voi
 	return h->ops->start(h, fn, ctx);
 }
 static inline void zkc__hosts_free(zkc__hosts_t *h) { if (h) h->ops->free(h); }
+
+/* What the following providers (DNS, Kubernetes) share: their lock and
+ * condition (monotonic clock; every change broadcasts), the latest list
+ * and what the client was last given, and the notify function. Embedded in
+ * each provider; its thread fills latest, hosts.c does the rest. */
+typedef struct zkc__follow {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	/* guarded by mu */
+	int stop;
+	int kick;                 /* start() asks the thread to compare now */
+	int have_first;           /* the first attempt has finished */
+	char *latest;             /* the list to give; NULL = none yet */
+	char *reported;           /* what the client last got; NULL = none */
+	zkc__hosts_notify_fn fn;
+	void *ctx;
+} zkc__follow_t;
+/* Gives the client latest if it differs from what it has. Called and
+ * returns with mu held; drops it around the callback. */
+void zkc__follow_notify_locked(zkc__follow_t *f);
+/* The hosts_ops current() of a following provider: waits up to
+ * first_wait_ms for the first attempt, then returns latest ("" if none)
+ * and remembers it as given. *late: the first attempt was not done. */
+int zkc__follow_current(zkc__follow_t *f, int first_wait_ms, const char *label, char **out,
+                        int *late);
+/* The hosts_ops start(): registers fn/ctx and kicks the thread. */
+int zkc__follow_start(zkc__follow_t *f, zkc__hosts_notify_fn fn, void *ctx, const char *label);
 
 /* ------------------------------------------------------------ Kubernetes (k8s_*.c) */
 
