@@ -1234,8 +1234,10 @@ static int lookup_args(zkc_index_hits_t **out, zkc_index_t *ix, const char *fiel
 	return ZKC_OK;
 }
 
-int zkc_index_find(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *value,
-                   size_t len, size_t limit, int flags)
+/* Exact match (whole value, then the separator) or prefix: both select
+ * the entries whose encoded key starts with the encoded bytes. */
+static int lookup_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *field,
+                         const void *value, size_t len, size_t limit, int flags, int exact)
 {
 	char buf[3 * ZKC_INDEX_MAX_VALUE + 2], *e;
 	sel_t q;
@@ -1248,35 +1250,27 @@ int zkc_index_find(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, c
 	if (len > ZKC_INDEX_MAX_VALUE)
 		return ZKC_ETOOLARGE;
 	e = zkc__ikey_enc(buf, value, len);
-	*e++ = ZKC__IKEY_SEP;
+	if (exact)
+		*e++ = ZKC__IKEY_SEP;
 	*e = 0;
 	memset(&q, 0, sizeof(q));
 	q.lo = q.pre = buf;
 	q.lo_len = q.pre_len = (size_t)(e - buf);
 	q.limit = limit;
-	return lookup(out, ix, field, &q, (int)bucket_of(value, len, ix->nb), flags);
+	/* an exact value lives in one bucket; a prefix may be in any */
+	return lookup(out, ix, field, &q, exact ? (int)bucket_of(value, len, ix->nb) : -1, flags);
+}
+
+int zkc_index_find(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *value,
+                   size_t len, size_t limit, int flags)
+{
+	return lookup_prefix(out, ix, field, value, len, limit, flags, 1);
 }
 
 int zkc_index_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *prefix,
                      size_t len, size_t limit, int flags)
 {
-	char buf[3 * ZKC_INDEX_MAX_VALUE + 2], *e;
-	sel_t q;
-	int rc;
-
-	if ((rc = lookup_args(out, ix, field, flags)) != ZKC_OK)
-		return rc;
-	if (!prefix && len)
-		return ZKC_EBADARGUMENTS;
-	if (len > ZKC_INDEX_MAX_VALUE)
-		return ZKC_ETOOLARGE;
-	e = zkc__ikey_enc(buf, prefix, len);
-	*e = 0;
-	memset(&q, 0, sizeof(q));
-	q.lo = q.pre = buf;
-	q.lo_len = q.pre_len = (size_t)(e - buf);
-	q.limit = limit;
-	return lookup(out, ix, field, &q, -1, flags);
+	return lookup_prefix(out, ix, field, prefix, len, limit, flags, 0);
 }
 
 int zkc_index_range(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, const void *lo,

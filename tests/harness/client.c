@@ -193,3 +193,22 @@ int h_run_zkc(char **out, const char *url, const char *args)
 		free(buf);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+void h_each_seed(const char *env, void (*run)(unsigned seed))
+{
+	const char *s = getenv(env);
+
+	if (!s) {
+		run(1);
+		return;
+	}
+	while (*s) {
+		char *end;
+		unsigned long seed = strtoul(s, &end, 10);
+
+		if (end == s)
+			break;
+		run((unsigned)seed);
+		s = end;
+	}
+}

@@ -48,4 +48,9 @@ int h_events_find(h_events_t *e, int from, int type, int state);
  * KiB, NUL-terminated, malloc'd). */
 int h_run_zkc(char **out, const char *url, const char *args);
 
+/* Runs run(seed) for each number in the environment variable `env` (a
+ * space-separated list, as ZKC_COUNTER_SEEDS="1 2 3"), or run(1) when it
+ * is unset. */
+void h_each_seed(const char *env, void (*run)(unsigned seed));
+
 #endif

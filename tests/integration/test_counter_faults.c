@@ -348,23 +348,9 @@ static void run_once(unsigned seed)
 
 static void test_eight_processes_lose_and_duplicate_no_add_under_faults(void **state)
 {
-	const char *s = getenv("ZKC_COUNTER_SEEDS");
 	(void)state;
-
 	H_NEED_OWN_ENSEMBLE();
-	if (!s) {
-		run_once(1);
-		return;
-	}
-	while (*s) {
-		char *end;
-		unsigned long seed = strtoul(s, &end, 10);
-
-		if (end == s)
-			break;
-		run_once((unsigned)seed);
-		s = end;
-	}
+	h_each_seed("ZKC_COUNTER_SEEDS", run_once);
 }
 
 int main(void)

@@ -268,23 +268,9 @@ static void run_once(unsigned seed)
 
 static void test_four_processes_under_faults_leave_index_and_data_in_agreement(void **state)
 {
-	const char *s = getenv("ZKC_INDEX_SEEDS");
 	(void)state;
-
 	H_NEED_OWN_ENSEMBLE();
-	if (!s) {
-		run_once(1);
-		return;
-	}
-	while (*s) {
-		char *end;
-		unsigned long seed = strtoul(s, &end, 10);
-
-		if (end == s)
-			break;
-		run_once((unsigned)seed);
-		s = end;
-	}
+	h_each_seed("ZKC_INDEX_SEEDS", run_once);
 }
 
 int main(void)
