@@ -20,6 +20,20 @@ static int on_line(void *ctx, const char *line, size_t len)
 	return ZKC_OK;
 }
 
+/* Occurrences of word in the input. */
+static int count(const uint8_t *data, size_t size, const char *word)
+{
+	size_t wl = strlen(word);
+	const uint8_t *p = data, *end = data + size;
+	int n = 0;
+
+	while (p < end && (p = memmem(p, (size_t)(end - p), word, wl)) != NULL) {
+		n++;
+		p += wl;
+	}
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -42,10 +56,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(list);
 	zkc__k8s_set_clear(&s);
 
-	/* as a kubeconfig; "fuzztoken" as a token must not leak into errors */
+	/* as a kubeconfig; "fuzztoken" as a token must not leak into errors
+	 * (checked only when the input holds it once, as the token: a context
+	 * or user may be named so, and errors rightly quote names) */
 	if (zkc__k8s_kubeconfig_parse(&c, text, size, "/nonexistent", "fuzz") == ZKC_OK)
 		zkc__k8s_conn_free(c);
-	else if (memmem(data, size, "token: fuzztoken", 16) &&
+	else if (count(data, size, "fuzztoken") == 1 && memmem(data, size, "token: fuzztoken", 16) &&
 	         strstr(zkc_error_last()->message, "fuzztoken"))
 		abort();
 	return 0;
