@@ -17,6 +17,7 @@
 
 #include "zkc/election.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "lock_internal.h"
 
 #define LATCH "latch-"
@@ -520,7 +521,7 @@ static void handle_check(zkc_election_t *e, const zkc_batch_t *b, zkc_batch_t **
 	}
 	if (rk != ZKC_OK || rs != ZKC_OK || zkc_batch_stat(&st, b, 1) != ZKC_OK)
 		return;   /* transport trouble: the state events bring us back */
-	/* the node is ours only if this very session owns it (rule 3) */
+	/* the node is ours only if this very session owns it (docs/design.md, rule 3) */
 	if (st.ephemeral_owner != e->node_session ||
 	    st.ephemeral_owner != zkc_batch_session(b) ||
 	    st.ephemeral_owner != current_session(e->zk)) {
@@ -662,7 +663,7 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 	case ZKC_STATE_LOST:
 	case ZKC_STATE_CLOSED:
 		/* the node went with the session; join again at the next
-		 * CONNECTED, never before LOST is heard (rule 3) */
+		 * CONNECTED, never before LOST is heard (docs/design.md, rule 3) */
 		forget_node(e, ZKC_ELECTION_REASON_LOST);
 		e->searching = 0;
 		break;
@@ -795,14 +796,17 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
-		if (timeout_ms < 0) {
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		if (timeout_ms < 0 && !zkc_cancel_bound()) {
 			pthread_cond_wait(&e->cv, &e->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = timeout_ms < 0 ? 100 : deadline - now_ms();
 
 			if (left > 100)
 				left = 100;   /* cv runs on CLOCK_REALTIME: re-check often */
+			left = zkc_cancel_slice_ms(left);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += left / 1000;
 			ts.tv_nsec += (left % 1000) * 1000000;
