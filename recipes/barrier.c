@@ -14,6 +14,7 @@
 
 #include "zkc/barrier.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 
 #define READY "ready"
 
@@ -109,8 +110,9 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 			rc = ZKC_ECLOSED;
 			break;
 		}
-		if (left > 100)
-			left = 100;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		left = zkc_cancel_slice_ms(left > 100 ? 100 : left);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += left / 1000;
 		ts.tv_nsec += (left % 1000) * 1000000;

@@ -17,6 +17,7 @@
 
 #include "zkc/election.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 
 #define LATCH "latch-"
 
@@ -794,14 +795,17 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
-		if (timeout_ms < 0) {
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		if (timeout_ms < 0 && !zkc_cancel_bound()) {
 			pthread_cond_wait(&e->cv, &e->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = timeout_ms < 0 ? 100 : deadline - now_ms();
 
 			if (left > 100)
 				left = 100;   /* cv runs on CLOCK_REALTIME: re-check often */
+			left = zkc_cancel_slice_ms(left);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += left / 1000;
 			ts.tv_nsec += (left % 1000) * 1000000;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
 
@@ -769,15 +770,17 @@ static void fill_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
 static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 {
 	while (lk->gen == gen0) {
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;  /* as zkc_lock_cancel: the node goes */
 		if (lk->canceled)
 			return ZKC_ECANCELED;
-		if (deadline < 0) {
+		if (deadline < 0 && !zkc_cancel_bound()) {
 			pthread_cond_wait(&lk->cv, &lk->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - now_ms());
 
-			if (left <= 0)
+			if (left <= 0 && deadline >= 0)
 				return ZKC_ETIMEDOUT;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += left / 1000;
@@ -835,6 +838,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 
 		memset(&dirst, 0, sizeof(dirst));
 		pthread_mutex_lock(&lk->mu);
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;
 		if (lk->canceled) {
 			pthread_mutex_unlock(&lk->mu);
 			return ZKC_ECANCELED;

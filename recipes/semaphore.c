@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/semaphore.h"
 #include "lock_internal.h"
 
@@ -305,11 +306,13 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		}
 		pthread_mutex_lock(&s->w->mu);
 		while (s->w->gen == g0 && rc == ZKC_OK) {
-			if (deadline < 0) {
+			if ((rc = zkc_cancel_check()) != ZKC_OK)
+				break;
+			if (deadline < 0 && !zkc_cancel_bound()) {
 				pthread_cond_wait(&s->w->cv, &s->w->mu);
 			} else {
 				struct timespec ts;
-				int64_t left = deadline - mono_ms();
+				int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - mono_ms());
 
 				if (left <= 0) {
 					rc = ZKC_ETIMEDOUT;

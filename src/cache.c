@@ -1112,14 +1112,15 @@ static int on_event_thread(const zkc_cache_t *c)
 static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *what)
 {
 	struct timespec ts;
+	int64_t deadline = timeout_ms < 0 ? -1 : zkc__now_ms() + timeout_ms;
 	int rc = ZKC_OK;
 
 	if (on_event_thread(c))
 		return zkc__error(ZKC_EDEADLK, "cache %s: called on the event thread", what);
-	if (timeout_ms >= 0)
-		zkc__deadline_ts(&ts, timeout_ms);
 	pthread_mutex_lock(&c->smu);
 	for (;;) {
+		int64_t left;
+
 		if (zxid < 0 && c->status != ZKC_OK) {
 			rc = zkc__error(c->status, "cache %s: a node or byte limit was hit",
 			                c->root);
@@ -1127,15 +1128,20 @@ static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *wh
 		}
 		if (zxid < 0 ? c->initialized : c->seen_zxid >= zxid)
 			break;
-		if (timeout_ms < 0) {
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - zkc__now_ms());
+		if (left < 0) {
 			pthread_cond_wait(&c->scv, &c->smu);
-		} else if (pthread_cond_timedwait(&c->scv, &c->smu, &ts) != 0) {
-			if (zxid < 0 ? c->initialized : c->seen_zxid >= zxid)
-				break;
+			continue;
+		}
+		if (left == 0) {
 			rc = zkc__error(ZKC_ETIMEDOUT, "cache %s: %s not reached in %d ms",
 			                c->root, what, timeout_ms);
 			break;
 		}
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&c->scv, &c->smu, &ts);
 	}
 	pthread_mutex_unlock(&c->smu);
 	return rc;

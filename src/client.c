@@ -930,7 +930,9 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 			                zkc_state_name(zk->sm.state));
 			break;
 		}
-		zkc__deadline_ts(&ts, left);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	pthread_mutex_unlock(&zk->mu);
@@ -955,9 +957,9 @@ int zkc__sleep(zkc_t *zk, int64_t ms)
 		struct timespec ts;
 		int64_t left = until - zkc__now_ms();
 
-		if (left <= 0)
+		if (left <= 0 || (rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		zkc__deadline_ts(&ts, left);
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	if (zk->closing)
@@ -1334,7 +1336,9 @@ int zkc_wait_connected(zkc_t *zk, int timeout_ms)
 				                "%d ms", zk->servers ? zk->servers : "", timeout_ms);
 			break;
 		}
-		zkc__deadline_ts(&ts, left > 1000 ? 1000 : left);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left > 1000 ? 1000 : left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	pthread_mutex_unlock(&zk->mu);
