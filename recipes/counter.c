@@ -174,7 +174,7 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 {
 	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
 	zkc_counter_t *c;
-	int i;
+	int i, rc;
 
 	if (!out)
 		return ZKC_EBADARGUMENTS;
@@ -183,8 +183,10 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		o = *opts;
 	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
 		return ZKC_EBADARGUMENTS;
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION || o.shards < 0 || o.shards > MAX_SHARDS ||
-	    o.timeout_ms < 0)
+	if ((rc = zkc_options_version_check("zkc_counter_open", o.version,
+	                                    ZKC_COUNTER_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
+	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return ZKC_EBADARGUMENTS;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -536,4 +538,19 @@ int zkc_counter_set(zkc_counter_t *c, int64_t value)
 	rc = zkc_multi_commit(NULL, c->zk, m);
 	zkc_multi_free(m);
 	return rc;
+}
+
+int zkc_counter_options_init(zkc_counter_options_t *opts, unsigned int version)
+{
+	static const zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_counter_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_counter_options_init", (int)version, ZKC_COUNTER_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -39,7 +39,7 @@ struct zkc_election {
 	int policy;
 	zkc_election_fn fn;
 	void *payload;
-	const zkc_acl_list_t *acl;
+	zkc_acl_list_t *acl;         /* copied at open; NULL = the client's */
 	int listener_id;
 
 	pthread_mutex_t mu;
@@ -87,6 +87,7 @@ static void el_unref(zkc_election_t *e)
 	free(e->dir);
 	free(e->id);
 	free(e->node);
+	zkc_acl_list_free(e->acl);
 	free(e);
 }
 
@@ -698,8 +699,9 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 		return ZKC_EBADARGUMENTS;
 	if (!opts)
 		opts = &def;
-	if (opts->version != ZKC_ELECTION_OPTIONS_VERSION)
-		return ZKC_EBADARGUMENTS;
+	if ((rc = zkc_options_version_check("zkc_election_open", opts->version,
+	                                    ZKC_ELECTION_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (opts->step_down != ZKC_ELECTION_STEP_DOWN_SUSPENDED &&
 	    opts->step_down != ZKC_ELECTION_STEP_DOWN_LOST)
 		return ZKC_EBADARGUMENTS;
@@ -711,17 +713,17 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 	e->zk = zk;
 	e->dir = strdup(path);
 	e->id = strdup(opts->id ? opts->id : "");
-	if (!e->dir || !e->id) {
+	rc = e->dir && e->id ? zkc_acl_list_copy(&e->acl, opts->acl) : ZKC_ENOMEM;
+	if (rc != ZKC_OK) {
 		free(e->dir);
 		free(e->id);
 		free(e);
-		return ZKC_ENOMEM;
+		return rc;
 	}
 	e->id_len = strlen(e->id);
 	e->policy = opts->step_down;
 	e->fn = opts->fn;
 	e->payload = opts->payload;
-	e->acl = opts->acl;
 	e->refs = 1;
 	pthread_mutex_init(&e->mu, NULL);
 	pthread_cond_init(&e->cv, NULL);
@@ -1097,5 +1099,20 @@ int zkc_election_leader(char **out_id, int64_t *out_epoch, zkc_t *zk, const char
 	if (out_epoch)
 		*out_epoch = p->items[0].czxid;
 	zkc_election_participants_free(p);
+	return ZKC_OK;
+}
+
+int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version)
+{
+	static const zkc_election_options_t init = ZKC_ELECTION_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_election_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_election_options_init", (int)version, ZKC_ELECTION_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
 	return ZKC_OK;
 }

@@ -18,8 +18,12 @@ int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_l
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	if (opts && opts->version == ZKC_LOCK_OPTIONS_VERSION && (opts->flags & ZKC_LOCK_STICKY))
-		return ZKC_EBADARGUMENTS;
+	if (opts && (rc = zkc_options_version_check("zkc_rwlock_open", opts->version,
+	                                            ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
+	if (opts && (opts->flags & ZKC_LOCK_STICKY))
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_rwlock_open: ZKC_LOCK_STICKY is not "
+		                     "offered for read/write locks");
 	rw = calloc(1, sizeof(*rw));
 	if (!rw)
 		return ZKC_ENOMEM;

@@ -30,7 +30,8 @@ struct zkc_semaphore {
 	int max;
 	char *data;
 	size_t data_len;
-	const zkc_acl_list_t *acl;  /* borrowed from the admission lock's options */
+	zkc_acl_list_t *acl;        /* of the lease nodes, copied at open; NULL =
+	                             * the client's default */
 	zkc_lock_t *admit;
 	waker_t *w;
 };
@@ -91,8 +92,10 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	if (!zk || !path || max_leases < 1 || (opts && (opts->version != ZKC_LOCK_OPTIONS_VERSION ||
-	                                                opts->flags)))
+	if (opts && (rc = zkc_options_version_check("zkc_semaphore_open", opts->version,
+	                                            ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
+	if (!zk || !path || max_leases < 1 || (opts && opts->flags))
 		return ZKC_EBADARGUMENTS;
 	rc = zkc_path_validate(path, (size_t)-1);
 	if (rc != ZKC_OK)
@@ -131,6 +134,8 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	pthread_condattr_destroy(&ca);
 	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
+	if (rc == ZKC_OK)
+		rc = zkc_acl_list_copy(&s->acl, lo.acl);
 	if (rc == ZKC_OK && lo.data_len) {
 		s->data = malloc(lo.data_len);
 		if (!s->data)
@@ -142,14 +147,12 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (rc != ZKC_OK) {
 		zkc_lock_close(s->admit);
 		waker_unref(s->w);
+		zkc_acl_list_free(s->acl);
 		free(s->leases);
 		free(s->data);
 		free(s);
 		return rc;
 	}
-	s->acl = NULL;  /* the lease nodes use the client's default ACL unless given */
-	if (opts && opts->acl)
-		s->acl = opts->acl;  /* documented: must outlive the semaphore */
 	*out = s;
 	return ZKC_OK;
 }
@@ -160,6 +163,7 @@ void zkc_semaphore_close(zkc_semaphore_t *s)
 		return;
 	zkc_lock_close(s->admit);
 	waker_unref(s->w);
+	zkc_acl_list_free(s->acl);
 	free(s->leases);
 	free(s->data);
 	free(s);

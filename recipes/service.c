@@ -185,9 +185,13 @@ static int bad_text(const char *s, size_t max)
 
 static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
 {
-	if (!in || in->version != ZKC_SERVICE_INSTANCE_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
-		                  "version (use ZKC_SERVICE_INSTANCE_INIT)");
+	int rc;
+
+	if (!in)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL");
+	if ((rc = zkc_options_version_check("service instance", in->version,
+	                                    ZKC_SERVICE_INSTANCE_VERSION)) != ZKC_OK)
+		return rc;
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
 	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
@@ -1048,9 +1052,9 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		o = *opts;
 	if (!zk)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
-	if (o.version != ZKC_SERVICE_ROUTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
-		                  "%d", o.version);
+	if ((rc = zkc_options_version_check("zkc_service_router_open", o.version,
+	                                    ZKC_SERVICE_ROUTER_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))
@@ -1287,4 +1291,34 @@ size_t zkc_service_router_count(zkc_service_router_t *r)
 uint64_t zkc_service_router_generation(zkc_service_router_t *r)
 {
 	return r ? __atomic_load_n(&r->generation, __ATOMIC_SEQ_CST) : 0;
+}
+
+int zkc_service_router_options_init(zkc_service_router_options_t *opts, unsigned int version)
+{
+	static const zkc_service_router_options_t init = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_service_router_options_init", (int)version, ZKC_SERVICE_ROUTER_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
+}
+
+int zkc_service_instance_init(zkc_service_instance_t *instance, unsigned int version)
+{
+	static const zkc_service_instance_t init = ZKC_SERVICE_INSTANCE_INIT;
+	int rc;
+
+	if (!instance)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_instance_init: instance is NULL");
+	rc = zkc_options_version_check("zkc_service_instance_init", (int)version, ZKC_SERVICE_INSTANCE_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*instance = init;
+	instance->version = (int)version;
+	return ZKC_OK;
 }

@@ -197,3 +197,12 @@ const char *zkc_version(void)
 	return ZKC__STR(ZKC_VERSION_MAJOR) "." ZKC__STR(ZKC_VERSION_MINOR) "."
 	       ZKC__STR(ZKC_VERSION_PATCH);
 }
+
+int zkc_options_version_check(const char *what, int version, int current)
+{
+	if (version >= 1 && version <= current)
+		return ZKC_OK;
+	return zkc__error(ZKC_EBADARGUMENTS, "%s: options version %d is not one this zkc knows "
+	                  "(1..%d): start from the _INIT macro or the _options_init function",
+	                  what ? what : "zkc", version, current);
+}

@@ -107,6 +107,12 @@ typedef struct zkc_options {
 #define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
 	NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
+/* Fills *opts with the defaults of ZKC_OPTIONS_INIT, for a struct of `version`
+ * (1..ZKC_OPTIONS_VERSION; pass ZKC_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
+ * zkc does not know: the message says which). */
+ZKC_EXTERN int zkc_options_init(zkc_options_t *opts, unsigned int version);
+
 /* Opens a client from a URL (NULL = $ZKC_URL):
  *   zk://h1:2181,h2:2181/chroot?session_timeout=10s&connect_timeout=15s
  *   zk+dns://name:2181        names re-resolved (A/AAAA) as they change
@@ -230,6 +236,12 @@ typedef struct zkc_create_options {
 	const zkc_acl_list_t *acl;  /* NULL = the client's default */
 } zkc_create_options_t;
 #define ZKC_CREATE_OPTIONS_INIT { ZKC_CREATE_OPTIONS_VERSION, ZKC_PERSISTENT, 0, 0, NULL }
+
+/* Fills *opts with the defaults of ZKC_CREATE_OPTIONS_INIT, for a struct of `version`
+ * (1..ZKC_CREATE_OPTIONS_VERSION; pass ZKC_CREATE_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
+ * zkc does not know: the message says which). */
+ZKC_EXTERN int zkc_create_options_init(zkc_create_options_t *opts, unsigned int version);
 
 /* Creates a node. *out_path (may be NULL) gets the actual path, without the
  * chroot (sequential suffix, protected prefix), owned by the caller

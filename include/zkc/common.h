@@ -110,6 +110,20 @@ ZKC_EXTERN int zkc_error_set(int code, const char *fmt, ...)
 #endif
 	;
 
+/* Options structs. Each carries an `int version` first and has two ways
+ * to start from the defaults: the ZKC_X_OPTIONS_INIT brace initializer
+ * (C) and int zkc_X_options_init(zkc_X_options_t *opts, unsigned int
+ * version) (bindings, and any caller that cannot use braces), which fills
+ * a struct of that version with the defaults. Every function taking an
+ * options struct accepts every version from 1 to the current one and
+ * refuses others with ZKC_EBADARGUMENTS.
+ *
+ * The shared check behind that rule: ZKC_OK when 1 <= version <= current,
+ * else ZKC_EBADARGUMENTS with a message naming `what` (a function name),
+ * the version and the known range (zkc_error_last). For code built on zkc
+ * that versions its own structs the same way. */
+ZKC_EXTERN int zkc_options_version_check(const char *what, int version, int current);
+
 /* Releases memory that zkc returned to the caller (strings, data buffers)
  * unless a type documents its own *_free. zkc_free(NULL) is a no-op. */
 ZKC_EXTERN void zkc_free(void *ptr);
