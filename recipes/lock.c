@@ -1211,7 +1211,7 @@ int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lk)
 	}
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
-		rc = zkc_multi_check(m, lk->own, lk->own_version);
+		rc = zkc_multi_guard(m, lk->own, lk->own_version);
 	pthread_mutex_unlock(&lk->mu);
 	if (rc != ZKC_OK) {
 		zkc_multi_free(m);

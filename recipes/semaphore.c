@@ -419,7 +419,7 @@ int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
 		return ZKC_ELOST;
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
-		rc = zkc_multi_check(m, l->path, l->version);
+		rc = zkc_multi_guard(m, l->path, l->version);
 	if (rc != ZKC_OK) {
 		zkc_multi_free(m);
 		return rc;

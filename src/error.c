@@ -73,6 +73,7 @@ static const struct code_info codes[] = {
 	{ ZKC_ENOTSUP, "ZKC_ENOTSUP", "not supported" },
 	{ ZKC_ERESOLVE, "ZKC_ERESOLVE", "name could not be resolved" },
 	{ ZKC_EAGAIN, "ZKC_EAGAIN", "nothing available now" },
+	{ ZKC_ELOCKLOST, "ZKC_ELOCKLOST", "the lock guarding the transaction was lost" },
 };
 
 static const struct code_info *find_code(int code)

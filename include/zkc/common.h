@@ -78,7 +78,10 @@ typedef enum zkc_code {
 	ZKC_ELOST = -1011,      /* the session changed under a session-bound call */
 	ZKC_ENOTSUP = -1012,    /* not supported by this build or server */
 	ZKC_ERESOLVE = -1013,   /* a name or service could not be resolved */
-	ZKC_EAGAIN = -1014      /* nothing available now (non-blocking calls) */
+	ZKC_EAGAIN = -1014,     /* nothing available now (non-blocking calls) */
+	ZKC_ELOCKLOST = -1015   /* a fenced transaction's guard node is gone: the
+	                         * lock, lease or leadership it stood for was
+	                         * lost, and nothing was written */
 } zkc_code_t;
 
 /* A short, constant description of a code. Never NULL, never to be freed. */

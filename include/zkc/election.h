@@ -95,7 +95,7 @@ ZKC_EXTERN int zkc_election_node(char **out, zkc_election_t *e);
 
 /* For fenced writes: if this candidate leads now, the path of its leader
  * node (caller frees with zkc_free) and the epoch, read together. A
- * zkc_multi that starts with zkc_multi_check(path, -1) then commits only
+ * zkc_multi that starts with zkc_multi_guard(path, -1) then commits only
  * while that node exists, i.e. while no later epoch can lead; pass the epoch
  * to outside systems as the fencing token. Never pair an epoch with a path
  * read separately (zkc_election_node): after a lost session the node path

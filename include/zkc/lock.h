@@ -130,12 +130,14 @@ ZKC_EXTERN int zkc_lock_valid(zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_lease(zkc_lock_lease_t *out, zkc_lock_t *lock);
 
 /* A fenced transaction: *out is a new multi (caller-owned, zkc_multi_free)
- * whose op 0 is a check that this handle's lock node still exists at its
- * version. Add the guarded writes and commit with zkc_multi_commit: if the
- * lock node is gone (lost lock), the whole transaction fails inside
- * ZooKeeper with ZKC_ENONODE at op 0 and nothing is written, however late
- * the holder learns of the loss. Results of the caller's ops start at
- * index 1. Expected: ZKC_EINVALIDSTATE (not held), ZKC_ELOST (known lost). */
+ * whose op 0 is a guard (zkc_multi_guard) that this handle's lock node
+ * still exists at its version. Add the guarded writes and commit with
+ * zkc_multi_commit: if the lock node is gone (lost lock), the whole
+ * transaction fails inside ZooKeeper and nothing is written, however late
+ * the holder learns of the loss, and commit returns ZKC_ELOCKLOST - never
+ * the code of one of the caller's own ops, which keep theirs (ZKC_ENONODE,
+ * ZKC_EBADVERSION, ...). Results of the caller's ops start at index 1.
+ * Expected: ZKC_EINVALIDSTATE (not held), ZKC_ELOST (known lost). */
 ZKC_EXTERN int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lock);
 
 /* The lock's event queue (used when no event_fn was given): a file
