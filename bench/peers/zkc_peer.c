@@ -190,7 +190,7 @@ static void lock_loop(int c, zkc_t *zk)
 
 	o.flags = lock_flags;
 	snprintf(path, sizeof(path), "%s/lock", root);
-	CHECK("lock handle", zkc_lock_new(&l, zk, path, &o));
+	CHECK("lock handle", zkc_lock_open(&l, zk, path, &o));
 	for (;;) {
 		zkc_lock_lease_t lease;
 
@@ -201,7 +201,7 @@ static void lock_loop(int c, zkc_t *zk)
 			break;
 	}
 	zkc_lock_release(l, ZKC_LOCK_RELEASE_SYNC);
-	zkc_lock_free(l);
+	zkc_lock_close(l);
 }
 
 static void counter_loop(int c, zkc_t *zk)
@@ -218,7 +218,7 @@ static void counter_loop(int c, zkc_t *zk)
 		if (!record(c, t0, now_s()))
 			break;
 	}
-	zkc_counter_free(ctr);
+	zkc_counter_close(ctr);
 }
 
 static void queue_loop(int c, zkc_t *zk)
