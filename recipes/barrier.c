@@ -274,7 +274,7 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	return ZKC_OK;
 }
 
-/* Deletes our node if this session still owns it (rule 5). */
+/* Deletes our node if this session still owns it (docs/design.md, rule 5). */
 static void drop_own(zkc_double_barrier_t *b)
 {
 	if (b->sid && b->sid == session_of(b->zk))
@@ -362,7 +362,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 			break;
 		}
 		rc = zkc_batch_run(b->zk, bt);
-		/* never go on across a session change (rule 4): a node we may
+		/* never go on across a session change (docs/design.md, rule 4): a node we may
 		 * have made went with the old session */
 		lost = 0;
 		if (rc == ZKC_OK && !run_sid)

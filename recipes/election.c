@@ -519,7 +519,7 @@ static void handle_check(zkc_election_t *e, const zkc_batch_t *b, zkc_batch_t **
 	}
 	if (rk != ZKC_OK || rs != ZKC_OK || zkc_batch_stat(&st, b, 1) != ZKC_OK)
 		return;   /* transport trouble: the state events bring us back */
-	/* the node is ours only if this very session owns it (rule 3) */
+	/* the node is ours only if this very session owns it (docs/design.md, rule 3) */
 	if (st.ephemeral_owner != e->node_session ||
 	    st.ephemeral_owner != zkc_batch_session(b) ||
 	    st.ephemeral_owner != current_session(e->zk)) {
@@ -661,7 +661,7 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 	case ZKC_STATE_LOST:
 	case ZKC_STATE_CLOSED:
 		/* the node went with the session; join again at the next
-		 * CONNECTED, never before LOST is heard (rule 3) */
+		 * CONNECTED, never before LOST is heard (docs/design.md, rule 3) */
 		forget_node(e, ZKC_ELECTION_REASON_LOST);
 		e->searching = 0;
 		break;

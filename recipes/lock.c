@@ -699,7 +699,7 @@ again:
 	}
 	if (transient(crc)) {
 		/* The create may have happened: look for our GUID on the same
-		 * session; a node of an older session is not ours (rule 3). */
+		 * session; a node of an older session is not ours (docs/design.md, rule 3). */
 		zkc_strings_t *c = NULL;
 		size_t i;
 		const char *base = strrchr(path, '/') + 1;

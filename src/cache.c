@@ -980,7 +980,7 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 				ev_push(c, ZKC_CACHE_SUSPENDED, NULL, NULL);
 			}
 		} else if (state == ZKC_STATE_RECONNECTED) {
-			/* Watches survive a reconnect, but rule 8: re-read anyway. */
+			/* Watches survive a reconnect, but docs/design.md rule 8: re-read anyway. */
 			start_resync(c, 1);
 		} else if (state == ZKC_STATE_CONNECTED && session_id != c->session) {
 			/* A new session: every watch of the old one is gone. */

@@ -1,6 +1,6 @@
 /* src/ops.c - the synchronous node operations: each is one or more
  * asynchronous libzookeeper requests, waited on with the call's deadline and
- * retried only where the outcome stays knowable (DESIGN.md, rule 4). */
+ * retried only where the outcome stays knowable (docs/design.md, rule 4). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

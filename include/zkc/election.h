@@ -17,7 +17,7 @@ typedef struct zkc_election zkc_election_t;
  *               is taken again at RECONNECTED if the node is still first.
  *               The safe default (Curator's "standard" policy).
  *   LOST      - only at LOST (session expired, or presumed lost by zkc at
- *               2/3 of the negotiated timeout, DESIGN rule 2). Fewer
+ *               2/3 of the negotiated timeout, docs/design.md rule 2). Fewer
  *               hand-overs on flaky links, a shorter margin of safety. */
 #define ZKC_ELECTION_STEP_DOWN_SUSPENDED 0
 #define ZKC_ELECTION_STEP_DOWN_LOST 1
