@@ -414,6 +414,11 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 %nothread zkc_py_acl_list;
 
 %newobject zkc_py_acl_list;
+%exception zkc_py_acl_list {
+	$action
+	if (!result)
+		SWIG_fail;
+}
 %extend zkc_acl_list {
 	~zkc_acl_list() {
 		for (int i = 0; i < $self->count; i++) {
@@ -424,6 +429,8 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 		free($self);
 	}
 }
+
+%apply int ZKC_INDEX { int zkc_py_batch_create };
 
 %inline %{
 /* Installs the exception factory and the ZnodeStat type (zkc/_errors.py). */
@@ -591,6 +598,5 @@ int zkc_py_batch_create(zkc_batch_t *b, const char *path, const void *data, size
 	return zkc_batch_create(b, path, data, len, &o);
 }
 %}
-%apply int ZKC_INDEX { int zkc_py_batch_create };
 
 %include "zkc.i"
