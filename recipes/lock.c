@@ -24,7 +24,7 @@
 #include "lock_internal.h"
 
 /* The handle is reference counted: watches and the state listener hold the
- * lock through callbacks that may run after zkc_lock_free. */
+ * lock through callbacks that may run after zkc_lock_close. */
 struct zkc_lock {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -472,7 +472,7 @@ int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	return ZKC_OK;
 }
 
-int zkc_lock_new(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
 {
 	return zkc__lock_new_kind(out, zk, path, opts, ZKC__LOCK_MUTEX);
 }
@@ -489,7 +489,7 @@ const char *zkc_lock_path(const zkc_lock_t *lock)
 	return lock ? lock->dir : NULL;
 }
 
-void zkc_lock_free(zkc_lock_t *lk)
+void zkc_lock_close(zkc_lock_t *lk)
 {
 	char *own;
 	int64_t sess;
@@ -507,8 +507,10 @@ void zkc_lock_free(zkc_lock_t *lk)
 	lk->held = 0;
 	pthread_mutex_unlock(&lk->mu);
 	zkc_listener_remove(lk->zk, lk->listener_id);
+	/* A destructor cannot fail: the delete goes out in the background
+	 * (the session's order still puts it before later requests). */
 	if (own && zkc__lock_session(lk->zk) == sess)
-		delete_sync(lk->zk, own, sess);
+		zkc__lock_delete_bg(lk->zk, own, sess);
 	free(own);
 	pthread_mutex_lock(&lk->mu);
 	lk_unref_unlock(lk);

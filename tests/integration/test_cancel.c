@@ -143,8 +143,8 @@ static void test_canceled_lock_acquire_leaves_no_contender_node(void **state)
 	worker_t w;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&holder, zk, dir, NULL), ZKC_OK);
-	assert_int_equal(zkc_lock_new(&waiter, zk2, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&holder, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&waiter, zk2, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, holder, 5000), ZKC_OK);
 	worker_start(&w, call_lock_forever, waiter, NULL);
 	H_WAIT_UNTIL(count_children(zk, dir) == 2, 10000);
@@ -153,8 +153,8 @@ static void test_canceled_lock_acquire_leaves_no_contender_node(void **state)
 	/* the handle is usable again: it gets the lock once it is free */
 	assert_int_equal(zkc_lock_release(holder, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, waiter, 5000), ZKC_OK);
-	zkc_lock_free(waiter);
-	zkc_lock_free(holder);
+	zkc_lock_close(waiter);
+	zkc_lock_close(holder);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk2);
 	zkc_close(zk);
