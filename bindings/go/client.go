@@ -186,12 +186,11 @@ func (c *Client) Close() error {
 	for _, k := range kids {
 		_ = k.Close()
 	}
-	var err error
 	c.g.shut(func() {
 		// stop the event goroutine before the client (and its fd) goes
 		_, _ = c.stopW.Write([]byte{1})
 		<-c.pumpDone
-		err = callQuick("close", "", func() int { return capi.Zkc_close(c.zk) })
+		capi.Zkc_close(c.zk)
 		c.stopR.Close()
 		c.stopW.Close()
 		c.toks.release()
@@ -204,7 +203,7 @@ func (c *Client) Close() error {
 		c.mu.Unlock()
 		close(c.events)
 	})
-	return err
+	return nil
 }
 
 func (c *Client) adopt(k closer) bool {

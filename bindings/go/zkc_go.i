@@ -220,6 +220,87 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
+/* Options structs made from their C initializers (the brace macros SWIG
+ * cannot call), freed with free() through zkcgo_free. */
+zkc_create_options_t *zkcgo_create_options_new(void)
+{
+	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_lock_options_t *zkcgo_lock_options_new(void)
+{
+	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_counter_options_t *zkcgo_counter_options_new(void)
+{
+	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_queue_options_t *zkcgo_queue_options_new(void)
+{
+	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_cache_options_t *zkcgo_cache_options_new(void)
+{
+	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+void zkcgo_free(void *p) { free(p); }
+
+/* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
+ * the call. */
+void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
+{
+	o->data = data;
+	o->data_len = len;
+}
+
+/* Transaction results, by index. */
+size_t zkcgo_multi_count(const zkc_multi_results_t *r) { return r ? r->count : 0; }
+int zkcgo_multi_code(const zkc_multi_results_t *r, size_t i)
+{
+	return r && i < r->count ? r->results[i].code : ZKC_EBADARGUMENTS;
+}
+const char *zkcgo_multi_path(const zkc_multi_results_t *r, size_t i)
+{
+	return r && i < r->count && r->results[i].path ? r->results[i].path : "";
+}
+
+/* Queue ack and release from the item's name and session (what the Go
+ * side keeps of a taken item). */
+int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int release)
+{
+	zkc_queue_item_t it;
+
+	memset(&it, 0, sizeof(it));
+	it.name = (char *)name;
+	it.data = (char *)"";
+	it.session_id = session_id;
+	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_9357d3e721ba5c43(const char*);
+  void cgo_panic__capi_eaa5231196ad1db4(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_9357d3e721ba5c43(p);
+  cgo_panic__capi_eaa5231196ad1db4(p);
 }
 
 
@@ -248,6 +248,87 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
+/* Options structs made from their C initializers (the brace macros SWIG
+ * cannot call), freed with free() through zkcgo_free. */
+zkc_create_options_t *zkcgo_create_options_new(void)
+{
+	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_lock_options_t *zkcgo_lock_options_new(void)
+{
+	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_counter_options_t *zkcgo_counter_options_new(void)
+{
+	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_queue_options_t *zkcgo_queue_options_new(void)
+{
+	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+zkc_cache_options_t *zkcgo_cache_options_new(void)
+{
+	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
+
+	if (o)
+		*o = init;
+	return o;
+}
+
+void zkcgo_free(void *p) { free(p); }
+
+/* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
+ * the call. */
+void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
+{
+	o->data = data;
+	o->data_len = len;
+}
+
+/* Transaction results, by index. */
+size_t zkcgo_multi_count(const zkc_multi_results_t *r) { return r ? r->count : 0; }
+int zkcgo_multi_code(const zkc_multi_results_t *r, size_t i)
+{
+	return r && i < r->count ? r->results[i].code : ZKC_EBADARGUMENTS;
+}
+const char *zkcgo_multi_path(const zkc_multi_results_t *r, size_t i)
+{
+	return r && i < r->count && r->results[i].path ? r->results[i].path : "";
+}
+
+/* Queue ack and release from the item's name and session (what the Go
+ * side keeps of a taken item). */
+int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int release)
+{
+	zkc_queue_item_t it;
+
+	memset(&it, 0, sizeof(it));
+	it.name = (char *)name;
+	it.data = (char *)"";
+	it.session_id = session_id;
+	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
@@ -282,7 +363,7 @@ const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_9357d3e721ba5c43(void *_swig_go_0) {
+void _wrap_Swig_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -292,7 +373,7 @@ void _wrap_Swig_free_capi_9357d3e721ba5c43(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -305,7 +386,7 @@ void *_wrap_Swig_malloc_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_wait2_capi_9357d3e721ba5c43(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   int arg1 ;
   int arg2 ;
   int arg3 ;
@@ -322,7 +403,7 @@ intgo _wrap_zkcgo_wait2_capi_9357d3e721ba5c43(intgo _swig_go_0, intgo _swig_go_1
 }
 
 
-long long _wrap_zkcgo_strings_count_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -335,7 +416,7 @@ long long _wrap_zkcgo_strings_count_capi_9357d3e721ba5c43(struct zkc_strings *_s
 }
 
 
-_gostring_ _wrap_zkcgo_strings_item_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -350,7 +431,7 @@ _gostring_ _wrap_zkcgo_strings_item_capi_9357d3e721ba5c43(struct zkc_strings *_s
 }
 
 
-void _wrap_zkcgo_item_data_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
+void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_item_t *arg3 = (zkc_queue_item_t *) 0 ;
@@ -380,7 +461,7 @@ void _wrap_zkcgo_item_data_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct 
 }
 
 
-void _wrap_zkcgo_options_release_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   zkc_options_t *arg1 = (zkc_options_t *) 0 ;
   
   arg1 = *(zkc_options_t **)&_swig_go_0; 
@@ -390,7 +471,155 @@ void _wrap_zkcgo_options_release_capi_9357d3e721ba5c43(struct zkc_options *_swig
 }
 
 
-intgo _wrap_zkcgo_open_env_capi_9357d3e721ba5c43(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
+struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4() {
+  zkc_create_options_t *result = 0 ;
+  struct zkc_create_options *_swig_go_result;
+  
+  
+  result = (zkc_create_options_t *)zkcgo_create_options_new();
+  *(zkc_create_options_t **)&_swig_go_result = (zkc_create_options_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4() {
+  zkc_lock_options_t *result = 0 ;
+  struct zkc_lock_options *_swig_go_result;
+  
+  
+  result = (zkc_lock_options_t *)zkcgo_lock_options_new();
+  *(zkc_lock_options_t **)&_swig_go_result = (zkc_lock_options_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4() {
+  zkc_counter_options_t *result = 0 ;
+  struct zkc_counter_options *_swig_go_result;
+  
+  
+  result = (zkc_counter_options_t *)zkcgo_counter_options_new();
+  *(zkc_counter_options_t **)&_swig_go_result = (zkc_counter_options_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4() {
+  zkc_queue_options_t *result = 0 ;
+  struct zkc_queue_options *_swig_go_result;
+  
+  
+  result = (zkc_queue_options_t *)zkcgo_queue_options_new();
+  *(zkc_queue_options_t **)&_swig_go_result = (zkc_queue_options_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4() {
+  zkc_cache_options_t *result = 0 ;
+  struct zkc_cache_options *_swig_go_result;
+  
+  
+  result = (zkc_cache_options_t *)zkcgo_cache_options_new();
+  *(zkc_cache_options_t **)&_swig_go_result = (zkc_cache_options_t *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+  void *arg1 = (void *) 0 ;
+  
+  arg1 = *(void **)&_swig_go_0; 
+  
+  zkcgo_free(arg1);
+  
+}
+
+
+void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
+  zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
+  void *arg2 = (void *) 0 ;
+  size_t arg3 ;
+  
+  arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
+  
+  arg2 = (void *)(_swig_go_1.len ? _swig_go_1.array : NULL);
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  zkcgo_lock_options_data(arg1,(void const *)arg2,arg3);
+  
+}
+
+
+long long _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+  zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
+  
+  result = zkcgo_multi_count((struct zkc_multi_results const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+  zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
+  size_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (int)zkcgo_multi_code((struct zkc_multi_results const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+  zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)zkcgo_multi_path((struct zkc_multi_results const *)arg1,arg2);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+  zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int64_t arg3 ;
+  int arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_queue_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int64_t)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (int)zkcgo_queue_ack(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   zkc_options_t *arg2 = (zkc_options_t *) 0 ;
   int result;
@@ -406,7 +635,7 @@ intgo _wrap_zkcgo_open_env_capi_9357d3e721ba5c43(zkc_t **_swig_go_0, struct zkc_
 }
 
 
-long long _wrap_zkcgo_session_id_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+long long _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -419,7 +648,7 @@ long long _wrap_zkcgo_session_id_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_error_code_capi_9357d3e721ba5c43() {
+intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -430,7 +659,7 @@ intgo _wrap_zkcgo_error_code_capi_9357d3e721ba5c43() {
 }
 
 
-_gostring_ _wrap_zkcgo_error_message_capi_9357d3e721ba5c43() {
+_gostring_ _wrap_zkcgo_error_message_capi_eaa5231196ad1db4() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -441,7 +670,7 @@ _gostring_ _wrap_zkcgo_error_message_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_OK_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -453,7 +682,7 @@ intgo _wrap_ZKC_OK_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ESYSTEM_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -465,7 +694,7 @@ intgo _wrap_ZKC_ESYSTEM_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -477,7 +706,7 @@ intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -489,7 +718,7 @@ intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ECONNECTIONLOSS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -501,7 +730,7 @@ intgo _wrap_ZKC_ECONNECTIONLOSS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EMARSHALLING_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -513,7 +742,7 @@ intgo _wrap_ZKC_EMARSHALLING_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EUNIMPLEMENTED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -525,7 +754,7 @@ intgo _wrap_ZKC_EUNIMPLEMENTED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -537,7 +766,7 @@ intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EBADARGUMENTS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -549,7 +778,7 @@ intgo _wrap_ZKC_EBADARGUMENTS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDSTATE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -561,7 +790,7 @@ intgo _wrap_ZKC_EINVALIDSTATE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -573,7 +802,7 @@ intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -585,7 +814,7 @@ intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ESSLCONNECTION_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -597,7 +826,7 @@ intgo _wrap_ZKC_ESSLCONNECTION_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EAPI_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -609,7 +838,7 @@ intgo _wrap_ZKC_EAPI_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENONODE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -621,7 +850,7 @@ intgo _wrap_ZKC_ENONODE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOAUTH_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -633,7 +862,7 @@ intgo _wrap_ZKC_ENOAUTH_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EBADVERSION_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -645,7 +874,7 @@ intgo _wrap_ZKC_EBADVERSION_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -657,7 +886,7 @@ intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENODEEXISTS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -669,7 +898,7 @@ intgo _wrap_ZKC_ENODEEXISTS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOTEMPTY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -681,7 +910,7 @@ intgo _wrap_ZKC_ENOTEMPTY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONEXPIRED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -693,7 +922,7 @@ intgo _wrap_ZKC_ESESSIONEXPIRED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDCALLBACK_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -705,7 +934,7 @@ intgo _wrap_ZKC_EINVALIDCALLBACK_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDACL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -717,7 +946,7 @@ intgo _wrap_ZKC_EINVALIDACL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EAUTHFAILED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -729,7 +958,7 @@ intgo _wrap_ZKC_EAUTHFAILED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ECLOSING_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -741,7 +970,7 @@ intgo _wrap_ZKC_ECLOSING_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOTHING_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -753,7 +982,7 @@ intgo _wrap_ZKC_ENOTHING_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONMOVED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -765,7 +994,7 @@ intgo _wrap_ZKC_ESESSIONMOVED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOTREADONLY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -777,7 +1006,7 @@ intgo _wrap_ZKC_ENOTREADONLY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -789,7 +1018,7 @@ intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOWATCHER_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -801,7 +1030,7 @@ intgo _wrap_ZKC_ENOWATCHER_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGDISABLED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -813,7 +1042,7 @@ intgo _wrap_ZKC_ERECONFIGDISABLED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -825,7 +1054,7 @@ intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ETHROTTLEDOP_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -837,7 +1066,7 @@ intgo _wrap_ZKC_ETHROTTLEDOP_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EUNKNOWN_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -849,7 +1078,7 @@ intgo _wrap_ZKC_EUNKNOWN_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ETIMEDOUT_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -861,7 +1090,7 @@ intgo _wrap_ZKC_ETIMEDOUT_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOMEM_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -873,7 +1102,7 @@ intgo _wrap_ZKC_ENOMEM_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EURL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -885,7 +1114,7 @@ intgo _wrap_ZKC_EURL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ECLOSED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -897,7 +1126,7 @@ intgo _wrap_ZKC_ECLOSED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EDEADLK_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -909,7 +1138,7 @@ intgo _wrap_ZKC_EDEADLK_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ETLS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -921,7 +1150,7 @@ intgo _wrap_ZKC_ETLS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ETOOLARGE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -933,7 +1162,7 @@ intgo _wrap_ZKC_ETOOLARGE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EOS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -945,7 +1174,7 @@ intgo _wrap_ZKC_EOS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ECANCELED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -957,7 +1186,7 @@ intgo _wrap_ZKC_ECANCELED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ELOST_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -969,7 +1198,7 @@ intgo _wrap_ZKC_ELOST_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ENOTSUP_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -981,7 +1210,7 @@ intgo _wrap_ZKC_ENOTSUP_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_ERESOLVE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -993,7 +1222,7 @@ intgo _wrap_ZKC_ERESOLVE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EAGAIN_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1005,7 +1234,7 @@ intgo _wrap_ZKC_EAGAIN_capi_9357d3e721ba5c43() {
 }
 
 
-_gostring_ _wrap_zkc_strerror_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1018,7 +1247,7 @@ _gostring_ _wrap_zkc_strerror_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_zkc_strcode_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strcode_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1031,7 +1260,7 @@ _gostring_ _wrap_zkc_strcode_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_error_t_code_set_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int arg2 ;
   
@@ -1043,7 +1272,7 @@ void _wrap_zkc_error_t_code_set_capi_9357d3e721ba5c43(struct zkc_error *_swig_go
 }
 
 
-intgo _wrap_zkc_error_t_code_get_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0) {
+intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1056,7 +1285,7 @@ intgo _wrap_zkc_error_t_code_get_capi_9357d3e721ba5c43(struct zkc_error *_swig_g
 }
 
 
-void _wrap_zkc_error_t_message_set_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1080,7 +1309,7 @@ void _wrap_zkc_error_t_message_set_capi_9357d3e721ba5c43(struct zkc_error *_swig
 }
 
 
-_gostring_ _wrap_zkc_error_t_message_get_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0) {
+_gostring_ _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1093,7 +1322,7 @@ _gostring_ _wrap_zkc_error_t_message_get_capi_9357d3e721ba5c43(struct zkc_error 
 }
 
 
-struct zkc_error *_wrap_new_zkc_error_t_capi_9357d3e721ba5c43() {
+struct zkc_error *_wrap_new_zkc_error_t_capi_eaa5231196ad1db4() {
   struct zkc_error *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1104,7 +1333,7 @@ struct zkc_error *_wrap_new_zkc_error_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_error_t_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0) {
+void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   
   arg1 = *(struct zkc_error **)&_swig_go_0; 
@@ -1114,7 +1343,7 @@ void _wrap_delete_zkc_error_t_capi_9357d3e721ba5c43(struct zkc_error *_swig_go_0
 }
 
 
-struct zkc_error *_wrap_zkc_error_last_capi_9357d3e721ba5c43() {
+struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
   zkc_error_t *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1125,13 +1354,13 @@ struct zkc_error *_wrap_zkc_error_last_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_error_clear_capi_9357d3e721ba5c43() {
+void _wrap_zkc_error_clear_capi_eaa5231196ad1db4() {
   zkc_error_clear();
   
 }
 
 
-void _wrap_zkc_free_capi_9357d3e721ba5c43(void *_swig_go_0) {
+void _wrap_zkc_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1141,7 +1370,7 @@ void _wrap_zkc_free_capi_9357d3e721ba5c43(void *_swig_go_0) {
 }
 
 
-void _wrap_zkc_strings_t_count_set_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t arg2 ;
   
@@ -1153,7 +1382,7 @@ void _wrap_zkc_strings_t_count_set_capi_9357d3e721ba5c43(struct zkc_strings *_sw
 }
 
 
-long long _wrap_zkc_strings_t_count_get_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1166,7 +1395,7 @@ long long _wrap_zkc_strings_t_count_get_capi_9357d3e721ba5c43(struct zkc_strings
 }
 
 
-void _wrap_zkc_strings_t_items_set_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
+void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **arg2 = (char **) 0 ;
   
@@ -1178,7 +1407,7 @@ void _wrap_zkc_strings_t_items_set_capi_9357d3e721ba5c43(struct zkc_strings *_sw
 }
 
 
-_gostring_* _wrap_zkc_strings_t_items_get_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0) {
+_gostring_* _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **result = 0 ;
   _gostring_* _swig_go_result;
@@ -1191,7 +1420,7 @@ _gostring_* _wrap_zkc_strings_t_items_get_capi_9357d3e721ba5c43(struct zkc_strin
 }
 
 
-struct zkc_strings *_wrap_new_zkc_strings_t_capi_9357d3e721ba5c43() {
+struct zkc_strings *_wrap_new_zkc_strings_t_capi_eaa5231196ad1db4() {
   struct zkc_strings *result = 0 ;
   struct zkc_strings *_swig_go_result;
   
@@ -1202,7 +1431,7 @@ struct zkc_strings *_wrap_new_zkc_strings_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_strings_t_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0) {
+void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   
   arg1 = *(struct zkc_strings **)&_swig_go_0; 
@@ -1212,7 +1441,7 @@ void _wrap_delete_zkc_strings_t_capi_9357d3e721ba5c43(struct zkc_strings *_swig_
 }
 
 
-void _wrap_zkc_strings_free_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0) {
+void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   
   arg1 = *(zkc_strings_t **)&_swig_go_0; 
@@ -1222,7 +1451,7 @@ void _wrap_zkc_strings_free_capi_9357d3e721ba5c43(struct zkc_strings *_swig_go_0
 }
 
 
-intgo _wrap_ZKC_LOG_ERROR_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1234,7 +1463,7 @@ intgo _wrap_ZKC_LOG_ERROR_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_LOG_WARN_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1246,7 +1475,7 @@ intgo _wrap_ZKC_LOG_WARN_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_LOG_INFO_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1258,7 +1487,7 @@ intgo _wrap_ZKC_LOG_INFO_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_LOG_DEBUG_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1270,7 +1499,7 @@ intgo _wrap_ZKC_LOG_DEBUG_capi_9357d3e721ba5c43() {
 }
 
 
-_gostring_ _wrap_zkc_version_capi_9357d3e721ba5c43() {
+_gostring_ _wrap_zkc_version_capi_eaa5231196ad1db4() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1281,7 +1510,7 @@ _gostring_ _wrap_zkc_version_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_retry_t_version_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1293,7 +1522,7 @@ void _wrap_zkc_retry_t_version_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_version_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1306,7 +1535,7 @@ intgo _wrap_zkc_retry_t_version_get_capi_9357d3e721ba5c43(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_base_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1318,7 +1547,7 @@ void _wrap_zkc_retry_t_base_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_base_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1331,7 +1560,7 @@ intgo _wrap_zkc_retry_t_base_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_max_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1343,7 +1572,7 @@ void _wrap_zkc_retry_t_max_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_
 }
 
 
-intgo _wrap_zkc_retry_t_max_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1356,7 +1585,7 @@ intgo _wrap_zkc_retry_t_max_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig
 }
 
 
-void _wrap_zkc_retry_t_max_attempts_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1368,7 +1597,7 @@ void _wrap_zkc_retry_t_max_attempts_set_capi_9357d3e721ba5c43(struct zkc_retry *
 }
 
 
-intgo _wrap_zkc_retry_t_max_attempts_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1381,7 +1610,7 @@ intgo _wrap_zkc_retry_t_max_attempts_get_capi_9357d3e721ba5c43(struct zkc_retry 
 }
 
 
-void _wrap_zkc_retry_t_deadline_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1393,7 +1622,7 @@ void _wrap_zkc_retry_t_deadline_ms_set_capi_9357d3e721ba5c43(struct zkc_retry *_
 }
 
 
-intgo _wrap_zkc_retry_t_deadline_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1406,7 +1635,7 @@ intgo _wrap_zkc_retry_t_deadline_ms_get_capi_9357d3e721ba5c43(struct zkc_retry *
 }
 
 
-struct zkc_retry *_wrap_new_zkc_retry_t_capi_9357d3e721ba5c43() {
+struct zkc_retry *_wrap_new_zkc_retry_t_capi_eaa5231196ad1db4() {
   struct zkc_retry *result = 0 ;
   struct zkc_retry *_swig_go_result;
   
@@ -1417,7 +1646,7 @@ struct zkc_retry *_wrap_new_zkc_retry_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_retry_t_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   
   arg1 = *(struct zkc_retry **)&_swig_go_0; 
@@ -1427,7 +1656,7 @@ void _wrap_delete_zkc_retry_t_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0
 }
 
 
-intgo _wrap_zkc_retry_validate_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1440,7 +1669,7 @@ intgo _wrap_zkc_retry_validate_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_
 }
 
 
-intgo _wrap_zkc_retry_backoff_ms_capi_9357d3e721ba5c43(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int arg2 ;
   double arg3 ;
@@ -1457,7 +1686,7 @@ intgo _wrap_zkc_retry_backoff_ms_capi_9357d3e721ba5c43(struct zkc_retry *_swig_g
 }
 
 
-intgo _wrap_zkc_cancel_new_capi_9357d3e721ba5c43(zkc_cancel_t **_swig_go_0) {
+intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(zkc_cancel_t **_swig_go_0) {
   zkc_cancel_t **arg1 = (zkc_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1471,7 +1700,7 @@ intgo _wrap_zkc_cancel_new_capi_9357d3e721ba5c43(zkc_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_cancel_free_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1481,7 +1710,7 @@ void _wrap_zkc_cancel_free_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) 
 }
 
 
-void _wrap_zkc_cancel_fire_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1491,7 +1720,7 @@ void _wrap_zkc_cancel_fire_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) 
 }
 
 
-intgo _wrap_zkc_cancel_fired_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) {
+intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1504,7 +1733,7 @@ intgo _wrap_zkc_cancel_fired_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0
 }
 
 
-void _wrap_zkc_cancel_reset_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1514,7 +1743,7 @@ void _wrap_zkc_cancel_reset_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0)
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bind_capi_9357d3e721ba5c43(struct zkc_cancel *_swig_go_0) {
+struct zkc_cancel *_wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
@@ -1527,7 +1756,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bind_capi_9357d3e721ba5c43(struct zkc_cancel
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bound_capi_9357d3e721ba5c43() {
+struct zkc_cancel *_wrap_zkc_cancel_bound_capi_eaa5231196ad1db4() {
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
   
@@ -1538,7 +1767,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bound_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_zkc_cancel_check_capi_9357d3e721ba5c43() {
+intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1549,7 +1778,7 @@ intgo _wrap_zkc_cancel_check_capi_9357d3e721ba5c43() {
 }
 
 
-long long _wrap_zkc_cancel_slice_ms_capi_9357d3e721ba5c43(long long _swig_go_0) {
+long long _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(long long _swig_go_0) {
   int64_t arg1 ;
   int64_t result;
   long long _swig_go_result;
@@ -1562,7 +1791,7 @@ long long _wrap_zkc_cancel_slice_ms_capi_9357d3e721ba5c43(long long _swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERM_READ_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1573,7 +1802,7 @@ intgo _wrap_ZKC_PERM_READ_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERM_WRITE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1584,7 +1813,7 @@ intgo _wrap_ZKC_PERM_WRITE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERM_CREATE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1595,7 +1824,7 @@ intgo _wrap_ZKC_PERM_CREATE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERM_DELETE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1606,7 +1835,7 @@ intgo _wrap_ZKC_PERM_DELETE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERM_ADMIN_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -1617,7 +1846,7 @@ intgo _wrap_ZKC_PERM_ADMIN_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_acl_t_perms_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t arg2 ;
   
@@ -1629,7 +1858,7 @@ void _wrap_zkc_acl_t_perms_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_acl_t_perms_get_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0) {
+intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1642,7 +1871,7 @@ intgo _wrap_zkc_acl_t_perms_get_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0
 }
 
 
-void _wrap_zkc_acl_t_scheme_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1666,7 +1895,7 @@ void _wrap_zkc_acl_t_scheme_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_acl_t_scheme_get_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1679,7 +1908,7 @@ _gostring_ _wrap_zkc_acl_t_scheme_get_capi_9357d3e721ba5c43(struct zkc_acl *_swi
 }
 
 
-void _wrap_zkc_acl_t_id_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1703,7 +1932,7 @@ void _wrap_zkc_acl_t_id_set_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0, _g
 }
 
 
-_gostring_ _wrap_zkc_acl_t_id_get_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1716,7 +1945,7 @@ _gostring_ _wrap_zkc_acl_t_id_get_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go
 }
 
 
-struct zkc_acl *_wrap_new_zkc_acl_t_capi_9357d3e721ba5c43() {
+struct zkc_acl *_wrap_new_zkc_acl_t_capi_eaa5231196ad1db4() {
   struct zkc_acl *result = 0 ;
   struct zkc_acl *_swig_go_result;
   
@@ -1727,7 +1956,7 @@ struct zkc_acl *_wrap_new_zkc_acl_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_acl_t_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0) {
+void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   
   arg1 = *(struct zkc_acl **)&_swig_go_0; 
@@ -1737,7 +1966,7 @@ void _wrap_delete_zkc_acl_t_capi_9357d3e721ba5c43(struct zkc_acl *_swig_go_0) {
 }
 
 
-void _wrap_zkc_acl_list_t_count_set_capi_9357d3e721ba5c43(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int arg2 ;
   
@@ -1749,7 +1978,7 @@ void _wrap_zkc_acl_list_t_count_set_capi_9357d3e721ba5c43(struct zkc_acl_list *_
 }
 
 
-intgo _wrap_zkc_acl_list_t_count_get_capi_9357d3e721ba5c43(struct zkc_acl_list *_swig_go_0) {
+intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1762,7 +1991,7 @@ intgo _wrap_zkc_acl_list_t_count_get_capi_9357d3e721ba5c43(struct zkc_acl_list *
 }
 
 
-void _wrap_zkc_acl_list_t_acls_set_capi_9357d3e721ba5c43(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
+void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *arg2 = (zkc_acl_t *) 0 ;
   
@@ -1774,7 +2003,7 @@ void _wrap_zkc_acl_list_t_acls_set_capi_9357d3e721ba5c43(struct zkc_acl_list *_s
 }
 
 
-struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_9357d3e721ba5c43(struct zkc_acl_list *_swig_go_0) {
+struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *result = 0 ;
   struct zkc_acl *_swig_go_result;
@@ -1787,7 +2016,7 @@ struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_9357d3e721ba5c43(struct zkc_a
 }
 
 
-struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_9357d3e721ba5c43() {
+struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4() {
   struct zkc_acl_list *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -1798,7 +2027,7 @@ struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_acl_list_t_capi_9357d3e721ba5c43(struct zkc_acl_list *_swig_go_0) {
+void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   
   arg1 = *(struct zkc_acl_list **)&_swig_go_0; 
@@ -1808,7 +2037,7 @@ void _wrap_delete_zkc_acl_list_t_capi_9357d3e721ba5c43(struct zkc_acl_list *_swi
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_open_capi_9357d3e721ba5c43() {
+struct zkc_acl_list *_wrap_zkc_acl_open_capi_eaa5231196ad1db4() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -1819,7 +2048,7 @@ struct zkc_acl_list *_wrap_zkc_acl_open_capi_9357d3e721ba5c43() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_9357d3e721ba5c43() {
+struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -1830,7 +2059,7 @@ struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_9357d3e721ba5c43() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_9357d3e721ba5c43() {
+struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -1841,7 +2070,7 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_zkc_acl_digest_id_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -1882,7 +2111,7 @@ intgo _wrap_zkc_acl_digest_id_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _gos
 }
 
 
-void _wrap_zkc_tls_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -1894,7 +2123,7 @@ void _wrap_zkc_tls_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_tls_op
 }
 
 
-intgo _wrap_zkc_tls_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1907,7 +2136,7 @@ intgo _wrap_zkc_tls_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_tls_o
 }
 
 
-void _wrap_zkc_tls_options_t_ca_file_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1931,7 +2160,7 @@ void _wrap_zkc_tls_options_t_ca_file_set_capi_9357d3e721ba5c43(struct zkc_tls_op
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1944,7 +2173,7 @@ _gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_tls_options_t_cert_file_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1968,7 +2197,7 @@ void _wrap_zkc_tls_options_t_cert_file_set_capi_9357d3e721ba5c43(struct zkc_tls_
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1981,7 +2210,7 @@ _gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_tls_options_t_key_file_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2005,7 +2234,7 @@ void _wrap_zkc_tls_options_t_key_file_set_capi_9357d3e721ba5c43(struct zkc_tls_o
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2018,7 +2247,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_tls_options_t_key_password_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2042,7 +2271,7 @@ void _wrap_zkc_tls_options_t_key_password_set_capi_9357d3e721ba5c43(struct zkc_t
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2055,7 +2284,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_9357d3e721ba5c43(struct
 }
 
 
-void _wrap_zkc_tls_options_t_server_name_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2079,7 +2308,7 @@ void _wrap_zkc_tls_options_t_server_name_set_capi_9357d3e721ba5c43(struct zkc_tl
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2092,7 +2321,7 @@ _gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_9357d3e721ba5c43(struct 
 }
 
 
-void _wrap_zkc_tls_options_t_verify_host_set_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2104,7 +2333,7 @@ void _wrap_zkc_tls_options_t_verify_host_set_capi_9357d3e721ba5c43(struct zkc_tl
 }
 
 
-intgo _wrap_zkc_tls_options_t_verify_host_get_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2117,7 +2346,7 @@ intgo _wrap_zkc_tls_options_t_verify_host_get_capi_9357d3e721ba5c43(struct zkc_t
 }
 
 
-struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_9357d3e721ba5c43() {
+struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4() {
   struct zkc_tls_options *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
   
@@ -2128,7 +2357,7 @@ struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_tls_options_t_capi_9357d3e721ba5c43(struct zkc_tls_options *_swig_go_0) {
+void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   
   arg1 = *(struct zkc_tls_options **)&_swig_go_0; 
@@ -2138,7 +2367,7 @@ void _wrap_delete_zkc_tls_options_t_capi_9357d3e721ba5c43(struct zkc_tls_options
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTING_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2150,7 +2379,7 @@ intgo _wrap_ZKC_STATE_CONNECTING_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2162,7 +2391,7 @@ intgo _wrap_ZKC_STATE_CONNECTED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_STATE_SUSPENDED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2174,7 +2403,7 @@ intgo _wrap_ZKC_STATE_SUSPENDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_STATE_RECONNECTED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2186,7 +2415,7 @@ intgo _wrap_ZKC_STATE_RECONNECTED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_STATE_LOST_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2198,7 +2427,7 @@ intgo _wrap_ZKC_STATE_LOST_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_STATE_CLOSED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2210,7 +2439,7 @@ intgo _wrap_ZKC_STATE_CLOSED_capi_9357d3e721ba5c43() {
 }
 
 
-_gostring_ _wrap_zkc_state_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_state_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2223,7 +2452,7 @@ _gostring_ _wrap_zkc_state_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_EVENT_STATE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2235,7 +2464,7 @@ intgo _wrap_ZKC_EVENT_STATE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CREATED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2247,7 +2476,7 @@ intgo _wrap_ZKC_EVENT_CREATED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_DELETED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2259,7 +2488,7 @@ intgo _wrap_ZKC_EVENT_DELETED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHANGED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2271,7 +2500,7 @@ intgo _wrap_ZKC_EVENT_CHANGED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHILD_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2283,7 +2512,7 @@ intgo _wrap_ZKC_EVENT_CHILD_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2295,7 +2524,7 @@ intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HOSTS_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2307,7 +2536,7 @@ intgo _wrap_ZKC_EVENT_HOSTS_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2319,7 +2548,7 @@ intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2331,7 +2560,7 @@ intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2343,7 +2572,7 @@ intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2355,7 +2584,7 @@ intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2367,7 +2596,7 @@ intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2379,7 +2608,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2391,7 +2620,7 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_event_t_Xtype_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2403,7 +2632,7 @@ void _wrap_zkc_event_t_Xtype_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_Xtype_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2416,7 +2645,7 @@ intgo _wrap_zkc_event_t_Xtype_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_state_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2428,7 +2657,7 @@ void _wrap_zkc_event_t_state_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_state_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2441,7 +2670,7 @@ intgo _wrap_zkc_event_t_state_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_path_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2465,7 +2694,7 @@ void _wrap_zkc_event_t_path_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_event_t_path_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+_gostring_ _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2478,7 +2707,7 @@ _gostring_ _wrap_zkc_event_t_path_get_capi_9357d3e721ba5c43(struct zkc_event *_s
 }
 
 
-void _wrap_zkc_event_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, long long _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t arg2 ;
   
@@ -2490,7 +2719,7 @@ void _wrap_zkc_event_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_event *_s
 }
 
 
-long long _wrap_zkc_event_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+long long _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2503,7 +2732,7 @@ long long _wrap_zkc_event_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_even
 }
 
 
-void _wrap_zkc_event_t_payload_set_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, void *_swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2515,7 +2744,7 @@ void _wrap_zkc_event_t_payload_set_capi_9357d3e721ba5c43(struct zkc_event *_swig
 }
 
 
-void *_wrap_zkc_event_t_payload_get_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+void *_wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2528,7 +2757,7 @@ void *_wrap_zkc_event_t_payload_get_capi_9357d3e721ba5c43(struct zkc_event *_swi
 }
 
 
-struct zkc_event *_wrap_new_zkc_event_t_capi_9357d3e721ba5c43() {
+struct zkc_event *_wrap_new_zkc_event_t_capi_eaa5231196ad1db4() {
   struct zkc_event *result = 0 ;
   struct zkc_event *_swig_go_result;
   
@@ -2539,7 +2768,7 @@ struct zkc_event *_wrap_new_zkc_event_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_event_t_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   
   arg1 = *(struct zkc_event **)&_swig_go_0; 
@@ -2549,7 +2778,7 @@ void _wrap_delete_zkc_event_t_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0
 }
 
 
-void _wrap_zkc_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2561,7 +2790,7 @@ void _wrap_zkc_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_options *_
 }
 
 
-intgo _wrap_zkc_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2574,7 +2803,7 @@ intgo _wrap_zkc_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_options *
 }
 
 
-void _wrap_zkc_options_t_session_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2586,7 +2815,7 @@ void _wrap_zkc_options_t_session_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2599,7 +2828,7 @@ intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_options_t_connect_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2611,7 +2840,7 @@ void _wrap_zkc_options_t_connect_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2624,7 +2853,7 @@ intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_options_t_retry_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
+void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   
@@ -2636,7 +2865,7 @@ void _wrap_zkc_options_t_retry_set_capi_9357d3e721ba5c43(struct zkc_options *_sw
 }
 
 
-struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *result = 0 ;
   struct zkc_retry *_swig_go_result;
@@ -2649,7 +2878,7 @@ struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_options_t_chroot_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2673,7 +2902,7 @@ void _wrap_zkc_options_t_chroot_set_capi_9357d3e721ba5c43(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_chroot_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2686,7 +2915,7 @@ _gostring_ _wrap_zkc_options_t_chroot_get_capi_9357d3e721ba5c43(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_digest_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2710,7 +2939,7 @@ void _wrap_zkc_options_t_digest_set_capi_9357d3e721ba5c43(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_digest_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2723,7 +2952,7 @@ _gostring_ _wrap_zkc_options_t_digest_get_capi_9357d3e721ba5c43(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -2735,7 +2964,7 @@ void _wrap_zkc_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_options *_swig
 }
 
 
-struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -2748,7 +2977,7 @@ struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_options_t_log_level_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2760,7 +2989,7 @@ void _wrap_zkc_options_t_log_level_set_capi_9357d3e721ba5c43(struct zkc_options 
 }
 
 
-intgo _wrap_zkc_options_t_log_level_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2773,7 +3002,7 @@ intgo _wrap_zkc_options_t_log_level_get_capi_9357d3e721ba5c43(struct zkc_options
 }
 
 
-void _wrap_zkc_options_t_tls_set_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
+void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *arg2 = (zkc_tls_options_t *) 0 ;
   
@@ -2785,7 +3014,7 @@ void _wrap_zkc_options_t_tls_set_capi_9357d3e721ba5c43(struct zkc_options *_swig
 }
 
 
-struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
@@ -2798,7 +3027,7 @@ struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_9357d3e721ba5c43(struct
 }
 
 
-struct zkc_options *_wrap_new_zkc_options_t_capi_9357d3e721ba5c43() {
+struct zkc_options *_wrap_new_zkc_options_t_capi_eaa5231196ad1db4() {
   struct zkc_options *result = 0 ;
   struct zkc_options *_swig_go_result;
   
@@ -2809,7 +3038,7 @@ struct zkc_options *_wrap_new_zkc_options_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_options_t_capi_9357d3e721ba5c43(struct zkc_options *_swig_go_0) {
+void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   
   arg1 = *(struct zkc_options **)&_swig_go_0; 
@@ -2819,7 +3048,7 @@ void _wrap_delete_zkc_options_t_capi_9357d3e721ba5c43(struct zkc_options *_swig_
 }
 
 
-intgo _wrap_zkc_open_capi_9357d3e721ba5c43(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
+intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_options_t *arg3 = (zkc_options_t *) 0 ;
@@ -2842,20 +3071,17 @@ intgo _wrap_zkc_open_capi_9357d3e721ba5c43(zkc_t **_swig_go_0, _gostring_ _swig_
 }
 
 
-intgo _wrap_zkc_close_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+void _wrap_zkc_close_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
   
   arg1 = *(zkc_t **)&_swig_go_0; 
   
-  result = (int)zkc_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
+  zkc_close(arg1);
+  
 }
 
 
-intgo _wrap_zkc_state_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_state_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2868,7 +3094,7 @@ intgo _wrap_zkc_state_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_on_event_thread_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2881,7 +3107,7 @@ intgo _wrap_zkc_on_event_thread_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_wait_connected_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -2896,7 +3122,7 @@ intgo _wrap_zkc_wait_connected_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, int
 }
 
 
-intgo _wrap_zkc_servers_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -2925,7 +3151,7 @@ intgo _wrap_zkc_servers_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc
 }
 
 
-intgo _wrap_zkc_current_server_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -2954,7 +3180,7 @@ intgo _wrap_zkc_current_server_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, str
 }
 
 
-intgo _wrap_zkc_set_retry_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
+intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   int result;
@@ -2969,7 +3195,7 @@ intgo _wrap_zkc_set_retry_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_events_fd_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2982,7 +3208,7 @@ intgo _wrap_zkc_events_fd_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_events_next_capi_9357d3e721ba5c43(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
   zkc_event_t **arg1 = (zkc_event_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   int arg3 ;
@@ -3000,7 +3226,7 @@ intgo _wrap_zkc_events_next_capi_9357d3e721ba5c43(zkc_event_t **_swig_go_0, stru
 }
 
 
-void _wrap_zkc_event_free_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
+void _wrap_zkc_event_free_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
   zkc_event_t *arg1 = (zkc_event_t *) 0 ;
   
   arg1 = *(zkc_event_t **)&_swig_go_0; 
@@ -3010,7 +3236,7 @@ void _wrap_zkc_event_free_capi_9357d3e721ba5c43(struct zkc_event *_swig_go_0) {
 }
 
 
-void _wrap_zkc_stat_t_czxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3022,7 +3248,7 @@ void _wrap_zkc_stat_t_czxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_czxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3035,7 +3261,7 @@ long long _wrap_zkc_stat_t_czxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mzxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3047,7 +3273,7 @@ void _wrap_zkc_stat_t_mzxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mzxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3060,7 +3286,7 @@ long long _wrap_zkc_stat_t_mzxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_ctime_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3072,7 +3298,7 @@ void _wrap_zkc_stat_t_ctime_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_ctime_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3085,7 +3311,7 @@ long long _wrap_zkc_stat_t_ctime_get_capi_9357d3e721ba5c43(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mtime_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3097,7 +3323,7 @@ void _wrap_zkc_stat_t_mtime_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mtime_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3110,7 +3336,7 @@ long long _wrap_zkc_stat_t_mtime_get_capi_9357d3e721ba5c43(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_version_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3122,7 +3348,7 @@ void _wrap_zkc_stat_t_version_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_g
 }
 
 
-intgo _wrap_zkc_stat_t_version_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3135,7 +3361,7 @@ intgo _wrap_zkc_stat_t_version_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_
 }
 
 
-void _wrap_zkc_stat_t_cversion_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3147,7 +3373,7 @@ void _wrap_zkc_stat_t_cversion_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_cversion_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3160,7 +3386,7 @@ intgo _wrap_zkc_stat_t_cversion_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_aversion_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3172,7 +3398,7 @@ void _wrap_zkc_stat_t_aversion_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_aversion_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3185,7 +3411,7 @@ intgo _wrap_zkc_stat_t_aversion_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_ephemeral_owner_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3197,7 +3423,7 @@ void _wrap_zkc_stat_t_ephemeral_owner_set_capi_9357d3e721ba5c43(struct zkc_stat 
 }
 
 
-long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3210,7 +3436,7 @@ long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_stat_t_data_length_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3222,7 +3448,7 @@ void _wrap_zkc_stat_t_data_length_set_capi_9357d3e721ba5c43(struct zkc_stat *_sw
 }
 
 
-intgo _wrap_zkc_stat_t_data_length_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3235,7 +3461,7 @@ intgo _wrap_zkc_stat_t_data_length_get_capi_9357d3e721ba5c43(struct zkc_stat *_s
 }
 
 
-void _wrap_zkc_stat_t_num_children_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3247,7 +3473,7 @@ void _wrap_zkc_stat_t_num_children_set_capi_9357d3e721ba5c43(struct zkc_stat *_s
 }
 
 
-intgo _wrap_zkc_stat_t_num_children_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3260,7 +3486,7 @@ intgo _wrap_zkc_stat_t_num_children_get_capi_9357d3e721ba5c43(struct zkc_stat *_
 }
 
 
-void _wrap_zkc_stat_t_pzxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3272,7 +3498,7 @@ void _wrap_zkc_stat_t_pzxid_set_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_pzxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3285,7 +3511,7 @@ long long _wrap_zkc_stat_t_pzxid_get_capi_9357d3e721ba5c43(struct zkc_stat *_swi
 }
 
 
-struct zkc_stat *_wrap_new_zkc_stat_t_capi_9357d3e721ba5c43() {
+struct zkc_stat *_wrap_new_zkc_stat_t_capi_eaa5231196ad1db4() {
   struct zkc_stat *result = 0 ;
   struct zkc_stat *_swig_go_result;
   
@@ -3296,7 +3522,7 @@ struct zkc_stat *_wrap_new_zkc_stat_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_stat_t_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) {
+void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   
   arg1 = *(struct zkc_stat **)&_swig_go_0; 
@@ -3306,7 +3532,7 @@ void _wrap_delete_zkc_stat_t_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3318,7 +3544,7 @@ intgo _wrap_ZKC_PERSISTENT_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3330,7 +3556,7 @@ intgo _wrap_ZKC_EPHEMERAL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3342,7 +3568,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3354,7 +3580,7 @@ intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CONTAINER_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3366,7 +3592,7 @@ intgo _wrap_ZKC_CONTAINER_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3378,7 +3604,7 @@ intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3390,7 +3616,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_create_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3402,7 +3628,7 @@ void _wrap_zkc_create_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_cre
 }
 
 
-intgo _wrap_zkc_create_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3415,7 +3641,7 @@ intgo _wrap_zkc_create_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_cr
 }
 
 
-void _wrap_zkc_create_options_t_mode_set_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3427,7 +3653,7 @@ void _wrap_zkc_create_options_t_mode_set_capi_9357d3e721ba5c43(struct zkc_create
 }
 
 
-intgo _wrap_zkc_create_options_t_mode_get_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3440,7 +3666,7 @@ intgo _wrap_zkc_create_options_t_mode_get_capi_9357d3e721ba5c43(struct zkc_creat
 }
 
 
-void _wrap_zkc_create_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3452,7 +3678,7 @@ void _wrap_zkc_create_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_creat
 }
 
 
-intgo _wrap_zkc_create_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3465,7 +3691,7 @@ intgo _wrap_zkc_create_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_crea
 }
 
 
-void _wrap_zkc_create_options_t_ttl_ms_set_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t arg2 ;
   
@@ -3477,7 +3703,7 @@ void _wrap_zkc_create_options_t_ttl_ms_set_capi_9357d3e721ba5c43(struct zkc_crea
 }
 
 
-long long _wrap_zkc_create_options_t_ttl_ms_get_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+long long _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3490,7 +3716,7 @@ long long _wrap_zkc_create_options_t_ttl_ms_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_create_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3502,7 +3728,7 @@ void _wrap_zkc_create_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_create_
 }
 
 
-struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3515,7 +3741,7 @@ struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_9357d3e721ba5c43(st
 }
 
 
-struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_9357d3e721ba5c43() {
+struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4() {
   struct zkc_create_options *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -3526,7 +3752,7 @@ struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_9357d3e721ba5c43(
 }
 
 
-void _wrap_delete_zkc_create_options_t_capi_9357d3e721ba5c43(struct zkc_create_options *_swig_go_0) {
+void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   
   arg1 = *(struct zkc_create_options **)&_swig_go_0; 
@@ -3536,7 +3762,7 @@ void _wrap_delete_zkc_create_options_t_capi_9357d3e721ba5c43(struct zkc_create_o
 }
 
 
-intgo _wrap_zkc_create_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
+intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3594,7 +3820,7 @@ intgo _wrap_zkc_create_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_zkc_get_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -3648,7 +3874,7 @@ intgo _wrap_zkc_get_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swi
 }
 
 
-intgo _wrap_zkc_get_w_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -3708,7 +3934,7 @@ intgo _wrap_zkc_get_w_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _s
 }
 
 
-intgo _wrap_zkc_set_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_set_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -3750,7 +3976,7 @@ intgo _wrap_zkc_set_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc *_swi
 }
 
 
-intgo _wrap_zkc_delete_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -3774,7 +4000,7 @@ intgo _wrap_zkc_delete_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_zkc_exists_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -3808,7 +4034,7 @@ intgo _wrap_zkc_exists_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc *_
 }
 
 
-intgo _wrap_zkc_exists_w_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -3848,7 +4074,7 @@ intgo _wrap_zkc_exists_w_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc 
 }
 
 
-intgo _wrap_zkc_children_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3885,7 +4111,7 @@ intgo _wrap_zkc_children_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0, _gosl
 }
 
 
-intgo _wrap_zkc_children_w_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3928,7 +4154,7 @@ intgo _wrap_zkc_children_w_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_sync_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -3948,7 +4174,7 @@ intgo _wrap_zkc_sync_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_zkc_path_validate_capi_9357d3e721ba5c43(_gostring_ _swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
   int result;
@@ -3968,7 +4194,7 @@ intgo _wrap_zkc_path_validate_capi_9357d3e721ba5c43(_gostring_ _swig_go_0, long 
 }
 
 
-intgo _wrap_ZKC_MAX_DATA_LEN_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -3979,7 +4205,7 @@ intgo _wrap_ZKC_MAX_DATA_LEN_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_zkc_multi_new_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0) {
+intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3993,7 +4219,7 @@ intgo _wrap_zkc_multi_new_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_multi_free_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0) {
+void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   
   arg1 = *(zkc_multi_t **)&_swig_go_0; 
@@ -4003,7 +4229,7 @@ void _wrap_zkc_multi_free_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_multi_create_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
+intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4033,7 +4259,7 @@ intgo _wrap_zkc_multi_create_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_set_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4061,7 +4287,7 @@ intgo _wrap_zkc_multi_set_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_multi_delete_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4083,7 +4309,7 @@ intgo _wrap_zkc_multi_delete_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_check_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4105,7 +4331,7 @@ intgo _wrap_zkc_multi_check_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0, 
 }
 
 
-long long _wrap_zkc_multi_count_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go_0) {
+long long _wrap_zkc_multi_count_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4118,7 +4344,7 @@ long long _wrap_zkc_multi_count_capi_9357d3e721ba5c43(struct zkc_multi *_swig_go
 }
 
 
-void _wrap_zkc_multi_result_t_code_set_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int arg2 ;
   
@@ -4130,7 +4356,7 @@ void _wrap_zkc_multi_result_t_code_set_capi_9357d3e721ba5c43(struct zkc_multi_re
 }
 
 
-intgo _wrap_zkc_multi_result_t_code_get_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0) {
+intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4143,7 +4369,7 @@ intgo _wrap_zkc_multi_result_t_code_get_capi_9357d3e721ba5c43(struct zkc_multi_r
 }
 
 
-void _wrap_zkc_multi_result_t_path_set_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -4168,7 +4394,7 @@ void _wrap_zkc_multi_result_t_path_set_capi_9357d3e721ba5c43(struct zkc_multi_re
 }
 
 
-_gostring_ _wrap_zkc_multi_result_t_path_get_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0) {
+_gostring_ _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4181,7 +4407,7 @@ _gostring_ _wrap_zkc_multi_result_t_path_get_capi_9357d3e721ba5c43(struct zkc_mu
 }
 
 
-void _wrap_zkc_multi_result_t_stat_set_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
+void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   
@@ -4193,7 +4419,7 @@ void _wrap_zkc_multi_result_t_stat_set_capi_9357d3e721ba5c43(struct zkc_multi_re
 }
 
 
-struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0) {
+struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *result = 0 ;
   struct zkc_stat *_swig_go_result;
@@ -4206,7 +4432,7 @@ struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_9357d3e721ba5c43(struct 
 }
 
 
-struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_9357d3e721ba5c43() {
+struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4() {
   struct zkc_multi_result *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
   
@@ -4217,7 +4443,7 @@ struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_multi_result_t_capi_9357d3e721ba5c43(struct zkc_multi_result *_swig_go_0) {
+void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   
   arg1 = *(struct zkc_multi_result **)&_swig_go_0; 
@@ -4227,7 +4453,7 @@ void _wrap_delete_zkc_multi_result_t_capi_9357d3e721ba5c43(struct zkc_multi_resu
 }
 
 
-void _wrap_zkc_multi_results_t_count_set_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t arg2 ;
   
@@ -4239,7 +4465,7 @@ void _wrap_zkc_multi_results_t_count_set_capi_9357d3e721ba5c43(struct zkc_multi_
 }
 
 
-long long _wrap_zkc_multi_results_t_count_get_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4252,7 +4478,7 @@ long long _wrap_zkc_multi_results_t_count_get_capi_9357d3e721ba5c43(struct zkc_m
 }
 
 
-void _wrap_zkc_multi_results_t_results_set_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
+void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *arg2 = (zkc_multi_result_t *) 0 ;
   
@@ -4264,7 +4490,7 @@ void _wrap_zkc_multi_results_t_results_set_capi_9357d3e721ba5c43(struct zkc_mult
 }
 
 
-struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0) {
+struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
@@ -4277,7 +4503,7 @@ struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_9357d3e721ba
 }
 
 
-struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_9357d3e721ba5c43() {
+struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4() {
   struct zkc_multi_results *result = 0 ;
   struct zkc_multi_results *_swig_go_result;
   
@@ -4288,7 +4514,7 @@ struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_9357d3e721ba5c43() 
 }
 
 
-void _wrap_delete_zkc_multi_results_t_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0) {
+void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   
   arg1 = *(struct zkc_multi_results **)&_swig_go_0; 
@@ -4298,7 +4524,7 @@ void _wrap_delete_zkc_multi_results_t_capi_9357d3e721ba5c43(struct zkc_multi_res
 }
 
 
-intgo _wrap_zkc_multi_commit_capi_9357d3e721ba5c43(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
+intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
   zkc_multi_results_t **arg1 = (zkc_multi_results_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   zkc_multi_t *arg3 = (zkc_multi_t *) 0 ;
@@ -4316,7 +4542,7 @@ intgo _wrap_zkc_multi_commit_capi_9357d3e721ba5c43(zkc_multi_results_t **_swig_g
 }
 
 
-void _wrap_zkc_multi_results_free_capi_9357d3e721ba5c43(struct zkc_multi_results *_swig_go_0) {
+void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   
   arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
@@ -4326,7 +4552,7 @@ void _wrap_zkc_multi_results_free_capi_9357d3e721ba5c43(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkc_batch_new_capi_9357d3e721ba5c43(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(struct zkc_batch **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4339,7 +4565,7 @@ intgo _wrap_zkc_batch_new_capi_9357d3e721ba5c43(struct zkc_batch **_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_free_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4349,7 +4575,7 @@ void _wrap_zkc_batch_free_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_clear_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4359,7 +4585,7 @@ void _wrap_zkc_batch_clear_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_batch_count_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_count_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4372,7 +4598,7 @@ long long _wrap_zkc_batch_count_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_get_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4400,7 +4626,7 @@ intgo _wrap_zkc_batch_get_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_exists_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4428,7 +4654,7 @@ intgo _wrap_zkc_batch_exists_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_children_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4456,7 +4682,7 @@ intgo _wrap_zkc_batch_children_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_create_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
+intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4484,7 +4710,7 @@ intgo _wrap_zkc_batch_create_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_set_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4512,7 +4738,7 @@ intgo _wrap_zkc_batch_set_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_delete_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4534,7 +4760,7 @@ intgo _wrap_zkc_batch_delete_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_sync_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4554,7 +4780,7 @@ intgo _wrap_zkc_batch_sync_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, _
 }
 
 
-intgo _wrap_zkc_batch_run_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
+intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   int result;
@@ -4569,7 +4795,7 @@ intgo _wrap_zkc_batch_run_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_batch_code_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -4584,7 +4810,7 @@ intgo _wrap_zkc_batch_code_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, l
 }
 
 
-_gostring_ _wrap_zkc_batch_data_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+_gostring_ _wrap_zkc_batch_data_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4601,7 +4827,7 @@ _gostring_ _wrap_zkc_batch_data_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
@@ -4618,7 +4844,7 @@ intgo _wrap_zkc_batch_stat_capi_9357d3e721ba5c43(struct zkc_stat *_swig_go_0, st
 }
 
 
-_gostring_ _wrap_zkc_batch_path_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkc_batch_path_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4633,7 +4859,7 @@ _gostring_ _wrap_zkc_batch_path_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go
 }
 
 
-struct zkc_strings *_wrap_zkc_batch_children_of_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   zkc_strings_t *result = 0 ;
@@ -4648,7 +4874,7 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-long long _wrap_zkc_batch_session_capi_9357d3e721ba5c43(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_session_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4661,7 +4887,7 @@ long long _wrap_zkc_batch_session_capi_9357d3e721ba5c43(struct zkc_batch *_swig_
 }
 
 
-intgo _wrap_zkc_pnode_open_capi_9357d3e721ba5c43(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_pnode_t **arg1 = (zkc_pnode_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4692,7 +4918,7 @@ intgo _wrap_zkc_pnode_open_capi_9357d3e721ba5c43(zkc_pnode_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_pnode_path_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
+intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_pnode_t *arg2 = (zkc_pnode_t *) 0 ;
   char *tmp1 = NULL ;
@@ -4721,7 +4947,7 @@ intgo _wrap_zkc_pnode_path_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct 
 }
 
 
-intgo _wrap_zkc_pnode_set_capi_9357d3e721ba5c43(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4740,7 +4966,7 @@ intgo _wrap_zkc_pnode_set_capi_9357d3e721ba5c43(struct zkc_pnode *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_pnode_wait_capi_9357d3e721ba5c43(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int arg2 ;
   int result;
@@ -4755,20 +4981,30 @@ intgo _wrap_zkc_pnode_wait_capi_9357d3e721ba5c43(struct zkc_pnode *_swig_go_0, i
 }
 
 
-intgo _wrap_zkc_pnode_close_capi_9357d3e721ba5c43(struct zkc_pnode *_swig_go_0) {
+intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int result;
   intgo _swig_go_result;
   
   arg1 = *(zkc_pnode_t **)&_swig_go_0; 
   
-  result = (int)zkc_pnode_close(arg1);
+  result = (int)zkc_pnode_delete(arg1);
   _swig_go_result = result; 
   return _swig_go_result;
 }
 
 
-intgo _wrap_ZKC_CACHE_ADDED_capi_9357d3e721ba5c43() {
+void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
+  zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
+  
+  arg1 = *(zkc_pnode_t **)&_swig_go_0; 
+  
+  zkc_pnode_close(arg1);
+  
+}
+
+
+intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4780,7 +5016,7 @@ intgo _wrap_ZKC_CACHE_ADDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_UPDATED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4792,7 +5028,7 @@ intgo _wrap_ZKC_CACHE_UPDATED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_REMOVED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4804,7 +5040,7 @@ intgo _wrap_ZKC_CACHE_REMOVED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_INITIALIZED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4816,7 +5052,7 @@ intgo _wrap_ZKC_CACHE_INITIALIZED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_SUSPENDED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4828,7 +5064,7 @@ intgo _wrap_ZKC_CACHE_SUSPENDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESYNCED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4840,7 +5076,7 @@ intgo _wrap_ZKC_CACHE_RESYNCED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_OVERFLOW_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -4852,7 +5088,7 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -4863,7 +5099,7 @@ intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_cache_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -4875,7 +5111,7 @@ void _wrap_zkc_cache_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_cach
 }
 
 
-intgo _wrap_zkc_cache_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4888,7 +5124,7 @@ intgo _wrap_zkc_cache_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_cac
 }
 
 
-void _wrap_zkc_cache_options_t_depth_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -4900,7 +5136,7 @@ void _wrap_zkc_cache_options_t_depth_set_capi_9357d3e721ba5c43(struct zkc_cache_
 }
 
 
-intgo _wrap_zkc_cache_options_t_depth_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4913,7 +5149,7 @@ intgo _wrap_zkc_cache_options_t_depth_get_capi_9357d3e721ba5c43(struct zkc_cache
 }
 
 
-void _wrap_zkc_cache_options_t_data_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -4925,7 +5161,7 @@ void _wrap_zkc_cache_options_t_data_set_capi_9357d3e721ba5c43(struct zkc_cache_o
 }
 
 
-intgo _wrap_zkc_cache_options_t_data_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4938,7 +5174,7 @@ intgo _wrap_zkc_cache_options_t_data_get_capi_9357d3e721ba5c43(struct zkc_cache_
 }
 
 
-void _wrap_zkc_cache_options_t_max_nodes_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -4950,7 +5186,7 @@ void _wrap_zkc_cache_options_t_max_nodes_set_capi_9357d3e721ba5c43(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_nodes_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4963,7 +5199,7 @@ long long _wrap_zkc_cache_options_t_max_nodes_get_capi_9357d3e721ba5c43(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_max_bytes_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -4975,7 +5211,7 @@ void _wrap_zkc_cache_options_t_max_bytes_set_capi_9357d3e721ba5c43(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_bytes_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4988,7 +5224,7 @@ long long _wrap_zkc_cache_options_t_max_bytes_get_capi_9357d3e721ba5c43(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_event_payload_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -5000,7 +5236,7 @@ void _wrap_zkc_cache_options_t_event_payload_set_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void *_wrap_zkc_cache_options_t_event_payload_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+void *_wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -5013,7 +5249,7 @@ void *_wrap_zkc_cache_options_t_event_payload_get_capi_9357d3e721ba5c43(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_events_set_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5025,7 +5261,7 @@ void _wrap_zkc_cache_options_t_events_set_capi_9357d3e721ba5c43(struct zkc_cache
 }
 
 
-intgo _wrap_zkc_cache_options_t_events_get_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5038,7 +5274,7 @@ intgo _wrap_zkc_cache_options_t_events_get_capi_9357d3e721ba5c43(struct zkc_cach
 }
 
 
-struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_9357d3e721ba5c43() {
+struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4() {
   struct zkc_cache_options *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -5049,7 +5285,7 @@ struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_9357d3e721ba5c43() 
 }
 
 
-void _wrap_delete_zkc_cache_options_t_capi_9357d3e721ba5c43(struct zkc_cache_options *_swig_go_0) {
+void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   
   arg1 = *(struct zkc_cache_options **)&_swig_go_0; 
@@ -5059,7 +5295,7 @@ void _wrap_delete_zkc_cache_options_t_capi_9357d3e721ba5c43(struct zkc_cache_opt
 }
 
 
-intgo _wrap_zkc_cache_open_capi_9357d3e721ba5c43(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
+intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5084,20 +5320,17 @@ intgo _wrap_zkc_cache_open_capi_9357d3e721ba5c43(zkc_cache_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_cache_close_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
   
   arg1 = *(zkc_cache_t **)&_swig_go_0; 
   
-  result = (int)zkc_cache_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
+  zkc_cache_close(arg1);
+  
 }
 
 
-intgo _wrap_zkc_cache_wait_initialized_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int arg2 ;
   int result;
@@ -5112,7 +5345,7 @@ intgo _wrap_zkc_cache_wait_initialized_capi_9357d3e721ba5c43(struct zkc_cache *_
 }
 
 
-intgo _wrap_zkc_cache_wait_zxid_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int64_t arg2 ;
   int arg3 ;
@@ -5129,7 +5362,7 @@ intgo _wrap_zkc_cache_wait_zxid_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go
 }
 
 
-intgo _wrap_zkc_cache_get_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -5183,7 +5416,7 @@ intgo _wrap_zkc_cache_get_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice
 }
 
 
-intgo _wrap_zkc_cache_children_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_cache_t *arg2 = (zkc_cache_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5206,7 +5439,7 @@ intgo _wrap_zkc_cache_children_capi_9357d3e721ba5c43(zkc_strings_t **_swig_go_0,
 }
 
 
-long long _wrap_zkc_cache_count_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_count_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5219,7 +5452,7 @@ long long _wrap_zkc_cache_count_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_bytes_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5232,7 +5465,7 @@ long long _wrap_zkc_cache_bytes_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_memory_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5245,7 +5478,7 @@ long long _wrap_zkc_cache_memory_capi_9357d3e721ba5c43(struct zkc_cache *_swig_g
 }
 
 
-intgo _wrap_zkc_cache_status_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5258,7 +5491,7 @@ intgo _wrap_zkc_cache_status_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0)
 }
 
 
-_gostring_ _wrap_zkc_cache_path_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go_0) {
+_gostring_ _wrap_zkc_cache_path_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5271,7 +5504,7 @@ _gostring_ _wrap_zkc_cache_path_capi_9357d3e721ba5c43(struct zkc_cache *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_cache_event_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5284,7 +5517,7 @@ _gostring_ _wrap_zkc_cache_event_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_election_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5296,7 +5529,7 @@ void _wrap_zkc_election_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5309,7 +5542,7 @@ intgo _wrap_zkc_election_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_id_set_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5333,7 +5566,7 @@ void _wrap_zkc_election_options_t_id_set_capi_9357d3e721ba5c43(struct zkc_electi
 }
 
 
-_gostring_ _wrap_zkc_election_options_t_id_get_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0) {
+_gostring_ _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5346,7 +5579,7 @@ _gostring_ _wrap_zkc_election_options_t_id_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_step_down_set_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5358,7 +5591,7 @@ void _wrap_zkc_election_options_t_step_down_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-intgo _wrap_zkc_election_options_t_step_down_get_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5371,7 +5604,7 @@ intgo _wrap_zkc_election_options_t_step_down_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_election_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -5383,7 +5616,7 @@ void _wrap_zkc_election_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_elect
 }
 
 
-struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -5396,7 +5629,7 @@ struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_9357d3e721ba5c43(
 }
 
 
-struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_9357d3e721ba5c43() {
+struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4() {
   struct zkc_election_options *result = 0 ;
   struct zkc_election_options *_swig_go_result;
   
@@ -5407,7 +5640,7 @@ struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_9357d3e721ba5
 }
 
 
-void _wrap_delete_zkc_election_options_t_capi_9357d3e721ba5c43(struct zkc_election_options *_swig_go_0) {
+void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   
   arg1 = *(struct zkc_election_options **)&_swig_go_0; 
@@ -5417,7 +5650,7 @@ void _wrap_delete_zkc_election_options_t_capi_9357d3e721ba5c43(struct zkc_electi
 }
 
 
-intgo _wrap_zkc_election_open_capi_9357d3e721ba5c43(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
+intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5442,7 +5675,7 @@ intgo _wrap_zkc_election_open_capi_9357d3e721ba5c43(zkc_election_t **_swig_go_0,
 }
 
 
-intgo _wrap_zkc_election_join_capi_9357d3e721ba5c43(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5455,7 +5688,7 @@ intgo _wrap_zkc_election_join_capi_9357d3e721ba5c43(struct zkc_election *_swig_g
 }
 
 
-intgo _wrap_zkc_election_await_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int arg3 ;
@@ -5483,7 +5716,7 @@ intgo _wrap_zkc_election_await_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_election_is_leader_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int64_t temp1 ;
@@ -5509,7 +5742,7 @@ intgo _wrap_zkc_election_is_leader_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, s
 }
 
 
-intgo _wrap_zkc_election_node_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   char *tmp1 = NULL ;
@@ -5538,7 +5771,7 @@ intgo _wrap_zkc_election_node_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, stru
 }
 
 
-intgo _wrap_zkc_election_fence_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
+intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_election_t *arg3 = (zkc_election_t *) 0 ;
@@ -5580,7 +5813,7 @@ intgo _wrap_zkc_election_fence_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_election_resign_capi_9357d3e721ba5c43(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5593,20 +5826,17 @@ intgo _wrap_zkc_election_resign_capi_9357d3e721ba5c43(struct zkc_election *_swig
 }
 
 
-intgo _wrap_zkc_election_close_capi_9357d3e721ba5c43(struct zkc_election *_swig_go_0) {
+void _wrap_zkc_election_close_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
   
   arg1 = *(zkc_election_t **)&_swig_go_0; 
   
-  result = (int)zkc_election_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
+  zkc_election_close(arg1);
+  
 }
 
 
-void _wrap_zkc_election_participant_t_id_set_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5631,7 +5861,7 @@ void _wrap_zkc_election_participant_t_id_set_capi_9357d3e721ba5c43(struct zkc_el
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_id_get_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5644,7 +5874,7 @@ _gostring_ _wrap_zkc_election_participant_t_id_get_capi_9357d3e721ba5c43(struct 
 }
 
 
-void _wrap_zkc_election_participant_t_node_set_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5669,7 +5899,7 @@ void _wrap_zkc_election_participant_t_node_set_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_node_get_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5682,7 +5912,7 @@ _gostring_ _wrap_zkc_election_participant_t_node_get_capi_9357d3e721ba5c43(struc
 }
 
 
-void _wrap_zkc_election_participant_t_czxid_set_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -5694,7 +5924,7 @@ void _wrap_zkc_election_participant_t_czxid_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-long long _wrap_zkc_election_participant_t_czxid_get_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5707,7 +5937,7 @@ long long _wrap_zkc_election_participant_t_czxid_get_capi_9357d3e721ba5c43(struc
 }
 
 
-void _wrap_zkc_election_participant_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -5719,7 +5949,7 @@ void _wrap_zkc_election_participant_t_session_id_set_capi_9357d3e721ba5c43(struc
 }
 
 
-long long _wrap_zkc_election_participant_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5732,7 +5962,7 @@ long long _wrap_zkc_election_participant_t_session_id_get_capi_9357d3e721ba5c43(
 }
 
 
-void _wrap_zkc_election_participant_t_is_leader_set_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int arg2 ;
   
@@ -5744,7 +5974,7 @@ void _wrap_zkc_election_participant_t_is_leader_set_capi_9357d3e721ba5c43(struct
 }
 
 
-intgo _wrap_zkc_election_participant_t_is_leader_get_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5757,7 +5987,7 @@ intgo _wrap_zkc_election_participant_t_is_leader_get_capi_9357d3e721ba5c43(struc
 }
 
 
-struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_9357d3e721ba5c43() {
+struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4() {
   struct zkc_election_participant *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
   
@@ -5768,7 +5998,7 @@ struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_9357d
 }
 
 
-void _wrap_delete_zkc_election_participant_t_capi_9357d3e721ba5c43(struct zkc_election_participant *_swig_go_0) {
+void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   
   arg1 = *(struct zkc_election_participant **)&_swig_go_0; 
@@ -5778,7 +6008,7 @@ void _wrap_delete_zkc_election_participant_t_capi_9357d3e721ba5c43(struct zkc_el
 }
 
 
-void _wrap_zkc_election_participants_t_count_set_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t arg2 ;
   
@@ -5790,7 +6020,7 @@ void _wrap_zkc_election_participants_t_count_set_capi_9357d3e721ba5c43(struct zk
 }
 
 
-long long _wrap_zkc_election_participants_t_count_get_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0) {
+long long _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5803,7 +6033,7 @@ long long _wrap_zkc_election_participants_t_count_get_capi_9357d3e721ba5c43(stru
 }
 
 
-void _wrap_zkc_election_participants_t_items_set_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
+void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *arg2 = (zkc_election_participant_t *) 0 ;
   
@@ -5815,7 +6045,7 @@ void _wrap_zkc_election_participants_t_items_set_capi_9357d3e721ba5c43(struct zk
 }
 
 
-struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0) {
+struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
@@ -5828,7 +6058,7 @@ struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_cap
 }
 
 
-struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_9357d3e721ba5c43() {
+struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4() {
   struct zkc_election_participants *result = 0 ;
   struct zkc_election_participants *_swig_go_result;
   
@@ -5839,7 +6069,7 @@ struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_935
 }
 
 
-void _wrap_delete_zkc_election_participants_t_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0) {
+void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   
   arg1 = *(struct zkc_election_participants **)&_swig_go_0; 
@@ -5849,7 +6079,7 @@ void _wrap_delete_zkc_election_participants_t_capi_9357d3e721ba5c43(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_participants_capi_9357d3e721ba5c43(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_election_participants_t **arg1 = (zkc_election_participants_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5871,7 +6101,7 @@ intgo _wrap_zkc_election_participants_capi_9357d3e721ba5c43(struct zkc_election_
 }
 
 
-void _wrap_zkc_election_participants_free_capi_9357d3e721ba5c43(struct zkc_election_participants *_swig_go_0) {
+void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
   zkc_election_participants_t *arg1 = (zkc_election_participants_t *) 0 ;
   
   arg1 = *(zkc_election_participants_t **)&_swig_go_0; 
@@ -5881,7 +6111,7 @@ void _wrap_zkc_election_participants_free_capi_9357d3e721ba5c43(struct zkc_elect
 }
 
 
-intgo _wrap_zkc_election_leader_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -5930,7 +6160,7 @@ intgo _wrap_zkc_election_leader_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_barrier_set_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -5950,7 +6180,7 @@ intgo _wrap_zkc_barrier_set_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_zkc_barrier_remove_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -5970,7 +6200,7 @@ intgo _wrap_zkc_barrier_remove_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_barrier_wait_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -5992,7 +6222,7 @@ intgo _wrap_zkc_barrier_wait_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_double_barrier_open_capi_9357d3e721ba5c43(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
   zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6024,7 +6254,7 @@ intgo _wrap_zkc_double_barrier_open_capi_9357d3e721ba5c43(zkc_double_barrier_t *
 }
 
 
-intgo _wrap_zkc_double_barrier_enter_capi_9357d3e721ba5c43(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6039,7 +6269,7 @@ intgo _wrap_zkc_double_barrier_enter_capi_9357d3e721ba5c43(struct zkc_double_bar
 }
 
 
-intgo _wrap_zkc_double_barrier_leave_capi_9357d3e721ba5c43(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6054,17 +6284,17 @@ intgo _wrap_zkc_double_barrier_leave_capi_9357d3e721ba5c43(struct zkc_double_bar
 }
 
 
-void _wrap_zkc_double_barrier_free_capi_9357d3e721ba5c43(struct zkc_double_barrier *_swig_go_0) {
+void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   
   arg1 = *(zkc_double_barrier_t **)&_swig_go_0; 
   
-  zkc_double_barrier_free(arg1);
+  zkc_double_barrier_close(arg1);
   
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6076,7 +6306,7 @@ intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6088,7 +6318,7 @@ intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6100,7 +6330,7 @@ intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_lock_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6112,7 +6342,7 @@ void _wrap_zkc_lock_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_lock_
 }
 
 
-intgo _wrap_zkc_lock_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6125,7 +6355,7 @@ intgo _wrap_zkc_lock_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6137,7 +6367,7 @@ void _wrap_zkc_lock_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_lock_op
 }
 
 
-intgo _wrap_zkc_lock_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6150,7 +6380,7 @@ intgo _wrap_zkc_lock_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_lock_o
 }
 
 
-void _wrap_zkc_lock_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -6162,7 +6392,7 @@ void _wrap_zkc_lock_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_lock_opti
 }
 
 
-struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -6175,7 +6405,7 @@ struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_9357d3e721ba5c43(stru
 }
 
 
-void _wrap_zkc_lock_options_t_data_set_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -6187,7 +6417,7 @@ void _wrap_zkc_lock_options_t_data_set_capi_9357d3e721ba5c43(struct zkc_lock_opt
 }
 
 
-void *_wrap_zkc_lock_options_t_data_get_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+void *_wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -6200,7 +6430,7 @@ void *_wrap_zkc_lock_options_t_data_get_capi_9357d3e721ba5c43(struct zkc_lock_op
 }
 
 
-void _wrap_zkc_lock_options_t_data_len_set_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t arg2 ;
   
@@ -6212,7 +6442,7 @@ void _wrap_zkc_lock_options_t_data_len_set_capi_9357d3e721ba5c43(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_options_t_data_len_get_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+long long _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6225,7 +6455,7 @@ long long _wrap_zkc_lock_options_t_data_len_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_9357d3e721ba5c43() {
+struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4() {
   struct zkc_lock_options *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -6236,7 +6466,7 @@ struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_lock_options_t_capi_9357d3e721ba5c43(struct zkc_lock_options *_swig_go_0) {
+void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   
   arg1 = *(struct zkc_lock_options **)&_swig_go_0; 
@@ -6246,7 +6476,7 @@ void _wrap_delete_zkc_lock_options_t_capi_9357d3e721ba5c43(struct zkc_lock_optio
 }
 
 
-void _wrap_zkc_lock_lease_t_path_set_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6270,7 +6500,7 @@ void _wrap_zkc_lock_lease_t_path_set_capi_9357d3e721ba5c43(struct zkc_lock_lease
 }
 
 
-_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6283,7 +6513,7 @@ _gostring_ _wrap_zkc_lock_lease_t_path_get_capi_9357d3e721ba5c43(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_lease_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6295,7 +6525,7 @@ void _wrap_zkc_lock_lease_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_lease_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6308,7 +6538,7 @@ long long _wrap_zkc_lock_lease_t_session_id_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_lock_lease_t_token_set_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6320,7 +6550,7 @@ void _wrap_zkc_lock_lease_t_token_set_capi_9357d3e721ba5c43(struct zkc_lock_leas
 }
 
 
-long long _wrap_zkc_lock_lease_t_token_get_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6333,7 +6563,7 @@ long long _wrap_zkc_lock_lease_t_token_get_capi_9357d3e721ba5c43(struct zkc_lock
 }
 
 
-struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_9357d3e721ba5c43() {
+struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4() {
   struct zkc_lock_lease *result = 0 ;
   struct zkc_lock_lease *_swig_go_result;
   
@@ -6344,7 +6574,7 @@ struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_lock_lease_t_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0) {
+void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   
   arg1 = *(struct zkc_lock_lease **)&_swig_go_0; 
@@ -6354,7 +6584,7 @@ void _wrap_delete_zkc_lock_lease_t_capi_9357d3e721ba5c43(struct zkc_lock_lease *
 }
 
 
-intgo _wrap_ZKC_LOCK_FOREVER_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -6365,7 +6595,7 @@ intgo _wrap_ZKC_LOCK_FOREVER_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_zkc_lock_new_capi_9357d3e721ba5c43(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_lock_t **arg1 = (zkc_lock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6382,7 +6612,7 @@ intgo _wrap_zkc_lock_new_capi_9357d3e721ba5c43(zkc_lock_t **_swig_go_0, struct z
   
   arg4 = *(zkc_lock_options_t **)&_swig_go_3; 
   
-  result = (int)zkc_lock_new(arg1,arg2,(char const *)arg3,(struct zkc_lock_options const *)arg4);
+  result = (int)zkc_lock_open(arg1,arg2,(char const *)arg3,(struct zkc_lock_options const *)arg4);
   _swig_go_result = result; 
   
   free(arg3); 
@@ -6390,17 +6620,17 @@ intgo _wrap_zkc_lock_new_capi_9357d3e721ba5c43(zkc_lock_t **_swig_go_0, struct z
 }
 
 
-void _wrap_zkc_lock_free_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
+void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   
   arg1 = *(zkc_lock_t **)&_swig_go_0; 
   
-  zkc_lock_free(arg1);
+  zkc_lock_close(arg1);
   
 }
 
 
-intgo _wrap_zkc_lock_acquire_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6417,7 +6647,7 @@ intgo _wrap_zkc_lock_acquire_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_
 }
 
 
-intgo _wrap_zkc_lock_release_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int arg2 ;
   int result;
@@ -6432,7 +6662,7 @@ intgo _wrap_zkc_lock_release_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_lock_cancel_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6445,7 +6675,7 @@ intgo _wrap_zkc_lock_cancel_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_valid_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6458,7 +6688,7 @@ intgo _wrap_zkc_lock_valid_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_lease_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6473,7 +6703,7 @@ intgo _wrap_zkc_lock_lease_capi_9357d3e721ba5c43(struct zkc_lock_lease *_swig_go
 }
 
 
-intgo _wrap_zkc_lock_fence_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6489,7 +6719,7 @@ intgo _wrap_zkc_lock_fence_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_lock_events_fd_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6502,7 +6732,7 @@ intgo _wrap_zkc_lock_events_fd_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_lock_events_next_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   int *arg1 = (int *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6530,7 +6760,7 @@ intgo _wrap_zkc_lock_events_next_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, str
 }
 
 
-_gostring_ _wrap_zkc_lock_path_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_path_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6543,7 +6773,7 @@ _gostring_ _wrap_zkc_lock_path_capi_9357d3e721ba5c43(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_rwlock_new_capi_9357d3e721ba5c43(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_rwlock_t **arg1 = (zkc_rwlock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6560,7 +6790,7 @@ intgo _wrap_zkc_rwlock_new_capi_9357d3e721ba5c43(zkc_rwlock_t **_swig_go_0, stru
   
   arg4 = *(zkc_lock_options_t **)&_swig_go_3; 
   
-  result = (int)zkc_rwlock_new(arg1,arg2,(char const *)arg3,(struct zkc_lock_options const *)arg4);
+  result = (int)zkc_rwlock_open(arg1,arg2,(char const *)arg3,(struct zkc_lock_options const *)arg4);
   _swig_go_result = result; 
   
   free(arg3); 
@@ -6568,17 +6798,17 @@ intgo _wrap_zkc_rwlock_new_capi_9357d3e721ba5c43(zkc_rwlock_t **_swig_go_0, stru
 }
 
 
-void _wrap_zkc_rwlock_free_capi_9357d3e721ba5c43(struct zkc_rwlock *_swig_go_0) {
+void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   
   arg1 = *(zkc_rwlock_t **)&_swig_go_0; 
   
-  zkc_rwlock_free(arg1);
+  zkc_rwlock_close(arg1);
   
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_read_capi_9357d3e721ba5c43(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6591,7 +6821,7 @@ struct zkc_lock *_wrap_zkc_rwlock_read_capi_9357d3e721ba5c43(struct zkc_rwlock *
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_write_capi_9357d3e721ba5c43(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6604,7 +6834,7 @@ struct zkc_lock *_wrap_zkc_rwlock_write_capi_9357d3e721ba5c43(struct zkc_rwlock 
 }
 
 
-intgo _wrap_zkc_semaphore_new_capi_9357d3e721ba5c43(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
+intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
   zkc_semaphore_t **arg1 = (zkc_semaphore_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6623,7 +6853,7 @@ intgo _wrap_zkc_semaphore_new_capi_9357d3e721ba5c43(zkc_semaphore_t **_swig_go_0
   arg4 = (int)_swig_go_3; 
   arg5 = *(zkc_lock_options_t **)&_swig_go_4; 
   
-  result = (int)zkc_semaphore_new(arg1,arg2,(char const *)arg3,arg4,(struct zkc_lock_options const *)arg5);
+  result = (int)zkc_semaphore_open(arg1,arg2,(char const *)arg3,arg4,(struct zkc_lock_options const *)arg5);
   _swig_go_result = result; 
   
   free(arg3); 
@@ -6631,17 +6861,17 @@ intgo _wrap_zkc_semaphore_new_capi_9357d3e721ba5c43(zkc_semaphore_t **_swig_go_0
 }
 
 
-void _wrap_zkc_semaphore_free_capi_9357d3e721ba5c43(struct zkc_semaphore *_swig_go_0) {
+void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(struct zkc_semaphore *_swig_go_0) {
   zkc_semaphore_t *arg1 = (zkc_semaphore_t *) 0 ;
   
   arg1 = *(zkc_semaphore_t **)&_swig_go_0; 
   
-  zkc_semaphore_free(arg1);
+  zkc_semaphore_close(arg1);
   
 }
 
 
-intgo _wrap_zkc_semaphore_acquire_capi_9357d3e721ba5c43(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
   zkc_semaphore_lease_t **arg1 = (zkc_semaphore_lease_t **) 0 ;
   zkc_semaphore_t *arg2 = (zkc_semaphore_t *) 0 ;
   int arg3 ;
@@ -6659,7 +6889,7 @@ intgo _wrap_zkc_semaphore_acquire_capi_9357d3e721ba5c43(zkc_semaphore_lease_t **
 }
 
 
-intgo _wrap_zkc_semaphore_release_capi_9357d3e721ba5c43(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int arg2 ;
   int result;
@@ -6674,7 +6904,17 @@ intgo _wrap_zkc_semaphore_release_capi_9357d3e721ba5c43(struct zkc_semaphore_lea
 }
 
 
-intgo _wrap_zkc_semaphore_lease_valid_capi_9357d3e721ba5c43(struct zkc_semaphore_lease *_swig_go_0) {
+void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+  zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
+  
+  arg1 = *(zkc_semaphore_lease_t **)&_swig_go_0; 
+  
+  zkc_semaphore_lease_free(arg1);
+  
+}
+
+
+intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6687,7 +6927,7 @@ intgo _wrap_zkc_semaphore_lease_valid_capi_9357d3e721ba5c43(struct zkc_semaphore
 }
 
 
-_gostring_ _wrap_zkc_semaphore_lease_path_capi_9357d3e721ba5c43(struct zkc_semaphore_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6700,7 +6940,7 @@ _gostring_ _wrap_zkc_semaphore_lease_path_capi_9357d3e721ba5c43(struct zkc_semap
 }
 
 
-long long _wrap_zkc_semaphore_lease_token_capi_9357d3e721ba5c43(struct zkc_semaphore_lease *_swig_go_0) {
+long long _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6713,7 +6953,7 @@ long long _wrap_zkc_semaphore_lease_token_capi_9357d3e721ba5c43(struct zkc_semap
 }
 
 
-intgo _wrap_zkc_semaphore_fence_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
+intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_semaphore_lease_t *arg2 = (zkc_semaphore_lease_t *) 0 ;
   int result;
@@ -6729,7 +6969,7 @@ intgo _wrap_zkc_semaphore_fence_capi_9357d3e721ba5c43(zkc_multi_t **_swig_go_0, 
 }
 
 
-void _wrap_zkc_counter_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -6741,7 +6981,7 @@ void _wrap_zkc_counter_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6754,7 +6994,7 @@ intgo _wrap_zkc_counter_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_options_t_shards_set_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -6766,7 +7006,7 @@ void _wrap_zkc_counter_options_t_shards_set_capi_9357d3e721ba5c43(struct zkc_cou
 }
 
 
-intgo _wrap_zkc_counter_options_t_shards_get_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6779,7 +7019,7 @@ intgo _wrap_zkc_counter_options_t_shards_get_capi_9357d3e721ba5c43(struct zkc_co
 }
 
 
-void _wrap_zkc_counter_options_t_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -6791,7 +7031,7 @@ void _wrap_zkc_counter_options_t_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6804,7 +7044,7 @@ intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_9357d3e721ba5c43() {
+struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4() {
   struct zkc_counter_options *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -6815,7 +7055,7 @@ struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_9357d3e721ba5c4
 }
 
 
-void _wrap_delete_zkc_counter_options_t_capi_9357d3e721ba5c43(struct zkc_counter_options *_swig_go_0) {
+void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   
   arg1 = *(struct zkc_counter_options **)&_swig_go_0; 
@@ -6825,7 +7065,7 @@ void _wrap_delete_zkc_counter_options_t_capi_9357d3e721ba5c43(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_open_capi_9357d3e721ba5c43(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
+intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6850,17 +7090,17 @@ intgo _wrap_zkc_counter_open_capi_9357d3e721ba5c43(zkc_counter_t **_swig_go_0, s
 }
 
 
-void _wrap_zkc_counter_free_capi_9357d3e721ba5c43(struct zkc_counter *_swig_go_0) {
+void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   
   arg1 = *(zkc_counter_t **)&_swig_go_0; 
   
-  zkc_counter_free(arg1);
+  zkc_counter_close(arg1);
   
 }
 
 
-intgo _wrap_zkc_counter_get_capi_9357d3e721ba5c43(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
+intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int result;
@@ -6875,7 +7115,7 @@ intgo _wrap_zkc_counter_get_capi_9357d3e721ba5c43(long long *_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_counter_outcome_t_value_set_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t arg2 ;
   
@@ -6887,7 +7127,7 @@ void _wrap_zkc_counter_outcome_t_value_set_capi_9357d3e721ba5c43(struct zkc_coun
 }
 
 
-long long _wrap_zkc_counter_outcome_t_value_get_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0) {
+long long _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6900,7 +7140,7 @@ long long _wrap_zkc_counter_outcome_t_value_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_counter_outcome_t_version_set_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t arg2 ;
   
@@ -6912,7 +7152,7 @@ void _wrap_zkc_counter_outcome_t_version_set_capi_9357d3e721ba5c43(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_version_get_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -6925,7 +7165,7 @@ intgo _wrap_zkc_counter_outcome_t_version_get_capi_9357d3e721ba5c43(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_outcome_t_shard_set_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int arg2 ;
   
@@ -6937,7 +7177,7 @@ void _wrap_zkc_counter_outcome_t_shard_set_capi_9357d3e721ba5c43(struct zkc_coun
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_shard_get_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6950,7 +7190,7 @@ intgo _wrap_zkc_counter_outcome_t_shard_get_capi_9357d3e721ba5c43(struct zkc_cou
 }
 
 
-struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_9357d3e721ba5c43() {
+struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4() {
   struct zkc_counter_outcome *result = 0 ;
   struct zkc_counter_outcome *_swig_go_result;
   
@@ -6961,7 +7201,7 @@ struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_9357d3e721ba5c4
 }
 
 
-void _wrap_delete_zkc_counter_outcome_t_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0) {
+void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   
   arg1 = *(struct zkc_counter_outcome **)&_swig_go_0; 
@@ -6971,7 +7211,7 @@ void _wrap_delete_zkc_counter_outcome_t_capi_9357d3e721ba5c43(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_add_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -6999,7 +7239,7 @@ intgo _wrap_zkc_counter_add_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_add_ex_capi_9357d3e721ba5c43(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   zkc_counter_outcome_t *arg1 = (zkc_counter_outcome_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7016,7 +7256,7 @@ intgo _wrap_zkc_counter_add_ex_capi_9357d3e721ba5c43(struct zkc_counter_outcome 
 }
 
 
-intgo _wrap_zkc_counter_cas_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7046,7 +7286,7 @@ intgo _wrap_zkc_counter_cas_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_set_capi_9357d3e721ba5c43(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -7061,7 +7301,7 @@ intgo _wrap_zkc_counter_set_capi_9357d3e721ba5c43(struct zkc_counter *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_counter_path_capi_9357d3e721ba5c43(struct zkc_counter *_swig_go_0) {
+_gostring_ _wrap_zkc_counter_path_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7074,7 +7314,7 @@ _gostring_ _wrap_zkc_counter_path_capi_9357d3e721ba5c43(struct zkc_counter *_swi
 }
 
 
-void _wrap_zkc_counter_encode_capi_9357d3e721ba5c43(char *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(char *_swig_go_0, long long _swig_go_1) {
   unsigned char *arg1 ;
   int64_t arg2 ;
   
@@ -7086,7 +7326,7 @@ void _wrap_zkc_counter_encode_capi_9357d3e721ba5c43(char *_swig_go_0, long long 
 }
 
 
-intgo _wrap_zkc_counter_decode_capi_9357d3e721ba5c43(long long *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(long long *_swig_go_0, _goslice_ _swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -7105,7 +7345,7 @@ intgo _wrap_zkc_counter_decode_capi_9357d3e721ba5c43(long long *_swig_go_0, _gos
 }
 
 
-void _wrap_zkc_queue_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7117,7 +7357,7 @@ void _wrap_zkc_queue_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_queu
 }
 
 
-intgo _wrap_zkc_queue_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7130,7 +7370,7 @@ intgo _wrap_zkc_queue_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_que
 }
 
 
-void _wrap_zkc_queue_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7142,7 +7382,7 @@ void _wrap_zkc_queue_options_t_flags_set_capi_9357d3e721ba5c43(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7155,7 +7395,7 @@ intgo _wrap_zkc_queue_options_t_flags_get_capi_9357d3e721ba5c43(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_options_t_bucket_size_set_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7167,7 +7407,7 @@ void _wrap_zkc_queue_options_t_bucket_size_set_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7180,7 +7420,7 @@ intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_queue_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -7192,7 +7432,7 @@ void _wrap_zkc_queue_options_t_acl_set_capi_9357d3e721ba5c43(struct zkc_queue_op
 }
 
 
-struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -7205,7 +7445,7 @@ struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_9357d3e721ba5c43(str
 }
 
 
-struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_9357d3e721ba5c43() {
+struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4() {
   struct zkc_queue_options *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -7216,7 +7456,7 @@ struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_9357d3e721ba5c43() 
 }
 
 
-void _wrap_delete_zkc_queue_options_t_capi_9357d3e721ba5c43(struct zkc_queue_options *_swig_go_0) {
+void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   
   arg1 = *(struct zkc_queue_options **)&_swig_go_0; 
@@ -7226,7 +7466,7 @@ void _wrap_delete_zkc_queue_options_t_capi_9357d3e721ba5c43(struct zkc_queue_opt
 }
 
 
-void _wrap_zkc_queue_item_t_name_set_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7251,7 +7491,7 @@ void _wrap_zkc_queue_item_t_name_set_capi_9357d3e721ba5c43(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_name_get_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7264,7 +7504,7 @@ _gostring_ _wrap_zkc_queue_item_t_name_get_capi_9357d3e721ba5c43(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_data_set_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7289,7 +7529,7 @@ void _wrap_zkc_queue_item_t_data_set_capi_9357d3e721ba5c43(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_data_get_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7302,7 +7542,7 @@ _gostring_ _wrap_zkc_queue_item_t_data_get_capi_9357d3e721ba5c43(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_len_set_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t arg2 ;
   
@@ -7314,7 +7554,7 @@ void _wrap_zkc_queue_item_t_len_set_capi_9357d3e721ba5c43(struct zkc_queue_item 
 }
 
 
-long long _wrap_zkc_queue_item_t_len_get_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -7327,7 +7567,7 @@ long long _wrap_zkc_queue_item_t_len_get_capi_9357d3e721ba5c43(struct zkc_queue_
 }
 
 
-void _wrap_zkc_queue_item_t_priority_set_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int arg2 ;
   
@@ -7339,7 +7579,7 @@ void _wrap_zkc_queue_item_t_priority_set_capi_9357d3e721ba5c43(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_item_t_priority_get_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7352,7 +7592,7 @@ intgo _wrap_zkc_queue_item_t_priority_get_capi_9357d3e721ba5c43(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_item_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t arg2 ;
   
@@ -7364,7 +7604,7 @@ void _wrap_zkc_queue_item_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_queu
 }
 
 
-long long _wrap_zkc_queue_item_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7377,7 +7617,7 @@ long long _wrap_zkc_queue_item_t_session_id_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_9357d3e721ba5c43() {
+struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4() {
   struct zkc_queue_item *result = 0 ;
   struct zkc_queue_item *_swig_go_result;
   
@@ -7388,7 +7628,7 @@ struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_queue_item_t_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   
   arg1 = *(struct zkc_queue_item **)&_swig_go_0; 
@@ -7398,7 +7638,7 @@ void _wrap_delete_zkc_queue_item_t_capi_9357d3e721ba5c43(struct zkc_queue_item *
 }
 
 
-void _wrap_zkc_queue_item_free_capi_9357d3e721ba5c43(struct zkc_queue_item *_swig_go_0) {
+void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
   zkc_queue_item_t *arg1 = (zkc_queue_item_t *) 0 ;
   
   arg1 = *(zkc_queue_item_t **)&_swig_go_0; 
@@ -7408,7 +7648,7 @@ void _wrap_zkc_queue_item_free_capi_9357d3e721ba5c43(struct zkc_queue_item *_swi
 }
 
 
-intgo _wrap_zkc_queue_open_capi_9357d3e721ba5c43(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
+intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
   zkc_queue_t **arg1 = (zkc_queue_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7433,7 +7673,7 @@ intgo _wrap_zkc_queue_open_capi_9357d3e721ba5c43(zkc_queue_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_queue_close_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0) {
+void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
@@ -7443,7 +7683,7 @@ void _wrap_zkc_queue_close_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_queue_put_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   char **arg1 = (char **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -7480,7 +7720,7 @@ intgo _wrap_zkc_queue_put_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -7501,7 +7741,7 @@ intgo _wrap_zkc_queue_put_many_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_
 }
 
 
-intgo _wrap_zkc_queue_take_capi_9357d3e721ba5c43(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int arg3 ;
@@ -7521,7 +7761,7 @@ intgo _wrap_zkc_queue_take_capi_9357d3e721ba5c43(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_ack_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7536,7 +7776,7 @@ intgo _wrap_zkc_queue_ack_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0, st
 }
 
 
-intgo _wrap_zkc_queue_release_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7551,7 +7791,7 @@ intgo _wrap_zkc_queue_release_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0
 }
 
 
-intgo _wrap_zkc_queue_peek_capi_9357d3e721ba5c43(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
+intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int result;
@@ -7567,7 +7807,7 @@ intgo _wrap_zkc_queue_peek_capi_9357d3e721ba5c43(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_size_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
+intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_t *arg3 = (zkc_queue_t *) 0 ;
@@ -7606,7 +7846,7 @@ intgo _wrap_zkc_queue_size_capi_9357d3e721ba5c43(_goslice_ _swig_go_0, _goslice_
 }
 
 
-_gostring_ _wrap_zkc_queue_path_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_path_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7619,7 +7859,7 @@ _gostring_ _wrap_zkc_queue_path_capi_9357d3e721ba5c43(struct zkc_queue *_swig_go
 }
 
 
-void _wrap_zkc_index_field_t_name_set_capi_9357d3e721ba5c43(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7643,7 +7883,7 @@ void _wrap_zkc_index_field_t_name_set_capi_9357d3e721ba5c43(struct zkc_index_fie
 }
 
 
-_gostring_ _wrap_zkc_index_field_t_name_get_capi_9357d3e721ba5c43(struct zkc_index_field *_swig_go_0) {
+_gostring_ _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7656,7 +7896,7 @@ _gostring_ _wrap_zkc_index_field_t_name_get_capi_9357d3e721ba5c43(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_field_t_flags_set_capi_9357d3e721ba5c43(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int arg2 ;
   
@@ -7668,7 +7908,7 @@ void _wrap_zkc_index_field_t_flags_set_capi_9357d3e721ba5c43(struct zkc_index_fi
 }
 
 
-intgo _wrap_zkc_index_field_t_flags_get_capi_9357d3e721ba5c43(struct zkc_index_field *_swig_go_0) {
+intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7681,7 +7921,7 @@ intgo _wrap_zkc_index_field_t_flags_get_capi_9357d3e721ba5c43(struct zkc_index_f
 }
 
 
-struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_9357d3e721ba5c43() {
+struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4() {
   struct zkc_index_field *result = 0 ;
   struct zkc_index_field *_swig_go_result;
   
@@ -7692,7 +7932,7 @@ struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_field_t_capi_9357d3e721ba5c43(struct zkc_index_field *_swig_go_0) {
+void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   
   arg1 = *(struct zkc_index_field **)&_swig_go_0; 
@@ -7702,7 +7942,7 @@ void _wrap_delete_zkc_index_field_t_capi_9357d3e721ba5c43(struct zkc_index_field
 }
 
 
-intgo _wrap_zkc_index_create_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_index_field_t *arg3 = (zkc_index_field_t *) 0 ;
@@ -7726,7 +7966,7 @@ intgo _wrap_zkc_index_create_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_index_drop_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -7746,7 +7986,7 @@ intgo _wrap_zkc_index_drop_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, _gostri
 }
 
 
-void _wrap_zkc_index_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -7758,7 +7998,7 @@ void _wrap_zkc_index_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-intgo _wrap_zkc_index_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7771,7 +8011,7 @@ intgo _wrap_zkc_index_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_options_t_cache_set_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -7783,7 +8023,7 @@ void _wrap_zkc_index_options_t_cache_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_get_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7796,7 +8036,7 @@ intgo _wrap_zkc_index_options_t_cache_get_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-void _wrap_zkc_index_options_t_cache_records_set_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -7808,7 +8048,7 @@ void _wrap_zkc_index_options_t_cache_records_set_capi_9357d3e721ba5c43(struct zk
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_records_get_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7821,7 +8061,7 @@ intgo _wrap_zkc_index_options_t_cache_records_get_capi_9357d3e721ba5c43(struct z
 }
 
 
-void _wrap_zkc_index_options_t_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -7833,7 +8073,7 @@ void _wrap_zkc_index_options_t_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_i
 }
 
 
-intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7846,7 +8086,7 @@ intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_9357d3e721ba5c43() {
+struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4() {
   struct zkc_index_options *result = 0 ;
   struct zkc_index_options *_swig_go_result;
   
@@ -7857,7 +8097,7 @@ struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_9357d3e721ba5c43() 
 }
 
 
-void _wrap_delete_zkc_index_options_t_capi_9357d3e721ba5c43(struct zkc_index_options *_swig_go_0) {
+void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   
   arg1 = *(struct zkc_index_options **)&_swig_go_0; 
@@ -7867,7 +8107,7 @@ void _wrap_delete_zkc_index_options_t_capi_9357d3e721ba5c43(struct zkc_index_opt
 }
 
 
-intgo _wrap_zkc_index_open_capi_9357d3e721ba5c43(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
+intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
   zkc_index_t **arg1 = (zkc_index_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7891,20 +8131,17 @@ intgo _wrap_zkc_index_open_capi_9357d3e721ba5c43(struct zkc_index **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_index_close_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0) {
+void _wrap_zkc_index_close_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
   
-  result = (int)zkc_index_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
+  zkc_index_close(arg1);
+  
 }
 
 
-long long _wrap_zkc_index_field_count_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0) {
+long long _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -7917,7 +8154,7 @@ long long _wrap_zkc_index_field_count_capi_9357d3e721ba5c43(struct zkc_index *_s
 }
 
 
-intgo _wrap_zkc_index_field_at_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int *arg2 = (int *) 0 ;
   zkc_index_t *arg3 = (zkc_index_t *) 0 ;
@@ -7950,7 +8187,7 @@ intgo _wrap_zkc_index_field_at_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, int
 }
 
 
-void _wrap_zkc_index_kv_t_name_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7974,7 +8211,7 @@ void _wrap_zkc_index_kv_t_name_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_s
 }
 
 
-_gostring_ _wrap_zkc_index_kv_t_name_get_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0) {
+_gostring_ _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7987,7 +8224,7 @@ _gostring_ _wrap_zkc_index_kv_t_name_get_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-void _wrap_zkc_index_kv_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -7999,7 +8236,7 @@ void _wrap_zkc_index_kv_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_
 }
 
 
-void *_wrap_zkc_index_kv_t_value_get_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0) {
+void *_wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -8012,7 +8249,7 @@ void *_wrap_zkc_index_kv_t_value_get_capi_9357d3e721ba5c43(struct zkc_index_kv *
 }
 
 
-void _wrap_zkc_index_kv_t_len_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t arg2 ;
   
@@ -8024,7 +8261,7 @@ void _wrap_zkc_index_kv_t_len_set_capi_9357d3e721ba5c43(struct zkc_index_kv *_sw
 }
 
 
-long long _wrap_zkc_index_kv_t_len_get_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0) {
+long long _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8037,7 +8274,7 @@ long long _wrap_zkc_index_kv_t_len_get_capi_9357d3e721ba5c43(struct zkc_index_kv
 }
 
 
-struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_9357d3e721ba5c43() {
+struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4() {
   struct zkc_index_kv *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
   
@@ -8048,7 +8285,7 @@ struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_kv_t_capi_9357d3e721ba5c43(struct zkc_index_kv *_swig_go_0) {
+void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   
   arg1 = *(struct zkc_index_kv **)&_swig_go_0; 
@@ -8058,7 +8295,7 @@ void _wrap_delete_zkc_index_kv_t_capi_9357d3e721ba5c43(struct zkc_index_kv *_swi
 }
 
 
-intgo _wrap_zkc_index_put_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8087,7 +8324,7 @@ intgo _wrap_zkc_index_put_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0, vo
 }
 
 
-intgo _wrap_zkc_index_delete_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8106,7 +8343,7 @@ intgo _wrap_zkc_index_delete_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0,
 }
 
 
-void _wrap_zkc_index_record_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8131,7 +8368,7 @@ void _wrap_zkc_index_record_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_reco
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_id_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8144,7 +8381,7 @@ _gostring_ _wrap_zkc_index_record_t_id_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8156,7 +8393,7 @@ void _wrap_zkc_index_record_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_record_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8169,7 +8406,7 @@ long long _wrap_zkc_index_record_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_i
 }
 
 
-void _wrap_zkc_index_record_t_data_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8194,7 +8431,7 @@ void _wrap_zkc_index_record_t_data_set_capi_9357d3e721ba5c43(struct zkc_index_re
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_data_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8207,7 +8444,7 @@ _gostring_ _wrap_zkc_index_record_t_data_get_capi_9357d3e721ba5c43(struct zkc_in
 }
 
 
-void _wrap_zkc_index_record_t_len_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8219,7 +8456,7 @@ void _wrap_zkc_index_record_t_len_set_capi_9357d3e721ba5c43(struct zkc_index_rec
 }
 
 
-long long _wrap_zkc_index_record_t_len_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8232,7 +8469,7 @@ long long _wrap_zkc_index_record_t_len_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_nfields_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8244,7 +8481,7 @@ void _wrap_zkc_index_record_t_nfields_set_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_record_t_nfields_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8257,7 +8494,7 @@ long long _wrap_zkc_index_record_t_nfields_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_index_record_t_fields_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
+void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *arg2 = (zkc_index_kv_t *) 0 ;
   
@@ -8269,7 +8506,7 @@ void _wrap_zkc_index_record_t_fields_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
@@ -8282,7 +8519,7 @@ struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_9357d3e721ba5c43(s
 }
 
 
-void _wrap_zkc_index_record_t_version_set_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t arg2 ;
   
@@ -8294,7 +8531,7 @@ void _wrap_zkc_index_record_t_version_set_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-intgo _wrap_zkc_index_record_t_version_get_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -8307,7 +8544,7 @@ intgo _wrap_zkc_index_record_t_version_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_9357d3e721ba5c43() {
+struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4() {
   struct zkc_index_record *result = 0 ;
   struct zkc_index_record *_swig_go_result;
   
@@ -8318,7 +8555,7 @@ struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_record_t_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   
   arg1 = *(struct zkc_index_record **)&_swig_go_0; 
@@ -8328,7 +8565,7 @@ void _wrap_delete_zkc_index_record_t_capi_9357d3e721ba5c43(struct zkc_index_reco
 }
 
 
-void _wrap_zkc_index_record_free_capi_9357d3e721ba5c43(struct zkc_index_record *_swig_go_0) {
+void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
   zkc_index_record_t *arg1 = (zkc_index_record_t *) 0 ;
   
   arg1 = *(zkc_index_record_t **)&_swig_go_0; 
@@ -8338,7 +8575,7 @@ void _wrap_zkc_index_record_free_capi_9357d3e721ba5c43(struct zkc_index_record *
 }
 
 
-intgo _wrap_zkc_index_get_capi_9357d3e721ba5c43(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_index_record_t **arg1 = (zkc_index_record_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -8359,7 +8596,7 @@ intgo _wrap_zkc_index_get_capi_9357d3e721ba5c43(struct zkc_index_record **_swig_
 }
 
 
-void _wrap_zkc_index_hit_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8383,7 +8620,7 @@ void _wrap_zkc_index_hit_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_hit *_s
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_id_get_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8396,7 +8633,7 @@ _gostring_ _wrap_zkc_index_hit_t_id_get_capi_9357d3e721ba5c43(struct zkc_index_h
 }
 
 
-void _wrap_zkc_index_hit_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8408,7 +8645,7 @@ void _wrap_zkc_index_hit_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hit_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8421,7 +8658,7 @@ long long _wrap_zkc_index_hit_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8445,7 +8682,7 @@ void _wrap_zkc_index_hit_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_hit 
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_value_get_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8458,7 +8695,7 @@ _gostring_ _wrap_zkc_index_hit_t_value_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_len_set_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8470,7 +8707,7 @@ void _wrap_zkc_index_hit_t_value_len_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_hit_t_value_len_get_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8483,7 +8720,7 @@ long long _wrap_zkc_index_hit_t_value_len_get_capi_9357d3e721ba5c43(struct zkc_i
 }
 
 
-struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_9357d3e721ba5c43() {
+struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4() {
   struct zkc_index_hit *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
   
@@ -8494,7 +8731,7 @@ struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_hit_t_capi_9357d3e721ba5c43(struct zkc_index_hit *_swig_go_0) {
+void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   
   arg1 = *(struct zkc_index_hit **)&_swig_go_0; 
@@ -8504,7 +8741,7 @@ void _wrap_delete_zkc_index_hit_t_capi_9357d3e721ba5c43(struct zkc_index_hit *_s
 }
 
 
-void _wrap_zkc_index_hits_t_count_set_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t arg2 ;
   
@@ -8516,7 +8753,7 @@ void _wrap_zkc_index_hits_t_count_set_capi_9357d3e721ba5c43(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hits_t_count_get_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0) {
+long long _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8529,7 +8766,7 @@ long long _wrap_zkc_index_hits_t_count_get_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hits_t_items_set_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
+void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *arg2 = (zkc_index_hit_t *) 0 ;
   
@@ -8541,7 +8778,7 @@ void _wrap_zkc_index_hits_t_items_set_capi_9357d3e721ba5c43(struct zkc_index_hit
 }
 
 
-struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0) {
+struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
@@ -8554,7 +8791,7 @@ struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_9357d3e721ba5c43(str
 }
 
 
-struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_9357d3e721ba5c43() {
+struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4() {
   struct zkc_index_hits *result = 0 ;
   struct zkc_index_hits *_swig_go_result;
   
@@ -8565,7 +8802,7 @@ struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_hits_t_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0) {
+void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   
   arg1 = *(struct zkc_index_hits **)&_swig_go_0; 
@@ -8575,7 +8812,7 @@ void _wrap_delete_zkc_index_hits_t_capi_9357d3e721ba5c43(struct zkc_index_hits *
 }
 
 
-void _wrap_zkc_index_hits_free_capi_9357d3e721ba5c43(struct zkc_index_hits *_swig_go_0) {
+void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
   zkc_index_hits_t *arg1 = (zkc_index_hits_t *) 0 ;
   
   arg1 = *(zkc_index_hits_t **)&_swig_go_0; 
@@ -8585,7 +8822,7 @@ void _wrap_zkc_index_hits_free_capi_9357d3e721ba5c43(struct zkc_index_hits *_swi
 }
 
 
-intgo _wrap_zkc_index_find_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8615,7 +8852,7 @@ intgo _wrap_zkc_index_find_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig_g
 }
 
 
-intgo _wrap_zkc_index_prefix_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8645,7 +8882,7 @@ intgo _wrap_zkc_index_prefix_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig
 }
 
 
-intgo _wrap_zkc_index_range_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
+intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8679,7 +8916,7 @@ intgo _wrap_zkc_index_range_capi_9357d3e721ba5c43(struct zkc_index_hits **_swig_
 }
 
 
-intgo _wrap_zkc_index_sync_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   int arg2 ;
   int result;
@@ -8694,7 +8931,7 @@ intgo _wrap_zkc_index_sync_capi_9357d3e721ba5c43(struct zkc_index *_swig_go_0, i
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8706,7 +8943,7 @@ intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8718,7 +8955,7 @@ intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8730,7 +8967,7 @@ intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8742,7 +8979,7 @@ intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8754,7 +8991,7 @@ intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8766,7 +9003,7 @@ intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_9357d3e721ba5c43() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8778,7 +9015,7 @@ intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_index_issue_t_kind_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int arg2 ;
   
@@ -8790,7 +9027,7 @@ void _wrap_zkc_index_issue_t_kind_set_capi_9357d3e721ba5c43(struct zkc_index_iss
 }
 
 
-intgo _wrap_zkc_index_issue_t_kind_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8803,7 +9040,7 @@ intgo _wrap_zkc_index_issue_t_kind_get_capi_9357d3e721ba5c43(struct zkc_index_is
 }
 
 
-void _wrap_zkc_index_issue_t_field_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8828,7 +9065,7 @@ void _wrap_zkc_index_issue_t_field_set_capi_9357d3e721ba5c43(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_field_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8841,7 +9078,7 @@ _gostring_ _wrap_zkc_index_issue_t_field_get_capi_9357d3e721ba5c43(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8866,7 +9103,7 @@ void _wrap_zkc_index_issue_t_value_set_capi_9357d3e721ba5c43(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_value_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8879,7 +9116,7 @@ _gostring_ _wrap_zkc_index_issue_t_value_get_capi_9357d3e721ba5c43(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_len_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -8891,7 +9128,7 @@ void _wrap_zkc_index_issue_t_value_len_set_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_issue_t_value_len_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8904,7 +9141,7 @@ long long _wrap_zkc_index_issue_t_value_len_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_index_issue_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8929,7 +9166,7 @@ void _wrap_zkc_index_issue_t_id_set_capi_9357d3e721ba5c43(struct zkc_index_issue
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_id_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8942,7 +9179,7 @@ _gostring_ _wrap_zkc_index_issue_t_id_get_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-void _wrap_zkc_index_issue_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -8954,7 +9191,7 @@ void _wrap_zkc_index_issue_t_id_len_set_capi_9357d3e721ba5c43(struct zkc_index_i
 }
 
 
-long long _wrap_zkc_index_issue_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8967,7 +9204,7 @@ long long _wrap_zkc_index_issue_t_id_len_get_capi_9357d3e721ba5c43(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_path_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8992,7 +9229,7 @@ void _wrap_zkc_index_issue_t_path_set_capi_9357d3e721ba5c43(struct zkc_index_iss
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_path_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9005,7 +9242,7 @@ _gostring_ _wrap_zkc_index_issue_t_path_get_capi_9357d3e721ba5c43(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_issue_t_version_set_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t arg2 ;
   
@@ -9017,7 +9254,7 @@ void _wrap_zkc_index_issue_t_version_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_issue_t_version_get_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -9030,7 +9267,7 @@ intgo _wrap_zkc_index_issue_t_version_get_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_9357d3e721ba5c43() {
+struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4() {
   struct zkc_index_issue *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
   
@@ -9041,7 +9278,7 @@ struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_issue_t_capi_9357d3e721ba5c43(struct zkc_index_issue *_swig_go_0) {
+void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   
   arg1 = *(struct zkc_index_issue **)&_swig_go_0; 
@@ -9051,7 +9288,7 @@ void _wrap_delete_zkc_index_issue_t_capi_9357d3e721ba5c43(struct zkc_index_issue
 }
 
 
-void _wrap_zkc_index_report_t_records_set_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9063,7 +9300,7 @@ void _wrap_zkc_index_report_t_records_set_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_records_get_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9076,7 +9313,7 @@ long long _wrap_zkc_index_report_t_records_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_entries_set_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9088,7 +9325,7 @@ void _wrap_zkc_index_report_t_entries_set_capi_9357d3e721ba5c43(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_entries_get_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9101,7 +9338,7 @@ long long _wrap_zkc_index_report_t_entries_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_count_set_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9113,7 +9350,7 @@ void _wrap_zkc_index_report_t_count_set_capi_9357d3e721ba5c43(struct zkc_index_r
 }
 
 
-long long _wrap_zkc_index_report_t_count_get_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9126,7 +9363,7 @@ long long _wrap_zkc_index_report_t_count_get_capi_9357d3e721ba5c43(struct zkc_in
 }
 
 
-void _wrap_zkc_index_report_t_issues_set_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
+void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *arg2 = (zkc_index_issue_t *) 0 ;
   
@@ -9138,7 +9375,7 @@ void _wrap_zkc_index_report_t_issues_set_capi_9357d3e721ba5c43(struct zkc_index_
 }
 
 
-struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
@@ -9151,7 +9388,7 @@ struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_9357d3e721ba5c4
 }
 
 
-void _wrap_zkc_index_report_t_repaired_set_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9163,7 +9400,7 @@ void _wrap_zkc_index_report_t_repaired_set_capi_9357d3e721ba5c43(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_report_t_repaired_get_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9176,7 +9413,7 @@ long long _wrap_zkc_index_report_t_repaired_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_9357d3e721ba5c43() {
+struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4() {
   struct zkc_index_report *result = 0 ;
   struct zkc_index_report *_swig_go_result;
   
@@ -9187,7 +9424,7 @@ struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_index_report_t_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   
   arg1 = *(struct zkc_index_report **)&_swig_go_0; 
@@ -9197,7 +9434,7 @@ void _wrap_delete_zkc_index_report_t_capi_9357d3e721ba5c43(struct zkc_index_repo
 }
 
 
-void _wrap_zkc_index_report_free_capi_9357d3e721ba5c43(struct zkc_index_report *_swig_go_0) {
+void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
   zkc_index_report_t *arg1 = (zkc_index_report_t *) 0 ;
   
   arg1 = *(zkc_index_report_t **)&_swig_go_0; 
@@ -9207,7 +9444,7 @@ void _wrap_zkc_index_report_free_capi_9357d3e721ba5c43(struct zkc_index_report *
 }
 
 
-_gostring_ _wrap_zkc_index_issue_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9220,7 +9457,7 @@ _gostring_ _wrap_zkc_index_issue_name_capi_9357d3e721ba5c43(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkc_index_verify_capi_9357d3e721ba5c43(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9235,7 +9472,7 @@ intgo _wrap_zkc_index_verify_capi_9357d3e721ba5c43(struct zkc_index_report **_sw
 }
 
 
-intgo _wrap_zkc_index_rebuild_capi_9357d3e721ba5c43(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9250,7 +9487,7 @@ intgo _wrap_zkc_index_rebuild_capi_9357d3e721ba5c43(struct zkc_index_report **_s
 }
 
 
-intgo _wrap_zkc_index_encode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9281,7 +9518,7 @@ intgo _wrap_zkc_index_encode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, void 
 }
 
 
-intgo _wrap_zkc_index_decode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9321,7 +9558,7 @@ intgo _wrap_zkc_index_decode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _gost
 }
 
 
-intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_9357d3e721ba5c43() {
+intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
   
@@ -9332,7 +9569,7 @@ intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_zkc_service_instance_t_version_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9344,7 +9581,7 @@ void _wrap_zkc_service_instance_t_version_set_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_version_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9357,7 +9594,7 @@ intgo _wrap_zkc_service_instance_t_version_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_id_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9381,7 +9618,7 @@ void _wrap_zkc_service_instance_t_id_set_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_id_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9394,7 +9631,7 @@ _gostring_ _wrap_zkc_service_instance_t_id_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_address_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9418,7 +9655,7 @@ void _wrap_zkc_service_instance_t_address_set_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_address_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9431,7 +9668,7 @@ _gostring_ _wrap_zkc_service_instance_t_address_get_capi_9357d3e721ba5c43(struct
 }
 
 
-void _wrap_zkc_service_instance_t_port_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9443,7 +9680,7 @@ void _wrap_zkc_service_instance_t_port_set_capi_9357d3e721ba5c43(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_instance_t_port_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9456,7 +9693,7 @@ intgo _wrap_zkc_service_instance_t_port_get_capi_9357d3e721ba5c43(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_instance_t_weight_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9468,7 +9705,7 @@ void _wrap_zkc_service_instance_t_weight_set_capi_9357d3e721ba5c43(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_instance_t_weight_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9481,7 +9718,7 @@ intgo _wrap_zkc_service_instance_t_weight_get_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-void _wrap_zkc_service_instance_t_draining_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9493,7 +9730,7 @@ void _wrap_zkc_service_instance_t_draining_set_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_instance_t_draining_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9506,7 +9743,7 @@ intgo _wrap_zkc_service_instance_t_draining_get_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9530,7 +9767,7 @@ void _wrap_zkc_service_instance_t_metadata_set_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9543,7 +9780,7 @@ _gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_9357d3e721ba5c43(struc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_len_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t arg2 ;
   
@@ -9555,7 +9792,7 @@ void _wrap_zkc_service_instance_t_metadata_len_set_capi_9357d3e721ba5c43(struct 
 }
 
 
-long long _wrap_zkc_service_instance_t_metadata_len_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+long long _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9568,7 +9805,7 @@ long long _wrap_zkc_service_instance_t_metadata_len_get_capi_9357d3e721ba5c43(st
 }
 
 
-void _wrap_zkc_service_instance_t_replace_set_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9580,7 +9817,7 @@ void _wrap_zkc_service_instance_t_replace_set_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_replace_get_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9593,7 +9830,7 @@ intgo _wrap_zkc_service_instance_t_replace_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_9357d3e721ba5c43() {
+struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4() {
   struct zkc_service_instance *result = 0 ;
   struct zkc_service_instance *_swig_go_result;
   
@@ -9604,7 +9841,7 @@ struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_9357d3e721ba5
 }
 
 
-void _wrap_delete_zkc_service_instance_t_capi_9357d3e721ba5c43(struct zkc_service_instance *_swig_go_0) {
+void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   
   arg1 = *(struct zkc_service_instance **)&_swig_go_0; 
@@ -9614,7 +9851,7 @@ void _wrap_delete_zkc_service_instance_t_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_register_capi_9357d3e721ba5c43(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
+intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9631,14 +9868,14 @@ intgo _wrap_zkc_service_register_capi_9357d3e721ba5c43(struct zkc_service_reg **
   
   arg4 = *(zkc_service_instance_t **)&_swig_go_3; 
   
-  result = (int)zkc_service_register(arg1,arg2,(char const *)arg3,(struct zkc_service_instance const *)arg4);
+  result = (int)zkc_service_reg_open(arg1,arg2,(char const *)arg3,(struct zkc_service_instance const *)arg4);
   _swig_go_result = result; 
   free(arg3); 
   return _swig_go_result;
 }
 
 
-intgo _wrap_zkc_service_set_draining_capi_9357d3e721ba5c43(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9653,7 +9890,7 @@ intgo _wrap_zkc_service_set_draining_capi_9357d3e721ba5c43(struct zkc_service_re
 }
 
 
-intgo _wrap_zkc_service_set_weight_capi_9357d3e721ba5c43(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9668,7 +9905,7 @@ intgo _wrap_zkc_service_set_weight_capi_9357d3e721ba5c43(struct zkc_service_reg 
 }
 
 
-intgo _wrap_zkc_service_reg_wait_capi_9357d3e721ba5c43(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9683,7 +9920,7 @@ intgo _wrap_zkc_service_reg_wait_capi_9357d3e721ba5c43(struct zkc_service_reg *_
 }
 
 
-_gostring_ _wrap_zkc_service_reg_path_capi_9357d3e721ba5c43(struct zkc_service_reg *_swig_go_0) {
+_gostring_ _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9696,7 +9933,7 @@ _gostring_ _wrap_zkc_service_reg_path_capi_9357d3e721ba5c43(struct zkc_service_r
 }
 
 
-intgo _wrap_zkc_service_unregister_capi_9357d3e721ba5c43(struct zkc_service_reg *_swig_go_0) {
+intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9709,7 +9946,17 @@ intgo _wrap_zkc_service_unregister_capi_9357d3e721ba5c43(struct zkc_service_reg 
 }
 
 
-void _wrap_zkc_service_entry_t_id_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+  zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
+  
+  arg1 = *(zkc_service_reg_t **)&_swig_go_0; 
+  
+  zkc_service_reg_close(arg1);
+  
+}
+
+
+void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9734,7 +9981,7 @@ void _wrap_zkc_service_entry_t_id_set_capi_9357d3e721ba5c43(struct zkc_service_e
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_id_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9747,7 +9994,7 @@ _gostring_ _wrap_zkc_service_entry_t_id_get_capi_9357d3e721ba5c43(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_entry_t_address_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9772,7 +10019,7 @@ void _wrap_zkc_service_entry_t_address_set_capi_9357d3e721ba5c43(struct zkc_serv
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_address_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9785,7 +10032,7 @@ _gostring_ _wrap_zkc_service_entry_t_address_get_capi_9357d3e721ba5c43(struct zk
 }
 
 
-void _wrap_zkc_service_entry_t_port_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -9797,7 +10044,7 @@ void _wrap_zkc_service_entry_t_port_set_capi_9357d3e721ba5c43(struct zkc_service
 }
 
 
-intgo _wrap_zkc_service_entry_t_port_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9810,7 +10057,7 @@ intgo _wrap_zkc_service_entry_t_port_get_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-void _wrap_zkc_service_entry_t_weight_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -9822,7 +10069,7 @@ void _wrap_zkc_service_entry_t_weight_set_capi_9357d3e721ba5c43(struct zkc_servi
 }
 
 
-intgo _wrap_zkc_service_entry_t_weight_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9835,7 +10082,7 @@ intgo _wrap_zkc_service_entry_t_weight_get_capi_9357d3e721ba5c43(struct zkc_serv
 }
 
 
-void _wrap_zkc_service_entry_t_draining_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -9847,7 +10094,7 @@ void _wrap_zkc_service_entry_t_draining_set_capi_9357d3e721ba5c43(struct zkc_ser
 }
 
 
-intgo _wrap_zkc_service_entry_t_draining_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9860,7 +10107,7 @@ intgo _wrap_zkc_service_entry_t_draining_get_capi_9357d3e721ba5c43(struct zkc_se
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9885,7 +10132,7 @@ void _wrap_zkc_service_entry_t_metadata_set_capi_9357d3e721ba5c43(struct zkc_ser
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9898,7 +10145,7 @@ _gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_9357d3e721ba5c43(struct z
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_len_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t arg2 ;
   
@@ -9910,7 +10157,7 @@ void _wrap_zkc_service_entry_t_metadata_len_set_capi_9357d3e721ba5c43(struct zkc
 }
 
 
-long long _wrap_zkc_service_entry_t_metadata_len_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9923,7 +10170,7 @@ long long _wrap_zkc_service_entry_t_metadata_len_get_capi_9357d3e721ba5c43(struc
 }
 
 
-void _wrap_zkc_service_entry_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t arg2 ;
   
@@ -9935,7 +10182,7 @@ void _wrap_zkc_service_entry_t_session_id_set_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_entry_t_session_id_get_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -9948,7 +10195,7 @@ long long _wrap_zkc_service_entry_t_session_id_get_capi_9357d3e721ba5c43(struct 
 }
 
 
-struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_9357d3e721ba5c43() {
+struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4() {
   struct zkc_service_entry *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
   
@@ -9959,7 +10206,7 @@ struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_9357d3e721ba5c43() 
 }
 
 
-void _wrap_delete_zkc_service_entry_t_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   
   arg1 = *(struct zkc_service_entry **)&_swig_go_0; 
@@ -9969,7 +10216,7 @@ void _wrap_delete_zkc_service_entry_t_capi_9357d3e721ba5c43(struct zkc_service_e
 }
 
 
-void _wrap_zkc_service_list_t_count_set_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -9981,7 +10228,7 @@ void _wrap_zkc_service_list_t_count_set_capi_9357d3e721ba5c43(struct zkc_service
 }
 
 
-long long _wrap_zkc_service_list_t_count_get_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9994,7 +10241,7 @@ long long _wrap_zkc_service_list_t_count_get_capi_9357d3e721ba5c43(struct zkc_se
 }
 
 
-void _wrap_zkc_service_list_t_items_set_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
+void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *arg2 = (zkc_service_entry_t *) 0 ;
   
@@ -10006,7 +10253,7 @@ void _wrap_zkc_service_list_t_items_set_capi_9357d3e721ba5c43(struct zkc_service
 }
 
 
-struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0) {
+struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
@@ -10019,7 +10266,7 @@ struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_9357d3e721ba5c
 }
 
 
-void _wrap_zkc_service_list_t_invalid_set_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10031,7 +10278,7 @@ void _wrap_zkc_service_list_t_invalid_set_capi_9357d3e721ba5c43(struct zkc_servi
 }
 
 
-long long _wrap_zkc_service_list_t_invalid_get_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10044,7 +10291,7 @@ long long _wrap_zkc_service_list_t_invalid_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_9357d3e721ba5c43() {
+struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4() {
   struct zkc_service_list *result = 0 ;
   struct zkc_service_list *_swig_go_result;
   
@@ -10055,7 +10302,7 @@ struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_9357d3e721ba5c43() {
 }
 
 
-void _wrap_delete_zkc_service_list_t_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0) {
+void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   
   arg1 = *(struct zkc_service_list **)&_swig_go_0; 
@@ -10065,7 +10312,7 @@ void _wrap_delete_zkc_service_list_t_capi_9357d3e721ba5c43(struct zkc_service_li
 }
 
 
-void _wrap_zkc_service_list_free_capi_9357d3e721ba5c43(struct zkc_service_list *_swig_go_0) {
+void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
   zkc_service_list_t *arg1 = (zkc_service_list_t *) 0 ;
   
   arg1 = *(zkc_service_list_t **)&_swig_go_0; 
@@ -10075,7 +10322,7 @@ void _wrap_zkc_service_list_free_capi_9357d3e721ba5c43(struct zkc_service_list *
 }
 
 
-intgo _wrap_zkc_service_encode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
+intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10115,7 +10362,7 @@ intgo _wrap_zkc_service_encode_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_service_decode_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10144,7 +10391,7 @@ intgo _wrap_zkc_service_decode_capi_9357d3e721ba5c43(struct zkc_service_entry *_
 }
 
 
-void _wrap_zkc_service_entry_clear_capi_9357d3e721ba5c43(struct zkc_service_entry *_swig_go_0) {
+void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   
   arg1 = *(zkc_service_entry_t **)&_swig_go_0; 
@@ -10154,7 +10401,7 @@ void _wrap_zkc_service_entry_clear_capi_9357d3e721ba5c43(struct zkc_service_entr
 }
 
 
-void _wrap_zkc_service_router_options_t_version_set_capi_9357d3e721ba5c43(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10166,7 +10413,7 @@ void _wrap_zkc_service_router_options_t_version_set_capi_9357d3e721ba5c43(struct
 }
 
 
-intgo _wrap_zkc_service_router_options_t_version_get_capi_9357d3e721ba5c43(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10179,7 +10426,7 @@ intgo _wrap_zkc_service_router_options_t_version_get_capi_9357d3e721ba5c43(struc
 }
 
 
-void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_9357d3e721ba5c43(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10191,7 +10438,7 @@ void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_9357d3e721ba5c43(str
 }
 
 
-intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_9357d3e721ba5c43(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10204,7 +10451,7 @@ intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_9357d3e721ba5c43(st
 }
 
 
-struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_9357d3e721ba5c43() {
+struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4() {
   struct zkc_service_router_options *result = 0 ;
   struct zkc_service_router_options *_swig_go_result;
   
@@ -10215,7 +10462,7 @@ struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_9
 }
 
 
-void _wrap_delete_zkc_service_router_options_t_capi_9357d3e721ba5c43(struct zkc_service_router_options *_swig_go_0) {
+void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   
   arg1 = *(struct zkc_service_router_options **)&_swig_go_0; 
@@ -10225,7 +10472,7 @@ void _wrap_delete_zkc_service_router_options_t_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_router_open_capi_9357d3e721ba5c43(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
+intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
   zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10249,20 +10496,17 @@ intgo _wrap_zkc_service_router_open_capi_9357d3e721ba5c43(struct zkc_service_rou
 }
 
 
-intgo _wrap_zkc_service_router_close_capi_9357d3e721ba5c43(struct zkc_service_router *_swig_go_0) {
+void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
-  int result;
-  intgo _swig_go_result;
   
   arg1 = *(zkc_service_router_t **)&_swig_go_0; 
   
-  result = (int)zkc_service_router_close(arg1);
-  _swig_go_result = result; 
-  return _swig_go_result;
+  zkc_service_router_close(arg1);
+  
 }
 
 
-void _wrap_zkc_service_endpoint_t_id_set_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10286,7 +10530,7 @@ void _wrap_zkc_service_endpoint_t_id_set_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10299,7 +10543,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_9357d3e721ba5c43(struct zkc_
 }
 
 
-void _wrap_zkc_service_endpoint_t_address_set_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10323,7 +10567,7 @@ void _wrap_zkc_service_endpoint_t_address_set_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10336,7 +10580,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_9357d3e721ba5c43(struct
 }
 
 
-void _wrap_zkc_service_endpoint_t_port_set_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10348,7 +10592,7 @@ void _wrap_zkc_service_endpoint_t_port_set_capi_9357d3e721ba5c43(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_port_get_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10361,7 +10605,7 @@ intgo _wrap_zkc_service_endpoint_t_port_get_capi_9357d3e721ba5c43(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_endpoint_t_weight_set_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10373,7 +10617,7 @@ void _wrap_zkc_service_endpoint_t_weight_set_capi_9357d3e721ba5c43(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_weight_get_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10386,7 +10630,7 @@ intgo _wrap_zkc_service_endpoint_t_weight_get_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_9357d3e721ba5c43() {
+struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4() {
   struct zkc_service_endpoint *result = 0 ;
   struct zkc_service_endpoint *_swig_go_result;
   
@@ -10397,7 +10641,7 @@ struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_9357d3e721ba5
 }
 
 
-void _wrap_delete_zkc_service_endpoint_t_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0) {
+void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   
   arg1 = *(struct zkc_service_endpoint **)&_swig_go_0; 
@@ -10407,7 +10651,7 @@ void _wrap_delete_zkc_service_endpoint_t_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_route_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -10426,7 +10670,7 @@ intgo _wrap_zkc_service_route_capi_9357d3e721ba5c43(struct zkc_service_endpoint 
 }
 
 
-intgo _wrap_zkc_service_route_n_capi_9357d3e721ba5c43(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
+intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t arg3 ;
@@ -10449,7 +10693,7 @@ intgo _wrap_zkc_service_route_n_capi_9357d3e721ba5c43(struct zkc_service_endpoin
 }
 
 
-intgo _wrap_zkc_service_router_list_capi_9357d3e721ba5c43(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
+intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
   zkc_service_list_t **arg1 = (zkc_service_list_t **) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   int result;
@@ -10464,7 +10708,7 @@ intgo _wrap_zkc_service_router_list_capi_9357d3e721ba5c43(struct zkc_service_lis
 }
 
 
-long long _wrap_zkc_service_router_count_capi_9357d3e721ba5c43(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10477,7 +10721,7 @@ long long _wrap_zkc_service_router_count_capi_9357d3e721ba5c43(struct zkc_servic
 }
 
 
-long long _wrap_zkc_service_router_generation_capi_9357d3e721ba5c43(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -10490,7 +10734,7 @@ long long _wrap_zkc_service_router_generation_capi_9357d3e721ba5c43(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_hash64_capi_9357d3e721ba5c43(_goslice_ _swig_go_0) {
+long long _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(_goslice_ _swig_go_0) {
   void *arg1 = (void *) 0 ;
   size_t arg2 ;
   uint64_t result;
@@ -10507,7 +10751,7 @@ long long _wrap_zkc_service_hash64_capi_9357d3e721ba5c43(_goslice_ _swig_go_0) {
 }
 
 
-double _wrap_zkc_service_score_capi_9357d3e721ba5c43(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+double _wrap_zkc_service_score_capi_eaa5231196ad1db4(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   uint64_t arg1 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -10524,7 +10768,7 @@ double _wrap_zkc_service_score_capi_9357d3e721ba5c43(long long _swig_go_0, long 
 }
 
 
-intgo _wrap_zkc_testing_expire_session_capi_9357d3e721ba5c43(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -10539,7 +10783,7 @@ intgo _wrap_zkc_testing_expire_session_capi_9357d3e721ba5c43(struct zkc *_swig_g
 }
 
 
-intgo _wrap_zkc_testing_tls_endpoints_capi_9357d3e721ba5c43(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -10568,7 +10812,7 @@ intgo _wrap_zkc_testing_tls_endpoints_capi_9357d3e721ba5c43(_gostring_* _swig_go
 }
 
 
-long long _wrap_zkc_testing_tls_refused_capi_9357d3e721ba5c43(struct zkc *_swig_go_0) {
+long long _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10576,6 +10820,17 @@ long long _wrap_zkc_testing_tls_refused_capi_9357d3e721ba5c43(struct zkc *_swig_
   arg1 = *(zkc_t **)&_swig_go_0; 
   
   result = (int64_t)zkc_testing_tls_refused(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)zkc_testing_open_clients();
   _swig_go_result = result; 
   return _swig_go_result;
 }
