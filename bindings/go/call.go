@@ -50,7 +50,6 @@ func (g *guard) shut(free func()) {
 type tokens struct {
 	mu   sync.Mutex
 	free []capi.Struct_SS_zkc_cancel
-	all  int
 }
 
 const maxIdleTokens = 64
