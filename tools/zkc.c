@@ -65,7 +65,7 @@ static const struct command commands[] = {
 	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
-	  "restart, down, url, env)" },
+	  "restart, wait, down, url, env)" },
 };
 
 static void usage(FILE *to)
@@ -86,8 +86,9 @@ static void usage(FILE *to)
 	    "\n"
 	    "zkc ensemble up --nodes N --dir DIR [--port PORT] [--env] [--tick MS]\n"
 	    "                [--fsync] [--distinct-addrs] [--timeout SEC]\n"
-	    "    start N (1..7) ZooKeeper servers on loopback, wait for a quorum,\n"
-	    "    print the connection URL and leave them running. --port: server\n"
+	    "    start N (1..7) ZooKeeper servers on loopback, wait until every\n"
+	    "    one serves, print the connection URL and leave them running\n"
+	    "    (--no-wait: return once they are started). --port: server\n"
 	    "    id I listens on PORT+I-1 (default: free ports). --env: print\n"
 	    "    shell commands that export ZKC_URL and ZKC_ENSEMBLE_DIR instead\n"
 	    "    (eval \"$(zkc ensemble up --env ...)\")\n"
@@ -95,6 +96,9 @@ static void usage(FILE *to)
 	    "                                        id address pid state mode\n"
 	    "zkc ensemble url     --dir DIR          print the connection URL\n"
 	    "zkc ensemble env     --dir DIR          print the export commands\n"
+	    "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
+	    "    until SERVER serves, or without SERVER until a majority serves\n"
+	    "    and one of them leads\n"
 	    "zkc ensemble kill    --dir DIR SERVER   SIGKILL\n"
 	    "zkc ensemble stop    --dir DIR SERVER   SIGSTOP (freeze)\n"
 	    "zkc ensemble cont    --dir DIR SERVER   SIGCONT\n"
@@ -297,7 +301,7 @@ static int ens_up(struct ens_args *a)
 {
 	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
 	zkc_ens_t *e;
-	int code;
+	int code, i;
 
 	if (a->server)
 		return usage_error("up takes no SERVER argument (`%s')", a->server);
@@ -311,6 +315,16 @@ static int ens_up(struct ens_args *a)
 	o.client_port = a->port;
 	if (zkc_ens_up(&e, &o) != ZKC_OK)
 		return ens_fail("up");
+	/* zkc_ens_up waits for a quorum; a user who kills a server next
+	 * expects the others to serve, so wait for every one */
+	for (i = 0; !a->no_wait && i < zkc_ens_size(e); i++) {
+		if (zkc_ens_wait_serving(e, i, o.start_timeout_ms) != ZKC_OK) {
+			code = ens_fail("up");
+			zkc_ens_down(e, ZKC_ENS_DOWN_DEFAULT);
+			zkc_ens_free(e);
+			return code;
+		}
+	}
 	code = print_ens(e, a->env);
 	zkc_ens_free(e);        /* detach: the servers keep running */
 	return code;
@@ -381,10 +395,23 @@ static int ens_signal(zkc_ens_t *e, const char *what, struct ens_args *a)
 	return rc == ZKC_OK ? EXIT_OK : ens_fail(what);
 }
 
+/* Until SERVER serves, or without one until a quorum serves. */
+static int ens_wait(zkc_ens_t *e, struct ens_args *a)
+{
+	int i, code, ms = a->timeout_s * 1000;
+
+	if (!a->server)
+		return zkc_ens_wait_quorum(e, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
+	code = resolve_server(e, "wait", a->server, &i);
+	if (code != EXIT_OK)
+		return code;
+	return zkc_ens_wait_serving(e, i, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
+}
+
 static int cmd_ensemble(int argc, char **argv)
 {
 	static const char *const verbs[] = { "up", "status", "url", "kill",
-		"stop", "cont", "restart", "down", "env" };
+		"stop", "cont", "restart", "down", "env", "wait" };
 	struct ens_args a;
 	zkc_ens_t *e;
 	const char *verb;
@@ -421,6 +448,8 @@ static int cmd_ensemble(int argc, char **argv)
 	} else if (strcmp(verb, "url") == 0 || strcmp(verb, "env") == 0) {
 		code = a.server ? usage_error("%s takes no SERVER argument", verb) :
 		    print_ens(e, strcmp(verb, "env") == 0);
+	} else if (strcmp(verb, "wait") == 0) {
+		code = ens_wait(e, &a);
 	} else if (strcmp(verb, "down") == 0) {
 		code = a.server ? usage_error("down takes no SERVER (`%s')",
 		    a.server) : zkc_ens_down(e, a.keep ? ZKC_ENS_DOWN_KEEP :
