@@ -32,7 +32,7 @@ typedef struct shard {
 } shard_t;
 
 /* Reference counted: pending watches and asynchronous re-reads hold the
- * handle through callbacks that may run after zkc_counter_free. */
+ * handle through callbacks that may run after zkc_counter_close. */
 struct zkc_counter {
 	pthread_mutex_t mu;
 	int refs;
@@ -214,7 +214,7 @@ nomem:
 	return ZKC_ENOMEM;
 }
 
-void zkc_counter_free(zkc_counter_t *c)
+void zkc_counter_close(zkc_counter_t *c)
 {
 	if (!c)
 		return;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/multi.h"
 #include "zkc/queue.h"
 
@@ -1225,6 +1226,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
 		orphans_flush(q);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
 		rc = take_round(out, q, mode);
 		if (rc == 1)
 			continue;
@@ -1245,12 +1248,13 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 			int64_t left = deadline - now_ms();
 			struct timespec ts;
 
-			if (left <= 0)
+			if (left <= 0 || zkc_cancel_fired(zkc_cancel_bound()))
 				break;
-			if (deadline == INT64_MAX) {
+			if (deadline == INT64_MAX && !zkc_cancel_bound()) {
 				pthread_cond_wait(&q->cv, &q->mu);
 				continue;
 			}
+			left = zkc_cancel_slice_ms(left);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += left / 1000;
 			ts.tv_nsec += (left % 1000) * 1000000L;
@@ -1263,6 +1267,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
 		(void)gen;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
 		if (now_ms() >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;

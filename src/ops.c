@@ -288,6 +288,7 @@ static int not_applied_retryable(int rc)
 }
 
 #define ATTEMPT_TIMED_OUT 1   /* sent, no answer by the deadline */
+#define ATTEMPT_CANCELED 2    /* sent, the bound cancel token fired first */
 
 /* One attempt. Returns a libzookeeper code, ATTEMPT_TIMED_OUT, or a
  * negative zkc code from acquiring the handle (already recorded). */
@@ -335,16 +336,18 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 		struct timespec ts;
 		int64_t left = deadline_ms - zkc__now_ms();
 
-		if (left <= 0)
+		if (left <= 0 || zkc_cancel_fired(zkc_cancel_bound()))
 			break;
-		zkc__deadline_ts(&ts, left);
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}
 	if (!r->done) {
+		int canceled = deadline_ms - zkc__now_ms() > 0;
+
 		r->abandoned = 1;
 		pthread_mutex_unlock(&r->mu);
 		zkc__req_unref(r);
-		return ATTEMPT_TIMED_OUT;
+		return canceled ? ATTEMPT_CANCELED : ATTEMPT_TIMED_OUT;
 	}
 	pthread_mutex_unlock(&r->mu);
 	zrc = r->rc;
@@ -367,9 +370,19 @@ int zkc__call_run(zkc__call_t *c)
 		int64_t sleep_ms;
 
 		run.attempt++;
-		rc = attempt(c, deadline);
+		rc = zkc_cancel_check();
+		if (rc == ZKC_OK)
+			rc = attempt(c, deadline);
 		if (rc == ZOK)
 			return ZKC_OK;
+		if (rc == ATTEMPT_CANCELED || rc == ZKC_ECANCELED) {
+			if (rc == ATTEMPT_CANCELED)
+				c->lost = 1;
+			if (c->lost && c->write)
+				return zkc__error(ZKC_EUNKNOWN, "%s %s: canceled while a reply was "
+				                  "outstanding; the outcome is unknown", c->name, c->path);
+			return zkc__error(ZKC_ECANCELED, "%s %s: canceled", c->name, c->path);
+		}
 		if (rc == ZKC_ECLOSED || rc == ZKC_ENOMEM || rc == ZKC_EDEADLK)
 			return rc;
 		if (rc == ZCLOSING && zkc_state(c->zk) == ZKC_STATE_CLOSED)
@@ -397,6 +410,9 @@ int zkc__call_run(zkc__call_t *c)
 			                  rc == ATTEMPT_TIMED_OUT ? "no reply" : zerror(rc));
 		}
 		rc = zkc__sleep(c->zk, sleep_ms);
+		if (rc == ZKC_ECANCELED && c->lost && c->write)
+			return zkc__error(ZKC_EUNKNOWN, "%s %s: canceled after a lost reply; the "
+			                  "outcome is unknown", c->name, c->path);
 		if (rc != ZKC_OK)
 			return rc;
 		if (c->lost && c->after_loss) {

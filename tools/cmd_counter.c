@@ -120,7 +120,7 @@ int cli_counter(int argc, char **argv)
 			code = cli_fail("counter cas", rc);
 		}
 	}
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_close(zk);
 	return code;
 }

@@ -86,12 +86,14 @@ static void usage(FILE *to)
 	    "\n"
 	    "zkc ensemble up --nodes N --dir DIR [--port PORT] [--env] [--tick MS]\n"
 	    "                [--fsync] [--distinct-addrs] [--timeout SEC]\n"
+	    "                [--jvm-flags FLAGS]\n"
 	    "    start N (1..7) ZooKeeper servers on loopback, wait until every\n"
 	    "    one serves, print the connection URL and leave them running\n"
 	    "    (--no-wait: return once they are started). --port: server\n"
 	    "    id I listens on PORT+I-1 (default: free ports). --env: print\n"
 	    "    shell commands that export ZKC_URL and ZKC_ENSEMBLE_DIR instead\n"
-	    "    (eval \"$(zkc ensemble up --env ...)\")\n"
+	    "    (eval \"$(zkc ensemble up --env ...)\"). FLAGS (space separated,\n"
+	    "    e.g. \"-Xmx2g\") come after the JVM's default flags\n"
 	    "zkc ensemble status  --dir DIR          one line per server:\n"
 	    "                                        id address pid state mode\n"
 	    "zkc ensemble url     --dir DIR          print the connection URL\n"
@@ -161,11 +163,13 @@ struct ens_args {
 	int keep;
 	int port;
 	int env;
+	const char *jvm_flags;
 	const char *server;
 };
 
 enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
-	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_HELP };
+	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_JVM_FLAGS,
+	OPT_HELP };
 
 static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 {
@@ -180,6 +184,7 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "port", required_argument, NULL, OPT_PORT },
 		{ "env", no_argument, NULL, OPT_ENV },
+		{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -239,6 +244,9 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 			break;
 		case OPT_ENV:
 			a->env = 1;
+			break;
+		case OPT_JVM_FLAGS:
+			a->jvm_flags = optarg;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -313,6 +321,7 @@ static int ens_up(struct ens_args *a)
 	o.start_timeout_ms = a->timeout_s * 1000;
 	o.no_wait = a->no_wait;
 	o.client_port = a->port;
+	o.jvm_flags = a->jvm_flags;
 	if (zkc_ens_up(&e, &o) != ZKC_OK)
 		return ens_fail("up");
 	/* zkc_ens_up waits for a quorum; a user who kills a server next

@@ -28,7 +28,7 @@ typedef struct zkc_counter_options {
 
 /* A counter handle on `path`. Nothing is sent; a missing node reads as 0
  * and is created (with missing parents) by the first write. *out is owned
- * by the caller (zkc_counter_free) and belongs to `zk`, which must outlive
+ * by the caller (zkc_counter_close) and belongs to `zk`, which must outlive
  * it. opts NULL = defaults. Any thread may use a handle concurrently.
  * Expected codes: ZKC_EBADARGUMENTS (path, options), ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
@@ -36,7 +36,7 @@ ZKC_EXTERN int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path
 
 /* Frees the handle (its watches end on their own). NULL is a no-op. Not
  * from a zkc callback of its client's event thread while an add runs. */
-ZKC_EXTERN void zkc_counter_free(zkc_counter_t *c);
+ZKC_EXTERN void zkc_counter_close(zkc_counter_t *c);
 
 /* The current value, read from the servers (one round trip; sharded: all
  * shards in one pipelined batch, summed). A missing node is 0. Expected

@@ -43,7 +43,7 @@ static void test_missing_counter_reads_zero_and_first_add_creates_it(void **stat
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, -2);
 	assert_string_equal(zkc_counter_path(c), deep);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
 	free(deep);
 	free(p);
@@ -77,7 +77,7 @@ static void test_stored_format_is_eight_bytes_big_endian_as_curator_reads_it(voi
 	assert_int_equal(zkc_set(NULL, zk, p, NULL, 0, -1), ZKC_OK);
 	assert_int_equal(zkc_counter_add(&v, c, 3), ZKC_OK);
 	assert_int_equal(v, 3);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -99,8 +99,8 @@ static void test_adds_from_another_client_are_not_lost(void **state)
 	}
 	assert_int_equal(zkc_counter_add(&v, a, 0), ZKC_OK);
 	assert_int_equal(v, 220);
-	zkc_counter_free(a);
-	zkc_counter_free(b);
+	zkc_counter_close(a);
+	zkc_counter_close(b);
 	zkc_close(other);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
@@ -148,9 +148,9 @@ static void test_contending_threads_and_handles_lose_no_increment(void **state)
 	}
 	assert_int_equal(zkc_counter_get(&v, shared), ZKC_OK);
 	assert_int_equal(v, 200);
-	zkc_counter_free(shared);
-	zkc_counter_free(own[0]);
-	zkc_counter_free(own[1]);
+	zkc_counter_close(shared);
+	zkc_counter_close(own[0]);
+	zkc_counter_close(own[1]);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -174,8 +174,8 @@ static void test_cas_writes_only_on_the_expected_value(void **state)
 	assert_int_equal(zkc_counter_cas(&cur, d, 42, 43), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, 43);
-	zkc_counter_free(c);
-	zkc_counter_free(d);
+	zkc_counter_close(c);
+	zkc_counter_close(d);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -196,7 +196,7 @@ static void test_overflow_is_refused_and_writes_nothing(void **state)
 	assert_int_equal(zkc_counter_add(&v, c, -1), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_true(v == INT64_MIN);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -224,7 +224,7 @@ static void test_sharded_adds_spread_and_get_sums_them(void **state)
 	assert_int_equal(zkc_counter_set(c, 7), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, 7);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
 	free(p);
 }
@@ -255,8 +255,8 @@ static void test_bad_input_gets_clear_codes(void **state)
 	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_EBADARGUMENTS);
-	zkc_counter_free(c);
-	zkc_counter_free(NULL);
+	zkc_counter_close(c);
+	zkc_counter_close(NULL);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }

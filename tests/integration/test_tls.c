@@ -142,12 +142,12 @@ static void test_connect_and_crud_over_verified_tls(void **state)
 		zkc_lock_lease_t lease;
 		zkc_lock_t *lk = NULL;
 
-		assert_int_equal(zkc_lock_new(&lk, zk, lp, NULL), ZKC_OK);
+		assert_int_equal(zkc_lock_open(&lk, zk, lp, NULL), ZKC_OK);
 		assert_int_equal(zkc_lock_acquire(&lease, lk, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
 		assert_true(lease.token > 0);
 		assert_int_equal(zkc_lock_valid(lk), 1);
 		assert_int_equal(zkc_lock_release(lk, 0), ZKC_OK);
-		zkc_lock_free(lk);
+		zkc_lock_close(lk);
 		free(lp);
 	}
 	/* structured options give the same */
