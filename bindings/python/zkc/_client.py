@@ -18,7 +18,6 @@ import threading
 import weakref
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
                     Sequence, Tuple, Union)
-                    Tuple, Union)
 
 from . import _zkc_c as _c
 from . import _errors as E
