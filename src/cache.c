@@ -531,13 +531,14 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 	/* Names come from the server, but a path over the length limit would
 	 * leave the batch half-built: refuse it before adding any op. */
 	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: child path over the length limit",
+		                  c->root);
 	if (j->n == j->cap) {
 		size_t cap = j->cap ? j->cap * 2 : 16;
 		req_t *nr = realloc(j->reqs, cap * sizeof(*nr));
 
 		if (!nr)
-			return ZKC_ENOMEM;
+			return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", c->root);
 		j->reqs = nr;
 		j->cap = cap;
 	}
@@ -560,7 +561,7 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 	r->i_exists = r->i_get = r->i_kids = -1;
 	r->path = strdup(path);
 	if (!r->path)
-		return ZKC_ENOMEM;
+		return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", c->root);
 	r->flags = flags;
 	r->depth = depth;
 	if (flags & RQ_DATA) {
@@ -1188,10 +1189,13 @@ int zkc_cache_status(zkc_cache_t *c)
 	int st;
 
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc__error(ZKC_EBADARGUMENTS, "cache status: cache is NULL");
 	pthread_mutex_lock(&c->smu);
 	st = c->status;
 	pthread_mutex_unlock(&c->smu);
+	if (st != ZKC_OK)
+		return zkc__error(st, "cache %s: a node was left out: over max_nodes or max_bytes",
+		                  c->root);
 	return st;
 }
 

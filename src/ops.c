@@ -769,6 +769,16 @@ static int delete_tree(zkc_t *zk, const char *path, int32_t version, int depth)
 	return rc;
 }
 
+/* ZooKeeper's own nodes, which its servers refuse to delete. Knowing them
+ * lets a recursive delete refuse before it has removed anything under
+ * them. A chroot puts the client's paths elsewhere. */
+static int server_owned(const zkc_t *zk, const char *path)
+{
+	return !zk->chroot && (strcmp(path, "/zookeeper") == 0 ||
+	                       strcmp(path, "/zookeeper/config") == 0 ||
+	                       strcmp(path, "/zookeeper/quota") == 0);
+}
+
 int zkc_delete(zkc_t *zk, const char *path, int32_t version, int flags)
 {
 	int rc;
@@ -783,6 +793,9 @@ int zkc_delete(zkc_t *zk, const char *path, int32_t version, int flags)
 		                  path, (int)version);
 	if (flags & ~ZKC_DELETE_RECURSIVE)
 		return zkc__error(ZKC_EBADARGUMENTS, "delete %s: unknown flags 0x%x", path, flags);
+	if (zk && server_owned(zk, path))
+		return zkc__error(ZKC_EBADARGUMENTS, "delete %s: ZooKeeper's own node, which the "
+		                  "servers refuse to delete; nothing was deleted", path);
 	rc = zkc__call_enter(zk);
 	if (rc != ZKC_OK)
 		return rc;
@@ -877,7 +890,8 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 		/* No parent: the create cannot have happened. */
 		zkc__call_done(&lc);
 		free(parent);
-		return ZKC_EAGAIN;
+		return zkc__error(ZKC_EAGAIN, "create %s: its parent is gone, so the lost create "
+		                  "did not happen", c->path);
 	}
 	if (rc != ZKC_OK) {
 		zkc__call_done(&lc);

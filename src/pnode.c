@@ -144,7 +144,7 @@ static int ensure(zkc_pnode_t *n)
 	if (!data) {
 		free(stale);
 		free(actual);
-		return ZKC_ENOMEM;
+		return zkc__error(ZKC_ENOMEM, "pnode %s: out of memory", n->path);
 	}
 	if (stale) {
 		remove_stale(n, stale);

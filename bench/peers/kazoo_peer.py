@@ -14,6 +14,7 @@ import time
 from kazoo.client import KazooClient
 from kazoo.exceptions import NodeExistsError
 from kazoo.recipe.cache import TreeCache, TreeEvent
+from kazoo.retry import KazooRetry
 
 PIPELINE = 100
 
@@ -77,6 +78,16 @@ def client_loop(args, idx, t_start, t_end, out):
                 pass
             if not record(t0, time.monotonic()):
                 break
+    elif s == "failover":
+        # sequential sets, each retried with kazoo's own retry helper until
+        # it succeeds while bench/peers/run kills the leader
+        path = node_path(args)
+        retry = KazooRetry(max_tries=-1, delay=0.01, max_delay=0.5)
+        while True:
+            t0 = time.monotonic()
+            retry(zk.set, path, b"\0" * 100)
+            if not record(t0, time.monotonic()):
+                break
     elif s == "get":
         path = node_path(args)
         while True:
@@ -114,6 +125,7 @@ def report(args, windows, samples, cpu, extra=None, label=None):
         "peer": "kazoo", "scenario": args.scenario, "clients": args.clients,
         "seconds": args.seconds, "ops": total, "rate_per_s": total / args.seconds,
         "p50_us": pct(samples, 0.5), "p99_us": pct(samples, 0.99),
+        "max_us": pct(samples, 1.0),
         "cpu_us_per_op": cpu / total * 1e6 if total else -1,
         "min_window_ops": min_window, "per_client": per,
     }
@@ -143,7 +155,8 @@ def run_clients(args):
     # measured share of their run time.
     cpu = (cpu_seconds() - cpu0) * args.seconds / (t_end - (t_start - args.warmup))
     label = {"queue": "kazoo Queue (put, get)", "counter": "kazoo Counter",
-             "lock": "kazoo Lock", "handoff": "kazoo Lock"}.get(args.scenario)
+             "lock": "kazoo Lock", "handoff": "kazoo Lock",
+             "failover": "set with KazooRetry"}.get(args.scenario)
     report(args, windows, samples, cpu, label=label)
 
 
@@ -203,19 +216,46 @@ def cache_scenario(args):
                   "change_to_cache_n": len(prop)})
 
 
+def treeload(args):
+    """Time from TreeCache.start() to its INITIALIZED event over an
+    existing tree at --root (made by bench/scale/zkc_scale)."""
+    zk = open_client(args)
+    done = threading.Event()
+
+    def listener(event):
+        if event.event_type == TreeEvent.INITIALIZED:
+            done.set()
+
+    cache = TreeCache(zk, args.root)
+    cache.listen(listener)
+    t0 = time.monotonic()
+    cache.start()
+    if not done.wait(600):
+        sys.exit("kazoo_peer treeload: not initialized in 600 s")
+    load_ms = (time.monotonic() - t0) * 1e3
+    print(json.dumps({"peer": "kazoo", "scenario": "treeload", "load_ms": load_ms,
+                      "implementation": "kazoo TreeCache"}), flush=True)
+    cache.close()
+    zk.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--connect", required=True)
     ap.add_argument("--scenario", required=True,
-                    choices=["lock", "handoff", "counter", "queue", "get", "pipelined_get", "cache"])
+                    choices=["lock", "handoff", "counter", "queue", "get", "pipelined_get", "cache",
+                             "failover", "treeload"])
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--root", default="/bench-peers-kazoo-%d" % os.getpid())
     args = ap.parse_args()
+    if args.scenario == "treeload":
+        treeload(args)
+        return
     admin = open_client(args)
     admin.ensure_path(args.root)
-    if args.scenario in ("get", "pipelined_get", "cache"):
+    if args.scenario in ("get", "pipelined_get", "cache", "failover"):
         try:
             admin.create(node_path(args), b"\0" * 100)
         except NodeExistsError:

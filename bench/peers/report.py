@@ -21,6 +21,8 @@ ROWS = [
     ("pipelined_get", "rate_per_s", "pipelined gets/s (100 in flight)", True),
     ("cache", "p50_us", "cache read p50, µs", False),
     ("cache", "change_to_cache_p50_us", "change-to-cache p50, µs", False),
+    ("failover", "p50_us", "write p50 while the leader is killed, µs", False),
+    ("failover", "max_us", "longest write wait when the leader is killed, ms", False),
 ]
 CPU_ROWS = ["lock", "handoff", "counter8", "queue", "get", "pipelined_get"]
 
@@ -30,7 +32,9 @@ def value(res, metric):
         per = res.get("per_client") or []
         return min(per) / max(per) if per and max(per) > 0 else 0.0
     v = res.get(metric)
-    return None if v is None or v < 0 else float(v)
+    if v is None or v < 0:
+        return None
+    return float(v) / 1000 if res.get("scenario") == "failover" and metric == "max_us" else float(v)
 
 
 def fmt(v):

@@ -18,25 +18,32 @@ typedef struct zkc_counter zkc_counter_t;
 #define ZKC_COUNTER_OPTIONS_VERSION 1
 typedef struct zkc_counter_options {
 	int version;       /* ZKC_COUNTER_OPTIONS_VERSION */
-	int shards;        /* 0 or 1: one node at the path (Curator-readable);
-	                    * N > 1 (at most 256): N nodes path/shard-NNNN, an
-	                    * add goes to a random shard, a read sums them */
+	int shards;        /* 0: whatever the counter stores (plain when it
+	                    * is missing); 1: one node at the path (Curator-
+	                    * readable); N > 1 (at most 256): N nodes
+	                    * path/shard-NNNN, an add goes to a random shard,
+	                    * a read sums them. The count is stored with the
+	                    * counter; asking for another is an error. */
 	int timeout_ms;    /* deadline of one add/cas (re-reads and backoff
 	                    * included); 0 = 30000 */
 } zkc_counter_options_t;
 #define ZKC_COUNTER_OPTIONS_INIT { ZKC_COUNTER_OPTIONS_VERSION, 0, 0 }
 
-/* Fills *opts with the defaults of ZKC_COUNTER_OPTIONS_INIT, for a struct of `version`
- * (1..ZKC_COUNTER_OPTIONS_VERSION; pass ZKC_COUNTER_OPTIONS_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
- * zkc does not know: the message says which). */
+/* Fills *opts with the defaults of ZKC_COUNTER_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_COUNTER_OPTIONS_VERSION; pass
+ * ZKC_COUNTER_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
 ZKC_EXTERN int zkc_counter_options_init(zkc_counter_options_t *opts, unsigned int version);
 
-/* A counter handle on `path`. Nothing is sent; a missing node reads as 0
- * and is created (with missing parents) by the first write. *out is owned
- * by the caller (zkc_counter_close) and belongs to `zk`, which must outlive
- * it. opts NULL = defaults. Any thread may use a handle concurrently.
- * Expected codes: ZKC_EBADARGUMENTS (path, options), ZKC_ENOMEM. */
+/* A counter handle on `path`. Reads the node once to learn the stored
+ * layout (plain, or the shard count), and for an empty node asked to be
+ * sharded stores the count; a missing node reads as 0 and is created
+ * (with missing parents) by the first write. *out is owned by the caller
+ * (zkc_counter_close) and belongs to `zk`, which must outlive it. opts NULL
+ * = defaults. Any thread may use a handle concurrently. Expected codes:
+ * ZKC_EBADARGUMENTS (path, options, or opts->shards differs from the
+ * stored layout: the message names both), ZKC_ETIMEDOUT, ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
                                 const zkc_counter_options_t *opts);
 

@@ -55,10 +55,11 @@ typedef struct zkc_election_options {
 #define ZKC_ELECTION_OPTIONS_INIT { ZKC_ELECTION_OPTIONS_VERSION, NULL, \
 	ZKC_ELECTION_STEP_DOWN_SUSPENDED, NULL, NULL, NULL }
 
-/* Fills *opts with the defaults of ZKC_ELECTION_OPTIONS_INIT, for a struct of `version`
- * (1..ZKC_ELECTION_OPTIONS_VERSION; pass ZKC_ELECTION_OPTIONS_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
- * zkc does not know: the message says which). */
+/* Fills *opts with the defaults of ZKC_ELECTION_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_ELECTION_OPTIONS_VERSION; pass
+ * ZKC_ELECTION_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
 ZKC_EXTERN int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version);
 
 /* A candidate for the election at `path` (a directory node, created as a

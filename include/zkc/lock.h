@@ -50,10 +50,11 @@ typedef struct zkc_lock_options {
 } zkc_lock_options_t;
 #define ZKC_LOCK_OPTIONS_INIT { ZKC_LOCK_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL }
 
-/* Fills *opts with the defaults of ZKC_LOCK_OPTIONS_INIT, for a struct of `version`
- * (1..ZKC_LOCK_OPTIONS_VERSION; pass ZKC_LOCK_OPTIONS_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
- * zkc does not know: the message says which). */
+/* Fills *opts with the defaults of ZKC_LOCK_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_LOCK_OPTIONS_VERSION; pass ZKC_LOCK_OPTIONS_VERSION), for
+ * callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
 ZKC_EXTERN int zkc_lock_options_init(zkc_lock_options_t *opts, unsigned int version);
 
 /* What acquire returns. Strings are owned by the lock and valid until the

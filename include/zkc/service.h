@@ -59,10 +59,11 @@ typedef struct zkc_service_instance {
 #define ZKC_SERVICE_INSTANCE_INIT { ZKC_SERVICE_INSTANCE_VERSION, NULL, NULL, 0, 1, 0, \
 	NULL, (size_t)-1, 0 }
 
-/* Fills *instance with the defaults of ZKC_SERVICE_INSTANCE_INIT, for a struct of `version`
- * (1..ZKC_SERVICE_INSTANCE_VERSION; pass ZKC_SERVICE_INSTANCE_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
- * zkc does not know: the message says which). */
+/* Fills *instance with the defaults of ZKC_SERVICE_INSTANCE_INIT, for a
+ * struct of `version` (1..ZKC_SERVICE_INSTANCE_VERSION; pass
+ * ZKC_SERVICE_INSTANCE_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
 ZKC_EXTERN int zkc_service_instance_init(zkc_service_instance_t *instance, unsigned int version);
 
 /* Registers an instance of the service at `service_path` (created with
@@ -163,10 +164,11 @@ typedef struct zkc_service_router_options {
 } zkc_service_router_options_t;
 #define ZKC_SERVICE_ROUTER_OPTIONS_INIT { ZKC_SERVICE_ROUTER_OPTIONS_VERSION, 0 }
 
-/* Fills *opts with the defaults of ZKC_SERVICE_ROUTER_OPTIONS_INIT, for a struct of `version`
- * (1..ZKC_SERVICE_ROUTER_OPTIONS_VERSION; pass ZKC_SERVICE_ROUTER_OPTIONS_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this
- * zkc does not know: the message says which). */
+/* Fills *opts with the defaults of ZKC_SERVICE_ROUTER_OPTIONS_INIT, for a
+ * struct of `version` (1..ZKC_SERVICE_ROUTER_OPTIONS_VERSION; pass
+ * ZKC_SERVICE_ROUTER_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
 ZKC_EXTERN int zkc_service_router_options_init(zkc_service_router_options_t *opts, unsigned int version);
 
 /* Opens a router on the service at `service_path` (which need not exist

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,7 +50,7 @@ func cpuSeconds() float64 {
 }
 
 func open() *zk.Conn {
-	c, ev, err := zk.Connect([]string{*connect}, 10*time.Second, zk.WithLogInfo(false))
+	c, ev, err := zk.Connect(strings.Split(*connect, ","), 10*time.Second, zk.WithLogInfo(false))
 	if err != nil {
 		die("connect", err)
 	}
@@ -115,7 +116,7 @@ func report(cpu float64, label string, extra map[string]any) {
 	out := map[string]any{
 		"peer": "go-zookeeper", "scenario": *scenario, "clients": *clients,
 		"seconds": *seconds, "ops": total, "rate_per_s": float64(total) / *seconds,
-		"p50_us": pct(0.5), "p99_us": pct(0.99), "min_window_ops": minWindow,
+		"p50_us": pct(0.5), "p99_us": pct(0.99), "max_us": pct(1.0), "min_window_ops": minWindow,
 		"per_client": per, "cpu_us_per_op": -1.0,
 	}
 	if total > 0 {
@@ -265,6 +266,25 @@ func queueLoop(client int, c *zk.Conn) {
 	}
 }
 
+// setLoop (failover): sequential sets, each retried until it succeeds
+// while bench/peers/run kills the leader; max_us is the longest wait.
+func setLoop(client int, c *zk.Conn) {
+	path := *root + "/node"
+	data := make([]byte, 100)
+	for {
+		t0 := time.Now()
+		for {
+			if _, err := c.Set(path, data, -1); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if !record(client, t0, time.Now()) {
+			return
+		}
+	}
+}
+
 func getLoop(client int, c *zk.Conn) {
 	path := *root + "/node"
 	for {
@@ -327,6 +347,9 @@ func main() {
 	case "queue":
 		ensure(admin, *root, nil)
 		runClients(queueLoop, "straightforward: create, children, get, delete")
+	case "failover":
+		ensure(admin, *root+"/node", make([]byte, 100))
+		runClients(setLoop, "set, retried every 10 ms until it succeeds")
 	case "get":
 		ensure(admin, *root+"/node", make([]byte, 100))
 		runClients(getLoop, "")

@@ -85,10 +85,10 @@ public final class CuratorPeer {
         for (int c = 0; c < per.length; c++) pc.append(c > 0 ? ", " : "").append(per[c]);
         System.out.printf(java.util.Locale.ROOT,
                 "{\"peer\": \"curator\", \"scenario\": \"%s\", \"clients\": %d, \"seconds\": %.3f, "
-                + "\"ops\": %d, \"rate_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, "
+                + "\"ops\": %d, \"rate_per_s\": %.1f, \"p50_us\": %.2f, \"p99_us\": %.2f, \"max_us\": %.2f, "
                 + "\"cpu_us_per_op\": %.2f, \"min_window_ops\": %d, \"per_client\": [%s], "
                 + "\"implementation\": \"%s\"%s}%n",
-                scenario, counts.length, seconds, total, total / seconds, pct(0.5), pct(0.99),
+                scenario, counts.length, seconds, total, total / seconds, pct(0.5), pct(0.99), pct(1.0),
                 total > 0 ? cpu / total * 1e6 : -1.0, minWindow, pc, label,
                 extra == null ? "" : ", " + extra);
     }
@@ -153,6 +153,25 @@ public final class CuratorPeer {
             long t0 = System.nanoTime();
             q.offer(item);
             if (q.poll(10, TimeUnit.SECONDS) == null) throw new IllegalStateException("take timed out");
+            if (!record(client, t0, System.nanoTime(), 1)) return;
+        }
+    }
+
+    /** Failover: sequential sets (Curator retries by its policy; a set that
+     *  still fails is tried again) while bench/peers/run kills the leader. */
+    static void setLoop(int client, CuratorFramework c) throws Exception {
+        String path = root + "/node";
+        byte[] data = new byte[100];
+        for (;;) {
+            long t0 = System.nanoTime();
+            for (;;) {
+                try {
+                    c.setData().forPath(path, data);
+                    break;
+                } catch (org.apache.zookeeper.KeeperException e) {
+                    Thread.sleep(10);
+                }
+            }
             if (!record(client, t0, System.nanoTime(), 1)) return;
         }
     }
@@ -253,9 +272,13 @@ public final class CuratorPeer {
             }
         }
         if (connect == null || scenario == null) usage();
+        if (scenario.equals("treeload")) {
+            treeLoad();
+            System.exit(0);
+        }
         CuratorFramework admin = open();
         admin.createContainers(root);
-        if (Arrays.asList("get", "pipelined_get", "cache").contains(scenario)
+        if (Arrays.asList("get", "pipelined_get", "cache", "failover").contains(scenario)
                 && admin.checkExists().forPath(root + "/node") == null)
             admin.create().forPath(root + "/node", new byte[100]);
         switch (scenario) {
@@ -263,6 +286,7 @@ public final class CuratorPeer {
             case "counter": runClients(CuratorPeer::counterLoop, "DistributedAtomicLong"); break;
             case "queue": runClients(CuratorPeer::queueLoop, "SimpleDistributedQueue (offer, poll)"); break;
             case "get": runClients(CuratorPeer::getLoop, "getData"); break;
+            case "failover": runClients(CuratorPeer::setLoop, "setData, ExponentialBackoffRetry(100 ms, 5), then again"); break;
             case "pipelined_get": runClients(CuratorPeer::pipelinedGetLoop, "getData inBackground, 100 in flight"); break;
             case "cache": cacheScenario(); break;
             default: usage();
@@ -270,6 +294,24 @@ public final class CuratorPeer {
         admin.delete().deletingChildrenIfNeeded().forPath(root);
         admin.close();
         System.exit(0);
+    }
+
+    /** Time from CuratorCache.start() to its initialized event over an
+     *  existing tree at --root (made by bench/scale/zkc_scale). */
+    static void treeLoad() throws Exception {
+        CuratorFramework c = open();
+        CountDownLatch done = new CountDownLatch(1);
+        CuratorCache cache = CuratorCache.build(c, root);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forInitialized(done::countDown).build());
+        long t0 = System.nanoTime();
+        cache.start();
+        if (!done.await(600, TimeUnit.SECONDS)) throw new IllegalStateException("not initialized in 600 s");
+        System.out.printf(java.util.Locale.ROOT,
+                "{\"peer\": \"curator\", \"scenario\": \"treeload\", \"load_ms\": %.1f, "
+                + "\"implementation\": \"CuratorCache\"}%n", (System.nanoTime() - t0) / 1e6);
+        cache.close();
+        c.close();
     }
 
     static void usage() {
