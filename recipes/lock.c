@@ -783,8 +783,10 @@ static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 			pthread_cond_wait(&lk->cv, &lk->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - now_ms());
+			int64_t left = deadline < 0 ? -1 : deadline - now_ms();
 
+			/* a deadline just passed is 0 left, never "no limit" (< 0) */
+			left = zkc_cancel_slice_ms(deadline < 0 || left > 0 ? left : 0);
 			if (left <= 0 && deadline >= 0)
 				return ZKC_ETIMEDOUT;
 			clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -317,7 +317,10 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 				pthread_cond_wait(&s->w->cv, &s->w->mu);
 			} else {
 				struct timespec ts;
-				int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - mono_ms());
+				int64_t left = deadline < 0 ? -1 : deadline - mono_ms();
+
+				/* a deadline just passed is 0 left, never "no limit" */
+				left = zkc_cancel_slice_ms(deadline < 0 || left > 0 ? left : 0);
 
 				if (left <= 0) {
 					rc = ZKC_ETIMEDOUT;

@@ -1153,7 +1153,9 @@ static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *wh
 			break;
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - zkc__now_ms());
+		/* a deadline just passed is 0 left, never "no limit" (< 0) */
+		left = deadline < 0 ? -1 : deadline - zkc__now_ms();
+		left = zkc_cancel_slice_ms(deadline < 0 || left > 0 ? left : 0);
 		if (left < 0) {
 			pthread_cond_wait(&c->scv, &c->smu);
 			continue;
