@@ -14,6 +14,7 @@
 
 #include "zkc/barrier.h"
 #include "zkc/batch.h"
+#include "support.h"
 
 #define READY "ready"
 
@@ -35,7 +36,11 @@ static struct waiter *waiter_new(void)
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	if (zkcr_cond_init(&w->cv) != ZKC_OK) {
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
 	w->refs = 2;   /* the caller's and the watch's, dropped if not set */
 	return w;
 }
@@ -69,14 +74,6 @@ static void on_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	waiter_put(w);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t session_of(zkc_t *zk)
 {
 	int64_t sid = 0;
@@ -94,10 +91,9 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->fired) {
-		struct timespec ts;
-		int64_t left = deadline < 0 ? 100 : deadline - now_ms();
+		int64_t now = zkcr_now_ms();
 
-		if (left <= 0) {
+		if (deadline >= 0 && now >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
@@ -109,24 +105,11 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 			rc = ZKC_ECLOSED;
 			break;
 		}
-		if (left > 100)
-			left = 100;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		zkcr_cond_wait_until(&w->cv, &w->mu,
+		                     deadline < 0 || deadline - now > 100 ? now + 100 : deadline);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return rc;
-}
-
-static int64_t deadline_of(int timeout_ms)
-{
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
 static int check_path(const char *path)
@@ -168,7 +151,7 @@ int zkc_barrier_remove(zkc_t *zk, const char *path)
 
 int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc;
 
 	if (!zk || !path)
@@ -324,7 +307,7 @@ static int create_own(zkc_double_barrier_t *b)
 
 int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
 	zkc_batch_t *bt = NULL;
 	struct waiter *w = NULL;
@@ -387,7 +370,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				rc = ZKC_ELOST;   /* our node went with the session */
 				goto give_up;
 			}
-			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
 				continue;   /* connection trouble: again, same session */
 			goto give_up;
 		}
@@ -470,7 +453,7 @@ static int by_name(const void *x, const void *y)
 
 int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc;
 
 	if (!b)
@@ -490,7 +473,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		if (rc == ZKC_ENONODE) {
 			rc = ZKC_OK;
 		} else if (rc != ZKC_OK) {
-			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
 				continue;
 			break;
 		}

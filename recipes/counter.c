@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "zkc/batch.h"
 #include "zkc/counter.h"
 #include "zkc/multi.h"
+#include "support.h"
 
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
@@ -98,33 +98,6 @@ int zkc_counter_decode(int64_t *out, const void *data, size_t len)
 	return ZKC_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned rnd(void)
-{
-	unsigned v = 0;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (unsigned)now_ms() * 2654435761u;
-	return v;
-}
-
-/* Jittered exponential backoff after a lost race: [0, min(2^n, 64)] ms. */
-static void backoff(int attempt)
-{
-	unsigned cap = attempt >= 6 ? 64u : 1u << attempt;
-	unsigned us = rnd() % (cap * 1000u + 1u);
-	struct timespec ts = { 0, (long)us * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Records a read or written state if it is not older than the cached one
  * (mzxid is a zxid: it only grows, so it may be ordered; versions may not). */
 static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
@@ -183,8 +156,9 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		o = *opts;
 	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
 		return ZKC_EBADARGUMENTS;
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION || o.shards < 0 || o.shards > MAX_SHARDS ||
-	    o.timeout_ms < 0)
+	if (zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION, "counter options") != ZKC_OK)
+		return ZKC_EBADARGUMENTS;
+	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return ZKC_EBADARGUMENTS;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -393,7 +367,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
                   int64_t delta, const int64_t *expected, int64_t value)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = zkcr_now_ms() + c->timeout_ms;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -459,10 +433,10 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 			forget(c, i);
 		if (attempt >= 2)
 			zkc_sync(c->zk, c->sh[i].path);
-		if (now_ms() >= deadline)
+		if (zkcr_now_ms() >= deadline)
 			return ZKC_ETIMEDOUT;
 		if (attempt > 0)
-			backoff(attempt);
+			zkcr_backoff(attempt);
 		attempt++;
 	}
 }
@@ -473,7 +447,7 @@ int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t del
 
 	if (!c)
 		return ZKC_EBADARGUMENTS;
-	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
+	i = c->sharded ? (int)(zkcr_random() % (unsigned)c->nshards) : 0;
 	return update(out, NULL, c, i, delta, NULL, 0);
 }
 

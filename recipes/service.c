@@ -16,6 +16,7 @@
 #include "zkc/cache.h"
 #include "zkc/pnode.h"
 #include "zkc/service.h"
+#include "support.h"
 
 #define FORMAT_VERSION 1
 #define DEFAULT_TIMEOUT_MS 30000
@@ -185,9 +186,12 @@ static int bad_text(const char *s, size_t max)
 
 static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
 {
-	if (!in || in->version != ZKC_SERVICE_INSTANCE_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
-		                  "version (use ZKC_SERVICE_INSTANCE_INIT)");
+	if (!in)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL "
+		                  "(use ZKC_SERVICE_INSTANCE_INIT)");
+	if (zkcr_options_version(in->version, ZKC_SERVICE_INSTANCE_VERSION,
+	                         "service instance") != ZKC_OK)
+		return ZKC_EBADARGUMENTS;
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
 	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
@@ -1030,9 +1034,9 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		o = *opts;
 	if (!zk)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
-	if (o.version != ZKC_SERVICE_ROUTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
-		                  "%d", o.version);
+	if ((rc = zkcr_options_version(o.version, ZKC_SERVICE_ROUTER_OPTIONS_VERSION,
+	                               "zkc_service_router_open: options")) != ZKC_OK)
+		return rc;
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))
