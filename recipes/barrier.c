@@ -14,6 +14,8 @@
 
 #include "zkc/barrier.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
+#include "lock_internal.h"
 #include "support.h"
 
 #define READY "ready"
@@ -83,7 +85,8 @@ static int64_t session_of(zkc_t *zk)
 
 /* Waits for the watch; returns ZKC_OK when it fired, ZKC_ETIMEDOUT at the
  * deadline (< 0: none), ZKC_ELOST when `sid` (if not 0) is no longer the
- * client's session, ZKC_ECLOSED when the client closes. Checks the session
+ * client's session, ZKC_ECLOSED when the client closes, ZKC_ECANCELED when
+ * the thread's cancellation token fires. Checks the session
  * every 100 ms: a lost session ends no watch of a plain waiter early. */
 static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid)
 {
@@ -105,8 +108,11 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 			rc = ZKC_ECLOSED;
 			break;
 		}
-		zkcr_cond_wait_until(&w->cv, &w->mu,
-		                     deadline < 0 || deadline - now > 100 ? now + 100 : deadline);
+		rc = zkcr_cond_wait_until(&w->cv, &w->mu, deadline < 0 || deadline - now > 100
+		                          ? now + 100 : deadline);
+		if (rc == ZKC_ECANCELED)
+			break;
+		rc = ZKC_OK;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return rc;
@@ -245,11 +251,11 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	b->ready = join2(path, READY);
 	b->own = join2(path, id);
 	if (!b->path || !b->ready || !b->own) {
-		zkc_double_barrier_free(b);
+		zkc_double_barrier_close(b);
 		return ZKC_ENOMEM;
 	}
 	if ((rc = zkc_path_validate(b->own, (size_t)-1)) != ZKC_OK) {
-		zkc_double_barrier_free(b);
+		zkc_double_barrier_close(b);
 		return rc;
 	}
 	b->name = strrchr(b->own, '/') + 1;
@@ -533,12 +539,14 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 	return rc;
 }
 
-void zkc_double_barrier_free(zkc_double_barrier_t *b)
+void zkc_double_barrier_close(zkc_double_barrier_t *b)
 {
 	if (!b)
 		return;
-	if (b->own)
-		drop_own(b);
+	/* A destructor cannot fail: the node goes in the background (and
+	 * with the session at the latest). */
+	if (b->own && b->sid && b->sid == session_of(b->zk))
+		zkcr_lock_delete_bg(b->zk, b->own, b->sid);
 	free(b->path);
 	free(b->ready);
 	free(b->own);

@@ -17,6 +17,8 @@
 
 #include "zkc/election.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
+#include "lock_internal.h"
 #include "support.h"
 
 #define LATCH "latch-"
@@ -789,10 +791,9 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			rc = e->error;
 			break;
 		}
-		if (zkcr_cond_wait_until(&e->cv, &e->mu, deadline) == ZKC_ETIMEDOUT) {
-			rc = ZKC_ETIMEDOUT;
+		rc = zkcr_cond_wait_until(&e->cv, &e->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECANCELED)
 			break;
-		}
 	}
 	pthread_mutex_unlock(&e->mu);
 	return rc;
@@ -911,18 +912,19 @@ int zkc_election_resign(zkc_election_t *e)
 	return delete_own(e, path);
 }
 
-int zkc_election_close(zkc_election_t *e)
+void zkc_election_close(zkc_election_t *e)
 {
 	char *path;
-	int rc;
+	int64_t sid;
 
 	if (!e)
-		return ZKC_OK;
+		return;
 	pthread_mutex_lock(&e->mu);
 	if (e->closed) {
 		pthread_mutex_unlock(&e->mu);
-		return ZKC_ECLOSED;
+		return;
 	}
+	sid = e->node_session;
 	path = leave_locked(e);
 	e->closed = 1;
 	wait_idle_locked(e);
@@ -930,9 +932,12 @@ int zkc_election_close(zkc_election_t *e)
 		pthread_cond_wait(&e->cv, &e->mu);
 	pthread_mutex_unlock(&e->mu);
 	zkc_listener_remove(e->zk, e->listener_id);
-	rc = delete_own(e, path);
+	/* A destructor cannot fail: the node goes in the background (the
+	 * session's order puts the delete before later requests). */
+	if (path)
+		zkcr_lock_delete_bg(e->zk, path, sid);
+	free(path);
 	el_unref(e);
-	return rc;
 }
 
 /* ------------------------------------------------------------ queries */

@@ -19,12 +19,13 @@
 #include <unistd.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
 #include "support.h"
 
 /* The handle is reference counted: watches and the state listener hold the
- * lock through callbacks that may run after zkc_lock_free. */
+ * lock through callbacks that may run after zkc_lock_close. */
 struct zkc_lock {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -431,7 +432,7 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	return ZKC_OK;
 }
 
-int zkc_lock_new(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
 {
 	return zkcr_lock_new_kind(out, zk, path, opts, ZKCR_LOCK_MUTEX);
 }
@@ -448,7 +449,7 @@ const char *zkc_lock_path(const zkc_lock_t *lock)
 	return lock ? lock->dir : NULL;
 }
 
-void zkc_lock_free(zkc_lock_t *lk)
+void zkc_lock_close(zkc_lock_t *lk)
 {
 	char *own;
 	int64_t sess;
@@ -466,8 +467,10 @@ void zkc_lock_free(zkc_lock_t *lk)
 	lk->held = 0;
 	pthread_mutex_unlock(&lk->mu);
 	zkc_listener_remove(lk->zk, lk->listener_id);
+	/* A destructor cannot fail: the delete goes out in the background
+	 * (the session's order still puts it before later requests). */
 	if (own && zkcr_lock_session(lk->zk) == sess)
-		delete_sync(lk->zk, own, sess);
+		zkcr_lock_delete_bg(lk->zk, own, sess);
 	free(own);
 	pthread_mutex_lock(&lk->mu);
 	lk_unref_unlock(lk);
@@ -720,11 +723,18 @@ static void fill_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
  * Returns 0 on a wake-up, ZKC_ETIMEDOUT, ZKC_ECANCELED. */
 static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 {
+	int rc;
+
 	while (lk->gen == gen0) {
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;  /* as zkc_lock_cancel: the node goes */
 		if (lk->canceled)
 			return ZKC_ECANCELED;
-		if (zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline) == ZKC_ETIMEDOUT)
-			return ZKC_ETIMEDOUT;
+		rc = zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT)
+			return rc;
+		if (rc == ZKC_ECANCELED)
+			lk->canceled = 1;
 	}
 	return lk->canceled ? ZKC_ECANCELED : 0;
 }
@@ -772,6 +782,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 
 		memset(&dirst, 0, sizeof(dirst));
 		pthread_mutex_lock(&lk->mu);
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;
 		if (lk->canceled) {
 			pthread_mutex_unlock(&lk->mu);
 			return ZKC_ECANCELED;

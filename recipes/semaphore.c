@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/semaphore.h"
 #include "lock_internal.h"
 #include "support.h"
@@ -41,6 +42,7 @@ struct zkc_semaphore_lease {
 	int64_t session;
 	int64_t token;
 	int32_t version;
+	int released;     /* zkc_semaphore_release ran: only the free is left */
 };
 
 static void waker_unref(waker_t *w)
@@ -70,8 +72,8 @@ static void on_leases(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	waker_unref(w);
 }
 
-int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
-                      const zkc_lock_options_t *opts)
+int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
+                       const zkc_lock_options_t *opts)
 {
 	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
 	zkc_semaphore_t *s;
@@ -123,7 +125,7 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 		free(locks);
 		return ZKC_ENOMEM;
 	}
-	rc = zkc_lock_new(&s->admit, zk, locks, &lo);
+	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
 	if (rc == ZKC_OK)
 		rc = zkcr_acl_copy(&s->acl, lo.acl, "semaphore");
@@ -136,7 +138,7 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 		s->data_len = lo.data_len;
 	}
 	if (rc != ZKC_OK) {
-		zkc_lock_free(s->admit);
+		zkc_lock_close(s->admit);
 		waker_unref(s->w);
 		zkcr_acl_free(s->acl);
 		free(s->leases);
@@ -148,11 +150,11 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 	return ZKC_OK;
 }
 
-void zkc_semaphore_free(zkc_semaphore_t *s)
+void zkc_semaphore_close(zkc_semaphore_t *s)
 {
 	if (!s)
 		return;
-	zkc_lock_free(s->admit);
+	zkc_lock_close(s->admit);
 	waker_unref(s->w);
 	zkcr_acl_free(s->acl);
 	free(s->leases);
@@ -302,8 +304,10 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		}
 		pthread_mutex_lock(&s->w->mu);
 		while (s->w->gen == g0 && rc == ZKC_OK) {
-			if (zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline) == ZKC_ETIMEDOUT)
-				rc = ZKC_ETIMEDOUT;
+			int w = zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline);
+
+			if (w == ZKC_ETIMEDOUT || w == ZKC_ECANCELED)
+				rc = w;
 		}
 		pthread_mutex_unlock(&s->w->mu);
 	}
@@ -327,7 +331,12 @@ int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
 	int rc = ZKC_OK, lost;
 
 	if (!l || (flags & ~ZKC_LOCK_RELEASE_SYNC))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_semaphore_release: %s",
+		                     l ? "unknown flags" : "lease is NULL");
+	if (l->released)
+		return zkc_error_set(ZKC_EINVALIDSTATE, "semaphore lease %s: released already",
+		                     l->path);
+	l->released = 1;
 	lost = zkcr_lock_session(l->sem->zk) != l->session;
 	if (!lost) {
 		if (flags & ZKC_LOCK_RELEASE_SYNC) {
@@ -338,9 +347,22 @@ int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
 			rc = zkcr_lock_delete_bg(l->sem->zk, l->path, l->session);
 		}
 	}
+	if (lost)
+		return zkc_error_set(ZKC_ELOST, "semaphore lease %s: its session ended before "
+		                     "the release", l->path);
+	return rc;
+}
+
+void zkc_semaphore_lease_free(zkc_semaphore_lease_t *l)
+{
+	if (!l)
+		return;
+	/* Still held: give it up in the background, as a destructor must not
+	 * fail (the session's end removes the node at the latest). */
+	if (!l->released && zkcr_lock_session(l->sem->zk) == l->session)
+		zkcr_lock_delete_bg(l->sem->zk, l->path, l->session);
 	free(l->path);
 	free(l);
-	return lost ? ZKC_ELOST : rc;
 }
 
 int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *l)

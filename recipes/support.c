@@ -6,6 +6,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "zkc/cancel.h"
 #include "support.h"
 
 /* An ACL longer than this is a mistake, not a policy. */
@@ -40,15 +41,23 @@ int zkcr_cond_init(pthread_cond_t *cv)
 int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
 {
 	struct timespec ts;
+	int64_t left, until;
+	int rc;
 
-	if (deadline < 0) {
+	if ((rc = zkc_cancel_check()) != ZKC_OK)
+		return rc;
+	left = deadline < 0 ? -1 : deadline - zkcr_now_ms();
+	if (deadline >= 0 && left <= 0)
+		return ZKC_ETIMEDOUT;
+	/* with a token bound, wake up often enough to notice it firing */
+	left = zkc_cancel_slice_ms(left);
+	if (left < 0) {
 		pthread_cond_wait(cv, mu);
 		return 0;
 	}
-	if (zkcr_now_ms() >= deadline)
-		return ZKC_ETIMEDOUT;
-	ts.tv_sec = (time_t)(deadline / 1000);
-	ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+	until = zkcr_now_ms() + left;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
 	pthread_cond_timedwait(cv, mu, &ts);
 	return 0;
 }

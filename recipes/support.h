@@ -24,10 +24,13 @@ int64_t zkcr_deadline(int timeout_ms);
 int zkcr_cond_init(pthread_cond_t *cv);
 
 /* Waits on cv (mu held, as pthread_cond_wait) for a signal or until the
- * monotonic `deadline` (ms; < 0: no deadline). Returns ZKC_ETIMEDOUT when
- * the deadline has passed before the wait, else 0 after a wake-up, which
- * may be spurious or the deadline itself: callers re-check their
- * condition and call again. cv must come from zkcr_cond_init. */
+ * monotonic `deadline` (ms; < 0: no deadline). Returns ZKC_ECANCELED
+ * (recorded for zkc_error_last) when the cancellation token bound to the
+ * calling thread has fired (zkc/cancel.h: looked at before the wait and
+ * every ZKC_CANCEL_POLL_MS while one is bound), ZKC_ETIMEDOUT when the
+ * deadline has passed before the wait, else 0 after a wake-up, which may
+ * be spurious or a time slice ending: callers re-check their condition and
+ * call again. cv must come from zkcr_cond_init. */
 int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline);
 
 /* A random 32-bit value (getrandom; the clock if that fails). */

@@ -6,10 +6,14 @@
 
 int cli_fail(const char *what, int code)
 {
+	const zkc_error_t *e = zkc_error_last();
+
 	if (code == ZKC_OK)
 		return CLI_OK;
-	fprintf(stderr, "zkc: %s: %s (%s)\n", what, zkc_error_last()->message[0] ?
-	        zkc_error_last()->message : zkc_strerror(code), zkc_strcode(code));
+	/* the detail only when it belongs to this failure: an older one left
+	 * on the thread would explain something else */
+	fprintf(stderr, "zkc: %s: %s (%s)\n", what, e->code == code && e->message[0] ?
+	        e->message : zkc_strerror(code), zkc_strcode(code));
 	switch (code) {
 	case ZKC_ENONODE: return CLI_NONODE;
 	case ZKC_ENODEEXISTS: return CLI_EXISTS;

@@ -17,6 +17,24 @@
 
 /* ------------------------------------------------------------ shared */
 
+/* A path is checked before anything is sent, so that bad input is a usage
+ * error (exit 2) and a ZKC_EBADARGUMENTS that comes back from a request is
+ * a refusal (the server's, or the library's up-front refusal of
+ * ZooKeeper's own nodes): the operation failed (exit 1). */
+static int path_ok(const char *what, const char *path)
+{
+	int rc = zkc_path_validate(path, (size_t)-1);
+
+	return rc == ZKC_OK ? 1 : (cli_fail(what, rc), 0);
+}
+
+static int sent_fail(const char *what, int rc)
+{
+	int code = cli_fail(what, rc);
+
+	return rc == ZKC_EBADARGUMENTS ? CLI_FAIL : code;
+}
+
 static int usage(const char *cmd, const char *synopsis)
 {
 	fprintf(stderr, "usage: zkc %s %s\nTry `zkc --help'.\n", cmd, synopsis);
@@ -46,6 +64,8 @@ int cli_ls(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("ls", "[--json] PATH");
+	if (!path_ok("ls", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_children(&kids, NULL, zk, argv[optind]);
@@ -66,7 +86,7 @@ int cli_ls(int argc, char **argv)
 		if (json)
 			printf("]\n");
 	}
-	code = cli_fail("ls", rc);
+	code = sent_fail("ls", rc);
 	zkc_strings_free(kids);
 	zkc_close(zk);
 	return code;
@@ -113,6 +133,8 @@ int cli_get(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("get", "[--stat] PATH");
+	if (!path_ok("get", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_get(&data, &len, &st, zk, argv[optind]);
@@ -125,7 +147,7 @@ int cli_get(int argc, char **argv)
 			print_stat(&st, 0);
 		}
 	}
-	code = cli_fail("get", rc);
+	code = sent_fail("get", rc);
 	zkc_free(data);
 	zkc_close(zk);
 	return code;
@@ -146,12 +168,14 @@ int cli_stat(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("stat", "[--json] PATH");
+	if (!path_ok("stat", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_exists(&st, zk, argv[optind]);
 	if (rc == ZKC_OK)
 		print_stat(&st, json);
-	code = cli_fail("stat", rc);
+	code = sent_fail("stat", rc);
 	zkc_close(zk);
 	return code;
 }
@@ -179,12 +203,16 @@ int cli_set(int argc, char **argv)
 		fprintf(stderr, "zkc: set: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
+	if (!path_ok("set", argv[optind])) {
+		free(data);
+		return CLI_USAGE;
+	}
 	if (!(zk = cli_open(&code))) {
 		free(data);
 		return code;
 	}
 	rc = zkc_set(NULL, zk, argv[optind], data, len, version);
-	code = cli_fail("set", rc);
+	code = sent_fail("set", rc);
 	free(data);
 	zkc_close(zk);
 	return code;
@@ -240,6 +268,10 @@ int cli_create(int argc, char **argv)
 		fprintf(stderr, "zkc: create: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
+	if (!path_ok("create", argv[optind])) {
+		free(data);
+		return CLI_USAGE;
+	}
 	if (!(zk = cli_open(&code))) {
 		free(data);
 		return code;
@@ -247,7 +279,7 @@ int cli_create(int argc, char **argv)
 	rc = zkc_create(&made, NULL, zk, argv[optind], data, len, &o);
 	if (rc == ZKC_OK)
 		printf("%s\n", made);
-	code = cli_fail("create", rc);
+	code = sent_fail("create", rc);
 	zkc_free(made);
 	free(data);
 	zkc_close(zk);
@@ -273,10 +305,12 @@ int cli_rm(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("rm", syn);
+	if (!path_ok("rm", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_delete(zk, argv[optind], version, flags);
-	code = cli_fail("rm", rc);
+	code = sent_fail("rm", rc);
 	zkc_close(zk);
 	return code;
 }
@@ -329,6 +363,8 @@ int cli_tree(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("tree", "PATH [--depth N]");
+	if (!path_ok("tree", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_exists(NULL, zk, argv[optind]);
@@ -336,7 +372,7 @@ int cli_tree(int argc, char **argv)
 		printf("%s\n", argv[optind]);
 		rc = tree_walk(zk, argv[optind], 0, max_depth);
 	}
-	code = cli_fail("tree", rc);
+	code = sent_fail("tree", rc);
 	zkc_close(zk);
 	return code;
 }

@@ -60,7 +60,7 @@ static const struct command commands[] = {
 	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
 	{ "ensemble", cli_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
-	  "restart, down, url)" },
+	  "restart, wait, down, url, env)" },
 };
 
 static void usage(FILE *to)

@@ -68,9 +68,9 @@ typedef struct zkc_event {
 
 /* Event callback. Runs on the client's event thread (never libzookeeper's
  * completion thread), one event at a time, in order. It may call blocking zkc
- * functions, but events wait while it runs. Must not call zkc_close on its
- * own client (that returns ZKC_EDEADLK). The event and its strings are valid
- * only during the call. */
+ * functions, but events wait while it runs. It may call zkc_close on its
+ * own client: the close is deferred until it returns. The event and its
+ * strings are valid only during the call. */
 typedef void (*zkc_event_fn)(zkc_t *zk, const zkc_event_t *event, void *payload);
 
 /* Watch callback: called exactly once per registered watch, with the node
@@ -107,17 +107,29 @@ typedef struct zkc_options {
 #define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
 	NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
-/* Opens a client from a URL (NULL = $ZKC_URL):
- *   zk://h1:2181,h2:2181/chroot?session_timeout=10s&connect_timeout=15s
- *   zk+dns://name:2181        names re-resolved (A/AAAA) as they change
- *   zk+srv://_client._tcp.name  SRV records
- * TLS: a zks scheme (zks://, zks+dns://, zks+srv://) or any TLS option:
- *   ca=FILE, cert=FILE, key=FILE, key_password=PW, server_name=NAME,
- *   verify_host=0|1 (see zkc/tls.h; failures give ZKC_ETLS with the reason)
- * Query options: session_timeout, connect_timeout, retry_base, retry_max,
- * retry_deadline, retry_attempts (durations take ms/s/m suffixes, bare
- * numbers are ms), digest=user:password, dns_server=ip[:port],
- * dns_interval, read_only=0|1.
+/* Opens a client from a URL (NULL = $ZKC_URL), SCHEME://HOSTS[/CHROOT][?OPTIONS]:
+ *   zk://h1:2181,h2:2181/chroot  the list as written ([v6]:port; port 2181
+ *                                by default); /chroot prefixes every path
+ *   zk+dns://name:2181           names re-resolved (A/AAAA) as they change
+ *   zk+srv://_client._tcp.name   SRV records of one name
+ *   zk+k8s://service.namespace:2181  the Service's EndpointSlices, watched
+ *                                through the Kubernetes API
+ * TLS: zks://, zks+dns://, zks+srv://, zks+k8s://, or any TLS option.
+ * Options (&-separated; durations take ms, s or m, a bare number is ms):
+ *   session_timeout=DUR   requested session timeout (10s)
+ *   connect_timeout=DUR   how long open waits for a session (15s; -1:
+ *                         return at once, connect in the background)
+ *   retry_base=DUR retry_max=DUR retry_deadline=DUR retry_attempts=N
+ *                         the default retry policy (zkc/retry.h)
+ *   digest=USER:PASSWORD  digest auth on every session (never echoed)
+ *   dns_server=IP[:PORT]  resolver for zk+dns/zk+srv; dns_interval=DUR (5s)
+ *   read_only=0|1         accept read-only servers
+ *   ca=FILE cert=FILE key=FILE key_password=PW server_name=NAME
+ *   verify_host=0|1       TLS (zkc/tls.h; failures give ZKC_ETLS)
+ *   kubeconfig=FILE       zk+k8s: reach the API with this kubeconfig
+ *                         instead of the pod's service account
+ *   include_not_ready=0|1 zk+k8s: also use endpoints not ready
+ * Fields of opts override the URL's. docs/getting-started.md has the table.
  * Waits up to connect_timeout for the first session. A server name that does
  * not resolve counts as a server that is down: open keeps trying until its
  * deadline. On success *out is owned by the caller (zkc_close). Expected
@@ -127,11 +139,16 @@ typedef struct zkc_options {
  * ZKC_EBADARGUMENTS. On failure *out is NULL. */
 ZKC_EXTERN int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts);
 
-/* Closes the session (ephemeral nodes go at once), stops every zkc thread
- * and frees the client. Pending watches are called with
- * ZKC_EVENT_WATCH_CANCELLED first. NULL is a no-op. Called from an event
- * callback of the same client it returns ZKC_EDEADLK and does nothing. */
-ZKC_EXTERN int zkc_close(zkc_t *zk);
+/* The destructor: closes the session (ephemeral nodes go at once), stops
+ * every zkc thread and frees the client. Pending watches are called with
+ * ZKC_EVENT_WATCH_CANCELLED first. Cannot fail. NULL is a no-op. Close
+ * every handle opened on the client (locks, caches, recipes) first.
+ * Called from a callback of the same client (event thread), it returns at
+ * once and the close is deferred: it starts when that callback has
+ * returned and completes on a thread of its own; the client stays usable
+ * until the callback returns, and calling zkc_close again is a no-op.
+ * zkc_testing_open_clients tells when it is done. */
+ZKC_EXTERN void zkc_close(zkc_t *zk);
 
 ZKC_EXTERN int zkc_state(zkc_t *zk);
 

@@ -6,12 +6,12 @@
 # none includes a header of src/ or calls an internal zkc__ function, and
 # each of their .c files compiles with nothing but include/ on the path.
 #
-# Usage: tests/build/test_boundaries.sh [SRCDIR]   (CC from the environment)
+# Usage: tests/build/test_boundaries.sh [SRCDIR]   (ZKC_TEST_CC or CC: the compiler)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=${1:-$(cd "$HERE/../.." && pwd)}
-CC=${CC:-cc}
+CC=${ZKC_TEST_CC:-${CC:-cc}}
 cd "$TOP" || exit 1
 
 n=0

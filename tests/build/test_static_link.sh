@@ -10,13 +10,13 @@
 # fully static link is reported as skipped, naming the missing archives;
 # a --disable-k8s build links fully static.
 #
-# Usage: tests/build/test_static_link.sh   (ZKC_TEST_BUILDDIR, CC)
+# Usage: tests/build/test_static_link.sh   (ZKC_TEST_BUILDDIR, ZKC_TEST_CC)
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/../.." && pwd)
 BUILD=${ZKC_TEST_BUILDDIR:-$TOP/build}
-CC=${CC:-cc}
+CC=${ZKC_TEST_CC:-${CC:-cc}}
 ARCHIVE="$BUILD/.libs/libzkc.a"
 PC="$BUILD/zkc.pc"
 
@@ -62,7 +62,9 @@ if ! libs=$(pkg-config --static --libs "$PC" 2>"$tmp/pc.err"); then
 fi
 ok "pkg-config --static --libs zkc: $libs"
 others=$(tr ' ' '\n' <<<"$libs" | grep -v '^-lzkc$' | grep -v '^-L' | tr '\n' ' ')
-cflags="-I$TOP/include"
+# a sanitizer build's archive needs the sanitizer runtime (never static)
+cflags="-I$TOP/include ${ZKC_TEST_SAN_CFLAGS:-}"
+san_ldflags=${ZKC_TEST_SAN_LDFLAGS:-}
 
 # What zkc.pc itself names: its Libs.private and the libraries of the
 # modules in its Requires.private (their own private dependencies are
@@ -72,7 +74,7 @@ reqs=$(pkg-config --print-requires-private "$PC" | awk '{ print $1 }' | tr '\n' 
 direct="$private $( [ -n "$reqs" ] && pkg-config --libs $reqs)"
 # libzkc itself comes from the archive, whole, so every object's needs show
 if $CC $cflags -o "$tmp/prog" "$tmp/prog.c" -Wl,--whole-archive "$ARCHIVE" \
-	-Wl,--no-whole-archive $direct > "$tmp/link.log" 2>&1 &&
+	-Wl,--no-whole-archive $direct $san_ldflags > "$tmp/link.log" 2>&1 &&
    [ "$("$tmp/prog")" = static-ok ]; then
 	ok "every object of libzkc.a links and runs with what zkc.pc names:$direct"
 else
@@ -91,7 +93,9 @@ for flag in $others; do
 		;;
 	esac
 done
-if [ ${#missing[@]} -gt 0 ]; then
+if [ -n "$san_ldflags" ]; then
+	ok "cc -static # SKIP a sanitizer build links its runtime dynamically"
+elif [ ${#missing[@]} -gt 0 ]; then
 	ok "cc -static # SKIP no static archive installed for: $(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')"
 elif $CC -static $cflags -o "$tmp/prog-static" "$tmp/prog.c" "$ARCHIVE" $others \
 	> "$tmp/static.log" 2>&1 && [ "$("$tmp/prog-static")" = static-ok ]; then
