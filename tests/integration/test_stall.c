@@ -68,7 +68,7 @@ static void test_lock_cycles_finish_when_the_server_sits_on_replies(void **state
 	snprintf(hp, sizeof(hp), "127.0.0.1:%d", h_proxy_port(px));
 	zk = open_long(hp);
 	deadline = call_deadline(zk);
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, NULL), ZKC_OK);
 	/* every 5th request: the lock's create, its pipelined getChildren and
 	 * the background delete of a release each get their turn */
 	h_proxy_hold_replies(px, 5);
@@ -87,7 +87,7 @@ static void test_lock_cycles_finish_when_the_server_sits_on_replies(void **state
 	              (unsigned long long)st.held, (unsigned long long)st.released);
 	assert_true(st.held >= 40);
 	assert_true(st.released + 1 >= st.held);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	h_proxy_free(px);
@@ -187,7 +187,7 @@ static void test_every_request_path_finishes_when_the_server_sits_on_replies(voi
 	              (unsigned long long)st.held, (unsigned long long)st.released);
 	assert_true(st.held >= 30);
 	zkc_queue_close(q);
-	zkc_counter_free(ctr);
+	zkc_counter_close(ctr);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	h_proxy_free(px);
@@ -216,7 +216,7 @@ static void test_lock_cycles_on_a_follower_never_wait_for_the_heartbeat(void **s
 	snprintf(hp, sizeof(hp), "%s:%d", h_node_host(node), h_node_port(node));
 	zk = open_long(hp);
 	deadline = call_deadline(zk);
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, NULL), ZKC_OK);
 	start = h_now_ms();
 	for (i = 0; i < REAL_CYCLES && h_now_ms() - start < REAL_BUDGET_MS; i++) {
 		zkc_lock_lease_t lease;
@@ -230,7 +230,7 @@ static void test_lock_cycles_on_a_follower_never_wait_for_the_heartbeat(void **s
 	print_message("# %d cycles on follower %d in %lld ms, slowest %lld ms\n", i, node,
 	              (long long)(h_now_ms() - start), (long long)worst);
 	assert_true(i >= 1000);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	free(dir);
