@@ -1190,15 +1190,17 @@ static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *wh
 			break;
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - zkc__now_ms());
-		if (left < 0) {
-			pthread_cond_wait(&c->scv, &c->smu);
-			continue;
-		}
-		if (left == 0) {
+		/* A deadline that passed is a timeout, not "no deadline". */
+		left = deadline < 0 ? -1 : deadline - zkc__now_ms();
+		if (deadline >= 0 && left <= 0) {
 			rc = zkc__error(ZKC_ETIMEDOUT, "cache %s: %s not reached in %d ms",
 			                c->root, what, timeout_ms);
 			break;
+		}
+		left = zkc_cancel_slice_ms(left);
+		if (left < 0) {
+			pthread_cond_wait(&c->scv, &c->smu);
+			continue;
 		}
 		zkc__deadline_ts(&ts, left);
 		pthread_cond_timedwait(&c->scv, &c->smu, &ts);
