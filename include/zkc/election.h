@@ -36,7 +36,9 @@ typedef struct zkc_election zkc_election_t;
  * rules: it may call blocking zkc functions, events wait meanwhile; it may
  * call zkc_election_resign/close on this election). `epoch` is the leader
  * node's creation zxid (czxid): it grows with every new leadership and is
- * the fencing token for writes to outside systems. No event is delivered for
+ * the fencing token for writes to outside systems, within one history of
+ * the ensemble (after ZKC_EVENT_HISTORY_RESET epochs start again lower:
+ * compare them only under the same zkc_history_resets()). No event is delivered for
  * zkc_election_resign or zkc_election_close: their caller knows. */
 typedef void (*zkc_election_fn)(zkc_election_t *e, int type, int64_t epoch, int reason,
                                 void *payload);
@@ -50,17 +52,10 @@ typedef struct zkc_election_options {
 	zkc_election_fn fn;         /* NULL = no events (poll or await) */
 	void *payload;
 	const zkc_acl_list_t *acl;  /* for the nodes; NULL = the client's default.
-	                             * Copied at open, as `id` is. */
+	                             * Copied by zkc_election_open. */
 } zkc_election_options_t;
 #define ZKC_ELECTION_OPTIONS_INIT { ZKC_ELECTION_OPTIONS_VERSION, NULL, \
 	ZKC_ELECTION_STEP_DOWN_SUSPENDED, NULL, NULL, NULL }
-
-/* Fills *opts with the defaults of ZKC_ELECTION_OPTIONS_INIT, for a struct of
- * `version` (1..ZKC_ELECTION_OPTIONS_VERSION; pass
- * ZKC_ELECTION_OPTIONS_VERSION), for callers that cannot use the brace
- * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
- * does not know: the message says which). */
-ZKC_EXTERN int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version);
 
 /* A candidate for the election at `path` (a directory node, created as a
  * container with its parents when missing). Does not join yet. *out is owned
@@ -96,7 +91,7 @@ ZKC_EXTERN int zkc_election_node(char **out, zkc_election_t *e);
 
 /* For fenced writes: if this candidate leads now, the path of its leader
  * node (caller frees with zkc_free) and the epoch, read together. A
- * zkc_multi that starts with zkc_multi_guard(path, -1) then commits only
+ * zkc_multi that starts with zkc_multi_check(path, -1) then commits only
  * while that node exists, i.e. while no later epoch can lead; pass the epoch
  * to outside systems as the fencing token. Never pair an epoch with a path
  * read separately (zkc_election_node): after a lost session the node path

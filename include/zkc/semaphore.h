@@ -15,8 +15,9 @@ typedef struct zkc_semaphore_lease zkc_semaphore_lease_t;
 
 /* A semaphore handle on `path` allowing max_leases (>= 1) holders. Nothing
  * is sent. *out is owned by the caller (zkc_semaphore_close); `zk` must
- * outlive it. opts (may be NULL) gives the ACL and node data (both copied
- * at open); its flags must be 0 and its event_fn is not used. Expected codes:
+ * outlive it. opts (may be NULL) gives the ACL and node data (both
+ * copied); its flags must be 0 and its
+ * event_fn is not used. Expected codes:
  * ZKC_EBADARGUMENTS (path, max_leases, options), ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path,
                                   int max_leases, const zkc_lock_options_t *opts);
@@ -56,12 +57,13 @@ ZKC_EXTERN void zkc_semaphore_lease_free(zkc_semaphore_lease_t *lease);
  * heard for it; else 0. Local. */
 ZKC_EXTERN int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *lease);
 
-/* The lease node's path and czxid (owned by the lease). */
+/* The lease node's path and czxid (owned by the lease). The czxid orders
+ * leases within one history of the ensemble only: see
+ * ZKC_EVENT_HISTORY_RESET and zkc_history_resets. */
 ZKC_EXTERN const char *zkc_semaphore_lease_path(const zkc_semaphore_lease_t *lease);
 ZKC_EXTERN int64_t zkc_semaphore_lease_token(const zkc_semaphore_lease_t *lease);
 
-/* A transaction whose op 0 guards that the lease node still exists: its
- * commit returns ZKC_ELOCKLOST once the lease is lost (see
+/* A transaction whose op 0 checks that the lease node still exists (see
  * zkc_lock_fence). *out is caller-owned (zkc_multi_free). Expected:
  * ZKC_ELOST (known lost). */
 ZKC_EXTERN int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *lease);

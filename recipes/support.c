@@ -1,0 +1,99 @@
+/* recipes/support.c - the recipes' shared helpers (support.h): clock,
+ * deadline waits, backoff, ACL copies, options versions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "zkc/cancel.h"
+#include "support.h"
+
+/* An ACL longer than this is a mistake, not a policy. */
+
+int64_t zkcr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t zkcr_deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : zkcr_now_ms() + timeout_ms;
+}
+
+int zkcr_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return ZKC_ENOMEM;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc == 0 ? ZKC_OK : ZKC_ENOMEM;
+}
+
+int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
+{
+	struct timespec ts;
+	int64_t left, until;
+	int rc;
+
+	if ((rc = zkc_cancel_check()) != ZKC_OK)
+		return rc;
+	left = deadline < 0 ? -1 : deadline - zkcr_now_ms();
+	if (deadline >= 0 && left <= 0)
+		return ZKC_ETIMEDOUT;
+	/* with a token bound, wake up often enough to notice it firing */
+	left = zkc_cancel_slice_ms(left);
+	if (left < 0) {
+		pthread_cond_wait(cv, mu);
+		return 0;
+	}
+	until = zkcr_now_ms() + left;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	pthread_cond_timedwait(cv, mu, &ts);
+	return 0;
+}
+
+unsigned zkcr_random(void)
+{
+	unsigned v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (unsigned)zkcr_now_ms() * 2654435761u;
+	return v;
+}
+
+void zkcr_backoff(int attempt)
+{
+	unsigned cap = attempt >= 6 ? 64u : 1u << (attempt < 0 ? 0 : attempt);
+	unsigned us = zkcr_random() % (cap * 1000u + 1u);
+	struct timespec ts = { 0, (long)us * 1000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void zkcr_acl_free(zkc_acl_list_t *acl)
+{
+	zkc_acl_list_free(acl);
+}
+
+/* The public deep copy, with `what` in front of its message. */
+int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what)
+{
+	char msg[256];
+	int rc = zkc_acl_list_copy(out, in);
+
+	if (rc == ZKC_OK)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", zkc_error_last()->message);
+	return zkc_error_set(rc, "%s: %s", what, msg);
+}
