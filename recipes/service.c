@@ -970,7 +970,7 @@ static int rebuild(zkc_service_router_t *r)
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
 	memset(&b, 0, sizeof(b));
 	b.root = r->path;
 	b.root_len = strlen(r->path);
@@ -978,7 +978,8 @@ static int rebuild(zkc_service_router_t *r)
 	rc = zkc_cache_foreach(r->cache, r->path, visit, &b);
 	if (b.oom || (rc != ZKC_OK && rc != ZKC_ENONODE)) {
 		snap_free(s);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: %s", r->path, b.oom ? "out of memory"
+		                     : "reading its instances from the cache failed");
 	}
 	if (s->all.count)
 		qsort(s->all.items, s->all.count, sizeof(*s->all.items), by_id);
@@ -989,7 +990,7 @@ static int rebuild(zkc_service_router_t *r)
 	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
 	if (!s->id_hash || !s->weight || !s->entry) {
 		snap_free(s);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
 	}
 	for (i = 0; i < s->all.count; i++) {
 		const zkc_service_entry_t *e = &s->all.items[i];
