@@ -952,7 +952,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			int erc;
 
 			if (timeout_ms == 0) {
-				rc = ZKC_EAGAIN;
+				rc = zkc_error_set(ZKC_EAGAIN, "lock %s: held by another (%s)",
+				                   lk->dir, target);
 				break;
 			}
 			tpath = malloc(strlen(lk->dir) + strlen(target) + 2);
@@ -1055,8 +1056,8 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 	int rc;
 
 	if (!lk || timeout_ms < ZKC_LOCK_FOREVER)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "lock acquire: %s", lk
-		                     ? "timeout_ms below ZKC_LOCK_FOREVER" : "lock is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: acquire: %s", lk ? lk->dir : "(null)",
+		                     lk ? "timeout_ms below ZKC_LOCK_FOREVER" : "lock is NULL");
 	pthread_mutex_lock(&lk->mu);
 	if (lk->freed) {
 		pthread_mutex_unlock(&lk->mu);
@@ -1263,7 +1264,7 @@ int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
 		unsigned g = lk->gen;
 
 		if (timeout_ms == 0 || lk->freed) {
-			rc = ZKC_EAGAIN;
+			rc = zkc_error_set(ZKC_EAGAIN, "lock %s: no event queued", lk->dir);
 			break;
 		}
 		/* emit() broadcasts without moving gen: wait on cv directly */
@@ -1274,7 +1275,8 @@ int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
 			int64_t left = deadline - now_ms();
 
 			if (left <= 0) {
-				rc = ZKC_EAGAIN;
+				rc = zkc_error_set(ZKC_EAGAIN, "lock %s: no event within %d ms", lk->dir,
+				                   timeout_ms);
 				break;
 			}
 			clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -775,7 +775,9 @@ static int parse_item(int *out_b, const char **out_entry, const zkc_queue_item_t
 	size_t bl;
 
 	if (!item || !item->name || !(slash = strchr(item->name, '/')))
-		return zkc_error_set(ZKC_EBADARGUMENTS, "queue item: %s", !item ? "item is NULL"
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue item %s: %s",
+		                     item && item->name ? item->name : "(null)",
+		                     !item || !item->name ? "item or its name is NULL"
 		                     : "not an item of a queue (no bucket in its name)");
 	bl = (size_t)(slash - item->name);
 	if (bl >= sizeof(bn))
@@ -1246,7 +1248,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		return zkc_error_set(ZKC_EBADARGUMENTS, "queue take: out is NULL");
 	*out = NULL;
 	if (!q || (mode != ZKC_QUEUE_TAKE_ACK && mode != ZKC_QUEUE_TAKE_DELETE))
-		return zkc_error_set(ZKC_EBADARGUMENTS, "queue take: %s", !q ? "queue is NULL"
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: take: %s", q ? q->root : "(null)",
+		                     !q ? "queue is NULL"
 		                     : "mode is not ZKC_QUEUE_TAKE_ACK or ZKC_QUEUE_TAKE_DELETE");
 	deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
 	pthread_mutex_lock(&q->take_mu);
@@ -1320,8 +1323,9 @@ static int item_paths(char **epath, char **mpath, int *b, zkc_queue_t *q,
 
 	*epath = *mpath = NULL;
 	if (!q || parse_item(b, &entry, item) != ZKC_OK)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "queue ack/release: %s", !q
-		                     ? "queue is NULL" : zkc_error_last()->message);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: ack/release: %s",
+		                     q ? q->root : "(null)", !q ? "queue is NULL"
+		                     : zkc_error_last()->message);
 	m = marker_name(*b, entry);
 	*epath = join3(q->root, item->name, NULL);
 	*mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
