@@ -105,6 +105,58 @@ static void test_core_calls_explain_their_failures(void **state)
 	end_group();
 }
 
+/* ------------------------------------------------------------ cache, pnode, multi, events */
+
+static void test_cache_pnode_multi_and_events_explain_their_failures(void **state)
+{
+	char *p = h_path("cache"), *in = h_join(p, "in"), *missing = h_join(p, "missing");
+	char *pp = h_path("pnode"), *big = calloc(1, ZKC_MAX_DATA_LEN + 2), *data = NULL;
+	zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
+	zkc_multi_results_t *res = NULL;
+	zkc_strings_t *kids = NULL;
+	zkc_event_t *ev = NULL;
+	zkc_cache_t *c = NULL;
+	zkc_pnode_t *pn = NULL;
+	zkc_multi_t *m = NULL;
+	(void)state;
+
+	assert_non_null(big);
+	co.version = 99;
+	EXPECT(ZKC_EBADARGUMENTS, p, zkc_cache_open(&c, zk, p, &co));
+	EXPECT(ZKC_EBADARGUMENTS, "rel", zkc_cache_open(&c, zk, "rel", NULL));
+	assert_int_equal(zkc_create(NULL, NULL, zk, p, NULL, 0, NULL), ZKC_OK);
+	assert_int_equal(zkc_create(NULL, NULL, zk, in, "d", 1, NULL), ZKC_OK);
+	assert_int_equal(zkc_cache_open(&c, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_cache_wait_initialized(c, H_TIMEOUT_MS), ZKC_OK);
+	EXPECT(ZKC_ENONODE, missing, zkc_cache_get(&data, NULL, NULL, c, missing));
+	EXPECT(ZKC_ENONODE, missing, zkc_cache_children(&kids, c, missing));
+	EXPECT(ZKC_ETIMEDOUT, p, zkc_cache_wait_zxid(c, INT64_MAX / 2, 50));
+	zkc_cache_close(c);
+
+	EXPECT(ZKC_EBADARGUMENTS, pp, zkc_pnode_open(&pn, zk, pp, NULL, 0, ZKC_PERSISTENT));
+	EXPECT(ZKC_ETOOLARGE, pp, zkc_pnode_open(&pn, zk, pp, big, ZKC_MAX_DATA_LEN + 1,
+	                                         ZKC_EPHEMERAL));
+
+	/* a transaction names its failing op */
+	assert_int_equal(zkc_multi_new(&m), ZKC_OK);
+	assert_int_equal(zkc_multi_check(m, in, 0), ZKC_OK);
+	assert_int_equal(zkc_multi_delete(m, missing, -1), ZKC_OK);
+	EXPECT(ZKC_ENONODE, missing, zkc_multi_commit(&res, zk, m));
+	zkc_multi_results_free(res);
+	zkc_multi_free(m);
+
+	while (zkc_events_next(&ev, zk, 0) == ZKC_OK)   /* whatever is queued */
+		zkc_event_free(ev);
+	EXPECT(ZKC_EAGAIN, NULL, zkc_events_next(&ev, zk, 0));
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	free(big);
+	free(in);
+	free(missing);
+	free(pp);
+	free(p);
+	end_group();
+}
+
 /* ------------------------------------------------------------ lock family */
 
 static void test_lock_semaphore_rwlock_explain_their_failures(void **state)
@@ -409,6 +461,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_core_calls_explain_their_failures),
+		cmocka_unit_test(test_cache_pnode_multi_and_events_explain_their_failures),
 		cmocka_unit_test(test_lock_semaphore_rwlock_explain_their_failures),
 		cmocka_unit_test(test_election_and_barriers_explain_their_failures),
 		cmocka_unit_test(test_queue_and_counter_explain_their_failures),
