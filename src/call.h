@@ -27,6 +27,7 @@ typedef struct zkc__req {
 	int have_stat;
 	zkc_strings_t *strings;        /* children */
 	char *path;                    /* create: actual path */
+	zkc_acl_list_t *acl;           /* get acl: one allocation */
 
 	/* in zk->inflight while libzookeeper owes a completion */
 	uint64_t gen;
