@@ -22,6 +22,15 @@ typedef struct zkc__watch {
 	struct zkc__watch *prev, *next;
 } zkc__watch_t;
 
+/* A server that has answered nothing for this long while a request waits
+ * gets a cheap read (a stall nudge), then again after 2x, 4x ... this, up
+ * to the heartbeat's period. ZooKeeper 3.6.0-3.8.0 servers (Debian 12 has
+ * 3.8.0) can leave committed requests unprocessed until the next packet of
+ * any client arrives (ZOOKEEPER-4537, a lost wakeup in CommitProcessor);
+ * with one client on a server, that packet would be the next heartbeat, a
+ * sixth of the session timeout later. docs/decisions/0006-stall-nudge.md. */
+#define ZKC__STALL_NUDGE_MS 100
+
 /* Internal event, handed from libzookeeper's threads and the supervisor to
  * the event thread. */
 enum { ZKC__EV_STATE = 1, ZKC__EV_WATCH = 2, ZKC__EV_HOSTS = 3, ZKC__EV_CALL = 4 };
@@ -101,6 +110,11 @@ struct zkc {
 	int64_t old_sessions[8];      /* sessions this client had, newest last */
 	int nold_sessions;
 	atomic_llong last_reply_ms;   /* last reply from any server, monotonic */
+	atomic_llong max_zxid;        /* highest zxid in any stat of this history */
+	atomic_ullong history;        /* history resets seen (zkc_history_resets) */
+	int hist_check;               /* a new session waits for the history
+	                               * probe: 1 due, 2 running; no request
+	                               * uses it and CONNECTED waits meanwhile */
 	pthread_t completion_tid;
 	int have_completion_tid;
 	int closing;
@@ -124,7 +138,11 @@ struct zkc {
 
 	zkc__watch_t *watches;        /* armed or being registered */
 	zkc__pending_t *pending_head, *pending_tail;
-	struct zkc__req *inflight;    /* requests awaiting a completion */
+	struct zkc__req *inflight;    /* requests awaiting a completion, newest first */
+	struct zkc__req *inflight_tail; /* ... and the oldest */
+	int64_t supervisor_wake_ms;   /* when the supervisor wakes next */
+	int64_t nudge_ms;             /* last stall nudge sent (see client.c) */
+	int nudges;                   /* nudges since the server last answered */
 	uint64_t barrier_posted;      /* event-thread barriers posted ... */
 	uint64_t barrier_done;        /* ... and passed */
 };
@@ -158,6 +176,8 @@ int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
 /* The host string libzookeeper gets for a server list: the list itself,
  * or its TLS bridge endpoints. malloc'd, NULL on failure (recorded). */
 char *zkc__zk_hosts(zkc_t *zk, const char *servers);
+/* Raises max_zxid to the zxids of a stat the server returned. */
+void zkc__note_zxid(zkc_t *zk, int64_t czxid, int64_t mzxid, int64_t pzxid);
 /* Marks a reply from the server (any completion). */
 void zkc__note_reply(zkc_t *zk);
 /* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */
