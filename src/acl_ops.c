@@ -44,7 +44,7 @@ static zkc_acl_list_t *acl_copy(const struct ACL_vector *v)
 	return list;
 }
 
-static void complete_acl(int rc, struct ACL_vector *acl, struct Stat *stat, const void *data)
+void zkc__complete_acl(int rc, struct ACL_vector *acl, struct Stat *stat, const void *data)
 {
 	zkc__req_t *r = (zkc__req_t *)data;
 
@@ -59,7 +59,7 @@ static void complete_acl(int rc, struct ACL_vector *acl, struct Stat *stat, cons
 
 static int submit_get_acl(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
 {
-	return zoo_aget_acl(zh, c->path, complete_acl, r);
+	return zoo_aget_acl(zh, c->path, zkc__complete_acl, r);
 }
 
 int zkc_acl_get(zkc_acl_list_t **out, zkc_stat_t *out_stat, zkc_t *zk, const char *path)

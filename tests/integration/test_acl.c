@@ -128,12 +128,47 @@ static void test_missing_node_and_bad_input(void **state)
 	free(p);
 }
 
+static void test_batch_reads_acls_pipelined(void **state)
+{
+	char *p = h_path("batch"), *missing = h_path("batch-missing");
+	zkc_batch_t *b = NULL;
+	const zkc_acl_list_t *acl;
+	zkc_stat_t st;
+	int a, m, g;
+	(void)state;
+
+	assert_int_equal(zkc_create(NULL, NULL, zk, p, "d", 1, NULL), ZKC_OK);
+	assert_int_equal(zkc_acl_set(zk, p, -1, zkc_acl_read_only()), ZKC_OK);
+	assert_int_equal(zkc_batch_new(&b), ZKC_OK);
+	a = zkc_batch_get_acl(b, p);
+	m = zkc_batch_get_acl(b, missing);
+	g = zkc_batch_get(b, p, 0, NULL, NULL);
+	assert_true(a == 0 && m == 1 && g == 2);
+	assert_int_equal(zkc_batch_run(zk, b), ZKC_OK);
+	assert_int_equal(zkc_batch_code(b, (size_t)a), ZKC_OK);
+	acl = zkc_batch_acl(b, (size_t)a);
+	assert_non_null(acl);
+	assert_int_equal(acl->count, 1);
+	assert_string_equal(acl->acls[0].scheme, "world");
+	assert_int_equal(acl->acls[0].perms, ZKC_PERM_READ);
+	assert_int_equal(zkc_batch_stat(&st, b, (size_t)a), ZKC_OK);
+	assert_int_equal(st.aversion, 1);
+	assert_int_equal(zkc_batch_code(b, (size_t)m), ZKC_ENONODE);
+	assert_null(zkc_batch_acl(b, (size_t)m));
+	assert_null(zkc_batch_acl(b, (size_t)g));   /* not an ACL op */
+	assert_int_equal(zkc_batch_get_acl(b, "bad"), ZKC_EBADARGUMENTS);
+	zkc_batch_free(b);
+	free(missing);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_node_has_the_open_acl),
 		cmocka_unit_test(test_digest_acl_is_set_read_back_and_enforced),
 		cmocka_unit_test(test_missing_node_and_bad_input),
+		cmocka_unit_test(test_batch_reads_acls_pipelined),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
