@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "zkc/batch.h"
 #include "zkc/counter.h"
 #include "zkc/multi.h"
+#include "support.h"
 
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
@@ -27,6 +27,7 @@ typedef struct shard {
 	int64_t value;
 	int32_t version;
 	int64_t mzxid;      /* orders cache updates (zxids only grow) */
+	uint64_t history;   /* zkc_history_resets() mzxid belongs to */
 	int watching;       /* a data watch is pending */
 	int contended;      /* > 0: other writers seen lately (keep the watch) */
 } shard_t;
@@ -117,40 +118,22 @@ static int marker_parse(const char *data, size_t len)
 	return n >= 2 && n <= MAX_SHARDS ? n : 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned rnd(void)
-{
-	unsigned v = 0;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (unsigned)now_ms() * 2654435761u;
-	return v;
-}
-
-/* Jittered exponential backoff after a lost race: [0, min(2^n, 64)] ms. */
-static void backoff(int attempt)
-{
-	unsigned cap = attempt >= 6 ? 64u : 1u << attempt;
-	unsigned us = rnd() % (cap * 1000u + 1u);
-	struct timespec ts = { 0, (long)us * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Records a read or written state if it is not older than the cached one
  * (mzxid is a zxid: it only grows, so it may be ordered; versions may not). */
 static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
 {
 	shard_t *s = &c->sh[i];
 
+	uint64_t h = zkc_history_resets(c->zk);
+
 	pthread_mutex_lock(&c->mu);
+	/* zxids only grow within one history: after the ensemble lost its
+	 * data they start again, and the old ones order nothing */
+	if (s->history != h) {
+		s->history = h;
+		s->known = 0;
+		s->mzxid = 0;
+	}
 	/* after forget() the state at s->mzxid is known to be stale: only a
 	 * strictly newer one may replace it (a late watch read must not bring
 	 * the old version back) */
@@ -286,9 +269,9 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return rc;      /* its message names the path and the fault */
 	if (strcmp(path, "/") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: options version %d (use "
-		                     "ZKC_COUNTER_OPTIONS_INIT)", path, o.version);
+	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
+	                               "counter options")) != ZKC_OK)
+		return rc;
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
 		                     "%d (>= 0) out of range", path, o.shards, MAX_SHARDS, o.timeout_ms);
@@ -590,7 +573,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
                   int64_t delta, const int64_t *expected, int64_t value)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = zkcr_now_ms() + c->timeout_ms;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -600,7 +583,7 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		zkc_stat_t st;
 
 		pthread_mutex_lock(&c->mu);
-		known = c->sh[i].known;
+		known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
 		cur = c->sh[i].value;
 		ver = c->sh[i].version;
 		pthread_mutex_unlock(&c->mu);
@@ -660,11 +643,11 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 			forget(c, i);
 		if (attempt >= 2)
 			zkc_sync(c->zk, c->sh[i].path);
-		if (now_ms() >= deadline)
+		if (zkcr_now_ms() >= deadline)
 			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
 			                     "for %d ms: not applied", c->path, c->timeout_ms);
 		if (attempt > 0)
-			backoff(attempt);
+			zkcr_backoff(attempt);
 		attempt++;
 	}
 }
@@ -675,7 +658,7 @@ int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t del
 
 	if (!c)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter add: handle is NULL");
-	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
+	i = c->sharded ? (int)(zkcr_random() % (unsigned)c->nshards) : 0;
 	return update(out, NULL, c, i, delta, NULL, 0);
 }
 
