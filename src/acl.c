@@ -29,24 +29,14 @@ const zkc_acl_list_t *zkc_acl_read_only(void)
 	return &list_read_only;
 }
 
-void zkc_acl_list_free(zkc_acl_list_t *list)
-{
-	int i;
-
-	if (!list)
-		return;
-	for (i = 0; list->acls && i < list->count; i++) {
-		free((char *)(uintptr_t)list->acls[i].scheme);
-		free((char *)(uintptr_t)list->acls[i].id);
-	}
-	free((zkc_acl_t *)(uintptr_t)list->acls);
-	free(list);
-}
-
+/* One allocation holding the list, its entries and their strings, as
+ * zkc_acl_get's answer, so zkc_acl_list_free frees either. */
 int zkc_acl_list_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in)
 {
-	zkc_acl_list_t *a;
+	size_t size = sizeof(zkc_acl_list_t);
+	zkc_acl_list_t *list;
 	zkc_acl_t *e;
+	char *str;
 	int i;
 
 	if (!out)
@@ -57,29 +47,29 @@ int zkc_acl_list_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in)
 	if (in->count <= 0 || in->count > 64 || !in->acls)
 		return zkc__error(ZKC_EBADARGUMENTS, "ACL list: %d entries (1..64 with entries "
 		                  "given)", in->count);
-	a = calloc(1, sizeof(*a));
-	e = calloc((size_t)in->count, sizeof(*e));
-	if (!a || !e) {
-		free(a);
-		free(e);
-		return zkc__error(ZKC_ENOMEM, "out of memory");
-	}
-	a->acls = e;
-	a->count = in->count;
 	for (i = 0; i < in->count; i++) {
-		if (!in->acls[i].scheme || !in->acls[i].id) {
-			zkc_acl_list_free(a);
+		if (!in->acls[i].scheme || !in->acls[i].id)
 			return zkc__error(ZKC_EBADARGUMENTS, "ACL entry %d has no %s", i,
 			                  in->acls[i].scheme ? "id" : "scheme");
-		}
-		e[i].perms = in->acls[i].perms;
-		e[i].scheme = strdup(in->acls[i].scheme);
-		e[i].id = strdup(in->acls[i].id);
-		if (!e[i].scheme || !e[i].id) {
-			zkc_acl_list_free(a);
-			return zkc__error(ZKC_ENOMEM, "out of memory");
-		}
+		size += sizeof(zkc_acl_t) + strlen(in->acls[i].scheme) + 1 +
+		        strlen(in->acls[i].id) + 1;
 	}
-	*out = a;
+	list = malloc(size);
+	if (!list)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	e = (zkc_acl_t *)(list + 1);
+	str = (char *)(e + in->count);
+	for (i = 0; i < in->count; i++) {
+		size_t n = strlen(in->acls[i].scheme) + 1, m = strlen(in->acls[i].id) + 1;
+
+		e[i].perms = in->acls[i].perms;
+		e[i].scheme = memcpy(str, in->acls[i].scheme, n);
+		str += n;
+		e[i].id = memcpy(str, in->acls[i].id, m);
+		str += m;
+	}
+	list->count = in->count;
+	list->acls = e;
+	*out = list;
 	return ZKC_OK;
 }
