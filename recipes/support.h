@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "zkc/acl.h"
+#include "zkc/client.h"
 #include "zkc/common.h"
 
 /* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock). */
