@@ -45,12 +45,12 @@ typedef _gostring_ swig_type_13;
 typedef _gostring_ swig_type_14;
 typedef _gostring_ swig_type_15;
 typedef _gostring_ swig_type_16;
-typedef long long swig_type_17;
+typedef _gostring_ swig_type_17;
 typedef long long swig_type_18;
-typedef _gostring_ swig_type_19;
-typedef long long swig_type_20;
+typedef long long swig_type_19;
+typedef _gostring_ swig_type_20;
 typedef long long swig_type_21;
-typedef _gostring_ swig_type_22;
+typedef long long swig_type_22;
 typedef _gostring_ swig_type_23;
 typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
@@ -69,14 +69,14 @@ typedef _gostring_ swig_type_37;
 typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
-typedef long long swig_type_41;
+typedef _gostring_ swig_type_41;
 typedef long long swig_type_42;
-typedef _gostring_ swig_type_43;
+typedef long long swig_type_43;
 typedef _gostring_ swig_type_44;
 typedef _gostring_ swig_type_45;
 typedef _gostring_ swig_type_46;
 typedef _gostring_ swig_type_47;
-typedef long long swig_type_48;
+typedef _gostring_ swig_type_48;
 typedef long long swig_type_49;
 typedef long long swig_type_50;
 typedef long long swig_type_51;
@@ -90,11 +90,11 @@ typedef long long swig_type_58;
 typedef long long swig_type_59;
 typedef long long swig_type_60;
 typedef long long swig_type_61;
-typedef _goslice_ swig_type_62;
-typedef _gostring_ swig_type_63;
+typedef long long swig_type_62;
+typedef long long swig_type_63;
 typedef _goslice_ swig_type_64;
-typedef _goslice_ swig_type_65;
-typedef _gostring_ swig_type_66;
+typedef _gostring_ swig_type_65;
+typedef _goslice_ swig_type_66;
 typedef _goslice_ swig_type_67;
 typedef _gostring_ swig_type_68;
 typedef _goslice_ swig_type_69;
@@ -109,199 +109,199 @@ typedef _goslice_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef _goslice_ swig_type_79;
 typedef _gostring_ swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef _goslice_ swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef _goslice_ swig_type_85;
+typedef _gostring_ swig_type_83;
+typedef _goslice_ swig_type_84;
+typedef _gostring_ swig_type_85;
 typedef _gostring_ swig_type_86;
-typedef _goslice_ swig_type_87;
-typedef _gostring_ swig_type_88;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
 typedef _gostring_ swig_type_89;
-typedef long long swig_type_90;
+typedef _goslice_ swig_type_90;
 typedef _gostring_ swig_type_91;
-typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
-typedef long long swig_type_94;
-typedef long long swig_type_95;
-typedef _gostring_ swig_type_96;
+typedef _goslice_ swig_type_92;
+typedef _gostring_ swig_type_93;
+typedef _gostring_ swig_type_94;
+typedef _gostring_ swig_type_95;
+typedef long long swig_type_96;
 typedef _gostring_ swig_type_97;
 typedef _gostring_ swig_type_98;
-typedef _gostring_ swig_type_99;
-typedef _goslice_ swig_type_100;
-typedef _gostring_ swig_type_101;
-typedef _goslice_ swig_type_102;
+typedef long long swig_type_99;
+typedef long long swig_type_100;
+typedef long long swig_type_101;
+typedef _gostring_ swig_type_102;
 typedef _gostring_ swig_type_103;
 typedef _gostring_ swig_type_104;
-typedef long long swig_type_105;
-typedef _gostring_ swig_type_106;
-typedef long long swig_type_107;
-typedef long long swig_type_108;
+typedef _gostring_ swig_type_105;
+typedef _goslice_ swig_type_106;
+typedef _gostring_ swig_type_107;
+typedef _goslice_ swig_type_108;
 typedef _gostring_ swig_type_109;
-typedef long long swig_type_110;
-typedef long long swig_type_111;
+typedef _gostring_ swig_type_110;
+typedef _gostring_ swig_type_111;
 typedef long long swig_type_112;
 typedef _gostring_ swig_type_113;
-typedef _goslice_ swig_type_114;
-typedef _goslice_ swig_type_115;
-typedef long long swig_type_116;
+typedef long long swig_type_114;
+typedef long long swig_type_115;
+typedef _gostring_ swig_type_116;
 typedef long long swig_type_117;
 typedef long long swig_type_118;
 typedef long long swig_type_119;
-typedef _gostring_ swig_type_120;
-typedef long long swig_type_121;
+typedef long long swig_type_120;
+typedef _gostring_ swig_type_121;
 typedef _goslice_ swig_type_122;
-typedef _gostring_ swig_type_123;
-typedef _gostring_ swig_type_124;
+typedef _goslice_ swig_type_123;
+typedef long long swig_type_124;
 typedef long long swig_type_125;
 typedef long long swig_type_126;
 typedef long long swig_type_127;
 typedef _gostring_ swig_type_128;
-typedef _gostring_ swig_type_129;
-typedef _gostring_ swig_type_130;
+typedef long long swig_type_129;
+typedef _goslice_ swig_type_130;
 typedef _gostring_ swig_type_131;
 typedef _gostring_ swig_type_132;
-typedef _goslice_ swig_type_133;
-typedef _goslice_ swig_type_134;
-typedef _goslice_ swig_type_135;
+typedef long long swig_type_133;
+typedef long long swig_type_134;
+typedef long long swig_type_135;
 typedef _gostring_ swig_type_136;
 typedef _gostring_ swig_type_137;
 typedef _gostring_ swig_type_138;
 typedef _gostring_ swig_type_139;
-typedef long long swig_type_140;
-typedef long long swig_type_141;
-typedef long long swig_type_142;
-typedef long long swig_type_143;
-typedef long long swig_type_144;
-typedef long long swig_type_145;
+typedef _gostring_ swig_type_140;
+typedef _goslice_ swig_type_141;
+typedef _goslice_ swig_type_142;
+typedef _goslice_ swig_type_143;
+typedef _gostring_ swig_type_144;
+typedef _gostring_ swig_type_145;
 typedef _gostring_ swig_type_146;
-typedef _goslice_ swig_type_147;
-typedef _gostring_ swig_type_148;
-typedef _gostring_ swig_type_149;
-typedef _gostring_ swig_type_150;
-typedef _gostring_ swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _gostring_ swig_type_153;
-typedef long long swig_type_154;
-typedef long long swig_type_155;
+typedef _gostring_ swig_type_147;
+typedef long long swig_type_148;
+typedef long long swig_type_149;
+typedef long long swig_type_150;
+typedef long long swig_type_151;
+typedef long long swig_type_152;
+typedef long long swig_type_153;
+typedef _gostring_ swig_type_154;
+typedef _goslice_ swig_type_155;
 typedef _gostring_ swig_type_156;
 typedef _gostring_ swig_type_157;
-typedef long long swig_type_158;
-typedef long long swig_type_159;
-typedef long long swig_type_160;
-typedef long long swig_type_161;
-typedef _gostring_ swig_type_162;
-typedef _goslice_ swig_type_163;
+typedef _gostring_ swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef _gostring_ swig_type_160;
+typedef _gostring_ swig_type_161;
+typedef long long swig_type_162;
+typedef long long swig_type_163;
 typedef _gostring_ swig_type_164;
 typedef _gostring_ swig_type_165;
-typedef _gostring_ swig_type_166;
-typedef _gostring_ swig_type_167;
+typedef long long swig_type_166;
+typedef long long swig_type_167;
 typedef long long swig_type_168;
-typedef _gostring_ swig_type_169;
-typedef long long swig_type_170;
-typedef long long swig_type_171;
-typedef _goslice_ swig_type_172;
-typedef long long swig_type_173;
-typedef long long swig_type_174;
-typedef _goslice_ swig_type_175;
+typedef long long swig_type_169;
+typedef _gostring_ swig_type_170;
+typedef _goslice_ swig_type_171;
+typedef _gostring_ swig_type_172;
+typedef _gostring_ swig_type_173;
+typedef _gostring_ swig_type_174;
+typedef _gostring_ swig_type_175;
 typedef long long swig_type_176;
-typedef long long swig_type_177;
+typedef _gostring_ swig_type_177;
 typedef long long swig_type_178;
-typedef _gostring_ swig_type_179;
-typedef long long swig_type_180;
-typedef _goslice_ swig_type_181;
-typedef _gostring_ swig_type_182;
-typedef _gostring_ swig_type_183;
-typedef _gostring_ swig_type_184;
-typedef _gostring_ swig_type_185;
+typedef long long swig_type_179;
+typedef _goslice_ swig_type_180;
+typedef long long swig_type_181;
+typedef long long swig_type_182;
+typedef _goslice_ swig_type_183;
+typedef long long swig_type_184;
+typedef long long swig_type_185;
 typedef long long swig_type_186;
-typedef long long swig_type_187;
+typedef _gostring_ swig_type_187;
 typedef long long swig_type_188;
-typedef long long swig_type_189;
+typedef _goslice_ swig_type_189;
 typedef _gostring_ swig_type_190;
-typedef _goslice_ swig_type_191;
-typedef long long swig_type_192;
-typedef _goslice_ swig_type_193;
-typedef _goslice_ swig_type_194;
-typedef _gostring_ swig_type_195;
-typedef _gostring_ swig_type_196;
-typedef _gostring_ swig_type_197;
+typedef _gostring_ swig_type_191;
+typedef _gostring_ swig_type_192;
+typedef _gostring_ swig_type_193;
+typedef long long swig_type_194;
+typedef long long swig_type_195;
+typedef long long swig_type_196;
+typedef long long swig_type_197;
 typedef _gostring_ swig_type_198;
-typedef long long swig_type_199;
-typedef _gostring_ swig_type_200;
-typedef _gostring_ swig_type_201;
-typedef long long swig_type_202;
-typedef long long swig_type_203;
+typedef _goslice_ swig_type_199;
+typedef long long swig_type_200;
+typedef _goslice_ swig_type_201;
+typedef _goslice_ swig_type_202;
+typedef _gostring_ swig_type_203;
 typedef _gostring_ swig_type_204;
 typedef _gostring_ swig_type_205;
-typedef long long swig_type_206;
+typedef _gostring_ swig_type_206;
 typedef long long swig_type_207;
-typedef long long swig_type_208;
-typedef _goslice_ swig_type_209;
+typedef _gostring_ swig_type_208;
+typedef _gostring_ swig_type_209;
 typedef long long swig_type_210;
 typedef long long swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
 typedef long long swig_type_214;
 typedef long long swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef _gostring_ swig_type_217;
+typedef long long swig_type_216;
+typedef _goslice_ swig_type_217;
 typedef long long swig_type_218;
 typedef long long swig_type_219;
-typedef long long swig_type_220;
-typedef long long swig_type_221;
+typedef _gostring_ swig_type_220;
+typedef _gostring_ swig_type_221;
 typedef long long swig_type_222;
-typedef _gostring_ swig_type_223;
+typedef long long swig_type_223;
 typedef _gostring_ swig_type_224;
-typedef long long swig_type_225;
+typedef _gostring_ swig_type_225;
 typedef long long swig_type_226;
-typedef _gostring_ swig_type_227;
-typedef _gostring_ swig_type_228;
+typedef long long swig_type_227;
+typedef long long swig_type_228;
 typedef long long swig_type_229;
 typedef long long swig_type_230;
-typedef long long swig_type_231;
-typedef long long swig_type_232;
-typedef _gostring_ swig_type_233;
+typedef _gostring_ swig_type_231;
+typedef _gostring_ swig_type_232;
+typedef long long swig_type_233;
 typedef long long swig_type_234;
-typedef long long swig_type_235;
+typedef _gostring_ swig_type_235;
 typedef _gostring_ swig_type_236;
 typedef long long swig_type_237;
 typedef long long swig_type_238;
-typedef _gostring_ swig_type_239;
+typedef long long swig_type_239;
 typedef long long swig_type_240;
-typedef long long swig_type_241;
+typedef _gostring_ swig_type_241;
 typedef long long swig_type_242;
-typedef _gostring_ swig_type_243;
+typedef long long swig_type_243;
 typedef _gostring_ swig_type_244;
-typedef _gostring_ swig_type_245;
-typedef _gostring_ swig_type_246;
-typedef long long swig_type_247;
+typedef long long swig_type_245;
+typedef long long swig_type_246;
+typedef _gostring_ swig_type_247;
 typedef long long swig_type_248;
-typedef _gostring_ swig_type_249;
-typedef _gostring_ swig_type_250;
-typedef long long swig_type_251;
-typedef long long swig_type_252;
+typedef long long swig_type_249;
+typedef long long swig_type_250;
+typedef _gostring_ swig_type_251;
+typedef _gostring_ swig_type_252;
 typedef _gostring_ swig_type_253;
 typedef _gostring_ swig_type_254;
 typedef long long swig_type_255;
 typedef long long swig_type_256;
-typedef long long swig_type_257;
-typedef long long swig_type_258;
+typedef _gostring_ swig_type_257;
+typedef _gostring_ swig_type_258;
 typedef long long swig_type_259;
 typedef long long swig_type_260;
-typedef long long swig_type_261;
-typedef long long swig_type_262;
-typedef _gostring_ swig_type_263;
+typedef _gostring_ swig_type_261;
+typedef _gostring_ swig_type_262;
+typedef long long swig_type_263;
 typedef long long swig_type_264;
-typedef _gostring_ swig_type_265;
+typedef long long swig_type_265;
 typedef long long swig_type_266;
-typedef _gostring_ swig_type_267;
-typedef _gostring_ swig_type_268;
-typedef _gostring_ swig_type_269;
-typedef _gostring_ swig_type_270;
+typedef long long swig_type_267;
+typedef long long swig_type_268;
+typedef long long swig_type_269;
+typedef long long swig_type_270;
 typedef _gostring_ swig_type_271;
-typedef _gostring_ swig_type_272;
-typedef long long swig_type_273;
+typedef long long swig_type_272;
+typedef _gostring_ swig_type_273;
 typedef long long swig_type_274;
 typedef _gostring_ swig_type_275;
 typedef _gostring_ swig_type_276;
@@ -309,35 +309,43 @@ typedef _gostring_ swig_type_277;
 typedef _gostring_ swig_type_278;
 typedef _gostring_ swig_type_279;
 typedef _gostring_ swig_type_280;
-typedef _gostring_ swig_type_281;
-typedef _gostring_ swig_type_282;
-typedef long long swig_type_283;
-typedef long long swig_type_284;
-typedef long long swig_type_285;
-typedef long long swig_type_286;
-typedef long long swig_type_287;
-typedef long long swig_type_288;
-typedef long long swig_type_289;
-typedef long long swig_type_290;
-typedef _gostring_ swig_type_291;
-typedef _gostring_ swig_type_292;
-typedef _gostring_ swig_type_293;
+typedef long long swig_type_281;
+typedef long long swig_type_282;
+typedef _gostring_ swig_type_283;
+typedef _gostring_ swig_type_284;
+typedef _gostring_ swig_type_285;
+typedef _gostring_ swig_type_286;
+typedef _gostring_ swig_type_287;
+typedef _gostring_ swig_type_288;
+typedef _gostring_ swig_type_289;
+typedef _gostring_ swig_type_290;
+typedef long long swig_type_291;
+typedef long long swig_type_292;
+typedef long long swig_type_293;
 typedef long long swig_type_294;
-typedef _gostring_ swig_type_295;
-typedef _gostring_ swig_type_296;
-typedef _gostring_ swig_type_297;
-typedef _gostring_ swig_type_298;
+typedef long long swig_type_295;
+typedef long long swig_type_296;
+typedef long long swig_type_297;
+typedef long long swig_type_298;
 typedef _gostring_ swig_type_299;
-typedef long long swig_type_300;
-typedef long long swig_type_301;
+typedef _gostring_ swig_type_300;
+typedef _gostring_ swig_type_301;
 typedef long long swig_type_302;
-typedef long long swig_type_303;
-typedef long long swig_type_304;
-typedef long long swig_type_305;
-typedef _goslice_ swig_type_306;
-typedef long long swig_type_307;
+typedef _gostring_ swig_type_303;
+typedef _gostring_ swig_type_304;
+typedef _gostring_ swig_type_305;
+typedef _gostring_ swig_type_306;
+typedef _gostring_ swig_type_307;
 typedef long long swig_type_308;
 typedef long long swig_type_309;
+typedef long long swig_type_310;
+typedef long long swig_type_311;
+typedef long long swig_type_312;
+typedef long long swig_type_313;
+typedef _goslice_ swig_type_314;
+typedef long long swig_type_315;
+typedef long long swig_type_316;
+typedef long long swig_type_317;
 extern void _wrap_Swig_free_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern swig_intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
@@ -407,6 +415,7 @@ extern swig_intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4(void);
+extern swig_intgo _wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4(void);
 extern swig_type_13 _wrap_zkc_strerror_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern swig_type_14 _wrap_zkc_strcode_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -417,9 +426,10 @@ extern uintptr_t _wrap_new_zkc_error_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_error_last_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_error_clear_capi_eaa5231196ad1db4(void);
+extern swig_intgo _wrap_zkc_options_version_check_capi_eaa5231196ad1db4(swig_type_17 arg1, swig_intgo arg2, swig_intgo arg3);
 extern void _wrap_zkc_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_17 arg2);
-extern swig_type_18 _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_18 arg2);
+extern swig_type_19 _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2);
 extern swig_voidp _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_strings_t_capi_eaa5231196ad1db4(void);
@@ -429,7 +439,7 @@ extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4(void);
-extern swig_type_19 _wrap_zkc_version_capi_eaa5231196ad1db4(void);
+extern swig_type_20 _wrap_zkc_version_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -442,6 +452,7 @@ extern void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(uintptr_t ar
 extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_retry_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2, double arg3);
 extern swig_intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(swig_voidp arg1);
@@ -452,7 +463,7 @@ extern void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_cancel_bound_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4(void);
-extern swig_type_20 _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(swig_type_21 arg1);
+extern swig_type_21 _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(swig_type_22 arg1);
 extern swig_intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4(void);
@@ -460,10 +471,10 @@ extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_acl_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -475,30 +486,32 @@ extern void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_acl_open_capi_eaa5231196ad1db4(void);
 extern uintptr_t _wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4(void);
 extern uintptr_t _wrap_zkc_acl_read_only_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_26 arg2, swig_type_27 arg3);
+extern swig_intgo _wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_27 arg2, swig_type_28 arg3);
 extern void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_29 arg2);
+extern swig_type_30 _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_31 arg2);
+extern swig_type_32 _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_33 arg2);
+extern swig_type_34 _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_35 arg2);
+extern swig_type_36 _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_37 arg2);
+extern swig_type_38 _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4(void);
-extern swig_type_38 _wrap_zkc_state_name_capi_eaa5231196ad1db4(swig_intgo arg1);
+extern swig_type_39 _wrap_zkc_state_name_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4(void);
@@ -513,14 +526,16 @@ extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4(void);
+extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_39 arg2);
-extern swig_type_40 _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_41 arg2);
-extern swig_type_42 _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_42 arg2);
+extern swig_type_43 _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_event_t_capi_eaa5231196ad1db4(void);
@@ -533,10 +548,10 @@ extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(uin
 extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_43 arg2);
-extern swig_type_44 _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_45 arg2);
-extern swig_type_46 _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_44 arg2);
+extern swig_type_45 _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_46 arg2);
+extern swig_type_47 _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -545,39 +560,41 @@ extern void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(uintptr_t arg1, ui
 extern uintptr_t _wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_open_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_47 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_open_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_48 arg2, uintptr_t arg3);
 extern void _wrap_zkc_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_state_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_49 _wrap_zkc_history_resets_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern void _wrap_zkc_event_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_48 arg2);
-extern swig_type_49 _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_stat_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4(void);
@@ -593,41 +610,46 @@ extern void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(uintptr_t 
 extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_62 arg2);
+extern swig_type_63 _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_create_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_62 arg2, uintptr_t arg3, swig_type_63 arg4, swig_type_64 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_65 arg2, uintptr_t arg3, swig_type_66 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_eaa5231196ad1db4(swig_type_69 arg1, uintptr_t arg2, swig_type_70 arg3, swig_type_71 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_72 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(swig_type_73 arg1, uintptr_t arg2, swig_type_74 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(swig_type_75 arg1, uintptr_t arg2, swig_type_76 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_77 arg2, uintptr_t arg3, swig_type_78 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_81 arg2);
-extern swig_intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(swig_type_82 arg1, swig_type_83 arg2);
+extern swig_intgo _wrap_zkc_create_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_64 arg2, uintptr_t arg3, swig_type_65 arg4, swig_type_66 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_69 arg2, uintptr_t arg3, swig_type_70 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_eaa5231196ad1db4(swig_type_71 arg1, uintptr_t arg2, swig_type_72 arg3, swig_type_73 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_74 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(swig_type_75 arg1, uintptr_t arg2, swig_type_76 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(swig_type_77 arg1, uintptr_t arg2, swig_type_78 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_81 arg2, uintptr_t arg3, swig_type_82 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_83 arg2);
+extern swig_intgo _wrap_zkc_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
+extern void _wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_86 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(swig_type_87 arg1, swig_type_88 arg2);
 extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(swig_voidp arg1);
 extern void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_84 arg2, swig_type_85 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_88 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_89 arg2, swig_intgo arg3);
-extern swig_type_90 _wrap_zkc_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_94 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_guard_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_95 arg2, swig_intgo arg3);
+extern swig_type_96 _wrap_zkc_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_91 arg2);
-extern swig_type_92 _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_97 arg2);
+extern swig_type_98 _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_93 arg2);
-extern swig_type_94 _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_99 arg2);
+extern swig_type_100 _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4(void);
@@ -637,24 +659,26 @@ extern void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_95 _wrap_zkc_batch_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_98 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_101 _wrap_zkc_batch_count_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_104 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_109 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_110 arg2);
+extern swig_intgo _wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_111 arg2);
 extern swig_intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_105 arg2);
-extern swig_type_106 _wrap_zkc_batch_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_107 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_108 arg3);
-extern swig_type_109 _wrap_zkc_batch_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_110 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_111 arg2);
-extern swig_type_112 _wrap_zkc_batch_session_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_113 arg3, swig_type_114 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_112 arg2);
+extern swig_type_113 _wrap_zkc_batch_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_114 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_115 arg3);
+extern swig_type_116 _wrap_zkc_batch_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_117 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_118 arg2);
+extern uintptr_t _wrap_zkc_batch_acl_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_119 arg2);
+extern swig_type_120 _wrap_zkc_batch_session_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_121 arg3, swig_type_122 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_115 arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_123 arg2);
 extern swig_intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(uintptr_t arg1);
@@ -665,6 +689,7 @@ extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
@@ -672,71 +697,73 @@ extern void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(uintptr_t 
 extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_118 arg2);
-extern swig_type_119 _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_126 arg2);
+extern swig_type_127 _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_128 arg3, uintptr_t arg4);
 extern void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_121 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_122 arg2, uintptr_t arg3, swig_type_123 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_124 arg3);
-extern swig_type_125 _wrap_zkc_cache_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_126 _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_127 _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_129 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_130 arg2, uintptr_t arg3, swig_type_131 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_132 arg3);
+extern swig_type_133 _wrap_zkc_cache_count_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_134 _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_135 _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_128 _wrap_zkc_cache_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_129 _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(swig_intgo arg1);
+extern swig_type_136 _wrap_zkc_cache_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_137 _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_130 arg2);
-extern swig_type_131 _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_138 arg2);
+extern swig_type_139 _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_132 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_140 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(swig_type_133 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(swig_type_134 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(swig_type_141 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(swig_type_142 arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_135 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_143 arg2, uintptr_t arg3);
 extern swig_intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_election_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_136 arg2);
-extern swig_type_137 _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_138 arg2);
-extern swig_type_139 _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_140 arg2);
-extern swig_type_141 _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_142 arg2);
-extern swig_type_143 _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_144 arg2);
+extern swig_type_145 _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_146 arg2);
+extern swig_type_147 _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_148 arg2);
+extern swig_type_149 _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_150 arg2);
+extern swig_type_151 _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_144 arg2);
-extern swig_type_145 _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_152 arg2);
+extern swig_type_153 _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_146 arg3);
+extern swig_intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_154 arg3);
 extern void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_147 arg2, uintptr_t arg3, swig_type_148 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_149 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_150 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_151 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_152 arg3, swig_intgo arg4, swig_type_153 arg5);
+extern swig_intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_155 arg2, uintptr_t arg3, swig_type_156 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_157 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_158 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_159 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_160 arg3, swig_intgo arg4, swig_type_161 arg5);
 extern swig_intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(uintptr_t arg1);
@@ -751,20 +778,21 @@ extern void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg
 extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_154 arg2);
-extern swig_type_155 _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_162 arg2);
+extern swig_type_163 _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_156 arg2);
-extern swig_type_157 _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_158 arg2);
-extern swig_type_159 _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_160 arg2);
-extern swig_type_161 _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_164 arg2);
+extern swig_type_165 _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_166 arg2);
+extern swig_type_167 _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_168 arg2);
+extern swig_type_169 _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_162 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, uintptr_t arg4);
 extern void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -773,20 +801,20 @@ extern swig_intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(swig_type_163 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_164 _wrap_zkc_lock_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(swig_type_171 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_172 _wrap_zkc_lock_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, uintptr_t arg4);
 extern void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_166 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, swig_intgo arg4, uintptr_t arg5);
 extern void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_167 _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_168 _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_175 _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_176 _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
@@ -796,24 +824,25 @@ extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uin
 extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_169 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3, uintptr_t arg4);
 extern void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_170 arg2);
-extern swig_type_171 _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_178 arg2);
+extern swig_type_179 _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(swig_type_172 arg1, uintptr_t arg2, swig_type_173 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_174 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(swig_type_175 arg1, uintptr_t arg2, swig_type_176 arg3, swig_type_177 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_178 arg2);
-extern swig_type_179 _wrap_zkc_counter_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_180 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_181 arg2);
+extern swig_intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_182 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(swig_type_183 arg1, uintptr_t arg2, swig_type_184 arg3, swig_type_185 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_zkc_counter_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_188 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_189 arg2);
 extern void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -824,37 +853,38 @@ extern void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t ar
 extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_190 arg2);
+extern swig_type_191 _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_192 arg2);
+extern swig_type_193 _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_194 arg2);
+extern swig_type_195 _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_196 arg2);
+extern swig_type_197 _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_190 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_198 arg3, uintptr_t arg4);
 extern void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_191 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_192 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_199 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_200 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(swig_type_193 arg1, swig_type_194 arg2, uintptr_t arg3);
-extern swig_type_195 _wrap_zkc_queue_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_196 arg2);
-extern swig_type_197 _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(swig_type_201 arg1, swig_type_202 arg2, uintptr_t arg3);
+extern swig_type_203 _wrap_zkc_queue_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_204 arg2);
+extern swig_type_205 _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_198 arg2, uintptr_t arg3, swig_type_199 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_200 arg2);
+extern swig_intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_206 arg2, uintptr_t arg3, swig_type_207 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_208 arg2);
 extern void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -865,30 +895,31 @@ extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintp
 extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_201 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_index_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_209 arg3, uintptr_t arg4);
 extern void _wrap_zkc_index_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_202 _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_203 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_210 _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_211 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_212 arg2);
+extern swig_type_213 _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_206 arg2);
-extern swig_type_207 _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_208 arg3, swig_type_209 arg4, uintptr_t arg5, swig_type_210 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_211 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_214 arg2);
-extern swig_type_215 _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_216 arg2);
-extern swig_type_217 _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_218 arg2);
-extern swig_type_219 _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_220 arg2);
-extern swig_type_221 _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_type_217 arg4, uintptr_t arg5, swig_type_218 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_219 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_220 arg2);
+extern swig_type_221 _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_222 arg2);
+extern swig_type_223 _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_224 arg2);
+extern swig_type_225 _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_226 arg2);
+extern swig_type_227 _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
@@ -896,27 +927,27 @@ extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(uin
 extern uintptr_t _wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_222 arg4, swig_intgo arg5);
-extern void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_223 arg2);
-extern swig_type_224 _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_225 arg2);
-extern swig_type_226 _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_227 arg2);
-extern swig_type_228 _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_229 arg2);
-extern swig_type_230 _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_230 arg4, swig_intgo arg5);
+extern void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_231 arg2);
+extern swig_type_232 _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_235 arg2);
+extern swig_type_236 _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_237 arg2);
+extern swig_type_238 _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_231 arg2);
-extern swig_type_232 _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_233 arg3, uintptr_t arg4, swig_type_234 arg5, swig_type_235 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_236 arg3, uintptr_t arg4, swig_type_237 arg5, swig_type_238 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_239 arg3, uintptr_t arg4, swig_type_240 arg5, uintptr_t arg6, swig_type_241 arg7, swig_type_242 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3, uintptr_t arg4, swig_type_242 arg5, swig_type_243 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4, swig_type_245 arg5, swig_type_246 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_247 arg3, uintptr_t arg4, swig_type_248 arg5, uintptr_t arg6, swig_type_249 arg7, swig_type_250 arg8, swig_intgo arg9);
 extern swig_intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4(void);
@@ -927,97 +958,98 @@ extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4(void);
 extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_245 arg2);
-extern swig_type_246 _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_251 arg2);
+extern swig_type_252 _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_259 arg2);
+extern swig_type_260 _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_267 arg2);
+extern swig_type_268 _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_263 _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(swig_intgo arg1);
+extern swig_type_271 _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(swig_intgo arg1);
 extern swig_intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_264 arg3);
-extern swig_intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_265 arg2, swig_type_266 arg3);
+extern swig_intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_272 arg3);
+extern swig_intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_273 arg2, swig_type_274 arg3);
 extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4(void);
 extern void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_267 arg2);
-extern swig_type_268 _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_269 arg2);
-extern swig_type_270 _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_275 arg2);
+extern swig_type_276 _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_277 arg2);
+extern swig_type_278 _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_271 arg2);
-extern swig_type_272 _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_273 arg2);
-extern swig_type_274 _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_279 arg2);
+extern swig_type_280 _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_281 arg2);
+extern swig_type_282 _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_275 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_283 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_276 _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_284 _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_277 arg2);
-extern swig_type_278 _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_279 arg2);
-extern swig_type_280 _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_285 arg2);
+extern swig_type_286 _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_287 arg2);
+extern swig_type_288 _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_283 arg2);
-extern swig_type_284 _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_285 arg2);
-extern swig_type_286 _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_289 arg2);
+extern swig_type_290 _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_291 arg2);
+extern swig_type_292 _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_293 arg2);
+extern swig_type_294 _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_287 arg2);
-extern swig_type_288 _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_295 arg2);
+extern swig_type_296 _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_289 arg2);
-extern swig_type_290 _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_297 arg2);
+extern swig_type_298 _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_291 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_292 arg2, swig_type_293 arg3, swig_type_294 arg4);
+extern swig_intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_299 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_300 arg2, swig_type_301 arg3, swig_type_302 arg4);
 extern void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
@@ -1025,28 +1057,29 @@ extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1
 extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_295 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_303 arg3, uintptr_t arg4);
 extern void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_296 arg2);
-extern swig_type_297 _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_298 arg2);
-extern swig_type_299 _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_304 arg2);
+extern swig_type_305 _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_306 arg2);
+extern swig_type_307 _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4(void);
 extern void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_300 arg4);
-extern swig_intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_type_301 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_302 arg6);
+extern swig_intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_308 arg4);
+extern swig_intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_type_309 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_310 arg6);
 extern swig_intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_303 _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_304 _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_305 _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(swig_type_306 arg1);
-extern double _wrap_zkc_service_score_capi_eaa5231196ad1db4(swig_type_307 arg1, swig_type_308 arg2, swig_intgo arg3);
+extern swig_type_311 _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_312 _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_313 _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(swig_type_314 arg1);
+extern double _wrap_zkc_service_score_capi_eaa5231196ad1db4(swig_type_315 arg1, swig_type_316 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_309 _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(uintptr_t arg1);
+extern swig_type_317 _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4(void);
 #undef intgo
 */
@@ -1662,6 +1695,14 @@ func _swig_getZKC_EAGAIN() (_swig_ret Enum_SS_zkc_code) {
 
 var ZKC_EAGAIN Enum_SS_zkc_code = _swig_getZKC_EAGAIN()
 
+func _swig_getZKC_ELOCKLOST() (_swig_ret Enum_SS_zkc_code) {
+	var swig_r Enum_SS_zkc_code
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4())
+	return swig_r
+}
+
+var ZKC_ELOCKLOST Enum_SS_zkc_code = _swig_getZKC_ELOCKLOST()
+
 func Zkc_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
@@ -1753,6 +1794,18 @@ func Zkc_error_clear() {
 	C._wrap_zkc_error_clear_capi_eaa5231196ad1db4()
 }
 
+func Zkc_options_version_check(arg1 string, arg2 int, arg3 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_zkc_options_version_check_capi_eaa5231196ad1db4(*(*C.swig_type_17)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	return swig_r
+}
+
 func Zkc_free(arg1 uintptr) {
 	_swig_i_0 := arg1
 	C._wrap_zkc_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
@@ -1770,7 +1823,7 @@ func (p SwigcptrZkc_strings_t) SwigIsZkc_strings_t() {
 func (arg1 SwigcptrZkc_strings_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_17(_swig_i_1))
+	C._wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_18(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetCount() (_swig_ret int64) {
@@ -1963,6 +2016,14 @@ type Zkc_retry_t interface {
 	GetDeadline_ms() (_swig_ret int)
 }
 
+func Zkc_retry_init(arg1 Zkc_retry_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_retry_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_retry_validate(arg1 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
@@ -2034,7 +2095,7 @@ const ZKC_CANCEL_POLL_MS int = 10
 func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(C.swig_type_21(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(C.swig_type_22(_swig_i_0)))
 	return swig_r
 }
 
@@ -2105,7 +2166,7 @@ func (arg1 SwigcptrZkc_acl_t) GetPerms() (_swig_ret int) {
 func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2124,7 +2185,7 @@ func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2235,12 +2296,20 @@ func Zkc_acl_read_only() (_swig_ret Zkc_acl_list_t) {
 	return swig_r
 }
 
+func Zkc_acl_list_copy(arg1 Zkc_acl_list_t, arg2 Zkc_acl_list_t) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	swig_r = (int)(C._wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_acl_digest_id(arg1 *string, arg2 string, arg3 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2))))
 
 	zkcgoTakeString(arg1)
 
@@ -2280,7 +2349,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2299,7 +2368,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2318,7 +2387,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2337,7 +2406,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2356,7 +2425,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2413,6 +2482,14 @@ type Zkc_tls_options_t interface {
 	GetServer_name() (_swig_ret string)
 	SetVerify_host(arg2 int)
 	GetVerify_host() (_swig_ret int)
+}
+
+func Zkc_tls_options_init(arg1 Zkc_tls_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
 }
 
 type Enum_SS_zkc_state int
@@ -2589,6 +2666,22 @@ func _swig_getZKC_EVENT_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_event_type) {
 
 var ZKC_EVENT_CACHE_OVERFLOW Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_OVERFLOW()
 
+func _swig_getZKC_EVENT_CACHE_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4())
+	return swig_r
+}
+
+var ZKC_EVENT_CACHE_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RESET()
+
+func _swig_getZKC_EVENT_HISTORY_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4())
+	return swig_r
+}
+
+var ZKC_EVENT_HISTORY_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HISTORY_RESET()
+
 type SwigcptrZkc_event_t uintptr
 
 func (p SwigcptrZkc_event_t) Swigcptr() uintptr {
@@ -2627,7 +2720,7 @@ func (arg1 SwigcptrZkc_event_t) GetState() (_swig_ret int) {
 func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2646,7 +2739,7 @@ func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_event_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_41(_swig_i_1))
+	C._wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_42(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetSession_id() (_swig_ret int64) {
@@ -2761,7 +2854,7 @@ func (arg1 SwigcptrZkc_options_t) GetRetry() (_swig_ret Zkc_retry_t) {
 func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2780,7 +2873,7 @@ func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2869,13 +2962,21 @@ type Zkc_options_t interface {
 	GetTls() (_swig_ret Zkc_tls_options_t)
 }
 
+func Zkc_options_init(arg1 Zkc_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2932,6 +3033,13 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	return swig_r
 }
 
+func Zkc_history_resets(arg1 Struct_SS_zkc) (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func Zkc_set_retry(arg1 Struct_SS_zkc, arg2 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
@@ -2963,6 +3071,8 @@ func Zkc_event_free(arg1 Zkc_event_t) {
 	C._wrap_zkc_event_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
 }
 
+const ZKC_NOTICE_HISTORY_RESET int = 16
+
 type SwigcptrZkc_stat_t uintptr
 
 func (p SwigcptrZkc_stat_t) Swigcptr() uintptr {
@@ -2975,7 +3085,7 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_48(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
@@ -2988,7 +3098,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
@@ -3001,7 +3111,7 @@ func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
@@ -3014,7 +3124,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
@@ -3066,7 +3176,7 @@ func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
@@ -3105,7 +3215,7 @@ func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
@@ -3266,7 +3376,7 @@ func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
@@ -3315,6 +3425,14 @@ type Zkc_create_options_t interface {
 	GetAcl() (_swig_ret Zkc_acl_list_t)
 }
 
+func Zkc_create_options_init(arg1 Zkc_create_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_create_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5 []byte, arg6 Zkc_create_options_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
@@ -3323,7 +3441,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3345,7 +3463,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -3365,7 +3483,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -3385,7 +3503,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_eaa5231196ad1db4(*(*C.swig_type_69)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_eaa5231196ad1db4(*(*C.swig_type_71)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3406,7 +3524,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3418,7 +3536,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_eaa5231196ad1db4(*(*C.swig_type_73)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_eaa5231196ad1db4(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3434,7 +3552,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_eaa5231196ad1db4(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_eaa5231196ad1db4(*(*C.swig_type_77)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3451,7 +3569,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3470,7 +3588,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3485,7 +3603,41 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkc_acl_get(arg1 Zkc_acl_list_t, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := getSwigcptr(arg3)
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_zkc_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Zkc_acl_list_free(arg1 Zkc_acl_list_t) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+}
+
+func Zkc_acl_set(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 Zkc_acl_list_t) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := getSwigcptr(arg4)
+	swig_r = (int)(C._wrap_zkc_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3496,7 +3648,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_eaa5231196ad1db4(*(*C.swig_type_82)(unsafe.Pointer(&_swig_i_0)), C.swig_type_83(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_eaa5231196ad1db4(*(*C.swig_type_87)(unsafe.Pointer(&_swig_i_0)), C.swig_type_88(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3532,7 +3684,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3548,7 +3700,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3563,7 +3715,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3575,7 +3727,19 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkc_multi_guard(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_zkc_multi_guard_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3614,7 +3778,7 @@ func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3677,7 +3841,7 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
@@ -3766,7 +3930,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3779,7 +3943,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3792,7 +3956,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3805,7 +3969,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3821,7 +3985,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3836,7 +4000,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3847,7 +4011,18 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkc_batch_get_acl(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3866,7 +4041,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1)))
 	return swig_r
 }
 
@@ -3875,7 +4050,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3887,7 +4062,7 @@ func Zkc_batch_stat(arg1 Zkc_stat_t, arg2 Struct_SS_zkc_batch, arg3 int64) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_108(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_115(_swig_i_2)))
 	return swig_r
 }
 
@@ -3895,7 +4070,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3906,7 +4081,15 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1))))
+	return swig_r
+}
+
+func Zkc_batch_acl(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_acl_list_t) {
+	var swig_r Zkc_acl_list_t
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1))))
 	return swig_r
 }
 
@@ -3925,7 +4108,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3951,7 +4134,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4036,6 +4219,14 @@ func _swig_getZKC_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_cache_event_type) {
 
 var ZKC_CACHE_OVERFLOW Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_OVERFLOW()
 
+func _swig_getZKC_CACHE_RESET() (_swig_ret Enum_SS_zkc_cache_event_type) {
+	var swig_r Enum_SS_zkc_cache_event_type
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4())
+	return swig_r
+}
+
+var ZKC_CACHE_RESET Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESET()
+
 const ZKC_CACHE_OPTIONS_VERSION int = 1
 
 func _swig_getZKC_CACHE_DEPTH_ALL() (_swig_ret int) {
@@ -4097,7 +4288,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
@@ -4110,7 +4301,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
@@ -4176,6 +4367,14 @@ type Zkc_cache_options_t interface {
 	GetEvents() (_swig_ret int)
 }
 
+func Zkc_cache_options_init(arg1 Zkc_cache_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cache_options_t) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
@@ -4183,7 +4382,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4209,7 +4408,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_129(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4219,7 +4418,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4238,7 +4437,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4328,7 +4527,7 @@ func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4394,6 +4593,14 @@ type Zkc_election_options_t interface {
 	GetAcl() (_swig_ret Zkc_acl_list_t)
 }
 
+func Zkc_election_options_init(arg1 Zkc_election_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_election_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_election_options_t) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
@@ -4401,7 +4608,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4421,7 +4628,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_eaa5231196ad1db4(*(*C.swig_type_133)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_eaa5231196ad1db4(*(*C.swig_type_141)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4432,7 +4639,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(*(*C.swig_type_134)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(*(*C.swig_type_142)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4455,7 +4662,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -4489,7 +4696,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4508,7 +4715,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4527,7 +4734,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_140(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_148(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
@@ -4540,7 +4747,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_142(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_150(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
@@ -4601,7 +4808,7 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_144(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
@@ -4649,7 +4856,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -4667,7 +4874,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4684,7 +4891,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4695,7 +4902,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4707,7 +4914,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4722,7 +4929,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4848,7 +5055,7 @@ func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
@@ -4884,6 +5091,14 @@ type Zkc_lock_options_t interface {
 	GetData_len() (_swig_ret int64)
 }
 
+func Zkc_lock_options_init(arg1 Zkc_lock_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 type SwigcptrZkc_lock_lease_t uintptr
 
 func (p SwigcptrZkc_lock_lease_t) Swigcptr() uintptr {
@@ -4896,7 +5111,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4915,7 +5130,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
@@ -4928,7 +5143,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_160(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
@@ -4977,7 +5192,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5053,7 +5268,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(*(*C.swig_type_171)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5077,7 +5292,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5112,7 +5327,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5255,6 +5470,14 @@ type Zkc_counter_options_t interface {
 	GetTimeout_ms() (_swig_ret int)
 }
 
+func Zkc_counter_options_init(arg1 Zkc_counter_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_counter_options_t) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
@@ -5262,7 +5485,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5295,7 +5518,7 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
@@ -5358,7 +5581,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_eaa5231196ad1db4(*(*C.swig_type_172)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_173(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_eaa5231196ad1db4(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5370,7 +5593,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_174(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_182(_swig_i_2)))
 	return swig_r
 }
 
@@ -5380,7 +5603,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_eaa5231196ad1db4(*(*C.swig_type_175)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_176(_swig_i_2), C.swig_type_177(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_eaa5231196ad1db4(*(*C.swig_type_183)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_184(_swig_i_2), C.swig_type_185(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5391,7 +5614,7 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1)))
 	return swig_r
 }
 
@@ -5408,14 +5631,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_type_180(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_type_188(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5512,6 +5735,14 @@ type Zkc_queue_options_t interface {
 	GetAcl() (_swig_ret Zkc_acl_list_t)
 }
 
+func Zkc_queue_options_init(arg1 Zkc_queue_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 type SwigcptrZkc_queue_item_t uintptr
 
 func (p SwigcptrZkc_queue_item_t) Swigcptr() uintptr {
@@ -5524,7 +5755,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5543,7 +5774,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_184)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5562,7 +5793,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_194(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
@@ -5588,7 +5819,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
@@ -5636,7 +5867,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5655,7 +5886,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5672,7 +5903,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 *uintptr, arg3 *int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_192(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_200(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -5722,7 +5953,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_eaa5231196ad1db4(*(*C.swig_type_193)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_eaa5231196ad1db4(*(*C.swig_type_201)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5761,7 +5992,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5816,7 +6047,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_199(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_207(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5827,7 +6058,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5921,13 +6152,21 @@ type Zkc_index_options_t interface {
 	GetTimeout_ms() (_swig_ret int)
 }
 
+func Zkc_index_options_init(arg1 Zkc_index_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_index_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_index_options_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -5952,7 +6191,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_203(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_211(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5971,7 +6210,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6003,7 +6242,7 @@ func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
@@ -6048,7 +6287,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 []by
 	_swig_i_4 := getSwigcptr(arg5)
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_put_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_208(_swig_i_2), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_210(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_216(_swig_i_2), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_218(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -6061,7 +6300,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 i
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_211(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_219(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -6079,7 +6318,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6098,7 +6337,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_222(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
@@ -6111,7 +6350,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6130,7 +6369,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
@@ -6143,7 +6382,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_220(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
@@ -6221,7 +6460,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintp
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_index_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_222(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_230(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -6237,7 +6476,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6256,7 +6495,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
@@ -6269,7 +6508,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6288,7 +6527,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_237(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
@@ -6334,7 +6573,7 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_231(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
@@ -6391,7 +6630,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_234(_swig_i_4), C.swig_type_235(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_242(_swig_i_4), C.swig_type_243(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6407,7 +6646,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_237(_swig_i_4), C.swig_type_238(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_245(_swig_i_4), C.swig_type_246(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6425,7 +6664,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_240(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_241(_swig_i_6), C.swig_type_242(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_248(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_249(_swig_i_6), C.swig_type_250(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6523,7 +6762,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6542,7 +6781,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6561,7 +6800,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
@@ -6574,7 +6813,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6593,7 +6832,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
@@ -6606,7 +6845,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6679,7 +6918,7 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
@@ -6692,7 +6931,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
@@ -6705,7 +6944,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
@@ -6731,7 +6970,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t)
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
@@ -6803,7 +7042,7 @@ func Zkc_index_encode(arg1 *string, arg2 uintptr, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_264(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_272(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6815,7 +7054,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), C.swig_type_266(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)), C.swig_type_274(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6864,7 +7103,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_267)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6883,7 +7122,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6941,7 +7180,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6960,7 +7199,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_273(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_281(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
@@ -7017,13 +7256,21 @@ type Zkc_service_instance_t interface {
 	GetReplace() (_swig_ret int)
 }
 
+func Zkc_service_instance_init(arg1 Zkc_service_instance_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_service_reg_open(arg1 Struct_SS_zkc_service_reg, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_service_instance_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7088,7 +7335,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7107,7 +7354,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7165,7 +7412,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7184,7 +7431,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_283(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_291(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
@@ -7197,7 +7444,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_285(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_293(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
@@ -7251,7 +7498,7 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_287(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
@@ -7277,7 +7524,7 @@ func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_289(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_297(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
@@ -7319,7 +7566,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7335,7 +7582,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)), C.swig_type_294(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_2)), C.swig_type_302(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7407,13 +7654,21 @@ type Zkc_service_router_options_t interface {
 	GetTimeout_ms() (_swig_ret int)
 }
 
+func Zkc_service_router_options_init(arg1 Zkc_service_router_options_t, arg2 uint) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
 func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_service_router_options_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7437,7 +7692,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7456,7 +7711,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7528,7 +7783,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_route_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_300(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_308(_swig_i_3)))
 	return swig_r
 }
 
@@ -7540,7 +7795,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_301(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_302(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_309(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_310(_swig_i_5)))
 	return swig_r
 }
 
@@ -7569,7 +7824,7 @@ func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_eaa5231196ad1db4(*(*C.swig_type_306)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_eaa5231196ad1db4(*(*C.swig_type_314)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -7581,7 +7836,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_eaa5231196ad1db4(C.swig_type_307(_swig_i_0), C.swig_type_308(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_eaa5231196ad1db4(C.swig_type_315(_swig_i_0), C.swig_type_316(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 

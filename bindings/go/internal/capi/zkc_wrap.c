@@ -1234,6 +1234,18 @@ intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
 }
 
 
+intgo _wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4() {
+  enum zkc_code result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_ELOCKLOST;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
@@ -1357,6 +1369,28 @@ struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
 void _wrap_zkc_error_clear_capi_eaa5231196ad1db4() {
   zkc_error_clear();
   
+}
+
+
+intgo _wrap_zkc_options_version_check_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  char *arg1 = (char *) 0 ;
+  int arg2 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = (char *)malloc(_swig_go_0.n + 1);
+  memcpy(arg1, _swig_go_0.p, _swig_go_0.n);
+  arg1[_swig_go_0.n] = '\0';
+  
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)zkc_options_version_check((char const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  free(arg1); 
+  return _swig_go_result;
 }
 
 
@@ -1653,6 +1687,21 @@ void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_retry_init_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+  zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_retry_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_retry_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -2070,6 +2119,21 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
 }
 
 
+intgo _wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  arg2 = *(zkc_acl_list_t **)&_swig_go_1; 
+  
+  result = (int)zkc_acl_list_copy(arg1,(struct zkc_acl_list const *)arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
@@ -2367,6 +2431,21 @@ void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options
 }
 
 
+intgo _wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_tls_options_t *arg1 = (zkc_tls_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_tls_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_tls_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
   enum zkc_state result;
   intgo _swig_go_result;
@@ -2614,6 +2693,30 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
   
   
   result = ZKC_EVENT_CACHE_OVERFLOW;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_CACHE_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_HISTORY_RESET;
   
   _swig_go_result = (intgo)result; 
   return _swig_go_result;
@@ -3048,6 +3151,21 @@ void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_
 }
 
 
+intgo _wrap_zkc_options_init_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_options_t *arg1 = (zkc_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   char *arg2 = (char *) 0 ;
@@ -3176,6 +3294,19 @@ intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, str
     _swig_go_0->n = 0;
   }
   
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_history_resets_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  result = (uint64_t)zkc_history_resets(arg1);
+  _swig_go_result = result; 
   return _swig_go_result;
 }
 
@@ -3762,6 +3893,21 @@ void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_o
 }
 
 
+intgo _wrap_zkc_create_options_init_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_create_options_t *arg1 = (zkc_create_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_create_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_create_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
@@ -4174,6 +4320,76 @@ intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _s
 }
 
 
+intgo _wrap_zkc_acl_get_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
+  zkc_t *arg3 = (zkc_t *) 0 ;
+  char *arg4 = (char *) 0 ;
+  zkc_stat_t tmp2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  
+  arg2 = _swig_go_1.len >= 11 ? &tmp2 : NULL;
+  
+  arg3 = *(zkc_t **)&_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)zkc_acl_get(arg1,arg2,arg3,(char const *)arg4);
+  _swig_go_result = result; 
+  
+  if (arg2) {
+    long long *o = (long long *)_swig_go_1.array;
+    o[0] = arg2->czxid; o[1] = arg2->mzxid; o[2] = arg2->ctime; o[3] = arg2->mtime;
+    o[4] = arg2->version; o[5] = arg2->cversion; o[6] = arg2->aversion;
+    o[7] = arg2->ephemeral_owner; o[8] = arg2->data_length;
+    o[9] = arg2->num_children; o[10] = arg2->pzxid;
+  }
+  
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  
+  zkc_acl_list_free(arg1);
+  
+}
+
+
+intgo _wrap_zkc_acl_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, struct zkc_acl_list *_swig_go_3) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  zkc_acl_list_t *arg4 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  arg4 = *(zkc_acl_list_t **)&_swig_go_3; 
+  
+  result = (int)zkc_acl_set(arg1,(char const *)arg2,arg3,(struct zkc_acl_list const *)arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
@@ -4325,6 +4541,28 @@ intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, 
   arg3 = (int32_t)_swig_go_2; 
   
   result = (int)zkc_multi_check(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_multi_guard_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_multi_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  
+  result = (int)zkc_multi_guard(arg1,(char const *)arg2,arg3);
   _swig_go_result = result; 
   free(arg2); 
   return _swig_go_result;
@@ -4780,6 +5018,26 @@ intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _
 }
 
 
+intgo _wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  result = (int)zkc_batch_get_acl(arg1,(char const *)arg2);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
@@ -4870,6 +5128,21 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc
   
   result = (zkc_strings_t *)zkc_batch_children_of((struct zkc_batch const *)arg1,arg2);
   *(zkc_strings_t **)&_swig_go_result = (zkc_strings_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_acl_list *_wrap_zkc_batch_acl_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  size_t arg2 ;
+  zkc_acl_list_t *result = 0 ;
+  struct zkc_acl_list *_swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (zkc_acl_list_t *)zkc_batch_acl((struct zkc_batch const *)arg1,arg2);
+  *(zkc_acl_list_t **)&_swig_go_result = (zkc_acl_list_t *)result; 
   return _swig_go_result;
 }
 
@@ -5088,6 +5361,18 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
 }
 
 
+intgo _wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4() {
+  enum zkc_cache_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_CACHE_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
   int result;
   intgo _swig_go_result;
@@ -5292,6 +5577,21 @@ void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_opt
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_cache_options_t *arg1 = (zkc_cache_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_cache_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_cache_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -5647,6 +5947,21 @@ void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_electi
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_election_options_init_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_election_options_t *arg1 = (zkc_election_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_election_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_election_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -6476,6 +6791,21 @@ void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_optio
 }
 
 
+intgo _wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_lock_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
@@ -7065,6 +7395,21 @@ void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter
 }
 
 
+intgo _wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_counter_options_t *arg1 = (zkc_counter_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_counter_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_counter_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -7463,6 +7808,21 @@ void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_opt
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_queue_options_t *arg1 = (zkc_queue_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_queue_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_queue_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -8104,6 +8464,21 @@ void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_opt
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_index_options_init_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_index_options_t *arg1 = (zkc_index_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_index_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_index_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -9851,6 +10226,21 @@ void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
+intgo _wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_instance_t *arg1 = (zkc_service_instance_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_instance_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_instance_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -10469,6 +10859,21 @@ void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_router_options_t *arg1 = (zkc_service_router_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_router_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_router_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
