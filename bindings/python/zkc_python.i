@@ -419,6 +419,37 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Calls that never wait keep the GIL: releasing and taking it back would
+ * cost more than the call (cache reads take the cache's read lock, which
+ * no C thread holds across anything that needs Python). */
+%nothread zkc_state;
+%nothread zkc_lock_valid;
+%nothread zkc_semaphore_lease_valid;
+%nothread zkc_election_is_leader;
+%nothread zkc_cache_get;
+%nothread zkc_cache_children;
+%nothread zkc_cache_count;
+%nothread zkc_cache_bytes;
+%nothread zkc_cache_status;
+%nothread zkc_service_route;
+%nothread zkc_service_router_count;
+%nothread zkc_batch_get;
+%nothread zkc_batch_exists;
+%nothread zkc_batch_children;
+%nothread zkc_batch_set;
+%nothread zkc_batch_delete;
+%nothread zkc_batch_sync;
+%nothread zkc_py_batch_create;
+%nothread zkc_batch_new;
+%nothread zkc_batch_clear;
+%nothread zkc_multi_new;
+%nothread zkc_multi_create;
+%nothread zkc_multi_set;
+%nothread zkc_multi_delete;
+%nothread zkc_multi_check;
+%nothread zkc_events_next;
+%nothread zkc_lock_events_next;
+%nothread zkc_py_cache_data;
 %nothread zkc_py_set_hooks;
 %nothread zkc_py_error_last;
 %nothread zkc_py_batch_results;
@@ -493,6 +524,24 @@ PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 	}
 	zkc_error_clear();
 	return list;
+}
+
+/* A cached node's data only (no stat to build): the fast path of
+ * cache[path]. None when the node is not cached. */
+PyObject *zkc_py_cache_data(zkc_cache_t *cache, const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = zkc_cache_get(&data, &len, NULL, cache, path);
+	if (rc == ZKC_ENONODE)
+		Py_RETURN_NONE;
+	if (rc < 0) {
+		zkc_py_raise(rc);
+		return NULL;
+	}
+	PyObject *r = PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+	zkc_free(data);
+	return r;
 }
 
 /* A queue item's fields, copied: (name, data, priority, session_id). */

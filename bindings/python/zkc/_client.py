@@ -69,6 +69,9 @@ class State(enum.IntEnum):
     CLOSED = 5
 
 
+_STATES = tuple(State)
+
+
 class EventType(enum.IntEnum):
     """Event types (``zkc_event_type_t``)."""
     STATE = 1
@@ -471,7 +474,7 @@ class Client:
     def state(self) -> State:
         """The connection state (``State.CLOSED`` after close)."""
         h = self._h
-        return State.CLOSED if h is None else State(_c.zkc_state(h))
+        return State.CLOSED if h is None else _STATES[_c.zkc_state(h)]
 
     @property
     def connected(self) -> bool:
