@@ -193,7 +193,7 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_INDEX {
 	int zkc_batch_get, int zkc_batch_exists, int zkc_batch_children, int zkc_batch_create,
-	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync
+	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync, int zkc_batch_get_acl
 };
 
 /* ------------------------------------------------------------ inputs */
@@ -439,6 +439,7 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 %nothread zkc_batch_set;
 %nothread zkc_batch_delete;
 %nothread zkc_batch_sync;
+%nothread zkc_batch_get_acl;
 %nothread zkc_py_batch_create;
 %nothread zkc_batch_new;
 %nothread zkc_batch_clear;
@@ -499,8 +500,25 @@ PyObject *zkc_py_error_last(void)
 	return Py_BuildValue("(iN)", e->code, zkc_py_str(e->message ? e->message : ""));
 }
 
-/* Results of a batch after a run: one (code, data, stat, path, children)
- * tuple per op, None where an op kind has no such result. */
+static PyObject *zkc_py_acl_out(const zkc_acl_list_t *l)
+{
+	if (!l)
+		Py_RETURN_NONE;
+	PyObject *list = PyList_New(l->count);
+	for (int i = 0; list && i < l->count; i++) {
+		PyObject *it = Py_BuildValue("(iNN)", (int)l->acls[i].perms,
+		                             zkc_py_str(l->acls[i].scheme), zkc_py_str(l->acls[i].id));
+		if (!it) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, i, it);
+	}
+	return list;
+}
+
+/* Results of a batch after a run: one (code, data, stat, path, children,
+ * acl) tuple per op, None where an op kind has no such result. */
 PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 {
 	size_t n = zkc_batch_count(b);
@@ -511,11 +529,12 @@ PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 		zkc_stat_t st;
 		int have_stat = zkc_batch_stat(&st, b, i) == ZKC_OK;
 		const zkc_strings_t *kids = zkc_batch_children_of(b, i);
-		PyObject *it = Py_BuildValue("(iNNNN)", zkc_batch_code(b, i),
+		PyObject *it = Py_BuildValue("(iNNNNN)", zkc_batch_code(b, i),
 			data ? PyBytes_FromStringAndSize(data, (Py_ssize_t)len) : (Py_INCREF(Py_None), Py_None),
 			have_stat ? zkc_py_stat(&st) : (Py_INCREF(Py_None), Py_None),
 			zkc_py_str(zkc_batch_path(b, i)),
-			kids ? zkc_py_strings(kids) : (Py_INCREF(Py_None), Py_None));
+			kids ? zkc_py_strings(kids) : (Py_INCREF(Py_None), Py_None),
+			zkc_py_acl_out(zkc_batch_acl(b, i)));
 		if (!it) {
 			Py_DECREF(list);
 			return NULL;
