@@ -87,7 +87,7 @@ static void *run_worker(void *arg)
 		else
 			w->failed++;
 	}
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	return NULL;
 }
 
@@ -125,7 +125,7 @@ static double phase(zkc_t **zks, int clients, const char *path, int mode, int sh
 	if (zkc_counter_get(&v, c) != ZKC_OK || v != total || failed)
 		fprintf(stderr, "bench_counter: WARNING value %lld after %ld adds (%ld failed)\n",
 		        (long long)v, total, failed);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	fprintf(stderr, "  %-10s %d client(s)%s: %ld adds in %lld ms = %.0f adds/s\n",
 	        mode == 0 ? "zkc" : "sequential", clients, shards > 1 ? ", 8 shards" : "", total,
 	        (long long)(t1 - t0), total * 1000.0 / (double)(t1 - t0));

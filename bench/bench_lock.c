@@ -196,7 +196,7 @@ static double uncontended_zkc(zkc_t *zk, const char *dir, int flags, long *cycle
 	long n = 0;
 
 	lo.flags = flags;
-	CHECK("lock new", zkc_lock_new(&lk, zk, dir, &lo));
+	CHECK("lock new", zkc_lock_open(&lk, zk, dir, &lo));
 	CHECK("warm-up", zkc_lock_acquire(NULL, lk, 10000));
 	CHECK("warm-up", zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC));
 	t0 = now_ms();
@@ -208,7 +208,7 @@ static double uncontended_zkc(zkc_t *zk, const char *dir, int flags, long *cycle
 			CHECK("release", zkc_lock_release(lk, 0));
 		}
 	} while ((t1 = now_ms()) - t0 < PHASE_MS);
-	zkc_lock_free(lk);  /* waits for the last delete */
+	zkc_lock_close(lk);  /* waits for the last delete */
 	*cycles = n;
 	return (double)n * 1000.0 / (double)(now_ms() - t0);
 }
@@ -243,7 +243,7 @@ static void *contend(void *arg)
 	zkc_lock_t *lk = NULL;
 
 	if (w->use_zkc)
-		CHECK("lock new", zkc_lock_new(&lk, w->zk, w->dir, NULL));
+		CHECK("lock new", zkc_lock_open(&lk, w->zk, w->dir, NULL));
 	while (now_ms() < w->until) {
 		char *mine = NULL;
 
@@ -262,7 +262,7 @@ static void *contend(void *arg)
 		else
 			seq_release(w->zk, mine);
 	}
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	return NULL;
 }
 

@@ -4,6 +4,7 @@
 
 #include "zkc/common.h"
 #include "zkc/retry.h"
+#include "zkc/cancel.h"
 #include "zkc/acl.h"
 #include "zkc/tls.h"
 #include "zkc/client.h"

@@ -14,6 +14,8 @@
 
 #include "zkc/barrier.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
+#include "lock_internal.h"
 
 #define READY "ready"
 
@@ -109,8 +111,9 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 			rc = ZKC_ECLOSED;
 			break;
 		}
-		if (left > 100)
-			left = 100;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		left = zkc_cancel_slice_ms(left > 100 ? 100 : left);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += left / 1000;
 		ts.tv_nsec += (left % 1000) * 1000000;
@@ -262,11 +265,11 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	b->ready = join2(path, READY);
 	b->own = join2(path, id);
 	if (!b->path || !b->ready || !b->own) {
-		zkc_double_barrier_free(b);
+		zkc_double_barrier_close(b);
 		return ZKC_ENOMEM;
 	}
 	if ((rc = zkc_path_validate(b->own, (size_t)-1)) != ZKC_OK) {
-		zkc_double_barrier_free(b);
+		zkc_double_barrier_close(b);
 		return rc;
 	}
 	b->name = strrchr(b->own, '/') + 1;
@@ -274,7 +277,7 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	return ZKC_OK;
 }
 
-/* Deletes our node if this session still owns it (rule 5). */
+/* Deletes our node if this session still owns it (docs/design.md, rule 5). */
 static void drop_own(zkc_double_barrier_t *b)
 {
 	if (b->sid && b->sid == session_of(b->zk))
@@ -362,7 +365,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 			break;
 		}
 		rc = zkc_batch_run(b->zk, bt);
-		/* never go on across a session change (rule 4): a node we may
+		/* never go on across a session change (docs/design.md, rule 4): a node we may
 		 * have made went with the old session */
 		lost = 0;
 		if (rc == ZKC_OK && !run_sid)
@@ -550,12 +553,14 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 	return rc;
 }
 
-void zkc_double_barrier_free(zkc_double_barrier_t *b)
+void zkc_double_barrier_close(zkc_double_barrier_t *b)
 {
 	if (!b)
 		return;
-	if (b->own)
-		drop_own(b);
+	/* A destructor cannot fail: the node goes in the background (and
+	 * with the session at the latest). */
+	if (b->own && b->sid && b->sid == session_of(b->zk))
+		zkc__lock_delete_bg(b->zk, b->own, b->sid);
 	free(b->path);
 	free(b->ready);
 	free(b->own);

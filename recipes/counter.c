@@ -33,7 +33,7 @@ typedef struct shard {
 } shard_t;
 
 /* Reference counted: pending watches and asynchronous re-reads hold the
- * handle through callbacks that may run after zkc_counter_free. */
+ * handle through callbacks that may run after zkc_counter_close. */
 struct zkc_counter {
 	pthread_mutex_t mu;
 	int refs;
@@ -91,12 +91,31 @@ int zkc_counter_decode(int64_t *out, const void *data, size_t len)
 		return ZKC_OK;
 	}
 	if (len != 8 || !p)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter data: %zu bytes, not a counter "
+		                     "(8 bytes big-endian, or none)", len);
 	for (i = 0; i < 8; i++)
 		u = (u << 8) | p[i];
 	if (out)
 		*out = (int64_t)u;
 	return ZKC_OK;
+}
+
+/* A sharded counter's node holds its shard count as "sh=N" (4 to 6 bytes:
+ * never 0 or 8, so it is never read as a value; Curator's reader refuses
+ * data shorter than 8 bytes instead of misreading it). */
+static int marker_parse(const char *data, size_t len)
+{
+	int n = 0;
+	size_t i;
+
+	if (!data || len < 4 || len > 6 || memcmp(data, "sh=", 3) != 0 || data[3] == '0')
+		return 0;
+	for (i = 3; i < len; i++) {
+		if (data[i] < '0' || data[i] > '9')
+			return 0;
+		n = n * 10 + (data[i] - '0');
+	}
+	return n >= 2 && n <= MAX_SHARDS ? n : 0;
 }
 
 static int64_t now_ms(void)
@@ -179,6 +198,84 @@ static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	c_unref(c);
 }
 
+/* Claims an empty node (no counter value yet) for `want` shards with a
+ * versioned write of the shard count, so two first openers that disagree
+ * cannot both win. */
+static int claim_layout(zkc_t *zk, const char *path, int want, int32_t version)
+{
+	char mark[8];
+	int n = snprintf(mark, sizeof(mark), "sh=%d", want);
+
+	return zkc_set(NULL, zk, path, mark, (size_t)n, version);
+}
+
+/* The counter's layout as stored at `path`, checked against what the
+ * caller asked for (`want`: 0 no preference, 1 plain, N sharded). *out is
+ * the shard count to use (1 = plain). A missing counter takes `want` (the
+ * first sharded write stores it). */
+static int read_layout(int *out, zkc_t *zk, const char *path, int want)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 10; attempt++) {
+		char *data = NULL;
+		size_t len = 0;
+		zkc_stat_t st;
+		int rc, stored;
+
+		rc = zkc_get(&data, &len, &st, zk, path);
+		if (rc == ZKC_ENONODE) {
+			*out = want > 1 ? want : 1;
+			return ZKC_OK;
+		}
+		if (rc != ZKC_OK)
+			return rc;
+		stored = marker_parse(data, len);
+		zkc_free(data);
+		if (stored) {
+			if (want != 0 && want != stored)
+				return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s has %d shards (stored "
+				                     "at its node), not the %d asked for (0 takes the "
+				                     "stored count)", path, stored, want);
+			*out = stored;
+			return ZKC_OK;
+		}
+		if (len == 8) {
+			if (want > 1)
+				return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s is a plain counter (one "
+				                     "node), not the %d shards asked for", path, want);
+			*out = 1;
+			return ZKC_OK;
+		}
+		if (len != 0) {
+			if (want > 1)
+				return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: its node holds %zu "
+				                     "bytes: not a counter", path, len);
+			*out = 1;   /* every read and write of it says "not a counter" */
+			return ZKC_OK;
+		}
+		if (want <= 1) {
+			if (st.num_children > 0)
+				return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: the node has children "
+				                     "but no value and no shard count: not a counter (a "
+				                     "sharded counter of an older zkc: open it with its "
+				                     "shard count)", path);
+			*out = 1;
+			return ZKC_OK;
+		}
+		rc = claim_layout(zk, path, want, st.version);
+		if (rc == ZKC_OK) {
+			*out = want;
+			return ZKC_OK;
+		}
+		if (rc != ZKC_EBADVERSION && rc != ZKC_ENONODE)
+			return rc;
+		/* changed meanwhile: read it again */
+	}
+	return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: its node kept changing while its layout "
+	                     "was read", path);
+}
+
 int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
                      const zkc_counter_options_t *opts)
 {
@@ -186,24 +283,35 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	zkc_counter_t *c;
 	int i;
 
+	int nshards = 1, rc;
+
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter open: out is NULL");
 	*out = NULL;
 	if (opts)
 		o = *opts;
-	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
-		return ZKC_EBADARGUMENTS;
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION || o.shards < 0 || o.shards > MAX_SHARDS ||
-	    o.timeout_ms < 0)
-		return ZKC_EBADARGUMENTS;
+	if (!zk || !path)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter open: %s is NULL", zk ? "path" : "client");
+	if ((rc = zkc_path_validate(path, (size_t)-1)) != ZKC_OK)
+		return rc;      /* its message names the path and the fault */
+	if (strcmp(path, "/") == 0)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
+	if (o.version != ZKC_COUNTER_OPTIONS_VERSION)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: options version %d (use "
+		                     "ZKC_COUNTER_OPTIONS_INIT)", path, o.version);
+	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
+		                     "%d (>= 0) out of range", path, o.shards, MAX_SHARDS, o.timeout_ms);
+	if ((rc = read_layout(&nshards, zk, path, o.shards)) != ZKC_OK)
+		return rc;
 	c = calloc(1, sizeof(*c));
 	if (!c)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
 	pthread_mutex_init(&c->mu, NULL);
 	c->refs = 1;
 	c->zk = zk;
-	c->sharded = o.shards > 1;
-	c->nshards = c->sharded ? o.shards : 1;
+	c->sharded = nshards > 1;
+	c->nshards = nshards;
 	c->timeout_ms = o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->path = strdup(path);
 	c->sh = calloc((size_t)c->nshards, sizeof(*c->sh));
@@ -221,10 +329,10 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	return ZKC_OK;
 nomem:
 	c_unref(c);
-	return ZKC_ENOMEM;
+	return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
 }
 
-void zkc_counter_free(zkc_counter_t *c)
+void zkc_counter_close(zkc_counter_t *c)
 {
 	if (!c)
 		return;
@@ -259,14 +367,52 @@ static int read_shard(int64_t *out_value, int32_t *out_version, int *out_exists,
 	if (rc != ZKC_OK)
 		return rc;
 	rc = zkc_counter_decode(&v, data, len);
+	if (rc != ZKC_OK) {
+		int stored = !c->sharded ? marker_parse(data, len) : 0;
+
+		zkc_free(data);
+		if (stored)
+			return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s became a sharded counter "
+			                     "(%d shards) after this handle was opened: open it again",
+			                     c->path, stored);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: node %s holds %zu bytes: not a "
+		                     "counter (8 bytes big-endian, or none)", c->path, c->sh[i].path, len);
+	}
 	zkc_free(data);
-	if (rc != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
 	note(c, i, v, &st);
 	*out_exists = 1;
 	*out_value = v;
 	*out_version = st.version;
 	return ZKC_OK;
+}
+
+/* Whether the node of a sharded counter still holds its shard count
+ * (missing is fine: the counter reads 0 until its first write). */
+static int check_layout(zkc_counter_t *c, int code, const char *data, size_t len)
+{
+	int stored;
+
+	if (code == ZKC_ENONODE)
+		return ZKC_OK;
+	if (code != ZKC_OK)
+		return zkc_error_set(code, "counter %s: read: %s", c->path, zkc_strerror(code));
+	stored = marker_parse(data, len);
+	if (stored == c->nshards)
+		return ZKC_OK;
+	if (stored)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s now has %d shards, not the %d "
+		                     "this handle was opened with: open it again", c->path, stored,
+		                     c->nshards);
+	return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: its node no longer holds the shard "
+	                     "count (%zu bytes): not a sharded counter now", c->path, len);
+}
+
+static int check_root(zkc_counter_t *c, zkc_batch_t *b, size_t idx)
+{
+	size_t len = 0;
+	const char *data = zkc_batch_data(b, idx, &len);
+
+	return check_layout(c, zkc_batch_code(b, idx), data, len);
 }
 
 int zkc_counter_get(int64_t *out, zkc_counter_t *c)
@@ -276,12 +422,16 @@ int zkc_counter_get(int64_t *out, zkc_counter_t *c)
 	int i, rc;
 
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter get: handle is NULL");
 	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
 		return rc;
 	for (i = 0; i < c->nshards; i++)
 		zkc_batch_get(b, c->sh[i].path, 0, NULL, NULL);
+	if (c->sharded)     /* the stored shard count rides along: no extra round trip */
+		zkc_batch_get(b, c->path, 0, NULL, NULL);
 	rc = zkc_batch_run(c->zk, b);
+	if (rc == ZKC_OK && c->sharded)
+		rc = check_root(c, b, (size_t)c->nshards);
 	for (i = 0; rc == ZKC_OK && i < c->nshards; i++) {
 		int code = zkc_batch_code(b, (size_t)i);
 		const char *data;
@@ -291,18 +441,27 @@ int zkc_counter_get(int64_t *out, zkc_counter_t *c)
 		if (code == ZKC_ENONODE)
 			continue;
 		if (code != ZKC_OK) {
-			rc = code == ZKC_ECONNECTIONLOSS ? ZKC_ETIMEDOUT : code;
+			rc = zkc_error_set(code == ZKC_ECONNECTIONLOSS ? ZKC_ETIMEDOUT : code,
+			                   "counter %s: read %s: %s", c->path, c->sh[i].path,
+			                   zkc_strerror(code));
 			break;
 		}
 		data = zkc_batch_data(b, (size_t)i, &len);
 		if (zkc_counter_decode(&v, data, len) != ZKC_OK) {
-			rc = ZKC_EBADARGUMENTS;
+			int stored = !c->sharded ? marker_parse(data, len) : 0;
+
+			rc = stored ? zkc_error_set(ZKC_EBADARGUMENTS, "counter %s became a sharded "
+			                            "counter (%d shards) after this handle was opened: "
+			                            "open it again", c->path, stored)
+			            : zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: node %s holds %zu "
+			                            "bytes: not a counter", c->path, c->sh[i].path, len);
 			break;
 		}
 		zkc_batch_stat(&st, b, (size_t)i);
 		note(c, i, v, &st);
 		if (__builtin_add_overflow(sum, v, &sum))
-			rc = ZKC_EBADARGUMENTS;
+			rc = zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: the sum of its %d shards "
+			                   "overflows int64", c->path, c->nshards);
 	}
 	zkc_batch_free(b);
 	if (rc == ZKC_OK && out)
@@ -310,14 +469,45 @@ int zkc_counter_get(int64_t *out, zkc_counter_t *c)
 	return rc;
 }
 
-/* Creates shard i holding `value` (with parents). */
+/* Creates the node of a sharded counter holding its shard count (with
+ * parents); one that exists must hold the same count. */
+static int create_root(zkc_counter_t *c)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	char mark[8], *data = NULL;
+	size_t len = 0;
+	int n = snprintf(mark, sizeof(mark), "sh=%d", c->nshards), rc;
+
+	co.flags = ZKC_CREATE_PARENTS;
+	rc = zkc_create(NULL, NULL, c->zk, c->path, mark, (size_t)n, &co);
+	if (rc != ZKC_ENODEEXISTS)
+		return rc;
+	rc = zkc_get(&data, &len, NULL, c->zk, c->path);
+	if (rc == ZKC_ENONODE)
+		return rc;      /* gone again: the caller retries */
+	rc = check_layout(c, rc, data, len);
+	zkc_free(data);
+	return rc;
+}
+
+/* Creates shard i holding `value` (plain: with parents; sharded: under a
+ * node that holds the shard count, created first when missing). */
 static int create_shard(zkc_counter_t *c, int i, int64_t value, zkc_stat_t *st)
 {
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
 	unsigned char buf[8];
+	int rc;
 
-	co.flags = ZKC_CREATE_PARENTS;
 	zkc_counter_encode(buf, value);
+	if (!c->sharded) {
+		co.flags = ZKC_CREATE_PARENTS;
+		return zkc_create(NULL, st, c->zk, c->sh[i].path, buf, 8, &co);
+	}
+	rc = zkc_create(NULL, st, c->zk, c->sh[i].path, buf, 8, &co);
+	if (rc != ZKC_ENONODE)
+		return rc;
+	if ((rc = create_root(c)) != ZKC_OK)
+		return rc;
 	return zkc_create(NULL, st, c->zk, c->sh[i].path, buf, 8, &co);
 }
 
@@ -351,7 +541,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 		return rc;
 	if (zkc_batch_set(b, c->sh[i].path, buf, 8, ver) < 0) {
 		zkc_batch_free(b);
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", c->path);
 	}
 	pthread_mutex_lock(&c->mu);
 	if (c->sh[i].contended > 0)
@@ -393,8 +583,15 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 		return rc;      /* not sent */
 	if (code == ZKC_ECONNECTIONLOSS || code == ZKC_ETIMEDOUT) {
 		rc = zkc_set(st, c->zk, c->sh[i].path, buf, 8, ver);
-		return rc == ZKC_OK ? ZKC_OK : ZKC_EUNKNOWN;
+		if (rc == ZKC_OK || rc == ZKC_EUNKNOWN)
+			return rc;
+		return zkc_error_set(ZKC_EUNKNOWN, "counter %s: write of %s: reply lost, and the "
+		                     "check after it failed: %s", c->path, c->sh[i].path,
+		                     zkc_error_last()->message);
 	}
+	if (code != ZKC_OK)
+		return zkc_error_set(code, "counter %s: write %s: %s", c->path, c->sh[i].path,
+		                     zkc_strerror(code));
 	return code;
 }
 
@@ -431,11 +628,15 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 				}
 				if (out_current)
 					*out_current = cur;
-				return ZKC_EBADVERSION;
+				return zkc_error_set(ZKC_EBADVERSION, "counter %s holds %lld, not the "
+				                     "expected %lld", c->path, (long long)cur,
+				                     (long long)*expected);
 			}
 			next = value;
 		} else if (__builtin_add_overflow(cur, delta, &next)) {
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: adding %lld to %lld "
+			                     "overflows int64: nothing written", c->sh[i].path,
+			                     (long long)delta, (long long)cur);
 		}
 		if (missing) {
 			rc = create_shard(c, i, next, &st);
@@ -470,7 +671,8 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		if (attempt >= 2)
 			zkc_sync(c->zk, c->sh[i].path);
 		if (now_ms() >= deadline)
-			return ZKC_ETIMEDOUT;
+			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
+			                     "for %d ms: not applied", c->path, c->timeout_ms);
 		if (attempt > 0)
 			backoff(attempt);
 		attempt++;
@@ -482,7 +684,7 @@ int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t del
 	int i;
 
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter add: handle is NULL");
 	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
 	return update(out, NULL, c, i, delta, NULL, 0);
 }
@@ -500,9 +702,10 @@ int zkc_counter_add(int64_t *out_value, zkc_counter_t *c, int64_t delta)
 int zkc_counter_cas(int64_t *out_current, zkc_counter_t *c, int64_t expected, int64_t value)
 {
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter cas: handle is NULL");
 	if (c->sharded)
-		return ZKC_ENOTSUP;
+		return zkc_error_set(ZKC_ENOTSUP, "counter %s: compare-and-set needs a plain "
+		                     "counter; this one has %d shards", c->path, c->nshards);
 	return update(NULL, out_current, c, 0, 0, &expected, value);
 }
 
@@ -513,7 +716,7 @@ int zkc_counter_set(zkc_counter_t *c, int64_t value)
 	int i, rc;
 
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "counter set: handle is NULL");
 	for (i = 0; i < c->nshards; i++)
 		forget(c, i);
 	if (!c->sharded) {

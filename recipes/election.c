@@ -17,6 +17,8 @@
 
 #include "zkc/election.h"
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
+#include "lock_internal.h"
 
 #define LATCH "latch-"
 
@@ -519,7 +521,7 @@ static void handle_check(zkc_election_t *e, const zkc_batch_t *b, zkc_batch_t **
 	}
 	if (rk != ZKC_OK || rs != ZKC_OK || zkc_batch_stat(&st, b, 1) != ZKC_OK)
 		return;   /* transport trouble: the state events bring us back */
-	/* the node is ours only if this very session owns it (rule 3) */
+	/* the node is ours only if this very session owns it (docs/design.md, rule 3) */
 	if (st.ephemeral_owner != e->node_session ||
 	    st.ephemeral_owner != zkc_batch_session(b) ||
 	    st.ephemeral_owner != current_session(e->zk)) {
@@ -661,7 +663,7 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 	case ZKC_STATE_LOST:
 	case ZKC_STATE_CLOSED:
 		/* the node went with the session; join again at the next
-		 * CONNECTED, never before LOST is heard (rule 3) */
+		 * CONNECTED, never before LOST is heard (docs/design.md, rule 3) */
 		forget_node(e, ZKC_ELECTION_REASON_LOST);
 		e->searching = 0;
 		break;
@@ -794,14 +796,17 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
-		if (timeout_ms < 0) {
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		if (timeout_ms < 0 && !zkc_cancel_bound()) {
 			pthread_cond_wait(&e->cv, &e->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = timeout_ms < 0 ? 100 : deadline - now_ms();
 
 			if (left > 100)
 				left = 100;   /* cv runs on CLOCK_REALTIME: re-check often */
+			left = zkc_cancel_slice_ms(left);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += left / 1000;
 			ts.tv_nsec += (left % 1000) * 1000000;
@@ -929,18 +934,19 @@ int zkc_election_resign(zkc_election_t *e)
 	return delete_own(e, path);
 }
 
-int zkc_election_close(zkc_election_t *e)
+void zkc_election_close(zkc_election_t *e)
 {
 	char *path;
-	int rc;
+	int64_t sid;
 
 	if (!e)
-		return ZKC_OK;
+		return;
 	pthread_mutex_lock(&e->mu);
 	if (e->closed) {
 		pthread_mutex_unlock(&e->mu);
-		return ZKC_ECLOSED;
+		return;
 	}
+	sid = e->node_session;
 	path = leave_locked(e);
 	e->closed = 1;
 	wait_idle_locked(e);
@@ -948,9 +954,12 @@ int zkc_election_close(zkc_election_t *e)
 		pthread_cond_wait(&e->cv, &e->mu);
 	pthread_mutex_unlock(&e->mu);
 	zkc_listener_remove(e->zk, e->listener_id);
-	rc = delete_own(e, path);
+	/* A destructor cannot fail: the node goes in the background (the
+	 * session's order puts the delete before later requests). */
+	if (path)
+		zkc__lock_delete_bg(e->zk, path, sid);
+	free(path);
 	el_unref(e);
-	return rc;
 }
 
 /* ------------------------------------------------------------ queries */

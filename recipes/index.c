@@ -553,16 +553,11 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	return ZKC_OK;
 }
 
-int zkc_index_close(zkc_index_t *ix)
+void zkc_index_close(zkc_index_t *ix)
 {
-	int rc;
-
 	if (!ix)
-		return ZKC_OK;
-	if (ix->icache && zkc_on_event_thread(ix->zk))
-		return ZKC_EDEADLK;
-	if (ix->icache && (rc = zkc_cache_close(ix->icache)) != ZKC_OK)
-		return rc;
+		return;
+	zkc_cache_close(ix->icache);
 	zkc_cache_close(ix->rcache);
 	fields_free(ix->f, ix->nf);
 	pthread_rwlock_destroy(&ix->rw);
@@ -571,7 +566,6 @@ int zkc_index_close(zkc_index_t *ix)
 	free(ix->idir);
 	free(ix->udir);
 	free(ix);
-	return ZKC_OK;
 }
 
 size_t zkc_index_field_count(const zkc_index_t *ix)

@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
 
 /* The handle is reference counted: watches and the state listener hold the
- * lock through callbacks that may run after zkc_lock_free. */
+ * lock through callbacks that may run after zkc_lock_close. */
 struct zkc_lock {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -471,7 +472,7 @@ int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	return ZKC_OK;
 }
 
-int zkc_lock_new(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
 {
 	return zkc__lock_new_kind(out, zk, path, opts, ZKC__LOCK_MUTEX);
 }
@@ -488,7 +489,7 @@ const char *zkc_lock_path(const zkc_lock_t *lock)
 	return lock ? lock->dir : NULL;
 }
 
-void zkc_lock_free(zkc_lock_t *lk)
+void zkc_lock_close(zkc_lock_t *lk)
 {
 	char *own;
 	int64_t sess;
@@ -506,8 +507,10 @@ void zkc_lock_free(zkc_lock_t *lk)
 	lk->held = 0;
 	pthread_mutex_unlock(&lk->mu);
 	zkc_listener_remove(lk->zk, lk->listener_id);
+	/* A destructor cannot fail: the delete goes out in the background
+	 * (the session's order still puts it before later requests). */
 	if (own && zkc__lock_session(lk->zk) == sess)
-		delete_sync(lk->zk, own, sess);
+		zkc__lock_delete_bg(lk->zk, own, sess);
 	free(own);
 	pthread_mutex_lock(&lk->mu);
 	lk_unref_unlock(lk);
@@ -699,7 +702,7 @@ again:
 	}
 	if (transient(crc)) {
 		/* The create may have happened: look for our GUID on the same
-		 * session; a node of an older session is not ours (rule 3). */
+		 * session; a node of an older session is not ours (docs/design.md, rule 3). */
 		zkc_strings_t *c = NULL;
 		size_t i;
 		const char *base = strrchr(path, '/') + 1;
@@ -769,15 +772,17 @@ static void fill_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
 static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 {
 	while (lk->gen == gen0) {
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;  /* as zkc_lock_cancel: the node goes */
 		if (lk->canceled)
 			return ZKC_ECANCELED;
-		if (deadline < 0) {
+		if (deadline < 0 && !zkc_cancel_bound()) {
 			pthread_cond_wait(&lk->cv, &lk->mu);
 		} else {
 			struct timespec ts;
-			int64_t left = deadline - now_ms();
+			int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - now_ms());
 
-			if (left <= 0)
+			if (left <= 0 && deadline >= 0)
 				return ZKC_ETIMEDOUT;
 			clock_gettime(CLOCK_MONOTONIC, &ts);
 			ts.tv_sec += left / 1000;
@@ -835,6 +840,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 
 		memset(&dirst, 0, sizeof(dirst));
 		pthread_mutex_lock(&lk->mu);
+		if (zkc_cancel_fired(zkc_cancel_bound()))
+			lk->canceled = 1;
 		if (lk->canceled) {
 			pthread_mutex_unlock(&lk->mu);
 			return ZKC_ECANCELED;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/multi.h"
 #include "zkc/queue.h"
 
@@ -581,10 +582,14 @@ int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len,
 
 	if (out_name)
 		*out_name = NULL;
-	if (!q || (len && !data) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
-		return ZKC_EBADARGUMENTS;
+	if (!q)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue put: queue is NULL");
+	if ((len && !data) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put: %s", q->root,
+		                     len && !data ? "data is NULL" : "priority out of 0..9");
 	if (len > ZKC_MAX_DATA_LEN)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "queue %s: put: item of %zu bytes is over the "
+		                     "%d-byte limit", q->root, len, ZKC_MAX_DATA_LEN);
 	co.mode = ZKC_PERSISTENT_SEQUENTIAL;
 	co.acl = q->acl;
 	for (attempt = 0; attempt < 5; attempt++) {
@@ -601,7 +606,7 @@ int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len,
 		}
 		prefix = entry_prefix_path(q, t, priority);
 		if (!prefix)
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 		rc = zkc_create(&made, NULL, q->zk, prefix, data, len, &co);
 		free(prefix);
 		if (rc == ZKC_OK) {
@@ -637,17 +642,26 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 	unsigned char rb[8] = { 0 };
 	size_t i, total = 0;
 
-	if (!q || (n && (!data || !len)) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
-		return ZKC_EBADARGUMENTS;
+	if (!q)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue put_many: queue is NULL");
+	if ((n && (!data || !len)) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: %s", q->root,
+		                     n && (!data || !len) ? "data or len is NULL"
+		                                          : "priority out of 0..9");
 	for (i = 0; i < n; i++) {
 		if (len[i] && !data[i])
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: item %zu: data "
+			                     "is NULL", q->root, i);
 		if (len[i] > ZKC_MAX_DATA_LEN)
-			return ZKC_ETOOLARGE;
+			return zkc_error_set(ZKC_ETOOLARGE, "queue %s: put_many: item %zu of %zu bytes "
+			                     "is over the %d-byte limit", q->root, i, len[i],
+			                     ZKC_MAX_DATA_LEN);
 		total += len[i] + 64 + strlen(q->root);
 	}
 	if (total > ZKC_MAX_DATA_LEN)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "queue %s: put_many: %zu items make a %zu-byte "
+		                     "transaction, over the %d-byte limit", q->root, n, total,
+		                     ZKC_MAX_DATA_LEN);
 	if (n == 0)
 		return ZKC_OK;
 	/* A guard node created in the same transaction makes a retried
@@ -660,7 +674,7 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 	         rb[2], rb[3], rb[4], rb[5], rb[6], rb[7], (int)getpid());
 	guard_path = join3(q->root, guard, NULL);
 	if (!guard_path)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 	for (attempt = 0; attempt < 5; attempt++) {
 		zkc_multi_results_t *res = NULL;
 		zkc_multi_t *m = NULL;
@@ -678,7 +692,7 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 		prefix = entry_prefix_path(q, t, priority);
 		if (!prefix || zkc_multi_new(&m) != ZKC_OK) {
 			free(prefix);
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 			break;
 		}
 		zkc_multi_create(m, guard_path, NULL, 0, ZKC_PERSISTENT, q->acl);
@@ -691,7 +705,10 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 			/* the guard exists only if the lost attempt committed */
 			int e = zkc_exists(NULL, q->zk, guard_path);
 
-			rc = e == ZKC_OK ? ZKC_OK : e == ZKC_ENONODE ? ZKC_EUNKNOWN : ZKC_EUNKNOWN;
+			rc = e == ZKC_OK ? ZKC_OK
+			   : zkc_error_set(ZKC_EUNKNOWN, "queue %s: put_many: reply lost and its guard "
+			                   "%s %s", q->root, guard_path, e == ZKC_ENONODE ? "was not found"
+			                   : "could not be read");
 			if (rc == ZKC_OK)
 				zkc_delete(q->zk, guard_path, -1, 0);
 			zkc_multi_results_free(res);
@@ -1225,6 +1242,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
 		orphans_flush(q);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
 		rc = take_round(out, q, mode);
 		if (rc == 1)
 			continue;
@@ -1245,12 +1264,13 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 			int64_t left = deadline - now_ms();
 			struct timespec ts;
 
-			if (left <= 0)
+			if (left <= 0 || zkc_cancel_fired(zkc_cancel_bound()))
 				break;
-			if (deadline == INT64_MAX) {
+			if (deadline == INT64_MAX && !zkc_cancel_bound()) {
 				pthread_cond_wait(&q->cv, &q->mu);
 				continue;
 			}
+			left = zkc_cancel_slice_ms(left);
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += left / 1000;
 			ts.tv_nsec += (left % 1000) * 1000000L;
@@ -1263,6 +1283,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
 		(void)gen;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
 		if (now_ms() >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;

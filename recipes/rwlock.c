@@ -10,7 +10,7 @@ struct zkc_rwlock {
 	zkc_lock_t *write;
 };
 
-int zkc_rwlock_new(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
+int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
 {
 	zkc_rwlock_t *rw;
 	int rc;
@@ -27,7 +27,7 @@ int zkc_rwlock_new(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_lo
 	if (rc == ZKC_OK)
 		rc = zkc__lock_new_kind(&rw->read, zk, path, opts, ZKC__LOCK_READ);
 	if (rc != ZKC_OK) {
-		zkc_lock_free(rw->write);
+		zkc_lock_close(rw->write);
 		free(rw);
 		return rc;
 	}
@@ -36,12 +36,12 @@ int zkc_rwlock_new(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_lo
 	return ZKC_OK;
 }
 
-void zkc_rwlock_free(zkc_rwlock_t *rw)
+void zkc_rwlock_close(zkc_rwlock_t *rw)
 {
 	if (!rw)
 		return;
-	zkc_lock_free(rw->read);
-	zkc_lock_free(rw->write);
+	zkc_lock_close(rw->read);
+	zkc_lock_close(rw->write);
 	free(rw);
 }
 

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "zkc/batch.h"
+#include "zkc/cancel.h"
 #include "zkc/semaphore.h"
 #include "lock_internal.h"
 
@@ -40,6 +41,7 @@ struct zkc_semaphore_lease {
 	int64_t session;
 	int64_t token;
 	int32_t version;
+	int released;     /* zkc_semaphore_release ran: only the free is left */
 };
 
 static void waker_unref(waker_t *w)
@@ -77,8 +79,8 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
-                      const zkc_lock_options_t *opts)
+int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
+                       const zkc_lock_options_t *opts)
 {
 	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
 	pthread_condattr_t ca;
@@ -127,7 +129,7 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->w->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	rc = zkc_lock_new(&s->admit, zk, locks, &lo);
+	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
 	if (rc == ZKC_OK && lo.data_len) {
 		s->data = malloc(lo.data_len);
@@ -138,7 +140,7 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 		s->data_len = lo.data_len;
 	}
 	if (rc != ZKC_OK) {
-		zkc_lock_free(s->admit);
+		zkc_lock_close(s->admit);
 		waker_unref(s->w);
 		free(s->leases);
 		free(s->data);
@@ -152,11 +154,11 @@ int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path, int ma
 	return ZKC_OK;
 }
 
-void zkc_semaphore_free(zkc_semaphore_t *s)
+void zkc_semaphore_close(zkc_semaphore_t *s)
 {
 	if (!s)
 		return;
-	zkc_lock_free(s->admit);
+	zkc_lock_close(s->admit);
 	waker_unref(s->w);
 	free(s->leases);
 	free(s->data);
@@ -305,11 +307,13 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		}
 		pthread_mutex_lock(&s->w->mu);
 		while (s->w->gen == g0 && rc == ZKC_OK) {
-			if (deadline < 0) {
+			if ((rc = zkc_cancel_check()) != ZKC_OK)
+				break;
+			if (deadline < 0 && !zkc_cancel_bound()) {
 				pthread_cond_wait(&s->w->cv, &s->w->mu);
 			} else {
 				struct timespec ts;
-				int64_t left = deadline - mono_ms();
+				int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - mono_ms());
 
 				if (left <= 0) {
 					rc = ZKC_ETIMEDOUT;
@@ -347,7 +351,12 @@ int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
 	int rc = ZKC_OK, lost;
 
 	if (!l || (flags & ~ZKC_LOCK_RELEASE_SYNC))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_semaphore_release: %s",
+		                     l ? "unknown flags" : "lease is NULL");
+	if (l->released)
+		return zkc_error_set(ZKC_EINVALIDSTATE, "semaphore lease %s: released already",
+		                     l->path);
+	l->released = 1;
 	lost = zkc__lock_session(l->sem->zk) != l->session;
 	if (!lost) {
 		if (flags & ZKC_LOCK_RELEASE_SYNC) {
@@ -358,9 +367,22 @@ int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
 			rc = zkc__lock_delete_bg(l->sem->zk, l->path, l->session);
 		}
 	}
+	if (lost)
+		return zkc_error_set(ZKC_ELOST, "semaphore lease %s: its session ended before "
+		                     "the release", l->path);
+	return rc;
+}
+
+void zkc_semaphore_lease_free(zkc_semaphore_lease_t *l)
+{
+	if (!l)
+		return;
+	/* Still held: give it up in the background, as a destructor must not
+	 * fail (the session's end removes the node at the latest). */
+	if (!l->released && zkc__lock_session(l->sem->zk) == l->session)
+		zkc__lock_delete_bg(l->sem->zk, l->path, l->session);
 	free(l->path);
 	free(l);
-	return lost ? ZKC_ELOST : rc;
 }
 
 int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *l)

@@ -667,6 +667,7 @@ struct zkc_service_reg {
 	char *id, *address, *metadata;
 	size_t metadata_len;
 	int port, weight, draining;
+	int unregistered;     /* zkc_service_unregister ran (under mu) */
 };
 
 static int check_service_path(const char *p, const char *who)
@@ -707,7 +708,7 @@ static int reg_encode(char **out, size_t *out_len, zkc_service_reg_t *r)
 	return zkc_service_encode(out, out_len, r->name, &in);
 }
 
-int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service_path,
+int zkc_service_reg_open(zkc_service_reg_t **out, zkc_t *zk, const char *service_path,
                          const zkc_service_instance_t *in)
 {
 	zkc_service_reg_t *r;
@@ -718,15 +719,15 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	int rc;
 
 	if (!out)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_register: out is NULL");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_reg_open: out is NULL");
 	*out = NULL;
 	if (!zk)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_register: client is NULL");
-	if ((rc = check_service_path(service_path, "zkc_service_register")) != ZKC_OK ||
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_reg_open: client is NULL");
+	if ((rc = check_service_path(service_path, "zkc_service_reg_open")) != ZKC_OK ||
 	    (rc = check_instance(in, &meta_len)) != ZKC_OK)
 		return rc;
 	if (zkc_on_event_thread(zk))
-		return zkc_error_set(ZKC_EDEADLK, "zkc_service_register: called on the client's "
+		return zkc_error_set(ZKC_EDEADLK, "zkc_service_reg_open: called on the client's "
 		                  "event thread");
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -778,8 +779,11 @@ int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service
 		rc = zkc_pnode_open(&r->node, zk, r->path, data, len, ZKC_EPHEMERAL);
 	zkc_free(data);
 	if (rc != ZKC_OK) {
-		if (r->node)
+		if (r->node) {
+			/* nothing is left registered: wait for the delete */
+			zkc_pnode_delete(r->node);
 			zkc_pnode_close(r->node);
+		}
 		reg_free(r);
 		return rc;
 	}
@@ -796,6 +800,10 @@ static int reg_update(zkc_service_reg_t *r, int weight, int draining)
 	int rc;
 
 	pthread_mutex_lock(&r->mu);
+	if (r->unregistered) {
+		pthread_mutex_unlock(&r->mu);
+		return zkc_error_set(ZKC_EINVALIDSTATE, "service %s: unregistered", r->path);
+	}
 	if (weight)
 		r->weight = weight;
 	if (draining >= 0)
@@ -849,10 +857,20 @@ int zkc_service_unregister(zkc_service_reg_t *r)
 	int rc;
 
 	if (!r)
-		return ZKC_OK;
-	rc = zkc_pnode_close(r->node);
-	reg_free(r);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_unregister: handle is NULL");
+	pthread_mutex_lock(&r->mu);
+	r->unregistered = 1;
+	rc = zkc_pnode_delete(r->node);
+	pthread_mutex_unlock(&r->mu);
 	return rc;
+}
+
+void zkc_service_reg_close(zkc_service_reg_t *r)
+{
+	if (!r)
+		return;
+	zkc_pnode_close(r->node);
+	reg_free(r);
 }
 
 /* ================================================================ router */
@@ -1082,17 +1100,12 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 	return ZKC_OK;
 }
 
-int zkc_service_router_close(zkc_service_router_t *r)
+void zkc_service_router_close(zkc_service_router_t *r)
 {
-	int rc;
-
 	if (!r)
-		return ZKC_OK;
-	rc = zkc_cache_close(r->cache);
-	if (rc != ZKC_OK)
-		return rc;
+		return;
+	zkc_cache_close(r->cache);
 	router_free(r);
-	return ZKC_OK;
 }
 
 static void fill(zkc_service_endpoint_t *out, const zkc_service_entry_t *e)

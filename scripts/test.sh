@@ -3,7 +3,7 @@
 # suite on a fresh Debian machine: plain build, sanitizer build, valgrind.
 #
 # Environment:
-#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz")
+#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz python")
 #   ZKC_FUZZ_SECONDS  how long each fuzz target runs (default 30)
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
 #                     to the build dir; default: $VALGRIND_TESTS below)
@@ -28,7 +28,7 @@ LSAN_SUPP="scripts/lsan.supp"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz}
+PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz python}
 JOBS=-j2
 
 passed=0
@@ -197,6 +197,66 @@ phase_fuzz() {
 	done < <(ZKC_FUZZ_SECONDS=${ZKC_FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | grep -E '^fuzz: |ERROR|SUMMARY')
 }
 
+# The Python binding from a clean clone of HEAD: a venv under build/ (pip,
+# pytest and mypy from PyPI), `pip install` of the clone's bindings/python
+# (SWIG from PyPI as its build requirement) against this tree's libzkc,
+# mypy over the package and its stubs, then pytest with a JUnit report
+# whose counts join the summary. pytest finding no test counts as a failure.
+phase_python() {
+	local dir="$ROOT/build/python-phase" venv clone junit rc t f e s line
+	build_in build "" || { step_failed "python: build failed"; return; }
+	venv="$dir/venv"
+	clone="$dir/clone"
+	junit="$dir/pytest.xml"
+	rm -rf "$clone" "$junit"
+	mkdir -p "$dir"
+	if [ ! -x "$venv/bin/python" ]; then
+		python3 -m venv "$venv" || { step_failed "python: cannot make a venv"; return; }
+	fi
+	"$venv/bin/pip" install -q --upgrade pip pytest mypy >"$dir/pip.log" 2>&1 ||
+		{ tail -n 20 "$dir/pip.log"; step_failed "python: pip install pytest mypy failed"; return; }
+	git clone -q --no-hardlinks "$ROOT" "$clone" ||
+		{ step_failed "python: git clone failed"; return; }
+	if ! ZKC_CFLAGS="-I$clone/include" ZKC_LIBS="-L$ROOT/build/.libs -lzkc" \
+		ZKC_RPATH="$ROOT/build/.libs" \
+		"$venv/bin/pip" install -q --force-reinstall "$clone/bindings/python" \
+		>>"$dir/pip.log" 2>&1; then
+		tail -n 30 "$dir/pip.log"
+		step_failed "python: pip install ./bindings/python failed (log: $dir/pip.log)"
+		return
+	fi
+	(cd "$dir" && "$venv/bin/python" -c 'import zkc; print("python: zkc", zkc.__version__, "on libzkc", zkc.core_version)') ||
+		{ step_failed "python: import zkc failed"; return; }
+	if (cd "$clone/bindings/python" &&
+		"$venv/bin/mypy" --strict zkc); then
+		passed=$((passed + 1))
+	else
+		step_failed "python: mypy found type errors"
+	fi
+	(cd "$clone/bindings/python/tests" && ZKC_CLI="$ROOT/build/zkc" \
+		timeout 600 "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$junit")
+	rc=$?
+	if [ ! -s "$junit" ]; then
+		step_failed "python: pytest wrote no report (exit $rc)"
+		return
+	fi
+	line=$(sed -n 's/.*<testsuite \([^>]*\)>.*/\1/p' "$junit" | head -n 1)
+	t=$(printf '%s' "$line" | sed -n 's/.* tests="\([0-9]*\)".*/\1/p')
+	f=$(printf '%s' "$line" | sed -n 's/.* failures="\([0-9]*\)".*/\1/p')
+	e=$(printf '%s' "$line" | sed -n 's/.* errors="\([0-9]*\)".*/\1/p')
+	s=$(printf '%s' "$line" | sed -n 's/.* skipped="\([0-9]*\)".*/\1/p')
+	t=${t:-0} f=${f:-0} e=${e:-0} s=${s:-0}
+	say "phase python: $((t - f - e - s)) passed, $((f + e)) failed, $s skipped (pytest exit $rc)"
+	passed=$((passed + t - f - e - s))
+	failed=$((failed + f + e))
+	skipped=$((skipped + s))
+	if [ "$rc" -eq 5 ] || [ "$t" -eq 0 ]; then
+		step_failed "python: pytest collected no tests"
+	elif [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+		step_failed "python: pytest exited $rc"
+	fi
+}
+
 if [ "${ZKC_SKIP_DEPS:-0}" != 1 ]; then
 	scripts/setup-deps.sh || step_failed "setup-deps.sh failed"
 fi
@@ -213,13 +273,13 @@ esac
 
 for phase in $PHASES; do
 	case "$phase" in
-	plain|asan|valgrind|fuzz)
+	plain|asan|valgrind|fuzz|python)
 		phase_header "$phase"
 		"phase_$phase"
 		ran_phase=1
 		;;
 	*)
-		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz)"
+		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz python)"
 		;;
 	esac
 done

@@ -145,6 +145,8 @@ struct zkc_cache {
 	pev_t *evs;
 	size_t nev, evcap;
 	int dispatching;              /* running the user's callback */
+	int close_deferred;           /* closed from its own callback: no more
+	                               * events; freed right after it returns */
 
 	/* published state, under smu */
 	pthread_mutex_t smu;
@@ -280,7 +282,9 @@ static void ev_flush(zkc_cache_t *c)
 		pev_t *e = &c->evs[i];
 		int node_ev = e->type <= ZKC_CACHE_REMOVED;
 
-		if (c->opts.event_fn) {
+		if (c->close_deferred) {
+			/* closed by an earlier callback: deliver nothing more */
+		} else if (c->opts.event_fn) {
 			zkc_cache_event_t ev = { e->type, e->path, node_ev ? &e->stat : NULL,
 			                         e->data, e->len };
 
@@ -558,13 +562,14 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 	/* Names come from the server, but a path over the length limit would
 	 * leave the batch half-built: refuse it before adding any op. */
 	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: child path over the length limit",
+		                  c->root);
 	if (j->n == j->cap) {
 		size_t cap = j->cap ? j->cap * 2 : 16;
 		req_t *nr = realloc(j->reqs, cap * sizeof(*nr));
 
 		if (!nr)
-			return ZKC_ENOMEM;
+			return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", c->root);
 		j->reqs = nr;
 		j->cap = cap;
 	}
@@ -587,7 +592,7 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 	r->i_exists = r->i_get = r->i_kids = -1;
 	r->path = strdup(path);
 	if (!r->path)
-		return ZKC_ENOMEM;
+		return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", c->root);
 	r->flags = flags;
 	r->depth = depth;
 	if (flags & RQ_DATA) {
@@ -1036,7 +1041,7 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 				ev_push(c, ZKC_CACHE_SUSPENDED, NULL, NULL);
 			}
 		} else if (state == ZKC_STATE_RECONNECTED) {
-			/* Watches survive a reconnect, but rule 8: re-read anyway. */
+			/* Watches survive a reconnect, but docs/design.md rule 8: re-read anyway. */
 			start_resync(c, 1);
 		} else if (state == ZKC_STATE_CONNECTED && session_id != c->session) {
 			/* A new session: every watch of the old one is gone. */
@@ -1122,17 +1127,36 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 	return ZKC_OK;
 }
 
-int zkc_cache_close(zkc_cache_t *c)
+static void cache_free(zkc_cache_t *c);
+
+static void deferred_close(void *arg)
+{
+	cache_free(arg);
+}
+
+void zkc_cache_close(zkc_cache_t *c)
+{
+	if (!c)
+		return;
+	/* dispatching is only written on the event thread: reading it there
+	 * is safe, and elsewhere it does not matter. From its own callback the
+	 * cache's lock is held by the caller's caller: the close runs on the
+	 * event thread as soon as the callback returns. */
+	if (pthread_equal(pthread_self(), c->zk->dispatcher) && c->dispatching) {
+		if (!c->close_deferred) {
+			c->close_deferred = 1;
+			zkc__post(c->zk, deferred_close, c);
+		}
+		return;
+	}
+	cache_free(c);
+}
+
+static void cache_free(zkc_cache_t *c)
 {
 	cnode_t *n, *tmp;
 	size_t i;
 
-	if (!c)
-		return ZKC_OK;
-	/* dispatching is only written on the event thread: reading it there
-	 * is safe, and elsewhere it does not matter. */
-	if (pthread_equal(pthread_self(), c->zk->dispatcher) && c->dispatching)
-		return zkc__error(ZKC_EDEADLK, "cache close from its own callback");
 	zkc_listener_remove(c->zk, c->listener_id);
 	pthread_mutex_lock(&c->ref->mu);
 	c->ref->cache = NULL;
@@ -1151,7 +1175,6 @@ int zkc_cache_close(zkc_cache_t *c)
 	pthread_cond_destroy(&c->scv);
 	free(c->root);
 	free(c);
-	return ZKC_OK;
 }
 
 /* ------------------------------------------------------------ waiting */
@@ -1173,14 +1196,15 @@ static int reached(zkc_cache_t *c, int64_t zxid)
 static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *what)
 {
 	struct timespec ts;
+	int64_t deadline = timeout_ms < 0 ? -1 : zkc__now_ms() + timeout_ms;
 	int rc = ZKC_OK;
 
 	if (on_event_thread(c))
 		return zkc__error(ZKC_EDEADLK, "cache %s: called on the event thread", what);
-	if (timeout_ms >= 0)
-		zkc__deadline_ts(&ts, timeout_ms);
 	pthread_mutex_lock(&c->smu);
 	for (;;) {
+		int64_t left;
+
 		if (zxid < 0 && c->status != ZKC_OK) {
 			rc = zkc__error(c->status, "cache %s: a node or byte limit was hit",
 			                c->root);
@@ -1188,15 +1212,22 @@ static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *wh
 		}
 		if (zxid < 0 ? c->initialized : reached(c, zxid))
 			break;
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&c->scv, &c->smu);
-		} else if (pthread_cond_timedwait(&c->scv, &c->smu, &ts) != 0) {
-			if (zxid < 0 ? c->initialized : reached(c, zxid))
-				break;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		/* A deadline that passed is a timeout, not "no deadline". */
+		left = deadline < 0 ? -1 : deadline - zkc__now_ms();
+		if (deadline >= 0 && left <= 0) {
 			rc = zkc__error(ZKC_ETIMEDOUT, "cache %s: %s not reached in %d ms",
 			                c->root, what, timeout_ms);
 			break;
 		}
+		left = zkc_cancel_slice_ms(left);
+		if (left < 0) {
+			pthread_cond_wait(&c->scv, &c->smu);
+			continue;
+		}
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&c->scv, &c->smu, &ts);
 	}
 	pthread_mutex_unlock(&c->smu);
 	return rc;
@@ -1221,10 +1252,13 @@ int zkc_cache_status(zkc_cache_t *c)
 	int st;
 
 	if (!c)
-		return ZKC_EBADARGUMENTS;
+		return zkc__error(ZKC_EBADARGUMENTS, "cache status: cache is NULL");
 	pthread_mutex_lock(&c->smu);
 	st = c->status;
 	pthread_mutex_unlock(&c->smu);
+	if (st != ZKC_OK)
+		return zkc__error(st, "cache %s: a node was left out: over max_nodes or max_bytes",
+		                  c->root);
 	return st;
 }
 

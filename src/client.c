@@ -533,6 +533,16 @@ static int clients_register(zkc_t *zk)
 	return rc;
 }
 
+size_t zkc__clients_open(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&g_clients_mu);
+	n = g_nclients;
+	pthread_mutex_unlock(&g_clients_mu);
+	return n;
+}
+
 static void clients_unregister(zkc_t *zk)
 {
 	size_t i;
@@ -1012,7 +1022,9 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 			                zkc_state_name(zk->sm.state));
 			break;
 		}
-		zkc__deadline_ts(&ts, left);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	pthread_mutex_unlock(&zk->mu);
@@ -1037,9 +1049,9 @@ int zkc__sleep(zkc_t *zk, int64_t ms)
 		struct timespec ts;
 		int64_t left = until - zkc__now_ms();
 
-		if (left <= 0)
+		if (left <= 0 || (rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		zkc__deadline_ts(&ts, left);
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	if (zk->closing)
@@ -1337,14 +1349,53 @@ int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts)
 	return ZKC_OK;
 }
 
-int zkc_close(zkc_t *zk)
+static void close_now(zkc_t *zk);
+
+static void *closer_main(void *arg)
 {
+	close_now(arg);
+	return NULL;
+}
+
+/* Runs on the event thread after the callback that called zkc_close has
+ * returned: the close itself joins the event thread, so another thread
+ * does it. */
+static void close_later(void *arg)
+{
+	zkc_t *zk = arg;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, closer_main, zk);
+	pthread_attr_destroy(&attr);
+	if (rc != 0)
+		zkc__log(&zk->log, ZKC_LOG_ERROR, "zkc_close from a callback: cannot start the "
+		         "closing thread (%s); the client stays open", strerror(rc));
+}
+
+void zkc_close(zkc_t *zk)
+{
+	int defer;
+
 	if (!zk)
-		return ZKC_OK;
-	if (pthread_equal(pthread_self(), zk->dispatcher))
-		return zkc__error(ZKC_EDEADLK, "zkc_close called from the client's own event thread");
-	if (zkc__on_completion_thread(zk))
-		return zkc__error(ZKC_EDEADLK, "zkc_close called from libzookeeper's completion thread");
+		return;
+	if (pthread_equal(pthread_self(), zk->dispatcher) || zkc__on_completion_thread(zk)) {
+		pthread_mutex_lock(&zk->mu);
+		defer = !zk->close_deferred;
+		zk->close_deferred = 1;
+		pthread_mutex_unlock(&zk->mu);
+		if (defer)
+			zkc__post(zk, close_later, zk);
+		return;
+	}
+	close_now(zk);
+}
+
+static void close_now(zkc_t *zk)
+{
 	/* The provider calls back into the client: stop it first. */
 	zkc__hosts_free(zk->hosts);
 	zk->hosts = NULL;
@@ -1364,7 +1415,6 @@ int zkc_close(zkc_t *zk)
 	pthread_join(zk->dispatcher, NULL);
 	clients_unregister(zk);
 	client_free(zk);
-	return ZKC_OK;
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -1416,7 +1466,9 @@ int zkc_wait_connected(zkc_t *zk, int timeout_ms)
 				                "%d ms", zk->servers ? zk->servers : "", timeout_ms);
 			break;
 		}
-		zkc__deadline_ts(&ts, left > 1000 ? 1000 : left);
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			break;
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left > 1000 ? 1000 : left));
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
 	pthread_mutex_unlock(&zk->mu);

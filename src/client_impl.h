@@ -117,6 +117,7 @@ struct zkc {
 	pthread_cond_t evcv;
 	zkc__ev_t *evq_head, *evq_tail;
 	int dispatcher_stop;
+	int close_deferred;           /* zkc_close was called on the event thread */
 	int running_listener;         /* id of the listener being called, 0 */
 
 	/* user event queue (when event_fn is NULL) */
@@ -153,6 +154,9 @@ void zkc__zh_release(zkc_t *zk);
 void zkc__reqs_abandon(zkc_t *zk, uint64_t gen);
 /* Runs fn(arg) on the event thread, after the events queued before it. */
 void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg);
+
+/* Number of clients open in the process (zkc_testing_open_clients). */
+size_t zkc__clients_open(void);
 /* Queues work for the next connection (see zkc__pending_t). Returns
  * ZKC_ECLOSED (and does not take p) when the client is closing. */
 int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);

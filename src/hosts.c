@@ -64,7 +64,7 @@ int zkc__hosts_static_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__
 		return zkc__error(ZKC_ENOMEM, "static hosts: out of memory");
 	/* Names stay names: libzookeeper re-resolves them at each reconnect,
 	 * and a name that does not resolve now is a server that is down, not
-	 * a reason to refuse the open (DESIGN.md, rule 1). */
+	 * a reason to refuse the open (docs/design.md, rule 1). */
 	s->servers = zkc__url_hosts_string(url);
 	if (!s->servers) {
 		free(s);

@@ -1,6 +1,6 @@
 /* src/ops.c - the synchronous node operations: each is one or more
  * asynchronous libzookeeper requests, waited on with the call's deadline and
- * retried only where the outcome stays knowable (DESIGN.md, rule 4). */
+ * retried only where the outcome stays knowable (docs/design.md, rule 4). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,6 +297,7 @@ static int not_applied_retryable(int rc)
 }
 
 #define ATTEMPT_TIMED_OUT 1   /* sent, no answer by the deadline */
+#define ATTEMPT_CANCELED 2    /* sent, the bound cancel token fired first */
 
 /* One attempt. Returns a libzookeeper code, ATTEMPT_TIMED_OUT, or a
  * negative zkc code from acquiring the handle (already recorded). */
@@ -344,16 +345,18 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 		struct timespec ts;
 		int64_t left = deadline_ms - zkc__now_ms();
 
-		if (left <= 0)
+		if (left <= 0 || zkc_cancel_fired(zkc_cancel_bound()))
 			break;
-		zkc__deadline_ts(&ts, left);
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
 		pthread_cond_timedwait(&r->cv, &r->mu, &ts);
 	}
 	if (!r->done) {
+		int canceled = deadline_ms - zkc__now_ms() > 0;
+
 		r->abandoned = 1;
 		pthread_mutex_unlock(&r->mu);
 		zkc__req_unref(r);
-		return ATTEMPT_TIMED_OUT;
+		return canceled ? ATTEMPT_CANCELED : ATTEMPT_TIMED_OUT;
 	}
 	pthread_mutex_unlock(&r->mu);
 	zrc = r->rc;
@@ -376,9 +379,19 @@ int zkc__call_run(zkc__call_t *c)
 		int64_t sleep_ms;
 
 		run.attempt++;
-		rc = attempt(c, deadline);
+		rc = zkc_cancel_check();
+		if (rc == ZKC_OK)
+			rc = attempt(c, deadline);
 		if (rc == ZOK)
 			return ZKC_OK;
+		if (rc == ATTEMPT_CANCELED || rc == ZKC_ECANCELED) {
+			if (rc == ATTEMPT_CANCELED)
+				c->lost = 1;
+			if (c->lost && c->write)
+				return zkc__error(ZKC_EUNKNOWN, "%s %s: canceled while a reply was "
+				                  "outstanding; the outcome is unknown", c->name, c->path);
+			return zkc__error(ZKC_ECANCELED, "%s %s: canceled", c->name, c->path);
+		}
 		if (rc == ZKC_ECLOSED || rc == ZKC_ENOMEM || rc == ZKC_EDEADLK)
 			return rc;
 		if (rc == ZCLOSING && zkc_state(c->zk) == ZKC_STATE_CLOSED)
@@ -406,6 +419,9 @@ int zkc__call_run(zkc__call_t *c)
 			                  rc == ATTEMPT_TIMED_OUT ? "no reply" : zerror(rc));
 		}
 		rc = zkc__sleep(c->zk, sleep_ms);
+		if (rc == ZKC_ECANCELED && c->lost && c->write)
+			return zkc__error(ZKC_EUNKNOWN, "%s %s: canceled after a lost reply; the "
+			                  "outcome is unknown", c->name, c->path);
 		if (rc != ZKC_OK)
 			return rc;
 		if (c->lost && c->after_loss) {
@@ -762,6 +778,16 @@ static int delete_tree(zkc_t *zk, const char *path, int32_t version, int depth)
 	return rc;
 }
 
+/* ZooKeeper's own nodes, which its servers refuse to delete. Knowing them
+ * lets a recursive delete refuse before it has removed anything under
+ * them. A chroot puts the client's paths elsewhere. */
+static int server_owned(const zkc_t *zk, const char *path)
+{
+	return !zk->chroot && (strcmp(path, "/zookeeper") == 0 ||
+	                       strcmp(path, "/zookeeper/config") == 0 ||
+	                       strcmp(path, "/zookeeper/quota") == 0);
+}
+
 int zkc_delete(zkc_t *zk, const char *path, int32_t version, int flags)
 {
 	int rc;
@@ -776,6 +802,9 @@ int zkc_delete(zkc_t *zk, const char *path, int32_t version, int flags)
 		                  path, (int)version);
 	if (flags & ~ZKC_DELETE_RECURSIVE)
 		return zkc__error(ZKC_EBADARGUMENTS, "delete %s: unknown flags 0x%x", path, flags);
+	if (zk && server_owned(zk, path))
+		return zkc__error(ZKC_EBADARGUMENTS, "delete %s: ZooKeeper's own node, which the "
+		                  "servers refuse to delete; nothing was deleted", path);
 	rc = zkc__call_enter(zk);
 	if (rc != ZKC_OK)
 		return rc;
@@ -870,7 +899,8 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 		/* No parent: the create cannot have happened. */
 		zkc__call_done(&lc);
 		free(parent);
-		return ZKC_EAGAIN;
+		return zkc__error(ZKC_EAGAIN, "create %s: its parent is gone, so the lost create "
+		                  "did not happen", c->path);
 	}
 	if (rc != ZKC_OK) {
 		zkc__call_done(&lc);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zkc/batch.h"
 #include "client_impl.h"
 
 struct zkc_pnode {
@@ -21,6 +22,7 @@ struct zkc_pnode {
 	int need;                     /* (re)create now */
 	int data_dirty;               /* data changed while the node existed */
 	int closing;
+	int stopped;                  /* zkc_pnode_delete ran: nothing is kept */
 	int refs;                     /* owner + outstanding watches */
 	int listener_id;
 	pthread_t thread;
@@ -142,7 +144,7 @@ static int ensure(zkc_pnode_t *n)
 	if (!data) {
 		free(stale);
 		free(actual);
-		return ZKC_ENOMEM;
+		return zkc__error(ZKC_ENOMEM, "pnode %s: out of memory", n->path);
 	}
 	if (stale) {
 		remove_stale(n, stale);
@@ -356,14 +358,16 @@ int zkc_pnode_set(zkc_pnode_t *n, const void *data, size_t len)
 	return ZKC_OK;
 }
 
-int zkc_pnode_close(zkc_pnode_t *n)
+/* Stops re-creating the node; returns its path if the current session
+ * owns it (the caller deletes it and frees the path), else NULL. */
+static char *stop_keeping(zkc_pnode_t *n)
 {
 	char *actual;
 	int64_t actual_sid, sid = 0;
-	int rc = ZKC_OK, freeit;
 
-	if (!n)
-		return ZKC_OK;
+	if (n->stopped)
+		return NULL;
+	n->stopped = 1;
 	zkc_listener_remove(n->zk, n->listener_id);
 	pthread_mutex_lock(&n->mu);
 	n->closing = 1;
@@ -375,16 +379,54 @@ int zkc_pnode_close(zkc_pnode_t *n)
 	n->actual = NULL;
 	actual_sid = n->actual_sid;
 	pthread_mutex_unlock(&n->mu);
-	if (actual && zkc_session(&sid, NULL, NULL, n->zk) == ZKC_OK && sid == actual_sid) {
+	if (actual && (zkc_session(&sid, NULL, NULL, n->zk) != ZKC_OK || sid != actual_sid)) {
+		free(actual);   /* went with its session */
+		actual = NULL;
+	}
+	return actual;
+}
+
+int zkc_pnode_delete(zkc_pnode_t *n)
+{
+	char *actual;
+	int rc = ZKC_OK;
+
+	if (!n)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_pnode_delete: node is NULL");
+	actual = stop_keeping(n);
+	if (actual) {
 		rc = zkc_delete(n->zk, actual, -1, 0);
 		if (rc == ZKC_ENONODE)
 			rc = ZKC_OK;
+		else if (rc != ZKC_OK)
+			zkc__error(rc, "pnode %s: delete: %s", actual, zkc_strerror(rc));
 	}
 	free(actual);
+	return rc;
+}
+
+void zkc_pnode_close(zkc_pnode_t *n)
+{
+	char *actual;
+	int freeit;
+
+	if (!n)
+		return;
+	actual = stop_keeping(n);
+	if (actual) {
+		/* A destructor cannot fail: the delete goes in the background
+		 * (and the node with its session at the latest). */
+		zkc_batch_t *b = NULL;
+
+		if (zkc_batch_new(&b) == ZKC_OK &&
+		    (zkc_batch_delete(b, actual, -1) < 0 ||
+		     zkc_batch_run_async(n->zk, b, NULL, NULL) != ZKC_OK))
+			zkc_batch_free(b);
+		free(actual);
+	}
 	pthread_mutex_lock(&n->mu);
 	pnode_unref_locked(n, &freeit);
 	pthread_mutex_unlock(&n->mu);
 	if (freeit)
 		pnode_free(n);
-	return rc;
 }

@@ -154,3 +154,8 @@ int64_t zkc_testing_tls_refused(zkc_t *zk)
 {
 	return zk && zk->tls ? zkc__tls_refused(zk->tls) : 0;
 }
+
+int zkc_testing_open_clients(void)
+{
+	return (int)zkc__clients_open();
+}

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -627,9 +628,52 @@ static void *acceptor_main(void *arg)
 
 /* ------------------------------------------------------------ API */
 
+/* A file named in the configuration that cannot be read is the caller's
+ * mistake, known before any connection: say so at once. */
+static int check_file(const char *what, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (!path)
+		return ZKC_OK;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return zkc__error(ZKC_EBADARGUMENTS, "TLS: cannot read the %s file %s: %s", what, path,
+		                  strerror(errno));
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return zkc__error(ZKC_EBADARGUMENTS, "TLS: the %s file %s is a directory", what, path);
+	}
+	close(fd);
+	return ZKC_OK;
+}
+
+/* Reads the CA, certificate and key once before any connection, so that a
+ * file that does not parse (or a wrong key password) fails the open at
+ * once rather than every handshake until the connect deadline. */
+static int check_config(zkc__tls_t *t)
+{
+	const zkc__tls_config_t *c = &t->cfg;
+	char err[512];
+	SSL_CTX *ctx;
+	int rc;
+
+	if ((rc = check_file("CA", c->ca)) != ZKC_OK ||
+	    (rc = check_file("certificate", c->cert)) != ZKC_OK ||
+	    (rc = check_file("key", c->key)) != ZKC_OK)
+		return rc;
+	ctx = make_ctx(t, err, sizeof(err));
+	if (!ctx)
+		return zkc__error(ZKC_EBADARGUMENTS, "TLS: %s", err);
+	SSL_CTX_free(ctx);
+	return ZKC_OK;
+}
+
 int zkc__tls_new(zkc__tls_t **out, const zkc__tls_config_t *cfg, const zkc__log_t *log)
 {
 	zkc__tls_t *t = calloc(1, sizeof(*t));
+	int rc;
 
 	*out = NULL;
 	if (!t)
@@ -643,6 +687,15 @@ int zkc__tls_new(zkc__tls_t **out, const zkc__tls_config_t *cfg, const zkc__log_
 	t->cfg.key_password = zkc__strdup(cfg->key_password);
 	t->cfg.server_name = zkc__strdup(cfg->server_name);
 	t->wake[0] = t->wake[1] = -1;
+	if ((cfg->cert && !t->cfg.cert) || (cfg->key && !t->cfg.key) || (cfg->ca && !t->cfg.ca)) {
+		zkc__tls_free(t);
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	rc = check_config(t);
+	if (rc != ZKC_OK) {
+		zkc__tls_free(t);
+		return rc;
+	}
 	if (pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		zkc__tls_free(t);
 		return zkc__error(ZKC_EOS, "tls: pipe: %s", strerror(errno));

@@ -217,8 +217,10 @@ static int parse_host(struct parser *p, const char *s, const char *e, zkc__hostp
 	if (port) {
 		if (scheme == ZKC__SCHEME_SRV)
 			return fail(p, at, "an SRV name takes no port (its records give the ports)");
-		if (parse_port(p, port, e, &hp->port) != ZKC_OK)
-			return ZKC_EURL;
+		int prc = parse_port(p, port, e, &hp->port);
+
+		if (prc != ZKC_OK)
+			return prc;     /* its message names the port */
 	} else if (scheme == ZKC__SCHEME_SRV) {
 		hp->port = 0;
 	}

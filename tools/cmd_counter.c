@@ -18,6 +18,9 @@ static const char counter_usage[] =
     "usage: zkc counter get [--shards N] [--json] PATH\n"
     "       zkc counter add [--shards N] [--json] PATH DELTA\n"
     "       zkc counter cas [--json] PATH EXPECTED NEW\n"
+    "--shards N: 0 (the default) takes the shard count stored with the counter\n"
+    "(plain when there is none yet); 1 a plain counter; 2..256 a sharded one. A\n"
+    "count that differs from the stored one is an error (exit 2).\n"
     "A replicated signed 64-bit counter stored as 8 bytes big-endian (readable\n"
     "by Curator's DistributedAtomicLong); a missing node reads as 0. add\n"
     "prints the new value (sharded: that of the shard written); cas writes NEW\n"
@@ -100,7 +103,7 @@ int cli_counter(int argc, char **argv)
 		return code;
 	rc = zkc_counter_open(&c, zk, args[0], &o);
 	if (rc != ZKC_OK) {
-		code = cli_fail(args[0], rc);
+		code = cli_fail("counter", rc);
 	} else if (want == 1) {
 		rc = zkc_counter_get(&v, c);
 		code = rc == ZKC_OK ? (print_value("value", v, json), CLI_OK) : cli_fail("counter get", rc);
@@ -120,7 +123,7 @@ int cli_counter(int argc, char **argv)
 			code = cli_fail("counter cas", rc);
 		}
 	}
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_close(zk);
 	return code;
 }

@@ -203,7 +203,7 @@ int cli_lock(int argc, char **argv)
 	lo.data = data;
 	lo.data_len = strlen(data);
 	lo.event_fn = on_lock_event;
-	rc = zkc_lock_new(&lk, zk, path, &lo);
+	rc = zkc_lock_open(&lk, zk, path, &lo);
 	if (rc != ZKC_OK) {
 		code = cli_fail("lock", rc);
 		goto out;
@@ -237,7 +237,7 @@ int cli_lock(int argc, char **argv)
 			fprintf(stderr, "zkc: lock: the lock was lost while %s ran\n", cmd[0]);
 	}
 out:
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_close(zk);
 	free(path);
 	cli_wake_close();

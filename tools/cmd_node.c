@@ -17,12 +17,34 @@
 
 /* ------------------------------------------------------------ shared */
 
+/* A path is checked before anything is sent, so that bad input is a usage
+ * error (exit 2) and a ZKC_EBADARGUMENTS that comes back from a request is
+ * a refusal (the server's, or the library's up-front refusal of
+ * ZooKeeper's own nodes): the operation failed (exit 1). */
+static int path_ok(const char *what, const char *path)
+{
+	int rc = zkc_path_validate(path, (size_t)-1);
+
+	return rc == ZKC_OK ? 1 : (cli_fail(what, rc), 0);
+}
+
+static int sent_fail(const char *what, int rc)
+{
+	int code = cli_fail(what, rc);
+
+	return rc == ZKC_EBADARGUMENTS ? CLI_FAIL : code;
+}
+
 int cli_fail(const char *what, int code)
 {
+	const zkc_error_t *e = zkc_error_last();
+
 	if (code == ZKC_OK)
 		return CLI_OK;
-	fprintf(stderr, "zkc: %s: %s (%s)\n", what, zkc_error_last()->message[0] ?
-	        zkc_error_last()->message : zkc_strerror(code), zkc_strcode(code));
+	/* the detail only when it belongs to this failure: an older one left
+	 * on the thread would explain something else */
+	fprintf(stderr, "zkc: %s: %s (%s)\n", what, e->code == code && e->message[0] ?
+	        e->message : zkc_strerror(code), zkc_strcode(code));
 	switch (code) {
 	case ZKC_ENONODE: return CLI_NONODE;
 	case ZKC_ENODEEXISTS: return CLI_EXISTS;
@@ -148,6 +170,8 @@ int cli_ls(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("ls", "[--json] PATH");
+	if (!path_ok("ls", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_children(&kids, NULL, zk, argv[optind]);
@@ -168,7 +192,7 @@ int cli_ls(int argc, char **argv)
 		if (json)
 			printf("]\n");
 	}
-	code = cli_fail("ls", rc);
+	code = sent_fail("ls", rc);
 	zkc_strings_free(kids);
 	zkc_close(zk);
 	return code;
@@ -215,6 +239,8 @@ int cli_get(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("get", "[--stat] PATH");
+	if (!path_ok("get", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_get(&data, &len, &st, zk, argv[optind]);
@@ -227,7 +253,7 @@ int cli_get(int argc, char **argv)
 			print_stat(&st, 0);
 		}
 	}
-	code = cli_fail("get", rc);
+	code = sent_fail("get", rc);
 	zkc_free(data);
 	zkc_close(zk);
 	return code;
@@ -248,12 +274,14 @@ int cli_stat(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("stat", "[--json] PATH");
+	if (!path_ok("stat", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_exists(&st, zk, argv[optind]);
 	if (rc == ZKC_OK)
 		print_stat(&st, json);
-	code = cli_fail("stat", rc);
+	code = sent_fail("stat", rc);
 	zkc_close(zk);
 	return code;
 }
@@ -281,12 +309,16 @@ int cli_set(int argc, char **argv)
 		fprintf(stderr, "zkc: set: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
+	if (!path_ok("set", argv[optind])) {
+		free(data);
+		return CLI_USAGE;
+	}
 	if (!(zk = cli_open(&code))) {
 		free(data);
 		return code;
 	}
 	rc = zkc_set(NULL, zk, argv[optind], data, len, version);
-	code = cli_fail("set", rc);
+	code = sent_fail("set", rc);
 	free(data);
 	zkc_close(zk);
 	return code;
@@ -344,6 +376,10 @@ int cli_create(int argc, char **argv)
 		fprintf(stderr, "zkc: create: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
+	if (!path_ok("create", argv[optind])) {
+		free(data);
+		return CLI_USAGE;
+	}
 	if (!(zk = cli_open(&code))) {
 		free(data);
 		return code;
@@ -351,7 +387,7 @@ int cli_create(int argc, char **argv)
 	rc = zkc_create(&made, NULL, zk, argv[optind], data, len, &o);
 	if (rc == ZKC_OK)
 		printf("%s\n", made);
-	code = cli_fail("create", rc);
+	code = sent_fail("create", rc);
 	zkc_free(made);
 	free(data);
 	zkc_close(zk);
@@ -377,10 +413,12 @@ int cli_rm(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("rm", syn);
+	if (!path_ok("rm", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_delete(zk, argv[optind], version, flags);
-	code = cli_fail("rm", rc);
+	code = sent_fail("rm", rc);
 	zkc_close(zk);
 	return code;
 }
@@ -439,6 +477,8 @@ int cli_tree(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return usage("tree", "PATH [--depth N]");
+	if (!path_ok("tree", argv[optind]))
+		return CLI_USAGE;
 	if (!(zk = cli_open(&code)))
 		return code;
 	rc = zkc_exists(NULL, zk, argv[optind]);
@@ -446,7 +486,7 @@ int cli_tree(int argc, char **argv)
 		printf("%s\n", argv[optind]);
 		rc = tree_walk(zk, argv[optind], 0, max_depth);
 	}
-	code = cli_fail("tree", rc);
+	code = sent_fail("tree", rc);
 	zkc_close(zk);
 	return code;
 }

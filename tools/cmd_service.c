@@ -129,7 +129,7 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 	sigaction(SIGUSR2, &sa, NULL);
 	if (!(zk = cli_open(&code)))
 		goto out;
-	rc = zkc_service_register(&reg, zk, path, in);
+	rc = zkc_service_reg_open(&reg, zk, path, in);
 	if (rc != ZKC_OK) {
 		code = rc == ZKC_ENODEEXISTS
 		       ? (fprintf(stderr, "zkc: service register: %s\n", zkc_error_last()->message),
@@ -163,6 +163,7 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 	rc = zkc_service_unregister(reg);
 	if (rc != ZKC_OK)
 		code = cli_fail("service unregister", rc);
+	zkc_service_reg_close(reg);
 	zkc_close(zk);
 out:
 	cli_wake_close();

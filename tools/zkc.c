@@ -85,9 +85,10 @@ static void usage(FILE *to)
 	fprintf(to,
 	    "\n"
 	    "zkc ensemble up --nodes N --dir DIR [--tick MS] [--fsync]\n"
-	    "                [--distinct-addrs] [--timeout SEC]\n"
+	    "                [--distinct-addrs] [--timeout SEC] [--jvm-flags FLAGS]\n"
 	    "    start N (1..7) ZooKeeper servers on loopback, wait for a quorum,\n"
-	    "    print the connection URL and leave them running\n"
+	    "    print the connection URL and leave them running; FLAGS (space\n"
+	    "    separated, e.g. \"-Xmx2g\") come after the defaults\n"
 	    "zkc ensemble status  --dir DIR          one line per server:\n"
 	    "                                        id address pid state mode\n"
 	    "zkc ensemble url     --dir DIR          print the connection URL\n"
@@ -151,11 +152,12 @@ struct ens_args {
 	int timeout_s;
 	int no_wait;
 	int keep;
+	const char *jvm_flags;
 	const char *server;
 };
 
 enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
-	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_HELP };
+	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_JVM_FLAGS, OPT_HELP };
 
 static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 {
@@ -168,6 +170,7 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -220,6 +223,9 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		case OPT_KEEP:
 			a->keep = 1;
 			break;
+		case OPT_JVM_FLAGS:
+			a->jvm_flags = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
@@ -264,6 +270,7 @@ static int ens_up(struct ens_args *a)
 	o.distinct_addrs = a->distinct;
 	o.start_timeout_ms = a->timeout_s * 1000;
 	o.no_wait = a->no_wait;
+	o.jvm_flags = a->jvm_flags;
 	if (zkc_ens_up(&e, &o) != ZKC_OK)
 		return ens_fail("up");
 	printf("%s\n", zkc_ens_url(e));

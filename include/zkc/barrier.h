@@ -40,7 +40,7 @@ typedef struct zkc_double_barrier zkc_double_barrier_t;
 /* A participant of the double barrier at `path` for `count` members (>= 1).
  * `id` names its node (one path component, not "ready"); NULL = a random
  * UUID, as Curator does. No round trip. *out is owned by the caller
- * (zkc_double_barrier_free), freed before its client. Expected codes:
+ * (zkc_double_barrier_close), freed before its client. Expected codes:
  * ZKC_EBADARGUMENTS (path, count, id). */
 ZKC_EXTERN int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *path,
                                        int count, const char *id);
@@ -65,9 +65,11 @@ ZKC_EXTERN int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
  * ZKC_OK, ZKC_ETIMEDOUT, ZKC_EINVALIDSTATE (not entered). */
 ZKC_EXTERN int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms);
 
-/* Deletes the participant's node if it still exists and frees. NULL is a
- * no-op. */
-ZKC_EXTERN void zkc_double_barrier_free(zkc_double_barrier_t *b);
+/* The destructor: a participant's node that still exists is deleted in the
+ * background (the session's end removes it at the latest), then the handle
+ * is freed. Cannot fail; zkc_double_barrier_leave is the call that waits
+ * and reports. NULL is a no-op. */
+ZKC_EXTERN void zkc_double_barrier_close(zkc_double_barrier_t *b);
 
 #ifdef __cplusplus
 }

@@ -56,7 +56,9 @@ typedef struct zkc_cache_event {
 /* Cache callback. Runs on the client's event thread, one event at a time,
  * in order. It may read this cache (the update it reports is already
  * visible) and call blocking zkc functions, but the cache does not advance
- * while it runs, and zkc_cache_close of this cache returns ZKC_EDEADLK. */
+ * while it runs. It may close this cache: no event of it is delivered
+ * after that, and it is freed on the event thread once the callback
+ * returns. */
 typedef void (*zkc_cache_fn)(zkc_cache_t *cache, const zkc_cache_event_t *event, void *payload);
 
 /* Filter: return non-zero to cache the node at `path` (depth 1 = a child of
@@ -98,10 +100,12 @@ typedef struct zkc_cache_options {
 ZKC_EXTERN int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
                               const zkc_cache_options_t *opts);
 
-/* Stops the cache and frees it; no callback of it runs after this returns.
- * Watches already set fire later into nothing. NULL is a no-op. Any thread
- * but from this cache's own callback (ZKC_EDEADLK, nothing done). */
-ZKC_EXTERN int zkc_cache_close(zkc_cache_t *cache);
+/* The destructor: stops the cache and frees it; no callback of it runs
+ * after this returns. Watches already set fire later into nothing. Cannot
+ * fail. NULL is a no-op. Any thread; from this cache's own callback the
+ * close takes effect at once (no further event) and the memory is freed
+ * as soon as the callback returns. */
+ZKC_EXTERN void zkc_cache_close(zkc_cache_t *cache);
 
 /* Waits for the first complete load (timeout_ms < 0: forever). Expected
  * codes: ZKC_ETIMEDOUT, ZKC_ETOOLARGE (a limit was hit: the cache is

@@ -77,9 +77,9 @@ typedef struct zkc_event {
 
 /* Event callback. Runs on the client's event thread (never libzookeeper's
  * completion thread), one event at a time, in order. It may call blocking zkc
- * functions, but events wait while it runs. Must not call zkc_close on its
- * own client (that returns ZKC_EDEADLK). The event and its strings are valid
- * only during the call. */
+ * functions, but events wait while it runs. It may call zkc_close on its
+ * own client: the close is deferred until it returns. The event and its
+ * strings are valid only during the call. */
 typedef void (*zkc_event_fn)(zkc_t *zk, const zkc_event_t *event, void *payload);
 
 /* Watch callback: called exactly once per registered watch, with the node
@@ -136,11 +136,16 @@ typedef struct zkc_options {
  * ZKC_EBADARGUMENTS. On failure *out is NULL. */
 ZKC_EXTERN int zkc_open(zkc_t **out, const char *url, const zkc_options_t *opts);
 
-/* Closes the session (ephemeral nodes go at once), stops every zkc thread
- * and frees the client. Pending watches are called with
- * ZKC_EVENT_WATCH_CANCELLED first. NULL is a no-op. Called from an event
- * callback of the same client it returns ZKC_EDEADLK and does nothing. */
-ZKC_EXTERN int zkc_close(zkc_t *zk);
+/* The destructor: closes the session (ephemeral nodes go at once), stops
+ * every zkc thread and frees the client. Pending watches are called with
+ * ZKC_EVENT_WATCH_CANCELLED first. Cannot fail. NULL is a no-op. Close
+ * every handle opened on the client (locks, caches, recipes) first.
+ * Called from a callback of the same client (event thread), it returns at
+ * once and the close is deferred: it starts when that callback has
+ * returned and completes on a thread of its own; the client stays usable
+ * until the callback returns, and calling zkc_close again is a no-op.
+ * zkc_testing_open_clients tells when it is done. */
+ZKC_EXTERN void zkc_close(zkc_t *zk);
 
 ZKC_EXTERN int zkc_state(zkc_t *zk);
 

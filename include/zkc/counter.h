@@ -18,25 +18,31 @@ typedef struct zkc_counter zkc_counter_t;
 #define ZKC_COUNTER_OPTIONS_VERSION 1
 typedef struct zkc_counter_options {
 	int version;       /* ZKC_COUNTER_OPTIONS_VERSION */
-	int shards;        /* 0 or 1: one node at the path (Curator-readable);
-	                    * N > 1 (at most 256): N nodes path/shard-NNNN, an
-	                    * add goes to a random shard, a read sums them */
+	int shards;        /* 0: whatever the counter stores (plain when it
+	                    * is missing); 1: one node at the path (Curator-
+	                    * readable); N > 1 (at most 256): N nodes
+	                    * path/shard-NNNN, an add goes to a random shard,
+	                    * a read sums them. The count is stored with the
+	                    * counter; asking for another is an error. */
 	int timeout_ms;    /* deadline of one add/cas (re-reads and backoff
 	                    * included); 0 = 30000 */
 } zkc_counter_options_t;
 #define ZKC_COUNTER_OPTIONS_INIT { ZKC_COUNTER_OPTIONS_VERSION, 0, 0 }
 
-/* A counter handle on `path`. Nothing is sent; a missing node reads as 0
- * and is created (with missing parents) by the first write. *out is owned
- * by the caller (zkc_counter_free) and belongs to `zk`, which must outlive
- * it. opts NULL = defaults. Any thread may use a handle concurrently.
- * Expected codes: ZKC_EBADARGUMENTS (path, options), ZKC_ENOMEM. */
+/* A counter handle on `path`. Reads the node once to learn the stored
+ * layout (plain, or the shard count), and for an empty node asked to be
+ * sharded stores the count; a missing node reads as 0 and is created
+ * (with missing parents) by the first write. *out is owned by the caller
+ * (zkc_counter_close) and belongs to `zk`, which must outlive it. opts NULL
+ * = defaults. Any thread may use a handle concurrently. Expected codes:
+ * ZKC_EBADARGUMENTS (path, options, or opts->shards differs from the
+ * stored layout: the message names both), ZKC_ETIMEDOUT, ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
                                 const zkc_counter_options_t *opts);
 
 /* Frees the handle (its watches end on their own). NULL is a no-op. Not
  * from a zkc callback of its client's event thread while an add runs. */
-ZKC_EXTERN void zkc_counter_free(zkc_counter_t *c);
+ZKC_EXTERN void zkc_counter_close(zkc_counter_t *c);
 
 /* The current value, read from the servers (one round trip; sharded: all
  * shards in one pipelined batch, summed). A missing node is 0. Expected

@@ -17,7 +17,7 @@ typedef struct zkc_election zkc_election_t;
  *               is taken again at RECONNECTED if the node is still first.
  *               The safe default (Curator's "standard" policy).
  *   LOST      - only at LOST (session expired, or presumed lost by zkc at
- *               2/3 of the negotiated timeout, DESIGN rule 2). Fewer
+ *               2/3 of the negotiated timeout, docs/design.md rule 2). Fewer
  *               hand-overs on flaky links, a shorter margin of safety. */
 #define ZKC_ELECTION_STEP_DOWN_SUSPENDED 0
 #define ZKC_ELECTION_STEP_DOWN_LOST 1
@@ -107,10 +107,13 @@ ZKC_EXTERN int zkc_election_fence(char **out_path, int64_t *out_epoch, zkc_elect
  * confirmed; the node goes with the session at the latest). */
 ZKC_EXTERN int zkc_election_resign(zkc_election_t *e);
 
-/* Resigns and frees the candidate. After it returns, its callback is not
- * running and never runs again (except when called from that callback).
- * NULL is a no-op. Returns what resign returned. */
-ZKC_EXTERN int zkc_election_close(zkc_election_t *e);
+/* The destructor: leadership (if any) ends at once, the candidate's node is
+ * deleted in the background (the session's end removes it at the latest)
+ * and the candidate is freed. After it returns, its callback is not running
+ * and never runs again (except when called from that callback). Cannot
+ * fail; call zkc_election_resign first to wait for the delete and learn its
+ * outcome. NULL is a no-op. Any thread, also the election's own callback. */
+ZKC_EXTERN void zkc_election_close(zkc_election_t *e);
 
 /* ------------------------------------------------------------ queries */
 

@@ -69,9 +69,9 @@ typedef struct zkc_index_options {
 ZKC_EXTERN int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path,
                               const zkc_index_options_t *opts);
 
-/* Stops the caches and frees the handle. NULL is a no-op. Not from the
- * client's event thread (ZKC_EDEADLK, nothing done). */
-ZKC_EXTERN int zkc_index_close(zkc_index_t *ix);
+/* The destructor: stops the caches and frees the handle. Cannot fail. NULL
+ * is a no-op. Any thread, the client's event thread included. */
+ZKC_EXTERN void zkc_index_close(zkc_index_t *ix);
 
 /* The schema: number of fields, and field i's name and flags (owned by the
  * handle). ZKC_EBADARGUMENTS when i is out of range. */

@@ -51,7 +51,7 @@ typedef struct zkc_lock_options {
 #define ZKC_LOCK_OPTIONS_INIT { ZKC_LOCK_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL }
 
 /* What acquire returns. Strings are owned by the lock and valid until the
- * next acquire or release on it, or zkc_lock_free. */
+ * next acquire or release on it, or zkc_lock_close. */
 typedef struct zkc_lock_lease {
 	const char *path;     /* the lock node (without chroot) */
 	int64_t session_id;   /* the session that owns the node */
@@ -70,17 +70,20 @@ typedef struct zkc_lock_lease {
 
 /* A lock handle on directory `path` (created as a container on first use,
  * with missing parents). Nothing is sent. *out is owned by the caller
- * (zkc_lock_free); it belongs to `zk`, which must outlive it. opts NULL =
- * defaults. Two handles are two contenders, even on one client.
- * Expected codes: ZKC_EBADARGUMENTS (path, options version or flags),
- * ZKC_ENOMEM. */
-ZKC_EXTERN int zkc_lock_new(zkc_lock_t **out, zkc_t *zk, const char *path,
-                            const zkc_lock_options_t *opts);
+ * (zkc_lock_close); it belongs to `zk`, which must outlive it. opts NULL =
+ * defaults; what it points at (ACL, data) is copied. Two handles are two
+ * contenders, even on one client. Expected codes: ZKC_EBADARGUMENTS (path,
+ * options version or flags), ZKC_ENOMEM. */
+ZKC_EXTERN int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path,
+                             const zkc_lock_options_t *opts);
 
-/* Releases the lock if held (waiting for the delete, within the client's
- * retry deadline), ends a pending acquire with ZKC_ECANCELED and frees the
- * handle. Not from this lock's event callback. NULL is a no-op. */
-ZKC_EXTERN void zkc_lock_free(zkc_lock_t *lock);
+/* The destructor: ends a pending acquire with ZKC_ECANCELED, gives the lock
+ * up if held (the delete of its node is sent in the background, as by
+ * zkc_lock_release without ZKC_LOCK_RELEASE_SYNC; the session's end
+ * removes it at the latest) and frees the handle. It cannot fail; to learn
+ * whether the lock was still held to the end, call zkc_lock_release first.
+ * Not from this lock's event callback. NULL is a no-op. */
+ZKC_EXTERN void zkc_lock_close(zkc_lock_t *lock);
 
 /* Acquires the lock, waiting up to timeout_ms: ZKC_LOCK_TRY (0) makes one
  * attempt (one round trip), ZKC_LOCK_FOREVER (-1) waits without a deadline;

@@ -35,8 +35,19 @@ ZKC_EXTERN int zkc_pnode_set(zkc_pnode_t *node, const void *data, size_t len);
 /* Waits until the node exists in the current session. ZKC_ETIMEDOUT. */
 ZKC_EXTERN int zkc_pnode_wait(zkc_pnode_t *node, int timeout_ms);
 
-/* Deletes the node and stops keeping it. NULL is a no-op. */
-ZKC_EXTERN int zkc_pnode_close(zkc_pnode_t *node);
+/* Stops keeping the node and deletes it, waiting for the delete (within
+ * the client's retry deadline). The handle stays the caller's
+ * (zkc_pnode_close) and keeps nothing afterwards; a second call does
+ * nothing and returns ZKC_OK. Expected codes: ZKC_ETIMEDOUT, ZKC_EUNKNOWN
+ * (the delete could not be confirmed; the node goes with the session at
+ * the latest), ZKC_ECLOSED, ZKC_EBADARGUMENTS (NULL). */
+ZKC_EXTERN int zkc_pnode_delete(zkc_pnode_t *node);
+
+/* The destructor: stops keeping the node, deletes it in the background if
+ * it still exists (the session's end removes it at the latest) and frees
+ * the handle. Cannot fail; zkc_pnode_delete is the call that waits and
+ * reports. NULL is a no-op. */
+ZKC_EXTERN void zkc_pnode_close(zkc_pnode_t *node);
 
 #ifdef __cplusplus
 }

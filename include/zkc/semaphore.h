@@ -14,24 +14,25 @@ typedef struct zkc_semaphore zkc_semaphore_t;
 typedef struct zkc_semaphore_lease zkc_semaphore_lease_t;
 
 /* A semaphore handle on `path` allowing max_leases (>= 1) holders. Nothing
- * is sent. *out is owned by the caller (zkc_semaphore_free); `zk` must
+ * is sent. *out is owned by the caller (zkc_semaphore_close); `zk` must
  * outlive it. opts (may be NULL) gives the ACL (borrowed: it must outlive
  * the semaphore) and node data (copied); its flags must be 0 and its
  * event_fn is not used. Expected codes:
  * ZKC_EBADARGUMENTS (path, max_leases, options), ZKC_ENOMEM. */
-ZKC_EXTERN int zkc_semaphore_new(zkc_semaphore_t **out, zkc_t *zk, const char *path,
-                                 int max_leases, const zkc_lock_options_t *opts);
+ZKC_EXTERN int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path,
+                                  int max_leases, const zkc_lock_options_t *opts);
 
-/* Frees the handle. Leases taken from it must be released first (they
- * refer to it). NULL is a no-op. */
-ZKC_EXTERN void zkc_semaphore_free(zkc_semaphore_t *sem);
+/* The destructor: frees the handle. Leases taken from it must be freed
+ * first (they refer to it). NULL is a no-op. */
+ZKC_EXTERN void zkc_semaphore_close(zkc_semaphore_t *sem);
 
 /* Takes one lease, waiting up to timeout_ms (ZKC_LOCK_TRY, ZKC_LOCK_FOREVER
  * or a positive number; other negatives are ZKC_EBADARGUMENTS). Admission
  * is serialised by the lock at PATH/locks (fair, FIFO); the lease is an
  * ephemeral-sequential node under PATH/leases, held while at most
  * max_leases such nodes exist. Every failure deletes what it created.
- * *out is owned by the caller (zkc_semaphore_release). Several leases may
+ * *out is owned by the caller (zkc_semaphore_lease_free; release it first
+ * with zkc_semaphore_release to learn the outcome). Several leases may
  * be taken through one handle, from any threads but the event thread.
  * Expected codes: ZKC_EAGAIN (try: all leases taken), ZKC_ETIMEDOUT,
  * ZKC_ELOST (the session ended while admitted: nothing is held, try
@@ -39,11 +40,18 @@ ZKC_EXTERN void zkc_semaphore_free(zkc_semaphore_t *sem);
 ZKC_EXTERN int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *sem,
                                      int timeout_ms);
 
-/* Returns a lease (its node is deleted in the background, or at once with
- * ZKC_LOCK_RELEASE_SYNC) and frees it. Expected codes: ZKC_ELOST (the lease
- * had been lost: freed anyway), ZKC_ETIMEDOUT (SYNC only). NULL:
- * ZKC_EBADARGUMENTS. */
+/* Returns a lease: its node is deleted in the background, or at once with
+ * ZKC_LOCK_RELEASE_SYNC. The lease stays the caller's (zkc_semaphore_lease_free);
+ * after a release, whatever it returned, it holds nothing. Expected codes:
+ * ZKC_ELOST (the lease had been lost before: the critical section was not
+ * exclusive to its end), ZKC_ETIMEDOUT (SYNC only), ZKC_EINVALIDSTATE
+ * (released already), ZKC_EBADARGUMENTS (NULL, unknown flags). */
 ZKC_EXTERN int zkc_semaphore_release(zkc_semaphore_lease_t *lease, int flags);
+
+/* The lease's destructor: a lease not yet released is given up in the
+ * background (as a release without flags; the session's end removes its
+ * node at the latest), then it is freed. Cannot fail. NULL is a no-op. */
+ZKC_EXTERN void zkc_semaphore_lease_free(zkc_semaphore_lease_t *lease);
 
 /* 1 while the lease's session is the client's, connected, and no LOST was
  * heard for it; else 0. Local. */

@@ -62,14 +62,15 @@ typedef struct zkc_service_instance {
 /* Registers an instance of the service at `service_path` (created with
  * missing parents if need be): an ephemeral node service_path/id that zkc
  * creates again after every session loss (zkc/pnode.h) until
- * zkc_service_unregister. Waits up to 30 s for the node to exist. *out is
- * owned by the caller (zkc_service_unregister) and must go before `zk`.
+ * zkc_service_unregister or zkc_service_reg_close. Waits up to 30 s for the
+ * node to exist. *out is owned by the caller (zkc_service_reg_close) and
+ * must go before `zk`.
  * Any thread but the client's event thread (ZKC_EDEADLK). Expected codes:
  * ZKC_EBADARGUMENTS (path, id, address, port, weight, options version; the
  * message says which), ZKC_ETOOLARGE (metadata), ZKC_ENODEEXISTS (the id is
  * held by another live session and replace is 0), ZKC_ETIMEDOUT (not
  * created in time; nothing is left registered). */
-ZKC_EXTERN int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk,
+ZKC_EXTERN int zkc_service_reg_open(zkc_service_reg_t **out, zkc_t *zk,
                                     const char *service_path,
                                     const zkc_service_instance_t *instance);
 
@@ -77,7 +78,8 @@ ZKC_EXTERN int zkc_service_register(zkc_service_reg_t **out, zkc_t *zk,
  * sending it keys as soon as their caches see the change; the keys of other
  * instances do not move. Kept across re-registrations. Expected codes:
  * ZKC_EBADARGUMENTS, ZKC_ETIMEDOUT (the node could not be written now; the
- * new value is still used at the next re-creation). */
+ * new value is still used at the next re-creation), ZKC_EINVALIDSTATE
+ * (unregistered). */
 ZKC_EXTERN int zkc_service_set_draining(zkc_service_reg_t *reg, int draining);
 
 /* Changes the weight (1..ZKC_SERVICE_WEIGHT_MAX); codes as set_draining. */
@@ -91,9 +93,19 @@ ZKC_EXTERN int zkc_service_reg_wait(zkc_service_reg_t *reg, int timeout_ms);
 /* The registration's node path (owned by the handle). */
 ZKC_EXTERN const char *zkc_service_reg_path(const zkc_service_reg_t *reg);
 
-/* Deletes the instance's node, stops keeping it and frees the handle. NULL
- * is a no-op. */
+/* Stops keeping the instance's node and deletes it, waiting for the delete
+ * (within the client's retry deadline), so routers drop the instance as
+ * soon as their caches see it. The handle stays the caller's
+ * (zkc_service_reg_close); a second call returns ZKC_OK and does nothing.
+ * Expected codes: ZKC_ETIMEDOUT, ZKC_EUNKNOWN (the delete could not be
+ * confirmed; the node goes with the session at the latest), ZKC_ECLOSED,
+ * ZKC_EBADARGUMENTS (NULL). */
 ZKC_EXTERN int zkc_service_unregister(zkc_service_reg_t *reg);
+
+/* The destructor: stops keeping the node, deletes it in the background if
+ * still registered (the session's end removes it at the latest) and frees
+ * the handle. Cannot fail. NULL is a no-op. */
+ZKC_EXTERN void zkc_service_reg_close(zkc_service_reg_t *reg);
 
 /* ------------------------------------------------------------ reading */
 
@@ -156,9 +168,9 @@ ZKC_EXTERN int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk,
                                        const char *service_path,
                                        const zkc_service_router_options_t *opts);
 
-/* Stops and frees the router. NULL is a no-op. Not from the client's event
- * thread (ZKC_EDEADLK). */
-ZKC_EXTERN int zkc_service_router_close(zkc_service_router_t *r);
+/* The destructor: stops and frees the router. Cannot fail. NULL is a
+ * no-op. Any thread, the client's event thread included. */
+ZKC_EXTERN void zkc_service_router_close(zkc_service_router_t *r);
 
 /* Where a key goes: filled by value, so routing allocates nothing. */
 typedef struct zkc_service_endpoint {

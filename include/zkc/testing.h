@@ -24,6 +24,11 @@ ZKC_EXTERN int zkc_testing_tls_endpoints(char **out, zkc_t *zk);
  * another process (0 without TLS). */
 ZKC_EXTERN int64_t zkc_testing_tls_refused(zkc_t *zk);
 
+/* How many clients are open in this process: every zkc_open that succeeded
+ * and whose zkc_close has not finished yet (a close deferred from a
+ * callback finishes on its own thread). For leak checks in tests. */
+ZKC_EXTERN int zkc_testing_open_clients(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -179,11 +179,11 @@ int lock_worker_main(int argc, char **argv)
 	lo.data = pid;
 	lo.data_len = strlen(pid);
 	if (strcmp(mode, "mutex") == 0)
-		rc = zkc_lock_new(&lk, zk, path, &lo);
+		rc = zkc_lock_open(&lk, zk, path, &lo);
 	else if (strcmp(mode, "rw") == 0)
-		rc = zkc_rwlock_new(&rw, zk, path, &lo);
+		rc = zkc_rwlock_open(&rw, zk, path, &lo);
 	else
-		rc = zkc_semaphore_new(&sem, zk, path, max, &lo);
+		rc = zkc_semaphore_open(&sem, zk, path, max, &lo);
 	if (rc != ZKC_OK) {
 		WLOG("new: %s", zkc_strcode(rc));
 		return 3;
@@ -242,18 +242,20 @@ int lock_worker_main(int argc, char **argv)
 			lost++;
 		else
 			done++;
-		if (sem)
+		if (sem) {
 			rc = zkc_semaphore_release(lease, 0);
-		else
+			zkc_semaphore_lease_free(lease);
+			lease = NULL;
+		} else
 			rc = zkc_lock_release(use, 0);
 		if (rc != ZKC_OK && rc != ZKC_ELOST) {
 			WLOG("release: %s", zkc_strcode(rc));
 			return 6;
 		}
 	}
-	zkc_lock_free(lk);
-	zkc_rwlock_free(rw);
-	zkc_semaphore_free(sem);
+	zkc_lock_close(lk);
+	zkc_rwlock_close(rw);
+	zkc_semaphore_close(sem);
 	zkc_close(zk);
 	WLOG("finished: %d complete, %d lost", done, lost);
 	return 0;

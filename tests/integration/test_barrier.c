@@ -213,7 +213,7 @@ static void want_leave(part_t *p)
 static void finish(part_t *p)
 {
 	pthread_join(p->t, NULL);
-	zkc_double_barrier_free(p->b);
+	zkc_double_barrier_close(p->b);
 	zkc_close(p->zk);
 }
 
@@ -325,7 +325,7 @@ static void test_double_barrier_timeouts_clean_up(void **state)
 	assert_int_equal(nodes_in(zk, path), 0);   /* gave up: not counted */
 	assert_int_equal(zkc_double_barrier_enter(b, 100), ZKC_ETIMEDOUT);
 	assert_int_equal(nodes_in(zk, path), 0);
-	zkc_double_barrier_free(b);
+	zkc_double_barrier_close(b);
 
 	/* one member: enter and leave at once */
 	assert_int_equal(zkc_double_barrier_open(&b, zk, path, 1, NULL), ZKC_OK);
@@ -333,7 +333,7 @@ static void test_double_barrier_timeouts_clean_up(void **state)
 	assert_int_equal(zkc_double_barrier_enter(b, 0), ZKC_EINVALIDSTATE);
 	assert_int_equal(zkc_double_barrier_leave(b, 0), ZKC_OK);
 	assert_int_equal(nodes_in(zk, path), 0);
-	zkc_double_barrier_free(b);
+	zkc_double_barrier_close(b);
 	zkc_delete(zk, path, -1, 0);
 	zkc_close(zk);
 	free(path);
@@ -359,7 +359,7 @@ static void test_barrier_bad_input_gets_clear_codes(void **state)
 	assert_null(b);
 	assert_int_equal(zkc_double_barrier_enter(NULL, 0), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_double_barrier_leave(NULL, 0), ZKC_EBADARGUMENTS);
-	zkc_double_barrier_free(NULL);
+	zkc_double_barrier_close(NULL);
 	zkc_close(zk);
 }
 

@@ -107,6 +107,119 @@ static void test_exit_codes_name_the_failure(void **state)
 	free(p);
 }
 
+/* A server's refusal is a failed operation (exit 1), not a usage error,
+ * and a recursive delete that can know it will be refused removes nothing. */
+static void test_server_refusals_are_not_usage_errors(void **state)
+{
+	char *child = h_path("zookeeper-child"), args[1024], *out = NULL;
+	(void)state;
+
+	/* a child of /zookeeper that the server would let go first */
+	snprintf(args, sizeof(args), "create /zookeeper%s", strrchr(child, '/'));
+	assert_int_equal(run(NULL, args), 0);
+	assert_int_equal(run(&out, "rm /zookeeper 2>&1"), 1);
+	assert_non_null(strstr(out, "/zookeeper"));
+	assert_non_null(strstr(out, "nothing was deleted"));
+	free(out);
+	assert_int_equal(run(&out, "rm -r /zookeeper 2>&1"), 1);
+	assert_non_null(strstr(out, "nothing was deleted"));
+	free(out);
+	assert_int_equal(run(&out, "rm -r /zookeeper/config 2>&1"), 1);
+	free(out);
+	snprintf(args, sizeof(args), "stat /zookeeper%s >/dev/null", strrchr(child, '/'));
+	assert_int_equal(run(NULL, args), 0);   /* still there */
+	snprintf(args, sizeof(args), "rm /zookeeper%s", strrchr(child, '/'));
+	assert_int_equal(run(NULL, args), 0);
+	/* bad input stays a usage error */
+	assert_int_equal(run(&out, "rm relative 2>&1"), 2);
+	assert_non_null(strstr(out, "relative"));
+	free(out);
+	free(child);
+}
+
+/* The CLI prints a detail only when it belongs to the failure it reports:
+ * an older failure of the same run must not explain this one. */
+static void test_messages_belong_to_the_failure_reported(void **state)
+{
+	char *q = h_path("cliq"), *c = h_path("clictr"), args[1024], *out = NULL;
+	(void)state;
+
+	snprintf(args, sizeof(args), "queue put %s first", q);
+	assert_int_equal(run(NULL, args), 0);
+	{
+		/* an item over the size limit, after a put that met an existing
+		 * node on its way (the queue's "taken" directory) */
+		char big[] = "/tmp/zkc-cli-big-XXXXXX";
+		int fd = mkstemp(big);
+		FILE *f;
+
+		assert_true(fd >= 0);
+		f = fdopen(fd, "w");
+		assert_non_null(f);
+		for (int i = 0; i < 1100000; i++)
+			fputc('a', f);
+		fclose(f);
+		snprintf(args, sizeof(args), "queue put %s - 2>&1 >/dev/null < %s", q, big);
+		assert_int_equal(run(&out, args), 2);
+		unlink(big);
+	}
+	assert_non_null(strstr(out, "ZKC_ETOOLARGE"));
+	assert_non_null(strstr(out, q));
+	assert_non_null(strstr(out, "limit"));
+	assert_null(strstr(out, "exists"));
+	free(out);
+	snprintf(args, sizeof(args), "counter add %s 9223372036854775807", c);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "counter add %s 1 2>&1", c);
+	assert_int_equal(run(&out, args), 2);
+	assert_non_null(strstr(out, c));
+	assert_non_null(strstr(out, "overflow"));
+	free(out);
+	snprintf(args, sizeof(args), "rm -r %s", q);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "rm %s", c);
+	assert_int_equal(run(NULL, args), 0);
+	free(q);
+	free(c);
+}
+
+/* Every reader of a sharded counter sees its value, whatever --shards it
+ * passes: the count is stored with the counter. */
+static void test_counter_shards_are_stored_with_the_counter(void **state)
+{
+	char *c = h_path("clishards"), args[1024], *out = NULL;
+	(void)state;
+
+	snprintf(args, sizeof(args), "counter add --shards 4 %s 3 >/dev/null", c);
+	assert_int_equal(run(NULL, args), 0);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "counter get %s", c);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "6\n");
+	free(out);
+	snprintf(args, sizeof(args), "counter get --shards 2 %s 2>&1", c);
+	assert_int_equal(run(&out, args), 2);
+	assert_non_null(strstr(out, "4 shards"));
+	assert_non_null(strstr(out, "2"));
+	free(out);
+	snprintf(args, sizeof(args), "counter add --shards 1 %s 1 2>&1", c);
+	assert_int_equal(run(&out, args), 2);
+	free(out);
+	snprintf(args, sizeof(args), "counter add %s 1 >/dev/null", c);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "counter get --shards 4 %s", c);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "7\n");
+	free(out);
+	snprintf(args, sizeof(args), "counter get %s", c);
+	assert_int_equal(run(&out, args), 0);
+	assert_string_equal(out, "7\n");
+	free(out);
+	snprintf(args, sizeof(args), "rm -r %s", c);
+	assert_int_equal(run(NULL, args), 0);
+	free(c);
+}
+
 static void test_watch_prints_events_as_they_happen(void **state)
 {
 	char *p = h_path("cliwatch"), cmd[8192], line[512];
@@ -170,6 +283,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_commands_round_trip),
 		cmocka_unit_test(test_exit_codes_name_the_failure),
+		cmocka_unit_test(test_server_refusals_are_not_usage_errors),
+		cmocka_unit_test(test_messages_belong_to_the_failure_reported),
+		cmocka_unit_test(test_counter_shards_are_stored_with_the_counter),
 		cmocka_unit_test(test_watch_prints_events_as_they_happen),
 		cmocka_unit_test(test_lock_runs_a_command_holding_the_lock),
 	};

@@ -401,39 +401,71 @@ static void test_events_reach_the_queue_and_its_fd(void **state)
 	assert_true(found);
 	assert_int_equal(zkc_events_next(&ev, q, 0), ZKC_EAGAIN);
 	assert_null(ev);
-	assert_int_equal(zkc_close(q), ZKC_OK);
+	zkc_close(q);
 	free(p);
 }
 
-static zkc_t *closer_target;
-static int closer_rc = 1;
+/* What the closing callback saw: the client still answers inside the
+ * callback after zkc_close (the close waits for it to return). */
+static volatile int closer_called;
+static volatile int closer_after_rc = 1;
+static char *closer_node;
 
 static void close_from_callback(zkc_t *c, const zkc_event_t *ev, void *payload)
 {
 	(void)payload;
-	if (ev->type == ZKC_EVENT_STATE && ev->state == ZKC_STATE_CONNECTED && closer_rc == 1)
-		closer_rc = zkc_close(c);
-	closer_target = c;
+	if (ev->type != ZKC_EVENT_CREATED || closer_called)
+		return;
+	closer_called = 1;
+	zkc_close(c);
+	zkc_close(c);  /* a second close from the callback is a no-op */
+	closer_after_rc = zkc_create(NULL, NULL, c, closer_node, NULL, 0,
+	                             &(zkc_create_options_t){ ZKC_CREATE_OPTIONS_VERSION,
+	                                                      ZKC_EPHEMERAL, 0, 0, NULL });
 }
 
 static int closer_done(void *arg)
 {
 	(void)arg;
-	return closer_rc != 1;
+	return closer_after_rc != 1;
 }
 
-static void test_close_from_own_callback_is_refused_not_deadlocked(void **state)
+static int clients_back_to(void *arg)
+{
+	return zkc_testing_open_clients() == *(int *)arg;
+}
+
+static void test_close_from_own_callback_is_deferred_until_it_returns(void **state)
 {
 	zkc_options_t o = ZKC_OPTIONS_INIT;
-	zkc_t *c;
+	zkc_t *c, *other;
+	char *trigger = h_path("closer-trigger");
+	int before;
 	(void)state;
 
+	closer_node = h_path("closer");
+	other = h_open(h_url(), NULL);
+	assert_non_null(other);
+	before = zkc_testing_open_clients();
 	o.event_fn = close_from_callback;
 	c = h_open(h_url(), &o);
 	assert_non_null(c);
-	assert_int_equal(h_wait_until(closer_done, NULL, 10000), 0);
-	assert_int_equal(closer_rc, ZKC_EDEADLK);
-	assert_int_equal(zkc_close(c), ZKC_OK);
+	assert_int_equal(zkc_testing_open_clients(), before + 1);
+	/* the watch's event goes to the client's callback, which closes it */
+	assert_int_equal(zkc_exists_w(NULL, c, trigger, NULL, NULL), ZKC_ENONODE);
+	assert_int_equal(zkc_create(NULL, NULL, other, trigger, NULL, 0, NULL), ZKC_OK);
+	assert_int_equal(h_wait_until(closer_done, NULL, H_TIMEOUT_MS), 0);
+	/* the callback's own call after zkc_close still ran on a live client */
+	assert_int_equal(closer_after_rc, ZKC_OK);
+	/* then the client closed by itself: every thread gone, memory freed,
+	 * and its session ended, so its ephemeral node went at once */
+	assert_int_equal(h_wait_until(clients_back_to, &before, H_TIMEOUT_MS), 0);
+	assert_int_equal(zkc_sync(other, closer_node), ZKC_OK);
+	assert_int_equal(zkc_exists(NULL, other, closer_node), ZKC_ENONODE);
+	assert_int_equal(zkc_delete(other, trigger, -1, 0), ZKC_OK);
+	zkc_close(other);
+	free(trigger);
+	free(closer_node);
 }
 
 /* ------------------------------------------------------------ chroot, auth */
@@ -601,7 +633,7 @@ int main(void)
 		cmocka_unit_test(test_multi_commits_all_or_nothing),
 		cmocka_unit_test(test_watches_fire_once_with_the_event),
 		cmocka_unit_test(test_events_reach_the_queue_and_its_fd),
-		cmocka_unit_test(test_close_from_own_callback_is_refused_not_deadlocked),
+		cmocka_unit_test(test_close_from_own_callback_is_deferred_until_it_returns),
 		cmocka_unit_test(test_chroot_confines_paths),
 		cmocka_unit_test(test_digest_acl_keeps_others_out),
 		cmocka_unit_test(test_invalid_paths_are_refused_with_the_reason),

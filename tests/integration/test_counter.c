@@ -43,7 +43,7 @@ static void test_missing_counter_reads_zero_and_first_add_creates_it(void **stat
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, -2);
 	assert_string_equal(zkc_counter_path(c), deep);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
 	free(deep);
 	free(p);
@@ -77,7 +77,7 @@ static void test_stored_format_is_eight_bytes_big_endian_as_curator_reads_it(voi
 	assert_int_equal(zkc_set(NULL, zk, p, NULL, 0, -1), ZKC_OK);
 	assert_int_equal(zkc_counter_add(&v, c, 3), ZKC_OK);
 	assert_int_equal(v, 3);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -99,8 +99,8 @@ static void test_adds_from_another_client_are_not_lost(void **state)
 	}
 	assert_int_equal(zkc_counter_add(&v, a, 0), ZKC_OK);
 	assert_int_equal(v, 220);
-	zkc_counter_free(a);
-	zkc_counter_free(b);
+	zkc_counter_close(a);
+	zkc_counter_close(b);
 	zkc_close(other);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
@@ -148,9 +148,9 @@ static void test_contending_threads_and_handles_lose_no_increment(void **state)
 	}
 	assert_int_equal(zkc_counter_get(&v, shared), ZKC_OK);
 	assert_int_equal(v, 200);
-	zkc_counter_free(shared);
-	zkc_counter_free(own[0]);
-	zkc_counter_free(own[1]);
+	zkc_counter_close(shared);
+	zkc_counter_close(own[0]);
+	zkc_counter_close(own[1]);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -174,8 +174,8 @@ static void test_cas_writes_only_on_the_expected_value(void **state)
 	assert_int_equal(zkc_counter_cas(&cur, d, 42, 43), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, 43);
-	zkc_counter_free(c);
-	zkc_counter_free(d);
+	zkc_counter_close(c);
+	zkc_counter_close(d);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -196,7 +196,7 @@ static void test_overflow_is_refused_and_writes_nothing(void **state)
 	assert_int_equal(zkc_counter_add(&v, c, -1), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_true(v == INT64_MIN);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -224,9 +224,111 @@ static void test_sharded_adds_spread_and_get_sums_them(void **state)
 	assert_int_equal(zkc_counter_set(c, 7), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
 	assert_int_equal(v, 7);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
 	free(p);
+}
+
+/* Asserts that the last call failed with `code`, that zkc_error_last()
+ * says so, and that its message holds each of the given strings. */
+static void expect_error(int rc, int code, const char *s1, const char *s2, const char *s3)
+{
+	const zkc_error_t *e = zkc_error_last();
+
+	if (rc != code || e->code != code || !e->message[0] || (s1 && !strstr(e->message, s1)) ||
+	    (s2 && !strstr(e->message, s2)) || (s3 && !strstr(e->message, s3)))
+		fail_msg("expected %s naming [%s] [%s] [%s], got %s / last %s: \"%s\"",
+		         zkc_strcode(code), s1 ? s1 : "", s2 ? s2 : "", s3 ? s3 : "", zkc_strcode(rc),
+		         zkc_strcode(e->code), e->message);
+}
+
+/* The shard count is stored with the counter: every reader sees the same
+ * value whatever it asks for, and one that asks for another count is told,
+ * instead of reading 0 or writing a plain value beside the shards. */
+static void test_the_shard_count_is_stored_with_the_counter(void **state)
+{
+	char *p = h_path("shcount"), *q = h_path("plain"), *data = NULL;
+	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
+	zkc_counter_t *c = NULL, *d = NULL, *plain = NULL;
+	int64_t v = -1;
+	size_t len = 0;
+	(void)state;
+
+	/* a plain handle opened before the counter exists */
+	assert_int_equal(zkc_counter_open(&plain, zk, p, NULL), ZKC_OK);
+	o.shards = 4;
+	assert_int_equal(zkc_counter_open(&c, zk, p, &o), ZKC_OK);
+	assert_int_equal(zkc_counter_add(NULL, c, 3), ZKC_OK);
+	assert_int_equal(zkc_counter_add(NULL, c, 3), ZKC_OK);
+	assert_int_equal(zkc_get(&data, &len, NULL, zk, p), ZKC_OK);
+	assert_int_equal(len, 4);
+	assert_memory_equal(data, "sh=4", 4);
+	zkc_free(data);
+
+	/* no preference adopts the stored count, for reads and writes */
+	assert_int_equal(zkc_counter_open(&d, zk, p, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, d), ZKC_OK);
+	assert_int_equal(v, 6);
+	assert_int_equal(zkc_counter_add(NULL, d, 1), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 7);
+	zkc_counter_close(d);
+	d = NULL;
+
+	/* another count, or plain, is refused at open, naming both counts */
+	o.shards = 2;
+	zkc_error_set(ZKC_ESYSTEM, "sentinel");
+	expect_error(zkc_counter_open(&d, zk, p, &o), ZKC_EBADARGUMENTS, p, "4 shards", "2");
+	assert_null(d);
+	o.shards = 1;
+	expect_error(zkc_counter_open(&d, zk, p, &o), ZKC_EBADARGUMENTS, p, "4 shards", "1");
+
+	/* the handle opened too early does not write a plain value beside
+	 * the shards: it is told the counter is sharded now */
+	zkc_error_set(ZKC_ESYSTEM, "sentinel");
+	expect_error(zkc_counter_add(NULL, plain, 1), ZKC_EBADARGUMENTS, p, "4 shards", NULL);
+	expect_error(zkc_counter_get(&v, plain), ZKC_EBADARGUMENTS, p, "4 shards", NULL);
+	assert_int_equal(zkc_counter_get(&v, c), ZKC_OK);
+	assert_int_equal(v, 7);
+	zkc_counter_close(plain);
+
+	/* a plain counter cannot be opened as a sharded one */
+	assert_int_equal(zkc_counter_open(&d, zk, q, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_add(NULL, d, 5), ZKC_OK);
+	zkc_counter_close(d);
+	d = NULL;
+	o.shards = 3;
+	expect_error(zkc_counter_open(&d, zk, q, &o), ZKC_EBADARGUMENTS, q, "plain", "3");
+	assert_int_equal(zkc_delete(zk, q, -1, 0), ZKC_OK);
+
+	/* a node with children but neither value nor count (a sharded counter
+	 * of an older zkc) is not read as 0: its count must be given once */
+	assert_int_equal(zkc_create(NULL, NULL, zk, q, NULL, 0, NULL), ZKC_OK);
+	{
+		char *s = h_join(q, "shard-0001");
+		unsigned char b8[8];
+
+		zkc_counter_encode(b8, 9);
+		assert_int_equal(zkc_create(NULL, NULL, zk, s, b8, 8, NULL), ZKC_OK);
+		free(s);
+	}
+	expect_error(zkc_counter_open(&d, zk, q, NULL), ZKC_EBADARGUMENTS, q, "children", NULL);
+	o.shards = 2;
+	assert_int_equal(zkc_counter_open(&d, zk, q, &o), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, d), ZKC_OK);
+	assert_int_equal(v, 9);
+	zkc_counter_close(d);
+	d = NULL;
+	assert_int_equal(zkc_counter_open(&d, zk, q, NULL), ZKC_OK);
+	assert_int_equal(zkc_counter_get(&v, d), ZKC_OK);
+	assert_int_equal(v, 9);
+	zkc_counter_close(d);
+
+	zkc_counter_close(c);
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	zkc_delete(zk, q, -1, ZKC_DELETE_RECURSIVE);
+	free(p);
+	free(q);
 }
 
 static void test_bad_input_gets_clear_codes(void **state)
@@ -255,8 +357,8 @@ static void test_bad_input_gets_clear_codes(void **state)
 	assert_int_equal(zkc_counter_open(&c, zk, p, NULL), ZKC_OK);
 	assert_int_equal(zkc_counter_get(&v, c), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_counter_add(&v, c, 1), ZKC_EBADARGUMENTS);
-	zkc_counter_free(c);
-	zkc_counter_free(NULL);
+	zkc_counter_close(c);
+	zkc_counter_close(NULL);
 	zkc_delete(zk, p, -1, 0);
 	free(p);
 }
@@ -271,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_cas_writes_only_on_the_expected_value),
 		cmocka_unit_test(test_overflow_is_refused_and_writes_nothing),
 		cmocka_unit_test(test_sharded_adds_spread_and_get_sums_them),
+		cmocka_unit_test(test_the_shard_count_is_stored_with_the_counter),
 		cmocka_unit_test(test_bad_input_gets_clear_codes),
 	};
 

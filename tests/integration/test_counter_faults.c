@@ -79,7 +79,7 @@ static int worker_main(void)
 		rc = zkc_counter_add_ex(&o, c, d);
 		wlog(fd, "R %d %d %d\n", k, rc, (int)o.version);
 	}
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_close(w);
 	close(fd);
 	return 0;
@@ -340,7 +340,7 @@ static void run_once(unsigned seed)
 		unlink(lp);
 	}
 	rmdir(dir);
-	zkc_counter_free(c);
+	zkc_counter_close(c);
 	zkc_delete(zk, p, -1, 0);
 	zkc_close(zk);
 	free(p);

@@ -173,7 +173,7 @@ static void test_wiped_ensemble_resets_history_cache_index_and_counter(void **st
 	assert_int_equal(zkc_counter_add(&v, ctr, 2), ZKC_OK);
 	assert_int_equal(v, 2);
 
-	zkc_counter_free(ctr);
+	zkc_counter_close(ctr);
 	zkc_index_close(ix);
 	zkc_cache_close(c);
 	zkc_close(zk);

@@ -259,8 +259,8 @@ static void run_once(unsigned seed)
 	assert_int_equal(zkc_index_sync(live, 30000), ZKC_OK);
 	chk_lookups_match_scan(zk, live, p);
 	print_message("# index faults: seed %u, %zu records at the end\n", seed, nrec);
-	assert_int_equal(zkc_index_close(fresh), ZKC_OK);
-	assert_int_equal(zkc_index_close(live), ZKC_OK);
+	zkc_index_close(fresh);
+	zkc_index_close(live);
 	assert_int_equal(zkc_index_drop(zk, p), ZKC_OK);
 	zkc_close(zk);
 	free(p);

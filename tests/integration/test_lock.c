@@ -32,7 +32,7 @@ static void test_uncontended_acquire_gives_a_curator_named_node_and_growing_toke
 	regex_t re;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_valid(lk), 0);
 	assert_int_equal(zkc_lock_acquire(&a, lk, 5000), ZKC_OK);
 	assert_int_equal(zkc_lock_valid(lk), 1);
@@ -54,7 +54,7 @@ static void test_uncontended_acquire_gives_a_curator_named_node_and_growing_toke
 	assert_true(b.token > tok1);
 	assert_int_equal(zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
 	assert_int_equal(count_children(zk, dir), 0);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	free(dir);
@@ -68,8 +68,8 @@ static void test_try_and_timeout_fail_cleanly_and_leave_no_node(void **state)
 	int64_t t0;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&a, zk, dir, NULL), ZKC_OK);
-	assert_int_equal(zkc_lock_new(&b, zk2, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&a, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&b, zk2, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, a, ZKC_LOCK_TRY), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, b, ZKC_LOCK_TRY), ZKC_EAGAIN);
 	H_WAIT_UNTIL(count_children(zk, dir) == 1, 10000);
@@ -85,8 +85,8 @@ static void test_try_and_timeout_fail_cleanly_and_leave_no_node(void **state)
 	assert_int_equal(zkc_lock_release(a, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, b, ZKC_LOCK_TRY), ZKC_OK);
 	assert_int_equal(zkc_lock_release(b, 0), ZKC_OK);
-	zkc_lock_free(a);
-	zkc_lock_free(b);
+	zkc_lock_close(a);
+	zkc_lock_close(b);
 	H_WAIT_UNTIL(count_children(zk, dir) == 0, 10000);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
@@ -103,31 +103,31 @@ static void test_bad_input_gives_clear_codes(void **state)
 	zkc_lock_t *lk = NULL;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&lk, zk, "no-slash", NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_lock_open(&lk, zk, "no-slash", NULL), ZKC_EBADARGUMENTS);
 	assert_null(lk);
-	assert_int_equal(zkc_lock_new(&lk, zk, "/", NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_lock_open(&lk, zk, "/", NULL), ZKC_EBADARGUMENTS);
 	lo.flags = 0x100;
-	assert_int_equal(zkc_lock_new(&lk, zk, "/x", &lo), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_lock_open(&lk, zk, "/x", &lo), ZKC_EBADARGUMENTS);
 	lo = (zkc_lock_options_t)ZKC_LOCK_OPTIONS_INIT;
 	lo.version = 99;
-	assert_int_equal(zkc_lock_new(&lk, zk, "/x", &lo), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_lock_open(&lk, zk, "/x", &lo), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_lock_acquire(NULL, NULL, 0), ZKC_EBADARGUMENTS);
 
 	/* a file-like node with data is not a lock directory */
 	assert_int_equal(zkc_create(NULL, NULL, zk, file, "payload", 7, NULL), ZKC_OK);
-	assert_int_equal(zkc_lock_new(&lk, zk, file, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, file, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, lk, 1000), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY), ZKC_EBADARGUMENTS);
 	H_WAIT_UNTIL(count_children(zk, file) == 0, 10000);
 	assert_int_equal(zkc_lock_release(lk, 0), ZKC_EINVALIDSTATE);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 
 	/* an ephemeral node cannot hold contenders */
 	co.mode = ZKC_EPHEMERAL;
 	assert_int_equal(zkc_create(NULL, NULL, zk, eph, NULL, 0, &co), ZKC_OK);
-	assert_int_equal(zkc_lock_new(&lk, zk, eph, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, eph, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, lk, 1000), ZKC_EBADARGUMENTS);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_delete(zk, file, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	free(file);
@@ -144,7 +144,7 @@ static void test_reentrant_lock_counts_acquires(void **state)
 	(void)state;
 
 	lo.flags = ZKC_LOCK_REENTRANT;
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, &lo), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, &lo), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(&a, lk, 5000), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(&b, lk, 0), ZKC_OK);
 	assert_true(a.token == b.token);
@@ -153,7 +153,7 @@ static void test_reentrant_lock_counts_acquires(void **state)
 	assert_int_equal(count_children(zk, dir), 1);
 	assert_int_equal(zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
 	assert_int_equal(count_children(zk, dir), 0);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	free(dir);
@@ -196,7 +196,7 @@ static void test_waiters_get_the_lock_in_arrival_order(void **state)
 	int order[4] = { -1, -1, -1, -1 }, next = 0, i;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&holder, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&holder, zk, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, holder, 5000), ZKC_OK);
 	for (i = 0; i < 4; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
@@ -205,7 +205,7 @@ static void test_waiters_get_the_lock_in_arrival_order(void **state)
 		w[i].order = order;
 		w[i].next = &next;
 		w[i].mu = &mu;
-		assert_int_equal(zkc_lock_new(&w[i].lk, w[i].zk, dir, NULL), ZKC_OK);
+		assert_int_equal(zkc_lock_open(&w[i].lk, w[i].zk, dir, NULL), ZKC_OK);
 		assert_int_equal(pthread_create(&w[i].th, NULL, wait_thread, &w[i]), 0);
 		/* arrival order is node order: wait for this one's node */
 		H_WAIT_UNTIL(count_children(zk, dir) == i + 2, 10000);
@@ -215,10 +215,10 @@ static void test_waiters_get_the_lock_in_arrival_order(void **state)
 		pthread_join(w[i].th, NULL);
 		assert_int_equal(w[i].rc, ZKC_OK);
 		assert_int_equal(order[i], i);
-		zkc_lock_free(w[i].lk);
+		zkc_lock_close(w[i].lk);
 		zkc_close(w[i].zk);
 	}
-	zkc_lock_free(holder);
+	zkc_lock_close(holder);
 	H_WAIT_UNTIL(count_children(zk, dir) == 0, 10000);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
@@ -235,14 +235,14 @@ static void test_cancel_ends_a_blocked_acquire_and_removes_its_node(void **state
 	waiter_t w;
 	(void)state;
 
-	assert_int_equal(zkc_lock_new(&holder, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&holder, zk, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, holder, 5000), ZKC_OK);
 	memset(&w, 0, sizeof(w));
 	w.zk = zk;  /* a second handle on the same client is a second contender */
 	w.order = order;
 	w.next = &next;
 	w.mu = &mu;
-	assert_int_equal(zkc_lock_new(&w.lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&w.lk, zk, dir, NULL), ZKC_OK);
 	assert_int_equal(pthread_create(&w.th, NULL, wait_thread, &w), 0);
 	H_WAIT_UNTIL(count_children(zk, dir) == 2, 10000);
 	assert_int_equal(zkc_lock_cancel(w.lk), ZKC_OK);
@@ -250,8 +250,8 @@ static void test_cancel_ends_a_blocked_acquire_and_removes_its_node(void **state
 	assert_int_equal(w.rc, ZKC_ECANCELED);
 	H_WAIT_UNTIL(count_children(zk, dir) == 1, 10000);
 	assert_int_equal(zkc_lock_valid(holder), 1);
-	zkc_lock_free(w.lk);
-	zkc_lock_free(holder);
+	zkc_lock_close(w.lk);
+	zkc_lock_close(holder);
 	assert_int_equal(count_children(zk, dir), 0);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
@@ -326,7 +326,7 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	assert_int_equal(zkc_create(NULL, NULL, other, res, "0", 1, NULL), ZKC_OK);
 	lo.event_fn = on_lock_event;
 	lo.event_payload = &log;
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, &lo), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, &lo), ZKC_OK);
 	assert_int_equal(zkc_lock_fence(&m, lk), ZKC_EINVALIDSTATE);
 	assert_int_equal(zkc_lock_acquire(&lease, lk, 5000), ZKC_OK);
 	assert_int_equal(zkc_lock_fence(&m, lk), ZKC_OK);
@@ -341,7 +341,7 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	assert_int_equal(zkc_multi_set(m, res, "2", 1, -1), ZKC_OK);
 	expire_until(zk, other, lease.path);
 	/* another client takes the lock meanwhile */
-	assert_int_equal(zkc_lock_new(&lk2, other, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk2, other, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, lk2, 10000), ZKC_OK);
 	/* (on the new session, so the commit is not a retry of a lost reply,
 	 * which would report ZKC_EUNKNOWN) */
@@ -363,7 +363,7 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	assert_int_equal(zkc_lock_release(lk2, 0), ZKC_OK);
 
 	/* the event queue variant */
-	assert_int_equal(zkc_lock_new(&lk3, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk3, zk, dir, NULL), ZKC_OK);
 	assert_true(zkc_lock_events_fd(lk3) >= 0);
 	assert_int_equal(zkc_lock_acquire(NULL, lk3, 10000), ZKC_OK);
 	assert_int_equal(zkc_lock_events_next(&ev, lk3, 0), ZKC_EAGAIN);
@@ -376,9 +376,9 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	} while (ev != ZKC_LOCK_EVENT_LOST);
 	assert_int_equal(zkc_lock_release(lk3, 0), ZKC_ELOST);
 
-	zkc_lock_free(lk);
-	zkc_lock_free(lk2);
-	zkc_lock_free(lk3);
+	zkc_lock_close(lk);
+	zkc_lock_close(lk2);
+	zkc_lock_close(lk3);
 	zkc_delete(other, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_delete(other, res, -1, 0);
 	zkc_close(zk);
@@ -427,7 +427,7 @@ static void test_sticky_lock_keeps_its_node_until_a_contender_arrives(void **sta
 	zk = h_open(NULL, &quiet);
 	zk2 = h_open(NULL, &quiet);
 	lo.flags = ZKC_LOCK_STICKY;
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, &lo), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, &lo), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(&a, lk, 5000), ZKC_OK);
 	kept = strdup(a.path);
 	for (i = 0; i < 50; i++) {
@@ -446,7 +446,7 @@ static void test_sticky_lock_keeps_its_node_until_a_contender_arrives(void **sta
 	w.order = order;
 	w.next = &next;
 	w.mu = &mu;
-	assert_int_equal(zkc_lock_new(&w.lk, zk2, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&w.lk, zk2, dir, NULL), ZKC_OK);
 	assert_int_equal(pthread_create(&w.th, NULL, wait_thread, &w), 0);
 	pthread_join(w.th, NULL);
 	assert_int_equal(w.rc, ZKC_OK);
@@ -482,8 +482,8 @@ static void test_sticky_lock_keeps_its_node_until_a_contender_arrives(void **sta
 	assert_int_equal(zkc_exists(NULL, zk2, kept), ZKC_ENONODE);
 	free(kept);
 
-	zkc_lock_free(w.lk);
-	zkc_lock_free(lk);
+	zkc_lock_close(w.lk);
+	zkc_lock_close(lk);
 	H_WAIT_UNTIL(count_children(zk2, dir) == 0, 10000);
 	zkc_delete(zk2, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
@@ -505,11 +505,11 @@ static void test_a_curator_style_contender_blocks_us(void **state)
 	co.flags = ZKC_CREATE_PARENTS;
 	node = h_join(dir, "_c_0f1e2d3c-4b5a-4697-8877-665544332211-lock-");
 	assert_int_equal(zkc_create(&made, NULL, java, node, "10.0.0.1", 8, &co), ZKC_OK);
-	assert_int_equal(zkc_lock_new(&lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY), ZKC_EAGAIN);
 	assert_int_equal(zkc_delete(java, made, -1, 0), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(NULL, lk, 5000), ZKC_OK);
-	zkc_lock_free(lk);
+	zkc_lock_close(lk);
 	zkc_free(made);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);

@@ -50,9 +50,9 @@ static void test_readers_share_writers_exclude_and_do_not_starve(void **state)
 	taker_t tw, tr;
 	(void)state;
 
-	assert_int_equal(zkc_rwlock_new(&r1, zk, dir, NULL), ZKC_OK);
-	assert_int_equal(zkc_rwlock_new(&r2, zk2, dir, NULL), ZKC_OK);
-	assert_int_equal(zkc_rwlock_new(&w, zk3, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_rwlock_open(&r1, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_rwlock_open(&r2, zk2, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_rwlock_open(&w, zk3, dir, NULL), ZKC_OK);
 	assert_int_equal(zkc_lock_acquire(&l1, zkc_rwlock_read(r1), 5000), ZKC_OK);
 	assert_non_null(strstr(l1.path, "-__READ__"));
 	/* readers share */
@@ -88,9 +88,9 @@ static void test_readers_share_writers_exclude_and_do_not_starve(void **state)
 	pthread_join(tr.th, NULL);
 	assert_int_equal(tr.rc, ZKC_OK);
 	assert_int_equal(zkc_lock_release(zkc_rwlock_read(r2), 0), ZKC_OK);
-	zkc_rwlock_free(r1);
-	zkc_rwlock_free(r2);
-	zkc_rwlock_free(w);
+	zkc_rwlock_close(r1);
+	zkc_rwlock_close(r2);
+	zkc_rwlock_close(w);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	zkc_close(zk2);

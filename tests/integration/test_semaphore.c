@@ -20,9 +20,9 @@ static void test_at_most_n_leases(void **state)
 	zkc_multi_t *m = NULL;
 	(void)state;
 
-	assert_int_equal(zkc_semaphore_new(&s, zk, dir, 0, NULL), ZKC_EBADARGUMENTS);
-	assert_int_equal(zkc_semaphore_new(&s, zk, dir, 2, NULL), ZKC_OK);
-	assert_int_equal(zkc_semaphore_new(&s2, zk2, dir, 2, NULL), ZKC_OK);
+	assert_int_equal(zkc_semaphore_open(&s, zk, dir, 0, NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_semaphore_open(&s, zk, dir, 2, NULL), ZKC_OK);
+	assert_int_equal(zkc_semaphore_open(&s2, zk2, dir, 2, NULL), ZKC_OK);
 	assert_int_equal(zkc_semaphore_acquire(&a, s, -5), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_semaphore_acquire(&a, s, 5000), ZKC_OK);
 	assert_non_null(strstr(zkc_semaphore_lease_path(a), "/leases/_c_"));
@@ -36,11 +36,20 @@ static void test_at_most_n_leases(void **state)
 	assert_int_equal(zkc_multi_commit(NULL, zk, m), ZKC_OK);
 	zkc_multi_free(m);
 	assert_int_equal(zkc_semaphore_release(a, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	assert_int_equal(zkc_semaphore_release(a, 0), ZKC_EINVALIDSTATE);
+	zkc_semaphore_lease_free(a);
 	assert_int_equal(zkc_semaphore_acquire(&c, s2, 5000), ZKC_OK);
 	assert_int_equal(zkc_semaphore_release(b, 0), ZKC_OK);
-	assert_int_equal(zkc_semaphore_release(c, 0), ZKC_OK);
-	zkc_semaphore_free(s);
-	zkc_semaphore_free(s2);
+	zkc_semaphore_lease_free(b);
+	/* a lease freed without a release is given up all the same */
+	zkc_semaphore_lease_free(c);
+	assert_int_equal(zkc_semaphore_acquire(&a, s, 5000), ZKC_OK);
+	assert_int_equal(zkc_semaphore_acquire(&b, s, 5000), ZKC_OK);
+	zkc_semaphore_lease_free(a);
+	zkc_semaphore_lease_free(b);
+	zkc_semaphore_lease_free(NULL);
+	zkc_semaphore_close(s);
+	zkc_semaphore_close(s2);
 	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);
 	zkc_close(zk2);

@@ -72,7 +72,7 @@ static zkc_service_reg_t *reg_on(zkc_t *c, const char *svc, const char *id, int 
 	in.port = 9000 + (int)strlen(id);
 	in.weight = weight;
 	in.metadata = meta;
-	assert_int_equal(zkc_service_register(&reg, c, svc, &in), ZKC_OK);
+	assert_int_equal(zkc_service_reg_open(&reg, c, svc, &in), ZKC_OK);
 	return reg;
 }
 
@@ -92,8 +92,10 @@ static void unreg_many(zkc_service_reg_t **regs, int n)
 {
 	int i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		assert_int_equal(zkc_service_unregister(regs[i]), ZKC_OK);
+		zkc_service_reg_close(regs[i]);
+	}
 }
 
 static zkc_service_router_t *router(const char *svc)
@@ -231,14 +233,17 @@ static void test_registered_instances_are_listed_and_routed_alike_by_every_route
 		}
 		/* unregistering deletes the node at once */
 		assert_int_equal(zkc_service_unregister(c), ZKC_OK);
+		zkc_service_reg_close(c);
 		H_WAIT_UNTIL(zkc_service_router_count(r1) == 2, H_TIMEOUT_MS);
 	}
 	assert_int_equal(zkc_service_unregister(a), ZKC_OK);
+	zkc_service_reg_close(a);
 	assert_int_equal(zkc_service_unregister(b), ZKC_OK);
+	zkc_service_reg_close(b);
 	H_WAIT_UNTIL(zkc_service_router_count(r1) == 0, H_TIMEOUT_MS);
 	assert_int_equal(zkc_service_route(&e1, r1, "k", 1), ZKC_ENONODE);
-	assert_int_equal(zkc_service_router_close(r1), ZKC_OK);
-	assert_int_equal(zkc_service_router_close(r2), ZKC_OK);
+	zkc_service_router_close(r1);
+	zkc_service_router_close(r2);
 	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
 	free(svc);
 }
@@ -276,6 +281,7 @@ static void test_adding_an_eleventh_instance_moves_one_eleventh_of_the_keys_to_i
 
 	/* losing it moves exactly its keys back */
 	assert_int_equal(zkc_service_unregister(regs[10]), ZKC_OK);
+	zkc_service_reg_close(regs[10]);
 	H_WAIT_UNTIL(zkc_service_router_count(r) == 10, H_TIMEOUT_MS);
 	route_all(r, after);
 	assert_memory_equal(before, after, KEYS * sizeof(short));
@@ -439,6 +445,7 @@ static void test_routing_threads_race_snapshot_swaps(void **s)
 				assert_int_equal(zkc_service_set_weight(regs[i], 1 + round), ZKC_OK);
 		}
 		assert_int_equal(zkc_service_unregister(regs[7]), ZKC_OK);
+		zkc_service_reg_close(regs[7]);
 		regs[7] = reg_on(zk, svc, "i007", 1);
 	}
 	H_WAIT_UNTIL(zkc_service_router_generation(r) >= gen0 + 10, H_TIMEOUT_MS);
@@ -508,7 +515,9 @@ static void test_instance_comes_back_after_its_session_is_expired(void **s)
 	}
 	zkc_service_router_close(r);
 	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+	zkc_service_reg_close(reg);
 	assert_int_equal(zkc_service_unregister(other), ZKC_OK);
+	zkc_service_reg_close(other);
 	zkc_close(own);
 	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
 	free(svc);
@@ -655,7 +664,7 @@ static void test_stopped_process_drops_out_then_re_registers_when_it_resumes(voi
 	close(fd);
 	free(path);
 	zkc_service_router_close(r);
-	zkc_service_unregister(keep);
+	zkc_service_reg_close(keep);
 	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
 	free(svc);
 }
@@ -706,59 +715,60 @@ static void test_bad_input_gets_clear_codes(void **s)
 	/* registration arguments: nothing is created */
 	in.address = "h";
 	in.id = "a/b";
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	assert_non_null(strstr(zkc_error_last()->message, "'/'"));
 	in.id = "";
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	in.id = NULL;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	in.id = "nul\001ctl";
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
 	in.id = longid;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	in.id = "ok";
 	in.weight = 0;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	assert_non_null(strstr(zkc_error_last()->message, "weight 0"));
 	in.weight = -5;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	in.weight = 1;
 	in.port = -1;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_EBADARGUMENTS);
 	in.port = 80;
 	big = malloc(1024 * 1024 + 1);
 	memset(big, 'm', 1024 * 1024);
 	big[1024 * 1024] = '\0';
 	in.metadata = big;
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_ETOOLARGE);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_ETOOLARGE);
 	assert_non_null(strstr(zkc_error_last()->message, "metadata"));
 	free(big);
 	in.metadata = NULL;
-	assert_int_equal(zkc_service_register(&reg, zk, "bad path", &in), ZKC_EBADARGUMENTS);
-	assert_int_equal(zkc_service_register(&reg, NULL, svc, &in), ZKC_EBADARGUMENTS);
-	assert_int_equal(zkc_service_register(&reg, zk, svc, NULL), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, "bad path", &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, NULL, svc, &in), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, NULL), ZKC_EBADARGUMENTS);
 	assert_null(reg);
 	assert_int_equal(zkc_exists(NULL, zk, svc), ZKC_ENONODE);
 
 	/* the same id from another live session: refused */
 	in.id = "dup";
-	assert_int_equal(zkc_service_register(&reg, zk, svc, &in), ZKC_OK);
-	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
+	assert_int_equal(zkc_service_reg_open(&reg, zk, svc, &in), ZKC_OK);
+	assert_int_equal(zkc_service_reg_open(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
 	assert_non_null(strstr(zkc_error_last()->message, "already registered"));
-	assert_int_equal(zkc_service_register(&twin, zk, svc, &in), ZKC_ENODEEXISTS);
+	assert_int_equal(zkc_service_reg_open(&twin, zk, svc, &in), ZKC_ENODEEXISTS);
 	assert_null(twin);
 	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+	zkc_service_reg_close(reg);
 
 	/* replace: a restarted process takes the id over from its previous
 	 * incarnation (frozen here: its session lives on for 4 s) */
 	pid = spawn_register(&fd, svc, "dup", NULL);
 	read_line(fd, line, sizeof(line));
 	assert_int_equal(kill(pid, SIGSTOP), 0);
-	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
+	assert_int_equal(zkc_service_reg_open(&twin, rzk, svc, &in), ZKC_ENODEEXISTS);
 	in.replace = 1;
-	assert_int_equal(zkc_service_register(&twin, rzk, svc, &in), ZKC_OK);
+	assert_int_equal(zkc_service_reg_open(&twin, rzk, svc, &in), ZKC_OK);
 	{
 		int64_t sid = 0;
 		char *p = h_join(svc, "dup");
@@ -781,12 +791,14 @@ static void test_bad_input_gets_clear_codes(void **s)
 	zkc_service_list_free(l);
 	assert_int_equal(zkc_service_route(&ep, r, "\0binary\0key", 11), ZKC_OK);
 	assert_string_equal(ep.id, "dup");
-	assert_int_equal(zkc_service_router_close(r), ZKC_OK);
+	zkc_service_router_close(r);
 	assert_int_equal(zkc_service_unregister(twin), ZKC_OK);
+	zkc_service_reg_close(twin);
 
 	/* NULL handles are harmless */
-	assert_int_equal(zkc_service_unregister(NULL), ZKC_OK);
-	assert_int_equal(zkc_service_router_close(NULL), ZKC_OK);
+	assert_int_equal(zkc_service_unregister(NULL), ZKC_EBADARGUMENTS);
+	zkc_service_reg_close(NULL);
+	zkc_service_router_close(NULL);
 	assert_int_equal(zkc_service_set_draining(NULL, 1), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_service_router_count(NULL), 0);
 	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);

@@ -35,7 +35,7 @@ static zkc_service_reg_t *reg_on(zkc_t *c, const char *svc, const char *id)
 	in.id = id;
 	in.address = "127.0.0.1";
 	in.port = 9000;
-	assert_int_equal(zkc_service_register(&reg, c, svc, &in), ZKC_OK);
+	assert_int_equal(zkc_service_reg_open(&reg, c, svc, &in), ZKC_OK);
 	return reg;
 }
 
@@ -140,9 +140,9 @@ static void test_router_keeps_answering_from_its_cache_while_the_leader_is_kille
 	assert_int_equal(h_restart(leader), 0);
 
 	zkc_service_router_close(r);
-	zkc_service_unregister(late);
+	zkc_service_reg_close(late);
 	for (i = 0; i < 10; i++)
-		zkc_service_unregister(regs[i]);
+		zkc_service_reg_close(regs[i]);
 	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
 	zkc_listener_remove(rzk, lid);
 	h_events_free(ev);

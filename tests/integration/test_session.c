@@ -73,6 +73,7 @@ static void test_expiry_gives_lost_then_a_new_session_and_the_pnode_returns(void
 	int64_t sid0, sid1;
 	int id, lost, conn;
 	zkc_t *zk, *other;
+	char *actual = NULL;
 	(void)state;
 
 	zk = h_open(NULL, NULL);
@@ -108,9 +109,20 @@ static void test_expiry_gives_lost_then_a_new_session_and_the_pnode_returns(void
 
 	/* Operations work on the new session. */
 	assert_int_equal(zkc_exists(NULL, zk, base), ZKC_OK);
-	assert_int_equal(zkc_pnode_close(node), ZKC_OK);
+	/* delete waits for the delete and reports; a second one has nothing
+	 * left to do, and close after it sends nothing */
+	assert_int_equal(zkc_pnode_delete(node), ZKC_OK);
 	assert_int_equal(zkc_sync(other, pn), ZKC_OK);
 	assert_int_equal(zkc_exists(NULL, other, pn), ZKC_ENONODE);
+	assert_int_equal(zkc_pnode_delete(node), ZKC_OK);
+	assert_int_equal(zkc_pnode_path(&actual, node), ZKC_ENONODE);
+	zkc_pnode_close(node);
+	/* close alone gives the node up in the background */
+	assert_int_equal(zkc_pnode_open(&node, zk, pn, "again", 5, ZKC_EPHEMERAL), ZKC_OK);
+	assert_int_equal(zkc_sync(other, pn), ZKC_OK);
+	assert_int_equal(zkc_exists(NULL, other, pn), ZKC_OK);
+	zkc_pnode_close(node);
+	H_WAIT_UNTIL(zkc_exists(NULL, other, pn) == ZKC_ENONODE, H_TIMEOUT_MS);
 	assert_int_equal(zkc_listener_remove(zk, id), ZKC_OK);
 	zkc_delete(other, base, -1, ZKC_DELETE_RECURSIVE);
 	zkc_close(zk);

@@ -142,12 +142,12 @@ static void test_connect_and_crud_over_verified_tls(void **state)
 		zkc_lock_lease_t lease;
 		zkc_lock_t *lk = NULL;
 
-		assert_int_equal(zkc_lock_new(&lk, zk, lp, NULL), ZKC_OK);
+		assert_int_equal(zkc_lock_open(&lk, zk, lp, NULL), ZKC_OK);
 		assert_int_equal(zkc_lock_acquire(&lease, lk, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
 		assert_true(lease.token > 0);
 		assert_int_equal(zkc_lock_valid(lk), 1);
 		assert_int_equal(zkc_lock_release(lk, 0), ZKC_OK);
-		zkc_lock_free(lk);
+		zkc_lock_close(lk);
 		free(lp);
 	}
 	/* structured options give the same */
@@ -381,13 +381,59 @@ static void test_mutual_tls_with_and_without_a_client_certificate(void **state)
 	}
 	zkc_close(zk);
 	free(u);
-	/* a wrong key password is a clear TLS error, not a hang */
+	/* a wrong key password is a local configuration error, found before
+	 * any connection (test_local_tls_configuration_errors_fail_the_open_at_once) */
 	snprintf(q, sizeof(q), "ca=%s/ca1.pem&cert=%s/client.crt&key=%s/client-enc.key&key_password=nope",
 	         dir, dir, dir);
 	u = tls_url(mtls, q);
-	assert_int_equal(tls_open_fails_with(u, "wrong password"), 0);
+	assert_int_equal(open_tls(&zk, u, 2000), ZKC_EBADARGUMENTS);
+	assert_null(zk);
+	assert_non_null(strstr(zkc_error_last()->message, "wrong password"));
 	assert_null(strstr(zkc_error_last()->message, "nope"));
 	free(u);
+}
+
+/* A file named in the URL that cannot be read or parsed is the caller's
+ * mistake: zkc_open says so (a usage-class code naming the file) before
+ * it tries any server. The URL names a port nobody listens on, so an open
+ * that tried to connect would end in a connection error, never in
+ * ZKC_EBADARGUMENTS. */
+static void test_local_tls_configuration_errors_fail_the_open_at_once(void **state)
+{
+	static const struct {
+		const char *query;   /* %1$s = the certificate directory */
+		const char *named;   /* the file the message must name */
+		const char *cause;
+	} cases[] = {
+		{ "ca=/nonexistent/ca.pem", "/nonexistent/ca.pem", "No such file" },
+		{ "ca=%1$s", "", "is a directory" },
+		{ "ca=%1$s/ca1.pem&cert=%1$s/missing.crt&key=%1$s/client.key", "/missing.crt",
+		  "No such file" },
+		{ "ca=%1$s/ca1.pem&cert=%1$s/client.crt&key=%1$s/missing.key", "/missing.key",
+		  "No such file" },
+		{ "ca=%1$s/ext.cnf", "/ext.cnf", "cannot load CA" },
+		{ "ca=%1$s/ca1.pem&cert=%1$s/client.crt&key=%1$s/ca1.key", "/ca1.key",
+		  "key values mismatch" },
+	};
+	char q[1024], url[2048], named[600];
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		zkc_t *zk = NULL;
+		int rc;
+
+		snprintf(q, sizeof(q), cases[i].query, dir);
+		snprintf(url, sizeof(url), "zks://127.0.0.1:1?%s", q);
+		snprintf(named, sizeof(named), "%s%s", cases[i].named[0] == '/' &&
+		         strncmp(cases[i].named, "/nonexistent", 12) != 0 ? dir : "", cases[i].named);
+		zkc_error_set(ZKC_ESYSTEM, "sentinel");
+		rc = open_tls(&zk, url, 2000);
+		if (rc != ZKC_EBADARGUMENTS || zk || zkc_error_last()->code != rc ||
+		    !strstr(zkc_error_last()->message, named[0] ? named : dir) ||
+		    !strstr(zkc_error_last()->message, cases[i].cause))
+			fail_msg("case %zu (%s): %s: %s", i, q, zkc_strcode(rc), zkc_error_last()->message);
+	}
 }
 
 static void test_rotated_certificates_are_picked_up_without_a_restart(void **state)
@@ -560,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_large_and_pipelined_replies_cross_the_bridge_intact),
 		cmocka_unit_test(test_verification_failures_name_the_reason),
 		cmocka_unit_test(test_mutual_tls_with_and_without_a_client_certificate),
+		cmocka_unit_test(test_local_tls_configuration_errors_fail_the_open_at_once),
 		cmocka_unit_test(test_the_bridge_serves_only_its_own_process),
 		cmocka_unit_test(test_digest_acl_ids_match_the_server),
 		cmocka_unit_test(test_the_cli_takes_tls_in_its_url),

@@ -1,0 +1,16 @@
+# Type stub of the SWIG-generated extension (zkc_python.i over bindings/zkc.i).
+# The generated functions follow one rule: a function returning a zkc code
+# raises zkc.Error on failure and otherwise returns the tuple of its
+# out-parameters; the idiomatic layer (zkc/*.py) gives them precise types.
+from typing import Any
+
+ZKC_OPTIONS_VERSION: int
+ZKC_RETRY_VERSION: int
+ZKC_TLS_OPTIONS_VERSION: int
+ZKC_MAX_DATA_LEN: int
+
+def zkc_version() -> str: ...
+def zkc_strerror(code: int) -> str: ...
+def zkc_strcode(code: int) -> str: ...
+def zkc_py_error_last() -> tuple[int, str]: ...
+def __getattr__(name: str) -> Any: ...

@@ -1,0 +1,602 @@
+/* bindings/python/zkc_python.i - the Python side of the SWIG binding: module
+ * name, typemaps (out-parameters become return values, byte buffers become
+ * bytes, failures become zkc.Error subclasses) and the few helpers whose
+ * shapes the C API does not give directly. It includes the language-neutral
+ * bindings/zkc.i last. Built with `swig -python -threads -noproxy`: every
+ * wrapped call releases the GIL while C runs, and the idiomatic layer
+ * (zkc/*.py) calls the generated functions directly. */
+
+%module(package="zkc") _zkc_c
+
+%{
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+#include <zkc.h>
+
+/* Set once by zkc/_errors.py at import: a callable (code, message) ->
+ * exception instance, and the ZnodeStat type built from 11 ints. */
+static PyObject *zkc_py_error_factory = NULL;
+static PyObject *zkc_py_stat_type = NULL;
+
+/* Raises the exception for a zkc code; the detail comes from the calling
+ * thread's zkc_error_last(), read before anything else can overwrite it. */
+static void zkc_py_raise(int code)
+{
+	const zkc_error_t *e = zkc_error_last();
+	const char *msg = (e && e->code == code && e->message && e->message[0]) ? e->message
+	                                                                   : zkc_strerror(code);
+	if (!zkc_py_error_factory) {
+		PyErr_Format(PyExc_RuntimeError, "%s: %s", zkc_strcode(code), msg);
+		return;
+	}
+	PyObject *exc = PyObject_CallFunction(zkc_py_error_factory, "is", code, msg);
+	if (!exc)
+		return;
+	PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+	Py_DECREF(exc);
+}
+
+/* Output values are collected in a tuple, whatever their own type. */
+static PyObject *zkc_py_append(PyObject *result, PyObject *obj)
+{
+	if (!obj) {
+		Py_XDECREF(result);
+		return NULL;
+	}
+	if (!result && !(result = PyTuple_New(0))) {
+		Py_DECREF(obj);
+		return NULL;
+	}
+	Py_ssize_t n = PyTuple_GET_SIZE(result);
+	PyObject *t = PyTuple_New(n + 1);
+	if (!t) {
+		Py_DECREF(obj);
+		Py_DECREF(result);
+		return NULL;
+	}
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *it = PyTuple_GET_ITEM(result, i);
+		Py_INCREF(it);
+		PyTuple_SET_ITEM(t, i, it);
+	}
+	PyTuple_SET_ITEM(t, n, obj);
+	Py_DECREF(result);
+	return t;
+}
+
+static PyObject *zkc_py_str(const char *s)
+{
+	if (!s)
+		Py_RETURN_NONE;
+	return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "surrogateescape");
+}
+
+static PyObject *zkc_py_stat(const zkc_stat_t *st)
+{
+	if (!st)
+		Py_RETURN_NONE;
+	PyObject *args = Py_BuildValue("(LLLLiiiLiiL)", (long long)st->czxid, (long long)st->mzxid,
+	                               (long long)st->ctime, (long long)st->mtime, (int)st->version,
+	                               (int)st->cversion, (int)st->aversion,
+	                               (long long)st->ephemeral_owner, (int)st->data_length,
+	                               (int)st->num_children, (long long)st->pzxid);
+	if (!args || !zkc_py_stat_type)
+		return args;
+	PyObject *r = PyObject_Call(zkc_py_stat_type, args, NULL);
+	Py_DECREF(args);
+	return r;
+}
+
+static PyObject *zkc_py_strings(const zkc_strings_t *l)
+{
+	if (!l)
+		return PyList_New(0);
+	PyObject *list = PyList_New((Py_ssize_t)l->count);
+	for (size_t i = 0; list && i < l->count; i++) {
+		PyObject *s = zkc_py_str(l->items[i]);
+		if (!s) {
+			Py_DECREF(list);
+			return NULL;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, s);
+	}
+	return list;
+}
+
+/* A str argument as UTF-8 borrowed from the object (no copy); embedded NUL
+ * bytes are refused, since C would silently cut the string there. */
+static int zkc_py_cstr(PyObject *o, const char **out, const char *what)
+{
+	if (o == Py_None) {
+		*out = NULL;
+		return 0;
+	}
+	if (!PyUnicode_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be str, not %.100s", what, Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	Py_ssize_t n;
+	const char *s = PyUnicode_AsUTF8AndSize(o, &n);
+	if (!s)
+		return -1;
+	if ((size_t)n != strlen(s)) {
+		PyErr_Format(PyExc_ValueError, "%s must not contain NUL characters", what);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* A bytes-like argument (bytes, bytearray, memoryview, ...); str is refused
+ * so text never reaches a node without an explicit encoding. */
+static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
+{
+	if (PyUnicode_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be bytes-like, not str (encode it first)", what);
+		return -1;
+	}
+	if (PyObject_GetBuffer(o, view, PyBUF_SIMPLE) < 0) {
+		PyErr_Clear();
+		PyErr_Format(PyExc_TypeError, "%s must be bytes-like, not %.100s", what,
+		             Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	return 0;
+}
+%}
+
+/* ------------------------------------------------------------ return codes */
+
+/* Functions returning a zkc code: raise on failure; on success the result
+ * is the tuple of their out-parameters (empty when there are none). */
+%typemap(out) int {
+	if ($1 < 0) {
+		zkc_py_raise($1);
+		SWIG_fail;
+	}
+	$result = PyTuple_New(0);
+}
+
+/* Functions returning a plain int (a state, an fd, a flag). */
+%typemap(out) int ZKC_PLAIN {
+	$result = PyLong_FromLong((long)$1);
+}
+%apply int ZKC_PLAIN {
+	int zkc_state, int zkc_on_event_thread, int zkc_events_fd, int zkc_retry_backoff_ms,
+	int zkc_lock_valid, int zkc_lock_events_fd, int zkc_batch_code,
+	int zkc_semaphore_lease_valid, int zkc_cache_status,
+	int version, int session_timeout_ms, int connect_timeout_ms, int log_level, int base_ms,
+	int max_ms, int max_attempts, int deadline_ms, int verify_host, int mode, int flags,
+	int depth, int data, int events, int shards, int timeout_ms, int bucket_size, int cache,
+	int cache_records, int count, int code, int type, int state, int perms, int port,
+	int weight, int draining, int replace, int step_down, int priority, int kind
+};
+
+/* Functions whose code is a result, not a failure: (code, outputs...). */
+%typemap(out) int ZKC_CODE_TUPLE {
+	$result = Py_BuildValue("(i)", (int)$1);
+}
+%apply int ZKC_CODE_TUPLE {
+	int zkc_events_next, int zkc_lock_events_next, int zkc_multi_commit, int zkc_queue_take,
+	int zkc_election_is_leader
+};
+
+/* Batch op adders return the op's index or a negative code. */
+%typemap(out) int ZKC_INDEX {
+	if ($1 < 0) {
+		zkc_py_raise($1);
+		SWIG_fail;
+	}
+	$result = PyLong_FromLong((long)$1);
+}
+%apply int ZKC_INDEX {
+	int zkc_batch_get, int zkc_batch_exists, int zkc_batch_children, int zkc_batch_create,
+	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync
+};
+
+/* ------------------------------------------------------------ inputs */
+
+%typemap(in) const char * {
+	if (zkc_py_cstr($input, (const char **)&$1, "$1_name") < 0)
+		SWIG_fail;
+}
+%typemap(freearg) const char * ""
+
+/* String members of option structs borrow their pointers; from Python
+ * they are passed as arguments of the zkc_py_* helpers instead. */
+%typemap(memberin) const char * {
+	(void)$input;
+	SWIG_exception_fail(SWIG_AttributeError, "string members are set through the zkc module");
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) const char * {
+	$1 = ($input == Py_None || PyUnicode_Check($input)) ? 1 : 0;
+}
+
+%define ZKC_PY_BYTES_IN(PTR, LEN)
+%typemap(in) (const void *PTR, size_t LEN) (Py_buffer view, int have_view = 0) {
+	if ($input == Py_None) {
+		$1 = NULL;
+		$2 = 0;
+	} else {
+		if (zkc_py_buffer($input, &view, "PTR") < 0)
+			SWIG_fail;
+		have_view = 1;
+		$1 = view.buf;
+		$2 = (size_t)view.len;
+	}
+}
+%typemap(freearg) (const void *PTR, size_t LEN) {
+	if (have_view$argnum)
+		PyBuffer_Release(&view$argnum);
+}
+%enddef
+ZKC_PY_BYTES_IN(data, len)
+ZKC_PY_BYTES_IN(id, id_len)
+ZKC_PY_BYTES_IN(value, len)
+ZKC_PY_BYTES_IN(key, len)
+ZKC_PY_BYTES_IN(prefix, len)
+ZKC_PY_BYTES_IN(lo, lo_len)
+ZKC_PY_BYTES_IN(hi, hi_len)
+
+/* Watches and async completions land in the event queue (fn NULL); the
+ * payload is an integer token the Python layer maps back to its waiter. */
+%typemap(in, numinputs=0) zkc_watch_fn fn "$1 = NULL;"
+%typemap(in) void *payload {
+	$1 = PyLong_AsVoidPtr($input);
+	if (!$1 && PyErr_Occurred())
+		SWIG_fail;
+}
+
+/* ------------------------------------------------------------ outputs */
+
+/* Opaque handles: a pointer object the Python layer owns and closes. */
+%typemap(in, numinputs=0) SWIGTYPE **out ($*1_ltype tmp = NULL) "$1 = &tmp;"
+%typemap(argout) SWIGTYPE **out {
+	$result = zkc_py_append($result, SWIG_NewPointerObj((void *)tmp$argnum, $*1_descriptor, 0));
+}
+
+/* Strings the caller frees. */
+%define ZKC_PY_STR_OUT(NAME)
+%typemap(in, numinputs=0) char **NAME (char *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) char **NAME {
+	$result = zkc_py_append($result, zkc_py_str(tmp$argnum));
+}
+%typemap(freearg) char **NAME "zkc_free(tmp$argnum);"
+%enddef
+ZKC_PY_STR_OUT(out)
+ZKC_PY_STR_OUT(out_path)
+ZKC_PY_STR_OUT(out_id)
+ZKC_PY_STR_OUT(out_name)
+
+%typemap(in, numinputs=0) const char **out_name (const char *tmp = NULL) "$1 = ($1_ltype)(void *)&tmp;"
+%typemap(argout) const char **out_name {
+	$result = zkc_py_append($result, zkc_py_str(tmp$argnum));
+}
+%typemap(freearg) const char **out_name ""
+
+/* Data buffers the caller frees: bytes. */
+%typemap(in, numinputs=0) (char **out, size_t *out_len) (char *tmp = NULL, size_t tmplen = 0) {
+	$1 = &tmp;
+	$2 = &tmplen;
+}
+%typemap(argout) (char **out, size_t *out_len) {
+	$result = zkc_py_append($result, tmp$argnum ? PyBytes_FromStringAndSize(tmp$argnum,
+	                                  (Py_ssize_t)tmplen$argnum) : (Py_INCREF(Py_None), Py_None));
+}
+%typemap(freearg) (char **out, size_t *out_len) "zkc_free(tmp$argnum);"
+
+/* Stats. */
+%typemap(in, numinputs=0) zkc_stat_t *out_stat (zkc_stat_t tmp), zkc_stat_t *out (zkc_stat_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_stat_t *out_stat, zkc_stat_t *out {
+	$result = zkc_py_append($result, zkc_py_stat($1));
+}
+
+/* Lists of names. */
+%typemap(in, numinputs=0) zkc_strings_t **out (zkc_strings_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_strings_t **out {
+	$result = zkc_py_append($result, zkc_py_strings(tmp$argnum));
+}
+%typemap(freearg) zkc_strings_t **out "zkc_strings_free(tmp$argnum);"
+
+/* Numbers. */
+%define ZKC_PY_NUM_OUT(TYPE, NAME, CONV)
+%typemap(in, numinputs=0) TYPE *NAME (TYPE tmp = 0) "$1 = &tmp;"
+%typemap(argout) TYPE *NAME {
+	$result = zkc_py_append($result, CONV(tmp$argnum));
+}
+%enddef
+ZKC_PY_NUM_OUT(int64_t, out, PyLong_FromLongLong)
+ZKC_PY_NUM_OUT(int64_t, out_value, PyLong_FromLongLong)
+ZKC_PY_NUM_OUT(int64_t, out_current, PyLong_FromLongLong)
+ZKC_PY_NUM_OUT(int64_t, out_epoch, PyLong_FromLongLong)
+ZKC_PY_NUM_OUT(int64_t, out_id, PyLong_FromLongLong)
+ZKC_PY_NUM_OUT(int, out_event, PyLong_FromLong)
+ZKC_PY_NUM_OUT(int, out_flags, PyLong_FromLong)
+ZKC_PY_NUM_OUT(int, out_id, PyLong_FromLong)
+ZKC_PY_NUM_OUT(size_t, out, PyLong_FromSize_t)
+ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
+
+/* Events from the queue: (type, state, path, session_id, payload) or None. */
+%typemap(in, numinputs=0) zkc_event_t **out (zkc_event_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_event_t **out {
+	zkc_event_t *ev = tmp$argnum;
+	$result = zkc_py_append($result, !ev ? (Py_INCREF(Py_None), Py_None)
+		: Py_BuildValue("(iiNLN)", ev->type, ev->state, zkc_py_str(ev->path),
+		                (long long)ev->session_id, PyLong_FromVoidPtr(ev->payload)));
+}
+%typemap(freearg) zkc_event_t **out "zkc_event_free(tmp$argnum);"
+
+/* Transaction results: [(code, path, stat), ...], also on an op failure. */
+%typemap(in, numinputs=0) zkc_multi_results_t **out (zkc_multi_results_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_multi_results_t **out {
+	zkc_multi_results_t *r = tmp$argnum;
+	PyObject *list = PyList_New(0);
+	for (size_t i = 0; list && r && i < r->count; i++) {
+		PyObject *it = Py_BuildValue("(iNN)", r->results[i].code, zkc_py_str(r->results[i].path),
+		                             zkc_py_stat(&r->results[i].stat));
+		if (!it || PyList_Append(list, it) < 0) {
+			Py_XDECREF(it);
+			Py_CLEAR(list);
+			break;
+		}
+		Py_DECREF(it);
+	}
+	$result = zkc_py_append($result, list);
+}
+%typemap(freearg) zkc_multi_results_t **out "zkc_multi_results_free(tmp$argnum);"
+
+/* A lock lease, copied: (path, session_id, token). */
+%typemap(in, numinputs=0) zkc_lock_lease_t *out (zkc_lock_lease_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_lock_lease_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(NLL)", zkc_py_str($1->path),
+	                                  (long long)$1->session_id, (long long)$1->token));
+}
+
+/* A counter add's outcome: (value, version, shard). */
+%typemap(in, numinputs=0) zkc_counter_outcome_t *out (zkc_counter_outcome_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_counter_outcome_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(Lii)", (long long)$1->value,
+	                                  (int)$1->version, $1->shard));
+}
+
+/* Queue items stay C objects (ack and release take them back); the
+ * destructor frees them. zkc_queue_take returns one also with EUNKNOWN. */
+%typemap(in, numinputs=0) zkc_queue_item_t **out (zkc_queue_item_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_queue_item_t **out {
+	$result = zkc_py_append($result, tmp$argnum
+		? SWIG_NewPointerObj((void *)tmp$argnum, $*1_descriptor, SWIG_POINTER_OWN)
+		: (Py_INCREF(Py_None), Py_None));
+}
+%extend zkc_queue_item {
+	~zkc_queue_item() { zkc_queue_item_free($self); }
+}
+
+/* A routed endpoint: (id, address, port, weight). */
+%typemap(in, numinputs=0) zkc_service_endpoint_t *out (zkc_service_endpoint_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_service_endpoint_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(NNii)", zkc_py_str($1->id),
+	                                  zkc_py_str($1->address), $1->port, $1->weight));
+}
+
+/* ------------------------------------------------------------ not for Python */
+
+/* Multi-valued shapes the helpers below give in Python form instead. */
+%ignore zkc_batch_data;
+%ignore zkc_batch_stat;
+%ignore zkc_batch_path;
+%ignore zkc_batch_children_of;
+%ignore zkc_service_route_n;
+%ignore zkc_queue_put_many;
+%ignore zkc_counter_encode;
+%ignore zkc_counter_decode;
+%ignore zkc_error_last;
+%ignore zkc_error;
+
+/* ------------------------------------------------------------ helpers */
+
+%nothread zkc_py_set_hooks;
+%nothread zkc_py_error_last;
+%nothread zkc_py_batch_results;
+%nothread zkc_py_queue_item;
+%nothread zkc_py_acl_list;
+
+%newobject zkc_py_acl_list;
+%exception zkc_py_acl_list {
+	$action
+	if (!result)
+		SWIG_fail;
+}
+%extend zkc_acl_list {
+	~zkc_acl_list() {
+		for (int i = 0; i < $self->count; i++) {
+			free((char *)$self->acls[i].scheme);
+			free((char *)$self->acls[i].id);
+		}
+		free((void *)$self->acls);
+		free($self);
+	}
+}
+
+%apply int ZKC_INDEX { int zkc_py_batch_create };
+
+%inline %{
+/* Installs the exception factory and the ZnodeStat type (zkc/_errors.py). */
+PyObject *zkc_py_set_hooks(PyObject *error_factory, PyObject *stat_type)
+{
+	Py_XINCREF(error_factory);
+	Py_XDECREF(zkc_py_error_factory);
+	zkc_py_error_factory = error_factory;
+	Py_XINCREF(stat_type);
+	Py_XDECREF(zkc_py_stat_type);
+	zkc_py_stat_type = stat_type;
+	Py_RETURN_NONE;
+}
+
+/* (code, message) of the calling thread's last failure. */
+PyObject *zkc_py_error_last(void)
+{
+	const zkc_error_t *e = zkc_error_last();
+	return Py_BuildValue("(iN)", e->code, zkc_py_str(e->message ? e->message : ""));
+}
+
+/* Results of a batch after a run: one (code, data, stat, path, children)
+ * tuple per op, None where an op kind has no such result. */
+PyObject *zkc_py_batch_results(const zkc_batch_t *b)
+{
+	size_t n = zkc_batch_count(b);
+	PyObject *list = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; list && i < n; i++) {
+		size_t len = 0;
+		const char *data = zkc_batch_data(b, i, &len);
+		zkc_stat_t st;
+		int have_stat = zkc_batch_stat(&st, b, i) == ZKC_OK;
+		const zkc_strings_t *kids = zkc_batch_children_of(b, i);
+		PyObject *it = Py_BuildValue("(iNNNN)", zkc_batch_code(b, i),
+			data ? PyBytes_FromStringAndSize(data, (Py_ssize_t)len) : (Py_INCREF(Py_None), Py_None),
+			have_stat ? zkc_py_stat(&st) : (Py_INCREF(Py_None), Py_None),
+			zkc_py_str(zkc_batch_path(b, i)),
+			kids ? zkc_py_strings(kids) : (Py_INCREF(Py_None), Py_None));
+		if (!it) {
+			Py_DECREF(list);
+			return NULL;
+		}
+		PyList_SET_ITEM(list, (Py_ssize_t)i, it);
+	}
+	zkc_error_clear();
+	return list;
+}
+
+/* A queue item's fields, copied: (name, data, priority, session_id). */
+PyObject *zkc_py_queue_item(const zkc_queue_item_t *item)
+{
+	if (!item) {
+		PyErr_SetString(PyExc_ValueError, "no queue item");
+		return NULL;
+	}
+	return Py_BuildValue("(Ny#iL)", zkc_py_str(item->name), item->data, (Py_ssize_t)item->len,
+	                     item->priority, (long long)item->session_id);
+}
+
+/* An ACL list from a sequence of (perms, scheme, id) tuples, owned by the
+ * returned object. */
+zkc_acl_list_t *zkc_py_acl_list(PyObject *seq)
+{
+	PyObject *fast = PySequence_Fast(seq, "acl must be a sequence of (perms, scheme, id)");
+	if (!fast)
+		return NULL;
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
+	zkc_acl_list_t *l = calloc(1, sizeof *l);
+	zkc_acl_t *a = calloc(n ? (size_t)n : 1, sizeof *a);
+	if (!l || !a) {
+		free(l);
+		free(a);
+		Py_DECREF(fast);
+		PyErr_NoMemory();
+		return NULL;
+	}
+	l->acls = a;
+	for (Py_ssize_t i = 0; i < n; i++) {
+		int perms;
+		const char *scheme, *id;
+		PyObject *t = PySequence_Fast_GET_ITEM(fast, i);
+		if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "iss", &perms, &scheme, &id)) {
+			if (!PyErr_Occurred() || PyErr_ExceptionMatches(PyExc_TypeError)) {
+				PyErr_Clear();
+				PyErr_SetString(PyExc_TypeError,
+				                "acl entries must be (perms: int, scheme: str, id: str)");
+			}
+			goto fail;
+		}
+		a[i].perms = perms;
+		a[i].scheme = strdup(scheme);
+		a[i].id = strdup(id);
+		l->count = (int)i + 1;
+		if (!a[i].scheme || !a[i].id) {
+			PyErr_NoMemory();
+			goto fail;
+		}
+	}
+	Py_DECREF(fast);
+	return l;
+fail:
+	for (int i = 0; i < l->count; i++) {
+		free((char *)a[i].scheme);
+		free((char *)a[i].id);
+	}
+	free(a);
+	free(l);
+	Py_DECREF(fast);
+	return NULL;
+}
+
+/* zkc_open with the option strings as arguments (the options struct holds
+ * borrowed char pointers, which a generated setter cannot fill safely); the
+ * TLS strings apply only when `tls` is given. */
+int zkc_py_open(zkc_t **out, const char *url, const zkc_options_t *opts, const char *chroot,
+                const char *digest, const zkc_acl_list_t *acl, const zkc_tls_options_t *tls,
+                const char *ca_file, const char *cert_file, const char *key_file,
+                const char *key_password, const char *server_name)
+{
+	zkc_options_t o = ZKC_OPTIONS_INIT;
+	zkc_tls_options_t t = ZKC_TLS_OPTIONS_INIT;
+	if (opts)
+		o = *opts;
+	o.chroot = chroot;
+	o.digest = digest;
+	o.acl = acl;
+	o.log_fn = NULL;
+	o.event_fn = NULL;
+	if (tls) {
+		t = *tls;
+		t.ca_file = ca_file;
+		t.cert_file = cert_file;
+		t.key_file = key_file;
+		t.key_password = key_password;
+		t.server_name = server_name;
+		o.tls = &t;
+	} else {
+		o.tls = NULL;
+	}
+	return zkc_open(out, url, &o);
+}
+
+/* zkc_create with its options as arguments. */
+int zkc_py_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *path,
+                  const void *data, size_t len, int mode, int flags, int64_t ttl_ms,
+                  const zkc_acl_list_t *acl)
+{
+	zkc_create_options_t o = ZKC_CREATE_OPTIONS_INIT;
+	o.mode = mode;
+	o.flags = flags;
+	o.ttl_ms = ttl_ms;
+	o.acl = acl;
+	return zkc_create(out_path, out_stat, zk, path, data, len, &o);
+}
+
+/* zkc_batch_create with its options as arguments. */
+int zkc_py_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t len,
+                        int mode, int flags, int64_t ttl_ms, const zkc_acl_list_t *acl)
+{
+	zkc_create_options_t o = ZKC_CREATE_OPTIONS_INIT;
+	o.mode = mode;
+	o.flags = flags;
+	o.ttl_ms = ttl_ms;
+	o.acl = acl;
+	return zkc_batch_create(b, path, data, len, &o);
+}
+%}
+
+%include "zkc.i"

@@ -1,0 +1,77 @@
+/* zkc/cancel.h - cancellation tokens: another thread makes a blocking zkc
+ * call return early, and the call cleans up after itself (a canceled lock
+ * acquire deletes its node). For languages with their own cancellation
+ * (Go's context.Context, Python's asyncio) and for C programs that stop a
+ * worker blocked in zkc. */
+#ifndef ZKC_CANCEL_H
+#define ZKC_CANCEL_H
+
+#include "zkc/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct zkc_cancel zkc_cancel_t;
+
+/* A token, not fired. *out is owned by the caller (zkc_cancel_free).
+ * Expected codes: ZKC_EBADARGUMENTS (out NULL), ZKC_ENOMEM. */
+ZKC_EXTERN int zkc_cancel_new(zkc_cancel_t **out);
+
+/* Frees the token. It must not be bound to any thread and no thread may
+ * fire it any more. NULL is a no-op. */
+ZKC_EXTERN void zkc_cancel_free(zkc_cancel_t *c);
+
+/* Fires the token: blocking calls running on threads it is bound to return
+ * within about ZKC_CANCEL_POLL_MS, later ones at once, until it is reset.
+ * Any thread; it takes no lock and never blocks (safe in a signal
+ * handler). Firing twice is firing once. NULL is a no-op. */
+ZKC_EXTERN void zkc_cancel_fire(zkc_cancel_t *c);
+
+/* 1 if the token has fired since it was made or reset, else 0. */
+ZKC_EXTERN int zkc_cancel_fired(const zkc_cancel_t *c);
+
+/* Makes a fired token usable again (not while a bound call runs). */
+ZKC_EXTERN void zkc_cancel_reset(zkc_cancel_t *c);
+
+/* Binds c to the calling thread (NULL unbinds) and returns the token bound
+ * before, so bindings nest: `prev = zkc_cancel_bind(c); call...;
+ * zkc_cancel_bind(prev);`. The token is borrowed: it must outlive the
+ * binding. One token may be bound on several threads at once.
+ *
+ * While a fired token is bound, every zkc call that waits for the servers,
+ * for a connection or for other clients stops waiting and returns:
+ *   - ZKC_ECANCELED for reads, for writes not sent yet, and for recipe
+ *     waits: zkc_lock_acquire (its node is deleted, as with
+ *     zkc_lock_cancel), zkc_queue_take (between rounds: no item is left
+ *     taken), zkc_semaphore_acquire, zkc_election_await,
+ *     zkc_barrier_wait, zkc_double_barrier_enter/leave,
+ *     zkc_cache_wait_initialized/wait_zxid, zkc_wait_connected, and the
+ *     retry backoff and connection wait of every node operation;
+ *   - ZKC_EUNKNOWN for a write whose request was sent and whose reply had
+ *     not come: it may have been applied (as after a lost connection).
+ * A pipelined batch (zkc_batch_run) stops waiting for a connection, but
+ * once sent it waits for its replies (one round trip). zkc_open, the
+ * close and free functions and releases are not canceled. */
+ZKC_EXTERN zkc_cancel_t *zkc_cancel_bind(zkc_cancel_t *c);
+
+/* The token bound to the calling thread, or NULL. */
+ZKC_EXTERN zkc_cancel_t *zkc_cancel_bound(void);
+
+/* For waits in code built on zkc (recipes of one's own): ZKC_ECANCELED,
+ * recorded for zkc_error_last(), if the token bound to the calling thread
+ * has fired; else ZKC_OK. */
+ZKC_EXTERN int zkc_cancel_check(void);
+
+/* How often a wait looks at its token. */
+#define ZKC_CANCEL_POLL_MS 10
+
+/* For the same waits: how long to sleep before looking again, given the
+ * time left (ms; < 0 = no limit): the time left itself when no token is
+ * bound, else at most ZKC_CANCEL_POLL_MS. */
+ZKC_EXTERN int64_t zkc_cancel_slice_ms(int64_t left_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
