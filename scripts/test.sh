@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # scripts/test.sh - the one command that builds zkc and runs its whole test
-# suite on a fresh Debian machine: plain build, sanitizer build, valgrind.
+# suite on a fresh Debian machine: plain build, sanitizer build, valgrind,
+# fuzzing, and the Python and Go bindings.
 #
 # Environment:
-#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz python")
+#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz python go")
 #   ZKC_FUZZ_SECONDS  how long each fuzz target runs (default 30)
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
 #                     to the build dir; default: $VALGRIND_TESTS below)
@@ -28,7 +29,7 @@ LSAN_SUPP="scripts/lsan.supp"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz python}
+PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz python go}
 JOBS=-j2
 
 passed=0
@@ -257,6 +258,25 @@ phase_python() {
 	fi
 }
 
+# The Go binding against this tree's libzkc (bindings/go/check.sh: the
+# generated capi is current, go vet, staticcheck, go test -race); each
+# check and each top-level Go test counts as one result.
+phase_go() {
+	local line p=0 f=0
+	build_in build "" || { step_failed "go: build failed"; return; }
+	while IFS= read -r line; do
+		say "$line"
+		case "$line" in
+		"go-result: PASS "*) p=$((p + 1)) ;;
+		"go-result: FAIL "*) f=$((f + 1)) ;;
+		esac
+	done < <(bindings/go/check.sh build 2>&1)
+	say "phase go: $p passed, $f failed"
+	passed=$((passed + p))
+	failed=$((failed + f))
+	[ $((p + f)) -gt 0 ] || step_failed "go: no result"
+}
+
 if [ "${ZKC_SKIP_DEPS:-0}" != 1 ]; then
 	scripts/setup-deps.sh || step_failed "setup-deps.sh failed"
 fi
@@ -273,13 +293,13 @@ esac
 
 for phase in $PHASES; do
 	case "$phase" in
-	plain|asan|valgrind|fuzz|python)
+	plain|asan|valgrind|fuzz|python|go)
 		phase_header "$phase"
 		"phase_$phase"
 		ran_phase=1
 		;;
 	*)
-		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz python)"
+		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz python go)"
 		;;
 	esac
 done

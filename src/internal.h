@@ -100,11 +100,11 @@ typedef struct zkc__url {
 	int dns_interval_ms;      /* re-resolution period */
 	int read_only;            /* 0/1 */
 
-	/* TLS (issue 6), parsed and kept so a URL that names them is not an error */
+	/* TLS (docs/tls.md): any of them turns TLS on */
 	char *tls_ca, *tls_cert, *tls_key, *tls_key_password, *tls_server_name;
 	int tls_verify_host;      /* default 1 */
 
-	/* Kubernetes (issue 7) */
+	/* Kubernetes (docs/kubernetes.md) */
 	char *k8s_kubeconfig;
 	int k8s_include_not_ready;
 } zkc__url_t;
@@ -119,6 +119,10 @@ char *zkc__url_redact(const char *url);
 /* "h1:p1,h2:p2" from the URL's hosts (IPv6 without brackets, as libzookeeper
  * wants them). malloc'd. */
 char *zkc__url_hosts_string(const zkc__url_t *url);
+/* The i-th scheme and query option the parser accepts (0-based); NULL past
+ * the last. For the test that keeps the documentation complete. */
+const char *zkc__url_scheme_name(size_t i);
+const char *zkc__url_option_name(size_t i);
 
 /* ------------------------------------------------------------ retry (retry.c) */
 

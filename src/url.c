@@ -672,6 +672,16 @@ static void free_secret(char *s)
 	}
 }
 
+const char *zkc__url_scheme_name(size_t i)
+{
+	return i < sizeof(schemes) / sizeof(schemes[0]) ? schemes[i].name : NULL;
+}
+
+const char *zkc__url_option_name(size_t i)
+{
+	return i < NOPTIONS ? options[i].name : NULL;
+}
+
 void zkc__url_free(zkc__url_t *url)
 {
 	if (!url)

@@ -896,6 +896,13 @@ static int bind_loopback(const char *host, int port, int *out_port)
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	/* a fixed port whose last server left connections in TIME_WAIT is
+	 * free for the JVM (Java listens with SO_REUSEADDR): probe alike */
+	if (port && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 },
+	    sizeof(int)) < 0) {
+		close(fd);
+		return -1;
+	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
 		close(fd);
@@ -908,7 +915,7 @@ static int bind_loopback(const char *host, int port, int *out_port)
 /* Chooses every port of the ensemble. The probe sockets stay bound until
  * all are chosen, so one ensemble never gets the same port twice; the JVMs
  * bind them a moment later (up() retries if another process won the race). */
-static int choose_ports(zkc_ens_t *e, int distinct, int secure)
+static int choose_ports(zkc_ens_t *e, int distinct, int secure, int fixed)
 {
 	int held[ZKC_ENS_MAX_NODES * 4 + 1];
 	int nheld = 0, i, rc = ZKC_OK, attempt;
@@ -921,10 +928,10 @@ static int choose_ports(zkc_ens_t *e, int distinct, int secure)
 		for (attempt = 0; attempt < 100; attempt++) {
 			int port, fd, ok = 1;
 
-			fd = bind_loopback(e->node[0].host, 0, &port);
+			fd = bind_loopback(e->node[0].host, fixed, &port);
 			if (fd < 0)
-				return fail(ZKC_EOS, "cannot bind %s: %s",
-				    e->node[0].host, strerror(errno));
+				return fail(ZKC_EOS, "cannot bind %s:%d: %s",
+				    e->node[0].host, fixed, strerror(errno));
 			held[nheld++] = fd;
 			for (i = 1; i < e->n && ok; i++) {
 				int p2;
@@ -942,6 +949,9 @@ static int choose_ports(zkc_ens_t *e, int distinct, int secure)
 			}
 			while (nheld > 0)
 				close(held[--nheld]);
+			if (fixed)
+				return fail(ZKC_EOS, "client port %d is taken on "
+				    "%s", fixed, e->node[i - 1].host);
 		}
 		if (attempt == 100)
 			return fail(ZKC_EOS, "no client port is free on all of "
@@ -964,10 +974,12 @@ static int choose_ports(zkc_ens_t *e, int distinct, int secure)
 
 			if (!want[k])
 				continue;
-			fd = bind_loopback(nd->host, 0, want[k]);
+			int port = k == 0 && fixed ? fixed + i : 0;
+
+			fd = bind_loopback(nd->host, port, want[k]);
 			if (fd < 0) {
-				rc = fail(ZKC_EOS, "cannot bind %s: %s", nd->host,
-				    strerror(errno));
+				rc = fail(ZKC_EOS, "cannot bind %s:%d: %s", nd->host,
+				    port, strerror(errno));
 				break;
 			}
 			held[nheld++] = fd;
@@ -1367,6 +1379,10 @@ static int check_options(const zkc_ens_options_t *o)
 		    o->tick_ms);
 	if (o->start_timeout_ms < 0)
 		return fail(ZKC_EBADARGUMENTS, "start_timeout_ms is negative");
+	if (o->client_port < 0 || o->client_port +
+	    (o->distinct_addrs ? 0 : o->nodes - 1) > 65535)
+		return fail(ZKC_EBADARGUMENTS, "client_port %d: %d node(s) need "
+		    "ports up to 65535", o->client_port, o->nodes);
 	if (o->dir && (!*o->dir || strchr(o->dir, '\n')))
 		return fail(ZKC_EBADARGUMENTS, "bad directory name");
 	if ((o->jvm_flags && strchr(o->jvm_flags, '\n')) ||
@@ -1526,7 +1542,8 @@ int zkc_ens_up(zkc_ens_t **out, const zkc_ens_options_t *o)
 		goto fail;
 
 	for (attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
-		rc = choose_ports(e, o->distinct_addrs, o->secure_client_port);
+		rc = choose_ports(e, o->distinct_addrs, o->secure_client_port,
+		    o->client_port);
 		for (i = 0; rc == ZKC_OK && i < e->n; i++)
 			rc = write_node_config(e, i, o);
 		for (i = 0; rc == ZKC_OK && i < e->n; i++)

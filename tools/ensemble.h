@@ -46,11 +46,14 @@ typedef struct zkc_ens_options {
 	int secure_client_port;  /* 1: allocate a secureClientPort per node and
 	                          * use the Netty connection factory; the
 	                          * ssl.* settings come through extra_config */
+	int client_port;         /* fixed client ports: server id N listens on
+	                          * client_port + N - 1 (with distinct_addrs,
+	                          * all on client_port); 0: free ports */
 } zkc_ens_options_t;
 
 #define ZKC_ENS_OPTIONS_INIT \
 	{ ZKC_ENS_OPTIONS_VERSION, 1, NULL, 500, 0, 0, 0, 60000, 0, \
-	  NULL, NULL, NULL, NULL, 0 }
+	  NULL, NULL, NULL, NULL, 0, 0 }
 
 /* Starts the ensemble: writes the configs, picks free loopback ports, starts
  * one detached JVM per node (own session, stdio into DIR/nodeN/server.log),

@@ -65,7 +65,7 @@ static const struct command commands[] = {
 	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
 	{ "ensemble", cmd_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
-	  "restart, down, url)" },
+	  "restart, wait, down, url, env)" },
 };
 
 static void usage(FILE *to)
@@ -84,14 +84,23 @@ static void usage(FILE *to)
 		fprintf(to, "  %-10s %s\n", commands[k].name, commands[k].summary);
 	fprintf(to,
 	    "\n"
-	    "zkc ensemble up --nodes N --dir DIR [--tick MS] [--fsync]\n"
-	    "                [--distinct-addrs] [--timeout SEC] [--jvm-flags FLAGS]\n"
-	    "    start N (1..7) ZooKeeper servers on loopback, wait for a quorum,\n"
-	    "    print the connection URL and leave them running; FLAGS (space\n"
-	    "    separated, e.g. \"-Xmx2g\") come after the defaults\n"
+	    "zkc ensemble up --nodes N --dir DIR [--port PORT] [--env] [--tick MS]\n"
+	    "                [--fsync] [--distinct-addrs] [--timeout SEC]\n"
+	    "                [--jvm-flags FLAGS]\n"
+	    "    start N (1..7) ZooKeeper servers on loopback, wait until every\n"
+	    "    one serves, print the connection URL and leave them running\n"
+	    "    (--no-wait: return once they are started). --port: server\n"
+	    "    id I listens on PORT+I-1 (default: free ports). --env: print\n"
+	    "    shell commands that export ZKC_URL and ZKC_ENSEMBLE_DIR instead\n"
+	    "    (eval \"$(zkc ensemble up --env ...)\"). FLAGS (space separated,\n"
+	    "    e.g. \"-Xmx2g\") come after the JVM's default flags\n"
 	    "zkc ensemble status  --dir DIR          one line per server:\n"
 	    "                                        id address pid state mode\n"
 	    "zkc ensemble url     --dir DIR          print the connection URL\n"
+	    "zkc ensemble env     --dir DIR          print the export commands\n"
+	    "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
+	    "    until SERVER serves, or without SERVER until a majority serves\n"
+	    "    and one of them leads\n"
 	    "zkc ensemble kill    --dir DIR SERVER   SIGKILL\n"
 	    "zkc ensemble stop    --dir DIR SERVER   SIGSTOP (freeze)\n"
 	    "zkc ensemble cont    --dir DIR SERVER   SIGCONT\n"
@@ -152,12 +161,15 @@ struct ens_args {
 	int timeout_s;
 	int no_wait;
 	int keep;
+	int port;
+	int env;
 	const char *jvm_flags;
 	const char *server;
 };
 
 enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
-	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_JVM_FLAGS, OPT_HELP };
+	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_JVM_FLAGS,
+	OPT_HELP };
 
 static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 {
@@ -170,6 +182,8 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "env", no_argument, NULL, OPT_ENV },
 		{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
@@ -223,6 +237,14 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		case OPT_KEEP:
 			a->keep = 1;
 			break;
+		case OPT_PORT:
+			if (parse_int(optarg, 1, 65535, &a->port) < 0)
+				return usage_error("--port wants 1..65535, not `%s'",
+				    optarg);
+			break;
+		case OPT_ENV:
+			a->env = 1;
+			break;
 		case OPT_JVM_FLAGS:
 			a->jvm_flags = optarg;
 			break;
@@ -256,10 +278,38 @@ static int ens_fail(const char *what)
 	return EXIT_FAIL;
 }
 
+/* Prints `export NAME='value'` with the value quoted for any POSIX shell. */
+static void print_export(const char *name, const char *value)
+{
+	const char *c;
+
+	printf("export %s='", name);
+	for (c = value; *c; c++) {
+		if (*c == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*c);
+	}
+	printf("'\n");
+}
+
+/* The URL, or with --env the commands that export it and the directory. */
+static int print_ens(zkc_ens_t *e, int env)
+{
+	if (env) {
+		print_export("ZKC_URL", zkc_ens_url(e));
+		print_export("ZKC_ENSEMBLE_DIR", zkc_ens_dir(e));
+	} else {
+		printf("%s\n", zkc_ens_url(e));
+	}
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
 static int ens_up(struct ens_args *a)
 {
 	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
 	zkc_ens_t *e;
+	int code, i;
 
 	if (a->server)
 		return usage_error("up takes no SERVER argument (`%s')", a->server);
@@ -270,12 +320,23 @@ static int ens_up(struct ens_args *a)
 	o.distinct_addrs = a->distinct;
 	o.start_timeout_ms = a->timeout_s * 1000;
 	o.no_wait = a->no_wait;
+	o.client_port = a->port;
 	o.jvm_flags = a->jvm_flags;
 	if (zkc_ens_up(&e, &o) != ZKC_OK)
 		return ens_fail("up");
-	printf("%s\n", zkc_ens_url(e));
+	/* zkc_ens_up waits for a quorum; a user who kills a server next
+	 * expects the others to serve, so wait for every one */
+	for (i = 0; !a->no_wait && i < zkc_ens_size(e); i++) {
+		if (zkc_ens_wait_serving(e, i, o.start_timeout_ms) != ZKC_OK) {
+			code = ens_fail("up");
+			zkc_ens_down(e, ZKC_ENS_DOWN_DEFAULT);
+			zkc_ens_free(e);
+			return code;
+		}
+	}
+	code = print_ens(e, a->env);
 	zkc_ens_free(e);        /* detach: the servers keep running */
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	return code;
 }
 
 /* SERVER is a 1-based server id or `leader'; returns the 0-based index. */
@@ -343,10 +404,23 @@ static int ens_signal(zkc_ens_t *e, const char *what, struct ens_args *a)
 	return rc == ZKC_OK ? EXIT_OK : ens_fail(what);
 }
 
+/* Until SERVER serves, or without one until a quorum serves. */
+static int ens_wait(zkc_ens_t *e, struct ens_args *a)
+{
+	int i, code, ms = a->timeout_s * 1000;
+
+	if (!a->server)
+		return zkc_ens_wait_quorum(e, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
+	code = resolve_server(e, "wait", a->server, &i);
+	if (code != EXIT_OK)
+		return code;
+	return zkc_ens_wait_serving(e, i, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
+}
+
 static int cmd_ensemble(int argc, char **argv)
 {
 	static const char *const verbs[] = { "up", "status", "url", "kill",
-		"stop", "cont", "restart", "down" };
+		"stop", "cont", "restart", "down", "env", "wait" };
 	struct ens_args a;
 	zkc_ens_t *e;
 	const char *verb;
@@ -370,19 +444,21 @@ static int cmd_ensemble(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	if ((code = parse_ens_args(argc - 1, argv + 1, &a)) != EXIT_OK)
 		return code;
-	if ((a.nodes || a.tick_ms || a.fsync || a.distinct) &&
-	    strcmp(verb, "up") != 0)
-		return usage_error("%s: --nodes, --tick, --fsync and "
-		    "--distinct-addrs belong to `up'", verb);
+	if ((a.nodes || a.tick_ms || a.fsync || a.distinct || a.port ||
+	    a.env) && strcmp(verb, "up") != 0)
+		return usage_error("%s: --nodes, --port, --env, --tick, --fsync "
+		    "and --distinct-addrs belong to `up'", verb);
 	if (strcmp(verb, "up") == 0)
 		return ens_up(&a);
 	if (zkc_ens_attach(&e, a.dir) != ZKC_OK)
 		return ens_fail(verb);
 	if (strcmp(verb, "status") == 0) {
 		code = ens_status(e);
-	} else if (strcmp(verb, "url") == 0) {
-		printf("%s\n", zkc_ens_url(e));
-		code = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
+	} else if (strcmp(verb, "url") == 0 || strcmp(verb, "env") == 0) {
+		code = a.server ? usage_error("%s takes no SERVER argument", verb) :
+		    print_ens(e, strcmp(verb, "env") == 0);
+	} else if (strcmp(verb, "wait") == 0) {
+		code = ens_wait(e, &a);
 	} else if (strcmp(verb, "down") == 0) {
 		code = a.server ? usage_error("down takes no SERVER (`%s')",
 		    a.server) : zkc_ens_down(e, a.keep ? ZKC_ENS_DOWN_KEEP :

@@ -216,17 +216,43 @@ def cache_scenario(args):
                   "change_to_cache_n": len(prop)})
 
 
+def treeload(args):
+    """Time from TreeCache.start() to its INITIALIZED event over an
+    existing tree at --root (made by bench/scale/zkc_scale)."""
+    zk = open_client(args)
+    done = threading.Event()
+
+    def listener(event):
+        if event.event_type == TreeEvent.INITIALIZED:
+            done.set()
+
+    cache = TreeCache(zk, args.root)
+    cache.listen(listener)
+    t0 = time.monotonic()
+    cache.start()
+    if not done.wait(600):
+        sys.exit("kazoo_peer treeload: not initialized in 600 s")
+    load_ms = (time.monotonic() - t0) * 1e3
+    print(json.dumps({"peer": "kazoo", "scenario": "treeload", "load_ms": load_ms,
+                      "implementation": "kazoo TreeCache"}), flush=True)
+    cache.close()
+    zk.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--connect", required=True)
     ap.add_argument("--scenario", required=True,
                     choices=["lock", "handoff", "counter", "queue", "get", "pipelined_get", "cache",
-                             "failover"])
+                             "failover", "treeload"])
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--root", default="/bench-peers-kazoo-%d" % os.getpid())
     args = ap.parse_args()
+    if args.scenario == "treeload":
+        treeload(args)
+        return
     admin = open_client(args)
     admin.ensure_path(args.root)
     if args.scenario in ("get", "pipelined_get", "cache", "failover"):

@@ -116,17 +116,29 @@ typedef struct zkc_options {
 #define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
 	NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
-/* Opens a client from a URL (NULL = $ZKC_URL):
- *   zk://h1:2181,h2:2181/chroot?session_timeout=10s&connect_timeout=15s
- *   zk+dns://name:2181        names re-resolved (A/AAAA) as they change
- *   zk+srv://_client._tcp.name  SRV records
- * TLS: a zks scheme (zks://, zks+dns://, zks+srv://) or any TLS option:
- *   ca=FILE, cert=FILE, key=FILE, key_password=PW, server_name=NAME,
- *   verify_host=0|1 (see zkc/tls.h; failures give ZKC_ETLS with the reason)
- * Query options: session_timeout, connect_timeout, retry_base, retry_max,
- * retry_deadline, retry_attempts (durations take ms/s/m suffixes, bare
- * numbers are ms), digest=user:password, dns_server=ip[:port],
- * dns_interval, read_only=0|1.
+/* Opens a client from a URL (NULL = $ZKC_URL), SCHEME://HOSTS[/CHROOT][?OPTIONS]:
+ *   zk://h1:2181,h2:2181/chroot  the list as written ([v6]:port; port 2181
+ *                                by default); /chroot prefixes every path
+ *   zk+dns://name:2181           names re-resolved (A/AAAA) as they change
+ *   zk+srv://_client._tcp.name   SRV records of one name
+ *   zk+k8s://service.namespace:2181  the Service's EndpointSlices, watched
+ *                                through the Kubernetes API
+ * TLS: zks://, zks+dns://, zks+srv://, zks+k8s://, or any TLS option.
+ * Options (&-separated; durations take ms, s or m, a bare number is ms):
+ *   session_timeout=DUR   requested session timeout (10s)
+ *   connect_timeout=DUR   how long open waits for a session (15s; -1:
+ *                         return at once, connect in the background)
+ *   retry_base=DUR retry_max=DUR retry_deadline=DUR retry_attempts=N
+ *                         the default retry policy (zkc/retry.h)
+ *   digest=USER:PASSWORD  digest auth on every session (never echoed)
+ *   dns_server=IP[:PORT]  resolver for zk+dns/zk+srv; dns_interval=DUR (5s)
+ *   read_only=0|1         accept read-only servers
+ *   ca=FILE cert=FILE key=FILE key_password=PW server_name=NAME
+ *   verify_host=0|1       TLS (zkc/tls.h; failures give ZKC_ETLS)
+ *   kubeconfig=FILE       zk+k8s: reach the API with this kubeconfig
+ *                         instead of the pod's service account
+ *   include_not_ready=0|1 zk+k8s: also use endpoints not ready
+ * Fields of opts override the URL's. docs/getting-started.md has the table.
  * Waits up to connect_timeout for the first session. A server name that does
  * not resolve counts as a server that is down: open keeps trying until its
  * deadline. On success *out is owned by the caller (zkc_close). Expected

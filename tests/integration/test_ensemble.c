@@ -6,9 +6,12 @@
 
 #include "harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int mode_of(int node)
@@ -105,6 +108,70 @@ static void distinct_addresses_share_one_port(void **state)
 	h_stop_all();
 }
 
+/* A listening socket on 127.0.0.1:port (0: any); its port in *out. */
+static int listen_on(int port, int *out)
+{
+	struct sockaddr_in sa = { 0 };
+	socklen_t sl = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, 1) < 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*out = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* `zkc ensemble up --port`: server id N on port + N - 1, and a taken port
+ * is refused by name instead of replaced by another. */
+static void fixed_client_ports_are_used_or_refused(void **state)
+{
+	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
+	char url[128], want[64];
+	int base = 0, held = -1, fd, attempt;
+
+	(void)state;
+	/* a base port whose successor is free too; the successor is held */
+	for (attempt = 0; attempt < 50; attempt++) {
+		int p0, p1;
+
+		fd = listen_on(0, &p0);
+		assert_true(fd >= 0);
+		close(fd);
+		if (p0 >= 65535)
+			continue;
+		held = listen_on(p0 + 1, &p1);
+		if (held >= 0) {
+			base = p0;
+			break;
+		}
+	}
+	assert_int_not_equal(base, 0);
+	o.nodes = 2;
+	o.client_port = base;
+	assert_int_equal(h_start_opts(&o), -1);
+	snprintf(want, sizeof want, "127.0.0.1:%d", base + 1);
+	assert_non_null(strstr(zkc_ens_error(), want));
+	close(held);
+
+	assert_int_equal(h_start_opts(&o), 0);
+	assert_int_equal(h_node_port(0), base);
+	assert_int_equal(h_node_port(1), base + 1);
+	snprintf(url, sizeof url, "zk://127.0.0.1:%d,127.0.0.1:%d", base, base + 1);
+	assert_string_equal(h_url(), url);
+	h_stop_all();
+
+	o.client_port = 65535;
+	assert_int_equal(h_start_opts(&o), -1);
+	assert_non_null(strstr(zkc_ens_error(), "client_port"));
+}
+
 static void bad_options_are_refused_with_a_reason(void **state)
 {
 	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
@@ -178,6 +245,7 @@ int main(void)
 		cmocka_unit_test(a_stopped_follower_keeps_the_quorum),
 		cmocka_unit_test(another_process_can_attach_and_restart),
 		cmocka_unit_test(distinct_addresses_share_one_port),
+		cmocka_unit_test(fixed_client_ports_are_used_or_refused),
 		cmocka_unit_test(bad_options_are_refused_with_a_reason),
 		cmocka_unit_test(a_jvm_that_dies_is_reported_at_once),
 		cmocka_unit_test(a_running_ensemble_is_not_started_twice),

@@ -19,6 +19,9 @@ from ._client import (Client, Transaction, Batch, ZnodeStat, State, EventType, W
                       Mode, Retry, TLS, ACL, OPEN_ACL_UNSAFE, CREATOR_ALL_ACL, READ_ACL_UNSAFE,
                       PERM_READ, PERM_WRITE, PERM_CREATE, PERM_DELETE, PERM_ADMIN, PERM_ALL,
                       digest_acl)
+from ._recipes import (Lock, Lease, LockEvent, RWLock, Semaphore, SemaphoreLease, Counter,
+                       Queue, QueueItem, Cache, CacheEvent, Election, Participant, Barrier,
+                       DoubleBarrier, PersistentNode, Registration, Router, Endpoint, Instance)
 
 __version__ = "0.1.0"
 
@@ -36,5 +39,8 @@ __all__ = [
     "ConnectionLossError", "SessionExpiredError", "TimeoutError", "UnknownOutcomeError",
     "TLSError", "BadArgumentsError", "TooLargeError", "URLError", "ClosedError",
     "InvalidStateError", "CancelledError", "LostError", "WouldBlockError", "NotSupportedError",
-    "DeadlockError", "error_for", "core_version", "MAX_DATA_LEN", "__version__",
+    "DeadlockError", "error_for", "Lock", "Lease", "LockEvent", "RWLock", "Semaphore",
+    "SemaphoreLease", "Counter", "Queue", "QueueItem", "Cache", "CacheEvent", "Election",
+    "Participant", "Barrier", "DoubleBarrier", "PersistentNode", "Registration", "Router",
+    "Endpoint", "Instance", "core_version", "MAX_DATA_LEN", "__version__",
 ]

@@ -15,11 +15,16 @@ import os
 import queue as _queue
 import select
 import threading
-from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence,
-                    Tuple, Union)
+import weakref
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple, Union)
 
 from . import _zkc_c as _c
 from . import _errors as E
+
+if TYPE_CHECKING:
+    from ._recipes import (Lock, RWLock, Semaphore, Counter, Queue, Cache, Election, Barrier,
+                           DoubleBarrier, PersistentNode, Registration, Router)
 
 log = logging.getLogger("zkc")
 
@@ -125,12 +130,31 @@ def digest_acl(user: str, password: str, perms: int = PERM_ALL) -> ACL:
     return (perms, "digest", ident)
 
 
+class _AclList:
+    """Owns a C ACL list built from (perms, scheme, id) tuples."""
+
+    def __init__(self, acl: Sequence[ACL]) -> None:
+        self.ptr: Any = None
+        self.ptr = _c.zkc_py_acl_list(list(acl))
+
+    def __del__(self) -> None:
+        p, self.ptr = self.ptr, None
+        if p is not None:
+            _c.delete_zkc_acl_list_t(p)
+
+
 def _acl_list(acl: Optional[Sequence[ACL]]) -> Any:
+    """The C ACL list for a call; the holder must stay referenced while C
+    may read it (the caller keeps it in a local or attribute)."""
     if acl is None:
         return None
     if isinstance(acl, (str, bytes)):
         raise TypeError("acl must be a sequence of (perms, scheme, id) tuples")
-    return _c.zkc_py_acl_list(list(acl))
+    return _AclList(acl)
+
+
+def _acl_ptr(holder: Any) -> Any:
+    return None if holder is None else holder.ptr
 
 
 def _ms(timeout: Optional[float], what: str = "timeout") -> int:
@@ -194,23 +218,28 @@ ListenerFn = Callable[[State], Any]
 
 class _Dispatcher:
     """Reads the client's event queue and routes each event: watches by their
-    payload token, cache events to their cache, state changes to listeners.
+    payload token, cache events to their cache, state changes to listeners;
+    recipes add their own queues' fds (lock events) with a drain function.
 
-    In thread mode a daemon thread owned by the client waits on the queue's fd
-    (and a wake-up pipe for close) and runs the callbacks; in loop mode
-    (zkc.aio) the asyncio loop calls drain() when the fd is readable."""
+    In thread mode a daemon thread owned by the client waits on the fds (and
+    a wake-up pipe) and runs the callbacks; in loop mode (zkc.aio) the
+    asyncio loop calls the drains when an fd is readable."""
 
     def __init__(self, handle: Any) -> None:
         self._h = handle
         self._lock = threading.Lock()
+        self._drain_lock = threading.RLock()
         self._tokens = itertools.count(1)
         self._handlers: Dict[int, Tuple[Callable[[WatchedEvent], Any], bool]] = {}
+        self._extra: Dict[int, Callable[[], None]] = {}
         self.listeners: List[ListenerFn] = []
         self.state_waiters: List[Callable[[State], Any]] = []
         self.fd: int = _c.zkc_events_fd(handle)
         self._thread: Optional[threading.Thread] = None
         self._wake_r = self._wake_w = -1
         self._stopping = False
+        self.loop_add: Optional[Callable[[int, Callable[[], None]], None]] = None
+        self.loop_remove: Optional[Callable[[int], None]] = None
 
     def register(self, fn: Callable[[WatchedEvent], Any], once: bool = True) -> int:
         token = next(self._tokens)
@@ -222,8 +251,31 @@ class _Dispatcher:
         with self._lock:
             self._handlers.pop(token, None)
 
+    def add_fd(self, fd: int, drain: Callable[[], None]) -> None:
+        with self._drain_lock:
+            self._extra[fd] = drain
+        if self.loop_add is not None:
+            self.loop_add(fd, drain)
+        self._wake()
+
+    def remove_fd(self, fd: int) -> None:
+        """After it returns, the fd's drain is not running and will not run."""
+        if self.loop_remove is not None:
+            self.loop_remove(fd)
+        with self._drain_lock:
+            self._extra.pop(fd, None)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._thread is not None and self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"r")
+            except OSError:
+                pass
+
     def start_thread(self) -> None:
         self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
         self._thread = threading.Thread(target=self._run, name="zkc-events", daemon=True)
         self._thread.start()
 
@@ -232,15 +284,31 @@ class _Dispatcher:
 
     def _run(self) -> None:
         while not self._stopping:
+            fds = [self.fd, self._wake_r] + list(self._extra)
             try:
-                r, _, _ = select.select([self.fd, self._wake_r], [], [])
+                r, _, _ = select.select(fds, [], [])
             except InterruptedError:
                 continue
             except (OSError, ValueError):
+                if self._stopping:
+                    return
+                continue  # an extra fd closed under us: take the new set
+            if self._wake_r in r:
+                try:
+                    os.read(self._wake_r, 512)
+                except OSError:
+                    pass
+            if self._stopping:
                 return
-            if self._wake_r in r or self._stopping:
-                return
-            self.drain()
+            if self.fd in r:
+                self.drain()
+            for fd in r:
+                if fd in (self.fd, self._wake_r):
+                    continue
+                with self._drain_lock:
+                    fn = self._extra.get(fd)
+                    if fn is not None:
+                        self._call(lambda _: fn(), None)
 
     def stop(self) -> None:
         self._stopping = True
@@ -250,6 +318,7 @@ class _Dispatcher:
                 self._thread.join()
             os.close(self._wake_r)
             os.close(self._wake_w)
+            self._wake_r = self._wake_w = -1
             self._thread = None
 
     def drain(self) -> None:
@@ -343,13 +412,15 @@ class Client:
                 strs = (tls.ca_file, tls.cert_file, tls.key_file, tls.key_password,
                         tls.server_name)
             try:
-                (self._h,) = _c.zkc_py_open(url, opts, chroot, digest, self._acl, t, *strs)
+                (self._h,) = _c.zkc_py_open(url, opts, chroot, digest, _acl_ptr(self._acl), t,
+                                            *strs)
             finally:
                 if t is not None:
                     _c.delete_zkc_tls_options_t(t)
         finally:
             _c.delete_zkc_options_t(opts)
         self._events = _Dispatcher(self._h)
+        self._children: "weakref.WeakSet[Any]" = weakref.WeakSet()
         self._loop_mode = _loop_mode
         if not _loop_mode:
             self._events.start_thread()
@@ -369,6 +440,11 @@ class Client:
         h = self._h
         if h is None:
             return
+        for child in list(self._children):
+            try:
+                child.close()
+            except Exception:
+                log.exception("zkc: closing %r failed", child)
         self._h = None
         self._closed = True
         self._events.stop()
@@ -451,7 +527,11 @@ class Client:
         """A blocking iterator over state changes from now on; it ends after
         ``timeout`` seconds without one (None: never) or at CLOSED."""
         q: "_queue.Queue[State]" = _queue.Queue()
-        self._events.state_waiters.append(q.put)
+        self._events.state_waiters.append(q.put)  # now, not at the first next()
+        return self._iter_states(q, timeout)
+
+    def _iter_states(self, q: "_queue.Queue[State]",
+                     timeout: Optional[float]) -> Iterator[State]:
         try:
             while True:
                 try:
@@ -498,7 +578,7 @@ class Client:
         ttl_ms = 0 if ttl is None else _ms(ttl, "ttl")
         acl_obj = _acl_list(acl)
         created, stat = _c.zkc_py_create(self._handle(), path, value, int(mode), flags, ttl_ms,
-                                         acl_obj)
+                                         _acl_ptr(acl_obj))
         return (created, stat) if include_stat else created
 
     def ensure_path(self, path: str, acl: Optional[Sequence[ACL]] = None) -> None:
@@ -589,6 +669,73 @@ class Client:
         answered together, in one round trip."""
         return Batch(self)
 
+    # ------------------------------------------------------------ recipes
+
+    def lock(self, path: str, *, timeout: Optional[float] = None, reentrant: bool = False,
+             sticky: bool = False, data: BytesLike = b"",
+             acl: Optional[Sequence[ACL]] = None) -> "Lock":
+        """A lock handle on directory ``path``: ``with client.lock(p,
+        timeout=5) as lease:`` (see :class:`zkc.Lock`)."""
+        from ._recipes import Lock
+        return Lock(self, path, timeout=timeout, reentrant=reentrant, sticky=sticky, data=data,
+                    acl=acl)
+
+    def rwlock(self, path: str, *, timeout: Optional[float] = None,
+               acl: Optional[Sequence[ACL]] = None) -> "RWLock":
+        from ._recipes import RWLock
+        return RWLock(self, path, timeout=timeout, acl=acl)
+
+    def semaphore(self, path: str, max_leases: int, *,
+                  acl: Optional[Sequence[ACL]] = None) -> "Semaphore":
+        from ._recipes import Semaphore
+        return Semaphore(self, path, max_leases, acl=acl)
+
+    def counter(self, path: str, *, shards: int = 0,
+                timeout: Optional[float] = None) -> "Counter":
+        from ._recipes import Counter
+        return Counter(self, path, shards=shards, timeout=timeout)
+
+    def queue(self, path: str, *, create: bool = True, bucket_size: int = 10000,
+              acl: Optional[Sequence[ACL]] = None) -> "Queue":
+        from ._recipes import Queue
+        return Queue(self, path, create=create, bucket_size=bucket_size, acl=acl)
+
+    def cache(self, path: str, *, depth: int = -1, data: bool = True, max_nodes: int = 0,
+              max_bytes: int = 0) -> "Cache":
+        from ._recipes import Cache
+        return Cache(self, path, depth=depth, data=data, max_nodes=max_nodes,
+                     max_bytes=max_bytes)
+
+    def election(self, path: str, id: str = "", *, step_down_on_lost_only: bool = False,
+                 acl: Optional[Sequence[ACL]] = None) -> "Election":
+        from ._recipes import Election
+        return Election(self, path, id, step_down_on_lost_only=step_down_on_lost_only, acl=acl)
+
+    def barrier(self, path: str) -> "Barrier":
+        from ._recipes import Barrier
+        return Barrier(self, path)
+
+    def double_barrier(self, path: str, count: int, id: Optional[str] = None) -> "DoubleBarrier":
+        from ._recipes import DoubleBarrier
+        return DoubleBarrier(self, path, count, id)
+
+    def persistent_node(self, path: str, data: BytesLike = b"",
+                        sequential: bool = False) -> "PersistentNode":
+        from ._recipes import PersistentNode
+        return PersistentNode(self, path, data, sequential)
+
+    def register(self, service_path: str, id: str, address: str, port: int, *,
+                 weight: int = 1, draining: bool = False, metadata: BytesLike = b"",
+                 replace: bool = False) -> "Registration":
+        """Registers a service instance (kept across session loss)."""
+        from ._recipes import Registration
+        return Registration(self, service_path, id, address, port, weight=weight,
+                            draining=draining, metadata=metadata, replace=replace)
+
+    def router(self, service_path: str, timeout: Optional[float] = 30.0) -> "Router":
+        from ._recipes import Router
+        return Router(self, service_path, timeout)
+
     # ------------------------------------------------------------ testing
 
     def expire_session(self, timeout: float = 10.0) -> None:
@@ -655,7 +802,8 @@ class Transaction:
             mode = Mode(int(ephemeral) | (int(sequence) << 1))
         a = _acl_list(acl)
         self._acls.append(a)
-        _c.zkc_multi_create(self._multi(), path, _check_data(value), int(mode), a)
+        _c.zkc_multi_create(self._multi(), path, _check_data(value), int(mode),
+                            _acl_ptr(a))
         self._kinds.append("create")
         return self
 
@@ -776,7 +924,7 @@ class Batch:
         self._acls.append(a)
         return self._add("create", _c.zkc_py_batch_create(
             self._batch(), _check_path(path), _check_data(value), int(mode),
-            2 if protected else 0, 0 if ttl is None else _ms(ttl, "ttl"), a))
+            2 if protected else 0, 0 if ttl is None else _ms(ttl, "ttl"), _acl_ptr(a)))
 
     def set(self, path: str, value: BytesLike, version: int = -1) -> int:
         return self._add("set", _c.zkc_batch_set(self._batch(), _check_path(path),

@@ -272,6 +272,10 @@ public final class CuratorPeer {
             }
         }
         if (connect == null || scenario == null) usage();
+        if (scenario.equals("treeload")) {
+            treeLoad();
+            System.exit(0);
+        }
         CuratorFramework admin = open();
         admin.createContainers(root);
         if (Arrays.asList("get", "pipelined_get", "cache", "failover").contains(scenario)
@@ -290,6 +294,24 @@ public final class CuratorPeer {
         admin.delete().deletingChildrenIfNeeded().forPath(root);
         admin.close();
         System.exit(0);
+    }
+
+    /** Time from CuratorCache.start() to its initialized event over an
+     *  existing tree at --root (made by bench/scale/zkc_scale). */
+    static void treeLoad() throws Exception {
+        CuratorFramework c = open();
+        CountDownLatch done = new CountDownLatch(1);
+        CuratorCache cache = CuratorCache.build(c, root);
+        cache.listenable().addListener(CuratorCacheListener.builder()
+                .forInitialized(done::countDown).build());
+        long t0 = System.nanoTime();
+        cache.start();
+        if (!done.await(600, TimeUnit.SECONDS)) throw new IllegalStateException("not initialized in 600 s");
+        System.out.printf(java.util.Locale.ROOT,
+                "{\"peer\": \"curator\", \"scenario\": \"treeload\", \"load_ms\": %.1f, "
+                + "\"implementation\": \"CuratorCache\"}%n", (System.nanoTime() - t0) / 1e6);
+        cache.close();
+        c.close();
     }
 
     static void usage() {

@@ -1,0 +1,166 @@
+package zkc
+
+import (
+	"context"
+
+	"github.com/zkc-project/zkc/bindings/go/internal/capi"
+)
+
+// Lock is a fair (FIFO), fenced, exclusive lock on ephemeral-sequential
+// nodes under a directory, in Apache Curator's InterProcessMutex layout.
+// One Lock is one contender: use one per goroutine that competes, or
+// share it with care (one Acquire at a time).
+type Lock struct {
+	c    *Client
+	g    guard
+	h    capi.Struct_SS_zkc_lock
+	path string
+}
+
+// LockOptions tune a Lock; the zero value is a plain fair lock.
+type LockOptions struct {
+	// Reentrant: Acquire on a held lock counts up and returns at once.
+	Reentrant bool
+	// Sticky keeps the lock node across Release while no other contender
+	// exists, so the next Acquire costs no round trip.
+	Sticky bool
+	// Data is stored in the lock node (Curator puts the host there).
+	Data []byte
+}
+
+// Lease is what Acquire returns.
+type Lease struct {
+	Path      string // the lock node
+	SessionID int64  // the session that owns it
+	// Token is the fencing token: the node's creation zxid. Every new
+	// holder of one lock path gets a larger token; pass it to external
+	// systems so they refuse older holders.
+	Token int64
+}
+
+// NewLock makes a lock handle on directory path (created on first use).
+// Nothing is sent.
+func (c *Client) NewLock(path string, opts *LockOptions) (*Lock, error) {
+	var o LockOptions
+	if opts != nil {
+		o = *opts
+	}
+	if !c.g.enter() {
+		return nil, closedError("lock open", path)
+	}
+	defer c.g.mu.RUnlock()
+	lo := capi.Zkcgo_lock_options_new()
+	if lo.Swigcptr() == 0 {
+		return nil, &Error{Code: CodeNoMemory, Op: "lock open", Path: path}
+	}
+	defer capi.Zkcgo_free(lo.Swigcptr())
+	flags := 0
+	if o.Reentrant {
+		flags |= capi.ZKC_LOCK_REENTRANT
+	}
+	if o.Sticky {
+		flags |= capi.ZKC_LOCK_STICKY
+	}
+	lo.SetFlags(flags)
+	var h uintptr
+	err := callQuick("lock open", path, func() int {
+		capi.Zkcgo_lock_options_data(lo, o.Data)
+		return capi.Zkc_lock_open(&h, c.zk, path, lo)
+	})
+	if err != nil {
+		return nil, err
+	}
+	l := &Lock{c: c, h: capi.SwigcptrStruct_SS_zkc_lock(h), path: path}
+	l.g.init(c.g.scope)
+	if !c.adopt(l) {
+		capi.Zkc_lock_close(l.h)
+		return nil, closedError("lock open", path)
+	}
+	return l, nil
+}
+
+func (l *Lock) acquire(ctx context.Context, timeoutMs int) (Lease, error) {
+	if !l.g.enter() {
+		return Lease{}, closedError("lock acquire", l.path)
+	}
+	defer l.g.mu.RUnlock()
+	lease := capi.NewZkc_lock_lease_t()
+	defer capi.DeleteZkc_lock_lease_t(lease)
+	var out Lease
+	err := callC(ctx, &l.g, &l.c.toks, "lock acquire", l.path, func() int {
+		rc := capi.Zkc_lock_acquire(lease, l.h, timeoutMs)
+		if rc == 0 {
+			// the lease's strings belong to the lock: copy them now
+			out = Lease{Path: lease.GetPath(), SessionID: lease.GetSession_id(), Token: lease.GetToken()}
+		}
+		return rc
+	})
+	return out, err
+}
+
+// Acquire waits until this handle holds the lock or ctx ends. A canceled
+// acquire deletes its node before it returns (no contender is left
+// behind). Waiting watches only the node just ahead (no herd).
+func (l *Lock) Acquire(ctx context.Context) (Lease, error) {
+	return l.acquire(ctx, capi.ZKC_LOCK_FOREVER)
+}
+
+// TryAcquire makes one attempt: ErrWouldBlock when another holds it.
+func (l *Lock) TryAcquire(ctx context.Context) (Lease, error) {
+	return l.acquire(ctx, capi.ZKC_LOCK_TRY)
+}
+
+// Release lets the lock go (the delete is pipelined: later requests of
+// this client are ordered after it). ErrLost: the lock had been lost
+// before the release, so the critical section was not exclusive to its
+// end.
+func (l *Lock) Release() error {
+	if !l.g.enter() {
+		return closedError("lock release", l.path)
+	}
+	defer l.g.mu.RUnlock()
+	return callQuick("lock release", l.path, func() int { return capi.Zkc_lock_release(l.h, 0) })
+}
+
+// Valid reports whether the lock is held on a live, connected session
+// (local, no round trip). Use Fence for writes that matter.
+func (l *Lock) Valid() bool {
+	if !l.g.enter() {
+		return false
+	}
+	defer l.g.mu.RUnlock()
+	return capi.Zkc_lock_valid(l.h) == 1
+}
+
+// Fence starts a transaction whose first op checks that this handle's lock
+// node still exists: committed only while the lock is held, however late
+// the holder learns of a loss. Results of the added ops start at index 1.
+func (l *Lock) Fence() *Txn {
+	t := &Txn{c: l.c, what: "fenced transaction"}
+	t.fence = func() (capi.Struct_SS_zkc_multi, error) {
+		if !l.g.enter() {
+			return nil, closedError("lock fence", l.path)
+		}
+		defer l.g.mu.RUnlock()
+		var h uintptr
+		err := callQuick("lock fence", l.path, func() int { return capi.Zkc_lock_fence(&h, l.h) })
+		if err != nil {
+			return nil, err
+		}
+		return capi.SwigcptrStruct_SS_zkc_multi(h), nil
+	}
+	return t
+}
+
+// Path is the lock directory.
+func (l *Lock) Path() string { return l.path }
+
+// Close cancels a running Acquire, gives the lock up if held and frees
+// the handle. Calling it again is a no-op.
+func (l *Lock) Close() error {
+	l.g.shut(func() {
+		capi.Zkc_lock_close(l.h)
+		l.c.forget(l)
+	})
+	return nil
+}
