@@ -1,25 +1,50 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh - builds the libFuzzer targets in tests/fuzz with clang
 # (ASan + UBSan) and runs each for ZKC_FUZZ_SECONDS (default 30) from its
-# seed corpus. Exit 0 when no target found a problem.
+# seed corpus (tests/fuzz/corpus_NAME). Exit 0 when no target found a
+# problem. The library's sources are compiled once into two archives (core
+# and recipes) that every target links; a target that includes a source
+# file to reach its static parsers (fuzz_dns) overrides that file's symbols.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECS=${ZKC_FUZZ_SECONDS:-30}
 OUT=${ZKC_FUZZ_DIR:-build-fuzz}
-mkdir -p "$OUT"
-CORE="src/url.c src/path.c src/retry.c src/util.c src/error.c src/log.c"
+CFLAGS="-g -O1 -std=gnu11 -DTHREADED -D_GNU_SOURCE -Iinclude -Isrc -Irecipes"
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+LIBS="-lzookeeper_mt -lcurl -ljansson -lyaml -lssl -lcrypto -lresolv -lpthread"
+mkdir -p "$OUT/obj"
 status=0
+
+# archive DIR NAME: compiles DIR/*.c (when newer than the object) into
+# $OUT/libNAME.a
+archive() {
+	local dir=$1 name=$2 objs=() src obj
+	for src in "$dir"/*.c; do
+		obj="$OUT/obj/${name}_$(basename "$src" .c).o"
+		if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$dir" include -name '*.h' -newer "$obj" -print -quit)" ]; then
+			# shellcheck disable=SC2086
+			clang $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$src" -o "$obj" 2>>"$OUT/build.log" ||
+				{ echo "fuzz: cannot compile $src (log: $OUT/build.log)"; return 1; }
+		fi
+		objs+=("$obj")
+	done
+	rm -f "$OUT/lib$name.a"
+	ar rcs "$OUT/lib$name.a" "${objs[@]}"
+}
+
+: >"$OUT/build.log"
+if ! archive src core || ! archive recipes recipes; then
+	tail -n 30 "$OUT/build.log"
+	echo "fuzz: library build FAILED"
+	exit 1
+fi
+
 for target in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
 	corpus="tests/fuzz/corpus_${name#fuzz_}"
-	# targets beyond the URL parsers name their extra sources and libraries
-	case "$name" in
-	fuzz_k8s) extra="src/k8s_json.c src/k8s_config.c -ljansson -lyaml -lcrypto" ;;
-	*) extra="" ;;
-	esac
-	if ! clang -g -O1 -std=gnu11 -DTHREADED -D_GNU_SOURCE -Iinclude -Isrc \
-		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		"$target" $CORE $extra -lzookeeper_mt -lpthread -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
+	# shellcheck disable=SC2086
+	if ! clang $CFLAGS $SAN -fsanitize=fuzzer "$target" "$OUT/librecipes.a" "$OUT/libcore.a" \
+		$LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
 		cat "$OUT/$name.build.log"
 		echo "fuzz: $name: build failed"
 		status=1

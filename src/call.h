@@ -31,6 +31,7 @@ typedef struct zkc__req {
 	/* in zk->inflight while libzookeeper owes a completion */
 	uint64_t gen;
 	int tracked;
+	int64_t sent_ms;               /* when it was tracked (just before sending) */
 	struct zkc__req *iprev, *inext;
 
 	/* called by the completion after the result is stored (batches) */

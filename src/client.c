@@ -13,7 +13,7 @@
 #include <unistd.h>
 #include <poll.h>
 
-#include "client_impl.h"
+#include "call.h"
 
 #define DEFAULT_SESSION_TIMEOUT_MS 10000
 #define DEFAULT_CONNECT_TIMEOUT_MS 15000
@@ -604,6 +604,14 @@ static void heartbeat_done(int rc, const struct Stat *stat, const void *data)
 	pthread_mutex_unlock(&zk->mu);
 }
 
+/* Completion of a stall nudge: its answer is news from the server. */
+static void stall_nudge_done(int rc, const struct Stat *stat, const void *data)
+{
+	(void)stat;
+	if (rc == ZOK || rc == ZNONODE)
+		zkc__note_reply((zkc_t *)data);
+}
+
 static void hosts_notify(void *ctx, const char *servers)
 {
 	zkc_t *zk = ctx;
@@ -792,6 +800,49 @@ static int64_t presumed_lost_at(zkc_t *zk)
 	return atomic_load(&zk->last_reply_ms) + (int64_t)t * 2 / 3;
 }
 
+/* The stall nudge (ZKC__STALL_NUDGE_MS): when the oldest request in flight
+ * has had no answer, and the server has answered nothing at all, for the
+ * nudge period, send a read. Any packet wakes a server that sits on
+ * committed requests; for a server that is merely slow it is one small read,
+ * repeated at doubling intervals up to the heartbeat's period. Caller holds
+ * mu, connected; *wake is lowered to the next check. Runs right before the
+ * supervisor sleeps, so a request tracked after it sees supervisor_wake_ms
+ * and wakes the supervisor (zkc__req_track). */
+static void stall_check(zkc_t *zk, int64_t *wake)
+{
+	zkc__req_t *oldest = zk->inflight_tail;
+	int64_t now = zkc__now_ms(), last = atomic_load(&zk->last_reply_ms), quiet, due, step;
+	int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms : zk->session_timeout_ms;
+	int64_t cap = t / 6 > ZKC__STALL_NUDGE_MS ? t / 6 : ZKC__STALL_NUDGE_MS;
+
+	if (!oldest || oldest->gen != zk->gen)
+		return;
+	quiet = oldest->sent_ms > last ? oldest->sent_ms : last;
+	if (zk->nudge_ms < quiet)
+		zk->nudges = 0;  /* answered, or a newer request, since the last nudge */
+	step = (int64_t)ZKC__STALL_NUDGE_MS << (zk->nudges < 6 ? zk->nudges : 6);
+	step = step < cap ? step : cap;
+	due = zk->nudges == 0 ? quiet + ZKC__STALL_NUDGE_MS : zk->nudge_ms + step;
+	if (now >= due) {
+		zhandle_t *zh = zk->zh;
+
+		zk->nudge_ms = now;
+		zk->nudges++;
+		zk->zh_users++;
+		pthread_mutex_unlock(&zk->mu);
+		zkc__log(&zk->log, ZKC_LOG_DEBUG, "no answer from the server for %lld ms with a "
+		         "request waiting: nudging it", (long long)(now - quiet));
+		zoo_aexists(zh, "/", 0, stall_nudge_done, zk);
+		pthread_mutex_lock(&zk->mu);
+		zk->zh_users--;
+		pthread_cond_broadcast(&zk->cv);
+		step = (int64_t)ZKC__STALL_NUDGE_MS << (zk->nudges < 6 ? zk->nudges : 6);
+		due = now + (step < cap ? step : cap);
+	}
+	if (due < *wake)
+		*wake = due;
+}
+
 static void *supervisor_main(void *arg)
 {
 	zkc_t *zk = arg;
@@ -895,10 +946,14 @@ static void *supervisor_main(void *arg)
 		pending_run(zk, now, &wake);
 		if (zk->closing)
 			break;
+		if (zk->zh && zk->raw_connected && !zk->raw_expired && !zk->abandoning)
+			stall_check(zk, &wake);
 		if (wake <= now)
 			wake = now + 1;
+		zk->supervisor_wake_ms = wake;
 		zkc__deadline_ts(&ts, wake - zkc__now_ms() > 0 ? wake - zkc__now_ms() : 1);
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+		zk->supervisor_wake_ms = 0;  /* awake: it checks again before sleeping */
 	}
 	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
 	pthread_mutex_unlock(&zk->mu);

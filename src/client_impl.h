@@ -22,6 +22,15 @@ typedef struct zkc__watch {
 	struct zkc__watch *prev, *next;
 } zkc__watch_t;
 
+/* A server that has answered nothing for this long while a request waits
+ * gets a cheap read (a stall nudge), then again after 2x, 4x ... this, up
+ * to the heartbeat's period. ZooKeeper 3.6.0-3.8.0 servers (Debian 12 has
+ * 3.8.0) can leave committed requests unprocessed until the next packet of
+ * any client arrives (ZOOKEEPER-4537, a lost wakeup in CommitProcessor);
+ * with one client on a server, that packet would be the next heartbeat, a
+ * sixth of the session timeout later. docs/decisions/0006-stall-nudge.md. */
+#define ZKC__STALL_NUDGE_MS 100
+
 /* Internal event, handed from libzookeeper's threads and the supervisor to
  * the event thread. */
 enum { ZKC__EV_STATE = 1, ZKC__EV_WATCH = 2, ZKC__EV_HOSTS = 3, ZKC__EV_CALL = 4 };
@@ -124,7 +133,11 @@ struct zkc {
 
 	zkc__watch_t *watches;        /* armed or being registered */
 	zkc__pending_t *pending_head, *pending_tail;
-	struct zkc__req *inflight;    /* requests awaiting a completion */
+	struct zkc__req *inflight;    /* requests awaiting a completion, newest first */
+	struct zkc__req *inflight_tail; /* ... and the oldest */
+	int64_t supervisor_wake_ms;   /* when the supervisor wakes next */
+	int64_t nudge_ms;             /* last stall nudge sent (see client.c) */
+	int nudges;                   /* nudges since the server last answered */
 	uint64_t barrier_posted;      /* event-thread barriers posted ... */
 	uint64_t barrier_done;        /* ... and passed */
 };

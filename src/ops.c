@@ -52,14 +52,23 @@ void zkc__req_unref(zkc__req_t *r)
 
 void zkc__req_track(zkc_t *zk, zkc__req_t *r, uint64_t gen)
 {
+	int64_t now = zkc__now_ms();
+
 	pthread_mutex_lock(&zk->mu);
 	r->gen = gen;
 	r->tracked = 1;
+	r->sent_ms = now;
 	r->iprev = NULL;
 	r->inext = zk->inflight;
 	if (zk->inflight)
 		zk->inflight->iprev = r;
+	else
+		zk->inflight_tail = r;
 	zk->inflight = r;
+	/* The supervisor watches the oldest request for a server that sits on
+	 * it (client.c, stall nudge): wake it if it sleeps past that check. */
+	if (!r->inext && zk->supervisor_wake_ms > now + ZKC__STALL_NUDGE_MS)
+		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
 }
 
@@ -76,6 +85,8 @@ static void untrack_locked(zkc__req_t *r)
 		zk->inflight = r->inext;
 	if (r->inext)
 		r->inext->iprev = r->iprev;
+	else
+		zk->inflight_tail = r->iprev;
 	r->iprev = r->inext = NULL;
 	r->tracked = 0;
 }

@@ -55,6 +55,9 @@ struct conn {
 	int losing;               /* discarding server bytes until lose_xid */
 	int32_t lose_xid;
 	long long lose_deadline;
+	int holding;              /* server bytes wait for a client frame */
+	int32_t hold_xid;         /* ... after this request's reply */
+	int hold_seen;            /* its reply has arrived */
 	int gone;
 };
 
@@ -68,6 +71,8 @@ struct h_proxy {
 	struct sockaddr_storage target;
 	socklen_t target_len;
 	int blackhole, refuse, stop, lose_armed;
+	int hold_every;           /* h_proxy_hold_replies */
+	uint64_t hold_count;      /* requests seen while it is on */
 	uint64_t seq, ack;        /* requests made / seen by the loop */
 	uint64_t cut_seq, cut_done;
 	h_proxy_stats_t st;
@@ -225,21 +230,23 @@ static void accept_one(h_proxy_t *p, int refuse)
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* Reads what src has into h (only when h is empty). Returns the number of
- * bytes read, or -1 on a connection error (the pair is then reset). */
-static ssize_t fill(int src, struct half *h)
+/* Reads what src has into h (only when h is empty, or after what waits in
+ * it when `append`). Returns the number of bytes read, or -1 on a
+ * connection error (the pair is then reset). */
+static ssize_t fill(int src, struct half *h, int append)
 {
 	ssize_t r;
 
-	if (h->eof || h->len > h->off)
+	if (h->eof || (!append && h->len > h->off) || h->len == BUF_SIZE)
 		return 0;
-	h->len = h->off = 0;
-	r = recv(src, h->buf, BUF_SIZE, 0);
+	if (h->len == h->off)
+		h->len = h->off = 0;
+	r = recv(src, h->buf + h->len, BUF_SIZE - h->len, 0);
 	if (r < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (r == 0)
 		h->eof = 1;
-	h->len = (size_t)r;
+	h->len += (size_t)r;
 	return r;
 }
 
@@ -267,6 +274,26 @@ static int drain(h_proxy_t *p, int dst, struct half *h, int is_up)
 	return 0;
 }
 
+/* A client frame (xid) just started: it releases a hold whose reply has
+ * arrived, or may start one. */
+static void hold_on_request(h_proxy_t *p, struct conn *c, int32_t xid)
+{
+	pthread_mutex_lock(&p->mu);
+	if (c->holding) {
+		if (c->hold_seen) {
+			c->holding = 0;
+			p->st.released++;
+		}
+	} else if (p->hold_every > 0 && xid > 0 &&
+	    ++p->hold_count % (uint64_t)p->hold_every == 0) {
+		c->holding = 1;
+		c->hold_xid = xid;
+		c->hold_seen = 0;
+		p->st.held++;
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* Client bytes just read: track frames and arm the lost reply. */
 static void inspect_up(h_proxy_t *p, struct conn *c, size_t n)
 {
@@ -287,6 +314,8 @@ static void inspect_up(h_proxy_t *p, struct conn *c, size_t n)
 	while (pos < n && framer_feed(&c->up.fr, b + pos, n - pos, &used, &xid)) {
 		pos += used;
 		/* frame 1 is the connect handshake: it has no xid */
+		if (c->up.fr.frames >= 2)
+			hold_on_request(p, c, xid);
 		if (c->lose_wait_xid && c->up.fr.frames >= 2) {
 			c->lose_wait_xid = 0;
 			c->losing = 1;
@@ -320,16 +349,20 @@ static void inspect_down_losing(h_proxy_t *p, struct conn *c)
 	}
 }
 
-/* Server bytes in normal flow: only tracked, so frame boundaries are known
- * when a lost reply is armed later. */
-static void track_down(struct conn *c)
+/* Server bytes in normal flow (the last n read): only tracked, so frame
+ * boundaries are known when a lost reply is armed later, and a held reply
+ * is noticed. */
+static void track_down(struct conn *c, size_t n)
 {
-	const unsigned char *b = (const unsigned char *)c->down.buf + c->down.off;
-	size_t n = c->down.len - c->down.off, pos = 0, used;
+	const unsigned char *b = (const unsigned char *)c->down.buf + c->down.len - n;
+	size_t pos = 0, used;
 	int32_t xid;
 
-	while (pos < n && framer_feed(&c->down.fr, b + pos, n - pos, &used, &xid))
+	while (pos < n && framer_feed(&c->down.fr, b + pos, n - pos, &used, &xid)) {
 		pos += used;
+		if (c->holding && c->down.fr.frames >= 2 && xid == c->hold_xid)
+			c->hold_seen = 1;
+	}
 }
 
 static void service(h_proxy_t *p, struct conn *c, short cev, short sev)
@@ -350,7 +383,7 @@ static void service(h_proxy_t *p, struct conn *c, short cev, short sev)
 	}
 	/* client -> server */
 	if (cev & (POLLIN | POLLHUP | POLLERR)) {
-		ssize_t r = fill(c->cfd, &c->up);
+		ssize_t r = fill(c->cfd, &c->up, 0);
 
 		if (r < 0) {
 			conn_close(p, c, 1);
@@ -365,7 +398,9 @@ static void service(h_proxy_t *p, struct conn *c, short cev, short sev)
 	}
 	/* server -> client */
 	if (sev & (POLLIN | POLLHUP | POLLERR)) {
-		if (fill(c->sfd, &c->down) < 0) {
+		ssize_t r = fill(c->sfd, &c->down, c->holding && !c->losing);
+
+		if (r < 0) {
 			conn_close(p, c, 1);
 			return;
 		}
@@ -373,10 +408,12 @@ static void service(h_proxy_t *p, struct conn *c, short cev, short sev)
 			inspect_down_losing(p, c);
 			if (c->gone)
 				return;
-		} else if (c->down.len > c->down.off) {
-			track_down(c);
+		} else if (r > 0) {
+			track_down(c, (size_t)r);
 		}
 	}
+	if (c->holding && !c->losing)
+		return;  /* what the server sent waits for the client's next frame */
 	if (c->losing && now_ms() >= c->lose_deadline) {
 		inspect_down_losing(p, c);
 		if (c->gone)
@@ -474,11 +511,14 @@ static void *loop(void *arg)
 			if (c->connecting) {
 				se = POLLOUT;
 			} else if (!blackhole) {
+				int hold = c->holding && !c->losing;
+
 				if (c->up.len == c->up.off && !c->up.eof)
 					ce |= POLLIN;
-				if (c->down.len > c->down.off)
+				if (c->down.len > c->down.off && !hold)
 					ce |= POLLOUT;
-				if (c->down.len == c->down.off && !c->down.eof)
+				if ((c->down.len == c->down.off || (hold && c->down.len < BUF_SIZE)) &&
+				    !c->down.eof)
 					se |= POLLIN;
 				if (c->up.len > c->up.off)
 					se |= POLLOUT;
@@ -673,6 +713,15 @@ void h_proxy_refuse(h_proxy_t *p, int on)
 {
 	pthread_mutex_lock(&p->mu);
 	p->refuse = on != 0;
+	sync_loop(p);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void h_proxy_hold_replies(h_proxy_t *p, int every)
+{
+	pthread_mutex_lock(&p->mu);
+	p->hold_every = every > 0 ? every : 0;
+	p->hold_count = 0;
 	sync_loop(p);
 	pthread_mutex_unlock(&p->mu);
 }

@@ -19,6 +19,8 @@ typedef struct h_proxy_stats {
 	uint64_t refused;      /* closed at once in refuse mode */
 	uint64_t cut;          /* reset by h_proxy_cut() or a lost reply */
 	uint64_t replies_lost; /* replies discarded by h_proxy_lose_next_reply */
+	uint64_t held;         /* replies held by h_proxy_hold_replies */
+	uint64_t released;     /* ... and released by a later client packet */
 	uint64_t bytes_up;     /* client -> server, forwarded */
 	uint64_t bytes_down;   /* server -> client, forwarded */
 } h_proxy_stats_t;
@@ -60,6 +62,16 @@ void h_proxy_refuse(h_proxy_t *p, int on);
  * reset. The client sees a lost connection with its request's outcome
  * unknown. If no reply comes within 10 s the connection is reset anyway. */
 void h_proxy_lose_next_reply(h_proxy_t *p);
+
+/* every > 0: every `every`-th request (a client frame with a positive xid)
+ * is answered late: from the moment it passes, nothing the server sends is
+ * forwarded until its reply has arrived and the client has sent one more
+ * frame after that (any frame, a ping too). That is a server that sits on
+ * committed requests until the next packet arrives (ZooKeeper 3.8.0's
+ * CommitProcessor, ZOOKEEPER-4537), made to happen on demand. A frame that
+ * releases is never held itself. 0: off (a hold in progress still ends as
+ * described). */
+void h_proxy_hold_replies(h_proxy_t *p, int every);
 
 /* A snapshot of the counters. */
 void h_proxy_stats(h_proxy_stats_t *out, h_proxy_t *p);
