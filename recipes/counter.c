@@ -27,6 +27,7 @@ typedef struct shard {
 	int64_t value;
 	int32_t version;
 	int64_t mzxid;      /* orders cache updates (zxids only grow) */
+	uint64_t history;   /* zkc_history_resets() mzxid belongs to */
 	int watching;       /* a data watch is pending */
 	int contended;      /* > 0: other writers seen lately (keep the watch) */
 } shard_t;
@@ -150,7 +151,16 @@ static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
 {
 	shard_t *s = &c->sh[i];
 
+	uint64_t h = zkc_history_resets(c->zk);
+
 	pthread_mutex_lock(&c->mu);
+	/* zxids only grow within one history: after the ensemble lost its
+	 * data they start again, and the old ones order nothing */
+	if (s->history != h) {
+		s->history = h;
+		s->known = 0;
+		s->mzxid = 0;
+	}
 	/* after forget() the state at s->mzxid is known to be stale: only a
 	 * strictly newer one may replace it (a late watch read must not bring
 	 * the old version back) */
@@ -600,7 +610,7 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		zkc_stat_t st;
 
 		pthread_mutex_lock(&c->mu);
-		known = c->sh[i].known;
+		known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
 		cur = c->sh[i].value;
 		ver = c->sh[i].version;
 		pthread_mutex_unlock(&c->mu);

@@ -142,6 +142,15 @@ static void req_finish(zkc__req_t *r, int rc)
 
 	zkc__req_untrack(r);
 	zkc__note_reply(r->zk);
+	if (rc == ZOK && r->have_stat)
+		zkc__note_zxid(r->zk, r->stat.czxid, r->stat.mzxid, r->stat.pzxid);
+	if (rc == ZOK && r->stats) {
+		int i;
+
+		for (i = 0; i < r->nops; i++)
+			zkc__note_zxid(r->zk, r->stats[i].czxid, r->stats[i].mzxid,
+			               r->stats[i].pzxid);
+	}
 	pthread_mutex_lock(&r->mu);
 	r->rc = rc;
 	r->done = 1;

@@ -36,7 +36,9 @@ typedef struct zkc_election zkc_election_t;
  * rules: it may call blocking zkc functions, events wait meanwhile; it may
  * call zkc_election_resign/close on this election). `epoch` is the leader
  * node's creation zxid (czxid): it grows with every new leadership and is
- * the fencing token for writes to outside systems. No event is delivered for
+ * the fencing token for writes to outside systems, within one history of
+ * the ensemble (after ZKC_EVENT_HISTORY_RESET epochs start again lower:
+ * compare them only under the same zkc_history_resets()). No event is delivered for
  * zkc_election_resign or zkc_election_close: their caller knows. */
 typedef void (*zkc_election_fn)(zkc_election_t *e, int type, int64_t epoch, int reason,
                                 void *payload);
