@@ -94,200 +94,200 @@ typedef long long swig_type_62;
 typedef long long swig_type_63;
 typedef long long swig_type_64;
 typedef long long swig_type_65;
-typedef _goslice_ swig_type_66;
-typedef _gostring_ swig_type_67;
-typedef _goslice_ swig_type_68;
+typedef long long swig_type_66;
+typedef _goslice_ swig_type_67;
+typedef _gostring_ swig_type_68;
 typedef _goslice_ swig_type_69;
-typedef _gostring_ swig_type_70;
-typedef _goslice_ swig_type_71;
-typedef _gostring_ swig_type_72;
-typedef _goslice_ swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef _goslice_ swig_type_75;
-typedef _gostring_ swig_type_76;
-typedef _goslice_ swig_type_77;
-typedef _gostring_ swig_type_78;
-typedef _goslice_ swig_type_79;
-typedef _gostring_ swig_type_80;
-typedef _goslice_ swig_type_81;
-typedef _gostring_ swig_type_82;
-typedef _goslice_ swig_type_83;
-typedef _gostring_ swig_type_84;
+typedef _goslice_ swig_type_70;
+typedef _gostring_ swig_type_71;
+typedef _goslice_ swig_type_72;
+typedef _gostring_ swig_type_73;
+typedef _goslice_ swig_type_74;
+typedef _gostring_ swig_type_75;
+typedef _goslice_ swig_type_76;
+typedef _gostring_ swig_type_77;
+typedef _goslice_ swig_type_78;
+typedef _gostring_ swig_type_79;
+typedef _goslice_ swig_type_80;
+typedef _gostring_ swig_type_81;
+typedef _goslice_ swig_type_82;
+typedef _gostring_ swig_type_83;
+typedef _goslice_ swig_type_84;
 typedef _gostring_ swig_type_85;
 typedef _gostring_ swig_type_86;
-typedef long long swig_type_87;
-typedef _gostring_ swig_type_88;
-typedef _goslice_ swig_type_89;
-typedef _gostring_ swig_type_90;
-typedef _goslice_ swig_type_91;
-typedef _gostring_ swig_type_92;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
+typedef _gostring_ swig_type_89;
+typedef _goslice_ swig_type_90;
+typedef _gostring_ swig_type_91;
+typedef _goslice_ swig_type_92;
 typedef _gostring_ swig_type_93;
-typedef long long swig_type_94;
-typedef _gostring_ swig_type_95;
+typedef _gostring_ swig_type_94;
+typedef long long swig_type_95;
 typedef _gostring_ swig_type_96;
-typedef long long swig_type_97;
+typedef _gostring_ swig_type_97;
 typedef long long swig_type_98;
 typedef long long swig_type_99;
-typedef _gostring_ swig_type_100;
+typedef long long swig_type_100;
 typedef _gostring_ swig_type_101;
 typedef _gostring_ swig_type_102;
 typedef _gostring_ swig_type_103;
-typedef _goslice_ swig_type_104;
-typedef _gostring_ swig_type_105;
-typedef _goslice_ swig_type_106;
-typedef _gostring_ swig_type_107;
+typedef _gostring_ swig_type_104;
+typedef _goslice_ swig_type_105;
+typedef _gostring_ swig_type_106;
+typedef _goslice_ swig_type_107;
 typedef _gostring_ swig_type_108;
-typedef long long swig_type_109;
-typedef _gostring_ swig_type_110;
-typedef long long swig_type_111;
+typedef _gostring_ swig_type_109;
+typedef long long swig_type_110;
+typedef _gostring_ swig_type_111;
 typedef long long swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef long long swig_type_114;
+typedef long long swig_type_113;
+typedef _gostring_ swig_type_114;
 typedef long long swig_type_115;
 typedef long long swig_type_116;
-typedef _gostring_ swig_type_117;
-typedef _goslice_ swig_type_118;
+typedef long long swig_type_117;
+typedef _gostring_ swig_type_118;
 typedef _goslice_ swig_type_119;
-typedef long long swig_type_120;
+typedef _goslice_ swig_type_120;
 typedef long long swig_type_121;
 typedef long long swig_type_122;
 typedef long long swig_type_123;
-typedef _gostring_ swig_type_124;
-typedef long long swig_type_125;
-typedef _goslice_ swig_type_126;
-typedef _gostring_ swig_type_127;
+typedef long long swig_type_124;
+typedef _gostring_ swig_type_125;
+typedef long long swig_type_126;
+typedef _goslice_ swig_type_127;
 typedef _gostring_ swig_type_128;
-typedef long long swig_type_129;
+typedef _gostring_ swig_type_129;
 typedef long long swig_type_130;
 typedef long long swig_type_131;
-typedef _gostring_ swig_type_132;
+typedef long long swig_type_132;
 typedef _gostring_ swig_type_133;
 typedef _gostring_ swig_type_134;
 typedef _gostring_ swig_type_135;
 typedef _gostring_ swig_type_136;
-typedef _goslice_ swig_type_137;
+typedef _gostring_ swig_type_137;
 typedef _goslice_ swig_type_138;
 typedef _goslice_ swig_type_139;
-typedef _gostring_ swig_type_140;
+typedef _goslice_ swig_type_140;
 typedef _gostring_ swig_type_141;
 typedef _gostring_ swig_type_142;
 typedef _gostring_ swig_type_143;
-typedef long long swig_type_144;
+typedef _gostring_ swig_type_144;
 typedef long long swig_type_145;
 typedef long long swig_type_146;
 typedef long long swig_type_147;
 typedef long long swig_type_148;
 typedef long long swig_type_149;
-typedef _gostring_ swig_type_150;
-typedef _goslice_ swig_type_151;
-typedef _gostring_ swig_type_152;
+typedef long long swig_type_150;
+typedef _gostring_ swig_type_151;
+typedef _goslice_ swig_type_152;
 typedef _gostring_ swig_type_153;
 typedef _gostring_ swig_type_154;
 typedef _gostring_ swig_type_155;
 typedef _gostring_ swig_type_156;
 typedef _gostring_ swig_type_157;
-typedef long long swig_type_158;
+typedef _gostring_ swig_type_158;
 typedef long long swig_type_159;
-typedef _gostring_ swig_type_160;
+typedef long long swig_type_160;
 typedef _gostring_ swig_type_161;
-typedef long long swig_type_162;
+typedef _gostring_ swig_type_162;
 typedef long long swig_type_163;
 typedef long long swig_type_164;
 typedef long long swig_type_165;
-typedef _gostring_ swig_type_166;
-typedef _goslice_ swig_type_167;
-typedef _gostring_ swig_type_168;
+typedef long long swig_type_166;
+typedef _gostring_ swig_type_167;
+typedef _goslice_ swig_type_168;
 typedef _gostring_ swig_type_169;
 typedef _gostring_ swig_type_170;
 typedef _gostring_ swig_type_171;
-typedef long long swig_type_172;
-typedef _gostring_ swig_type_173;
-typedef long long swig_type_174;
+typedef _gostring_ swig_type_172;
+typedef long long swig_type_173;
+typedef _gostring_ swig_type_174;
 typedef long long swig_type_175;
-typedef _goslice_ swig_type_176;
-typedef long long swig_type_177;
+typedef long long swig_type_176;
+typedef _goslice_ swig_type_177;
 typedef long long swig_type_178;
-typedef _goslice_ swig_type_179;
-typedef long long swig_type_180;
+typedef long long swig_type_179;
+typedef _goslice_ swig_type_180;
 typedef long long swig_type_181;
 typedef long long swig_type_182;
-typedef _gostring_ swig_type_183;
-typedef long long swig_type_184;
-typedef _goslice_ swig_type_185;
-typedef _gostring_ swig_type_186;
+typedef long long swig_type_183;
+typedef _gostring_ swig_type_184;
+typedef long long swig_type_185;
+typedef _goslice_ swig_type_186;
 typedef _gostring_ swig_type_187;
 typedef _gostring_ swig_type_188;
 typedef _gostring_ swig_type_189;
-typedef long long swig_type_190;
+typedef _gostring_ swig_type_190;
 typedef long long swig_type_191;
 typedef long long swig_type_192;
 typedef long long swig_type_193;
-typedef _gostring_ swig_type_194;
-typedef _goslice_ swig_type_195;
-typedef long long swig_type_196;
-typedef _goslice_ swig_type_197;
+typedef long long swig_type_194;
+typedef _gostring_ swig_type_195;
+typedef _goslice_ swig_type_196;
+typedef long long swig_type_197;
 typedef _goslice_ swig_type_198;
-typedef _gostring_ swig_type_199;
+typedef _goslice_ swig_type_199;
 typedef _gostring_ swig_type_200;
 typedef _gostring_ swig_type_201;
 typedef _gostring_ swig_type_202;
-typedef long long swig_type_203;
-typedef _gostring_ swig_type_204;
+typedef _gostring_ swig_type_203;
+typedef long long swig_type_204;
 typedef _gostring_ swig_type_205;
-typedef long long swig_type_206;
+typedef _gostring_ swig_type_206;
 typedef long long swig_type_207;
-typedef _gostring_ swig_type_208;
+typedef long long swig_type_208;
 typedef _gostring_ swig_type_209;
-typedef long long swig_type_210;
+typedef _gostring_ swig_type_210;
 typedef long long swig_type_211;
 typedef long long swig_type_212;
-typedef _goslice_ swig_type_213;
-typedef long long swig_type_214;
+typedef long long swig_type_213;
+typedef _goslice_ swig_type_214;
 typedef long long swig_type_215;
-typedef _gostring_ swig_type_216;
+typedef long long swig_type_216;
 typedef _gostring_ swig_type_217;
-typedef long long swig_type_218;
+typedef _gostring_ swig_type_218;
 typedef long long swig_type_219;
-typedef _gostring_ swig_type_220;
+typedef long long swig_type_220;
 typedef _gostring_ swig_type_221;
-typedef long long swig_type_222;
+typedef _gostring_ swig_type_222;
 typedef long long swig_type_223;
 typedef long long swig_type_224;
 typedef long long swig_type_225;
 typedef long long swig_type_226;
-typedef _gostring_ swig_type_227;
+typedef long long swig_type_227;
 typedef _gostring_ swig_type_228;
-typedef long long swig_type_229;
+typedef _gostring_ swig_type_229;
 typedef long long swig_type_230;
-typedef _gostring_ swig_type_231;
+typedef long long swig_type_231;
 typedef _gostring_ swig_type_232;
-typedef long long swig_type_233;
+typedef _gostring_ swig_type_233;
 typedef long long swig_type_234;
 typedef long long swig_type_235;
 typedef long long swig_type_236;
-typedef _gostring_ swig_type_237;
-typedef long long swig_type_238;
+typedef long long swig_type_237;
+typedef _gostring_ swig_type_238;
 typedef long long swig_type_239;
-typedef _gostring_ swig_type_240;
-typedef long long swig_type_241;
+typedef long long swig_type_240;
+typedef _gostring_ swig_type_241;
 typedef long long swig_type_242;
-typedef _gostring_ swig_type_243;
-typedef long long swig_type_244;
+typedef long long swig_type_243;
+typedef _gostring_ swig_type_244;
 typedef long long swig_type_245;
 typedef long long swig_type_246;
-typedef _gostring_ swig_type_247;
+typedef long long swig_type_247;
 typedef _gostring_ swig_type_248;
 typedef _gostring_ swig_type_249;
 typedef _gostring_ swig_type_250;
-typedef long long swig_type_251;
+typedef _gostring_ swig_type_251;
 typedef long long swig_type_252;
-typedef _gostring_ swig_type_253;
+typedef long long swig_type_253;
 typedef _gostring_ swig_type_254;
-typedef long long swig_type_255;
+typedef _gostring_ swig_type_255;
 typedef long long swig_type_256;
-typedef _gostring_ swig_type_257;
+typedef long long swig_type_257;
 typedef _gostring_ swig_type_258;
-typedef long long swig_type_259;
+typedef _gostring_ swig_type_259;
 typedef long long swig_type_260;
 typedef long long swig_type_261;
 typedef long long swig_type_262;
@@ -295,19 +295,19 @@ typedef long long swig_type_263;
 typedef long long swig_type_264;
 typedef long long swig_type_265;
 typedef long long swig_type_266;
-typedef _gostring_ swig_type_267;
-typedef long long swig_type_268;
-typedef _gostring_ swig_type_269;
-typedef long long swig_type_270;
-typedef _gostring_ swig_type_271;
+typedef long long swig_type_267;
+typedef _gostring_ swig_type_268;
+typedef long long swig_type_269;
+typedef _gostring_ swig_type_270;
+typedef long long swig_type_271;
 typedef _gostring_ swig_type_272;
 typedef _gostring_ swig_type_273;
 typedef _gostring_ swig_type_274;
 typedef _gostring_ swig_type_275;
 typedef _gostring_ swig_type_276;
-typedef long long swig_type_277;
+typedef _gostring_ swig_type_277;
 typedef long long swig_type_278;
-typedef _gostring_ swig_type_279;
+typedef long long swig_type_279;
 typedef _gostring_ swig_type_280;
 typedef _gostring_ swig_type_281;
 typedef _gostring_ swig_type_282;
@@ -315,7 +315,7 @@ typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
 typedef _gostring_ swig_type_285;
 typedef _gostring_ swig_type_286;
-typedef long long swig_type_287;
+typedef _gostring_ swig_type_287;
 typedef long long swig_type_288;
 typedef long long swig_type_289;
 typedef long long swig_type_290;
@@ -323,25 +323,26 @@ typedef long long swig_type_291;
 typedef long long swig_type_292;
 typedef long long swig_type_293;
 typedef long long swig_type_294;
-typedef _gostring_ swig_type_295;
+typedef long long swig_type_295;
 typedef _gostring_ swig_type_296;
 typedef _gostring_ swig_type_297;
-typedef long long swig_type_298;
-typedef _gostring_ swig_type_299;
+typedef _gostring_ swig_type_298;
+typedef long long swig_type_299;
 typedef _gostring_ swig_type_300;
 typedef _gostring_ swig_type_301;
 typedef _gostring_ swig_type_302;
 typedef _gostring_ swig_type_303;
-typedef long long swig_type_304;
+typedef _gostring_ swig_type_304;
 typedef long long swig_type_305;
 typedef long long swig_type_306;
 typedef long long swig_type_307;
 typedef long long swig_type_308;
 typedef long long swig_type_309;
-typedef _goslice_ swig_type_310;
-typedef long long swig_type_311;
+typedef long long swig_type_310;
+typedef _goslice_ swig_type_311;
 typedef long long swig_type_312;
 typedef long long swig_type_313;
+typedef long long swig_type_314;
 extern void _wrap_Swig_free_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_20dbd134f3b30f93(swig_intgo arg1);
 extern swig_intgo _wrap_zkcgo_wait2_capi_20dbd134f3b30f93(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
@@ -519,6 +520,8 @@ extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93(void);
+extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93(void);
 extern void _wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_event_t_state_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
@@ -558,32 +561,33 @@ extern swig_intgo _wrap_zkc_on_event_thread_capi_20dbd134f3b30f93(uintptr_t arg1
 extern swig_intgo _wrap_zkc_wait_connected_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_servers_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_current_server_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_52 _wrap_zkc_history_resets_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_set_retry_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_events_fd_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_events_next_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern void _wrap_zkc_event_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_53 arg2);
+extern swig_type_54 _wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_cversion_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_aversion_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_data_length_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_num_children_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_63 arg2);
+extern swig_type_64 _wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_stat_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_stat_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_PERSISTENT_capi_20dbd134f3b30f93(void);
@@ -599,41 +603,41 @@ extern void _wrap_zkc_create_options_t_mode_set_capi_20dbd134f3b30f93(uintptr_t 
 extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_64 arg2);
-extern swig_type_65 _wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_create_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_create_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_create_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_66 arg2, uintptr_t arg3, swig_type_67 arg4, swig_type_68 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_69 arg2, uintptr_t arg3, swig_type_70 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_71 arg2, uintptr_t arg3, swig_type_72 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_20dbd134f3b30f93(swig_type_73 arg1, uintptr_t arg2, swig_type_74 arg3, swig_type_75 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_76 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_20dbd134f3b30f93(swig_type_77 arg1, uintptr_t arg2, swig_type_78 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_20dbd134f3b30f93(swig_type_79 arg1, uintptr_t arg2, swig_type_80 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_81 arg2, uintptr_t arg3, swig_type_82 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_83 arg2, uintptr_t arg3, swig_type_84 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_85 arg2);
-extern swig_intgo _wrap_zkc_path_validate_capi_20dbd134f3b30f93(swig_type_86 arg1, swig_type_87 arg2);
+extern swig_intgo _wrap_zkc_create_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, swig_type_69 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_70 arg2, uintptr_t arg3, swig_type_71 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_72 arg2, uintptr_t arg3, swig_type_73 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_20dbd134f3b30f93(swig_type_74 arg1, uintptr_t arg2, swig_type_75 arg3, swig_type_76 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_77 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_20dbd134f3b30f93(swig_type_78 arg1, uintptr_t arg2, swig_type_79 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_20dbd134f3b30f93(swig_type_80 arg1, uintptr_t arg2, swig_type_81 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_82 arg2, uintptr_t arg3, swig_type_83 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_zkc_path_validate_capi_20dbd134f3b30f93(swig_type_87 arg1, swig_type_88 arg2);
 extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_zkc_multi_new_capi_20dbd134f3b30f93(swig_voidp arg1);
 extern void _wrap_zkc_multi_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_90 arg2, swig_type_91 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_92 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
-extern swig_type_94 _wrap_zkc_multi_count_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_94 arg2, swig_intgo arg3);
+extern swig_type_95 _wrap_zkc_multi_count_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_code_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_96 arg2);
+extern swig_type_97 _wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_stat_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_result_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_multi_result_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_98 arg2);
+extern swig_type_99 _wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_multi_results_t_results_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_results_t_capi_20dbd134f3b30f93(void);
@@ -643,24 +647,24 @@ extern void _wrap_zkc_multi_results_free_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_batch_new_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_batch_free_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_batch_clear_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_99 _wrap_zkc_batch_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_100 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_101 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_107 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_108 arg2);
+extern swig_type_100 _wrap_zkc_batch_count_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_101 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_108 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_109 arg2);
 extern swig_intgo _wrap_zkc_batch_run_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_109 arg2);
-extern swig_type_110 _wrap_zkc_batch_data_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_111 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_112 arg3);
-extern swig_type_113 _wrap_zkc_batch_path_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_114 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_115 arg2);
-extern swig_type_116 _wrap_zkc_batch_session_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_117 arg3, swig_type_118 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_batch_code_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_110 arg2);
+extern swig_type_111 _wrap_zkc_batch_data_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_112 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_113 arg3);
+extern swig_type_114 _wrap_zkc_batch_path_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_115 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_116 arg2);
+extern swig_type_117 _wrap_zkc_batch_session_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_118 arg3, swig_type_119 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_pnode_path_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_119 arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_120 arg2);
 extern swig_intgo _wrap_zkc_pnode_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_pnode_delete_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_pnode_close_capi_20dbd134f3b30f93(uintptr_t arg1);
@@ -671,6 +675,7 @@ extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_20dbd134f3b30f93(void);
 extern void _wrap_zkc_cache_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
@@ -678,71 +683,71 @@ extern void _wrap_zkc_cache_options_t_depth_set_capi_20dbd134f3b30f93(uintptr_t 
 extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_120 arg2);
-extern swig_type_121 _wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_122 arg2);
-extern swig_type_123 _wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_121 arg2);
+extern swig_type_122 _wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_123 arg2);
+extern swig_type_124 _wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_event_payload_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_events_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_cache_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_cache_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_124 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_cache_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, uintptr_t arg4);
 extern void _wrap_zkc_cache_close_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_125 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_126 arg2, uintptr_t arg3, swig_type_127 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_128 arg3);
-extern swig_type_129 _wrap_zkc_cache_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_130 _wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_131 _wrap_zkc_cache_memory_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_126 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_127 arg2, uintptr_t arg3, swig_type_128 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_129 arg3);
+extern swig_type_130 _wrap_zkc_cache_count_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_131 _wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_132 _wrap_zkc_cache_memory_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_status_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_132 _wrap_zkc_cache_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_133 _wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(swig_intgo arg1);
+extern swig_type_133 _wrap_zkc_cache_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_134 _wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(swig_intgo arg1);
 extern void _wrap_zkc_election_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_134 arg2);
-extern swig_type_135 _wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_135 arg2);
+extern swig_type_136 _wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_step_down_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_election_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_136 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_137 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_election_join_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_20dbd134f3b30f93(swig_type_137 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(swig_type_138 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_await_capi_20dbd134f3b30f93(swig_type_138 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(swig_type_139 arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_election_node_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_139 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_fence_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_140 arg2, uintptr_t arg3);
 extern swig_intgo _wrap_zkc_election_resign_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_election_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_140 arg2);
-extern swig_type_141 _wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_142 arg2);
-extern swig_type_143 _wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_144 arg2);
-extern swig_type_145 _wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_146 arg2);
-extern swig_type_147 _wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_141 arg2);
+extern swig_type_142 _wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_143 arg2);
+extern swig_type_144 _wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_145 arg2);
+extern swig_type_146 _wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_147 arg2);
+extern swig_type_148 _wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_election_participant_t_is_leader_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participant_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_election_participant_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_148 arg2);
-extern swig_type_149 _wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_149 arg2);
+extern swig_type_150 _wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_election_participants_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participants_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_election_participants_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_150 arg3);
+extern swig_intgo _wrap_zkc_election_participants_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_151 arg3);
 extern void _wrap_zkc_election_participants_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_151 arg2, uintptr_t arg3, swig_type_152 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_153 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_154 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_155 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_156 arg3, swig_intgo arg4, swig_type_157 arg5);
+extern swig_intgo _wrap_zkc_election_leader_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_152 arg2, uintptr_t arg3, swig_type_153 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_154 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_155 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_156 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_157 arg3, swig_intgo arg4, swig_type_158 arg5);
 extern swig_intgo _wrap_zkc_double_barrier_enter_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_double_barrier_leave_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_double_barrier_close_capi_20dbd134f3b30f93(uintptr_t arg1);
@@ -757,20 +762,20 @@ extern void _wrap_zkc_lock_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg
 extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_lock_options_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_158 arg2);
-extern swig_type_159 _wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_159 arg2);
+extern swig_type_160 _wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_lock_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_160 arg2);
-extern swig_type_161 _wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_162 arg2);
-extern swig_type_163 _wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_164 arg2);
-extern swig_type_165 _wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_161 arg2);
+extern swig_type_162 _wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_163 arg2);
+extern swig_type_164 _wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_165 arg2);
+extern swig_type_166 _wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_lock_lease_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_166 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_167 arg3, uintptr_t arg4);
 extern void _wrap_zkc_lock_close_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_acquire_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_lock_release_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
@@ -779,20 +784,20 @@ extern swig_intgo _wrap_zkc_lock_valid_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_lease_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_fence_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_events_fd_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(swig_type_167 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_168 _wrap_zkc_lock_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_169 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(swig_type_168 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_169 _wrap_zkc_lock_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, uintptr_t arg4);
 extern void _wrap_zkc_rwlock_close_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_read_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_write_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_171 arg3, swig_intgo arg4, uintptr_t arg5);
 extern void _wrap_zkc_semaphore_close_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_acquire_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_semaphore_release_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_semaphore_lease_free_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_171 _wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_172 _wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_172 _wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_173 _wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_fence_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkc_counter_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
@@ -802,24 +807,24 @@ extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_20dbd134f3b30f93(uin
 extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_counter_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_counter_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, uintptr_t arg4);
 extern void _wrap_zkc_counter_close_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_get_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_175 arg2);
+extern swig_type_176 _wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_shard_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_counter_outcome_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_20dbd134f3b30f93(swig_type_176 arg1, uintptr_t arg2, swig_type_177 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_178 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_20dbd134f3b30f93(swig_type_179 arg1, uintptr_t arg2, swig_type_180 arg3, swig_type_181 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_zkc_counter_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_184 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_185 arg2);
+extern swig_intgo _wrap_zkc_counter_add_capi_20dbd134f3b30f93(swig_type_177 arg1, uintptr_t arg2, swig_type_178 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_179 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_20dbd134f3b30f93(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3, swig_type_182 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_183 arg2);
+extern swig_type_184 _wrap_zkc_counter_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_185 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_186 arg2);
 extern void _wrap_zkc_queue_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_queue_options_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
@@ -830,37 +835,37 @@ extern void _wrap_zkc_queue_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t ar
 extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_queue_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_187 arg2);
+extern swig_type_188 _wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_189 arg2);
+extern swig_type_190 _wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_t_priority_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_192 arg2);
-extern swig_type_193 _wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_193 arg2);
+extern swig_type_194 _wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_item_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_queue_item_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_194 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_queue_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_195 arg3, uintptr_t arg4);
 extern void _wrap_zkc_queue_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_195 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_196 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_queue_put_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_196 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_197 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_queue_take_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_zkc_queue_ack_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_release_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_peek_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_20dbd134f3b30f93(swig_type_197 arg1, swig_type_198 arg2, uintptr_t arg3);
-extern swig_type_199 _wrap_zkc_queue_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_200 arg2);
-extern swig_type_201 _wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_size_capi_20dbd134f3b30f93(swig_type_198 arg1, swig_type_199 arg2, uintptr_t arg3);
+extern swig_type_200 _wrap_zkc_queue_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_201 arg2);
+extern swig_type_202 _wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_field_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_field_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_field_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_202 arg2, uintptr_t arg3, swig_type_203 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_204 arg2);
+extern swig_intgo _wrap_zkc_index_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_203 arg2, uintptr_t arg3, swig_type_204 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_205 arg2);
 extern void _wrap_zkc_index_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_options_t_cache_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
@@ -871,30 +876,30 @@ extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_20dbd134f3b30f93(uintp
 extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_205 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_index_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_206 arg3, uintptr_t arg4);
 extern void _wrap_zkc_index_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_206 _wrap_zkc_index_field_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_20dbd134f3b30f93(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_207 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_207 _wrap_zkc_index_field_count_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_20dbd134f3b30f93(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_208 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_kv_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_211 arg2);
+extern swig_type_212 _wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_kv_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_kv_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_212 arg3, swig_type_213 arg4, uintptr_t arg5, swig_type_214 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_delete_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_215 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_216 arg2);
-extern swig_type_217 _wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_218 arg2);
-extern swig_type_219 _wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_220 arg2);
-extern swig_type_221 _wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_222 arg2);
-extern swig_type_223 _wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_224 arg2);
-extern swig_type_225 _wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_213 arg3, swig_type_214 arg4, uintptr_t arg5, swig_type_215 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_delete_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_217 arg2);
+extern swig_type_218 _wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_219 arg2);
+extern swig_type_220 _wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_221 arg2);
+extern swig_type_222 _wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_223 arg2);
+extern swig_type_224 _wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_225 arg2);
+extern swig_type_226 _wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_fields_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
@@ -902,27 +907,27 @@ extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_20dbd134f3b30f93(uin
 extern uintptr_t _wrap_new_zkc_index_record_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_record_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_record_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_226 arg4, swig_intgo arg5);
-extern void _wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_227 arg2);
-extern swig_type_228 _wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_229 arg2);
-extern swig_type_230 _wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_231 arg2);
-extern swig_type_232 _wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_233 arg2);
-extern swig_type_234 _wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_227 arg4, swig_intgo arg5);
+extern void _wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_230 arg2);
+extern swig_type_231 _wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_232 arg2);
+extern swig_type_233 _wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_234 arg2);
+extern swig_type_235 _wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hit_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_hit_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_235 arg2);
-extern swig_type_236 _wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_236 arg2);
+extern swig_type_237 _wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hits_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_hits_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_237 arg3, uintptr_t arg4, swig_type_238 arg5, swig_type_239 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_240 arg3, uintptr_t arg4, swig_type_241 arg5, swig_type_242 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_243 arg3, uintptr_t arg4, swig_type_244 arg5, uintptr_t arg6, swig_type_245 arg7, swig_type_246 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_find_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_238 arg3, uintptr_t arg4, swig_type_239 arg5, swig_type_240 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3, uintptr_t arg4, swig_type_242 arg5, swig_type_243 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4, swig_type_245 arg5, uintptr_t arg6, swig_type_246 arg7, swig_type_247 arg8, swig_intgo arg9);
 extern swig_intgo _wrap_zkc_index_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_20dbd134f3b30f93(void);
@@ -933,97 +938,97 @@ extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_20dbd134f3b30f93(void);
 extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_20dbd134f3b30f93(void);
 extern void _wrap_zkc_index_issue_t_kind_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_248 arg2);
+extern swig_type_249 _wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_250 arg2);
+extern swig_type_251 _wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_252 arg2);
+extern swig_type_253 _wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_254 arg2);
+extern swig_type_255 _wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_256 arg2);
+extern swig_type_257 _wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_258 arg2);
+extern swig_type_259 _wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_issue_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_issue_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_issue_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_263 arg2);
-extern swig_type_264 _wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_260 arg2);
+extern swig_type_261 _wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_262 arg2);
+extern swig_type_263 _wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_264 arg2);
+extern swig_type_265 _wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_report_t_issues_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_265 arg2);
-extern swig_type_266 _wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_266 arg2);
+extern swig_type_267 _wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_report_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_index_report_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_index_report_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_267 _wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(swig_intgo arg1);
+extern swig_type_268 _wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(swig_intgo arg1);
 extern swig_intgo _wrap_zkc_index_verify_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_index_rebuild_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_268 arg3);
-extern swig_intgo _wrap_zkc_index_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_269 arg2, swig_type_270 arg3);
+extern swig_intgo _wrap_zkc_index_encode_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_269 arg3);
+extern swig_intgo _wrap_zkc_index_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_270 arg2, swig_type_271 arg3);
 extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_20dbd134f3b30f93(void);
 extern void _wrap_zkc_service_instance_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_271 arg2);
-extern swig_type_272 _wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_273 arg2);
-extern swig_type_274 _wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_272 arg2);
+extern swig_type_273 _wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_274 arg2);
+extern swig_type_275 _wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_draining_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_275 arg2);
-extern swig_type_276 _wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_277 arg2);
-extern swig_type_278 _wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_276 arg2);
+extern swig_type_277 _wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_278 arg2);
+extern swig_type_279 _wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_replace_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_instance_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_service_instance_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_279 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_280 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_service_set_draining_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_set_weight_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_reg_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_280 _wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_281 _wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_unregister_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_reg_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_283 arg2);
-extern swig_type_284 _wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_282 arg2);
+extern swig_type_283 _wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_284 arg2);
+extern swig_type_285 _wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_draining_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_285 arg2);
-extern swig_type_286 _wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_287 arg2);
-extern swig_type_288 _wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_289 arg2);
-extern swig_type_290 _wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_286 arg2);
+extern swig_type_287 _wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_288 arg2);
+extern swig_type_289 _wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_290 arg2);
+extern swig_type_291 _wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_entry_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_service_entry_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_291 arg2);
-extern swig_type_292 _wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_292 arg2);
+extern swig_type_293 _wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_list_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_293 arg2);
-extern swig_type_294 _wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_294 arg2);
+extern swig_type_295 _wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_list_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_service_list_t_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_list_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_295 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_296 arg2, swig_type_297 arg3, swig_type_298 arg4);
+extern swig_intgo _wrap_zkc_service_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_296 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_297 arg2, swig_type_298 arg3, swig_type_299 arg4);
 extern void _wrap_zkc_service_entry_clear_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_router_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
@@ -1031,28 +1036,28 @@ extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_20dbd134f3b30
 extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_service_router_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_router_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_299 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_router_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_300 arg3, uintptr_t arg4);
 extern void _wrap_zkc_service_router_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_300 arg2);
-extern swig_type_301 _wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_302 arg2);
-extern swig_type_303 _wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_301 arg2);
+extern swig_type_302 _wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_303 arg2);
+extern swig_type_304 _wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_20dbd134f3b30f93(void);
 extern void _wrap_delete_zkc_service_endpoint_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_304 arg4);
-extern swig_intgo _wrap_zkc_service_route_n_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_type_305 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_306 arg6);
+extern swig_intgo _wrap_zkc_service_route_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_305 arg4);
+extern swig_intgo _wrap_zkc_service_route_n_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_type_306 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_307 arg6);
 extern swig_intgo _wrap_zkc_service_router_list_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_307 _wrap_zkc_service_router_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_308 _wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_309 _wrap_zkc_service_hash64_capi_20dbd134f3b30f93(swig_type_310 arg1);
-extern double _wrap_zkc_service_score_capi_20dbd134f3b30f93(swig_type_311 arg1, swig_type_312 arg2, swig_intgo arg3);
+extern swig_type_308 _wrap_zkc_service_router_count_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_309 _wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_310 _wrap_zkc_service_hash64_capi_20dbd134f3b30f93(swig_type_311 arg1);
+extern double _wrap_zkc_service_score_capi_20dbd134f3b30f93(swig_type_312 arg1, swig_type_313 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_testing_expire_session_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_313 _wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(uintptr_t arg1);
+extern swig_type_314 _wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_testing_open_clients_capi_20dbd134f3b30f93(void);
 #undef intgo
 */
@@ -2633,6 +2638,22 @@ func _swig_getZKC_EVENT_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_event_type) {
 
 var ZKC_EVENT_CACHE_OVERFLOW Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_OVERFLOW()
 
+func _swig_getZKC_EVENT_CACHE_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93())
+	return swig_r
+}
+
+var ZKC_EVENT_CACHE_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RESET()
+
+func _swig_getZKC_EVENT_HISTORY_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93())
+	return swig_r
+}
+
+var ZKC_EVENT_HISTORY_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HISTORY_RESET()
+
 type SwigcptrZkc_event_t uintptr
 
 func (p SwigcptrZkc_event_t) Swigcptr() uintptr {
@@ -2976,6 +2997,13 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	return swig_r
 }
 
+func Zkc_history_resets(arg1 Struct_SS_zkc) (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func Zkc_set_retry(arg1 Struct_SS_zkc, arg2 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
@@ -3007,6 +3035,8 @@ func Zkc_event_free(arg1 Zkc_event_t) {
 	C._wrap_zkc_event_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
 }
 
+const ZKC_NOTICE_HISTORY_RESET int = 16
+
 type SwigcptrZkc_stat_t uintptr
 
 func (p SwigcptrZkc_stat_t) Swigcptr() uintptr {
@@ -3019,7 +3049,7 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_53(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
@@ -3032,7 +3062,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
@@ -3045,7 +3075,7 @@ func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_57(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
@@ -3058,7 +3088,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
@@ -3110,7 +3140,7 @@ func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
@@ -3149,7 +3179,7 @@ func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_63(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
@@ -3310,7 +3340,7 @@ func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_64(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
@@ -3367,7 +3397,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3389,7 +3419,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -3409,7 +3439,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -3429,7 +3459,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_20dbd134f3b30f93(*(*C.swig_type_73)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_20dbd134f3b30f93(*(*C.swig_type_74)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3450,7 +3480,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3462,7 +3492,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_20dbd134f3b30f93(*(*C.swig_type_77)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_20dbd134f3b30f93(*(*C.swig_type_78)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3478,7 +3508,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_20dbd134f3b30f93(*(*C.swig_type_79)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_20dbd134f3b30f93(*(*C.swig_type_80)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3495,7 +3525,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3514,7 +3544,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3529,7 +3559,7 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3540,7 +3570,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_20dbd134f3b30f93(*(*C.swig_type_86)(unsafe.Pointer(&_swig_i_0)), C.swig_type_87(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_20dbd134f3b30f93(*(*C.swig_type_87)(unsafe.Pointer(&_swig_i_0)), C.swig_type_88(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3576,7 +3606,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3592,7 +3622,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3607,7 +3637,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3619,7 +3649,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3658,7 +3688,7 @@ func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3721,7 +3751,7 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
@@ -3810,7 +3840,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3823,7 +3853,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3836,7 +3866,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3849,7 +3879,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3865,7 +3895,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3880,7 +3910,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3891,7 +3921,7 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3910,7 +3940,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_109(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1)))
 	return swig_r
 }
 
@@ -3919,7 +3949,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3931,7 +3961,7 @@ func Zkc_batch_stat(arg1 Zkc_stat_t, arg2 Struct_SS_zkc_batch, arg3 int64) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_112(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_113(_swig_i_2)))
 	return swig_r
 }
 
@@ -3939,7 +3969,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3950,7 +3980,7 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))))
 	return swig_r
 }
 
@@ -3969,7 +3999,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3995,7 +4025,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4080,6 +4110,14 @@ func _swig_getZKC_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_cache_event_type) {
 
 var ZKC_CACHE_OVERFLOW Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_OVERFLOW()
 
+func _swig_getZKC_CACHE_RESET() (_swig_ret Enum_SS_zkc_cache_event_type) {
+	var swig_r Enum_SS_zkc_cache_event_type
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93())
+	return swig_r
+}
+
+var ZKC_CACHE_RESET Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESET()
+
 const ZKC_CACHE_OPTIONS_VERSION int = 1
 
 func _swig_getZKC_CACHE_DEPTH_ALL() (_swig_ret int) {
@@ -4141,7 +4179,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_120(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
@@ -4154,7 +4192,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_122(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
@@ -4227,7 +4265,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4253,7 +4291,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_125(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4263,7 +4301,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4282,7 +4320,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4372,7 +4410,7 @@ func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4445,7 +4483,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4465,7 +4503,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_20dbd134f3b30f93(*(*C.swig_type_137)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_20dbd134f3b30f93(*(*C.swig_type_138)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4476,7 +4514,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(*(*C.swig_type_138)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(*(*C.swig_type_139)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4499,7 +4537,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -4533,7 +4571,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4552,7 +4590,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4571,7 +4609,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_144(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_145(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
@@ -4584,7 +4622,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_146(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_147(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
@@ -4645,7 +4683,7 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_148(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_149(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
@@ -4693,7 +4731,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -4711,7 +4749,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4728,7 +4766,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4739,7 +4777,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4751,7 +4789,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4766,7 +4804,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4892,7 +4930,7 @@ func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_159(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
@@ -4940,7 +4978,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4959,7 +4997,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
@@ -4972,7 +5010,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_164(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_165(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
@@ -5021,7 +5059,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5097,7 +5135,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(*(*C.swig_type_168)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5121,7 +5159,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5156,7 +5194,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5306,7 +5344,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5339,7 +5377,7 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_175(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
@@ -5402,7 +5440,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_20dbd134f3b30f93(*(*C.swig_type_176)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_177(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_20dbd134f3b30f93(*(*C.swig_type_177)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_178(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5414,7 +5452,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_178(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_179(_swig_i_2)))
 	return swig_r
 }
 
@@ -5424,7 +5462,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_20dbd134f3b30f93(*(*C.swig_type_179)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_180(_swig_i_2), C.swig_type_181(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_20dbd134f3b30f93(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2), C.swig_type_182(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5435,7 +5473,7 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_183(_swig_i_1)))
 	return swig_r
 }
 
@@ -5452,14 +5490,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_type_184(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_type_185(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_185)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5568,7 +5606,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_187)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5587,7 +5625,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5606,7 +5644,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
@@ -5632,7 +5670,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
@@ -5680,7 +5718,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5699,7 +5737,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5716,7 +5754,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 *uintptr, arg3 *int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_196(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_197(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -5766,7 +5804,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_20dbd134f3b30f93(*(*C.swig_type_197)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_20dbd134f3b30f93(*(*C.swig_type_198)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5805,7 +5843,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5860,7 +5898,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_203(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_204(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5871,7 +5909,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5971,7 +6009,7 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -5996,7 +6034,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_207(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_208(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6015,7 +6053,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6047,7 +6085,7 @@ func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
@@ -6092,7 +6130,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 []by
 	_swig_i_4 := getSwigcptr(arg5)
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_put_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_212(_swig_i_2), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_214(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_213(_swig_i_2), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_215(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -6105,7 +6143,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 i
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_215(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_216(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -6123,7 +6161,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6142,7 +6180,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
@@ -6155,7 +6193,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6174,7 +6212,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_222(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
@@ -6187,7 +6225,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
@@ -6265,7 +6303,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintp
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_index_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_226(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_227(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -6281,7 +6319,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6300,7 +6338,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
@@ -6313,7 +6351,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6332,7 +6370,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
@@ -6378,7 +6416,7 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
@@ -6435,7 +6473,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_238(_swig_i_4), C.swig_type_239(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_239(_swig_i_4), C.swig_type_240(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6451,7 +6489,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_240)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_241(_swig_i_4), C.swig_type_242(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_242(_swig_i_4), C.swig_type_243(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6469,7 +6507,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_244(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_245(_swig_i_6), C.swig_type_246(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_245(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_246(_swig_i_6), C.swig_type_247(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6567,7 +6605,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6586,7 +6624,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6605,7 +6643,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_252(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
@@ -6618,7 +6656,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_254)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6637,7 +6675,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_256(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
@@ -6650,7 +6688,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6723,7 +6761,7 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_260(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
@@ -6736,7 +6774,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
@@ -6749,7 +6787,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
@@ -6775,7 +6813,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t)
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_266(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
@@ -6847,7 +6885,7 @@ func Zkc_index_encode(arg1 *string, arg2 uintptr, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_268(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_269(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6859,7 +6897,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)), C.swig_type_270(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_1)), C.swig_type_271(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6908,7 +6946,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6927,7 +6965,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6985,7 +7023,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7004,7 +7042,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_277(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_278(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
@@ -7067,7 +7105,7 @@ func Zkc_service_reg_open(arg1 Struct_SS_zkc_service_reg, arg2 Struct_SS_zkc, ar
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7132,7 +7170,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7151,7 +7189,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7209,7 +7247,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7228,7 +7266,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_287(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
@@ -7241,7 +7279,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_289(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_290(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
@@ -7295,7 +7333,7 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_291(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_292(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
@@ -7321,7 +7359,7 @@ func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_293(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_294(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
@@ -7363,7 +7401,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7379,7 +7417,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_2)), C.swig_type_298(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_2)), C.swig_type_299(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7457,7 +7495,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7481,7 +7519,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7500,7 +7538,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7572,7 +7610,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_route_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_304(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_305(_swig_i_3)))
 	return swig_r
 }
 
@@ -7584,7 +7622,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_305(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_306(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_306(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_307(_swig_i_5)))
 	return swig_r
 }
 
@@ -7613,7 +7651,7 @@ func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_20dbd134f3b30f93(*(*C.swig_type_310)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_20dbd134f3b30f93(*(*C.swig_type_311)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -7625,7 +7663,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_20dbd134f3b30f93(C.swig_type_311(_swig_i_0), C.swig_type_312(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_20dbd134f3b30f93(C.swig_type_312(_swig_i_0), C.swig_type_313(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 

@@ -2703,6 +2703,30 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
 }
 
 
+intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_CACHE_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_HISTORY_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
@@ -3259,6 +3283,19 @@ intgo _wrap_zkc_current_server_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, str
     _swig_go_0->n = 0;
   }
   
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_history_resets_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  result = (uint64_t)zkc_history_resets(arg1);
+  _swig_go_result = result; 
   return _swig_go_result;
 }
 
@@ -5165,6 +5202,18 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
   
   
   result = ZKC_CACHE_OVERFLOW;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93() {
+  enum zkc_cache_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_CACHE_RESET;
   
   _swig_go_result = (intgo)result; 
   return _swig_go_result;
