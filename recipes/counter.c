@@ -11,12 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "zkc/batch.h"
 #include "zkc/counter.h"
 #include "zkc/multi.h"
+#include "support.h"
 
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
@@ -116,33 +116,6 @@ static int marker_parse(const char *data, size_t len)
 		n = n * 10 + (data[i] - '0');
 	}
 	return n >= 2 && n <= MAX_SHARDS ? n : 0;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned rnd(void)
-{
-	unsigned v = 0;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (unsigned)now_ms() * 2654435761u;
-	return v;
-}
-
-/* Jittered exponential backoff after a lost race: [0, min(2^n, 64)] ms. */
-static void backoff(int attempt)
-{
-	unsigned cap = attempt >= 6 ? 64u : 1u << attempt;
-	unsigned us = rnd() % (cap * 1000u + 1u);
-	struct timespec ts = { 0, (long)us * 1000L };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Records a read or written state if it is not older than the cached one
@@ -296,9 +269,9 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return rc;      /* its message names the path and the fault */
 	if (strcmp(path, "/") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: options version %d (use "
-		                     "ZKC_COUNTER_OPTIONS_INIT)", path, o.version);
+	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
+	                               "counter options")) != ZKC_OK)
+		return rc;
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
 		                     "%d (>= 0) out of range", path, o.shards, MAX_SHARDS, o.timeout_ms);
@@ -600,7 +573,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
                   int64_t delta, const int64_t *expected, int64_t value)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = zkcr_now_ms() + c->timeout_ms;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -670,11 +643,11 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 			forget(c, i);
 		if (attempt >= 2)
 			zkc_sync(c->zk, c->sh[i].path);
-		if (now_ms() >= deadline)
+		if (zkcr_now_ms() >= deadline)
 			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
 			                     "for %d ms: not applied", c->path, c->timeout_ms);
 		if (attempt > 0)
-			backoff(attempt);
+			zkcr_backoff(attempt);
 		attempt++;
 	}
 }
@@ -685,7 +658,7 @@ int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t del
 
 	if (!c)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter add: handle is NULL");
-	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
+	i = c->sharded ? (int)(zkcr_random() % (unsigned)c->nshards) : 0;
 	return update(out, NULL, c, i, delta, NULL, 0);
 }
 

@@ -52,7 +52,7 @@ typedef struct zkc_election_options {
 	zkc_election_fn fn;         /* NULL = no events (poll or await) */
 	void *payload;
 	const zkc_acl_list_t *acl;  /* for the nodes; NULL = the client's default.
-	                             * Must outlive the election. */
+	                             * Copied by zkc_election_open. */
 } zkc_election_options_t;
 #define ZKC_ELECTION_OPTIONS_INIT { ZKC_ELECTION_OPTIONS_VERSION, NULL, \
 	ZKC_ELECTION_STEP_DOWN_SUSPENDED, NULL, NULL, NULL }

@@ -15,8 +15,8 @@ typedef struct zkc_semaphore_lease zkc_semaphore_lease_t;
 
 /* A semaphore handle on `path` allowing max_leases (>= 1) holders. Nothing
  * is sent. *out is owned by the caller (zkc_semaphore_close); `zk` must
- * outlive it. opts (may be NULL) gives the ACL (borrowed: it must outlive
- * the semaphore) and node data (copied); its flags must be 0 and its
+ * outlive it. opts (may be NULL) gives the ACL and node data (both
+ * copied); its flags must be 0 and its
  * event_fn is not used. Expected codes:
  * ZKC_EBADARGUMENTS (path, max_leases, options), ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path,
