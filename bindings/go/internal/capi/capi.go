@@ -343,722 +343,722 @@ typedef _goslice_ swig_type_311;
 typedef long long swig_type_312;
 typedef long long swig_type_313;
 typedef long long swig_type_314;
-extern void _wrap_Swig_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern swig_intgo _wrap_zkcgo_wait2_capi_20dbd134f3b30f93(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_1 _wrap_zkcgo_strings_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_2 _wrap_zkcgo_strings_item_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_3 arg2);
-extern void _wrap_zkcgo_item_data_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkcgo_options_release_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkcgo_create_options_new_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkcgo_lock_options_new_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkcgo_counter_options_new_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkcgo_queue_options_new_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkcgo_cache_options_new_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkcgo_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkcgo_lock_options_data_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_4 arg2);
-extern swig_type_5 _wrap_zkcgo_multi_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_multi_code_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_6 arg2);
-extern swig_type_7 _wrap_zkcgo_multi_path_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_8 arg2);
-extern swig_intgo _wrap_zkcgo_queue_ack_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkcgo_election_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkcgo_double_barrier_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4, swig_type_14 arg5);
-extern swig_intgo _wrap_zkcgo_open_env_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_15 _wrap_zkcgo_session_id_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_error_code_capi_20dbd134f3b30f93(void);
-extern swig_type_16 _wrap_zkcgo_error_message_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_OK_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ESYSTEM_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EAPI_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENONODE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOAUTH_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EBADVERSION_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ECLOSING_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOTHING_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOMEM_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EURL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ECLOSED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EDEADLK_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ETLS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EOS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ECANCELED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ELOST_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ENOTSUP_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_ERESOLVE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EAGAIN_capi_20dbd134f3b30f93(void);
-extern swig_type_17 _wrap_zkc_strerror_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern swig_type_18 _wrap_zkc_strcode_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern void _wrap_zkc_error_t_code_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_error_t_code_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_error_t_message_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_19 arg2);
-extern swig_type_20 _wrap_zkc_error_t_message_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_error_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_error_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_error_last_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_error_clear_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_21 arg2);
-extern swig_type_22 _wrap_zkc_strings_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2);
-extern swig_voidp _wrap_zkc_strings_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_strings_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_strings_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_strings_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_LOG_WARN_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_LOG_INFO_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_20dbd134f3b30f93(void);
-extern swig_type_23 _wrap_zkc_version_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_retry_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_base_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_attempts_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_deadline_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_retry_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_retry_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_validate_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_intgo _wrap_zkc_cancel_new_capi_20dbd134f3b30f93(swig_voidp arg1);
-extern void _wrap_zkc_cancel_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cancel_fire_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cancel_fired_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cancel_reset_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bind_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bound_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_zkc_cancel_check_capi_20dbd134f3b30f93(void);
-extern swig_type_24 _wrap_zkc_cancel_slice_ms_capi_20dbd134f3b30f93(swig_type_25 arg1);
-extern swig_intgo _wrap_ZKC_PERM_READ_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_acl_t_perms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_scheme_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_26 arg2);
-extern swig_type_27 _wrap_zkc_acl_t_scheme_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_zkc_acl_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_acl_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_acls_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_list_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_acl_list_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_acl_open_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkc_acl_creator_all_capi_20dbd134f3b30f93(void);
-extern uintptr_t _wrap_zkc_acl_read_only_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_zkc_acl_digest_id_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_30 arg2, swig_type_31 arg3);
-extern void _wrap_zkc_tls_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_ca_file_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_zkc_tls_options_t_ca_file_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_cert_file_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_zkc_tls_options_t_cert_file_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_file_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_zkc_tls_options_t_key_file_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_password_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_38 arg2);
-extern swig_type_39 _wrap_zkc_tls_options_t_key_password_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_server_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_zkc_tls_options_t_server_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_verify_host_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_tls_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_tls_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_STATE_LOST_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_20dbd134f3b30f93(void);
-extern swig_type_42 _wrap_zkc_state_name_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_event_t_state_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_state_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_event_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_43 arg2);
-extern swig_type_44 _wrap_zkc_event_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_event_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_45 arg2);
-extern swig_type_46 _wrap_zkc_event_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_event_t_payload_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_event_t_payload_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_event_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_event_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_retry_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_retry_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_chroot_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_47 arg2);
-extern swig_type_48 _wrap_zkc_options_t_chroot_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_digest_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_zkc_options_t_digest_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_log_level_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_options_t_tls_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_tls_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_open_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_51 arg2, uintptr_t arg3);
-extern void _wrap_zkc_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_state_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_on_event_thread_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_wait_connected_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_servers_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_current_server_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_52 _wrap_zkc_history_resets_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_set_retry_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_events_fd_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_events_next_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern void _wrap_zkc_event_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_53 arg2);
-extern swig_type_54 _wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_55 arg2);
-extern swig_type_56 _wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_59 arg2);
-extern swig_type_60 _wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_cversion_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_aversion_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_61 arg2);
-extern swig_type_62 _wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_data_length_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_num_children_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_63 arg2);
-extern swig_type_64 _wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_stat_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_stat_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_PERSISTENT_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CONTAINER_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_create_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_mode_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_create_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_create_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_create_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, swig_type_69 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_70 arg2, uintptr_t arg3, swig_type_71 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_72 arg2, uintptr_t arg3, swig_type_73 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_20dbd134f3b30f93(swig_type_74 arg1, uintptr_t arg2, swig_type_75 arg3, swig_type_76 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_77 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_20dbd134f3b30f93(swig_type_78 arg1, uintptr_t arg2, swig_type_79 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_20dbd134f3b30f93(swig_type_80 arg1, uintptr_t arg2, swig_type_81 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_82 arg2, uintptr_t arg3, swig_type_83 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_86 arg2);
-extern swig_intgo _wrap_zkc_path_validate_capi_20dbd134f3b30f93(swig_type_87 arg1, swig_type_88 arg2);
-extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_zkc_multi_new_capi_20dbd134f3b30f93(swig_voidp arg1);
-extern void _wrap_zkc_multi_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_94 arg2, swig_intgo arg3);
-extern swig_type_95 _wrap_zkc_multi_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_code_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_96 arg2);
-extern swig_type_97 _wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_stat_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_result_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_multi_result_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_98 arg2);
-extern swig_type_99 _wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_results_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_results_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_multi_results_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_commit_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
-extern void _wrap_zkc_multi_results_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_new_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_batch_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_batch_clear_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_100 _wrap_zkc_batch_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_101 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_108 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_109 arg2);
-extern swig_intgo _wrap_zkc_batch_run_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_110 arg2);
-extern swig_type_111 _wrap_zkc_batch_data_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_112 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_113 arg3);
-extern swig_type_114 _wrap_zkc_batch_path_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_115 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_zkc_batch_session_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_118 arg3, swig_type_119 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_pnode_path_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_120 arg2);
-extern swig_intgo _wrap_zkc_pnode_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_pnode_delete_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_pnode_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_cache_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_depth_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_121 arg2);
-extern swig_type_122 _wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_123 arg2);
-extern swig_type_124 _wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_event_payload_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_events_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_cache_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_cache_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, uintptr_t arg4);
-extern void _wrap_zkc_cache_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_126 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_127 arg2, uintptr_t arg3, swig_type_128 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_129 arg3);
-extern swig_type_130 _wrap_zkc_cache_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_131 _wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_132 _wrap_zkc_cache_memory_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_status_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_133 _wrap_zkc_cache_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_134 _wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern void _wrap_zkc_election_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_135 arg2);
-extern swig_type_136 _wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_step_down_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_election_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_137 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_election_join_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_20dbd134f3b30f93(swig_type_138 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(swig_type_139 arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_node_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_140 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_election_resign_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_141 arg2);
-extern swig_type_142 _wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_143 arg2);
-extern swig_type_144 _wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_145 arg2);
-extern swig_type_146 _wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_147 arg2);
-extern swig_type_148 _wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_is_leader_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participant_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_election_participant_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_149 arg2);
-extern swig_type_150 _wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participants_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_election_participants_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_151 arg3);
-extern void _wrap_zkc_election_participants_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_152 arg2, uintptr_t arg3, swig_type_153 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_154 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_155 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_156 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_157 arg3, swig_intgo arg4, swig_type_158 arg5);
-extern swig_intgo _wrap_zkc_double_barrier_enter_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_double_barrier_leave_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_double_barrier_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_lock_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_159 arg2);
-extern swig_type_160 _wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_lock_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_161 arg2);
-extern swig_type_162 _wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_163 arg2);
-extern swig_type_164 _wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_165 arg2);
-extern swig_type_166 _wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_lock_lease_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_167 arg3, uintptr_t arg4);
-extern void _wrap_zkc_lock_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_acquire_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_lock_release_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_cancel_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_valid_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_lease_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_fence_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_events_fd_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(swig_type_168 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_169 _wrap_zkc_lock_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, uintptr_t arg4);
-extern void _wrap_zkc_rwlock_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_read_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_write_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_171 arg3, swig_intgo arg4, uintptr_t arg5);
-extern void _wrap_zkc_semaphore_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_acquire_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_semaphore_release_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_semaphore_lease_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_172 _wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_173 _wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_fence_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_shards_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_counter_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, uintptr_t arg4);
-extern void _wrap_zkc_counter_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_get_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_175 arg2);
-extern swig_type_176 _wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_shard_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_counter_outcome_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_20dbd134f3b30f93(swig_type_177 arg1, uintptr_t arg2, swig_type_178 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_179 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_20dbd134f3b30f93(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3, swig_type_182 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_183 arg2);
-extern swig_type_184 _wrap_zkc_counter_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_185 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_186 arg2);
-extern void _wrap_zkc_queue_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_acl_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_queue_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_187 arg2);
-extern swig_type_188 _wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_189 arg2);
-extern swig_type_190 _wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_191 arg2);
-extern swig_type_192 _wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_priority_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_193 arg2);
-extern swig_type_194 _wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_item_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_queue_item_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_195 arg3, uintptr_t arg4);
-extern void _wrap_zkc_queue_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_196 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_197 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_queue_take_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_ack_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_release_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_peek_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_20dbd134f3b30f93(swig_type_198 arg1, swig_type_199 arg2, uintptr_t arg3);
-extern swig_type_200 _wrap_zkc_queue_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_201 arg2);
-extern swig_type_202 _wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_flags_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_field_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_field_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_203 arg2, uintptr_t arg3, swig_type_204 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_205 arg2);
-extern void _wrap_zkc_index_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_records_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_206 arg3, uintptr_t arg4);
-extern void _wrap_zkc_index_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_207 _wrap_zkc_index_field_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_20dbd134f3b30f93(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_208 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_209 arg2);
-extern swig_type_210 _wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_211 arg2);
-extern swig_type_212 _wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_kv_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_kv_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_213 arg3, swig_type_214 arg4, uintptr_t arg5, swig_type_215 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_delete_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_217 arg2);
-extern swig_type_218 _wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_219 arg2);
-extern swig_type_220 _wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_221 arg2);
-extern swig_type_222 _wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_223 arg2);
-extern swig_type_224 _wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_225 arg2);
-extern swig_type_226 _wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_fields_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_record_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_record_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_record_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_227 arg4, swig_intgo arg5);
-extern void _wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_230 arg2);
-extern swig_type_231 _wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_232 arg2);
-extern swig_type_233 _wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_234 arg2);
-extern swig_type_235 _wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hit_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_hit_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_236 arg2);
-extern swig_type_237 _wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hits_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_hits_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_238 arg3, uintptr_t arg4, swig_type_239 arg5, swig_type_240 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3, uintptr_t arg4, swig_type_242 arg5, swig_type_243 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4, swig_type_245 arg5, uintptr_t arg6, swig_type_246 arg7, swig_type_247 arg8, swig_intgo arg9);
-extern swig_intgo _wrap_zkc_index_sync_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_20dbd134f3b30f93(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_index_issue_t_kind_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_248 arg2);
-extern swig_type_249 _wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_250 arg2);
-extern swig_type_251 _wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_252 arg2);
-extern swig_type_253 _wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_254 arg2);
-extern swig_type_255 _wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_256 arg2);
-extern swig_type_257 _wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_258 arg2);
-extern swig_type_259 _wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_issue_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_issue_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_260 arg2);
-extern swig_type_261 _wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_262 arg2);
-extern swig_type_263 _wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_264 arg2);
-extern swig_type_265 _wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_issues_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_266 arg2);
-extern swig_type_267 _wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_report_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_index_report_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_index_report_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_268 _wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(swig_intgo arg1);
-extern swig_intgo _wrap_zkc_index_verify_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_rebuild_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2, swig_type_269 arg3);
-extern swig_intgo _wrap_zkc_index_decode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_270 arg2, swig_type_271 arg3);
-extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_20dbd134f3b30f93(void);
-extern void _wrap_zkc_service_instance_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_272 arg2);
-extern swig_type_273 _wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_274 arg2);
-extern swig_type_275 _wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_draining_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_276 arg2);
-extern swig_type_277 _wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_278 arg2);
-extern swig_type_279 _wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_replace_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_instance_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_service_instance_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_280 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_service_set_draining_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_set_weight_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_wait_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_281 _wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_unregister_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_reg_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_282 arg2);
-extern swig_type_283 _wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_284 arg2);
-extern swig_type_285 _wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_draining_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_286 arg2);
-extern swig_type_287 _wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_288 arg2);
-extern swig_type_289 _wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_290 arg2);
-extern swig_type_291 _wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_entry_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_service_entry_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_292 arg2);
-extern swig_type_293 _wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_items_set_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_294 arg2);
-extern swig_type_295 _wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_list_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_service_list_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_list_free_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_20dbd134f3b30f93(swig_voidp arg1, swig_type_296 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_297 arg2, swig_type_298 arg3, swig_type_299 arg4);
-extern void _wrap_zkc_service_entry_clear_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_version_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_service_router_options_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_router_open_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, swig_type_300 arg3, uintptr_t arg4);
-extern void _wrap_zkc_service_router_close_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_301 arg2);
-extern swig_type_302 _wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_type_303 arg2);
-extern swig_type_304 _wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_port_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_weight_set_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_20dbd134f3b30f93(void);
-extern void _wrap_delete_zkc_service_endpoint_t_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_305 arg4);
-extern swig_intgo _wrap_zkc_service_route_n_capi_20dbd134f3b30f93(uintptr_t arg1, swig_voidp arg2, swig_type_306 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_307 arg6);
-extern swig_intgo _wrap_zkc_service_router_list_capi_20dbd134f3b30f93(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_308 _wrap_zkc_service_router_count_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_309 _wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_type_310 _wrap_zkc_service_hash64_capi_20dbd134f3b30f93(swig_type_311 arg1);
-extern double _wrap_zkc_service_score_capi_20dbd134f3b30f93(swig_type_312 arg1, swig_type_313 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_testing_expire_session_capi_20dbd134f3b30f93(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_20dbd134f3b30f93(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_314 _wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_testing_open_clients_capi_20dbd134f3b30f93(void);
+extern void _wrap_Swig_free_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkcgo_wait2_capi_zkcgo(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_1 _wrap_zkcgo_strings_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_2 _wrap_zkcgo_strings_item_capi_zkcgo(uintptr_t arg1, swig_type_3 arg2);
+extern void _wrap_zkcgo_item_data_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkcgo_options_release_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkcgo_create_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_lock_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_counter_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_queue_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_cache_options_new_capi_zkcgo(void);
+extern void _wrap_zkcgo_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
+extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
+extern swig_type_7 _wrap_zkcgo_multi_path_capi_zkcgo(uintptr_t arg1, swig_type_8 arg2);
+extern swig_intgo _wrap_zkcgo_queue_ack_capi_zkcgo(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkcgo_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4, swig_type_14 arg5);
+extern swig_intgo _wrap_zkcgo_open_env_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_15 _wrap_zkcgo_session_id_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
+extern swig_type_16 _wrap_zkcgo_error_message_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAPI_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENONODE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADVERSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTHING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOMEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EURL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDEADLK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETLS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECANCELED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ELOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTSUP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERESOLVE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAGAIN_capi_zkcgo(void);
+extern swig_type_17 _wrap_zkc_strerror_capi_zkcgo(swig_intgo arg1);
+extern swig_type_18 _wrap_zkc_strcode_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_error_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_error_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_error_t_message_set_capi_zkcgo(uintptr_t arg1, swig_type_19 arg2);
+extern swig_type_20 _wrap_zkc_error_t_message_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_error_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_error_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_error_last_capi_zkcgo(void);
+extern void _wrap_zkc_error_clear_capi_zkcgo(void);
+extern void _wrap_zkc_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_21 arg2);
+extern swig_type_22 _wrap_zkc_strings_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_items_set_capi_zkcgo(uintptr_t arg1, swig_voidp arg2);
+extern swig_voidp _wrap_zkc_strings_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_strings_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_strings_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_WARN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_INFO_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo(void);
+extern swig_type_23 _wrap_zkc_version_capi_zkcgo(void);
+extern void _wrap_zkc_retry_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_retry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_retry_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_validate_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_intgo _wrap_zkc_cancel_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_cancel_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_fire_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cancel_fired_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_reset_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bind_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bound_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_cancel_check_capi_zkcgo(void);
+extern swig_type_24 _wrap_zkc_cancel_slice_ms_capi_zkcgo(swig_type_25 arg1);
+extern swig_intgo _wrap_ZKC_PERM_READ_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo(void);
+extern void _wrap_zkc_acl_t_perms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_zkc_acl_t_scheme_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_zkc_acl_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_list_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_acl_open_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_creator_all_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_read_only_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_acl_digest_id_capi_zkcgo(swig_voidp arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(uintptr_t arg1, swig_type_34 arg2);
+extern swig_type_35 _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_tls_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_tls_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_LOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo(void);
+extern swig_type_42 _wrap_zkc_state_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo(void);
+extern void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_state_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_state_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_43 arg2);
+extern swig_type_44 _wrap_zkc_event_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_45 arg2);
+extern swig_type_46 _wrap_zkc_event_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_event_t_payload_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_event_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_event_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_retry_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_retry_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_chroot_set_capi_zkcgo(uintptr_t arg1, swig_type_47 arg2);
+extern swig_type_48 _wrap_zkc_options_t_chroot_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_digest_set_capi_zkcgo(uintptr_t arg1, swig_type_49 arg2);
+extern swig_type_50 _wrap_zkc_options_t_digest_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_log_level_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_tls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_tls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_open_capi_zkcgo(swig_voidp arg1, swig_type_51 arg2, uintptr_t arg3);
+extern void _wrap_zkc_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_state_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_on_event_thread_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_wait_connected_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_servers_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_current_server_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_52 _wrap_zkc_history_resets_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_set_retry_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_events_next_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern void _wrap_zkc_event_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_53 arg2);
+extern swig_type_54 _wrap_zkc_stat_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_zkc_stat_t_ctime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_zkc_stat_t_mtime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_63 arg2);
+extern swig_type_64 _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_stat_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_stat_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_PERSISTENT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CONTAINER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo(void);
+extern void _wrap_zkc_create_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_create_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_create_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_create_capi_zkcgo(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, swig_type_69 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_zkcgo(swig_voidp arg1, swig_type_70 arg2, uintptr_t arg3, swig_type_71 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_zkcgo(swig_voidp arg1, swig_type_72 arg2, uintptr_t arg3, swig_type_73 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_zkcgo(swig_type_74 arg1, uintptr_t arg2, swig_type_75 arg3, swig_type_76 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_zkcgo(uintptr_t arg1, swig_type_77 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_zkcgo(swig_type_78 arg1, uintptr_t arg2, swig_type_79 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_zkcgo(swig_type_80 arg1, uintptr_t arg2, swig_type_81 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_zkcgo(swig_voidp arg1, swig_type_82 arg2, uintptr_t arg3, swig_type_83 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_zkcgo(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_zkcgo(uintptr_t arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_zkc_path_validate_capi_zkcgo(swig_type_87 arg1, swig_type_88 arg2);
+extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_multi_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_multi_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_zkcgo(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_zkcgo(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_zkcgo(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_zkcgo(uintptr_t arg1, swig_type_94 arg2, swig_intgo arg3);
+extern swig_type_95 _wrap_zkc_multi_count_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_96 arg2);
+extern swig_type_97 _wrap_zkc_multi_result_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_result_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_result_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_98 arg2);
+extern swig_type_99 _wrap_zkc_multi_results_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_results_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_results_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_commit_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
+extern void _wrap_zkc_multi_results_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_new_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_clear_capi_zkcgo(uintptr_t arg1);
+extern swig_type_100 _wrap_zkc_batch_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_zkcgo(uintptr_t arg1, swig_type_101 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_zkcgo(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_zkcgo(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_zkcgo(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_set_capi_zkcgo(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_108 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_109 arg2);
+extern swig_intgo _wrap_zkc_batch_run_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_110 arg2);
+extern swig_type_111 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_112 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_113 arg3);
+extern swig_type_114 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_115 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_116 arg2);
+extern swig_type_117 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_118 arg3, swig_type_119 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_pnode_path_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_120 arg2);
+extern swig_intgo _wrap_zkc_pnode_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_pnode_delete_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_pnode_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo(void);
+extern void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_121 arg2);
+extern swig_type_122 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_123 arg2);
+extern swig_type_124 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_cache_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_cache_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, uintptr_t arg4);
+extern void _wrap_zkc_cache_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_126 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_127 arg2, uintptr_t arg3, swig_type_128 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_129 arg3);
+extern swig_type_130 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_131 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
+extern swig_type_132 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_status_capi_zkcgo(uintptr_t arg1);
+extern swig_type_133 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_134 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_election_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_135 arg2);
+extern swig_type_136 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_137 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_join_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_138 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_139 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_node_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_140 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_resign_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_141 arg2);
+extern swig_type_142 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_143 arg2);
+extern swig_type_144 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_145 arg2);
+extern swig_type_146 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_147 arg2);
+extern swig_type_148 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participant_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participant_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_149 arg2);
+extern swig_type_150 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participants_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participants_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_151 arg3);
+extern void _wrap_zkc_election_participants_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_152 arg2, uintptr_t arg3, swig_type_153 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_155 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_156 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_157 arg3, swig_intgo arg4, swig_type_158 arg5);
+extern swig_intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_double_barrier_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo(void);
+extern void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_159 arg2);
+extern swig_type_160 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_options_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_161 arg2);
+extern swig_type_162 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_163 arg2);
+extern swig_type_164 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_165 arg2);
+extern swig_type_166 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_167 arg3, uintptr_t arg4);
+extern void _wrap_zkc_lock_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_acquire_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_lock_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_cancel_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_lease_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_168 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_169 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, uintptr_t arg4);
+extern void _wrap_zkc_rwlock_close_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_read_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_write_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_171 arg3, swig_intgo arg4, uintptr_t arg5);
+extern void _wrap_zkc_semaphore_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_semaphore_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_semaphore_lease_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_type_172 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_173 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, uintptr_t arg4);
+extern void _wrap_zkc_counter_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_get_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_175 arg2);
+extern swig_type_176 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_177 arg1, uintptr_t arg2, swig_type_178 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_179 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3, swig_type_182 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_183 arg2);
+extern swig_type_184 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_185 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_186 arg2);
+extern void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_options_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_187 arg2);
+extern swig_type_188 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_189 arg2);
+extern swig_type_190 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_193 arg2);
+extern swig_type_194 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_item_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_item_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_195 arg3, uintptr_t arg4);
+extern void _wrap_zkc_queue_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_196 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_197 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_queue_take_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_ack_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_release_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_peek_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_198 arg1, swig_type_199 arg2, uintptr_t arg3);
+extern swig_type_200 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_201 arg2);
+extern swig_type_202 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_field_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_field_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_203 arg2, uintptr_t arg3, swig_type_204 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_205 arg2);
+extern void _wrap_zkc_index_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_206 arg3, uintptr_t arg4);
+extern void _wrap_zkc_index_close_capi_zkcgo(uintptr_t arg1);
+extern swig_type_207 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_208 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_211 arg2);
+extern swig_type_212 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_kv_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_kv_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_213 arg3, swig_type_214 arg4, uintptr_t arg5, swig_type_215 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_217 arg2);
+extern swig_type_218 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_219 arg2);
+extern swig_type_220 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_221 arg2);
+extern swig_type_222 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_223 arg2);
+extern swig_type_224 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_225 arg2);
+extern swig_type_226 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_record_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_record_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_227 arg4, swig_intgo arg5);
+extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_230 arg2);
+extern swig_type_231 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_232 arg2);
+extern swig_type_233 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_234 arg2);
+extern swig_type_235 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hit_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hit_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_236 arg2);
+extern swig_type_237 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hits_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hits_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_238 arg3, uintptr_t arg4, swig_type_239 arg5, swig_type_240 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3, uintptr_t arg4, swig_type_242 arg5, swig_type_243 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4, swig_type_245 arg5, uintptr_t arg6, swig_type_246 arg7, swig_type_247 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_sync_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo(void);
+extern void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_248 arg2);
+extern swig_type_249 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_250 arg2);
+extern swig_type_251 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_252 arg2);
+extern swig_type_253 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_254 arg2);
+extern swig_type_255 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_256 arg2);
+extern swig_type_257 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_258 arg2);
+extern swig_type_259 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_issue_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_issue_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_260 arg2);
+extern swig_type_261 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_262 arg2);
+extern swig_type_263 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_264 arg2);
+extern swig_type_265 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_266 arg2);
+extern swig_type_267 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_report_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_report_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_free_capi_zkcgo(uintptr_t arg1);
+extern swig_type_268 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkc_index_verify_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_rebuild_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_269 arg3);
+extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_270 arg2, swig_type_271 arg3);
+extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo(void);
+extern void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_272 arg2);
+extern swig_type_273 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_274 arg2);
+extern swig_type_275 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_276 arg2);
+extern swig_type_277 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_278 arg2);
+extern swig_type_279 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_instance_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_instance_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_280 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_set_draining_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_set_weight_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_reg_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_281 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_unregister_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_reg_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_282 arg2);
+extern swig_type_283 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_284 arg2);
+extern swig_type_285 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_286 arg2);
+extern swig_type_287 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_288 arg2);
+extern swig_type_289 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_290 arg2);
+extern swig_type_291 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_entry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_entry_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_292 arg2);
+extern swig_type_293 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_294 arg2);
+extern swig_type_295 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_list_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_296 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_297 arg2, swig_type_298 arg3, swig_type_299 arg4);
+extern void _wrap_zkc_service_entry_clear_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_300 arg3, uintptr_t arg4);
+extern void _wrap_zkc_service_router_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_301 arg2);
+extern swig_type_302 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_303 arg2);
+extern swig_type_304 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_305 arg4);
+extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_306 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_307 arg6);
+extern swig_intgo _wrap_zkc_service_router_list_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_308 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_309 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
+extern swig_type_310 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_311 arg1);
+extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_312 arg1, swig_type_313 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_testing_expire_session_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_314 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_testing_open_clients_capi_zkcgo(void);
 #undef intgo
 */
 import "C"
@@ -1084,8 +1084,8 @@ func getSwigcptr(v interface{ Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__capi_20dbd134f3b30f93
-func cgo_panic__capi_20dbd134f3b30f93(p *byte) {
+//export cgo_panic__capi_zkcgo
+func cgo_panic__capi_zkcgo(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -1125,13 +1125,13 @@ func zkcgoTakeString(s *string) {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_zkcgo(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -1140,14 +1140,14 @@ func Zkcgo_wait2(arg1 int, arg2 int, arg3 int) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkcgo_wait2_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkcgo_wait2_capi_zkcgo(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
 func Zkcgo_strings_count(arg1 Zkc_strings_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1155,7 +1155,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_strings_item_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_strings_item_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1165,7 +1165,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkcgo_item_data_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkcgo_item_data_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
 
 	zkcgoTakeString(arg1)
 
@@ -1173,48 +1173,48 @@ func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 
 func Zkcgo_options_release(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkcgo_options_release_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_options_release_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_create_options_new() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_lock_options_new() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_counter_options_new() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_queue_options_new() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_cache_options_new() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkcgo_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	C._wrap_zkcgo_lock_options_data_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkcgo_lock_options_data_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1223,7 +1223,7 @@ func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 func Zkcgo_multi_count(arg1 Zkc_multi_results_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1231,7 +1231,7 @@ func Zkcgo_multi_code(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
 	return swig_r
 }
 
@@ -1239,7 +1239,7 @@ func Zkcgo_multi_path(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_multi_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_multi_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1252,7 +1252,7 @@ func Zkcgo_queue_ack(arg1 Struct_SS_zkc_queue, arg2 string, arg3 int64, arg4 int
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1267,7 +1267,7 @@ func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 st
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkcgo_election_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkcgo_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1286,7 +1286,7 @@ func Zkcgo_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, a
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkcgo_double_barrier_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkcgo_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1302,7 +1302,7 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkcgo_open_env_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_open_env_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1310,19 +1310,19 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 func Zkcgo_session_id(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkcgo_error_code() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkcgo_error_code_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_zkcgo_error_code_capi_zkcgo())
 	return swig_r
 }
 
 func Zkcgo_error_message() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkcgo_error_message_capi_20dbd134f3b30f93()
+	swig_r_p := C._wrap_zkcgo_error_message_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1337,7 +1337,7 @@ type Enum_SS_zkc_code int
 
 func _swig_getZKC_OK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1345,7 +1345,7 @@ var ZKC_OK Enum_SS_zkc_code = _swig_getZKC_OK()
 
 func _swig_getZKC_ESYSTEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1353,7 +1353,7 @@ var ZKC_ESYSTEM Enum_SS_zkc_code = _swig_getZKC_ESYSTEM()
 
 func _swig_getZKC_ERUNTIMEINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1361,7 +1361,7 @@ var ZKC_ERUNTIMEINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_ERUNTIMEINCONSISTE
 
 func _swig_getZKC_EDATAINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1369,7 +1369,7 @@ var ZKC_EDATAINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_EDATAINCONSISTENCY()
 
 func _swig_getZKC_ECONNECTIONLOSS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1377,7 +1377,7 @@ var ZKC_ECONNECTIONLOSS Enum_SS_zkc_code = _swig_getZKC_ECONNECTIONLOSS()
 
 func _swig_getZKC_EMARSHALLING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1385,7 +1385,7 @@ var ZKC_EMARSHALLING Enum_SS_zkc_code = _swig_getZKC_EMARSHALLING()
 
 func _swig_getZKC_EUNIMPLEMENTED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1393,7 +1393,7 @@ var ZKC_EUNIMPLEMENTED Enum_SS_zkc_code = _swig_getZKC_EUNIMPLEMENTED()
 
 func _swig_getZKC_EOPERATIONTIMEOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1401,7 +1401,7 @@ var ZKC_EOPERATIONTIMEOUT Enum_SS_zkc_code = _swig_getZKC_EOPERATIONTIMEOUT()
 
 func _swig_getZKC_EBADARGUMENTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1409,7 +1409,7 @@ var ZKC_EBADARGUMENTS Enum_SS_zkc_code = _swig_getZKC_EBADARGUMENTS()
 
 func _swig_getZKC_EINVALIDSTATE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1417,7 +1417,7 @@ var ZKC_EINVALIDSTATE Enum_SS_zkc_code = _swig_getZKC_EINVALIDSTATE()
 
 func _swig_getZKC_ENEWCONFIGNOQUORUM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1425,7 +1425,7 @@ var ZKC_ENEWCONFIGNOQUORUM Enum_SS_zkc_code = _swig_getZKC_ENEWCONFIGNOQUORUM()
 
 func _swig_getZKC_ERECONFIGINPROGRESS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1433,7 +1433,7 @@ var ZKC_ERECONFIGINPROGRESS Enum_SS_zkc_code = _swig_getZKC_ERECONFIGINPROGRESS(
 
 func _swig_getZKC_ESSLCONNECTION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1441,7 +1441,7 @@ var ZKC_ESSLCONNECTION Enum_SS_zkc_code = _swig_getZKC_ESSLCONNECTION()
 
 func _swig_getZKC_EAPI() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_zkcgo())
 	return swig_r
 }
 
@@ -1449,7 +1449,7 @@ var ZKC_EAPI Enum_SS_zkc_code = _swig_getZKC_EAPI()
 
 func _swig_getZKC_ENONODE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1457,7 +1457,7 @@ var ZKC_ENONODE Enum_SS_zkc_code = _swig_getZKC_ENONODE()
 
 func _swig_getZKC_ENOAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1465,7 +1465,7 @@ var ZKC_ENOAUTH Enum_SS_zkc_code = _swig_getZKC_ENOAUTH()
 
 func _swig_getZKC_EBADVERSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1473,7 +1473,7 @@ var ZKC_EBADVERSION Enum_SS_zkc_code = _swig_getZKC_EBADVERSION()
 
 func _swig_getZKC_ENOCHILDRENFOREPHEMERALS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1481,7 +1481,7 @@ var ZKC_ENOCHILDRENFOREPHEMERALS Enum_SS_zkc_code = _swig_getZKC_ENOCHILDRENFORE
 
 func _swig_getZKC_ENODEEXISTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1489,7 +1489,7 @@ var ZKC_ENODEEXISTS Enum_SS_zkc_code = _swig_getZKC_ENODEEXISTS()
 
 func _swig_getZKC_ENOTEMPTY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1497,7 +1497,7 @@ var ZKC_ENOTEMPTY Enum_SS_zkc_code = _swig_getZKC_ENOTEMPTY()
 
 func _swig_getZKC_ESESSIONEXPIRED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1505,7 +1505,7 @@ var ZKC_ESESSIONEXPIRED Enum_SS_zkc_code = _swig_getZKC_ESESSIONEXPIRED()
 
 func _swig_getZKC_EINVALIDCALLBACK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1513,7 +1513,7 @@ var ZKC_EINVALIDCALLBACK Enum_SS_zkc_code = _swig_getZKC_EINVALIDCALLBACK()
 
 func _swig_getZKC_EINVALIDACL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1521,7 +1521,7 @@ var ZKC_EINVALIDACL Enum_SS_zkc_code = _swig_getZKC_EINVALIDACL()
 
 func _swig_getZKC_EAUTHFAILED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1529,7 +1529,7 @@ var ZKC_EAUTHFAILED Enum_SS_zkc_code = _swig_getZKC_EAUTHFAILED()
 
 func _swig_getZKC_ECLOSING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1537,7 +1537,7 @@ var ZKC_ECLOSING Enum_SS_zkc_code = _swig_getZKC_ECLOSING()
 
 func _swig_getZKC_ENOTHING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1545,7 +1545,7 @@ var ZKC_ENOTHING Enum_SS_zkc_code = _swig_getZKC_ENOTHING()
 
 func _swig_getZKC_ESESSIONMOVED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1553,7 +1553,7 @@ var ZKC_ESESSIONMOVED Enum_SS_zkc_code = _swig_getZKC_ESESSIONMOVED()
 
 func _swig_getZKC_ENOTREADONLY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1561,7 +1561,7 @@ var ZKC_ENOTREADONLY Enum_SS_zkc_code = _swig_getZKC_ENOTREADONLY()
 
 func _swig_getZKC_EEPHEMERALONLOCALSESSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1569,7 +1569,7 @@ var ZKC_EEPHEMERALONLOCALSESSION Enum_SS_zkc_code = _swig_getZKC_EEPHEMERALONLOC
 
 func _swig_getZKC_ENOWATCHER() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_zkcgo())
 	return swig_r
 }
 
@@ -1577,7 +1577,7 @@ var ZKC_ENOWATCHER Enum_SS_zkc_code = _swig_getZKC_ENOWATCHER()
 
 func _swig_getZKC_ERECONFIGDISABLED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1585,7 +1585,7 @@ var ZKC_ERECONFIGDISABLED Enum_SS_zkc_code = _swig_getZKC_ERECONFIGDISABLED()
 
 func _swig_getZKC_ESESSIONCLOSEDREQUIRESASLAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1593,7 +1593,7 @@ var ZKC_ESESSIONCLOSEDREQUIRESASLAUTH Enum_SS_zkc_code = _swig_getZKC_ESESSIONCL
 
 func _swig_getZKC_ETHROTTLEDOP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1601,7 +1601,7 @@ var ZKC_ETHROTTLEDOP Enum_SS_zkc_code = _swig_getZKC_ETHROTTLEDOP()
 
 func _swig_getZKC_EUNKNOWN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1609,7 +1609,7 @@ var ZKC_EUNKNOWN Enum_SS_zkc_code = _swig_getZKC_EUNKNOWN()
 
 func _swig_getZKC_ETIMEDOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1617,7 +1617,7 @@ var ZKC_ETIMEDOUT Enum_SS_zkc_code = _swig_getZKC_ETIMEDOUT()
 
 func _swig_getZKC_ENOMEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1625,7 +1625,7 @@ var ZKC_ENOMEM Enum_SS_zkc_code = _swig_getZKC_ENOMEM()
 
 func _swig_getZKC_EURL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1633,7 +1633,7 @@ var ZKC_EURL Enum_SS_zkc_code = _swig_getZKC_EURL()
 
 func _swig_getZKC_ECLOSED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1641,7 +1641,7 @@ var ZKC_ECLOSED Enum_SS_zkc_code = _swig_getZKC_ECLOSED()
 
 func _swig_getZKC_EDEADLK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1649,7 +1649,7 @@ var ZKC_EDEADLK Enum_SS_zkc_code = _swig_getZKC_EDEADLK()
 
 func _swig_getZKC_ETLS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1657,7 +1657,7 @@ var ZKC_ETLS Enum_SS_zkc_code = _swig_getZKC_ETLS()
 
 func _swig_getZKC_ETOOLARGE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1665,7 +1665,7 @@ var ZKC_ETOOLARGE Enum_SS_zkc_code = _swig_getZKC_ETOOLARGE()
 
 func _swig_getZKC_EOS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1673,7 +1673,7 @@ var ZKC_EOS Enum_SS_zkc_code = _swig_getZKC_EOS()
 
 func _swig_getZKC_ECANCELED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1681,7 +1681,7 @@ var ZKC_ECANCELED Enum_SS_zkc_code = _swig_getZKC_ECANCELED()
 
 func _swig_getZKC_ELOST() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -1689,7 +1689,7 @@ var ZKC_ELOST Enum_SS_zkc_code = _swig_getZKC_ELOST()
 
 func _swig_getZKC_ENOTSUP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1697,7 +1697,7 @@ var ZKC_ENOTSUP Enum_SS_zkc_code = _swig_getZKC_ENOTSUP()
 
 func _swig_getZKC_ERESOLVE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1705,7 +1705,7 @@ var ZKC_ERESOLVE Enum_SS_zkc_code = _swig_getZKC_ERESOLVE()
 
 func _swig_getZKC_EAGAIN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1714,7 +1714,7 @@ var ZKC_EAGAIN Enum_SS_zkc_code = _swig_getZKC_EAGAIN()
 func Zkc_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strerror_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strerror_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1724,7 +1724,7 @@ func Zkc_strerror(arg1 int) (_swig_ret string) {
 func Zkc_strcode(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strcode_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strcode_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1743,20 +1743,20 @@ func (p SwigcptrZkc_error_t) SwigIsZkc_error_t() {
 func (arg1 SwigcptrZkc_error_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_code_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_error_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_error_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_message_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_error_t_message_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1765,7 +1765,7 @@ func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_error_t_message_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_error_t_message_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1774,13 +1774,13 @@ func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 
 func NewZkc_error_t() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_error_t(arg1 Zkc_error_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_error_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_error_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_error_t interface {
@@ -1794,17 +1794,17 @@ type Zkc_error_t interface {
 
 func Zkc_error_last() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_error_clear() {
-	C._wrap_zkc_error_clear_capi_20dbd134f3b30f93()
+	C._wrap_zkc_error_clear_capi_zkcgo()
 }
 
 func Zkc_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkc_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_strings_t uintptr
@@ -1819,38 +1819,38 @@ func (p SwigcptrZkc_strings_t) SwigIsZkc_strings_t() {
 func (arg1 SwigcptrZkc_strings_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_21(_swig_i_1))
+	C._wrap_zkc_strings_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_21(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_strings_t) SetItems(arg2 *string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_items_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	C._wrap_zkc_strings_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetItems() (_swig_ret *string) {
 	var swig_r *string
 	_swig_i_0 := arg1
-	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_strings_t() (_swig_ret Zkc_strings_t) {
 	var swig_r Zkc_strings_t
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_strings_t(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_strings_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_strings_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_strings_t interface {
@@ -1864,14 +1864,14 @@ type Zkc_strings_t interface {
 
 func Zkc_strings_free(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_strings_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_strings_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_log_level int
 
 func _swig_getZKC_LOG_ERROR() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_zkcgo())
 	return swig_r
 }
 
@@ -1879,7 +1879,7 @@ var ZKC_LOG_ERROR Enum_SS_zkc_log_level = _swig_getZKC_LOG_ERROR()
 
 func _swig_getZKC_LOG_WARN() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1887,7 +1887,7 @@ var ZKC_LOG_WARN Enum_SS_zkc_log_level = _swig_getZKC_LOG_WARN()
 
 func _swig_getZKC_LOG_INFO() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_zkcgo())
 	return swig_r
 }
 
@@ -1895,7 +1895,7 @@ var ZKC_LOG_INFO Enum_SS_zkc_log_level = _swig_getZKC_LOG_INFO()
 
 func _swig_getZKC_LOG_DEBUG() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_zkcgo())
 	return swig_r
 }
 
@@ -1903,7 +1903,7 @@ var ZKC_LOG_DEBUG Enum_SS_zkc_log_level = _swig_getZKC_LOG_DEBUG()
 
 func Zkc_version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkc_version_capi_20dbd134f3b30f93()
+	swig_r_p := C._wrap_zkc_version_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1924,77 +1924,77 @@ func (p SwigcptrZkc_retry_t) SwigIsZkc_retry_t() {
 func (arg1 SwigcptrZkc_retry_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetBase_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_base_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_base_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetBase_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_attempts(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_attempts_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_attempts() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetDeadline_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_deadline_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetDeadline_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_retry_t() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_retry_t(arg1 Zkc_retry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_retry_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_retry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_retry_t interface {
@@ -2015,7 +2015,7 @@ type Zkc_retry_t interface {
 func Zkc_retry_validate(arg1 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_retry_validate_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_validate_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2024,7 +2024,7 @@ func Zkc_retry_backoff_ms(arg1 Zkc_retry_t, arg2 int, arg3 float64) (_swig_ret i
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -2032,49 +2032,49 @@ func Zkc_cancel_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_cancel_new_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_cancel_free(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fire(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_fire_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_fire_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fired(arg1 Struct_SS_zkc_cancel) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cancel_reset(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_reset_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_reset_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_bind(arg1 Struct_SS_zkc_cancel) (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_cancel_bound() (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_20dbd134f3b30f93()))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_cancel_check() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_cancel_check_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_zkc_cancel_check_capi_zkcgo())
 	return swig_r
 }
 
@@ -2083,13 +2083,13 @@ const ZKC_CANCEL_POLL_MS int = 10
 func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_20dbd134f3b30f93(C.swig_type_25(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_zkcgo(C.swig_type_25(_swig_i_0)))
 	return swig_r
 }
 
 func _swig_getZKC_PERM_READ() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_zkcgo())
 	return swig_r
 }
 
@@ -2097,7 +2097,7 @@ var ZKC_PERM_READ int = _swig_getZKC_PERM_READ()
 
 func _swig_getZKC_PERM_WRITE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2105,7 +2105,7 @@ var ZKC_PERM_WRITE int = _swig_getZKC_PERM_WRITE()
 
 func _swig_getZKC_PERM_CREATE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2113,7 +2113,7 @@ var ZKC_PERM_CREATE int = _swig_getZKC_PERM_CREATE()
 
 func _swig_getZKC_PERM_DELETE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2121,7 +2121,7 @@ var ZKC_PERM_DELETE int = _swig_getZKC_PERM_DELETE()
 
 func _swig_getZKC_PERM_ADMIN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -2141,20 +2141,20 @@ func (p SwigcptrZkc_acl_t) SwigIsZkc_acl_t() {
 func (arg1 SwigcptrZkc_acl_t) SetPerms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_perms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_t_perms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_t) GetPerms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_scheme_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_scheme_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2163,7 +2163,7 @@ func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2173,7 +2173,7 @@ func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2182,7 +2182,7 @@ func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2191,13 +2191,13 @@ func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 
 func NewZkc_acl_t() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_t(arg1 Zkc_acl_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_t interface {
@@ -2223,38 +2223,38 @@ func (p SwigcptrZkc_acl_list_t) SwigIsZkc_acl_list_t() {
 func (arg1 SwigcptrZkc_acl_list_t) SetCount(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_list_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetCount() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) SetAcls(arg2 Zkc_acl_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_acl_list_t_acls_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_acl_list_t_acls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetAcls() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_acl_list_t() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_list_t(arg1 Zkc_acl_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_list_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_list_t interface {
@@ -2268,19 +2268,19 @@ type Zkc_acl_list_t interface {
 
 func Zkc_acl_open() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_creator_all() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_read_only() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_zkcgo()))
 	return swig_r
 }
 
@@ -2289,7 +2289,7 @@ func Zkc_acl_digest_id(arg1 *string, arg2 string, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2))))
 
 	zkcgoTakeString(arg1)
 
@@ -2316,20 +2316,20 @@ func (p SwigcptrZkc_tls_options_t) SwigIsZkc_tls_options_t() {
 func (arg1 SwigcptrZkc_tls_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_ca_file_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2338,7 +2338,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2348,7 +2348,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_cert_file_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2357,7 +2357,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2367,7 +2367,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_file_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2376,7 +2376,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2386,7 +2386,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_password_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2395,7 +2395,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2405,7 +2405,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_server_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2414,7 +2414,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2424,25 +2424,25 @@ func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetVerify_host(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_verify_host_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVerify_host() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_tls_options_t() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_tls_options_t(arg1 Zkc_tls_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_tls_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_tls_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_tls_options_t interface {
@@ -2468,7 +2468,7 @@ type Enum_SS_zkc_state int
 
 func _swig_getZKC_STATE_CONNECTING() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_zkcgo())
 	return swig_r
 }
 
@@ -2476,7 +2476,7 @@ var ZKC_STATE_CONNECTING Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTING()
 
 func _swig_getZKC_STATE_CONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2484,7 +2484,7 @@ var ZKC_STATE_CONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTED()
 
 func _swig_getZKC_STATE_SUSPENDED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2492,7 +2492,7 @@ var ZKC_STATE_SUSPENDED Enum_SS_zkc_state = _swig_getZKC_STATE_SUSPENDED()
 
 func _swig_getZKC_STATE_RECONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2500,7 +2500,7 @@ var ZKC_STATE_RECONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_RECONNECTED()
 
 func _swig_getZKC_STATE_LOST() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -2508,7 +2508,7 @@ var ZKC_STATE_LOST Enum_SS_zkc_state = _swig_getZKC_STATE_LOST()
 
 func _swig_getZKC_STATE_CLOSED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2517,7 +2517,7 @@ var ZKC_STATE_CLOSED Enum_SS_zkc_state = _swig_getZKC_STATE_CLOSED()
 func Zkc_state_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_state_name_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_state_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2528,7 +2528,7 @@ type Enum_SS_zkc_event_type int
 
 func _swig_getZKC_EVENT_STATE() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2536,7 +2536,7 @@ var ZKC_EVENT_STATE Enum_SS_zkc_event_type = _swig_getZKC_EVENT_STATE()
 
 func _swig_getZKC_EVENT_CREATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2544,7 +2544,7 @@ var ZKC_EVENT_CREATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CREATED()
 
 func _swig_getZKC_EVENT_DELETED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2552,7 +2552,7 @@ var ZKC_EVENT_DELETED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_DELETED()
 
 func _swig_getZKC_EVENT_CHANGED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2560,7 +2560,7 @@ var ZKC_EVENT_CHANGED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHANGED()
 
 func _swig_getZKC_EVENT_CHILD() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_zkcgo())
 	return swig_r
 }
 
@@ -2568,7 +2568,7 @@ var ZKC_EVENT_CHILD Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHILD()
 
 func _swig_getZKC_EVENT_WATCH_CANCELLED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2576,7 +2576,7 @@ var ZKC_EVENT_WATCH_CANCELLED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_WATCH_
 
 func _swig_getZKC_EVENT_HOSTS() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -2584,7 +2584,7 @@ var ZKC_EVENT_HOSTS Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HOSTS()
 
 func _swig_getZKC_EVENT_CACHE_ADDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2592,7 +2592,7 @@ var ZKC_EVENT_CACHE_ADDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_ADDE
 
 func _swig_getZKC_EVENT_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2600,7 +2600,7 @@ var ZKC_EVENT_CACHE_UPDATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_UP
 
 func _swig_getZKC_EVENT_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2608,7 +2608,7 @@ var ZKC_EVENT_CACHE_REMOVED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RE
 
 func _swig_getZKC_EVENT_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2616,7 +2616,7 @@ var ZKC_EVENT_CACHE_INITIALIZED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACH
 
 func _swig_getZKC_EVENT_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2624,7 +2624,7 @@ var ZKC_EVENT_CACHE_SUSPENDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_
 
 func _swig_getZKC_EVENT_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2632,7 +2632,7 @@ var ZKC_EVENT_CACHE_RESYNCED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_R
 
 func _swig_getZKC_EVENT_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
@@ -2640,7 +2640,7 @@ var ZKC_EVENT_CACHE_OVERFLOW Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_O
 
 func _swig_getZKC_EVENT_CACHE_RESET() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -2648,7 +2648,7 @@ var ZKC_EVENT_CACHE_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RESE
 
 func _swig_getZKC_EVENT_HISTORY_RESET() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -2666,33 +2666,33 @@ func (p SwigcptrZkc_event_t) SwigIsZkc_event_t() {
 func (arg1 SwigcptrZkc_event_t) SetXtype(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_Xtype_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetXtype() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetState(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_state_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_state_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetState() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_event_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2701,7 +2701,7 @@ func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_event_t_path_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_event_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2711,38 +2711,38 @@ func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_event_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_45(_swig_i_1))
+	C._wrap_zkc_event_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_45(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPayload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_payload_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_event_t_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetPayload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_event_t() (_swig_ret Zkc_event_t) {
 	var swig_r Zkc_event_t
-	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_event_t(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_event_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_event_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_event_t interface {
@@ -2774,59 +2774,59 @@ func (p SwigcptrZkc_options_t) SwigIsZkc_options_t() {
 func (arg1 SwigcptrZkc_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetSession_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_session_timeout_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetSession_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetConnect_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetConnect_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetRetry(arg2 Zkc_retry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_retry_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_retry_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetRetry() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_chroot_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_chroot_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2835,7 +2835,7 @@ func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2845,7 +2845,7 @@ func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_digest_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_digest_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2854,7 +2854,7 @@ func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2864,51 +2864,51 @@ func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_acl_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetLog_level(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_log_level_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_log_level_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetLog_level() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetTls(arg2 Zkc_tls_options_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_tls_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_tls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetTls() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_options_t() (_swig_ret Zkc_options_t) {
 	var swig_r Zkc_options_t
-	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_options_t(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_options_t interface {
@@ -2940,7 +2940,7 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 	_swig_i_0 = arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_open_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2950,20 +2950,20 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 
 func Zkc_close(arg1 Struct_SS_zkc) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_state(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_state_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_state_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_on_event_thread(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2971,7 +2971,7 @@ func Zkc_wait_connected(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_wait_connected_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_wait_connected_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2979,7 +2979,7 @@ func Zkc_servers(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_servers_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_servers_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -2990,7 +2990,7 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_current_server_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_current_server_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -3000,7 +3000,7 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 func Zkc_history_resets(arg1 Struct_SS_zkc) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3008,14 +3008,14 @@ func Zkc_set_retry(arg1 Struct_SS_zkc, arg2 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_set_retry_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_set_retry_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_events_fd(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_events_fd_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3025,14 +3025,14 @@ func Zkc_events_next(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 int) (_swig_ret int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_events_next_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_events_next_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_event_free(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_event_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_event_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_NOTICE_HISTORY_RESET int = 16
@@ -3049,155 +3049,155 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_53(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_53(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_57(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_57(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_cversion_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_cversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetAversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_aversion_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_aversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetData_length(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_data_length_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_data_length_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetData_length() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetNum_children(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_num_children_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_num_children_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_63(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_63(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_stat_t() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_stat_t(arg1 Zkc_stat_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_stat_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_stat_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_stat_t interface {
@@ -3231,7 +3231,7 @@ type Enum_SS_zkc_mode int
 
 func _swig_getZKC_PERSISTENT() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_zkcgo())
 	return swig_r
 }
 
@@ -3239,7 +3239,7 @@ var ZKC_PERSISTENT Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT()
 
 func _swig_getZKC_EPHEMERAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3247,7 +3247,7 @@ var ZKC_EPHEMERAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL()
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3255,7 +3255,7 @@ var ZKC_PERSISTENT_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_SEQUENT
 
 func _swig_getZKC_EPHEMERAL_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3263,7 +3263,7 @@ var ZKC_EPHEMERAL_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL_SEQUENTIA
 
 func _swig_getZKC_CONTAINER() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_zkcgo())
 	return swig_r
 }
 
@@ -3271,7 +3271,7 @@ var ZKC_CONTAINER Enum_SS_zkc_mode = _swig_getZKC_CONTAINER()
 
 func _swig_getZKC_PERSISTENT_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3279,7 +3279,7 @@ var ZKC_PERSISTENT_WITH_TTL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_WITH_TTL(
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3301,77 +3301,77 @@ func (p SwigcptrZkc_create_options_t) SwigIsZkc_create_options_t() {
 func (arg1 SwigcptrZkc_create_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetMode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_mode_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_mode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetMode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_flags_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_create_options_t_acl_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_create_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_create_options_t() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_create_options_t(arg1 Zkc_create_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_create_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_create_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_create_options_t interface {
@@ -3397,7 +3397,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3419,7 +3419,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -3439,7 +3439,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -3459,7 +3459,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_20dbd134f3b30f93(*(*C.swig_type_74)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_zkcgo(*(*C.swig_type_74)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3480,7 +3480,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3492,7 +3492,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_20dbd134f3b30f93(*(*C.swig_type_78)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_zkcgo(*(*C.swig_type_78)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3508,7 +3508,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_20dbd134f3b30f93(*(*C.swig_type_80)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_zkcgo(*(*C.swig_type_80)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3525,7 +3525,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3544,7 +3544,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3559,7 +3559,7 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3570,7 +3570,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_20dbd134f3b30f93(*(*C.swig_type_87)(unsafe.Pointer(&_swig_i_0)), C.swig_type_88(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_zkcgo(*(*C.swig_type_87)(unsafe.Pointer(&_swig_i_0)), C.swig_type_88(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3579,7 +3579,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 
 func _swig_getZKC_MAX_DATA_LEN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_zkcgo())
 	return swig_r
 }
 
@@ -3589,14 +3589,14 @@ func Zkc_multi_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_multi_new_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_multi_free(arg1 Struct_SS_zkc_multi) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int, arg5 Zkc_acl_list_t) (_swig_ret int) {
@@ -3606,7 +3606,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3622,7 +3622,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3637,7 +3637,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3649,7 +3649,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3659,7 +3659,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 func Zkc_multi_count(arg1 Struct_SS_zkc_multi) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_multi_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3675,20 +3675,20 @@ func (p SwigcptrZkc_multi_result_t) SwigIsZkc_multi_result_t() {
 func (arg1 SwigcptrZkc_multi_result_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_code_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_multi_result_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3697,7 +3697,7 @@ func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3707,25 +3707,25 @@ func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_multi_result_t) SetStat(arg2 Zkc_stat_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_result_t_stat_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_result_t_stat_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetStat() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_result_t() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_result_t(arg1 Zkc_multi_result_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_result_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_result_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_result_t interface {
@@ -3751,38 +3751,38 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) SetResults(arg2 Zkc_multi_result_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_results_t_results_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_results_t_results_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetResults() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_results_t() (_swig_ret Zkc_multi_results_t) {
 	var swig_r Zkc_multi_results_t
-	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_results_t(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_results_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_results_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_results_t interface {
@@ -3800,37 +3800,37 @@ func Zkc_multi_commit(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 Struct_SS_zkc_mult
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_multi_commit_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_commit_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_multi_results_free(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_results_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_results_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_new(arg1 Struct_SS_zkc_batch) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_batch_new_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_batch_new_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_batch_free(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_clear(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_clear_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_count(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3840,7 +3840,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3853,7 +3853,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3866,7 +3866,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3879,7 +3879,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3895,7 +3895,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3910,7 +3910,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3921,7 +3921,7 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3932,7 +3932,7 @@ func Zkc_batch_run(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_batch_run_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_run_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -3940,7 +3940,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1)))
 	return swig_r
 }
 
@@ -3949,7 +3949,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3961,7 +3961,7 @@ func Zkc_batch_stat(arg1 Zkc_stat_t, arg2 Struct_SS_zkc_batch, arg3 int64) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_113(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_113(_swig_i_2)))
 	return swig_r
 }
 
@@ -3969,7 +3969,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_115(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3980,14 +3980,14 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))))
 	return swig_r
 }
 
 func Zkc_batch_session(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_session_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_session_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3999,7 +3999,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4014,7 +4014,7 @@ func Zkc_pnode_path(arg1 *string, arg2 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_pnode_path_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_path_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -4025,7 +4025,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4036,27 +4036,27 @@ func Zkc_pnode_wait(arg1 Struct_SS_zkc_pnode, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_pnode_delete(arg1 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_pnode_close(arg1 Struct_SS_zkc_pnode) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_pnode_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_pnode_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_cache_event_type int
 
 func _swig_getZKC_CACHE_ADDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4064,7 +4064,7 @@ var ZKC_CACHE_ADDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_ADDED()
 
 func _swig_getZKC_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4072,7 +4072,7 @@ var ZKC_CACHE_UPDATED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_UPDATED(
 
 func _swig_getZKC_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4080,7 +4080,7 @@ var ZKC_CACHE_REMOVED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_REMOVED(
 
 func _swig_getZKC_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4088,7 +4088,7 @@ var ZKC_CACHE_INITIALIZED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_INIT
 
 func _swig_getZKC_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4096,7 +4096,7 @@ var ZKC_CACHE_SUSPENDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_SUSPEN
 
 func _swig_getZKC_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4104,7 +4104,7 @@ var ZKC_CACHE_RESYNCED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESYNCE
 
 func _swig_getZKC_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
@@ -4112,7 +4112,7 @@ var ZKC_CACHE_OVERFLOW Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_OVERFLO
 
 func _swig_getZKC_CACHE_RESET() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -4122,7 +4122,7 @@ const ZKC_CACHE_OPTIONS_VERSION int = 1
 
 func _swig_getZKC_CACHE_DEPTH_ALL() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo())
 	return swig_r
 }
 
@@ -4140,103 +4140,103 @@ func (p SwigcptrZkc_cache_options_t) SwigIsZkc_cache_options_t() {
 func (arg1 SwigcptrZkc_cache_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetDepth(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_depth_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_depth_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetDepth() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetData(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvent_payload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_event_payload_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvent_payload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvents(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_events_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_events_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvents() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_cache_options_t() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_cache_options_t(arg1 Zkc_cache_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_cache_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_cache_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_cache_options_t interface {
@@ -4265,7 +4265,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4275,14 +4275,14 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 
 func Zkc_cache_close(arg1 Struct_SS_zkc_cache) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cache_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cache_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cache_wait_initialized(arg1 Struct_SS_zkc_cache, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4291,7 +4291,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4301,7 +4301,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4320,7 +4320,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4331,35 +4331,35 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 func Zkc_cache_count(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_bytes(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_memory(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_status(arg1 Struct_SS_zkc_cache) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cache_status_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_status_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_cache_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4369,7 +4369,7 @@ func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 func Zkc_cache_event_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_event_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4397,20 +4397,20 @@ func (p SwigcptrZkc_election_options_t) SwigIsZkc_election_options_t() {
 func (arg1 SwigcptrZkc_election_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4419,7 +4419,7 @@ func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4429,38 +4429,38 @@ func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_options_t) SetStep_down(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_step_down_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_step_down_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetStep_down() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_options_t_acl_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_options_t() (_swig_ret Zkc_election_options_t) {
 	var swig_r Zkc_election_options_t
-	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_options_t(arg1 Zkc_election_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_options_t interface {
@@ -4483,7 +4483,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4494,7 +4494,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 func Zkc_election_join(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_join_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_join_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4503,7 +4503,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_20dbd134f3b30f93(*(*C.swig_type_138)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_138)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4514,7 +4514,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(*(*C.swig_type_139)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_139)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4525,7 +4525,7 @@ func Zkc_election_node(arg1 *string, arg2 Struct_SS_zkc_election) (_swig_ret int
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_node_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_node_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -4537,7 +4537,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -4550,13 +4550,13 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 func Zkc_election_resign(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_resign_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_resign_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_election_close(arg1 Struct_SS_zkc_election) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_election_participant_t uintptr
@@ -4571,7 +4571,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4580,7 +4580,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4590,7 +4590,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4599,7 +4599,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4609,51 +4609,51 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_145(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_145(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_147(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_147(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetIs_leader(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_is_leader_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetIs_leader() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_election_participant_t() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participant_t(arg1 Zkc_election_participant_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participant_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participant_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participant_t interface {
@@ -4683,38 +4683,38 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_149(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_149(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) SetItems(arg2 Zkc_election_participant_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_participants_t_items_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_participants_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetItems() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_participants_t() (_swig_ret Zkc_election_participants_t) {
 	var swig_r Zkc_election_participants_t
-	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participants_t(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participants_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participants_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participants_t interface {
@@ -4731,7 +4731,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -4740,7 +4740,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 
 func Zkc_election_participants_free(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_participants_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_participants_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig_ret int) {
@@ -4749,7 +4749,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4766,7 +4766,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4777,7 +4777,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4789,7 +4789,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4804,7 +4804,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4819,7 +4819,7 @@ func Zkc_double_barrier_enter(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4827,20 +4827,20 @@ func Zkc_double_barrier_leave(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_double_barrier_close(arg1 Struct_SS_zkc_double_barrier) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_double_barrier_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_double_barrier_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_lock_event int
 
 func _swig_getZKC_LOCK_EVENT_SUSPENDED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4848,7 +4848,7 @@ var ZKC_LOCK_EVENT_SUSPENDED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_SU
 
 func _swig_getZKC_LOCK_EVENT_RECONNECTED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4856,7 +4856,7 @@ var ZKC_LOCK_EVENT_RECONNECTED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_
 
 func _swig_getZKC_LOCK_EVENT_LOST() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -4878,77 +4878,77 @@ func (p SwigcptrZkc_lock_options_t) SwigIsZkc_lock_options_t() {
 func (arg1 SwigcptrZkc_lock_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_flags_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_lock_options_t_acl_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_159(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_159(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_options_t() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_options_t(arg1 Zkc_lock_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_options_t interface {
@@ -4978,7 +4978,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4987,7 +4987,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4997,38 +4997,38 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_165(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_165(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_lease_t() (_swig_ret Zkc_lock_lease_t) {
 	var swig_r Zkc_lock_lease_t
-	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_lease_t(arg1 Zkc_lock_lease_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_lease_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_lease_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_lease_t interface {
@@ -5046,7 +5046,7 @@ const ZKC_LOCK_TRY int = 0
 
 func _swig_getZKC_LOCK_FOREVER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_zkcgo())
 	return swig_r
 }
 
@@ -5059,7 +5059,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5069,7 +5069,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 
 func Zkc_lock_close(arg1 Struct_SS_zkc_lock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_lock_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_lock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_ret int) {
@@ -5077,7 +5077,7 @@ func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -5087,21 +5087,21 @@ func Zkc_lock_release(arg1 Struct_SS_zkc_lock, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_lock_release_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_lock_cancel(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_lock_valid(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_valid_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5109,7 +5109,7 @@ func Zkc_lock_lease(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_lease_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_lease_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5118,7 +5118,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_fence_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5126,7 +5126,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 func Zkc_lock_events_fd(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5135,7 +5135,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(*(*C.swig_type_168)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_168)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5145,7 +5145,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 func Zkc_lock_path(arg1 Struct_SS_zkc_lock) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_lock_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5159,7 +5159,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5169,20 +5169,20 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 
 func Zkc_rwlock_close(arg1 Struct_SS_zkc_rwlock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_rwlock_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_rwlock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_rwlock_read(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_rwlock_write(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -5194,7 +5194,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5204,7 +5204,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 
 func Zkc_semaphore_close(arg1 Struct_SS_zkc_semaphore) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int) (_swig_ret int) {
@@ -5213,7 +5213,7 @@ func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -5222,26 +5222,26 @@ func Zkc_semaphore_release(arg1 Struct_SS_zkc_semaphore_lease, arg2 int) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_free(arg1 Struct_SS_zkc_semaphore_lease) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_lease_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_lease_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_lease_valid(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5251,7 +5251,7 @@ func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret str
 func Zkc_semaphore_lease_token(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5260,7 +5260,7 @@ func Zkc_semaphore_fence(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore_lease) (_sw
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5279,51 +5279,51 @@ func (p SwigcptrZkc_counter_options_t) SwigIsZkc_counter_options_t() {
 func (arg1 SwigcptrZkc_counter_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetShards(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_shards_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_shards_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetShards() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_options_t() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_options_t(arg1 Zkc_counter_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_options_t interface {
@@ -5344,7 +5344,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5354,14 +5354,14 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 
 func Zkc_counter_close(arg1 Struct_SS_zkc_counter) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_counter_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_counter_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_counter_get(arg1 *int64, arg2 Struct_SS_zkc_counter) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_counter_get_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_get_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5377,51 +5377,51 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_175(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_175(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetShard(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_shard_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetShard() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_outcome_t() (_swig_ret Zkc_counter_outcome_t) {
 	var swig_r Zkc_counter_outcome_t
-	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_outcome_t(arg1 Zkc_counter_outcome_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_outcome_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_outcome_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_outcome_t interface {
@@ -5440,7 +5440,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_20dbd134f3b30f93(*(*C.swig_type_177)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_178(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_177)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_178(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5452,7 +5452,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_179(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_179(_swig_i_2)))
 	return swig_r
 }
 
@@ -5462,7 +5462,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_20dbd134f3b30f93(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2), C.swig_type_182(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2), C.swig_type_182(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5473,14 +5473,14 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_183(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_183(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_counter_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_counter_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5490,14 +5490,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_type_185(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_185(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5521,64 +5521,64 @@ func (p SwigcptrZkc_queue_options_t) SwigIsZkc_queue_options_t() {
 func (arg1 SwigcptrZkc_queue_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_flags_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetBucket_size(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_bucket_size_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetBucket_size() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_queue_options_t_acl_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_queue_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_queue_options_t() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_options_t(arg1 Zkc_queue_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_options_t interface {
@@ -5606,7 +5606,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_187)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_187)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5615,7 +5615,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5625,7 +5625,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5634,7 +5634,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5644,51 +5644,51 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetPriority(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_priority_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_item_t_priority_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_queue_item_t() (_swig_ret Zkc_queue_item_t) {
 	var swig_r Zkc_queue_item_t
-	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_item_t(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_item_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_item_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_item_t interface {
@@ -5708,7 +5708,7 @@ type Zkc_queue_item_t interface {
 
 func Zkc_queue_item_free(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_item_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_item_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_queue_options_t) (_swig_ret int) {
@@ -5718,7 +5718,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5728,7 +5728,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 
 func Zkc_queue_close(arg1 Struct_SS_zkc_queue) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int) (_swig_ret int) {
@@ -5737,7 +5737,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5754,7 +5754,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 *uintptr, arg3 *int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_197(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_197(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -5768,7 +5768,7 @@ func Zkc_queue_take(arg1 *uintptr, arg2 Struct_SS_zkc_queue, arg3 int, arg4 int)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_take_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_take_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -5777,7 +5777,7 @@ func Zkc_queue_ack(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_ack_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5785,7 +5785,7 @@ func Zkc_queue_release(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_release_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5794,7 +5794,7 @@ func Zkc_queue_peek(arg1 *uintptr, arg2 Struct_SS_zkc_queue) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_peek_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_peek_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5804,7 +5804,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_20dbd134f3b30f93(*(*C.swig_type_198)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_198)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5817,7 +5817,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 func Zkc_queue_path(arg1 Struct_SS_zkc_queue) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_queue_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5843,7 +5843,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5852,7 +5852,7 @@ func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5862,25 +5862,25 @@ func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_field_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_flags_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_field_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_field_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_field_t() (_swig_ret Zkc_index_field_t) {
 	var swig_r Zkc_index_field_t
-	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_field_t(arg1 Zkc_index_field_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_field_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_field_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_field_t interface {
@@ -5898,7 +5898,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_204(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_204(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5909,7 +5909,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5930,64 +5930,64 @@ func (p SwigcptrZkc_index_options_t) SwigIsZkc_index_options_t() {
 func (arg1 SwigcptrZkc_index_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache_records(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_records_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache_records() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_timeout_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_options_t() (_swig_ret Zkc_index_options_t) {
 	var swig_r Zkc_index_options_t
-	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_options_t(arg1 Zkc_index_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_options_t interface {
@@ -6009,7 +6009,7 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6018,13 +6018,13 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 
 func Zkc_index_close(arg1 Struct_SS_zkc_index) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_field_count(arg1 Struct_SS_zkc_index) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -6034,7 +6034,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_208(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_208(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6053,7 +6053,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6062,7 +6062,7 @@ func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6072,38 +6072,38 @@ func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_kv_t) SetValue(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_kv_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_kv_t() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_kv_t(arg1 Zkc_index_kv_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_kv_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_kv_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_kv_t interface {
@@ -6130,7 +6130,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 []by
 	_swig_i_4 := getSwigcptr(arg5)
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_put_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_213(_swig_i_2), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_215(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_213(_swig_i_2), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_215(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -6143,7 +6143,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 i
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_216(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_216(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -6161,7 +6161,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6170,7 +6170,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6180,20 +6180,20 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6202,7 +6202,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6212,64 +6212,64 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetFields(arg2 Zkc_index_kv_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_record_t_fields_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_record_t_fields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetFields() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_record_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_record_t() (_swig_ret Zkc_index_record_t) {
 	var swig_r Zkc_index_record_t
-	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_record_t(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_record_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_record_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_record_t interface {
@@ -6293,7 +6293,7 @@ type Zkc_index_record_t interface {
 
 func Zkc_index_record_free(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_record_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_record_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintptr, arg4 int64, arg5 int) (_swig_ret int) {
@@ -6303,7 +6303,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintp
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_index_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_227(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_227(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -6319,7 +6319,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6328,7 +6328,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6338,20 +6338,20 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6360,7 +6360,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6370,25 +6370,25 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_hit_t() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hit_t(arg1 Zkc_index_hit_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hit_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hit_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hit_t interface {
@@ -6416,38 +6416,38 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) SetItems(arg2 Zkc_index_hit_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_hits_t_items_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_hits_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetItems() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_index_hits_t() (_swig_ret Zkc_index_hits_t) {
 	var swig_r Zkc_index_hits_t
-	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hits_t(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hits_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hits_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hits_t interface {
@@ -6461,7 +6461,7 @@ type Zkc_index_hits_t interface {
 
 func Zkc_index_hits_free(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_hits_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_hits_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string, arg4 uintptr, arg5 int64, arg6 int64, arg7 int) (_swig_ret int) {
@@ -6473,7 +6473,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_239(_swig_i_4), C.swig_type_240(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_239(_swig_i_4), C.swig_type_240(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6489,7 +6489,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_242(_swig_i_4), C.swig_type_243(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_242(_swig_i_4), C.swig_type_243(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6507,7 +6507,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_245(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_246(_swig_i_6), C.swig_type_247(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_245(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_246(_swig_i_6), C.swig_type_247(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6518,7 +6518,7 @@ func Zkc_index_sync(arg1 Struct_SS_zkc_index, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_sync_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -6526,7 +6526,7 @@ type Enum_SS_zkc_index_issue_kind int
 
 func _swig_getZKC_INDEX_MISSING_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6534,7 +6534,7 @@ var ZKC_INDEX_MISSING_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_MI
 
 func _swig_getZKC_INDEX_STALE_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6542,7 +6542,7 @@ var ZKC_INDEX_STALE_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STAL
 
 func _swig_getZKC_INDEX_MISSING_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6550,7 +6550,7 @@ var ZKC_INDEX_MISSING_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_M
 
 func _swig_getZKC_INDEX_STALE_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6558,7 +6558,7 @@ var ZKC_INDEX_STALE_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STA
 
 func _swig_getZKC_INDEX_UNIQUE_CONFLICT() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo())
 	return swig_r
 }
 
@@ -6566,7 +6566,7 @@ var ZKC_INDEX_UNIQUE_CONFLICT Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_
 
 func _swig_getZKC_INDEX_BAD_RECORD() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo())
 	return swig_r
 }
 
@@ -6574,7 +6574,7 @@ var ZKC_INDEX_BAD_RECORD Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_BAD_R
 
 func _swig_getZKC_INDEX_BAD_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_20dbd134f3b30f93())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6592,20 +6592,20 @@ func (p SwigcptrZkc_index_issue_t) SwigIsZkc_index_issue_t() {
 func (arg1 SwigcptrZkc_index_issue_t) SetKind(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_kind_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_kind_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6614,7 +6614,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6624,7 +6624,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6633,7 +6633,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6643,20 +6643,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_252(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_252(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_254)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_254)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6665,7 +6665,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6675,20 +6675,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_256(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_256(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6697,7 +6697,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6707,25 +6707,25 @@ func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_issue_t() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_issue_t(arg1 Zkc_index_issue_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_issue_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_issue_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_issue_t interface {
@@ -6761,77 +6761,77 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_260(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_260(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetIssues(arg2 Zkc_index_issue_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_report_t_issues_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_report_t_issues_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_266(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_266(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_report_t() (_swig_ret Zkc_index_report_t) {
 	var swig_r Zkc_index_report_t
-	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_report_t(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_report_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_report_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_report_t interface {
@@ -6851,13 +6851,13 @@ type Zkc_index_report_t interface {
 
 func Zkc_index_report_free(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_report_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_report_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_issue_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6868,7 +6868,7 @@ func Zkc_index_verify(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_verify_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_verify_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -6876,7 +6876,7 @@ func Zkc_index_rebuild(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -6885,7 +6885,7 @@ func Zkc_index_encode(arg1 *string, arg2 uintptr, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_269(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_269(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6897,7 +6897,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_1)), C.swig_type_271(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_1)), C.swig_type_271(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6912,7 +6912,7 @@ const ZKC_SERVICE_ADDRESS_MAX int = 255
 
 func _swig_getZKC_SERVICE_METADATA_MAX() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo())
 	return swig_r
 }
 
@@ -6933,20 +6933,20 @@ func (p SwigcptrZkc_service_instance_t) SwigIsZkc_service_instance_t() {
 func (arg1 SwigcptrZkc_service_instance_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6955,7 +6955,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6965,7 +6965,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6974,7 +6974,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6984,46 +6984,46 @@ func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_port_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_weight_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_draining_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7032,7 +7032,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7042,38 +7042,38 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_278(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_278(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetReplace(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_replace_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_replace_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetReplace() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_instance_t() (_swig_ret Zkc_service_instance_t) {
 	var swig_r Zkc_service_instance_t
-	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_instance_t(arg1 Zkc_service_instance_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_instance_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_instance_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_instance_t interface {
@@ -7105,7 +7105,7 @@ func Zkc_service_reg_open(arg1 Struct_SS_zkc_service_reg, arg2 Struct_SS_zkc, ar
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7116,7 +7116,7 @@ func Zkc_service_set_draining(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7124,7 +7124,7 @@ func Zkc_service_set_weight(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7132,14 +7132,14 @@ func Zkc_service_reg_wait(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_reg_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7149,13 +7149,13 @@ func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 func Zkc_service_unregister(arg1 Struct_SS_zkc_service_reg) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_service_unregister_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_unregister_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_reg_close(arg1 Struct_SS_zkc_service_reg) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_reg_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_reg_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_entry_t uintptr
@@ -7170,7 +7170,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7179,7 +7179,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7189,7 +7189,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7198,7 +7198,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7208,46 +7208,46 @@ func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_port_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_weight_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_draining_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7256,7 +7256,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7266,38 +7266,38 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_290(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_290(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_entry_t() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_entry_t(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_entry_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_entry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_entry_t interface {
@@ -7333,51 +7333,51 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_292(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_292(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetItems(arg2 Zkc_service_entry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_service_list_t_items_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_service_list_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_type_294(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_294(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_list_t() (_swig_ret Zkc_service_list_t) {
 	var swig_r Zkc_service_list_t
-	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_list_t(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_list_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_list_t interface {
@@ -7393,7 +7393,7 @@ type Zkc_service_list_t interface {
 
 func Zkc_service_list_free(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_list_free_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_list_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) (_swig_ret int) {
@@ -7401,7 +7401,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7417,7 +7417,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_2)), C.swig_type_299(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_2)), C.swig_type_299(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7429,7 +7429,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 
 func Zkc_service_entry_clear(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_entry_clear_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_entry_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_SERVICE_ROUTER_OPTIONS_VERSION int = 1
@@ -7446,38 +7446,38 @@ func (p SwigcptrZkc_service_router_options_t) SwigIsZkc_service_router_options_t
 func (arg1 SwigcptrZkc_service_router_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_version_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_router_options_t() (_swig_ret Zkc_service_router_options_t) {
 	var swig_r Zkc_service_router_options_t
-	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_router_options_t(arg1 Zkc_service_router_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_router_options_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_router_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_router_options_t interface {
@@ -7495,7 +7495,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7504,7 +7504,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 
 func Zkc_service_router_close(arg1 Struct_SS_zkc_service_router) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_router_close_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_router_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_endpoint_t uintptr
@@ -7519,7 +7519,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7528,7 +7528,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7538,7 +7538,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7547,7 +7547,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7557,38 +7557,38 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_port_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_weight_set_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_endpoint_t() (_swig_ret Zkc_service_endpoint_t) {
 	var swig_r Zkc_service_endpoint_t
-	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_20dbd134f3b30f93()))
+	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_endpoint_t(arg1 Zkc_service_endpoint_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_endpoint_t_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_endpoint_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_endpoint_t interface {
@@ -7610,7 +7610,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_route_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_305(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_305(_swig_i_3)))
 	return swig_r
 }
 
@@ -7622,7 +7622,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_306(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_307(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_306(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_307(_swig_i_5)))
 	return swig_r
 }
 
@@ -7630,28 +7630,28 @@ func Zkc_service_router_list(arg1 Zkc_service_list_t, arg2 Struct_SS_zkc_service
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_service_router_list_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_router_list_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_router_count(arg1 Struct_SS_zkc_service_router) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_20dbd134f3b30f93(*(*C.swig_type_311)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_311)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -7663,7 +7663,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_20dbd134f3b30f93(C.swig_type_312(_swig_i_0), C.swig_type_313(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_312(_swig_i_0), C.swig_type_313(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -7671,7 +7671,7 @@ func Zkc_testing_expire_session(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7679,7 +7679,7 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_20dbd134f3b30f93(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -7689,13 +7689,13 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 func Zkc_testing_tls_refused(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_testing_open_clients() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_20dbd134f3b30f93())
+	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_zkcgo())
 	return swig_r
 }
 

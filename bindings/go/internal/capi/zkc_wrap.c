@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_20dbd134f3b30f93(const char*);
+  void cgo_panic__capi_zkcgo(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_20dbd134f3b30f93(p);
+  cgo_panic__capi_zkcgo(p);
 }
 
 
@@ -382,7 +382,7 @@ const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
+void _wrap_Swig_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -392,7 +392,7 @@ void _wrap_Swig_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -405,7 +405,7 @@ void *_wrap_Swig_malloc_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_wait2_capi_20dbd134f3b30f93(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkcgo_wait2_capi_zkcgo(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   int arg1 ;
   int arg2 ;
   int arg3 ;
@@ -422,7 +422,7 @@ intgo _wrap_zkcgo_wait2_capi_20dbd134f3b30f93(intgo _swig_go_0, intgo _swig_go_1
 }
 
 
-long long _wrap_zkcgo_strings_count_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkcgo_strings_count_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -435,7 +435,7 @@ long long _wrap_zkcgo_strings_count_capi_20dbd134f3b30f93(struct zkc_strings *_s
 }
 
 
-_gostring_ _wrap_zkcgo_strings_item_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_strings_item_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -450,7 +450,7 @@ _gostring_ _wrap_zkcgo_strings_item_capi_20dbd134f3b30f93(struct zkc_strings *_s
 }
 
 
-void _wrap_zkcgo_item_data_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
+void _wrap_zkcgo_item_data_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_item_t *arg3 = (zkc_queue_item_t *) 0 ;
@@ -480,7 +480,7 @@ void _wrap_zkcgo_item_data_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct 
 }
 
 
-void _wrap_zkcgo_options_release_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
   zkc_options_t *arg1 = (zkc_options_t *) 0 ;
   
   arg1 = *(zkc_options_t **)&_swig_go_0; 
@@ -490,7 +490,7 @@ void _wrap_zkcgo_options_release_capi_20dbd134f3b30f93(struct zkc_options *_swig
 }
 
 
-struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_20dbd134f3b30f93() {
+struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_zkcgo() {
   zkc_create_options_t *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -501,7 +501,7 @@ struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_20dbd134f3b30f93(
 }
 
 
-struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_20dbd134f3b30f93() {
+struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_zkcgo() {
   zkc_lock_options_t *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -512,7 +512,7 @@ struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_20dbd134f3b30f93() {
 }
 
 
-struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_20dbd134f3b30f93() {
+struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_zkcgo() {
   zkc_counter_options_t *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -523,7 +523,7 @@ struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_20dbd134f3b30f9
 }
 
 
-struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_20dbd134f3b30f93() {
+struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_zkcgo() {
   zkc_queue_options_t *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -534,7 +534,7 @@ struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_20dbd134f3b30f93() 
 }
 
 
-struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_20dbd134f3b30f93() {
+struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_zkcgo() {
   zkc_cache_options_t *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -545,7 +545,7 @@ struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_zkcgo_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
+void _wrap_zkcgo_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -555,7 +555,7 @@ void _wrap_zkcgo_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
 }
 
 
-void _wrap_zkcgo_lock_options_data_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
+void _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -571,7 +571,7 @@ void _wrap_zkcgo_lock_options_data_capi_20dbd134f3b30f93(struct zkc_lock_options
 }
 
 
-long long _wrap_zkcgo_multi_count_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkcgo_multi_count_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -584,7 +584,7 @@ long long _wrap_zkcgo_multi_count_capi_20dbd134f3b30f93(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_multi_code_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkcgo_multi_code_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -599,7 +599,7 @@ intgo _wrap_zkcgo_multi_code_capi_20dbd134f3b30f93(struct zkc_multi_results *_sw
 }
 
 
-_gostring_ _wrap_zkcgo_multi_path_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_multi_path_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -614,7 +614,7 @@ _gostring_ _wrap_zkcgo_multi_path_capi_20dbd134f3b30f93(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_queue_ack_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkcgo_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -638,7 +638,7 @@ intgo _wrap_zkcgo_queue_ack_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, 
 }
 
 
-intgo _wrap_zkcgo_election_open_capi_20dbd134f3b30f93(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -670,7 +670,7 @@ intgo _wrap_zkcgo_election_open_capi_20dbd134f3b30f93(zkc_election_t **_swig_go_
 }
 
 
-intgo _wrap_zkcgo_double_barrier_open_capi_20dbd134f3b30f93(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
   zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -702,7 +702,7 @@ intgo _wrap_zkcgo_double_barrier_open_capi_20dbd134f3b30f93(zkc_double_barrier_t
 }
 
 
-intgo _wrap_zkcgo_open_env_capi_20dbd134f3b30f93(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
+intgo _wrap_zkcgo_open_env_capi_zkcgo(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   zkc_options_t *arg2 = (zkc_options_t *) 0 ;
   int result;
@@ -718,7 +718,7 @@ intgo _wrap_zkcgo_open_env_capi_20dbd134f3b30f93(zkc_t **_swig_go_0, struct zkc_
 }
 
 
-long long _wrap_zkcgo_session_id_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+long long _wrap_zkcgo_session_id_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -731,7 +731,7 @@ long long _wrap_zkcgo_session_id_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_error_code_capi_20dbd134f3b30f93() {
+intgo _wrap_zkcgo_error_code_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -742,7 +742,7 @@ intgo _wrap_zkcgo_error_code_capi_20dbd134f3b30f93() {
 }
 
 
-_gostring_ _wrap_zkcgo_error_message_capi_20dbd134f3b30f93() {
+_gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -753,7 +753,7 @@ _gostring_ _wrap_zkcgo_error_message_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_OK_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_OK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -765,7 +765,7 @@ intgo _wrap_ZKC_OK_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ESYSTEM_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ESYSTEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -777,7 +777,7 @@ intgo _wrap_ZKC_ESYSTEM_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -789,7 +789,7 @@ intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -801,7 +801,7 @@ intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ECONNECTIONLOSS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -813,7 +813,7 @@ intgo _wrap_ZKC_ECONNECTIONLOSS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EMARSHALLING_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -825,7 +825,7 @@ intgo _wrap_ZKC_EMARSHALLING_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EUNIMPLEMENTED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -837,7 +837,7 @@ intgo _wrap_ZKC_EUNIMPLEMENTED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -849,7 +849,7 @@ intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EBADARGUMENTS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -861,7 +861,7 @@ intgo _wrap_ZKC_EBADARGUMENTS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDSTATE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -873,7 +873,7 @@ intgo _wrap_ZKC_EINVALIDSTATE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -885,7 +885,7 @@ intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -897,7 +897,7 @@ intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ESSLCONNECTION_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -909,7 +909,7 @@ intgo _wrap_ZKC_ESSLCONNECTION_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EAPI_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EAPI_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -921,7 +921,7 @@ intgo _wrap_ZKC_EAPI_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENONODE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENONODE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -933,7 +933,7 @@ intgo _wrap_ZKC_ENONODE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOAUTH_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -945,7 +945,7 @@ intgo _wrap_ZKC_ENOAUTH_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EBADVERSION_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EBADVERSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -957,7 +957,7 @@ intgo _wrap_ZKC_EBADVERSION_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -969,7 +969,7 @@ intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENODEEXISTS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -981,7 +981,7 @@ intgo _wrap_ZKC_ENODEEXISTS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOTEMPTY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -993,7 +993,7 @@ intgo _wrap_ZKC_ENOTEMPTY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONEXPIRED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1005,7 +1005,7 @@ intgo _wrap_ZKC_ESESSIONEXPIRED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDCALLBACK_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1017,7 +1017,7 @@ intgo _wrap_ZKC_EINVALIDCALLBACK_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDACL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1029,7 +1029,7 @@ intgo _wrap_ZKC_EINVALIDACL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EAUTHFAILED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1041,7 +1041,7 @@ intgo _wrap_ZKC_EAUTHFAILED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ECLOSING_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ECLOSING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1053,7 +1053,7 @@ intgo _wrap_ZKC_ECLOSING_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOTHING_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOTHING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1065,7 +1065,7 @@ intgo _wrap_ZKC_ENOTHING_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONMOVED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1077,7 +1077,7 @@ intgo _wrap_ZKC_ESESSIONMOVED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOTREADONLY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1089,7 +1089,7 @@ intgo _wrap_ZKC_ENOTREADONLY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1101,7 +1101,7 @@ intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOWATCHER_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1113,7 +1113,7 @@ intgo _wrap_ZKC_ENOWATCHER_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGDISABLED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1125,7 +1125,7 @@ intgo _wrap_ZKC_ERECONFIGDISABLED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1137,7 +1137,7 @@ intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ETHROTTLEDOP_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1149,7 +1149,7 @@ intgo _wrap_ZKC_ETHROTTLEDOP_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EUNKNOWN_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1161,7 +1161,7 @@ intgo _wrap_ZKC_EUNKNOWN_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ETIMEDOUT_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1173,7 +1173,7 @@ intgo _wrap_ZKC_ETIMEDOUT_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOMEM_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOMEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1185,7 +1185,7 @@ intgo _wrap_ZKC_ENOMEM_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EURL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EURL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1197,7 +1197,7 @@ intgo _wrap_ZKC_EURL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ECLOSED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ECLOSED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1209,7 +1209,7 @@ intgo _wrap_ZKC_ECLOSED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EDEADLK_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EDEADLK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1221,7 +1221,7 @@ intgo _wrap_ZKC_EDEADLK_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ETLS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ETLS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1233,7 +1233,7 @@ intgo _wrap_ZKC_ETLS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ETOOLARGE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1245,7 +1245,7 @@ intgo _wrap_ZKC_ETOOLARGE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EOS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EOS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1257,7 +1257,7 @@ intgo _wrap_ZKC_EOS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ECANCELED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ECANCELED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1269,7 +1269,7 @@ intgo _wrap_ZKC_ECANCELED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ELOST_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ELOST_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1281,7 +1281,7 @@ intgo _wrap_ZKC_ELOST_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ENOTSUP_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ENOTSUP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1293,7 +1293,7 @@ intgo _wrap_ZKC_ENOTSUP_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_ERESOLVE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_ERESOLVE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1305,7 +1305,7 @@ intgo _wrap_ZKC_ERESOLVE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EAGAIN_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EAGAIN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1317,7 +1317,7 @@ intgo _wrap_ZKC_EAGAIN_capi_20dbd134f3b30f93() {
 }
 
 
-_gostring_ _wrap_zkc_strerror_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strerror_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1330,7 +1330,7 @@ _gostring_ _wrap_zkc_strerror_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_zkc_strcode_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strcode_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1343,7 +1343,7 @@ _gostring_ _wrap_zkc_strcode_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_error_t_code_set_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_error_t_code_set_capi_zkcgo(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int arg2 ;
   
@@ -1355,7 +1355,7 @@ void _wrap_zkc_error_t_code_set_capi_20dbd134f3b30f93(struct zkc_error *_swig_go
 }
 
 
-intgo _wrap_zkc_error_t_code_get_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0) {
+intgo _wrap_zkc_error_t_code_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1368,7 +1368,7 @@ intgo _wrap_zkc_error_t_code_get_capi_20dbd134f3b30f93(struct zkc_error *_swig_g
 }
 
 
-void _wrap_zkc_error_t_message_set_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_error_t_message_set_capi_zkcgo(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1392,7 +1392,7 @@ void _wrap_zkc_error_t_message_set_capi_20dbd134f3b30f93(struct zkc_error *_swig
 }
 
 
-_gostring_ _wrap_zkc_error_t_message_get_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0) {
+_gostring_ _wrap_zkc_error_t_message_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1405,7 +1405,7 @@ _gostring_ _wrap_zkc_error_t_message_get_capi_20dbd134f3b30f93(struct zkc_error 
 }
 
 
-struct zkc_error *_wrap_new_zkc_error_t_capi_20dbd134f3b30f93() {
+struct zkc_error *_wrap_new_zkc_error_t_capi_zkcgo() {
   struct zkc_error *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1416,7 +1416,7 @@ struct zkc_error *_wrap_new_zkc_error_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_error_t_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0) {
+void _wrap_delete_zkc_error_t_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   
   arg1 = *(struct zkc_error **)&_swig_go_0; 
@@ -1426,7 +1426,7 @@ void _wrap_delete_zkc_error_t_capi_20dbd134f3b30f93(struct zkc_error *_swig_go_0
 }
 
 
-struct zkc_error *_wrap_zkc_error_last_capi_20dbd134f3b30f93() {
+struct zkc_error *_wrap_zkc_error_last_capi_zkcgo() {
   zkc_error_t *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1437,13 +1437,13 @@ struct zkc_error *_wrap_zkc_error_last_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_error_clear_capi_20dbd134f3b30f93() {
+void _wrap_zkc_error_clear_capi_zkcgo() {
   zkc_error_clear();
   
 }
 
 
-void _wrap_zkc_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
+void _wrap_zkc_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1453,7 +1453,7 @@ void _wrap_zkc_free_capi_20dbd134f3b30f93(void *_swig_go_0) {
 }
 
 
-void _wrap_zkc_strings_t_count_set_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_strings_t_count_set_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t arg2 ;
   
@@ -1465,7 +1465,7 @@ void _wrap_zkc_strings_t_count_set_capi_20dbd134f3b30f93(struct zkc_strings *_sw
 }
 
 
-long long _wrap_zkc_strings_t_count_get_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkc_strings_t_count_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1478,7 +1478,7 @@ long long _wrap_zkc_strings_t_count_get_capi_20dbd134f3b30f93(struct zkc_strings
 }
 
 
-void _wrap_zkc_strings_t_items_set_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
+void _wrap_zkc_strings_t_items_set_capi_zkcgo(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **arg2 = (char **) 0 ;
   
@@ -1490,7 +1490,7 @@ void _wrap_zkc_strings_t_items_set_capi_20dbd134f3b30f93(struct zkc_strings *_sw
 }
 
 
-_gostring_* _wrap_zkc_strings_t_items_get_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0) {
+_gostring_* _wrap_zkc_strings_t_items_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **result = 0 ;
   _gostring_* _swig_go_result;
@@ -1503,7 +1503,7 @@ _gostring_* _wrap_zkc_strings_t_items_get_capi_20dbd134f3b30f93(struct zkc_strin
 }
 
 
-struct zkc_strings *_wrap_new_zkc_strings_t_capi_20dbd134f3b30f93() {
+struct zkc_strings *_wrap_new_zkc_strings_t_capi_zkcgo() {
   struct zkc_strings *result = 0 ;
   struct zkc_strings *_swig_go_result;
   
@@ -1514,7 +1514,7 @@ struct zkc_strings *_wrap_new_zkc_strings_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_strings_t_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0) {
+void _wrap_delete_zkc_strings_t_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   
   arg1 = *(struct zkc_strings **)&_swig_go_0; 
@@ -1524,7 +1524,7 @@ void _wrap_delete_zkc_strings_t_capi_20dbd134f3b30f93(struct zkc_strings *_swig_
 }
 
 
-void _wrap_zkc_strings_free_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0) {
+void _wrap_zkc_strings_free_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   
   arg1 = *(zkc_strings_t **)&_swig_go_0; 
@@ -1534,7 +1534,7 @@ void _wrap_zkc_strings_free_capi_20dbd134f3b30f93(struct zkc_strings *_swig_go_0
 }
 
 
-intgo _wrap_ZKC_LOG_ERROR_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1546,7 +1546,7 @@ intgo _wrap_ZKC_LOG_ERROR_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_LOG_WARN_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOG_WARN_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1558,7 +1558,7 @@ intgo _wrap_ZKC_LOG_WARN_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_LOG_INFO_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOG_INFO_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1570,7 +1570,7 @@ intgo _wrap_ZKC_LOG_INFO_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_LOG_DEBUG_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1582,7 +1582,7 @@ intgo _wrap_ZKC_LOG_DEBUG_capi_20dbd134f3b30f93() {
 }
 
 
-_gostring_ _wrap_zkc_version_capi_20dbd134f3b30f93() {
+_gostring_ _wrap_zkc_version_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1593,7 +1593,7 @@ _gostring_ _wrap_zkc_version_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_retry_t_version_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_version_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1605,7 +1605,7 @@ void _wrap_zkc_retry_t_version_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_version_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1618,7 +1618,7 @@ intgo _wrap_zkc_retry_t_version_get_capi_20dbd134f3b30f93(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_base_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1630,7 +1630,7 @@ void _wrap_zkc_retry_t_base_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_base_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1643,7 +1643,7 @@ intgo _wrap_zkc_retry_t_base_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_max_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1655,7 +1655,7 @@ void _wrap_zkc_retry_t_max_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_
 }
 
 
-intgo _wrap_zkc_retry_t_max_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1668,7 +1668,7 @@ intgo _wrap_zkc_retry_t_max_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig
 }
 
 
-void _wrap_zkc_retry_t_max_attempts_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1680,7 +1680,7 @@ void _wrap_zkc_retry_t_max_attempts_set_capi_20dbd134f3b30f93(struct zkc_retry *
 }
 
 
-intgo _wrap_zkc_retry_t_max_attempts_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1693,7 +1693,7 @@ intgo _wrap_zkc_retry_t_max_attempts_get_capi_20dbd134f3b30f93(struct zkc_retry 
 }
 
 
-void _wrap_zkc_retry_t_deadline_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1705,7 +1705,7 @@ void _wrap_zkc_retry_t_deadline_ms_set_capi_20dbd134f3b30f93(struct zkc_retry *_
 }
 
 
-intgo _wrap_zkc_retry_t_deadline_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1718,7 +1718,7 @@ intgo _wrap_zkc_retry_t_deadline_ms_get_capi_20dbd134f3b30f93(struct zkc_retry *
 }
 
 
-struct zkc_retry *_wrap_new_zkc_retry_t_capi_20dbd134f3b30f93() {
+struct zkc_retry *_wrap_new_zkc_retry_t_capi_zkcgo() {
   struct zkc_retry *result = 0 ;
   struct zkc_retry *_swig_go_result;
   
@@ -1729,7 +1729,7 @@ struct zkc_retry *_wrap_new_zkc_retry_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_retry_t_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+void _wrap_delete_zkc_retry_t_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   
   arg1 = *(struct zkc_retry **)&_swig_go_0; 
@@ -1739,7 +1739,7 @@ void _wrap_delete_zkc_retry_t_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0
 }
 
 
-intgo _wrap_zkc_retry_validate_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_validate_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1752,7 +1752,7 @@ intgo _wrap_zkc_retry_validate_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_
 }
 
 
-intgo _wrap_zkc_retry_backoff_ms_capi_20dbd134f3b30f93(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int arg2 ;
   double arg3 ;
@@ -1769,7 +1769,7 @@ intgo _wrap_zkc_retry_backoff_ms_capi_20dbd134f3b30f93(struct zkc_retry *_swig_g
 }
 
 
-intgo _wrap_zkc_cancel_new_capi_20dbd134f3b30f93(zkc_cancel_t **_swig_go_0) {
+intgo _wrap_zkc_cancel_new_capi_zkcgo(zkc_cancel_t **_swig_go_0) {
   zkc_cancel_t **arg1 = (zkc_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1783,7 +1783,7 @@ intgo _wrap_zkc_cancel_new_capi_20dbd134f3b30f93(zkc_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_cancel_free_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_free_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1793,7 +1793,7 @@ void _wrap_zkc_cancel_free_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) 
 }
 
 
-void _wrap_zkc_cancel_fire_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_fire_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1803,7 +1803,7 @@ void _wrap_zkc_cancel_fire_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) 
 }
 
 
-intgo _wrap_zkc_cancel_fired_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) {
+intgo _wrap_zkc_cancel_fired_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1816,7 +1816,7 @@ intgo _wrap_zkc_cancel_fired_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0
 }
 
 
-void _wrap_zkc_cancel_reset_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_reset_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1826,7 +1826,7 @@ void _wrap_zkc_cancel_reset_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0)
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bind_capi_20dbd134f3b30f93(struct zkc_cancel *_swig_go_0) {
+struct zkc_cancel *_wrap_zkc_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
@@ -1839,7 +1839,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bind_capi_20dbd134f3b30f93(struct zkc_cancel
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bound_capi_20dbd134f3b30f93() {
+struct zkc_cancel *_wrap_zkc_cancel_bound_capi_zkcgo() {
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
   
@@ -1850,7 +1850,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bound_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_zkc_cancel_check_capi_20dbd134f3b30f93() {
+intgo _wrap_zkc_cancel_check_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1861,7 +1861,7 @@ intgo _wrap_zkc_cancel_check_capi_20dbd134f3b30f93() {
 }
 
 
-long long _wrap_zkc_cancel_slice_ms_capi_20dbd134f3b30f93(long long _swig_go_0) {
+long long _wrap_zkc_cancel_slice_ms_capi_zkcgo(long long _swig_go_0) {
   int64_t arg1 ;
   int64_t result;
   long long _swig_go_result;
@@ -1874,7 +1874,7 @@ long long _wrap_zkc_cancel_slice_ms_capi_20dbd134f3b30f93(long long _swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERM_READ_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERM_READ_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1885,7 +1885,7 @@ intgo _wrap_ZKC_PERM_READ_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERM_WRITE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1896,7 +1896,7 @@ intgo _wrap_ZKC_PERM_WRITE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERM_CREATE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1907,7 +1907,7 @@ intgo _wrap_ZKC_PERM_CREATE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERM_DELETE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1918,7 +1918,7 @@ intgo _wrap_ZKC_PERM_DELETE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERM_ADMIN_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1929,7 +1929,7 @@ intgo _wrap_ZKC_PERM_ADMIN_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_acl_t_perms_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_t_perms_set_capi_zkcgo(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t arg2 ;
   
@@ -1941,7 +1941,7 @@ void _wrap_zkc_acl_t_perms_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_acl_t_perms_get_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0) {
+intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1954,7 +1954,7 @@ intgo _wrap_zkc_acl_t_perms_get_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0
 }
 
 
-void _wrap_zkc_acl_t_scheme_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1978,7 +1978,7 @@ void _wrap_zkc_acl_t_scheme_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_acl_t_scheme_get_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_scheme_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1991,7 +1991,7 @@ _gostring_ _wrap_zkc_acl_t_scheme_get_capi_20dbd134f3b30f93(struct zkc_acl *_swi
 }
 
 
-void _wrap_zkc_acl_t_id_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_id_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2015,7 +2015,7 @@ void _wrap_zkc_acl_t_id_set_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0, _g
 }
 
 
-_gostring_ _wrap_zkc_acl_t_id_get_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_id_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2028,7 +2028,7 @@ _gostring_ _wrap_zkc_acl_t_id_get_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go
 }
 
 
-struct zkc_acl *_wrap_new_zkc_acl_t_capi_20dbd134f3b30f93() {
+struct zkc_acl *_wrap_new_zkc_acl_t_capi_zkcgo() {
   struct zkc_acl *result = 0 ;
   struct zkc_acl *_swig_go_result;
   
@@ -2039,7 +2039,7 @@ struct zkc_acl *_wrap_new_zkc_acl_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_acl_t_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0) {
+void _wrap_delete_zkc_acl_t_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   
   arg1 = *(struct zkc_acl **)&_swig_go_0; 
@@ -2049,7 +2049,7 @@ void _wrap_delete_zkc_acl_t_capi_20dbd134f3b30f93(struct zkc_acl *_swig_go_0) {
 }
 
 
-void _wrap_zkc_acl_list_t_count_set_capi_20dbd134f3b30f93(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int arg2 ;
   
@@ -2061,7 +2061,7 @@ void _wrap_zkc_acl_list_t_count_set_capi_20dbd134f3b30f93(struct zkc_acl_list *_
 }
 
 
-intgo _wrap_zkc_acl_list_t_count_get_capi_20dbd134f3b30f93(struct zkc_acl_list *_swig_go_0) {
+intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2074,7 +2074,7 @@ intgo _wrap_zkc_acl_list_t_count_get_capi_20dbd134f3b30f93(struct zkc_acl_list *
 }
 
 
-void _wrap_zkc_acl_list_t_acls_set_capi_20dbd134f3b30f93(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
+void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *arg2 = (zkc_acl_t *) 0 ;
   
@@ -2086,7 +2086,7 @@ void _wrap_zkc_acl_list_t_acls_set_capi_20dbd134f3b30f93(struct zkc_acl_list *_s
 }
 
 
-struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_20dbd134f3b30f93(struct zkc_acl_list *_swig_go_0) {
+struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *result = 0 ;
   struct zkc_acl *_swig_go_result;
@@ -2099,7 +2099,7 @@ struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_20dbd134f3b30f93(struct zkc_a
 }
 
 
-struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_20dbd134f3b30f93() {
+struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_zkcgo() {
   struct zkc_acl_list *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2110,7 +2110,7 @@ struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_acl_list_t_capi_20dbd134f3b30f93(struct zkc_acl_list *_swig_go_0) {
+void _wrap_delete_zkc_acl_list_t_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   
   arg1 = *(struct zkc_acl_list **)&_swig_go_0; 
@@ -2120,7 +2120,7 @@ void _wrap_delete_zkc_acl_list_t_capi_20dbd134f3b30f93(struct zkc_acl_list *_swi
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_open_capi_20dbd134f3b30f93() {
+struct zkc_acl_list *_wrap_zkc_acl_open_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2131,7 +2131,7 @@ struct zkc_acl_list *_wrap_zkc_acl_open_capi_20dbd134f3b30f93() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_20dbd134f3b30f93() {
+struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2142,7 +2142,7 @@ struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_20dbd134f3b30f93() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_20dbd134f3b30f93() {
+struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2153,7 +2153,7 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_zkc_acl_digest_id_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_acl_digest_id_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2194,7 +2194,7 @@ intgo _wrap_zkc_acl_digest_id_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _gos
 }
 
 
-void _wrap_zkc_tls_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2206,7 +2206,7 @@ void _wrap_zkc_tls_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_tls_op
 }
 
 
-intgo _wrap_zkc_tls_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2219,7 +2219,7 @@ intgo _wrap_zkc_tls_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_tls_o
 }
 
 
-void _wrap_zkc_tls_options_t_ca_file_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2243,7 +2243,7 @@ void _wrap_zkc_tls_options_t_ca_file_set_capi_20dbd134f3b30f93(struct zkc_tls_op
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2256,7 +2256,7 @@ _gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_tls_options_t_cert_file_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2280,7 +2280,7 @@ void _wrap_zkc_tls_options_t_cert_file_set_capi_20dbd134f3b30f93(struct zkc_tls_
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2293,7 +2293,7 @@ _gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_tls_options_t_key_file_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2317,7 +2317,7 @@ void _wrap_zkc_tls_options_t_key_file_set_capi_20dbd134f3b30f93(struct zkc_tls_o
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2330,7 +2330,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_tls_options_t_key_password_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2354,7 +2354,7 @@ void _wrap_zkc_tls_options_t_key_password_set_capi_20dbd134f3b30f93(struct zkc_t
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2367,7 +2367,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_20dbd134f3b30f93(struct
 }
 
 
-void _wrap_zkc_tls_options_t_server_name_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2391,7 +2391,7 @@ void _wrap_zkc_tls_options_t_server_name_set_capi_20dbd134f3b30f93(struct zkc_tl
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2404,7 +2404,7 @@ _gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_20dbd134f3b30f93(struct 
 }
 
 
-void _wrap_zkc_tls_options_t_verify_host_set_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2416,7 +2416,7 @@ void _wrap_zkc_tls_options_t_verify_host_set_capi_20dbd134f3b30f93(struct zkc_tl
 }
 
 
-intgo _wrap_zkc_tls_options_t_verify_host_get_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2429,7 +2429,7 @@ intgo _wrap_zkc_tls_options_t_verify_host_get_capi_20dbd134f3b30f93(struct zkc_t
 }
 
 
-struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_20dbd134f3b30f93() {
+struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_zkcgo() {
   struct zkc_tls_options *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
   
@@ -2440,7 +2440,7 @@ struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_tls_options_t_capi_20dbd134f3b30f93(struct zkc_tls_options *_swig_go_0) {
+void _wrap_delete_zkc_tls_options_t_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   
   arg1 = *(struct zkc_tls_options **)&_swig_go_0; 
@@ -2450,7 +2450,7 @@ void _wrap_delete_zkc_tls_options_t_capi_20dbd134f3b30f93(struct zkc_tls_options
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTING_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2462,7 +2462,7 @@ intgo _wrap_ZKC_STATE_CONNECTING_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2474,7 +2474,7 @@ intgo _wrap_ZKC_STATE_CONNECTED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_STATE_SUSPENDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2486,7 +2486,7 @@ intgo _wrap_ZKC_STATE_SUSPENDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_STATE_RECONNECTED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2498,7 +2498,7 @@ intgo _wrap_ZKC_STATE_RECONNECTED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_STATE_LOST_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_LOST_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2510,7 +2510,7 @@ intgo _wrap_ZKC_STATE_LOST_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_STATE_CLOSED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2522,7 +2522,7 @@ intgo _wrap_ZKC_STATE_CLOSED_capi_20dbd134f3b30f93() {
 }
 
 
-_gostring_ _wrap_zkc_state_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_state_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2535,7 +2535,7 @@ _gostring_ _wrap_zkc_state_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_EVENT_STATE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2547,7 +2547,7 @@ intgo _wrap_ZKC_EVENT_STATE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CREATED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2559,7 +2559,7 @@ intgo _wrap_ZKC_EVENT_CREATED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_DELETED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2571,7 +2571,7 @@ intgo _wrap_ZKC_EVENT_DELETED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHANGED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2583,7 +2583,7 @@ intgo _wrap_ZKC_EVENT_CHANGED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHILD_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2595,7 +2595,7 @@ intgo _wrap_ZKC_EVENT_CHILD_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2607,7 +2607,7 @@ intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HOSTS_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2619,7 +2619,7 @@ intgo _wrap_ZKC_EVENT_HOSTS_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2631,7 +2631,7 @@ intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2643,7 +2643,7 @@ intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2655,7 +2655,7 @@ intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2667,7 +2667,7 @@ intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2679,7 +2679,7 @@ intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2691,7 +2691,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2703,7 +2703,7 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2715,7 +2715,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2727,7 +2727,7 @@ intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2739,7 +2739,7 @@ void _wrap_zkc_event_t_Xtype_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_Xtype_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2752,7 +2752,7 @@ intgo _wrap_zkc_event_t_Xtype_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_state_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_state_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2764,7 +2764,7 @@ void _wrap_zkc_event_t_state_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_state_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_state_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2777,7 +2777,7 @@ intgo _wrap_zkc_event_t_state_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_path_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_event_t_path_set_capi_zkcgo(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2801,7 +2801,7 @@ void _wrap_zkc_event_t_path_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_event_t_path_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+_gostring_ _wrap_zkc_event_t_path_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2814,7 +2814,7 @@ _gostring_ _wrap_zkc_event_t_path_get_capi_20dbd134f3b30f93(struct zkc_event *_s
 }
 
 
-void _wrap_zkc_event_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_event_t_session_id_set_capi_zkcgo(struct zkc_event *_swig_go_0, long long _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t arg2 ;
   
@@ -2826,7 +2826,7 @@ void _wrap_zkc_event_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_event *_s
 }
 
 
-long long _wrap_zkc_event_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+long long _wrap_zkc_event_t_session_id_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2839,7 +2839,7 @@ long long _wrap_zkc_event_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_even
 }
 
 
-void _wrap_zkc_event_t_payload_set_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_event_t_payload_set_capi_zkcgo(struct zkc_event *_swig_go_0, void *_swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2851,7 +2851,7 @@ void _wrap_zkc_event_t_payload_set_capi_20dbd134f3b30f93(struct zkc_event *_swig
 }
 
 
-void *_wrap_zkc_event_t_payload_get_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+void *_wrap_zkc_event_t_payload_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2864,7 +2864,7 @@ void *_wrap_zkc_event_t_payload_get_capi_20dbd134f3b30f93(struct zkc_event *_swi
 }
 
 
-struct zkc_event *_wrap_new_zkc_event_t_capi_20dbd134f3b30f93() {
+struct zkc_event *_wrap_new_zkc_event_t_capi_zkcgo() {
   struct zkc_event *result = 0 ;
   struct zkc_event *_swig_go_result;
   
@@ -2875,7 +2875,7 @@ struct zkc_event *_wrap_new_zkc_event_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_event_t_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+void _wrap_delete_zkc_event_t_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   
   arg1 = *(struct zkc_event **)&_swig_go_0; 
@@ -2885,7 +2885,7 @@ void _wrap_delete_zkc_event_t_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0
 }
 
 
-void _wrap_zkc_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_version_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2897,7 +2897,7 @@ void _wrap_zkc_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_options *_
 }
 
 
-intgo _wrap_zkc_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_version_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2910,7 +2910,7 @@ intgo _wrap_zkc_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_options *
 }
 
 
-void _wrap_zkc_options_t_session_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2922,7 +2922,7 @@ void _wrap_zkc_options_t_session_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2935,7 +2935,7 @@ intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_options_t_connect_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2947,7 +2947,7 @@ void _wrap_zkc_options_t_connect_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2960,7 +2960,7 @@ intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_options_t_retry_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
+void _wrap_zkc_options_t_retry_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   
@@ -2972,7 +2972,7 @@ void _wrap_zkc_options_t_retry_set_capi_20dbd134f3b30f93(struct zkc_options *_sw
 }
 
 
-struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *result = 0 ;
   struct zkc_retry *_swig_go_result;
@@ -2985,7 +2985,7 @@ struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_options_t_chroot_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_chroot_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -3009,7 +3009,7 @@ void _wrap_zkc_options_t_chroot_set_capi_20dbd134f3b30f93(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_chroot_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_chroot_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3022,7 +3022,7 @@ _gostring_ _wrap_zkc_options_t_chroot_get_capi_20dbd134f3b30f93(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_digest_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_digest_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -3046,7 +3046,7 @@ void _wrap_zkc_options_t_digest_set_capi_20dbd134f3b30f93(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_digest_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_digest_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3059,7 +3059,7 @@ _gostring_ _wrap_zkc_options_t_digest_get_capi_20dbd134f3b30f93(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_options_t_acl_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3071,7 +3071,7 @@ void _wrap_zkc_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_options *_swig
 }
 
 
-struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3084,7 +3084,7 @@ struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_options_t_log_level_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_log_level_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -3096,7 +3096,7 @@ void _wrap_zkc_options_t_log_level_set_capi_20dbd134f3b30f93(struct zkc_options 
 }
 
 
-intgo _wrap_zkc_options_t_log_level_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3109,7 +3109,7 @@ intgo _wrap_zkc_options_t_log_level_get_capi_20dbd134f3b30f93(struct zkc_options
 }
 
 
-void _wrap_zkc_options_t_tls_set_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
+void _wrap_zkc_options_t_tls_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *arg2 = (zkc_tls_options_t *) 0 ;
   
@@ -3121,7 +3121,7 @@ void _wrap_zkc_options_t_tls_set_capi_20dbd134f3b30f93(struct zkc_options *_swig
 }
 
 
-struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
@@ -3134,7 +3134,7 @@ struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_20dbd134f3b30f93(struct
 }
 
 
-struct zkc_options *_wrap_new_zkc_options_t_capi_20dbd134f3b30f93() {
+struct zkc_options *_wrap_new_zkc_options_t_capi_zkcgo() {
   struct zkc_options *result = 0 ;
   struct zkc_options *_swig_go_result;
   
@@ -3145,7 +3145,7 @@ struct zkc_options *_wrap_new_zkc_options_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_options_t_capi_20dbd134f3b30f93(struct zkc_options *_swig_go_0) {
+void _wrap_delete_zkc_options_t_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   
   arg1 = *(struct zkc_options **)&_swig_go_0; 
@@ -3155,7 +3155,7 @@ void _wrap_delete_zkc_options_t_capi_20dbd134f3b30f93(struct zkc_options *_swig_
 }
 
 
-intgo _wrap_zkc_open_capi_20dbd134f3b30f93(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
+intgo _wrap_zkc_open_capi_zkcgo(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_options_t *arg3 = (zkc_options_t *) 0 ;
@@ -3178,7 +3178,7 @@ intgo _wrap_zkc_open_capi_20dbd134f3b30f93(zkc_t **_swig_go_0, _gostring_ _swig_
 }
 
 
-void _wrap_zkc_close_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+void _wrap_zkc_close_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   
   arg1 = *(zkc_t **)&_swig_go_0; 
@@ -3188,7 +3188,7 @@ void _wrap_zkc_close_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_state_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_state_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3201,7 +3201,7 @@ intgo _wrap_zkc_state_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_on_event_thread_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_on_event_thread_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3214,7 +3214,7 @@ intgo _wrap_zkc_on_event_thread_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_wait_connected_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_wait_connected_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -3229,7 +3229,7 @@ intgo _wrap_zkc_wait_connected_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, int
 }
 
 
-intgo _wrap_zkc_servers_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_servers_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3258,7 +3258,7 @@ intgo _wrap_zkc_servers_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc
 }
 
 
-intgo _wrap_zkc_current_server_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_current_server_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3287,7 +3287,7 @@ intgo _wrap_zkc_current_server_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, str
 }
 
 
-long long _wrap_zkc_history_resets_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+long long _wrap_zkc_history_resets_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3300,7 +3300,7 @@ long long _wrap_zkc_history_resets_capi_20dbd134f3b30f93(struct zkc *_swig_go_0)
 }
 
 
-intgo _wrap_zkc_set_retry_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
+intgo _wrap_zkc_set_retry_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   int result;
@@ -3315,7 +3315,7 @@ intgo _wrap_zkc_set_retry_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_events_fd_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_events_fd_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3328,7 +3328,7 @@ intgo _wrap_zkc_events_fd_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_events_next_capi_20dbd134f3b30f93(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_events_next_capi_zkcgo(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
   zkc_event_t **arg1 = (zkc_event_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   int arg3 ;
@@ -3346,7 +3346,7 @@ intgo _wrap_zkc_events_next_capi_20dbd134f3b30f93(zkc_event_t **_swig_go_0, stru
 }
 
 
-void _wrap_zkc_event_free_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
+void _wrap_zkc_event_free_capi_zkcgo(struct zkc_event *_swig_go_0) {
   zkc_event_t *arg1 = (zkc_event_t *) 0 ;
   
   arg1 = *(zkc_event_t **)&_swig_go_0; 
@@ -3356,7 +3356,7 @@ void _wrap_zkc_event_free_capi_20dbd134f3b30f93(struct zkc_event *_swig_go_0) {
 }
 
 
-void _wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3368,7 +3368,7 @@ void _wrap_zkc_stat_t_czxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_czxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3381,7 +3381,7 @@ long long _wrap_zkc_stat_t_czxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3393,7 +3393,7 @@ void _wrap_zkc_stat_t_mzxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3406,7 +3406,7 @@ long long _wrap_zkc_stat_t_mzxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3418,7 +3418,7 @@ void _wrap_zkc_stat_t_ctime_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ctime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3431,7 +3431,7 @@ long long _wrap_zkc_stat_t_ctime_get_capi_20dbd134f3b30f93(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3443,7 +3443,7 @@ void _wrap_zkc_stat_t_mtime_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mtime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3456,7 +3456,7 @@ long long _wrap_zkc_stat_t_mtime_get_capi_20dbd134f3b30f93(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_version_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_version_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3468,7 +3468,7 @@ void _wrap_zkc_stat_t_version_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_g
 }
 
 
-intgo _wrap_zkc_stat_t_version_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3481,7 +3481,7 @@ intgo _wrap_zkc_stat_t_version_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_
 }
 
 
-void _wrap_zkc_stat_t_cversion_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3493,7 +3493,7 @@ void _wrap_zkc_stat_t_cversion_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_cversion_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3506,7 +3506,7 @@ intgo _wrap_zkc_stat_t_cversion_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_aversion_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3518,7 +3518,7 @@ void _wrap_zkc_stat_t_aversion_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_aversion_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3531,7 +3531,7 @@ intgo _wrap_zkc_stat_t_aversion_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3543,7 +3543,7 @@ void _wrap_zkc_stat_t_ephemeral_owner_set_capi_20dbd134f3b30f93(struct zkc_stat 
 }
 
 
-long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3556,7 +3556,7 @@ long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_stat_t_data_length_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3568,7 +3568,7 @@ void _wrap_zkc_stat_t_data_length_set_capi_20dbd134f3b30f93(struct zkc_stat *_sw
 }
 
 
-intgo _wrap_zkc_stat_t_data_length_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3581,7 +3581,7 @@ intgo _wrap_zkc_stat_t_data_length_get_capi_20dbd134f3b30f93(struct zkc_stat *_s
 }
 
 
-void _wrap_zkc_stat_t_num_children_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3593,7 +3593,7 @@ void _wrap_zkc_stat_t_num_children_set_capi_20dbd134f3b30f93(struct zkc_stat *_s
 }
 
 
-intgo _wrap_zkc_stat_t_num_children_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3606,7 +3606,7 @@ intgo _wrap_zkc_stat_t_num_children_get_capi_20dbd134f3b30f93(struct zkc_stat *_
 }
 
 
-void _wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3618,7 +3618,7 @@ void _wrap_zkc_stat_t_pzxid_set_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3631,7 +3631,7 @@ long long _wrap_zkc_stat_t_pzxid_get_capi_20dbd134f3b30f93(struct zkc_stat *_swi
 }
 
 
-struct zkc_stat *_wrap_new_zkc_stat_t_capi_20dbd134f3b30f93() {
+struct zkc_stat *_wrap_new_zkc_stat_t_capi_zkcgo() {
   struct zkc_stat *result = 0 ;
   struct zkc_stat *_swig_go_result;
   
@@ -3642,7 +3642,7 @@ struct zkc_stat *_wrap_new_zkc_stat_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_stat_t_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) {
+void _wrap_delete_zkc_stat_t_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   
   arg1 = *(struct zkc_stat **)&_swig_go_0; 
@@ -3652,7 +3652,7 @@ void _wrap_delete_zkc_stat_t_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERSISTENT_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3664,7 +3664,7 @@ intgo _wrap_ZKC_PERSISTENT_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3676,7 +3676,7 @@ intgo _wrap_ZKC_EPHEMERAL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3688,7 +3688,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3700,7 +3700,7 @@ intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CONTAINER_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CONTAINER_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3712,7 +3712,7 @@ intgo _wrap_ZKC_CONTAINER_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3724,7 +3724,7 @@ intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3736,7 +3736,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_create_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_version_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3748,7 +3748,7 @@ void _wrap_zkc_create_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_cre
 }
 
 
-intgo _wrap_zkc_create_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3761,7 +3761,7 @@ intgo _wrap_zkc_create_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_cr
 }
 
 
-void _wrap_zkc_create_options_t_mode_set_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3773,7 +3773,7 @@ void _wrap_zkc_create_options_t_mode_set_capi_20dbd134f3b30f93(struct zkc_create
 }
 
 
-intgo _wrap_zkc_create_options_t_mode_get_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3786,7 +3786,7 @@ intgo _wrap_zkc_create_options_t_mode_get_capi_20dbd134f3b30f93(struct zkc_creat
 }
 
 
-void _wrap_zkc_create_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3798,7 +3798,7 @@ void _wrap_zkc_create_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_creat
 }
 
 
-intgo _wrap_zkc_create_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3811,7 +3811,7 @@ intgo _wrap_zkc_create_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_crea
 }
 
 
-void _wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t arg2 ;
   
@@ -3823,7 +3823,7 @@ void _wrap_zkc_create_options_t_ttl_ms_set_capi_20dbd134f3b30f93(struct zkc_crea
 }
 
 
-long long _wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+long long _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3836,7 +3836,7 @@ long long _wrap_zkc_create_options_t_ttl_ms_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_create_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3848,7 +3848,7 @@ void _wrap_zkc_create_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_create_
 }
 
 
-struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3861,7 +3861,7 @@ struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_20dbd134f3b30f93(st
 }
 
 
-struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_20dbd134f3b30f93() {
+struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_zkcgo() {
   struct zkc_create_options *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -3872,7 +3872,7 @@ struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_20dbd134f3b30f93(
 }
 
 
-void _wrap_delete_zkc_create_options_t_capi_20dbd134f3b30f93(struct zkc_create_options *_swig_go_0) {
+void _wrap_delete_zkc_create_options_t_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   
   arg1 = *(struct zkc_create_options **)&_swig_go_0; 
@@ -3882,7 +3882,7 @@ void _wrap_delete_zkc_create_options_t_capi_20dbd134f3b30f93(struct zkc_create_o
 }
 
 
-intgo _wrap_zkc_create_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
+intgo _wrap_zkc_create_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3940,7 +3940,7 @@ intgo _wrap_zkc_create_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_zkc_get_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -3994,7 +3994,7 @@ intgo _wrap_zkc_get_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swi
 }
 
 
-intgo _wrap_zkc_get_w_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_get_w_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -4054,7 +4054,7 @@ intgo _wrap_zkc_get_w_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _s
 }
 
 
-intgo _wrap_zkc_set_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_set_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4096,7 +4096,7 @@ intgo _wrap_zkc_set_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc *_swi
 }
 
 
-intgo _wrap_zkc_delete_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_delete_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4120,7 +4120,7 @@ intgo _wrap_zkc_delete_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_zkc_exists_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_exists_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4154,7 +4154,7 @@ intgo _wrap_zkc_exists_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc *_
 }
 
 
-intgo _wrap_zkc_exists_w_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_exists_w_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4194,7 +4194,7 @@ intgo _wrap_zkc_exists_w_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc 
 }
 
 
-intgo _wrap_zkc_children_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_children_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4231,7 +4231,7 @@ intgo _wrap_zkc_children_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0, _gosl
 }
 
 
-intgo _wrap_zkc_children_w_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_children_w_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4274,7 +4274,7 @@ intgo _wrap_zkc_children_w_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_sync_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_sync_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4294,7 +4294,7 @@ intgo _wrap_zkc_sync_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_zkc_path_validate_capi_20dbd134f3b30f93(_gostring_ _swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_path_validate_capi_zkcgo(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
   int result;
@@ -4314,7 +4314,7 @@ intgo _wrap_zkc_path_validate_capi_20dbd134f3b30f93(_gostring_ _swig_go_0, long 
 }
 
 
-intgo _wrap_ZKC_MAX_DATA_LEN_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -4325,7 +4325,7 @@ intgo _wrap_ZKC_MAX_DATA_LEN_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_zkc_multi_new_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0) {
+intgo _wrap_zkc_multi_new_capi_zkcgo(zkc_multi_t **_swig_go_0) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4339,7 +4339,7 @@ intgo _wrap_zkc_multi_new_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_multi_free_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0) {
+void _wrap_zkc_multi_free_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   
   arg1 = *(zkc_multi_t **)&_swig_go_0; 
@@ -4349,7 +4349,7 @@ void _wrap_zkc_multi_free_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_multi_create_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
+intgo _wrap_zkc_multi_create_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4379,7 +4379,7 @@ intgo _wrap_zkc_multi_create_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_set_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_multi_set_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4407,7 +4407,7 @@ intgo _wrap_zkc_multi_set_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_multi_delete_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_delete_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4429,7 +4429,7 @@ intgo _wrap_zkc_multi_delete_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_check_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_check_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4451,7 +4451,7 @@ intgo _wrap_zkc_multi_check_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0, 
 }
 
 
-long long _wrap_zkc_multi_count_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go_0) {
+long long _wrap_zkc_multi_count_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4464,7 +4464,7 @@ long long _wrap_zkc_multi_count_capi_20dbd134f3b30f93(struct zkc_multi *_swig_go
 }
 
 
-void _wrap_zkc_multi_result_t_code_set_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int arg2 ;
   
@@ -4476,7 +4476,7 @@ void _wrap_zkc_multi_result_t_code_set_capi_20dbd134f3b30f93(struct zkc_multi_re
 }
 
 
-intgo _wrap_zkc_multi_result_t_code_get_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0) {
+intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4489,7 +4489,7 @@ intgo _wrap_zkc_multi_result_t_code_get_capi_20dbd134f3b30f93(struct zkc_multi_r
 }
 
 
-void _wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -4514,7 +4514,7 @@ void _wrap_zkc_multi_result_t_path_set_capi_20dbd134f3b30f93(struct zkc_multi_re
 }
 
 
-_gostring_ _wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0) {
+_gostring_ _wrap_zkc_multi_result_t_path_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4527,7 +4527,7 @@ _gostring_ _wrap_zkc_multi_result_t_path_get_capi_20dbd134f3b30f93(struct zkc_mu
 }
 
 
-void _wrap_zkc_multi_result_t_stat_set_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
+void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   
@@ -4539,7 +4539,7 @@ void _wrap_zkc_multi_result_t_stat_set_capi_20dbd134f3b30f93(struct zkc_multi_re
 }
 
 
-struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0) {
+struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *result = 0 ;
   struct zkc_stat *_swig_go_result;
@@ -4552,7 +4552,7 @@ struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_20dbd134f3b30f93(struct 
 }
 
 
-struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_20dbd134f3b30f93() {
+struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_zkcgo() {
   struct zkc_multi_result *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
   
@@ -4563,7 +4563,7 @@ struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_multi_result_t_capi_20dbd134f3b30f93(struct zkc_multi_result *_swig_go_0) {
+void _wrap_delete_zkc_multi_result_t_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   
   arg1 = *(struct zkc_multi_result **)&_swig_go_0; 
@@ -4573,7 +4573,7 @@ void _wrap_delete_zkc_multi_result_t_capi_20dbd134f3b30f93(struct zkc_multi_resu
 }
 
 
-void _wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t arg2 ;
   
@@ -4585,7 +4585,7 @@ void _wrap_zkc_multi_results_t_count_set_capi_20dbd134f3b30f93(struct zkc_multi_
 }
 
 
-long long _wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkc_multi_results_t_count_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4598,7 +4598,7 @@ long long _wrap_zkc_multi_results_t_count_get_capi_20dbd134f3b30f93(struct zkc_m
 }
 
 
-void _wrap_zkc_multi_results_t_results_set_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
+void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *arg2 = (zkc_multi_result_t *) 0 ;
   
@@ -4610,7 +4610,7 @@ void _wrap_zkc_multi_results_t_results_set_capi_20dbd134f3b30f93(struct zkc_mult
 }
 
 
-struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0) {
+struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
@@ -4623,7 +4623,7 @@ struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_20dbd134f3b3
 }
 
 
-struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_20dbd134f3b30f93() {
+struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_zkcgo() {
   struct zkc_multi_results *result = 0 ;
   struct zkc_multi_results *_swig_go_result;
   
@@ -4634,7 +4634,7 @@ struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_delete_zkc_multi_results_t_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0) {
+void _wrap_delete_zkc_multi_results_t_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   
   arg1 = *(struct zkc_multi_results **)&_swig_go_0; 
@@ -4644,7 +4644,7 @@ void _wrap_delete_zkc_multi_results_t_capi_20dbd134f3b30f93(struct zkc_multi_res
 }
 
 
-intgo _wrap_zkc_multi_commit_capi_20dbd134f3b30f93(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
+intgo _wrap_zkc_multi_commit_capi_zkcgo(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
   zkc_multi_results_t **arg1 = (zkc_multi_results_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   zkc_multi_t *arg3 = (zkc_multi_t *) 0 ;
@@ -4662,7 +4662,7 @@ intgo _wrap_zkc_multi_commit_capi_20dbd134f3b30f93(zkc_multi_results_t **_swig_g
 }
 
 
-void _wrap_zkc_multi_results_free_capi_20dbd134f3b30f93(struct zkc_multi_results *_swig_go_0) {
+void _wrap_zkc_multi_results_free_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   
   arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
@@ -4672,7 +4672,7 @@ void _wrap_zkc_multi_results_free_capi_20dbd134f3b30f93(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkc_batch_new_capi_20dbd134f3b30f93(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_zkcgo(struct zkc_batch **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4685,7 +4685,7 @@ intgo _wrap_zkc_batch_new_capi_20dbd134f3b30f93(struct zkc_batch **_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_free_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_free_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4695,7 +4695,7 @@ void _wrap_zkc_batch_free_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_clear_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_clear_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4705,7 +4705,7 @@ void _wrap_zkc_batch_clear_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_batch_count_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_count_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4718,7 +4718,7 @@ long long _wrap_zkc_batch_count_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_get_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_get_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4746,7 +4746,7 @@ intgo _wrap_zkc_batch_get_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_exists_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_exists_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4774,7 +4774,7 @@ intgo _wrap_zkc_batch_exists_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_children_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_children_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4802,7 +4802,7 @@ intgo _wrap_zkc_batch_children_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_create_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
+intgo _wrap_zkc_batch_create_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4830,7 +4830,7 @@ intgo _wrap_zkc_batch_create_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_set_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_batch_set_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4858,7 +4858,7 @@ intgo _wrap_zkc_batch_set_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_delete_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_batch_delete_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4880,7 +4880,7 @@ intgo _wrap_zkc_batch_delete_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_sync_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_batch_sync_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4900,7 +4900,7 @@ intgo _wrap_zkc_batch_sync_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, _
 }
 
 
-intgo _wrap_zkc_batch_run_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
+intgo _wrap_zkc_batch_run_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   int result;
@@ -4915,7 +4915,7 @@ intgo _wrap_zkc_batch_run_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_batch_code_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_batch_code_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -4930,7 +4930,7 @@ intgo _wrap_zkc_batch_code_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, l
 }
 
 
-_gostring_ _wrap_zkc_batch_data_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+_gostring_ _wrap_zkc_batch_data_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4947,7 +4947,7 @@ _gostring_ _wrap_zkc_batch_data_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_zkcgo(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
@@ -4964,7 +4964,7 @@ intgo _wrap_zkc_batch_stat_capi_20dbd134f3b30f93(struct zkc_stat *_swig_go_0, st
 }
 
 
-_gostring_ _wrap_zkc_batch_path_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkc_batch_path_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4979,7 +4979,7 @@ _gostring_ _wrap_zkc_batch_path_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go
 }
 
 
-struct zkc_strings *_wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+struct zkc_strings *_wrap_zkc_batch_children_of_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   zkc_strings_t *result = 0 ;
@@ -4994,7 +4994,7 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-long long _wrap_zkc_batch_session_capi_20dbd134f3b30f93(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_session_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5007,7 +5007,7 @@ long long _wrap_zkc_batch_session_capi_20dbd134f3b30f93(struct zkc_batch *_swig_
 }
 
 
-intgo _wrap_zkc_pnode_open_capi_20dbd134f3b30f93(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_pnode_open_capi_zkcgo(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_pnode_t **arg1 = (zkc_pnode_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5038,7 +5038,7 @@ intgo _wrap_zkc_pnode_open_capi_20dbd134f3b30f93(zkc_pnode_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_pnode_path_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
+intgo _wrap_zkc_pnode_path_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_pnode_t *arg2 = (zkc_pnode_t *) 0 ;
   char *tmp1 = NULL ;
@@ -5067,7 +5067,7 @@ intgo _wrap_zkc_pnode_path_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct 
 }
 
 
-intgo _wrap_zkc_pnode_set_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_pnode_set_capi_zkcgo(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -5086,7 +5086,7 @@ intgo _wrap_zkc_pnode_set_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_pnode_wait_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_pnode_wait_capi_zkcgo(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int arg2 ;
   int result;
@@ -5101,7 +5101,7 @@ intgo _wrap_zkc_pnode_wait_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0, i
 }
 
 
-intgo _wrap_zkc_pnode_delete_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0) {
+intgo _wrap_zkc_pnode_delete_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5114,7 +5114,7 @@ intgo _wrap_zkc_pnode_delete_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0)
 }
 
 
-void _wrap_zkc_pnode_close_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0) {
+void _wrap_zkc_pnode_close_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   
   arg1 = *(zkc_pnode_t **)&_swig_go_0; 
@@ -5124,7 +5124,7 @@ void _wrap_zkc_pnode_close_capi_20dbd134f3b30f93(struct zkc_pnode *_swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_CACHE_ADDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5136,7 +5136,7 @@ intgo _wrap_ZKC_CACHE_ADDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_UPDATED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5148,7 +5148,7 @@ intgo _wrap_ZKC_CACHE_UPDATED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_REMOVED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5160,7 +5160,7 @@ intgo _wrap_ZKC_CACHE_REMOVED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_INITIALIZED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5172,7 +5172,7 @@ intgo _wrap_ZKC_CACHE_INITIALIZED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_SUSPENDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5184,7 +5184,7 @@ intgo _wrap_ZKC_CACHE_SUSPENDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESYNCED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5196,7 +5196,7 @@ intgo _wrap_ZKC_CACHE_RESYNCED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5208,7 +5208,7 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5220,7 +5220,7 @@ intgo _wrap_ZKC_CACHE_RESET_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -5231,7 +5231,7 @@ intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_cache_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5243,7 +5243,7 @@ void _wrap_zkc_cache_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_cach
 }
 
 
-intgo _wrap_zkc_cache_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5256,7 +5256,7 @@ intgo _wrap_zkc_cache_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_cac
 }
 
 
-void _wrap_zkc_cache_options_t_depth_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5268,7 +5268,7 @@ void _wrap_zkc_cache_options_t_depth_set_capi_20dbd134f3b30f93(struct zkc_cache_
 }
 
 
-intgo _wrap_zkc_cache_options_t_depth_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5281,7 +5281,7 @@ intgo _wrap_zkc_cache_options_t_depth_get_capi_20dbd134f3b30f93(struct zkc_cache
 }
 
 
-void _wrap_zkc_cache_options_t_data_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5293,7 +5293,7 @@ void _wrap_zkc_cache_options_t_data_set_capi_20dbd134f3b30f93(struct zkc_cache_o
 }
 
 
-intgo _wrap_zkc_cache_options_t_data_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5306,7 +5306,7 @@ intgo _wrap_zkc_cache_options_t_data_get_capi_20dbd134f3b30f93(struct zkc_cache_
 }
 
 
-void _wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5318,7 +5318,7 @@ void _wrap_zkc_cache_options_t_max_nodes_set_capi_20dbd134f3b30f93(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5331,7 +5331,7 @@ long long _wrap_zkc_cache_options_t_max_nodes_get_capi_20dbd134f3b30f93(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5343,7 +5343,7 @@ void _wrap_zkc_cache_options_t_max_bytes_set_capi_20dbd134f3b30f93(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5356,7 +5356,7 @@ long long _wrap_zkc_cache_options_t_max_bytes_get_capi_20dbd134f3b30f93(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_event_payload_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -5368,7 +5368,7 @@ void _wrap_zkc_cache_options_t_event_payload_set_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void *_wrap_zkc_cache_options_t_event_payload_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+void *_wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -5381,7 +5381,7 @@ void *_wrap_zkc_cache_options_t_event_payload_get_capi_20dbd134f3b30f93(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_events_set_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5393,7 +5393,7 @@ void _wrap_zkc_cache_options_t_events_set_capi_20dbd134f3b30f93(struct zkc_cache
 }
 
 
-intgo _wrap_zkc_cache_options_t_events_get_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5406,7 +5406,7 @@ intgo _wrap_zkc_cache_options_t_events_get_capi_20dbd134f3b30f93(struct zkc_cach
 }
 
 
-struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_20dbd134f3b30f93() {
+struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_zkcgo() {
   struct zkc_cache_options *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -5417,7 +5417,7 @@ struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_delete_zkc_cache_options_t_capi_20dbd134f3b30f93(struct zkc_cache_options *_swig_go_0) {
+void _wrap_delete_zkc_cache_options_t_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   
   arg1 = *(struct zkc_cache_options **)&_swig_go_0; 
@@ -5427,7 +5427,7 @@ void _wrap_delete_zkc_cache_options_t_capi_20dbd134f3b30f93(struct zkc_cache_opt
 }
 
 
-intgo _wrap_zkc_cache_open_capi_20dbd134f3b30f93(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
+intgo _wrap_zkc_cache_open_capi_zkcgo(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5452,7 +5452,7 @@ intgo _wrap_zkc_cache_open_capi_20dbd134f3b30f93(zkc_cache_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_cache_close_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+void _wrap_zkc_cache_close_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   
   arg1 = *(zkc_cache_t **)&_swig_go_0; 
@@ -5462,7 +5462,7 @@ void _wrap_zkc_cache_close_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_cache_wait_initialized_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int arg2 ;
   int result;
@@ -5477,7 +5477,7 @@ intgo _wrap_zkc_cache_wait_initialized_capi_20dbd134f3b30f93(struct zkc_cache *_
 }
 
 
-intgo _wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int64_t arg2 ;
   int arg3 ;
@@ -5494,7 +5494,7 @@ intgo _wrap_zkc_cache_wait_zxid_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go
 }
 
 
-intgo _wrap_zkc_cache_get_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_cache_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -5548,7 +5548,7 @@ intgo _wrap_zkc_cache_get_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice
 }
 
 
-intgo _wrap_zkc_cache_children_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_cache_children_capi_zkcgo(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_cache_t *arg2 = (zkc_cache_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5571,7 +5571,7 @@ intgo _wrap_zkc_cache_children_capi_20dbd134f3b30f93(zkc_strings_t **_swig_go_0,
 }
 
 
-long long _wrap_zkc_cache_count_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_count_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5584,7 +5584,7 @@ long long _wrap_zkc_cache_count_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_bytes_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5597,7 +5597,7 @@ long long _wrap_zkc_cache_bytes_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_memory_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_memory_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5610,7 +5610,7 @@ long long _wrap_zkc_cache_memory_capi_20dbd134f3b30f93(struct zkc_cache *_swig_g
 }
 
 
-intgo _wrap_zkc_cache_status_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+intgo _wrap_zkc_cache_status_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5623,7 +5623,7 @@ intgo _wrap_zkc_cache_status_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0)
 }
 
 
-_gostring_ _wrap_zkc_cache_path_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go_0) {
+_gostring_ _wrap_zkc_cache_path_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5636,7 +5636,7 @@ _gostring_ _wrap_zkc_cache_path_capi_20dbd134f3b30f93(struct zkc_cache *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_cache_event_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5649,7 +5649,7 @@ _gostring_ _wrap_zkc_cache_event_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_election_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_version_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5661,7 +5661,7 @@ void _wrap_zkc_election_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5674,7 +5674,7 @@ intgo _wrap_zkc_election_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_options_t_id_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5698,7 +5698,7 @@ void _wrap_zkc_election_options_t_id_set_capi_20dbd134f3b30f93(struct zkc_electi
 }
 
 
-_gostring_ _wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0) {
+_gostring_ _wrap_zkc_election_options_t_id_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5711,7 +5711,7 @@ _gostring_ _wrap_zkc_election_options_t_id_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_step_down_set_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5723,7 +5723,7 @@ void _wrap_zkc_election_options_t_step_down_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-intgo _wrap_zkc_election_options_t_step_down_get_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5736,7 +5736,7 @@ intgo _wrap_zkc_election_options_t_step_down_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_election_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -5748,7 +5748,7 @@ void _wrap_zkc_election_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_elect
 }
 
 
-struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -5761,7 +5761,7 @@ struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_20dbd134f3b30f93(
 }
 
 
-struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_20dbd134f3b30f93() {
+struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_zkcgo() {
   struct zkc_election_options *result = 0 ;
   struct zkc_election_options *_swig_go_result;
   
@@ -5772,7 +5772,7 @@ struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_20dbd134f3b30
 }
 
 
-void _wrap_delete_zkc_election_options_t_capi_20dbd134f3b30f93(struct zkc_election_options *_swig_go_0) {
+void _wrap_delete_zkc_election_options_t_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   
   arg1 = *(struct zkc_election_options **)&_swig_go_0; 
@@ -5782,7 +5782,7 @@ void _wrap_delete_zkc_election_options_t_capi_20dbd134f3b30f93(struct zkc_electi
 }
 
 
-intgo _wrap_zkc_election_open_capi_20dbd134f3b30f93(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
+intgo _wrap_zkc_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5807,7 +5807,7 @@ intgo _wrap_zkc_election_open_capi_20dbd134f3b30f93(zkc_election_t **_swig_go_0,
 }
 
 
-intgo _wrap_zkc_election_join_capi_20dbd134f3b30f93(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_join_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5820,7 +5820,7 @@ intgo _wrap_zkc_election_join_capi_20dbd134f3b30f93(struct zkc_election *_swig_g
 }
 
 
-intgo _wrap_zkc_election_await_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_election_await_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int arg3 ;
@@ -5848,7 +5848,7 @@ intgo _wrap_zkc_election_await_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_is_leader_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int64_t temp1 ;
@@ -5874,7 +5874,7 @@ intgo _wrap_zkc_election_is_leader_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, s
 }
 
 
-intgo _wrap_zkc_election_node_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_node_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   char *tmp1 = NULL ;
@@ -5903,7 +5903,7 @@ intgo _wrap_zkc_election_node_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, stru
 }
 
 
-intgo _wrap_zkc_election_fence_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
+intgo _wrap_zkc_election_fence_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_election_t *arg3 = (zkc_election_t *) 0 ;
@@ -5945,7 +5945,7 @@ intgo _wrap_zkc_election_fence_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_election_resign_capi_20dbd134f3b30f93(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_resign_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5958,7 +5958,7 @@ intgo _wrap_zkc_election_resign_capi_20dbd134f3b30f93(struct zkc_election *_swig
 }
 
 
-void _wrap_zkc_election_close_capi_20dbd134f3b30f93(struct zkc_election *_swig_go_0) {
+void _wrap_zkc_election_close_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   
   arg1 = *(zkc_election_t **)&_swig_go_0; 
@@ -5968,7 +5968,7 @@ void _wrap_zkc_election_close_capi_20dbd134f3b30f93(struct zkc_election *_swig_g
 }
 
 
-void _wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5993,7 +5993,7 @@ void _wrap_zkc_election_participant_t_id_set_capi_20dbd134f3b30f93(struct zkc_el
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6006,7 +6006,7 @@ _gostring_ _wrap_zkc_election_participant_t_id_get_capi_20dbd134f3b30f93(struct 
 }
 
 
-void _wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6031,7 +6031,7 @@ void _wrap_zkc_election_participant_t_node_set_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_node_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6044,7 +6044,7 @@ _gostring_ _wrap_zkc_election_participant_t_node_get_capi_20dbd134f3b30f93(struc
 }
 
 
-void _wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -6056,7 +6056,7 @@ void _wrap_zkc_election_participant_t_czxid_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-long long _wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6069,7 +6069,7 @@ long long _wrap_zkc_election_participant_t_czxid_get_capi_20dbd134f3b30f93(struc
 }
 
 
-void _wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -6081,7 +6081,7 @@ void _wrap_zkc_election_participant_t_session_id_set_capi_20dbd134f3b30f93(struc
 }
 
 
-long long _wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6094,7 +6094,7 @@ long long _wrap_zkc_election_participant_t_session_id_get_capi_20dbd134f3b30f93(
 }
 
 
-void _wrap_zkc_election_participant_t_is_leader_set_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int arg2 ;
   
@@ -6106,7 +6106,7 @@ void _wrap_zkc_election_participant_t_is_leader_set_capi_20dbd134f3b30f93(struct
 }
 
 
-intgo _wrap_zkc_election_participant_t_is_leader_get_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6119,7 +6119,7 @@ intgo _wrap_zkc_election_participant_t_is_leader_get_capi_20dbd134f3b30f93(struc
 }
 
 
-struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_20dbd134f3b30f93() {
+struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_zkcgo() {
   struct zkc_election_participant *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
   
@@ -6130,7 +6130,7 @@ struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_20dbd
 }
 
 
-void _wrap_delete_zkc_election_participant_t_capi_20dbd134f3b30f93(struct zkc_election_participant *_swig_go_0) {
+void _wrap_delete_zkc_election_participant_t_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   
   arg1 = *(struct zkc_election_participant **)&_swig_go_0; 
@@ -6140,7 +6140,7 @@ void _wrap_delete_zkc_election_participant_t_capi_20dbd134f3b30f93(struct zkc_el
 }
 
 
-void _wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t arg2 ;
   
@@ -6152,7 +6152,7 @@ void _wrap_zkc_election_participants_t_count_set_capi_20dbd134f3b30f93(struct zk
 }
 
 
-long long _wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0) {
+long long _wrap_zkc_election_participants_t_count_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6165,7 +6165,7 @@ long long _wrap_zkc_election_participants_t_count_get_capi_20dbd134f3b30f93(stru
 }
 
 
-void _wrap_zkc_election_participants_t_items_set_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
+void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *arg2 = (zkc_election_participant_t *) 0 ;
   
@@ -6177,7 +6177,7 @@ void _wrap_zkc_election_participants_t_items_set_capi_20dbd134f3b30f93(struct zk
 }
 
 
-struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0) {
+struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
@@ -6190,7 +6190,7 @@ struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_cap
 }
 
 
-struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_20dbd134f3b30f93() {
+struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_zkcgo() {
   struct zkc_election_participants *result = 0 ;
   struct zkc_election_participants *_swig_go_result;
   
@@ -6201,7 +6201,7 @@ struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_20d
 }
 
 
-void _wrap_delete_zkc_election_participants_t_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0) {
+void _wrap_delete_zkc_election_participants_t_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   
   arg1 = *(struct zkc_election_participants **)&_swig_go_0; 
@@ -6211,7 +6211,7 @@ void _wrap_delete_zkc_election_participants_t_capi_20dbd134f3b30f93(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_participants_capi_20dbd134f3b30f93(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_election_participants_capi_zkcgo(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_election_participants_t **arg1 = (zkc_election_participants_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6233,7 +6233,7 @@ intgo _wrap_zkc_election_participants_capi_20dbd134f3b30f93(struct zkc_election_
 }
 
 
-void _wrap_zkc_election_participants_free_capi_20dbd134f3b30f93(struct zkc_election_participants *_swig_go_0) {
+void _wrap_zkc_election_participants_free_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   zkc_election_participants_t *arg1 = (zkc_election_participants_t *) 0 ;
   
   arg1 = *(zkc_election_participants_t **)&_swig_go_0; 
@@ -6243,7 +6243,7 @@ void _wrap_zkc_election_participants_free_capi_20dbd134f3b30f93(struct zkc_elect
 }
 
 
-intgo _wrap_zkc_election_leader_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_election_leader_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -6292,7 +6292,7 @@ intgo _wrap_zkc_election_leader_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_barrier_set_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6312,7 +6312,7 @@ intgo _wrap_zkc_barrier_set_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_remove_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6332,7 +6332,7 @@ intgo _wrap_zkc_barrier_remove_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_barrier_wait_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -6354,7 +6354,7 @@ intgo _wrap_zkc_barrier_wait_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+intgo _wrap_zkc_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
   zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6386,7 +6386,7 @@ intgo _wrap_zkc_double_barrier_open_capi_20dbd134f3b30f93(zkc_double_barrier_t *
 }
 
 
-intgo _wrap_zkc_double_barrier_enter_capi_20dbd134f3b30f93(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6401,7 +6401,7 @@ intgo _wrap_zkc_double_barrier_enter_capi_20dbd134f3b30f93(struct zkc_double_bar
 }
 
 
-intgo _wrap_zkc_double_barrier_leave_capi_20dbd134f3b30f93(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6416,7 +6416,7 @@ intgo _wrap_zkc_double_barrier_leave_capi_20dbd134f3b30f93(struct zkc_double_bar
 }
 
 
-void _wrap_zkc_double_barrier_close_capi_20dbd134f3b30f93(struct zkc_double_barrier *_swig_go_0) {
+void _wrap_zkc_double_barrier_close_capi_zkcgo(struct zkc_double_barrier *_swig_go_0) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   
   arg1 = *(zkc_double_barrier_t **)&_swig_go_0; 
@@ -6426,7 +6426,7 @@ void _wrap_zkc_double_barrier_close_capi_20dbd134f3b30f93(struct zkc_double_barr
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6438,7 +6438,7 @@ intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6450,7 +6450,7 @@ intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6462,7 +6462,7 @@ intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_lock_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6474,7 +6474,7 @@ void _wrap_zkc_lock_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_lock_
 }
 
 
-intgo _wrap_zkc_lock_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6487,7 +6487,7 @@ intgo _wrap_zkc_lock_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6499,7 +6499,7 @@ void _wrap_zkc_lock_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_lock_op
 }
 
 
-intgo _wrap_zkc_lock_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6512,7 +6512,7 @@ intgo _wrap_zkc_lock_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_lock_o
 }
 
 
-void _wrap_zkc_lock_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -6524,7 +6524,7 @@ void _wrap_zkc_lock_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_lock_opti
 }
 
 
-struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -6537,7 +6537,7 @@ struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_20dbd134f3b30f93(stru
 }
 
 
-void _wrap_zkc_lock_options_t_data_set_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -6549,7 +6549,7 @@ void _wrap_zkc_lock_options_t_data_set_capi_20dbd134f3b30f93(struct zkc_lock_opt
 }
 
 
-void *_wrap_zkc_lock_options_t_data_get_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+void *_wrap_zkc_lock_options_t_data_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -6562,7 +6562,7 @@ void *_wrap_zkc_lock_options_t_data_get_capi_20dbd134f3b30f93(struct zkc_lock_op
 }
 
 
-void _wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t arg2 ;
   
@@ -6574,7 +6574,7 @@ void _wrap_zkc_lock_options_t_data_len_set_capi_20dbd134f3b30f93(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+long long _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6587,7 +6587,7 @@ long long _wrap_zkc_lock_options_t_data_len_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_20dbd134f3b30f93() {
+struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_zkcgo() {
   struct zkc_lock_options *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -6598,7 +6598,7 @@ struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_lock_options_t_capi_20dbd134f3b30f93(struct zkc_lock_options *_swig_go_0) {
+void _wrap_delete_zkc_lock_options_t_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   
   arg1 = *(struct zkc_lock_options **)&_swig_go_0; 
@@ -6608,7 +6608,7 @@ void _wrap_delete_zkc_lock_options_t_capi_20dbd134f3b30f93(struct zkc_lock_optio
 }
 
 
-void _wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6632,7 +6632,7 @@ void _wrap_zkc_lock_lease_t_path_set_capi_20dbd134f3b30f93(struct zkc_lock_lease
 }
 
 
-_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6645,7 +6645,7 @@ _gostring_ _wrap_zkc_lock_lease_t_path_get_capi_20dbd134f3b30f93(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6657,7 +6657,7 @@ void _wrap_zkc_lock_lease_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6670,7 +6670,7 @@ long long _wrap_zkc_lock_lease_t_session_id_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6682,7 +6682,7 @@ void _wrap_zkc_lock_lease_t_token_set_capi_20dbd134f3b30f93(struct zkc_lock_leas
 }
 
 
-long long _wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6695,7 +6695,7 @@ long long _wrap_zkc_lock_lease_t_token_get_capi_20dbd134f3b30f93(struct zkc_lock
 }
 
 
-struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_20dbd134f3b30f93() {
+struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_zkcgo() {
   struct zkc_lock_lease *result = 0 ;
   struct zkc_lock_lease *_swig_go_result;
   
@@ -6706,7 +6706,7 @@ struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_lock_lease_t_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0) {
+void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   
   arg1 = *(struct zkc_lock_lease **)&_swig_go_0; 
@@ -6716,7 +6716,7 @@ void _wrap_delete_zkc_lock_lease_t_capi_20dbd134f3b30f93(struct zkc_lock_lease *
 }
 
 
-intgo _wrap_ZKC_LOCK_FOREVER_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -6727,7 +6727,7 @@ intgo _wrap_ZKC_LOCK_FOREVER_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_zkc_lock_open_capi_20dbd134f3b30f93(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_lock_open_capi_zkcgo(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_lock_t **arg1 = (zkc_lock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6752,7 +6752,7 @@ intgo _wrap_zkc_lock_open_capi_20dbd134f3b30f93(zkc_lock_t **_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_lock_close_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
+void _wrap_zkc_lock_close_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   
   arg1 = *(zkc_lock_t **)&_swig_go_0; 
@@ -6762,7 +6762,7 @@ void _wrap_zkc_lock_close_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_acquire_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_acquire_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6779,7 +6779,7 @@ intgo _wrap_zkc_lock_acquire_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_
 }
 
 
-intgo _wrap_zkc_lock_release_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_lock_release_capi_zkcgo(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int arg2 ;
   int result;
@@ -6794,7 +6794,7 @@ intgo _wrap_zkc_lock_release_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_lock_cancel_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_cancel_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6807,7 +6807,7 @@ intgo _wrap_zkc_lock_cancel_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_valid_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_valid_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6820,7 +6820,7 @@ intgo _wrap_zkc_lock_valid_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_lease_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_lease_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6835,7 +6835,7 @@ intgo _wrap_zkc_lock_lease_capi_20dbd134f3b30f93(struct zkc_lock_lease *_swig_go
 }
 
 
-intgo _wrap_zkc_lock_fence_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6851,7 +6851,7 @@ intgo _wrap_zkc_lock_fence_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_lock_events_fd_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_events_fd_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6864,7 +6864,7 @@ intgo _wrap_zkc_lock_events_fd_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_events_next_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   int *arg1 = (int *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6892,7 +6892,7 @@ intgo _wrap_zkc_lock_events_next_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, str
 }
 
 
-_gostring_ _wrap_zkc_lock_path_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_path_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6905,7 +6905,7 @@ _gostring_ _wrap_zkc_lock_path_capi_20dbd134f3b30f93(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_rwlock_open_capi_zkcgo(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_rwlock_t **arg1 = (zkc_rwlock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6930,7 +6930,7 @@ intgo _wrap_zkc_rwlock_open_capi_20dbd134f3b30f93(zkc_rwlock_t **_swig_go_0, str
 }
 
 
-void _wrap_zkc_rwlock_close_capi_20dbd134f3b30f93(struct zkc_rwlock *_swig_go_0) {
+void _wrap_zkc_rwlock_close_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   
   arg1 = *(zkc_rwlock_t **)&_swig_go_0; 
@@ -6940,7 +6940,7 @@ void _wrap_zkc_rwlock_close_capi_20dbd134f3b30f93(struct zkc_rwlock *_swig_go_0)
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_read_capi_20dbd134f3b30f93(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_read_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6953,7 +6953,7 @@ struct zkc_lock *_wrap_zkc_rwlock_read_capi_20dbd134f3b30f93(struct zkc_rwlock *
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_write_capi_20dbd134f3b30f93(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_write_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6966,7 +6966,7 @@ struct zkc_lock *_wrap_zkc_rwlock_write_capi_20dbd134f3b30f93(struct zkc_rwlock 
 }
 
 
-intgo _wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
+intgo _wrap_zkc_semaphore_open_capi_zkcgo(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
   zkc_semaphore_t **arg1 = (zkc_semaphore_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6993,7 +6993,7 @@ intgo _wrap_zkc_semaphore_open_capi_20dbd134f3b30f93(zkc_semaphore_t **_swig_go_
 }
 
 
-void _wrap_zkc_semaphore_close_capi_20dbd134f3b30f93(struct zkc_semaphore *_swig_go_0) {
+void _wrap_zkc_semaphore_close_capi_zkcgo(struct zkc_semaphore *_swig_go_0) {
   zkc_semaphore_t *arg1 = (zkc_semaphore_t *) 0 ;
   
   arg1 = *(zkc_semaphore_t **)&_swig_go_0; 
@@ -7003,7 +7003,7 @@ void _wrap_zkc_semaphore_close_capi_20dbd134f3b30f93(struct zkc_semaphore *_swig
 }
 
 
-intgo _wrap_zkc_semaphore_acquire_capi_20dbd134f3b30f93(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
   zkc_semaphore_lease_t **arg1 = (zkc_semaphore_lease_t **) 0 ;
   zkc_semaphore_t *arg2 = (zkc_semaphore_t *) 0 ;
   int arg3 ;
@@ -7021,7 +7021,7 @@ intgo _wrap_zkc_semaphore_acquire_capi_20dbd134f3b30f93(zkc_semaphore_lease_t **
 }
 
 
-intgo _wrap_zkc_semaphore_release_capi_20dbd134f3b30f93(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_semaphore_release_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int arg2 ;
   int result;
@@ -7036,7 +7036,7 @@ intgo _wrap_zkc_semaphore_release_capi_20dbd134f3b30f93(struct zkc_semaphore_lea
 }
 
 
-void _wrap_zkc_semaphore_lease_free_capi_20dbd134f3b30f93(struct zkc_semaphore_lease *_swig_go_0) {
+void _wrap_zkc_semaphore_lease_free_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   
   arg1 = *(zkc_semaphore_lease_t **)&_swig_go_0; 
@@ -7046,7 +7046,7 @@ void _wrap_zkc_semaphore_lease_free_capi_20dbd134f3b30f93(struct zkc_semaphore_l
 }
 
 
-intgo _wrap_zkc_semaphore_lease_valid_capi_20dbd134f3b30f93(struct zkc_semaphore_lease *_swig_go_0) {
+intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7059,7 +7059,7 @@ intgo _wrap_zkc_semaphore_lease_valid_capi_20dbd134f3b30f93(struct zkc_semaphore
 }
 
 
-_gostring_ _wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(struct zkc_semaphore_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_semaphore_lease_path_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7072,7 +7072,7 @@ _gostring_ _wrap_zkc_semaphore_lease_path_capi_20dbd134f3b30f93(struct zkc_semap
 }
 
 
-long long _wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(struct zkc_semaphore_lease *_swig_go_0) {
+long long _wrap_zkc_semaphore_lease_token_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7085,7 +7085,7 @@ long long _wrap_zkc_semaphore_lease_token_capi_20dbd134f3b30f93(struct zkc_semap
 }
 
 
-intgo _wrap_zkc_semaphore_fence_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
+intgo _wrap_zkc_semaphore_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_semaphore_lease_t *arg2 = (zkc_semaphore_lease_t *) 0 ;
   int result;
@@ -7101,7 +7101,7 @@ intgo _wrap_zkc_semaphore_fence_capi_20dbd134f3b30f93(zkc_multi_t **_swig_go_0, 
 }
 
 
-void _wrap_zkc_counter_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7113,7 +7113,7 @@ void _wrap_zkc_counter_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7126,7 +7126,7 @@ intgo _wrap_zkc_counter_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_options_t_shards_set_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7138,7 +7138,7 @@ void _wrap_zkc_counter_options_t_shards_set_capi_20dbd134f3b30f93(struct zkc_cou
 }
 
 
-intgo _wrap_zkc_counter_options_t_shards_get_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7151,7 +7151,7 @@ intgo _wrap_zkc_counter_options_t_shards_get_capi_20dbd134f3b30f93(struct zkc_co
 }
 
 
-void _wrap_zkc_counter_options_t_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7163,7 +7163,7 @@ void _wrap_zkc_counter_options_t_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7176,7 +7176,7 @@ intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_20dbd134f3b30f93() {
+struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_zkcgo() {
   struct zkc_counter_options *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -7187,7 +7187,7 @@ struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_20dbd134f3b30f9
 }
 
 
-void _wrap_delete_zkc_counter_options_t_capi_20dbd134f3b30f93(struct zkc_counter_options *_swig_go_0) {
+void _wrap_delete_zkc_counter_options_t_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   
   arg1 = *(struct zkc_counter_options **)&_swig_go_0; 
@@ -7197,7 +7197,7 @@ void _wrap_delete_zkc_counter_options_t_capi_20dbd134f3b30f93(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_open_capi_20dbd134f3b30f93(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
+intgo _wrap_zkc_counter_open_capi_zkcgo(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7222,7 +7222,7 @@ intgo _wrap_zkc_counter_open_capi_20dbd134f3b30f93(zkc_counter_t **_swig_go_0, s
 }
 
 
-void _wrap_zkc_counter_close_capi_20dbd134f3b30f93(struct zkc_counter *_swig_go_0) {
+void _wrap_zkc_counter_close_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   
   arg1 = *(zkc_counter_t **)&_swig_go_0; 
@@ -7232,7 +7232,7 @@ void _wrap_zkc_counter_close_capi_20dbd134f3b30f93(struct zkc_counter *_swig_go_
 }
 
 
-intgo _wrap_zkc_counter_get_capi_20dbd134f3b30f93(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
+intgo _wrap_zkc_counter_get_capi_zkcgo(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int result;
@@ -7247,7 +7247,7 @@ intgo _wrap_zkc_counter_get_capi_20dbd134f3b30f93(long long *_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t arg2 ;
   
@@ -7259,7 +7259,7 @@ void _wrap_zkc_counter_outcome_t_value_set_capi_20dbd134f3b30f93(struct zkc_coun
 }
 
 
-long long _wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0) {
+long long _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7272,7 +7272,7 @@ long long _wrap_zkc_counter_outcome_t_value_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_counter_outcome_t_version_set_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t arg2 ;
   
@@ -7284,7 +7284,7 @@ void _wrap_zkc_counter_outcome_t_version_set_capi_20dbd134f3b30f93(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_version_get_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -7297,7 +7297,7 @@ intgo _wrap_zkc_counter_outcome_t_version_get_capi_20dbd134f3b30f93(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_outcome_t_shard_set_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int arg2 ;
   
@@ -7309,7 +7309,7 @@ void _wrap_zkc_counter_outcome_t_shard_set_capi_20dbd134f3b30f93(struct zkc_coun
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_shard_get_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7322,7 +7322,7 @@ intgo _wrap_zkc_counter_outcome_t_shard_get_capi_20dbd134f3b30f93(struct zkc_cou
 }
 
 
-struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_20dbd134f3b30f93() {
+struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_zkcgo() {
   struct zkc_counter_outcome *result = 0 ;
   struct zkc_counter_outcome *_swig_go_result;
   
@@ -7333,7 +7333,7 @@ struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_20dbd134f3b30f9
 }
 
 
-void _wrap_delete_zkc_counter_outcome_t_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0) {
+void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   
   arg1 = *(struct zkc_counter_outcome **)&_swig_go_0; 
@@ -7343,7 +7343,7 @@ void _wrap_delete_zkc_counter_outcome_t_capi_20dbd134f3b30f93(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_add_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7371,7 +7371,7 @@ intgo _wrap_zkc_counter_add_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_ex_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   zkc_counter_outcome_t *arg1 = (zkc_counter_outcome_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7388,7 +7388,7 @@ intgo _wrap_zkc_counter_add_ex_capi_20dbd134f3b30f93(struct zkc_counter_outcome 
 }
 
 
-intgo _wrap_zkc_counter_cas_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_counter_cas_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7418,7 +7418,7 @@ intgo _wrap_zkc_counter_cas_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_set_capi_20dbd134f3b30f93(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_counter_set_capi_zkcgo(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -7433,7 +7433,7 @@ intgo _wrap_zkc_counter_set_capi_20dbd134f3b30f93(struct zkc_counter *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_counter_path_capi_20dbd134f3b30f93(struct zkc_counter *_swig_go_0) {
+_gostring_ _wrap_zkc_counter_path_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7446,7 +7446,7 @@ _gostring_ _wrap_zkc_counter_path_capi_20dbd134f3b30f93(struct zkc_counter *_swi
 }
 
 
-void _wrap_zkc_counter_encode_capi_20dbd134f3b30f93(char *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_encode_capi_zkcgo(char *_swig_go_0, long long _swig_go_1) {
   unsigned char *arg1 ;
   int64_t arg2 ;
   
@@ -7458,7 +7458,7 @@ void _wrap_zkc_counter_encode_capi_20dbd134f3b30f93(char *_swig_go_0, long long 
 }
 
 
-intgo _wrap_zkc_counter_decode_capi_20dbd134f3b30f93(long long *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_counter_decode_capi_zkcgo(long long *_swig_go_0, _goslice_ _swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -7477,7 +7477,7 @@ intgo _wrap_zkc_counter_decode_capi_20dbd134f3b30f93(long long *_swig_go_0, _gos
 }
 
 
-void _wrap_zkc_queue_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7489,7 +7489,7 @@ void _wrap_zkc_queue_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_queu
 }
 
 
-intgo _wrap_zkc_queue_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7502,7 +7502,7 @@ intgo _wrap_zkc_queue_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_que
 }
 
 
-void _wrap_zkc_queue_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7514,7 +7514,7 @@ void _wrap_zkc_queue_options_t_flags_set_capi_20dbd134f3b30f93(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7527,7 +7527,7 @@ intgo _wrap_zkc_queue_options_t_flags_get_capi_20dbd134f3b30f93(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_options_t_bucket_size_set_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7539,7 +7539,7 @@ void _wrap_zkc_queue_options_t_bucket_size_set_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7552,7 +7552,7 @@ intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_queue_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -7564,7 +7564,7 @@ void _wrap_zkc_queue_options_t_acl_set_capi_20dbd134f3b30f93(struct zkc_queue_op
 }
 
 
-struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -7577,7 +7577,7 @@ struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_20dbd134f3b30f93(str
 }
 
 
-struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_20dbd134f3b30f93() {
+struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_zkcgo() {
   struct zkc_queue_options *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -7588,7 +7588,7 @@ struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_delete_zkc_queue_options_t_capi_20dbd134f3b30f93(struct zkc_queue_options *_swig_go_0) {
+void _wrap_delete_zkc_queue_options_t_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   
   arg1 = *(struct zkc_queue_options **)&_swig_go_0; 
@@ -7598,7 +7598,7 @@ void _wrap_delete_zkc_queue_options_t_capi_20dbd134f3b30f93(struct zkc_queue_opt
 }
 
 
-void _wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7623,7 +7623,7 @@ void _wrap_zkc_queue_item_t_name_set_capi_20dbd134f3b30f93(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_name_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7636,7 +7636,7 @@ _gostring_ _wrap_zkc_queue_item_t_name_get_capi_20dbd134f3b30f93(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7661,7 +7661,7 @@ void _wrap_zkc_queue_item_t_data_set_capi_20dbd134f3b30f93(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_data_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7674,7 +7674,7 @@ _gostring_ _wrap_zkc_queue_item_t_data_get_capi_20dbd134f3b30f93(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t arg2 ;
   
@@ -7686,7 +7686,7 @@ void _wrap_zkc_queue_item_t_len_set_capi_20dbd134f3b30f93(struct zkc_queue_item 
 }
 
 
-long long _wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_len_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -7699,7 +7699,7 @@ long long _wrap_zkc_queue_item_t_len_get_capi_20dbd134f3b30f93(struct zkc_queue_
 }
 
 
-void _wrap_zkc_queue_item_t_priority_set_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int arg2 ;
   
@@ -7711,7 +7711,7 @@ void _wrap_zkc_queue_item_t_priority_set_capi_20dbd134f3b30f93(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_item_t_priority_get_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7724,7 +7724,7 @@ intgo _wrap_zkc_queue_item_t_priority_get_capi_20dbd134f3b30f93(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t arg2 ;
   
@@ -7736,7 +7736,7 @@ void _wrap_zkc_queue_item_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_queu
 }
 
 
-long long _wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7749,7 +7749,7 @@ long long _wrap_zkc_queue_item_t_session_id_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_20dbd134f3b30f93() {
+struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_zkcgo() {
   struct zkc_queue_item *result = 0 ;
   struct zkc_queue_item *_swig_go_result;
   
@@ -7760,7 +7760,7 @@ struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_queue_item_t_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+void _wrap_delete_zkc_queue_item_t_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   
   arg1 = *(struct zkc_queue_item **)&_swig_go_0; 
@@ -7770,7 +7770,7 @@ void _wrap_delete_zkc_queue_item_t_capi_20dbd134f3b30f93(struct zkc_queue_item *
 }
 
 
-void _wrap_zkc_queue_item_free_capi_20dbd134f3b30f93(struct zkc_queue_item *_swig_go_0) {
+void _wrap_zkc_queue_item_free_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   zkc_queue_item_t *arg1 = (zkc_queue_item_t *) 0 ;
   
   arg1 = *(zkc_queue_item_t **)&_swig_go_0; 
@@ -7780,7 +7780,7 @@ void _wrap_zkc_queue_item_free_capi_20dbd134f3b30f93(struct zkc_queue_item *_swi
 }
 
 
-intgo _wrap_zkc_queue_open_capi_20dbd134f3b30f93(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
+intgo _wrap_zkc_queue_open_capi_zkcgo(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
   zkc_queue_t **arg1 = (zkc_queue_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7805,7 +7805,7 @@ intgo _wrap_zkc_queue_open_capi_20dbd134f3b30f93(zkc_queue_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_queue_close_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0) {
+void _wrap_zkc_queue_close_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
@@ -7815,7 +7815,7 @@ void _wrap_zkc_queue_close_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_queue_put_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_put_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   char **arg1 = (char **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -7852,7 +7852,7 @@ intgo _wrap_zkc_queue_put_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -7873,7 +7873,7 @@ intgo _wrap_zkc_queue_put_many_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_
 }
 
 
-intgo _wrap_zkc_queue_take_capi_20dbd134f3b30f93(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_take_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int arg3 ;
@@ -7893,7 +7893,7 @@ intgo _wrap_zkc_queue_take_capi_20dbd134f3b30f93(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_ack_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7908,7 +7908,7 @@ intgo _wrap_zkc_queue_ack_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, st
 }
 
 
-intgo _wrap_zkc_queue_release_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_release_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7923,7 +7923,7 @@ intgo _wrap_zkc_queue_release_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0
 }
 
 
-intgo _wrap_zkc_queue_peek_capi_20dbd134f3b30f93(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
+intgo _wrap_zkc_queue_peek_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int result;
@@ -7939,7 +7939,7 @@ intgo _wrap_zkc_queue_peek_capi_20dbd134f3b30f93(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_size_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
+intgo _wrap_zkc_queue_size_capi_zkcgo(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_t *arg3 = (zkc_queue_t *) 0 ;
@@ -7978,7 +7978,7 @@ intgo _wrap_zkc_queue_size_capi_20dbd134f3b30f93(_goslice_ _swig_go_0, _goslice_
 }
 
 
-_gostring_ _wrap_zkc_queue_path_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_path_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7991,7 +7991,7 @@ _gostring_ _wrap_zkc_queue_path_capi_20dbd134f3b30f93(struct zkc_queue *_swig_go
 }
 
 
-void _wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_field_t_name_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8015,7 +8015,7 @@ void _wrap_zkc_index_field_t_name_set_capi_20dbd134f3b30f93(struct zkc_index_fie
 }
 
 
-_gostring_ _wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(struct zkc_index_field *_swig_go_0) {
+_gostring_ _wrap_zkc_index_field_t_name_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8028,7 +8028,7 @@ _gostring_ _wrap_zkc_index_field_t_name_get_capi_20dbd134f3b30f93(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_field_t_flags_set_capi_20dbd134f3b30f93(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int arg2 ;
   
@@ -8040,7 +8040,7 @@ void _wrap_zkc_index_field_t_flags_set_capi_20dbd134f3b30f93(struct zkc_index_fi
 }
 
 
-intgo _wrap_zkc_index_field_t_flags_get_capi_20dbd134f3b30f93(struct zkc_index_field *_swig_go_0) {
+intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8053,7 +8053,7 @@ intgo _wrap_zkc_index_field_t_flags_get_capi_20dbd134f3b30f93(struct zkc_index_f
 }
 
 
-struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_20dbd134f3b30f93() {
+struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_zkcgo() {
   struct zkc_index_field *result = 0 ;
   struct zkc_index_field *_swig_go_result;
   
@@ -8064,7 +8064,7 @@ struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_field_t_capi_20dbd134f3b30f93(struct zkc_index_field *_swig_go_0) {
+void _wrap_delete_zkc_index_field_t_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   
   arg1 = *(struct zkc_index_field **)&_swig_go_0; 
@@ -8074,7 +8074,7 @@ void _wrap_delete_zkc_index_field_t_capi_20dbd134f3b30f93(struct zkc_index_field
 }
 
 
-intgo _wrap_zkc_index_create_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_create_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_index_field_t *arg3 = (zkc_index_field_t *) 0 ;
@@ -8098,7 +8098,7 @@ intgo _wrap_zkc_index_create_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_index_drop_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_index_drop_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -8118,7 +8118,7 @@ intgo _wrap_zkc_index_drop_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, _gostri
 }
 
 
-void _wrap_zkc_index_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_version_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8130,7 +8130,7 @@ void _wrap_zkc_index_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-intgo _wrap_zkc_index_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8143,7 +8143,7 @@ intgo _wrap_zkc_index_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_options_t_cache_set_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8155,7 +8155,7 @@ void _wrap_zkc_index_options_t_cache_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_get_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8168,7 +8168,7 @@ intgo _wrap_zkc_index_options_t_cache_get_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-void _wrap_zkc_index_options_t_cache_records_set_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8180,7 +8180,7 @@ void _wrap_zkc_index_options_t_cache_records_set_capi_20dbd134f3b30f93(struct zk
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_records_get_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8193,7 +8193,7 @@ intgo _wrap_zkc_index_options_t_cache_records_get_capi_20dbd134f3b30f93(struct z
 }
 
 
-void _wrap_zkc_index_options_t_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8205,7 +8205,7 @@ void _wrap_zkc_index_options_t_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_i
 }
 
 
-intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8218,7 +8218,7 @@ intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_20dbd134f3b30f93() {
+struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_zkcgo() {
   struct zkc_index_options *result = 0 ;
   struct zkc_index_options *_swig_go_result;
   
@@ -8229,7 +8229,7 @@ struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_delete_zkc_index_options_t_capi_20dbd134f3b30f93(struct zkc_index_options *_swig_go_0) {
+void _wrap_delete_zkc_index_options_t_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   
   arg1 = *(struct zkc_index_options **)&_swig_go_0; 
@@ -8239,7 +8239,7 @@ void _wrap_delete_zkc_index_options_t_capi_20dbd134f3b30f93(struct zkc_index_opt
 }
 
 
-intgo _wrap_zkc_index_open_capi_20dbd134f3b30f93(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
+intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
   zkc_index_t **arg1 = (zkc_index_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8263,7 +8263,7 @@ intgo _wrap_zkc_index_open_capi_20dbd134f3b30f93(struct zkc_index **_swig_go_0, 
 }
 
 
-void _wrap_zkc_index_close_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0) {
+void _wrap_zkc_index_close_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
@@ -8273,7 +8273,7 @@ void _wrap_zkc_index_close_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_index_field_count_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0) {
+long long _wrap_zkc_index_field_count_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8286,7 +8286,7 @@ long long _wrap_zkc_index_field_count_capi_20dbd134f3b30f93(struct zkc_index *_s
 }
 
 
-intgo _wrap_zkc_index_field_at_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_field_at_capi_zkcgo(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int *arg2 = (int *) 0 ;
   zkc_index_t *arg3 = (zkc_index_t *) 0 ;
@@ -8319,7 +8319,7 @@ intgo _wrap_zkc_index_field_at_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, int
 }
 
 
-void _wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8343,7 +8343,7 @@ void _wrap_zkc_index_kv_t_name_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_s
 }
 
 
-_gostring_ _wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0) {
+_gostring_ _wrap_zkc_index_kv_t_name_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8356,7 +8356,7 @@ _gostring_ _wrap_zkc_index_kv_t_name_get_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-void _wrap_zkc_index_kv_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -8368,7 +8368,7 @@ void _wrap_zkc_index_kv_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_
 }
 
 
-void *_wrap_zkc_index_kv_t_value_get_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0) {
+void *_wrap_zkc_index_kv_t_value_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -8381,7 +8381,7 @@ void *_wrap_zkc_index_kv_t_value_get_capi_20dbd134f3b30f93(struct zkc_index_kv *
 }
 
 
-void _wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t arg2 ;
   
@@ -8393,7 +8393,7 @@ void _wrap_zkc_index_kv_t_len_set_capi_20dbd134f3b30f93(struct zkc_index_kv *_sw
 }
 
 
-long long _wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0) {
+long long _wrap_zkc_index_kv_t_len_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8406,7 +8406,7 @@ long long _wrap_zkc_index_kv_t_len_get_capi_20dbd134f3b30f93(struct zkc_index_kv
 }
 
 
-struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_20dbd134f3b30f93() {
+struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_zkcgo() {
   struct zkc_index_kv *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
   
@@ -8417,7 +8417,7 @@ struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_kv_t_capi_20dbd134f3b30f93(struct zkc_index_kv *_swig_go_0) {
+void _wrap_delete_zkc_index_kv_t_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   
   arg1 = *(struct zkc_index_kv **)&_swig_go_0; 
@@ -8427,7 +8427,7 @@ void _wrap_delete_zkc_index_kv_t_capi_20dbd134f3b30f93(struct zkc_index_kv *_swi
 }
 
 
-intgo _wrap_zkc_index_put_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8456,7 +8456,7 @@ intgo _wrap_zkc_index_put_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0, vo
 }
 
 
-intgo _wrap_zkc_index_delete_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8475,7 +8475,7 @@ intgo _wrap_zkc_index_delete_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0,
 }
 
 
-void _wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_id_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8500,7 +8500,7 @@ void _wrap_zkc_index_record_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_reco
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_id_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8513,7 +8513,7 @@ _gostring_ _wrap_zkc_index_record_t_id_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8525,7 +8525,7 @@ void _wrap_zkc_index_record_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8538,7 +8538,7 @@ long long _wrap_zkc_index_record_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_i
 }
 
 
-void _wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_data_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8563,7 +8563,7 @@ void _wrap_zkc_index_record_t_data_set_capi_20dbd134f3b30f93(struct zkc_index_re
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_data_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8576,7 +8576,7 @@ _gostring_ _wrap_zkc_index_record_t_data_get_capi_20dbd134f3b30f93(struct zkc_in
 }
 
 
-void _wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8588,7 +8588,7 @@ void _wrap_zkc_index_record_t_len_set_capi_20dbd134f3b30f93(struct zkc_index_rec
 }
 
 
-long long _wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8601,7 +8601,7 @@ long long _wrap_zkc_index_record_t_len_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8613,7 +8613,7 @@ void _wrap_zkc_index_record_t_nfields_set_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8626,7 +8626,7 @@ long long _wrap_zkc_index_record_t_nfields_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_index_record_t_fields_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
+void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *arg2 = (zkc_index_kv_t *) 0 ;
   
@@ -8638,7 +8638,7 @@ void _wrap_zkc_index_record_t_fields_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
@@ -8651,7 +8651,7 @@ struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_20dbd134f3b30f93(s
 }
 
 
-void _wrap_zkc_index_record_t_version_set_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_record_t_version_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t arg2 ;
   
@@ -8663,7 +8663,7 @@ void _wrap_zkc_index_record_t_version_set_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-intgo _wrap_zkc_index_record_t_version_get_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -8676,7 +8676,7 @@ intgo _wrap_zkc_index_record_t_version_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_20dbd134f3b30f93() {
+struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_zkcgo() {
   struct zkc_index_record *result = 0 ;
   struct zkc_index_record *_swig_go_result;
   
@@ -8687,7 +8687,7 @@ struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_record_t_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+void _wrap_delete_zkc_index_record_t_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   
   arg1 = *(struct zkc_index_record **)&_swig_go_0; 
@@ -8697,7 +8697,7 @@ void _wrap_delete_zkc_index_record_t_capi_20dbd134f3b30f93(struct zkc_index_reco
 }
 
 
-void _wrap_zkc_index_record_free_capi_20dbd134f3b30f93(struct zkc_index_record *_swig_go_0) {
+void _wrap_zkc_index_record_free_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   zkc_index_record_t *arg1 = (zkc_index_record_t *) 0 ;
   
   arg1 = *(zkc_index_record_t **)&_swig_go_0; 
@@ -8707,7 +8707,7 @@ void _wrap_zkc_index_record_free_capi_20dbd134f3b30f93(struct zkc_index_record *
 }
 
 
-intgo _wrap_zkc_index_get_capi_20dbd134f3b30f93(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_index_record_t **arg1 = (zkc_index_record_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -8728,7 +8728,7 @@ intgo _wrap_zkc_index_get_capi_20dbd134f3b30f93(struct zkc_index_record **_swig_
 }
 
 
-void _wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8752,7 +8752,7 @@ void _wrap_zkc_index_hit_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_hit *_s
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_id_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8765,7 +8765,7 @@ _gostring_ _wrap_zkc_index_hit_t_id_get_capi_20dbd134f3b30f93(struct zkc_index_h
 }
 
 
-void _wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8777,7 +8777,7 @@ void _wrap_zkc_index_hit_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8790,7 +8790,7 @@ long long _wrap_zkc_index_hit_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8814,7 +8814,7 @@ void _wrap_zkc_index_hit_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_hit 
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_value_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8827,7 +8827,7 @@ _gostring_ _wrap_zkc_index_hit_t_value_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8839,7 +8839,7 @@ void _wrap_zkc_index_hit_t_value_len_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8852,7 +8852,7 @@ long long _wrap_zkc_index_hit_t_value_len_get_capi_20dbd134f3b30f93(struct zkc_i
 }
 
 
-struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_20dbd134f3b30f93() {
+struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_zkcgo() {
   struct zkc_index_hit *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
   
@@ -8863,7 +8863,7 @@ struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_hit_t_capi_20dbd134f3b30f93(struct zkc_index_hit *_swig_go_0) {
+void _wrap_delete_zkc_index_hit_t_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   
   arg1 = *(struct zkc_index_hit **)&_swig_go_0; 
@@ -8873,7 +8873,7 @@ void _wrap_delete_zkc_index_hit_t_capi_20dbd134f3b30f93(struct zkc_index_hit *_s
 }
 
 
-void _wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t arg2 ;
   
@@ -8885,7 +8885,7 @@ void _wrap_zkc_index_hits_t_count_set_capi_20dbd134f3b30f93(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0) {
+long long _wrap_zkc_index_hits_t_count_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8898,7 +8898,7 @@ long long _wrap_zkc_index_hits_t_count_get_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hits_t_items_set_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
+void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *arg2 = (zkc_index_hit_t *) 0 ;
   
@@ -8910,7 +8910,7 @@ void _wrap_zkc_index_hits_t_items_set_capi_20dbd134f3b30f93(struct zkc_index_hit
 }
 
 
-struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0) {
+struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
@@ -8923,7 +8923,7 @@ struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_20dbd134f3b30f93(str
 }
 
 
-struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_20dbd134f3b30f93() {
+struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_zkcgo() {
   struct zkc_index_hits *result = 0 ;
   struct zkc_index_hits *_swig_go_result;
   
@@ -8934,7 +8934,7 @@ struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_hits_t_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0) {
+void _wrap_delete_zkc_index_hits_t_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   
   arg1 = *(struct zkc_index_hits **)&_swig_go_0; 
@@ -8944,7 +8944,7 @@ void _wrap_delete_zkc_index_hits_t_capi_20dbd134f3b30f93(struct zkc_index_hits *
 }
 
 
-void _wrap_zkc_index_hits_free_capi_20dbd134f3b30f93(struct zkc_index_hits *_swig_go_0) {
+void _wrap_zkc_index_hits_free_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   zkc_index_hits_t *arg1 = (zkc_index_hits_t *) 0 ;
   
   arg1 = *(zkc_index_hits_t **)&_swig_go_0; 
@@ -8954,7 +8954,7 @@ void _wrap_zkc_index_hits_free_capi_20dbd134f3b30f93(struct zkc_index_hits *_swi
 }
 
 
-intgo _wrap_zkc_index_find_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_find_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8984,7 +8984,7 @@ intgo _wrap_zkc_index_find_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig_g
 }
 
 
-intgo _wrap_zkc_index_prefix_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_prefix_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9014,7 +9014,7 @@ intgo _wrap_zkc_index_prefix_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig
 }
 
 
-intgo _wrap_zkc_index_range_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
+intgo _wrap_zkc_index_range_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9048,7 +9048,7 @@ intgo _wrap_zkc_index_range_capi_20dbd134f3b30f93(struct zkc_index_hits **_swig_
 }
 
 
-intgo _wrap_zkc_index_sync_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_index_sync_capi_zkcgo(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   int arg2 ;
   int result;
@@ -9063,7 +9063,7 @@ intgo _wrap_zkc_index_sync_capi_20dbd134f3b30f93(struct zkc_index *_swig_go_0, i
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9075,7 +9075,7 @@ intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9087,7 +9087,7 @@ intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9099,7 +9099,7 @@ intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9111,7 +9111,7 @@ intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9123,7 +9123,7 @@ intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9135,7 +9135,7 @@ intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_20dbd134f3b30f93() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9147,7 +9147,7 @@ intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_index_issue_t_kind_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int arg2 ;
   
@@ -9159,7 +9159,7 @@ void _wrap_zkc_index_issue_t_kind_set_capi_20dbd134f3b30f93(struct zkc_index_iss
 }
 
 
-intgo _wrap_zkc_index_issue_t_kind_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9172,7 +9172,7 @@ intgo _wrap_zkc_index_issue_t_kind_get_capi_20dbd134f3b30f93(struct zkc_index_is
 }
 
 
-void _wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9197,7 +9197,7 @@ void _wrap_zkc_index_issue_t_field_set_capi_20dbd134f3b30f93(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_field_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9210,7 +9210,7 @@ _gostring_ _wrap_zkc_index_issue_t_field_get_capi_20dbd134f3b30f93(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9235,7 +9235,7 @@ void _wrap_zkc_index_issue_t_value_set_capi_20dbd134f3b30f93(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_value_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9248,7 +9248,7 @@ _gostring_ _wrap_zkc_index_issue_t_value_get_capi_20dbd134f3b30f93(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9260,7 +9260,7 @@ void _wrap_zkc_index_issue_t_value_len_set_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9273,7 +9273,7 @@ long long _wrap_zkc_index_issue_t_value_len_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9298,7 +9298,7 @@ void _wrap_zkc_index_issue_t_id_set_capi_20dbd134f3b30f93(struct zkc_index_issue
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_id_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9311,7 +9311,7 @@ _gostring_ _wrap_zkc_index_issue_t_id_get_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-void _wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9323,7 +9323,7 @@ void _wrap_zkc_index_issue_t_id_len_set_capi_20dbd134f3b30f93(struct zkc_index_i
 }
 
 
-long long _wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9336,7 +9336,7 @@ long long _wrap_zkc_index_issue_t_id_len_get_capi_20dbd134f3b30f93(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9361,7 +9361,7 @@ void _wrap_zkc_index_issue_t_path_set_capi_20dbd134f3b30f93(struct zkc_index_iss
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_path_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9374,7 +9374,7 @@ _gostring_ _wrap_zkc_index_issue_t_path_get_capi_20dbd134f3b30f93(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_issue_t_version_set_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t arg2 ;
   
@@ -9386,7 +9386,7 @@ void _wrap_zkc_index_issue_t_version_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_issue_t_version_get_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -9399,7 +9399,7 @@ intgo _wrap_zkc_index_issue_t_version_get_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_20dbd134f3b30f93() {
+struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_zkcgo() {
   struct zkc_index_issue *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
   
@@ -9410,7 +9410,7 @@ struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_issue_t_capi_20dbd134f3b30f93(struct zkc_index_issue *_swig_go_0) {
+void _wrap_delete_zkc_index_issue_t_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   
   arg1 = *(struct zkc_index_issue **)&_swig_go_0; 
@@ -9420,7 +9420,7 @@ void _wrap_delete_zkc_index_issue_t_capi_20dbd134f3b30f93(struct zkc_index_issue
 }
 
 
-void _wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_records_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9432,7 +9432,7 @@ void _wrap_zkc_index_report_t_records_set_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_records_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9445,7 +9445,7 @@ long long _wrap_zkc_index_report_t_records_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9457,7 +9457,7 @@ void _wrap_zkc_index_report_t_entries_set_capi_20dbd134f3b30f93(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_entries_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9470,7 +9470,7 @@ long long _wrap_zkc_index_report_t_entries_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_count_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9482,7 +9482,7 @@ void _wrap_zkc_index_report_t_count_set_capi_20dbd134f3b30f93(struct zkc_index_r
 }
 
 
-long long _wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_count_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9495,7 +9495,7 @@ long long _wrap_zkc_index_report_t_count_get_capi_20dbd134f3b30f93(struct zkc_in
 }
 
 
-void _wrap_zkc_index_report_t_issues_set_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
+void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *arg2 = (zkc_index_issue_t *) 0 ;
   
@@ -9507,7 +9507,7 @@ void _wrap_zkc_index_report_t_issues_set_capi_20dbd134f3b30f93(struct zkc_index_
 }
 
 
-struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
@@ -9520,7 +9520,7 @@ struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_20dbd134f3b30f9
 }
 
 
-void _wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9532,7 +9532,7 @@ void _wrap_zkc_index_report_t_repaired_set_capi_20dbd134f3b30f93(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9545,7 +9545,7 @@ long long _wrap_zkc_index_report_t_repaired_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_20dbd134f3b30f93() {
+struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_zkcgo() {
   struct zkc_index_report *result = 0 ;
   struct zkc_index_report *_swig_go_result;
   
@@ -9556,7 +9556,7 @@ struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_index_report_t_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+void _wrap_delete_zkc_index_report_t_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   
   arg1 = *(struct zkc_index_report **)&_swig_go_0; 
@@ -9566,7 +9566,7 @@ void _wrap_delete_zkc_index_report_t_capi_20dbd134f3b30f93(struct zkc_index_repo
 }
 
 
-void _wrap_zkc_index_report_free_capi_20dbd134f3b30f93(struct zkc_index_report *_swig_go_0) {
+void _wrap_zkc_index_report_free_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   zkc_index_report_t *arg1 = (zkc_index_report_t *) 0 ;
   
   arg1 = *(zkc_index_report_t **)&_swig_go_0; 
@@ -9576,7 +9576,7 @@ void _wrap_zkc_index_report_free_capi_20dbd134f3b30f93(struct zkc_index_report *
 }
 
 
-_gostring_ _wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9589,7 +9589,7 @@ _gostring_ _wrap_zkc_index_issue_name_capi_20dbd134f3b30f93(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkc_index_verify_capi_20dbd134f3b30f93(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_verify_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9604,7 +9604,7 @@ intgo _wrap_zkc_index_verify_capi_20dbd134f3b30f93(struct zkc_index_report **_sw
 }
 
 
-intgo _wrap_zkc_index_rebuild_capi_20dbd134f3b30f93(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_rebuild_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9619,7 +9619,7 @@ intgo _wrap_zkc_index_rebuild_capi_20dbd134f3b30f93(struct zkc_index_report **_s
 }
 
 
-intgo _wrap_zkc_index_encode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9650,7 +9650,7 @@ intgo _wrap_zkc_index_encode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, void 
 }
 
 
-intgo _wrap_zkc_index_decode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_decode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9690,7 +9690,7 @@ intgo _wrap_zkc_index_decode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _gost
 }
 
 
-intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_20dbd134f3b30f93() {
+intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -9701,7 +9701,7 @@ intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_zkc_service_instance_t_version_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9713,7 +9713,7 @@ void _wrap_zkc_service_instance_t_version_set_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_version_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9726,7 +9726,7 @@ intgo _wrap_zkc_service_instance_t_version_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9750,7 +9750,7 @@ void _wrap_zkc_service_instance_t_id_set_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_id_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9763,7 +9763,7 @@ _gostring_ _wrap_zkc_service_instance_t_id_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9787,7 +9787,7 @@ void _wrap_zkc_service_instance_t_address_set_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_address_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9800,7 +9800,7 @@ _gostring_ _wrap_zkc_service_instance_t_address_get_capi_20dbd134f3b30f93(struct
 }
 
 
-void _wrap_zkc_service_instance_t_port_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9812,7 +9812,7 @@ void _wrap_zkc_service_instance_t_port_set_capi_20dbd134f3b30f93(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_instance_t_port_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9825,7 +9825,7 @@ intgo _wrap_zkc_service_instance_t_port_get_capi_20dbd134f3b30f93(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_instance_t_weight_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9837,7 +9837,7 @@ void _wrap_zkc_service_instance_t_weight_set_capi_20dbd134f3b30f93(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_instance_t_weight_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9850,7 +9850,7 @@ intgo _wrap_zkc_service_instance_t_weight_get_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-void _wrap_zkc_service_instance_t_draining_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9862,7 +9862,7 @@ void _wrap_zkc_service_instance_t_draining_set_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_instance_t_draining_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9875,7 +9875,7 @@ intgo _wrap_zkc_service_instance_t_draining_get_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9899,7 +9899,7 @@ void _wrap_zkc_service_instance_t_metadata_set_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9912,7 +9912,7 @@ _gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_20dbd134f3b30f93(struc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t arg2 ;
   
@@ -9924,7 +9924,7 @@ void _wrap_zkc_service_instance_t_metadata_len_set_capi_20dbd134f3b30f93(struct 
 }
 
 
-long long _wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+long long _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9937,7 +9937,7 @@ long long _wrap_zkc_service_instance_t_metadata_len_get_capi_20dbd134f3b30f93(st
 }
 
 
-void _wrap_zkc_service_instance_t_replace_set_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9949,7 +9949,7 @@ void _wrap_zkc_service_instance_t_replace_set_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_replace_get_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9962,7 +9962,7 @@ intgo _wrap_zkc_service_instance_t_replace_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_20dbd134f3b30f93() {
+struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_zkcgo() {
   struct zkc_service_instance *result = 0 ;
   struct zkc_service_instance *_swig_go_result;
   
@@ -9973,7 +9973,7 @@ struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_20dbd134f3b30
 }
 
 
-void _wrap_delete_zkc_service_instance_t_capi_20dbd134f3b30f93(struct zkc_service_instance *_swig_go_0) {
+void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   
   arg1 = *(struct zkc_service_instance **)&_swig_go_0; 
@@ -9983,7 +9983,7 @@ void _wrap_delete_zkc_service_instance_t_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
+intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10007,7 +10007,7 @@ intgo _wrap_zkc_service_reg_open_capi_20dbd134f3b30f93(struct zkc_service_reg **
 }
 
 
-intgo _wrap_zkc_service_set_draining_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_draining_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10022,7 +10022,7 @@ intgo _wrap_zkc_service_set_draining_capi_20dbd134f3b30f93(struct zkc_service_re
 }
 
 
-intgo _wrap_zkc_service_set_weight_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_weight_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10037,7 +10037,7 @@ intgo _wrap_zkc_service_set_weight_capi_20dbd134f3b30f93(struct zkc_service_reg 
 }
 
 
-intgo _wrap_zkc_service_reg_wait_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_reg_wait_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10052,7 +10052,7 @@ intgo _wrap_zkc_service_reg_wait_capi_20dbd134f3b30f93(struct zkc_service_reg *_
 }
 
 
-_gostring_ _wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0) {
+_gostring_ _wrap_zkc_service_reg_path_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10065,7 +10065,7 @@ _gostring_ _wrap_zkc_service_reg_path_capi_20dbd134f3b30f93(struct zkc_service_r
 }
 
 
-intgo _wrap_zkc_service_unregister_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0) {
+intgo _wrap_zkc_service_unregister_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10078,7 +10078,7 @@ intgo _wrap_zkc_service_unregister_capi_20dbd134f3b30f93(struct zkc_service_reg 
 }
 
 
-void _wrap_zkc_service_reg_close_capi_20dbd134f3b30f93(struct zkc_service_reg *_swig_go_0) {
+void _wrap_zkc_service_reg_close_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   
   arg1 = *(zkc_service_reg_t **)&_swig_go_0; 
@@ -10088,7 +10088,7 @@ void _wrap_zkc_service_reg_close_capi_20dbd134f3b30f93(struct zkc_service_reg *_
 }
 
 
-void _wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10113,7 +10113,7 @@ void _wrap_zkc_service_entry_t_id_set_capi_20dbd134f3b30f93(struct zkc_service_e
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10126,7 +10126,7 @@ _gostring_ _wrap_zkc_service_entry_t_id_get_capi_20dbd134f3b30f93(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10151,7 +10151,7 @@ void _wrap_zkc_service_entry_t_address_set_capi_20dbd134f3b30f93(struct zkc_serv
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_address_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10164,7 +10164,7 @@ _gostring_ _wrap_zkc_service_entry_t_address_get_capi_20dbd134f3b30f93(struct zk
 }
 
 
-void _wrap_zkc_service_entry_t_port_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10176,7 +10176,7 @@ void _wrap_zkc_service_entry_t_port_set_capi_20dbd134f3b30f93(struct zkc_service
 }
 
 
-intgo _wrap_zkc_service_entry_t_port_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10189,7 +10189,7 @@ intgo _wrap_zkc_service_entry_t_port_get_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-void _wrap_zkc_service_entry_t_weight_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10201,7 +10201,7 @@ void _wrap_zkc_service_entry_t_weight_set_capi_20dbd134f3b30f93(struct zkc_servi
 }
 
 
-intgo _wrap_zkc_service_entry_t_weight_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10214,7 +10214,7 @@ intgo _wrap_zkc_service_entry_t_weight_get_capi_20dbd134f3b30f93(struct zkc_serv
 }
 
 
-void _wrap_zkc_service_entry_t_draining_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10226,7 +10226,7 @@ void _wrap_zkc_service_entry_t_draining_set_capi_20dbd134f3b30f93(struct zkc_ser
 }
 
 
-intgo _wrap_zkc_service_entry_t_draining_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10239,7 +10239,7 @@ intgo _wrap_zkc_service_entry_t_draining_get_capi_20dbd134f3b30f93(struct zkc_se
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10264,7 +10264,7 @@ void _wrap_zkc_service_entry_t_metadata_set_capi_20dbd134f3b30f93(struct zkc_ser
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10277,7 +10277,7 @@ _gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_20dbd134f3b30f93(struct z
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t arg2 ;
   
@@ -10289,7 +10289,7 @@ void _wrap_zkc_service_entry_t_metadata_len_set_capi_20dbd134f3b30f93(struct zkc
 }
 
 
-long long _wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10302,7 +10302,7 @@ long long _wrap_zkc_service_entry_t_metadata_len_get_capi_20dbd134f3b30f93(struc
 }
 
 
-void _wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t arg2 ;
   
@@ -10314,7 +10314,7 @@ void _wrap_zkc_service_entry_t_session_id_set_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10327,7 +10327,7 @@ long long _wrap_zkc_service_entry_t_session_id_get_capi_20dbd134f3b30f93(struct 
 }
 
 
-struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_20dbd134f3b30f93() {
+struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_zkcgo() {
   struct zkc_service_entry *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
   
@@ -10338,7 +10338,7 @@ struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_20dbd134f3b30f93() 
 }
 
 
-void _wrap_delete_zkc_service_entry_t_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+void _wrap_delete_zkc_service_entry_t_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   
   arg1 = *(struct zkc_service_entry **)&_swig_go_0; 
@@ -10348,7 +10348,7 @@ void _wrap_delete_zkc_service_entry_t_capi_20dbd134f3b30f93(struct zkc_service_e
 }
 
 
-void _wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_count_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10360,7 +10360,7 @@ void _wrap_zkc_service_list_t_count_set_capi_20dbd134f3b30f93(struct zkc_service
 }
 
 
-long long _wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_count_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10373,7 +10373,7 @@ long long _wrap_zkc_service_list_t_count_get_capi_20dbd134f3b30f93(struct zkc_se
 }
 
 
-void _wrap_zkc_service_list_t_items_set_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
+void _wrap_zkc_service_list_t_items_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *arg2 = (zkc_service_entry_t *) 0 ;
   
@@ -10385,7 +10385,7 @@ void _wrap_zkc_service_list_t_items_set_capi_20dbd134f3b30f93(struct zkc_service
 }
 
 
-struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0) {
+struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
@@ -10398,7 +10398,7 @@ struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_20dbd134f3b30f
 }
 
 
-void _wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10410,7 +10410,7 @@ void _wrap_zkc_service_list_t_invalid_set_capi_20dbd134f3b30f93(struct zkc_servi
 }
 
 
-long long _wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10423,7 +10423,7 @@ long long _wrap_zkc_service_list_t_invalid_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_20dbd134f3b30f93() {
+struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_zkcgo() {
   struct zkc_service_list *result = 0 ;
   struct zkc_service_list *_swig_go_result;
   
@@ -10434,7 +10434,7 @@ struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_20dbd134f3b30f93() {
 }
 
 
-void _wrap_delete_zkc_service_list_t_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0) {
+void _wrap_delete_zkc_service_list_t_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   
   arg1 = *(struct zkc_service_list **)&_swig_go_0; 
@@ -10444,7 +10444,7 @@ void _wrap_delete_zkc_service_list_t_capi_20dbd134f3b30f93(struct zkc_service_li
 }
 
 
-void _wrap_zkc_service_list_free_capi_20dbd134f3b30f93(struct zkc_service_list *_swig_go_0) {
+void _wrap_zkc_service_list_free_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   zkc_service_list_t *arg1 = (zkc_service_list_t *) 0 ;
   
   arg1 = *(zkc_service_list_t **)&_swig_go_0; 
@@ -10454,7 +10454,7 @@ void _wrap_zkc_service_list_free_capi_20dbd134f3b30f93(struct zkc_service_list *
 }
 
 
-intgo _wrap_zkc_service_encode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
+intgo _wrap_zkc_service_encode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10494,7 +10494,7 @@ intgo _wrap_zkc_service_encode_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_service_decode_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_decode_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10523,7 +10523,7 @@ intgo _wrap_zkc_service_decode_capi_20dbd134f3b30f93(struct zkc_service_entry *_
 }
 
 
-void _wrap_zkc_service_entry_clear_capi_20dbd134f3b30f93(struct zkc_service_entry *_swig_go_0) {
+void _wrap_zkc_service_entry_clear_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   
   arg1 = *(zkc_service_entry_t **)&_swig_go_0; 
@@ -10533,7 +10533,7 @@ void _wrap_zkc_service_entry_clear_capi_20dbd134f3b30f93(struct zkc_service_entr
 }
 
 
-void _wrap_zkc_service_router_options_t_version_set_capi_20dbd134f3b30f93(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10545,7 +10545,7 @@ void _wrap_zkc_service_router_options_t_version_set_capi_20dbd134f3b30f93(struct
 }
 
 
-intgo _wrap_zkc_service_router_options_t_version_get_capi_20dbd134f3b30f93(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10558,7 +10558,7 @@ intgo _wrap_zkc_service_router_options_t_version_get_capi_20dbd134f3b30f93(struc
 }
 
 
-void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_20dbd134f3b30f93(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10570,7 +10570,7 @@ void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_20dbd134f3b30f93(str
 }
 
 
-intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_20dbd134f3b30f93(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10583,7 +10583,7 @@ intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_20dbd134f3b30f93(st
 }
 
 
-struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_20dbd134f3b30f93() {
+struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_zkcgo() {
   struct zkc_service_router_options *result = 0 ;
   struct zkc_service_router_options *_swig_go_result;
   
@@ -10594,7 +10594,7 @@ struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_2
 }
 
 
-void _wrap_delete_zkc_service_router_options_t_capi_20dbd134f3b30f93(struct zkc_service_router_options *_swig_go_0) {
+void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   
   arg1 = *(struct zkc_service_router_options **)&_swig_go_0; 
@@ -10604,7 +10604,7 @@ void _wrap_delete_zkc_service_router_options_t_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_router_open_capi_20dbd134f3b30f93(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
+intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
   zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10628,7 +10628,7 @@ intgo _wrap_zkc_service_router_open_capi_20dbd134f3b30f93(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_router_close_capi_20dbd134f3b30f93(struct zkc_service_router *_swig_go_0) {
+void _wrap_zkc_service_router_close_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   
   arg1 = *(zkc_service_router_t **)&_swig_go_0; 
@@ -10638,7 +10638,7 @@ void _wrap_zkc_service_router_close_capi_20dbd134f3b30f93(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10662,7 +10662,7 @@ void _wrap_zkc_service_endpoint_t_id_set_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10675,7 +10675,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_20dbd134f3b30f93(struct zkc_
 }
 
 
-void _wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10699,7 +10699,7 @@ void _wrap_zkc_service_endpoint_t_address_set_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10712,7 +10712,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_20dbd134f3b30f93(struct
 }
 
 
-void _wrap_zkc_service_endpoint_t_port_set_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10724,7 +10724,7 @@ void _wrap_zkc_service_endpoint_t_port_set_capi_20dbd134f3b30f93(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_port_get_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10737,7 +10737,7 @@ intgo _wrap_zkc_service_endpoint_t_port_get_capi_20dbd134f3b30f93(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_endpoint_t_weight_set_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10749,7 +10749,7 @@ void _wrap_zkc_service_endpoint_t_weight_set_capi_20dbd134f3b30f93(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_weight_get_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10762,7 +10762,7 @@ intgo _wrap_zkc_service_endpoint_t_weight_get_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_20dbd134f3b30f93() {
+struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_zkcgo() {
   struct zkc_service_endpoint *result = 0 ;
   struct zkc_service_endpoint *_swig_go_result;
   
@@ -10773,7 +10773,7 @@ struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_20dbd134f3b30
 }
 
 
-void _wrap_delete_zkc_service_endpoint_t_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0) {
+void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   
   arg1 = *(struct zkc_service_endpoint **)&_swig_go_0; 
@@ -10783,7 +10783,7 @@ void _wrap_delete_zkc_service_endpoint_t_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_route_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -10802,7 +10802,7 @@ intgo _wrap_zkc_service_route_capi_20dbd134f3b30f93(struct zkc_service_endpoint 
 }
 
 
-intgo _wrap_zkc_service_route_n_capi_20dbd134f3b30f93(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
+intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t arg3 ;
@@ -10825,7 +10825,7 @@ intgo _wrap_zkc_service_route_n_capi_20dbd134f3b30f93(struct zkc_service_endpoin
 }
 
 
-intgo _wrap_zkc_service_router_list_capi_20dbd134f3b30f93(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
+intgo _wrap_zkc_service_router_list_capi_zkcgo(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
   zkc_service_list_t **arg1 = (zkc_service_list_t **) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   int result;
@@ -10840,7 +10840,7 @@ intgo _wrap_zkc_service_router_list_capi_20dbd134f3b30f93(struct zkc_service_lis
 }
 
 
-long long _wrap_zkc_service_router_count_capi_20dbd134f3b30f93(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_count_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10853,7 +10853,7 @@ long long _wrap_zkc_service_router_count_capi_20dbd134f3b30f93(struct zkc_servic
 }
 
 
-long long _wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_generation_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -10866,7 +10866,7 @@ long long _wrap_zkc_service_router_generation_capi_20dbd134f3b30f93(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_hash64_capi_20dbd134f3b30f93(_goslice_ _swig_go_0) {
+long long _wrap_zkc_service_hash64_capi_zkcgo(_goslice_ _swig_go_0) {
   void *arg1 = (void *) 0 ;
   size_t arg2 ;
   uint64_t result;
@@ -10883,7 +10883,7 @@ long long _wrap_zkc_service_hash64_capi_20dbd134f3b30f93(_goslice_ _swig_go_0) {
 }
 
 
-double _wrap_zkc_service_score_capi_20dbd134f3b30f93(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+double _wrap_zkc_service_score_capi_zkcgo(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   uint64_t arg1 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -10900,7 +10900,7 @@ double _wrap_zkc_service_score_capi_20dbd134f3b30f93(long long _swig_go_0, long 
 }
 
 
-intgo _wrap_zkc_testing_expire_session_capi_20dbd134f3b30f93(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_testing_expire_session_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -10915,7 +10915,7 @@ intgo _wrap_zkc_testing_expire_session_capi_20dbd134f3b30f93(struct zkc *_swig_g
 }
 
 
-intgo _wrap_zkc_testing_tls_endpoints_capi_20dbd134f3b30f93(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -10944,7 +10944,7 @@ intgo _wrap_zkc_testing_tls_endpoints_capi_20dbd134f3b30f93(_gostring_* _swig_go
 }
 
 
-long long _wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(struct zkc *_swig_go_0) {
+long long _wrap_zkc_testing_tls_refused_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10957,7 +10957,7 @@ long long _wrap_zkc_testing_tls_refused_capi_20dbd134f3b30f93(struct zkc *_swig_
 }
 
 
-intgo _wrap_zkc_testing_open_clients_capi_20dbd134f3b30f93() {
+intgo _wrap_zkc_testing_open_clients_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
