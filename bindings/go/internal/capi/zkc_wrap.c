@@ -4294,6 +4294,76 @@ intgo _wrap_zkc_sync_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
 }
 
 
+intgo _wrap_zkc_acl_get_capi_zkcgo(struct zkc_acl_list **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
+  zkc_t *arg3 = (zkc_t *) 0 ;
+  char *arg4 = (char *) 0 ;
+  zkc_stat_t tmp2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  
+  arg2 = _swig_go_1.len >= 11 ? &tmp2 : NULL;
+  
+  arg3 = *(zkc_t **)&_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)zkc_acl_get(arg1,arg2,arg3,(char const *)arg4);
+  _swig_go_result = result; 
+  
+  if (arg2) {
+    long long *o = (long long *)_swig_go_1.array;
+    o[0] = arg2->czxid; o[1] = arg2->mzxid; o[2] = arg2->ctime; o[3] = arg2->mtime;
+    o[4] = arg2->version; o[5] = arg2->cversion; o[6] = arg2->aversion;
+    o[7] = arg2->ephemeral_owner; o[8] = arg2->data_length;
+    o[9] = arg2->num_children; o[10] = arg2->pzxid;
+  }
+  
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_acl_list_free_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  
+  zkc_acl_list_free(arg1);
+  
+}
+
+
+intgo _wrap_zkc_acl_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, struct zkc_acl_list *_swig_go_3) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  zkc_acl_list_t *arg4 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  arg4 = *(zkc_acl_list_t **)&_swig_go_3; 
+  
+  result = (int)zkc_acl_set(arg1,(char const *)arg2,arg3,(struct zkc_acl_list const *)arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_path_validate_capi_zkcgo(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
@@ -4900,6 +4970,26 @@ intgo _wrap_zkc_batch_sync_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _
 }
 
 
+intgo _wrap_zkc_batch_get_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  result = (int)zkc_batch_get_acl(arg1,(char const *)arg2);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_batch_run_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
@@ -4990,6 +5080,21 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_zkcgo(struct zkc_batch *_sw
   
   result = (zkc_strings_t *)zkc_batch_children_of((struct zkc_batch const *)arg1,arg2);
   *(zkc_strings_t **)&_swig_go_result = (zkc_strings_t *)result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_acl_list *_wrap_zkc_batch_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  size_t arg2 ;
+  zkc_acl_list_t *result = 0 ;
+  struct zkc_acl_list *_swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (zkc_acl_list_t *)zkc_batch_acl((struct zkc_batch const *)arg1,arg2);
+  *(zkc_acl_list_t **)&_swig_go_result = (zkc_acl_list_t *)result; 
   return _swig_go_result;
 }
 
