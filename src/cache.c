@@ -1048,16 +1048,16 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 	if (!opts)
 		opts = &def;
 	if (opts->version != ZKC_CACHE_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "cache open: options version %d, expected %d",
-		                  opts->version, ZKC_CACHE_OPTIONS_VERSION);
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: options version %d, expected %d",
+		                  path, opts->version, ZKC_CACHE_OPTIONS_VERSION);
 	if (opts->depth < -1)
-		return zkc__error(ZKC_EBADARGUMENTS, "cache open: depth %d < -1", opts->depth);
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: depth %d < -1", path, opts->depth);
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->root = strdup(path)) || !(c->ref = ref_new())) {
 		if (c)
 			free(c->root);
 		free(c);
-		return zkc__error(ZKC_ENOMEM, "cache open: out of memory");
+		return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", path);
 	}
 	c->zk = zk;
 	c->root_len = strlen(path);
