@@ -24,7 +24,7 @@ from . import _errors as E
 
 if TYPE_CHECKING:
     from ._recipes import (Lock, RWLock, Semaphore, Counter, Queue, Cache, Election, Barrier,
-                           DoubleBarrier, PersistentNode, Registration, Router)
+                           DoubleBarrier, PersistentNode, Registration, Router, Index)
 
 log = logging.getLogger("zkc")
 
@@ -67,6 +67,9 @@ class State(enum.IntEnum):
     RECONNECTED = 3
     LOST = 4
     CLOSED = 5
+
+
+_STATES = tuple(State)
 
 
 class EventType(enum.IntEnum):
@@ -471,7 +474,7 @@ class Client:
     def state(self) -> State:
         """The connection state (``State.CLOSED`` after close)."""
         h = self._h
-        return State.CLOSED if h is None else State(_c.zkc_state(h))
+        return State.CLOSED if h is None else _STATES[_c.zkc_state(h)]
 
     @property
     def connected(self) -> bool:
@@ -650,6 +653,18 @@ class Client:
 
     get_children = children
 
+    def get_acl(self, path: str) -> Tuple[List[ACL], ZnodeStat]:
+        """The node's ACL, a list of (perms, scheme, id), and its stat."""
+        b = self.batch()
+        try:
+            b.get_acl(path)
+            (r,) = b.run()
+        finally:
+            b.free()
+        if isinstance(r, E.Error):
+            raise r
+        return r  # type: ignore[no-any-return]
+
     def sync(self, path: str) -> None:
         """Waits until the connected server has caught up with the leader."""
         _c.zkc_sync(self._handle(), _check_path(path))
@@ -732,6 +747,13 @@ class Client:
         return Registration(self, service_path, id, address, port, weight=weight,
                             draining=draining, metadata=metadata, replace=replace)
 
+    def index(self, path: str, *, cache: bool = True, cache_records: bool = False,
+              timeout: Optional[float] = None) -> "Index":
+        """A handle on the index collection at ``path`` (see
+        :meth:`zkc.Index.create`)."""
+        from ._recipes import Index
+        return Index(self, path, cache=cache, cache_records=cache_records, timeout=timeout)
+
     def router(self, service_path: str, timeout: Optional[float] = 30.0) -> "Router":
         from ._recipes import Router
         return Router(self, service_path, timeout)
@@ -759,8 +781,11 @@ class Client:
 
 
 def _result_of(kind: str, code: int, data: Optional[bytes], stat: Optional[ZnodeStat],
-               path: Optional[str], kids: Optional[List[str]]) -> Any:
+               path: Optional[str], kids: Optional[List[str]],
+               acl: Optional[List[ACL]] = None) -> Any:
     if code == 0:
+        if kind == "get_acl":
+            return (acl, stat)
         if kind == "get":
             return (data, stat)
         if kind == "exists":
@@ -937,6 +962,10 @@ class Batch:
     def sync(self, path: str) -> int:
         return self._add("sync", _c.zkc_batch_sync(self._batch(), _check_path(path)))
 
+    def get_acl(self, path: str) -> int:
+        """The node's ACL: the result is ``(acl, stat)``."""
+        return self._add("get_acl", _c.zkc_batch_get_acl(self._batch(), _check_path(path)))
+
     def run(self) -> List[Any]:
         """Sends every operation and waits for every reply."""
         b = self._batch()
@@ -949,11 +978,12 @@ class Batch:
             raise
         raw = _c.zkc_py_batch_results(b)
         out = []
-        for kind, token, (code, data, stat, path, kids) in zip(self._kinds, self._tokens, raw):
+        for kind, token, (code, data, stat, path, kids, acl) in zip(self._kinds, self._tokens,
+                                                                    raw):
             ok = code == 0 or (kind == "exists" and code == E.ENONODE)
             if token and not ok:
                 self._client._events.unregister(token)
-            out.append(_result_of(kind, code, data, stat, path, kids))
+            out.append(_result_of(kind, code, data, stat, path, kids, acl))
         _c.zkc_batch_clear(b)
         self._kinds = []
         self._tokens = []

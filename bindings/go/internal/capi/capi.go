@@ -39,22 +39,22 @@ typedef _gostring_ swig_type_7;
 typedef long long swig_type_8;
 typedef _gostring_ swig_type_9;
 typedef long long swig_type_10;
-typedef long long swig_type_11;
+typedef _gostring_ swig_type_11;
 typedef _gostring_ swig_type_12;
 typedef _gostring_ swig_type_13;
 typedef _gostring_ swig_type_14;
-typedef _gostring_ swig_type_15;
+typedef long long swig_type_15;
 typedef _gostring_ swig_type_16;
 typedef _gostring_ swig_type_17;
-typedef long long swig_type_18;
-typedef long long swig_type_19;
+typedef _gostring_ swig_type_18;
+typedef _gostring_ swig_type_19;
 typedef _gostring_ swig_type_20;
-typedef long long swig_type_21;
+typedef _gostring_ swig_type_21;
 typedef long long swig_type_22;
-typedef _gostring_ swig_type_23;
+typedef long long swig_type_23;
 typedef _gostring_ swig_type_24;
-typedef _gostring_ swig_type_25;
-typedef _gostring_ swig_type_26;
+typedef long long swig_type_25;
+typedef long long swig_type_26;
 typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
 typedef _gostring_ swig_type_29;
@@ -70,17 +70,17 @@ typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
 typedef _gostring_ swig_type_41;
-typedef long long swig_type_42;
-typedef long long swig_type_43;
+typedef _gostring_ swig_type_42;
+typedef _gostring_ swig_type_43;
 typedef _gostring_ swig_type_44;
 typedef _gostring_ swig_type_45;
-typedef _gostring_ swig_type_46;
-typedef _gostring_ swig_type_47;
+typedef long long swig_type_46;
+typedef long long swig_type_47;
 typedef _gostring_ swig_type_48;
-typedef long long swig_type_49;
-typedef long long swig_type_50;
-typedef long long swig_type_51;
-typedef long long swig_type_52;
+typedef _gostring_ swig_type_49;
+typedef _gostring_ swig_type_50;
+typedef _gostring_ swig_type_51;
+typedef _gostring_ swig_type_52;
 typedef long long swig_type_53;
 typedef long long swig_type_54;
 typedef long long swig_type_55;
@@ -92,13 +92,13 @@ typedef long long swig_type_60;
 typedef long long swig_type_61;
 typedef long long swig_type_62;
 typedef long long swig_type_63;
-typedef _goslice_ swig_type_64;
-typedef _gostring_ swig_type_65;
-typedef _goslice_ swig_type_66;
-typedef _goslice_ swig_type_67;
-typedef _gostring_ swig_type_68;
-typedef _goslice_ swig_type_69;
-typedef _gostring_ swig_type_70;
+typedef long long swig_type_64;
+typedef long long swig_type_65;
+typedef long long swig_type_66;
+typedef long long swig_type_67;
+typedef _goslice_ swig_type_68;
+typedef _gostring_ swig_type_69;
+typedef _goslice_ swig_type_70;
 typedef _goslice_ swig_type_71;
 typedef _gostring_ swig_type_72;
 typedef _goslice_ swig_type_73;
@@ -111,180 +111,180 @@ typedef _goslice_ swig_type_79;
 typedef _gostring_ swig_type_80;
 typedef _goslice_ swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef _gostring_ swig_type_83;
-typedef _goslice_ swig_type_84;
-typedef _gostring_ swig_type_85;
+typedef _goslice_ swig_type_83;
+typedef _gostring_ swig_type_84;
+typedef _goslice_ swig_type_85;
 typedef _gostring_ swig_type_86;
 typedef _gostring_ swig_type_87;
-typedef long long swig_type_88;
+typedef _goslice_ swig_type_88;
 typedef _gostring_ swig_type_89;
-typedef _goslice_ swig_type_90;
+typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
-typedef _goslice_ swig_type_92;
+typedef long long swig_type_92;
 typedef _gostring_ swig_type_93;
-typedef _gostring_ swig_type_94;
+typedef _goslice_ swig_type_94;
 typedef _gostring_ swig_type_95;
-typedef long long swig_type_96;
+typedef _goslice_ swig_type_96;
 typedef _gostring_ swig_type_97;
 typedef _gostring_ swig_type_98;
-typedef long long swig_type_99;
+typedef _gostring_ swig_type_99;
 typedef long long swig_type_100;
-typedef long long swig_type_101;
+typedef _gostring_ swig_type_101;
 typedef _gostring_ swig_type_102;
-typedef _gostring_ swig_type_103;
-typedef _gostring_ swig_type_104;
-typedef _gostring_ swig_type_105;
-typedef _goslice_ swig_type_106;
+typedef long long swig_type_103;
+typedef long long swig_type_104;
+typedef long long swig_type_105;
+typedef _gostring_ swig_type_106;
 typedef _gostring_ swig_type_107;
-typedef _goslice_ swig_type_108;
+typedef _gostring_ swig_type_108;
 typedef _gostring_ swig_type_109;
-typedef _gostring_ swig_type_110;
+typedef _goslice_ swig_type_110;
 typedef _gostring_ swig_type_111;
-typedef long long swig_type_112;
+typedef _goslice_ swig_type_112;
 typedef _gostring_ swig_type_113;
-typedef long long swig_type_114;
-typedef long long swig_type_115;
-typedef _gostring_ swig_type_116;
-typedef long long swig_type_117;
+typedef _gostring_ swig_type_114;
+typedef _gostring_ swig_type_115;
+typedef long long swig_type_116;
+typedef _gostring_ swig_type_117;
 typedef long long swig_type_118;
 typedef long long swig_type_119;
-typedef long long swig_type_120;
-typedef _gostring_ swig_type_121;
-typedef _goslice_ swig_type_122;
-typedef _goslice_ swig_type_123;
+typedef _gostring_ swig_type_120;
+typedef long long swig_type_121;
+typedef long long swig_type_122;
+typedef long long swig_type_123;
 typedef long long swig_type_124;
-typedef long long swig_type_125;
-typedef long long swig_type_126;
-typedef long long swig_type_127;
-typedef _gostring_ swig_type_128;
+typedef _gostring_ swig_type_125;
+typedef _goslice_ swig_type_126;
+typedef _goslice_ swig_type_127;
+typedef long long swig_type_128;
 typedef long long swig_type_129;
-typedef _goslice_ swig_type_130;
-typedef _gostring_ swig_type_131;
+typedef long long swig_type_130;
+typedef long long swig_type_131;
 typedef _gostring_ swig_type_132;
 typedef long long swig_type_133;
-typedef long long swig_type_134;
-typedef long long swig_type_135;
+typedef _goslice_ swig_type_134;
+typedef _gostring_ swig_type_135;
 typedef _gostring_ swig_type_136;
-typedef _gostring_ swig_type_137;
-typedef _gostring_ swig_type_138;
-typedef _gostring_ swig_type_139;
+typedef long long swig_type_137;
+typedef long long swig_type_138;
+typedef long long swig_type_139;
 typedef _gostring_ swig_type_140;
-typedef _goslice_ swig_type_141;
-typedef _goslice_ swig_type_142;
-typedef _goslice_ swig_type_143;
+typedef _gostring_ swig_type_141;
+typedef _gostring_ swig_type_142;
+typedef _gostring_ swig_type_143;
 typedef _gostring_ swig_type_144;
-typedef _gostring_ swig_type_145;
-typedef _gostring_ swig_type_146;
-typedef _gostring_ swig_type_147;
-typedef long long swig_type_148;
-typedef long long swig_type_149;
-typedef long long swig_type_150;
-typedef long long swig_type_151;
+typedef _goslice_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef _goslice_ swig_type_147;
+typedef _gostring_ swig_type_148;
+typedef _gostring_ swig_type_149;
+typedef _gostring_ swig_type_150;
+typedef _gostring_ swig_type_151;
 typedef long long swig_type_152;
 typedef long long swig_type_153;
-typedef _gostring_ swig_type_154;
-typedef _goslice_ swig_type_155;
-typedef _gostring_ swig_type_156;
-typedef _gostring_ swig_type_157;
+typedef long long swig_type_154;
+typedef long long swig_type_155;
+typedef long long swig_type_156;
+typedef long long swig_type_157;
 typedef _gostring_ swig_type_158;
-typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_159;
 typedef _gostring_ swig_type_160;
 typedef _gostring_ swig_type_161;
-typedef long long swig_type_162;
-typedef long long swig_type_163;
+typedef _gostring_ swig_type_162;
+typedef _gostring_ swig_type_163;
 typedef _gostring_ swig_type_164;
 typedef _gostring_ swig_type_165;
 typedef long long swig_type_166;
 typedef long long swig_type_167;
-typedef long long swig_type_168;
-typedef long long swig_type_169;
-typedef _gostring_ swig_type_170;
-typedef _goslice_ swig_type_171;
-typedef _gostring_ swig_type_172;
-typedef _gostring_ swig_type_173;
+typedef _gostring_ swig_type_168;
+typedef _gostring_ swig_type_169;
+typedef long long swig_type_170;
+typedef long long swig_type_171;
+typedef long long swig_type_172;
+typedef long long swig_type_173;
 typedef _gostring_ swig_type_174;
-typedef _gostring_ swig_type_175;
-typedef long long swig_type_176;
+typedef _goslice_ swig_type_175;
+typedef _gostring_ swig_type_176;
 typedef _gostring_ swig_type_177;
-typedef long long swig_type_178;
-typedef long long swig_type_179;
-typedef _goslice_ swig_type_180;
-typedef long long swig_type_181;
+typedef _gostring_ swig_type_178;
+typedef _gostring_ swig_type_179;
+typedef long long swig_type_180;
+typedef _gostring_ swig_type_181;
 typedef long long swig_type_182;
-typedef _goslice_ swig_type_183;
-typedef long long swig_type_184;
+typedef long long swig_type_183;
+typedef _goslice_ swig_type_184;
 typedef long long swig_type_185;
 typedef long long swig_type_186;
-typedef _gostring_ swig_type_187;
+typedef _goslice_ swig_type_187;
 typedef long long swig_type_188;
-typedef _goslice_ swig_type_189;
-typedef _gostring_ swig_type_190;
+typedef long long swig_type_189;
+typedef long long swig_type_190;
 typedef _gostring_ swig_type_191;
-typedef _gostring_ swig_type_192;
-typedef _gostring_ swig_type_193;
-typedef long long swig_type_194;
-typedef long long swig_type_195;
-typedef long long swig_type_196;
-typedef long long swig_type_197;
-typedef _gostring_ swig_type_198;
-typedef _goslice_ swig_type_199;
+typedef long long swig_type_192;
+typedef _goslice_ swig_type_193;
+typedef _gostring_ swig_type_194;
+typedef _gostring_ swig_type_195;
+typedef _gostring_ swig_type_196;
+typedef _gostring_ swig_type_197;
+typedef long long swig_type_198;
+typedef long long swig_type_199;
 typedef long long swig_type_200;
-typedef _goslice_ swig_type_201;
-typedef _goslice_ swig_type_202;
-typedef _gostring_ swig_type_203;
-typedef _gostring_ swig_type_204;
-typedef _gostring_ swig_type_205;
-typedef _gostring_ swig_type_206;
-typedef long long swig_type_207;
+typedef long long swig_type_201;
+typedef _gostring_ swig_type_202;
+typedef _goslice_ swig_type_203;
+typedef long long swig_type_204;
+typedef _goslice_ swig_type_205;
+typedef _goslice_ swig_type_206;
+typedef _gostring_ swig_type_207;
 typedef _gostring_ swig_type_208;
 typedef _gostring_ swig_type_209;
-typedef long long swig_type_210;
+typedef _gostring_ swig_type_210;
 typedef long long swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
 typedef long long swig_type_214;
 typedef long long swig_type_215;
-typedef long long swig_type_216;
-typedef _goslice_ swig_type_217;
+typedef _gostring_ swig_type_216;
+typedef _gostring_ swig_type_217;
 typedef long long swig_type_218;
 typedef long long swig_type_219;
-typedef _gostring_ swig_type_220;
-typedef _gostring_ swig_type_221;
+typedef long long swig_type_220;
+typedef _goslice_ swig_type_221;
 typedef long long swig_type_222;
 typedef long long swig_type_223;
 typedef _gostring_ swig_type_224;
 typedef _gostring_ swig_type_225;
 typedef long long swig_type_226;
 typedef long long swig_type_227;
-typedef long long swig_type_228;
-typedef long long swig_type_229;
+typedef _gostring_ swig_type_228;
+typedef _gostring_ swig_type_229;
 typedef long long swig_type_230;
-typedef _gostring_ swig_type_231;
-typedef _gostring_ swig_type_232;
+typedef long long swig_type_231;
+typedef long long swig_type_232;
 typedef long long swig_type_233;
 typedef long long swig_type_234;
 typedef _gostring_ swig_type_235;
 typedef _gostring_ swig_type_236;
 typedef long long swig_type_237;
 typedef long long swig_type_238;
-typedef long long swig_type_239;
-typedef long long swig_type_240;
-typedef _gostring_ swig_type_241;
+typedef _gostring_ swig_type_239;
+typedef _gostring_ swig_type_240;
+typedef long long swig_type_241;
 typedef long long swig_type_242;
 typedef long long swig_type_243;
-typedef _gostring_ swig_type_244;
-typedef long long swig_type_245;
+typedef long long swig_type_244;
+typedef _gostring_ swig_type_245;
 typedef long long swig_type_246;
-typedef _gostring_ swig_type_247;
-typedef long long swig_type_248;
+typedef long long swig_type_247;
+typedef _gostring_ swig_type_248;
 typedef long long swig_type_249;
 typedef long long swig_type_250;
 typedef _gostring_ swig_type_251;
-typedef _gostring_ swig_type_252;
-typedef _gostring_ swig_type_253;
-typedef _gostring_ swig_type_254;
-typedef long long swig_type_255;
-typedef long long swig_type_256;
+typedef long long swig_type_252;
+typedef long long swig_type_253;
+typedef long long swig_type_254;
+typedef _gostring_ swig_type_255;
+typedef _gostring_ swig_type_256;
 typedef _gostring_ swig_type_257;
 typedef _gostring_ swig_type_258;
 typedef long long swig_type_259;
@@ -293,794 +293,800 @@ typedef _gostring_ swig_type_261;
 typedef _gostring_ swig_type_262;
 typedef long long swig_type_263;
 typedef long long swig_type_264;
-typedef long long swig_type_265;
-typedef long long swig_type_266;
+typedef _gostring_ swig_type_265;
+typedef _gostring_ swig_type_266;
 typedef long long swig_type_267;
 typedef long long swig_type_268;
 typedef long long swig_type_269;
 typedef long long swig_type_270;
-typedef _gostring_ swig_type_271;
+typedef long long swig_type_271;
 typedef long long swig_type_272;
-typedef _gostring_ swig_type_273;
+typedef long long swig_type_273;
 typedef long long swig_type_274;
 typedef _gostring_ swig_type_275;
-typedef _gostring_ swig_type_276;
+typedef long long swig_type_276;
 typedef _gostring_ swig_type_277;
-typedef _gostring_ swig_type_278;
+typedef long long swig_type_278;
 typedef _gostring_ swig_type_279;
 typedef _gostring_ swig_type_280;
-typedef long long swig_type_281;
-typedef long long swig_type_282;
+typedef _gostring_ swig_type_281;
+typedef _gostring_ swig_type_282;
 typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
-typedef _gostring_ swig_type_285;
-typedef _gostring_ swig_type_286;
+typedef long long swig_type_285;
+typedef long long swig_type_286;
 typedef _gostring_ swig_type_287;
 typedef _gostring_ swig_type_288;
 typedef _gostring_ swig_type_289;
 typedef _gostring_ swig_type_290;
-typedef long long swig_type_291;
-typedef long long swig_type_292;
-typedef long long swig_type_293;
-typedef long long swig_type_294;
+typedef _gostring_ swig_type_291;
+typedef _gostring_ swig_type_292;
+typedef _gostring_ swig_type_293;
+typedef _gostring_ swig_type_294;
 typedef long long swig_type_295;
 typedef long long swig_type_296;
 typedef long long swig_type_297;
 typedef long long swig_type_298;
-typedef _gostring_ swig_type_299;
-typedef _gostring_ swig_type_300;
-typedef _gostring_ swig_type_301;
+typedef long long swig_type_299;
+typedef long long swig_type_300;
+typedef long long swig_type_301;
 typedef long long swig_type_302;
 typedef _gostring_ swig_type_303;
 typedef _gostring_ swig_type_304;
 typedef _gostring_ swig_type_305;
-typedef _gostring_ swig_type_306;
+typedef long long swig_type_306;
 typedef _gostring_ swig_type_307;
-typedef long long swig_type_308;
-typedef long long swig_type_309;
-typedef long long swig_type_310;
-typedef long long swig_type_311;
+typedef _gostring_ swig_type_308;
+typedef _gostring_ swig_type_309;
+typedef _gostring_ swig_type_310;
+typedef _gostring_ swig_type_311;
 typedef long long swig_type_312;
 typedef long long swig_type_313;
-typedef _goslice_ swig_type_314;
+typedef long long swig_type_314;
 typedef long long swig_type_315;
 typedef long long swig_type_316;
 typedef long long swig_type_317;
-extern void _wrap_Swig_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_1 _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_2 _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_3 arg2);
-extern void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkcgo_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_4 arg2);
-extern swig_type_5 _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_6 arg2);
-extern swig_type_7 _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_8 arg2);
-extern swig_intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_11 _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4(void);
-extern swig_type_12 _wrap_zkcgo_error_message_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4(void);
-extern swig_type_13 _wrap_zkc_strerror_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_type_14 _wrap_zkc_strcode_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_error_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_error_last_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_error_clear_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_options_version_check_capi_eaa5231196ad1db4(swig_type_17 arg1, swig_intgo arg2, swig_intgo arg3);
-extern void _wrap_zkc_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_18 arg2);
-extern swig_type_19 _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2);
-extern swig_voidp _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_strings_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4(void);
-extern swig_type_20 _wrap_zkc_version_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_retry_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(swig_voidp arg1);
-extern void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bound_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4(void);
-extern swig_type_21 _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(swig_type_22 arg1);
-extern swig_intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_acl_open_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkc_acl_read_only_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_27 arg2, swig_type_28 arg3);
-extern void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_33 arg2);
-extern swig_type_34 _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_35 arg2);
-extern swig_type_36 _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_37 arg2);
-extern swig_type_38 _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4(void);
-extern swig_type_39 _wrap_zkc_state_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_event_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_44 arg2);
-extern swig_type_45 _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_46 arg2);
-extern swig_type_47 _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_open_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_48 arg2, uintptr_t arg3);
-extern void _wrap_zkc_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_state_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_49 _wrap_zkc_history_resets_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern void _wrap_zkc_event_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_stat_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_create_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_64 arg2, uintptr_t arg3, swig_type_65 arg4, swig_type_66 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_69 arg2, uintptr_t arg3, swig_type_70 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_eaa5231196ad1db4(swig_type_71 arg1, uintptr_t arg2, swig_type_72 arg3, swig_type_73 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_74 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(swig_type_75 arg1, uintptr_t arg2, swig_type_76 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(swig_type_77 arg1, uintptr_t arg2, swig_type_78 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_81 arg2, uintptr_t arg3, swig_type_82 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_83 arg2);
-extern swig_intgo _wrap_zkc_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4);
-extern void _wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_86 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(swig_type_87 arg1, swig_type_88 arg2);
-extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(swig_voidp arg1);
-extern void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_93 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_94 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_guard_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_95 arg2, swig_intgo arg3);
-extern swig_type_96 _wrap_zkc_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_99 arg2);
-extern swig_type_100 _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
-extern void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_101 _wrap_zkc_batch_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_102 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_104 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_109 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_110 arg2);
-extern swig_intgo _wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_111 arg2);
-extern swig_intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_112 arg2);
-extern swig_type_113 _wrap_zkc_batch_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_114 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_115 arg3);
-extern swig_type_116 _wrap_zkc_batch_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_117 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_118 arg2);
-extern uintptr_t _wrap_zkc_batch_acl_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_119 arg2);
-extern swig_type_120 _wrap_zkc_batch_session_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_121 arg3, swig_type_122 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_123 arg2);
-extern swig_intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_124 arg2);
-extern swig_type_125 _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_126 arg2);
-extern swig_type_127 _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_128 arg3, uintptr_t arg4);
-extern void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_129 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_130 arg2, uintptr_t arg3, swig_type_131 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_132 arg3);
-extern swig_type_133 _wrap_zkc_cache_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_134 _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_135 _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_136 _wrap_zkc_cache_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_137 _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_138 arg2);
-extern swig_type_139 _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_140 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(swig_type_141 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(swig_type_142 arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_143 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_144 arg2);
-extern swig_type_145 _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_146 arg2);
-extern swig_type_147 _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_148 arg2);
-extern swig_type_149 _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_150 arg2);
-extern swig_type_151 _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_152 arg2);
-extern swig_type_153 _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_154 arg3);
-extern void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_155 arg2, uintptr_t arg3, swig_type_156 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_157 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_158 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_159 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_160 arg3, swig_intgo arg4, swig_type_161 arg5);
-extern swig_intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_162 arg2);
-extern swig_type_163 _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_164 arg2);
-extern swig_type_165 _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_166 arg2);
-extern swig_type_167 _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_168 arg2);
-extern swig_type_169 _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_170 arg3, uintptr_t arg4);
-extern void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(swig_type_171 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_172 _wrap_zkc_lock_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, uintptr_t arg4);
-extern void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, swig_intgo arg4, uintptr_t arg5);
-extern void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_175 _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_176 _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3, uintptr_t arg4);
-extern void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_178 arg2);
-extern swig_type_179 _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(swig_type_180 arg1, uintptr_t arg2, swig_type_181 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_182 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(swig_type_183 arg1, uintptr_t arg2, swig_type_184 arg3, swig_type_185 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_zkc_counter_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_188 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_189 arg2);
-extern void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_192 arg2);
-extern swig_type_193 _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_194 arg2);
-extern swig_type_195 _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_196 arg2);
-extern swig_type_197 _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_198 arg3, uintptr_t arg4);
-extern void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_199 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_200 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(swig_type_201 arg1, swig_type_202 arg2, uintptr_t arg3);
-extern swig_type_203 _wrap_zkc_queue_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_206 arg2, uintptr_t arg3, swig_type_207 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_208 arg2);
-extern void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_209 arg3, uintptr_t arg4);
-extern void _wrap_zkc_index_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_210 _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_211 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_214 arg2);
-extern swig_type_215 _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_216 arg3, swig_type_217 arg4, uintptr_t arg5, swig_type_218 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_219 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_220 arg2);
-extern swig_type_221 _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_222 arg2);
-extern swig_type_223 _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_224 arg2);
-extern swig_type_225 _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_226 arg2);
-extern swig_type_227 _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_230 arg4, swig_intgo arg5);
-extern void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_231 arg2);
-extern swig_type_232 _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_233 arg2);
-extern swig_type_234 _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_235 arg2);
-extern swig_type_236 _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_237 arg2);
-extern swig_type_238 _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_239 arg2);
-extern swig_type_240 _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3, uintptr_t arg4, swig_type_242 arg5, swig_type_243 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4, swig_type_245 arg5, swig_type_246 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_247 arg3, uintptr_t arg4, swig_type_248 arg5, uintptr_t arg6, swig_type_249 arg7, swig_type_250 arg8, swig_intgo arg9);
-extern swig_intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_263 arg2);
-extern swig_type_264 _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_265 arg2);
-extern swig_type_266 _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_267 arg2);
-extern swig_type_268 _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_269 arg2);
-extern swig_type_270 _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_271 _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_272 arg3);
-extern swig_intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_273 arg2, swig_type_274 arg3);
-extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_275 arg2);
-extern swig_type_276 _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_277 arg2);
-extern swig_type_278 _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_279 arg2);
-extern swig_type_280 _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_283 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_284 _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_285 arg2);
-extern swig_type_286 _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_287 arg2);
-extern swig_type_288 _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_289 arg2);
-extern swig_type_290 _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_291 arg2);
-extern swig_type_292 _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_293 arg2);
-extern swig_type_294 _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_295 arg2);
-extern swig_type_296 _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_297 arg2);
-extern swig_type_298 _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_299 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_300 arg2, swig_type_301 arg3, swig_type_302 arg4);
-extern void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_303 arg3, uintptr_t arg4);
-extern void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_304 arg2);
-extern swig_type_305 _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_306 arg2);
-extern swig_type_307 _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_308 arg4);
-extern swig_intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_type_309 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_310 arg6);
-extern swig_intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_311 _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_312 _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_313 _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(swig_type_314 arg1);
-extern double _wrap_zkc_service_score_capi_eaa5231196ad1db4(swig_type_315 arg1, swig_type_316 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_317 _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4(void);
+typedef _goslice_ swig_type_318;
+typedef long long swig_type_319;
+typedef long long swig_type_320;
+typedef long long swig_type_321;
+extern void _wrap_Swig_free_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkcgo_wait2_capi_zkcgo(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_1 _wrap_zkcgo_strings_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_2 _wrap_zkcgo_strings_item_capi_zkcgo(uintptr_t arg1, swig_type_3 arg2);
+extern void _wrap_zkcgo_item_data_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkcgo_options_release_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkcgo_create_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_lock_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_counter_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_queue_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_cache_options_new_capi_zkcgo(void);
+extern void _wrap_zkcgo_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
+extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
+extern swig_type_7 _wrap_zkcgo_multi_path_capi_zkcgo(uintptr_t arg1, swig_type_8 arg2);
+extern swig_intgo _wrap_zkcgo_queue_ack_capi_zkcgo(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkcgo_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4, swig_type_14 arg5);
+extern swig_intgo _wrap_zkcgo_open_env_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_15 _wrap_zkcgo_session_id_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
+extern swig_type_16 _wrap_zkcgo_error_message_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAPI_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENONODE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADVERSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTHING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOMEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EURL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDEADLK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETLS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECANCELED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ELOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTSUP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERESOLVE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAGAIN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ELOCKLOST_capi_zkcgo(void);
+extern swig_type_17 _wrap_zkc_strerror_capi_zkcgo(swig_intgo arg1);
+extern swig_type_18 _wrap_zkc_strcode_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_error_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_error_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_error_t_message_set_capi_zkcgo(uintptr_t arg1, swig_type_19 arg2);
+extern swig_type_20 _wrap_zkc_error_t_message_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_error_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_error_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_error_last_capi_zkcgo(void);
+extern void _wrap_zkc_error_clear_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_options_version_check_capi_zkcgo(swig_type_21 arg1, swig_intgo arg2, swig_intgo arg3);
+extern void _wrap_zkc_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_22 arg2);
+extern swig_type_23 _wrap_zkc_strings_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_items_set_capi_zkcgo(uintptr_t arg1, swig_voidp arg2);
+extern swig_voidp _wrap_zkc_strings_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_strings_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_strings_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_WARN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_INFO_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo(void);
+extern swig_type_24 _wrap_zkc_version_capi_zkcgo(void);
+extern void _wrap_zkc_retry_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_retry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_retry_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_validate_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_intgo _wrap_zkc_cancel_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_cancel_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_fire_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cancel_fired_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_reset_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bind_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bound_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_cancel_check_capi_zkcgo(void);
+extern swig_type_25 _wrap_zkc_cancel_slice_ms_capi_zkcgo(swig_type_26 arg1);
+extern swig_intgo _wrap_ZKC_PERM_READ_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo(void);
+extern void _wrap_zkc_acl_t_perms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(uintptr_t arg1, swig_type_27 arg2);
+extern swig_type_28 _wrap_zkc_acl_t_scheme_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_29 arg2);
+extern swig_type_30 _wrap_zkc_acl_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_list_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_acl_open_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_creator_all_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_read_only_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_acl_list_copy_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_acl_digest_id_capi_zkcgo(swig_voidp arg1, swig_type_31 arg2, swig_type_32 arg3);
+extern void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(uintptr_t arg1, swig_type_33 arg2);
+extern swig_type_34 _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(uintptr_t arg1, swig_type_35 arg2);
+extern swig_type_36 _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(uintptr_t arg1, swig_type_37 arg2);
+extern swig_type_38 _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(uintptr_t arg1, swig_type_39 arg2);
+extern swig_type_40 _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(uintptr_t arg1, swig_type_41 arg2);
+extern swig_type_42 _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_tls_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_tls_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_tls_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_LOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo(void);
+extern swig_type_43 _wrap_zkc_state_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo(void);
+extern void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_state_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_state_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_44 arg2);
+extern swig_type_45 _wrap_zkc_event_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_46 arg2);
+extern swig_type_47 _wrap_zkc_event_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_event_t_payload_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_event_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_event_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_retry_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_retry_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_chroot_set_capi_zkcgo(uintptr_t arg1, swig_type_48 arg2);
+extern swig_type_49 _wrap_zkc_options_t_chroot_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_digest_set_capi_zkcgo(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_zkc_options_t_digest_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_log_level_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_tls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_tls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_open_capi_zkcgo(swig_voidp arg1, swig_type_52 arg2, uintptr_t arg3);
+extern void _wrap_zkc_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_state_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_on_event_thread_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_wait_connected_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_servers_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_current_server_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_53 _wrap_zkc_history_resets_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_set_retry_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_events_next_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern void _wrap_zkc_event_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_zkc_stat_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_zkc_stat_t_ctime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_zkc_stat_t_mtime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(uintptr_t arg1, swig_type_62 arg2);
+extern swig_type_63 _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_64 arg2);
+extern swig_type_65 _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_stat_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_stat_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_PERSISTENT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CONTAINER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo(void);
+extern void _wrap_zkc_create_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(uintptr_t arg1, swig_type_66 arg2);
+extern swig_type_67 _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_create_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_create_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_create_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_capi_zkcgo(swig_voidp arg1, swig_type_68 arg2, uintptr_t arg3, swig_type_69 arg4, swig_type_70 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_zkcgo(swig_voidp arg1, swig_type_71 arg2, uintptr_t arg3, swig_type_72 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_zkcgo(swig_voidp arg1, swig_type_73 arg2, uintptr_t arg3, swig_type_74 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_zkcgo(swig_type_75 arg1, uintptr_t arg2, swig_type_76 arg3, swig_type_77 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_zkcgo(uintptr_t arg1, swig_type_78 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_zkcgo(swig_type_79 arg1, uintptr_t arg2, swig_type_80 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_zkcgo(swig_type_81 arg1, uintptr_t arg2, swig_type_82 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_zkcgo(swig_voidp arg1, swig_type_83 arg2, uintptr_t arg3, swig_type_84 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_zkcgo(swig_voidp arg1, swig_type_85 arg2, uintptr_t arg3, swig_type_86 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_zkcgo(uintptr_t arg1, swig_type_87 arg2);
+extern swig_intgo _wrap_zkc_acl_get_capi_zkcgo(uintptr_t arg1, swig_type_88 arg2, uintptr_t arg3, swig_type_89 arg4);
+extern void _wrap_zkc_acl_list_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_acl_set_capi_zkcgo(uintptr_t arg1, swig_type_90 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_path_validate_capi_zkcgo(swig_type_91 arg1, swig_type_92 arg2);
+extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_multi_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_multi_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_zkcgo(uintptr_t arg1, swig_type_93 arg2, swig_type_94 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_zkcgo(uintptr_t arg1, swig_type_95 arg2, swig_type_96 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_zkcgo(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_zkcgo(uintptr_t arg1, swig_type_98 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_guard_capi_zkcgo(uintptr_t arg1, swig_type_99 arg2, swig_intgo arg3);
+extern swig_type_100 _wrap_zkc_multi_count_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_101 arg2);
+extern swig_type_102 _wrap_zkc_multi_result_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_result_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_result_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_103 arg2);
+extern swig_type_104 _wrap_zkc_multi_results_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_results_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_results_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_commit_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
+extern void _wrap_zkc_multi_results_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_new_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_clear_capi_zkcgo(uintptr_t arg1);
+extern swig_type_105 _wrap_zkc_batch_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_zkcgo(uintptr_t arg1, swig_type_106 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_zkcgo(uintptr_t arg1, swig_type_107 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_zkcgo(uintptr_t arg1, swig_type_108 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_zkcgo(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_set_capi_zkcgo(uintptr_t arg1, swig_type_111 arg2, swig_type_112 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_113 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_114 arg2);
+extern swig_intgo _wrap_zkc_batch_get_acl_capi_zkcgo(uintptr_t arg1, swig_type_115 arg2);
+extern swig_intgo _wrap_zkc_batch_run_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_116 arg2);
+extern swig_type_117 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_118 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_121 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_122 arg2);
+extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_123 arg2);
+extern swig_type_124 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_125 arg3, swig_type_126 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_pnode_path_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_127 arg2);
+extern swig_intgo _wrap_zkc_pnode_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_pnode_delete_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_pnode_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo(void);
+extern void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_130 arg2);
+extern swig_type_131 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_cache_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_cache_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_132 arg3, uintptr_t arg4);
+extern void _wrap_zkc_cache_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_133 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_134 arg2, uintptr_t arg3, swig_type_135 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_136 arg3);
+extern swig_type_137 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_138 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
+extern swig_type_139 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_status_capi_zkcgo(uintptr_t arg1);
+extern swig_type_140 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_141 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_election_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_142 arg2);
+extern swig_type_143 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_144 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_join_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_145 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_146 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_node_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_147 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_resign_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_148 arg2);
+extern swig_type_149 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_150 arg2);
+extern swig_type_151 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_152 arg2);
+extern swig_type_153 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
+extern swig_type_155 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participant_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participant_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_156 arg2);
+extern swig_type_157 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participants_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participants_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_158 arg3);
+extern void _wrap_zkc_election_participants_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_159 arg2, uintptr_t arg3, swig_type_160 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_161 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_162 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_163 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_164 arg3, swig_intgo arg4, swig_type_165 arg5);
+extern swig_intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_double_barrier_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo(void);
+extern void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_166 arg2);
+extern swig_type_167 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_168 arg2);
+extern swig_type_169 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_170 arg2);
+extern swig_type_171 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_172 arg2);
+extern swig_type_173 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_174 arg3, uintptr_t arg4);
+extern void _wrap_zkc_lock_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_acquire_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_lock_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_cancel_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_lease_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_175 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_176 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3, uintptr_t arg4);
+extern void _wrap_zkc_rwlock_close_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_read_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_write_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_178 arg3, swig_intgo arg4, uintptr_t arg5);
+extern void _wrap_zkc_semaphore_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_semaphore_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_semaphore_lease_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_type_179 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_180 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_181 arg3, uintptr_t arg4);
+extern void _wrap_zkc_counter_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_get_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_182 arg2);
+extern swig_type_183 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_184 arg1, uintptr_t arg2, swig_type_185 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_186 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_187 arg1, uintptr_t arg2, swig_type_188 arg3, swig_type_189 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_190 arg2);
+extern swig_type_191 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_192 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_193 arg2);
+extern void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_194 arg2);
+extern swig_type_195 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_196 arg2);
+extern swig_type_197 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_198 arg2);
+extern swig_type_199 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_200 arg2);
+extern swig_type_201 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_item_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_item_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_202 arg3, uintptr_t arg4);
+extern void _wrap_zkc_queue_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_203 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_204 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_queue_take_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_ack_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_release_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_peek_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_205 arg1, swig_type_206 arg2, uintptr_t arg3);
+extern swig_type_207 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_208 arg2);
+extern swig_type_209 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_field_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_field_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_210 arg2, uintptr_t arg3, swig_type_211 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_212 arg2);
+extern void _wrap_zkc_index_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_213 arg3, uintptr_t arg4);
+extern void _wrap_zkc_index_close_capi_zkcgo(uintptr_t arg1);
+extern swig_type_214 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_215 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_218 arg2);
+extern swig_type_219 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_kv_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_kv_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_220 arg3, swig_type_221 arg4, uintptr_t arg5, swig_type_222 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_223 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_224 arg2);
+extern swig_type_225 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_226 arg2);
+extern swig_type_227 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_230 arg2);
+extern swig_type_231 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_232 arg2);
+extern swig_type_233 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_record_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_record_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_234 arg4, swig_intgo arg5);
+extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_235 arg2);
+extern swig_type_236 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_237 arg2);
+extern swig_type_238 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hit_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hit_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hits_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hits_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_245 arg3, uintptr_t arg4, swig_type_246 arg5, swig_type_247 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_248 arg3, uintptr_t arg4, swig_type_249 arg5, swig_type_250 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_251 arg3, uintptr_t arg4, swig_type_252 arg5, uintptr_t arg6, swig_type_253 arg7, swig_type_254 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_sync_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo(void);
+extern void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_259 arg2);
+extern swig_type_260 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_issue_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_issue_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_267 arg2);
+extern swig_type_268 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_271 arg2);
+extern swig_type_272 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_273 arg2);
+extern swig_type_274 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_report_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_report_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_free_capi_zkcgo(uintptr_t arg1);
+extern swig_type_275 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkc_index_verify_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_rebuild_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_276 arg3);
+extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_277 arg2, swig_type_278 arg3);
+extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo(void);
+extern void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_279 arg2);
+extern swig_type_280 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_281 arg2);
+extern swig_type_282 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_283 arg2);
+extern swig_type_284 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_285 arg2);
+extern swig_type_286 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_instance_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_instance_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_instance_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_287 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_set_draining_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_set_weight_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_reg_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_288 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_unregister_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_reg_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_289 arg2);
+extern swig_type_290 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_291 arg2);
+extern swig_type_292 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_293 arg2);
+extern swig_type_294 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_295 arg2);
+extern swig_type_296 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_297 arg2);
+extern swig_type_298 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_entry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_entry_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_299 arg2);
+extern swig_type_300 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_301 arg2);
+extern swig_type_302 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_list_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_303 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_304 arg2, swig_type_305 arg3, swig_type_306 arg4);
+extern void _wrap_zkc_service_entry_clear_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_router_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_307 arg3, uintptr_t arg4);
+extern void _wrap_zkc_service_router_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_308 arg2);
+extern swig_type_309 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_310 arg2);
+extern swig_type_311 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_312 arg4);
+extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_313 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_314 arg6);
+extern swig_intgo _wrap_zkc_service_router_list_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_315 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_316 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
+extern swig_type_317 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_318 arg1);
+extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_319 arg1, swig_type_320 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_testing_expire_session_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_321 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_testing_open_clients_capi_zkcgo(void);
 #undef intgo
 */
 import "C"
@@ -1106,8 +1112,8 @@ func getSwigcptr(v interface{ Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__capi_eaa5231196ad1db4
-func cgo_panic__capi_eaa5231196ad1db4(p *byte) {
+//export cgo_panic__capi_zkcgo
+func cgo_panic__capi_zkcgo(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -1147,13 +1153,13 @@ func zkcgoTakeString(s *string) {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_zkcgo(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -1162,14 +1168,14 @@ func Zkcgo_wait2(arg1 int, arg2 int, arg3 int) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkcgo_wait2_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkcgo_wait2_capi_zkcgo(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
 func Zkcgo_strings_count(arg1 Zkc_strings_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1177,7 +1183,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_strings_item_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1187,7 +1193,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkcgo_item_data_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkcgo_item_data_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
 
 	zkcgoTakeString(arg1)
 
@@ -1195,48 +1201,48 @@ func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 
 func Zkcgo_options_release(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkcgo_options_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_options_release_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_create_options_new() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_lock_options_new() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_counter_options_new() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_queue_options_new() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_cache_options_new() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkcgo_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	C._wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkcgo_lock_options_data_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1245,7 +1251,7 @@ func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 func Zkcgo_multi_count(arg1 Zkc_multi_results_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1253,7 +1259,7 @@ func Zkcgo_multi_code(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
 	return swig_r
 }
 
@@ -1261,7 +1267,7 @@ func Zkcgo_multi_path(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_multi_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1274,9 +1280,47 @@ func Zkcgo_queue_ack(arg1 Struct_SS_zkc_queue, arg2 string, arg3 int64, arg4 int
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 string, arg5 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+	_swig_i_0 = arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_zkcgo_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Zkcgo_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int, arg5 string) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+	_swig_i_0 = arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_zkcgo_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_4))))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
 	}
 	return swig_r
 }
@@ -1286,7 +1330,7 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkcgo_open_env_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_open_env_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1294,19 +1338,19 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 func Zkcgo_session_id(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkcgo_error_code() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkcgo_error_code_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkcgo_error_code_capi_zkcgo())
 	return swig_r
 }
 
 func Zkcgo_error_message() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkcgo_error_message_capi_eaa5231196ad1db4()
+	swig_r_p := C._wrap_zkcgo_error_message_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1321,7 +1365,7 @@ type Enum_SS_zkc_code int
 
 func _swig_getZKC_OK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1329,7 +1373,7 @@ var ZKC_OK Enum_SS_zkc_code = _swig_getZKC_OK()
 
 func _swig_getZKC_ESYSTEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1337,7 +1381,7 @@ var ZKC_ESYSTEM Enum_SS_zkc_code = _swig_getZKC_ESYSTEM()
 
 func _swig_getZKC_ERUNTIMEINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1345,7 +1389,7 @@ var ZKC_ERUNTIMEINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_ERUNTIMEINCONSISTE
 
 func _swig_getZKC_EDATAINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1353,7 +1397,7 @@ var ZKC_EDATAINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_EDATAINCONSISTENCY()
 
 func _swig_getZKC_ECONNECTIONLOSS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1361,7 +1405,7 @@ var ZKC_ECONNECTIONLOSS Enum_SS_zkc_code = _swig_getZKC_ECONNECTIONLOSS()
 
 func _swig_getZKC_EMARSHALLING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1369,7 +1413,7 @@ var ZKC_EMARSHALLING Enum_SS_zkc_code = _swig_getZKC_EMARSHALLING()
 
 func _swig_getZKC_EUNIMPLEMENTED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1377,7 +1421,7 @@ var ZKC_EUNIMPLEMENTED Enum_SS_zkc_code = _swig_getZKC_EUNIMPLEMENTED()
 
 func _swig_getZKC_EOPERATIONTIMEOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1385,7 +1429,7 @@ var ZKC_EOPERATIONTIMEOUT Enum_SS_zkc_code = _swig_getZKC_EOPERATIONTIMEOUT()
 
 func _swig_getZKC_EBADARGUMENTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1393,7 +1437,7 @@ var ZKC_EBADARGUMENTS Enum_SS_zkc_code = _swig_getZKC_EBADARGUMENTS()
 
 func _swig_getZKC_EINVALIDSTATE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1401,7 +1445,7 @@ var ZKC_EINVALIDSTATE Enum_SS_zkc_code = _swig_getZKC_EINVALIDSTATE()
 
 func _swig_getZKC_ENEWCONFIGNOQUORUM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1409,7 +1453,7 @@ var ZKC_ENEWCONFIGNOQUORUM Enum_SS_zkc_code = _swig_getZKC_ENEWCONFIGNOQUORUM()
 
 func _swig_getZKC_ERECONFIGINPROGRESS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1417,7 +1461,7 @@ var ZKC_ERECONFIGINPROGRESS Enum_SS_zkc_code = _swig_getZKC_ERECONFIGINPROGRESS(
 
 func _swig_getZKC_ESSLCONNECTION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1425,7 +1469,7 @@ var ZKC_ESSLCONNECTION Enum_SS_zkc_code = _swig_getZKC_ESSLCONNECTION()
 
 func _swig_getZKC_EAPI() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_zkcgo())
 	return swig_r
 }
 
@@ -1433,7 +1477,7 @@ var ZKC_EAPI Enum_SS_zkc_code = _swig_getZKC_EAPI()
 
 func _swig_getZKC_ENONODE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1441,7 +1485,7 @@ var ZKC_ENONODE Enum_SS_zkc_code = _swig_getZKC_ENONODE()
 
 func _swig_getZKC_ENOAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1449,7 +1493,7 @@ var ZKC_ENOAUTH Enum_SS_zkc_code = _swig_getZKC_ENOAUTH()
 
 func _swig_getZKC_EBADVERSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1457,7 +1501,7 @@ var ZKC_EBADVERSION Enum_SS_zkc_code = _swig_getZKC_EBADVERSION()
 
 func _swig_getZKC_ENOCHILDRENFOREPHEMERALS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1465,7 +1509,7 @@ var ZKC_ENOCHILDRENFOREPHEMERALS Enum_SS_zkc_code = _swig_getZKC_ENOCHILDRENFORE
 
 func _swig_getZKC_ENODEEXISTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1473,7 +1517,7 @@ var ZKC_ENODEEXISTS Enum_SS_zkc_code = _swig_getZKC_ENODEEXISTS()
 
 func _swig_getZKC_ENOTEMPTY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1481,7 +1525,7 @@ var ZKC_ENOTEMPTY Enum_SS_zkc_code = _swig_getZKC_ENOTEMPTY()
 
 func _swig_getZKC_ESESSIONEXPIRED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1489,7 +1533,7 @@ var ZKC_ESESSIONEXPIRED Enum_SS_zkc_code = _swig_getZKC_ESESSIONEXPIRED()
 
 func _swig_getZKC_EINVALIDCALLBACK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1497,7 +1541,7 @@ var ZKC_EINVALIDCALLBACK Enum_SS_zkc_code = _swig_getZKC_EINVALIDCALLBACK()
 
 func _swig_getZKC_EINVALIDACL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1505,7 +1549,7 @@ var ZKC_EINVALIDACL Enum_SS_zkc_code = _swig_getZKC_EINVALIDACL()
 
 func _swig_getZKC_EAUTHFAILED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1513,7 +1557,7 @@ var ZKC_EAUTHFAILED Enum_SS_zkc_code = _swig_getZKC_EAUTHFAILED()
 
 func _swig_getZKC_ECLOSING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1521,7 +1565,7 @@ var ZKC_ECLOSING Enum_SS_zkc_code = _swig_getZKC_ECLOSING()
 
 func _swig_getZKC_ENOTHING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1529,7 +1573,7 @@ var ZKC_ENOTHING Enum_SS_zkc_code = _swig_getZKC_ENOTHING()
 
 func _swig_getZKC_ESESSIONMOVED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1537,7 +1581,7 @@ var ZKC_ESESSIONMOVED Enum_SS_zkc_code = _swig_getZKC_ESESSIONMOVED()
 
 func _swig_getZKC_ENOTREADONLY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1545,7 +1589,7 @@ var ZKC_ENOTREADONLY Enum_SS_zkc_code = _swig_getZKC_ENOTREADONLY()
 
 func _swig_getZKC_EEPHEMERALONLOCALSESSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1553,7 +1597,7 @@ var ZKC_EEPHEMERALONLOCALSESSION Enum_SS_zkc_code = _swig_getZKC_EEPHEMERALONLOC
 
 func _swig_getZKC_ENOWATCHER() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_zkcgo())
 	return swig_r
 }
 
@@ -1561,7 +1605,7 @@ var ZKC_ENOWATCHER Enum_SS_zkc_code = _swig_getZKC_ENOWATCHER()
 
 func _swig_getZKC_ERECONFIGDISABLED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1569,7 +1613,7 @@ var ZKC_ERECONFIGDISABLED Enum_SS_zkc_code = _swig_getZKC_ERECONFIGDISABLED()
 
 func _swig_getZKC_ESESSIONCLOSEDREQUIRESASLAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1577,7 +1621,7 @@ var ZKC_ESESSIONCLOSEDREQUIRESASLAUTH Enum_SS_zkc_code = _swig_getZKC_ESESSIONCL
 
 func _swig_getZKC_ETHROTTLEDOP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1585,7 +1629,7 @@ var ZKC_ETHROTTLEDOP Enum_SS_zkc_code = _swig_getZKC_ETHROTTLEDOP()
 
 func _swig_getZKC_EUNKNOWN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1593,7 +1637,7 @@ var ZKC_EUNKNOWN Enum_SS_zkc_code = _swig_getZKC_EUNKNOWN()
 
 func _swig_getZKC_ETIMEDOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1601,7 +1645,7 @@ var ZKC_ETIMEDOUT Enum_SS_zkc_code = _swig_getZKC_ETIMEDOUT()
 
 func _swig_getZKC_ENOMEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1609,7 +1653,7 @@ var ZKC_ENOMEM Enum_SS_zkc_code = _swig_getZKC_ENOMEM()
 
 func _swig_getZKC_EURL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1617,7 +1661,7 @@ var ZKC_EURL Enum_SS_zkc_code = _swig_getZKC_EURL()
 
 func _swig_getZKC_ECLOSED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1625,7 +1669,7 @@ var ZKC_ECLOSED Enum_SS_zkc_code = _swig_getZKC_ECLOSED()
 
 func _swig_getZKC_EDEADLK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1633,7 +1677,7 @@ var ZKC_EDEADLK Enum_SS_zkc_code = _swig_getZKC_EDEADLK()
 
 func _swig_getZKC_ETLS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1641,7 +1685,7 @@ var ZKC_ETLS Enum_SS_zkc_code = _swig_getZKC_ETLS()
 
 func _swig_getZKC_ETOOLARGE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1649,7 +1693,7 @@ var ZKC_ETOOLARGE Enum_SS_zkc_code = _swig_getZKC_ETOOLARGE()
 
 func _swig_getZKC_EOS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1657,7 +1701,7 @@ var ZKC_EOS Enum_SS_zkc_code = _swig_getZKC_EOS()
 
 func _swig_getZKC_ECANCELED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1665,7 +1709,7 @@ var ZKC_ECANCELED Enum_SS_zkc_code = _swig_getZKC_ECANCELED()
 
 func _swig_getZKC_ELOST() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -1673,7 +1717,7 @@ var ZKC_ELOST Enum_SS_zkc_code = _swig_getZKC_ELOST()
 
 func _swig_getZKC_ENOTSUP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1681,7 +1725,7 @@ var ZKC_ENOTSUP Enum_SS_zkc_code = _swig_getZKC_ENOTSUP()
 
 func _swig_getZKC_ERESOLVE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1689,7 +1733,7 @@ var ZKC_ERESOLVE Enum_SS_zkc_code = _swig_getZKC_ERESOLVE()
 
 func _swig_getZKC_EAGAIN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1697,7 +1741,7 @@ var ZKC_EAGAIN Enum_SS_zkc_code = _swig_getZKC_EAGAIN()
 
 func _swig_getZKC_ELOCKLOST() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOCKLOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -1706,7 +1750,7 @@ var ZKC_ELOCKLOST Enum_SS_zkc_code = _swig_getZKC_ELOCKLOST()
 func Zkc_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strerror_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strerror_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1716,7 +1760,7 @@ func Zkc_strerror(arg1 int) (_swig_ret string) {
 func Zkc_strcode(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strcode_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strcode_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1735,20 +1779,20 @@ func (p SwigcptrZkc_error_t) SwigIsZkc_error_t() {
 func (arg1 SwigcptrZkc_error_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_error_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_error_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_error_t_message_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1757,7 +1801,7 @@ func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_error_t_message_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1766,13 +1810,13 @@ func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 
 func NewZkc_error_t() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_error_t(arg1 Zkc_error_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_error_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_error_t interface {
@@ -1786,12 +1830,12 @@ type Zkc_error_t interface {
 
 func Zkc_error_last() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_error_clear() {
-	C._wrap_zkc_error_clear_capi_eaa5231196ad1db4()
+	C._wrap_zkc_error_clear_capi_zkcgo()
 }
 
 func Zkc_options_version_check(arg1 string, arg2 int, arg3 int) (_swig_ret int) {
@@ -1799,7 +1843,7 @@ func Zkc_options_version_check(arg1 string, arg2 int, arg3 int) (_swig_ret int) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_options_version_check_capi_eaa5231196ad1db4(*(*C.swig_type_17)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_options_version_check_capi_zkcgo(*(*C.swig_type_21)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1808,7 +1852,7 @@ func Zkc_options_version_check(arg1 string, arg2 int, arg3 int) (_swig_ret int) 
 
 func Zkc_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkc_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_strings_t uintptr
@@ -1823,38 +1867,38 @@ func (p SwigcptrZkc_strings_t) SwigIsZkc_strings_t() {
 func (arg1 SwigcptrZkc_strings_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_18(_swig_i_1))
+	C._wrap_zkc_strings_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_22(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_strings_t) SetItems(arg2 *string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	C._wrap_zkc_strings_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetItems() (_swig_ret *string) {
 	var swig_r *string
 	_swig_i_0 := arg1
-	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_strings_t() (_swig_ret Zkc_strings_t) {
 	var swig_r Zkc_strings_t
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_strings_t(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_strings_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_strings_t interface {
@@ -1868,14 +1912,14 @@ type Zkc_strings_t interface {
 
 func Zkc_strings_free(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_strings_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_strings_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_log_level int
 
 func _swig_getZKC_LOG_ERROR() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_zkcgo())
 	return swig_r
 }
 
@@ -1883,7 +1927,7 @@ var ZKC_LOG_ERROR Enum_SS_zkc_log_level = _swig_getZKC_LOG_ERROR()
 
 func _swig_getZKC_LOG_WARN() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1891,7 +1935,7 @@ var ZKC_LOG_WARN Enum_SS_zkc_log_level = _swig_getZKC_LOG_WARN()
 
 func _swig_getZKC_LOG_INFO() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_zkcgo())
 	return swig_r
 }
 
@@ -1899,7 +1943,7 @@ var ZKC_LOG_INFO Enum_SS_zkc_log_level = _swig_getZKC_LOG_INFO()
 
 func _swig_getZKC_LOG_DEBUG() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_zkcgo())
 	return swig_r
 }
 
@@ -1907,7 +1951,7 @@ var ZKC_LOG_DEBUG Enum_SS_zkc_log_level = _swig_getZKC_LOG_DEBUG()
 
 func Zkc_version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkc_version_capi_eaa5231196ad1db4()
+	swig_r_p := C._wrap_zkc_version_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1928,77 +1972,77 @@ func (p SwigcptrZkc_retry_t) SwigIsZkc_retry_t() {
 func (arg1 SwigcptrZkc_retry_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetBase_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_base_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetBase_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_attempts(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_attempts() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetDeadline_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetDeadline_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_retry_t() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_retry_t(arg1 Zkc_retry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_retry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_retry_t interface {
@@ -2020,14 +2064,14 @@ func Zkc_retry_init(arg1 Zkc_retry_t, arg2 uint) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_retry_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_retry_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_retry_validate(arg1 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_retry_validate_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_validate_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2036,7 +2080,7 @@ func Zkc_retry_backoff_ms(arg1 Zkc_retry_t, arg2 int, arg3 float64) (_swig_ret i
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -2044,49 +2088,49 @@ func Zkc_cancel_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_cancel_new_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_cancel_free(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fire(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_fire_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fired(arg1 Struct_SS_zkc_cancel) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cancel_reset(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_reset_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_bind(arg1 Struct_SS_zkc_cancel) (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_cancel_bound() (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_eaa5231196ad1db4()))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_cancel_check() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_cancel_check_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkc_cancel_check_capi_zkcgo())
 	return swig_r
 }
 
@@ -2095,13 +2139,13 @@ const ZKC_CANCEL_POLL_MS int = 10
 func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(C.swig_type_22(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_zkcgo(C.swig_type_26(_swig_i_0)))
 	return swig_r
 }
 
 func _swig_getZKC_PERM_READ() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_zkcgo())
 	return swig_r
 }
 
@@ -2109,7 +2153,7 @@ var ZKC_PERM_READ int = _swig_getZKC_PERM_READ()
 
 func _swig_getZKC_PERM_WRITE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2117,7 +2161,7 @@ var ZKC_PERM_WRITE int = _swig_getZKC_PERM_WRITE()
 
 func _swig_getZKC_PERM_CREATE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2125,7 +2169,7 @@ var ZKC_PERM_CREATE int = _swig_getZKC_PERM_CREATE()
 
 func _swig_getZKC_PERM_DELETE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2133,7 +2177,7 @@ var ZKC_PERM_DELETE int = _swig_getZKC_PERM_DELETE()
 
 func _swig_getZKC_PERM_ADMIN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -2153,20 +2197,20 @@ func (p SwigcptrZkc_acl_t) SwigIsZkc_acl_t() {
 func (arg1 SwigcptrZkc_acl_t) SetPerms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_t_perms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_t) GetPerms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_scheme_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2175,7 +2219,7 @@ func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2185,7 +2229,7 @@ func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2194,7 +2238,7 @@ func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2203,13 +2247,13 @@ func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 
 func NewZkc_acl_t() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_t(arg1 Zkc_acl_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_t interface {
@@ -2235,38 +2279,38 @@ func (p SwigcptrZkc_acl_list_t) SwigIsZkc_acl_list_t() {
 func (arg1 SwigcptrZkc_acl_list_t) SetCount(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetCount() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) SetAcls(arg2 Zkc_acl_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_acl_list_t_acls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetAcls() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_acl_list_t() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_list_t(arg1 Zkc_acl_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_list_t interface {
@@ -2280,19 +2324,19 @@ type Zkc_acl_list_t interface {
 
 func Zkc_acl_open() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_creator_all() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_read_only() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_zkcgo()))
 	return swig_r
 }
 
@@ -2300,7 +2344,7 @@ func Zkc_acl_list_copy(arg1 Zkc_acl_list_t, arg2 Zkc_acl_list_t) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_acl_list_copy_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -2309,7 +2353,7 @@ func Zkc_acl_digest_id(arg1 *string, arg2 string, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_2))))
 
 	zkcgoTakeString(arg1)
 
@@ -2336,20 +2380,20 @@ func (p SwigcptrZkc_tls_options_t) SwigIsZkc_tls_options_t() {
 func (arg1 SwigcptrZkc_tls_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2358,7 +2402,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2368,7 +2412,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2377,7 +2421,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2387,7 +2431,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2396,7 +2440,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2406,7 +2450,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2415,7 +2459,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2425,7 +2469,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2434,7 +2478,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2444,25 +2488,25 @@ func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetVerify_host(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVerify_host() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_tls_options_t() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_tls_options_t(arg1 Zkc_tls_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_tls_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_tls_options_t interface {
@@ -2488,7 +2532,7 @@ func Zkc_tls_options_init(arg1 Zkc_tls_options_t, arg2 uint) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_tls_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2496,7 +2540,7 @@ type Enum_SS_zkc_state int
 
 func _swig_getZKC_STATE_CONNECTING() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_zkcgo())
 	return swig_r
 }
 
@@ -2504,7 +2548,7 @@ var ZKC_STATE_CONNECTING Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTING()
 
 func _swig_getZKC_STATE_CONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2512,7 +2556,7 @@ var ZKC_STATE_CONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTED()
 
 func _swig_getZKC_STATE_SUSPENDED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2520,7 +2564,7 @@ var ZKC_STATE_SUSPENDED Enum_SS_zkc_state = _swig_getZKC_STATE_SUSPENDED()
 
 func _swig_getZKC_STATE_RECONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2528,7 +2572,7 @@ var ZKC_STATE_RECONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_RECONNECTED()
 
 func _swig_getZKC_STATE_LOST() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -2536,7 +2580,7 @@ var ZKC_STATE_LOST Enum_SS_zkc_state = _swig_getZKC_STATE_LOST()
 
 func _swig_getZKC_STATE_CLOSED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2545,7 +2589,7 @@ var ZKC_STATE_CLOSED Enum_SS_zkc_state = _swig_getZKC_STATE_CLOSED()
 func Zkc_state_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_state_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_state_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2556,7 +2600,7 @@ type Enum_SS_zkc_event_type int
 
 func _swig_getZKC_EVENT_STATE() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2564,7 +2608,7 @@ var ZKC_EVENT_STATE Enum_SS_zkc_event_type = _swig_getZKC_EVENT_STATE()
 
 func _swig_getZKC_EVENT_CREATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2572,7 +2616,7 @@ var ZKC_EVENT_CREATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CREATED()
 
 func _swig_getZKC_EVENT_DELETED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2580,7 +2624,7 @@ var ZKC_EVENT_DELETED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_DELETED()
 
 func _swig_getZKC_EVENT_CHANGED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2588,7 +2632,7 @@ var ZKC_EVENT_CHANGED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHANGED()
 
 func _swig_getZKC_EVENT_CHILD() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_zkcgo())
 	return swig_r
 }
 
@@ -2596,7 +2640,7 @@ var ZKC_EVENT_CHILD Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHILD()
 
 func _swig_getZKC_EVENT_WATCH_CANCELLED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2604,7 +2648,7 @@ var ZKC_EVENT_WATCH_CANCELLED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_WATCH_
 
 func _swig_getZKC_EVENT_HOSTS() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -2612,7 +2656,7 @@ var ZKC_EVENT_HOSTS Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HOSTS()
 
 func _swig_getZKC_EVENT_CACHE_ADDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2620,7 +2664,7 @@ var ZKC_EVENT_CACHE_ADDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_ADDE
 
 func _swig_getZKC_EVENT_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2628,7 +2672,7 @@ var ZKC_EVENT_CACHE_UPDATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_UP
 
 func _swig_getZKC_EVENT_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2636,7 +2680,7 @@ var ZKC_EVENT_CACHE_REMOVED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RE
 
 func _swig_getZKC_EVENT_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2644,7 +2688,7 @@ var ZKC_EVENT_CACHE_INITIALIZED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACH
 
 func _swig_getZKC_EVENT_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2652,7 +2696,7 @@ var ZKC_EVENT_CACHE_SUSPENDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_
 
 func _swig_getZKC_EVENT_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2660,7 +2704,7 @@ var ZKC_EVENT_CACHE_RESYNCED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_R
 
 func _swig_getZKC_EVENT_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
@@ -2668,7 +2712,7 @@ var ZKC_EVENT_CACHE_OVERFLOW Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_O
 
 func _swig_getZKC_EVENT_CACHE_RESET() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -2676,7 +2720,7 @@ var ZKC_EVENT_CACHE_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RESE
 
 func _swig_getZKC_EVENT_HISTORY_RESET() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -2694,33 +2738,33 @@ func (p SwigcptrZkc_event_t) SwigIsZkc_event_t() {
 func (arg1 SwigcptrZkc_event_t) SetXtype(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_Xtype_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetXtype() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetState(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_state_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetState() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_event_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2729,7 +2773,7 @@ func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_event_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2739,38 +2783,38 @@ func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_event_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_42(_swig_i_1))
+	C._wrap_zkc_event_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_46(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPayload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_event_t_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetPayload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_event_t() (_swig_ret Zkc_event_t) {
 	var swig_r Zkc_event_t
-	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_event_t(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_event_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_event_t interface {
@@ -2802,59 +2846,59 @@ func (p SwigcptrZkc_options_t) SwigIsZkc_options_t() {
 func (arg1 SwigcptrZkc_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetSession_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetSession_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetConnect_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetConnect_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetRetry(arg2 Zkc_retry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_retry_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetRetry() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_chroot_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2863,7 +2907,7 @@ func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2873,7 +2917,7 @@ func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_digest_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2882,7 +2926,7 @@ func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2892,51 +2936,51 @@ func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetLog_level(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_log_level_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetLog_level() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetTls(arg2 Zkc_tls_options_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_tls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetTls() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_options_t() (_swig_ret Zkc_options_t) {
 	var swig_r Zkc_options_t
-	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_options_t(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_options_t interface {
@@ -2966,7 +3010,7 @@ func Zkc_options_init(arg1 Zkc_options_t, arg2 uint) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2976,7 +3020,7 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 	_swig_i_0 = arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_open_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2986,20 +3030,20 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 
 func Zkc_close(arg1 Struct_SS_zkc) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_state(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_state_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_state_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_on_event_thread(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3007,7 +3051,7 @@ func Zkc_wait_connected(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_wait_connected_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_wait_connected_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3015,7 +3059,7 @@ func Zkc_servers(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_servers_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_servers_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -3026,7 +3070,7 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_current_server_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_current_server_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -3036,7 +3080,7 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 func Zkc_history_resets(arg1 Struct_SS_zkc) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3044,14 +3088,14 @@ func Zkc_set_retry(arg1 Struct_SS_zkc, arg2 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_set_retry_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_set_retry_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_events_fd(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_events_fd_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3061,14 +3105,14 @@ func Zkc_events_next(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 int) (_swig_ret int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_events_next_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_events_next_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_event_free(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_event_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_event_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_NOTICE_HISTORY_RESET int = 16
@@ -3085,155 +3129,155 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_cversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetAversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_aversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetData_length(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_data_length_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetData_length() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetNum_children(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_num_children_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_64(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_stat_t() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_stat_t(arg1 Zkc_stat_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_stat_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_stat_t interface {
@@ -3267,7 +3311,7 @@ type Enum_SS_zkc_mode int
 
 func _swig_getZKC_PERSISTENT() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_zkcgo())
 	return swig_r
 }
 
@@ -3275,7 +3319,7 @@ var ZKC_PERSISTENT Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT()
 
 func _swig_getZKC_EPHEMERAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3283,7 +3327,7 @@ var ZKC_EPHEMERAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL()
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3291,7 +3335,7 @@ var ZKC_PERSISTENT_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_SEQUENT
 
 func _swig_getZKC_EPHEMERAL_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3299,7 +3343,7 @@ var ZKC_EPHEMERAL_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL_SEQUENTIA
 
 func _swig_getZKC_CONTAINER() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_zkcgo())
 	return swig_r
 }
 
@@ -3307,7 +3351,7 @@ var ZKC_CONTAINER Enum_SS_zkc_mode = _swig_getZKC_CONTAINER()
 
 func _swig_getZKC_PERSISTENT_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3315,7 +3359,7 @@ var ZKC_PERSISTENT_WITH_TTL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_WITH_TTL(
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3337,77 +3381,77 @@ func (p SwigcptrZkc_create_options_t) SwigIsZkc_create_options_t() {
 func (arg1 SwigcptrZkc_create_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetMode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_mode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetMode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_66(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_create_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_create_options_t() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_create_options_t(arg1 Zkc_create_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_create_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_create_options_t interface {
@@ -3429,7 +3473,7 @@ func Zkc_create_options_init(arg1 Zkc_create_options_t, arg2 uint) (_swig_ret in
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_create_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_create_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3441,7 +3485,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3463,7 +3507,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -3483,7 +3527,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -3503,7 +3547,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_eaa5231196ad1db4(*(*C.swig_type_71)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_zkcgo(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3524,7 +3568,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3536,7 +3580,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_eaa5231196ad1db4(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_zkcgo(*(*C.swig_type_79)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3552,7 +3596,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_eaa5231196ad1db4(*(*C.swig_type_77)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_zkcgo(*(*C.swig_type_81)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3569,7 +3613,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3588,7 +3632,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3603,7 +3647,7 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3616,7 +3660,7 @@ func Zkc_acl_get(arg1 Zkc_acl_list_t, arg2 []int64, arg3 Struct_SS_zkc, arg4 str
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3628,7 +3672,7 @@ func Zkc_acl_get(arg1 Zkc_acl_list_t, arg2 []int64, arg3 Struct_SS_zkc, arg4 str
 
 func Zkc_acl_list_free(arg1 Zkc_acl_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_acl_list_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_acl_set(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 Zkc_acl_list_t) (_swig_ret int) {
@@ -3637,7 +3681,7 @@ func Zkc_acl_set(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 Zkc_acl_list_t)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3648,7 +3692,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_eaa5231196ad1db4(*(*C.swig_type_87)(unsafe.Pointer(&_swig_i_0)), C.swig_type_88(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_zkcgo(*(*C.swig_type_91)(unsafe.Pointer(&_swig_i_0)), C.swig_type_92(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3657,7 +3701,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 
 func _swig_getZKC_MAX_DATA_LEN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_zkcgo())
 	return swig_r
 }
 
@@ -3667,14 +3711,14 @@ func Zkc_multi_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_multi_new_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_multi_free(arg1 Struct_SS_zkc_multi) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int, arg5 Zkc_acl_list_t) (_swig_ret int) {
@@ -3684,7 +3728,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3700,7 +3744,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3715,7 +3759,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3727,7 +3771,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3739,7 +3783,7 @@ func Zkc_multi_guard(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_guard_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_guard_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3749,7 +3793,7 @@ func Zkc_multi_guard(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 func Zkc_multi_count(arg1 Struct_SS_zkc_multi) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_multi_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3765,20 +3809,20 @@ func (p SwigcptrZkc_multi_result_t) SwigIsZkc_multi_result_t() {
 func (arg1 SwigcptrZkc_multi_result_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_multi_result_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3787,7 +3831,7 @@ func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3797,25 +3841,25 @@ func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_multi_result_t) SetStat(arg2 Zkc_stat_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_result_t_stat_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetStat() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_result_t() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_result_t(arg1 Zkc_multi_result_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_result_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_result_t interface {
@@ -3841,38 +3885,38 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_103(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) SetResults(arg2 Zkc_multi_result_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_results_t_results_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetResults() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_results_t() (_swig_ret Zkc_multi_results_t) {
 	var swig_r Zkc_multi_results_t
-	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_results_t(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_results_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_results_t interface {
@@ -3890,37 +3934,37 @@ func Zkc_multi_commit(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 Struct_SS_zkc_mult
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_multi_commit_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_commit_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_multi_results_free(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_results_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_new(arg1 Struct_SS_zkc_batch) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_batch_new_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_batch_new_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_batch_free(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_clear(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_clear_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_count(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3930,7 +3974,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3943,7 +3987,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3956,7 +4000,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3969,7 +4013,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3985,7 +4029,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4000,7 +4044,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4011,7 +4055,7 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4022,7 +4066,7 @@ func Zkc_batch_get_acl(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4033,7 +4077,7 @@ func Zkc_batch_run(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_batch_run_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_run_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -4041,7 +4085,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1)))
 	return swig_r
 }
 
@@ -4050,7 +4094,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4062,7 +4106,7 @@ func Zkc_batch_stat(arg1 Zkc_stat_t, arg2 Struct_SS_zkc_batch, arg3 int64) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_115(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_119(_swig_i_2)))
 	return swig_r
 }
 
@@ -4070,7 +4114,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4081,7 +4125,7 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_122(_swig_i_1))))
 	return swig_r
 }
 
@@ -4089,14 +4133,14 @@ func Zkc_batch_acl(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_acl_list
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))))
 	return swig_r
 }
 
 func Zkc_batch_session(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_session_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_session_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4108,7 +4152,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4123,7 +4167,7 @@ func Zkc_pnode_path(arg1 *string, arg2 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_pnode_path_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_path_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -4134,7 +4178,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4145,27 +4189,27 @@ func Zkc_pnode_wait(arg1 Struct_SS_zkc_pnode, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_pnode_delete(arg1 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_pnode_close(arg1 Struct_SS_zkc_pnode) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_pnode_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_pnode_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_cache_event_type int
 
 func _swig_getZKC_CACHE_ADDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4173,7 +4217,7 @@ var ZKC_CACHE_ADDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_ADDED()
 
 func _swig_getZKC_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4181,7 +4225,7 @@ var ZKC_CACHE_UPDATED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_UPDATED(
 
 func _swig_getZKC_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4189,7 +4233,7 @@ var ZKC_CACHE_REMOVED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_REMOVED(
 
 func _swig_getZKC_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4197,7 +4241,7 @@ var ZKC_CACHE_INITIALIZED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_INIT
 
 func _swig_getZKC_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4205,7 +4249,7 @@ var ZKC_CACHE_SUSPENDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_SUSPEN
 
 func _swig_getZKC_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4213,7 +4257,7 @@ var ZKC_CACHE_RESYNCED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESYNCE
 
 func _swig_getZKC_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
@@ -4221,7 +4265,7 @@ var ZKC_CACHE_OVERFLOW Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_OVERFLO
 
 func _swig_getZKC_CACHE_RESET() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_zkcgo())
 	return swig_r
 }
 
@@ -4231,7 +4275,7 @@ const ZKC_CACHE_OPTIONS_VERSION int = 1
 
 func _swig_getZKC_CACHE_DEPTH_ALL() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo())
 	return swig_r
 }
 
@@ -4249,103 +4293,103 @@ func (p SwigcptrZkc_cache_options_t) SwigIsZkc_cache_options_t() {
 func (arg1 SwigcptrZkc_cache_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetDepth(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_depth_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetDepth() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetData(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_124(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_128(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_130(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvent_payload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvent_payload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvents(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_events_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvents() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_cache_options_t() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_cache_options_t(arg1 Zkc_cache_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_cache_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_cache_options_t interface {
@@ -4371,7 +4415,7 @@ func Zkc_cache_options_init(arg1 Zkc_cache_options_t, arg2 uint) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_cache_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4382,7 +4426,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4392,14 +4436,14 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 
 func Zkc_cache_close(arg1 Struct_SS_zkc_cache) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cache_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cache_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cache_wait_initialized(arg1 Struct_SS_zkc_cache, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4408,7 +4452,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_129(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_133(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4418,7 +4462,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4437,7 +4481,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4448,35 +4492,35 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 func Zkc_cache_count(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_bytes(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_memory(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_status(arg1 Struct_SS_zkc_cache) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cache_status_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_status_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_cache_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4486,7 +4530,7 @@ func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 func Zkc_cache_event_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_event_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4514,20 +4558,20 @@ func (p SwigcptrZkc_election_options_t) SwigIsZkc_election_options_t() {
 func (arg1 SwigcptrZkc_election_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4536,7 +4580,7 @@ func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4546,38 +4590,38 @@ func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_options_t) SetStep_down(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_step_down_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetStep_down() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_options_t() (_swig_ret Zkc_election_options_t) {
 	var swig_r Zkc_election_options_t
-	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_options_t(arg1 Zkc_election_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_options_t interface {
@@ -4597,7 +4641,7 @@ func Zkc_election_options_init(arg1 Zkc_election_options_t, arg2 uint) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_election_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4608,7 +4652,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4619,7 +4663,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 func Zkc_election_join(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_join_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_join_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4628,7 +4672,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_eaa5231196ad1db4(*(*C.swig_type_141)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4639,7 +4683,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(*(*C.swig_type_142)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_146)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4650,7 +4694,7 @@ func Zkc_election_node(arg1 *string, arg2 Struct_SS_zkc_election) (_swig_ret int
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_node_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_node_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -4662,7 +4706,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -4675,13 +4719,13 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 func Zkc_election_resign(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_resign_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_resign_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_election_close(arg1 Struct_SS_zkc_election) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_election_participant_t uintptr
@@ -4696,7 +4740,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4705,7 +4749,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4715,7 +4759,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4724,7 +4768,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4734,51 +4778,51 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_148(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_150(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetIs_leader(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetIs_leader() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_election_participant_t() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participant_t(arg1 Zkc_election_participant_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participant_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participant_t interface {
@@ -4808,38 +4852,38 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_156(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) SetItems(arg2 Zkc_election_participant_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_participants_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetItems() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_participants_t() (_swig_ret Zkc_election_participants_t) {
 	var swig_r Zkc_election_participants_t
-	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participants_t(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participants_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participants_t interface {
@@ -4856,7 +4900,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -4865,7 +4909,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 
 func Zkc_election_participants_free(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_participants_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig_ret int) {
@@ -4874,7 +4918,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4891,7 +4935,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4902,7 +4946,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4914,7 +4958,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4929,7 +4973,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4944,7 +4988,7 @@ func Zkc_double_barrier_enter(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4952,20 +4996,20 @@ func Zkc_double_barrier_leave(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_double_barrier_close(arg1 Struct_SS_zkc_double_barrier) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_double_barrier_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_lock_event int
 
 func _swig_getZKC_LOCK_EVENT_SUSPENDED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4973,7 +5017,7 @@ var ZKC_LOCK_EVENT_SUSPENDED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_SU
 
 func _swig_getZKC_LOCK_EVENT_RECONNECTED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4981,7 +5025,7 @@ var ZKC_LOCK_EVENT_RECONNECTED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_
 
 func _swig_getZKC_LOCK_EVENT_LOST() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -5003,77 +5047,77 @@ func (p SwigcptrZkc_lock_options_t) SwigIsZkc_lock_options_t() {
 func (arg1 SwigcptrZkc_lock_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_options_t() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_options_t(arg1 Zkc_lock_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_options_t interface {
@@ -5095,7 +5139,7 @@ func Zkc_lock_options_init(arg1 Zkc_lock_options_t, arg2 uint) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -5111,7 +5155,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5120,7 +5164,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5130,38 +5174,38 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_lease_t() (_swig_ret Zkc_lock_lease_t) {
 	var swig_r Zkc_lock_lease_t
-	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_lease_t(arg1 Zkc_lock_lease_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_lease_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_lease_t interface {
@@ -5179,7 +5223,7 @@ const ZKC_LOCK_TRY int = 0
 
 func _swig_getZKC_LOCK_FOREVER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_zkcgo())
 	return swig_r
 }
 
@@ -5192,7 +5236,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5202,7 +5246,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 
 func Zkc_lock_close(arg1 Struct_SS_zkc_lock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_lock_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_lock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_ret int) {
@@ -5210,7 +5254,7 @@ func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -5220,21 +5264,21 @@ func Zkc_lock_release(arg1 Struct_SS_zkc_lock, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_lock_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_lock_cancel(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_lock_valid(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_valid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5242,7 +5286,7 @@ func Zkc_lock_lease(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_lease_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_lease_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5251,7 +5295,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5259,7 +5303,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 func Zkc_lock_events_fd(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5268,7 +5312,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(*(*C.swig_type_171)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_175)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5278,7 +5322,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 func Zkc_lock_path(arg1 Struct_SS_zkc_lock) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_lock_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5292,7 +5336,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5302,20 +5346,20 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 
 func Zkc_rwlock_close(arg1 Struct_SS_zkc_rwlock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_rwlock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_rwlock_read(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_rwlock_write(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -5327,7 +5371,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5337,7 +5381,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 
 func Zkc_semaphore_close(arg1 Struct_SS_zkc_semaphore) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int) (_swig_ret int) {
@@ -5346,7 +5390,7 @@ func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -5355,26 +5399,26 @@ func Zkc_semaphore_release(arg1 Struct_SS_zkc_semaphore_lease, arg2 int) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_free(arg1 Struct_SS_zkc_semaphore_lease) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_lease_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_lease_valid(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5384,7 +5428,7 @@ func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret str
 func Zkc_semaphore_lease_token(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5393,7 +5437,7 @@ func Zkc_semaphore_fence(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore_lease) (_sw
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5412,51 +5456,51 @@ func (p SwigcptrZkc_counter_options_t) SwigIsZkc_counter_options_t() {
 func (arg1 SwigcptrZkc_counter_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetShards(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_shards_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetShards() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_options_t() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_options_t(arg1 Zkc_counter_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_options_t interface {
@@ -5474,7 +5518,7 @@ func Zkc_counter_options_init(arg1 Zkc_counter_options_t, arg2 uint) (_swig_ret 
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -5485,7 +5529,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5495,14 +5539,14 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 
 func Zkc_counter_close(arg1 Struct_SS_zkc_counter) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_counter_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_counter_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_counter_get(arg1 *int64, arg2 Struct_SS_zkc_counter) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_counter_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_get_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5518,51 +5562,51 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetShard(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetShard() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_outcome_t() (_swig_ret Zkc_counter_outcome_t) {
 	var swig_r Zkc_counter_outcome_t
-	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_outcome_t(arg1 Zkc_counter_outcome_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_outcome_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_outcome_t interface {
@@ -5581,7 +5625,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_eaa5231196ad1db4(*(*C.swig_type_180)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_181(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_184)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_185(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5593,7 +5637,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_182(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2)))
 	return swig_r
 }
 
@@ -5603,7 +5647,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_eaa5231196ad1db4(*(*C.swig_type_183)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_184(_swig_i_2), C.swig_type_185(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_187)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_188(_swig_i_2), C.swig_type_189(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5614,14 +5658,14 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_counter_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_counter_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5631,14 +5675,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_192(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5662,64 +5706,64 @@ func (p SwigcptrZkc_queue_options_t) SwigIsZkc_queue_options_t() {
 func (arg1 SwigcptrZkc_queue_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetBucket_size(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetBucket_size() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_queue_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_queue_options_t() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_options_t(arg1 Zkc_queue_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_options_t interface {
@@ -5739,7 +5783,7 @@ func Zkc_queue_options_init(arg1 Zkc_queue_options_t, arg2 uint) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -5755,7 +5799,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5764,7 +5808,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5774,7 +5818,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5783,7 +5827,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5793,51 +5837,51 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_194(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetPriority(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_item_t_priority_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_queue_item_t() (_swig_ret Zkc_queue_item_t) {
 	var swig_r Zkc_queue_item_t
-	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_item_t(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_item_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_item_t interface {
@@ -5857,7 +5901,7 @@ type Zkc_queue_item_t interface {
 
 func Zkc_queue_item_free(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_item_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_queue_options_t) (_swig_ret int) {
@@ -5867,7 +5911,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5877,7 +5921,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 
 func Zkc_queue_close(arg1 Struct_SS_zkc_queue) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int) (_swig_ret int) {
@@ -5886,7 +5930,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5903,7 +5947,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 *uintptr, arg3 *int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_200(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_204(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -5917,7 +5961,7 @@ func Zkc_queue_take(arg1 *uintptr, arg2 Struct_SS_zkc_queue, arg3 int, arg4 int)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_take_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_take_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -5926,7 +5970,7 @@ func Zkc_queue_ack(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_ack_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5934,7 +5978,7 @@ func Zkc_queue_release(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5943,7 +5987,7 @@ func Zkc_queue_peek(arg1 *uintptr, arg2 Struct_SS_zkc_queue) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_peek_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_peek_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5953,7 +5997,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_eaa5231196ad1db4(*(*C.swig_type_201)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_205)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5966,7 +6010,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 func Zkc_queue_path(arg1 Struct_SS_zkc_queue) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_queue_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5992,7 +6036,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6001,7 +6045,7 @@ func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6011,25 +6055,25 @@ func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_field_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_field_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_field_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_field_t() (_swig_ret Zkc_index_field_t) {
 	var swig_r Zkc_index_field_t
-	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_field_t(arg1 Zkc_index_field_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_field_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_field_t interface {
@@ -6047,7 +6091,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_207(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_211(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6058,7 +6102,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6079,64 +6123,64 @@ func (p SwigcptrZkc_index_options_t) SwigIsZkc_index_options_t() {
 func (arg1 SwigcptrZkc_index_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache_records(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache_records() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_options_t() (_swig_ret Zkc_index_options_t) {
 	var swig_r Zkc_index_options_t
-	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_options_t(arg1 Zkc_index_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_options_t interface {
@@ -6156,7 +6200,7 @@ func Zkc_index_options_init(arg1 Zkc_index_options_t, arg2 uint) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -6166,7 +6210,7 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6175,13 +6219,13 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 
 func Zkc_index_close(arg1 Struct_SS_zkc_index) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_field_count(arg1 Struct_SS_zkc_index) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -6191,7 +6235,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_211(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_215(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6210,7 +6254,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6219,7 +6263,7 @@ func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6229,38 +6273,38 @@ func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_kv_t) SetValue(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_kv_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_kv_t() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_kv_t(arg1 Zkc_index_kv_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_kv_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_kv_t interface {
@@ -6287,7 +6331,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 []by
 	_swig_i_4 := getSwigcptr(arg5)
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_put_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_216(_swig_i_2), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_218(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_220(_swig_i_2), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_222(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -6300,7 +6344,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 i
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_219(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_223(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -6318,7 +6362,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6327,7 +6371,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6337,20 +6381,20 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_222(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6359,7 +6403,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6369,64 +6413,64 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetFields(arg2 Zkc_index_kv_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_record_t_fields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetFields() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_record_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_record_t() (_swig_ret Zkc_index_record_t) {
 	var swig_r Zkc_index_record_t
-	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_record_t(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_record_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_record_t interface {
@@ -6450,7 +6494,7 @@ type Zkc_index_record_t interface {
 
 func Zkc_index_record_free(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_record_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_record_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintptr, arg4 int64, arg5 int) (_swig_ret int) {
@@ -6460,7 +6504,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintp
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_index_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_230(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_234(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -6476,7 +6520,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6485,7 +6529,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6495,20 +6539,20 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_237(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6517,7 +6561,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6527,25 +6571,25 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_237(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_hit_t() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hit_t(arg1 Zkc_index_hit_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hit_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hit_t interface {
@@ -6573,38 +6617,38 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) SetItems(arg2 Zkc_index_hit_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_hits_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetItems() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_index_hits_t() (_swig_ret Zkc_index_hits_t) {
 	var swig_r Zkc_index_hits_t
-	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hits_t(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hits_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hits_t interface {
@@ -6618,7 +6662,7 @@ type Zkc_index_hits_t interface {
 
 func Zkc_index_hits_free(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_hits_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string, arg4 uintptr, arg5 int64, arg6 int64, arg7 int) (_swig_ret int) {
@@ -6630,7 +6674,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_242(_swig_i_4), C.swig_type_243(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_246(_swig_i_4), C.swig_type_247(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6646,7 +6690,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_245(_swig_i_4), C.swig_type_246(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_249(_swig_i_4), C.swig_type_250(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6664,7 +6708,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_248(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_249(_swig_i_6), C.swig_type_250(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_252(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_253(_swig_i_6), C.swig_type_254(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6675,7 +6719,7 @@ func Zkc_index_sync(arg1 Struct_SS_zkc_index, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -6683,7 +6727,7 @@ type Enum_SS_zkc_index_issue_kind int
 
 func _swig_getZKC_INDEX_MISSING_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6691,7 +6735,7 @@ var ZKC_INDEX_MISSING_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_MI
 
 func _swig_getZKC_INDEX_STALE_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6699,7 +6743,7 @@ var ZKC_INDEX_STALE_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STAL
 
 func _swig_getZKC_INDEX_MISSING_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6707,7 +6751,7 @@ var ZKC_INDEX_MISSING_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_M
 
 func _swig_getZKC_INDEX_STALE_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6715,7 +6759,7 @@ var ZKC_INDEX_STALE_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STA
 
 func _swig_getZKC_INDEX_UNIQUE_CONFLICT() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo())
 	return swig_r
 }
 
@@ -6723,7 +6767,7 @@ var ZKC_INDEX_UNIQUE_CONFLICT Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_
 
 func _swig_getZKC_INDEX_BAD_RECORD() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo())
 	return swig_r
 }
 
@@ -6731,7 +6775,7 @@ var ZKC_INDEX_BAD_RECORD Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_BAD_R
 
 func _swig_getZKC_INDEX_BAD_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6749,20 +6793,20 @@ func (p SwigcptrZkc_index_issue_t) SwigIsZkc_index_issue_t() {
 func (arg1 SwigcptrZkc_index_issue_t) SetKind(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_kind_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6771,7 +6815,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6781,7 +6825,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6790,7 +6834,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6800,20 +6844,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6822,7 +6866,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6832,20 +6876,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6854,7 +6898,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6864,25 +6908,25 @@ func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_issue_t() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_issue_t(arg1 Zkc_index_issue_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_issue_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_issue_t interface {
@@ -6918,77 +6962,77 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_271(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetIssues(arg2 Zkc_index_issue_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_report_t_issues_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_273(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_report_t() (_swig_ret Zkc_index_report_t) {
 	var swig_r Zkc_index_report_t
-	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_report_t(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_report_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_report_t interface {
@@ -7008,13 +7052,13 @@ type Zkc_index_report_t interface {
 
 func Zkc_index_report_free(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_report_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_report_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_issue_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7025,7 +7069,7 @@ func Zkc_index_verify(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_verify_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_verify_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -7033,7 +7077,7 @@ func Zkc_index_rebuild(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -7042,7 +7086,7 @@ func Zkc_index_encode(arg1 *string, arg2 uintptr, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_272(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_276(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7054,7 +7098,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)), C.swig_type_274(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)), C.swig_type_278(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7069,7 +7113,7 @@ const ZKC_SERVICE_ADDRESS_MAX int = 255
 
 func _swig_getZKC_SERVICE_METADATA_MAX() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo())
 	return swig_r
 }
 
@@ -7090,20 +7134,20 @@ func (p SwigcptrZkc_service_instance_t) SwigIsZkc_service_instance_t() {
 func (arg1 SwigcptrZkc_service_instance_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7112,7 +7156,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7122,7 +7166,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7131,7 +7175,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7141,46 +7185,46 @@ func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7189,7 +7233,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7199,38 +7243,38 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_281(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_285(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetReplace(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_replace_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetReplace() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_instance_t() (_swig_ret Zkc_service_instance_t) {
 	var swig_r Zkc_service_instance_t
-	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_instance_t(arg1 Zkc_service_instance_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_instance_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_instance_t interface {
@@ -7260,7 +7304,7 @@ func Zkc_service_instance_init(arg1 Zkc_service_instance_t, arg2 uint) (_swig_re
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_instance_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7270,7 +7314,7 @@ func Zkc_service_reg_open(arg1 Struct_SS_zkc_service_reg, arg2 Struct_SS_zkc, ar
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7281,7 +7325,7 @@ func Zkc_service_set_draining(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7289,7 +7333,7 @@ func Zkc_service_set_weight(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7297,14 +7341,14 @@ func Zkc_service_reg_wait(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_reg_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7314,13 +7358,13 @@ func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 func Zkc_service_unregister(arg1 Struct_SS_zkc_service_reg) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_service_unregister_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_unregister_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_reg_close(arg1 Struct_SS_zkc_service_reg) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_reg_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_entry_t uintptr
@@ -7335,7 +7379,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7344,7 +7388,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7354,7 +7398,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7363,7 +7407,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7373,46 +7417,46 @@ func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7421,7 +7465,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7431,38 +7475,38 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_291(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_293(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_297(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_entry_t() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_entry_t(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_entry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_entry_t interface {
@@ -7498,51 +7542,51 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_299(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetItems(arg2 Zkc_service_entry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_service_list_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_297(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_301(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_list_t() (_swig_ret Zkc_service_list_t) {
 	var swig_r Zkc_service_list_t
-	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_list_t(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_list_t interface {
@@ -7558,7 +7602,7 @@ type Zkc_service_list_t interface {
 
 func Zkc_service_list_free(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_list_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_list_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) (_swig_ret int) {
@@ -7566,7 +7610,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7582,7 +7626,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_2)), C.swig_type_302(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_2)), C.swig_type_306(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7594,7 +7638,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 
 func Zkc_service_entry_clear(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_entry_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_SERVICE_ROUTER_OPTIONS_VERSION int = 1
@@ -7611,38 +7655,38 @@ func (p SwigcptrZkc_service_router_options_t) SwigIsZkc_service_router_options_t
 func (arg1 SwigcptrZkc_service_router_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_router_options_t() (_swig_ret Zkc_service_router_options_t) {
 	var swig_r Zkc_service_router_options_t
-	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_router_options_t(arg1 Zkc_service_router_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_router_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_router_options_t interface {
@@ -7658,7 +7702,7 @@ func Zkc_service_router_options_init(arg1 Zkc_service_router_options_t, arg2 uin
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_init_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7668,7 +7712,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_307)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7677,7 +7721,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 
 func Zkc_service_router_close(arg1 Struct_SS_zkc_service_router) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_router_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_router_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_endpoint_t uintptr
@@ -7692,7 +7736,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_308)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7701,7 +7745,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7711,7 +7755,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_310)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7720,7 +7764,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7730,38 +7774,38 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_endpoint_t() (_swig_ret Zkc_service_endpoint_t) {
 	var swig_r Zkc_service_endpoint_t
-	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_endpoint_t(arg1 Zkc_service_endpoint_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_endpoint_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_endpoint_t interface {
@@ -7783,7 +7827,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_route_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_308(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_312(_swig_i_3)))
 	return swig_r
 }
 
@@ -7795,7 +7839,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_309(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_310(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_313(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_314(_swig_i_5)))
 	return swig_r
 }
 
@@ -7803,28 +7847,28 @@ func Zkc_service_router_list(arg1 Zkc_service_list_t, arg2 Struct_SS_zkc_service
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_service_router_list_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_router_list_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_router_count(arg1 Struct_SS_zkc_service_router) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_eaa5231196ad1db4(*(*C.swig_type_314)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_318)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -7836,7 +7880,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_eaa5231196ad1db4(C.swig_type_315(_swig_i_0), C.swig_type_316(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_319(_swig_i_0), C.swig_type_320(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -7844,7 +7888,7 @@ func Zkc_testing_expire_session(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7852,7 +7896,7 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -7862,13 +7906,13 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 func Zkc_testing_tls_refused(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_testing_open_clients() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_zkcgo())
 	return swig_r
 }
 

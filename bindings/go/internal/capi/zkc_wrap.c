@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_eaa5231196ad1db4(const char*);
+  void cgo_panic__capi_zkcgo(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_eaa5231196ad1db4(p);
+  cgo_panic__capi_zkcgo(p);
 }
 
 
@@ -329,6 +329,25 @@ int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int re
 	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
 }
 
+/* An election candidate with its id and step-down policy (the options'
+ * id is a borrowed string: zkc copies it at open). */
+int zkcgo_election_open(zkc_election_t **out, zkc_t *zk, const char *path, const char *id,
+                        int step_down)
+{
+	zkc_election_options_t o = ZKC_ELECTION_OPTIONS_INIT;
+
+	o.id = id;
+	o.step_down = step_down;
+	return zkc_election_open(out, zk, path, &o);
+}
+
+/* A double barrier participant; an empty id means a random one. */
+int zkcgo_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *path, int count,
+                              const char *id)
+{
+	return zkc_double_barrier_open(out, zk, path, count, id && *id ? id : NULL);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
@@ -363,7 +382,7 @@ const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_Swig_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -373,7 +392,7 @@ void _wrap_Swig_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -386,7 +405,7 @@ void *_wrap_Swig_malloc_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkcgo_wait2_capi_zkcgo(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   int arg1 ;
   int arg2 ;
   int arg3 ;
@@ -403,7 +422,7 @@ intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(intgo _swig_go_0, intgo _swig_go_1
 }
 
 
-long long _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkcgo_strings_count_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -416,7 +435,7 @@ long long _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(struct zkc_strings *_s
 }
 
 
-_gostring_ _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_strings_item_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -431,7 +450,7 @@ _gostring_ _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(struct zkc_strings *_s
 }
 
 
-void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
+void _wrap_zkcgo_item_data_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_item_t *arg3 = (zkc_queue_item_t *) 0 ;
@@ -461,7 +480,7 @@ void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct 
 }
 
 
-void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
   zkc_options_t *arg1 = (zkc_options_t *) 0 ;
   
   arg1 = *(zkc_options_t **)&_swig_go_0; 
@@ -471,7 +490,7 @@ void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4() {
+struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_zkcgo() {
   zkc_create_options_t *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -482,7 +501,7 @@ struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4(
 }
 
 
-struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4() {
+struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_zkcgo() {
   zkc_lock_options_t *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -493,7 +512,7 @@ struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4() {
+struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_zkcgo() {
   zkc_counter_options_t *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -504,7 +523,7 @@ struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db
 }
 
 
-struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4() {
+struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_zkcgo() {
   zkc_queue_options_t *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -515,7 +534,7 @@ struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4() 
 }
 
 
-struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4() {
+struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_zkcgo() {
   zkc_cache_options_t *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -526,7 +545,7 @@ struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_zkcgo_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_zkcgo_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -536,7 +555,7 @@ void _wrap_zkcgo_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
+void _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -552,7 +571,7 @@ void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(struct zkc_lock_options
 }
 
 
-long long _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkcgo_multi_count_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -565,7 +584,7 @@ long long _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkcgo_multi_code_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -580,7 +599,7 @@ intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(struct zkc_multi_results *_sw
 }
 
 
-_gostring_ _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_multi_path_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -595,7 +614,7 @@ _gostring_ _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkcgo_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -619,7 +638,71 @@ intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, 
 }
 
 
-intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
+intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+  zkc_election_t **arg1 = (zkc_election_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  int arg5 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_election_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  arg5 = (int)_swig_go_4; 
+  
+  result = (int)zkcgo_election_open(arg1,arg2,(char const *)arg3,(char const *)arg4,arg5);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+  zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int arg4 ;
+  char *arg5 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_double_barrier_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  arg4 = (int)_swig_go_3; 
+  
+  arg5 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg5, _swig_go_4.p, _swig_go_4.n);
+  arg5[_swig_go_4.n] = '\0';
+  
+  
+  result = (int)zkcgo_double_barrier_open(arg1,arg2,(char const *)arg3,arg4,(char const *)arg5);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_open_env_capi_zkcgo(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   zkc_options_t *arg2 = (zkc_options_t *) 0 ;
   int result;
@@ -635,7 +718,7 @@ intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, struct zkc_
 }
 
 
-long long _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+long long _wrap_zkcgo_session_id_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -648,7 +731,7 @@ long long _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4() {
+intgo _wrap_zkcgo_error_code_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -659,7 +742,7 @@ intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkcgo_error_message_capi_eaa5231196ad1db4() {
+_gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -670,7 +753,7 @@ _gostring_ _wrap_zkcgo_error_message_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_OK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -682,7 +765,7 @@ intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESYSTEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -694,7 +777,7 @@ intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -706,7 +789,7 @@ intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -718,7 +801,7 @@ intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -730,7 +813,7 @@ intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -742,7 +825,7 @@ intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -754,7 +837,7 @@ intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -766,7 +849,7 @@ intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -778,7 +861,7 @@ intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -790,7 +873,7 @@ intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -802,7 +885,7 @@ intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -814,7 +897,7 @@ intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -826,7 +909,7 @@ intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAPI_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -838,7 +921,7 @@ intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENONODE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -850,7 +933,7 @@ intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -862,7 +945,7 @@ intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EBADVERSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -874,7 +957,7 @@ intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -886,7 +969,7 @@ intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -898,7 +981,7 @@ intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -910,7 +993,7 @@ intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -922,7 +1005,7 @@ intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -934,7 +1017,7 @@ intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -946,7 +1029,7 @@ intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -958,7 +1041,7 @@ intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECLOSING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -970,7 +1053,7 @@ intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTHING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -982,7 +1065,7 @@ intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -994,7 +1077,7 @@ intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1006,7 +1089,7 @@ intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1018,7 +1101,7 @@ intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1030,7 +1113,7 @@ intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1042,7 +1125,7 @@ intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1054,7 +1137,7 @@ intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1066,7 +1149,7 @@ intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1078,7 +1161,7 @@ intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1090,7 +1173,7 @@ intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOMEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1102,7 +1185,7 @@ intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EURL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1114,7 +1197,7 @@ intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECLOSED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1126,7 +1209,7 @@ intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EDEADLK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1138,7 +1221,7 @@ intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETLS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1150,7 +1233,7 @@ intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1162,7 +1245,7 @@ intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EOS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1174,7 +1257,7 @@ intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECANCELED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1186,7 +1269,7 @@ intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ELOST_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1198,7 +1281,7 @@ intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTSUP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1210,7 +1293,7 @@ intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERESOLVE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1222,7 +1305,7 @@ intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAGAIN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1234,7 +1317,7 @@ intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ELOCKLOST_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1246,7 +1329,7 @@ intgo _wrap_ZKC_ELOCKLOST_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strerror_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1259,7 +1342,7 @@ _gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_zkc_strcode_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strcode_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1272,7 +1355,7 @@ _gostring_ _wrap_zkc_strcode_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_error_t_code_set_capi_zkcgo(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int arg2 ;
   
@@ -1284,7 +1367,7 @@ void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go
 }
 
 
-intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+intgo _wrap_zkc_error_t_code_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1297,7 +1380,7 @@ intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_g
 }
 
 
-void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_error_t_message_set_capi_zkcgo(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1321,7 +1404,7 @@ void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(struct zkc_error *_swig
 }
 
 
-_gostring_ _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+_gostring_ _wrap_zkc_error_t_message_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1334,7 +1417,7 @@ _gostring_ _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(struct zkc_error 
 }
 
 
-struct zkc_error *_wrap_new_zkc_error_t_capi_eaa5231196ad1db4() {
+struct zkc_error *_wrap_new_zkc_error_t_capi_zkcgo() {
   struct zkc_error *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1345,7 +1428,7 @@ struct zkc_error *_wrap_new_zkc_error_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+void _wrap_delete_zkc_error_t_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   
   arg1 = *(struct zkc_error **)&_swig_go_0; 
@@ -1355,7 +1438,7 @@ void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0
 }
 
 
-struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
+struct zkc_error *_wrap_zkc_error_last_capi_zkcgo() {
   zkc_error_t *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1366,13 +1449,13 @@ struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_error_clear_capi_eaa5231196ad1db4() {
+void _wrap_zkc_error_clear_capi_zkcgo() {
   zkc_error_clear();
   
 }
 
 
-intgo _wrap_zkc_options_version_check_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_options_version_check_capi_zkcgo(_gostring_ _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   char *arg1 = (char *) 0 ;
   int arg2 ;
   int arg3 ;
@@ -1394,7 +1477,7 @@ intgo _wrap_zkc_options_version_check_capi_eaa5231196ad1db4(_gostring_ _swig_go_
 }
 
 
-void _wrap_zkc_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_zkc_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1404,7 +1487,7 @@ void _wrap_zkc_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_strings_t_count_set_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t arg2 ;
   
@@ -1416,7 +1499,7 @@ void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(struct zkc_strings *_sw
 }
 
 
-long long _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkc_strings_t_count_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1429,7 +1512,7 @@ long long _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(struct zkc_strings
 }
 
 
-void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
+void _wrap_zkc_strings_t_items_set_capi_zkcgo(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **arg2 = (char **) 0 ;
   
@@ -1441,7 +1524,7 @@ void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(struct zkc_strings *_sw
 }
 
 
-_gostring_* _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+_gostring_* _wrap_zkc_strings_t_items_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **result = 0 ;
   _gostring_* _swig_go_result;
@@ -1454,7 +1537,7 @@ _gostring_* _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(struct zkc_strin
 }
 
 
-struct zkc_strings *_wrap_new_zkc_strings_t_capi_eaa5231196ad1db4() {
+struct zkc_strings *_wrap_new_zkc_strings_t_capi_zkcgo() {
   struct zkc_strings *result = 0 ;
   struct zkc_strings *_swig_go_result;
   
@@ -1465,7 +1548,7 @@ struct zkc_strings *_wrap_new_zkc_strings_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+void _wrap_delete_zkc_strings_t_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   
   arg1 = *(struct zkc_strings **)&_swig_go_0; 
@@ -1475,7 +1558,7 @@ void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(struct zkc_strings *_swig_
 }
 
 
-void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+void _wrap_zkc_strings_free_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   
   arg1 = *(zkc_strings_t **)&_swig_go_0; 
@@ -1485,7 +1568,7 @@ void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0
 }
 
 
-intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1497,7 +1580,7 @@ intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_WARN_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1509,7 +1592,7 @@ intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_INFO_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1521,7 +1604,7 @@ intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1533,7 +1616,7 @@ intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_version_capi_eaa5231196ad1db4() {
+_gostring_ _wrap_zkc_version_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1544,7 +1627,7 @@ _gostring_ _wrap_zkc_version_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_version_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1556,7 +1639,7 @@ void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1569,7 +1652,7 @@ intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1581,7 +1664,7 @@ void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1594,7 +1677,7 @@ intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1606,7 +1689,7 @@ void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_
 }
 
 
-intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1619,7 +1702,7 @@ intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1631,7 +1714,7 @@ void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(struct zkc_retry *
 }
 
 
-intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1644,7 +1727,7 @@ intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(struct zkc_retry 
 }
 
 
-void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1656,7 +1739,7 @@ void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_
 }
 
 
-intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1669,7 +1752,7 @@ intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *
 }
 
 
-struct zkc_retry *_wrap_new_zkc_retry_t_capi_eaa5231196ad1db4() {
+struct zkc_retry *_wrap_new_zkc_retry_t_capi_zkcgo() {
   struct zkc_retry *result = 0 ;
   struct zkc_retry *_swig_go_result;
   
@@ -1680,7 +1763,7 @@ struct zkc_retry *_wrap_new_zkc_retry_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+void _wrap_delete_zkc_retry_t_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   
   arg1 = *(struct zkc_retry **)&_swig_go_0; 
@@ -1690,7 +1773,7 @@ void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0
 }
 
 
-intgo _wrap_zkc_retry_init_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_retry_init_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -1705,7 +1788,7 @@ intgo _wrap_zkc_retry_init_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, i
 }
 
 
-intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_validate_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1718,7 +1801,7 @@ intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_
 }
 
 
-intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int arg2 ;
   double arg3 ;
@@ -1735,7 +1818,7 @@ intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(struct zkc_retry *_swig_g
 }
 
 
-intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(zkc_cancel_t **_swig_go_0) {
+intgo _wrap_zkc_cancel_new_capi_zkcgo(zkc_cancel_t **_swig_go_0) {
   zkc_cancel_t **arg1 = (zkc_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1749,7 +1832,7 @@ intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(zkc_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_free_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1759,7 +1842,7 @@ void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) 
 }
 
 
-void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_fire_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1769,7 +1852,7 @@ void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) 
 }
 
 
-intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+intgo _wrap_zkc_cancel_fired_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1782,7 +1865,7 @@ intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0
 }
 
 
-void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_reset_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1792,7 +1875,7 @@ void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0)
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+struct zkc_cancel *_wrap_zkc_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
@@ -1805,7 +1888,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(struct zkc_cancel
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bound_capi_eaa5231196ad1db4() {
+struct zkc_cancel *_wrap_zkc_cancel_bound_capi_zkcgo() {
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
   
@@ -1816,7 +1899,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bound_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4() {
+intgo _wrap_zkc_cancel_check_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1827,7 +1910,7 @@ intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4() {
 }
 
 
-long long _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(long long _swig_go_0) {
+long long _wrap_zkc_cancel_slice_ms_capi_zkcgo(long long _swig_go_0) {
   int64_t arg1 ;
   int64_t result;
   long long _swig_go_result;
@@ -1840,7 +1923,7 @@ long long _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(long long _swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_READ_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1851,7 +1934,7 @@ intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1862,7 +1945,7 @@ intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1873,7 +1956,7 @@ intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1884,7 +1967,7 @@ intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1895,7 +1978,7 @@ intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_t_perms_set_capi_zkcgo(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t arg2 ;
   
@@ -1907,7 +1990,7 @@ void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1920,7 +2003,7 @@ intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0
 }
 
 
-void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1944,7 +2027,7 @@ void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_scheme_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1957,7 +2040,7 @@ _gostring_ _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(struct zkc_acl *_swi
 }
 
 
-void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_id_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1981,7 +2064,7 @@ void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _g
 }
 
 
-_gostring_ _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_id_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1994,7 +2077,7 @@ _gostring_ _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go
 }
 
 
-struct zkc_acl *_wrap_new_zkc_acl_t_capi_eaa5231196ad1db4() {
+struct zkc_acl *_wrap_new_zkc_acl_t_capi_zkcgo() {
   struct zkc_acl *result = 0 ;
   struct zkc_acl *_swig_go_result;
   
@@ -2005,7 +2088,7 @@ struct zkc_acl *_wrap_new_zkc_acl_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+void _wrap_delete_zkc_acl_t_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   
   arg1 = *(struct zkc_acl **)&_swig_go_0; 
@@ -2015,7 +2098,7 @@ void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
 }
 
 
-void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int arg2 ;
   
@@ -2027,7 +2110,7 @@ void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_
 }
 
 
-intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2040,7 +2123,7 @@ intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_acl_list *
 }
 
 
-void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
+void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *arg2 = (zkc_acl_t *) 0 ;
   
@@ -2052,7 +2135,7 @@ void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_s
 }
 
 
-struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *result = 0 ;
   struct zkc_acl *_swig_go_result;
@@ -2065,7 +2148,7 @@ struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(struct zkc_a
 }
 
 
-struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_zkcgo() {
   struct zkc_acl_list *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2076,7 +2159,7 @@ struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+void _wrap_delete_zkc_acl_list_t_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   
   arg1 = *(struct zkc_acl_list **)&_swig_go_0; 
@@ -2086,7 +2169,7 @@ void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(struct zkc_acl_list *_swi
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_open_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_open_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2097,7 +2180,7 @@ struct zkc_acl_list *_wrap_zkc_acl_open_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2108,7 +2191,7 @@ struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2119,7 +2202,7 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+intgo _wrap_zkc_acl_list_copy_capi_zkcgo(struct zkc_acl_list **_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   int result;
@@ -2134,7 +2217,7 @@ intgo _wrap_zkc_acl_list_copy_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_
 }
 
 
-intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_acl_digest_id_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2175,7 +2258,7 @@ intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gos
 }
 
 
-void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2187,7 +2270,7 @@ void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_tls_op
 }
 
 
-intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2200,7 +2283,7 @@ intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_tls_o
 }
 
 
-void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2224,7 +2307,7 @@ void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(struct zkc_tls_op
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2237,7 +2320,7 @@ _gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2261,7 +2344,7 @@ void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(struct zkc_tls_
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2274,7 +2357,7 @@ _gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2298,7 +2381,7 @@ void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(struct zkc_tls_o
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2311,7 +2394,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2335,7 +2418,7 @@ void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(struct zkc_t
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2348,7 +2431,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2372,7 +2455,7 @@ void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(struct zkc_tl
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2385,7 +2468,7 @@ _gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2397,7 +2480,7 @@ void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(struct zkc_tl
 }
 
 
-intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2410,7 +2493,7 @@ intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(struct zkc_t
 }
 
 
-struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4() {
+struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_zkcgo() {
   struct zkc_tls_options *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
   
@@ -2421,7 +2504,7 @@ struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+void _wrap_delete_zkc_tls_options_t_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   
   arg1 = *(struct zkc_tls_options **)&_swig_go_0; 
@@ -2431,7 +2514,7 @@ void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options
 }
 
 
-intgo _wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_tls_options_init_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   zkc_tls_options_t *arg1 = (zkc_tls_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -2446,7 +2529,7 @@ intgo _wrap_zkc_tls_options_init_capi_eaa5231196ad1db4(struct zkc_tls_options *_
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2458,7 +2541,7 @@ intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2470,7 +2553,7 @@ intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2482,7 +2565,7 @@ intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2494,7 +2577,7 @@ intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_LOST_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2506,7 +2589,7 @@ intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2518,7 +2601,7 @@ intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_state_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_state_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2531,7 +2614,7 @@ _gostring_ _wrap_zkc_state_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2543,7 +2626,7 @@ intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2555,7 +2638,7 @@ intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2567,7 +2650,7 @@ intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2579,7 +2662,7 @@ intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2591,7 +2674,7 @@ intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2603,7 +2686,7 @@ intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2615,7 +2698,7 @@ intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2627,7 +2710,7 @@ intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2639,7 +2722,7 @@ intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2651,7 +2734,7 @@ intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2663,7 +2746,7 @@ intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2675,7 +2758,7 @@ intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2687,7 +2770,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2699,7 +2782,7 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2711,7 +2794,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2723,7 +2806,7 @@ intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2735,7 +2818,7 @@ void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2748,7 +2831,7 @@ intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_state_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2760,7 +2843,7 @@ void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_state_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2773,7 +2856,7 @@ intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_event_t_path_set_capi_zkcgo(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2797,7 +2880,7 @@ void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+_gostring_ _wrap_zkc_event_t_path_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2810,7 +2893,7 @@ _gostring_ _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(struct zkc_event *_s
 }
 
 
-void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_event_t_session_id_set_capi_zkcgo(struct zkc_event *_swig_go_0, long long _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t arg2 ;
   
@@ -2822,7 +2905,7 @@ void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_event *_s
 }
 
 
-long long _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+long long _wrap_zkc_event_t_session_id_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2835,7 +2918,7 @@ long long _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_even
 }
 
 
-void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_event_t_payload_set_capi_zkcgo(struct zkc_event *_swig_go_0, void *_swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2847,7 +2930,7 @@ void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(struct zkc_event *_swig
 }
 
 
-void *_wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void *_wrap_zkc_event_t_payload_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2860,7 +2943,7 @@ void *_wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(struct zkc_event *_swi
 }
 
 
-struct zkc_event *_wrap_new_zkc_event_t_capi_eaa5231196ad1db4() {
+struct zkc_event *_wrap_new_zkc_event_t_capi_zkcgo() {
   struct zkc_event *result = 0 ;
   struct zkc_event *_swig_go_result;
   
@@ -2871,7 +2954,7 @@ struct zkc_event *_wrap_new_zkc_event_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void _wrap_delete_zkc_event_t_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   
   arg1 = *(struct zkc_event **)&_swig_go_0; 
@@ -2881,7 +2964,7 @@ void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0
 }
 
 
-void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_version_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2893,7 +2976,7 @@ void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_options *_
 }
 
 
-intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_version_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2906,7 +2989,7 @@ intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_options *
 }
 
 
-void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2918,7 +3001,7 @@ void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2931,7 +3014,7 @@ intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2943,7 +3026,7 @@ void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2956,7 +3039,7 @@ intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
+void _wrap_zkc_options_t_retry_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   
@@ -2968,7 +3051,7 @@ void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(struct zkc_options *_sw
 }
 
 
-struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *result = 0 ;
   struct zkc_retry *_swig_go_result;
@@ -2981,7 +3064,7 @@ struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_chroot_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -3005,7 +3088,7 @@ void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_chroot_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3018,7 +3101,7 @@ _gostring_ _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_digest_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -3042,7 +3125,7 @@ void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_digest_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3055,7 +3138,7 @@ _gostring_ _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_options_t_acl_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3067,7 +3150,7 @@ void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3080,7 +3163,7 @@ struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_log_level_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -3092,7 +3175,7 @@ void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(struct zkc_options 
 }
 
 
-intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3105,7 +3188,7 @@ intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(struct zkc_options
 }
 
 
-void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
+void _wrap_zkc_options_t_tls_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *arg2 = (zkc_tls_options_t *) 0 ;
   
@@ -3117,7 +3200,7 @@ void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
@@ -3130,7 +3213,7 @@ struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(struct
 }
 
 
-struct zkc_options *_wrap_new_zkc_options_t_capi_eaa5231196ad1db4() {
+struct zkc_options *_wrap_new_zkc_options_t_capi_zkcgo() {
   struct zkc_options *result = 0 ;
   struct zkc_options *_swig_go_result;
   
@@ -3141,7 +3224,7 @@ struct zkc_options *_wrap_new_zkc_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+void _wrap_delete_zkc_options_t_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   
   arg1 = *(struct zkc_options **)&_swig_go_0; 
@@ -3151,7 +3234,7 @@ void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_
 }
 
 
-intgo _wrap_zkc_options_init_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_options_init_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   zkc_options_t *arg1 = (zkc_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -3166,7 +3249,7 @@ intgo _wrap_zkc_options_init_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_
 }
 
 
-intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
+intgo _wrap_zkc_open_capi_zkcgo(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_options_t *arg3 = (zkc_options_t *) 0 ;
@@ -3189,7 +3272,7 @@ intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_
 }
 
 
-void _wrap_zkc_close_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+void _wrap_zkc_close_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   
   arg1 = *(zkc_t **)&_swig_go_0; 
@@ -3199,7 +3282,7 @@ void _wrap_zkc_close_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_state_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_state_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3212,7 +3295,7 @@ intgo _wrap_zkc_state_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_on_event_thread_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3225,7 +3308,7 @@ intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_wait_connected_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -3240,7 +3323,7 @@ intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, int
 }
 
 
-intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_servers_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3269,7 +3352,7 @@ intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc
 }
 
 
-intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_current_server_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3298,7 +3381,7 @@ intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, str
 }
 
 
-long long _wrap_zkc_history_resets_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+long long _wrap_zkc_history_resets_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3311,7 +3394,7 @@ long long _wrap_zkc_history_resets_capi_eaa5231196ad1db4(struct zkc *_swig_go_0)
 }
 
 
-intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
+intgo _wrap_zkc_set_retry_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   int result;
@@ -3326,7 +3409,7 @@ intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_events_fd_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3339,7 +3422,7 @@ intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_events_next_capi_zkcgo(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
   zkc_event_t **arg1 = (zkc_event_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   int arg3 ;
@@ -3357,7 +3440,7 @@ intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(zkc_event_t **_swig_go_0, stru
 }
 
 
-void _wrap_zkc_event_free_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void _wrap_zkc_event_free_capi_zkcgo(struct zkc_event *_swig_go_0) {
   zkc_event_t *arg1 = (zkc_event_t *) 0 ;
   
   arg1 = *(zkc_event_t **)&_swig_go_0; 
@@ -3367,7 +3450,7 @@ void _wrap_zkc_event_free_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
 }
 
 
-void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3379,7 +3462,7 @@ void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_czxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3392,7 +3475,7 @@ long long _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3404,7 +3487,7 @@ void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3417,7 +3500,7 @@ long long _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3429,7 +3512,7 @@ void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ctime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3442,7 +3525,7 @@ long long _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3454,7 +3537,7 @@ void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mtime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3467,7 +3550,7 @@ long long _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_version_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3479,7 +3562,7 @@ void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_g
 }
 
 
-intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3492,7 +3575,7 @@ intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3504,7 +3587,7 @@ void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3517,7 +3600,7 @@ intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3529,7 +3612,7 @@ void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3542,7 +3625,7 @@ intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3554,7 +3637,7 @@ void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(struct zkc_stat 
 }
 
 
-long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3567,7 +3650,7 @@ long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3579,7 +3662,7 @@ void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(struct zkc_stat *_sw
 }
 
 
-intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3592,7 +3675,7 @@ intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(struct zkc_stat *_s
 }
 
 
-void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3604,7 +3687,7 @@ void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(struct zkc_stat *_s
 }
 
 
-intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3617,7 +3700,7 @@ intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(struct zkc_stat *_
 }
 
 
-void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3629,7 +3712,7 @@ void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3642,7 +3725,7 @@ long long _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-struct zkc_stat *_wrap_new_zkc_stat_t_capi_eaa5231196ad1db4() {
+struct zkc_stat *_wrap_new_zkc_stat_t_capi_zkcgo() {
   struct zkc_stat *result = 0 ;
   struct zkc_stat *_swig_go_result;
   
@@ -3653,7 +3736,7 @@ struct zkc_stat *_wrap_new_zkc_stat_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+void _wrap_delete_zkc_stat_t_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   
   arg1 = *(struct zkc_stat **)&_swig_go_0; 
@@ -3663,7 +3746,7 @@ void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3675,7 +3758,7 @@ intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3687,7 +3770,7 @@ intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3699,7 +3782,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3711,7 +3794,7 @@ intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CONTAINER_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3723,7 +3806,7 @@ intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3735,7 +3818,7 @@ intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3747,7 +3830,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_version_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3759,7 +3842,7 @@ void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cre
 }
 
 
-intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3772,7 +3855,7 @@ intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cr
 }
 
 
-void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3784,7 +3867,7 @@ void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(struct zkc_create
 }
 
 
-intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3797,7 +3880,7 @@ intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(struct zkc_creat
 }
 
 
-void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3809,7 +3892,7 @@ void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_creat
 }
 
 
-intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3822,7 +3905,7 @@ intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_crea
 }
 
 
-void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t arg2 ;
   
@@ -3834,7 +3917,7 @@ void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(struct zkc_crea
 }
 
 
-long long _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+long long _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3847,7 +3930,7 @@ long long _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3859,7 +3942,7 @@ void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_create_
 }
 
 
-struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3872,7 +3955,7 @@ struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(st
 }
 
 
-struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4() {
+struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_zkcgo() {
   struct zkc_create_options *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -3883,7 +3966,7 @@ struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4(
 }
 
 
-void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+void _wrap_delete_zkc_create_options_t_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   
   arg1 = *(struct zkc_create_options **)&_swig_go_0; 
@@ -3893,7 +3976,7 @@ void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_o
 }
 
 
-intgo _wrap_zkc_create_options_init_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_create_options_init_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   zkc_create_options_t *arg1 = (zkc_create_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -3908,7 +3991,7 @@ intgo _wrap_zkc_create_options_init_capi_eaa5231196ad1db4(struct zkc_create_opti
 }
 
 
-intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
+intgo _wrap_zkc_create_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3966,7 +4049,7 @@ intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_zkc_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -4020,7 +4103,7 @@ intgo _wrap_zkc_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swi
 }
 
 
-intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_get_w_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -4080,7 +4163,7 @@ intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _s
 }
 
 
-intgo _wrap_zkc_set_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_set_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4122,7 +4205,7 @@ intgo _wrap_zkc_set_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swi
 }
 
 
-intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_delete_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4146,7 +4229,7 @@ intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_exists_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4180,7 +4263,7 @@ intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_
 }
 
 
-intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_exists_w_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4220,7 +4303,7 @@ intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc 
 }
 
 
-intgo _wrap_zkc_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_children_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4257,7 +4340,7 @@ intgo _wrap_zkc_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _gosl
 }
 
 
-intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_children_w_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4300,7 +4383,7 @@ intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_sync_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4320,7 +4403,7 @@ intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_zkc_acl_get_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_acl_get_capi_zkcgo(struct zkc_acl_list **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4356,7 +4439,7 @@ intgo _wrap_zkc_acl_get_capi_eaa5231196ad1db4(struct zkc_acl_list **_swig_go_0, 
 }
 
 
-void _wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+void _wrap_zkc_acl_list_free_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
   
   arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
@@ -4366,7 +4449,7 @@ void _wrap_zkc_acl_list_free_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go
 }
 
 
-intgo _wrap_zkc_acl_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, struct zkc_acl_list *_swig_go_3) {
+intgo _wrap_zkc_acl_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, struct zkc_acl_list *_swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4390,7 +4473,7 @@ intgo _wrap_zkc_acl_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_
 }
 
 
-intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_path_validate_capi_zkcgo(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
   int result;
@@ -4410,7 +4493,7 @@ intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long 
 }
 
 
-intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -4421,7 +4504,7 @@ intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0) {
+intgo _wrap_zkc_multi_new_capi_zkcgo(zkc_multi_t **_swig_go_0) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4435,7 +4518,7 @@ intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
+void _wrap_zkc_multi_free_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   
   arg1 = *(zkc_multi_t **)&_swig_go_0; 
@@ -4445,7 +4528,7 @@ void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
+intgo _wrap_zkc_multi_create_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4475,7 +4558,7 @@ intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_multi_set_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4503,7 +4586,7 @@ intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_delete_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4525,7 +4608,7 @@ intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_check_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4547,7 +4630,7 @@ intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_multi_guard_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_guard_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4569,7 +4652,7 @@ intgo _wrap_zkc_multi_guard_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, 
 }
 
 
-long long _wrap_zkc_multi_count_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
+long long _wrap_zkc_multi_count_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4582,7 +4665,7 @@ long long _wrap_zkc_multi_count_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go
 }
 
 
-void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int arg2 ;
   
@@ -4594,7 +4677,7 @@ void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4607,7 +4690,7 @@ intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(struct zkc_multi_r
 }
 
 
-void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -4632,7 +4715,7 @@ void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-_gostring_ _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+_gostring_ _wrap_zkc_multi_result_t_path_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4645,7 +4728,7 @@ _gostring_ _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(struct zkc_mu
 }
 
 
-void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
+void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   
@@ -4657,7 +4740,7 @@ void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *result = 0 ;
   struct zkc_stat *_swig_go_result;
@@ -4670,7 +4753,7 @@ struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4() {
+struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_zkcgo() {
   struct zkc_multi_result *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
   
@@ -4681,7 +4764,7 @@ struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+void _wrap_delete_zkc_multi_result_t_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   
   arg1 = *(struct zkc_multi_result **)&_swig_go_0; 
@@ -4691,7 +4774,7 @@ void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(struct zkc_multi_resu
 }
 
 
-void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t arg2 ;
   
@@ -4703,7 +4786,7 @@ void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(struct zkc_multi_
 }
 
 
-long long _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkc_multi_results_t_count_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4716,7 +4799,7 @@ long long _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(struct zkc_m
 }
 
 
-void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
+void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *arg2 = (zkc_multi_result_t *) 0 ;
   
@@ -4728,7 +4811,7 @@ void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(struct zkc_mult
 }
 
 
-struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
@@ -4741,7 +4824,7 @@ struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad
 }
 
 
-struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4() {
+struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_zkcgo() {
   struct zkc_multi_results *result = 0 ;
   struct zkc_multi_results *_swig_go_result;
   
@@ -4752,7 +4835,7 @@ struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+void _wrap_delete_zkc_multi_results_t_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   
   arg1 = *(struct zkc_multi_results **)&_swig_go_0; 
@@ -4762,7 +4845,7 @@ void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(struct zkc_multi_res
 }
 
 
-intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
+intgo _wrap_zkc_multi_commit_capi_zkcgo(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
   zkc_multi_results_t **arg1 = (zkc_multi_results_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   zkc_multi_t *arg3 = (zkc_multi_t *) 0 ;
@@ -4780,7 +4863,7 @@ intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(zkc_multi_results_t **_swig_g
 }
 
 
-void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+void _wrap_zkc_multi_results_free_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   
   arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
@@ -4790,7 +4873,7 @@ void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_zkcgo(struct zkc_batch **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4803,7 +4886,7 @@ intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(struct zkc_batch **_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_free_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4813,7 +4896,7 @@ void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_clear_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4823,7 +4906,7 @@ void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_batch_count_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_count_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4836,7 +4919,7 @@ long long _wrap_zkc_batch_count_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_get_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4864,7 +4947,7 @@ intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_exists_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4892,7 +4975,7 @@ intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_children_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4920,7 +5003,7 @@ intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
+intgo _wrap_zkc_batch_create_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4948,7 +5031,7 @@ intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_batch_set_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4976,7 +5059,7 @@ intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_batch_delete_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4998,7 +5081,7 @@ intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_batch_sync_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -5018,7 +5101,7 @@ intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _
 }
 
 
-intgo _wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_batch_get_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -5038,7 +5121,7 @@ intgo _wrap_zkc_batch_get_acl_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0
 }
 
 
-intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
+intgo _wrap_zkc_batch_run_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   int result;
@@ -5053,7 +5136,7 @@ intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_batch_code_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -5068,7 +5151,7 @@ intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, l
 }
 
 
-_gostring_ _wrap_zkc_batch_data_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+_gostring_ _wrap_zkc_batch_data_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -5085,7 +5168,7 @@ _gostring_ _wrap_zkc_batch_data_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_zkcgo(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
@@ -5102,7 +5185,7 @@ intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, st
 }
 
 
-_gostring_ _wrap_zkc_batch_path_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkc_batch_path_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -5117,7 +5200,7 @@ _gostring_ _wrap_zkc_batch_path_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+struct zkc_strings *_wrap_zkc_batch_children_of_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   zkc_strings_t *result = 0 ;
@@ -5132,7 +5215,7 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_acl_list *_wrap_zkc_batch_acl_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+struct zkc_acl_list *_wrap_zkc_batch_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   zkc_acl_list_t *result = 0 ;
@@ -5147,7 +5230,7 @@ struct zkc_acl_list *_wrap_zkc_batch_acl_capi_eaa5231196ad1db4(struct zkc_batch 
 }
 
 
-long long _wrap_zkc_batch_session_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_session_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5160,7 +5243,7 @@ long long _wrap_zkc_batch_session_capi_eaa5231196ad1db4(struct zkc_batch *_swig_
 }
 
 
-intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_pnode_open_capi_zkcgo(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_pnode_t **arg1 = (zkc_pnode_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5191,7 +5274,7 @@ intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(zkc_pnode_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
+intgo _wrap_zkc_pnode_path_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_pnode_t *arg2 = (zkc_pnode_t *) 0 ;
   char *tmp1 = NULL ;
@@ -5220,7 +5303,7 @@ intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct 
 }
 
 
-intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_pnode_set_capi_zkcgo(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -5239,7 +5322,7 @@ intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_pnode_wait_capi_zkcgo(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int arg2 ;
   int result;
@@ -5254,7 +5337,7 @@ intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, i
 }
 
 
-intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
+intgo _wrap_zkc_pnode_delete_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5267,7 +5350,7 @@ intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0)
 }
 
 
-void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
+void _wrap_zkc_pnode_close_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   
   arg1 = *(zkc_pnode_t **)&_swig_go_0; 
@@ -5277,7 +5360,7 @@ void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5289,7 +5372,7 @@ intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5301,7 +5384,7 @@ intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5313,7 +5396,7 @@ intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5325,7 +5408,7 @@ intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5337,7 +5420,7 @@ intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5349,7 +5432,7 @@ intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5361,7 +5444,7 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5373,7 +5456,7 @@ intgo _wrap_ZKC_CACHE_RESET_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -5384,7 +5467,7 @@ intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5396,7 +5479,7 @@ void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cach
 }
 
 
-intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5409,7 +5492,7 @@ intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cac
 }
 
 
-void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5421,7 +5504,7 @@ void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(struct zkc_cache_
 }
 
 
-intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5434,7 +5517,7 @@ intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(struct zkc_cache
 }
 
 
-void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5446,7 +5529,7 @@ void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_cache_o
 }
 
 
-intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5459,7 +5542,7 @@ intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_cache_
 }
 
 
-void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5471,7 +5554,7 @@ void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5484,7 +5567,7 @@ long long _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5496,7 +5579,7 @@ void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5509,7 +5592,7 @@ long long _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -5521,7 +5604,7 @@ void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void *_wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+void *_wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -5534,7 +5617,7 @@ void *_wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5546,7 +5629,7 @@ void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(struct zkc_cache
 }
 
 
-intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5559,7 +5642,7 @@ intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(struct zkc_cach
 }
 
 
-struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4() {
+struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_zkcgo() {
   struct zkc_cache_options *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -5570,7 +5653,7 @@ struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+void _wrap_delete_zkc_cache_options_t_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   
   arg1 = *(struct zkc_cache_options **)&_swig_go_0; 
@@ -5580,7 +5663,7 @@ void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_opt
 }
 
 
-intgo _wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_cache_options_init_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   zkc_cache_options_t *arg1 = (zkc_cache_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -5595,7 +5678,7 @@ intgo _wrap_zkc_cache_options_init_capi_eaa5231196ad1db4(struct zkc_cache_option
 }
 
 
-intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
+intgo _wrap_zkc_cache_open_capi_zkcgo(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5620,7 +5703,7 @@ intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(zkc_cache_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+void _wrap_zkc_cache_close_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   
   arg1 = *(zkc_cache_t **)&_swig_go_0; 
@@ -5630,7 +5713,7 @@ void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int arg2 ;
   int result;
@@ -5645,7 +5728,7 @@ intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(struct zkc_cache *_
 }
 
 
-intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int64_t arg2 ;
   int arg3 ;
@@ -5662,7 +5745,7 @@ intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_cache_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -5716,7 +5799,7 @@ intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice
 }
 
 
-intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_cache_children_capi_zkcgo(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_cache_t *arg2 = (zkc_cache_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5739,7 +5822,7 @@ intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0,
 }
 
 
-long long _wrap_zkc_cache_count_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_count_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5752,7 +5835,7 @@ long long _wrap_zkc_cache_count_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_bytes_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5765,7 +5848,7 @@ long long _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_memory_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5778,7 +5861,7 @@ long long _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(struct zkc_cache *_swig_g
 }
 
 
-intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+intgo _wrap_zkc_cache_status_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5791,7 +5874,7 @@ intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0)
 }
 
 
-_gostring_ _wrap_zkc_cache_path_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+_gostring_ _wrap_zkc_cache_path_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5804,7 +5887,7 @@ _gostring_ _wrap_zkc_cache_path_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_cache_event_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5817,7 +5900,7 @@ _gostring_ _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_version_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5829,7 +5912,7 @@ void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5842,7 +5925,7 @@ intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_options_t_id_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5866,7 +5949,7 @@ void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(struct zkc_electi
 }
 
 
-_gostring_ _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+_gostring_ _wrap_zkc_election_options_t_id_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5879,7 +5962,7 @@ _gostring_ _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5891,7 +5974,7 @@ void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5904,7 +5987,7 @@ intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -5916,7 +5999,7 @@ void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_elect
 }
 
 
-struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -5929,7 +6012,7 @@ struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(
 }
 
 
-struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4() {
+struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_zkcgo() {
   struct zkc_election_options *result = 0 ;
   struct zkc_election_options *_swig_go_result;
   
@@ -5940,7 +6023,7 @@ struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+void _wrap_delete_zkc_election_options_t_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   
   arg1 = *(struct zkc_election_options **)&_swig_go_0; 
@@ -5950,7 +6033,7 @@ void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_electi
 }
 
 
-intgo _wrap_zkc_election_options_init_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_election_options_init_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   zkc_election_options_t *arg1 = (zkc_election_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -5965,7 +6048,7 @@ intgo _wrap_zkc_election_options_init_capi_eaa5231196ad1db4(struct zkc_election_
 }
 
 
-intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
+intgo _wrap_zkc_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5990,7 +6073,7 @@ intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(zkc_election_t **_swig_go_0,
 }
 
 
-intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_join_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6003,7 +6086,7 @@ intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(struct zkc_election *_swig_g
 }
 
 
-intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_election_await_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int arg3 ;
@@ -6031,7 +6114,7 @@ intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_is_leader_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int64_t temp1 ;
@@ -6057,7 +6140,7 @@ intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, s
 }
 
 
-intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_node_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   char *tmp1 = NULL ;
@@ -6086,7 +6169,7 @@ intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, stru
 }
 
 
-intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
+intgo _wrap_zkc_election_fence_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_election_t *arg3 = (zkc_election_t *) 0 ;
@@ -6128,7 +6211,7 @@ intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_resign_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6141,7 +6224,7 @@ intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(struct zkc_election *_swig
 }
 
 
-void _wrap_zkc_election_close_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+void _wrap_zkc_election_close_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   
   arg1 = *(zkc_election_t **)&_swig_go_0; 
@@ -6151,7 +6234,7 @@ void _wrap_zkc_election_close_capi_eaa5231196ad1db4(struct zkc_election *_swig_g
 }
 
 
-void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6176,7 +6259,7 @@ void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(struct zkc_el
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6189,7 +6272,7 @@ _gostring_ _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6214,7 +6297,7 @@ void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_node_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6227,7 +6310,7 @@ _gostring_ _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -6239,7 +6322,7 @@ void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-long long _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6252,7 +6335,7 @@ long long _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -6264,7 +6347,7 @@ void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(struc
 }
 
 
-long long _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6277,7 +6360,7 @@ long long _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(
 }
 
 
-void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int arg2 ;
   
@@ -6289,7 +6372,7 @@ void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(struct
 }
 
 
-intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6302,7 +6385,7 @@ intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(struc
 }
 
 
-struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4() {
+struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_zkcgo() {
   struct zkc_election_participant *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
   
@@ -6313,7 +6396,7 @@ struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_eaa52
 }
 
 
-void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+void _wrap_delete_zkc_election_participant_t_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   
   arg1 = *(struct zkc_election_participant **)&_swig_go_0; 
@@ -6323,7 +6406,7 @@ void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(struct zkc_el
 }
 
 
-void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t arg2 ;
   
@@ -6335,7 +6418,7 @@ void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-long long _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+long long _wrap_zkc_election_participants_t_count_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6348,7 +6431,7 @@ long long _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(stru
 }
 
 
-void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
+void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *arg2 = (zkc_election_participant_t *) 0 ;
   
@@ -6360,7 +6443,7 @@ void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
@@ -6373,7 +6456,7 @@ struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_cap
 }
 
 
-struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4() {
+struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_zkcgo() {
   struct zkc_election_participants *result = 0 ;
   struct zkc_election_participants *_swig_go_result;
   
@@ -6384,7 +6467,7 @@ struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_eaa
 }
 
 
-void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+void _wrap_delete_zkc_election_participants_t_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   
   arg1 = *(struct zkc_election_participants **)&_swig_go_0; 
@@ -6394,7 +6477,7 @@ void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_election_participants_capi_zkcgo(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_election_participants_t **arg1 = (zkc_election_participants_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6416,7 +6499,7 @@ intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(struct zkc_election_
 }
 
 
-void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+void _wrap_zkc_election_participants_free_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   zkc_election_participants_t *arg1 = (zkc_election_participants_t *) 0 ;
   
   arg1 = *(zkc_election_participants_t **)&_swig_go_0; 
@@ -6426,7 +6509,7 @@ void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(struct zkc_elect
 }
 
 
-intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_election_leader_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -6475,7 +6558,7 @@ intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6495,7 +6578,7 @@ intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_remove_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6515,7 +6598,7 @@ intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_barrier_wait_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -6537,7 +6620,7 @@ intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+intgo _wrap_zkc_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
   zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6569,7 +6652,7 @@ intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(zkc_double_barrier_t *
 }
 
 
-intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6584,7 +6667,7 @@ intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(struct zkc_double_bar
 }
 
 
-intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6599,7 +6682,7 @@ intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(struct zkc_double_bar
 }
 
 
-void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0) {
+void _wrap_zkc_double_barrier_close_capi_zkcgo(struct zkc_double_barrier *_swig_go_0) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   
   arg1 = *(zkc_double_barrier_t **)&_swig_go_0; 
@@ -6609,7 +6692,7 @@ void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(struct zkc_double_barr
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6621,7 +6704,7 @@ intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6633,7 +6716,7 @@ intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6645,7 +6728,7 @@ intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6657,7 +6740,7 @@ void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_lock_
 }
 
 
-intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6670,7 +6753,7 @@ intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6682,7 +6765,7 @@ void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_lock_op
 }
 
 
-intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6695,7 +6778,7 @@ intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_lock_o
 }
 
 
-void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -6707,7 +6790,7 @@ void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_lock_opti
 }
 
 
-struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -6720,7 +6803,7 @@ struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(stru
 }
 
 
-void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -6732,7 +6815,7 @@ void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_lock_opt
 }
 
 
-void *_wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+void *_wrap_zkc_lock_options_t_data_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -6745,7 +6828,7 @@ void *_wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_lock_op
 }
 
 
-void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t arg2 ;
   
@@ -6757,7 +6840,7 @@ void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+long long _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6770,7 +6853,7 @@ long long _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4() {
+struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_zkcgo() {
   struct zkc_lock_options *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -6781,7 +6864,7 @@ struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+void _wrap_delete_zkc_lock_options_t_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   
   arg1 = *(struct zkc_lock_options **)&_swig_go_0; 
@@ -6791,7 +6874,7 @@ void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_optio
 }
 
 
-intgo _wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_lock_options_init_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -6806,7 +6889,7 @@ intgo _wrap_zkc_lock_options_init_capi_eaa5231196ad1db4(struct zkc_lock_options 
 }
 
 
-void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6830,7 +6913,7 @@ void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease
 }
 
 
-_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6843,7 +6926,7 @@ _gostring_ _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6855,7 +6938,7 @@ void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6868,7 +6951,7 @@ long long _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6880,7 +6963,7 @@ void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(struct zkc_lock_leas
 }
 
 
-long long _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6893,7 +6976,7 @@ long long _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4() {
+struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_zkcgo() {
   struct zkc_lock_lease *result = 0 ;
   struct zkc_lock_lease *_swig_go_result;
   
@@ -6904,7 +6987,7 @@ struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   
   arg1 = *(struct zkc_lock_lease **)&_swig_go_0; 
@@ -6914,7 +6997,7 @@ void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(struct zkc_lock_lease *
 }
 
 
-intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -6925,7 +7008,7 @@ intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_lock_open_capi_zkcgo(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_lock_t **arg1 = (zkc_lock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6950,7 +7033,7 @@ intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(zkc_lock_t **_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+void _wrap_zkc_lock_close_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   
   arg1 = *(zkc_lock_t **)&_swig_go_0; 
@@ -6960,7 +7043,7 @@ void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_acquire_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6977,7 +7060,7 @@ intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_
 }
 
 
-intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_lock_release_capi_zkcgo(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int arg2 ;
   int result;
@@ -6992,7 +7075,7 @@ intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_cancel_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7005,7 +7088,7 @@ intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_valid_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7018,7 +7101,7 @@ intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_lease_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -7033,7 +7116,7 @@ intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go
 }
 
 
-intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -7049,7 +7132,7 @@ intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_events_fd_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7062,7 +7145,7 @@ intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_events_next_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   int *arg1 = (int *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -7090,7 +7173,7 @@ intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, str
 }
 
 
-_gostring_ _wrap_zkc_lock_path_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_path_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7103,7 +7186,7 @@ _gostring_ _wrap_zkc_lock_path_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_rwlock_open_capi_zkcgo(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_rwlock_t **arg1 = (zkc_rwlock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7128,7 +7211,7 @@ intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(zkc_rwlock_t **_swig_go_0, str
 }
 
 
-void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+void _wrap_zkc_rwlock_close_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   
   arg1 = *(zkc_rwlock_t **)&_swig_go_0; 
@@ -7138,7 +7221,7 @@ void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0)
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_read_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -7151,7 +7234,7 @@ struct zkc_lock *_wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(struct zkc_rwlock *
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_write_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -7164,7 +7247,7 @@ struct zkc_lock *_wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(struct zkc_rwlock 
 }
 
 
-intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
+intgo _wrap_zkc_semaphore_open_capi_zkcgo(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
   zkc_semaphore_t **arg1 = (zkc_semaphore_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7191,7 +7274,7 @@ intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(zkc_semaphore_t **_swig_go_
 }
 
 
-void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(struct zkc_semaphore *_swig_go_0) {
+void _wrap_zkc_semaphore_close_capi_zkcgo(struct zkc_semaphore *_swig_go_0) {
   zkc_semaphore_t *arg1 = (zkc_semaphore_t *) 0 ;
   
   arg1 = *(zkc_semaphore_t **)&_swig_go_0; 
@@ -7201,7 +7284,7 @@ void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(struct zkc_semaphore *_swig
 }
 
 
-intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
   zkc_semaphore_lease_t **arg1 = (zkc_semaphore_lease_t **) 0 ;
   zkc_semaphore_t *arg2 = (zkc_semaphore_t *) 0 ;
   int arg3 ;
@@ -7219,7 +7302,7 @@ intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(zkc_semaphore_lease_t **
 }
 
 
-intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_semaphore_release_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int arg2 ;
   int result;
@@ -7234,7 +7317,7 @@ intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(struct zkc_semaphore_lea
 }
 
 
-void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+void _wrap_zkc_semaphore_lease_free_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   
   arg1 = *(zkc_semaphore_lease_t **)&_swig_go_0; 
@@ -7244,7 +7327,7 @@ void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(struct zkc_semaphore_l
 }
 
 
-intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7257,7 +7340,7 @@ intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(struct zkc_semaphore
 }
 
 
-_gostring_ _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_semaphore_lease_path_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7270,7 +7353,7 @@ _gostring_ _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(struct zkc_semap
 }
 
 
-long long _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+long long _wrap_zkc_semaphore_lease_token_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7283,7 +7366,7 @@ long long _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(struct zkc_semap
 }
 
 
-intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
+intgo _wrap_zkc_semaphore_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_semaphore_lease_t *arg2 = (zkc_semaphore_lease_t *) 0 ;
   int result;
@@ -7299,7 +7382,7 @@ intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, 
 }
 
 
-void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7311,7 +7394,7 @@ void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7324,7 +7407,7 @@ intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7336,7 +7419,7 @@ void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(struct zkc_cou
 }
 
 
-intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7349,7 +7432,7 @@ intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7361,7 +7444,7 @@ void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7374,7 +7457,7 @@ intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4() {
+struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_zkcgo() {
   struct zkc_counter_options *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -7385,7 +7468,7 @@ struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db
 }
 
 
-void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+void _wrap_delete_zkc_counter_options_t_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   
   arg1 = *(struct zkc_counter_options **)&_swig_go_0; 
@@ -7395,7 +7478,7 @@ void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_counter_options_init_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   zkc_counter_options_t *arg1 = (zkc_counter_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -7410,7 +7493,7 @@ intgo _wrap_zkc_counter_options_init_capi_eaa5231196ad1db4(struct zkc_counter_op
 }
 
 
-intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
+intgo _wrap_zkc_counter_open_capi_zkcgo(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7435,7 +7518,7 @@ intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, s
 }
 
 
-void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
+void _wrap_zkc_counter_close_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   
   arg1 = *(zkc_counter_t **)&_swig_go_0; 
@@ -7445,7 +7528,7 @@ void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_
 }
 
 
-intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
+intgo _wrap_zkc_counter_get_capi_zkcgo(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int result;
@@ -7460,7 +7543,7 @@ intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(long long *_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t arg2 ;
   
@@ -7472,7 +7555,7 @@ void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(struct zkc_coun
 }
 
 
-long long _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+long long _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7485,7 +7568,7 @@ long long _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t arg2 ;
   
@@ -7497,7 +7580,7 @@ void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -7510,7 +7593,7 @@ intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int arg2 ;
   
@@ -7522,7 +7605,7 @@ void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(struct zkc_coun
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7535,7 +7618,7 @@ intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(struct zkc_cou
 }
 
 
-struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4() {
+struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_zkcgo() {
   struct zkc_counter_outcome *result = 0 ;
   struct zkc_counter_outcome *_swig_go_result;
   
@@ -7546,7 +7629,7 @@ struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db
 }
 
 
-void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   
   arg1 = *(struct zkc_counter_outcome **)&_swig_go_0; 
@@ -7556,7 +7639,7 @@ void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7584,7 +7667,7 @@ intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_ex_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   zkc_counter_outcome_t *arg1 = (zkc_counter_outcome_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7601,7 +7684,7 @@ intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(struct zkc_counter_outcome 
 }
 
 
-intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_counter_cas_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7631,7 +7714,7 @@ intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_counter_set_capi_zkcgo(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -7646,7 +7729,7 @@ intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_counter_path_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
+_gostring_ _wrap_zkc_counter_path_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7659,7 +7742,7 @@ _gostring_ _wrap_zkc_counter_path_capi_eaa5231196ad1db4(struct zkc_counter *_swi
 }
 
 
-void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(char *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_encode_capi_zkcgo(char *_swig_go_0, long long _swig_go_1) {
   unsigned char *arg1 ;
   int64_t arg2 ;
   
@@ -7671,7 +7754,7 @@ void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(char *_swig_go_0, long long 
 }
 
 
-intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(long long *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_counter_decode_capi_zkcgo(long long *_swig_go_0, _goslice_ _swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -7690,7 +7773,7 @@ intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(long long *_swig_go_0, _gos
 }
 
 
-void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7702,7 +7785,7 @@ void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7715,7 +7798,7 @@ intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_que
 }
 
 
-void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7727,7 +7810,7 @@ void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7740,7 +7823,7 @@ intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7752,7 +7835,7 @@ void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7765,7 +7848,7 @@ intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -7777,7 +7860,7 @@ void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_queue_op
 }
 
 
-struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -7790,7 +7873,7 @@ struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(str
 }
 
 
-struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4() {
+struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_zkcgo() {
   struct zkc_queue_options *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -7801,7 +7884,7 @@ struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+void _wrap_delete_zkc_queue_options_t_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   
   arg1 = *(struct zkc_queue_options **)&_swig_go_0; 
@@ -7811,7 +7894,7 @@ void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_opt
 }
 
 
-intgo _wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_queue_options_init_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   zkc_queue_options_t *arg1 = (zkc_queue_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -7826,7 +7909,7 @@ intgo _wrap_zkc_queue_options_init_capi_eaa5231196ad1db4(struct zkc_queue_option
 }
 
 
-void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7851,7 +7934,7 @@ void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_name_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7864,7 +7947,7 @@ _gostring_ _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7889,7 +7972,7 @@ void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_data_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7902,7 +7985,7 @@ _gostring_ _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t arg2 ;
   
@@ -7914,7 +7997,7 @@ void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(struct zkc_queue_item 
 }
 
 
-long long _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_len_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -7927,7 +8010,7 @@ long long _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int arg2 ;
   
@@ -7939,7 +8022,7 @@ void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7952,7 +8035,7 @@ intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t arg2 ;
   
@@ -7964,7 +8047,7 @@ void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-long long _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7977,7 +8060,7 @@ long long _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4() {
+struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_zkcgo() {
   struct zkc_queue_item *result = 0 ;
   struct zkc_queue_item *_swig_go_result;
   
@@ -7988,7 +8071,7 @@ struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+void _wrap_delete_zkc_queue_item_t_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   
   arg1 = *(struct zkc_queue_item **)&_swig_go_0; 
@@ -7998,7 +8081,7 @@ void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(struct zkc_queue_item *
 }
 
 
-void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+void _wrap_zkc_queue_item_free_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   zkc_queue_item_t *arg1 = (zkc_queue_item_t *) 0 ;
   
   arg1 = *(zkc_queue_item_t **)&_swig_go_0; 
@@ -8008,7 +8091,7 @@ void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(struct zkc_queue_item *_swi
 }
 
 
-intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
+intgo _wrap_zkc_queue_open_capi_zkcgo(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
   zkc_queue_t **arg1 = (zkc_queue_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8033,7 +8116,7 @@ intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(zkc_queue_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
+void _wrap_zkc_queue_close_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
@@ -8043,7 +8126,7 @@ void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_put_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   char **arg1 = (char **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -8080,7 +8163,7 @@ intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -8101,7 +8184,7 @@ intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_
 }
 
 
-intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_take_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int arg3 ;
@@ -8121,7 +8204,7 @@ intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -8136,7 +8219,7 @@ intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, st
 }
 
 
-intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_release_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -8151,7 +8234,7 @@ intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0
 }
 
 
-intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
+intgo _wrap_zkc_queue_peek_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int result;
@@ -8167,7 +8250,7 @@ intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
+intgo _wrap_zkc_queue_size_capi_zkcgo(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_t *arg3 = (zkc_queue_t *) 0 ;
@@ -8206,7 +8289,7 @@ intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, _goslice_
 }
 
 
-_gostring_ _wrap_zkc_queue_path_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_path_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8219,7 +8302,7 @@ _gostring_ _wrap_zkc_queue_path_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go
 }
 
 
-void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_field_t_name_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8243,7 +8326,7 @@ void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_fie
 }
 
 
-_gostring_ _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+_gostring_ _wrap_zkc_index_field_t_name_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8256,7 +8339,7 @@ _gostring_ _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int arg2 ;
   
@@ -8268,7 +8351,7 @@ void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(struct zkc_index_fi
 }
 
 
-intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8281,7 +8364,7 @@ intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(struct zkc_index_f
 }
 
 
-struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4() {
+struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_zkcgo() {
   struct zkc_index_field *result = 0 ;
   struct zkc_index_field *_swig_go_result;
   
@@ -8292,7 +8375,7 @@ struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+void _wrap_delete_zkc_index_field_t_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   
   arg1 = *(struct zkc_index_field **)&_swig_go_0; 
@@ -8302,7 +8385,7 @@ void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(struct zkc_index_field
 }
 
 
-intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_create_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_index_field_t *arg3 = (zkc_index_field_t *) 0 ;
@@ -8326,7 +8409,7 @@ intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_index_drop_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -8346,7 +8429,7 @@ intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostri
 }
 
 
-void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_version_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8358,7 +8441,7 @@ void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8371,7 +8454,7 @@ intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8383,7 +8466,7 @@ void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8396,7 +8479,7 @@ intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8408,7 +8491,7 @@ void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8421,7 +8504,7 @@ intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8433,7 +8516,7 @@ void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8446,7 +8529,7 @@ intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4() {
+struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_zkcgo() {
   struct zkc_index_options *result = 0 ;
   struct zkc_index_options *_swig_go_result;
   
@@ -8457,7 +8540,7 @@ struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+void _wrap_delete_zkc_index_options_t_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   
   arg1 = *(struct zkc_index_options **)&_swig_go_0; 
@@ -8467,7 +8550,7 @@ void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_opt
 }
 
 
-intgo _wrap_zkc_index_options_init_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_index_options_init_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   zkc_index_options_t *arg1 = (zkc_index_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -8482,7 +8565,7 @@ intgo _wrap_zkc_index_options_init_capi_eaa5231196ad1db4(struct zkc_index_option
 }
 
 
-intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
+intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
   zkc_index_t **arg1 = (zkc_index_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8506,7 +8589,7 @@ intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(struct zkc_index **_swig_go_0, 
 }
 
 
-void _wrap_zkc_index_close_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
+void _wrap_zkc_index_close_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
@@ -8516,7 +8599,7 @@ void _wrap_zkc_index_close_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
+long long _wrap_zkc_index_field_count_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8529,7 +8612,7 @@ long long _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(struct zkc_index *_s
 }
 
 
-intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_field_at_capi_zkcgo(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int *arg2 = (int *) 0 ;
   zkc_index_t *arg3 = (zkc_index_t *) 0 ;
@@ -8562,7 +8645,7 @@ intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, int
 }
 
 
-void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8586,7 +8669,7 @@ void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_s
 }
 
 
-_gostring_ _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+_gostring_ _wrap_zkc_index_kv_t_name_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8599,7 +8682,7 @@ _gostring_ _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -8611,7 +8694,7 @@ void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_
 }
 
 
-void *_wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+void *_wrap_zkc_index_kv_t_value_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -8624,7 +8707,7 @@ void *_wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_kv *
 }
 
 
-void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t arg2 ;
   
@@ -8636,7 +8719,7 @@ void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_sw
 }
 
 
-long long _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+long long _wrap_zkc_index_kv_t_len_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8649,7 +8732,7 @@ long long _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_kv
 }
 
 
-struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4() {
+struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_zkcgo() {
   struct zkc_index_kv *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
   
@@ -8660,7 +8743,7 @@ struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+void _wrap_delete_zkc_index_kv_t_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   
   arg1 = *(struct zkc_index_kv **)&_swig_go_0; 
@@ -8670,7 +8753,7 @@ void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(struct zkc_index_kv *_swi
 }
 
 
-intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8699,7 +8782,7 @@ intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, vo
 }
 
 
-intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8718,7 +8801,7 @@ intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0,
 }
 
 
-void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_id_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8743,7 +8826,7 @@ void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_reco
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_id_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8756,7 +8839,7 @@ _gostring_ _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8768,7 +8851,7 @@ void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8781,7 +8864,7 @@ long long _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_data_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8806,7 +8889,7 @@ void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(struct zkc_index_re
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_data_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8819,7 +8902,7 @@ _gostring_ _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8831,7 +8914,7 @@ void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_rec
 }
 
 
-long long _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8844,7 +8927,7 @@ long long _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8856,7 +8939,7 @@ void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8869,7 +8952,7 @@ long long _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
+void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *arg2 = (zkc_index_kv_t *) 0 ;
   
@@ -8881,7 +8964,7 @@ void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
@@ -8894,7 +8977,7 @@ struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(s
 }
 
 
-void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_record_t_version_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t arg2 ;
   
@@ -8906,7 +8989,7 @@ void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -8919,7 +9002,7 @@ intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4() {
+struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_zkcgo() {
   struct zkc_index_record *result = 0 ;
   struct zkc_index_record *_swig_go_result;
   
@@ -8930,7 +9013,7 @@ struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+void _wrap_delete_zkc_index_record_t_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   
   arg1 = *(struct zkc_index_record **)&_swig_go_0; 
@@ -8940,7 +9023,7 @@ void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(struct zkc_index_reco
 }
 
 
-void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+void _wrap_zkc_index_record_free_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   zkc_index_record_t *arg1 = (zkc_index_record_t *) 0 ;
   
   arg1 = *(zkc_index_record_t **)&_swig_go_0; 
@@ -8950,7 +9033,7 @@ void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(struct zkc_index_record *
 }
 
 
-intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_index_record_t **arg1 = (zkc_index_record_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -8971,7 +9054,7 @@ intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(struct zkc_index_record **_swig_
 }
 
 
-void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8995,7 +9078,7 @@ void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_s
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_id_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9008,7 +9091,7 @@ _gostring_ _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_h
 }
 
 
-void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -9020,7 +9103,7 @@ void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9033,7 +9116,7 @@ long long _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9057,7 +9140,7 @@ void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_hit 
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_value_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9070,7 +9153,7 @@ _gostring_ _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -9082,7 +9165,7 @@ void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9095,7 +9178,7 @@ long long _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4() {
+struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_zkcgo() {
   struct zkc_index_hit *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
   
@@ -9106,7 +9189,7 @@ struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+void _wrap_delete_zkc_index_hit_t_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   
   arg1 = *(struct zkc_index_hit **)&_swig_go_0; 
@@ -9116,7 +9199,7 @@ void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(struct zkc_index_hit *_s
 }
 
 
-void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t arg2 ;
   
@@ -9128,7 +9211,7 @@ void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+long long _wrap_zkc_index_hits_t_count_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9141,7 +9224,7 @@ long long _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
+void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *arg2 = (zkc_index_hit_t *) 0 ;
   
@@ -9153,7 +9236,7 @@ void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
@@ -9166,7 +9249,7 @@ struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(str
 }
 
 
-struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4() {
+struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_zkcgo() {
   struct zkc_index_hits *result = 0 ;
   struct zkc_index_hits *_swig_go_result;
   
@@ -9177,7 +9260,7 @@ struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+void _wrap_delete_zkc_index_hits_t_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   
   arg1 = *(struct zkc_index_hits **)&_swig_go_0; 
@@ -9187,7 +9270,7 @@ void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(struct zkc_index_hits *
 }
 
 
-void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+void _wrap_zkc_index_hits_free_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   zkc_index_hits_t *arg1 = (zkc_index_hits_t *) 0 ;
   
   arg1 = *(zkc_index_hits_t **)&_swig_go_0; 
@@ -9197,7 +9280,7 @@ void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(struct zkc_index_hits *_swi
 }
 
 
-intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_find_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9227,7 +9310,7 @@ intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_g
 }
 
 
-intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_prefix_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9257,7 +9340,7 @@ intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig
 }
 
 
-intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
+intgo _wrap_zkc_index_range_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9291,7 +9374,7 @@ intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_
 }
 
 
-intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_index_sync_capi_zkcgo(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   int arg2 ;
   int result;
@@ -9306,7 +9389,7 @@ intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, i
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9318,7 +9401,7 @@ intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9330,7 +9413,7 @@ intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9342,7 +9425,7 @@ intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9354,7 +9437,7 @@ intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9366,7 +9449,7 @@ intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9378,7 +9461,7 @@ intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9390,7 +9473,7 @@ intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int arg2 ;
   
@@ -9402,7 +9485,7 @@ void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(struct zkc_index_iss
 }
 
 
-intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9415,7 +9498,7 @@ intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9440,7 +9523,7 @@ void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_field_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9453,7 +9536,7 @@ _gostring_ _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9478,7 +9561,7 @@ void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_value_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9491,7 +9574,7 @@ _gostring_ _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9503,7 +9586,7 @@ void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9516,7 +9599,7 @@ long long _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9541,7 +9624,7 @@ void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_issue
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_id_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9554,7 +9637,7 @@ _gostring_ _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9566,7 +9649,7 @@ void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_i
 }
 
 
-long long _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9579,7 +9662,7 @@ long long _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9604,7 +9687,7 @@ void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(struct zkc_index_iss
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_path_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9617,7 +9700,7 @@ _gostring_ _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t arg2 ;
   
@@ -9629,7 +9712,7 @@ void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -9642,7 +9725,7 @@ intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4() {
+struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_zkcgo() {
   struct zkc_index_issue *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
   
@@ -9653,7 +9736,7 @@ struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+void _wrap_delete_zkc_index_issue_t_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   
   arg1 = *(struct zkc_index_issue **)&_swig_go_0; 
@@ -9663,7 +9746,7 @@ void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(struct zkc_index_issue
 }
 
 
-void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_records_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9675,7 +9758,7 @@ void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_records_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9688,7 +9771,7 @@ long long _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9700,7 +9783,7 @@ void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_entries_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9713,7 +9796,7 @@ long long _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_count_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9725,7 +9808,7 @@ void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_r
 }
 
 
-long long _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_count_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9738,7 +9821,7 @@ long long _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
+void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *arg2 = (zkc_index_issue_t *) 0 ;
   
@@ -9750,7 +9833,7 @@ void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
@@ -9763,7 +9846,7 @@ struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db
 }
 
 
-void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9775,7 +9858,7 @@ void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9788,7 +9871,7 @@ long long _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4() {
+struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_zkcgo() {
   struct zkc_index_report *result = 0 ;
   struct zkc_index_report *_swig_go_result;
   
@@ -9799,7 +9882,7 @@ struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+void _wrap_delete_zkc_index_report_t_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   
   arg1 = *(struct zkc_index_report **)&_swig_go_0; 
@@ -9809,7 +9892,7 @@ void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(struct zkc_index_repo
 }
 
 
-void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+void _wrap_zkc_index_report_free_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   zkc_index_report_t *arg1 = (zkc_index_report_t *) 0 ;
   
   arg1 = *(zkc_index_report_t **)&_swig_go_0; 
@@ -9819,7 +9902,7 @@ void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(struct zkc_index_report *
 }
 
 
-_gostring_ _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9832,7 +9915,7 @@ _gostring_ _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_verify_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9847,7 +9930,7 @@ intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(struct zkc_index_report **_sw
 }
 
 
-intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_rebuild_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9862,7 +9945,7 @@ intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(struct zkc_index_report **_s
 }
 
 
-intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9893,7 +9976,7 @@ intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, void 
 }
 
 
-intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_decode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9933,7 +10016,7 @@ intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gost
 }
 
 
-intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -9944,7 +10027,7 @@ intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9956,7 +10039,7 @@ void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9969,7 +10052,7 @@ intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9993,7 +10076,7 @@ void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_id_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10006,7 +10089,7 @@ _gostring_ _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10030,7 +10113,7 @@ void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_address_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10043,7 +10126,7 @@ _gostring_ _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -10055,7 +10138,7 @@ void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10068,7 +10151,7 @@ intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -10080,7 +10163,7 @@ void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10093,7 +10176,7 @@ intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -10105,7 +10188,7 @@ void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10118,7 +10201,7 @@ intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10142,7 +10225,7 @@ void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10155,7 +10238,7 @@ _gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t arg2 ;
   
@@ -10167,7 +10250,7 @@ void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(struct 
 }
 
 
-long long _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+long long _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10180,7 +10263,7 @@ long long _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(st
 }
 
 
-void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -10192,7 +10275,7 @@ void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10205,7 +10288,7 @@ intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4() {
+struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_zkcgo() {
   struct zkc_service_instance *result = 0 ;
   struct zkc_service_instance *_swig_go_result;
   
@@ -10216,7 +10299,7 @@ struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   
   arg1 = *(struct zkc_service_instance **)&_swig_go_0; 
@@ -10226,7 +10309,7 @@ void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_instance_init_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   zkc_service_instance_t *arg1 = (zkc_service_instance_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -10241,7 +10324,7 @@ intgo _wrap_zkc_service_instance_init_capi_eaa5231196ad1db4(struct zkc_service_i
 }
 
 
-intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
+intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10265,7 +10348,7 @@ intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **
 }
 
 
-intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_draining_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10280,7 +10363,7 @@ intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(struct zkc_service_re
 }
 
 
-intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_weight_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10295,7 +10378,7 @@ intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(struct zkc_service_reg 
 }
 
 
-intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_reg_wait_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -10310,7 +10393,7 @@ intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(struct zkc_service_reg *_
 }
 
 
-_gostring_ _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+_gostring_ _wrap_zkc_service_reg_path_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10323,7 +10406,7 @@ _gostring_ _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(struct zkc_service_r
 }
 
 
-intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+intgo _wrap_zkc_service_unregister_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10336,7 +10419,7 @@ intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(struct zkc_service_reg 
 }
 
 
-void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+void _wrap_zkc_service_reg_close_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   
   arg1 = *(zkc_service_reg_t **)&_swig_go_0; 
@@ -10346,7 +10429,7 @@ void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(struct zkc_service_reg *_
 }
 
 
-void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10371,7 +10454,7 @@ void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_e
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10384,7 +10467,7 @@ _gostring_ _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10409,7 +10492,7 @@ void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_address_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10422,7 +10505,7 @@ _gostring_ _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10434,7 +10517,7 @@ void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10447,7 +10530,7 @@ intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10459,7 +10542,7 @@ void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(struct zkc_servi
 }
 
 
-intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10472,7 +10555,7 @@ intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10484,7 +10567,7 @@ void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10497,7 +10580,7 @@ intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10522,7 +10605,7 @@ void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10535,7 +10618,7 @@ _gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t arg2 ;
   
@@ -10547,7 +10630,7 @@ void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-long long _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10560,7 +10643,7 @@ long long _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t arg2 ;
   
@@ -10572,7 +10655,7 @@ void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10585,7 +10668,7 @@ long long _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4() {
+struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_zkcgo() {
   struct zkc_service_entry *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
   
@@ -10596,7 +10679,7 @@ struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+void _wrap_delete_zkc_service_entry_t_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   
   arg1 = *(struct zkc_service_entry **)&_swig_go_0; 
@@ -10606,7 +10689,7 @@ void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(struct zkc_service_e
 }
 
 
-void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_count_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10618,7 +10701,7 @@ void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-long long _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_count_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10631,7 +10714,7 @@ long long _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
+void _wrap_zkc_service_list_t_items_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *arg2 = (zkc_service_entry_t *) 0 ;
   
@@ -10643,7 +10726,7 @@ void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
@@ -10656,7 +10739,7 @@ struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1d
 }
 
 
-void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10668,7 +10751,7 @@ void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(struct zkc_servi
 }
 
 
-long long _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10681,7 +10764,7 @@ long long _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4() {
+struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_zkcgo() {
   struct zkc_service_list *result = 0 ;
   struct zkc_service_list *_swig_go_result;
   
@@ -10692,7 +10775,7 @@ struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+void _wrap_delete_zkc_service_list_t_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   
   arg1 = *(struct zkc_service_list **)&_swig_go_0; 
@@ -10702,7 +10785,7 @@ void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(struct zkc_service_li
 }
 
 
-void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+void _wrap_zkc_service_list_free_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   zkc_service_list_t *arg1 = (zkc_service_list_t *) 0 ;
   
   arg1 = *(zkc_service_list_t **)&_swig_go_0; 
@@ -10712,7 +10795,7 @@ void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(struct zkc_service_list *
 }
 
 
-intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
+intgo _wrap_zkc_service_encode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10752,7 +10835,7 @@ intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_decode_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10781,7 +10864,7 @@ intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(struct zkc_service_entry *_
 }
 
 
-void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+void _wrap_zkc_service_entry_clear_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   
   arg1 = *(zkc_service_entry_t **)&_swig_go_0; 
@@ -10791,7 +10874,7 @@ void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(struct zkc_service_entr
 }
 
 
-void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10803,7 +10886,7 @@ void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(struct
 }
 
 
-intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10816,7 +10899,7 @@ intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10828,7 +10911,7 @@ void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(str
 }
 
 
-intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10841,7 +10924,7 @@ intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(st
 }
 
 
-struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4() {
+struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_zkcgo() {
   struct zkc_service_router_options *result = 0 ;
   struct zkc_service_router_options *_swig_go_result;
   
@@ -10852,7 +10935,7 @@ struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_e
 }
 
 
-void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   
   arg1 = *(struct zkc_service_router_options **)&_swig_go_0; 
@@ -10862,7 +10945,7 @@ void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_router_options_init_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   zkc_service_router_options_t *arg1 = (zkc_service_router_options_t *) 0 ;
   unsigned int arg2 ;
   int result;
@@ -10877,7 +10960,7 @@ intgo _wrap_zkc_service_router_options_init_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
+intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
   zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10901,7 +10984,7 @@ intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+void _wrap_zkc_service_router_close_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   
   arg1 = *(zkc_service_router_t **)&_swig_go_0; 
@@ -10911,7 +10994,7 @@ void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10935,7 +11018,7 @@ void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10948,7 +11031,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10972,7 +11055,7 @@ void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10985,7 +11068,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10997,7 +11080,7 @@ void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -11010,7 +11093,7 @@ intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -11022,7 +11105,7 @@ void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -11035,7 +11118,7 @@ intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4() {
+struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_zkcgo() {
   struct zkc_service_endpoint *result = 0 ;
   struct zkc_service_endpoint *_swig_go_result;
   
@@ -11046,7 +11129,7 @@ struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   
   arg1 = *(struct zkc_service_endpoint **)&_swig_go_0; 
@@ -11056,7 +11139,7 @@ void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -11075,7 +11158,7 @@ intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(struct zkc_service_endpoint 
 }
 
 
-intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
+intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t arg3 ;
@@ -11098,7 +11181,7 @@ intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(struct zkc_service_endpoin
 }
 
 
-intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
+intgo _wrap_zkc_service_router_list_capi_zkcgo(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
   zkc_service_list_t **arg1 = (zkc_service_list_t **) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   int result;
@@ -11113,7 +11196,7 @@ intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(struct zkc_service_lis
 }
 
 
-long long _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_count_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -11126,7 +11209,7 @@ long long _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-long long _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_generation_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -11139,7 +11222,7 @@ long long _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(_goslice_ _swig_go_0) {
+long long _wrap_zkc_service_hash64_capi_zkcgo(_goslice_ _swig_go_0) {
   void *arg1 = (void *) 0 ;
   size_t arg2 ;
   uint64_t result;
@@ -11156,7 +11239,7 @@ long long _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(_goslice_ _swig_go_0) {
 }
 
 
-double _wrap_zkc_service_score_capi_eaa5231196ad1db4(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+double _wrap_zkc_service_score_capi_zkcgo(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   uint64_t arg1 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -11173,7 +11256,7 @@ double _wrap_zkc_service_score_capi_eaa5231196ad1db4(long long _swig_go_0, long 
 }
 
 
-intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_testing_expire_session_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -11188,7 +11271,7 @@ intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(struct zkc *_swig_g
 }
 
 
-intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -11217,7 +11300,7 @@ intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(_gostring_* _swig_go
 }
 
 
-long long _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+long long _wrap_zkc_testing_tls_refused_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -11230,7 +11313,7 @@ long long _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(struct zkc *_swig_
 }
 
 
-intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4() {
+intgo _wrap_zkc_testing_open_clients_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
