@@ -16,6 +16,7 @@
 #include "zkc/batch.h"
 #include "zkc/cancel.h"
 #include "lock_internal.h"
+#include "support.h"
 
 #define READY "ready"
 
@@ -37,7 +38,11 @@ static struct waiter *waiter_new(void)
 	if (!w)
 		return NULL;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	if (zkcr_cond_init(&w->cv) != ZKC_OK) {
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return NULL;
+	}
 	w->refs = 2;   /* the caller's and the watch's, dropped if not set */
 	return w;
 }
@@ -71,14 +76,6 @@ static void on_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	waiter_put(w);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t session_of(zkc_t *zk)
 {
 	int64_t sid = 0;
@@ -88,7 +85,8 @@ static int64_t session_of(zkc_t *zk)
 
 /* Waits for the watch; returns ZKC_OK when it fired, ZKC_ETIMEDOUT at the
  * deadline (< 0: none), ZKC_ELOST when `sid` (if not 0) is no longer the
- * client's session, ZKC_ECLOSED when the client closes. Checks the session
+ * client's session, ZKC_ECLOSED when the client closes, ZKC_ECANCELED when
+ * the thread's cancellation token fires. Checks the session
  * every 100 ms: a lost session ends no watch of a plain waiter early. */
 static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid)
 {
@@ -96,10 +94,9 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->fired) {
-		struct timespec ts;
-		int64_t left = deadline < 0 ? 100 : deadline - now_ms();
+		int64_t now = zkcr_now_ms();
 
-		if (left <= 0) {
+		if (deadline >= 0 && now >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
@@ -111,25 +108,14 @@ static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid
 			rc = ZKC_ECLOSED;
 			break;
 		}
-		if ((rc = zkc_cancel_check()) != ZKC_OK)
+		rc = zkcr_cond_wait_until(&w->cv, &w->mu, deadline < 0 || deadline - now > 100
+		                          ? now + 100 : deadline);
+		if (rc == ZKC_ECANCELED)
 			break;
-		left = zkc_cancel_slice_ms(left > 100 ? 100 : left);
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		rc = ZKC_OK;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return rc;
-}
-
-static int64_t deadline_of(int timeout_ms)
-{
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
 static int check_path(const char *path)
@@ -171,7 +157,7 @@ int zkc_barrier_remove(zkc_t *zk, const char *path)
 
 int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc;
 
 	if (!zk || !path)
@@ -327,7 +313,7 @@ static int create_own(zkc_double_barrier_t *b)
 
 int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
 	zkc_batch_t *bt = NULL;
 	struct waiter *w = NULL;
@@ -390,7 +376,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				rc = ZKC_ELOST;   /* our node went with the session */
 				goto give_up;
 			}
-			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
 				continue;   /* connection trouble: again, same session */
 			goto give_up;
 		}
@@ -473,7 +459,7 @@ static int by_name(const void *x, const void *y)
 
 int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc;
 
 	if (!b)
@@ -493,7 +479,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		if (rc == ZKC_ENONODE) {
 			rc = ZKC_OK;
 		} else if (rc != ZKC_OK) {
-			if (retryable(rc) && (deadline < 0 || now_ms() < deadline))
+			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
 				continue;
 			break;
 		}
@@ -560,7 +546,7 @@ void zkc_double_barrier_close(zkc_double_barrier_t *b)
 	/* A destructor cannot fail: the node goes in the background (and
 	 * with the session at the latest). */
 	if (b->own && b->sid && b->sid == session_of(b->zk))
-		zkc__lock_delete_bg(b->zk, b->own, b->sid);
+		zkcr_lock_delete_bg(b->zk, b->own, b->sid);
 	free(b->path);
 	free(b->ready);
 	free(b->own);

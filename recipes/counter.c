@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "zkc/batch.h"
 #include "zkc/counter.h"
 #include "zkc/multi.h"
+#include "support.h"
 
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
@@ -41,6 +41,7 @@ typedef struct shard {
 	int64_t value;
 	int32_t version;
 	int64_t mzxid;      /* orders cache updates (zxids only grow) */
+	uint64_t history;   /* zkc_history_resets() mzxid belongs to */
 	int watching;       /* a data watch is pending */
 	int contended;      /* > 0: other writers seen lately (keep the watch) */
 	int others_queued;  /* the last stat showed tickets of other writers */
@@ -150,40 +151,22 @@ static int marker_parse(const char *data, size_t len)
 	return n >= 2 && n <= MAX_SHARDS ? n : 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static unsigned rnd(void)
-{
-	unsigned v = 0;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (unsigned)now_ms() * 2654435761u;
-	return v;
-}
-
-/* Jittered exponential backoff after a lost race: [0, min(2^n, 64)] ms. */
-static void backoff(int attempt)
-{
-	unsigned cap = attempt >= 6 ? 64u : 1u << attempt;
-	unsigned us = rnd() % (cap * 1000u + 1u);
-	struct timespec ts = { 0, (long)us * 1000L };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Records a read or written state if it is not older than the cached one
  * (mzxid is a zxid: it only grows, so it may be ordered; versions may not). */
 static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
 {
 	shard_t *s = &c->sh[i];
 
+	uint64_t h = zkc_history_resets(c->zk);
+
 	pthread_mutex_lock(&c->mu);
+	/* zxids only grow within one history: after the ensemble lost its
+	 * data they start again, and the old ones order nothing */
+	if (s->history != h) {
+		s->history = h;
+		s->known = 0;
+		s->mzxid = 0;
+	}
 	/* after forget() the state at s->mzxid is known to be stale: only a
 	 * strictly newer one may replace it (a late watch read must not bring
 	 * the old version back) */
@@ -364,24 +347,19 @@ static long long ticket_seq(const char *name)
 	return atoll(name + k);
 }
 
-/* Waits on c->cv (mu held) until `wakes` moves from w0 or until `until`. */
-static void wait_wake(zkc_counter_t *c, unsigned w0, int64_t until)
+/* Waits on c->cv (mu held) until `wakes` moves from w0 or until `until`.
+ * 0, or ZKC_ECANCELED when the calling thread's cancellation token fired. */
+static int wait_wake(zkc_counter_t *c, unsigned w0, int64_t until)
 {
 	while (c->wakes == w0) {
-		struct timespec ts;
-		int64_t left = until - now_ms();
+		int rc = zkcr_cond_wait_until(&c->cv, &c->mu, until);
 
-		if (left <= 0)
-			return;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+		if (rc == ZKC_ECANCELED)
+			return rc;
+		if (rc == ZKC_ETIMEDOUT)
+			return 0;
 	}
+	return 0;
 }
 
 static int passed_by(const shard_t *s, long long seq)
@@ -489,9 +467,9 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 		}
 		if (head >= 0 && head != s->head_seq) {
 			s->head_seq = head;
-			s->head_since = now_ms();
+			s->head_since = zkcr_now_ms();
 		}
-		if (head >= 0 && now_ms() - s->head_since >= TURN_WAIT_MS) {
+		if (head >= 0 && zkcr_now_ms() - s->head_since >= TURN_WAIT_MS) {
 			s->passed[s->npassed++ % 8] = head;  /* first too long: pass it by */
 			head = -2;
 		}
@@ -507,7 +485,7 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 			free(pred);
 			return ZKC_OK;  /* first in line */
 		}
-		if (now_ms() >= deadline) {
+		if (zkcr_now_ms() >= deadline) {
 			free(pred);
 			return ZKC_ETIMEDOUT;
 		}
@@ -526,8 +504,10 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 			continue;    /* gone already: look again */
 		}
 		pthread_mutex_lock(&c->mu);
-		wait_wake(c, w0, until < deadline ? until : deadline);
+		rc = wait_wake(c, w0, until < deadline ? until : deadline);
 		pthread_mutex_unlock(&c->mu);
+		if (rc == ZKC_ECANCELED)
+			return rc;
 	}
 }
 
@@ -535,10 +515,10 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
  * or other writers' tickets in the last stat) waits for its turn. Threads
  * of one handle share a turn. Any failure to queue just means going on
  * without a turn. */
-static void await_turn(zkc_counter_t *c, int i, int64_t deadline)
+static int await_turn(zkc_counter_t *c, int i, int64_t deadline)
 {
 	shard_t *s = &c->sh[i];
-	int rc;
+	int rc = ZKC_OK;
 
 	pthread_mutex_lock(&c->mu);
 	for (;;) {
@@ -551,9 +531,10 @@ static void await_turn(zkc_counter_t *c, int i, int64_t deadline)
 		if (s->tstate == T_TAKING) {
 			unsigned w0 = c->wakes;
 
-			if (now_ms() >= deadline)
+			if (zkcr_now_ms() >= deadline)
 				break;
-			wait_wake(c, w0, deadline);
+			if ((rc = wait_wake(c, w0, deadline)) != ZKC_OK)
+				break;
 			continue;
 		}
 		s->tstate = T_TAKING;
@@ -562,15 +543,19 @@ static void await_turn(zkc_counter_t *c, int i, int64_t deadline)
 		pthread_mutex_lock(&c->mu);
 		s->tstate = rc == ZKC_OK ? T_TURN : T_NONE;
 		if (rc != ZKC_OK && rc != ZKC_ECONNECTIONLOSS && rc != ZKC_ETIMEDOUT &&
-		    rc != ZKC_EOPERATIONTIMEOUT && rc != ZKC_ECLOSED && rc != ZKC_ENONODE)
+		    rc != ZKC_EOPERATIONTIMEOUT && rc != ZKC_ECLOSED && rc != ZKC_ENONODE &&
+		    rc != ZKC_ECANCELED)
 			s->no_turns = 1;
 		s->turn_adds = 0;
-		s->turn_start = now_ms();
+		s->turn_start = zkcr_now_ms();
 		c->wakes++;
 		pthread_cond_broadcast(&c->cv);
+		if (rc != ZKC_ECANCELED)
+			rc = ZKC_OK;  /* no turn: go on without one */
 		break;
 	}
 	pthread_mutex_unlock(&c->mu);
+	return rc;
 }
 
 /* After an add on shard i: a turn that has had its adds (or its time)
@@ -583,12 +568,12 @@ static void after_add(zkc_counter_t *c, int i)
 	pthread_mutex_lock(&c->mu);
 	if (s->tstate == T_TURN) {
 		s->turn_adds++;
-		if (s->turn_adds >= TURN_ADDS || now_ms() - s->turn_start >= TURN_MS) {
+		if (s->turn_adds >= TURN_ADDS || zkcr_now_ms() - s->turn_start >= TURN_MS) {
 			if (s->others_queued) {
 				give = 1;
 			} else {
 				s->turn_adds = 0;  /* nobody waits: keep it */
-				s->turn_start = now_ms();
+				s->turn_start = zkcr_now_ms();
 			}
 		}
 	}
@@ -617,9 +602,9 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return rc;      /* its message names the path and the fault */
 	if (strcmp(path, "/") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
-	if (o.version != ZKC_COUNTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: options version %d (use "
-		                     "ZKC_COUNTER_OPTIONS_INIT)", path, o.version);
+	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
+	                               "counter options")) != ZKC_OK)
+		return rc;
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
 		                     "%d (>= 0) out of range", path, o.shards, MAX_SHARDS, o.timeout_ms);
@@ -629,13 +614,10 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	if (!c)
 		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
 	pthread_mutex_init(&c->mu, NULL);
-	{
-		pthread_condattr_t ca;
-
-		pthread_condattr_init(&ca);
-		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-		pthread_cond_init(&c->cv, &ca);
-		pthread_condattr_destroy(&ca);
+	if (zkcr_cond_init(&c->cv) != ZKC_OK) {
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
 	}
 	c->refs = 1;
 	c->zk = zk;
@@ -938,7 +920,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
                   int64_t delta, const int64_t *expected, int64_t value)
 {
-	int64_t deadline = now_ms() + c->timeout_ms;
+	int64_t deadline = zkcr_now_ms() + c->timeout_ms;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -947,9 +929,10 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		int32_t ver;
 		zkc_stat_t st;
 
-		await_turn(c, i, deadline);
+		if ((rc = await_turn(c, i, deadline)) != ZKC_OK)
+			return rc;  /* cancelled: nothing sent */
 		pthread_mutex_lock(&c->mu);
-		known = c->sh[i].known;
+		known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
 		cur = c->sh[i].value;
 		ver = c->sh[i].version;
 		pthread_mutex_unlock(&c->mu);
@@ -1008,7 +991,7 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 			fresh = forget_if(c, i, ver);
 		else
 			forget(c, i);
-		if (now_ms() >= deadline)
+		if (zkcr_now_ms() >= deadline)
 			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
 			                     "for %d ms: not applied", c->path, c->timeout_ms);
 		/* the read behind the write brought the state that won: with the
@@ -1023,7 +1006,7 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		if (attempt >= 2)
 			zkc_sync(c->zk, c->sh[i].path);
 		if (attempt > 0)
-			backoff(attempt);
+			zkcr_backoff(attempt);
 		attempt++;
 	}
 }
@@ -1034,7 +1017,7 @@ int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t del
 
 	if (!c)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter add: handle is NULL");
-	i = c->sharded ? (int)(rnd() % (unsigned)c->nshards) : 0;
+	i = c->sharded ? (int)(zkcr_random() % (unsigned)c->nshards) : 0;
 	return update(out, NULL, c, i, delta, NULL, 0);
 }
 

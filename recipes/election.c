@@ -19,6 +19,7 @@
 #include "zkc/batch.h"
 #include "zkc/cancel.h"
 #include "lock_internal.h"
+#include "support.h"
 
 #define LATCH "latch-"
 
@@ -39,7 +40,7 @@ struct zkc_election {
 	int policy;
 	zkc_election_fn fn;
 	void *payload;
-	const zkc_acl_list_t *acl;
+	zkc_acl_list_t *acl;        /* deep copy; NULL = client's */
 	int listener_id;
 
 	pthread_mutex_t mu;
@@ -87,6 +88,7 @@ static void el_unref(zkc_election_t *e)
 	free(e->dir);
 	free(e->id);
 	free(e->node);
+	zkcr_acl_free(e->acl);
 	free(e);
 }
 
@@ -698,7 +700,8 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 		return ZKC_EBADARGUMENTS;
 	if (!opts)
 		opts = &def;
-	if (opts->version != ZKC_ELECTION_OPTIONS_VERSION)
+	if (zkcr_options_version(opts->version, ZKC_ELECTION_OPTIONS_VERSION,
+	                         "election options") != ZKC_OK)
 		return ZKC_EBADARGUMENTS;
 	if (opts->step_down != ZKC_ELECTION_STEP_DOWN_SUSPENDED &&
 	    opts->step_down != ZKC_ELECTION_STEP_DOWN_LOST)
@@ -711,20 +714,24 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 	e->zk = zk;
 	e->dir = strdup(path);
 	e->id = strdup(opts->id ? opts->id : "");
-	if (!e->dir || !e->id) {
+	rc = zkcr_acl_copy(&e->acl, opts->acl, "election");
+	if (rc == ZKC_OK && (!e->dir || !e->id))
+		rc = ZKC_ENOMEM;
+	if (rc == ZKC_OK && zkcr_cond_init(&e->cv) != ZKC_OK)
+		rc = ZKC_ENOMEM;
+	if (rc != ZKC_OK) {
+		zkcr_acl_free(e->acl);
 		free(e->dir);
 		free(e->id);
 		free(e);
-		return ZKC_ENOMEM;
+		return rc;
 	}
 	e->id_len = strlen(e->id);
 	e->policy = opts->step_down;
 	e->fn = opts->fn;
 	e->payload = opts->payload;
-	e->acl = opts->acl;
 	e->refs = 1;
 	pthread_mutex_init(&e->mu, NULL);
-	pthread_cond_init(&e->cv, NULL);
 	if ((rc = zkc_listener_add(&e->listener_id, zk, on_state, e)) != ZKC_OK) {
 		e->refs = 1;
 		el_unref(e);
@@ -761,17 +768,9 @@ int zkc_election_join(zkc_election_t *e)
 	return ZKC_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc;
 
 	if (!e)
@@ -792,30 +791,9 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			rc = e->error;
 			break;
 		}
-		if (timeout_ms >= 0 && now_ms() >= deadline) {
-			rc = ZKC_ETIMEDOUT;
+		rc = zkcr_cond_wait_until(&e->cv, &e->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECANCELED)
 			break;
-		}
-		if ((rc = zkc_cancel_check()) != ZKC_OK)
-			break;
-		if (timeout_ms < 0 && !zkc_cancel_bound()) {
-			pthread_cond_wait(&e->cv, &e->mu);
-		} else {
-			struct timespec ts;
-			int64_t left = timeout_ms < 0 ? 100 : deadline - now_ms();
-
-			if (left > 100)
-				left = 100;   /* cv runs on CLOCK_REALTIME: re-check often */
-			left = zkc_cancel_slice_ms(left);
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&e->cv, &e->mu, &ts);
-		}
 	}
 	pthread_mutex_unlock(&e->mu);
 	return rc;
@@ -957,7 +935,7 @@ void zkc_election_close(zkc_election_t *e)
 	/* A destructor cannot fail: the node goes in the background (the
 	 * session's order puts the delete before later requests). */
 	if (path)
-		zkc__lock_delete_bg(e->zk, path, sid);
+		zkcr_lock_delete_bg(e->zk, path, sid);
 	free(path);
 	el_unref(e);
 }

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "zkc/batch.h"
@@ -19,6 +18,7 @@
 #include "zkc/index.h"
 #include "zkc/multi.h"
 #include "index_key.h"
+#include "support.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define SCHEMA_MAGIC "zkc-index 1\nbuckets 64\n"  /* 64: BUCKETS */
@@ -61,41 +61,19 @@ typedef struct bytes {
 
 /* ------------------------------------------------------------ small helpers */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Jittered backoff after a lost race: [0, min(2^n, 64)] ms. */
-static void backoff(int attempt)
-{
-	unsigned cap = attempt >= 6 ? 64u : 1u << attempt, v = 0;
-	struct timespec ts;
-
-	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
-		v = (unsigned)now_ms() * 2654435761u;
-	v %= cap * 1000u + 1u;
-	ts.tv_sec = 0;
-	ts.tv_nsec = (long)v * 1000L;
-	nanosleep(&ts, NULL);
-}
-
 /* malloc'd "<dir>/<enc a>[+<enc b>]" (sep: put '+' and b after a). */
 static char *entry_path(const char *dir, const void *a, size_t alen, int sep, const char *eb)
 {
-	size_t dl = strlen(dir), al = zkc__ikey_enc_len(a, alen), bl = eb ? strlen(eb) : 0;
+	size_t dl = strlen(dir), al = zkcr_ikey_enc_len(a, alen), bl = eb ? strlen(eb) : 0;
 	char *s = malloc(dl + 1 + al + 1 + bl + 1), *e;
 
 	if (!s)
 		return NULL;
 	memcpy(s, dir, dl);
 	s[dl] = '/';
-	e = zkc__ikey_enc(s + dl + 1, a, alen);
+	e = zkcr_ikey_enc(s + dl + 1, a, alen);
 	if (sep)
-		*e++ = ZKC__IKEY_SEP;
+		*e++ = ZKCR_IKEY_SEP;
 	if (bl)
 		memcpy(e, eb, bl);
 	e[bl] = 0;
@@ -130,14 +108,14 @@ static char *bpath(const char *dir, unsigned nb, const void *a, size_t alen, int
 
 static char *enc_str(const void *p, size_t len, int sep)
 {
-	size_t n = zkc__ikey_enc_len(p, len);
+	size_t n = zkcr_ikey_enc_len(p, len);
 	char *s = malloc(n + 2), *e;
 
 	if (!s)
 		return NULL;
-	e = zkc__ikey_enc(s, p, len);
+	e = zkcr_ikey_enc(s, p, len);
 	if (sep)
-		*e++ = ZKC__IKEY_SEP;
+		*e++ = ZKCR_IKEY_SEP;
 	*e = 0;
 	return s;
 }
@@ -190,7 +168,7 @@ static char *schema_text(const zkc_index_field_t *fields, size_t n, size_t *out_
 	char *s, *e;
 
 	for (i = 0; i < n; i++)
-		cap += 3 + zkc__ikey_enc_len(fields[i].name, strlen(fields[i].name));
+		cap += 3 + zkcr_ikey_enc_len(fields[i].name, strlen(fields[i].name));
 	s = malloc(cap);
 	if (!s)
 		return NULL;
@@ -200,7 +178,7 @@ static char *schema_text(const zkc_index_field_t *fields, size_t n, size_t *out_
 	for (i = 0; i < n; i++) {
 		*e++ = fields[i].flags & ZKC_INDEX_UNIQUE ? 'u' : 'f';
 		*e++ = ' ';
-		e = zkc__ikey_enc(e, fields[i].name, strlen(fields[i].name));
+		e = zkcr_ikey_enc(e, fields[i].name, strlen(fields[i].name));
 		*e++ = '\n';
 	}
 	*out_len = (size_t)(e - s);
@@ -255,7 +233,7 @@ static int schema_parse(zkc_index_t *ix, const char *data, size_t len)
 		f->name = malloc(el + 1);
 		if (!f->ename || !f->name)
 			return ZKC_ENOMEM;
-		if (zkc__ikey_dec((unsigned char *)f->name, &rl, p + 2, el) != 0 || rl == 0 ||
+		if (zkcr_ikey_dec((unsigned char *)f->name, &rl, p + 2, el) != 0 || rl == 0 ||
 		    rl > ZKC_INDEX_MAX_FIELD_NAME || memchr(f->name, 0, rl))
 			return ZKC_EBADARGUMENTS;
 		f->name[rl] = 0;
@@ -514,7 +492,8 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	*out = NULL;
 	if (opts)
 		o = *opts;
-	if (!zk || check_path(path) != ZKC_OK || o.version != ZKC_INDEX_OPTIONS_VERSION ||
+	if (!zk || check_path(path) != ZKC_OK ||
+	    zkcr_options_version(o.version, ZKC_INDEX_OPTIONS_VERSION, "index options") != ZKC_OK ||
 	    (o.cache != 0 && o.cache != 1) || (o.cache_records != 0 && o.cache_records != 1) ||
 	    o.timeout_ms < 0)
 		return ZKC_EBADARGUMENTS;
@@ -591,12 +570,12 @@ int zkc_index_field_at(const char **out_name, int *out_flags, const zkc_index_t 
 static int record_values(bytes_t *vals, const zkc_index_t *ix, const char *data, size_t len,
                          const unsigned char **payload, size_t *payload_len)
 {
-	zkc__irec_field_t rf[ZKC_INDEX_MAX_FIELDS];
+	zkcr_irec_field_t rf[ZKC_INDEX_MAX_FIELDS];
 	const unsigned char *pl;
 	size_t n = 0, i, pll;
 
 	memset(vals, 0, ix->nf * sizeof(*vals));
-	if (zkc__irec_parse(rf, ZKC_INDEX_MAX_FIELDS, &n, &pl, &pll, data, len) != 0)
+	if (zkcr_irec_parse(rf, ZKC_INDEX_MAX_FIELDS, &n, &pl, &pll, data, len) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		int fi = field_of(ix, rf[i].name, rf[i].name_len);
@@ -711,7 +690,7 @@ static int entry_failure(int kind, int rc)
 static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const unsigned char *new_rec,
                         size_t new_len, const bytes_t *nvals, int flags)
 {
-	int64_t deadline = now_ms() + ix->timeout_ms;
+	int64_t deadline = zkcr_now_ms() + ix->timeout_ms;
 	char *eid = enc_str(id, id_len, 0), *rpath = bpath(ix->rdir, ix->nb, id, id_len, 0, NULL);
 	bytes_t *ovals = calloc(ix->nf ? ix->nf : 1, sizeof(*ovals));
 	bytes_t none[ZKC_INDEX_MAX_FIELDS];
@@ -803,11 +782,11 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 			rc = entry_failure(kinds[k], rc);
 			break;
 		}
-		if (now_ms() >= deadline) {
+		if (zkcr_now_ms() >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
-		backoff(attempt);
+		zkcr_backoff(attempt);
 	}
 out:
 	free(eid);
@@ -820,7 +799,7 @@ int zkc_index_put(zkc_index_t *ix, const void *id, size_t id_len, const void *da
                   const zkc_index_kv_t *fields, size_t nfields, int flags)
 {
 	bytes_t nvals[ZKC_INDEX_MAX_FIELDS];
-	zkc__irec_field_t rf[ZKC_INDEX_MAX_FIELDS];
+	zkcr_irec_field_t rf[ZKC_INDEX_MAX_FIELDS];
 	unsigned char *rec;
 	size_t i, nrf = 0, rlen;
 	int rc;
@@ -861,13 +840,13 @@ int zkc_index_put(zkc_index_t *ix, const void *id, size_t id_len, const void *da
 		rf[nrf].value_len = nvals[i].len;
 		nrf++;
 	}
-	rlen = zkc__irec_size(rf, nrf, len);
+	rlen = zkcr_irec_size(rf, nrf, len);
 	if (rlen > ZKC_MAX_DATA_LEN)
 		return ZKC_ETOOLARGE;
 	rec = malloc(rlen);
 	if (!rec)
 		return ZKC_ENOMEM;
-	zkc__irec_write(rec, rf, nrf, data, len);
+	zkcr_irec_write(rec, rf, nrf, data, len);
 	rc = write_record(ix, id, id_len, rec, rlen, nvals, flags);
 	free(rec);
 	return rc;
@@ -1021,13 +1000,13 @@ static int select_hits(zkc_index_hits_t **out, char *const *names, size_t n, con
 	h->items = (zkc_index_hit_t *)(h + 1);
 	p = (char *)(h->items + (to - from));
 	for (i = from; i < to; i++) {
-		const char *nm = names[i], *sep = strchr(nm, ZKC__IKEY_SEP);
+		const char *nm = names[i], *sep = strchr(nm, ZKCR_IKEY_SEP);
 		zkc_index_hit_t *hit = &h->items[k];
 		size_t vl, il;
 
-		if (!sep || zkc__ikey_dec((unsigned char *)p, &vl, nm, (size_t)(sep - nm)) != 0)
+		if (!sep || zkcr_ikey_dec((unsigned char *)p, &vl, nm, (size_t)(sep - nm)) != 0)
 			continue;  /* not an entry: verify reports it */
-		if (zkc__ikey_dec((unsigned char *)p + vl + 1, &il, sep + 1, strlen(sep + 1)) != 0 ||
+		if (zkcr_ikey_dec((unsigned char *)p + vl + 1, &il, sep + 1, strlen(sep + 1)) != 0 ||
 		    il == 0)
 			continue;
 		hit->value = p;
@@ -1243,9 +1222,9 @@ static int lookup_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *fi
 		return ZKC_EBADARGUMENTS;
 	if (len > ZKC_INDEX_MAX_VALUE)
 		return ZKC_ETOOLARGE;
-	e = zkc__ikey_enc(buf, value, len);
+	e = zkcr_ikey_enc(buf, value, len);
 	if (exact)
-		*e++ = ZKC__IKEY_SEP;
+		*e++ = ZKCR_IKEY_SEP;
 	*e = 0;
 	memset(&q, 0, sizeof(q));
 	q.lo = q.pre = buf;
@@ -1282,11 +1261,11 @@ int zkc_index_range(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, 
 		return ZKC_ETOOLARGE;
 	memset(&q, 0, sizeof(q));
 	q.lo = lb;
-	q.lo_len = lo ? (size_t)(zkc__ikey_enc(lb, lo, lo_len) - lb) : 0;
+	q.lo_len = lo ? (size_t)(zkcr_ikey_enc(lb, lo, lo_len) - lb) : 0;
 	lb[q.lo_len] = 0;
 	if (hi) {
 		q.hi = hb;
-		q.hi_len = (size_t)(zkc__ikey_enc(hb, hi, hi_len) - hb);
+		q.hi_len = (size_t)(zkcr_ikey_enc(hb, hi, hi_len) - hb);
 		hb[q.hi_len] = 0;
 	}
 	q.limit = limit;
@@ -1437,13 +1416,13 @@ static void exp_free(expn_t *e, size_t n)
 static int split_entry(unsigned char *vbuf, size_t *vl, unsigned char *ibuf, size_t *il,
                        const char *name)
 {
-	const char *sep = strchr(name, ZKC__IKEY_SEP);
+	const char *sep = strchr(name, ZKCR_IKEY_SEP);
 
-	if (!sep || zkc__ikey_dec(vbuf, vl, name, (size_t)(sep - name)) != 0)
+	if (!sep || zkcr_ikey_dec(vbuf, vl, name, (size_t)(sep - name)) != 0)
 		return -1;
 	if (!ibuf)
 		return sep[1] ? -1 : 0;
-	return zkc__ikey_dec(ibuf, il, sep + 1, strlen(sep + 1)) == 0 && *il > 0 ? 0 : -1;
+	return zkcr_ikey_dec(ibuf, il, sep + 1, strlen(sep + 1)) == 0 && *il > 0 ? 0 : -1;
 }
 
 /* The expected entries (guard 0) or guards (1) of field fi, sorted. */
@@ -1649,7 +1628,7 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 			rc = ZKC_ENOMEM;
 			break;
 		}
-		if (zkc__ikey_dec(s->id, &s->id_len, s->ename, l) != 0 || s->id_len == 0) {
+		if (zkcr_ikey_dec(s->id, &s->id_len, s->ename, l) != 0 || s->id_len == 0) {
 			free(s->id);
 			s->id = NULL;
 		}

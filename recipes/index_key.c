@@ -17,7 +17,7 @@ static int plain(unsigned char b)
 	return b >= 0x30 && b <= 0x7d;
 }
 
-size_t zkc__ikey_enc_len(const void *key, size_t len)
+size_t zkcr_ikey_enc_len(const void *key, size_t len)
 {
 	const unsigned char *p = key;
 	size_t n = 0, i;
@@ -27,7 +27,7 @@ size_t zkc__ikey_enc_len(const void *key, size_t len)
 	return n;
 }
 
-char *zkc__ikey_enc(char *dst, const void *key, size_t len)
+char *zkcr_ikey_enc(char *dst, const void *key, size_t len)
 {
 	const unsigned char *p = key;
 	size_t i;
@@ -55,7 +55,7 @@ static int hexv(char c)
 	return -1;
 }
 
-int zkc__ikey_dec(unsigned char *dst, size_t *out_len, const char *name, size_t nlen)
+int zkcr_ikey_dec(unsigned char *dst, size_t *out_len, const char *name, size_t nlen)
 {
 	size_t i = 0, n = 0;
 
@@ -97,11 +97,11 @@ int zkc_index_encode(char **out, const void *key, size_t len)
 	if (!out || (!key && len))
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	n = zkc__ikey_enc_len(key, len);
+	n = zkcr_ikey_enc_len(key, len);
 	s = malloc(n + 1);
 	if (!s)
 		return ZKC_ENOMEM;
-	*zkc__ikey_enc(s, key, len) = 0;
+	*zkcr_ikey_enc(s, key, len) = 0;
 	*out = s;
 	return ZKC_OK;
 }
@@ -117,7 +117,7 @@ int zkc_index_decode(char **out, size_t *out_len, const char *name, size_t name_
 	b = malloc(name_len + 1);
 	if (!b)
 		return ZKC_ENOMEM;
-	if (zkc__ikey_dec(b, &n, name, name_len) != 0) {
+	if (zkcr_ikey_dec(b, &n, name, name_len) != 0) {
 		free(b);
 		return ZKC_EBADARGUMENTS;
 	}
@@ -143,7 +143,7 @@ static size_t get32(const unsigned char *p)
 	return (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
 }
 
-size_t zkc__irec_size(const zkc__irec_field_t *f, size_t n, size_t payload_len)
+size_t zkcr_irec_size(const zkcr_irec_field_t *f, size_t n, size_t payload_len)
 {
 	size_t s = 8 + payload_len, i;
 
@@ -152,7 +152,7 @@ size_t zkc__irec_size(const zkc__irec_field_t *f, size_t n, size_t payload_len)
 	return s;
 }
 
-void zkc__irec_write(unsigned char *dst, const zkc__irec_field_t *f, size_t n,
+void zkcr_irec_write(unsigned char *dst, const zkcr_irec_field_t *f, size_t n,
                      const void *payload, size_t payload_len)
 {
 	size_t i;
@@ -173,7 +173,7 @@ void zkc__irec_write(unsigned char *dst, const zkc__irec_field_t *f, size_t n,
 		memcpy(dst, payload, payload_len);
 }
 
-int zkc__irec_parse(zkc__irec_field_t *f, size_t cap, size_t *out_n, const unsigned char **payload,
+int zkcr_irec_parse(zkcr_irec_field_t *f, size_t cap, size_t *out_n, const unsigned char **payload,
                     size_t *payload_len, const void *data, size_t len)
 {
 	const unsigned char *p = data, *end = p + len;

@@ -22,6 +22,7 @@
 #include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
+#include "support.h"
 
 /* The handle is reference counted: watches and the state listener hold the
  * lock through callbacks that may run after zkc_lock_close. */
@@ -71,7 +72,7 @@ struct zkc_lock {
 
 /* ------------------------------------------------------------ helpers */
 
-int64_t zkc__lock_session(zkc_t *zk)
+int64_t zkcr_lock_session(zkc_t *zk)
 {
 	int64_t sid = 0;
 
@@ -80,7 +81,7 @@ int64_t zkc__lock_session(zkc_t *zk)
 	return sid;
 }
 
-long long zkc__lock_seq(const char *name)
+long long zkcr_lock_seq(const char *name)
 {
 	size_t n = strlen(name), i;
 	long long v = 0;
@@ -95,7 +96,7 @@ long long zkc__lock_seq(const char *name)
 	return v;
 }
 
-void zkc__lock_guid_prefix(char out[48])
+void zkcr_lock_guid_prefix(char out[48])
 {
 	unsigned char g[16];
 	size_t got = 0;
@@ -140,7 +141,7 @@ static void bg_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
 
 	/* A lost reply leaves the outcome unknown: send it again while the
 	 * node's session lives (after it the server removes the node). */
-	if (transient(rc) && zkc__lock_session(zk) == d->session && bg_send(zk, d) == ZKC_OK)
+	if (transient(rc) && zkcr_lock_session(zk) == d->session && bg_send(zk, d) == ZKC_OK)
 		return;
 	free(d->path);
 	free(d);
@@ -161,7 +162,7 @@ static int bg_send(zkc_t *zk, bg_delete_t *d)
 	return rc;
 }
 
-int zkc__lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
+int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
 {
 	bg_delete_t *d = calloc(1, sizeof(*d));
 	int rc;
@@ -188,7 +189,7 @@ static int delete_sync(zkc_t *zk, const char *path, int64_t session)
 		rc = zkc_delete(zk, path, -1, 0);
 		if (rc == ZKC_OK || rc == ZKC_ENONODE)
 			return ZKC_OK;
-		if (rc == ZKC_ECLOSED || zkc__lock_session(zk) != session)
+		if (rc == ZKC_ECLOSED || zkcr_lock_session(zk) != session)
 			return rc == ZKC_ECLOSED ? rc : ZKC_OK;
 		if (!transient(rc))
 			return rc;
@@ -212,17 +213,7 @@ static void lk_unref_unlock(zkc_lock_t *lk)
 	pthread_cond_destroy(&lk->cv);
 	if (lk->efd >= 0)
 		close(lk->efd);
-	if (lk->acl) {
-		zkc_acl_t *e = (zkc_acl_t *)(uintptr_t)lk->acl->acls;
-		int i;
-
-		for (i = 0; i < lk->acl->count; i++) {
-			free((char *)(uintptr_t)e[i].scheme);
-			free((char *)(uintptr_t)e[i].id);
-		}
-		free(e);
-		free(lk->acl);
-	}
+	zkcr_acl_free(lk->acl);
 	free(lk->own);
 	free(lk->data);
 	free(lk->dir);
@@ -363,59 +354,29 @@ static void on_dir(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	}
 	lk_unref_unlock(lk);
 	if (gone) {
-		zkc__lock_delete_bg(zk, gone, sess);
+		zkcr_lock_delete_bg(zk, gone, sess);
 		free(gone);
 	}
 }
 
 /* ------------------------------------------------------------ lifecycle */
 
-static int copy_acl(zkc_acl_list_t **out, const zkc_acl_list_t *in)
-{
-	zkc_acl_list_t *a;
-	zkc_acl_t *e;
-	int i;
-
-	*out = NULL;
-	if (!in)
-		return ZKC_OK;
-	if (in->count <= 0 || in->count > 64 || !in->acls)
-		return ZKC_EBADARGUMENTS;
-	a = calloc(1, sizeof(*a));
-	e = calloc((size_t)in->count, sizeof(*e));
-	if (!a || !e) {
-		free(a);
-		free(e);
-		return ZKC_ENOMEM;
-	}
-	for (i = 0; i < in->count; i++) {
-		e[i].perms = in->acls[i].perms;
-		e[i].scheme = in->acls[i].scheme ? strdup(in->acls[i].scheme) : NULL;
-		e[i].id = in->acls[i].id ? strdup(in->acls[i].id) : NULL;
-	}
-	a->acls = e;
-	a->count = in->count;
-	*out = a;
-	return ZKC_OK;
-}
-
 static const char *kind_name(int kind)
 {
 	switch (kind) {
-	case ZKC__LOCK_READ:
+	case ZKCR_LOCK_READ:
 		return "__READ__";
-	case ZKC__LOCK_WRITE:
+	case ZKCR_LOCK_WRITE:
 		return "__WRIT__";
 	default:
 		return "lock-";
 	}
 }
 
-int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
+int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
                        const zkc_lock_options_t *opts, int kind)
 {
 	zkc_lock_options_t def = ZKC_LOCK_OPTIONS_INIT;
-	pthread_condattr_t ca;
 	zkc_lock_t *lk;
 	int rc;
 
@@ -424,7 +385,8 @@ int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (!zk || !path || opts->version != ZKC_LOCK_OPTIONS_VERSION ||
+	if (!zk || !path ||
+	    zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION, "lock options") != ZKC_OK ||
 	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
 	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
 		return ZKC_EBADARGUMENTS;
@@ -454,11 +416,9 @@ int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 		lk->data_len = opts->data_len;
 	}
 	pthread_mutex_init(&lk->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&lk->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	rc = copy_acl(&lk->acl, opts->acl);
+	rc = zkcr_cond_init(&lk->cv);
+	if (rc == ZKC_OK)
+		rc = zkcr_acl_copy(&lk->acl, opts->acl, lk->name);
 	if (rc == ZKC_OK && (!lk->dir || lk->efd < 0 || (opts->data_len && !lk->data)))
 		rc = ZKC_ENOMEM;
 	if (rc == ZKC_OK)
@@ -474,10 +434,10 @@ int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 
 int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path, const zkc_lock_options_t *opts)
 {
-	return zkc__lock_new_kind(out, zk, path, opts, ZKC__LOCK_MUTEX);
+	return zkcr_lock_new_kind(out, zk, path, opts, ZKCR_LOCK_MUTEX);
 }
 
-void zkc__lock_set_sibling(zkc_lock_t *lock, zkc_lock_t *sibling)
+void zkcr_lock_set_sibling(zkc_lock_t *lock, zkc_lock_t *sibling)
 {
 	pthread_mutex_lock(&lock->mu);
 	lock->sibling = sibling;
@@ -509,8 +469,8 @@ void zkc_lock_close(zkc_lock_t *lk)
 	zkc_listener_remove(lk->zk, lk->listener_id);
 	/* A destructor cannot fail: the delete goes out in the background
 	 * (the session's order still puts it before later requests). */
-	if (own && zkc__lock_session(lk->zk) == sess)
-		zkc__lock_delete_bg(lk->zk, own, sess);
+	if (own && zkcr_lock_session(lk->zk) == sess)
+		zkcr_lock_delete_bg(lk->zk, own, sess);
 	free(own);
 	pthread_mutex_lock(&lk->mu);
 	lk_unref_unlock(lk);
@@ -546,7 +506,7 @@ static int blockers_of(child_t **out, zkc_lock_t *lk, const zkc_strings_t *list,
 	if (!all)
 		return -2;
 	for (i = 0; i < list->count; i++) {
-		long long s = zkc__lock_seq(list->items[i]);
+		long long s = zkcr_lock_seq(list->items[i]);
 
 		if (s < 0)
 			continue;  /* not a contender's node */
@@ -562,7 +522,7 @@ static int blockers_of(child_t **out, zkc_lock_t *lk, const zkc_strings_t *list,
 		}
 		if (sibling_name && strcmp(all[i].name, sibling_name) == 0)
 			continue;
-		if (lk->kind == ZKC__LOCK_READ && !strstr(all[i].name, "__WRIT__"))
+		if (lk->kind == ZKCR_LOCK_READ && !strstr(all[i].name, "__WRIT__"))
 			continue;
 		all[k++] = all[i];
 	}
@@ -573,14 +533,6 @@ static int blockers_of(child_t **out, zkc_lock_t *lk, const zkc_strings_t *list,
 	}
 	*out = all;
 	return k;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Creates our node and lists the directory in one round trip. On ZKC_OK
@@ -597,7 +549,7 @@ static int create_and_list(zkc_lock_t *lk, zkc_strings_t **list, zkc_stat_t *dir
 
 	*list = NULL;
 again:
-	zkc__lock_guid_prefix(prefix);
+	zkcr_lock_guid_prefix(prefix);
 	free(path);
 	path = malloc(strlen(lk->dir) + strlen(prefix) + strlen(lk->name) + 2);
 	if (!path)
@@ -639,7 +591,7 @@ again:
 		zkc_batch_stat(&st, b, 0);
 		if (st.ephemeral_owner != sess) {
 			/* never expected: not ours to hold; let it go */
-			zkc__lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
+			zkcr_lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
 			zkc_batch_free(b);
 			free(path);
 			return ZKC_ERUNTIMEINCONSISTENCY;
@@ -647,7 +599,7 @@ again:
 		pthread_mutex_lock(&lk->mu);
 		free(lk->own);
 		lk->own = strdup(zkc_batch_path(b, 0));
-		lk->own_seq = lk->own ? zkc__lock_seq(lk->own) : -1;
+		lk->own_seq = lk->own ? zkcr_lock_seq(lk->own) : -1;
 		lk->own_session = sess;
 		lk->token = st.czxid;
 		lk->own_version = st.version;
@@ -708,7 +660,7 @@ again:
 		const char *base = strrchr(path, '/') + 1;
 
 		rc = zkc_children(&c, NULL, lk->zk, lk->dir);
-		if (rc == ZKC_OK && zkc__lock_session(lk->zk) == sess) {
+		if (rc == ZKC_OK && zkcr_lock_session(lk->zk) == sess) {
 			for (i = 0; i < c->count; i++) {
 				if (strncmp(c->items[i], base, strlen(base)) == 0) {
 					char *found = malloc(strlen(lk->dir) + strlen(c->items[i]) + 2);
@@ -720,7 +672,7 @@ again:
 						pthread_mutex_lock(&lk->mu);
 						free(lk->own);
 						lk->own = found;
-						lk->own_seq = zkc__lock_seq(found);
+						lk->own_seq = zkcr_lock_seq(found);
 						lk->own_session = sess;
 						lk->token = st.czxid;
 						lk->own_version = st.version;
@@ -753,8 +705,8 @@ static void abandon_own(zkc_lock_t *lk)
 	sess = lk->own_session;
 	own = take_own(lk);
 	pthread_mutex_unlock(&lk->mu);
-	if (own && zkc__lock_session(lk->zk) == sess)
-		zkc__lock_delete_bg(lk->zk, own, sess);
+	if (own && zkcr_lock_session(lk->zk) == sess)
+		zkcr_lock_delete_bg(lk->zk, own, sess);
 	free(own);
 }
 
@@ -771,28 +723,18 @@ static void fill_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
  * Returns 0 on a wake-up, ZKC_ETIMEDOUT, ZKC_ECANCELED. */
 static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 {
+	int rc;
+
 	while (lk->gen == gen0) {
 		if (zkc_cancel_fired(zkc_cancel_bound()))
 			lk->canceled = 1;  /* as zkc_lock_cancel: the node goes */
 		if (lk->canceled)
 			return ZKC_ECANCELED;
-		if (deadline < 0 && !zkc_cancel_bound()) {
-			pthread_cond_wait(&lk->cv, &lk->mu);
-		} else {
-			struct timespec ts;
-			int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - now_ms());
-
-			if (left <= 0 && deadline >= 0)
-				return ZKC_ETIMEDOUT;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&lk->cv, &lk->mu, &ts);
-		}
+		rc = zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT)
+			return rc;
+		if (rc == ZKC_ECANCELED)
+			lk->canceled = 1;
 	}
 	return lk->canceled ? ZKC_ECANCELED : 0;
 }
@@ -800,7 +742,7 @@ static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 /* Sleeps a little before retrying after an error, within the deadline. */
 static int backoff(zkc_lock_t *lk, int attempt, int64_t deadline)
 {
-	int64_t until = now_ms() + (attempt < 6 ? 10 << attempt : 500);
+	int64_t until = zkcr_now_ms() + (attempt < 6 ? 10 << attempt : 500);
 	int rc = 0;
 
 	if (deadline >= 0 && until > deadline)
@@ -813,7 +755,7 @@ static int backoff(zkc_lock_t *lk, int attempt, int64_t deadline)
 		if (rc == ZKC_ECANCELED)
 			break;
 		if (rc == ZKC_ETIMEDOUT) {
-			rc = deadline >= 0 && now_ms() >= deadline ? ZKC_ETIMEDOUT : 0;
+			rc = deadline >= 0 && zkcr_now_ms() >= deadline ? ZKC_ETIMEDOUT : 0;
 			break;
 		}
 	}
@@ -826,7 +768,7 @@ static int backoff(zkc_lock_t *lk, int attempt, int64_t deadline)
 
 static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -836,7 +778,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		const char *own_name;
 		char *sib = NULL;
 		int nb, others = 0, need_create;
-		int64_t cur = zkc__lock_session(lk->zk);
+		int64_t cur = zkcr_lock_session(lk->zk);
 
 		memset(&dirst, 0, sizeof(dirst));
 		pthread_mutex_lock(&lk->mu);
@@ -851,7 +793,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		}
 		need_create = lk->own == NULL;
 		pthread_mutex_unlock(&lk->mu);
-		if (deadline >= 0 && now_ms() >= deadline)
+		if (deadline >= 0 && zkcr_now_ms() >= deadline)
 			return ZKC_ETIMEDOUT;
 
 		if (need_create)
@@ -984,7 +926,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 				if (lk->deleted_seq == tseq)
 					break;
 				pthread_mutex_unlock(&lk->mu);
-				sess_now = zkc__lock_session(lk->zk);
+				sess_now = zkcr_lock_session(lk->zk);
 				pthread_mutex_lock(&lk->mu);
 				if (!lk->own || lk->own_session != sess_now) {
 					rc = ZKC_ECONNECTIONLOSS;
@@ -1014,7 +956,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		zkc_strings_free(list);
 		if (rc == ZKC_OK && nb == 0) {
 			pthread_mutex_lock(&lk->mu);
-			if (lk->own && lk->own_session == zkc__lock_session(lk->zk)) {
+			if (lk->own && lk->own_session == zkcr_lock_session(lk->zk)) {
 				lk->held = 1;
 				lk->count = 1;
 				lk->lost = 0;
@@ -1067,7 +1009,7 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 		int64_t sess = lk->own_session;
 
 		pthread_mutex_unlock(&lk->mu);
-		if (zkc__lock_session(lk->zk) == sess && zkc_state(lk->zk) != ZKC_STATE_SUSPENDED) {
+		if (zkcr_lock_session(lk->zk) == sess && zkc_state(lk->zk) != ZKC_STATE_SUSPENDED) {
 			pthread_mutex_lock(&lk->mu);
 			if (lk->kept && lk->own && !lk->contended && lk->own_session == sess) {
 				lk->kept = 0;
@@ -1127,18 +1069,18 @@ int zkc_lock_release(zkc_lock_t *lk, int flags)
 	    !(flags & ZKC_LOCK_RELEASE_SYNC)) {
 		lk->kept = 1;
 		pthread_mutex_unlock(&lk->mu);
-		if (zkc__lock_session(lk->zk) == sess)
+		if (zkcr_lock_session(lk->zk) == sess)
 			return ZKC_OK;
 		pthread_mutex_lock(&lk->mu);
 		lk->kept = 0;
 	}
 	own = take_own(lk);
 	pthread_mutex_unlock(&lk->mu);
-	if (own && zkc__lock_session(lk->zk) == sess) {
+	if (own && zkcr_lock_session(lk->zk) == sess) {
 		if (flags & ZKC_LOCK_RELEASE_SYNC)
 			rc = delete_sync(lk->zk, own, sess);
 		else
-			rc = zkc__lock_delete_bg(lk->zk, own, sess);
+			rc = zkcr_lock_delete_bg(lk->zk, own, sess);
 	}
 	free(own);
 	if (was_lost)
@@ -1170,7 +1112,7 @@ int zkc_lock_valid(zkc_lock_t *lk)
 	v = lk->held && !lk->lost && !lk->suspended && lk->own;
 	sess = lk->own_session;
 	pthread_mutex_unlock(&lk->mu);
-	if (v && (zkc__lock_session(lk->zk) != sess || zkc_state(lk->zk) == ZKC_STATE_SUSPENDED))
+	if (v && (zkcr_lock_session(lk->zk) != sess || zkc_state(lk->zk) == ZKC_STATE_SUSPENDED))
 		v = 0;
 	return v;
 }
@@ -1225,40 +1167,22 @@ int zkc_lock_events_fd(zkc_lock_t *lk)
 
 int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : timeout_ms;
+	int64_t deadline = zkcr_deadline(timeout_ms);
 	int rc = ZKC_OK;
 
 	if (!lk || !out_event)
 		return ZKC_EBADARGUMENTS;
 	pthread_mutex_lock(&lk->mu);
 	while (lk->qlen == 0) {
-		unsigned g = lk->gen;
-
 		if (timeout_ms == 0 || lk->freed) {
 			rc = ZKC_EAGAIN;
 			break;
 		}
 		/* emit() broadcasts without moving gen: wait on cv directly */
-		if (deadline < 0) {
-			pthread_cond_wait(&lk->cv, &lk->mu);
-		} else {
-			struct timespec ts;
-			int64_t left = deadline - now_ms();
-
-			if (left <= 0) {
-				rc = ZKC_EAGAIN;
-				break;
-			}
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&lk->cv, &lk->mu, &ts);
+		if (zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline) == ZKC_ETIMEDOUT) {
+			rc = ZKC_EAGAIN;
+			break;
 		}
-		(void)g;
 	}
 	if (rc == ZKC_OK) {
 		uint64_t v;

@@ -6,30 +6,30 @@
 #include "zkc/lock.h"
 
 /* Which nodes block a contender (Curator's drivers). */
-typedef enum zkc__lock_kind {
-	ZKC__LOCK_MUTEX = 0,  /* "lock-": every earlier node */
-	ZKC__LOCK_READ = 1,   /* "__READ__": earlier "__WRIT__" nodes only */
-	ZKC__LOCK_WRITE = 2   /* "__WRIT__": every earlier node */
-} zkc__lock_kind_t;
+typedef enum zkcr_lock_kind {
+	ZKCR_LOCK_MUTEX = 0,  /* "lock-": every earlier node */
+	ZKCR_LOCK_READ = 1,   /* "__READ__": earlier "__WRIT__" nodes only */
+	ZKCR_LOCK_WRITE = 2   /* "__WRIT__": every earlier node */
+} zkcr_lock_kind_t;
 
 /* A lock handle of a given kind; `sibling` (may be NULL) is the other half
  * of a read/write pair, whose held write node a reader of the same pair does
  * not wait for (downgrade, as Curator allows). */
-int zkc__lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
+int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
                        const zkc_lock_options_t *opts, int kind);
-void zkc__lock_set_sibling(zkc_lock_t *lock, zkc_lock_t *sibling);
+void zkcr_lock_set_sibling(zkc_lock_t *lock, zkc_lock_t *sibling);
 
 /* The 10-digit sequence suffix of a node name, or -1 if it has none. */
-long long zkc__lock_seq(const char *name);
+long long zkcr_lock_seq(const char *name);
 
 /* A random protected-name prefix "_c_<uuid>-" (41 bytes with the NUL). */
-void zkc__lock_guid_prefix(char out[48]);
+void zkcr_lock_guid_prefix(char out[48]);
 
 /* Deletes path in the background, retrying after a lost reply while
  * `session` is still the client's session: no orphan contender. */
-int zkc__lock_delete_bg(zkc_t *zk, const char *path, int64_t session);
+int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session);
 
 /* The client's current session id, or 0. */
-int64_t zkc__lock_session(zkc_t *zk);
+int64_t zkcr_lock_session(zkc_t *zk);
 
 #endif

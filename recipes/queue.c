@@ -22,6 +22,7 @@
 #include "zkc/cancel.h"
 #include "zkc/multi.h"
 #include "zkc/queue.h"
+#include "support.h"
 
 #define ENTRY_PREFIX "entry-"
 #define BUCKET0 "entries"
@@ -220,14 +221,6 @@ static char *marker_name(int b, const char *entry)
 	return s;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int64_t entry_seq(const char *path)
 {
 	const char *dash = strrchr(path, '-');
@@ -261,51 +254,13 @@ static void q_unref(zkc_queue_t *q)
 		free(o->mpath);
 		free(o);
 	}
-	if (q->acl) {
-		int i;
-
-		for (i = 0; i < q->acl->count; i++) {
-			free((char *)q->acl->acls[i].scheme);
-			free((char *)q->acl->acls[i].id);
-		}
-		free((zkc_acl_t *)q->acl->acls);
-		free(q->acl);
-	}
+	zkcr_acl_free(q->acl);
 	free(q->root);
 	free(q->taken_dir);
 	pthread_mutex_destroy(&q->mu);
 	pthread_mutex_destroy(&q->take_mu);
 	pthread_cond_destroy(&q->cv);
 	free(q);
-}
-
-static int copy_acl(zkc_acl_list_t **out, const zkc_acl_list_t *in)
-{
-	zkc_acl_list_t *l;
-	zkc_acl_t *a;
-	int i;
-
-	*out = NULL;
-	if (!in)
-		return ZKC_OK;
-	if (in->count < 0 || (in->count > 0 && !in->acls))
-		return ZKC_EBADARGUMENTS;
-	l = calloc(1, sizeof(*l));
-	a = calloc((size_t)in->count + 1, sizeof(*a));
-	if (!l || !a) {
-		free(l);
-		free(a);
-		return ZKC_ENOMEM;
-	}
-	for (i = 0; i < in->count; i++) {
-		a[i].perms = in->acls[i].perms;
-		a[i].scheme = strdup(in->acls[i].scheme ? in->acls[i].scheme : "");
-		a[i].id = strdup(in->acls[i].id ? in->acls[i].id : "");
-	}
-	l->count = in->count;
-	l->acls = a;
-	*out = l;
-	return ZKC_OK;
 }
 
 /* ------------------------------------------------------------ watches */
@@ -324,7 +279,7 @@ static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
 			q->armed_bucket = -1;
 		if (q->head == w->bucket && !q->stale_entries) {
 			q->stale_entries = 1;
-			q->stale_since = now_ms();
+			q->stale_since = zkcr_now_ms();
 		}
 		break;
 	case W_TAKEN:
@@ -399,15 +354,14 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 		o = *opts;
 	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
 		return ZKC_EBADARGUMENTS;
-	if (o.version != ZKC_QUEUE_OPTIONS_VERSION || (o.flags & ~ZKC_QUEUE_CREATE) ||
-	    o.bucket_size < 0)
+	if (zkcr_options_version(o.version, ZKC_QUEUE_OPTIONS_VERSION, "queue options") != ZKC_OK ||
+	    (o.flags & ~ZKC_QUEUE_CREATE) || o.bucket_size < 0)
 		return ZKC_EBADARGUMENTS;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return ZKC_ENOMEM;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_mutex_init(&q->take_mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
 	q->refs = 1;
 	q->zk = zk;
 	q->bucket_size = o.bucket_size;
@@ -415,7 +369,9 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 	q->stale_entries = q->stale_taken = q->stale_root = 1;
 	q->root = strdup(path);
 	q->taken_dir = join3(path, TAKEN, NULL);
-	rc = copy_acl(&q->acl, o.acl);
+	rc = zkcr_cond_init(&q->cv);
+	if (rc == ZKC_OK)
+		rc = zkcr_acl_copy(&q->acl, o.acl, "queue");
 	if (rc == ZKC_OK && (!q->root || !q->taken_dir))
 		rc = ZKC_ENOMEM;
 	if (rc == ZKC_OK && (o.flags & ZKC_QUEUE_CREATE)) {
@@ -669,7 +625,7 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 	 * creates cannot be recognised), and tells afterwards whether a
 	 * transaction whose reply was lost committed. */
 	if (getrandom(rb, sizeof(rb), GRND_NONBLOCK) < 0)
-		memcpy(rb, &(int64_t){ now_ms() }, sizeof(rb));
+		memcpy(rb, &(int64_t){ zkcr_now_ms() }, sizeof(rb));
 	snprintf(guard, sizeof(guard), "put-%02x%02x%02x%02x%02x%02x%02x%02x-%d", rb[0], rb[1],
 	         rb[2], rb[3], rb[4], rb[5], rb[6], rb[7], (int)getpid());
 	guard_path = join3(q->root, guard, NULL);
@@ -971,7 +927,7 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 	 * behind the take's delete to each take. */
 	if (p.head >= 0 && !q->stale_root &&
 	    (q->armed_bucket != p.head || q->stale_entries) &&
-	    (!x || now_ms() - q->stale_since >= REFRESH_MS)) {
+	    (!x || zkcr_now_ms() - q->stale_since >= REFRESH_MS)) {
 		char *bp = bucket_path(q, p.head);
 		int arm = q->armed_bucket != p.head;
 
@@ -1233,7 +1189,7 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 	*out = NULL;
 	if (!q || (mode != ZKC_QUEUE_TAKE_ACK && mode != ZKC_QUEUE_TAKE_DELETE))
 		return ZKC_EBADARGUMENTS;
-	deadline = timeout_ms < 0 ? INT64_MAX : now_ms() + timeout_ms;
+	deadline = zkcr_deadline(timeout_ms);
 	pthread_mutex_lock(&q->take_mu);
 	for (;;) {
 		unsigned gen;
@@ -1248,7 +1204,7 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		if (rc == 1)
 			continue;
 		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECONNECTIONLOSS) {
-			if (now_ms() >= deadline)
+			if (deadline >= 0 && zkcr_now_ms() >= deadline)
 				break;
 			continue;       /* no connection yet: try again */
 		}
@@ -1260,32 +1216,13 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		if (timeout_ms == 0)
 			break;
 		pthread_mutex_lock(&q->mu);
-		while (q->gen == gen && !q->closed) {
-			int64_t left = deadline - now_ms();
-			struct timespec ts;
-
-			if (left <= 0 || zkc_cancel_fired(zkc_cancel_bound()))
-				break;
-			if (deadline == INT64_MAX && !zkc_cancel_bound()) {
-				pthread_cond_wait(&q->cv, &q->mu);
-				continue;
-			}
-			left = zkc_cancel_slice_ms(left);
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += left / 1000;
-			ts.tv_nsec += (left % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&q->cv, &q->mu, &ts);
-		}
-		gen = q->gen;
+		while (q->gen == gen && !q->closed &&
+		       zkcr_cond_wait_until(&q->cv, &q->mu, deadline) == 0)
+			;
 		pthread_mutex_unlock(&q->mu);
-		(void)gen;
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		if (now_ms() >= deadline) {
+		if (deadline >= 0 && zkcr_now_ms() >= deadline) {
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
@@ -1342,7 +1279,7 @@ int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item)
 		return ZKC_EBADARGUMENTS;
 	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
 		return rc;
-	deadline = now_ms() + ACK_DEADLINE_MS;
+	deadline = zkcr_now_ms() + ACK_DEADLINE_MS;
 again:
 	if (!same_session(q, item)) {
 		rc = ZKC_ELOST;         /* the marker went with the old session */
@@ -1377,7 +1314,7 @@ again:
 
 			if (mine == 0 && same_session(q, item))
 				rc = ZKC_OK;
-			else if (mine != 0 && now_ms() < deadline) {
+			else if (mine != 0 && zkcr_now_ms() < deadline) {
 				tries++;
 				usleep(tries < 10 ? 1000u * tries : 10000u);
 				goto again;

@@ -18,20 +18,20 @@ int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_l
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	if (opts && opts->version == ZKC_LOCK_OPTIONS_VERSION && (opts->flags & ZKC_LOCK_STICKY))
+	if (opts && (opts->flags & ZKC_LOCK_STICKY))   /* the version is checked below */
 		return ZKC_EBADARGUMENTS;
 	rw = calloc(1, sizeof(*rw));
 	if (!rw)
 		return ZKC_ENOMEM;
-	rc = zkc__lock_new_kind(&rw->write, zk, path, opts, ZKC__LOCK_WRITE);
+	rc = zkcr_lock_new_kind(&rw->write, zk, path, opts, ZKCR_LOCK_WRITE);
 	if (rc == ZKC_OK)
-		rc = zkc__lock_new_kind(&rw->read, zk, path, opts, ZKC__LOCK_READ);
+		rc = zkcr_lock_new_kind(&rw->read, zk, path, opts, ZKCR_LOCK_READ);
 	if (rc != ZKC_OK) {
 		zkc_lock_close(rw->write);
 		free(rw);
 		return rc;
 	}
-	zkc__lock_set_sibling(rw->read, rw->write);
+	zkcr_lock_set_sibling(rw->read, rw->write);
 	*out = rw;
 	return ZKC_OK;
 }

@@ -15,6 +15,7 @@
 #include "zkc/cancel.h"
 #include "zkc/semaphore.h"
 #include "lock_internal.h"
+#include "support.h"
 
 /* Shared with watch callbacks, which may outlive the semaphore. */
 typedef struct waker {
@@ -30,7 +31,7 @@ struct zkc_semaphore {
 	int max;
 	char *data;
 	size_t data_len;
-	const zkc_acl_list_t *acl;  /* borrowed from the admission lock's options */
+	zkc_acl_list_t *acl;        /* of the lease nodes: deep copy; NULL = client's */
 	zkc_lock_t *admit;
 	waker_t *w;
 };
@@ -71,19 +72,10 @@ static void on_leases(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	waker_unref(w);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
                        const zkc_lock_options_t *opts)
 {
 	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
-	pthread_condattr_t ca;
 	zkc_semaphore_t *s;
 	char *locks;
 	int rc;
@@ -91,8 +83,8 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (!out)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	if (!zk || !path || max_leases < 1 || (opts && (opts->version != ZKC_LOCK_OPTIONS_VERSION ||
-	                                                opts->flags)))
+	if (!zk || !path || max_leases < 1 || (opts && (opts->flags ||
+	    zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION, "semaphore options") != ZKC_OK)))
 		return ZKC_EBADARGUMENTS;
 	rc = zkc_path_validate(path, (size_t)-1);
 	if (rc != ZKC_OK)
@@ -125,12 +117,18 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	s->max = max_leases;
 	s->w->refs = 1;
 	pthread_mutex_init(&s->w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	if (zkcr_cond_init(&s->w->cv) != ZKC_OK) {
+		pthread_mutex_destroy(&s->w->mu);
+		free(s->w);
+		free(s->leases);
+		free(s);
+		free(locks);
+		return ZKC_ENOMEM;
+	}
 	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
+	if (rc == ZKC_OK)
+		rc = zkcr_acl_copy(&s->acl, lo.acl, "semaphore");
 	if (rc == ZKC_OK && lo.data_len) {
 		s->data = malloc(lo.data_len);
 		if (!s->data)
@@ -142,14 +140,12 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (rc != ZKC_OK) {
 		zkc_lock_close(s->admit);
 		waker_unref(s->w);
+		zkcr_acl_free(s->acl);
 		free(s->leases);
 		free(s->data);
 		free(s);
 		return rc;
 	}
-	s->acl = NULL;  /* the lease nodes use the client's default ACL unless given */
-	if (opts && opts->acl)
-		s->acl = opts->acl;  /* documented: must outlive the semaphore */
 	*out = s;
 	return ZKC_OK;
 }
@@ -160,6 +156,7 @@ void zkc_semaphore_close(zkc_semaphore_t *s)
 		return;
 	zkc_lock_close(s->admit);
 	waker_unref(s->w);
+	zkcr_acl_free(s->acl);
 	free(s->leases);
 	free(s->data);
 	free(s);
@@ -180,7 +177,7 @@ static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
 	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
 	co.acl = s->acl;
 	for (;;) {
-		zkc__lock_guid_prefix(prefix);
+		zkcr_lock_guid_prefix(prefix);
 		sprintf(path, "%s/%slease-", s->leases, prefix);
 		rc = zkc_batch_new(&b);
 		if (rc != ZKC_OK)
@@ -219,7 +216,7 @@ static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
 			/* outcome unknown: find our GUID, else try again */
 			zkc_strings_t *c = NULL;
 			const char *base = strrchr(path, '/') + 1;
-			int64_t sess = zkc__lock_session(s->zk);
+			int64_t sess = zkcr_lock_session(s->zk);
 			size_t i;
 
 			if (zkc_children(&c, NULL, s->zk, s->leases) == ZKC_OK) {
@@ -254,7 +251,7 @@ static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
 
 int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : -1;
+	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1;
 	zkc_semaphore_lease_t *l;
 	int rc, rrc;
 
@@ -288,14 +285,14 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 			break;
 		}
 		for (i = 0; i < c->count; i++) {
-			if (zkc__lock_seq(c->items[i]) < 0)
+			if (zkcr_lock_seq(c->items[i]) < 0)
 				continue;
 			n++;
 			if (strcmp(c->items[i], own) == 0)
 				found = 1;
 		}
 		zkc_strings_free(c);
-		if (!found || zkc__lock_session(s->zk) != l->session) {
+		if (!found || zkcr_lock_session(s->zk) != l->session) {
 			rc = ZKC_ELOST;  /* our lease went with its session */
 			break;
 		}
@@ -307,27 +304,10 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		}
 		pthread_mutex_lock(&s->w->mu);
 		while (s->w->gen == g0 && rc == ZKC_OK) {
-			if ((rc = zkc_cancel_check()) != ZKC_OK)
-				break;
-			if (deadline < 0 && !zkc_cancel_bound()) {
-				pthread_cond_wait(&s->w->cv, &s->w->mu);
-			} else {
-				struct timespec ts;
-				int64_t left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - mono_ms());
+			int w = zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline);
 
-				if (left <= 0) {
-					rc = ZKC_ETIMEDOUT;
-					break;
-				}
-				clock_gettime(CLOCK_MONOTONIC, &ts);
-				ts.tv_sec += left / 1000;
-				ts.tv_nsec += (left % 1000) * 1000000;
-				if (ts.tv_nsec >= 1000000000) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000;
-				}
-				pthread_cond_timedwait(&s->w->cv, &s->w->mu, &ts);
-			}
+			if (w == ZKC_ETIMEDOUT || w == ZKC_ECANCELED)
+				rc = w;
 		}
 		pthread_mutex_unlock(&s->w->mu);
 	}
@@ -336,8 +316,8 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 	if (rc == ZKC_OK && rrc == ZKC_ELOST)
 		rc = ZKC_ELOST;  /* admission was lost: so was the lease's session */
 	if (rc != ZKC_OK) {
-		if (l->path && zkc__lock_session(s->zk) == l->session)
-			zkc__lock_delete_bg(s->zk, l->path, l->session);
+		if (l->path && zkcr_lock_session(s->zk) == l->session)
+			zkcr_lock_delete_bg(s->zk, l->path, l->session);
 		free(l->path);
 		free(l);
 		return rc;
@@ -357,14 +337,14 @@ int zkc_semaphore_release(zkc_semaphore_lease_t *l, int flags)
 		return zkc_error_set(ZKC_EINVALIDSTATE, "semaphore lease %s: released already",
 		                     l->path);
 	l->released = 1;
-	lost = zkc__lock_session(l->sem->zk) != l->session;
+	lost = zkcr_lock_session(l->sem->zk) != l->session;
 	if (!lost) {
 		if (flags & ZKC_LOCK_RELEASE_SYNC) {
 			rc = zkc_delete(l->sem->zk, l->path, -1, 0);
 			if (rc == ZKC_ENONODE)
 				rc = ZKC_OK;
 		} else {
-			rc = zkc__lock_delete_bg(l->sem->zk, l->path, l->session);
+			rc = zkcr_lock_delete_bg(l->sem->zk, l->path, l->session);
 		}
 	}
 	if (lost)
@@ -379,8 +359,8 @@ void zkc_semaphore_lease_free(zkc_semaphore_lease_t *l)
 		return;
 	/* Still held: give it up in the background, as a destructor must not
 	 * fail (the session's end removes the node at the latest). */
-	if (!l->released && zkc__lock_session(l->sem->zk) == l->session)
-		zkc__lock_delete_bg(l->sem->zk, l->path, l->session);
+	if (!l->released && zkcr_lock_session(l->sem->zk) == l->session)
+		zkcr_lock_delete_bg(l->sem->zk, l->path, l->session);
 	free(l->path);
 	free(l);
 }
@@ -389,7 +369,7 @@ int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *l)
 {
 	if (!l)
 		return 0;
-	return zkc__lock_session(l->sem->zk) == l->session &&
+	return zkcr_lock_session(l->sem->zk) == l->session &&
 	       zkc_state(l->sem->zk) != ZKC_STATE_SUSPENDED;
 }
 
@@ -411,7 +391,7 @@ int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
 	if (!out || !l)
 		return ZKC_EBADARGUMENTS;
 	*out = NULL;
-	if (zkc__lock_session(l->sem->zk) != l->session)
+	if (zkcr_lock_session(l->sem->zk) != l->session)
 		return ZKC_ELOST;
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)

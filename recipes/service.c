@@ -13,9 +13,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "zkc/cache.h"
 #include "zkc/pnode.h"
 #include "zkc/service.h"
+#include "support.h"
 
 #define FORMAT_VERSION 1
 #define DEFAULT_TIMEOUT_MS 30000
@@ -104,69 +107,8 @@ double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
 	return (double)weight / -ln01(u);
 }
 
-/* ================================================================ format */
-
-typedef struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} buf_t;
-
-static void b_put(buf_t *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(p = realloc(b->p, cap))) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void b_str(buf_t *b, const char *s)
-{
-	b_put(b, s, strlen(s));
-}
-
-/* A JSON string: quotes, backslashes and bytes below 0x20 escaped; other
- * bytes as they are (UTF-8 stays UTF-8). */
-static void b_json(buf_t *b, const char *s, size_t n)
-{
-	size_t i, run = 0;
-
-	b_put(b, "\"", 1);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[8];
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		b_put(b, s + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\')
-			snprintf(esc, sizeof(esc), "\\%c", c);
-		else if (c == '\n')
-			strcpy(esc, "\\n");
-		else if (c == '\t')
-			strcpy(esc, "\\t");
-		else
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-		b_str(b, esc);
-	}
-	b_put(b, s + run, n - run);
-	b_put(b, "\"", 1);
-}
+/* ================================================================ format
+ * Curator's ServiceInstance JSON, written and read with jansson. */
 
 static int bad_text(const char *s, size_t max)
 {
@@ -185,9 +127,12 @@ static int bad_text(const char *s, size_t max)
 
 static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
 {
-	if (!in || in->version != ZKC_SERVICE_INSTANCE_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL or has a bad "
-		                  "version (use ZKC_SERVICE_INSTANCE_INIT)");
+	if (!in)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL "
+		                  "(use ZKC_SERVICE_INSTANCE_INIT)");
+	if (zkcr_options_version(in->version, ZKC_SERVICE_INSTANCE_VERSION,
+	                         "service instance") != ZKC_OK)
+		return ZKC_EBADARGUMENTS;
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
 	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
@@ -209,13 +154,41 @@ static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
 	return ZKC_OK;
 }
 
+/* Serializes `j` (stolen) into a malloc'd string: zkc_free must free it,
+ * whatever allocator an application gave jansson. */
+static int dump_json(char **out, size_t *out_len, json_t *j, const char *id)
+{
+	size_t n;
+	char *p;
+
+	if (!j)
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", id);
+	n = json_dumpb(j, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (n == 0 || n > ZKC_MAX_DATA_LEN) {
+		json_decref(j);
+		return n ? zkc_error_set(ZKC_ETOOLARGE, "service %s: encoded instance over %d bytes",
+		                         id, ZKC_MAX_DATA_LEN)
+		         : zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", id);
+	}
+	if (!(p = malloc(n + 1)) || json_dumpb(j, p, n, JSON_COMPACT | JSON_PRESERVE_ORDER) != n) {
+		free(p);
+		json_decref(j);
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", id);
+	}
+	p[n] = '\0';
+	json_decref(j);
+	*out = p;
+	if (out_len)
+		*out_len = n;
+	return ZKC_OK;
+}
+
 int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
                        const zkc_service_instance_t *in)
 {
-	buf_t b = { NULL, 0, 0, 0 };
 	struct timespec ts;
 	size_t meta_len = 0;
-	char num[64];
+	json_t *name, *jid, *addr, *meta, *j;
 	int rc;
 
 	if (out)
@@ -224,364 +197,94 @@ int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_encode: out is NULL");
 	if ((rc = check_instance(in, &meta_len)) != ZKC_OK)
 		return rc;
+	/* JSON strings are text: jansson refuses bytes that are not UTF-8 */
+	name = json_stringn(service_name ? service_name : "", service_name ? strlen(service_name) : 0);
+	jid = json_string(in->id);
+	addr = json_string(in->address);
+	meta = json_stringn(in->metadata ? in->metadata : "", meta_len);
+	if (!name || !jid || !addr || !meta) {
+		json_decref(name);
+		json_decref(jid);
+		json_decref(addr);
+		json_decref(meta);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: the %s is not UTF-8 text",
+		                     in->id, !name ? "service name" : !jid ? "id" :
+		                     !addr ? "address" : "metadata");
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
-	b_str(&b, "{\"name\":");
-	b_json(&b, service_name ? service_name : "", service_name ? strlen(service_name) : 0);
-	b_str(&b, ",\"id\":");
-	b_json(&b, in->id, strlen(in->id));
-	b_str(&b, ",\"address\":");
-	b_json(&b, in->address, strlen(in->address));
-	snprintf(num, sizeof(num), ",\"port\":%d,\"sslPort\":null", in->port);
-	b_str(&b, num);
-	snprintf(num, sizeof(num), ",\"payload\":{\"zkc\":%d,\"weight\":%d,\"draining\":%s",
-	         FORMAT_VERSION, in->weight, in->draining ? "true" : "false");
-	b_str(&b, num);
-	b_str(&b, ",\"metadata\":");
-	b_json(&b, in->metadata ? in->metadata : "", meta_len);
-	snprintf(num, sizeof(num), "},\"registrationTimeUTC\":%lld",
-	         (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	b_str(&b, num);
-	b_str(&b, ",\"serviceType\":\"DYNAMIC\",\"uriSpec\":null,\"enabled\":");
-	b_str(&b, in->draining ? "false}" : "true}");
-	if (b.oom) {
-		free(b.p);
-		return zkc_error_set(ZKC_ENOMEM, "out of memory");
-	}
-	if (b.len > ZKC_MAX_DATA_LEN) {
-		free(b.p);
-		return zkc_error_set(ZKC_ETOOLARGE, "service %s: encoded instance over %d bytes",
-		                  in->id, ZKC_MAX_DATA_LEN);
-	}
-	*out = b.p;
-	if (out_len)
-		*out_len = b.len;
-	return ZKC_OK;
+	/* the field order of Curator's ServiceInstance; zkc's fields go in its
+	 * payload */
+	j = json_pack("{s:o, s:o, s:o, s:i, s:n, s:{s:i, s:i, s:b, s:o}, s:I, s:s, s:n, s:b}",
+	              "name", name, "id", jid, "address", addr, "port", in->port,
+	              "sslPort", "payload", "zkc", FORMAT_VERSION, "weight", in->weight,
+	              "draining", in->draining != 0, "metadata", meta,
+	              "registrationTimeUTC", (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+	              "serviceType", "DYNAMIC", "uriSpec", "enabled", !in->draining);
+	return dump_json(out, out_len, j, in->id);
 }
 
 /* ---------------------------------------------------------------- decoding
- * A small JSON reader for one object: the fields zkc needs are read, any
- * other value (Curator's or an application's) is skipped. */
+ * One JSON object: the fields zkc needs are read, any other value
+ * (Curator's or an application's) is ignored. */
 
-typedef struct jr {
-	const char *p, *end;
-	const char *err;
-} jr_t;
-
-static void ws(jr_t *j)
+/* A string field: 0 and *out (borrowed, may hold NULs) when present as a
+ * string or absent (*out NULL); -1 with *why when of another type. */
+static int get_str(json_t *o, const char *key, int null_ok, json_t **out, const char **why)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
+	json_t *v = json_object_get(o, key);
 
-static int lit(jr_t *j, const char *s)
-{
-	size_t n = strlen(s);
-
-	ws(j);
-	if ((size_t)(j->end - j->p) >= n && memcmp(j->p, s, n) == 0) {
-		j->p += n;
-		return 1;
-	}
-	return 0;
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
+	*out = NULL;
+	if (!v || (null_ok && json_is_null(v)))
+		return 0;
+	if (!json_is_string(v)) {
+		*why = "expected a string";
+		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-static void put_utf8(buf_t *b, unsigned cp)
+/* An integer field, kept at its default when absent (or null if null_ok). */
+static int get_int(json_t *o, const char *key, int null_ok, long long *out, const char **why)
 {
-	char u[4];
+	json_t *v = json_object_get(o, key);
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		b_put(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		b_put(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		b_put(b, u, 3);
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		b_put(b, u, 4);
-	}
-}
-
-/* Reads a string; into `out` (NULL: skip). 0 or -1 with j->err. */
-static int jstring(jr_t *j, buf_t *out)
-{
-	buf_t skip = { NULL, 0, 0, 0 }; /* never written: every put checks out */
-	buf_t *b = out ? out : &skip;
-
-	ws(j);
-	if (j->p >= j->end || *j->p != '"') {
-		j->err = "expected a string";
+	if (!v || (null_ok && json_is_null(v)))
+		return 0;
+	if (!json_is_integer(v)) {
+		*why = "expected an integer";
 		return -1;
 	}
-	j->p++;
-	if (out)
-		b_put(b, "", 0);
-	while (j->p < j->end && *j->p != '"') {
-		const char *run = j->p;
-
-		while (j->p < j->end && *j->p != '"' && *j->p != '\\')
-			j->p++;
-		if (out)
-			b_put(b, run, (size_t)(j->p - run));
-		if (j->p < j->end && *j->p == '\\') {
-			char c;
-			unsigned cp, lo;
-
-			if (j->end - j->p < 2)
-				break;
-			c = j->p[1];
-			j->p += 2;
-			switch (c) {
-			case '"': case '\\': case '/':
-				if (out)
-					b_put(b, &c, 1);
-				break;
-			case 'b': if (out) b_put(b, "\b", 1); break;
-			case 'f': if (out) b_put(b, "\f", 1); break;
-			case 'n': if (out) b_put(b, "\n", 1); break;
-			case 'r': if (out) b_put(b, "\r", 1); break;
-			case 't': if (out) b_put(b, "\t", 1); break;
-			case 'u':
-				if (j->end - j->p < 4 || hex4(j->p, &cp) != 0) {
-					j->err = "bad \\u escape";
-					return -1;
-				}
-				j->p += 4;
-				if (cp >= 0xd800 && cp < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' &&
-				    j->p[1] == 'u' && hex4(j->p + 2, &lo) == 0 && lo >= 0xdc00 &&
-				    lo < 0xe000) {
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-					j->p += 6;
-				}
-				if (out)
-					put_utf8(b, cp);
-				break;
-			default:
-				j->err = "bad escape";
-				return -1;
-			}
-		}
-	}
-	if (j->p >= j->end) {
-		j->err = "unterminated string";
-		return -1;
-	}
-	j->p++;
-	if (b->oom) {
-		j->err = "out of memory";
-		return -1;
-	}
+	*out = json_integer_value(v);
 	return 0;
 }
 
-/* Reads an integer that fits int64; a fraction or exponent is refused. */
-static int jint(jr_t *j, long long *out)
+/* A boolean field; absent or null keeps the default. */
+static int get_bool(json_t *o, const char *key, int *out, const char **why)
 {
-	int neg = 0, digits = 0;
-	unsigned long long v = 0;
+	json_t *v = json_object_get(o, key);
 
-	ws(j);
-	if (j->p < j->end && *j->p == '-') {
-		neg = 1;
-		j->p++;
-	}
-	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
-		if (v > 922337203685477580ULL) {
-			j->err = "number out of range";
-			return -1;
-		}
-		v = v * 10 + (unsigned)(*j->p++ - '0');
-		digits++;
-	}
-	if (!digits || v > 9223372036854775807ULL ||
-	    (j->p < j->end && (*j->p == '.' || *j->p == 'e' || *j->p == 'E'))) {
-		j->err = "expected an integer";
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v)) {
+		*why = "expected true or false";
 		return -1;
 	}
-	*out = neg ? -(long long)v : (long long)v;
+	*out = json_is_true(v);
 	return 0;
 }
 
-static int jskip(jr_t *j, int depth);
-
-static int jskip_container(jr_t *j, int depth, char close, int keyed)
+static char *dup_str(json_t *s)
 {
-	j->p++;
-	if (lit(j, close == '}' ? "}" : "]"))
-		return 0;
-	for (;;) {
-		if (keyed) {
-			if (jstring(j, NULL) != 0)
-				return -1;
-			if (!lit(j, ":")) {
-				j->err = "expected ':'";
-				return -1;
-			}
-		}
-		if (jskip(j, depth + 1) != 0)
-			return -1;
-		if (lit(j, ","))
-			continue;
-		if (lit(j, close == '}' ? "}" : "]"))
-			return 0;
-		j->err = "expected ',' or a closing bracket";
-		return -1;
+	size_t n = s ? json_string_length(s) : 0;
+	char *p = malloc(n + 1);
+
+	if (p) {
+		if (n)
+			memcpy(p, json_string_value(s), n);
+		p[n] = '\0';
 	}
-}
-
-/* Skips any value (nesting bounded so hostile data cannot exhaust the
- * stack). */
-static int jskip(jr_t *j, int depth)
-{
-	long long ignored;
-
-	if (depth > 32) {
-		j->err = "nested too deeply";
-		return -1;
-	}
-	ws(j);
-	if (j->p >= j->end) {
-		j->err = "unexpected end";
-		return -1;
-	}
-	switch (*j->p) {
-	case '"': return jstring(j, NULL);
-	case '{': return jskip_container(j, depth, '}', 1);
-	case '[': return jskip_container(j, depth, ']', 0);
-	case 't': if (lit(j, "true")) return 0; break;
-	case 'f': if (lit(j, "false")) return 0; break;
-	case 'n': if (lit(j, "null")) return 0; break;
-	default:
-		if (jint(j, &ignored) == 0)
-			return 0;
-		/* a number zkc has no use for (fraction, exponent): skip it */
-		j->err = NULL;
-		while (j->p < j->end && strchr("+-.eE0123456789", *j->p))
-			j->p++;
-		return 0;
-	}
-	j->err = "bad value";
-	return -1;
-}
-
-static int jbool(jr_t *j, int *out)
-{
-	if (lit(j, "true"))
-		*out = 1;
-	else if (lit(j, "false"))
-		*out = 0;
-	else if (lit(j, "null"))
-		; /* keep the default */
-	else {
-		j->err = "expected true or false";
-		return -1;
-	}
-	return 0;
-}
-
-typedef struct fields {
-	buf_t id, address, metadata;
-	int has_id, has_address, has_weight;
-	long long port, weight;
-	int draining, enabled;
-} fields_t;
-
-/* Walks an object; in_payload: the "payload" object zkc writes. */
-static int jobject(jr_t *j, fields_t *f, int in_payload)
-{
-	if (!lit(j, "{")) {
-		j->err = "expected an object";
-		return -1;
-	}
-	if (lit(j, "}"))
-		return 0;
-	for (;;) {
-		buf_t key = { NULL, 0, 0, 0 };
-		int rc = 0;
-
-		if (jstring(j, &key) != 0 || !lit(j, ":")) {
-			free(key.p);
-			if (!j->err)
-				j->err = "expected ':'";
-			return -1;
-		}
-		if (!in_payload && strcmp(key.p, "id") == 0) {
-			free(f->id.p);
-			memset(&f->id, 0, sizeof(f->id));
-			rc = jstring(j, &f->id);
-			f->has_id = rc == 0;
-		} else if (!in_payload && strcmp(key.p, "address") == 0) {
-			free(f->address.p);
-			memset(&f->address, 0, sizeof(f->address));
-			rc = jstring(j, &f->address);
-			f->has_address = rc == 0;
-		} else if (!in_payload && strcmp(key.p, "port") == 0) {
-			rc = lit(j, "null") ? 0 : jint(j, &f->port);
-		} else if (!in_payload && strcmp(key.p, "enabled") == 0) {
-			rc = jbool(j, &f->enabled);
-		} else if (!in_payload && strcmp(key.p, "payload") == 0) {
-			ws(j);
-			rc = j->p < j->end && *j->p == '{' ? jobject(j, f, 1) : jskip(j, 1);
-		} else if (in_payload && strcmp(key.p, "weight") == 0) {
-			rc = jint(j, &f->weight);
-			f->has_weight = rc == 0;
-		} else if (in_payload && strcmp(key.p, "draining") == 0) {
-			rc = jbool(j, &f->draining);
-		} else if (in_payload && strcmp(key.p, "metadata") == 0) {
-			free(f->metadata.p);
-			memset(&f->metadata, 0, sizeof(f->metadata));
-			rc = lit(j, "null") ? 0 : jstring(j, &f->metadata);
-		} else {
-			rc = jskip(j, 1);
-		}
-		free(key.p);
-		if (rc != 0)
-			return -1;
-		if (lit(j, ","))
-			continue;
-		if (lit(j, "}"))
-			return 0;
-		j->err = "expected ',' or '}'";
-		return -1;
-	}
-}
-
-static char *take(buf_t *b)
-{
-	char *p = b->p;
-
-	memset(b, 0, sizeof(*b));
-	return p ? p : strdup("");
+	return p;
 }
 
 void zkc_service_entry_clear(zkc_service_entry_t *e)
@@ -596,51 +299,59 @@ void zkc_service_entry_clear(zkc_service_entry_t *e)
 
 int zkc_service_decode(zkc_service_entry_t *out, const char *id, const char *data, size_t len)
 {
-	fields_t f;
-	jr_t j;
+	json_t *root, *payload, *jid = NULL, *jaddr = NULL, *jmeta = NULL;
+	json_error_t err;
+	long long port = 0, weight = 1;
+	int draining = 0, enabled = 1;
 	const char *why = NULL;
 	int rc = ZKC_OK;
 
 	if (!out)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_decode: out is NULL");
 	memset(out, 0, sizeof(*out));
-	memset(&f, 0, sizeof(f));
-	f.weight = 1;
-	f.enabled = 1;
-	j.p = data ? data : "";
-	j.end = j.p + (data ? len : 0);
-	j.err = NULL;
-	if (jobject(&j, &f, 0) != 0)
-		why = j.err ? j.err : "malformed";
-	else if ((ws(&j), j.p != j.end))
-		why = "data after the object";
-	else if (!f.has_address || bad_text(f.address.p, ZKC_SERVICE_ADDRESS_MAX))
+	/* JSON_ALLOW_NUL: metadata may hold NULs (written as \u0000) */
+	root = json_loadb(data ? data : "", data ? len : 0, JSON_ALLOW_NUL, &err);
+	payload = root ? json_object_get(root, "payload") : NULL;
+	if (!payload || !json_is_object(payload))
+		payload = NULL;
+	if (!root)
+		why = err.text;
+	else if (!json_is_object(root))
+		why = "expected an object";
+	else if (get_str(root, "id", 0, &jid, &why) != 0 ||
+	         get_str(root, "address", 0, &jaddr, &why) != 0 ||
+	         get_int(root, "port", 1, &port, &why) != 0 ||
+	         get_bool(root, "enabled", &enabled, &why) != 0)
+		;
+	else if (payload && (get_int(payload, "weight", 0, &weight, &why) != 0 ||
+	                     get_bool(payload, "draining", &draining, &why) != 0 ||
+	                     get_str(payload, "metadata", 1, &jmeta, &why) != 0))
+		;
+	else if (!jaddr || bad_text(json_string_value(jaddr), ZKC_SERVICE_ADDRESS_MAX))
 		why = "no valid address";
-	else if (f.port < 0 || f.port > 65535)
+	else if (port < 0 || port > 65535)
 		why = "port out of range";
-	else if (f.weight < 1 || f.weight > ZKC_SERVICE_WEIGHT_MAX)
+	else if (weight < 1 || weight > ZKC_SERVICE_WEIGHT_MAX)
 		why = "weight out of range";
-	else if (f.has_id && id && strcmp(f.id.p, id) != 0)
+	else if (jid && id && strcmp(json_string_value(jid), id) != 0)
 		why = "id differs from the node name";
 	if (why) {
 		rc = zkc_error_set(ZKC_EBADARGUMENTS, "service instance %s: not an instance (%s)",
-		                id ? id : "?", why);
+		                   id ? id : "?", why);
 	} else {
-		out->id = f.has_id ? take(&f.id) : strdup(id ? id : "");
-		out->address = take(&f.address);
-		out->metadata_len = f.metadata.len;
-		out->metadata = take(&f.metadata);
-		out->port = (int)f.port;
-		out->weight = (int)f.weight;
-		out->draining = f.draining || !f.enabled;
+		out->id = jid ? dup_str(jid) : strdup(id ? id : "");
+		out->address = dup_str(jaddr);
+		out->metadata_len = jmeta ? json_string_length(jmeta) : 0;
+		out->metadata = dup_str(jmeta);
+		out->port = (int)port;
+		out->weight = (int)weight;
+		out->draining = draining || !enabled;
 		if (!out->id || !out->address || !out->metadata) {
 			zkc_service_entry_clear(out);
 			rc = zkc_error_set(ZKC_ENOMEM, "out of memory");
 		}
 	}
-	free(f.id.p);
-	free(f.address.p);
-	free(f.metadata.p);
+	json_decref(root);
 	return rc;
 }
 
@@ -1048,9 +759,9 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		o = *opts;
 	if (!zk)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
-	if (o.version != ZKC_SERVICE_ROUTER_OPTIONS_VERSION)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: bad options version "
-		                  "%d", o.version);
+	if ((rc = zkcr_options_version(o.version, ZKC_SERVICE_ROUTER_OPTIONS_VERSION,
+	                               "zkc_service_router_open: options")) != ZKC_OK)
+		return rc;
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))

@@ -124,6 +124,7 @@ struct zkc_cache {
 	int initialized;
 	int status;
 	int64_t seen_zxid;
+	uint64_t history;             /* the client's history seen_zxid is of */
 };
 
 /* ------------------------------------------------------------ ref */
@@ -969,6 +970,30 @@ static void on_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
 	ref_drop_locked(ref, 1);
 }
 
+/* The ensemble's history went backwards: what the cache holds and the
+ * zxids it saw belong to the old one (a restored node can even come back
+ * with the same czxid and an older mzxid, which the per-path rule would
+ * ignore forever). Everything goes; the new session's CONNECTED reloads. */
+static void history_reset(zkc_cache_t *c, uint64_t history)
+{
+	cnode_t *n, *tmp, *root = find(c, c->root, c->root_len);
+
+	ev_push(c, ZKC_CACHE_RESET, NULL, NULL);
+	pthread_rwlock_wrlock(&c->rw);
+	if (root)
+		remove_subtree(c, root);
+	HASH_ITER(hh, c->nodes, n, tmp)
+		node_free_one(c, n);  /* none: every node hangs under the root */
+	pthread_rwlock_unlock(&c->rw);
+	c->root_armed = 0;
+	c->max_seen = 0;
+	pthread_mutex_lock(&c->smu);
+	c->seen_zxid = 0;
+	c->history = history;
+	pthread_cond_broadcast(&c->scv);
+	pthread_mutex_unlock(&c->smu);
+}
+
 static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 {
 	cache_ref_t *ref = payload;
@@ -978,7 +1003,9 @@ static void on_state(zkc_t *zk, int state, int64_t session_id, void *payload)
 	pthread_mutex_lock(&ref->mu);
 	c = ref->cache;
 	if (c) {
-		if (state == ZKC_STATE_SUSPENDED || state == ZKC_STATE_LOST) {
+		if (state == ZKC_NOTICE_HISTORY_RESET) {
+			history_reset(c, zkc_history_resets(zk));
+		} else if (state == ZKC_STATE_SUSPENDED || state == ZKC_STATE_LOST) {
 			if (!c->suspended) {
 				c->suspended = 1;
 				ev_push(c, ZKC_CACHE_SUSPENDED, NULL, NULL);
@@ -1045,6 +1072,7 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 	pthread_mutex_init(&c->smu, NULL);
 	zkc__cond_init(&c->scv);
 	c->ref->cache = c;
+	c->history = zkc_history_resets(zk);
 	if (zkc_session(&c->session, NULL, NULL, zk) != ZKC_OK)
 		c->session = 0;
 
@@ -1132,6 +1160,15 @@ static int on_event_thread(const zkc_cache_t *c)
 	return pthread_equal(pthread_self(), c->zk->dispatcher);
 }
 
+/* Whether the cache reflects zxid; with smu held. The client learns of a
+ * history reset before the new session serves any request, the cache a
+ * moment later on the event thread: until then its mark is of the old
+ * history, compares with nothing, and the wait goes on. */
+static int reached(zkc_cache_t *c, int64_t zxid)
+{
+	return c->seen_zxid >= zxid && c->history == zkc_history_resets(c->zk);
+}
+
 static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *what)
 {
 	struct timespec ts;
@@ -1149,19 +1186,21 @@ static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *wh
 			                c->root);
 			break;
 		}
-		if (zxid < 0 ? c->initialized : c->seen_zxid >= zxid)
+		if (zxid < 0 ? c->initialized : reached(c, zxid))
 			break;
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
-		left = zkc_cancel_slice_ms(deadline < 0 ? -1 : deadline - zkc__now_ms());
-		if (left < 0) {
-			pthread_cond_wait(&c->scv, &c->smu);
-			continue;
-		}
-		if (left == 0) {
+		/* A deadline that passed is a timeout, not "no deadline". */
+		left = deadline < 0 ? -1 : deadline - zkc__now_ms();
+		if (deadline >= 0 && left <= 0) {
 			rc = zkc__error(ZKC_ETIMEDOUT, "cache %s: %s not reached in %d ms",
 			                c->root, what, timeout_ms);
 			break;
+		}
+		left = zkc_cancel_slice_ms(left);
+		if (left < 0) {
+			pthread_cond_wait(&c->scv, &c->smu);
+			continue;
 		}
 		zkc__deadline_ts(&ts, left);
 		pthread_cond_timedwait(&c->scv, &c->smu, &ts);
@@ -1392,6 +1431,7 @@ const char *zkc_cache_event_name(int type)
 	case ZKC_CACHE_SUSPENDED: return "SUSPENDED";
 	case ZKC_CACHE_RESYNCED: return "RESYNCED";
 	case ZKC_CACHE_OVERFLOW: return "OVERFLOW";
+	case ZKC_CACHE_RESET: return "RESET";
 	default: return "UNKNOWN";
 	}
 }

@@ -30,6 +30,7 @@ const char *zkc_state_name(int state)
 	case ZKC_STATE_RECONNECTED: return "RECONNECTED";
 	case ZKC_STATE_LOST: return "LOST";
 	case ZKC_STATE_CLOSED: return "CLOSED";
+	case ZKC_NOTICE_HISTORY_RESET: return "HISTORY_RESET";
 	default: return "UNKNOWN";
 	}
 }
@@ -47,6 +48,22 @@ void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st)
 	out->data_length = st->dataLength;
 	out->num_children = st->numChildren;
 	out->pzxid = st->pzxid;
+}
+
+void zkc__note_zxid(zkc_t *zk, int64_t czxid, int64_t mzxid, int64_t pzxid)
+{
+	long long z = czxid > mzxid ? czxid : mzxid, cur;
+
+	if (pzxid > z)
+		z = pzxid;
+	cur = atomic_load_explicit(&zk->max_zxid, memory_order_relaxed);
+	while (z > cur && !atomic_compare_exchange_weak(&zk->max_zxid, &cur, z))
+		;
+}
+
+uint64_t zkc_history_resets(zkc_t *zk)
+{
+	return zk ? atomic_load(&zk->history) : 0;
 }
 
 void zkc__note_reply(zkc_t *zk)
@@ -176,6 +193,11 @@ static void dispatch_state(zkc_t *zk, zkc__ev_t *ev)
 	zkc_event_t pub = { ZKC_EVENT_STATE, ev->state, NULL, ev->session_id, NULL };
 	int i = 0;
 
+	if (ev->state == ZKC_NOTICE_HISTORY_RESET) {
+		pub.type = ZKC_EVENT_HISTORY_RESET;
+		pub.state = ZKC_STATE_LOST;
+	}
+
 	/* Listeners may be added or removed while we call them: walk by index
 	 * under the lock and call without it; running_listener lets
 	 * zkc_listener_remove wait for a call in progress. */
@@ -291,7 +313,7 @@ static void pending_run(zkc_t *zk, int64_t now, int64_t *wake)
 
 	if (!zk->pending_head)
 		return;
-	if (zk->zh && zk->raw_connected && !zk->closing) {
+	if (zk->zh && zk->raw_connected && !zk->hist_check && !zk->closing) {
 		send = zk->pending_head;
 		zk->pending_head = zk->pending_tail = NULL;
 		zh = zk->zh;
@@ -564,7 +586,17 @@ static void session_watcher(zhandle_t *zh, int type, int state, const char *path
 		memcpy(zk->passwd, id->passwd, sizeof(zk->passwd));
 		zk->neg_timeout_ms = zoo_recv_timeout(zh);
 		atomic_store(&zk->last_reply_ms, zkc__now_ms());
-		sm_feed(zk, ZKC__IN_CONNECTED, zk->session_id);
+		if (zk->session_id != zk->sm.session_id && atomic_load(&zk->max_zxid) > 0) {
+			/* A new session after one that was lost: its ensemble may
+			 * have lost its data meanwhile. Recipes hear LOST now; the
+			 * supervisor asks the server (history_check) before anything
+			 * uses the session and CONNECTED is announced. */
+			if (zk->sm.state != ZKC_STATE_LOST)
+				sm_feed(zk, ZKC__IN_EXPIRED, zk->sm.session_id);
+			zk->hist_check = 1;
+		} else {
+			sm_feed(zk, ZKC__IN_CONNECTED, zk->session_id);
+		}
 	} else if (state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_AUTH_FAILED_STATE) {
 		zk->raw_connected = 0;
 		zk->raw_expired = 1;
@@ -725,6 +757,7 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zk->raw_connected = 0;
 	zk->raw_expired = 0;
 	zk->abandoning = 0;
+	zk->hist_check = 0;
 	zk->disconnect_ms = 0;
 	if (sid) {
 		if (zk->nold_sessions == (int)(sizeof(zk->old_sessions) / sizeof(zk->old_sessions[0]))) {
@@ -789,6 +822,50 @@ static void event_barrier(zkc_t *zk, int64_t max_ms)
 		zkc__deadline_ts(&ts, left);
 		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
 	}
+}
+
+/* A new session replaced a lost one: does its server have every zxid this
+ * client saw? If not, the ensemble's history went backwards (wiped, or
+ * restored from an older backup): max_zxid starts again, the count of
+ * resets grows and listeners hear ZKC_NOTICE_HISTORY_RESET, all before
+ * CONNECTED and before any request uses the session (hist_check holds
+ * them). Caller holds mu; it is released during the probe. */
+static void history_check(zkc_t *zk)
+{
+	zhandle_t *zh = zk->zh;
+	int64_t sid = zk->session_id, seen = atomic_load(&zk->max_zxid);
+	int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms / 3 : 2000;
+	const char *cur;
+	char *server;
+	int rc;
+
+	zk->hist_check = 2;
+	zk->zh_users++;
+	pthread_mutex_unlock(&zk->mu);
+	cur = zoo_get_current_server(zh);
+	server = cur ? strdup(cur) : NULL;
+	rc = zkc__history_probe(server, seen, t < 200 ? 200 : t > 2000 ? 2000 : t);
+	pthread_mutex_lock(&zk->mu);
+	zk->zh_users--;
+	if (rc == 1) {
+		zkc__log(&zk->log, ZKC_LOG_WARN, "the ensemble's history went backwards: server %s "
+		         "does not have zxid 0x%llx this client saw (its data was wiped or restored); "
+		         "caches and recipes reload", server ? server : "?",
+		         (unsigned long long)seen);
+		atomic_store(&zk->max_zxid, 0);
+		atomic_fetch_add(&zk->history, 1);
+		ev_push_state(zk, ZKC_NOTICE_HISTORY_RESET, sid);
+	} else if (rc < 0) {
+		zkc__log(&zk->log, ZKC_LOG_WARN, "could not ask server %s whether it has zxid 0x%llx; "
+		         "taking its history as continuous", server ? server : "?",
+		         (unsigned long long)seen);
+	}
+	free(server);
+	/* A disconnect meanwhile leaves it to the next connect to ask again. */
+	if (zk->hist_check == 2 && zk->raw_connected && zk->session_id == sid)
+		sm_feed(zk, ZKC__IN_CONNECTED, sid);
+	zk->hist_check = 0;
+	pthread_cond_broadcast(&zk->cv);
 }
 
 /* Presumed lost: 2/3 of the negotiated timeout after the last reply, which
@@ -892,6 +969,10 @@ static void *supervisor_main(void *arg)
 			pthread_mutex_lock(&zk->mu);
 			continue;
 		} else {
+			if (zk->hist_check == 1 && zk->raw_connected) {
+				history_check(zk);
+				continue;
+			}
 			if (zk->servers_changed && zk->servers && *zk->servers) {
 				zhandle_t *zh = zk->zh;
 				char *servers = zkc__zk_hosts(zk, zk->servers);
@@ -980,7 +1061,8 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 			rc = zkc__error(ZKC_ECLOSED, "client is closing");
 			break;
 		}
-		if (zk->zh && zk->raw_connected && !zk->raw_expired && !zk->abandoning) {
+		if (zk->zh && zk->raw_connected && !zk->hist_check && !zk->raw_expired &&
+		    !zk->abandoning) {
 			zk->zh_users++;
 			*out_zh = zk->zh;
 			*out_gen = zk->gen;
@@ -1425,7 +1507,7 @@ int zkc_wait_connected(zkc_t *zk, int timeout_ms)
 			rc = zkc__error(ZKC_ECLOSED, "client is closing");
 			break;
 		}
-		if (zk->raw_connected)
+		if (zk->raw_connected && !zk->hist_check)
 			break;
 		left = deadline - zkc__now_ms();
 		if (left <= 0) {

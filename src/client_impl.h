@@ -110,6 +110,11 @@ struct zkc {
 	int64_t old_sessions[8];      /* sessions this client had, newest last */
 	int nold_sessions;
 	atomic_llong last_reply_ms;   /* last reply from any server, monotonic */
+	atomic_llong max_zxid;        /* highest zxid in any stat of this history */
+	atomic_ullong history;        /* history resets seen (zkc_history_resets) */
+	int hist_check;               /* a new session waits for the history
+	                               * probe: 1 due, 2 running; no request
+	                               * uses it and CONNECTED waits meanwhile */
 	pthread_t completion_tid;
 	int have_completion_tid;
 	int closing;
@@ -171,6 +176,8 @@ int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
 /* The host string libzookeeper gets for a server list: the list itself,
  * or its TLS bridge endpoints. malloc'd, NULL on failure (recorded). */
 char *zkc__zk_hosts(zkc_t *zk, const char *servers);
+/* Raises max_zxid to the zxids of a stat the server returned. */
+void zkc__note_zxid(zkc_t *zk, int64_t czxid, int64_t mzxid, int64_t pzxid);
 /* Marks a reply from the server (any completion). */
 void zkc__note_reply(zkc_t *zk);
 /* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */

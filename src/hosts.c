@@ -88,7 +88,12 @@ int zkc__hosts_new(zkc__hosts_t **out, const zkc__url_t *url, const zkc__log_t *
 	case ZKC__SCHEME_SRV:
 		return zkc__hosts_dns_new(out, url, log);
 	case ZKC__SCHEME_K8S:
+#ifdef ZKC_HAVE_K8S
 		return zkc__hosts_k8s_new(out, url, log);
+#else
+		return zkc__error(ZKC_EURL, "zk+k8s://: zkc was built without Kubernetes support "
+		                  "(configure --disable-k8s)");
+#endif
 	default:
 		return zkc__error(ZKC_EBADARGUMENTS, "hosts: unknown URL scheme %d", url->scheme);
 	}

@@ -160,6 +160,15 @@ void zkc__sm_init(zkc__sm_t *sm);
  * out[0..return-1] (at most 2). Pure: no I/O, no locks. */
 int zkc__sm_step(zkc__sm_t *sm, int input, int64_t session_id, int out[2]);
 
+/* ------------------------------------------------------------ history (history.c) */
+
+/* Whether the server at hostport ("ip:port", "[v6]:port") has a history
+ * behind zxid: it refuses a session handshake claiming to have seen zxid
+ * but accepts one claiming nothing. Returns 1 (behind: the ensemble was
+ * wiped or restored), 0 (not behind) or -1 (could not tell). Blocks up to
+ * 2 * timeout_ms; the probe's own session is closed again. */
+int zkc__history_probe(const char *hostport, int64_t zxid, int timeout_ms);
+
 /* ------------------------------------------------------------ TLS bridge (tls.c) */
 
 typedef struct zkc__tls_config {

@@ -29,6 +29,7 @@ static void req_free(zkc__req_t *r)
 	free(r->data);
 	zkc_strings_free(r->strings);
 	free(r->path);
+	zkc_acl_list_free(r->acl);
 	for (i = 0; r->pathbufs && i < r->nops; i++)
 		free(r->pathbufs[i]);
 	free(r->pathbufs);
@@ -142,6 +143,15 @@ static void req_finish(zkc__req_t *r, int rc)
 
 	zkc__req_untrack(r);
 	zkc__note_reply(r->zk);
+	if (rc == ZOK && r->have_stat)
+		zkc__note_zxid(r->zk, r->stat.czxid, r->stat.mzxid, r->stat.pzxid);
+	if (rc == ZOK && r->stats) {
+		int i;
+
+		for (i = 0; i < r->nops; i++)
+			zkc__note_zxid(r->zk, r->stats[i].czxid, r->stats[i].mzxid,
+			               r->stats[i].pzxid);
+	}
 	pthread_mutex_lock(&r->mu);
 	r->rc = rc;
 	r->done = 1;

@@ -3,6 +3,8 @@
 #ifndef ZKC_CLI_H
 #define ZKC_CLI_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "zkc.h"
@@ -20,12 +22,42 @@
 #define CLI_UNKNOWN 9     /* a write's outcome could not be learned */
 
 /* Maps a zkc code to an exit code and prints "zkc: WHAT: message" for
- * failures. */
+ * failures (tools/cli_common.c). */
 int cli_fail(const char *what, int code);
 
 /* Opens a client on --url / $ZKC_URL (printing why on failure). NULL on
  * failure with *exit_code set. */
 zkc_t *cli_open(int *exit_code);
+
+/* Prints "zkc: " fmt (with one %s for arg) and the --help hint to stderr;
+ * returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, const char *arg);
+
+/* Arguments (tools/cli_input.c). Strict base-10 numbers in [lo, hi]: 0,
+ * or -1 for "", trailing characters or out of range. */
+int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out);
+int cli_parse_int(const char *s, int lo, int hi, int *out);
+/* DATA argument: the text itself, or "-" for standard input read whole.
+ * *out is malloc'd (not NUL-terminated from stdin). 0, or -1 on error. */
+int cli_read_arg(const char *arg, char **out, size_t *len);
+/* The same for a FILE argument ("-": standard input). */
+int cli_read_file(const char *path, char **out, size_t *len);
+
+/* --json output (tools/cli_json.c): `len` bytes as a JSON string on
+ * stdout, quotes, backslashes and control bytes escaped. cli_json_string
+ * passes other bytes (UTF-8 text) as they are; cli_json_bytes writes every
+ * byte over 0x7e as its own \u00XX (binary keys). */
+void cli_json_string(const void *data, size_t len);
+void cli_json_bytes(const void *data, size_t len);
+
+/* Signals (tools/cli_signal.c): SIGINT and SIGTERM, plus the signals in
+ * `also` (0-terminated; NULL: none), are caught; each wakes
+ * cli_wake_wait. */
+void cli_signals_catch(const int *also);
+/* The SIGINT or SIGTERM received (the last one), or 0. */
+int cli_stop_signal(void);
+/* 1 if `sig` (one of `also`) arrived since the last call for it. */
+int cli_signal_take(int sig);
 
 /* For commands that hold something while they run (tools/cli_proc.c).
  * One self-pipe per process: cli_wake() (async-signal-safe, also from
@@ -40,6 +72,10 @@ int cli_wake_wait(int timeout_ms);   /* -1 wait forever; 0, or -1 on error */
 pid_t cli_spawn(const char *what, char **cmd, const char *const *env);
 /* A child's wait status as an exit code: its own, or 128+N for signal N. */
 int cli_exit_of(int status);
+
+/* `zkc ensemble` (tools/cmd_ensemble.c) and its part of `zkc --help`. */
+int cli_ensemble(int argc, char **argv);
+extern const char cli_ensemble_usage[];
 
 /* The node commands (tools/cmd_node.c). */
 int cli_ls(int argc, char **argv);

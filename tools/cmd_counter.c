@@ -29,19 +29,6 @@ static const char counter_usage[] =
     "input (overflow, not a counter); 7 no connection; 9 outcome unknown (the\n"
     "add may or may not have happened); 1 other.\n";
 
-static int parse_i64(const char *s, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || !*s || *end)
-		return -1;
-	*out = (int64_t)v;
-	return 0;
-}
-
 static int bad(const char *why)
 {
 	fprintf(stderr, "zkc: counter: %s\n%s", why, counter_usage);
@@ -84,7 +71,7 @@ int cli_counter(int argc, char **argv)
 		} else if (strcmp(argv[i], "--shards") == 0 && want != 3 && i + 1 < argc) {
 			int64_t s;
 
-			if (parse_i64(argv[++i], &s) || s < 0 || s > 256)
+			if (cli_parse_i64(argv[++i], 0, 256, &s))
 				return bad("--shards takes 0..256");
 			o.shards = (int)s;
 		} else if (argv[i][0] == '-' && (argv[i][1] < '0' || argv[i][1] > '9')) {
@@ -97,7 +84,8 @@ int cli_counter(int argc, char **argv)
 	}
 	if (n != want)
 		return bad("missing argument");
-	if ((want >= 2 && parse_i64(args[1], &a)) || (want == 3 && parse_i64(args[2], &b)))
+	if ((want >= 2 && cli_parse_i64(args[1], INT64_MIN, INT64_MAX, &a)) ||
+	    (want == 3 && cli_parse_i64(args[2], INT64_MIN, INT64_MAX, &b)))
 		return bad("values are signed 64-bit decimal integers");
 	if (!(zk = cli_open(&code)))
 		return code;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,22 +71,6 @@ static void provider_log(int level, const char *message, void *payload)
 		fprintf(stderr, "zkc: %s\n", message);
 }
 
-static void json_string(const char *s, size_t n)
-{
-	putchar('"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void print_list(const char *list, int json)
 {
 	const char *p = list;
@@ -99,7 +84,7 @@ static void print_list(const char *list, int json)
 		if (json) {
 			if (i)
 				putchar(',');
-			json_string(p, n);
+			cli_json_string(p, n);
 		} else {
 			printf("%.*s\n", (int)n, p);
 		}
@@ -126,7 +111,7 @@ int cli_discover(int argc, char **argv)
 	};
 	zkc_options_t o = ZKC_OPTIONS_INIT;
 	int watch = 0, json = 0, c, rc, code;
-	long count = 0;
+	int64_t count = 0;
 	int64_t timeout = -1, deadline;
 	const char *url;
 	char *list = NULL;
@@ -139,8 +124,7 @@ int cli_discover(int argc, char **argv)
 		case 'w': watch = 1; break;
 		case 'j': json = 1; break;
 		case 'c':
-			count = strtol(optarg, NULL, 10);
-			if (count < 1) {
+			if (cli_parse_i64(optarg, 1, INT_MAX, &count) != 0) {
 				fprintf(stderr, "zkc discover: --count wants a positive number\n");
 				return CLI_USAGE;
 			}

@@ -34,15 +34,7 @@ static const char elect_usage[] =
     "ran.\n";
 
 /* Leadership events and signals wake the main loop (cli_wake). */
-static volatile sig_atomic_t got_signal;
 static int lost_leadership;   /* set by the event thread: atomic access */
-
-static void on_signal(int sig)
-{
-	if (sig != SIGCHLD)
-		got_signal = sig;
-	cli_wake();
-}
 
 static void on_leadership(zkc_election_t *e, int type, int64_t epoch, int reason,
                           void *payload)
@@ -106,8 +98,8 @@ static int run_elected(zkc_t *zk, zkc_election_t *e, char **cmd)
 	for (;;) {
 		int64_t epoch = 0;
 
-		if (child == 0 && got_signal)
-			return 128 + got_signal;
+		if (child == 0 && cli_stop_signal())
+			return 128 + cli_stop_signal();
 		if (child == 0) {
 			int rc = zkc_election_await(NULL, e, 0);
 
@@ -130,7 +122,7 @@ static int run_elected(zkc_t *zk, zkc_election_t *e, char **cmd)
 
 			if (r == child)
 				return cli_exit_of(status);
-			if (!termed && (got_signal || !zkc_election_is_leader(NULL, e) ||
+			if (!termed && (cli_stop_signal() || !zkc_election_is_leader(NULL, e) ||
 			    __atomic_load_n(&lost_leadership, __ATOMIC_SEQ_CST))) {
 				/* leadership lost, or we were told to stop */
 				kill(child, SIGTERM);
@@ -148,7 +140,6 @@ int cli_elect(int argc, char **argv)
 {
 	zkc_election_options_t eo = ZKC_ELECTION_OPTIONS_INIT;
 	zkc_election_t *e = NULL;
-	struct sigaction sa;
 	const char *name = NULL, *id = NULL;
 	char **cmd = NULL, defid[300], host[256];
 	char *path;
@@ -204,11 +195,7 @@ int cli_elect(int argc, char **argv)
 		free(path);
 		return cli_fail("elect: pipe", ZKC_EOS);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
+	cli_signals_catch((const int[]){ SIGCHLD, 0 });
 	if (!(zk = cli_open(&code))) {
 		free(path);
 		return code;

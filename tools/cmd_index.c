@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,24 +98,6 @@ static char *key_arg(const char *s, int hex, size_t *len)
 	return out;
 }
 
-static void put_json_bytes(const char *s, size_t len)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);  /* bytes, not text: each byte its own code */
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 /* Prints a key: hex, JSON string, or raw. */
 static void put_key(const char *s, size_t len, const args_t *a)
 {
@@ -128,40 +111,10 @@ static void put_key(const char *s, size_t len, const args_t *a)
 		if (a->json)
 			putchar('"');
 	} else if (a->json) {
-		put_json_bytes(s, len);
+		cli_json_bytes(s, len);
 	} else {
 		fwrite(s, 1, len, stdout);
 	}
-}
-
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	size_t cap = 65536, n = 0, got;
-	char *buf;
-
-	if (!f)
-		return -1;
-	buf = malloc(cap);
-	while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *nb = cap > 4 * 1024 * 1024 ? NULL : realloc(buf, cap * 2);
-
-			if (!nb) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	*out = buf;
-	*len = n;
-	return buf ? 0 : -1;
 }
 
 static int parse(args_t *a, int argc, char **argv)
@@ -191,12 +144,11 @@ static int parse(args_t *a, int argc, char **argv)
 		else if (strcmp(s, "--data-file") == 0 && i + 1 < argc)
 			a->data_file = argv[++i];
 		else if (strcmp(s, "--limit") == 0 && i + 1 < argc) {
-			char *end;
+			int64_t v;
 
-			errno = 0;
-			a->limit = strtol(argv[++i], &end, 10);
-			if (errno || *end || a->limit < 0)
+			if (cli_parse_i64(argv[++i], 0, LONG_MAX, &v) != 0)
 				return bad("--limit takes a count");
+			a->limit = (long)v;
 		} else if (strcmp(s, "--") == 0) {
 			for (i++; i < argc && a->npos < 2 + MAX_KV; i++)
 				a->pos[a->npos++] = argv[i];
@@ -246,7 +198,7 @@ static int do_put(zkc_index_t *ix, const args_t *a)
 	memset(keys, 0, sizeof(keys));
 	if (a->data && a->data_file)
 		return bad("--data and --data-file exclude each other");
-	if (a->data_file && read_file(a->data_file, &data, &dlen) != 0) {
+	if (a->data_file && cli_read_file(a->data_file, &data, &dlen) != 0) {
 		fprintf(stderr, "zkc: index: cannot read %s: %s\n", a->data_file, strerror(errno));
 		return CLI_FAIL;
 	}
@@ -323,12 +275,12 @@ static int do_get(zkc_index_t *ix, const args_t *a)
 		for (i = 0; i < r->nfields; i++) {
 			if (i)
 				putchar(',');
-			put_json_bytes(r->fields[i].name, strlen(r->fields[i].name));
+			cli_json_bytes(r->fields[i].name, strlen(r->fields[i].name));
 			putchar(':');
 			put_key(r->fields[i].value, r->fields[i].len, a);
 		}
 		printf("},\"data\":");
-		put_json_bytes(r->data, r->len);
+		cli_json_bytes(r->data, r->len);
 		printf("}\n");
 	} else {
 		for (i = 0; i < r->nfields; i++) {
@@ -437,10 +389,10 @@ static int do_verify(zkc_index_t *ix, const args_t *a, int repair)
 
 		if (a->json) {
 			printf("%s{\"kind\":\"%s\",\"path\":", i ? "," : "", zkc_index_issue_name(is->kind));
-			put_json_bytes(is->path ? is->path : "", is->path ? strlen(is->path) : 0);
+			cli_json_bytes(is->path ? is->path : "", is->path ? strlen(is->path) : 0);
 			if (is->field) {
 				printf(",\"field\":");
-				put_json_bytes(is->field, strlen(is->field));
+				cli_json_bytes(is->field, strlen(is->field));
 			}
 			if (is->value) {
 				printf(",\"value\":");

@@ -37,16 +37,8 @@ static const char lock_usage[] =
     "acquired within --timeout; 2 usage; 7 no connection; 126/127 CMD could\n"
     "not be run; 128+N zkc stopped by signal N before CMD ran; 1 other.\n";
 
-static volatile sig_atomic_t got_signal;
 static int lock_lost;       /* set on the event thread; atomic access */
 static int acquire_done;    /* main -> canceller thread; atomic access */
-
-static void on_signal(int sig)
-{
-	if (sig != SIGCHLD)
-		got_signal = sig;
-	cli_wake();
-}
 
 static void on_lock_event(zkc_lock_t *lk, int event, void *payload)
 {
@@ -64,7 +56,7 @@ static void *canceller(void *arg)
 	zkc_lock_t *lk = arg;
 
 	while (!__atomic_load_n(&acquire_done, __ATOMIC_SEQ_CST)) {
-		if (got_signal) {
+		if (cli_stop_signal()) {
 			zkc_lock_cancel(lk);
 			break;
 		}
@@ -126,9 +118,9 @@ static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
 			kill(child, SIGTERM);
 			termed = 1;
 		}
-		if (got_signal && forwarded != got_signal) {
-			forwarded = got_signal;
-			kill(child, forwarded);
+		if (cli_stop_signal() && forwarded != cli_stop_signal()) {
+			forwarded = cli_stop_signal();
+			kill(child, forwarded);   /* passed on to CMD */
 		}
 		if (cli_wake_wait(1000) < 0)
 			return CLI_FAIL;
@@ -141,7 +133,6 @@ int cli_lock(int argc, char **argv)
 	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
 	zkc_lock_lease_t lease;
 	zkc_lock_t *lk = NULL;
-	struct sigaction sa;
 	const char *name = NULL;
 	char **cmd = NULL, data[300], host[256];
 	char *path;
@@ -188,11 +179,7 @@ int cli_lock(int argc, char **argv)
 		free(path);
 		return cli_fail("lock: pipe", ZKC_EOS);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
+	cli_signals_catch((const int[]){ SIGCHLD, 0 });
 	zk = cli_open(&code);
 	if (!zk)
 		goto out;
@@ -216,12 +203,14 @@ int cli_lock(int argc, char **argv)
 	__atomic_store_n(&acquire_done, 1, __ATOMIC_SEQ_CST);
 	cli_wake();
 	pthread_join(th, NULL);
-	if (rc == ZKC_OK && got_signal) {
+	if (rc == ZKC_OK && cli_stop_signal()) {
 		zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
 		rc = ZKC_ECANCELED;
 	}
 	if (rc == ZKC_ECANCELED) {
-		code = 128 + (got_signal ? got_signal : SIGTERM);
+		int sig = cli_stop_signal();
+
+		code = 128 + (sig ? sig : SIGTERM);
 	} else if (rc == ZKC_ETIMEDOUT || rc == ZKC_EAGAIN) {
 		if (timeout_ms == 0)
 			fprintf(stderr, "zkc: lock: %s is held by another\n", path);

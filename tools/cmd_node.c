@@ -35,116 +35,10 @@ static int sent_fail(const char *what, int rc)
 	return rc == ZKC_EBADARGUMENTS ? CLI_FAIL : code;
 }
 
-int cli_fail(const char *what, int code)
-{
-	const zkc_error_t *e = zkc_error_last();
-
-	if (code == ZKC_OK)
-		return CLI_OK;
-	/* the detail only when it belongs to this failure: an older one left
-	 * on the thread would explain something else */
-	fprintf(stderr, "zkc: %s: %s (%s)\n", what, e->code == code && e->message[0] ?
-	        e->message : zkc_strerror(code), zkc_strcode(code));
-	switch (code) {
-	case ZKC_ENONODE: return CLI_NONODE;
-	case ZKC_ENODEEXISTS: return CLI_EXISTS;
-	case ZKC_EBADVERSION: return CLI_BADVERSION;
-	case ZKC_ENOAUTH: case ZKC_EAUTHFAILED: case ZKC_EINVALIDACL: return CLI_NOAUTH;
-	case ZKC_ETIMEDOUT: case ZKC_ECONNECTIONLOSS: case ZKC_ESESSIONEXPIRED:
-	case ZKC_ETLS: return CLI_CONNECT;
-	case ZKC_ENOTEMPTY: return CLI_NOTEMPTY;
-	case ZKC_EUNKNOWN: return CLI_UNKNOWN;
-	case ZKC_EBADARGUMENTS: case ZKC_EURL: case ZKC_ETOOLARGE: return CLI_USAGE;
-	default: return CLI_FAIL;
-	}
-}
-
-zkc_t *cli_open(int *exit_code)
-{
-	zkc_t *zk = NULL;
-	int rc = zkc_open(&zk, NULL, NULL);
-
-	if (rc != ZKC_OK) {
-		*exit_code = cli_fail("connect", rc);
-		return NULL;
-	}
-	return zk;
-}
-
 static int usage(const char *cmd, const char *synopsis)
 {
 	fprintf(stderr, "usage: zkc %s %s\nTry `zkc --help'.\n", cmd, synopsis);
 	return CLI_USAGE;
-}
-
-static int parse_version(const char *s, int32_t *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v < -1 || v > INT32_MAX)
-		return -1;
-	*out = (int32_t)v;
-	return 0;
-}
-
-/* DATA argument, or "-" for standard input (read whole; the size limit is
- * left to the library, which names it). */
-static int read_data(const char *arg, char **out, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf;
-
-	if (strcmp(arg, "-") != 0) {
-		*out = strdup(arg);
-		*len = strlen(arg);
-		return *out ? 0 : -1;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, stdin);
-
-		n += got;
-		if (got == 0)
-			break;
-		if (n == cap && n <= (size_t)ZKC_MAX_DATA_LEN) {
-			char *m = realloc(buf, cap * 2);
-
-			if (!m) {
-				free(buf);
-				return -1;
-			}
-			buf = m;
-			cap *= 2;
-		} else if (n == cap) {
-			break;
-		}
-	}
-	if (!buf || ferror(stdin)) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -184,7 +78,7 @@ int cli_ls(int argc, char **argv)
 			if (json) {
 				if (i)
 					putchar(',');
-				json_string(kids->items[i]);
+				cli_json_string(kids->items[i], strlen(kids->items[i]));
 			} else {
 				printf("%s\n", kids->items[i]);
 			}
@@ -301,11 +195,11 @@ int cli_set(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
-		if (c != 'v' || parse_version(optarg, &version) != 0)
+		if (c != 'v' || cli_parse_int(optarg, -1, INT32_MAX, &version) != 0)
 			return usage("set", syn);
 	if (optind != argc - 2)
 		return usage("set", syn);
-	if (read_data(argv[optind + 1], &data, &len) != 0) {
+	if (cli_read_arg(argv[optind + 1], &data, &len) != 0) {
 		fprintf(stderr, "zkc: set: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
@@ -337,8 +231,8 @@ int cli_create(int argc, char **argv)
 	                  "[--ttl MS] [--parents]";
 	zkc_create_options_t o = ZKC_CREATE_OPTIONS_INIT;
 	int eph = 0, seq = 0, cont = 0, c, code = CLI_OK, rc;
-	char *data = NULL, *made = NULL, *end;
-	long long ttl = 0;
+	char *data = NULL, *made = NULL;
+	int64_t ttl = 0;
 	size_t len = 0;
 	zkc_t *zk;
 
@@ -350,9 +244,7 @@ int cli_create(int argc, char **argv)
 		case 'c': cont = 1; break;
 		case 'p': o.flags |= ZKC_CREATE_PARENTS; break;
 		case 't':
-			errno = 0;
-			ttl = strtoll(optarg, &end, 10);
-			if (errno || *end || ttl <= 0)
+			if (cli_parse_i64(optarg, 1, INT64_MAX, &ttl) != 0)
 				return usage("create", syn);
 			break;
 		default:
@@ -372,7 +264,7 @@ int cli_create(int argc, char **argv)
 	o.ttl_ms = ttl;
 	if (seq)
 		o.flags |= ZKC_CREATE_PROTECTED;
-	if (optind == argc - 2 && read_data(argv[optind + 1], &data, &len) != 0) {
+	if (optind == argc - 2 && cli_read_arg(argv[optind + 1], &data, &len) != 0) {
 		fprintf(stderr, "zkc: create: cannot read the data: %s\n", strerror(errno));
 		return CLI_FAIL;
 	}
@@ -408,7 +300,7 @@ int cli_rm(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "r", opts, NULL)) != -1) {
 		if (c == 'r')
 			flags |= ZKC_DELETE_RECURSIVE;
-		else if (c != 'v' || parse_version(optarg, &version) != 0)
+		else if (c != 'v' || cli_parse_int(optarg, -1, INT32_MAX, &version) != 0)
 			return usage("rm", syn);
 	}
 	if (optind != argc - 1)
@@ -462,18 +354,12 @@ int cli_tree(int argc, char **argv)
 	static const struct option opts[] = { { "depth", required_argument, NULL, 'd' },
 	                                      { 0, 0, 0, 0 } };
 	int max_depth = -1, c, code = CLI_OK, rc;
-	char *end;
 	zkc_t *zk;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		long d;
-
-		errno = 0;
-		d = c == 'd' ? strtol(optarg, &end, 10) : -1;
-		if (c != 'd' || errno || *end || d < 0 || d > 10000)
+		if (c != 'd' || cli_parse_int(optarg, 0, 10000, &max_depth) != 0)
 			return usage("tree", "PATH [--depth N]");
-		max_depth = (int)d;
 	}
 	if (optind != argc - 1)
 		return usage("tree", "PATH [--depth N]");
@@ -492,14 +378,6 @@ int cli_tree(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------ watch */
-
-static volatile sig_atomic_t stop_watching;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_watching = 1;
-}
 
 static const char *event_name(int type)
 {
@@ -544,7 +422,6 @@ int cli_watch(int argc, char **argv)
 	                                      { 0, 0, 0, 0 } };
 	const char *syn = "PATH [--count N] [--timeout SEC]  (or --tree, see --help)";
 	int count = -1, timeout_s = -1, seen = 0, c, code = CLI_OK, rc;
-	struct sigaction sa;
 	long long waited_ms = 0;
 	int64_t sid = 0;
 	const char *path;
@@ -556,27 +433,21 @@ int cli_watch(int argc, char **argv)
 			return cli_watch_tree(argc, argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
-		long v;
+		int v;
 
-		errno = 0;
-		v = (c == 'n' || c == 't') ? strtol(optarg, &end, 10) : -1;
-		if ((c != 'n' && c != 't') || errno || *end || v <= 0 || v > INT_MAX)
+		if ((c != 'n' && c != 't') || cli_parse_int(optarg, 1, INT_MAX, &v) != 0)
 			return usage("watch", syn);
 		if (c == 'n')
-			count = (int)v;
+			count = v;
 		else
-			timeout_s = (int)v;
+			timeout_s = v;
 	}
 	if (optind != argc - 1)
 		return usage("watch", syn);
 	path = argv[optind];
 	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK)
 		return cli_fail("watch", ZKC_EBADARGUMENTS);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(NULL);
 	if (!(zk = cli_open(&code)))
 		return code;
 	zkc_session(&sid, NULL, NULL, zk);
@@ -585,7 +456,7 @@ int cli_watch(int argc, char **argv)
 		printf("WATCHING %s\n", path);
 		fflush(stdout);
 	}
-	while (rc == ZKC_OK && !stop_watching && (count < 0 || seen < count)) {
+	while (rc == ZKC_OK && !cli_stop_signal() && (count < 0 || seen < count)) {
 		zkc_event_t *ev = NULL;
 		int r = zkc_events_next(&ev, zk, 200);
 

@@ -31,79 +31,13 @@ static const char queue_usage[] =
     "2 usage or bad input (data over 1 MiB); 7 no connection; 9 outcome\n"
     "unknown; 1 other.\n";
 
-static void json_bytes(const char *s, size_t len)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static int read_all(const char *arg, char **out, size_t *len)
-{
-	size_t cap = 4096, n = 0;
-	char *buf;
-
-	if (strcmp(arg, "-") != 0) {
-		*out = strdup(arg);
-		*len = strlen(arg);
-		return *out ? 0 : -1;
-	}
-	buf = malloc(cap);
-	while (buf) {
-		size_t got = fread(buf + n, 1, cap - n, stdin);
-
-		n += got;
-		if (got == 0)
-			break;
-		if (n == cap) {
-			char *m = cap > (size_t)ZKC_MAX_DATA_LEN * 2 ? NULL : realloc(buf, cap * 2);
-
-			if (!m)
-				break;
-			buf = m;
-			cap *= 2;
-		}
-	}
-	if (!buf || ferror(stdin)) {
-		free(buf);
-		return -1;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static void print_item(const zkc_queue_item_t *it, int json)
 {
 	if (json) {
 		printf("{\"name\":");
-		json_bytes(it->name, strlen(it->name));
+		cli_json_string(it->name, strlen(it->name));
 		printf(",\"priority\":%d,\"data\":", it->priority);
-		json_bytes(it->data, it->len);
+		cli_json_string(it->data, it->len);
 		printf("}\n");
 	} else {
 		fwrite(it->data, 1, it->len, stdout);
@@ -121,7 +55,7 @@ static int bad(const char *why)
 int cli_queue(int argc, char **argv)
 {
 	const char *sub, *path = NULL, *arg = NULL;
-	long priority = ZKC_QUEUE_PRIORITY_DEFAULT, timeout_s = 0;
+	int priority = ZKC_QUEUE_PRIORITY_DEFAULT, timeout_s = 0;
 	int json = 0, del = 0, i, code = CLI_OK, rc, nargs = 0;
 	zkc_queue_options_t o = ZKC_QUEUE_OPTIONS_INIT;
 	zkc_queue_t *q = NULL;
@@ -140,10 +74,10 @@ int cli_queue(int argc, char **argv)
 		} else if (strcmp(argv[i], "--delete") == 0 && strcmp(sub, "take") == 0) {
 			del = 1;
 		} else if (strcmp(argv[i], "--priority") == 0 && strcmp(sub, "put") == 0 && i + 1 < argc) {
-			if (parse_int(argv[++i], 0, ZKC_QUEUE_PRIORITY_MAX, &priority))
+			if (cli_parse_int(argv[++i], 0, ZKC_QUEUE_PRIORITY_MAX, &priority))
 				return bad("--priority takes 0..999");
 		} else if (strcmp(argv[i], "--timeout") == 0 && strcmp(sub, "take") == 0 && i + 1 < argc) {
-			if (parse_int(argv[++i], -1, 86400 * 365, &timeout_s))
+			if (cli_parse_int(argv[++i], -1, 86400 * 365, &timeout_s))
 				return bad("--timeout takes seconds (-1: forever)");
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return bad("unknown option");
@@ -172,7 +106,7 @@ int cli_queue(int argc, char **argv)
 		char *data = NULL, *name = NULL;
 		size_t len = 0;
 
-		if (read_all(arg, &data, &len) != 0) {
+		if (cli_read_arg(arg, &data, &len) != 0) {
 			fprintf(stderr, "zkc: queue put: cannot read data\n");
 			code = CLI_FAIL;
 			goto out;
@@ -183,7 +117,7 @@ int cli_queue(int argc, char **argv)
 			code = cli_fail("queue put", rc);
 		} else if (json) {
 			printf("{\"name\":");
-			json_bytes(name, strlen(name));
+			cli_json_string(name, strlen(name));
 			printf("}\n");
 		} else {
 			printf("%s\n", name);

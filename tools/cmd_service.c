@@ -38,19 +38,6 @@ static const char service_usage[] =
     "is registered by another live session (see --replace); 2 usage or bad\n"
     "input; 7 no connection; 1 other.\n";
 
-static volatile sig_atomic_t got_stop, got_drain, got_undrain;
-
-static void on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		got_drain = 1;
-	else if (sig == SIGUSR2)
-		got_undrain = 1;
-	else
-		got_stop = sig;
-	cli_wake();
-}
-
 static int bad(const char *why)
 {
 	fprintf(stderr, "zkc: service: %s\n%s", why, service_usage);
@@ -65,38 +52,6 @@ static char *service_path(const char *name)
 	if (p)
 		snprintf(p, n, "%s%s", name[0] == '/' ? "" : SERVICE_PREFIX, name);
 	return p;
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || !*s || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-/* A JSON string on stdout (control bytes escaped). */
-static void json_str(const char *s, size_t n)
-{
-	size_t i;
-
-	putchar('"');
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static int svc_fail(const char *what, int rc)
@@ -115,18 +70,12 @@ static int svc_fail(const char *what, int rc)
 static int do_register(const char *path, zkc_service_instance_t *in, int json)
 {
 	zkc_service_reg_t *reg = NULL;
-	struct sigaction sa;
 	int code = CLI_OK, rc;
 	zkc_t *zk;
 
 	if (cli_wake_open() != 0)
 		return cli_fail("service: pipe", ZKC_EOS);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGUSR2, &sa, NULL);
+	cli_signals_catch((const int[]){ SIGUSR1, SIGUSR2, 0 });
 	if (!(zk = cli_open(&code)))
 		goto out;
 	rc = zkc_service_reg_open(&reg, zk, path, in);
@@ -140,22 +89,20 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 	}
 	if (json) {
 		printf("{\"path\":");
-		json_str(zkc_service_reg_path(reg), strlen(zkc_service_reg_path(reg)));
+		cli_json_string(zkc_service_reg_path(reg), strlen(zkc_service_reg_path(reg)));
 		printf(",\"registered\":true}\n");
 	} else {
 		printf("%s\n", zkc_service_reg_path(reg));
 	}
 	fflush(stdout);
-	while (!got_stop) {
+	while (!cli_stop_signal()) {
 		if (cli_wake_wait(-1) < 0)
 			break;
-		if (got_drain) {
-			got_drain = 0;
+		if (cli_signal_take(SIGUSR1)) {
 			if ((rc = zkc_service_set_draining(reg, 1)) != ZKC_OK)
 				cli_fail("service: draining", rc);
 		}
-		if (got_undrain) {
-			got_undrain = 0;
+		if (cli_signal_take(SIGUSR2)) {
 			if ((rc = zkc_service_set_draining(reg, 0)) != ZKC_OK)
 				cli_fail("service: routable", rc);
 		}
@@ -185,13 +132,13 @@ static int do_list(zkc_service_router_t *r, int json)
 
 		if (json) {
 			printf("%s{\"id\":", i ? "," : "");
-			json_str(e->id, strlen(e->id));
+			cli_json_string(e->id, strlen(e->id));
 			printf(",\"address\":");
-			json_str(e->address, strlen(e->address));
+			cli_json_string(e->address, strlen(e->address));
 			printf(",\"port\":%d,\"weight\":%d,\"draining\":%s,\"session\":\"0x%llx\","
 			       "\"metadata\":", e->port, e->weight, e->draining ? "true" : "false",
 			       (unsigned long long)e->session_id);
-			json_str(e->metadata, e->metadata_len);
+			cli_json_string(e->metadata, e->metadata_len);
 			putchar('}');
 		} else {
 			printf("%s %s:%d weight=%d%s\n", e->id, e->address, e->port, e->weight,
@@ -223,7 +170,7 @@ static int do_route(zkc_service_router_t *r, char **keys, int nkeys, int n, int 
 		}
 		if (json) {
 			printf("%s{\"key\":", i ? "," : "");
-			json_str(keys[i], strlen(keys[i]));
+			cli_json_string(keys[i], strlen(keys[i]));
 			printf(",\"instances\":[");
 		} else {
 			printf("%s", keys[i]);
@@ -231,9 +178,9 @@ static int do_route(zkc_service_router_t *r, char **keys, int nkeys, int n, int 
 		for (k = 0; k < got; k++) {
 			if (json) {
 				printf("%s{\"id\":", k ? "," : "");
-				json_str(ep[k].id, strlen(ep[k].id));
+				cli_json_string(ep[k].id, strlen(ep[k].id));
 				printf(",\"address\":");
-				json_str(ep[k].address, strlen(ep[k].address));
+				cli_json_string(ep[k].address, strlen(ep[k].address));
 				printf(",\"port\":%d}", ep[k].port);
 			} else {
 				printf(" %s %s:%d", ep[k].id, ep[k].address, ep[k].port);
@@ -278,10 +225,10 @@ int cli_service(int argc, char **argv)
 		} else if (want == 1 && strcmp(a, "--address") == 0 && v) {
 			in.address = argv[++i];
 		} else if (want == 1 && strcmp(a, "--port") == 0 && v) {
-			if (parse_int(argv[++i], 0, 65535, &in.port))
+			if (cli_parse_int(argv[++i], 0, 65535, &in.port))
 				code = bad("--port takes 0..65535");
 		} else if (want == 1 && strcmp(a, "--weight") == 0 && v) {
-			if (parse_int(argv[++i], 1, ZKC_SERVICE_WEIGHT_MAX, &in.weight))
+			if (cli_parse_int(argv[++i], 1, ZKC_SERVICE_WEIGHT_MAX, &in.weight))
 				code = bad("--weight takes 1..1000000");
 		} else if (want == 1 && strcmp(a, "--metadata") == 0 && v) {
 			in.metadata = argv[++i];
@@ -290,7 +237,7 @@ int cli_service(int argc, char **argv)
 		} else if (want == 1 && strcmp(a, "--replace") == 0) {
 			in.replace = 1;
 		} else if (want == 3 && strcmp(a, "--n") == 0 && v) {
-			if (parse_int(argv[++i], 1, 10000, &n))
+			if (cli_parse_int(argv[++i], 1, 10000, &n))
 				code = bad("--n takes 1..10000");
 		} else if (strcmp(a, "--") == 0 && want == 3) {
 			for (i++; i < argc; i++)

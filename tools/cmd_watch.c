@@ -23,14 +23,6 @@ typedef struct wt {
 	int show_data;
 } wt_t;
 
-static volatile sig_atomic_t wt_stop;
-
-static void wt_on_signal(int sig)
-{
-	(void)sig;
-	wt_stop = 1;
-}
-
 /* Data as one line: printable bytes kept, others as '.', cut at 64. */
 static void print_data(const char *d, size_t len)
 {
@@ -90,14 +82,12 @@ int cli_watch_tree(int argc, char **argv)
 	int count = -1, timeout_s = -1, c, code = CLI_OK, rc, last = 0;
 	wt_t w = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 };
 	struct timespec idle_since;
-	struct sigaction sa;
 	zkc_cache_t *cache = NULL;
 	zkc_t *zk;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		char *end;
-		long v = 0;
+		int v = 0;
 
 		if (c == 'T')
 			continue;
@@ -107,32 +97,27 @@ int cli_watch_tree(int argc, char **argv)
 		}
 		if (c != 'd' && c != 'n' && c != 't')
 			return wt_usage();
-		errno = 0;
-		v = strtol(optarg, &end, 10);
-		if (errno || *end || !*optarg || v < (c == 'd' ? -1 : 1) || v > INT_MAX)
+		if (cli_parse_int(optarg, c == 'd' ? -1 : 1, INT_MAX, &v) != 0)
 			return wt_usage();
 		if (c == 'd')
-			co.depth = (int)v;
+			co.depth = v;
 		else if (c == 'n')
-			count = (int)v;
+			count = v;
 		else
-			timeout_s = (int)v;
+			timeout_s = v;
 	}
 	if (optind != argc - 1)
 		return wt_usage();
 	if (zkc_path_validate(argv[optind], (size_t)-1) != ZKC_OK)
 		return cli_fail("watch", ZKC_EBADARGUMENTS);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = wt_on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_signals_catch(NULL);
 	if (!(zk = cli_open(&code)))
 		return code;
 	co.event_fn = wt_event;
 	co.event_payload = &w;
 	rc = zkc_cache_open(&cache, zk, argv[optind], &co);
 	clock_gettime(CLOCK_MONOTONIC, &idle_since);
-	while (rc == ZKC_OK && !wt_stop) {
+	while (rc == ZKC_OK && !cli_stop_signal()) {
 		struct timespec now, ts;
 		int n;
 

@@ -1915,6 +1915,36 @@ int zkc_ens_wait_quorum(zkc_ens_t *e, int timeout_ms)
 	return ZKC_ETIMEDOUT;
 }
 
+int zkc_ens_wipe(zkc_ens_t *e, int wait_ms)
+{
+	int i, rc;
+
+	refresh(e);
+	for (i = 0; i < e->n; i++)
+		if ((rc = kill_node(&e->node[i])) != ZKC_OK)
+			return fail(rc, "node %d: %s", i + 1, zkc_ens_error());
+	for (i = 0; i < e->n; i++) {
+		char *v2 = xasprintf("%s/data/version-2", e->node[i].dir);
+
+		if (!v2)
+			return fail(ZKC_ENOMEM, "out of memory");
+		rc = access(v2, F_OK) == 0 && rm_rf(v2) < 0 ? ZKC_EOS : ZKC_OK;
+		if (rc != ZKC_OK)
+			rc = fail(rc, "node %d: cannot delete %s: %s", i + 1, v2, strerror(errno));
+		free(v2);
+		if (rc != ZKC_OK)
+			return rc;
+	}
+	for (i = 0; i < e->n; i++)
+		if ((rc = spawn_node(e, i, e->die_with_parent)) != ZKC_OK)
+			return rc;
+	if ((rc = write_state(e)) != ZKC_OK)
+		return rc;
+	if (wait_ms == 0)
+		return ZKC_OK;
+	return zkc_ens_wait_quorum(e, wait_ms < 0 ? DEFAULT_WAIT_MS : wait_ms);
+}
+
 int zkc_ens_restart(zkc_ens_t *e, int i, int wait_ms)
 {
 	int rc;

@@ -158,6 +158,14 @@ int zkc_ens_cont(zkc_ens_t *ens, int i);
  * Expected codes: ZKC_EBADARGUMENTS, ZKC_ETIMEDOUT, ZKC_EOS. */
 int zkc_ens_restart(zkc_ens_t *ens, int i, int wait_ms);
 
+/* Loses every node's data, as a wiped volume does: kills all nodes,
+ * deletes their snapshots and transaction logs (DIR/nodeN/data/version-2;
+ * myid and zoo.cfg stay), starts them all again on the same ports and
+ * waits up to wait_ms for a quorum (0: do not wait; < 0: 60 s). The new
+ * ensemble starts its history from zxid 0 again.
+ * Expected codes: ZKC_ETIMEDOUT, ZKC_EOS. */
+int zkc_ens_wipe(zkc_ens_t *ens, int wait_ms);
+
 /* Waits until node i serves (leader, follower, standalone or observer).
  * timeout_ms <= 0: 60 s. Expected codes: ZKC_ETIMEDOUT (the message says
  * what the node last answered and names its log). */

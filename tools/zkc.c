@@ -1,17 +1,13 @@
-/* tools/zkc.c - the `zkc` command: dispatches subcommands (node commands in
- * tools/cmd_node.c) and runs local ZooKeeper ensembles for tests and demos. */
+/* tools/zkc.c - the `zkc` command: global options, help and the dispatch to
+ * the subcommands (tools/cmd_*.c; what they share is in tools/cli_*.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 
-#include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ensemble.h"
 #include "cli.h"
 
 #ifndef PACKAGE_VERSION
@@ -31,7 +27,6 @@ struct command {
 	const char *summary;
 };
 
-static int cmd_ensemble(int argc, char **argv);
 int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
 int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
@@ -63,7 +58,7 @@ static const struct command commands[] = {
 	{ "service", cli_service, "register, list or route to instances of a service" },
 	{ "discover", cli_discover, "print the servers a URL finds (--watch: as they change)" },
 	{ "health", cli_health, "exit 0 if a session is connected and writable (probes)" },
-	{ "ensemble", cmd_ensemble,
+	{ "ensemble", cli_ensemble,
 	  "run a local ZooKeeper ensemble (up, status, kill, stop, cont, "
 	  "restart, wait, down, url, env)" },
 };
@@ -82,34 +77,8 @@ static void usage(FILE *to)
 	    "commands:\n");
 	for (k = 0; k < sizeof commands / sizeof *commands; k++)
 		fprintf(to, "  %-10s %s\n", commands[k].name, commands[k].summary);
+	fprintf(to, "\n%s\n", cli_ensemble_usage);
 	fprintf(to,
-	    "\n"
-	    "zkc ensemble up --nodes N --dir DIR [--port PORT] [--env] [--tick MS]\n"
-	    "                [--fsync] [--distinct-addrs] [--timeout SEC]\n"
-	    "                [--jvm-flags FLAGS]\n"
-	    "    start N (1..7) ZooKeeper servers on loopback, wait until every\n"
-	    "    one serves, print the connection URL and leave them running\n"
-	    "    (--no-wait: return once they are started). --port: server\n"
-	    "    id I listens on PORT+I-1 (default: free ports). --env: print\n"
-	    "    shell commands that export ZKC_URL and ZKC_ENSEMBLE_DIR instead\n"
-	    "    (eval \"$(zkc ensemble up --env ...)\"). FLAGS (space separated,\n"
-	    "    e.g. \"-Xmx2g\") come after the JVM's default flags\n"
-	    "zkc ensemble status  --dir DIR          one line per server:\n"
-	    "                                        id address pid state mode\n"
-	    "zkc ensemble url     --dir DIR          print the connection URL\n"
-	    "zkc ensemble env     --dir DIR          print the export commands\n"
-	    "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
-	    "    until SERVER serves, or without SERVER until a majority serves\n"
-	    "    and one of them leads\n"
-	    "zkc ensemble kill    --dir DIR SERVER   SIGKILL\n"
-	    "zkc ensemble stop    --dir DIR SERVER   SIGSTOP (freeze)\n"
-	    "zkc ensemble cont    --dir DIR SERVER   SIGCONT\n"
-	    "zkc ensemble restart --dir DIR SERVER [--no-wait] [--timeout SEC]\n"
-	    "zkc ensemble down    --dir DIR [--keep]\n"
-	    "    SERVER is a server id (1..N) or `leader`. DIR defaults to\n"
-	    "    $ZKC_ENSEMBLE_DIR. down removes DIR if up created it (--keep\n"
-	    "    keeps logs and data).\n"
-	    "\n"
 	    "zkc ls [--json] PATH            zkc get [--stat] PATH\n"
 	    "zkc set PATH DATA|- [--version V]\n"
 	    "zkc create PATH [DATA|-] [--ephemeral] [--sequential] [--container]\n"
@@ -124,350 +93,6 @@ static void usage(FILE *to)
 	    "             3 no such node, 4 node exists, 5 bad version,\n"
 	    "             6 not allowed (ACL/auth), 7 no connection,\n"
 	    "             8 node has children, 9 outcome of a write unknown\n");
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "zkc: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry `zkc --help'.\n");
-	return EXIT_USAGE;
-}
-
-/* Strict integer parsing: "12abc" or "" is a usage error, not 12 or 0. */
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *end;
-	long v;
-
-	if (!s || !*s)
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
-
-/* ------------------------------------------------------------ ensemble */
-
-struct ens_args {
-	const char *dir;
-	int nodes;
-	int tick_ms;
-	int fsync;
-	int distinct;
-	int timeout_s;
-	int no_wait;
-	int keep;
-	int port;
-	int env;
-	const char *jvm_flags;
-	const char *server;
-};
-
-enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
-	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_JVM_FLAGS,
-	OPT_HELP };
-
-static int parse_ens_args(int argc, char **argv, struct ens_args *a)
-{
-	static const struct option opts[] = {
-		{ "nodes", required_argument, NULL, OPT_NODES },
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "tick", required_argument, NULL, OPT_TICK },
-		{ "fsync", no_argument, NULL, OPT_FSYNC },
-		{ "distinct-addrs", no_argument, NULL, OPT_DISTINCT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
-		{ "keep", no_argument, NULL, OPT_KEEP },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "env", no_argument, NULL, OPT_ENV },
-		{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
-
-	opterr = 0;
-	optind = 1;
-	for (;;) {
-		/* options may come before or after the SERVER argument
-		 * (`kill 2 --dir D', `kill --dir D 2'); "+" keeps getopt from
-		 * reordering argv so this works without GNU extensions */
-		while (optind < argc && argv[optind][0] != '-') {
-			if (a->server)
-				return usage_error("unexpected argument `%s'",
-				    argv[optind]);
-			a->server = argv[optind++];
-		}
-		if (optind >= argc)
-			break;
-		c = getopt_long(argc, argv, "+:h", opts, NULL);
-		if (c == -1)
-			break;      /* "--": the rest are arguments */
-		switch (c) {
-		case OPT_NODES:
-			if (parse_int(optarg, 1, ZKC_ENS_MAX_NODES, &a->nodes) < 0)
-				return usage_error("--nodes wants 1..7, not `%s'", optarg);
-			break;
-		case OPT_DIR:
-			a->dir = optarg;
-			break;
-		case OPT_TICK:
-			if (parse_int(optarg, 10, 60000, &a->tick_ms) < 0)
-				return usage_error("--tick wants 10..60000 ms, not `%s'",
-				    optarg);
-			break;
-		case OPT_FSYNC:
-			a->fsync = 1;
-			break;
-		case OPT_DISTINCT:
-			a->distinct = 1;
-			break;
-		case OPT_TIMEOUT:
-			if (parse_int(optarg, 1, 3600, &a->timeout_s) < 0)
-				return usage_error("--timeout wants 1..3600 s, not `%s'",
-				    optarg);
-			break;
-		case OPT_NO_WAIT:
-			a->no_wait = 1;
-			break;
-		case OPT_KEEP:
-			a->keep = 1;
-			break;
-		case OPT_PORT:
-			if (parse_int(optarg, 1, 65535, &a->port) < 0)
-				return usage_error("--port wants 1..65535, not `%s'",
-				    optarg);
-			break;
-		case OPT_ENV:
-			a->env = 1;
-			break;
-		case OPT_JVM_FLAGS:
-			a->jvm_flags = optarg;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			exit(EXIT_OK);
-		case ':':
-			return usage_error("option `%s' needs a value",
-			    argv[optind - 1]);
-		default:
-			return usage_error("unknown option `%s'", argv[optind - 1]);
-		}
-	}
-	for (; optind < argc; optind++) {
-		if (a->server)
-			return usage_error("unexpected argument `%s'", argv[optind]);
-		a->server = argv[optind];
-	}
-	if (!a->dir)
-		a->dir = getenv("ZKC_ENSEMBLE_DIR");
-	if (!a->dir || !*a->dir)
-		return usage_error("%s: --dir DIR is required (or set "
-		    "ZKC_ENSEMBLE_DIR)", argv[0]);
-	return EXIT_OK;
-}
-
-static int ens_fail(const char *what)
-{
-	fprintf(stderr, "zkc ensemble %s: %s\n", what, zkc_ens_error());
-	return EXIT_FAIL;
-}
-
-/* Prints `export NAME='value'` with the value quoted for any POSIX shell. */
-static void print_export(const char *name, const char *value)
-{
-	const char *c;
-
-	printf("export %s='", name);
-	for (c = value; *c; c++) {
-		if (*c == '\'')
-			fputs("'\\''", stdout);
-		else
-			putchar(*c);
-	}
-	printf("'\n");
-}
-
-/* The URL, or with --env the commands that export it and the directory. */
-static int print_ens(zkc_ens_t *e, int env)
-{
-	if (env) {
-		print_export("ZKC_URL", zkc_ens_url(e));
-		print_export("ZKC_ENSEMBLE_DIR", zkc_ens_dir(e));
-	} else {
-		printf("%s\n", zkc_ens_url(e));
-	}
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
-
-static int ens_up(struct ens_args *a)
-{
-	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
-	zkc_ens_t *e;
-	int code, i;
-
-	if (a->server)
-		return usage_error("up takes no SERVER argument (`%s')", a->server);
-	o.nodes = a->nodes ? a->nodes : 1;
-	o.dir = a->dir;
-	o.tick_ms = a->tick_ms;
-	o.force_sync = a->fsync;
-	o.distinct_addrs = a->distinct;
-	o.start_timeout_ms = a->timeout_s * 1000;
-	o.no_wait = a->no_wait;
-	o.client_port = a->port;
-	o.jvm_flags = a->jvm_flags;
-	if (zkc_ens_up(&e, &o) != ZKC_OK)
-		return ens_fail("up");
-	/* zkc_ens_up waits for a quorum; a user who kills a server next
-	 * expects the others to serve, so wait for every one */
-	for (i = 0; !a->no_wait && i < zkc_ens_size(e); i++) {
-		if (zkc_ens_wait_serving(e, i, o.start_timeout_ms) != ZKC_OK) {
-			code = ens_fail("up");
-			zkc_ens_down(e, ZKC_ENS_DOWN_DEFAULT);
-			zkc_ens_free(e);
-			return code;
-		}
-	}
-	code = print_ens(e, a->env);
-	zkc_ens_free(e);        /* detach: the servers keep running */
-	return code;
-}
-
-/* SERVER is a 1-based server id or `leader'; returns the 0-based index. */
-static int resolve_server(zkc_ens_t *e, const char *what, const char *server,
-    int *out)
-{
-	int id;
-
-	if (!server) {
-		fprintf(stderr, "zkc ensemble %s: which server? give an id "
-		    "(1..%d) or `leader'\n", what, zkc_ens_size(e));
-		return EXIT_USAGE;
-	}
-	if (strcmp(server, "leader") == 0) {
-		if (zkc_ens_leader(out, e, 0) != ZKC_OK)
-			return ens_fail(what);
-		return EXIT_OK;
-	}
-	if (parse_int(server, 1, zkc_ens_size(e), &id) < 0) {
-		fprintf(stderr, "zkc ensemble %s: no server `%s': give an id "
-		    "(1..%d) or `leader'\n", what, server, zkc_ens_size(e));
-		return EXIT_USAGE;
-	}
-	*out = id - 1;
-	return EXIT_OK;
-}
-
-static int ens_status(zkc_ens_t *e)
-{
-	int i, n = zkc_ens_size(e);
-
-	for (i = 0; i < n; i++) {
-		zkc_ens_node_status_t st;
-		char pid[24];
-
-		if (zkc_ens_status(&st, e, i) != ZKC_OK)
-			return ens_fail("status");
-		if (st.pid > 0)
-			snprintf(pid, sizeof pid, "%ld", (long)st.pid);
-		else
-			snprintf(pid, sizeof pid, "-");
-		printf("%d %s:%d %s %s %s\n", i + 1, zkc_ens_host(e, i),
-		    zkc_ens_port(e, i), pid, zkc_ens_state_name(st.state),
-		    st.state == ZKC_ENS_RUNNING ? zkc_ens_mode_name(st.mode) : "-");
-	}
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
-}
-
-static int ens_signal(zkc_ens_t *e, const char *what, struct ens_args *a)
-{
-	int i, rc, code;
-
-	code = resolve_server(e, what, a->server, &i);
-	if (code != EXIT_OK)
-		return code;
-	if (strcmp(what, "kill") == 0)
-		rc = zkc_ens_kill(e, i);
-	else if (strcmp(what, "stop") == 0)
-		rc = zkc_ens_stop(e, i);
-	else if (strcmp(what, "cont") == 0)
-		rc = zkc_ens_cont(e, i);
-	else
-		rc = zkc_ens_restart(e, i, a->no_wait ? 0 :
-		    a->timeout_s ? a->timeout_s * 1000 : -1);
-	return rc == ZKC_OK ? EXIT_OK : ens_fail(what);
-}
-
-/* Until SERVER serves, or without one until a quorum serves. */
-static int ens_wait(zkc_ens_t *e, struct ens_args *a)
-{
-	int i, code, ms = a->timeout_s * 1000;
-
-	if (!a->server)
-		return zkc_ens_wait_quorum(e, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
-	code = resolve_server(e, "wait", a->server, &i);
-	if (code != EXIT_OK)
-		return code;
-	return zkc_ens_wait_serving(e, i, ms) == ZKC_OK ? EXIT_OK : ens_fail("wait");
-}
-
-static int cmd_ensemble(int argc, char **argv)
-{
-	static const char *const verbs[] = { "up", "status", "url", "kill",
-		"stop", "cont", "restart", "down", "env", "wait" };
-	struct ens_args a;
-	zkc_ens_t *e;
-	const char *verb;
-	size_t k;
-	int code;
-
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	verb = argv[1];
-	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
-		usage(stdout);
-		return EXIT_OK;
-	}
-	for (k = 0; k < sizeof verbs / sizeof *verbs; k++)
-		if (strcmp(verb, verbs[k]) == 0)
-			break;
-	if (k == sizeof verbs / sizeof *verbs)
-		return usage_error("ensemble: unknown subcommand `%s'", verb);
-	memset(&a, 0, sizeof a);
-	if ((code = parse_ens_args(argc - 1, argv + 1, &a)) != EXIT_OK)
-		return code;
-	if ((a.nodes || a.tick_ms || a.fsync || a.distinct || a.port ||
-	    a.env) && strcmp(verb, "up") != 0)
-		return usage_error("%s: --nodes, --port, --env, --tick, --fsync "
-		    "and --distinct-addrs belong to `up'", verb);
-	if (strcmp(verb, "up") == 0)
-		return ens_up(&a);
-	if (zkc_ens_attach(&e, a.dir) != ZKC_OK)
-		return ens_fail(verb);
-	if (strcmp(verb, "status") == 0) {
-		code = ens_status(e);
-	} else if (strcmp(verb, "url") == 0 || strcmp(verb, "env") == 0) {
-		code = a.server ? usage_error("%s takes no SERVER argument", verb) :
-		    print_ens(e, strcmp(verb, "env") == 0);
-	} else if (strcmp(verb, "wait") == 0) {
-		code = ens_wait(e, &a);
-	} else if (strcmp(verb, "down") == 0) {
-		code = a.server ? usage_error("down takes no SERVER (`%s')",
-		    a.server) : zkc_ens_down(e, a.keep ? ZKC_ENS_DOWN_KEEP :
-		    ZKC_ENS_DOWN_DEFAULT) == ZKC_OK ? EXIT_OK : ens_fail("down");
-	} else {
-		code = ens_signal(e, verb, &a);
-	}
-	zkc_ens_free(e);
-	return code;
 }
 
 /* ------------------------------------------------------------ main */
@@ -496,7 +121,7 @@ int main(int argc, char **argv)
 		int used = argv[1][5] == '=' ? 1 : 2;
 
 		if (!url || !*url)
-			return usage_error("%s needs a URL", "--url");
+			return cli_usage_error("%s needs a URL", "--url");
 		setenv("ZKC_URL", url, 1);
 		argc -= used;
 		argv += used;
@@ -508,5 +133,5 @@ int main(int argc, char **argv)
 	for (k = 0; k < sizeof commands / sizeof *commands; k++)
 		if (strcmp(argv[1], commands[k].name) == 0)
 			return commands[k].run(argc - 1, argv + 1);
-	return usage_error("unknown command `%s'", argv[1]);
+	return cli_usage_error("unknown command `%s'", argv[1]);
 }

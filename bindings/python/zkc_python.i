@@ -165,7 +165,8 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 %apply int ZKC_PLAIN {
 	int zkc_state, int zkc_on_event_thread, int zkc_events_fd, int zkc_retry_backoff_ms,
 	int zkc_lock_valid, int zkc_lock_events_fd, int zkc_batch_code,
-	int zkc_semaphore_lease_valid, int zkc_cache_status,
+	int zkc_semaphore_lease_valid, int zkc_cache_status, int zkc_cancel_fired,
+	int zkc_testing_open_clients,
 	int version, int session_timeout_ms, int connect_timeout_ms, int log_level, int base_ms,
 	int max_ms, int max_attempts, int deadline_ms, int verify_host, int mode, int flags,
 	int depth, int data, int events, int shards, int timeout_ms, int bucket_size, int cache,

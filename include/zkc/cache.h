@@ -26,7 +26,12 @@ typedef struct zkc_cache zkc_cache_t;
  *                 with the server again; the differences came as
  *                 ADDED/UPDATED/REMOVED before this event
  *   OVERFLOW    - a node was not cached because of max_nodes / max_bytes;
- *                 zkc_cache_status() gives ZKC_ETOOLARGE from now on */
+ *                 zkc_cache_status() gives ZKC_ETOOLARGE from now on
+ *   RESET       - the ensemble's history went backwards (its data was
+ *                 wiped or restored: ZKC_EVENT_HISTORY_RESET): every node
+ *                 is REMOVED right after this event, the tree is read
+ *                 again (ADDED...) and RESYNCED follows; zxids waited for
+ *                 are those of the new history from here on */
 typedef enum zkc_cache_event_type {
 	ZKC_CACHE_ADDED = 1,
 	ZKC_CACHE_UPDATED = 2,
@@ -34,7 +39,8 @@ typedef enum zkc_cache_event_type {
 	ZKC_CACHE_INITIALIZED = 4,
 	ZKC_CACHE_SUSPENDED = 5,
 	ZKC_CACHE_RESYNCED = 6,
-	ZKC_CACHE_OVERFLOW = 7
+	ZKC_CACHE_OVERFLOW = 7,
+	ZKC_CACHE_RESET = 8
 } zkc_cache_event_type_t;
 
 /* One event as the cache callback sees it. Every pointer is owned by the
@@ -111,7 +117,10 @@ ZKC_EXTERN int zkc_cache_wait_initialized(zkc_cache_t *cache, int timeout_ms);
  * (e.g. the mzxid or czxid of the caller's own write into the cached
  * subtree, or the parent's pzxid after a delete) and reflects it. The mark
  * advances when the cache has no reads in flight, so under constant churn
- * it may lag. Expected codes: ZKC_ETIMEDOUT, ZKC_EDEADLK (event thread). */
+ * it may lag. zxids compare within one history of the ensemble: after a
+ * history reset (RESET) the mark starts again from zero and a zxid taken
+ * before it waits for the new history to reach it. Expected codes:
+ * ZKC_ETIMEDOUT, ZKC_EDEADLK (event thread). */
 ZKC_EXTERN int zkc_cache_wait_zxid(zkc_cache_t *cache, int64_t zxid, int timeout_ms);
 
 /* ------------------------------------------------------------ reads

@@ -55,7 +55,16 @@ typedef enum zkc_event_type {
 	ZKC_EVENT_CACHE_INITIALIZED = 11,
 	ZKC_EVENT_CACHE_SUSPENDED = 12,
 	ZKC_EVENT_CACHE_RESYNCED = 13,
-	ZKC_EVENT_CACHE_OVERFLOW = 14
+	ZKC_EVENT_CACHE_OVERFLOW = 14,
+	ZKC_EVENT_CACHE_RESET = 15,
+	/* (16..31 are kept for further cache events) */
+	/* The ensemble's history went backwards: every server lost its data
+	 * (a wiped volume) or was restored from an older backup, so zxids
+	 * start again below those seen before. Comes after LOST and before
+	 * the new session's CONNECTED; event.state is LOST. Everything held
+	 * from before (cached data, zxids, fencing tokens, election epochs)
+	 * belongs to the old history: reload it. See zkc_history_resets. */
+	ZKC_EVENT_HISTORY_RESET = 32
 } zkc_event_type_t;
 
 typedef struct zkc_event {
@@ -173,6 +182,15 @@ ZKC_EXTERN int zkc_servers(char **out, zkc_t *zk);
  * Caller frees with zkc_free. */
 ZKC_EXTERN int zkc_current_server(char **out, zkc_t *zk);
 
+/* How many times this client saw the ensemble's history go backwards
+ * (ZKC_EVENT_HISTORY_RESET). zxids (czxid, mzxid, pzxid, lock fencing
+ * tokens, election epochs) are comparable only when taken under the same
+ * count: keep it next to any zxid you store across sessions. How it is
+ * found: when a new session replaces a lost one, zkc asks the server it
+ * connected to for a session claiming the highest zxid this client has
+ * seen; a server refuses that only if its history lacks that zxid. */
+ZKC_EXTERN uint64_t zkc_history_resets(zkc_t *zk);
+
 /* Replaces the default retry policy of later calls. */
 ZKC_EXTERN int zkc_set_retry(zkc_t *zk, const zkc_retry_t *retry);
 
@@ -192,6 +210,12 @@ ZKC_EXTERN void zkc_event_free(zkc_event_t *event);
  * for every state change, before the event callback or queue sees it, in the
  * order added. Returns an id for zkc_listener_remove in *out_id. */
 typedef void (*zkc_state_fn)(zkc_t *zk, int state, int64_t session_id, void *payload);
+/* Not a state (zkc_state never returns it): listeners also get it as
+ * `state` when the ensemble's history went backwards (see
+ * ZKC_EVENT_HISTORY_RESET), after LOST and before the new session's
+ * CONNECTED; session_id is the new session's. Ignore it if you keep no
+ * zxids, data or tokens across sessions. */
+#define ZKC_NOTICE_HISTORY_RESET 16
 ZKC_EXTERN int zkc_listener_add(int *out_id, zkc_t *zk, zkc_state_fn fn, void *payload);
 /* After it returns, the listener is not running and will not run again
  * (unless called from that listener itself). */
@@ -294,6 +318,26 @@ ZKC_EXTERN int zkc_children_w(zkc_strings_t **out, zkc_stat_t *out_stat, zkc_t *
 
 /* Waits until the connected server has caught up with the leader for path. */
 ZKC_EXTERN int zkc_sync(zkc_t *zk, const char *path);
+
+/* Reads a node's ACL. *out is owned by the caller: one allocation, freed
+ * with zkc_acl_list_free (entries and strings included). out_stat (may be
+ * NULL) gets the node's stat; its aversion is the version zkc_acl_set
+ * takes. The server shows a digest entry's hash only to a client with
+ * ADMIN on the node; others read "user:x". A read: retried per the
+ * client's policy. Expected codes:
+ * ZKC_ENONODE, ZKC_ENOAUTH, ZKC_EBADARGUMENTS (path, out NULL). */
+ZKC_EXTERN int zkc_acl_get(zkc_acl_list_t **out, zkc_stat_t *out_stat, zkc_t *zk,
+                           const char *path);
+/* Frees a list from zkc_acl_get. NULL is a no-op. */
+ZKC_EXTERN void zkc_acl_list_free(zkc_acl_list_t *list);
+/* Replaces a node's ACL if its aversion is `version` (-1: any). The list is
+ * not kept. Retried per the client's policy; a versioned change whose reply
+ * was lost and that then meets another version gives ZKC_EUNKNOWN. Expected
+ * codes: ZKC_ENONODE, ZKC_EBADVERSION, ZKC_ENOAUTH, ZKC_EINVALIDACL,
+ * ZKC_EBADARGUMENTS (path, empty list, bad entry, version < -1),
+ * ZKC_EUNKNOWN. */
+ZKC_EXTERN int zkc_acl_set(zkc_t *zk, const char *path, int32_t version,
+                           const zkc_acl_list_t *acl);
 
 /* Checks a path as ZooKeeper would (leading '/', no trailing '/', no empty,
  * "." or ".." component, no NUL or control characters, at most 4096 bytes).

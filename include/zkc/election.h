@@ -36,7 +36,9 @@ typedef struct zkc_election zkc_election_t;
  * rules: it may call blocking zkc functions, events wait meanwhile; it may
  * call zkc_election_resign/close on this election). `epoch` is the leader
  * node's creation zxid (czxid): it grows with every new leadership and is
- * the fencing token for writes to outside systems. No event is delivered for
+ * the fencing token for writes to outside systems, within one history of
+ * the ensemble (after ZKC_EVENT_HISTORY_RESET epochs start again lower:
+ * compare them only under the same zkc_history_resets()). No event is delivered for
  * zkc_election_resign or zkc_election_close: their caller knows. */
 typedef void (*zkc_election_fn)(zkc_election_t *e, int type, int64_t epoch, int reason,
                                 void *payload);
@@ -50,7 +52,7 @@ typedef struct zkc_election_options {
 	zkc_election_fn fn;         /* NULL = no events (poll or await) */
 	void *payload;
 	const zkc_acl_list_t *acl;  /* for the nodes; NULL = the client's default.
-	                             * Must outlive the election. */
+	                             * Copied by zkc_election_open. */
 } zkc_election_options_t;
 #define ZKC_ELECTION_OPTIONS_INIT { ZKC_ELECTION_OPTIONS_VERSION, NULL, \
 	ZKC_ELECTION_STEP_DOWN_SUSPENDED, NULL, NULL, NULL }

@@ -56,7 +56,12 @@ typedef struct zkc_lock_lease {
 	const char *path;     /* the lock node (without chroot) */
 	int64_t session_id;   /* the session that owns the node */
 	int64_t token;        /* fencing token: the node's czxid. Each new
-	                       * holder of one lock path gets a larger token */
+	                       * holder of one lock path gets a larger token,
+	                       * within one history of the ensemble: after a
+	                       * ZKC_EVENT_HISTORY_RESET (data wiped or
+	                       * restored) tokens start again lower and are
+	                       * not comparable with older ones; keep
+	                       * zkc_history_resets() next to a stored token */
 } zkc_lock_lease_t;
 
 /* Acquire timeouts. */

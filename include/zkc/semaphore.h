@@ -15,8 +15,8 @@ typedef struct zkc_semaphore_lease zkc_semaphore_lease_t;
 
 /* A semaphore handle on `path` allowing max_leases (>= 1) holders. Nothing
  * is sent. *out is owned by the caller (zkc_semaphore_close); `zk` must
- * outlive it. opts (may be NULL) gives the ACL (borrowed: it must outlive
- * the semaphore) and node data (copied); its flags must be 0 and its
+ * outlive it. opts (may be NULL) gives the ACL and node data (both
+ * copied); its flags must be 0 and its
  * event_fn is not used. Expected codes:
  * ZKC_EBADARGUMENTS (path, max_leases, options), ZKC_ENOMEM. */
 ZKC_EXTERN int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path,
@@ -57,7 +57,9 @@ ZKC_EXTERN void zkc_semaphore_lease_free(zkc_semaphore_lease_t *lease);
  * heard for it; else 0. Local. */
 ZKC_EXTERN int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *lease);
 
-/* The lease node's path and czxid (owned by the lease). */
+/* The lease node's path and czxid (owned by the lease). The czxid orders
+ * leases within one history of the ensemble only: see
+ * ZKC_EVENT_HISTORY_RESET and zkc_history_resets. */
 ZKC_EXTERN const char *zkc_semaphore_lease_path(const zkc_semaphore_lease_t *lease);
 ZKC_EXTERN int64_t zkc_semaphore_lease_token(const zkc_semaphore_lease_t *lease);
 

@@ -33,9 +33,9 @@ typedef struct zkc_service_reg zkc_service_reg_t;
  *               others (an instance of weight 2 gets twice the keys of one of
  *               weight 1)
  *   draining  - non-zero: registered, listed, but routed no keys
- *   metadata  - opaque bytes for applications (may hold NULs when
+ *   metadata  - UTF-8 text for applications (may hold NULs when
  *               metadata_len is given), at most ZKC_SERVICE_METADATA_MAX;
- *               NULL = none
+ *               NULL = none; other bytes: ZKC_EBADARGUMENTS
  *   metadata_len - (size_t)-1: strlen(metadata)
  *   replace   - an id already registered by another session: 0 (default)
  *               fails with ZKC_ENODEEXISTS; 1 deletes that node and takes the

@@ -15,12 +15,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char *encode(const void *key, size_t len, size_t *out_len)
 {
-	size_t n = zkc__ikey_enc_len(key, len);
+	size_t n = zkcr_ikey_enc_len(key, len);
 	char *s = malloc(n + 1);
 
 	if (!s)
 		abort();
-	if (zkc__ikey_enc(s, key, len) != s + n)
+	if (zkcr_ikey_enc(s, key, len) != s + n)
 		abort();
 	s[n] = '\0';
 	*out_len = n;
@@ -42,9 +42,9 @@ static void round_trip(const uint8_t *key, size_t len)
 
 	if (!back)
 		abort();
-	if (memchr(name, ZKC__IKEY_SEP, n) || memchr(name, '/', n) || memchr(name, '\0', n))
+	if (memchr(name, ZKCR_IKEY_SEP, n) || memchr(name, '/', n) || memchr(name, '\0', n))
 		abort();
-	if (zkc__ikey_dec(back, &dl, name, n) != 0 || dl != len || memcmp(back, key, len) != 0)
+	if (zkcr_ikey_dec(back, &dl, name, n) != 0 || dl != len || memcmp(back, key, len) != 0)
 		abort();
 	free(back);
 	free(name);
@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t half = size / 2, n1, n2, dl;
 	char *a, *b;
 	unsigned char *dec;
-	zkc__irec_field_t f[8];
+	zkcr_irec_field_t f[8];
 	size_t nf;
 	const unsigned char *payload;
 	size_t payload_len;
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dec = malloc(size + 1);
 	if (!dec)
 		abort();
-	if (zkc__ikey_dec(dec, &dl, (const char *)data, size) == 0) {
+	if (zkcr_ikey_dec(dec, &dl, (const char *)data, size) == 0) {
 		char *again = encode(dec, dl, &n1);
 
 		if (n1 != size || memcmp(again, data, size) != 0)
@@ -88,13 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(dec);
 
 	/* the input as record data: parses only into what serializes back */
-	if (zkc__irec_parse(f, 8, &nf, &payload, &payload_len, data, size) == 0) {
-		size_t sz = zkc__irec_size(f, nf, payload_len);
+	if (zkcr_irec_parse(f, 8, &nf, &payload, &payload_len, data, size) == 0) {
+		size_t sz = zkcr_irec_size(f, nf, payload_len);
 		unsigned char *out = malloc(sz ? sz : 1);
 
 		if (!out)
 			abort();
-		zkc__irec_write(out, f, nf, payload, payload_len);
+		zkcr_irec_write(out, f, nf, payload, payload_len);
 		if (sz != size || memcmp(out, data, size) != 0)
 			abort();
 		free(out);

@@ -246,6 +246,21 @@ int h_restart(int node)
 	    h_timeout(H_TIMEOUT_MS)), "restart", i);
 }
 
+int h_wipe(void)
+{
+	zkc_ens_t *e = h_ens();
+
+	if (!e) {
+		say("no own ensemble (ZKC_TEST_URL is set?)");
+		return -1;
+	}
+	if (zkc_ens_wipe(e, h_timeout(H_TIMEOUT_MS)) != ZKC_OK) {
+		say("wipe: %s", zkc_ens_error());
+		return -1;
+	}
+	return 0;
+}
+
 int h_wait_quorum(void)
 {
 	zkc_ens_t *e = h_ens();

@@ -92,6 +92,10 @@ int h_stop(int node);
 int h_cont(int node);
 int h_restart(int node);
 
+/* Every node loses its data (zkc_ens_wipe): all killed, snapshots and
+ * logs deleted, all started again; waits for a quorum. */
+int h_wipe(void);
+
 /* Waits until a majority serves under one leader. */
 int h_wait_quorum(void);
 

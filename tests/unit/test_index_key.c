@@ -41,7 +41,7 @@ static void test_known_encodings(void **state)
 		char *s = enc(cases[i].in, cases[i].n);
 
 		assert_string_equal(s, cases[i].out);
-		assert_int_equal(zkc__ikey_enc_len(cases[i].in, cases[i].n), strlen(cases[i].out));
+		assert_int_equal(zkcr_ikey_enc_len(cases[i].in, cases[i].n), strlen(cases[i].out));
 		zkc_free(s);
 	}
 }
@@ -60,7 +60,7 @@ static void test_every_byte_round_trips_into_safe_characters(void **state)
 		/* printable ASCII only (valid UTF-8, no control), never '/' */
 		assert_true(s[i] > 0x20 && s[i] < 0x7f);
 		assert_true(s[i] != '/');
-		assert_true(s[i] != ZKC__IKEY_SEP);
+		assert_true(s[i] != ZKCR_IKEY_SEP);
 	}
 	assert_int_equal(zkc_index_decode(&back, &n, s, strlen(s)), ZKC_OK);
 	assert_int_equal(n, 256);
@@ -107,19 +107,19 @@ static void test_order_of_keys_and_of_value_id_entries_is_kept(void **state)
 
 		rand_key(a, &an, &seed);
 		rand_key(b, &bn, &seed);
-		*zkc__ikey_enc(ea, a, an) = 0;
-		*zkc__ikey_enc(eb, b, bn) = 0;
+		*zkcr_ikey_enc(ea, a, an) = 0;
+		*zkcr_ikey_enc(eb, b, bn) = 0;
 		assert_int_equal(sgn(strcmp(ea, eb)), bytecmp(a, an, b, bn));
 
 		/* entries "value+id" sort by value, then id */
 		rand_key(ia, &ian, &seed);
 		rand_key(ib, &ibn, &seed);
-		e = zkc__ikey_enc(ea, a, an);
-		*e++ = ZKC__IKEY_SEP;
-		*zkc__ikey_enc(e, ia, ian) = 0;
-		e = zkc__ikey_enc(eb, b, bn);
-		*e++ = ZKC__IKEY_SEP;
-		*zkc__ikey_enc(e, ib, ibn) = 0;
+		e = zkcr_ikey_enc(ea, a, an);
+		*e++ = ZKCR_IKEY_SEP;
+		*zkcr_ikey_enc(e, ia, ian) = 0;
+		e = zkcr_ikey_enc(eb, b, bn);
+		*e++ = ZKCR_IKEY_SEP;
+		*zkcr_ikey_enc(e, ib, ibn) = 0;
 		want = bytecmp(a, an, b, bn);
 		if (want == 0)
 			want = bytecmp(ia, ian, ib, ibn);
@@ -148,16 +148,16 @@ static void test_names_no_key_encodes_to_are_refused(void **state)
 
 static void test_record_format_round_trips_and_refuses_truncation(void **state)
 {
-	zkc__irec_field_t f[2] = { { "color", 5, (const unsigned char *)"r\0d", 3 },
+	zkcr_irec_field_t f[2] = { { "color", 5, (const unsigned char *)"r\0d", 3 },
 	                           { "e/m", 3, (const unsigned char *)"", 0 } }, g[4];
 	const unsigned char *pl;
-	size_t size = zkc__irec_size(f, 2, 4), n = 0, pll = 0, cut;
+	size_t size = zkcr_irec_size(f, 2, 4), n = 0, pll = 0, cut;
 	unsigned char *buf = malloc(size);
 	(void)state;
 
 	assert_non_null(buf);
-	zkc__irec_write(buf, f, 2, "\0pay", 4);
-	assert_int_equal(zkc__irec_parse(g, 4, &n, &pl, &pll, buf, size), 0);
+	zkcr_irec_write(buf, f, 2, "\0pay", 4);
+	assert_int_equal(zkcr_irec_parse(g, 4, &n, &pl, &pll, buf, size), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(g[0].name_len, 5);
 	assert_memory_equal(g[0].name, "color", 5);
@@ -168,10 +168,10 @@ static void test_record_format_round_trips_and_refuses_truncation(void **state)
 	assert_memory_equal(pl, "\0pay", 4);
 	/* every cut inside the field table is refused, never read past */
 	for (cut = 0; cut < size - 4; cut++)
-		assert_int_equal(zkc__irec_parse(g, 4, &n, &pl, &pll, buf, cut), -1);
+		assert_int_equal(zkcr_irec_parse(g, 4, &n, &pl, &pll, buf, cut), -1);
 	/* more fields than the caller has room for */
-	assert_int_equal(zkc__irec_parse(g, 1, &n, &pl, &pll, buf, size), -1);
-	assert_int_equal(zkc__irec_parse(g, 4, &n, &pl, &pll, "ZKI0\0\0\0\0", 8), -1);
+	assert_int_equal(zkcr_irec_parse(g, 1, &n, &pl, &pll, buf, size), -1);
+	assert_int_equal(zkcr_irec_parse(g, 4, &n, &pl, &pll, "ZKI0\0\0\0\0", 8), -1);
 	free(buf);
 }
 

@@ -314,6 +314,13 @@ static void test_bad_instances_are_refused_before_encoding(void **state)
 	assert_int_equal(zkc_service_encode(&data, NULL, "s", &in), ZKC_OK);
 	zkc_free(data);
 	free(big);
+	/* metadata is a JSON string: text, not arbitrary bytes */
+	in.metadata = "ok\xff\xfe";
+	in.metadata_len = (size_t)-1;
+	assert_int_equal(zkc_service_encode(&data, NULL, "s", &in), ZKC_EBADARGUMENTS);
+	assert_non_null(strstr(zkc_error_last()->message, "metadata is not UTF-8"));
+	assert_null(data);
+	in.metadata = NULL;
 	in.version = 0;
 	assert_int_equal(zkc_service_encode(&data, NULL, "s", &in), ZKC_EBADARGUMENTS);
 }

@@ -44,3 +44,5 @@ __all__ = [
     "Participant", "Barrier", "DoubleBarrier", "PersistentNode", "Registration", "Router",
     "Endpoint", "Instance", "core_version", "MAX_DATA_LEN", "__version__",
 ]
+
+from . import aio  # noqa: E402  (zkc.aio: the asyncio API)

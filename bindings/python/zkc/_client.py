@@ -85,6 +85,10 @@ class EventType(enum.IntEnum):
     CACHE_SUSPENDED = 12
     CACHE_RESYNCED = 13
     CACHE_OVERFLOW = 14
+    CACHE_RESET = 15
+    #: the ensemble lost its data: zxids and tokens from before are not
+    #: comparable with later ones (docs/decisions/0006-history-reset.md)
+    HISTORY_RESET = 32
 
 
 class WatchedEvent(NamedTuple):

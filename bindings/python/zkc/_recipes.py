@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import logging
 import queue as _queue
+import weakref
 from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _zkc_c as _c
@@ -23,6 +24,17 @@ def _lock_timeout(timeout: Optional[float], blocking: bool) -> int:
     if not blocking:
         return 0
     return -1 if timeout is None else _ms(timeout)
+
+
+def _weak_call(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A callable that calls the bound method while its object lives, so a
+    dispatcher entry never keeps a dropped handle alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> Any:
+        m = ref()
+        return None if m is None else m(*args)
+    return call
 
 
 class _Handle:
@@ -135,7 +147,7 @@ class Lock(_Handle):
                                        _check_data(data))
         self._attach(h)
         self._fd = _c.zkc_lock_events_fd(h)
-        client._events.add_fd(self._fd, self._drain)
+        client._events.add_fd(self._fd, _weak_call(self._drain))
 
     @property
     def path(self) -> str:
@@ -548,7 +560,7 @@ class Cache(_Handle):
         _check_path(path)
         self._listeners: List[Callable[[CacheEvent], Any]] = []
         self._queues: List[Any] = []
-        self._token = client._events.register(self._on_event, once=False)
+        self._token = client._events.register(_weak_call(self._on_event), once=False)
         try:
             (h,) = _c.zkc_py_cache_open(client._handle(), path, int(depth), 1 if data else 0,
                                         int(max_nodes), int(max_bytes), 1 if events else 0,

@@ -1,0 +1,142 @@
+/* recipes/support.c - the recipes' shared helpers (support.h): clock,
+ * deadline waits, backoff, ACL copies, options versions. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "zkc/cancel.h"
+#include "support.h"
+
+/* An ACL longer than this is a mistake, not a policy. */
+#define ACL_MAX 64
+
+int64_t zkcr_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t zkcr_deadline(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : zkcr_now_ms() + timeout_ms;
+}
+
+int zkcr_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca) != 0)
+		return ZKC_ENOMEM;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	rc = pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc == 0 ? ZKC_OK : ZKC_ENOMEM;
+}
+
+int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
+{
+	struct timespec ts;
+	int64_t left, until;
+	int rc;
+
+	if ((rc = zkc_cancel_check()) != ZKC_OK)
+		return rc;
+	left = deadline < 0 ? -1 : deadline - zkcr_now_ms();
+	if (deadline >= 0 && left <= 0)
+		return ZKC_ETIMEDOUT;
+	/* with a token bound, wake up often enough to notice it firing */
+	left = zkc_cancel_slice_ms(left);
+	if (left < 0) {
+		pthread_cond_wait(cv, mu);
+		return 0;
+	}
+	until = zkcr_now_ms() + left;
+	ts.tv_sec = (time_t)(until / 1000);
+	ts.tv_nsec = (long)(until % 1000) * 1000000L;
+	pthread_cond_timedwait(cv, mu, &ts);
+	return 0;
+}
+
+unsigned zkcr_random(void)
+{
+	unsigned v = 0;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != (ssize_t)sizeof(v))
+		v = (unsigned)zkcr_now_ms() * 2654435761u;
+	return v;
+}
+
+void zkcr_backoff(int attempt)
+{
+	unsigned cap = attempt >= 6 ? 64u : 1u << (attempt < 0 ? 0 : attempt);
+	unsigned us = zkcr_random() % (cap * 1000u + 1u);
+	struct timespec ts = { 0, (long)us * 1000L };
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+void zkcr_acl_free(zkc_acl_list_t *acl)
+{
+	int i;
+
+	if (!acl)
+		return;
+	for (i = 0; acl->acls && i < acl->count; i++) {
+		free((char *)(uintptr_t)acl->acls[i].scheme);
+		free((char *)(uintptr_t)acl->acls[i].id);
+	}
+	free((zkc_acl_t *)(uintptr_t)acl->acls);
+	free(acl);
+}
+
+int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what)
+{
+	zkc_acl_list_t *l;
+	zkc_acl_t *a;
+	int i;
+
+	*out = NULL;
+	if (!in)
+		return ZKC_OK;
+	if (in->count <= 0 || in->count > ACL_MAX || !in->acls)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "%s: an ACL needs 1 to %d entries (count %d%s)",
+		                     what, ACL_MAX, in->count, in->acls ? "" : ", no entries");
+	for (i = 0; i < in->count; i++)
+		if (!in->acls[i].scheme || !in->acls[i].id)
+			return zkc_error_set(ZKC_EBADARGUMENTS, "%s: ACL entry %d has no %s",
+			                     what, i, in->acls[i].scheme ? "id" : "scheme");
+	l = calloc(1, sizeof(*l));
+	a = calloc((size_t)in->count, sizeof(*a));
+	if (!l || !a) {
+		free(l);
+		free(a);
+		return zkc_error_set(ZKC_ENOMEM, "%s: out of memory copying the ACL", what);
+	}
+	l->acls = a;
+	l->count = in->count;
+	for (i = 0; i < in->count; i++) {
+		a[i].perms = in->acls[i].perms;
+		a[i].scheme = strdup(in->acls[i].scheme);
+		a[i].id = strdup(in->acls[i].id);
+		if (!a[i].scheme || !a[i].id) {
+			zkcr_acl_free(l);
+			return zkc_error_set(ZKC_ENOMEM, "%s: out of memory copying the ACL", what);
+		}
+	}
+	*out = l;
+	return ZKC_OK;
+}
+
+int zkcr_options_version(int version, int current, const char *what)
+{
+	if (version >= 1 && version <= current)
+		return ZKC_OK;
+	return zkc_error_set(ZKC_EBADARGUMENTS, "%s: version %d is not supported (1 to %d)",
+	                     what, version, current);
+}

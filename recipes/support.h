@@ -1,0 +1,56 @@
+/* recipes/support.h - what the recipes share and the public API does not
+ * offer: a monotonic clock, deadline waits on condition variables, jittered
+ * backoff, deep ACL copies and the options version check. Built only on the
+ * public headers, like the recipes; names start with zkcr_ so a grep tells
+ * them from the core's internal functions (which recipes never call). */
+#ifndef ZKC_RECIPES_SUPPORT_H
+#define ZKC_RECIPES_SUPPORT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "zkc/acl.h"
+#include "zkc/common.h"
+
+/* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock). */
+int64_t zkcr_now_ms(void);
+
+/* The deadline `timeout_ms` from now on zkcr_now_ms's clock; -1 (none)
+ * when timeout_ms < 0. */
+int64_t zkcr_deadline(int timeout_ms);
+
+/* Initializes *cv to time its waits on CLOCK_MONOTONIC, the clock of
+ * zkcr_cond_wait_until. ZKC_OK or ZKC_ENOMEM. */
+int zkcr_cond_init(pthread_cond_t *cv);
+
+/* Waits on cv (mu held, as pthread_cond_wait) for a signal or until the
+ * monotonic `deadline` (ms; < 0: no deadline). Returns ZKC_ECANCELED
+ * (recorded for zkc_error_last) when the cancellation token bound to the
+ * calling thread has fired (zkc/cancel.h: looked at before the wait and
+ * every ZKC_CANCEL_POLL_MS while one is bound), ZKC_ETIMEDOUT when the
+ * deadline has passed before the wait, else 0 after a wake-up, which may
+ * be spurious or a time slice ending: callers re-check their condition and
+ * call again. cv must come from zkcr_cond_init. */
+int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline);
+
+/* A random 32-bit value (getrandom; the clock if that fails). */
+unsigned zkcr_random(void);
+
+/* Sleeps a jittered [0, min(2^attempt, 64)] ms: the pause after a lost
+ * race, so contenders do not retry in lock step. */
+void zkcr_backoff(int attempt);
+
+/* A deep copy of `in` for a handle that keeps an ACL beyond the call that
+ * gave it: *out is NULL when in is NULL (the client's default ACL), else
+ * owned by the caller and freed with zkcr_acl_free. ZKC_EBADARGUMENTS
+ * (with a message naming `what`) for an empty list, over 64 entries or
+ * entries without a scheme or id; ZKC_ENOMEM. */
+int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what);
+void zkcr_acl_free(zkc_acl_list_t *acl);
+
+/* The options version policy: every version from 1 to `current` is
+ * accepted. ZKC_OK, or ZKC_EBADARGUMENTS with a message naming `what`
+ * (the options type). */
+int zkcr_options_version(int version, int current, const char *what);
+
+#endif

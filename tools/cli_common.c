@@ -1,0 +1,49 @@
+/* tools/cli_common.c - what every `zkc` command does the same way: exit
+ * codes from zkc codes, and opening the client (--url, else $ZKC_URL). */
+#include <stdio.h>
+
+#include "cli.h"
+
+int cli_fail(const char *what, int code)
+{
+	const zkc_error_t *e = zkc_error_last();
+
+	if (code == ZKC_OK)
+		return CLI_OK;
+	/* the detail only when it belongs to this failure: an older one left
+	 * on the thread would explain something else */
+	fprintf(stderr, "zkc: %s: %s (%s)\n", what, e->code == code && e->message[0] ?
+	        e->message : zkc_strerror(code), zkc_strcode(code));
+	switch (code) {
+	case ZKC_ENONODE: return CLI_NONODE;
+	case ZKC_ENODEEXISTS: return CLI_EXISTS;
+	case ZKC_EBADVERSION: return CLI_BADVERSION;
+	case ZKC_ENOAUTH: case ZKC_EAUTHFAILED: case ZKC_EINVALIDACL: return CLI_NOAUTH;
+	case ZKC_ETIMEDOUT: case ZKC_ECONNECTIONLOSS: case ZKC_ESESSIONEXPIRED:
+	case ZKC_ETLS: return CLI_CONNECT;
+	case ZKC_ENOTEMPTY: return CLI_NOTEMPTY;
+	case ZKC_EUNKNOWN: return CLI_UNKNOWN;
+	case ZKC_EBADARGUMENTS: case ZKC_EURL: case ZKC_ETOOLARGE: return CLI_USAGE;
+	default: return CLI_FAIL;
+	}
+}
+
+zkc_t *cli_open(int *exit_code)
+{
+	zkc_t *zk = NULL;
+	int rc = zkc_open(&zk, NULL, NULL);
+
+	if (rc != ZKC_OK) {
+		*exit_code = cli_fail("connect", rc);
+		return NULL;
+	}
+	return zk;
+}
+
+int cli_usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "zkc: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry `zkc --help'.\n");
+	return CLI_USAGE;
+}
