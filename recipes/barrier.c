@@ -276,10 +276,16 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 }
 
 /* Deletes our node if this session still owns it (docs/design.md, rule 5). */
+/* Deletes our node. It is cleanup, so a cancel token that ended the call
+ * must not cancel it too: the token is unbound meanwhile. */
 static void drop_own(zkc_double_barrier_t *b)
 {
-	if (b->sid && b->sid == session_of(b->zk))
+	if (b->sid && b->sid == session_of(b->zk)) {
+		zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+
 		zkc_delete(b->zk, b->own, -1, 0);
+		zkc_cancel_bind(tok);
+	}
 	b->sid = 0;
 }
 
@@ -378,8 +384,12 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
 		if (!watch_set)
 			waiter_put(w);   /* the watch's ref: it was not set */
-		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK)
+		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK) {
+			zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+
 			zkc_delete(b->zk, b->own, -1, 0);   /* made in the new session */
+			zkc_cancel_bind(tok);
+		}
 		if (lost || !watch_set || retryable(kc)) {
 			rc = lost ? ZKC_ELOST : !watch_set ? ec : kc;
 			waiter_put(w);
