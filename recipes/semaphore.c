@@ -131,7 +131,7 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 		free(s->leases);
 		free(s);
 		free(locks);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", path);
 	}
 	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
