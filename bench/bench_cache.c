@@ -1,8 +1,9 @@
 /* bench/bench_cache.c - the `cache` scenario of bench/run: cache reads
- * against zkc_get, memory per cached node, initial load of 10,000 nodes
- * against a sequential walk, and change propagation against a get round
- * trip. Reads ZKC_URL; one JSON object of metrics on stdout, commentary on
- * stderr (see bench/README.md). */
+ * against zkc_get (one thread, and 1, 2 and 4 reader threads at once),
+ * memory per cached node, initial load of 10,000 nodes against a
+ * sequential walk, and change propagation against a get round trip. Reads
+ * ZKC_URL; one JSON object of metrics on stdout, commentary on stderr (see
+ * bench/README.md). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,6 +22,11 @@
 #define LOAD_NODES 10000
 #define DATA_BYTES 32
 #define PROP_SAMPLES 300
+/* Reads timed in blocks: a clock read costs about as much as a cache read,
+ * so a per-read figure is a block's time / BLOCK. */
+#define BLOCK 100
+#define BLOCKS 4000
+#define MAX_READERS 4
 
 static int64_t now_ns(void)
 {
@@ -81,6 +87,85 @@ static void fill(zkc_t *zk, const char *parent, int n)
 	zkc_batch_free(b);
 }
 
+/* ------------------------------------------------------------ reads */
+
+typedef struct readers {
+	zkc_cache_t *c;
+	const char *node;
+	int peek;                     /* pin + peek + unpin, else get with copy */
+	pthread_barrier_t go;
+	int64_t *blk[MAX_READERS];    /* ns per block of BLOCK reads */
+} readers_t;
+
+typedef struct reader_arg {
+	readers_t *r;
+	int i;
+} reader_arg_t;
+
+static void read_blocks(readers_t *r, int64_t *out, int blocks)
+{
+	int b, k;
+
+	for (b = 0; b < blocks; b++) {
+		int64_t a = now_ns();
+
+		for (k = 0; k < BLOCK; k++) {
+			if (r->peek) {
+				const char *d;
+				size_t len;
+				zkc_stat_t st;
+
+				zkc_cache_pin(r->c);
+				if (zkc_cache_peek(&d, &len, &st, r->c, r->node) != ZKC_OK)
+					die("peek", -1);
+				zkc_cache_unpin(r->c);
+			} else {
+				char *o = NULL;
+				size_t len;
+				zkc_stat_t st;
+
+				if (zkc_cache_get(&o, &len, &st, r->c, r->node) != ZKC_OK)
+					die("cache get", -1);
+				zkc_free(o);
+			}
+		}
+		out[b] = now_ns() - a;
+	}
+}
+
+static void *reader_main(void *p)
+{
+	reader_arg_t *a = p;
+
+	pthread_barrier_wait(&a->r->go);
+	read_blocks(a->r, a->r->blk[a->i], BLOCKS);
+	return NULL;
+}
+
+/* n threads read at once; p50/p99 per read over all their blocks. */
+static void read_threads(readers_t *r, int n, double *p50, double *p99)
+{
+	pthread_t t[MAX_READERS];
+	reader_arg_t a[MAX_READERS];
+	int64_t *all = calloc((size_t)n * BLOCKS, sizeof(int64_t));
+	int i;
+
+	pthread_barrier_init(&r->go, NULL, (unsigned)n);
+	for (i = 0; i < n; i++) {
+		a[i].r = r;
+		a[i].i = i;
+		pthread_create(&t[i], NULL, reader_main, &a[i]);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		memcpy(all + (size_t)i * BLOCKS, r->blk[i], BLOCKS * sizeof(int64_t));
+	}
+	pthread_barrier_destroy(&r->go);
+	*p50 = pct_us(all, (size_t)n * BLOCKS, 0.50) / BLOCK;
+	*p99 = pct_us(all, (size_t)n * BLOCKS, 0.99) / BLOCK;
+	free(all);
+}
+
 /* ------------------------------------------------------------ propagation */
 
 /* The last UPDATED the cache reported and when: the event may come before
@@ -113,7 +198,10 @@ int main(void)
 	zkc_cache_options_t o = ZKC_CACHE_OPTIONS_INIT;
 	char root[128], node[160], load[160], prop_node[160], data[100];
 	double c50, c99, p50peek, g50, g99, walk_ms, cache_ms, tree_ms, mem_per_node, mem_all;
-	double path_avg;
+	double path_avg, timer_us, b50, b99, bp50, bp99;
+	double t50[MAX_READERS + 1], t99[MAX_READERS + 1], tp50[MAX_READERS + 1];
+	readers_t rd;
+	int nt;
 	double prop50, prop99, prop_ack50, rtt50, w50;
 	int64_t *ack = calloc(PROP_SAMPLES, sizeof(int64_t));
 	int64_t *full = calloc(PROP_SAMPLES, sizeof(int64_t));
@@ -171,6 +259,43 @@ int main(void)
 		lat[i] = now_ns() - a;
 	}
 	p50peek = pct_us(lat, READS_CACHE, 0.50);
+	for (i = 0; i < READS_CACHE; i++) {
+		int64_t a = now_ns();
+
+		lat[i] = now_ns() - a;
+	}
+	timer_us = pct_us(lat, READS_CACHE, 0.50);
+	/* Block-timed, on this thread, then 1, 2 and 4 threads at once. */
+	memset(&rd, 0, sizeof(rd));
+	rd.c = c;
+	rd.node = node;
+	for (nt = 0; nt < MAX_READERS; nt++)
+		rd.blk[nt] = calloc(BLOCKS, sizeof(int64_t));
+	read_blocks(&rd, rd.blk[0], BLOCKS);
+	b50 = pct_us(rd.blk[0], BLOCKS, 0.50) / BLOCK;
+	b99 = pct_us(rd.blk[0], BLOCKS, 0.99) / BLOCK;
+	rd.peek = 1;
+	read_blocks(&rd, rd.blk[0], BLOCKS);
+	bp50 = pct_us(rd.blk[0], BLOCKS, 0.50) / BLOCK;
+	bp99 = pct_us(rd.blk[0], BLOCKS, 0.99) / BLOCK;
+	for (nt = 1; nt <= MAX_READERS; nt *= 2) {
+		double x;
+
+		rd.peek = 0;
+		read_threads(&rd, nt, &t50[nt], &t99[nt]);
+		rd.peek = 1;
+		read_threads(&rd, nt, &tp50[nt], &x);
+	}
+	for (nt = 0; nt < MAX_READERS; nt++)
+		free(rd.blk[nt]);
+	fprintf(stderr, "reads per call (one clock read of %.3f us included): get p50 %.3f us, "
+	        "pinned peek p50 %.3f us\n", timer_us, c50, p50peek);
+	fprintf(stderr, "reads in blocks of %d (per read): get p50 %.4f us p99 %.4f us, pinned "
+	        "peek p50 %.4f us p99 %.4f us\n", BLOCK, b50, b99, bp50, bp99);
+	fprintf(stderr, "reader threads (per read, blocks of %d): 1: get p50 %.4f p99 %.4f peek "
+	        "p50 %.4f; 2: get p50 %.4f p99 %.4f peek p50 %.4f; 4: get p50 %.4f p99 %.4f "
+	        "peek p50 %.4f us\n", BLOCK, t50[1], t99[1], tp50[1], t50[2], t99[2], tp50[2],
+	        t50[4], t99[4], tp50[4]);
 	zkc_cache_close(c);
 	c = NULL;
 	for (i = 0; i < READS_GET; i++) {
@@ -302,10 +427,20 @@ int main(void)
 	       "\"load_walk_ms\": %.1f, \"load_speedup_x\": %.1f, "
 	       "\"prop_after_ack_p50_us\": %.1f, \"prop_get_rtt_p50_us\": %.1f, "
 	       "\"prop_ratio_vs_get\": %.2f, \"prop_from_write_p50_us\": %.1f, "
-	       "\"prop_from_write_p99_us\": %.1f, \"write_p50_us\": %.1f}\n",
+	       "\"prop_from_write_p99_us\": %.1f, \"write_p50_us\": %.1f, "
+	       "\"timer_p50_us\": %.3f, \"read_block_get_p50_us\": %.4f, "
+	       "\"read_block_get_p99_us\": %.4f, \"read_block_peek_p50_us\": %.4f, "
+	       "\"read_block_peek_p99_us\": %.4f, "
+	       "\"read_t1_get_p50_us\": %.4f, \"read_t1_get_p99_us\": %.4f, "
+	       "\"read_t1_peek_p50_us\": %.4f, "
+	       "\"read_t2_get_p50_us\": %.4f, \"read_t2_get_p99_us\": %.4f, "
+	       "\"read_t2_peek_p50_us\": %.4f, "
+	       "\"read_t4_get_p50_us\": %.4f, \"read_t4_get_p99_us\": %.4f, "
+	       "\"read_t4_peek_p50_us\": %.4f}\n",
 	       c50, c99, p50peek, g50, g99, g50 / c50, mem_per_node, mem_all, path_avg, LOAD_NODES,
 	       cache_ms, tree_ms, walk_ms, walk_ms / cache_ms, prop_ack50, rtt50, prop_ack50 / rtt50,
-	       prop50, prop99, w50);
+	       prop50, prop99, w50, timer_us, b50, b99, bp50, bp99, t50[1], t99[1], tp50[1],
+	       t50[2], t99[2], tp50[2], t50[4], t99[4], tp50[4]);
 	free(ack);
 	free(full);
 	free(gets);

@@ -34,7 +34,8 @@ static int64_t session_of(zkc_t *zk)
  * client's session, ZKC_ECLOSED when the client closes, ZKC_ECANCELED when
  * the thread's cancellation token fires. Checks the session
  * every 100 ms: a lost session ends no watch of a plain waiter early. */
-static int wait_fired(zkcr_waker_t *w, zkc_t *zk, int64_t deadline, int64_t sid)
+static int wait_fired(zkcr_waker_t *w, zkc_t *zk, int64_t deadline, int64_t sid,
+                      const char *path)
 {
 	int rc = ZKC_OK;
 
@@ -43,15 +44,17 @@ static int wait_fired(zkcr_waker_t *w, zkc_t *zk, int64_t deadline, int64_t sid)
 		int64_t now = zkcr_now_ms();
 
 		if (deadline >= 0 && now >= deadline) {
-			rc = ZKC_ETIMEDOUT;
+			rc = zkc_error_set(ZKC_ETIMEDOUT, "barrier %s: deadline passed", path);
 			break;
 		}
 		if (sid && session_of(zk) != sid) {
-			rc = ZKC_ELOST;
+			rc = zkc_error_set(ZKC_ELOST, "barrier %s: the session changed while "
+			                   "waiting", path);
 			break;
 		}
 		if (zkc_state(zk) == ZKC_STATE_CLOSED) {
-			rc = ZKC_ECLOSED;
+			rc = zkc_error_set(ZKC_ECLOSED, "barrier %s: the client closed while "
+			                   "waiting", path);
 			break;
 		}
 		rc = zkcr_cond_wait_until(&w->cv, &w->mu, deadline < 0 || deadline - now > 100
@@ -70,7 +73,8 @@ static int check_path(const char *path)
 
 	if (rc != ZKC_OK)
 		return rc;
-	return strcmp(path, "/") == 0 ? ZKC_EBADARGUMENTS : ZKC_OK;
+	return strcmp(path, "/") == 0 ? zkc_error_set(ZKC_EBADARGUMENTS, "barrier /: the root "
+	                                              "cannot be a barrier") : ZKC_OK;
 }
 
 /* ------------------------------------------------------------ simple barrier */
@@ -81,7 +85,8 @@ int zkc_barrier_set(zkc_t *zk, const char *path)
 	int rc;
 
 	if (!zk || !path)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "barrier set: %s is NULL",
+		                                        zk ? "path" : "client");
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	co.flags = ZKC_CREATE_PARENTS;
@@ -94,7 +99,8 @@ int zkc_barrier_remove(zkc_t *zk, const char *path)
 	int rc;
 
 	if (!zk || !path)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "barrier remove: %s is NULL", zk ? "path"
+		                     : "client");
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	rc = zkc_delete(zk, path, -1, 0);
@@ -107,14 +113,15 @@ int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 	int rc;
 
 	if (!zk || !path)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "barrier wait: %s is NULL", zk ? "path"
+		                     : "client");
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	for (;;) {
 		zkcr_waker_t *w = zkcr_waker_new(2);
 
 		if (!w)
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "barrier %s: out of memory", path);
 		rc = zkc_exists_w(NULL, zk, path, zkcr_waker_fire, w);
 		if (rc != ZKC_OK && rc != ZKC_ENONODE)
 			zkcr_waker_unref(w);   /* no watch was set */
@@ -123,7 +130,8 @@ int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 			zkcr_waker_unref(w);
 			return rc == ZKC_ENONODE ? ZKC_OK : rc;
 		}
-		rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, zk, deadline, 0);
+		rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "barrier %s: still up",
+		                                     path) : wait_fired(w, zk, deadline, 0, path);
 		zkcr_waker_unref(w);
 		if (rc != ZKC_OK)
 			return rc;
@@ -178,19 +186,23 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	if (out)
 		*out = NULL;
 	if (!out || !zk || !path || count < 1)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "double barrier %s: %s", path ? path
+		                     : "(null)", !out ? "out is NULL" : !zk ? "client is NULL"
+		                     : !path ? "path is NULL" : "count < 1");
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	if (id && (!*id || strchr(id, '/') || strcmp(id, READY) == 0 ||
 	           strcmp(id, ".") == 0 || strcmp(id, "..") == 0))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "double barrier %s: id \"%.64s\": not a "
+		                     "node name of its own (empty, with '/', ., .. or the ready "
+		                     "node's name)", path, id);
 	if (!id) {
 		random_uuid(uuid);
 		id = uuid;
 	}
 	b = calloc(1, sizeof(*b));
 	if (!b)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", path);
 	b->zk = zk;
 	b->count = count;
 	b->path = strdup(path);
@@ -198,7 +210,7 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	b->own = join2(path, id);
 	if (!b->path || !b->ready || !b->own) {
 		zkc_double_barrier_close(b);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", path);
 	}
 	if ((rc = zkc_path_validate(b->own, (size_t)-1)) != ZKC_OK) {
 		zkc_double_barrier_close(b);
@@ -210,10 +222,16 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 }
 
 /* Deletes our node if this session still owns it (docs/design.md, rule 5). */
+/* Deletes our node. It is cleanup, so a cancel token that ended the call
+ * must not cancel it too: the token is unbound meanwhile. */
 static void drop_own(zkc_double_barrier_t *b)
 {
-	if (b->sid && b->sid == session_of(b->zk))
+	if (b->sid && b->sid == session_of(b->zk)) {
+		zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+
 		zkc_delete(b->zk, b->own, -1, 0);
+		zkc_cancel_bind(tok);
+	}
 	b->sid = 0;
 }
 
@@ -248,7 +266,9 @@ static int create_own(zkc_double_barrier_t *b)
 	if (rc == ZKC_ENODEEXISTS) {
 		rc = zkc_exists(&st, b->zk, b->own);
 		if (rc == ZKC_OK && st.ephemeral_owner != session_of(b->zk))
-			return ZKC_ENODEEXISTS;
+			return zkc_error_set(ZKC_ENODEEXISTS, "double barrier %s: member node %s "
+			                     "belongs to another session (id taken)", b->path,
+			                     b->own);
 		if (rc == ZKC_ENONODE)
 			return create_own(b);
 	}
@@ -268,9 +288,10 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 	int lost;
 
 	if (!b)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "double barrier enter: barrier is NULL");
 	if (b->entered)
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: already entered",
+		                     b->path);
 	if ((rc = zkc_batch_new(&bt)) != ZKC_OK)
 		return rc;
 	co.mode = ZKC_EPHEMERAL;
@@ -281,7 +302,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 
 		zkc_batch_clear(bt);
 		if (!(w = zkcr_waker_new(2))) {
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
 			break;
 		}
 		/* watch "ready" first, then add ourselves, then count: one trip */
@@ -309,8 +330,12 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
 		if (!watch_set)
 			zkcr_waker_unref(w);   /* the watch's ref: it was not set */
-		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK)
+		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK) {
+			zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+
 			zkc_delete(b->zk, b->own, -1, 0);   /* made in the new session */
+			zkc_cancel_bind(tok);
+		}
 		if (lost || !watch_set || retryable(kc)) {
 			rc = lost ? ZKC_ELOST : !watch_set ? ec : kc;
 			zkcr_waker_unref(w);
@@ -319,7 +344,9 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				goto give_up;
 			if ((b->sid && session_of(b->zk) != b->sid) ||
 			    (run_sid && session_of(b->zk) != run_sid)) {
-				rc = ZKC_ELOST;   /* our node went with the session */
+				rc = zkc_error_set(ZKC_ELOST, "double barrier %s: our node %s "
+				                   "went with the session", b->path,
+				                   b->own);   /* our node went with the session */
 				goto give_up;
 			}
 			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
@@ -374,9 +401,13 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				goto give_up;
 			break;
 		}
-		rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, b->zk, deadline, b->sid);
+		rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: not ready "
+		                                     "yet", b->path) : wait_fired(w, b->zk,
+		                                     deadline, b->sid, b->path);
 		if (rc == ZKC_OK && session_of(b->zk) != b->sid)
-			rc = ZKC_ELOST;   /* the watch ended with the session */
+			rc = zkc_error_set(ZKC_ELOST, "double barrier %s: the session ended while "
+			                   "waiting (our node went with it)",
+			                   b->path);   /* the watch ended with the session */
 		if (rc != ZKC_OK)
 			goto give_up;
 		zkcr_waker_unref(w);
@@ -409,9 +440,10 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 	int rc;
 
 	if (!b)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "double barrier leave: barrier is NULL");
 	if (!b->entered)
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: leave before enter",
+		                     b->path);
 	for (;;) {
 		zkc_strings_t *kids = NULL;
 		char **v = NULL, *watch_path = NULL;
@@ -435,7 +467,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 				v[n++] = kids->items[i];
 		if (kids && !v) {
 			zkc_strings_free(kids);
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
 			break;
 		}
 		if (n > 1)
@@ -464,7 +496,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		zkc_strings_free(kids);
 		if (!watch_path || !(w = zkcr_waker_new(2))) {
 			free(watch_path);
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
 			break;
 		}
 		rc = zkc_exists_w(NULL, b->zk, watch_path, zkcr_waker_fire, w);
@@ -472,7 +504,10 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		if (rc != ZKC_OK && rc != ZKC_ENONODE)
 			zkcr_waker_unref(w);
 		if (rc == ZKC_OK)
-			rc = timeout_ms == 0 ? ZKC_ETIMEDOUT : wait_fired(w, b->zk, deadline, 0);
+			rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: "
+			                                     "others have not left yet",
+			                                     b->path) : wait_fired(w, b->zk,
+			                                     deadline, 0, b->path);
 		else if (rc == ZKC_ENONODE)
 			rc = ZKC_OK;   /* gone already: look again */
 		zkcr_waker_unref(w);

@@ -271,7 +271,7 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
 	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
 	                               "counter options")) != ZKC_OK)
-		return rc;
+		return zkc_error_set(rc, "counter %s: %s", path, zkc_error_last()->message);
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
 		                     "%d (>= 0) out of range", path, o.shards, MAX_SHARDS, o.timeout_ms);

@@ -226,7 +226,7 @@ static int add_parents(zkc_batch_t *b, const char *dir)
 	int rc = ZKC_OK;
 
 	if (!p)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "election %s: out of memory", dir);
 	co.mode = ZKC_CONTAINER;
 	for (s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
 		if (s)
@@ -268,7 +268,7 @@ static zkc_batch_t *next_step(zkc_election_t *e, int *out_step)
 		if (e->need_parents)
 			rc = add_parents(b, e->dir);
 		if (rc >= 0 && (path = join_path(e->dir, name)) == NULL)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "election %s: out of memory", e->dir);
 		if (rc >= 0)
 			rc = zkc_batch_create(b, path, e->id, e->id_len, &co);
 		if (rc >= 0)
@@ -276,7 +276,7 @@ static zkc_batch_t *next_step(zkc_election_t *e, int *out_step)
 	} else {
 		*out_step = STEP_CHECK;
 		if ((path = join_path(e->dir, e->node)) == NULL)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "election %s: out of memory", e->dir);
 		if (rc >= 0)
 			rc = zkc_batch_children(b, e->dir, 0, NULL, NULL);
 		if (rc >= 0)
@@ -457,7 +457,7 @@ static void handle_join(zkc_election_t *e, const zkc_batch_t *b, int stale, zkc_
 		e->node_session = st.ephemeral_owner;
 		if (!e->node) {
 			cleanup_node(e, made);
-			e->error = ZKC_ENOMEM;
+			e->error = zkc_error_set(ZKC_ENOMEM, "election %s: out of memory", e->dir);
 			return;
 		}
 		if (zkc_batch_code(b, ki) == ZKC_OK)
@@ -693,24 +693,30 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 	if (out)
 		*out = NULL;
 	if (!out || !zk || !path)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election open: %s is NULL", !out ? "out"
+		                     : !zk ? "client" : "path");
 	if ((rc = zkc_path_validate(path, (size_t)-1)) != ZKC_OK)
 		return rc;
 	if (strcmp(path, "/") == 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election /: the root cannot be an "
+		                     "election directory");
 	if (!opts)
 		opts = &def;
 	if (zkcr_options_version(opts->version, ZKC_ELECTION_OPTIONS_VERSION,
 	                         "election options") != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election %s: %s", path,
+		                     zkc_error_last()->message);
 	if (opts->step_down != ZKC_ELECTION_STEP_DOWN_SUSPENDED &&
 	    opts->step_down != ZKC_ELECTION_STEP_DOWN_LOST)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election %s: step_down %d: use "
+		                     "ZKC_ELECTION_STEP_DOWN_SUSPENDED or "
+		                     "ZKC_ELECTION_STEP_DOWN_LOST", path, (int)opts->step_down);
 	if (opts->id && strlen(opts->id) > ZKC_MAX_DATA_LEN)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "election %s: id of %zu bytes is over the "
+		                     "%d-byte limit", path, strlen(opts->id), ZKC_MAX_DATA_LEN);
 	e = calloc(1, sizeof(*e));
 	if (!e)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "election %s: out of memory", path);
 	e->zk = zk;
 	e->dir = strdup(path);
 	e->id = strdup(opts->id ? opts->id : "");
@@ -724,7 +730,9 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 		free(e->dir);
 		free(e->id);
 		free(e);
-		return rc;
+		if (rc == ZKC_ENOMEM)
+			return zkc_error_set(rc, "election %s: out of memory", path);
+		return zkc_error_set(rc, "election %s: %s", path, zkc_error_last()->message);
 	}
 	e->id_len = strlen(e->id);
 	e->policy = opts->step_down;
@@ -748,11 +756,11 @@ int zkc_election_join(zkc_election_t *e)
 	int step = 0;
 
 	if (!e)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election join: election is NULL");
 	pthread_mutex_lock(&e->mu);
 	if (e->closed) {
 		pthread_mutex_unlock(&e->mu);
-		return ZKC_ECLOSED;
+		return zkc_error_set(ZKC_ECLOSED, "election %s: closed", e->dir);
 	}
 	if (e->joined) {
 		pthread_mutex_unlock(&e->mu);
@@ -774,7 +782,7 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 	int rc;
 
 	if (!e)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election await: election is NULL");
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
 		if (e->leader) {
@@ -784,14 +792,22 @@ int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 			break;
 		}
 		if (e->closed || !e->joined) {
-			rc = ZKC_ECANCELED;
+			rc = zkc_error_set(ZKC_ECANCELED, "election %s: %s", e->dir, e->closed
+			                   ? "closed while waiting"
+			                   : "not joined (resigned or never joined)");
 			break;
 		}
 		if (e->error) {
-			rc = e->error;
+			rc = zkc_error_set(e->error, "election %s: joining failed: %s", e->dir,
+			                   zkc_strerror(e->error));
 			break;
 		}
 		rc = zkcr_cond_wait_until(&e->cv, &e->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT)
+			rc = zkc_error_set(rc, "election %s: not leader within %d ms", e->dir,
+			                   timeout_ms);
+		else if (rc == ZKC_ECANCELED)
+			rc = zkc_error_set(rc, "election %s: await canceled by another thread", e->dir);
 		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECANCELED)
 			break;
 	}
@@ -818,7 +834,8 @@ int zkc_election_node(char **out, zkc_election_t *e)
 	int rc = ZKC_ENONODE;
 
 	if (!out || !e)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election node: %s is NULL", !out ? "out"
+		                     : "election");
 	*out = NULL;
 	pthread_mutex_lock(&e->mu);
 	if (e->node && !e->closed) {
@@ -826,6 +843,10 @@ int zkc_election_node(char **out, zkc_election_t *e)
 		rc = *out ? ZKC_OK : ZKC_ENOMEM;
 	}
 	pthread_mutex_unlock(&e->mu);
+	if (rc != ZKC_OK)
+		return zkc_error_set(rc, "election %s: %s", e->dir, rc == ZKC_ENOMEM
+		                     ? "out of memory"
+		                     : "no node of ours (not joined, or between sessions)");
 	return rc;
 }
 
@@ -834,7 +855,8 @@ int zkc_election_fence(char **out_path, int64_t *out_epoch, zkc_election_t *e)
 	int rc = ZKC_EINVALIDSTATE;
 
 	if (!out_path || !e)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election fence: %s is NULL", !out_path
+		                     ? "out_path" : "election");
 	*out_path = NULL;
 	pthread_mutex_lock(&e->mu);
 	if (e->leader && e->node && !e->closed) {
@@ -844,6 +866,9 @@ int zkc_election_fence(char **out_path, int64_t *out_epoch, zkc_election_t *e)
 			*out_epoch = e->epoch;
 	}
 	pthread_mutex_unlock(&e->mu);
+	if (rc != ZKC_OK)
+		return zkc_error_set(rc, "election %s: %s", e->dir, rc == ZKC_ENOMEM
+		                     ? "out of memory" : "not the leader: no fence");
 	return rc;
 }
 
@@ -899,11 +924,11 @@ int zkc_election_resign(zkc_election_t *e)
 	char *path;
 
 	if (!e)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election resign: election is NULL");
 	pthread_mutex_lock(&e->mu);
 	if (e->closed) {
 		pthread_mutex_unlock(&e->mu);
-		return ZKC_ECLOSED;
+		return zkc_error_set(ZKC_ECLOSED, "election %s: closed", e->dir);
 	}
 	path = leave_locked(e);
 	/* a join still in flight is cleaned up by its completion (stale gen) */
@@ -969,7 +994,8 @@ static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const
 
 	*out = NULL;
 	if (!zk || !path)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election %s: %s is NULL", path ? path
+		                     : "(null)", !zk ? "client" : "path");
 	if ((rc = zkc_path_validate(path, (size_t)-1)) != ZKC_OK)
 		return rc;
 	/* a leader that vanishes between the two reads is skipped; the list
@@ -1014,7 +1040,8 @@ static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const
 			if (c == ZKC_ENONODE)
 				continue;
 			if (c != ZKC_OK) {
-				rc = c;
+				rc = zkc_error_set(c, "election %s: read candidate %s: %s", path,
+				                   v[i], zkc_strerror(c));
 				goto out;
 			}
 			data = zkc_batch_data(b, i, &len);
@@ -1041,6 +1068,8 @@ static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const
 	*out = p;
 	p = NULL;
 out:
+	if (rc == ZKC_ENOMEM)
+		zkc_error_set(rc, "election %s: out of memory", path);
 	zkc_election_participants_free(p);
 	zkc_batch_free(b);
 	free(v);
@@ -1051,7 +1080,7 @@ out:
 int zkc_election_participants(zkc_election_participants_t **out, zkc_t *zk, const char *path)
 {
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election participants: out is NULL");
 	return read_participants(out, zk, path, 0);
 }
 
@@ -1066,7 +1095,8 @@ int zkc_election_leader(char **out_id, int64_t *out_epoch, zkc_t *zk, const char
 		return rc;
 	if (p->count == 0) {
 		zkc_election_participants_free(p);
-		return ZKC_ENONODE;
+		return zkc_error_set(ZKC_ENONODE, "election %s: no participants, so no leader",
+		                     path);
 	}
 	if (out_id) {
 		*out_id = p->items[0].id;

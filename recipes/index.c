@@ -144,7 +144,12 @@ static int check_path(const char *path)
 {
 	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0 ||
 	    strlen(path) > ZKC_INDEX_MAX_PATH)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: %s", path ? path : "(null)",
+		                     !path ? "path is NULL"
+		                     : zkc_path_validate(path, (size_t)-1) != ZKC_OK
+		                     ? zkc_error_last()->message : strcmp(path, "/") == 0
+		                     ? "the root cannot be a collection"
+		                     : "path too long for a collection");
 	return ZKC_OK;
 }
 
@@ -153,7 +158,7 @@ static int check_field_name(const char *name)
 	size_t n;
 
 	if (!name)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index: field name is NULL");
 	n = strlen(name);
 	return n >= 1 && n <= ZKC_INDEX_MAX_FIELD_NAME ? ZKC_OK : ZKC_EBADARGUMENTS;
 }
@@ -210,14 +215,16 @@ static int schema_parse(zkc_index_t *ix, const char *data, size_t len)
 	const char *p, *end = data + len;
 
 	if (len < ml || memcmp(data, SCHEMA_MAGIC, ml) != 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: not a collection (no schema at "
+		                     "its node)", ix->path);
 	for (p = data + ml; p < end; p++)
 		n += *p == '\n';
 	if (n == 0 || n > ZKC_INDEX_MAX_FIELDS)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: schema has %zu fields (1..%d): "
+		                     "not a collection", ix->path, n, ZKC_INDEX_MAX_FIELDS);
 	ix->f = calloc(n, sizeof(*ix->f));
 	if (!ix->f)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	ix->nf = n;
 	p = data + ml;
 	for (i = 0; i < n; i++) {
@@ -226,26 +233,29 @@ static int schema_parse(zkc_index_t *ix, const char *data, size_t len)
 		size_t el, rl = 0;
 
 		if (!nl || nl - p < 3 || (p[0] != 'u' && p[0] != 'f') || p[1] != ' ')
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: schema line %zu is "
+			                     "malformed: not a collection", ix->path, i + 1);
 		el = (size_t)(nl - p - 2);
 		f->flags = p[0] == 'u' ? ZKC_INDEX_UNIQUE : 0;
 		f->ename = strndup(p + 2, el);
 		f->name = malloc(el + 1);
 		if (!f->ename || !f->name)
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 		if (zkcr_ikey_dec((unsigned char *)f->name, &rl, p + 2, el) != 0 || rl == 0 ||
 		    rl > ZKC_INDEX_MAX_FIELD_NAME || memchr(f->name, 0, rl))
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: schema field %zu has a "
+			                     "bad name: not a collection", ix->path, i + 1);
 		f->name[rl] = 0;
 		f->name_len = rl;
 		if (asprintf(&f->idir, "%s/%s", ix->idir, f->ename) < 0) {
 			f->idir = NULL;
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 		}
 		if (f->flags & ZKC_INDEX_UNIQUE) {
 			if (asprintf(&f->udir, "%s/%s", ix->udir, f->ename) < 0) {
 				f->udir = NULL;
-				return ZKC_ENOMEM;
+				return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory",
+				                     ix->path);
 			}
 		}
 		p = nl + 1;
@@ -277,18 +287,24 @@ int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *field
 	zkc_error_clear();
 	if (!zk || check_path(path) != ZKC_OK || !fields || nfields == 0 ||
 	    nfields > ZKC_INDEX_MAX_FIELDS)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index create: %s", !zk ? "client is NULL"
+		                     : check_path(path) != ZKC_OK ? zkc_error_last()->message
+		                     : !fields ? "fields is NULL" : "1 to 16 fields are needed");
 	for (i = 0; i < nfields; i++) {
 		if (check_field_name(fields[i].name) != ZKC_OK ||
 		    (fields[i].flags & ~ZKC_INDEX_UNIQUE) != 0)
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: field %zu: %s", path, i,
+			                     fields[i].name
+			                     ? "name empty or too long, or unknown flags"
+			                     : "name is NULL");
 		for (j = 0; j < i; j++)
 			if (strcmp(fields[i].name, fields[j].name) == 0)
-				return ZKC_EBADARGUMENTS;
+				return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: field \"%s\" "
+				                     "named twice", path, fields[i].name);
 	}
 	parent = strdup(path);
 	if (!parent)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", path);
 	slash = strrchr(parent, '/');
 	*slash = 0;
 	if (parent[0]) {
@@ -299,7 +315,7 @@ int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *field
 		if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS && rc != ZKC_EUNKNOWN)
 			goto out;
 	}
-	rc = ZKC_ENOMEM;
+	rc = zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", path);
 	schema = schema_text(fields, nfields, &slen);
 	if (!schema || zkc_multi_new(&m) != ZKC_OK)
 		goto out;
@@ -309,7 +325,7 @@ int zkc_index_create(zkc_t *zk, const char *path, const zkc_index_field_t *field
 		char *d = NULL;
 
 		if (asprintf(&d, "%s/%s", path, dirs[i]) < 0)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", path);
 		else
 			rc = zkc_multi_create(m, d, NULL, 0, ZKC_PERSISTENT, NULL);
 		if (rc == ZKC_OK && i == 0)
@@ -358,7 +374,7 @@ static int load(zkc_index_t **out, zkc_t *zk, const char *path)
 	ix = calloc(1, sizeof(*ix));
 	if (!ix) {
 		zkc_free(data);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", path);
 	}
 	pthread_rwlock_init(&ix->rw, NULL);
 	ix->zk = zk;
@@ -366,7 +382,7 @@ static int load(zkc_index_t **out, zkc_t *zk, const char *path)
 	ix->path = strdup(path);
 	if (!ix->path || asprintf(&ix->rdir, "%s/records", path) < 0 ||
 	    asprintf(&ix->idir, "%s/idx", path) < 0 || asprintf(&ix->udir, "%s/uidx", path) < 0)
-		rc = ZKC_ENOMEM;
+		rc = zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", path);
 	else
 		rc = schema_parse(ix, data, len);
 	zkc_free(data);
@@ -387,7 +403,8 @@ int zkc_index_drop(zkc_t *zk, const char *path)
 
 	zkc_error_clear();
 	if (!zk || check_path(path) != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index drop: %s", !zk ? "client is NULL"
+		                     : zkc_error_last()->message);
 	rc = load(&ix, zk, path);
 	if (rc != ZKC_OK)
 		return rc;
@@ -488,7 +505,7 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 
 	zkc_error_clear();
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index open: out is NULL");
 	*out = NULL;
 	if (opts)
 		o = *opts;
@@ -496,9 +513,15 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	    zkcr_options_version(o.version, ZKC_INDEX_OPTIONS_VERSION, "index options") != ZKC_OK ||
 	    (o.cache != 0 && o.cache != 1) || (o.cache_records != 0 && o.cache_records != 1) ||
 	    o.timeout_ms < 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index open: %s", !zk ? "client is NULL"
+		                     : check_path(path) != ZKC_OK ? zkc_error_last()->message
+		                     : o.version < 1 || o.version > ZKC_INDEX_OPTIONS_VERSION
+		                     ? "options version (use ZKC_INDEX_OPTIONS_INIT)"
+		                     : o.timeout_ms < 0 ? "timeout_ms < 0"
+		                     : "cache and cache_records take 0 or 1");
 	if (zkc_on_event_thread(zk))
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "index %s: open from the client's event thread "
+		                     "would wait on itself", path);
 	rc = load(&ix, zk, path);
 	if (rc != ZKC_OK)
 		return rc;
@@ -555,7 +578,8 @@ size_t zkc_index_field_count(const zkc_index_t *ix)
 int zkc_index_field_at(const char **out_name, int *out_flags, const zkc_index_t *ix, size_t i)
 {
 	if (!ix || i >= ix->nf)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index field_at: %s", !ix ? "index is NULL"
+		                     : "position past the last field");
 	if (out_name)
 		*out_name = ix->f[i].name;
 	if (out_flags)
@@ -600,11 +624,36 @@ static int same(const bytes_t *a, const bytes_t *b)
 	return !a->present || (a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0));
 }
 
-static int check_id(const void *id, size_t id_len)
+/* A user's key for a message: printable bytes as they are, others as
+ * \xHH, the first 64 bytes at most. Valid until the next call on this
+ * thread. */
+static const char *key_text(const void *id, size_t len)
+{
+	static _Thread_local char buf[64 * 4 + 4];
+	const unsigned char *p = id;
+	size_t i, n = 0;
+
+	for (i = 0; p && i < len && i < 64; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\')
+			buf[n++] = (char)p[i];
+		else
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\\x%02x", p[i]);
+	}
+	if (i < len)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "...");
+	buf[n] = 0;
+	return buf;
+}
+
+static int check_id(const zkc_index_t *ix, const void *id, size_t id_len)
 {
 	if (!id || id_len == 0)
-		return ZKC_EBADARGUMENTS;
-	return id_len > ZKC_INDEX_MAX_ID ? ZKC_ETOOLARGE : ZKC_OK;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: key is %s", ix->path, !id
+		                     ? "NULL" : "empty");
+	if (id_len > ZKC_INDEX_MAX_ID)
+		return zkc_error_set(ZKC_ETOOLARGE, "index %s: key \"%s\" is %zu bytes, over %d",
+		                     ix->path, key_text(id, id_len), id_len, ZKC_INDEX_MAX_ID);
+	return ZKC_OK;
 }
 
 /* Waits until this handle's caches show a write at zxid (records: the
@@ -675,14 +724,16 @@ static int failed_op(const zkc_multi_results_t *res)
 
 /* Maps the failure of an op other than the record's (whose version check
  * passed, so the view of the record was current) to the put's answer. */
-static int entry_failure(int kind, int rc)
+static int entry_failure(int kind, int rc, const char **why)
 {
 	if (kind == K_NEW_GUARD && rc == ZKC_ENODEEXISTS)
-		return ZKC_ENODEEXISTS;         /* the value is another record's */
-	if ((kind == K_NEW_ENTRY || kind == K_NEW_GUARD) && rc == ZKC_ENONODE)
-		return ZKC_ENONODE;             /* the collection is gone */
-	if (rc == ZKC_ENODEEXISTS || rc == ZKC_ENONODE)
-		return ZKC_EDATAINCONSISTENCY;  /* index and record disagree */
+		*why = "a unique field's value already belongs to another record";
+	else if ((kind == K_NEW_ENTRY || kind == K_NEW_GUARD) && rc == ZKC_ENONODE)
+		*why = "the collection is gone";
+	else if (rc == ZKC_ENODEEXISTS || rc == ZKC_ENONODE) {
+		*why = "its index entries disagree with the record (rebuild repairs them)";
+		rc = ZKC_EDATAINCONSISTENCY;
+	}
 	return rc;
 }
 
@@ -695,6 +746,7 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 	bytes_t *ovals = calloc(ix->nf ? ix->nf : 1, sizeof(*ovals));
 	bytes_t none[ZKC_INDEX_MAX_FIELDS];
 	unsigned char kinds[1 + 4 * ZKC_INDEX_MAX_FIELDS];
+	const char *why = NULL;     /* the cause, for the message */
 	int rc = ZKC_ENOMEM, attempt;
 
 	memset(none, 0, sizeof(none));
@@ -717,16 +769,20 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 		exists = rc == ZKC_OK;
 		if (exists && (flags & ZKC_INDEX_CREATE)) {
 			zkc_free(old);
+			why = "a record with this key exists (ZKC_INDEX_CREATE)";
 			rc = ZKC_ENODEEXISTS;
 			break;
 		}
 		if (!exists && (!new_rec || (flags & ZKC_INDEX_UPDATE))) {
+			why = new_rec ? "no record with this key (ZKC_INDEX_UPDATE)"
+			              : "no record with this key";
 			rc = ZKC_ENONODE;
 			break;
 		}
 		memset(ovals, 0, ix->nf * sizeof(*ovals));
 		if (exists && record_values(ovals, ix, old, olen, NULL, NULL) != 0) {
 			zkc_free(old);
+			why = "the stored record is damaged (not a record)";
 			rc = ZKC_EDATAINCONSISTENCY;
 			break;
 		}
@@ -764,6 +820,8 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 				    s2.czxid > zxid)
 					zxid = s2.czxid;
 				rc = zxid ? wait_seen(ix, zxid, touched) : ZKC_OK;
+				if (rc != ZKC_OK)
+					why = "written, but not yet seen by this handle's cache";
 			}
 			break;
 		}
@@ -774,15 +832,18 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 			break;
 		if (k == 0) {
 			/* the record changed under us (another writer): re-read */
-			if (!exists && rc == ZKC_ENONODE)
+			if (!exists && rc == ZKC_ENONODE) {
+				why = "the collection is gone";
 				break;  /* the records directory is gone */
+			}
 			if (rc != ZKC_EBADVERSION && rc != ZKC_ENONODE && rc != ZKC_ENODEEXISTS)
 				break;
 		} else {
-			rc = entry_failure(kinds[k], rc);
+			rc = entry_failure(kinds[k], rc, &why);
 			break;
 		}
 		if (zkcr_now_ms() >= deadline) {
+			why = "other writers changed the record on every try until the deadline";
 			rc = ZKC_ETIMEDOUT;
 			break;
 		}
@@ -792,6 +853,10 @@ out:
 	free(eid);
 	free(rpath);
 	free(ovals);
+	/* about the user's key and collection, never the record's node */
+	if (rc != ZKC_OK)
+		rc = zkc_error_set(rc, "index %s: %s of key \"%s\": %s", ix->path, new_rec ? "put"
+		                   : "delete", key_text(id, id_len), why ? why : zkc_strerror(rc));
 	return rc;
 }
 
@@ -808,24 +873,41 @@ int zkc_index_put(zkc_index_t *ix, const void *id, size_t id_len, const void *da
 	if (!ix || (!data && len) || (!fields && nfields) ||
 	    (flags & ~(ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE | ZKC_INDEX_WAIT)) ||
 	    (flags & (ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE)) == (ZKC_INDEX_CREATE | ZKC_INDEX_UPDATE))
-		return ZKC_EBADARGUMENTS;
-	if ((rc = check_id(id, id_len)) != ZKC_OK)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: put: %s", ix ? ix->path
+		                     : "(null)", !ix ? "index is NULL" : (!data && len)
+		                     ? "data is NULL" : (!fields && nfields) ? "fields is NULL"
+		                     : "flags: unknown, or ZKC_INDEX_CREATE with ZKC_INDEX_UPDATE");
+	if ((rc = check_id(ix, id, id_len)) != ZKC_OK)
 		return rc;
 	if (len > ZKC_MAX_DATA_LEN)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "index %s: put of key \"%s\": data of %zu "
+		                     "bytes is over the %d-byte limit", ix->path,
+		                     key_text(id, id_len), len, ZKC_MAX_DATA_LEN);
 	if (zkc_on_event_thread(ix->zk))
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "index %s: put from the client's event thread "
+		                     "would wait on itself", ix->path);
 	memset(nvals, 0, sizeof(nvals));
 	for (i = 0; i < nfields; i++) {
 		int fi;
 
 		if (check_field_name(fields[i].name) != ZKC_OK || (!fields[i].value && fields[i].len))
-			return ZKC_EBADARGUMENTS;
+			return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: put of key \"%s\": "
+			                     "field %zu: %s", ix->path, key_text(id, id_len), i,
+			                     !fields[i].name ? "name is NULL"
+			                     : check_field_name(fields[i].name) != ZKC_OK
+			                     ? "name empty or too long" : "value is NULL");
 		fi = field_of(ix, fields[i].name, strlen(fields[i].name));
 		if (fi < 0 || nvals[fi].present)
-			return ZKC_EBADARGUMENTS;  /* unknown or repeated field */
+			return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: put of key \"%s\": "
+			                     "field \"%s\" is %s", ix->path, key_text(id, id_len),
+			                     fields[i].name, fi < 0
+			                     ? "not in the collection's schema"
+			                     : "given twice");  /* unknown or repeated field */
 		if (fields[i].len > ZKC_INDEX_MAX_VALUE)
-			return ZKC_ETOOLARGE;
+			return zkc_error_set(ZKC_ETOOLARGE, "index %s: put of key \"%s\": value "
+			                     "of field \"%s\" is over %d bytes", ix->path,
+			                     key_text(id, id_len), fields[i].name,
+			                     ZKC_INDEX_MAX_VALUE);
 		nvals[fi].p = fields[i].value;
 		nvals[fi].len = fields[i].len;
 		nvals[fi].present = 1;
@@ -842,10 +924,12 @@ int zkc_index_put(zkc_index_t *ix, const void *id, size_t id_len, const void *da
 	}
 	rlen = zkcr_irec_size(rf, nrf, len);
 	if (rlen > ZKC_MAX_DATA_LEN)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "index %s: put of key \"%s\": the record "
+		                     "would be %zu bytes, over the %d-byte limit", ix->path,
+		                     key_text(id, id_len), rlen, ZKC_MAX_DATA_LEN);
 	rec = malloc(rlen);
 	if (!rec)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	zkcr_irec_write(rec, rf, nrf, data, len);
 	rc = write_record(ix, id, id_len, rec, rlen, nvals, flags);
 	free(rec);
@@ -858,11 +942,13 @@ int zkc_index_delete(zkc_index_t *ix, const void *id, size_t id_len, int flags)
 
 	zkc_error_clear();
 	if (!ix || (flags & ~ZKC_INDEX_WAIT))
-		return ZKC_EBADARGUMENTS;
-	if ((rc = check_id(id, id_len)) != ZKC_OK)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: delete: %s", ix ? ix->path
+		                     : "(null)", !ix ? "index is NULL" : "unknown flags");
+	if ((rc = check_id(ix, id, id_len)) != ZKC_OK)
 		return rc;
 	if (zkc_on_event_thread(ix->zk))
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "index %s: delete from the client's event "
+		                     "thread would wait on itself", ix->path);
 	return write_record(ix, id, id_len, NULL, 0, NULL, flags);
 }
 
@@ -884,7 +970,8 @@ static int make_record(zkc_index_record_t **out, const zkc_index_t *ix, const vo
 	char *p;
 
 	if (record_values(vals, ix, data, len, &pl, &pll) != 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: the record of key \"%s\" is "
+		                     "not a record (damaged data)", ix->path, key_text(id, id_len));
 	size = sizeof(*r) + id_len + 1 + pll + 1;
 	for (i = 0; i < ix->nf; i++)
 		if (vals[i].present) {
@@ -893,7 +980,7 @@ static int make_record(zkc_index_record_t **out, const zkc_index_t *ix, const vo
 		}
 	r = calloc(1, size);
 	if (!r)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	r->fields = (zkc_index_kv_t *)(r + 1);
 	p = (char *)(r->fields + nf);
 	r->id = p;
@@ -935,20 +1022,25 @@ int zkc_index_get(zkc_index_record_t **out, zkc_index_t *ix, const void *id, siz
 
 	zkc_error_clear();
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index get: out is NULL");
 	*out = NULL;
 	if (!ix || (flags & ~ZKC_INDEX_SERVER))
-		return ZKC_EBADARGUMENTS;
-	if ((rc = check_id(id, id_len)) != ZKC_OK)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: get: %s", ix ? ix->path
+		                     : "(null)", !ix ? "index is NULL" : "unknown flags");
+	if ((rc = check_id(ix, id, id_len)) != ZKC_OK)
 		return rc;
 	rpath = bpath(ix->rdir, ix->nb, id, id_len, 0, NULL);
 	if (!rpath)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	if (ix->rcache && !(flags & ZKC_INDEX_SERVER))
 		rc = zkc_cache_get(&data, &len, &st, ix->rcache, rpath);
 	else
 		rc = zkc_get(&data, &len, &st, ix->zk, rpath);
 	free(rpath);
+	if (rc != ZKC_OK)   /* about the key, not the record's node */
+		rc = zkc_error_set(rc, "index %s: get of key \"%s\": %s", ix->path,
+		                   key_text(id, id_len), rc == ZKC_ENONODE
+		                   ? "no record with this key" : zkc_strerror(rc));
 	if (rc == ZKC_OK)
 		rc = make_record(out, ix, id, id_len, data, len, st.version);
 	zkc_free(data);
@@ -996,7 +1088,7 @@ static int select_hits(zkc_index_hits_t **out, char *const *names, size_t n, con
 		size += strlen(names[i]) + 2;
 	h = malloc(size);
 	if (!h)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	h->items = (zkc_index_hit_t *)(h + 1);
 	p = (char *)(h->items + (to - from));
 	for (i = from; i < to; i++) {
@@ -1081,13 +1173,13 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 
 	memset(d, 0, sizeof(*d));
 	if (zkc_batch_new(&b) != ZKC_OK)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	for (k = first, rc = ZKC_OK; rc == ZKC_OK && k < last; k++) {
 		char p[DIR_BUF];
 
 		snprintf(p, sizeof(p), "%s/%02x", dir, k);
 		if (zkc_batch_children(b, p, 0, NULL, NULL) < 0)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	}
 	if (rc == ZKC_OK)
 		rc = zkc_batch_run(zk, b);
@@ -1105,7 +1197,7 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 				ditem_t *ni = realloc(d->it, cap * sizeof(*ni));
 
 				if (!ni) {
-					rc = ZKC_ENOMEM;
+					rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 					break;
 				}
 				d->it = ni;
@@ -1118,7 +1210,7 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 				it->path = NULL;
 			d->n++;
 			if (!it->name || !it->path)
-				rc = ZKC_ENOMEM;
+				rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 		}
 	}
 	for (i = 0; rc == ZKC_OK && with_data && i < d->n; i += READ_CHUNK) {
@@ -1127,7 +1219,7 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 		zkc_batch_clear(b);
 		for (j = 0; rc == ZKC_OK && j < n; j++)
 			if (zkc_batch_get(b, d->it[i + j].path, 0, NULL, NULL) < 0)
-				rc = ZKC_ENOMEM;
+				rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 		if (rc == ZKC_OK)
 			rc = zkc_batch_run(zk, b);
 		for (j = 0; rc == ZKC_OK && j < n; j++) {
@@ -1148,7 +1240,7 @@ static int read_dir(dlist_t *d, zkc_t *zk, const char *dir, unsigned nb, int onl
 			zkc_batch_stat(&st, b, j);
 			it->ver = st.version;
 			if (!(it->data = dup_bytes(data ? data : "", it->len)))
-				rc = ZKC_ENOMEM;
+				rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 		}
 	}
 	zkc_batch_free(b);
@@ -1171,7 +1263,8 @@ static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, se
 
 	fi = field_of(ix, field, strlen(field));
 	if (fi < 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: field \"%s\" is not in the "
+		                     "collection's schema", ix->path, field);
 	if (ix->icache && !(flags & ZKC_INDEX_SERVER)) {
 		pthread_rwlock_rdlock(&ix->rw);
 		rc = select_hits(out, ix->f[fi].ents, ix->f[fi].n, q);
@@ -1180,12 +1273,14 @@ static int lookup(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, se
 	}
 	/* an exact value lives in one bucket; scans read them all */
 	rc = read_dir(&d, ix->zk, ix->f[fi].idir, ix->nb, bucket, 0);
-	if (rc != ZKC_OK)
-		return rc;
+	if (rc != ZKC_OK)   /* about the field, not its entry nodes */
+		return zkc_error_set(rc, "index %s: lookup on field \"%s\": %s", ix->path, field,
+		                     rc == ZKC_ENONODE ? "the collection is gone"
+		                     : zkc_strerror(rc));
 	names = malloc((d.n + 1) * sizeof(*names));
 	if (!names) {
 		dlist_free(&d);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	}
 	for (i = 0; i < d.n; i++)
 		names[i] = d.it[i].name;
@@ -1200,10 +1295,13 @@ static int lookup_args(zkc_index_hits_t **out, zkc_index_t *ix, const char *fiel
 {
 	zkc_error_clear();
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index lookup: out is NULL");
 	*out = NULL;
 	if (!ix || check_field_name(field) != ZKC_OK || (flags & ~ZKC_INDEX_SERVER))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: lookup: %s", ix ? ix->path
+		                     : "(null)", !ix ? "index is NULL" : !field ? "field is NULL"
+		                     : check_field_name(field) != ZKC_OK
+		                     ? "field name empty or too long" : "unknown flags");
 	return ZKC_OK;
 }
 
@@ -1219,9 +1317,11 @@ static int lookup_prefix(zkc_index_hits_t **out, zkc_index_t *ix, const char *fi
 	if ((rc = lookup_args(out, ix, field, flags)) != ZKC_OK)
 		return rc;
 	if (!value && len)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: lookup on field \"%s\": value "
+		                     "is NULL", ix->path, field);
 	if (len > ZKC_INDEX_MAX_VALUE)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "index %s: lookup on field \"%s\": value over "
+		                     "%d bytes", ix->path, field, ZKC_INDEX_MAX_VALUE);
 	e = zkcr_ikey_enc(buf, value, len);
 	if (exact)
 		*e++ = ZKCR_IKEY_SEP;
@@ -1256,9 +1356,11 @@ int zkc_index_range(zkc_index_hits_t **out, zkc_index_t *ix, const char *field, 
 	if ((rc = lookup_args(out, ix, field, flags)) != ZKC_OK)
 		return rc;
 	if ((!lo && lo_len) || (!hi && hi_len))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index %s: range on field \"%s\": a bound "
+		                     "is NULL", ix->path, field);
 	if (lo_len > ZKC_INDEX_MAX_VALUE || hi_len > ZKC_INDEX_MAX_VALUE)
-		return ZKC_ETOOLARGE;
+		return zkc_error_set(ZKC_ETOOLARGE, "index %s: range on field \"%s\": a bound is "
+		                     "over %d bytes", ix->path, field, ZKC_INDEX_MAX_VALUE);
 	memset(&q, 0, sizeof(q));
 	q.lo = lb;
 	q.lo_len = lo ? (size_t)(zkcr_ikey_enc(lb, lo, lo_len) - lb) : 0;
@@ -1284,7 +1386,7 @@ static int newest_child_change(int64_t *out, zkc_t *zk, const char *dir, unsigne
 
 		snprintf(p, sizeof(p), "%s/%02x", dir, k);
 		if (zkc_batch_exists(b, p, 0, NULL, NULL) < 0)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	}
 	if (rc == ZKC_OK)
 		rc = zkc_batch_run(zk, b);
@@ -1307,9 +1409,10 @@ int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 
 	zkc_error_clear();
 	if (!ix)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index sync: index is NULL");
 	if (zkc_on_event_thread(ix->zk))
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "index %s: sync from the client's event thread "
+		                     "would wait on itself", ix->path);
 	/* the connected server first catches up with the leader; then the
 	 * newest child change of the cached directories is what to wait for */
 	rc = zkc_sync(ix->zk, ix->path);
@@ -1361,7 +1464,7 @@ static int add_issue(zkc_index_report_t *r, int kind, const char *field, const v
 		zkc_index_issue_t *ni = realloc(r->issues, cap * sizeof(*ni));
 
 		if (!ni)
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 		r->issues = ni;
 	}
 	is = &r->issues[r->count];
@@ -1434,7 +1537,7 @@ static int expected(expn_t **out, size_t *out_n, zkc_index_t *ix, size_t fi, sre
 	size_t i, n = 0;
 
 	if (!e)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	for (i = 0; i < nrec; i++) {
 		const bytes_t *v = &recs[i].vals[fi];
 
@@ -1445,7 +1548,7 @@ static int expected(expn_t **out, size_t *out_n, zkc_index_t *ix, size_t fi, sre
 		                  guard ? NULL : recs[i].ename);
 		if (!e[n].path) {
 			exp_free(e, n);
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 		}
 		e[n].name = strrchr(e[n].path, '/') + 1;
 		n++;
@@ -1464,7 +1567,7 @@ static int stale(zkc_index_report_t *r, const field_t *f, const ditem_t *it, int
 	int rc;
 
 	if (!vb || !ib)
-		rc = ZKC_ENOMEM;
+		rc = zkc_error_set(ZKC_ENOMEM, "index: out of memory");
 	else if (split_entry(vb, &vl, guard ? NULL : ib, &il, it->name) != 0)
 		rc = add_issue(r, ZKC_INDEX_BAD_ENTRY, f->name, NULL, 0, guard ? it->data : NULL,
 		               guard ? it->len : 0, it->path, it->ver);
@@ -1594,22 +1697,23 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 
 	zkc_error_clear();
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index verify: out is NULL");
 	*out = NULL;
 	if (!ix)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index verify: index is NULL");
 	if (zkc_on_event_thread(ix->zk))
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "index %s: verify from the client's event "
+		                     "thread would wait on itself", ix->path);
 	r = calloc(1, sizeof(*r));
 	if (!r)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 	rc = read_dir(&d, ix->zk, ix->rdir, ix->nb, -1, 1);
 	if (rc == ZKC_OK) {
 		n = d.n;
 		recs = calloc(n + 1, sizeof(*recs));
 		if (!recs) {
 			dlist_free(&d);
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 		}
 	}
 	for (i = 0; rc == ZKC_OK && i < n; i++) {
@@ -1625,7 +1729,7 @@ int zkc_index_verify(zkc_index_report_t **out, zkc_index_t *ix)
 		r->records++;
 		s->id = malloc(l + 1);
 		if (!s->id) {
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "index %s: out of memory", ix->path);
 			break;
 		}
 		if (zkcr_ikey_dec(s->id, &s->id_len, s->ename, l) != 0 || s->id_len == 0) {
@@ -1687,7 +1791,8 @@ static int repair(zkc_index_t *ix, const zkc_index_issue_t *is)
 			                      ZKC_PERSISTENT, NULL);
 		break;
 	default:
-		rc = ZKC_ENOTSUP;
+		rc = zkc_error_set(ZKC_ENOTSUP, "index %s: repair of an issue of unknown kind %d",
+		                   ix->path, is->kind);
 	}
 	if (rc == ZKC_OK)
 		rc = zkc_multi_commit(NULL, ix->zk, m);
@@ -1706,7 +1811,7 @@ int zkc_index_rebuild(zkc_index_report_t **out, zkc_index_t *ix)
 	if (out)
 		*out = NULL;
 	if (!ix)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index rebuild: index is NULL");
 	rc = zkc_index_verify(&r, ix);
 	if (rc != ZKC_OK)
 		return rc;

@@ -95,12 +95,13 @@ int zkc_index_encode(char **out, const void *key, size_t len)
 	char *s;
 
 	if (!out || (!key && len))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index encode: %s is NULL", !out ? "out"
+		                     : "key");
 	*out = NULL;
 	n = zkcr_ikey_enc_len(key, len);
 	s = malloc(n + 1);
 	if (!s)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index encode: out of memory");
 	*zkcr_ikey_enc(s, key, len) = 0;
 	*out = s;
 	return ZKC_OK;
@@ -112,14 +113,16 @@ int zkc_index_decode(char **out, size_t *out_len, const char *name, size_t name_
 	size_t n = 0;
 
 	if (!out || (!name && name_len))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index decode: %s is NULL", !out ? "out"
+		                     : "name");
 	*out = NULL;
 	b = malloc(name_len + 1);
 	if (!b)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "index decode: out of memory");
 	if (zkcr_ikey_dec(b, &n, name, name_len) != 0) {
 		free(b);
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "index decode: \"%.*s\" is not an encoded "
+		                     "key", (int)(name_len > 200 ? 200 : name_len), name);
 	}
 	b[n] = 0;
 	*out = (char *)b;

@@ -169,7 +169,8 @@ int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
 
 	if (!d || !(d->path = strdup(path))) {
 		free(d);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "lock: out of memory queuing the delete of %s",
+		                     path);
 	}
 	d->session = session;
 	rc = bg_send(zk, d);
@@ -381,7 +382,7 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	int rc;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock open: out is NULL");
 	*out = NULL;
 	if (!opts)
 		opts = &def;
@@ -389,15 +390,22 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	    zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION, "lock options") != ZKC_OK ||
 	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
 	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: %s", path ? path : "(null)",
+		                     !zk || !path ? "client or path is NULL"
+		                     : opts->version < 1 || opts->version > ZKC_LOCK_OPTIONS_VERSION
+		                     ? "options version (use ZKC_LOCK_OPTIONS_INIT)"
+		                     : (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY))
+		                     ? "unknown flags" : opts->data_len > ZKC_MAX_DATA_LEN
+		                     ? "data over the size limit" : "data is NULL");
 	rc = zkc_path_validate(path, (size_t)-1);
 	if (rc != ZKC_OK)
 		return rc;
 	if (strcmp(path, "/") == 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock /: the root cannot be a lock "
+		                     "directory");
 	lk = calloc(1, sizeof(*lk));
 	if (!lk)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", path);
 	lk->refs = 1;
 	lk->zk = zk;
 	lk->kind = kind;
@@ -553,7 +561,7 @@ again:
 	free(path);
 	path = malloc(strlen(lk->dir) + strlen(prefix) + strlen(lk->name) + 2);
 	if (!path)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
 	sprintf(path, "%s/%s%s", lk->dir, prefix, lk->name);
 	rc = zkc_batch_new(&b);
 	if (rc != ZKC_OK) {
@@ -594,7 +602,9 @@ again:
 			zkcr_lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
 			zkc_batch_free(b);
 			free(path);
-			return ZKC_ERUNTIMEINCONSISTENCY;
+			return zkc_error_set(ZKC_ERUNTIMEINCONSISTENCY, "lock %s: the node "
+			                     "created for us belongs to session 0x%llx, not ours",
+			                     lk->dir, (unsigned long long)st.ephemeral_owner);
 		}
 		pthread_mutex_lock(&lk->mu);
 		free(lk->own);
@@ -607,7 +617,7 @@ again:
 		if (!lk->own) {
 			zkc_batch_free(b);
 			free(path);
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
 		}
 		if (lrc == ZKC_OK) {
 			const zkc_strings_t *c = zkc_batch_children_of(b, 1);
@@ -650,7 +660,8 @@ again:
 	}
 	if (crc == ZKC_ENOCHILDRENFOREPHEMERALS) {
 		free(path);
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: an ephemeral node, which cannot "
+		                     "have children: not a lock directory", lk->dir);
 	}
 	if (transient(crc)) {
 		/* The create may have happened: look for our GUID on the same
@@ -688,7 +699,8 @@ again:
 		zkc_strings_free(c);
 		free(path);
 		/* not created (or created on a session that is gone): retry */
-		return ZKC_ECONNECTIONLOSS;
+		return zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: create of our node: reply "
+		                     "lost, and the node was not found", lk->dir);
 	}
 	free(path);
 	return crc;
@@ -729,14 +741,15 @@ static int wait_wake(zkc_lock_t *lk, unsigned gen0, int64_t deadline)
 		if (zkc_cancel_fired(zkc_cancel_bound()))
 			lk->canceled = 1;  /* as zkc_lock_cancel: the node goes */
 		if (lk->canceled)
-			return ZKC_ECANCELED;
+			return zkc_error_set(ZKC_ECANCELED, "lock %s: acquire canceled", lk->dir);
 		rc = zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline);
 		if (rc == ZKC_ETIMEDOUT)
-			return rc;
+			return zkc_error_set(rc, "lock %s: not acquired within the timeout", lk->dir);
 		if (rc == ZKC_ECANCELED)
 			lk->canceled = 1;
 	}
-	return lk->canceled ? ZKC_ECANCELED : 0;
+	return lk->canceled ? zkc_error_set(ZKC_ECANCELED, "lock %s: acquire canceled", lk->dir)
+	                    : 0;
 }
 
 /* Sleeps a little before retrying after an error, within the deadline. */
@@ -786,7 +799,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			lk->canceled = 1;
 		if (lk->canceled) {
 			pthread_mutex_unlock(&lk->mu);
-			return ZKC_ECANCELED;
+			return zkc_error_set(ZKC_ECANCELED, "lock %s: acquire canceled", lk->dir);
 		}
 		if (lk->own && lk->own_session != cur) {
 			free(take_own(lk));  /* went with its session */
@@ -794,7 +807,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		need_create = lk->own == NULL;
 		pthread_mutex_unlock(&lk->mu);
 		if (deadline >= 0 && zkcr_now_ms() >= deadline)
-			return ZKC_ETIMEDOUT;
+			return zkc_error_set(ZKC_ETIMEDOUT, "lock %s: not acquired within the "
+			                     "timeout", lk->dir);
 
 		if (need_create)
 			rc = create_and_list(lk, &list, &dirst);
@@ -802,8 +816,9 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			rc = ZKC_OK;
 		if (rc == ZKC_OK && !list) {
 			rc = zkc_children(&list, &dirst, lk->zk, lk->dir);
-			if (rc == ZKC_ENONODE)
-				rc = ZKC_ECONNECTIONLOSS;  /* dir gone with our node: start over */
+			if (rc == ZKC_ENONODE)      /* dir gone with our node: start over */
+				rc = zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: the directory went "
+				                   "away with our node", lk->dir);
 		}
 		if (rc != ZKC_OK) {
 			if (rc == ZKC_ECLOSED || rc == ZKC_EDEADLK || rc == ZKC_EBADARGUMENTS ||
@@ -819,7 +834,9 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		}
 		if (dirst.data_length > 0) {
 			zkc_strings_free(list);
-			return ZKC_EBADARGUMENTS;  /* a node with data is not a lock dir */
+			return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: the node holds data (%d "
+			                     "bytes): not a lock directory", lk->dir,
+			                     (int)dirst.data_length);
 		}
 
 		pthread_mutex_lock(&lk->mu);
@@ -851,7 +868,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		if (nb == -2) {
 			pthread_mutex_unlock(&lk->mu);
 			zkc_strings_free(list);
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
 		}
 		if (nb == -1) {
 			/* our node is gone (its session ended): start over */
@@ -876,7 +893,8 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			int erc;
 
 			if (timeout_ms == 0) {
-				rc = ZKC_EAGAIN;
+				rc = zkc_error_set(ZKC_EAGAIN, "lock %s: held by another (%s)",
+				                   lk->dir, target);
 				break;
 			}
 			tpath = malloc(strlen(lk->dir) + strlen(target) + 2);
@@ -979,24 +997,28 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 	int rc;
 
 	if (!lk || timeout_ms < ZKC_LOCK_FOREVER)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: acquire: %s", lk ? lk->dir : "(null)",
+		                     lk ? "timeout_ms below ZKC_LOCK_FOREVER" : "lock is NULL");
 	pthread_mutex_lock(&lk->mu);
 	if (lk->freed) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_ECLOSED;
+		return zkc_error_set(ZKC_ECLOSED, "lock %s: closed", lk->dir);
 	}
 	if (lk->have_ev_thread && pthread_equal(lk->ev_thread, pthread_self())) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_EDEADLK;
+		return zkc_error_set(ZKC_EDEADLK, "lock %s: acquire from the client's event "
+		                     "thread would wait on itself", lk->dir);
 	}
 	if (lk->acquiring) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "lock %s: another acquire of this handle "
+		                     "is in progress", lk->dir);
 	}
 	if (lk->held) {
 		if (!(lk->flags & ZKC_LOCK_REENTRANT) || lk->lost) {
 			pthread_mutex_unlock(&lk->mu);
-			return ZKC_EINVALIDSTATE;
+			return zkc_error_set(ZKC_EINVALIDSTATE, "lock %s: already held%s", lk->dir,
+			                     lk->lost ? " and lost" : " (not reentrant)");
 		}
 		lk->count++;
 		fill_lease(out, lk);
@@ -1051,11 +1073,12 @@ int zkc_lock_release(zkc_lock_t *lk, int flags)
 	int was_lost, rc = ZKC_OK;
 
 	if (!lk || (flags & ~ZKC_LOCK_RELEASE_SYNC))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock release: %s", lk ? "unknown flags"
+		                     : "lock is NULL");
 	pthread_mutex_lock(&lk->mu);
 	if (!lk->held) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "lock %s: release: not held", lk->dir);
 	}
 	if (--lk->count > 0) {
 		pthread_mutex_unlock(&lk->mu);
@@ -1084,14 +1107,15 @@ int zkc_lock_release(zkc_lock_t *lk, int flags)
 	}
 	free(own);
 	if (was_lost)
-		return ZKC_ELOST;
+		return zkc_error_set(ZKC_ELOST, "lock %s: released, but it had been lost (session "
+		                     "ended) before", lk->dir);
 	return rc == ZKC_ECLOSED ? ZKC_OK : rc;
 }
 
 int zkc_lock_cancel(zkc_lock_t *lk)
 {
 	if (!lk)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock cancel: lock is NULL");
 	pthread_mutex_lock(&lk->mu);
 	if (lk->acquiring) {
 		lk->canceled = 1;
@@ -1120,11 +1144,12 @@ int zkc_lock_valid(zkc_lock_t *lk)
 int zkc_lock_lease(zkc_lock_lease_t *out, zkc_lock_t *lk)
 {
 	if (!lk || !out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock lease: %s is NULL", lk ? "out"
+		                     : "lock");
 	pthread_mutex_lock(&lk->mu);
 	if (!lk->held) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "lock %s: lease: not held", lk->dir);
 	}
 	fill_lease(out, lk);
 	pthread_mutex_unlock(&lk->mu);
@@ -1137,16 +1162,18 @@ int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lk)
 	int rc;
 
 	if (!out || !lk)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock fence: %s is NULL", lk ? "out"
+		                     : "lock");
 	*out = NULL;
 	pthread_mutex_lock(&lk->mu);
 	if (!lk->held || !lk->own) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_EINVALIDSTATE;
+		return zkc_error_set(ZKC_EINVALIDSTATE, "lock %s: fence: not held", lk->dir);
 	}
 	if (lk->lost) {
 		pthread_mutex_unlock(&lk->mu);
-		return ZKC_ELOST;
+		return zkc_error_set(ZKC_ELOST, "lock %s: fence: the lock was lost (session ended)",
+		                     lk->dir);
 	}
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
@@ -1171,16 +1198,18 @@ int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
 	int rc = ZKC_OK;
 
 	if (!lk || !out_event)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock events_next: %s is NULL", lk
+		                     ? "out_event" : "lock");
 	pthread_mutex_lock(&lk->mu);
 	while (lk->qlen == 0) {
 		if (timeout_ms == 0 || lk->freed) {
-			rc = ZKC_EAGAIN;
+			rc = zkc_error_set(ZKC_EAGAIN, "lock %s: no event queued", lk->dir);
 			break;
 		}
 		/* emit() broadcasts without moving gen: wait on cv directly */
 		if (zkcr_cond_wait_until(&lk->cv, &lk->mu, deadline) == ZKC_ETIMEDOUT) {
-			rc = ZKC_EAGAIN;
+			rc = zkc_error_set(ZKC_EAGAIN, "lock %s: no event within %d ms", lk->dir,
+			                   timeout_ms);
 			break;
 		}
 	}

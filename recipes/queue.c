@@ -113,14 +113,14 @@ static int names_set(names_t *n, const zkc_strings_t *list, const char *prefix)
 
 	t.v = calloc(list->count + 1, sizeof(char *));
 	if (!t.v)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "queue: out of memory");
 	for (i = 0; i < list->count; i++) {
 		if (prefix && strncmp(list->items[i], prefix, strlen(prefix)) != 0)
 			continue;
 		t.v[t.n] = strdup(list->items[i]);
 		if (!t.v[t.n]) {
 			names_clear(&t);
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "queue: out of memory");
 		}
 		t.n++;
 	}
@@ -348,18 +348,24 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 	int rc;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue open: out is NULL");
 	*out = NULL;
 	if (opts)
 		o = *opts;
 	if (!zk || !path || zkc_path_validate(path, (size_t)-1) != ZKC_OK || strcmp(path, "/") == 0)
-		return ZKC_EBADARGUMENTS;
-	if (zkcr_options_version(o.version, ZKC_QUEUE_OPTIONS_VERSION, "queue options") != ZKC_OK ||
-	    (o.flags & ~ZKC_QUEUE_CREATE) || o.bucket_size < 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: %s", path ? path : "(null)",
+		                     !zk || !path ? "client or path is NULL"
+		                     : strcmp(path, "/") == 0 ? "the root cannot be a queue"
+		                     : zkc_error_last()->message);
+	if (zkcr_options_version(o.version, ZKC_QUEUE_OPTIONS_VERSION, "queue options") != ZKC_OK)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: %s", path,
+		                     zkc_error_last()->message);
+	if ((o.flags & ~ZKC_QUEUE_CREATE) || o.bucket_size < 0)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: %s", path,
+		                     o.bucket_size < 0 ? "bucket_size < 0" : "unknown flags");
 	q = calloc(1, sizeof(*q));
 	if (!q)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", path);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_mutex_init(&q->take_mu, NULL);
 	q->refs = 1;
@@ -373,7 +379,7 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 	if (rc == ZKC_OK)
 		rc = zkcr_acl_copy(&q->acl, o.acl, "queue");
 	if (rc == ZKC_OK && (!q->root || !q->taken_dir))
-		rc = ZKC_ENOMEM;
+		rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", path);
 	if (rc == ZKC_OK && (o.flags & ZKC_QUEUE_CREATE)) {
 		b0 = bucket_path(q, 0);
 		rc = b0 ? ensure(q, q->taken_dir, 1) : ZKC_ENOMEM;
@@ -458,7 +464,7 @@ static int list_buckets(int **out, size_t *out_n, zkc_queue_t *q)
 	v = calloc(kids->count + 1, sizeof(int));
 	if (!v) {
 		zkc_strings_free(kids);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 	}
 	for (i = 0; i < kids->count; i++)
 		if ((k = bucket_index(kids->items[i])) >= 0)
@@ -724,14 +730,19 @@ static int parse_item(int *out_b, const char **out_entry, const zkc_queue_item_t
 	size_t bl;
 
 	if (!item || !item->name || !(slash = strchr(item->name, '/')))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue item %s: %s",
+		                     item && item->name ? item->name : "(null)",
+		                     !item || !item->name ? "item or its name is NULL"
+		                     : "not an item of a queue (no bucket in its name)");
 	bl = (size_t)(slash - item->name);
 	if (bl >= sizeof(bn))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue item %s: bucket name too long",
+		                     item->name);
 	memcpy(bn, item->name, bl);
 	bn[bl] = 0;
 	if ((*out_b = bucket_index(bn)) < 0 || strchr(slash + 1, '/'))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue item %s: not an item of a queue "
+		                     "(bad bucket or entry)", item->name);
 	*out_entry = slash + 1;
 	return ZKC_OK;
 }
@@ -910,7 +921,7 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 			pthread_mutex_unlock(&q->mu);
 			plan_free(&p);
 			zkc_batch_free(b);
-			return ZKC_ENOMEM;
+			return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 		}
 		if (mode == ZKC_QUEUE_TAKE_ACK) {
 			p.i_take0 = zkc_batch_create(b, p.mpath, sess, strlen(sess), &eo);
@@ -963,7 +974,7 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 
 	if (zkc_batch_count(b) == 0) {
 		zkc_batch_free(b);
-		return ZKC_EAGAIN;
+		return zkc_error_set(ZKC_EAGAIN, "queue %s: nothing to take now", q->root);
 	}
 	rc = zkc_batch_run(q->zk, b);
 	if (rc != ZKC_OK) {
@@ -995,7 +1006,8 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 			names_set(&q->taken, zkc_batch_children_of(b, (size_t)p.i_taken), NULL);
 			again = 1;
 		} else if (c == ZKC_ENONODE)
-			rc = ZKC_ENONODE;
+			rc = zkc_error_set(ZKC_ENONODE, "queue %s: its taken directory is gone: "
+			                   "the queue was deleted", q->root);
 		else
 			q->stale_taken = 1;
 	}
@@ -1029,7 +1041,8 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 			}
 			again = 1;
 		} else if (c == ZKC_ENONODE) {
-			rc = ZKC_ENONODE;
+			rc = zkc_error_set(ZKC_ENONODE, "queue %s: its bucket is gone: the queue "
+			                   "was deleted", q->root);
 		} else {
 			q->stale_root = 1;
 		}
@@ -1104,7 +1117,9 @@ static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 			}
 			pthread_mutex_unlock(&q->mu);
 			if (c0 == ZKC_ENONODE)
-				rc = ZKC_ENONODE;   /* no taken directory: queue deleted */
+				rc = zkc_error_set(ZKC_ENONODE, "queue %s: no taken directory: "
+				                   "the queue was deleted",
+				                   q->root);
 			else
 				rc = 1;
 		} else {
@@ -1185,10 +1200,12 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 	int rc;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue take: out is NULL");
 	*out = NULL;
 	if (!q || (mode != ZKC_QUEUE_TAKE_ACK && mode != ZKC_QUEUE_TAKE_DELETE))
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: take: %s", q ? q->root : "(null)",
+		                     !q ? "queue is NULL"
+		                     : "mode is not ZKC_QUEUE_TAKE_ACK or ZKC_QUEUE_TAKE_DELETE");
 	deadline = zkcr_deadline(timeout_ms);
 	pthread_mutex_lock(&q->take_mu);
 	for (;;) {
@@ -1223,7 +1240,8 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
 		if (deadline >= 0 && zkcr_now_ms() >= deadline) {
-			rc = ZKC_ETIMEDOUT;
+			rc = zkc_error_set(ZKC_ETIMEDOUT, "queue %s: nothing taken within %d ms",
+			                   q->root, timeout_ms);
 			break;
 		}
 	}
@@ -1236,12 +1254,14 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 static int item_paths(char **epath, char **mpath, int *b, zkc_queue_t *q,
                       const zkc_queue_item_t *item)
 {
-	const char *entry;
+	const char *entry = NULL;
 	char *m;
 
 	*epath = *mpath = NULL;
 	if (!q || parse_item(b, &entry, item) != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: ack/release: %s",
+		                     q ? q->root : "(null)", !q ? "queue is NULL"
+		                     : zkc_error_last()->message);
 	m = marker_name(*b, entry);
 	*epath = join3(q->root, item->name, NULL);
 	*mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
@@ -1249,7 +1269,7 @@ static int item_paths(char **epath, char **mpath, int *b, zkc_queue_t *q,
 	if (!*epath || !*mpath) {
 		free(*epath);
 		free(*mpath);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 	}
 	return ZKC_OK;
 }
@@ -1276,13 +1296,16 @@ int zkc_queue_ack(zkc_queue_t *q, const zkc_queue_item_t *item)
 	int b, rc, tries = 0;
 
 	if (!item || item->session_id == 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue ack: %s", !item ? "item is NULL"
+		                     : "taken with ZKC_QUEUE_TAKE_DELETE: nothing to ack");
 	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
 		return rc;
 	deadline = zkcr_now_ms() + ACK_DEADLINE_MS;
 again:
 	if (!same_session(q, item)) {
-		rc = ZKC_ELOST;         /* the marker went with the old session */
+		rc = zkc_error_set(ZKC_ELOST, "queue %s: ack %s: taken on an older session; its "
+		                   "marker went with it and the item is back in the queue", q->root,
+		                   item->name);         /* the marker went with the old session */
 	} else if ((rc = zkc_multi_new(&m)) == ZKC_OK) {
 		char *probe = NULL;
 
@@ -1303,7 +1326,9 @@ again:
 		zkc_multi_free(m);
 		m = NULL;
 		if (rc == ZKC_ENONODE)
-			rc = ZKC_ELOST;
+			rc = zkc_error_set(ZKC_ELOST, "queue %s: ack %s: its taken marker is gone "
+			                   "(its session ended): the item is back in the queue",
+			                   q->root, item->name);
 		if (rc == ZKC_EUNKNOWN || rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT) {
 			/* Did a lost attempt commit? Only this session's ack
 			 * deletes its marker, so while the session lasts an
@@ -1333,15 +1358,18 @@ int zkc_queue_release(zkc_queue_t *q, const zkc_queue_item_t *item)
 	int b, rc;
 
 	if (!item || item->session_id == 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue release: %s", !item ? "item is NULL"
+		                     : "taken with ZKC_QUEUE_TAKE_DELETE: nothing to release");
 	if ((rc = item_paths(&epath, &mpath, &b, q, item)) != ZKC_OK)
 		return rc;
 	if (!same_session(q, item))
-		rc = ZKC_ELOST;
+		rc = zkc_error_set(ZKC_ELOST, "queue %s: release %s: taken on an older session; "
+		                   "its marker went with it", q->root, item->name);
 	else
 		rc = zkc_delete(q->zk, mpath, -1, 0);
 	if (rc == ZKC_ENONODE)
-		rc = ZKC_ELOST;
+		rc = zkc_error_set(ZKC_ELOST, "queue %s: release %s: its taken marker is gone "
+		                   "(its session ended)", q->root, item->name);
 	forget_marker(q, mpath);
 	pthread_mutex_lock(&q->mu);
 	q->stale_entries = 1;   /* it is back: see it again */
@@ -1361,10 +1389,10 @@ int zkc_queue_peek(zkc_queue_item_t **out, zkc_queue_t *q)
 	size_t nb = 0, bi, i;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue peek: out is NULL");
 	*out = NULL;
 	if (!q)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue peek: queue is NULL");
 	if ((rc = zkc_children(&taken, NULL, q->zk, q->taken_dir)) != ZKC_OK)
 		return rc;
 	rc = names_set(&tk, taken, NULL);
@@ -1404,7 +1432,7 @@ int zkc_queue_peek(zkc_queue_item_t **out, zkc_queue_t *q)
 			*out = make_item(v[bi], sorted.v[i], d, len, 0);
 			zkc_free(d);
 			if (!*out)
-				rc = ZKC_ENOMEM;
+				rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 			break;
 		}
 		free(bp);
@@ -1413,7 +1441,7 @@ int zkc_queue_peek(zkc_queue_item_t **out, zkc_queue_t *q)
 	names_clear(&tk);
 	free(v);
 	if (rc == ZKC_OK && !*out)
-		rc = ZKC_EAGAIN;
+		rc = zkc_error_set(ZKC_EAGAIN, "queue %s: empty", q->root);
 	return rc;
 }
 
@@ -1424,7 +1452,7 @@ int zkc_queue_size(size_t *out, size_t *out_taken, zkc_queue_t *q)
 	size_t nb = 0, i, total = 0;
 
 	if (!q)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue size: queue is NULL");
 	if ((rc = list_buckets(&v, &nb, q)) != ZKC_OK)
 		return rc;
 	if ((rc = zkc_batch_new(&b)) != ZKC_OK) {

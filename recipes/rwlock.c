@@ -16,13 +16,15 @@ int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_l
 	int rc;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "rwlock open: out is NULL");
 	*out = NULL;
 	if (opts && (opts->flags & ZKC_LOCK_STICKY))   /* the version is checked below */
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "rwlock %s: ZKC_LOCK_STICKY does not "
+		                     "apply to read-write locks", path ? path : "(null)");
 	rw = calloc(1, sizeof(*rw));
 	if (!rw)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "rwlock %s: out of memory", path ? path
+		                     : "(null)");
 	rc = zkcr_lock_new_kind(&rw->write, zk, path, opts, ZKCR_LOCK_WRITE);
 	if (rc == ZKC_OK)
 		rc = zkcr_lock_new_kind(&rw->read, zk, path, opts, ZKCR_LOCK_READ);

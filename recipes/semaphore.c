@@ -46,16 +46,24 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	int rc;
 
 	if (!out)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore open: out is NULL");
 	*out = NULL;
-	if (!zk || !path || max_leases < 1 || (opts && (opts->flags ||
-	    zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION, "semaphore options") != ZKC_OK)))
-		return ZKC_EBADARGUMENTS;
+	if (!zk || !path || max_leases < 1)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: %s", path ? path : "(null)",
+		                     !zk || !path ? "client or path is NULL" : "max_leases < 1");
+	if (opts && opts->flags)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: options flags 0x%x: none "
+		                     "apply to a semaphore", path, (unsigned)opts->flags);
+	if (opts && zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION,
+	                                 "semaphore options") != ZKC_OK)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: %s", path,
+		                     zkc_error_last()->message);
 	rc = zkc_path_validate(path, (size_t)-1);
 	if (rc != ZKC_OK)
 		return rc;
 	if (strcmp(path, "/") == 0)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore /: the root cannot be a "
+		                     "semaphore");
 	if (opts) {
 		lo.acl = opts->acl;
 		lo.data = opts->data;
@@ -74,7 +82,7 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 			zkcr_waker_unref(s->w);
 		}
 		free(s);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", path);
 	}
 	sprintf(locks, "%s/locks", path);
 	sprintf(s->leases, "%s/leases", path);
@@ -87,7 +95,7 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (rc == ZKC_OK && lo.data_len) {
 		s->data = malloc(lo.data_len);
 		if (!s->data)
-			rc = ZKC_ENOMEM;
+			rc = zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", path);
 		else
 			memcpy(s->data, lo.data, lo.data_len);
 		s->data_len = lo.data_len;
@@ -128,7 +136,7 @@ static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
 
 	path = malloc(strlen(s->leases) + 64);
 	if (!path)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
 	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
 	co.acl = s->acl;
 	for (;;) {
@@ -211,11 +219,13 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 	int rc, rrc;
 
 	if (!out || !s || timeout_ms < ZKC_LOCK_FOREVER)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore acquire: %s", !out
+		                     ? "out is NULL" : !s ? "semaphore is NULL"
+		                     : "timeout_ms below ZKC_LOCK_FOREVER");
 	*out = NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
 	l->sem = s;
 	rc = zkc_lock_acquire(NULL, s->admit, timeout_ms);
 	if (rc != ZKC_OK) {
@@ -248,28 +258,36 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		}
 		zkc_strings_free(c);
 		if (!found || zkcr_lock_session(s->zk) != l->session) {
-			rc = ZKC_ELOST;  /* our lease went with its session */
+			rc = zkc_error_set(ZKC_ELOST, "semaphore %s: our lease went with its "
+			                   "session", s->leases);
 			break;
 		}
 		if (n <= (size_t)s->max)
 			break;  /* ours */
 		if (timeout_ms == 0) {
-			rc = ZKC_EAGAIN;
+			rc = zkc_error_set(ZKC_EAGAIN, "semaphore %s: all %d leases are held",
+			                   s->leases, s->max);
 			break;
 		}
 		pthread_mutex_lock(&s->w->mu);
 		while (s->w->gen == g0 && rc == ZKC_OK) {
 			int w = zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline);
 
-			if (w == ZKC_ETIMEDOUT || w == ZKC_ECANCELED)
-				rc = w;
+			if (w == ZKC_ETIMEDOUT)
+				rc = zkc_error_set(w, "semaphore %s: no lease within %d ms", s->leases,
+				                   timeout_ms);
+			else if (w == ZKC_ECANCELED)
+				rc = zkc_error_set(w, "semaphore %s: acquire canceled by another thread",
+				                   s->leases);
 		}
 		pthread_mutex_unlock(&s->w->mu);
 	}
 	/* admission ends either way; later requests queue behind its delete */
 	rrc = zkc_lock_release(s->admit, 0);
 	if (rc == ZKC_OK && rrc == ZKC_ELOST)
-		rc = ZKC_ELOST;  /* admission was lost: so was the lease's session */
+		rc = zkc_error_set(ZKC_ELOST, "semaphore %s: admission was lost with the session, "
+		                   "and the lease with it",
+		                   s->leases);  /* admission was lost: so was the lease's session */
 	if (rc != ZKC_OK) {
 		if (l->path && zkcr_lock_session(s->zk) == l->session)
 			zkcr_lock_delete_bg(s->zk, l->path, l->session);
@@ -344,10 +362,12 @@ int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
 	int rc;
 
 	if (!out || !l)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore fence: %s is NULL", !out ? "out"
+		                     : "lease");
 	*out = NULL;
 	if (zkcr_lock_session(l->sem->zk) != l->session)
-		return ZKC_ELOST;
+		return zkc_error_set(ZKC_ELOST, "semaphore lease %s: its session ended: no fence",
+		                     l->path);
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
 		rc = zkc_multi_check(m, l->path, l->version);

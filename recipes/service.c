@@ -125,32 +125,38 @@ static int bad_text(const char *s, size_t max)
 	return 0;
 }
 
-static int check_instance(const zkc_service_instance_t *in, size_t *meta_len)
+/* `svc` (the service's path or name) is for the messages. */
+static int check_instance(const char *svc, const zkc_service_instance_t *in, size_t *meta_len)
 {
+	if (!svc)
+		svc = "(null)";
 	if (!in)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service: instance is NULL "
-		                  "(use ZKC_SERVICE_INSTANCE_INIT)");
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: instance is NULL (use "
+		                     "ZKC_SERVICE_INSTANCE_INIT)", svc);
 	if (zkcr_options_version(in->version, ZKC_SERVICE_INSTANCE_VERSION,
 	                         "service instance") != ZKC_OK)
-		return ZKC_EBADARGUMENTS;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: %s", svc,
+		                     zkc_error_last()->message);
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
 	    strcmp(in->id, ".") == 0 || strcmp(in->id, "..") == 0)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service: bad instance id (1..%d bytes, no "
-		                  "'/', no control characters, not . or ..)", ZKC_SERVICE_ID_MAX);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: bad instance id \"%.*s\" (1..%d "
+		                     "bytes, no '/', no control characters, not . or ..)", svc,
+		                     in->id ? 64 : 6, in->id ? in->id : "(null)", ZKC_SERVICE_ID_MAX);
 	if (bad_text(in->address, ZKC_SERVICE_ADDRESS_MAX))
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: bad address (1..%d bytes, no "
-		                  "control characters)", in->id, ZKC_SERVICE_ADDRESS_MAX);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: instance %s: bad address (1..%d "
+		                     "bytes, no control characters)", svc, in->id,
+		                     ZKC_SERVICE_ADDRESS_MAX);
 	if (in->port < 0 || in->port > 65535)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: port %d is not 0..65535", in->id,
-		                  in->port);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: instance %s: port %d is not "
+		                     "0..65535", svc, in->id, in->port);
 	if (in->weight < 1 || in->weight > ZKC_SERVICE_WEIGHT_MAX)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: weight %d is not 1..%d", in->id,
-		                  in->weight, ZKC_SERVICE_WEIGHT_MAX);
+		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: instance %s: weight %d is not "
+		                     "1..%d", svc, in->id, in->weight, ZKC_SERVICE_WEIGHT_MAX);
 	*meta_len = !in->metadata ? 0 : in->metadata_len == (size_t)-1
 	            ? strnlen(in->metadata, ZKC_SERVICE_METADATA_MAX + 1) : in->metadata_len;
 	if (*meta_len > ZKC_SERVICE_METADATA_MAX)
-		return zkc_error_set(ZKC_ETOOLARGE, "service %s: metadata over %d bytes", in->id,
-		                  ZKC_SERVICE_METADATA_MAX);
+		return zkc_error_set(ZKC_ETOOLARGE, "service %s: instance %s: metadata over %d bytes",
+		                     svc, in->id, ZKC_SERVICE_METADATA_MAX);
 	return ZKC_OK;
 }
 
@@ -195,7 +201,7 @@ int zkc_service_encode(char **out, size_t *out_len, const char *service_name,
 		*out = NULL;
 	if (!out)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_encode: out is NULL");
-	if ((rc = check_instance(in, &meta_len)) != ZKC_OK)
+	if ((rc = check_instance(service_name, in, &meta_len)) != ZKC_OK)
 		return rc;
 	/* JSON strings are text: jansson refuses bytes that are not UTF-8 */
 	name = json_stringn(service_name ? service_name : "", service_name ? strlen(service_name) : 0);
@@ -435,7 +441,7 @@ int zkc_service_reg_open(zkc_service_reg_t **out, zkc_t *zk, const char *service
 	if (!zk)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_reg_open: client is NULL");
 	if ((rc = check_service_path(service_path, "zkc_service_reg_open")) != ZKC_OK ||
-	    (rc = check_instance(in, &meta_len)) != ZKC_OK)
+	    (rc = check_instance(service_path, in, &meta_len)) != ZKC_OK)
 		return rc;
 	if (zkc_on_event_thread(zk))
 		return zkc_error_set(ZKC_EDEADLK, "zkc_service_reg_open: called on the client's "
@@ -681,7 +687,7 @@ static int rebuild(zkc_service_router_t *r)
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
 	memset(&b, 0, sizeof(b));
 	b.root = r->path;
 	b.root_len = strlen(r->path);
@@ -689,7 +695,8 @@ static int rebuild(zkc_service_router_t *r)
 	rc = zkc_cache_foreach(r->cache, r->path, visit, &b);
 	if (b.oom || (rc != ZKC_OK && rc != ZKC_ENONODE)) {
 		snap_free(s);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: %s", r->path, b.oom ? "out of memory"
+		                     : "reading its instances from the cache failed");
 	}
 	if (s->all.count)
 		qsort(s->all.items, s->all.count, sizeof(*s->all.items), by_id);
@@ -700,7 +707,7 @@ static int rebuild(zkc_service_router_t *r)
 	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
 	if (!s->id_hash || !s->weight || !s->entry) {
 		snap_free(s);
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
 	}
 	for (i = 0; i < s->all.count; i++) {
 		const zkc_service_entry_t *e = &s->all.items[i];

@@ -9,6 +9,7 @@
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
 #                     to the build dir; default: $VALGRIND_TESTS below)
 #   ZKC_CONFIGURE_FLAGS extra flags for every configure
+#   ZKC_PYTHON_WHEEL=0  python phase: skip the self-contained wheel check
 #   ZKC_SKIP_DEPS=1   do not run scripts/setup-deps.sh
 #   ZKC_SKIP_K8S_BUILD=1  do not run tests/k8s/build.sh (the k8s tests then
 #                     fail unless its binaries are already in its cache)
@@ -255,6 +256,19 @@ phase_python() {
 		step_failed "python: pytest collected no tests"
 	elif [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
 		step_failed "python: pytest exited $rc"
+	fi
+	# the self-contained wheel (auditwheel), installed where no libzkc is
+	# on the library path
+	if [ "${ZKC_PYTHON_WHEEL:-1}" != 0 ]; then
+		if ZKC_CFLAGS="-I$clone/include" ZKC_LIBS="-L$ROOT/build/.libs -lzkc" \
+			ZKC_CLI="$ROOT/build/zkc" timeout 600 \
+			"$clone/bindings/python/scripts/wheel.sh" "$dir/wheel" >"$dir/wheel.log" 2>&1; then
+			say "$(grep '^wheel.sh: ' "$dir/wheel.log")"
+			passed=$((passed + 1))
+		else
+			tail -n 30 "$dir/wheel.log"
+			step_failed "python: the self-contained wheel failed (log: $dir/wheel.log)"
+		fi
 	fi
 }
 

@@ -7,7 +7,7 @@
 
 #include "call.h"
 
-enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC };
+enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL };
 
 typedef struct bop {
 	int kind;
@@ -197,6 +197,11 @@ int zkc_batch_children(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn
                        void *payload)
 {
 	return add_read(b, B_CHILDREN, path, watch, fn, payload);
+}
+
+int zkc_batch_get_acl(zkc_batch_t *b, const char *path)
+{
+	return add_read(b, B_GET_ACL, path, 0, NULL, NULL);
 }
 
 int zkc_batch_sync(zkc_batch_t *b, const char *path)
@@ -430,6 +435,8 @@ static int submit_op(zhandle_t *zh, bop_t *op, zkc__req_t *r, zkc_t *zk)
 		return zoo_aset(zh, op->path, op->data, (int)op->len, op->version, zkc__complete_stat, r);
 	case B_DELETE:
 		return zoo_adelete(zh, op->path, op->version, zkc__complete_void, r);
+	case B_GET_ACL:
+		return zoo_aget_acl(zh, op->path, zkc__complete_acl, r);
 	default:
 		return zoo_async(zh, op->path, zkc__complete_string, r);
 	}
@@ -686,6 +693,13 @@ const zkc_strings_t *zkc_batch_children_of(const zkc_batch_t *b, size_t i)
 
 	return op && op->req && op->kind == B_CHILDREN && op->code == ZKC_OK ? op->req->strings
 	                                                                      : NULL;
+}
+
+const zkc_acl_list_t *zkc_batch_acl(const zkc_batch_t *b, size_t i)
+{
+	const bop_t *op = op_at(b, i);
+
+	return op && op->req && op->kind == B_GET_ACL && op->code == ZKC_OK ? op->req->acl : NULL;
 }
 
 int64_t zkc_batch_session(const zkc_batch_t *b)

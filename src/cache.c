@@ -1,19 +1,49 @@
 /* src/cache.c - the watch-driven cache (zkc/cache.h): one-shot watches
  * re-armed on every fire, pipelined re-reads through asynchronous batches,
- * a uthash table of nodes read under a rwlock.
+ * a uthash table of nodes read without a lock.
  *
  * Threads: every write to the cache happens on the client's event thread
  * (batch completions, watch callbacks, state listeners all run there), under
- * ref->mu and, for the table itself, the write side of the rwlock. Readers
- * only take the read side. */
+ * ref->mu and, for the table itself, the write side of src/readers.h, which
+ * waits for the table's readers to leave and holds new ones back. Readers
+ * only announce themselves in their thread's own record: no lock, no
+ * shared cache line written. */
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+
+/* uthash's default (Jenkins) costs more than the rest of a cache read
+ * together: paths are hashed 8 bytes at a time with a multiply, then
+ * mixed so that paths differing only in their last bytes spread. */
+static inline unsigned path_hash(const void *key, size_t len)
+{
+	const unsigned char *p = key;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, v;
+
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&v, p, 8);
+		h = (h ^ v) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	if (len) {
+		v = 0;
+		while (len--)
+			v = v << 8 | p[len];
+		h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 32;
+	return (unsigned)h;
+}
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = path_hash((keyptr), (keylen)))
 #include <uthash.h>
 
 #include "zkc/cache.h"
 #include "zkc/batch.h"
 #include "client_impl.h"
+#include "readers.h"
 
 /* Node flags. The armed bits remember that a watch of ours is registered
  * for the node in the current session, so a re-read does not register a
@@ -99,7 +129,7 @@ struct zkc_cache {
 	cache_ref_t *ref;
 	int listener_id;
 
-	pthread_rwlock_t rw;
+	zkc__rw_t rw;                 /* guards the table (src/readers.h) */
 	cnode_t *nodes;               /* uthash head */
 	size_t count, bytes;
 
@@ -916,10 +946,10 @@ static void batch_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
 	if (c) {
 		int same = zkc_batch_session(b) == c->session;
 
-		pthread_rwlock_wrlock(&c->rw);
+		zkc__wr_lock(&c->rw);
 		for (i = 0; i < j->n; i++)
 			apply_req(c, &j->reqs[i], b, same);
-		pthread_rwlock_unlock(&c->rw);
+		zkc__wr_unlock(&c->rw);
 		job_send(c, c->next_job);
 		c->next_job = NULL;
 		c->inflight--;
@@ -979,12 +1009,12 @@ static void history_reset(zkc_cache_t *c, uint64_t history)
 	cnode_t *n, *tmp, *root = find(c, c->root, c->root_len);
 
 	ev_push(c, ZKC_CACHE_RESET, NULL, NULL);
-	pthread_rwlock_wrlock(&c->rw);
+	zkc__wr_lock(&c->rw);
 	if (root)
 		remove_subtree(c, root);
 	HASH_ITER(hh, c->nodes, n, tmp)
 		node_free_one(c, n);  /* none: every node hangs under the root */
-	pthread_rwlock_unlock(&c->rw);
+	zkc__wr_unlock(&c->rw);
 	c->root_armed = 0;
 	c->max_seen = 0;
 	pthread_mutex_lock(&c->smu);
@@ -1034,7 +1064,6 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
                    const zkc_cache_options_t *opts)
 {
 	zkc_cache_options_t def = ZKC_CACHE_OPTIONS_INIT;
-	pthread_rwlockattr_t ra;
 	zkc_cache_t *c;
 	int rc;
 
@@ -1048,27 +1077,24 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 	if (!opts)
 		opts = &def;
 	if (opts->version != ZKC_CACHE_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "cache open: options version %d, expected %d",
-		                  opts->version, ZKC_CACHE_OPTIONS_VERSION);
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: options version %d, expected %d",
+		                  path, opts->version, ZKC_CACHE_OPTIONS_VERSION);
 	if (opts->depth < -1)
-		return zkc__error(ZKC_EBADARGUMENTS, "cache open: depth %d < -1", opts->depth);
+		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: depth %d < -1", path, opts->depth);
 	c = calloc(1, sizeof(*c));
 	if (!c || !(c->root = strdup(path)) || !(c->ref = ref_new())) {
 		if (c)
 			free(c->root);
 		free(c);
-		return zkc__error(ZKC_ENOMEM, "cache open: out of memory");
+		return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", path);
 	}
 	c->zk = zk;
 	c->root_len = strlen(path);
 	c->opts = *opts;
 	c->opts.data = opts->data ? 1 : 0;
 	c->status = ZKC_OK;
-	/* Writers must not starve under a steady stream of readers. */
-	pthread_rwlockattr_init(&ra);
-	pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-	pthread_rwlock_init(&c->rw, &ra);
-	pthread_rwlockattr_destroy(&ra);
+	/* Writers never starve: readers that see one coming wait for it. */
+	zkc__rw_init(&c->rw);
 	pthread_mutex_init(&c->smu, NULL);
 	zkc__cond_init(&c->scv);
 	c->ref->cache = c;
@@ -1090,7 +1116,6 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 			zkc_listener_remove(zk, c->listener_id);
 		pthread_mutex_lock(&c->ref->mu);
 		ref_drop_locked(c->ref, 1);
-		pthread_rwlock_destroy(&c->rw);
 		pthread_mutex_destroy(&c->smu);
 		pthread_cond_destroy(&c->scv);
 		free(c->root);
@@ -1146,7 +1171,6 @@ static void cache_free(zkc_cache_t *c)
 	}
 	free(c->evs);
 	job_free(c->next_job);
-	pthread_rwlock_destroy(&c->rw);
 	pthread_mutex_destroy(&c->smu);
 	pthread_cond_destroy(&c->scv);
 	free(c->root);
@@ -1250,16 +1274,16 @@ int zkc_cache_get(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_cache_t
 		*out = NULL;
 	if (!c || !path)
 		return zkc__error(ZKC_EBADARGUMENTS, "cache get: NULL cache or path");
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	n = find(c, path, strlen(path));
 	if (!n) {
-		pthread_rwlock_unlock(&c->rw);
+		zkc__rd_unlock(&c->rw);
 		return zkc__error(ZKC_ENONODE, "cache get %s: not in the cache", path);
 	}
 	if (out) {
 		buf = malloc(NODE_LEN(c, n) + 1);
 		if (!buf) {
-			pthread_rwlock_unlock(&c->rw);
+			zkc__rd_unlock(&c->rw);
 			return zkc__error(ZKC_ENOMEM, "cache get %s: out of memory", path);
 		}
 		memcpy(buf, node_data(n), NODE_LEN(c, n) + 1);
@@ -1269,7 +1293,7 @@ int zkc_cache_get(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_cache_t
 		*out_len = NODE_LEN(c, n);
 	if (out_stat)
 		*out_stat = n->stat;
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	return ZKC_OK;
 }
 
@@ -1287,10 +1311,10 @@ int zkc_cache_children(zkc_strings_t **out, zkc_cache_t *c, const char *path)
 	if (!out || !c || !path)
 		return zkc__error(ZKC_EBADARGUMENTS, "cache children: NULL argument");
 	*out = NULL;
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	n = find(c, path, strlen(path));
 	if (!n) {
-		pthread_rwlock_unlock(&c->rw);
+		zkc__rd_unlock(&c->rw);
 		return zkc__error(ZKC_ENONODE, "cache children %s: not in the cache", path);
 	}
 	for (k = n->kids; k; k = k->next)
@@ -1305,7 +1329,7 @@ int zkc_cache_children(zkc_strings_t **out, zkc_cache_t *c, const char *path)
 			break;
 		l->count = ++i;
 	}
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	if (!l || !l->items || i != cnt) {
 		zkc_strings_free(l);
 		return zkc__error(ZKC_ENOMEM, "cache children %s: out of memory", path);
@@ -1321,9 +1345,9 @@ size_t zkc_cache_count(zkc_cache_t *c)
 
 	if (!c)
 		return 0;
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	n = c->count;
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	return n;
 }
 
@@ -1334,14 +1358,14 @@ size_t zkc_cache_memory(zkc_cache_t *c)
 
 	if (!c)
 		return 0;
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	/* malloc's view: usable size plus its 8-byte chunk header. */
 	HASH_ITER(hh, c->nodes, n, tmp)
 		m += malloc_usable_size(n) + sizeof(size_t);
 	if (c->nodes)
 		m += c->nodes->hh.tbl->num_buckets * sizeof(UT_hash_bucket) +
 		     sizeof(UT_hash_table);
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	return m;
 }
 
@@ -1351,9 +1375,9 @@ size_t zkc_cache_bytes(zkc_cache_t *c)
 
 	if (!c)
 		return 0;
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	n = c->bytes;
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	return n;
 }
 
@@ -1376,10 +1400,10 @@ int zkc_cache_foreach(zkc_cache_t *c, const char *path, zkc_cache_visit_fn fn, v
 		return zkc__error(ZKC_EBADARGUMENTS, "cache foreach: NULL cache or function");
 	if (!path)
 		path = c->root;
-	pthread_rwlock_rdlock(&c->rw);
+	zkc__rd_lock(&c->rw);
 	n = find(c, path, strlen(path));
 	rc = n ? visit(c, n, fn, payload) : ZKC_ENONODE;
-	pthread_rwlock_unlock(&c->rw);
+	zkc__rd_unlock(&c->rw);
 	if (rc == ZKC_ENONODE && !n)
 		return zkc__error(ZKC_ENONODE, "cache foreach %s: not in the cache", path);
 	return rc;
@@ -1388,13 +1412,13 @@ int zkc_cache_foreach(zkc_cache_t *c, const char *path, zkc_cache_visit_fn fn, v
 void zkc_cache_pin(zkc_cache_t *c)
 {
 	if (c)
-		pthread_rwlock_rdlock(&c->rw);
+		zkc__rd_lock(&c->rw);
 }
 
 void zkc_cache_unpin(zkc_cache_t *c)
 {
 	if (c)
-		pthread_rwlock_unlock(&c->rw);
+		zkc__rd_unlock(&c->rw);
 }
 
 int zkc_cache_peek(const char **out_data, size_t *out_len, zkc_stat_t *out_stat,

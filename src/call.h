@@ -27,6 +27,7 @@ typedef struct zkc__req {
 	int have_stat;
 	zkc_strings_t *strings;        /* children */
 	char *path;                    /* create: actual path */
+	zkc_acl_list_t *acl;           /* get acl: one allocation */
 
 	/* in zk->inflight while libzookeeper owes a completion */
 	uint64_t gen;
@@ -109,6 +110,9 @@ void zkc__complete_string_stat(int rc, const char *value, const struct Stat *sta
                                const void *data);
 void zkc__complete_strings_stat(int rc, const struct String_vector *strings,
                                 const struct Stat *stat, const void *data);
+/* Stores a copy of the ACL (r->acl, one allocation) and the stat
+ * (src/acl_ops.c). */
+void zkc__complete_acl(int rc, struct ACL_vector *acl, struct Stat *stat, const void *data);
 
 /* Checks data size against the 1 MiB request limit. */
 int zkc__check_data(const void *data, size_t len, const char *path);

@@ -1639,7 +1639,7 @@ int zkc_events_next(zkc_event_t **out, zkc_t *zk, int timeout_ms)
 		}
 		left = deadline - zkc__now_ms();
 		if (left <= 0) {
-			rc = ZKC_EAGAIN;
+			rc = zkc__error(ZKC_EAGAIN, "no event within %d ms", timeout_ms);
 			break;
 		}
 		zkc__deadline_ts(&ts, left > 1000 ? 1000 : left);

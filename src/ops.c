@@ -29,6 +29,7 @@ static void req_free(zkc__req_t *r)
 	free(r->data);
 	zkc_strings_free(r->strings);
 	free(r->path);
+	zkc_acl_list_free(r->acl);
 	for (i = 0; r->pathbufs && i < r->nops; i++)
 		free(r->pathbufs[i]);
 	free(r->pathbufs);

@@ -180,7 +180,8 @@ static int ensure(zkc_pnode_t *n)
 			zkc_delete(n->zk, n->path, other.version, 0);
 		else
 			watch_node(n, n->path);
-		rc = ZKC_EAGAIN;
+		rc = zkc__error(ZKC_EAGAIN, "pnode %s: held by another session: waiting for it to go",
+		                n->path);
 	}
 	free(data);
 	if (rc != ZKC_OK)
@@ -241,8 +242,8 @@ int zkc_pnode_open(zkc_pnode_t **out, zkc_t *zk, const char *path, const void *d
 	if (!zk)
 		return zkc__error(ZKC_EBADARGUMENTS, "zkc_pnode_open: client is NULL");
 	if (mode != ZKC_EPHEMERAL && mode != ZKC_EPHEMERAL_SEQUENTIAL)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_pnode_open: mode must be ZKC_EPHEMERAL or "
-		                  "ZKC_EPHEMERAL_SEQUENTIAL");
+		return zkc__error(ZKC_EBADARGUMENTS, "pnode %s: mode must be ZKC_EPHEMERAL or "
+		                  "ZKC_EPHEMERAL_SEQUENTIAL", path ? path : "(null)");
 	rc = path ? zkc_path_validate(path, (size_t)-1)
 	          : zkc__error(ZKC_EBADARGUMENTS, "zkc_pnode_open: path is NULL");
 	if (rc != ZKC_OK)
@@ -252,7 +253,7 @@ int zkc_pnode_open(zkc_pnode_t **out, zkc_t *zk, const char *path, const void *d
 		                  "data (%zu bytes)", path, len);
 	n = calloc(1, sizeof(*n));
 	if (!n)
-		return zkc__error(ZKC_ENOMEM, "out of memory");
+		return zkc__error(ZKC_ENOMEM, "pnode %s: out of memory", path);
 	pthread_mutex_init(&n->mu, NULL);
 	zkc__cond_init(&n->cv);
 	n->zk = zk;

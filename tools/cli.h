@@ -90,6 +90,15 @@ int cli_rm(int argc, char **argv);
 int cli_stat(int argc, char **argv);
 int cli_tree(int argc, char **argv);
 int cli_watch(int argc, char **argv);
+/* Subtree and ACL commands (tools/cmd_tree_ops.c). */
+int cli_du(int argc, char **argv);
+int cli_find(int argc, char **argv);
+int cli_grep(int argc, char **argv);
+int cli_dump(int argc, char **argv);
+int cli_load(int argc, char **argv);
+int cli_cp(int argc, char **argv);
+int cli_diff(int argc, char **argv);
+int cli_acl(int argc, char **argv);
 /* `zkc watch --tree`: a subtree through the cache (tools/cmd_watch.c). */
 int cli_watch_tree(int argc, char **argv);
 

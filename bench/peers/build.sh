@@ -1,6 +1,7 @@
 # bench/peers/build.sh - sourced by bench/peers/run and bench/scale/run:
 # builds the peers' programs and sets $venv (kazoo, matplotlib), the
-# go-zookeeper program $build/peers-gozk and $curator_cp. Needs
+# go-zookeeper program $build/peers-gozk, zkc's Go binding's
+# $build/peers-zkcgo and $curator_cp. Needs
 # $peers_dir (bench/peers), $build and log().
 
 # kazoo and matplotlib in the bench's own venv
@@ -15,6 +16,15 @@ fi
 export PATH=$PATH:/usr/local/go/bin
 log "go build of bench/peers/gozk"
 (cd "$peers_dir/gozk" && GOFLAGS=-mod=mod go build -o "$build/peers-gozk" .)
+
+# zkc's Go binding against this build's libzkc (a pkg-config file for the
+# build tree, as bindings/go/check.sh makes)
+log "go build of bench/peers/zkcgo"
+mkdir -p "$build/go-pkgconfig"
+printf 'Name: zkc\nDescription: zkc build tree\nVersion: 0.1.0\nLibs: -L%s/.libs -lzkc\nCflags: -I%s/include\n' \
+	"$build" "$peers_dir/../../" >"$build/go-pkgconfig/zkc.pc"
+(cd "$peers_dir/zkcgo" && PKG_CONFIG_PATH="$build/go-pkgconfig" CGO_ENABLED=1 GOFLAGS=-mod=mod \
+	go build -o "$build/peers-zkcgo" .)
 
 # Curator (Maven Central)
 log "mvn package of bench/peers/curator"

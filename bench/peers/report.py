@@ -6,7 +6,9 @@ import statistics
 import sys
 from collections import defaultdict
 
-PEERS = ["zkc", "curator", "kazoo", "go-zookeeper"]
+PEERS = ["zkc", "zkc-go", "curator", "kazoo", "go-zookeeper"]
+# zkc's own Go binding is a column, not a peer to compare zkc with
+OURS = ("zkc", "zkc-go")
 # (table scenario, metric, label, higher is better)
 ROWS = [
     ("lock", "rate_per_s", "lock acquire+release, 1 client, cycles/s", True),
@@ -70,7 +72,7 @@ def main():
             med[p] = m
             cells.append(f"{fmt(m)} ({fmt(min(vals))}–{fmt(max(vals))})" if len(vals) > 1 else fmt(m))
             summary.setdefault(f"{sc}.{metric}", {})[p] = {"median": m, "min": min(vals), "max": max(vals), "n": len(vals)}
-        others = {p: v for p, v in med.items() if p != "zkc" and v > 0}
+        others = {p: v for p, v in med.items() if p not in OURS and v > 0}
         ratio = ""
         if "zkc" in med and others and med["zkc"] > 0:
             best = max(others.values()) if higher else min(others.values())

@@ -14,6 +14,7 @@ COLUMNS = {
               ("find_per_s", "finds/s (cache)")],
     "queue": [("put_per_s", "puts/s (1,000 per multi)"), ("size_ms", "size, ms"),
               ("take_per_s", "takes/s (exactly-once)")],
+    "copy": [("cp_s", "zkc cp, s"), ("copy_s", "one request at a time, s")],
 }
 
 
@@ -39,7 +40,8 @@ def main():
             r = json.loads(line)
             res = r["result"]
             if r["peer"] == "zkc":
-                zkc[res["what"]][res["n"]] = res
+                what = "copy" if res["what"] == "seqcopy" else res["what"]
+                zkc[what].setdefault(res["n"], {}).update(res)
             else:
                 peers[r["n"]][r["peer"]] = res.get("load_ms")
     lines = []

@@ -141,6 +141,52 @@ static void scale_cache(void)
 	zkc_close(zk);
 }
 
+/* ------------------------------------------------------------ copy */
+
+/* The straightforward copy `zkc cp` is measured against: one request after
+ * another (children, get, create), depth first. */
+static long seq_copy(zkc_t *zk, const char *src, const char *dst)
+{
+	zkc_strings_t *kids = NULL;
+	char *data = NULL;
+	size_t len = 0, i;
+	long copied = 1;
+
+	CHECK("get", zkc_get(&data, &len, NULL, zk, src));
+	CHECK("create", zkc_create(NULL, NULL, zk, dst, data, len, NULL));
+	zkc_free(data);
+	CHECK("children", zkc_children(&kids, NULL, zk, src));
+	for (i = 0; i < kids->count; i++) {
+		char s2[512], d2[512];
+
+		snprintf(s2, sizeof(s2), "%s/%s", src, kids->items[i]);
+		snprintf(d2, sizeof(d2), "%s/%s", dst, kids->items[i]);
+		copied += seq_copy(zk, s2, d2);
+	}
+	zkc_strings_free(kids);
+	return copied;
+}
+
+/* Copies /scale-cache-N (made by `--what cache --keep`) one request at a
+ * time and reports the time. */
+static void scale_seqcopy(void)
+{
+	zkc_t *zk = open_client();
+	char src[64], dst[64];
+	double t0;
+	long nodes;
+
+	snprintf(src, sizeof(src), "/scale-cache-%ld", n);
+	snprintf(dst, sizeof(dst), "/scale-seqcopy-%ld", n);
+	zkc_delete(zk, dst, -1, ZKC_DELETE_RECURSIVE);
+	t0 = now_s();
+	nodes = seq_copy(zk, src, dst);
+	printf("{\"what\": \"seqcopy\", \"n\": %ld, \"nodes\": %ld, \"copy_s\": %.2f}\n",
+	       n, nodes, now_s() - t0);
+	zkc_delete(zk, dst, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+}
+
 /* ------------------------------------------------------------ router */
 
 static void instance_node(zkc_batch_t *b, const char *svc, long i, int weight, int set)
@@ -417,7 +463,7 @@ int main(int argc, char **argv)
 		else break;
 	}
 	if (i != argc || !url || !what || n < 1 || (!strcmp(what, "cache") && n < 100)) {
-		fprintf(stderr, "usage: zkc_scale --url URL --what cache|router|index|queue "
+		fprintf(stderr, "usage: zkc_scale --url URL --what cache|router|index|queue|seqcopy "
 		        "--n N (>= 1; cache: >= 100) [--keep]\n");
 		return 2;
 	}
@@ -431,6 +477,8 @@ int main(int argc, char **argv)
 		scale_index();
 	else if (!strcmp(what, "queue"))
 		scale_queue();
+	else if (!strcmp(what, "seqcopy"))
+		scale_seqcopy();
 	else
 		return 2;
 	return 0;

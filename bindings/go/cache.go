@@ -45,6 +45,7 @@ const (
 	CacheSuspended   CacheEventType = 5
 	CacheResynced    CacheEventType = 6
 	CacheOverflow    CacheEventType = 7
+	CacheReset       CacheEventType = 8 // the ensemble lost its data: every node is removed and reloaded
 )
 
 func (t CacheEventType) String() string {
@@ -63,6 +64,8 @@ func (t CacheEventType) String() string {
 		return "RESYNCED"
 	case CacheOverflow:
 		return "OVERFLOW"
+	case CacheReset:
+		return "RESET"
 	}
 	return "UNKNOWN"
 }

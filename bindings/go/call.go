@@ -113,8 +113,12 @@ func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func(
 		defer wg.Done()
 		capi.Zkc_cancel_fire(tok)
 	}
-	wg.Add(2)
-	stopCtx := context.AfterFunc(ctx, fire)
+	stopCtx := func() bool { return false }
+	if ctx.Done() != nil { // context.Background and friends never end
+		wg.Add(1)
+		stopCtx = context.AfterFunc(ctx, fire)
+	}
+	wg.Add(1)
 	stopScope := context.AfterFunc(g.scope, fire)
 
 	runtime.LockOSThread()

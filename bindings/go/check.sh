@@ -32,6 +32,9 @@ Cflags: -I$root/include
 PC
 export PKG_CONFIG_PATH="$pc" LD_LIBRARY_PATH="$build/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export CGO_ENABLED=1 ZKC_BIN="$build/zkc"
+# the Python binding the build made (configure found Python and SWIG), for
+# the cross-language test; without it that test is skipped
+[ -d "$build/python/zkc" ] && export ZKC_PYTHONPATH="$build/python"
 unset ZKC_TEST_URL ZKC_TEST_ENSEMBLE_DIR
 
 result() { echo "go-result: $1 $2"; }

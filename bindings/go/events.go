@@ -17,6 +17,10 @@ const (
 	EventChild          EventType = 5 // watched node's children changed
 	EventWatchCancelled EventType = 6 // the watch will never fire: re-read
 	EventHosts          EventType = 7 // the server list changed (Path holds it)
+	// The ensemble lost its data (wiped or restored): zxids, fencing
+	// tokens and epochs from before are not comparable with later ones.
+	// Comes between StateLost and the new session's StateConnected.
+	EventHistoryReset EventType = 32
 )
 
 func (t EventType) String() string {
@@ -35,6 +39,8 @@ func (t EventType) String() string {
 		return "WATCH_CANCELLED"
 	case EventHosts:
 		return "HOSTS"
+	case EventHistoryReset:
+		return "HISTORY_RESET"
 	}
 	return "UNKNOWN"
 }
@@ -56,7 +62,7 @@ func (c *Client) Events() <-chan Event { return c.events }
 
 const (
 	cacheEventFirst = 8
-	cacheEventLast  = 14
+	cacheEventLast  = 15
 )
 
 // pump moves events from the C queue (its fd) to channels until Close

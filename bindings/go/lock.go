@@ -15,6 +15,7 @@ type Lock struct {
 	g    guard
 	h    capi.Struct_SS_zkc_lock
 	path string
+	half bool // a half of an RWLock, which frees it
 }
 
 // LockOptions tune a Lock; the zero value is a plain fair lock.
@@ -158,6 +159,9 @@ func (l *Lock) Path() string { return l.path }
 // Close cancels a running Acquire, gives the lock up if held and frees
 // the handle. Calling it again is a no-op.
 func (l *Lock) Close() error {
+	if l.half {
+		return nil // its RWLock closes it
+	}
 	l.g.shut(func() {
 		capi.Zkc_lock_close(l.h)
 		l.c.forget(l)

@@ -301,6 +301,25 @@ int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int re
 	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
 }
 
+/* An election candidate with its id and step-down policy (the options'
+ * id is a borrowed string: zkc copies it at open). */
+int zkcgo_election_open(zkc_election_t **out, zkc_t *zk, const char *path, const char *id,
+                        int step_down)
+{
+	zkc_election_options_t o = ZKC_ELECTION_OPTIONS_INIT;
+
+	o.id = id;
+	o.step_down = step_down;
+	return zkc_election_open(out, zk, path, &o);
+}
+
+/* A double barrier participant; an empty id means a random one. */
+int zkcgo_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *path, int count,
+                              const char *id)
+{
+	return zkc_double_barrier_open(out, zk, path, count, id && *id ? id : NULL);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {

@@ -193,7 +193,7 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_INDEX {
 	int zkc_batch_get, int zkc_batch_exists, int zkc_batch_children, int zkc_batch_create,
-	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync
+	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync, int zkc_batch_get_acl
 };
 
 /* ------------------------------------------------------------ inputs */
@@ -419,6 +419,38 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 
 /* ------------------------------------------------------------ helpers */
 
+/* Calls that never wait keep the GIL: releasing and taking it back would
+ * cost more than the call (cache reads take the cache's read lock, which
+ * no C thread holds across anything that needs Python). */
+%nothread zkc_state;
+%nothread zkc_lock_valid;
+%nothread zkc_semaphore_lease_valid;
+%nothread zkc_election_is_leader;
+%nothread zkc_cache_get;
+%nothread zkc_cache_children;
+%nothread zkc_cache_count;
+%nothread zkc_cache_bytes;
+%nothread zkc_cache_status;
+%nothread zkc_service_route;
+%nothread zkc_service_router_count;
+%nothread zkc_batch_get;
+%nothread zkc_batch_exists;
+%nothread zkc_batch_children;
+%nothread zkc_batch_set;
+%nothread zkc_batch_delete;
+%nothread zkc_batch_sync;
+%nothread zkc_batch_get_acl;
+%nothread zkc_py_batch_create;
+%nothread zkc_batch_new;
+%nothread zkc_batch_clear;
+%nothread zkc_multi_new;
+%nothread zkc_multi_create;
+%nothread zkc_multi_set;
+%nothread zkc_multi_delete;
+%nothread zkc_multi_check;
+%nothread zkc_events_next;
+%nothread zkc_lock_events_next;
+%nothread zkc_py_cache_data;
 %nothread zkc_py_set_hooks;
 %nothread zkc_py_error_last;
 %nothread zkc_py_batch_results;
@@ -468,8 +500,25 @@ PyObject *zkc_py_error_last(void)
 	return Py_BuildValue("(iN)", e->code, zkc_py_str(e->message ? e->message : ""));
 }
 
-/* Results of a batch after a run: one (code, data, stat, path, children)
- * tuple per op, None where an op kind has no such result. */
+static PyObject *zkc_py_acl_out(const zkc_acl_list_t *l)
+{
+	if (!l)
+		Py_RETURN_NONE;
+	PyObject *list = PyList_New(l->count);
+	for (int i = 0; list && i < l->count; i++) {
+		PyObject *it = Py_BuildValue("(iNN)", (int)l->acls[i].perms,
+		                             zkc_py_str(l->acls[i].scheme), zkc_py_str(l->acls[i].id));
+		if (!it) {
+			Py_CLEAR(list);
+			break;
+		}
+		PyList_SET_ITEM(list, i, it);
+	}
+	return list;
+}
+
+/* Results of a batch after a run: one (code, data, stat, path, children,
+ * acl) tuple per op, None where an op kind has no such result. */
 PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 {
 	size_t n = zkc_batch_count(b);
@@ -480,11 +529,12 @@ PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 		zkc_stat_t st;
 		int have_stat = zkc_batch_stat(&st, b, i) == ZKC_OK;
 		const zkc_strings_t *kids = zkc_batch_children_of(b, i);
-		PyObject *it = Py_BuildValue("(iNNNN)", zkc_batch_code(b, i),
+		PyObject *it = Py_BuildValue("(iNNNNN)", zkc_batch_code(b, i),
 			data ? PyBytes_FromStringAndSize(data, (Py_ssize_t)len) : (Py_INCREF(Py_None), Py_None),
 			have_stat ? zkc_py_stat(&st) : (Py_INCREF(Py_None), Py_None),
 			zkc_py_str(zkc_batch_path(b, i)),
-			kids ? zkc_py_strings(kids) : (Py_INCREF(Py_None), Py_None));
+			kids ? zkc_py_strings(kids) : (Py_INCREF(Py_None), Py_None),
+			zkc_py_acl_out(zkc_batch_acl(b, i)));
 		if (!it) {
 			Py_DECREF(list);
 			return NULL;
@@ -493,6 +543,24 @@ PyObject *zkc_py_batch_results(const zkc_batch_t *b)
 	}
 	zkc_error_clear();
 	return list;
+}
+
+/* A cached node's data only (no stat to build): the fast path of
+ * cache[path]. None when the node is not cached. */
+PyObject *zkc_py_cache_data(zkc_cache_t *cache, const char *path)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = zkc_cache_get(&data, &len, NULL, cache, path);
+	if (rc == ZKC_ENONODE)
+		Py_RETURN_NONE;
+	if (rc < 0) {
+		zkc_py_raise(rc);
+		return NULL;
+	}
+	PyObject *r = PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+	zkc_free(data);
+	return r;
 }
 
 /* A queue item's fields, copied: (name, data, priority, session_id). */

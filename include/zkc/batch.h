@@ -41,6 +41,9 @@ ZKC_EXTERN int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data,
                              int32_t version);
 ZKC_EXTERN int zkc_batch_delete(zkc_batch_t *b, const char *path, int32_t version);
 ZKC_EXTERN int zkc_batch_sync(zkc_batch_t *b, const char *path);
+/* Reads the node's ACL (zkc_acl_get's request); the answer through
+ * zkc_batch_acl and zkc_batch_stat. */
+ZKC_EXTERN int zkc_batch_get_acl(zkc_batch_t *b, const char *path);
 
 /* Sends every op in order on the current session without waiting between
  * them (waiting first for a connection, up to the client's retry deadline),
@@ -71,13 +74,16 @@ ZKC_EXTERN int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done,
 ZKC_EXTERN int zkc_batch_code(const zkc_batch_t *b, size_t i);
 /* get: data (NUL-terminated) and length; others: NULL and 0. */
 ZKC_EXTERN const char *zkc_batch_data(const zkc_batch_t *b, size_t i, size_t *out_len);
-/* get, exists, set, create, children: the node's stat. ZKC_OK or the op's
+/* get, exists, set, create, children, get acl: the node's stat. ZKC_OK or the op's
  * code (ZKC_EBADARGUMENTS for an op kind without a stat). */
 ZKC_EXTERN int zkc_batch_stat(zkc_stat_t *out, const zkc_batch_t *b, size_t i);
 /* create: the created path (without chroot); others NULL. */
 ZKC_EXTERN const char *zkc_batch_path(const zkc_batch_t *b, size_t i);
 /* children: the names; others NULL. */
 ZKC_EXTERN const zkc_strings_t *zkc_batch_children_of(const zkc_batch_t *b, size_t i);
+/* get acl: the ACL. Borrowed: owned by the batch, valid until it is
+ * cleared, run again or freed. Others NULL. */
+ZKC_EXTERN const zkc_acl_list_t *zkc_batch_acl(const zkc_batch_t *b, size_t i);
 /* The session the batch was sent on (0 if it was not sent). */
 ZKC_EXTERN int64_t zkc_batch_session(const zkc_batch_t *b);
 

@@ -155,14 +155,15 @@ typedef int (*zkc_cache_visit_fn)(const char *path, const char *data, size_t len
                                   const zkc_stat_t *stat, void *payload);
 
 /* Walks the cached subtree at `path` (NULL: the root), parents before
- * children, under the cache's read lock: updates wait until it returns, and
+ * children; updates wait until it returns (as for a pin), and
  * fn must not call other zkc_cache_* functions of this cache nor block.
  * Expected: ZKC_ENONODE, or fn's non-zero value. */
 ZKC_EXTERN int zkc_cache_foreach(zkc_cache_t *cache, const char *path, zkc_cache_visit_fn fn,
                                  void *payload);
 
-/* Pins: zero-copy reads. zkc_cache_pin takes the cache's read lock;
- * between it and zkc_cache_unpin the pointers zkc_cache_peek gives stay
+/* Pins: zero-copy reads. zkc_cache_pin takes no lock (nothing shared is
+ * written: see docs/cache.md) but holds updates back: between it and
+ * zkc_cache_unpin the pointers zkc_cache_peek gives stay
  * valid and the cache does not change (updates wait, so keep pins short).
  * Pins do not nest, and while pinned the thread calls no other zkc_cache_*
  * function of this cache but zkc_cache_peek. Never pin on the client's

@@ -60,7 +60,9 @@ ZKC_EXTERN zkc_cancel_t *zkc_cancel_bound(void);
 
 /* For waits in code built on zkc (recipes of one's own): ZKC_ECANCELED,
  * recorded for zkc_error_last(), if the token bound to the calling thread
- * has fired; else ZKC_OK. */
+ * has fired; else ZKC_OK. Cleanup after a cancel (deleting one's node)
+ * must run with the token unbound (`t = zkc_cancel_bind(NULL); ...;
+ * zkc_cancel_bind(t);`), or its own blocking calls are canceled too. */
 ZKC_EXTERN int zkc_cancel_check(void);
 
 /* How often a wait looks at its token. */

@@ -319,6 +319,26 @@ ZKC_EXTERN int zkc_children_w(zkc_strings_t **out, zkc_stat_t *out_stat, zkc_t *
 /* Waits until the connected server has caught up with the leader for path. */
 ZKC_EXTERN int zkc_sync(zkc_t *zk, const char *path);
 
+/* Reads a node's ACL. *out is owned by the caller: one allocation, freed
+ * with zkc_acl_list_free (entries and strings included). out_stat (may be
+ * NULL) gets the node's stat; its aversion is the version zkc_acl_set
+ * takes. The server shows a digest entry's hash only to a client with
+ * ADMIN on the node; others read "user:x". A read: retried per the
+ * client's policy. Expected codes:
+ * ZKC_ENONODE, ZKC_ENOAUTH, ZKC_EBADARGUMENTS (path, out NULL). */
+ZKC_EXTERN int zkc_acl_get(zkc_acl_list_t **out, zkc_stat_t *out_stat, zkc_t *zk,
+                           const char *path);
+/* Frees a list from zkc_acl_get. NULL is a no-op. */
+ZKC_EXTERN void zkc_acl_list_free(zkc_acl_list_t *list);
+/* Replaces a node's ACL if its aversion is `version` (-1: any). The list is
+ * not kept. Retried per the client's policy; a versioned change whose reply
+ * was lost and that then meets another version gives ZKC_EUNKNOWN. Expected
+ * codes: ZKC_ENONODE, ZKC_EBADVERSION, ZKC_ENOAUTH, ZKC_EINVALIDACL,
+ * ZKC_EBADARGUMENTS (path, empty list, bad entry, version < -1),
+ * ZKC_EUNKNOWN. */
+ZKC_EXTERN int zkc_acl_set(zkc_t *zk, const char *path, int32_t version,
+                           const zkc_acl_list_t *acl);
+
 /* Checks a path as ZooKeeper would (leading '/', no trailing '/', no empty,
  * "." or ".." component, no NUL or control characters, at most 4096 bytes).
  * ZKC_OK or ZKC_EBADARGUMENTS with the reason in zkc_error_last(). `len` is

@@ -283,6 +283,30 @@ static void test_canceled_election_await_returns(void **state)
 	free(path);
 }
 
+static int call_enter(worker_t *w)
+{
+	return zkc_double_barrier_enter(w->arg, -1);
+}
+
+static void test_canceled_double_barrier_enter_removes_its_node(void **state)
+{
+	char *path = h_path("dbarrier");
+	zkc_t *zk = h_open(NULL, NULL);
+	zkc_double_barrier_t *b = NULL;
+	worker_t w;
+	(void)state;
+
+	assert_int_equal(zkc_double_barrier_open(&b, zk, path, 2, "solo"), ZKC_OK);
+	worker_start(&w, call_enter, b, NULL);
+	H_WAIT_UNTIL(count_children(zk, path) == 1, 10000);
+	assert_int_equal(worker_cancel(&w), ZKC_ECANCELED);
+	assert_int_equal(count_children(zk, path), 0);
+	zkc_double_barrier_close(b);
+	zkc_delete(zk, path, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +316,7 @@ int main(void)
 		cmocka_unit_test(test_canceled_reads_and_unsent_writes_give_ecanceled),
 		cmocka_unit_test(test_canceled_open_stops_waiting_for_the_first_session),
 		cmocka_unit_test(test_canceled_election_await_returns),
+		cmocka_unit_test(test_canceled_double_barrier_enter_removes_its_node),
 	};
 
 	return cmocka_run_group_tests(tests, h_setup_shared, h_teardown);

@@ -215,6 +215,14 @@ def test_digest_auth_and_acl(ensemble_url: str, client: zkc.Client, path: str) -
     client.create(path + "/ro", b"r", acl=zkc.READ_ACL_UNSAFE)
     with pytest.raises(zkc.NoAuthError):
         client.set(path + "/ro", b"w")
+    acl_ro, stat = client.get_acl(path + "/ro")
+    assert acl_ro == [(zkc.PERM_READ, "world", "anyone")] and stat.data_length == 1
+    with pytest.raises(zkc.NoAuthError):  # reading an ACL needs READ or ADMIN
+        client.get_acl(path + "/private")
+    with zkc.Client(ensemble_url, digest="alice:secret") as alice:
+        assert alice.get_acl(path + "/private")[0] == acl
+    with pytest.raises(zkc.NoNodeError):
+        client.get_acl(path + "/none")
 
 
 def test_state_listener_and_expiry(ensemble_url: str, path: str) -> None:

@@ -69,6 +69,9 @@ class State(enum.IntEnum):
     CLOSED = 5
 
 
+_STATES = tuple(State)
+
+
 class EventType(enum.IntEnum):
     """Event types (``zkc_event_type_t``)."""
     STATE = 1
@@ -471,7 +474,7 @@ class Client:
     def state(self) -> State:
         """The connection state (``State.CLOSED`` after close)."""
         h = self._h
-        return State.CLOSED if h is None else State(_c.zkc_state(h))
+        return State.CLOSED if h is None else _STATES[_c.zkc_state(h)]
 
     @property
     def connected(self) -> bool:
@@ -650,6 +653,18 @@ class Client:
 
     get_children = children
 
+    def get_acl(self, path: str) -> Tuple[List[ACL], ZnodeStat]:
+        """The node's ACL, a list of (perms, scheme, id), and its stat."""
+        b = self.batch()
+        try:
+            b.get_acl(path)
+            (r,) = b.run()
+        finally:
+            b.free()
+        if isinstance(r, E.Error):
+            raise r
+        return r  # type: ignore[no-any-return]
+
     def sync(self, path: str) -> None:
         """Waits until the connected server has caught up with the leader."""
         _c.zkc_sync(self._handle(), _check_path(path))
@@ -759,8 +774,11 @@ class Client:
 
 
 def _result_of(kind: str, code: int, data: Optional[bytes], stat: Optional[ZnodeStat],
-               path: Optional[str], kids: Optional[List[str]]) -> Any:
+               path: Optional[str], kids: Optional[List[str]],
+               acl: Optional[List[ACL]] = None) -> Any:
     if code == 0:
+        if kind == "get_acl":
+            return (acl, stat)
         if kind == "get":
             return (data, stat)
         if kind == "exists":
@@ -937,6 +955,10 @@ class Batch:
     def sync(self, path: str) -> int:
         return self._add("sync", _c.zkc_batch_sync(self._batch(), _check_path(path)))
 
+    def get_acl(self, path: str) -> int:
+        """The node's ACL: the result is ``(acl, stat)``."""
+        return self._add("get_acl", _c.zkc_batch_get_acl(self._batch(), _check_path(path)))
+
     def run(self) -> List[Any]:
         """Sends every operation and waits for every reply."""
         b = self._batch()
@@ -949,11 +971,12 @@ class Batch:
             raise
         raw = _c.zkc_py_batch_results(b)
         out = []
-        for kind, token, (code, data, stat, path, kids) in zip(self._kinds, self._tokens, raw):
+        for kind, token, (code, data, stat, path, kids, acl) in zip(self._kinds, self._tokens,
+                                                                    raw):
             ok = code == 0 or (kind == "exists" and code == E.ENONODE)
             if token and not ok:
                 self._client._events.unregister(token)
-            out.append(_result_of(kind, code, data, stat, path, kids))
+            out.append(_result_of(kind, code, data, stat, path, kids, acl))
         _c.zkc_batch_clear(b)
         self._kinds = []
         self._tokens = []

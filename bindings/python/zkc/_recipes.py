@@ -614,7 +614,13 @@ class Cache(_Handle):
             return None
 
     def __getitem__(self, path: str) -> bytes:
-        return self.get_with_stat(path)[0]
+        h = self._h
+        if h is None or self._client._h is None:
+            raise E.closed(self._what)
+        data: Optional[bytes] = _c.zkc_py_cache_data(h, path)
+        if data is None:
+            raise KeyError(path)
+        return data
 
     def __contains__(self, path: object) -> bool:
         return isinstance(path, str) and self.stat(path) is not None

@@ -39,21 +39,21 @@ typedef _gostring_ swig_type_7;
 typedef long long swig_type_8;
 typedef _gostring_ swig_type_9;
 typedef long long swig_type_10;
-typedef long long swig_type_11;
+typedef _gostring_ swig_type_11;
 typedef _gostring_ swig_type_12;
 typedef _gostring_ swig_type_13;
 typedef _gostring_ swig_type_14;
-typedef _gostring_ swig_type_15;
+typedef long long swig_type_15;
 typedef _gostring_ swig_type_16;
-typedef long long swig_type_17;
-typedef long long swig_type_18;
+typedef _gostring_ swig_type_17;
+typedef _gostring_ swig_type_18;
 typedef _gostring_ swig_type_19;
-typedef long long swig_type_20;
+typedef _gostring_ swig_type_20;
 typedef long long swig_type_21;
-typedef _gostring_ swig_type_22;
+typedef long long swig_type_22;
 typedef _gostring_ swig_type_23;
-typedef _gostring_ swig_type_24;
-typedef _gostring_ swig_type_25;
+typedef long long swig_type_24;
+typedef long long swig_type_25;
 typedef _gostring_ swig_type_26;
 typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
@@ -69,17 +69,17 @@ typedef _gostring_ swig_type_37;
 typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
-typedef long long swig_type_41;
-typedef long long swig_type_42;
+typedef _gostring_ swig_type_41;
+typedef _gostring_ swig_type_42;
 typedef _gostring_ swig_type_43;
 typedef _gostring_ swig_type_44;
-typedef _gostring_ swig_type_45;
-typedef _gostring_ swig_type_46;
+typedef long long swig_type_45;
+typedef long long swig_type_46;
 typedef _gostring_ swig_type_47;
-typedef long long swig_type_48;
-typedef long long swig_type_49;
-typedef long long swig_type_50;
-typedef long long swig_type_51;
+typedef _gostring_ swig_type_48;
+typedef _gostring_ swig_type_49;
+typedef _gostring_ swig_type_50;
+typedef _gostring_ swig_type_51;
 typedef long long swig_type_52;
 typedef long long swig_type_53;
 typedef long long swig_type_54;
@@ -90,221 +90,221 @@ typedef long long swig_type_58;
 typedef long long swig_type_59;
 typedef long long swig_type_60;
 typedef long long swig_type_61;
-typedef _goslice_ swig_type_62;
-typedef _gostring_ swig_type_63;
-typedef _goslice_ swig_type_64;
-typedef _goslice_ swig_type_65;
-typedef _gostring_ swig_type_66;
+typedef long long swig_type_62;
+typedef long long swig_type_63;
+typedef long long swig_type_64;
+typedef long long swig_type_65;
+typedef long long swig_type_66;
 typedef _goslice_ swig_type_67;
 typedef _gostring_ swig_type_68;
 typedef _goslice_ swig_type_69;
-typedef _gostring_ swig_type_70;
-typedef _goslice_ swig_type_71;
-typedef _gostring_ swig_type_72;
-typedef _goslice_ swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef _goslice_ swig_type_75;
-typedef _gostring_ swig_type_76;
-typedef _goslice_ swig_type_77;
-typedef _gostring_ swig_type_78;
-typedef _goslice_ swig_type_79;
-typedef _gostring_ swig_type_80;
+typedef _goslice_ swig_type_70;
+typedef _gostring_ swig_type_71;
+typedef _goslice_ swig_type_72;
+typedef _gostring_ swig_type_73;
+typedef _goslice_ swig_type_74;
+typedef _gostring_ swig_type_75;
+typedef _goslice_ swig_type_76;
+typedef _gostring_ swig_type_77;
+typedef _goslice_ swig_type_78;
+typedef _gostring_ swig_type_79;
+typedef _goslice_ swig_type_80;
 typedef _gostring_ swig_type_81;
-typedef _gostring_ swig_type_82;
-typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef _goslice_ swig_type_85;
+typedef _goslice_ swig_type_82;
+typedef _gostring_ swig_type_83;
+typedef _goslice_ swig_type_84;
+typedef _gostring_ swig_type_85;
 typedef _gostring_ swig_type_86;
 typedef _goslice_ swig_type_87;
 typedef _gostring_ swig_type_88;
 typedef _gostring_ swig_type_89;
-typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef _gostring_ swig_type_90;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
-typedef long long swig_type_94;
-typedef long long swig_type_95;
+typedef _goslice_ swig_type_93;
+typedef _gostring_ swig_type_94;
+typedef _goslice_ swig_type_95;
 typedef _gostring_ swig_type_96;
 typedef _gostring_ swig_type_97;
-typedef _gostring_ swig_type_98;
+typedef long long swig_type_98;
 typedef _gostring_ swig_type_99;
-typedef _goslice_ swig_type_100;
-typedef _gostring_ swig_type_101;
-typedef _goslice_ swig_type_102;
-typedef _gostring_ swig_type_103;
+typedef _gostring_ swig_type_100;
+typedef long long swig_type_101;
+typedef long long swig_type_102;
+typedef long long swig_type_103;
 typedef _gostring_ swig_type_104;
-typedef long long swig_type_105;
+typedef _gostring_ swig_type_105;
 typedef _gostring_ swig_type_106;
-typedef long long swig_type_107;
-typedef long long swig_type_108;
+typedef _gostring_ swig_type_107;
+typedef _goslice_ swig_type_108;
 typedef _gostring_ swig_type_109;
-typedef long long swig_type_110;
-typedef long long swig_type_111;
-typedef long long swig_type_112;
+typedef _goslice_ swig_type_110;
+typedef _gostring_ swig_type_111;
+typedef _gostring_ swig_type_112;
 typedef _gostring_ swig_type_113;
-typedef _goslice_ swig_type_114;
-typedef _goslice_ swig_type_115;
+typedef long long swig_type_114;
+typedef _gostring_ swig_type_115;
 typedef long long swig_type_116;
 typedef long long swig_type_117;
-typedef long long swig_type_118;
+typedef _gostring_ swig_type_118;
 typedef long long swig_type_119;
-typedef _gostring_ swig_type_120;
+typedef long long swig_type_120;
 typedef long long swig_type_121;
-typedef _goslice_ swig_type_122;
+typedef long long swig_type_122;
 typedef _gostring_ swig_type_123;
-typedef _gostring_ swig_type_124;
-typedef long long swig_type_125;
+typedef _goslice_ swig_type_124;
+typedef _goslice_ swig_type_125;
 typedef long long swig_type_126;
 typedef long long swig_type_127;
-typedef _gostring_ swig_type_128;
-typedef _gostring_ swig_type_129;
+typedef long long swig_type_128;
+typedef long long swig_type_129;
 typedef _gostring_ swig_type_130;
-typedef _gostring_ swig_type_131;
-typedef _gostring_ swig_type_132;
-typedef _goslice_ swig_type_133;
-typedef _goslice_ swig_type_134;
-typedef _goslice_ swig_type_135;
-typedef _gostring_ swig_type_136;
-typedef _gostring_ swig_type_137;
+typedef long long swig_type_131;
+typedef _goslice_ swig_type_132;
+typedef _gostring_ swig_type_133;
+typedef _gostring_ swig_type_134;
+typedef long long swig_type_135;
+typedef long long swig_type_136;
+typedef long long swig_type_137;
 typedef _gostring_ swig_type_138;
 typedef _gostring_ swig_type_139;
-typedef long long swig_type_140;
-typedef long long swig_type_141;
-typedef long long swig_type_142;
-typedef long long swig_type_143;
-typedef long long swig_type_144;
-typedef long long swig_type_145;
+typedef _gostring_ swig_type_140;
+typedef _gostring_ swig_type_141;
+typedef _gostring_ swig_type_142;
+typedef _goslice_ swig_type_143;
+typedef _goslice_ swig_type_144;
+typedef _goslice_ swig_type_145;
 typedef _gostring_ swig_type_146;
-typedef _goslice_ swig_type_147;
+typedef _gostring_ swig_type_147;
 typedef _gostring_ swig_type_148;
 typedef _gostring_ swig_type_149;
-typedef _gostring_ swig_type_150;
-typedef _gostring_ swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _gostring_ swig_type_153;
+typedef long long swig_type_150;
+typedef long long swig_type_151;
+typedef long long swig_type_152;
+typedef long long swig_type_153;
 typedef long long swig_type_154;
 typedef long long swig_type_155;
 typedef _gostring_ swig_type_156;
-typedef _gostring_ swig_type_157;
-typedef long long swig_type_158;
-typedef long long swig_type_159;
-typedef long long swig_type_160;
-typedef long long swig_type_161;
+typedef _goslice_ swig_type_157;
+typedef _gostring_ swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef _gostring_ swig_type_160;
+typedef _gostring_ swig_type_161;
 typedef _gostring_ swig_type_162;
-typedef _goslice_ swig_type_163;
-typedef _gostring_ swig_type_164;
-typedef _gostring_ swig_type_165;
+typedef _gostring_ swig_type_163;
+typedef long long swig_type_164;
+typedef long long swig_type_165;
 typedef _gostring_ swig_type_166;
 typedef _gostring_ swig_type_167;
 typedef long long swig_type_168;
-typedef _gostring_ swig_type_169;
+typedef long long swig_type_169;
 typedef long long swig_type_170;
 typedef long long swig_type_171;
-typedef _goslice_ swig_type_172;
-typedef long long swig_type_173;
-typedef long long swig_type_174;
-typedef _goslice_ swig_type_175;
-typedef long long swig_type_176;
-typedef long long swig_type_177;
+typedef _gostring_ swig_type_172;
+typedef _goslice_ swig_type_173;
+typedef _gostring_ swig_type_174;
+typedef _gostring_ swig_type_175;
+typedef _gostring_ swig_type_176;
+typedef _gostring_ swig_type_177;
 typedef long long swig_type_178;
 typedef _gostring_ swig_type_179;
 typedef long long swig_type_180;
-typedef _goslice_ swig_type_181;
-typedef _gostring_ swig_type_182;
-typedef _gostring_ swig_type_183;
-typedef _gostring_ swig_type_184;
-typedef _gostring_ swig_type_185;
+typedef long long swig_type_181;
+typedef _goslice_ swig_type_182;
+typedef long long swig_type_183;
+typedef long long swig_type_184;
+typedef _goslice_ swig_type_185;
 typedef long long swig_type_186;
 typedef long long swig_type_187;
 typedef long long swig_type_188;
-typedef long long swig_type_189;
-typedef _gostring_ swig_type_190;
+typedef _gostring_ swig_type_189;
+typedef long long swig_type_190;
 typedef _goslice_ swig_type_191;
-typedef long long swig_type_192;
-typedef _goslice_ swig_type_193;
-typedef _goslice_ swig_type_194;
+typedef _gostring_ swig_type_192;
+typedef _gostring_ swig_type_193;
+typedef _gostring_ swig_type_194;
 typedef _gostring_ swig_type_195;
-typedef _gostring_ swig_type_196;
-typedef _gostring_ swig_type_197;
-typedef _gostring_ swig_type_198;
+typedef long long swig_type_196;
+typedef long long swig_type_197;
+typedef long long swig_type_198;
 typedef long long swig_type_199;
 typedef _gostring_ swig_type_200;
-typedef _gostring_ swig_type_201;
+typedef _goslice_ swig_type_201;
 typedef long long swig_type_202;
-typedef long long swig_type_203;
-typedef _gostring_ swig_type_204;
+typedef _goslice_ swig_type_203;
+typedef _goslice_ swig_type_204;
 typedef _gostring_ swig_type_205;
-typedef long long swig_type_206;
-typedef long long swig_type_207;
-typedef long long swig_type_208;
-typedef _goslice_ swig_type_209;
-typedef long long swig_type_210;
-typedef long long swig_type_211;
-typedef _gostring_ swig_type_212;
-typedef _gostring_ swig_type_213;
-typedef long long swig_type_214;
-typedef long long swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef _gostring_ swig_type_217;
+typedef _gostring_ swig_type_206;
+typedef _gostring_ swig_type_207;
+typedef _gostring_ swig_type_208;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
+typedef _gostring_ swig_type_211;
+typedef long long swig_type_212;
+typedef long long swig_type_213;
+typedef _gostring_ swig_type_214;
+typedef _gostring_ swig_type_215;
+typedef long long swig_type_216;
+typedef long long swig_type_217;
 typedef long long swig_type_218;
-typedef long long swig_type_219;
+typedef _goslice_ swig_type_219;
 typedef long long swig_type_220;
 typedef long long swig_type_221;
-typedef long long swig_type_222;
+typedef _gostring_ swig_type_222;
 typedef _gostring_ swig_type_223;
-typedef _gostring_ swig_type_224;
+typedef long long swig_type_224;
 typedef long long swig_type_225;
-typedef long long swig_type_226;
+typedef _gostring_ swig_type_226;
 typedef _gostring_ swig_type_227;
-typedef _gostring_ swig_type_228;
+typedef long long swig_type_228;
 typedef long long swig_type_229;
 typedef long long swig_type_230;
 typedef long long swig_type_231;
 typedef long long swig_type_232;
 typedef _gostring_ swig_type_233;
-typedef long long swig_type_234;
+typedef _gostring_ swig_type_234;
 typedef long long swig_type_235;
-typedef _gostring_ swig_type_236;
-typedef long long swig_type_237;
-typedef long long swig_type_238;
-typedef _gostring_ swig_type_239;
+typedef long long swig_type_236;
+typedef _gostring_ swig_type_237;
+typedef _gostring_ swig_type_238;
+typedef long long swig_type_239;
 typedef long long swig_type_240;
 typedef long long swig_type_241;
 typedef long long swig_type_242;
 typedef _gostring_ swig_type_243;
-typedef _gostring_ swig_type_244;
-typedef _gostring_ swig_type_245;
+typedef long long swig_type_244;
+typedef long long swig_type_245;
 typedef _gostring_ swig_type_246;
 typedef long long swig_type_247;
 typedef long long swig_type_248;
 typedef _gostring_ swig_type_249;
-typedef _gostring_ swig_type_250;
+typedef long long swig_type_250;
 typedef long long swig_type_251;
 typedef long long swig_type_252;
 typedef _gostring_ swig_type_253;
 typedef _gostring_ swig_type_254;
-typedef long long swig_type_255;
-typedef long long swig_type_256;
+typedef _gostring_ swig_type_255;
+typedef _gostring_ swig_type_256;
 typedef long long swig_type_257;
 typedef long long swig_type_258;
-typedef long long swig_type_259;
-typedef long long swig_type_260;
+typedef _gostring_ swig_type_259;
+typedef _gostring_ swig_type_260;
 typedef long long swig_type_261;
 typedef long long swig_type_262;
 typedef _gostring_ swig_type_263;
-typedef long long swig_type_264;
-typedef _gostring_ swig_type_265;
+typedef _gostring_ swig_type_264;
+typedef long long swig_type_265;
 typedef long long swig_type_266;
-typedef _gostring_ swig_type_267;
-typedef _gostring_ swig_type_268;
-typedef _gostring_ swig_type_269;
-typedef _gostring_ swig_type_270;
-typedef _gostring_ swig_type_271;
-typedef _gostring_ swig_type_272;
-typedef long long swig_type_273;
+typedef long long swig_type_267;
+typedef long long swig_type_268;
+typedef long long swig_type_269;
+typedef long long swig_type_270;
+typedef long long swig_type_271;
+typedef long long swig_type_272;
+typedef _gostring_ swig_type_273;
 typedef long long swig_type_274;
 typedef _gostring_ swig_type_275;
-typedef _gostring_ swig_type_276;
+typedef long long swig_type_276;
 typedef _gostring_ swig_type_277;
 typedef _gostring_ swig_type_278;
 typedef _gostring_ swig_type_279;
@@ -313,741 +313,762 @@ typedef _gostring_ swig_type_281;
 typedef _gostring_ swig_type_282;
 typedef long long swig_type_283;
 typedef long long swig_type_284;
-typedef long long swig_type_285;
-typedef long long swig_type_286;
-typedef long long swig_type_287;
-typedef long long swig_type_288;
-typedef long long swig_type_289;
-typedef long long swig_type_290;
+typedef _gostring_ swig_type_285;
+typedef _gostring_ swig_type_286;
+typedef _gostring_ swig_type_287;
+typedef _gostring_ swig_type_288;
+typedef _gostring_ swig_type_289;
+typedef _gostring_ swig_type_290;
 typedef _gostring_ swig_type_291;
 typedef _gostring_ swig_type_292;
-typedef _gostring_ swig_type_293;
+typedef long long swig_type_293;
 typedef long long swig_type_294;
-typedef _gostring_ swig_type_295;
-typedef _gostring_ swig_type_296;
-typedef _gostring_ swig_type_297;
-typedef _gostring_ swig_type_298;
-typedef _gostring_ swig_type_299;
+typedef long long swig_type_295;
+typedef long long swig_type_296;
+typedef long long swig_type_297;
+typedef long long swig_type_298;
+typedef long long swig_type_299;
 typedef long long swig_type_300;
-typedef long long swig_type_301;
-typedef long long swig_type_302;
-typedef long long swig_type_303;
+typedef _gostring_ swig_type_301;
+typedef _gostring_ swig_type_302;
+typedef _gostring_ swig_type_303;
 typedef long long swig_type_304;
-typedef long long swig_type_305;
-typedef _goslice_ swig_type_306;
-typedef long long swig_type_307;
-typedef long long swig_type_308;
-typedef long long swig_type_309;
-extern void _wrap_Swig_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_1 _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_2 _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_3 arg2);
-extern void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkcgo_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_4 arg2);
-extern swig_type_5 _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_6 arg2);
-extern swig_type_7 _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_8 arg2);
-extern swig_intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_11 _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4(void);
-extern swig_type_12 _wrap_zkcgo_error_message_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4(void);
-extern swig_type_13 _wrap_zkc_strerror_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_type_14 _wrap_zkc_strcode_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_error_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_error_last_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_error_clear_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_17 arg2);
-extern swig_type_18 _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2);
-extern swig_voidp _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_strings_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4(void);
-extern swig_type_19 _wrap_zkc_version_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_retry_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(swig_voidp arg1);
-extern void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_cancel_bound_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4(void);
-extern swig_type_20 _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(swig_type_21 arg1);
-extern swig_intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_acl_open_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4(void);
-extern uintptr_t _wrap_zkc_acl_read_only_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_26 arg2, swig_type_27 arg3);
-extern void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4(void);
-extern swig_type_38 _wrap_zkc_state_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_39 arg2);
-extern swig_type_40 _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_41 arg2);
-extern swig_type_42 _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_event_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_43 arg2);
-extern swig_type_44 _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_45 arg2);
-extern swig_type_46 _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_open_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_47 arg2, uintptr_t arg3);
-extern void _wrap_zkc_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_state_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern void _wrap_zkc_event_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_48 arg2);
-extern swig_type_49 _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_stat_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_create_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_62 arg2, uintptr_t arg3, swig_type_63 arg4, swig_type_64 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_65 arg2, uintptr_t arg3, swig_type_66 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_eaa5231196ad1db4(swig_type_69 arg1, uintptr_t arg2, swig_type_70 arg3, swig_type_71 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_72 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(swig_type_73 arg1, uintptr_t arg2, swig_type_74 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(swig_type_75 arg1, uintptr_t arg2, swig_type_76 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_77 arg2, uintptr_t arg3, swig_type_78 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_79 arg2, uintptr_t arg3, swig_type_80 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_81 arg2);
-extern swig_intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(swig_type_82 arg1, swig_type_83 arg2);
-extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(swig_voidp arg1);
-extern void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_84 arg2, swig_type_85 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_88 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_89 arg2, swig_intgo arg3);
-extern swig_type_90 _wrap_zkc_multi_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_91 arg2);
-extern swig_type_92 _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_93 arg2);
-extern swig_type_94 _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
-extern void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_95 _wrap_zkc_batch_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_98 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_99 arg2, swig_type_100 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_101 arg2, swig_type_102 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_103 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_104 arg2);
-extern swig_intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_105 arg2);
-extern swig_type_106 _wrap_zkc_batch_data_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_107 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_108 arg3);
-extern swig_type_109 _wrap_zkc_batch_path_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_110 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_111 arg2);
-extern swig_type_112 _wrap_zkc_batch_session_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_113 arg3, swig_type_114 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_115 arg2);
-extern swig_intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_118 arg2);
-extern swig_type_119 _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_120 arg3, uintptr_t arg4);
-extern void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_121 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_122 arg2, uintptr_t arg3, swig_type_123 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_124 arg3);
-extern swig_type_125 _wrap_zkc_cache_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_126 _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_127 _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_128 _wrap_zkc_cache_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_129 _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_130 arg2);
-extern swig_type_131 _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_132 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(swig_type_133 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(swig_type_134 arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_135 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_136 arg2);
-extern swig_type_137 _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_138 arg2);
-extern swig_type_139 _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_140 arg2);
-extern swig_type_141 _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_142 arg2);
-extern swig_type_143 _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_144 arg2);
-extern swig_type_145 _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_146 arg3);
-extern void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_147 arg2, uintptr_t arg3, swig_type_148 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_149 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_150 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_151 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_152 arg3, swig_intgo arg4, swig_type_153 arg5);
-extern swig_intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_154 arg2);
-extern swig_type_155 _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_156 arg2);
-extern swig_type_157 _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_158 arg2);
-extern swig_type_159 _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_160 arg2);
-extern swig_type_161 _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_162 arg3, uintptr_t arg4);
-extern void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(swig_type_163 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_164 _wrap_zkc_lock_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, uintptr_t arg4);
-extern void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_166 arg3, swig_intgo arg4, uintptr_t arg5);
-extern void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_167 _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_168 _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_169 arg3, uintptr_t arg4);
-extern void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_170 arg2);
-extern swig_type_171 _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(swig_type_172 arg1, uintptr_t arg2, swig_type_173 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_174 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(swig_type_175 arg1, uintptr_t arg2, swig_type_176 arg3, swig_type_177 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_178 arg2);
-extern swig_type_179 _wrap_zkc_counter_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_180 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_181 arg2);
-extern void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_190 arg3, uintptr_t arg4);
-extern void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_191 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_192 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(swig_type_193 arg1, swig_type_194 arg2, uintptr_t arg3);
-extern swig_type_195 _wrap_zkc_queue_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_196 arg2);
-extern swig_type_197 _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_198 arg2, uintptr_t arg3, swig_type_199 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_200 arg2);
-extern void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_201 arg3, uintptr_t arg4);
-extern void _wrap_zkc_index_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_202 _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_203 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_206 arg2);
-extern swig_type_207 _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_208 arg3, swig_type_209 arg4, uintptr_t arg5, swig_type_210 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_211 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_214 arg2);
-extern swig_type_215 _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_216 arg2);
-extern swig_type_217 _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_218 arg2);
-extern swig_type_219 _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_220 arg2);
-extern swig_type_221 _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_222 arg4, swig_intgo arg5);
-extern void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_223 arg2);
-extern swig_type_224 _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_225 arg2);
-extern swig_type_226 _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_227 arg2);
-extern swig_type_228 _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_229 arg2);
-extern swig_type_230 _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_231 arg2);
-extern swig_type_232 _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_233 arg3, uintptr_t arg4, swig_type_234 arg5, swig_type_235 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_236 arg3, uintptr_t arg4, swig_type_237 arg5, swig_type_238 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_239 arg3, uintptr_t arg4, swig_type_240 arg5, uintptr_t arg6, swig_type_241 arg7, swig_type_242 arg8, swig_intgo arg9);
-extern swig_intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4(void);
-extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_245 arg2);
-extern swig_type_246 _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_259 arg2);
-extern swig_type_260 _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_263 _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(swig_intgo arg1);
-extern swig_intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2, swig_type_264 arg3);
-extern swig_intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_265 arg2, swig_type_266 arg3);
-extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4(void);
-extern void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_267 arg2);
-extern swig_type_268 _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_269 arg2);
-extern swig_type_270 _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_271 arg2);
-extern swig_type_272 _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_273 arg2);
-extern swig_type_274 _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_275 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_276 _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_277 arg2);
-extern swig_type_278 _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_279 arg2);
-extern swig_type_280 _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_283 arg2);
-extern swig_type_284 _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_285 arg2);
-extern swig_type_286 _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_287 arg2);
-extern swig_type_288 _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_289 arg2);
-extern swig_type_290 _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(swig_voidp arg1, swig_type_291 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_292 arg2, swig_type_293 arg3, swig_type_294 arg4);
-extern void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, swig_type_295 arg3, uintptr_t arg4);
-extern void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_296 arg2);
-extern swig_type_297 _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_type_298 arg2);
-extern swig_type_299 _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4(void);
-extern void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_300 arg4);
-extern swig_intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(uintptr_t arg1, swig_voidp arg2, swig_type_301 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_302 arg6);
-extern swig_intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_303 _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_304 _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_type_305 _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(swig_type_306 arg1);
-extern double _wrap_zkc_service_score_capi_eaa5231196ad1db4(swig_type_307 arg1, swig_type_308 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_309 _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4(void);
+typedef _gostring_ swig_type_305;
+typedef _gostring_ swig_type_306;
+typedef _gostring_ swig_type_307;
+typedef _gostring_ swig_type_308;
+typedef _gostring_ swig_type_309;
+typedef long long swig_type_310;
+typedef long long swig_type_311;
+typedef long long swig_type_312;
+typedef long long swig_type_313;
+typedef long long swig_type_314;
+typedef long long swig_type_315;
+typedef _goslice_ swig_type_316;
+typedef long long swig_type_317;
+typedef long long swig_type_318;
+typedef long long swig_type_319;
+extern void _wrap_Swig_free_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkcgo_wait2_capi_zkcgo(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_1 _wrap_zkcgo_strings_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_2 _wrap_zkcgo_strings_item_capi_zkcgo(uintptr_t arg1, swig_type_3 arg2);
+extern void _wrap_zkcgo_item_data_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkcgo_options_release_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkcgo_create_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_lock_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_counter_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_queue_options_new_capi_zkcgo(void);
+extern uintptr_t _wrap_zkcgo_cache_options_new_capi_zkcgo(void);
+extern void _wrap_zkcgo_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
+extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
+extern swig_type_7 _wrap_zkcgo_multi_path_capi_zkcgo(uintptr_t arg1, swig_type_8 arg2);
+extern swig_intgo _wrap_zkcgo_queue_ack_capi_zkcgo(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkcgo_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4, swig_type_14 arg5);
+extern swig_intgo _wrap_zkcgo_open_env_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_15 _wrap_zkcgo_session_id_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
+extern swig_type_16 _wrap_zkcgo_error_message_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAPI_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENONODE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EBADVERSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTHING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOMEM_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EURL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECLOSED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EDEADLK_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETLS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EOS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ECANCELED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ELOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ENOTSUP_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_ERESOLVE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EAGAIN_capi_zkcgo(void);
+extern swig_type_17 _wrap_zkc_strerror_capi_zkcgo(swig_intgo arg1);
+extern swig_type_18 _wrap_zkc_strcode_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_error_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_error_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_error_t_message_set_capi_zkcgo(uintptr_t arg1, swig_type_19 arg2);
+extern swig_type_20 _wrap_zkc_error_t_message_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_error_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_error_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_error_last_capi_zkcgo(void);
+extern void _wrap_zkc_error_clear_capi_zkcgo(void);
+extern void _wrap_zkc_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_21 arg2);
+extern swig_type_22 _wrap_zkc_strings_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_items_set_capi_zkcgo(uintptr_t arg1, swig_voidp arg2);
+extern swig_voidp _wrap_zkc_strings_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_strings_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_strings_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_WARN_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_INFO_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo(void);
+extern swig_type_23 _wrap_zkc_version_capi_zkcgo(void);
+extern void _wrap_zkc_retry_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_retry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_retry_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_validate_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_intgo _wrap_zkc_cancel_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_cancel_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_fire_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cancel_fired_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cancel_reset_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bind_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_cancel_bound_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_cancel_check_capi_zkcgo(void);
+extern swig_type_24 _wrap_zkc_cancel_slice_ms_capi_zkcgo(swig_type_25 arg1);
+extern swig_intgo _wrap_ZKC_PERM_READ_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo(void);
+extern void _wrap_zkc_acl_t_perms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_zkc_acl_t_scheme_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_zkc_acl_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_acl_list_t_acls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_acl_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_acl_list_t_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_acl_open_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_creator_all_capi_zkcgo(void);
+extern uintptr_t _wrap_zkc_acl_read_only_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_acl_digest_id_capi_zkcgo(swig_voidp arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(uintptr_t arg1, swig_type_34 arg2);
+extern swig_type_35 _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_tls_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_tls_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_LOST_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo(void);
+extern swig_type_42 _wrap_zkc_state_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo(void);
+extern void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_state_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_event_t_state_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_43 arg2);
+extern swig_type_44 _wrap_zkc_event_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_45 arg2);
+extern swig_type_46 _wrap_zkc_event_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_event_t_payload_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_event_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_event_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_retry_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_retry_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_chroot_set_capi_zkcgo(uintptr_t arg1, swig_type_47 arg2);
+extern swig_type_48 _wrap_zkc_options_t_chroot_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_digest_set_capi_zkcgo(uintptr_t arg1, swig_type_49 arg2);
+extern swig_type_50 _wrap_zkc_options_t_digest_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_log_level_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_tls_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_options_t_tls_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_open_capi_zkcgo(swig_voidp arg1, swig_type_51 arg2, uintptr_t arg3);
+extern void _wrap_zkc_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_state_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_on_event_thread_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_wait_connected_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_servers_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_current_server_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_52 _wrap_zkc_history_resets_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_set_retry_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_events_next_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern void _wrap_zkc_event_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_53 arg2);
+extern swig_type_54 _wrap_zkc_stat_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(uintptr_t arg1, swig_type_57 arg2);
+extern swig_type_58 _wrap_zkc_stat_t_ctime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_zkc_stat_t_mtime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_63 arg2);
+extern swig_type_64 _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_stat_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_stat_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_PERSISTENT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CONTAINER_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo(void);
+extern void _wrap_zkc_create_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_create_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_create_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_create_capi_zkcgo(swig_voidp arg1, swig_type_67 arg2, uintptr_t arg3, swig_type_68 arg4, swig_type_69 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_zkcgo(swig_voidp arg1, swig_type_70 arg2, uintptr_t arg3, swig_type_71 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_zkcgo(swig_voidp arg1, swig_type_72 arg2, uintptr_t arg3, swig_type_73 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_zkcgo(swig_type_74 arg1, uintptr_t arg2, swig_type_75 arg3, swig_type_76 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_zkcgo(uintptr_t arg1, swig_type_77 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_zkcgo(swig_type_78 arg1, uintptr_t arg2, swig_type_79 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_zkcgo(swig_type_80 arg1, uintptr_t arg2, swig_type_81 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_zkcgo(swig_voidp arg1, swig_type_82 arg2, uintptr_t arg3, swig_type_83 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_zkcgo(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3, swig_type_85 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_zkcgo(uintptr_t arg1, swig_type_86 arg2);
+extern swig_intgo _wrap_zkc_acl_get_capi_zkcgo(uintptr_t arg1, swig_type_87 arg2, uintptr_t arg3, swig_type_88 arg4);
+extern void _wrap_zkc_acl_list_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_acl_set_capi_zkcgo(uintptr_t arg1, swig_type_89 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_path_validate_capi_zkcgo(swig_type_90 arg1, swig_type_91 arg2);
+extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_multi_new_capi_zkcgo(swig_voidp arg1);
+extern void _wrap_zkc_multi_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_zkcgo(uintptr_t arg1, swig_type_92 arg2, swig_type_93 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_zkcgo(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_zkcgo(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_zkcgo(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3);
+extern swig_type_98 _wrap_zkc_multi_count_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_99 arg2);
+extern swig_type_100 _wrap_zkc_multi_result_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_result_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_result_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_101 arg2);
+extern swig_type_102 _wrap_zkc_multi_results_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_multi_results_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_multi_results_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_commit_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, uintptr_t arg3);
+extern void _wrap_zkc_multi_results_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_new_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_free_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_batch_clear_capi_zkcgo(uintptr_t arg1);
+extern swig_type_103 _wrap_zkc_batch_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_zkcgo(uintptr_t arg1, swig_type_104 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_zkcgo(uintptr_t arg1, swig_type_105 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_zkcgo(uintptr_t arg1, swig_type_106 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_zkcgo(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_set_capi_zkcgo(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_112 arg2);
+extern swig_intgo _wrap_zkc_batch_get_acl_capi_zkcgo(uintptr_t arg1, swig_type_113 arg2);
+extern swig_intgo _wrap_zkc_batch_run_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_114 arg2);
+extern swig_type_115 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_116 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_117 arg3);
+extern swig_type_118 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_119 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_120 arg2);
+extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_121 arg2);
+extern swig_type_122 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_123 arg3, swig_type_124 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_pnode_path_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_125 arg2);
+extern swig_intgo _wrap_zkc_pnode_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_pnode_delete_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_pnode_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo(void);
+extern void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_126 arg2);
+extern swig_type_127 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_cache_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_cache_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_130 arg3, uintptr_t arg4);
+extern void _wrap_zkc_cache_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_131 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_132 arg2, uintptr_t arg3, swig_type_133 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_134 arg3);
+extern swig_type_135 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_136 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
+extern swig_type_137 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_status_capi_zkcgo(uintptr_t arg1);
+extern swig_type_138 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_139 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
+extern void _wrap_zkc_election_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_140 arg2);
+extern swig_type_141 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_142 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_join_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_143 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_144 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_node_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_145 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_resign_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_146 arg2);
+extern swig_type_147 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_148 arg2);
+extern swig_type_149 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_150 arg2);
+extern swig_type_151 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_152 arg2);
+extern swig_type_153 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participant_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participant_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
+extern swig_type_155 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_election_participants_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_election_participants_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_156 arg3);
+extern void _wrap_zkc_election_participants_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_157 arg2, uintptr_t arg3, swig_type_158 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_159 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_160 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_161 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_162 arg3, swig_intgo arg4, swig_type_163 arg5);
+extern swig_intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_double_barrier_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo(void);
+extern void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_164 arg2);
+extern swig_type_165 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_options_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_166 arg2);
+extern swig_type_167 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_168 arg2);
+extern swig_type_169 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_170 arg2);
+extern swig_type_171 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo(void);
+extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, uintptr_t arg4);
+extern void _wrap_zkc_lock_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_acquire_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_lock_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_lock_cancel_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_lease_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_lock_events_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_173 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_174 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_175 arg3, uintptr_t arg4);
+extern void _wrap_zkc_rwlock_close_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_read_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_zkc_rwlock_write_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_176 arg3, swig_intgo arg4, uintptr_t arg5);
+extern void _wrap_zkc_semaphore_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_semaphore_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_zkc_semaphore_lease_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(uintptr_t arg1);
+extern swig_type_177 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_178 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_semaphore_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_179 arg3, uintptr_t arg4);
+extern void _wrap_zkc_counter_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_get_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_180 arg2);
+extern swig_type_181 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_182 arg1, uintptr_t arg2, swig_type_183 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_184 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_185 arg1, uintptr_t arg2, swig_type_186 arg3, swig_type_187 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_188 arg2);
+extern swig_type_189 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_190 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_191 arg2);
+extern void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_options_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_192 arg2);
+extern swig_type_193 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_194 arg2);
+extern swig_type_195 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_196 arg2);
+extern swig_type_197 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_198 arg2);
+extern swig_type_199 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_queue_item_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_queue_item_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_200 arg3, uintptr_t arg4);
+extern void _wrap_zkc_queue_close_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_201 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_voidp arg3, swig_type_202 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_queue_take_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_ack_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_release_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_peek_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_203 arg1, swig_type_204 arg2, uintptr_t arg3);
+extern swig_type_205 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_206 arg2);
+extern swig_type_207 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_field_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_field_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_208 arg2, uintptr_t arg3, swig_type_209 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_210 arg2);
+extern void _wrap_zkc_index_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_211 arg3, uintptr_t arg4);
+extern void _wrap_zkc_index_close_capi_zkcgo(uintptr_t arg1);
+extern swig_type_212 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_213 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_kv_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_kv_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_218 arg3, swig_type_219 arg4, uintptr_t arg5, swig_type_220 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_221 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_222 arg2);
+extern swig_type_223 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_224 arg2);
+extern swig_type_225 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_226 arg2);
+extern swig_type_227 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_230 arg2);
+extern swig_type_231 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_record_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_record_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_232 arg4, swig_intgo arg5);
+extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_235 arg2);
+extern swig_type_236 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_237 arg2);
+extern swig_type_238 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hit_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hit_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_hits_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_hits_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_243 arg3, uintptr_t arg4, swig_type_244 arg5, swig_type_245 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_246 arg3, uintptr_t arg4, swig_type_247 arg5, swig_type_248 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_249 arg3, uintptr_t arg4, swig_type_250 arg5, uintptr_t arg6, swig_type_251 arg7, swig_type_252 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_sync_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo(void);
+extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo(void);
+extern void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_259 arg2);
+extern swig_type_260 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_issue_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_issue_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_267 arg2);
+extern swig_type_268 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_271 arg2);
+extern swig_type_272 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_index_report_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_index_report_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_free_capi_zkcgo(uintptr_t arg1);
+extern swig_type_273 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
+extern swig_intgo _wrap_zkc_index_verify_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_rebuild_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_274 arg3);
+extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_275 arg2, swig_type_276 arg3);
+extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo(void);
+extern void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_277 arg2);
+extern swig_type_278 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_279 arg2);
+extern swig_type_280 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_281 arg2);
+extern swig_type_282 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_283 arg2);
+extern swig_type_284 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_instance_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_instance_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_285 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_set_draining_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_set_weight_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_reg_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_286 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_unregister_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_reg_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_287 arg2);
+extern swig_type_288 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_289 arg2);
+extern swig_type_290 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_291 arg2);
+extern swig_type_292 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_293 arg2);
+extern swig_type_294 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_295 arg2);
+extern swig_type_296 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_entry_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_entry_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_297 arg2);
+extern swig_type_298 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_299 arg2);
+extern swig_type_300 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_list_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_list_t_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_free_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_301 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_302 arg2, swig_type_303 arg3, swig_type_304 arg4);
+extern void _wrap_zkc_service_entry_clear_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_305 arg3, uintptr_t arg4);
+extern void _wrap_zkc_service_router_close_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_306 arg2);
+extern swig_type_307 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_308 arg2);
+extern swig_type_309 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(uintptr_t arg1);
+extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_zkcgo(void);
+extern void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_310 arg4);
+extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_311 arg3, uintptr_t arg4, uintptr_t arg5, swig_type_312 arg6);
+extern swig_intgo _wrap_zkc_service_router_list_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_313 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_314 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
+extern swig_type_315 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_316 arg1);
+extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_317 arg1, swig_type_318 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_testing_expire_session_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
+extern swig_type_319 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_testing_open_clients_capi_zkcgo(void);
 #undef intgo
 */
 import "C"
@@ -1073,8 +1094,8 @@ func getSwigcptr(v interface{ Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__capi_eaa5231196ad1db4
-func cgo_panic__capi_eaa5231196ad1db4(p *byte) {
+//export cgo_panic__capi_zkcgo
+func cgo_panic__capi_zkcgo(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -1114,13 +1135,13 @@ func zkcgoTakeString(s *string) {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_zkcgo(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -1129,14 +1150,14 @@ func Zkcgo_wait2(arg1 int, arg2 int, arg3 int) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkcgo_wait2_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkcgo_wait2_capi_zkcgo(C.swig_intgo(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
 func Zkcgo_strings_count(arg1 Zkc_strings_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_strings_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1144,7 +1165,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_strings_item_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_3(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1154,7 +1175,7 @@ func Zkcgo_strings_item(arg1 Zkc_strings_t, arg2 int64) (_swig_ret string) {
 func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkcgo_item_data_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkcgo_item_data_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1))
 
 	zkcgoTakeString(arg1)
 
@@ -1162,48 +1183,48 @@ func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 
 func Zkcgo_options_release(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkcgo_options_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_options_release_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_create_options_new() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_lock_options_new() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_counter_options_new() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_queue_options_new() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_cache_options_new() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkcgo_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkcgo_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkcgo_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	C._wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkcgo_lock_options_data_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1212,7 +1233,7 @@ func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
 func Zkcgo_multi_count(arg1 Zkc_multi_results_t) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1220,7 +1241,7 @@ func Zkcgo_multi_code(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_multi_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1)))
 	return swig_r
 }
 
@@ -1228,7 +1249,7 @@ func Zkcgo_multi_path(arg1 Zkc_multi_results_t, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
+	swig_r_p := C._wrap_zkcgo_multi_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_8(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1241,9 +1262,47 @@ func Zkcgo_queue_ack(arg1 Struct_SS_zkc_queue, arg2 string, arg3 int64, arg4 int
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkcgo_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1)), C.swig_type_10(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 string, arg5 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+	_swig_i_0 = arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_zkcgo_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Zkcgo_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int, arg5 string) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+	_swig_i_0 = arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r = (int)(C._wrap_zkcgo_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_13)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_14)(unsafe.Pointer(&_swig_i_4))))
+
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg5
 	}
 	return swig_r
 }
@@ -1253,7 +1312,7 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkcgo_open_env_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_open_env_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -1261,19 +1320,19 @@ func Zkcgo_open_env(arg1 *uintptr, arg2 Zkc_options_t) (_swig_ret int) {
 func Zkcgo_session_id(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkcgo_session_id_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkcgo_error_code() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkcgo_error_code_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkcgo_error_code_capi_zkcgo())
 	return swig_r
 }
 
 func Zkcgo_error_message() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkcgo_error_message_capi_eaa5231196ad1db4()
+	swig_r_p := C._wrap_zkcgo_error_message_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1288,7 +1347,7 @@ type Enum_SS_zkc_code int
 
 func _swig_getZKC_OK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_OK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1296,7 +1355,7 @@ var ZKC_OK Enum_SS_zkc_code = _swig_getZKC_OK()
 
 func _swig_getZKC_ESYSTEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESYSTEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1304,7 +1363,7 @@ var ZKC_ESYSTEM Enum_SS_zkc_code = _swig_getZKC_ESYSTEM()
 
 func _swig_getZKC_ERUNTIMEINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1312,7 +1371,7 @@ var ZKC_ERUNTIMEINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_ERUNTIMEINCONSISTE
 
 func _swig_getZKC_EDATAINCONSISTENCY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1320,7 +1379,7 @@ var ZKC_EDATAINCONSISTENCY Enum_SS_zkc_code = _swig_getZKC_EDATAINCONSISTENCY()
 
 func _swig_getZKC_ECONNECTIONLOSS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1328,7 +1387,7 @@ var ZKC_ECONNECTIONLOSS Enum_SS_zkc_code = _swig_getZKC_ECONNECTIONLOSS()
 
 func _swig_getZKC_EMARSHALLING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EMARSHALLING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1336,7 +1395,7 @@ var ZKC_EMARSHALLING Enum_SS_zkc_code = _swig_getZKC_EMARSHALLING()
 
 func _swig_getZKC_EUNIMPLEMENTED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1344,7 +1403,7 @@ var ZKC_EUNIMPLEMENTED Enum_SS_zkc_code = _swig_getZKC_EUNIMPLEMENTED()
 
 func _swig_getZKC_EOPERATIONTIMEOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1352,7 +1411,7 @@ var ZKC_EOPERATIONTIMEOUT Enum_SS_zkc_code = _swig_getZKC_EOPERATIONTIMEOUT()
 
 func _swig_getZKC_EBADARGUMENTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADARGUMENTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1360,7 +1419,7 @@ var ZKC_EBADARGUMENTS Enum_SS_zkc_code = _swig_getZKC_EBADARGUMENTS()
 
 func _swig_getZKC_EINVALIDSTATE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDSTATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1368,7 +1427,7 @@ var ZKC_EINVALIDSTATE Enum_SS_zkc_code = _swig_getZKC_EINVALIDSTATE()
 
 func _swig_getZKC_ENEWCONFIGNOQUORUM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1376,7 +1435,7 @@ var ZKC_ENEWCONFIGNOQUORUM Enum_SS_zkc_code = _swig_getZKC_ENEWCONFIGNOQUORUM()
 
 func _swig_getZKC_ERECONFIGINPROGRESS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1384,7 +1443,7 @@ var ZKC_ERECONFIGINPROGRESS Enum_SS_zkc_code = _swig_getZKC_ERECONFIGINPROGRESS(
 
 func _swig_getZKC_ESSLCONNECTION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESSLCONNECTION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1392,7 +1451,7 @@ var ZKC_ESSLCONNECTION Enum_SS_zkc_code = _swig_getZKC_ESSLCONNECTION()
 
 func _swig_getZKC_EAPI() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAPI_capi_zkcgo())
 	return swig_r
 }
 
@@ -1400,7 +1459,7 @@ var ZKC_EAPI Enum_SS_zkc_code = _swig_getZKC_EAPI()
 
 func _swig_getZKC_ENONODE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENONODE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1408,7 +1467,7 @@ var ZKC_ENONODE Enum_SS_zkc_code = _swig_getZKC_ENONODE()
 
 func _swig_getZKC_ENOAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1416,7 +1475,7 @@ var ZKC_ENOAUTH Enum_SS_zkc_code = _swig_getZKC_ENOAUTH()
 
 func _swig_getZKC_EBADVERSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EBADVERSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1424,7 +1483,7 @@ var ZKC_EBADVERSION Enum_SS_zkc_code = _swig_getZKC_EBADVERSION()
 
 func _swig_getZKC_ENOCHILDRENFOREPHEMERALS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1432,7 +1491,7 @@ var ZKC_ENOCHILDRENFOREPHEMERALS Enum_SS_zkc_code = _swig_getZKC_ENOCHILDRENFORE
 
 func _swig_getZKC_ENODEEXISTS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENODEEXISTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1440,7 +1499,7 @@ var ZKC_ENODEEXISTS Enum_SS_zkc_code = _swig_getZKC_ENODEEXISTS()
 
 func _swig_getZKC_ENOTEMPTY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTEMPTY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1448,7 +1507,7 @@ var ZKC_ENOTEMPTY Enum_SS_zkc_code = _swig_getZKC_ENOTEMPTY()
 
 func _swig_getZKC_ESESSIONEXPIRED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1456,7 +1515,7 @@ var ZKC_ESESSIONEXPIRED Enum_SS_zkc_code = _swig_getZKC_ESESSIONEXPIRED()
 
 func _swig_getZKC_EINVALIDCALLBACK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1464,7 +1523,7 @@ var ZKC_EINVALIDCALLBACK Enum_SS_zkc_code = _swig_getZKC_EINVALIDCALLBACK()
 
 func _swig_getZKC_EINVALIDACL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EINVALIDACL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1472,7 +1531,7 @@ var ZKC_EINVALIDACL Enum_SS_zkc_code = _swig_getZKC_EINVALIDACL()
 
 func _swig_getZKC_EAUTHFAILED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAUTHFAILED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1480,7 +1539,7 @@ var ZKC_EAUTHFAILED Enum_SS_zkc_code = _swig_getZKC_EAUTHFAILED()
 
 func _swig_getZKC_ECLOSING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1488,7 +1547,7 @@ var ZKC_ECLOSING Enum_SS_zkc_code = _swig_getZKC_ECLOSING()
 
 func _swig_getZKC_ENOTHING() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTHING_capi_zkcgo())
 	return swig_r
 }
 
@@ -1496,7 +1555,7 @@ var ZKC_ENOTHING Enum_SS_zkc_code = _swig_getZKC_ENOTHING()
 
 func _swig_getZKC_ESESSIONMOVED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1504,7 +1563,7 @@ var ZKC_ESESSIONMOVED Enum_SS_zkc_code = _swig_getZKC_ESESSIONMOVED()
 
 func _swig_getZKC_ENOTREADONLY() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTREADONLY_capi_zkcgo())
 	return swig_r
 }
 
@@ -1512,7 +1571,7 @@ var ZKC_ENOTREADONLY Enum_SS_zkc_code = _swig_getZKC_ENOTREADONLY()
 
 func _swig_getZKC_EEPHEMERALONLOCALSESSION() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo())
 	return swig_r
 }
 
@@ -1520,7 +1579,7 @@ var ZKC_EEPHEMERALONLOCALSESSION Enum_SS_zkc_code = _swig_getZKC_EEPHEMERALONLOC
 
 func _swig_getZKC_ENOWATCHER() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOWATCHER_capi_zkcgo())
 	return swig_r
 }
 
@@ -1528,7 +1587,7 @@ var ZKC_ENOWATCHER Enum_SS_zkc_code = _swig_getZKC_ENOWATCHER()
 
 func _swig_getZKC_ERECONFIGDISABLED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1536,7 +1595,7 @@ var ZKC_ERECONFIGDISABLED Enum_SS_zkc_code = _swig_getZKC_ERECONFIGDISABLED()
 
 func _swig_getZKC_ESESSIONCLOSEDREQUIRESASLAUTH() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo())
 	return swig_r
 }
 
@@ -1544,7 +1603,7 @@ var ZKC_ESESSIONCLOSEDREQUIRESASLAUTH Enum_SS_zkc_code = _swig_getZKC_ESESSIONCL
 
 func _swig_getZKC_ETHROTTLEDOP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETHROTTLEDOP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1552,7 +1611,7 @@ var ZKC_ETHROTTLEDOP Enum_SS_zkc_code = _swig_getZKC_ETHROTTLEDOP()
 
 func _swig_getZKC_EUNKNOWN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EUNKNOWN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1560,7 +1619,7 @@ var ZKC_EUNKNOWN Enum_SS_zkc_code = _swig_getZKC_EUNKNOWN()
 
 func _swig_getZKC_ETIMEDOUT() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETIMEDOUT_capi_zkcgo())
 	return swig_r
 }
 
@@ -1568,7 +1627,7 @@ var ZKC_ETIMEDOUT Enum_SS_zkc_code = _swig_getZKC_ETIMEDOUT()
 
 func _swig_getZKC_ENOMEM() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOMEM_capi_zkcgo())
 	return swig_r
 }
 
@@ -1576,7 +1635,7 @@ var ZKC_ENOMEM Enum_SS_zkc_code = _swig_getZKC_ENOMEM()
 
 func _swig_getZKC_EURL() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EURL_capi_zkcgo())
 	return swig_r
 }
 
@@ -1584,7 +1643,7 @@ var ZKC_EURL Enum_SS_zkc_code = _swig_getZKC_EURL()
 
 func _swig_getZKC_ECLOSED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1592,7 +1651,7 @@ var ZKC_ECLOSED Enum_SS_zkc_code = _swig_getZKC_ECLOSED()
 
 func _swig_getZKC_EDEADLK() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EDEADLK_capi_zkcgo())
 	return swig_r
 }
 
@@ -1600,7 +1659,7 @@ var ZKC_EDEADLK Enum_SS_zkc_code = _swig_getZKC_EDEADLK()
 
 func _swig_getZKC_ETLS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETLS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1608,7 +1667,7 @@ var ZKC_ETLS Enum_SS_zkc_code = _swig_getZKC_ETLS()
 
 func _swig_getZKC_ETOOLARGE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ETOOLARGE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1616,7 +1675,7 @@ var ZKC_ETOOLARGE Enum_SS_zkc_code = _swig_getZKC_ETOOLARGE()
 
 func _swig_getZKC_EOS() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EOS_capi_zkcgo())
 	return swig_r
 }
 
@@ -1624,7 +1683,7 @@ var ZKC_EOS Enum_SS_zkc_code = _swig_getZKC_EOS()
 
 func _swig_getZKC_ECANCELED() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ECANCELED_capi_zkcgo())
 	return swig_r
 }
 
@@ -1632,7 +1691,7 @@ var ZKC_ECANCELED Enum_SS_zkc_code = _swig_getZKC_ECANCELED()
 
 func _swig_getZKC_ELOST() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ELOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -1640,7 +1699,7 @@ var ZKC_ELOST Enum_SS_zkc_code = _swig_getZKC_ELOST()
 
 func _swig_getZKC_ENOTSUP() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ENOTSUP_capi_zkcgo())
 	return swig_r
 }
 
@@ -1648,7 +1707,7 @@ var ZKC_ENOTSUP Enum_SS_zkc_code = _swig_getZKC_ENOTSUP()
 
 func _swig_getZKC_ERESOLVE() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_ERESOLVE_capi_zkcgo())
 	return swig_r
 }
 
@@ -1656,7 +1715,7 @@ var ZKC_ERESOLVE Enum_SS_zkc_code = _swig_getZKC_ERESOLVE()
 
 func _swig_getZKC_EAGAIN() (_swig_ret Enum_SS_zkc_code) {
 	var swig_r Enum_SS_zkc_code
-	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_code)(C._wrap_ZKC_EAGAIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1665,7 +1724,7 @@ var ZKC_EAGAIN Enum_SS_zkc_code = _swig_getZKC_EAGAIN()
 func Zkc_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strerror_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strerror_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1675,7 +1734,7 @@ func Zkc_strerror(arg1 int) (_swig_ret string) {
 func Zkc_strcode(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_strcode_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_strcode_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1694,20 +1753,20 @@ func (p SwigcptrZkc_error_t) SwigIsZkc_error_t() {
 func (arg1 SwigcptrZkc_error_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_error_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_error_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_error_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_15)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_error_t_message_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1716,7 +1775,7 @@ func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_error_t_message_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1725,13 +1784,13 @@ func (arg1 SwigcptrZkc_error_t) GetMessage() (_swig_ret string) {
 
 func NewZkc_error_t() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_new_zkc_error_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_error_t(arg1 Zkc_error_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_error_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_error_t interface {
@@ -1745,17 +1804,17 @@ type Zkc_error_t interface {
 
 func Zkc_error_last() (_swig_ret Zkc_error_t) {
 	var swig_r Zkc_error_t
-	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_error_t)(SwigcptrZkc_error_t(C._wrap_zkc_error_last_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_error_clear() {
-	C._wrap_zkc_error_clear_capi_eaa5231196ad1db4()
+	C._wrap_zkc_error_clear_capi_zkcgo()
 }
 
 func Zkc_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_zkc_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_strings_t uintptr
@@ -1770,38 +1829,38 @@ func (p SwigcptrZkc_strings_t) SwigIsZkc_strings_t() {
 func (arg1 SwigcptrZkc_strings_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_17(_swig_i_1))
+	C._wrap_zkc_strings_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_21(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_strings_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_strings_t) SetItems(arg2 *string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
+	C._wrap_zkc_strings_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetItems() (_swig_ret *string) {
 	var swig_r *string
 	_swig_i_0 := arg1
-	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (*string)(C._wrap_zkc_strings_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_strings_t() (_swig_ret Zkc_strings_t) {
 	var swig_r Zkc_strings_t
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_new_zkc_strings_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_strings_t(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_strings_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_strings_t interface {
@@ -1815,14 +1874,14 @@ type Zkc_strings_t interface {
 
 func Zkc_strings_free(arg1 Zkc_strings_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_strings_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_strings_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_log_level int
 
 func _swig_getZKC_LOG_ERROR() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_ERROR_capi_zkcgo())
 	return swig_r
 }
 
@@ -1830,7 +1889,7 @@ var ZKC_LOG_ERROR Enum_SS_zkc_log_level = _swig_getZKC_LOG_ERROR()
 
 func _swig_getZKC_LOG_WARN() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_WARN_capi_zkcgo())
 	return swig_r
 }
 
@@ -1838,7 +1897,7 @@ var ZKC_LOG_WARN Enum_SS_zkc_log_level = _swig_getZKC_LOG_WARN()
 
 func _swig_getZKC_LOG_INFO() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_INFO_capi_zkcgo())
 	return swig_r
 }
 
@@ -1846,7 +1905,7 @@ var ZKC_LOG_INFO Enum_SS_zkc_log_level = _swig_getZKC_LOG_INFO()
 
 func _swig_getZKC_LOG_DEBUG() (_swig_ret Enum_SS_zkc_log_level) {
 	var swig_r Enum_SS_zkc_log_level
-	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_log_level)(C._wrap_ZKC_LOG_DEBUG_capi_zkcgo())
 	return swig_r
 }
 
@@ -1854,7 +1913,7 @@ var ZKC_LOG_DEBUG Enum_SS_zkc_log_level = _swig_getZKC_LOG_DEBUG()
 
 func Zkc_version() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_zkc_version_capi_eaa5231196ad1db4()
+	swig_r_p := C._wrap_zkc_version_capi_zkcgo()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -1875,77 +1934,77 @@ func (p SwigcptrZkc_retry_t) SwigIsZkc_retry_t() {
 func (arg1 SwigcptrZkc_retry_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetBase_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_base_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetBase_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_base_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetMax_attempts(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetMax_attempts() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_retry_t) SetDeadline_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_retry_t) GetDeadline_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_retry_t() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_new_zkc_retry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_retry_t(arg1 Zkc_retry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_retry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_retry_t interface {
@@ -1966,7 +2025,7 @@ type Zkc_retry_t interface {
 func Zkc_retry_validate(arg1 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_retry_validate_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_retry_validate_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1975,7 +2034,7 @@ func Zkc_retry_backoff_ms(arg1 Zkc_retry_t, arg2 int, arg3 float64) (_swig_ret i
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_retry_backoff_ms_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
@@ -1983,49 +2042,49 @@ func Zkc_cancel_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_cancel_new_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_cancel_free(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fire(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_fire_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_fired(arg1 Struct_SS_zkc_cancel) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cancel_fired_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cancel_reset(arg1 Struct_SS_zkc_cancel) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cancel_reset_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cancel_bind(arg1 Struct_SS_zkc_cancel) (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_cancel_bound() (_swig_ret Struct_SS_zkc_cancel) {
 	var swig_r Struct_SS_zkc_cancel
-	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_eaa5231196ad1db4()))
+	swig_r = (Struct_SS_zkc_cancel)(SwigcptrStruct_SS_zkc_cancel(C._wrap_zkc_cancel_bound_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_cancel_check() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_cancel_check_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkc_cancel_check_capi_zkcgo())
 	return swig_r
 }
 
@@ -2034,13 +2093,13 @@ const ZKC_CANCEL_POLL_MS int = 10
 func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(C.swig_type_21(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_zkcgo(C.swig_type_25(_swig_i_0)))
 	return swig_r
 }
 
 func _swig_getZKC_PERM_READ() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_READ_capi_zkcgo())
 	return swig_r
 }
 
@@ -2048,7 +2107,7 @@ var ZKC_PERM_READ int = _swig_getZKC_PERM_READ()
 
 func _swig_getZKC_PERM_WRITE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_WRITE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2056,7 +2115,7 @@ var ZKC_PERM_WRITE int = _swig_getZKC_PERM_WRITE()
 
 func _swig_getZKC_PERM_CREATE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_CREATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2064,7 +2123,7 @@ var ZKC_PERM_CREATE int = _swig_getZKC_PERM_CREATE()
 
 func _swig_getZKC_PERM_DELETE() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_DELETE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2072,7 +2131,7 @@ var ZKC_PERM_DELETE int = _swig_getZKC_PERM_DELETE()
 
 func _swig_getZKC_PERM_ADMIN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_PERM_ADMIN_capi_zkcgo())
 	return swig_r
 }
 
@@ -2092,20 +2151,20 @@ func (p SwigcptrZkc_acl_t) SwigIsZkc_acl_t() {
 func (arg1 SwigcptrZkc_acl_t) SetPerms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_t_perms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_t) GetPerms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_t_perms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_scheme_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2114,7 +2173,7 @@ func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_scheme_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2124,7 +2183,7 @@ func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2133,7 +2192,7 @@ func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_acl_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2142,13 +2201,13 @@ func (arg1 SwigcptrZkc_acl_t) GetId() (_swig_ret string) {
 
 func NewZkc_acl_t() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_new_zkc_acl_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_t(arg1 Zkc_acl_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_t interface {
@@ -2174,38 +2233,38 @@ func (p SwigcptrZkc_acl_list_t) SwigIsZkc_acl_list_t() {
 func (arg1 SwigcptrZkc_acl_list_t) SetCount(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_acl_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetCount() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_acl_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) SetAcls(arg2 Zkc_acl_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_acl_list_t_acls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_acl_list_t) GetAcls() (_swig_ret Zkc_acl_t) {
 	var swig_r Zkc_acl_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_t)(SwigcptrZkc_acl_t(C._wrap_zkc_acl_list_t_acls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_acl_list_t() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_new_zkc_acl_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_acl_list_t(arg1 Zkc_acl_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_acl_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_acl_list_t interface {
@@ -2219,19 +2278,19 @@ type Zkc_acl_list_t interface {
 
 func Zkc_acl_open() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_open_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_creator_all() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_creator_all_capi_zkcgo()))
 	return swig_r
 }
 
 func Zkc_acl_read_only() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_acl_read_only_capi_zkcgo()))
 	return swig_r
 }
 
@@ -2240,7 +2299,7 @@ func Zkc_acl_digest_id(arg1 *string, arg2 string, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2))))
 
 	zkcgoTakeString(arg1)
 
@@ -2267,20 +2326,20 @@ func (p SwigcptrZkc_tls_options_t) SwigIsZkc_tls_options_t() {
 func (arg1 SwigcptrZkc_tls_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2289,7 +2348,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2299,7 +2358,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2308,7 +2367,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2318,7 +2377,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2327,7 +2386,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2337,7 +2396,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2346,7 +2405,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2356,7 +2415,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2365,7 +2424,7 @@ func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2375,25 +2434,25 @@ func (arg1 SwigcptrZkc_tls_options_t) GetServer_name() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetVerify_host(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_tls_options_t) GetVerify_host() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_tls_options_t() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_new_zkc_tls_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_tls_options_t(arg1 Zkc_tls_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_tls_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_tls_options_t interface {
@@ -2419,7 +2478,7 @@ type Enum_SS_zkc_state int
 
 func _swig_getZKC_STATE_CONNECTING() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTING_capi_zkcgo())
 	return swig_r
 }
 
@@ -2427,7 +2486,7 @@ var ZKC_STATE_CONNECTING Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTING()
 
 func _swig_getZKC_STATE_CONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2435,7 +2494,7 @@ var ZKC_STATE_CONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_CONNECTED()
 
 func _swig_getZKC_STATE_SUSPENDED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2443,7 +2502,7 @@ var ZKC_STATE_SUSPENDED Enum_SS_zkc_state = _swig_getZKC_STATE_SUSPENDED()
 
 func _swig_getZKC_STATE_RECONNECTED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2451,7 +2510,7 @@ var ZKC_STATE_RECONNECTED Enum_SS_zkc_state = _swig_getZKC_STATE_RECONNECTED()
 
 func _swig_getZKC_STATE_LOST() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -2459,7 +2518,7 @@ var ZKC_STATE_LOST Enum_SS_zkc_state = _swig_getZKC_STATE_LOST()
 
 func _swig_getZKC_STATE_CLOSED() (_swig_ret Enum_SS_zkc_state) {
 	var swig_r Enum_SS_zkc_state
-	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_state)(C._wrap_ZKC_STATE_CLOSED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2468,7 +2527,7 @@ var ZKC_STATE_CLOSED Enum_SS_zkc_state = _swig_getZKC_STATE_CLOSED()
 func Zkc_state_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_state_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_state_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2479,7 +2538,7 @@ type Enum_SS_zkc_event_type int
 
 func _swig_getZKC_EVENT_STATE() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_STATE_capi_zkcgo())
 	return swig_r
 }
 
@@ -2487,7 +2546,7 @@ var ZKC_EVENT_STATE Enum_SS_zkc_event_type = _swig_getZKC_EVENT_STATE()
 
 func _swig_getZKC_EVENT_CREATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CREATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2495,7 +2554,7 @@ var ZKC_EVENT_CREATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CREATED()
 
 func _swig_getZKC_EVENT_DELETED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_DELETED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2503,7 +2562,7 @@ var ZKC_EVENT_DELETED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_DELETED()
 
 func _swig_getZKC_EVENT_CHANGED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHANGED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2511,7 +2570,7 @@ var ZKC_EVENT_CHANGED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHANGED()
 
 func _swig_getZKC_EVENT_CHILD() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CHILD_capi_zkcgo())
 	return swig_r
 }
 
@@ -2519,7 +2578,7 @@ var ZKC_EVENT_CHILD Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CHILD()
 
 func _swig_getZKC_EVENT_WATCH_CANCELLED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2527,7 +2586,7 @@ var ZKC_EVENT_WATCH_CANCELLED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_WATCH_
 
 func _swig_getZKC_EVENT_HOSTS() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HOSTS_capi_zkcgo())
 	return swig_r
 }
 
@@ -2535,7 +2594,7 @@ var ZKC_EVENT_HOSTS Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HOSTS()
 
 func _swig_getZKC_EVENT_CACHE_ADDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2543,7 +2602,7 @@ var ZKC_EVENT_CACHE_ADDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_ADDE
 
 func _swig_getZKC_EVENT_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2551,7 +2610,7 @@ var ZKC_EVENT_CACHE_UPDATED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_UP
 
 func _swig_getZKC_EVENT_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2559,7 +2618,7 @@ var ZKC_EVENT_CACHE_REMOVED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RE
 
 func _swig_getZKC_EVENT_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2567,7 +2626,7 @@ var ZKC_EVENT_CACHE_INITIALIZED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACH
 
 func _swig_getZKC_EVENT_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2575,7 +2634,7 @@ var ZKC_EVENT_CACHE_SUSPENDED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_
 
 func _swig_getZKC_EVENT_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -2583,11 +2642,27 @@ var ZKC_EVENT_CACHE_RESYNCED Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_R
 
 func _swig_getZKC_EVENT_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_event_type) {
 	var swig_r Enum_SS_zkc_event_type
-	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
 var ZKC_EVENT_CACHE_OVERFLOW Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_OVERFLOW()
+
+func _swig_getZKC_EVENT_CACHE_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo())
+	return swig_r
+}
+
+var ZKC_EVENT_CACHE_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_CACHE_RESET()
+
+func _swig_getZKC_EVENT_HISTORY_RESET() (_swig_ret Enum_SS_zkc_event_type) {
+	var swig_r Enum_SS_zkc_event_type
+	swig_r = (Enum_SS_zkc_event_type)(C._wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo())
+	return swig_r
+}
+
+var ZKC_EVENT_HISTORY_RESET Enum_SS_zkc_event_type = _swig_getZKC_EVENT_HISTORY_RESET()
 
 type SwigcptrZkc_event_t uintptr
 
@@ -2601,33 +2676,33 @@ func (p SwigcptrZkc_event_t) SwigIsZkc_event_t() {
 func (arg1 SwigcptrZkc_event_t) SetXtype(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_Xtype_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetXtype() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_Xtype_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetState(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_event_t_state_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetState() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_event_t_state_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_event_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2636,7 +2711,7 @@ func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_event_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2646,38 +2721,38 @@ func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_event_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_41(_swig_i_1))
+	C._wrap_zkc_event_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_45(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_event_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_event_t) SetPayload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_event_t_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetPayload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_event_t_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_event_t() (_swig_ret Zkc_event_t) {
 	var swig_r Zkc_event_t
-	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_event_t)(SwigcptrZkc_event_t(C._wrap_new_zkc_event_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_event_t(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_event_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_event_t interface {
@@ -2709,59 +2784,59 @@ func (p SwigcptrZkc_options_t) SwigIsZkc_options_t() {
 func (arg1 SwigcptrZkc_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetSession_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetSession_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetConnect_timeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetConnect_timeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetRetry(arg2 Zkc_retry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_retry_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetRetry() (_swig_ret Zkc_retry_t) {
 	var swig_r Zkc_retry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_retry_t)(SwigcptrZkc_retry_t(C._wrap_zkc_options_t_retry_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_chroot_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2770,7 +2845,7 @@ func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_chroot_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2780,7 +2855,7 @@ func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_digest_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2789,7 +2864,7 @@ func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_options_t_digest_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -2799,51 +2874,51 @@ func (arg1 SwigcptrZkc_options_t) GetDigest() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetLog_level(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_options_t_log_level_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetLog_level() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_options_t_log_level_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_options_t) SetTls(arg2 Zkc_tls_options_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_options_t_tls_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_options_t) GetTls() (_swig_ret Zkc_tls_options_t) {
 	var swig_r Zkc_tls_options_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_tls_options_t)(SwigcptrZkc_tls_options_t(C._wrap_zkc_options_t_tls_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_options_t() (_swig_ret Zkc_options_t) {
 	var swig_r Zkc_options_t
-	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_options_t)(SwigcptrZkc_options_t(C._wrap_new_zkc_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_options_t(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_options_t interface {
@@ -2875,7 +2950,7 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 	_swig_i_0 = arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_open_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2885,20 +2960,20 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 
 func Zkc_close(arg1 Struct_SS_zkc) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_state(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_state_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_state_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_on_event_thread(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_on_event_thread_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2906,7 +2981,7 @@ func Zkc_wait_connected(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_wait_connected_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_wait_connected_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -2914,7 +2989,7 @@ func Zkc_servers(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_servers_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_servers_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -2925,10 +3000,17 @@ func Zkc_current_server(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_current_server_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_current_server_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
+	return swig_r
+}
+
+func Zkc_history_resets(arg1 Struct_SS_zkc) (_swig_ret uint64) {
+	var swig_r uint64
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (uint64)(C._wrap_zkc_history_resets_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2936,14 +3018,14 @@ func Zkc_set_retry(arg1 Struct_SS_zkc, arg2 Zkc_retry_t) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_set_retry_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_set_retry_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_events_fd(arg1 Struct_SS_zkc) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_events_fd_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2953,15 +3035,17 @@ func Zkc_events_next(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 int) (_swig_ret int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_events_next_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_events_next_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_event_free(arg1 Zkc_event_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_event_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_event_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
+
+const ZKC_NOTICE_HISTORY_RESET int = 16
 
 type SwigcptrZkc_stat_t uintptr
 
@@ -2975,155 +3059,155 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_48(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_53(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_55(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_57(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ctime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_59(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_mtime_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetCversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_cversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_cversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetAversion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_aversion_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_aversion_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_61(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetData_length(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_data_length_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetData_length() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_data_length_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetNum_children(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_stat_t_num_children_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_stat_t_num_children_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_63(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_stat_t_pzxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_stat_t() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_new_zkc_stat_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_stat_t(arg1 Zkc_stat_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_stat_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_stat_t interface {
@@ -3157,7 +3241,7 @@ type Enum_SS_zkc_mode int
 
 func _swig_getZKC_PERSISTENT() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_capi_zkcgo())
 	return swig_r
 }
 
@@ -3165,7 +3249,7 @@ var ZKC_PERSISTENT Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT()
 
 func _swig_getZKC_EPHEMERAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3173,7 +3257,7 @@ var ZKC_EPHEMERAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL()
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3181,7 +3265,7 @@ var ZKC_PERSISTENT_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_SEQUENT
 
 func _swig_getZKC_EPHEMERAL_SEQUENTIAL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3189,7 +3273,7 @@ var ZKC_EPHEMERAL_SEQUENTIAL Enum_SS_zkc_mode = _swig_getZKC_EPHEMERAL_SEQUENTIA
 
 func _swig_getZKC_CONTAINER() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_CONTAINER_capi_zkcgo())
 	return swig_r
 }
 
@@ -3197,7 +3281,7 @@ var ZKC_CONTAINER Enum_SS_zkc_mode = _swig_getZKC_CONTAINER()
 
 func _swig_getZKC_PERSISTENT_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3205,7 +3289,7 @@ var ZKC_PERSISTENT_WITH_TTL Enum_SS_zkc_mode = _swig_getZKC_PERSISTENT_WITH_TTL(
 
 func _swig_getZKC_PERSISTENT_SEQUENTIAL_WITH_TTL() (_swig_ret Enum_SS_zkc_mode) {
 	var swig_r Enum_SS_zkc_mode
-	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_mode)(C._wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo())
 	return swig_r
 }
 
@@ -3227,77 +3311,77 @@ func (p SwigcptrZkc_create_options_t) SwigIsZkc_create_options_t() {
 func (arg1 SwigcptrZkc_create_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetMode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_mode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetMode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_mode_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_create_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_create_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_create_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_create_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_create_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_create_options_t() (_swig_ret Zkc_create_options_t) {
 	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_new_zkc_create_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_create_options_t(arg1 Zkc_create_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_create_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_create_options_t interface {
@@ -3323,7 +3407,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3345,7 +3429,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -3365,7 +3449,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -3385,7 +3469,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_eaa5231196ad1db4(*(*C.swig_type_69)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_zkcgo(*(*C.swig_type_74)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3406,7 +3490,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3418,7 +3502,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_eaa5231196ad1db4(*(*C.swig_type_73)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_zkcgo(*(*C.swig_type_78)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3434,7 +3518,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_eaa5231196ad1db4(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_zkcgo(*(*C.swig_type_80)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3451,7 +3535,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_78)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3470,7 +3554,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3485,7 +3569,41 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkc_acl_get(arg1 Zkc_acl_list_t, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := getSwigcptr(arg3)
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_zkc_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	return swig_r
+}
+
+func Zkc_acl_list_free(arg1 Zkc_acl_list_t) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_zkc_acl_list_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
+}
+
+func Zkc_acl_set(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 Zkc_acl_list_t) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := getSwigcptr(arg4)
+	swig_r = (int)(C._wrap_zkc_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3496,7 +3614,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_eaa5231196ad1db4(*(*C.swig_type_82)(unsafe.Pointer(&_swig_i_0)), C.swig_type_83(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_zkcgo(*(*C.swig_type_90)(unsafe.Pointer(&_swig_i_0)), C.swig_type_91(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -3505,7 +3623,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 
 func _swig_getZKC_MAX_DATA_LEN() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_MAX_DATA_LEN_capi_zkcgo())
 	return swig_r
 }
 
@@ -3515,14 +3633,14 @@ func Zkc_multi_new(arg1 *uintptr) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
-	swig_r = (int)(C._wrap_zkc_multi_new_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_new_capi_zkcgo(C.swig_voidp(_swig_i_0)))
 
 	return swig_r
 }
 
 func Zkc_multi_free(arg1 Struct_SS_zkc_multi) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int, arg5 Zkc_acl_list_t) (_swig_ret int) {
@@ -3532,7 +3650,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3548,7 +3666,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3563,7 +3681,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3575,7 +3693,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3585,7 +3703,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 func Zkc_multi_count(arg1 Struct_SS_zkc_multi) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_multi_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3601,20 +3719,20 @@ func (p SwigcptrZkc_multi_result_t) SwigIsZkc_multi_result_t() {
 func (arg1 SwigcptrZkc_multi_result_t) SetCode(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_multi_result_t_code_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_multi_result_t_code_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3623,7 +3741,7 @@ func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_multi_result_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3633,25 +3751,25 @@ func (arg1 SwigcptrZkc_multi_result_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_multi_result_t) SetStat(arg2 Zkc_stat_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_result_t_stat_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_result_t) GetStat() (_swig_ret Zkc_stat_t) {
 	var swig_r Zkc_stat_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_stat_t)(SwigcptrZkc_stat_t(C._wrap_zkc_multi_result_t_stat_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_result_t() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_new_zkc_multi_result_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_result_t(arg1 Zkc_multi_result_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_result_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_result_t interface {
@@ -3677,38 +3795,38 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_101(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_multi_results_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) SetResults(arg2 Zkc_multi_result_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_multi_results_t_results_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetResults() (_swig_ret Zkc_multi_result_t) {
 	var swig_r Zkc_multi_result_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_multi_result_t)(SwigcptrZkc_multi_result_t(C._wrap_zkc_multi_results_t_results_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_multi_results_t() (_swig_ret Zkc_multi_results_t) {
 	var swig_r Zkc_multi_results_t
-	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_multi_results_t)(SwigcptrZkc_multi_results_t(C._wrap_new_zkc_multi_results_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_multi_results_t(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_multi_results_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_multi_results_t interface {
@@ -3726,37 +3844,37 @@ func Zkc_multi_commit(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 Struct_SS_zkc_mult
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_multi_commit_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_commit_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 
 	return swig_r
 }
 
 func Zkc_multi_results_free(arg1 Zkc_multi_results_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_multi_results_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_new(arg1 Struct_SS_zkc_batch) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_batch_new_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_batch_new_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_batch_free(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_clear(arg1 Struct_SS_zkc_batch) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_batch_clear_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_batch_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_batch_count(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3766,7 +3884,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3779,7 +3897,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3792,7 +3910,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3805,7 +3923,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3821,7 +3939,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_102)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3836,7 +3954,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3847,7 +3965,18 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	return swig_r
+}
+
+func Zkc_batch_get_acl(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3858,7 +3987,7 @@ func Zkc_batch_run(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_batch_run_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_run_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -3866,7 +3995,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_105(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1)))
 	return swig_r
 }
 
@@ -3875,7 +4004,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_107(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3887,7 +4016,7 @@ func Zkc_batch_stat(arg1 Zkc_stat_t, arg2 Struct_SS_zkc_batch, arg3 int64) (_swi
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_108(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_117(_swig_i_2)))
 	return swig_r
 }
 
@@ -3895,7 +4024,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -3906,14 +4035,22 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_111(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_120(_swig_i_1))))
+	return swig_r
+}
+
+func Zkc_batch_acl(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_acl_list_t) {
+	var swig_r Zkc_acl_list_t
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))))
 	return swig_r
 }
 
 func Zkc_batch_session(arg1 Struct_SS_zkc_batch) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_batch_session_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_batch_session_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3925,7 +4062,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3940,7 +4077,7 @@ func Zkc_pnode_path(arg1 *string, arg2 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_pnode_path_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_path_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -3951,7 +4088,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3962,27 +4099,27 @@ func Zkc_pnode_wait(arg1 Struct_SS_zkc_pnode, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_pnode_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_pnode_delete(arg1 Struct_SS_zkc_pnode) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_pnode_delete_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_pnode_close(arg1 Struct_SS_zkc_pnode) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_pnode_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_pnode_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_cache_event_type int
 
 func _swig_getZKC_CACHE_ADDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_ADDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -3990,7 +4127,7 @@ var ZKC_CACHE_ADDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_ADDED()
 
 func _swig_getZKC_CACHE_UPDATED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_UPDATED_capi_zkcgo())
 	return swig_r
 }
 
@@ -3998,7 +4135,7 @@ var ZKC_CACHE_UPDATED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_UPDATED(
 
 func _swig_getZKC_CACHE_REMOVED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_REMOVED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4006,7 +4143,7 @@ var ZKC_CACHE_REMOVED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_REMOVED(
 
 func _swig_getZKC_CACHE_INITIALIZED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4014,7 +4151,7 @@ var ZKC_CACHE_INITIALIZED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_INIT
 
 func _swig_getZKC_CACHE_SUSPENDED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4022,7 +4159,7 @@ var ZKC_CACHE_SUSPENDED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_SUSPEN
 
 func _swig_getZKC_CACHE_RESYNCED() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESYNCED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4030,17 +4167,25 @@ var ZKC_CACHE_RESYNCED Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESYNCE
 
 func _swig_getZKC_CACHE_OVERFLOW() (_swig_ret Enum_SS_zkc_cache_event_type) {
 	var swig_r Enum_SS_zkc_cache_event_type
-	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo())
 	return swig_r
 }
 
 var ZKC_CACHE_OVERFLOW Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_OVERFLOW()
 
+func _swig_getZKC_CACHE_RESET() (_swig_ret Enum_SS_zkc_cache_event_type) {
+	var swig_r Enum_SS_zkc_cache_event_type
+	swig_r = (Enum_SS_zkc_cache_event_type)(C._wrap_ZKC_CACHE_RESET_capi_zkcgo())
+	return swig_r
+}
+
+var ZKC_CACHE_RESET Enum_SS_zkc_cache_event_type = _swig_getZKC_CACHE_RESET()
+
 const ZKC_CACHE_OPTIONS_VERSION int = 1
 
 func _swig_getZKC_CACHE_DEPTH_ALL() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo())
 	return swig_r
 }
 
@@ -4058,103 +4203,103 @@ func (p SwigcptrZkc_cache_options_t) SwigIsZkc_cache_options_t() {
 func (arg1 SwigcptrZkc_cache_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetDepth(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_depth_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetDepth() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_depth_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetData(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_116(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_126(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_118(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_128(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvent_payload(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvent_payload() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) SetEvents(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_cache_options_t_events_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetEvents() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_options_t_events_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_cache_options_t() (_swig_ret Zkc_cache_options_t) {
 	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_new_zkc_cache_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_cache_options_t(arg1 Zkc_cache_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_cache_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_cache_options_t interface {
@@ -4183,7 +4328,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4193,14 +4338,14 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 
 func Zkc_cache_close(arg1 Struct_SS_zkc_cache) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_cache_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_cache_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_cache_wait_initialized(arg1 Struct_SS_zkc_cache, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_initialized_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4209,7 +4354,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_131(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4219,7 +4364,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4238,7 +4383,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4249,35 +4394,35 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 func Zkc_cache_count(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_bytes(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_bytes_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_memory(arg1 Struct_SS_zkc_cache) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cache_memory_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_status(arg1 Struct_SS_zkc_cache) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_cache_status_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_cache_status_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_cache_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4287,7 +4432,7 @@ func Zkc_cache_path(arg1 Struct_SS_zkc_cache) (_swig_ret string) {
 func Zkc_cache_event_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_cache_event_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4315,20 +4460,20 @@ func (p SwigcptrZkc_election_options_t) SwigIsZkc_election_options_t() {
 func (arg1 SwigcptrZkc_election_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4337,7 +4482,7 @@ func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_options_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4347,38 +4492,38 @@ func (arg1 SwigcptrZkc_election_options_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_options_t) SetStep_down(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_options_t_step_down_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetStep_down() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_options_t_step_down_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_election_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_options_t() (_swig_ret Zkc_election_options_t) {
 	var swig_r Zkc_election_options_t
-	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_options_t)(SwigcptrZkc_election_options_t(C._wrap_new_zkc_election_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_options_t(arg1 Zkc_election_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_options_t interface {
@@ -4401,7 +4546,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4412,7 +4557,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 func Zkc_election_join(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_join_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_join_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4421,7 +4566,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_eaa5231196ad1db4(*(*C.swig_type_133)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_143)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4432,7 +4577,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(*(*C.swig_type_134)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_144)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4443,7 +4588,7 @@ func Zkc_election_node(arg1 *string, arg2 Struct_SS_zkc_election) (_swig_ret int
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_node_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_node_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -4455,7 +4600,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -4468,13 +4613,13 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 func Zkc_election_resign(arg1 Struct_SS_zkc_election) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_election_resign_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_resign_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_election_close(arg1 Struct_SS_zkc_election) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_election_participant_t uintptr
@@ -4489,7 +4634,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4498,7 +4643,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4508,7 +4653,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4517,7 +4662,7 @@ func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_election_participant_t_node_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4527,51 +4672,51 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_140(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_150(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_142(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_152(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) SetIs_leader(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetIs_leader() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_election_participant_t() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_new_zkc_election_participant_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participant_t(arg1 Zkc_election_participant_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participant_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participant_t interface {
@@ -4601,38 +4746,38 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_144(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_election_participants_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) SetItems(arg2 Zkc_election_participant_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_election_participants_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetItems() (_swig_ret Zkc_election_participant_t) {
 	var swig_r Zkc_election_participant_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_election_participant_t)(SwigcptrZkc_election_participant_t(C._wrap_zkc_election_participants_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_election_participants_t() (_swig_ret Zkc_election_participants_t) {
 	var swig_r Zkc_election_participants_t
-	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_election_participants_t)(SwigcptrZkc_election_participants_t(C._wrap_new_zkc_election_participants_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_election_participants_t(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_election_participants_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_election_participants_t interface {
@@ -4649,7 +4794,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -4658,7 +4803,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 
 func Zkc_election_participants_free(arg1 Zkc_election_participants_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_election_participants_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig_ret int) {
@@ -4667,7 +4812,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4684,7 +4829,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4695,7 +4840,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4707,7 +4852,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4722,7 +4867,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4737,7 +4882,7 @@ func Zkc_double_barrier_enter(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_enter_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4745,20 +4890,20 @@ func Zkc_double_barrier_leave(arg1 Struct_SS_zkc_double_barrier, arg2 int) (_swi
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_double_barrier_leave_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_double_barrier_close(arg1 Struct_SS_zkc_double_barrier) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_double_barrier_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Enum_SS_zkc_lock_event int
 
 func _swig_getZKC_LOCK_EVENT_SUSPENDED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4766,7 +4911,7 @@ var ZKC_LOCK_EVENT_SUSPENDED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_SU
 
 func _swig_getZKC_LOCK_EVENT_RECONNECTED() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo())
 	return swig_r
 }
 
@@ -4774,7 +4919,7 @@ var ZKC_LOCK_EVENT_RECONNECTED Enum_SS_zkc_lock_event = _swig_getZKC_LOCK_EVENT_
 
 func _swig_getZKC_LOCK_EVENT_LOST() (_swig_ret Enum_SS_zkc_lock_event) {
 	var swig_r Enum_SS_zkc_lock_event
-	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_lock_event)(C._wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo())
 	return swig_r
 }
 
@@ -4796,77 +4941,77 @@ func (p SwigcptrZkc_lock_options_t) SwigIsZkc_lock_options_t() {
 func (arg1 SwigcptrZkc_lock_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_lock_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_lock_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_lock_options_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_164(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_options_t() (_swig_ret Zkc_lock_options_t) {
 	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_new_zkc_lock_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_options_t(arg1 Zkc_lock_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_options_t interface {
@@ -4896,7 +5041,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4905,7 +5050,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_lease_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4915,38 +5060,38 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_160(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_lock_lease_t_token_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_lock_lease_t() (_swig_ret Zkc_lock_lease_t) {
 	var swig_r Zkc_lock_lease_t
-	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_lock_lease_t)(SwigcptrZkc_lock_lease_t(C._wrap_new_zkc_lock_lease_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_lock_lease_t(arg1 Zkc_lock_lease_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_lock_lease_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_lock_lease_t interface {
@@ -4964,7 +5109,7 @@ const ZKC_LOCK_TRY int = 0
 
 func _swig_getZKC_LOCK_FOREVER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_LOCK_FOREVER_capi_zkcgo())
 	return swig_r
 }
 
@@ -4977,7 +5122,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4987,7 +5132,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 
 func Zkc_lock_close(arg1 Struct_SS_zkc_lock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_lock_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_lock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_ret int) {
@@ -4995,7 +5140,7 @@ func Zkc_lock_acquire(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock, arg3 int) 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_acquire_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -5005,21 +5150,21 @@ func Zkc_lock_release(arg1 Struct_SS_zkc_lock, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_lock_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_lock_cancel(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_cancel_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_lock_valid(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_valid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5027,7 +5172,7 @@ func Zkc_lock_lease(arg1 Zkc_lock_lease_t, arg2 Struct_SS_zkc_lock) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_lease_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_lease_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5036,7 +5181,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_lock_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_lock_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5044,7 +5189,7 @@ func Zkc_lock_fence(arg1 *uintptr, arg2 Struct_SS_zkc_lock) (_swig_ret int) {
 func Zkc_lock_events_fd(arg1 Struct_SS_zkc_lock) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_lock_events_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5053,7 +5198,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_173)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5063,7 +5208,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 func Zkc_lock_path(arg1 Struct_SS_zkc_lock) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_lock_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_lock_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5077,7 +5222,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5087,20 +5232,20 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 
 func Zkc_rwlock_close(arg1 Struct_SS_zkc_rwlock) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_rwlock_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_rwlock_read(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_read_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func Zkc_rwlock_write(arg1 Struct_SS_zkc_rwlock) (_swig_ret Struct_SS_zkc_lock) {
 	var swig_r Struct_SS_zkc_lock
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_zkc_lock)(SwigcptrStruct_SS_zkc_lock(C._wrap_zkc_rwlock_write_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -5112,7 +5257,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5122,7 +5267,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 
 func Zkc_semaphore_close(arg1 Struct_SS_zkc_semaphore) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int) (_swig_ret int) {
@@ -5131,7 +5276,7 @@ func Zkc_semaphore_acquire(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore, arg3 int
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_semaphore_acquire_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 
 	return swig_r
 }
@@ -5140,26 +5285,26 @@ func Zkc_semaphore_release(arg1 Struct_SS_zkc_semaphore_lease, arg2 int) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_free(arg1 Struct_SS_zkc_semaphore_lease) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_semaphore_lease_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_semaphore_lease_valid(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_semaphore_lease_valid_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_semaphore_lease_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5169,7 +5314,7 @@ func Zkc_semaphore_lease_path(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret str
 func Zkc_semaphore_lease_token(arg1 Struct_SS_zkc_semaphore_lease) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_semaphore_lease_token_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5178,7 +5323,7 @@ func Zkc_semaphore_fence(arg1 *uintptr, arg2 Struct_SS_zkc_semaphore_lease) (_sw
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_semaphore_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5197,51 +5342,51 @@ func (p SwigcptrZkc_counter_options_t) SwigIsZkc_counter_options_t() {
 func (arg1 SwigcptrZkc_counter_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetShards(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_shards_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetShards() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_shards_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_options_t() (_swig_ret Zkc_counter_options_t) {
 	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_new_zkc_counter_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_options_t(arg1 Zkc_counter_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_options_t interface {
@@ -5262,7 +5407,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5272,14 +5417,14 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 
 func Zkc_counter_close(arg1 Struct_SS_zkc_counter) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_counter_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_counter_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_counter_get(arg1 *int64, arg2 Struct_SS_zkc_counter) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_counter_get_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_get_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5295,51 +5440,51 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) SetShard(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetShard() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_counter_outcome_t() (_swig_ret Zkc_counter_outcome_t) {
 	var swig_r Zkc_counter_outcome_t
-	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_counter_outcome_t)(SwigcptrZkc_counter_outcome_t(C._wrap_new_zkc_counter_outcome_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_counter_outcome_t(arg1 Zkc_counter_outcome_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_counter_outcome_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_counter_outcome_t interface {
@@ -5358,7 +5503,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_eaa5231196ad1db4(*(*C.swig_type_172)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_173(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_182)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_183(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5370,7 +5515,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_174(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_184(_swig_i_2)))
 	return swig_r
 }
 
@@ -5380,7 +5525,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_eaa5231196ad1db4(*(*C.swig_type_175)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_176(_swig_i_2), C.swig_type_177(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_186(_swig_i_2), C.swig_type_187(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5391,14 +5536,14 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_counter_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_counter_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5408,14 +5553,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_type_180(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_190(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5439,64 +5584,64 @@ func (p SwigcptrZkc_queue_options_t) SwigIsZkc_queue_options_t() {
 func (arg1 SwigcptrZkc_queue_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetBucket_size(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetBucket_size() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) SetAcl(arg2 Zkc_acl_list_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_queue_options_t_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_options_t) GetAcl() (_swig_ret Zkc_acl_list_t) {
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_queue_options_t_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_queue_options_t() (_swig_ret Zkc_queue_options_t) {
 	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_new_zkc_queue_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_options_t(arg1 Zkc_queue_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_options_t interface {
@@ -5524,7 +5669,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5533,7 +5678,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5543,7 +5688,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_184)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5552,7 +5697,7 @@ func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_item_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5562,51 +5707,51 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetPriority(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_queue_item_t_priority_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_queue_item_t_priority_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_queue_item_t() (_swig_ret Zkc_queue_item_t) {
 	var swig_r Zkc_queue_item_t
-	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_queue_item_t)(SwigcptrZkc_queue_item_t(C._wrap_new_zkc_queue_item_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_queue_item_t(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_queue_item_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_queue_item_t interface {
@@ -5626,7 +5771,7 @@ type Zkc_queue_item_t interface {
 
 func Zkc_queue_item_free(arg1 Zkc_queue_item_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_item_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_queue_options_t) (_swig_ret int) {
@@ -5636,7 +5781,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5646,7 +5791,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 
 func Zkc_queue_close(arg1 Struct_SS_zkc_queue) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_queue_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_queue_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int) (_swig_ret int) {
@@ -5655,7 +5800,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5672,7 +5817,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 *uintptr, arg3 *int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_192(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_voidp(_swig_i_2), C.swig_type_202(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -5686,7 +5831,7 @@ func Zkc_queue_take(arg1 *uintptr, arg2 Struct_SS_zkc_queue, arg3 int, arg4 int)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_take_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_take_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 
 	return swig_r
 }
@@ -5695,7 +5840,7 @@ func Zkc_queue_ack(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_ack_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_ack_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5703,7 +5848,7 @@ func Zkc_queue_release(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_item_t) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_release_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_release_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -5712,7 +5857,7 @@ func Zkc_queue_peek(arg1 *uintptr, arg2 Struct_SS_zkc_queue) (_swig_ret int) {
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_queue_peek_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_queue_peek_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	return swig_r
 }
@@ -5722,7 +5867,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_eaa5231196ad1db4(*(*C.swig_type_193)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_203)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5735,7 +5880,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 func Zkc_queue_path(arg1 Struct_SS_zkc_queue) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_queue_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_queue_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5761,7 +5906,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5770,7 +5915,7 @@ func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_field_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5780,25 +5925,25 @@ func (arg1 SwigcptrZkc_index_field_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_field_t) SetFlags(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_field_t_flags_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_field_t) GetFlags() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_field_t_flags_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_field_t() (_swig_ret Zkc_index_field_t) {
 	var swig_r Zkc_index_field_t
-	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_field_t)(SwigcptrZkc_index_field_t(C._wrap_new_zkc_index_field_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_field_t(arg1 Zkc_index_field_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_field_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_field_t interface {
@@ -5816,7 +5961,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_199(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_209(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5827,7 +5972,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5848,64 +5993,64 @@ func (p SwigcptrZkc_index_options_t) SwigIsZkc_index_options_t() {
 func (arg1 SwigcptrZkc_index_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetCache_records(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetCache_records() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_options_t() (_swig_ret Zkc_index_options_t) {
 	var swig_r Zkc_index_options_t
-	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_options_t)(SwigcptrZkc_index_options_t(C._wrap_new_zkc_index_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_options_t(arg1 Zkc_index_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_options_t interface {
@@ -5927,7 +6072,7 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_211)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -5936,13 +6081,13 @@ func Zkc_index_open(arg1 Struct_SS_zkc_index, arg2 Struct_SS_zkc, arg3 string, a
 
 func Zkc_index_close(arg1 Struct_SS_zkc_index) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_field_count(arg1 Struct_SS_zkc_index) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_field_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -5952,7 +6097,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_203(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_213(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -5971,7 +6116,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5980,7 +6125,7 @@ func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_kv_t_name_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -5990,38 +6135,38 @@ func (arg1 SwigcptrZkc_index_kv_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_kv_t) SetValue(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_kv_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_zkc_index_kv_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_kv_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_kv_t() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_new_zkc_index_kv_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_kv_t(arg1 Zkc_index_kv_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_kv_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_kv_t interface {
@@ -6048,7 +6193,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 []by
 	_swig_i_4 := getSwigcptr(arg5)
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_put_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_208(_swig_i_2), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_210(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_218(_swig_i_2), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4), C.swig_type_220(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -6061,7 +6206,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 uintptr, arg3 int64, arg4 i
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_211(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_221(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -6079,7 +6224,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6088,7 +6233,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6098,20 +6243,20 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_226)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6120,7 +6265,7 @@ func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_record_t_data_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6130,64 +6275,64 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_220(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_record_t_nfields_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetFields(arg2 Zkc_index_kv_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_record_t_fields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetFields() (_swig_ret Zkc_index_kv_t) {
 	var swig_r Zkc_index_kv_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_kv_t)(SwigcptrZkc_index_kv_t(C._wrap_zkc_index_record_t_fields_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_record_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_record_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_record_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_record_t() (_swig_ret Zkc_index_record_t) {
 	var swig_r Zkc_index_record_t
-	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_record_t)(SwigcptrZkc_index_record_t(C._wrap_new_zkc_index_record_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_record_t(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_record_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_record_t interface {
@@ -6211,7 +6356,7 @@ type Zkc_index_record_t interface {
 
 func Zkc_index_record_free(arg1 Zkc_index_record_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_record_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_record_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintptr, arg4 int64, arg5 int) (_swig_ret int) {
@@ -6221,7 +6366,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 uintp
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_index_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_222(_swig_i_3), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_232(_swig_i_3), C.swig_intgo(_swig_i_4)))
 	return swig_r
 }
 
@@ -6237,7 +6382,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6246,7 +6391,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6256,20 +6401,20 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6278,7 +6423,7 @@ func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_hit_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6288,25 +6433,25 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_229(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_hit_t() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_new_zkc_index_hit_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hit_t(arg1 Zkc_index_hit_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hit_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hit_t interface {
@@ -6334,38 +6479,38 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_231(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_hits_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) SetItems(arg2 Zkc_index_hit_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_hits_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetItems() (_swig_ret Zkc_index_hit_t) {
 	var swig_r Zkc_index_hit_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_hit_t)(SwigcptrZkc_index_hit_t(C._wrap_zkc_index_hits_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func NewZkc_index_hits_t() (_swig_ret Zkc_index_hits_t) {
 	var swig_r Zkc_index_hits_t
-	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_hits_t)(SwigcptrZkc_index_hits_t(C._wrap_new_zkc_index_hits_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_hits_t(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_hits_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_hits_t interface {
@@ -6379,7 +6524,7 @@ type Zkc_index_hits_t interface {
 
 func Zkc_index_hits_free(arg1 Zkc_index_hits_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_hits_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string, arg4 uintptr, arg5 int64, arg6 int64, arg7 int) (_swig_ret int) {
@@ -6391,7 +6536,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_234(_swig_i_4), C.swig_type_235(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_244(_swig_i_4), C.swig_type_245(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6407,7 +6552,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_237(_swig_i_4), C.swig_type_238(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_247(_swig_i_4), C.swig_type_248(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6425,7 +6570,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_240(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_241(_swig_i_6), C.swig_type_242(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_250(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_251(_swig_i_6), C.swig_type_252(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -6436,7 +6581,7 @@ func Zkc_index_sync(arg1 Struct_SS_zkc_index, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_sync_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -6444,7 +6589,7 @@ type Enum_SS_zkc_index_issue_kind int
 
 func _swig_getZKC_INDEX_MISSING_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6452,7 +6597,7 @@ var ZKC_INDEX_MISSING_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_MI
 
 func _swig_getZKC_INDEX_STALE_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6460,7 +6605,7 @@ var ZKC_INDEX_STALE_ENTRY Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STAL
 
 func _swig_getZKC_INDEX_MISSING_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6468,7 +6613,7 @@ var ZKC_INDEX_MISSING_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_M
 
 func _swig_getZKC_INDEX_STALE_UNIQUE() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo())
 	return swig_r
 }
 
@@ -6476,7 +6621,7 @@ var ZKC_INDEX_STALE_UNIQUE Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_STA
 
 func _swig_getZKC_INDEX_UNIQUE_CONFLICT() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo())
 	return swig_r
 }
 
@@ -6484,7 +6629,7 @@ var ZKC_INDEX_UNIQUE_CONFLICT Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_
 
 func _swig_getZKC_INDEX_BAD_RECORD() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo())
 	return swig_r
 }
 
@@ -6492,7 +6637,7 @@ var ZKC_INDEX_BAD_RECORD Enum_SS_zkc_index_issue_kind = _swig_getZKC_INDEX_BAD_R
 
 func _swig_getZKC_INDEX_BAD_ENTRY() (_swig_ret Enum_SS_zkc_index_issue_kind) {
 	var swig_r Enum_SS_zkc_index_issue_kind
-	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4())
+	swig_r = (Enum_SS_zkc_index_issue_kind)(C._wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo())
 	return swig_r
 }
 
@@ -6510,20 +6655,20 @@ func (p SwigcptrZkc_index_issue_t) SwigIsZkc_index_issue_t() {
 func (arg1 SwigcptrZkc_index_issue_t) SetKind(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_kind_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_kind_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6532,7 +6677,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_field_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6542,7 +6687,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6551,7 +6696,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_value_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6561,20 +6706,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_259)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6583,7 +6728,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6593,20 +6738,20 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_251(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_263)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6615,7 +6760,7 @@ func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_t_path_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6625,25 +6770,25 @@ func (arg1 SwigcptrZkc_index_issue_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_index_issue_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_index_issue_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_issue_t() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_new_zkc_index_issue_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_issue_t(arg1 Zkc_index_issue_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_issue_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_issue_t interface {
@@ -6679,77 +6824,77 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_records_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_257(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_entries_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetIssues(arg2 Zkc_index_issue_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_index_report_t_issues_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t) {
 	var swig_r Zkc_index_issue_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_index_issue_t)(SwigcptrZkc_index_issue_t(C._wrap_zkc_index_report_t_issues_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_261(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_271(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_index_report_t_repaired_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_index_report_t() (_swig_ret Zkc_index_report_t) {
 	var swig_r Zkc_index_report_t
-	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_index_report_t)(SwigcptrZkc_index_report_t(C._wrap_new_zkc_index_report_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_index_report_t(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_index_report_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_index_report_t interface {
@@ -6769,13 +6914,13 @@ type Zkc_index_report_t interface {
 
 func Zkc_index_report_free(arg1 Zkc_index_report_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_index_report_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_index_report_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_index_issue_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_zkc_index_issue_name_capi_zkcgo(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6786,7 +6931,7 @@ func Zkc_index_verify(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig_
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_verify_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_verify_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -6794,7 +6939,7 @@ func Zkc_index_rebuild(arg1 Zkc_index_report_t, arg2 Struct_SS_zkc_index) (_swig
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_index_rebuild_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
@@ -6803,7 +6948,7 @@ func Zkc_index_encode(arg1 *string, arg2 uintptr, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_264(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_274(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6815,7 +6960,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), C.swig_type_266(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)), C.swig_type_276(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -6830,7 +6975,7 @@ const ZKC_SERVICE_ADDRESS_MAX int = 255
 
 func _swig_getZKC_SERVICE_METADATA_MAX() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo())
 	return swig_r
 }
 
@@ -6851,20 +6996,20 @@ func (p SwigcptrZkc_service_instance_t) SwigIsZkc_service_instance_t() {
 func (arg1 SwigcptrZkc_service_instance_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_267)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6873,7 +7018,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6883,7 +7028,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6892,7 +7037,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6902,46 +7047,46 @@ func (arg1 SwigcptrZkc_service_instance_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6950,7 +7095,7 @@ func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -6960,38 +7105,38 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_273(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_283(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) SetReplace(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_instance_t_replace_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetReplace() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_instance_t_replace_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_instance_t() (_swig_ret Zkc_service_instance_t) {
 	var swig_r Zkc_service_instance_t
-	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_instance_t)(SwigcptrZkc_service_instance_t(C._wrap_new_zkc_service_instance_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_instance_t(arg1 Zkc_service_instance_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_instance_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_instance_t interface {
@@ -7023,7 +7168,7 @@ func Zkc_service_reg_open(arg1 Struct_SS_zkc_service_reg, arg2 Struct_SS_zkc, ar
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7034,7 +7179,7 @@ func Zkc_service_set_draining(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_r
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_draining_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7042,7 +7187,7 @@ func Zkc_service_set_weight(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_set_weight_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7050,14 +7195,14 @@ func Zkc_service_reg_wait(arg1 Struct_SS_zkc_service_reg, arg2 int) (_swig_ret i
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_reg_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r_p := C._wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_reg_path_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7067,13 +7212,13 @@ func Zkc_service_reg_path(arg1 Struct_SS_zkc_service_reg) (_swig_ret string) {
 func Zkc_service_unregister(arg1 Struct_SS_zkc_service_reg) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int)(C._wrap_zkc_service_unregister_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_unregister_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_reg_close(arg1 Struct_SS_zkc_service_reg) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_reg_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_entry_t uintptr
@@ -7088,7 +7233,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7097,7 +7242,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7107,7 +7252,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7116,7 +7261,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7126,46 +7271,46 @@ func (arg1 SwigcptrZkc_service_entry_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetDraining(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_entry_t_draining_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_entry_t_draining_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7174,7 +7319,7 @@ func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7184,38 +7329,38 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_283(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_293(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_285(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_entry_t() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_new_zkc_service_entry_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_entry_t(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_entry_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_entry_t interface {
@@ -7251,51 +7396,51 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_287(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_297(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_count_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetItems(arg2 Zkc_service_entry_t) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	C._wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_zkc_service_list_t_items_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t) {
 	var swig_r Zkc_service_entry_t
 	_swig_i_0 := arg1
-	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))))
+	swig_r = (Zkc_service_entry_t)(SwigcptrZkc_service_entry_t(C._wrap_zkc_service_list_t_items_get_capi_zkcgo(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_type_289(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_299(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_list_t_invalid_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_list_t() (_swig_ret Zkc_service_list_t) {
 	var swig_r Zkc_service_list_t
-	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_list_t)(SwigcptrZkc_service_list_t(C._wrap_new_zkc_service_list_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_list_t(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_list_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_list_t interface {
@@ -7311,7 +7456,7 @@ type Zkc_service_list_t interface {
 
 func Zkc_service_list_free(arg1 Zkc_service_list_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_list_free_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_list_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) (_swig_ret int) {
@@ -7319,7 +7464,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7335,7 +7480,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)), C.swig_type_294(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_2)), C.swig_type_304(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7347,7 +7492,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 
 func Zkc_service_entry_clear(arg1 Zkc_service_entry_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_entry_clear_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_SERVICE_ROUTER_OPTIONS_VERSION int = 1
@@ -7364,38 +7509,38 @@ func (p SwigcptrZkc_service_router_options_t) SwigIsZkc_service_router_options_t
 func (arg1 SwigcptrZkc_service_router_options_t) SetVersion(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_version_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetVersion() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_version_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) SetTimeout_ms(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_router_options_t) GetTimeout_ms() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_router_options_t() (_swig_ret Zkc_service_router_options_t) {
 	var swig_r Zkc_service_router_options_t
-	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_router_options_t)(SwigcptrZkc_service_router_options_t(C._wrap_new_zkc_service_router_options_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_router_options_t(arg1 Zkc_service_router_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_router_options_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_router_options_t interface {
@@ -7413,7 +7558,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7422,7 +7567,7 @@ func Zkc_service_router_open(arg1 Struct_SS_zkc_service_router, arg2 Struct_SS_z
 
 func Zkc_service_router_close(arg1 Struct_SS_zkc_service_router) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkc_service_router_close_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_zkc_service_router_close_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type SwigcptrZkc_service_endpoint_t uintptr
@@ -7437,7 +7582,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7446,7 +7591,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7456,7 +7601,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_308)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7465,7 +7610,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -7475,38 +7620,38 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetAddress() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetPort(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetPort() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) SetWeight(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_endpoint_t) GetWeight() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewZkc_service_endpoint_t() (_swig_ret Zkc_service_endpoint_t) {
 	var swig_r Zkc_service_endpoint_t
-	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4()))
+	swig_r = (Zkc_service_endpoint_t)(SwigcptrZkc_service_endpoint_t(C._wrap_new_zkc_service_endpoint_t_capi_zkcgo()))
 	return swig_r
 }
 
 func DeleteZkc_service_endpoint_t(arg1 Zkc_service_endpoint_t) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_zkc_service_endpoint_t_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 type Zkc_service_endpoint_t interface {
@@ -7528,7 +7673,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_route_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_300(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_310(_swig_i_3)))
 	return swig_r
 }
 
@@ -7540,7 +7685,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_301(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_302(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_311(_swig_i_2), C.uintptr_t(_swig_i_3), C.uintptr_t(_swig_i_4), C.swig_type_312(_swig_i_5)))
 	return swig_r
 }
 
@@ -7548,28 +7693,28 @@ func Zkc_service_router_list(arg1 Zkc_service_list_t, arg2 Struct_SS_zkc_service
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_service_router_list_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_service_router_list_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	return swig_r
 }
 
 func Zkc_service_router_count(arg1 Struct_SS_zkc_service_router) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_service_router_count_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_zkc_service_router_generation_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_eaa5231196ad1db4(*(*C.swig_type_306)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_316)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -7581,7 +7726,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_eaa5231196ad1db4(C.swig_type_307(_swig_i_0), C.swig_type_308(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_317(_swig_i_0), C.swig_type_318(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -7589,7 +7734,7 @@ func Zkc_testing_expire_session(arg1 Struct_SS_zkc, arg2 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_expire_session_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -7597,7 +7742,7 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_testing_tls_endpoints_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1)))
 
 	zkcgoTakeString(arg1)
 
@@ -7607,13 +7752,13 @@ func Zkc_testing_tls_endpoints(arg1 *string, arg2 Struct_SS_zkc) (_swig_ret int)
 func Zkc_testing_tls_refused(arg1 Struct_SS_zkc) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_testing_tls_refused_capi_zkcgo(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Zkc_testing_open_clients() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4())
+	swig_r = (int)(C._wrap_zkc_testing_open_clients_capi_zkcgo())
 	return swig_r
 }
 

@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_eaa5231196ad1db4(const char*);
+  void cgo_panic__capi_zkcgo(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_eaa5231196ad1db4(p);
+  cgo_panic__capi_zkcgo(p);
 }
 
 
@@ -329,6 +329,25 @@ int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int re
 	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
 }
 
+/* An election candidate with its id and step-down policy (the options'
+ * id is a borrowed string: zkc copies it at open). */
+int zkcgo_election_open(zkc_election_t **out, zkc_t *zk, const char *path, const char *id,
+                        int step_down)
+{
+	zkc_election_options_t o = ZKC_ELECTION_OPTIONS_INIT;
+
+	o.id = id;
+	o.step_down = step_down;
+	return zkc_election_open(out, zk, path, &o);
+}
+
+/* A double barrier participant; an empty id means a random one. */
+int zkcgo_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *path, int count,
+                              const char *id)
+{
+	return zkc_double_barrier_open(out, zk, path, count, id && *id ? id : NULL);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
@@ -363,7 +382,7 @@ const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_Swig_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -373,7 +392,7 @@ void _wrap_Swig_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -386,7 +405,7 @@ void *_wrap_Swig_malloc_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkcgo_wait2_capi_zkcgo(intgo _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   int arg1 ;
   int arg2 ;
   int arg3 ;
@@ -403,7 +422,7 @@ intgo _wrap_zkcgo_wait2_capi_eaa5231196ad1db4(intgo _swig_go_0, intgo _swig_go_1
 }
 
 
-long long _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkcgo_strings_count_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -416,7 +435,7 @@ long long _wrap_zkcgo_strings_count_capi_eaa5231196ad1db4(struct zkc_strings *_s
 }
 
 
-_gostring_ _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_strings_item_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -431,7 +450,7 @@ _gostring_ _wrap_zkcgo_strings_item_capi_eaa5231196ad1db4(struct zkc_strings *_s
 }
 
 
-void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
+void _wrap_zkcgo_item_data_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue_item *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_item_t *arg3 = (zkc_queue_item_t *) 0 ;
@@ -461,7 +480,7 @@ void _wrap_zkcgo_item_data_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct 
 }
 
 
-void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
   zkc_options_t *arg1 = (zkc_options_t *) 0 ;
   
   arg1 = *(zkc_options_t **)&_swig_go_0; 
@@ -471,7 +490,7 @@ void _wrap_zkcgo_options_release_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4() {
+struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_zkcgo() {
   zkc_create_options_t *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -482,7 +501,7 @@ struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_eaa5231196ad1db4(
 }
 
 
-struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4() {
+struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_zkcgo() {
   zkc_lock_options_t *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -493,7 +512,7 @@ struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db4() {
+struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_zkcgo() {
   zkc_counter_options_t *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -504,7 +523,7 @@ struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_eaa5231196ad1db
 }
 
 
-struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4() {
+struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_zkcgo() {
   zkc_queue_options_t *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -515,7 +534,7 @@ struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_eaa5231196ad1db4() 
 }
 
 
-struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4() {
+struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_zkcgo() {
   zkc_cache_options_t *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -526,7 +545,7 @@ struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_zkcgo_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_zkcgo_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -536,7 +555,7 @@ void _wrap_zkcgo_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
+void _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -552,7 +571,7 @@ void _wrap_zkcgo_lock_options_data_capi_eaa5231196ad1db4(struct zkc_lock_options
 }
 
 
-long long _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkcgo_multi_count_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -565,7 +584,7 @@ long long _wrap_zkcgo_multi_count_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkcgo_multi_code_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -580,7 +599,7 @@ intgo _wrap_zkcgo_multi_code_capi_eaa5231196ad1db4(struct zkc_multi_results *_sw
 }
 
 
-_gostring_ _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkcgo_multi_path_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -595,7 +614,7 @@ _gostring_ _wrap_zkcgo_multi_path_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkcgo_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int64_t arg3 ;
@@ -619,7 +638,71 @@ intgo _wrap_zkcgo_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, 
 }
 
 
-intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
+intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+  zkc_election_t **arg1 = (zkc_election_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  int arg5 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_election_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  arg5 = (int)_swig_go_4; 
+  
+  result = (int)zkcgo_election_open(arg1,arg2,(char const *)arg3,(char const *)arg4,arg5);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+  zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int arg4 ;
+  char *arg5 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_double_barrier_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  arg4 = (int)_swig_go_3; 
+  
+  arg5 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg5, _swig_go_4.p, _swig_go_4.n);
+  arg5[_swig_go_4.n] = '\0';
+  
+  
+  result = (int)zkcgo_double_barrier_open(arg1,arg2,(char const *)arg3,arg4,(char const *)arg5);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_open_env_capi_zkcgo(zkc_t **_swig_go_0, struct zkc_options *_swig_go_1) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   zkc_options_t *arg2 = (zkc_options_t *) 0 ;
   int result;
@@ -635,7 +718,7 @@ intgo _wrap_zkcgo_open_env_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, struct zkc_
 }
 
 
-long long _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+long long _wrap_zkcgo_session_id_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -648,7 +731,7 @@ long long _wrap_zkcgo_session_id_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4() {
+intgo _wrap_zkcgo_error_code_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -659,7 +742,7 @@ intgo _wrap_zkcgo_error_code_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkcgo_error_message_capi_eaa5231196ad1db4() {
+_gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -670,7 +753,7 @@ _gostring_ _wrap_zkcgo_error_message_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_OK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -682,7 +765,7 @@ intgo _wrap_ZKC_OK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESYSTEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -694,7 +777,7 @@ intgo _wrap_ZKC_ESYSTEM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -706,7 +789,7 @@ intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -718,7 +801,7 @@ intgo _wrap_ZKC_EDATAINCONSISTENCY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECONNECTIONLOSS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -730,7 +813,7 @@ intgo _wrap_ZKC_ECONNECTIONLOSS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EMARSHALLING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -742,7 +825,7 @@ intgo _wrap_ZKC_EMARSHALLING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EUNIMPLEMENTED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -754,7 +837,7 @@ intgo _wrap_ZKC_EUNIMPLEMENTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -766,7 +849,7 @@ intgo _wrap_ZKC_EOPERATIONTIMEOUT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EBADARGUMENTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -778,7 +861,7 @@ intgo _wrap_ZKC_EBADARGUMENTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDSTATE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -790,7 +873,7 @@ intgo _wrap_ZKC_EINVALIDSTATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -802,7 +885,7 @@ intgo _wrap_ZKC_ENEWCONFIGNOQUORUM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -814,7 +897,7 @@ intgo _wrap_ZKC_ERECONFIGINPROGRESS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESSLCONNECTION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -826,7 +909,7 @@ intgo _wrap_ZKC_ESSLCONNECTION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAPI_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -838,7 +921,7 @@ intgo _wrap_ZKC_EAPI_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENONODE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -850,7 +933,7 @@ intgo _wrap_ZKC_ENONODE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -862,7 +945,7 @@ intgo _wrap_ZKC_ENOAUTH_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EBADVERSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -874,7 +957,7 @@ intgo _wrap_ZKC_EBADVERSION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -886,7 +969,7 @@ intgo _wrap_ZKC_ENOCHILDRENFOREPHEMERALS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENODEEXISTS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -898,7 +981,7 @@ intgo _wrap_ZKC_ENODEEXISTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTEMPTY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -910,7 +993,7 @@ intgo _wrap_ZKC_ENOTEMPTY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONEXPIRED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -922,7 +1005,7 @@ intgo _wrap_ZKC_ESESSIONEXPIRED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDCALLBACK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -934,7 +1017,7 @@ intgo _wrap_ZKC_EINVALIDCALLBACK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EINVALIDACL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -946,7 +1029,7 @@ intgo _wrap_ZKC_EINVALIDACL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAUTHFAILED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -958,7 +1041,7 @@ intgo _wrap_ZKC_EAUTHFAILED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECLOSING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -970,7 +1053,7 @@ intgo _wrap_ZKC_ECLOSING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTHING_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -982,7 +1065,7 @@ intgo _wrap_ZKC_ENOTHING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONMOVED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -994,7 +1077,7 @@ intgo _wrap_ZKC_ESESSIONMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTREADONLY_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1006,7 +1089,7 @@ intgo _wrap_ZKC_ENOTREADONLY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1018,7 +1101,7 @@ intgo _wrap_ZKC_EEPHEMERALONLOCALSESSION_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOWATCHER_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1030,7 +1113,7 @@ intgo _wrap_ZKC_ENOWATCHER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERECONFIGDISABLED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1042,7 +1125,7 @@ intgo _wrap_ZKC_ERECONFIGDISABLED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1054,7 +1137,7 @@ intgo _wrap_ZKC_ESESSIONCLOSEDREQUIRESASLAUTH_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETHROTTLEDOP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1066,7 +1149,7 @@ intgo _wrap_ZKC_ETHROTTLEDOP_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EUNKNOWN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1078,7 +1161,7 @@ intgo _wrap_ZKC_EUNKNOWN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETIMEDOUT_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1090,7 +1173,7 @@ intgo _wrap_ZKC_ETIMEDOUT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOMEM_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1102,7 +1185,7 @@ intgo _wrap_ZKC_ENOMEM_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EURL_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1114,7 +1197,7 @@ intgo _wrap_ZKC_EURL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECLOSED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1126,7 +1209,7 @@ intgo _wrap_ZKC_ECLOSED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EDEADLK_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1138,7 +1221,7 @@ intgo _wrap_ZKC_EDEADLK_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETLS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1150,7 +1233,7 @@ intgo _wrap_ZKC_ETLS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ETOOLARGE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1162,7 +1245,7 @@ intgo _wrap_ZKC_ETOOLARGE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EOS_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1174,7 +1257,7 @@ intgo _wrap_ZKC_EOS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ECANCELED_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1186,7 +1269,7 @@ intgo _wrap_ZKC_ECANCELED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ELOST_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1198,7 +1281,7 @@ intgo _wrap_ZKC_ELOST_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ENOTSUP_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1210,7 +1293,7 @@ intgo _wrap_ZKC_ENOTSUP_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_ERESOLVE_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1222,7 +1305,7 @@ intgo _wrap_ZKC_ERESOLVE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EAGAIN_capi_zkcgo() {
   enum zkc_code result;
   intgo _swig_go_result;
   
@@ -1234,7 +1317,7 @@ intgo _wrap_ZKC_EAGAIN_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strerror_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1247,7 +1330,7 @@ _gostring_ _wrap_zkc_strerror_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_zkc_strcode_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_strcode_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1260,7 +1343,7 @@ _gostring_ _wrap_zkc_strcode_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_error_t_code_set_capi_zkcgo(struct zkc_error *_swig_go_0, intgo _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int arg2 ;
   
@@ -1272,7 +1355,7 @@ void _wrap_zkc_error_t_code_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go
 }
 
 
-intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+intgo _wrap_zkc_error_t_code_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1285,7 +1368,7 @@ intgo _wrap_zkc_error_t_code_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_g
 }
 
 
-void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_error_t_message_set_capi_zkcgo(struct zkc_error *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1309,7 +1392,7 @@ void _wrap_zkc_error_t_message_set_capi_eaa5231196ad1db4(struct zkc_error *_swig
 }
 
 
-_gostring_ _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+_gostring_ _wrap_zkc_error_t_message_get_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1322,7 +1405,7 @@ _gostring_ _wrap_zkc_error_t_message_get_capi_eaa5231196ad1db4(struct zkc_error 
 }
 
 
-struct zkc_error *_wrap_new_zkc_error_t_capi_eaa5231196ad1db4() {
+struct zkc_error *_wrap_new_zkc_error_t_capi_zkcgo() {
   struct zkc_error *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1333,7 +1416,7 @@ struct zkc_error *_wrap_new_zkc_error_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0) {
+void _wrap_delete_zkc_error_t_capi_zkcgo(struct zkc_error *_swig_go_0) {
   struct zkc_error *arg1 = (struct zkc_error *) 0 ;
   
   arg1 = *(struct zkc_error **)&_swig_go_0; 
@@ -1343,7 +1426,7 @@ void _wrap_delete_zkc_error_t_capi_eaa5231196ad1db4(struct zkc_error *_swig_go_0
 }
 
 
-struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
+struct zkc_error *_wrap_zkc_error_last_capi_zkcgo() {
   zkc_error_t *result = 0 ;
   struct zkc_error *_swig_go_result;
   
@@ -1354,13 +1437,13 @@ struct zkc_error *_wrap_zkc_error_last_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_error_clear_capi_eaa5231196ad1db4() {
+void _wrap_zkc_error_clear_capi_zkcgo() {
   zkc_error_clear();
   
 }
 
 
-void _wrap_zkc_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
+void _wrap_zkc_free_capi_zkcgo(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -1370,7 +1453,7 @@ void _wrap_zkc_free_capi_eaa5231196ad1db4(void *_swig_go_0) {
 }
 
 
-void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_strings_t_count_set_capi_zkcgo(struct zkc_strings *_swig_go_0, long long _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t arg2 ;
   
@@ -1382,7 +1465,7 @@ void _wrap_zkc_strings_t_count_set_capi_eaa5231196ad1db4(struct zkc_strings *_sw
 }
 
 
-long long _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+long long _wrap_zkc_strings_t_count_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1395,7 +1478,7 @@ long long _wrap_zkc_strings_t_count_get_capi_eaa5231196ad1db4(struct zkc_strings
 }
 
 
-void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
+void _wrap_zkc_strings_t_items_set_capi_zkcgo(struct zkc_strings *_swig_go_0, _gostring_* _swig_go_1) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **arg2 = (char **) 0 ;
   
@@ -1407,7 +1490,7 @@ void _wrap_zkc_strings_t_items_set_capi_eaa5231196ad1db4(struct zkc_strings *_sw
 }
 
 
-_gostring_* _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+_gostring_* _wrap_zkc_strings_t_items_get_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   char **result = 0 ;
   _gostring_* _swig_go_result;
@@ -1420,7 +1503,7 @@ _gostring_* _wrap_zkc_strings_t_items_get_capi_eaa5231196ad1db4(struct zkc_strin
 }
 
 
-struct zkc_strings *_wrap_new_zkc_strings_t_capi_eaa5231196ad1db4() {
+struct zkc_strings *_wrap_new_zkc_strings_t_capi_zkcgo() {
   struct zkc_strings *result = 0 ;
   struct zkc_strings *_swig_go_result;
   
@@ -1431,7 +1514,7 @@ struct zkc_strings *_wrap_new_zkc_strings_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+void _wrap_delete_zkc_strings_t_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   struct zkc_strings *arg1 = (struct zkc_strings *) 0 ;
   
   arg1 = *(struct zkc_strings **)&_swig_go_0; 
@@ -1441,7 +1524,7 @@ void _wrap_delete_zkc_strings_t_capi_eaa5231196ad1db4(struct zkc_strings *_swig_
 }
 
 
-void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0) {
+void _wrap_zkc_strings_free_capi_zkcgo(struct zkc_strings *_swig_go_0) {
   zkc_strings_t *arg1 = (zkc_strings_t *) 0 ;
   
   arg1 = *(zkc_strings_t **)&_swig_go_0; 
@@ -1451,7 +1534,7 @@ void _wrap_zkc_strings_free_capi_eaa5231196ad1db4(struct zkc_strings *_swig_go_0
 }
 
 
-intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1463,7 +1546,7 @@ intgo _wrap_ZKC_LOG_ERROR_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_WARN_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1475,7 +1558,7 @@ intgo _wrap_ZKC_LOG_WARN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_INFO_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1487,7 +1570,7 @@ intgo _wrap_ZKC_LOG_INFO_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo() {
   enum zkc_log_level result;
   intgo _swig_go_result;
   
@@ -1499,7 +1582,7 @@ intgo _wrap_ZKC_LOG_DEBUG_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_version_capi_eaa5231196ad1db4() {
+_gostring_ _wrap_zkc_version_capi_zkcgo() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -1510,7 +1593,7 @@ _gostring_ _wrap_zkc_version_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_version_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1522,7 +1605,7 @@ void _wrap_zkc_retry_t_version_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1535,7 +1618,7 @@ intgo _wrap_zkc_retry_t_version_get_capi_eaa5231196ad1db4(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1547,7 +1630,7 @@ void _wrap_zkc_retry_t_base_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_base_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1560,7 +1643,7 @@ intgo _wrap_zkc_retry_t_base_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swi
 }
 
 
-void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1572,7 +1655,7 @@ void _wrap_zkc_retry_t_max_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_
 }
 
 
-intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1585,7 +1668,7 @@ intgo _wrap_zkc_retry_t_max_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig
 }
 
 
-void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_max_attempts_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1597,7 +1680,7 @@ void _wrap_zkc_retry_t_max_attempts_set_capi_eaa5231196ad1db4(struct zkc_retry *
 }
 
 
-intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_max_attempts_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1610,7 +1693,7 @@ intgo _wrap_zkc_retry_t_max_attempts_get_capi_eaa5231196ad1db4(struct zkc_retry 
 }
 
 
-void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_retry_t_deadline_ms_set_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int arg2 ;
   
@@ -1622,7 +1705,7 @@ void _wrap_zkc_retry_t_deadline_ms_set_capi_eaa5231196ad1db4(struct zkc_retry *_
 }
 
 
-intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_t_deadline_ms_get_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1635,7 +1718,7 @@ intgo _wrap_zkc_retry_t_deadline_ms_get_capi_eaa5231196ad1db4(struct zkc_retry *
 }
 
 
-struct zkc_retry *_wrap_new_zkc_retry_t_capi_eaa5231196ad1db4() {
+struct zkc_retry *_wrap_new_zkc_retry_t_capi_zkcgo() {
   struct zkc_retry *result = 0 ;
   struct zkc_retry *_swig_go_result;
   
@@ -1646,7 +1729,7 @@ struct zkc_retry *_wrap_new_zkc_retry_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+void _wrap_delete_zkc_retry_t_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   struct zkc_retry *arg1 = (struct zkc_retry *) 0 ;
   
   arg1 = *(struct zkc_retry **)&_swig_go_0; 
@@ -1656,7 +1739,7 @@ void _wrap_delete_zkc_retry_t_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0
 }
 
 
-intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0) {
+intgo _wrap_zkc_retry_validate_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1669,7 +1752,7 @@ intgo _wrap_zkc_retry_validate_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_
 }
 
 
-intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+intgo _wrap_zkc_retry_backoff_ms_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
   int arg2 ;
   double arg3 ;
@@ -1686,7 +1769,7 @@ intgo _wrap_zkc_retry_backoff_ms_capi_eaa5231196ad1db4(struct zkc_retry *_swig_g
 }
 
 
-intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(zkc_cancel_t **_swig_go_0) {
+intgo _wrap_zkc_cancel_new_capi_zkcgo(zkc_cancel_t **_swig_go_0) {
   zkc_cancel_t **arg1 = (zkc_cancel_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1700,7 +1783,7 @@ intgo _wrap_zkc_cancel_new_capi_eaa5231196ad1db4(zkc_cancel_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_free_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1710,7 +1793,7 @@ void _wrap_zkc_cancel_free_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) 
 }
 
 
-void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_fire_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1720,7 +1803,7 @@ void _wrap_zkc_cancel_fire_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) 
 }
 
 
-intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+intgo _wrap_zkc_cancel_fired_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1733,7 +1816,7 @@ intgo _wrap_zkc_cancel_fired_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0
 }
 
 
-void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkc_cancel_reset_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
@@ -1743,7 +1826,7 @@ void _wrap_zkc_cancel_reset_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0)
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(struct zkc_cancel *_swig_go_0) {
+struct zkc_cancel *_wrap_zkc_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
@@ -1756,7 +1839,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bind_capi_eaa5231196ad1db4(struct zkc_cancel
 }
 
 
-struct zkc_cancel *_wrap_zkc_cancel_bound_capi_eaa5231196ad1db4() {
+struct zkc_cancel *_wrap_zkc_cancel_bound_capi_zkcgo() {
   zkc_cancel_t *result = 0 ;
   struct zkc_cancel *_swig_go_result;
   
@@ -1767,7 +1850,7 @@ struct zkc_cancel *_wrap_zkc_cancel_bound_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4() {
+intgo _wrap_zkc_cancel_check_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1778,7 +1861,7 @@ intgo _wrap_zkc_cancel_check_capi_eaa5231196ad1db4() {
 }
 
 
-long long _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(long long _swig_go_0) {
+long long _wrap_zkc_cancel_slice_ms_capi_zkcgo(long long _swig_go_0) {
   int64_t arg1 ;
   int64_t result;
   long long _swig_go_result;
@@ -1791,7 +1874,7 @@ long long _wrap_zkc_cancel_slice_ms_capi_eaa5231196ad1db4(long long _swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_READ_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1802,7 +1885,7 @@ intgo _wrap_ZKC_PERM_READ_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1813,7 +1896,7 @@ intgo _wrap_ZKC_PERM_WRITE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1824,7 +1907,7 @@ intgo _wrap_ZKC_PERM_CREATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1835,7 +1918,7 @@ intgo _wrap_ZKC_PERM_DELETE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -1846,7 +1929,7 @@ intgo _wrap_ZKC_PERM_ADMIN_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_t_perms_set_capi_zkcgo(struct zkc_acl *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t arg2 ;
   
@@ -1858,7 +1941,7 @@ void _wrap_zkc_acl_t_perms_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -1871,7 +1954,7 @@ intgo _wrap_zkc_acl_t_perms_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0
 }
 
 
-void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1895,7 +1978,7 @@ void _wrap_zkc_acl_t_scheme_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_scheme_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1908,7 +1991,7 @@ _gostring_ _wrap_zkc_acl_t_scheme_get_capi_eaa5231196ad1db4(struct zkc_acl *_swi
 }
 
 
-void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_acl_t_id_set_capi_zkcgo(struct zkc_acl *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -1932,7 +2015,7 @@ void _wrap_zkc_acl_t_id_set_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0, _g
 }
 
 
-_gostring_ _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+_gostring_ _wrap_zkc_acl_t_id_get_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1945,7 +2028,7 @@ _gostring_ _wrap_zkc_acl_t_id_get_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go
 }
 
 
-struct zkc_acl *_wrap_new_zkc_acl_t_capi_eaa5231196ad1db4() {
+struct zkc_acl *_wrap_new_zkc_acl_t_capi_zkcgo() {
   struct zkc_acl *result = 0 ;
   struct zkc_acl *_swig_go_result;
   
@@ -1956,7 +2039,7 @@ struct zkc_acl *_wrap_new_zkc_acl_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
+void _wrap_delete_zkc_acl_t_capi_zkcgo(struct zkc_acl *_swig_go_0) {
   struct zkc_acl *arg1 = (struct zkc_acl *) 0 ;
   
   arg1 = *(struct zkc_acl **)&_swig_go_0; 
@@ -1966,7 +2049,7 @@ void _wrap_delete_zkc_acl_t_capi_eaa5231196ad1db4(struct zkc_acl *_swig_go_0) {
 }
 
 
-void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int arg2 ;
   
@@ -1978,7 +2061,7 @@ void _wrap_zkc_acl_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_
 }
 
 
-intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+intgo _wrap_zkc_acl_list_t_count_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1991,7 +2074,7 @@ intgo _wrap_zkc_acl_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_acl_list *
 }
 
 
-void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
+void _wrap_zkc_acl_list_t_acls_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, struct zkc_acl *_swig_go_1) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *arg2 = (zkc_acl_t *) 0 ;
   
@@ -2003,7 +2086,7 @@ void _wrap_zkc_acl_list_t_acls_set_capi_eaa5231196ad1db4(struct zkc_acl_list *_s
 }
 
 
-struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   zkc_acl_t *result = 0 ;
   struct zkc_acl *_swig_go_result;
@@ -2016,7 +2099,7 @@ struct zkc_acl *_wrap_zkc_acl_list_t_acls_get_capi_eaa5231196ad1db4(struct zkc_a
 }
 
 
-struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_zkcgo() {
   struct zkc_acl_list *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2027,7 +2110,7 @@ struct zkc_acl_list *_wrap_new_zkc_acl_list_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(struct zkc_acl_list *_swig_go_0) {
+void _wrap_delete_zkc_acl_list_t_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
   struct zkc_acl_list *arg1 = (struct zkc_acl_list *) 0 ;
   
   arg1 = *(struct zkc_acl_list **)&_swig_go_0; 
@@ -2037,7 +2120,7 @@ void _wrap_delete_zkc_acl_list_t_capi_eaa5231196ad1db4(struct zkc_acl_list *_swi
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_open_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_open_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2048,7 +2131,7 @@ struct zkc_acl_list *_wrap_zkc_acl_open_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2059,7 +2142,7 @@ struct zkc_acl_list *_wrap_zkc_acl_creator_all_capi_eaa5231196ad1db4() {
 }
 
 
-struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
+struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_zkcgo() {
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
   
@@ -2070,7 +2153,7 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_acl_digest_id_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -2111,7 +2194,7 @@ intgo _wrap_zkc_acl_digest_id_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gos
 }
 
 
-void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2123,7 +2206,7 @@ void _wrap_zkc_tls_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_tls_op
 }
 
 
-intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2136,7 +2219,7 @@ intgo _wrap_zkc_tls_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_tls_o
 }
 
 
-void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2160,7 +2243,7 @@ void _wrap_zkc_tls_options_t_ca_file_set_capi_eaa5231196ad1db4(struct zkc_tls_op
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2173,7 +2256,7 @@ _gostring_ _wrap_zkc_tls_options_t_ca_file_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2197,7 +2280,7 @@ void _wrap_zkc_tls_options_t_cert_file_set_capi_eaa5231196ad1db4(struct zkc_tls_
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2210,7 +2293,7 @@ _gostring_ _wrap_zkc_tls_options_t_cert_file_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2234,7 +2317,7 @@ void _wrap_zkc_tls_options_t_key_file_set_capi_eaa5231196ad1db4(struct zkc_tls_o
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2247,7 +2330,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_file_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2271,7 +2354,7 @@ void _wrap_zkc_tls_options_t_key_password_set_capi_eaa5231196ad1db4(struct zkc_t
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2284,7 +2367,7 @@ _gostring_ _wrap_zkc_tls_options_t_key_password_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2308,7 +2391,7 @@ void _wrap_zkc_tls_options_t_server_name_set_capi_eaa5231196ad1db4(struct zkc_tl
 }
 
 
-_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+_gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2321,7 +2404,7 @@ _gostring_ _wrap_zkc_tls_options_t_server_name_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int arg2 ;
   
@@ -2333,7 +2416,7 @@ void _wrap_zkc_tls_options_t_verify_host_set_capi_eaa5231196ad1db4(struct zkc_tl
 }
 
 
-intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2346,7 +2429,7 @@ intgo _wrap_zkc_tls_options_t_verify_host_get_capi_eaa5231196ad1db4(struct zkc_t
 }
 
 
-struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4() {
+struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_zkcgo() {
   struct zkc_tls_options *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
   
@@ -2357,7 +2440,7 @@ struct zkc_tls_options *_wrap_new_zkc_tls_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options *_swig_go_0) {
+void _wrap_delete_zkc_tls_options_t_capi_zkcgo(struct zkc_tls_options *_swig_go_0) {
   struct zkc_tls_options *arg1 = (struct zkc_tls_options *) 0 ;
   
   arg1 = *(struct zkc_tls_options **)&_swig_go_0; 
@@ -2367,7 +2450,7 @@ void _wrap_delete_zkc_tls_options_t_capi_eaa5231196ad1db4(struct zkc_tls_options
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CONNECTING_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2379,7 +2462,7 @@ intgo _wrap_ZKC_STATE_CONNECTING_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2391,7 +2474,7 @@ intgo _wrap_ZKC_STATE_CONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2403,7 +2486,7 @@ intgo _wrap_ZKC_STATE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2415,7 +2498,7 @@ intgo _wrap_ZKC_STATE_RECONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_LOST_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2427,7 +2510,7 @@ intgo _wrap_ZKC_STATE_LOST_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo() {
   enum zkc_state result;
   intgo _swig_go_result;
   
@@ -2439,7 +2522,7 @@ intgo _wrap_ZKC_STATE_CLOSED_capi_eaa5231196ad1db4() {
 }
 
 
-_gostring_ _wrap_zkc_state_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_state_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2452,7 +2535,7 @@ _gostring_ _wrap_zkc_state_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2464,7 +2547,7 @@ intgo _wrap_ZKC_EVENT_STATE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2476,7 +2559,7 @@ intgo _wrap_ZKC_EVENT_CREATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2488,7 +2571,7 @@ intgo _wrap_ZKC_EVENT_DELETED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CHANGED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2500,7 +2583,7 @@ intgo _wrap_ZKC_EVENT_CHANGED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CHILD_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2512,7 +2595,7 @@ intgo _wrap_ZKC_EVENT_CHILD_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2524,7 +2607,7 @@ intgo _wrap_ZKC_EVENT_WATCH_CANCELLED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_HOSTS_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2536,7 +2619,7 @@ intgo _wrap_ZKC_EVENT_HOSTS_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2548,7 +2631,7 @@ intgo _wrap_ZKC_EVENT_CACHE_ADDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2560,7 +2643,7 @@ intgo _wrap_ZKC_EVENT_CACHE_UPDATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2572,7 +2655,7 @@ intgo _wrap_ZKC_EVENT_CACHE_REMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2584,7 +2667,7 @@ intgo _wrap_ZKC_EVENT_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2596,7 +2679,7 @@ intgo _wrap_ZKC_EVENT_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2608,7 +2691,7 @@ intgo _wrap_ZKC_EVENT_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_event_type result;
   intgo _swig_go_result;
   
@@ -2620,7 +2703,31 @@ intgo _wrap_ZKC_EVENT_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_ZKC_EVENT_CACHE_RESET_capi_zkcgo() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_CACHE_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_EVENT_HISTORY_RESET_capi_zkcgo() {
+  enum zkc_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_EVENT_HISTORY_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2632,7 +2739,7 @@ void _wrap_zkc_event_t_Xtype_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2645,7 +2752,7 @@ intgo _wrap_zkc_event_t_Xtype_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_event_t_state_set_capi_zkcgo(struct zkc_event *_swig_go_0, intgo _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int arg2 ;
   
@@ -2657,7 +2764,7 @@ void _wrap_zkc_event_t_state_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_g
 }
 
 
-intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+intgo _wrap_zkc_event_t_state_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2670,7 +2777,7 @@ intgo _wrap_zkc_event_t_state_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_
 }
 
 
-void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_event_t_path_set_capi_zkcgo(struct zkc_event *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2694,7 +2801,7 @@ void _wrap_zkc_event_t_path_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+_gostring_ _wrap_zkc_event_t_path_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2707,7 +2814,7 @@ _gostring_ _wrap_zkc_event_t_path_get_capi_eaa5231196ad1db4(struct zkc_event *_s
 }
 
 
-void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_event_t_session_id_set_capi_zkcgo(struct zkc_event *_swig_go_0, long long _swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t arg2 ;
   
@@ -2719,7 +2826,7 @@ void _wrap_zkc_event_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_event *_s
 }
 
 
-long long _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+long long _wrap_zkc_event_t_session_id_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2732,7 +2839,7 @@ long long _wrap_zkc_event_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_even
 }
 
 
-void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_event_t_payload_set_capi_zkcgo(struct zkc_event *_swig_go_0, void *_swig_go_1) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2744,7 +2851,7 @@ void _wrap_zkc_event_t_payload_set_capi_eaa5231196ad1db4(struct zkc_event *_swig
 }
 
 
-void *_wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void *_wrap_zkc_event_t_payload_get_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2757,7 +2864,7 @@ void *_wrap_zkc_event_t_payload_get_capi_eaa5231196ad1db4(struct zkc_event *_swi
 }
 
 
-struct zkc_event *_wrap_new_zkc_event_t_capi_eaa5231196ad1db4() {
+struct zkc_event *_wrap_new_zkc_event_t_capi_zkcgo() {
   struct zkc_event *result = 0 ;
   struct zkc_event *_swig_go_result;
   
@@ -2768,7 +2875,7 @@ struct zkc_event *_wrap_new_zkc_event_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void _wrap_delete_zkc_event_t_capi_zkcgo(struct zkc_event *_swig_go_0) {
   struct zkc_event *arg1 = (struct zkc_event *) 0 ;
   
   arg1 = *(struct zkc_event **)&_swig_go_0; 
@@ -2778,7 +2885,7 @@ void _wrap_delete_zkc_event_t_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0
 }
 
 
-void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_version_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2790,7 +2897,7 @@ void _wrap_zkc_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_options *_
 }
 
 
-intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_version_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2803,7 +2910,7 @@ intgo _wrap_zkc_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_options *
 }
 
 
-void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_session_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2815,7 +2922,7 @@ void _wrap_zkc_options_t_session_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2828,7 +2935,7 @@ intgo _wrap_zkc_options_t_session_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2840,7 +2947,7 @@ void _wrap_zkc_options_t_connect_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -2853,7 +2960,7 @@ intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
+void _wrap_zkc_options_t_retry_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_retry *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   
@@ -2865,7 +2972,7 @@ void _wrap_zkc_options_t_retry_set_capi_eaa5231196ad1db4(struct zkc_options *_sw
 }
 
 
-struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_retry_t *result = 0 ;
   struct zkc_retry *_swig_go_result;
@@ -2878,7 +2985,7 @@ struct zkc_retry *_wrap_zkc_options_t_retry_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_chroot_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2902,7 +3009,7 @@ void _wrap_zkc_options_t_chroot_set_capi_eaa5231196ad1db4(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_chroot_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2915,7 +3022,7 @@ _gostring_ _wrap_zkc_options_t_chroot_get_capi_eaa5231196ad1db4(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_options_t_digest_set_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -2939,7 +3046,7 @@ void _wrap_zkc_options_t_digest_set_capi_eaa5231196ad1db4(struct zkc_options *_s
 }
 
 
-_gostring_ _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+_gostring_ _wrap_zkc_options_t_digest_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2952,7 +3059,7 @@ _gostring_ _wrap_zkc_options_t_digest_get_capi_eaa5231196ad1db4(struct zkc_optio
 }
 
 
-void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_options_t_acl_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -2964,7 +3071,7 @@ void _wrap_zkc_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -2977,7 +3084,7 @@ struct zkc_acl_list *_wrap_zkc_options_t_acl_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_options_t_log_level_set_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int arg2 ;
   
@@ -2989,7 +3096,7 @@ void _wrap_zkc_options_t_log_level_set_capi_eaa5231196ad1db4(struct zkc_options 
 }
 
 
-intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+intgo _wrap_zkc_options_t_log_level_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3002,7 +3109,7 @@ intgo _wrap_zkc_options_t_log_level_get_capi_eaa5231196ad1db4(struct zkc_options
 }
 
 
-void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
+void _wrap_zkc_options_t_tls_set_capi_zkcgo(struct zkc_options *_swig_go_0, struct zkc_tls_options *_swig_go_1) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *arg2 = (zkc_tls_options_t *) 0 ;
   
@@ -3014,7 +3121,7 @@ void _wrap_zkc_options_t_tls_set_capi_eaa5231196ad1db4(struct zkc_options *_swig
 }
 
 
-struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   zkc_tls_options_t *result = 0 ;
   struct zkc_tls_options *_swig_go_result;
@@ -3027,7 +3134,7 @@ struct zkc_tls_options *_wrap_zkc_options_t_tls_get_capi_eaa5231196ad1db4(struct
 }
 
 
-struct zkc_options *_wrap_new_zkc_options_t_capi_eaa5231196ad1db4() {
+struct zkc_options *_wrap_new_zkc_options_t_capi_zkcgo() {
   struct zkc_options *result = 0 ;
   struct zkc_options *_swig_go_result;
   
@@ -3038,7 +3145,7 @@ struct zkc_options *_wrap_new_zkc_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_go_0) {
+void _wrap_delete_zkc_options_t_capi_zkcgo(struct zkc_options *_swig_go_0) {
   struct zkc_options *arg1 = (struct zkc_options *) 0 ;
   
   arg1 = *(struct zkc_options **)&_swig_go_0; 
@@ -3048,7 +3155,7 @@ void _wrap_delete_zkc_options_t_capi_eaa5231196ad1db4(struct zkc_options *_swig_
 }
 
 
-intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
+intgo _wrap_zkc_open_capi_zkcgo(zkc_t **_swig_go_0, _gostring_ _swig_go_1, struct zkc_options *_swig_go_2) {
   zkc_t **arg1 = (zkc_t **) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_options_t *arg3 = (zkc_options_t *) 0 ;
@@ -3071,7 +3178,7 @@ intgo _wrap_zkc_open_capi_eaa5231196ad1db4(zkc_t **_swig_go_0, _gostring_ _swig_
 }
 
 
-void _wrap_zkc_close_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+void _wrap_zkc_close_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   
   arg1 = *(zkc_t **)&_swig_go_0; 
@@ -3081,7 +3188,7 @@ void _wrap_zkc_close_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_state_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_state_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3094,7 +3201,7 @@ intgo _wrap_zkc_state_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_on_event_thread_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3107,7 +3214,7 @@ intgo _wrap_zkc_on_event_thread_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_wait_connected_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -3122,7 +3229,7 @@ intgo _wrap_zkc_wait_connected_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, int
 }
 
 
-intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_servers_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3151,7 +3258,7 @@ intgo _wrap_zkc_servers_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc
 }
 
 
-intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_current_server_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -3180,7 +3287,20 @@ intgo _wrap_zkc_current_server_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, str
 }
 
 
-intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
+long long _wrap_zkc_history_resets_capi_zkcgo(struct zkc *_swig_go_0) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  result = (uint64_t)zkc_history_resets(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_set_retry_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_retry *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_retry_t *arg2 = (zkc_retry_t *) 0 ;
   int result;
@@ -3195,7 +3315,7 @@ intgo _wrap_zkc_set_retry_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+intgo _wrap_zkc_events_fd_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3208,7 +3328,7 @@ intgo _wrap_zkc_events_fd_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_events_next_capi_zkcgo(zkc_event_t **_swig_go_0, struct zkc *_swig_go_1, intgo _swig_go_2) {
   zkc_event_t **arg1 = (zkc_event_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   int arg3 ;
@@ -3226,7 +3346,7 @@ intgo _wrap_zkc_events_next_capi_eaa5231196ad1db4(zkc_event_t **_swig_go_0, stru
 }
 
 
-void _wrap_zkc_event_free_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
+void _wrap_zkc_event_free_capi_zkcgo(struct zkc_event *_swig_go_0) {
   zkc_event_t *arg1 = (zkc_event_t *) 0 ;
   
   arg1 = *(zkc_event_t **)&_swig_go_0; 
@@ -3236,7 +3356,7 @@ void _wrap_zkc_event_free_capi_eaa5231196ad1db4(struct zkc_event *_swig_go_0) {
 }
 
 
-void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3248,7 +3368,7 @@ void _wrap_zkc_stat_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_czxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3261,7 +3381,7 @@ long long _wrap_zkc_stat_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3273,7 +3393,7 @@ void _wrap_zkc_stat_t_mzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3286,7 +3406,7 @@ long long _wrap_zkc_stat_t_mzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3298,7 +3418,7 @@ void _wrap_zkc_stat_t_ctime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ctime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3311,7 +3431,7 @@ long long _wrap_zkc_stat_t_ctime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3323,7 +3443,7 @@ void _wrap_zkc_stat_t_mtime_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_mtime_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3336,7 +3456,7 @@ long long _wrap_zkc_stat_t_mtime_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_version_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3348,7 +3468,7 @@ void _wrap_zkc_stat_t_version_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_g
 }
 
 
-intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3361,7 +3481,7 @@ intgo _wrap_zkc_stat_t_version_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3373,7 +3493,7 @@ void _wrap_zkc_stat_t_cversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3386,7 +3506,7 @@ intgo _wrap_zkc_stat_t_cversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3398,7 +3518,7 @@ void _wrap_zkc_stat_t_aversion_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_
 }
 
 
-intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3411,7 +3531,7 @@ intgo _wrap_zkc_stat_t_aversion_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig
 }
 
 
-void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3423,7 +3543,7 @@ void _wrap_zkc_stat_t_ephemeral_owner_set_capi_eaa5231196ad1db4(struct zkc_stat 
 }
 
 
-long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3436,7 +3556,7 @@ long long _wrap_zkc_stat_t_ephemeral_owner_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3448,7 +3568,7 @@ void _wrap_zkc_stat_t_data_length_set_capi_eaa5231196ad1db4(struct zkc_stat *_sw
 }
 
 
-intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3461,7 +3581,7 @@ intgo _wrap_zkc_stat_t_data_length_get_capi_eaa5231196ad1db4(struct zkc_stat *_s
 }
 
 
-void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(struct zkc_stat *_swig_go_0, intgo _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t arg2 ;
   
@@ -3473,7 +3593,7 @@ void _wrap_zkc_stat_t_num_children_set_capi_eaa5231196ad1db4(struct zkc_stat *_s
 }
 
 
-intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -3486,7 +3606,7 @@ intgo _wrap_zkc_stat_t_num_children_get_capi_eaa5231196ad1db4(struct zkc_stat *_
 }
 
 
-void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(struct zkc_stat *_swig_go_0, long long _swig_go_1) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t arg2 ;
   
@@ -3498,7 +3618,7 @@ void _wrap_zkc_stat_t_pzxid_set_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_
 }
 
 
-long long _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+long long _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3511,7 +3631,7 @@ long long _wrap_zkc_stat_t_pzxid_get_capi_eaa5231196ad1db4(struct zkc_stat *_swi
 }
 
 
-struct zkc_stat *_wrap_new_zkc_stat_t_capi_eaa5231196ad1db4() {
+struct zkc_stat *_wrap_new_zkc_stat_t_capi_zkcgo() {
   struct zkc_stat *result = 0 ;
   struct zkc_stat *_swig_go_result;
   
@@ -3522,7 +3642,7 @@ struct zkc_stat *_wrap_new_zkc_stat_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) {
+void _wrap_delete_zkc_stat_t_capi_zkcgo(struct zkc_stat *_swig_go_0) {
   struct zkc_stat *arg1 = (struct zkc_stat *) 0 ;
   
   arg1 = *(struct zkc_stat **)&_swig_go_0; 
@@ -3532,7 +3652,7 @@ void _wrap_delete_zkc_stat_t_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0) 
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3544,7 +3664,7 @@ intgo _wrap_ZKC_PERSISTENT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EPHEMERAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3556,7 +3676,7 @@ intgo _wrap_ZKC_EPHEMERAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3568,7 +3688,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3580,7 +3700,7 @@ intgo _wrap_ZKC_EPHEMERAL_SEQUENTIAL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CONTAINER_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3592,7 +3712,7 @@ intgo _wrap_ZKC_CONTAINER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3604,7 +3724,7 @@ intgo _wrap_ZKC_PERSISTENT_WITH_TTL_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_zkcgo() {
   enum zkc_mode result;
   intgo _swig_go_result;
   
@@ -3616,7 +3736,7 @@ intgo _wrap_ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_version_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3628,7 +3748,7 @@ void _wrap_zkc_create_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cre
 }
 
 
-intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_version_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3641,7 +3761,7 @@ intgo _wrap_zkc_create_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cr
 }
 
 
-void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3653,7 +3773,7 @@ void _wrap_zkc_create_options_t_mode_set_capi_eaa5231196ad1db4(struct zkc_create
 }
 
 
-intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3666,7 +3786,7 @@ intgo _wrap_zkc_create_options_t_mode_get_capi_eaa5231196ad1db4(struct zkc_creat
 }
 
 
-void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int arg2 ;
   
@@ -3678,7 +3798,7 @@ void _wrap_zkc_create_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_creat
 }
 
 
-intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -3691,7 +3811,7 @@ intgo _wrap_zkc_create_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_crea
 }
 
 
-void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t arg2 ;
   
@@ -3703,7 +3823,7 @@ void _wrap_zkc_create_options_t_ttl_ms_set_capi_eaa5231196ad1db4(struct zkc_crea
 }
 
 
-long long _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+long long _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3716,7 +3836,7 @@ long long _wrap_zkc_create_options_t_ttl_ms_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(struct zkc_create_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -3728,7 +3848,7 @@ void _wrap_zkc_create_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_create_
 }
 
 
-struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -3741,7 +3861,7 @@ struct zkc_acl_list *_wrap_zkc_create_options_t_acl_get_capi_eaa5231196ad1db4(st
 }
 
 
-struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4() {
+struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_zkcgo() {
   struct zkc_create_options *result = 0 ;
   struct zkc_create_options *_swig_go_result;
   
@@ -3752,7 +3872,7 @@ struct zkc_create_options *_wrap_new_zkc_create_options_t_capi_eaa5231196ad1db4(
 }
 
 
-void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_options *_swig_go_0) {
+void _wrap_delete_zkc_create_options_t_capi_zkcgo(struct zkc_create_options *_swig_go_0) {
   struct zkc_create_options *arg1 = (struct zkc_create_options *) 0 ;
   
   arg1 = *(struct zkc_create_options **)&_swig_go_0; 
@@ -3762,7 +3882,7 @@ void _wrap_delete_zkc_create_options_t_capi_eaa5231196ad1db4(struct zkc_create_o
 }
 
 
-intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
+intgo _wrap_zkc_create_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -3820,7 +3940,7 @@ intgo _wrap_zkc_create_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _
 }
 
 
-intgo _wrap_zkc_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -3874,7 +3994,7 @@ intgo _wrap_zkc_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swi
 }
 
 
-intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_get_w_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -3934,7 +4054,7 @@ intgo _wrap_zkc_get_w_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _s
 }
 
 
-intgo _wrap_zkc_set_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_set_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -3976,7 +4096,7 @@ intgo _wrap_zkc_set_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swi
 }
 
 
-intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_delete_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4000,7 +4120,7 @@ intgo _wrap_zkc_delete_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_exists_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4034,7 +4154,7 @@ intgo _wrap_zkc_exists_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_
 }
 
 
-intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_exists_w_capi_zkcgo(_goslice_ _swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4074,7 +4194,7 @@ intgo _wrap_zkc_exists_w_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc 
 }
 
 
-intgo _wrap_zkc_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_children_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4111,7 +4231,7 @@ intgo _wrap_zkc_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _gosl
 }
 
 
-intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
+intgo _wrap_zkc_children_w_capi_zkcgo(zkc_strings_t **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, zkc_watch_fn _swig_go_4) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -4154,7 +4274,7 @@ intgo _wrap_zkc_children_w_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_sync_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4174,7 +4294,77 @@ intgo _wrap_zkc_sync_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _s
 }
 
 
-intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_acl_get_capi_zkcgo(struct zkc_acl_list **_swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
+  zkc_t *arg3 = (zkc_t *) 0 ;
+  char *arg4 = (char *) 0 ;
+  zkc_stat_t tmp2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  
+  arg2 = _swig_go_1.len >= 11 ? &tmp2 : NULL;
+  
+  arg3 = *(zkc_t **)&_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  result = (int)zkc_acl_get(arg1,arg2,arg3,(char const *)arg4);
+  _swig_go_result = result; 
+  
+  if (arg2) {
+    long long *o = (long long *)_swig_go_1.array;
+    o[0] = arg2->czxid; o[1] = arg2->mzxid; o[2] = arg2->ctime; o[3] = arg2->mtime;
+    o[4] = arg2->version; o[5] = arg2->cversion; o[6] = arg2->aversion;
+    o[7] = arg2->ephemeral_owner; o[8] = arg2->data_length;
+    o[9] = arg2->num_children; o[10] = arg2->pzxid;
+  }
+  
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_acl_list_free_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  
+  zkc_acl_list_free(arg1);
+  
+}
+
+
+intgo _wrap_zkc_acl_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, struct zkc_acl_list *_swig_go_3) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  zkc_acl_list_t *arg4 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  arg4 = *(zkc_acl_list_t **)&_swig_go_3; 
+  
+  result = (int)zkc_acl_set(arg1,(char const *)arg2,arg3,(struct zkc_acl_list const *)arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_path_validate_capi_zkcgo(_gostring_ _swig_go_0, long long _swig_go_1) {
   char *arg1 = (char *) 0 ;
   size_t arg2 ;
   int result;
@@ -4194,7 +4384,7 @@ intgo _wrap_zkc_path_validate_capi_eaa5231196ad1db4(_gostring_ _swig_go_0, long 
 }
 
 
-intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -4205,7 +4395,7 @@ intgo _wrap_ZKC_MAX_DATA_LEN_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0) {
+intgo _wrap_zkc_multi_new_capi_zkcgo(zkc_multi_t **_swig_go_0) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4219,7 +4409,7 @@ intgo _wrap_zkc_multi_new_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0) {
 }
 
 
-void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
+void _wrap_zkc_multi_free_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   
   arg1 = *(zkc_multi_t **)&_swig_go_0; 
@@ -4229,7 +4419,7 @@ void _wrap_zkc_multi_free_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
+intgo _wrap_zkc_multi_create_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3, struct zkc_acl_list *_swig_go_4) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4259,7 +4449,7 @@ intgo _wrap_zkc_multi_create_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_multi_set_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4287,7 +4477,7 @@ intgo _wrap_zkc_multi_set_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_delete_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4309,7 +4499,7 @@ intgo _wrap_zkc_multi_delete_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_multi_check_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4331,7 +4521,7 @@ intgo _wrap_zkc_multi_check_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0, 
 }
 
 
-long long _wrap_zkc_multi_count_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go_0) {
+long long _wrap_zkc_multi_count_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4344,7 +4534,7 @@ long long _wrap_zkc_multi_count_capi_eaa5231196ad1db4(struct zkc_multi *_swig_go
 }
 
 
-void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, intgo _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int arg2 ;
   
@@ -4356,7 +4546,7 @@ void _wrap_zkc_multi_result_t_code_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4369,7 +4559,7 @@ intgo _wrap_zkc_multi_result_t_code_get_capi_eaa5231196ad1db4(struct zkc_multi_r
 }
 
 
-void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -4394,7 +4584,7 @@ void _wrap_zkc_multi_result_t_path_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-_gostring_ _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+_gostring_ _wrap_zkc_multi_result_t_path_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4407,7 +4597,7 @@ _gostring_ _wrap_zkc_multi_result_t_path_get_capi_eaa5231196ad1db4(struct zkc_mu
 }
 
 
-void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
+void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(struct zkc_multi_result *_swig_go_0, struct zkc_stat *_swig_go_1) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
   
@@ -4419,7 +4609,7 @@ void _wrap_zkc_multi_result_t_stat_set_capi_eaa5231196ad1db4(struct zkc_multi_re
 }
 
 
-struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   zkc_stat_t *result = 0 ;
   struct zkc_stat *_swig_go_result;
@@ -4432,7 +4622,7 @@ struct zkc_stat *_wrap_zkc_multi_result_t_stat_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4() {
+struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_zkcgo() {
   struct zkc_multi_result *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
   
@@ -4443,7 +4633,7 @@ struct zkc_multi_result *_wrap_new_zkc_multi_result_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(struct zkc_multi_result *_swig_go_0) {
+void _wrap_delete_zkc_multi_result_t_capi_zkcgo(struct zkc_multi_result *_swig_go_0) {
   struct zkc_multi_result *arg1 = (struct zkc_multi_result *) 0 ;
   
   arg1 = *(struct zkc_multi_result **)&_swig_go_0; 
@@ -4453,7 +4643,7 @@ void _wrap_delete_zkc_multi_result_t_capi_eaa5231196ad1db4(struct zkc_multi_resu
 }
 
 
-void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, long long _swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t arg2 ;
   
@@ -4465,7 +4655,7 @@ void _wrap_zkc_multi_results_t_count_set_capi_eaa5231196ad1db4(struct zkc_multi_
 }
 
 
-long long _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+long long _wrap_zkc_multi_results_t_count_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4478,7 +4668,7 @@ long long _wrap_zkc_multi_results_t_count_get_capi_eaa5231196ad1db4(struct zkc_m
 }
 
 
-void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
+void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(struct zkc_multi_results *_swig_go_0, struct zkc_multi_result *_swig_go_1) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *arg2 = (zkc_multi_result_t *) 0 ;
   
@@ -4490,7 +4680,7 @@ void _wrap_zkc_multi_results_t_results_set_capi_eaa5231196ad1db4(struct zkc_mult
 }
 
 
-struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   zkc_multi_result_t *result = 0 ;
   struct zkc_multi_result *_swig_go_result;
@@ -4503,7 +4693,7 @@ struct zkc_multi_result *_wrap_zkc_multi_results_t_results_get_capi_eaa5231196ad
 }
 
 
-struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4() {
+struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_zkcgo() {
   struct zkc_multi_results *result = 0 ;
   struct zkc_multi_results *_swig_go_result;
   
@@ -4514,7 +4704,7 @@ struct zkc_multi_results *_wrap_new_zkc_multi_results_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+void _wrap_delete_zkc_multi_results_t_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   struct zkc_multi_results *arg1 = (struct zkc_multi_results *) 0 ;
   
   arg1 = *(struct zkc_multi_results **)&_swig_go_0; 
@@ -4524,7 +4714,7 @@ void _wrap_delete_zkc_multi_results_t_capi_eaa5231196ad1db4(struct zkc_multi_res
 }
 
 
-intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
+intgo _wrap_zkc_multi_commit_capi_zkcgo(zkc_multi_results_t **_swig_go_0, struct zkc *_swig_go_1, struct zkc_multi *_swig_go_2) {
   zkc_multi_results_t **arg1 = (zkc_multi_results_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   zkc_multi_t *arg3 = (zkc_multi_t *) 0 ;
@@ -4542,7 +4732,7 @@ intgo _wrap_zkc_multi_commit_capi_eaa5231196ad1db4(zkc_multi_results_t **_swig_g
 }
 
 
-void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(struct zkc_multi_results *_swig_go_0) {
+void _wrap_zkc_multi_results_free_capi_zkcgo(struct zkc_multi_results *_swig_go_0) {
   zkc_multi_results_t *arg1 = (zkc_multi_results_t *) 0 ;
   
   arg1 = *(zkc_multi_results_t **)&_swig_go_0; 
@@ -4552,7 +4742,7 @@ void _wrap_zkc_multi_results_free_capi_eaa5231196ad1db4(struct zkc_multi_results
 }
 
 
-intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_zkcgo(struct zkc_batch **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4565,7 +4755,7 @@ intgo _wrap_zkc_batch_new_capi_eaa5231196ad1db4(struct zkc_batch **_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_free_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4575,7 +4765,7 @@ void _wrap_zkc_batch_free_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
 }
 
 
-void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+void _wrap_zkc_batch_clear_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   
   arg1 = *(zkc_batch_t **)&_swig_go_0; 
@@ -4585,7 +4775,7 @@ void _wrap_zkc_batch_clear_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_batch_count_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+long long _wrap_zkc_batch_count_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4598,7 +4788,7 @@ long long _wrap_zkc_batch_count_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_get_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4626,7 +4816,7 @@ intgo _wrap_zkc_batch_get_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_exists_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4654,7 +4844,7 @@ intgo _wrap_zkc_batch_exists_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
+intgo _wrap_zkc_batch_children_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, zkc_watch_fn _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -4682,7 +4872,7 @@ intgo _wrap_zkc_batch_children_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
+intgo _wrap_zkc_batch_create_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4710,7 +4900,7 @@ intgo _wrap_zkc_batch_create_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_batch_set_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -4738,7 +4928,7 @@ intgo _wrap_zkc_batch_set_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_batch_delete_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int32_t arg3 ;
@@ -4760,7 +4950,7 @@ intgo _wrap_zkc_batch_delete_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0,
 }
 
 
-intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_batch_sync_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -4780,7 +4970,27 @@ intgo _wrap_zkc_batch_sync_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, _
 }
 
 
-intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
+intgo _wrap_zkc_batch_get_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  result = (int)zkc_batch_get_acl(arg1,(char const *)arg2);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_batch_run_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   int result;
@@ -4795,7 +5005,7 @@ intgo _wrap_zkc_batch_run_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_batch_code_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   int result;
@@ -4810,7 +5020,7 @@ intgo _wrap_zkc_batch_code_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, l
 }
 
 
-_gostring_ _wrap_zkc_batch_data_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
+_gostring_ _wrap_zkc_batch_data_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1, long long *_swig_go_2) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -4827,7 +5037,7 @@ _gostring_ _wrap_zkc_batch_data_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_zkcgo(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
@@ -4844,7 +5054,7 @@ intgo _wrap_zkc_batch_stat_capi_eaa5231196ad1db4(struct zkc_stat *_swig_go_0, st
 }
 
 
-_gostring_ _wrap_zkc_batch_path_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_zkc_batch_path_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4859,7 +5069,7 @@ _gostring_ _wrap_zkc_batch_path_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go
 }
 
 
-struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+struct zkc_strings *_wrap_zkc_batch_children_of_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
   zkc_strings_t *result = 0 ;
@@ -4874,7 +5084,22 @@ struct zkc_strings *_wrap_zkc_batch_children_of_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-long long _wrap_zkc_batch_session_capi_eaa5231196ad1db4(struct zkc_batch *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_batch_acl_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  size_t arg2 ;
+  zkc_acl_list_t *result = 0 ;
+  struct zkc_acl_list *_swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (zkc_acl_list_t *)zkc_batch_acl((struct zkc_batch const *)arg1,arg2);
+  *(zkc_acl_list_t **)&_swig_go_result = (zkc_acl_list_t *)result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_batch_session_capi_zkcgo(struct zkc_batch *_swig_go_0) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4887,7 +5112,7 @@ long long _wrap_zkc_batch_session_capi_eaa5231196ad1db4(struct zkc_batch *_swig_
 }
 
 
-intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_pnode_open_capi_zkcgo(zkc_pnode_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
   zkc_pnode_t **arg1 = (zkc_pnode_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -4918,7 +5143,7 @@ intgo _wrap_zkc_pnode_open_capi_eaa5231196ad1db4(zkc_pnode_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
+intgo _wrap_zkc_pnode_path_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_pnode *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_pnode_t *arg2 = (zkc_pnode_t *) 0 ;
   char *tmp1 = NULL ;
@@ -4947,7 +5172,7 @@ intgo _wrap_zkc_pnode_path_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct 
 }
 
 
-intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_pnode_set_capi_zkcgo(struct zkc_pnode *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -4966,7 +5191,7 @@ intgo _wrap_zkc_pnode_set_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_pnode_wait_capi_zkcgo(struct zkc_pnode *_swig_go_0, intgo _swig_go_1) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int arg2 ;
   int result;
@@ -4981,7 +5206,7 @@ intgo _wrap_zkc_pnode_wait_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0, i
 }
 
 
-intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
+intgo _wrap_zkc_pnode_delete_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -4994,7 +5219,7 @@ intgo _wrap_zkc_pnode_delete_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0)
 }
 
 
-void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
+void _wrap_zkc_pnode_close_capi_zkcgo(struct zkc_pnode *_swig_go_0) {
   zkc_pnode_t *arg1 = (zkc_pnode_t *) 0 ;
   
   arg1 = *(zkc_pnode_t **)&_swig_go_0; 
@@ -5004,7 +5229,7 @@ void _wrap_zkc_pnode_close_capi_eaa5231196ad1db4(struct zkc_pnode *_swig_go_0) {
 }
 
 
-intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_ADDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5016,7 +5241,7 @@ intgo _wrap_ZKC_CACHE_ADDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_UPDATED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5028,7 +5253,7 @@ intgo _wrap_ZKC_CACHE_UPDATED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_REMOVED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5040,7 +5265,7 @@ intgo _wrap_ZKC_CACHE_REMOVED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_INITIALIZED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5052,7 +5277,7 @@ intgo _wrap_ZKC_CACHE_INITIALIZED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_SUSPENDED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5064,7 +5289,7 @@ intgo _wrap_ZKC_CACHE_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_RESYNCED_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5076,7 +5301,7 @@ intgo _wrap_ZKC_CACHE_RESYNCED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_OVERFLOW_capi_zkcgo() {
   enum zkc_cache_event_type result;
   intgo _swig_go_result;
   
@@ -5088,7 +5313,19 @@ intgo _wrap_ZKC_CACHE_OVERFLOW_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_CACHE_RESET_capi_zkcgo() {
+  enum zkc_cache_event_type result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_CACHE_RESET;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -5099,7 +5336,7 @@ intgo _wrap_ZKC_CACHE_DEPTH_ALL_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_version_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5111,7 +5348,7 @@ void _wrap_zkc_cache_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_cach
 }
 
 
-intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_version_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5124,7 +5361,7 @@ intgo _wrap_zkc_cache_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_cac
 }
 
 
-void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5136,7 +5373,7 @@ void _wrap_zkc_cache_options_t_depth_set_capi_eaa5231196ad1db4(struct zkc_cache_
 }
 
 
-intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5149,7 +5386,7 @@ intgo _wrap_zkc_cache_options_t_depth_get_capi_eaa5231196ad1db4(struct zkc_cache
 }
 
 
-void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5161,7 +5398,7 @@ void _wrap_zkc_cache_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_cache_o
 }
 
 
-intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5174,7 +5411,7 @@ intgo _wrap_zkc_cache_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_cache_
 }
 
 
-void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5186,7 +5423,7 @@ void _wrap_zkc_cache_options_t_max_nodes_set_capi_eaa5231196ad1db4(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5199,7 +5436,7 @@ long long _wrap_zkc_cache_options_t_max_nodes_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t arg2 ;
   
@@ -5211,7 +5448,7 @@ void _wrap_zkc_cache_options_t_max_bytes_set_capi_eaa5231196ad1db4(struct zkc_ca
 }
 
 
-long long _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+long long _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5224,7 +5461,7 @@ long long _wrap_zkc_cache_options_t_max_bytes_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -5236,7 +5473,7 @@ void _wrap_zkc_cache_options_t_event_payload_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void *_wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+void *_wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -5249,7 +5486,7 @@ void *_wrap_zkc_cache_options_t_event_payload_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int arg2 ;
   
@@ -5261,7 +5498,7 @@ void _wrap_zkc_cache_options_t_events_set_capi_eaa5231196ad1db4(struct zkc_cache
 }
 
 
-intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5274,7 +5511,7 @@ intgo _wrap_zkc_cache_options_t_events_get_capi_eaa5231196ad1db4(struct zkc_cach
 }
 
 
-struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4() {
+struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_zkcgo() {
   struct zkc_cache_options *result = 0 ;
   struct zkc_cache_options *_swig_go_result;
   
@@ -5285,7 +5522,7 @@ struct zkc_cache_options *_wrap_new_zkc_cache_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_options *_swig_go_0) {
+void _wrap_delete_zkc_cache_options_t_capi_zkcgo(struct zkc_cache_options *_swig_go_0) {
   struct zkc_cache_options *arg1 = (struct zkc_cache_options *) 0 ;
   
   arg1 = *(struct zkc_cache_options **)&_swig_go_0; 
@@ -5295,7 +5532,7 @@ void _wrap_delete_zkc_cache_options_t_capi_eaa5231196ad1db4(struct zkc_cache_opt
 }
 
 
-intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
+intgo _wrap_zkc_cache_open_capi_zkcgo(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5320,7 +5557,7 @@ intgo _wrap_zkc_cache_open_capi_eaa5231196ad1db4(zkc_cache_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+void _wrap_zkc_cache_close_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   
   arg1 = *(zkc_cache_t **)&_swig_go_0; 
@@ -5330,7 +5567,7 @@ void _wrap_zkc_cache_close_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(struct zkc_cache *_swig_go_0, intgo _swig_go_1) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int arg2 ;
   int result;
@@ -5345,7 +5582,7 @@ intgo _wrap_zkc_cache_wait_initialized_capi_eaa5231196ad1db4(struct zkc_cache *_
 }
 
 
-intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(struct zkc_cache *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int64_t arg2 ;
   int arg3 ;
@@ -5362,7 +5599,7 @@ intgo _wrap_zkc_cache_wait_zxid_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_cache_get_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_cache *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_stat_t *arg3 = (zkc_stat_t *) 0 ;
@@ -5416,7 +5653,7 @@ intgo _wrap_zkc_cache_get_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice
 }
 
 
-intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_cache_children_capi_zkcgo(zkc_strings_t **_swig_go_0, struct zkc_cache *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_strings_t **arg1 = (zkc_strings_t **) 0 ;
   zkc_cache_t *arg2 = (zkc_cache_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5439,7 +5676,7 @@ intgo _wrap_zkc_cache_children_capi_eaa5231196ad1db4(zkc_strings_t **_swig_go_0,
 }
 
 
-long long _wrap_zkc_cache_count_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_count_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5452,7 +5689,7 @@ long long _wrap_zkc_cache_count_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_bytes_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5465,7 +5702,7 @@ long long _wrap_zkc_cache_bytes_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-long long _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+long long _wrap_zkc_cache_memory_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5478,7 +5715,7 @@ long long _wrap_zkc_cache_memory_capi_eaa5231196ad1db4(struct zkc_cache *_swig_g
 }
 
 
-intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+intgo _wrap_zkc_cache_status_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5491,7 +5728,7 @@ intgo _wrap_zkc_cache_status_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0)
 }
 
 
-_gostring_ _wrap_zkc_cache_path_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go_0) {
+_gostring_ _wrap_zkc_cache_path_capi_zkcgo(struct zkc_cache *_swig_go_0) {
   zkc_cache_t *arg1 = (zkc_cache_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5504,7 +5741,7 @@ _gostring_ _wrap_zkc_cache_path_capi_eaa5231196ad1db4(struct zkc_cache *_swig_go
 }
 
 
-_gostring_ _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_cache_event_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5517,7 +5754,7 @@ _gostring_ _wrap_zkc_cache_event_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_version_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5529,7 +5766,7 @@ void _wrap_zkc_election_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5542,7 +5779,7 @@ intgo _wrap_zkc_election_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_options_t_id_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5566,7 +5803,7 @@ void _wrap_zkc_election_options_t_id_set_capi_eaa5231196ad1db4(struct zkc_electi
 }
 
 
-_gostring_ _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+_gostring_ _wrap_zkc_election_options_t_id_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5579,7 +5816,7 @@ _gostring_ _wrap_zkc_election_options_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int arg2 ;
   
@@ -5591,7 +5828,7 @@ void _wrap_zkc_election_options_t_step_down_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5604,7 +5841,7 @@ intgo _wrap_zkc_election_options_t_step_down_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(struct zkc_election_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -5616,7 +5853,7 @@ void _wrap_zkc_election_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_elect
 }
 
 
-struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -5629,7 +5866,7 @@ struct zkc_acl_list *_wrap_zkc_election_options_t_acl_get_capi_eaa5231196ad1db4(
 }
 
 
-struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_eaa5231196ad1db4() {
+struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_zkcgo() {
   struct zkc_election_options *result = 0 ;
   struct zkc_election_options *_swig_go_result;
   
@@ -5640,7 +5877,7 @@ struct zkc_election_options *_wrap_new_zkc_election_options_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_election_options *_swig_go_0) {
+void _wrap_delete_zkc_election_options_t_capi_zkcgo(struct zkc_election_options *_swig_go_0) {
   struct zkc_election_options *arg1 = (struct zkc_election_options *) 0 ;
   
   arg1 = *(struct zkc_election_options **)&_swig_go_0; 
@@ -5650,7 +5887,7 @@ void _wrap_delete_zkc_election_options_t_capi_eaa5231196ad1db4(struct zkc_electi
 }
 
 
-intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
+intgo _wrap_zkc_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_election_options *_swig_go_3) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -5675,7 +5912,7 @@ intgo _wrap_zkc_election_open_capi_eaa5231196ad1db4(zkc_election_t **_swig_go_0,
 }
 
 
-intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_join_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5688,7 +5925,7 @@ intgo _wrap_zkc_election_join_capi_eaa5231196ad1db4(struct zkc_election *_swig_g
 }
 
 
-intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_election_await_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int arg3 ;
@@ -5716,7 +5953,7 @@ intgo _wrap_zkc_election_await_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_is_leader_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_election *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   int64_t temp1 ;
@@ -5742,7 +5979,7 @@ intgo _wrap_zkc_election_is_leader_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, s
 }
 
 
-intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
+intgo _wrap_zkc_election_node_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_election *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_election_t *arg2 = (zkc_election_t *) 0 ;
   char *tmp1 = NULL ;
@@ -5771,7 +6008,7 @@ intgo _wrap_zkc_election_node_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, stru
 }
 
 
-intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
+intgo _wrap_zkc_election_fence_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc_election *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_election_t *arg3 = (zkc_election_t *) 0 ;
@@ -5813,7 +6050,7 @@ intgo _wrap_zkc_election_fence_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+intgo _wrap_zkc_election_resign_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5826,7 +6063,7 @@ intgo _wrap_zkc_election_resign_capi_eaa5231196ad1db4(struct zkc_election *_swig
 }
 
 
-void _wrap_zkc_election_close_capi_eaa5231196ad1db4(struct zkc_election *_swig_go_0) {
+void _wrap_zkc_election_close_capi_zkcgo(struct zkc_election *_swig_go_0) {
   zkc_election_t *arg1 = (zkc_election_t *) 0 ;
   
   arg1 = *(zkc_election_t **)&_swig_go_0; 
@@ -5836,7 +6073,7 @@ void _wrap_zkc_election_close_capi_eaa5231196ad1db4(struct zkc_election *_swig_g
 }
 
 
-void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5861,7 +6098,7 @@ void _wrap_zkc_election_participant_t_id_set_capi_eaa5231196ad1db4(struct zkc_el
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5874,7 +6111,7 @@ _gostring_ _wrap_zkc_election_participant_t_id_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -5899,7 +6136,7 @@ void _wrap_zkc_election_participant_t_node_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+_gostring_ _wrap_zkc_election_participant_t_node_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5912,7 +6149,7 @@ _gostring_ _wrap_zkc_election_participant_t_node_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -5924,7 +6161,7 @@ void _wrap_zkc_election_participant_t_czxid_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-long long _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5937,7 +6174,7 @@ long long _wrap_zkc_election_participant_t_czxid_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t arg2 ;
   
@@ -5949,7 +6186,7 @@ void _wrap_zkc_election_participant_t_session_id_set_capi_eaa5231196ad1db4(struc
 }
 
 
-long long _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+long long _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5962,7 +6199,7 @@ long long _wrap_zkc_election_participant_t_session_id_get_capi_eaa5231196ad1db4(
 }
 
 
-void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, intgo _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int arg2 ;
   
@@ -5974,7 +6211,7 @@ void _wrap_zkc_election_participant_t_is_leader_set_capi_eaa5231196ad1db4(struct
 }
 
 
-intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -5987,7 +6224,7 @@ intgo _wrap_zkc_election_participant_t_is_leader_get_capi_eaa5231196ad1db4(struc
 }
 
 
-struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_eaa5231196ad1db4() {
+struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_zkcgo() {
   struct zkc_election_participant *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
   
@@ -5998,7 +6235,7 @@ struct zkc_election_participant *_wrap_new_zkc_election_participant_t_capi_eaa52
 }
 
 
-void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(struct zkc_election_participant *_swig_go_0) {
+void _wrap_delete_zkc_election_participant_t_capi_zkcgo(struct zkc_election_participant *_swig_go_0) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   
   arg1 = *(struct zkc_election_participant **)&_swig_go_0; 
@@ -6008,7 +6245,7 @@ void _wrap_delete_zkc_election_participant_t_capi_eaa5231196ad1db4(struct zkc_el
 }
 
 
-void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, long long _swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t arg2 ;
   
@@ -6020,7 +6257,7 @@ void _wrap_zkc_election_participants_t_count_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-long long _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+long long _wrap_zkc_election_participants_t_count_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6033,7 +6270,7 @@ long long _wrap_zkc_election_participants_t_count_get_capi_eaa5231196ad1db4(stru
 }
 
 
-void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
+void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(struct zkc_election_participants *_swig_go_0, struct zkc_election_participant *_swig_go_1) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *arg2 = (zkc_election_participant_t *) 0 ;
   
@@ -6045,7 +6282,7 @@ void _wrap_zkc_election_participants_t_items_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   zkc_election_participant_t *result = 0 ;
   struct zkc_election_participant *_swig_go_result;
@@ -6058,7 +6295,7 @@ struct zkc_election_participant *_wrap_zkc_election_participants_t_items_get_cap
 }
 
 
-struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_eaa5231196ad1db4() {
+struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_zkcgo() {
   struct zkc_election_participants *result = 0 ;
   struct zkc_election_participants *_swig_go_result;
   
@@ -6069,7 +6306,7 @@ struct zkc_election_participants *_wrap_new_zkc_election_participants_t_capi_eaa
 }
 
 
-void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+void _wrap_delete_zkc_election_participants_t_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   struct zkc_election_participants *arg1 = (struct zkc_election_participants *) 0 ;
   
   arg1 = *(struct zkc_election_participants **)&_swig_go_0; 
@@ -6079,7 +6316,7 @@ void _wrap_delete_zkc_election_participants_t_capi_eaa5231196ad1db4(struct zkc_e
 }
 
 
-intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+intgo _wrap_zkc_election_participants_capi_zkcgo(struct zkc_election_participants **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
   zkc_election_participants_t **arg1 = (zkc_election_participants_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6101,7 +6338,7 @@ intgo _wrap_zkc_election_participants_capi_eaa5231196ad1db4(struct zkc_election_
 }
 
 
-void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(struct zkc_election_participants *_swig_go_0) {
+void _wrap_zkc_election_participants_free_capi_zkcgo(struct zkc_election_participants *_swig_go_0) {
   zkc_election_participants_t *arg1 = (zkc_election_participants_t *) 0 ;
   
   arg1 = *(zkc_election_participants_t **)&_swig_go_0; 
@@ -6111,7 +6348,7 @@ void _wrap_zkc_election_participants_free_capi_eaa5231196ad1db4(struct zkc_elect
 }
 
 
-intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+intgo _wrap_zkc_election_leader_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int64_t *arg2 = (int64_t *) 0 ;
   zkc_t *arg3 = (zkc_t *) 0 ;
@@ -6160,7 +6397,7 @@ intgo _wrap_zkc_election_leader_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _g
 }
 
 
-intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_set_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6180,7 +6417,7 @@ intgo _wrap_zkc_barrier_set_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostr
 }
 
 
-intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_barrier_remove_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -6200,7 +6437,7 @@ intgo _wrap_zkc_barrier_remove_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_barrier_wait_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int arg3 ;
@@ -6222,7 +6459,7 @@ intgo _wrap_zkc_barrier_wait_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
+intgo _wrap_zkc_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, _gostring_ _swig_go_4) {
   zkc_double_barrier_t **arg1 = (zkc_double_barrier_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6254,7 +6491,7 @@ intgo _wrap_zkc_double_barrier_open_capi_eaa5231196ad1db4(zkc_double_barrier_t *
 }
 
 
-intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6269,7 +6506,7 @@ intgo _wrap_zkc_double_barrier_enter_capi_eaa5231196ad1db4(struct zkc_double_bar
 }
 
 
-intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(struct zkc_double_barrier *_swig_go_0, intgo _swig_go_1) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   int arg2 ;
   int result;
@@ -6284,7 +6521,7 @@ intgo _wrap_zkc_double_barrier_leave_capi_eaa5231196ad1db4(struct zkc_double_bar
 }
 
 
-void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(struct zkc_double_barrier *_swig_go_0) {
+void _wrap_zkc_double_barrier_close_capi_zkcgo(struct zkc_double_barrier *_swig_go_0) {
   zkc_double_barrier_t *arg1 = (zkc_double_barrier_t *) 0 ;
   
   arg1 = *(zkc_double_barrier_t **)&_swig_go_0; 
@@ -6294,7 +6531,7 @@ void _wrap_zkc_double_barrier_close_capi_eaa5231196ad1db4(struct zkc_double_barr
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6306,7 +6543,7 @@ intgo _wrap_ZKC_LOCK_EVENT_SUSPENDED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6318,7 +6555,7 @@ intgo _wrap_ZKC_LOCK_EVENT_RECONNECTED_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_zkcgo() {
   enum zkc_lock_event result;
   intgo _swig_go_result;
   
@@ -6330,7 +6567,7 @@ intgo _wrap_ZKC_LOCK_EVENT_LOST_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_version_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6342,7 +6579,7 @@ void _wrap_zkc_lock_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_lock_
 }
 
 
-intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_version_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6355,7 +6592,7 @@ intgo _wrap_zkc_lock_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_lock_options_t_flags_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int arg2 ;
   
@@ -6367,7 +6604,7 @@ void _wrap_zkc_lock_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_lock_op
 }
 
 
-intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+intgo _wrap_zkc_lock_options_t_flags_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6380,7 +6617,7 @@ intgo _wrap_zkc_lock_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_lock_o
 }
 
 
-void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -6392,7 +6629,7 @@ void _wrap_zkc_lock_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_lock_opti
 }
 
 
-struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -6405,7 +6642,7 @@ struct zkc_acl_list *_wrap_zkc_lock_options_t_acl_get_capi_eaa5231196ad1db4(stru
 }
 
 
-void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, void *_swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -6417,7 +6654,7 @@ void _wrap_zkc_lock_options_t_data_set_capi_eaa5231196ad1db4(struct zkc_lock_opt
 }
 
 
-void *_wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+void *_wrap_zkc_lock_options_t_data_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -6430,7 +6667,7 @@ void *_wrap_zkc_lock_options_t_data_get_capi_eaa5231196ad1db4(struct zkc_lock_op
 }
 
 
-void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(struct zkc_lock_options *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t arg2 ;
   
@@ -6442,7 +6679,7 @@ void _wrap_zkc_lock_options_t_data_len_set_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+long long _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -6455,7 +6692,7 @@ long long _wrap_zkc_lock_options_t_data_len_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4() {
+struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_zkcgo() {
   struct zkc_lock_options *result = 0 ;
   struct zkc_lock_options *_swig_go_result;
   
@@ -6466,7 +6703,7 @@ struct zkc_lock_options *_wrap_new_zkc_lock_options_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_options *_swig_go_0) {
+void _wrap_delete_zkc_lock_options_t_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
   struct zkc_lock_options *arg1 = (struct zkc_lock_options *) 0 ;
   
   arg1 = *(struct zkc_lock_options **)&_swig_go_0; 
@@ -6476,7 +6713,7 @@ void _wrap_delete_zkc_lock_options_t_capi_eaa5231196ad1db4(struct zkc_lock_optio
 }
 
 
-void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -6500,7 +6737,7 @@ void _wrap_zkc_lock_lease_t_path_set_capi_eaa5231196ad1db4(struct zkc_lock_lease
 }
 
 
-_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6513,7 +6750,7 @@ _gostring_ _wrap_zkc_lock_lease_t_path_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6525,7 +6762,7 @@ void _wrap_zkc_lock_lease_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-long long _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6538,7 +6775,7 @@ long long _wrap_zkc_lock_lease_t_session_id_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, long long _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t arg2 ;
   
@@ -6550,7 +6787,7 @@ void _wrap_zkc_lock_lease_t_token_set_capi_eaa5231196ad1db4(struct zkc_lock_leas
 }
 
 
-long long _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+long long _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6563,7 +6800,7 @@ long long _wrap_zkc_lock_lease_t_token_get_capi_eaa5231196ad1db4(struct zkc_lock
 }
 
 
-struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4() {
+struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_zkcgo() {
   struct zkc_lock_lease *result = 0 ;
   struct zkc_lock_lease *_swig_go_result;
   
@@ -6574,7 +6811,7 @@ struct zkc_lock_lease *_wrap_new_zkc_lock_lease_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0) {
+void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(struct zkc_lock_lease *_swig_go_0) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   
   arg1 = *(struct zkc_lock_lease **)&_swig_go_0; 
@@ -6584,7 +6821,7 @@ void _wrap_delete_zkc_lock_lease_t_capi_eaa5231196ad1db4(struct zkc_lock_lease *
 }
 
 
-intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -6595,7 +6832,7 @@ intgo _wrap_ZKC_LOCK_FOREVER_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_lock_open_capi_zkcgo(zkc_lock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_lock_t **arg1 = (zkc_lock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6620,7 +6857,7 @@ intgo _wrap_zkc_lock_open_capi_eaa5231196ad1db4(zkc_lock_t **_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+void _wrap_zkc_lock_close_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   
   arg1 = *(zkc_lock_t **)&_swig_go_0; 
@@ -6630,7 +6867,7 @@ void _wrap_zkc_lock_close_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_acquire_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6647,7 +6884,7 @@ intgo _wrap_zkc_lock_acquire_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_
 }
 
 
-intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_lock_release_capi_zkcgo(struct zkc_lock *_swig_go_0, intgo _swig_go_1) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int arg2 ;
   int result;
@@ -6662,7 +6899,7 @@ intgo _wrap_zkc_lock_release_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_cancel_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6675,7 +6912,7 @@ intgo _wrap_zkc_lock_cancel_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_valid_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6688,7 +6925,7 @@ intgo _wrap_zkc_lock_valid_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_lease_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_lock_lease_t *arg1 = (zkc_lock_lease_t *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6703,7 +6940,7 @@ intgo _wrap_zkc_lock_lease_capi_eaa5231196ad1db4(struct zkc_lock_lease *_swig_go
 }
 
 
-intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
+intgo _wrap_zkc_lock_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_lock *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int result;
@@ -6719,7 +6956,7 @@ intgo _wrap_zkc_lock_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struc
 }
 
 
-intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+intgo _wrap_zkc_lock_events_fd_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6732,7 +6969,7 @@ intgo _wrap_zkc_lock_events_fd_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_lock_events_next_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_lock *_swig_go_1, intgo _swig_go_2) {
   int *arg1 = (int *) 0 ;
   zkc_lock_t *arg2 = (zkc_lock_t *) 0 ;
   int arg3 ;
@@ -6760,7 +6997,7 @@ intgo _wrap_zkc_lock_events_next_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, str
 }
 
 
-_gostring_ _wrap_zkc_lock_path_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0) {
+_gostring_ _wrap_zkc_lock_path_capi_zkcgo(struct zkc_lock *_swig_go_0) {
   zkc_lock_t *arg1 = (zkc_lock_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6773,7 +7010,7 @@ _gostring_ _wrap_zkc_lock_path_capi_eaa5231196ad1db4(struct zkc_lock *_swig_go_0
 }
 
 
-intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
+intgo _wrap_zkc_rwlock_open_capi_zkcgo(zkc_rwlock_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_lock_options *_swig_go_3) {
   zkc_rwlock_t **arg1 = (zkc_rwlock_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6798,7 +7035,7 @@ intgo _wrap_zkc_rwlock_open_capi_eaa5231196ad1db4(zkc_rwlock_t **_swig_go_0, str
 }
 
 
-void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+void _wrap_zkc_rwlock_close_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   
   arg1 = *(zkc_rwlock_t **)&_swig_go_0; 
@@ -6808,7 +7045,7 @@ void _wrap_zkc_rwlock_close_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0)
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_read_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6821,7 +7058,7 @@ struct zkc_lock *_wrap_zkc_rwlock_read_capi_eaa5231196ad1db4(struct zkc_rwlock *
 }
 
 
-struct zkc_lock *_wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(struct zkc_rwlock *_swig_go_0) {
+struct zkc_lock *_wrap_zkc_rwlock_write_capi_zkcgo(struct zkc_rwlock *_swig_go_0) {
   zkc_rwlock_t *arg1 = (zkc_rwlock_t *) 0 ;
   zkc_lock_t *result = 0 ;
   struct zkc_lock *_swig_go_result;
@@ -6834,7 +7071,7 @@ struct zkc_lock *_wrap_zkc_rwlock_write_capi_eaa5231196ad1db4(struct zkc_rwlock 
 }
 
 
-intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
+intgo _wrap_zkc_semaphore_open_capi_zkcgo(zkc_semaphore_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, struct zkc_lock_options *_swig_go_4) {
   zkc_semaphore_t **arg1 = (zkc_semaphore_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -6861,7 +7098,7 @@ intgo _wrap_zkc_semaphore_open_capi_eaa5231196ad1db4(zkc_semaphore_t **_swig_go_
 }
 
 
-void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(struct zkc_semaphore *_swig_go_0) {
+void _wrap_zkc_semaphore_close_capi_zkcgo(struct zkc_semaphore *_swig_go_0) {
   zkc_semaphore_t *arg1 = (zkc_semaphore_t *) 0 ;
   
   arg1 = *(zkc_semaphore_t **)&_swig_go_0; 
@@ -6871,7 +7108,7 @@ void _wrap_zkc_semaphore_close_capi_eaa5231196ad1db4(struct zkc_semaphore *_swig
 }
 
 
-intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
+intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(zkc_semaphore_lease_t **_swig_go_0, struct zkc_semaphore *_swig_go_1, intgo _swig_go_2) {
   zkc_semaphore_lease_t **arg1 = (zkc_semaphore_lease_t **) 0 ;
   zkc_semaphore_t *arg2 = (zkc_semaphore_t *) 0 ;
   int arg3 ;
@@ -6889,7 +7126,7 @@ intgo _wrap_zkc_semaphore_acquire_capi_eaa5231196ad1db4(zkc_semaphore_lease_t **
 }
 
 
-intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_semaphore_release_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0, intgo _swig_go_1) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int arg2 ;
   int result;
@@ -6904,7 +7141,7 @@ intgo _wrap_zkc_semaphore_release_capi_eaa5231196ad1db4(struct zkc_semaphore_lea
 }
 
 
-void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+void _wrap_zkc_semaphore_lease_free_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   
   arg1 = *(zkc_semaphore_lease_t **)&_swig_go_0; 
@@ -6914,7 +7151,7 @@ void _wrap_zkc_semaphore_lease_free_capi_eaa5231196ad1db4(struct zkc_semaphore_l
 }
 
 
-intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6927,7 +7164,7 @@ intgo _wrap_zkc_semaphore_lease_valid_capi_eaa5231196ad1db4(struct zkc_semaphore
 }
 
 
-_gostring_ _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+_gostring_ _wrap_zkc_semaphore_lease_path_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -6940,7 +7177,7 @@ _gostring_ _wrap_zkc_semaphore_lease_path_capi_eaa5231196ad1db4(struct zkc_semap
 }
 
 
-long long _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(struct zkc_semaphore_lease *_swig_go_0) {
+long long _wrap_zkc_semaphore_lease_token_capi_zkcgo(struct zkc_semaphore_lease *_swig_go_0) {
   zkc_semaphore_lease_t *arg1 = (zkc_semaphore_lease_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -6953,7 +7190,7 @@ long long _wrap_zkc_semaphore_lease_token_capi_eaa5231196ad1db4(struct zkc_semap
 }
 
 
-intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
+intgo _wrap_zkc_semaphore_fence_capi_zkcgo(zkc_multi_t **_swig_go_0, struct zkc_semaphore_lease *_swig_go_1) {
   zkc_multi_t **arg1 = (zkc_multi_t **) 0 ;
   zkc_semaphore_lease_t *arg2 = (zkc_semaphore_lease_t *) 0 ;
   int result;
@@ -6969,7 +7206,7 @@ intgo _wrap_zkc_semaphore_fence_capi_eaa5231196ad1db4(zkc_multi_t **_swig_go_0, 
 }
 
 
-void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -6981,7 +7218,7 @@ void _wrap_zkc_counter_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -6994,7 +7231,7 @@ intgo _wrap_zkc_counter_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_shards_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7006,7 +7243,7 @@ void _wrap_zkc_counter_options_t_shards_set_capi_eaa5231196ad1db4(struct zkc_cou
 }
 
 
-intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_shards_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7019,7 +7256,7 @@ intgo _wrap_zkc_counter_options_t_shards_get_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_options_t_timeout_ms_set_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int arg2 ;
   
@@ -7031,7 +7268,7 @@ void _wrap_zkc_counter_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7044,7 +7281,7 @@ intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db4() {
+struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_zkcgo() {
   struct zkc_counter_options *result = 0 ;
   struct zkc_counter_options *_swig_go_result;
   
@@ -7055,7 +7292,7 @@ struct zkc_counter_options *_wrap_new_zkc_counter_options_t_capi_eaa5231196ad1db
 }
 
 
-void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter_options *_swig_go_0) {
+void _wrap_delete_zkc_counter_options_t_capi_zkcgo(struct zkc_counter_options *_swig_go_0) {
   struct zkc_counter_options *arg1 = (struct zkc_counter_options *) 0 ;
   
   arg1 = *(struct zkc_counter_options **)&_swig_go_0; 
@@ -7065,7 +7302,7 @@ void _wrap_delete_zkc_counter_options_t_capi_eaa5231196ad1db4(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
+intgo _wrap_zkc_counter_open_capi_zkcgo(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7090,7 +7327,7 @@ intgo _wrap_zkc_counter_open_capi_eaa5231196ad1db4(zkc_counter_t **_swig_go_0, s
 }
 
 
-void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
+void _wrap_zkc_counter_close_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   
   arg1 = *(zkc_counter_t **)&_swig_go_0; 
@@ -7100,7 +7337,7 @@ void _wrap_zkc_counter_close_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_
 }
 
 
-intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
+intgo _wrap_zkc_counter_get_capi_zkcgo(long long *_swig_go_0, struct zkc_counter *_swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int result;
@@ -7115,7 +7352,7 @@ intgo _wrap_zkc_counter_get_capi_eaa5231196ad1db4(long long *_swig_go_0, struct 
 }
 
 
-void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, long long _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t arg2 ;
   
@@ -7127,7 +7364,7 @@ void _wrap_zkc_counter_outcome_t_value_set_capi_eaa5231196ad1db4(struct zkc_coun
 }
 
 
-long long _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+long long _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7140,7 +7377,7 @@ long long _wrap_zkc_counter_outcome_t_value_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t arg2 ;
   
@@ -7152,7 +7389,7 @@ void _wrap_zkc_counter_outcome_t_version_set_capi_eaa5231196ad1db4(struct zkc_co
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -7165,7 +7402,7 @@ intgo _wrap_zkc_counter_outcome_t_version_get_capi_eaa5231196ad1db4(struct zkc_c
 }
 
 
-void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, intgo _swig_go_1) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int arg2 ;
   
@@ -7177,7 +7414,7 @@ void _wrap_zkc_counter_outcome_t_shard_set_capi_eaa5231196ad1db4(struct zkc_coun
 }
 
 
-intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7190,7 +7427,7 @@ intgo _wrap_zkc_counter_outcome_t_shard_get_capi_eaa5231196ad1db4(struct zkc_cou
 }
 
 
-struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db4() {
+struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_zkcgo() {
   struct zkc_counter_outcome *result = 0 ;
   struct zkc_counter_outcome *_swig_go_result;
   
@@ -7201,7 +7438,7 @@ struct zkc_counter_outcome *_wrap_new_zkc_counter_outcome_t_capi_eaa5231196ad1db
 }
 
 
-void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0) {
+void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0) {
   struct zkc_counter_outcome *arg1 = (struct zkc_counter_outcome *) 0 ;
   
   arg1 = *(struct zkc_counter_outcome **)&_swig_go_0; 
@@ -7211,7 +7448,7 @@ void _wrap_delete_zkc_counter_outcome_t_capi_eaa5231196ad1db4(struct zkc_counter
 }
 
 
-intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7239,7 +7476,7 @@ intgo _wrap_zkc_counter_add_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_counter_add_ex_capi_zkcgo(struct zkc_counter_outcome *_swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2) {
   zkc_counter_outcome_t *arg1 = (zkc_counter_outcome_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7256,7 +7493,7 @@ intgo _wrap_zkc_counter_add_ex_capi_eaa5231196ad1db4(struct zkc_counter_outcome 
 }
 
 
-intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_counter_cas_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_counter *_swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   int64_t *arg1 = (int64_t *) 0 ;
   zkc_counter_t *arg2 = (zkc_counter_t *) 0 ;
   int64_t arg3 ;
@@ -7286,7 +7523,7 @@ intgo _wrap_zkc_counter_cas_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_zkc_counter_set_capi_zkcgo(struct zkc_counter *_swig_go_0, long long _swig_go_1) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   int64_t arg2 ;
   int result;
@@ -7301,7 +7538,7 @@ intgo _wrap_zkc_counter_set_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0
 }
 
 
-_gostring_ _wrap_zkc_counter_path_capi_eaa5231196ad1db4(struct zkc_counter *_swig_go_0) {
+_gostring_ _wrap_zkc_counter_path_capi_zkcgo(struct zkc_counter *_swig_go_0) {
   zkc_counter_t *arg1 = (zkc_counter_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7314,7 +7551,7 @@ _gostring_ _wrap_zkc_counter_path_capi_eaa5231196ad1db4(struct zkc_counter *_swi
 }
 
 
-void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(char *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_counter_encode_capi_zkcgo(char *_swig_go_0, long long _swig_go_1) {
   unsigned char *arg1 ;
   int64_t arg2 ;
   
@@ -7326,7 +7563,7 @@ void _wrap_zkc_counter_encode_capi_eaa5231196ad1db4(char *_swig_go_0, long long 
 }
 
 
-intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(long long *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkc_counter_decode_capi_zkcgo(long long *_swig_go_0, _goslice_ _swig_go_1) {
   int64_t *arg1 = (int64_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -7345,7 +7582,7 @@ intgo _wrap_zkc_counter_decode_capi_eaa5231196ad1db4(long long *_swig_go_0, _gos
 }
 
 
-void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7357,7 +7594,7 @@ void _wrap_zkc_queue_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7370,7 +7607,7 @@ intgo _wrap_zkc_queue_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_que
 }
 
 
-void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7382,7 +7619,7 @@ void _wrap_zkc_queue_options_t_flags_set_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_flags_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7395,7 +7632,7 @@ intgo _wrap_zkc_queue_options_t_flags_get_capi_eaa5231196ad1db4(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_options_t_bucket_size_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int arg2 ;
   
@@ -7407,7 +7644,7 @@ void _wrap_zkc_queue_options_t_bucket_size_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7420,7 +7657,7 @@ intgo _wrap_zkc_queue_options_t_bucket_size_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+void _wrap_zkc_queue_options_t_acl_set_capi_zkcgo(struct zkc_queue_options *_swig_go_0, struct zkc_acl_list *_swig_go_1) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
   
@@ -7432,7 +7669,7 @@ void _wrap_zkc_queue_options_t_acl_set_capi_eaa5231196ad1db4(struct zkc_queue_op
 }
 
 
-struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   zkc_acl_list_t *result = 0 ;
   struct zkc_acl_list *_swig_go_result;
@@ -7445,7 +7682,7 @@ struct zkc_acl_list *_wrap_zkc_queue_options_t_acl_get_capi_eaa5231196ad1db4(str
 }
 
 
-struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4() {
+struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_zkcgo() {
   struct zkc_queue_options *result = 0 ;
   struct zkc_queue_options *_swig_go_result;
   
@@ -7456,7 +7693,7 @@ struct zkc_queue_options *_wrap_new_zkc_queue_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_options *_swig_go_0) {
+void _wrap_delete_zkc_queue_options_t_capi_zkcgo(struct zkc_queue_options *_swig_go_0) {
   struct zkc_queue_options *arg1 = (struct zkc_queue_options *) 0 ;
   
   arg1 = *(struct zkc_queue_options **)&_swig_go_0; 
@@ -7466,7 +7703,7 @@ void _wrap_delete_zkc_queue_options_t_capi_eaa5231196ad1db4(struct zkc_queue_opt
 }
 
 
-void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7491,7 +7728,7 @@ void _wrap_zkc_queue_item_t_name_set_capi_eaa5231196ad1db4(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_name_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7504,7 +7741,7 @@ _gostring_ _wrap_zkc_queue_item_t_name_get_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7529,7 +7766,7 @@ void _wrap_zkc_queue_item_t_data_set_capi_eaa5231196ad1db4(struct zkc_queue_item
 }
 
 
-_gostring_ _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_item_t_data_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7542,7 +7779,7 @@ _gostring_ _wrap_zkc_queue_item_t_data_get_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t arg2 ;
   
@@ -7554,7 +7791,7 @@ void _wrap_zkc_queue_item_t_len_set_capi_eaa5231196ad1db4(struct zkc_queue_item 
 }
 
 
-long long _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_len_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -7567,7 +7804,7 @@ long long _wrap_zkc_queue_item_t_len_get_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, intgo _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int arg2 ;
   
@@ -7579,7 +7816,7 @@ void _wrap_zkc_queue_item_t_priority_set_capi_eaa5231196ad1db4(struct zkc_queue_
 }
 
 
-intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7592,7 +7829,7 @@ intgo _wrap_zkc_queue_item_t_priority_get_capi_eaa5231196ad1db4(struct zkc_queue
 }
 
 
-void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(struct zkc_queue_item *_swig_go_0, long long _swig_go_1) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t arg2 ;
   
@@ -7604,7 +7841,7 @@ void _wrap_zkc_queue_item_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_queu
 }
 
 
-long long _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+long long _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -7617,7 +7854,7 @@ long long _wrap_zkc_queue_item_t_session_id_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4() {
+struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_zkcgo() {
   struct zkc_queue_item *result = 0 ;
   struct zkc_queue_item *_swig_go_result;
   
@@ -7628,7 +7865,7 @@ struct zkc_queue_item *_wrap_new_zkc_queue_item_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+void _wrap_delete_zkc_queue_item_t_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   struct zkc_queue_item *arg1 = (struct zkc_queue_item *) 0 ;
   
   arg1 = *(struct zkc_queue_item **)&_swig_go_0; 
@@ -7638,7 +7875,7 @@ void _wrap_delete_zkc_queue_item_t_capi_eaa5231196ad1db4(struct zkc_queue_item *
 }
 
 
-void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(struct zkc_queue_item *_swig_go_0) {
+void _wrap_zkc_queue_item_free_capi_zkcgo(struct zkc_queue_item *_swig_go_0) {
   zkc_queue_item_t *arg1 = (zkc_queue_item_t *) 0 ;
   
   arg1 = *(zkc_queue_item_t **)&_swig_go_0; 
@@ -7648,7 +7885,7 @@ void _wrap_zkc_queue_item_free_capi_eaa5231196ad1db4(struct zkc_queue_item *_swi
 }
 
 
-intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
+intgo _wrap_zkc_queue_open_capi_zkcgo(zkc_queue_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_queue_options *_swig_go_3) {
   zkc_queue_t **arg1 = (zkc_queue_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -7673,7 +7910,7 @@ intgo _wrap_zkc_queue_open_capi_eaa5231196ad1db4(zkc_queue_t **_swig_go_0, struc
 }
 
 
-void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
+void _wrap_zkc_queue_close_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
@@ -7683,7 +7920,7 @@ void _wrap_zkc_queue_close_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_put_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   char **arg1 = (char **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -7720,7 +7957,7 @@ intgo _wrap_zkc_queue_put_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct z
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   void **arg2 = (void **) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -7741,7 +7978,7 @@ intgo _wrap_zkc_queue_put_many_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_
 }
 
 
-intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_queue_take_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int arg3 ;
@@ -7761,7 +7998,7 @@ intgo _wrap_zkc_queue_take_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7776,7 +8013,7 @@ intgo _wrap_zkc_queue_ack_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, st
 }
 
 
-intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
+intgo _wrap_zkc_queue_release_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_item *_swig_go_1) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   zkc_queue_item_t *arg2 = (zkc_queue_item_t *) 0 ;
   int result;
@@ -7791,7 +8028,7 @@ intgo _wrap_zkc_queue_release_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0
 }
 
 
-intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
+intgo _wrap_zkc_queue_peek_capi_zkcgo(zkc_queue_item_t **_swig_go_0, struct zkc_queue *_swig_go_1) {
   zkc_queue_item_t **arg1 = (zkc_queue_item_t **) 0 ;
   zkc_queue_t *arg2 = (zkc_queue_t *) 0 ;
   int result;
@@ -7807,7 +8044,7 @@ intgo _wrap_zkc_queue_peek_capi_eaa5231196ad1db4(zkc_queue_item_t **_swig_go_0, 
 }
 
 
-intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
+intgo _wrap_zkc_queue_size_capi_zkcgo(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc_queue *_swig_go_2) {
   size_t *arg1 = (size_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   zkc_queue_t *arg3 = (zkc_queue_t *) 0 ;
@@ -7846,7 +8083,7 @@ intgo _wrap_zkc_queue_size_capi_eaa5231196ad1db4(_goslice_ _swig_go_0, _goslice_
 }
 
 
-_gostring_ _wrap_zkc_queue_path_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go_0) {
+_gostring_ _wrap_zkc_queue_path_capi_zkcgo(struct zkc_queue *_swig_go_0) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7859,7 +8096,7 @@ _gostring_ _wrap_zkc_queue_path_capi_eaa5231196ad1db4(struct zkc_queue *_swig_go
 }
 
 
-void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_field_t_name_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -7883,7 +8120,7 @@ void _wrap_zkc_index_field_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_fie
 }
 
 
-_gostring_ _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+_gostring_ _wrap_zkc_index_field_t_name_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -7896,7 +8133,7 @@ _gostring_ _wrap_zkc_index_field_t_name_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(struct zkc_index_field *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int arg2 ;
   
@@ -7908,7 +8145,7 @@ void _wrap_zkc_index_field_t_flags_set_capi_eaa5231196ad1db4(struct zkc_index_fi
 }
 
 
-intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -7921,7 +8158,7 @@ intgo _wrap_zkc_index_field_t_flags_get_capi_eaa5231196ad1db4(struct zkc_index_f
 }
 
 
-struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4() {
+struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_zkcgo() {
   struct zkc_index_field *result = 0 ;
   struct zkc_index_field *_swig_go_result;
   
@@ -7932,7 +8169,7 @@ struct zkc_index_field *_wrap_new_zkc_index_field_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(struct zkc_index_field *_swig_go_0) {
+void _wrap_delete_zkc_index_field_t_capi_zkcgo(struct zkc_index_field *_swig_go_0) {
   struct zkc_index_field *arg1 = (struct zkc_index_field *) 0 ;
   
   arg1 = *(struct zkc_index_field **)&_swig_go_0; 
@@ -7942,7 +8179,7 @@ void _wrap_delete_zkc_index_field_t_capi_eaa5231196ad1db4(struct zkc_index_field
 }
 
 
-intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_create_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, struct zkc_index_field *_swig_go_2, long long _swig_go_3) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   zkc_index_field_t *arg3 = (zkc_index_field_t *) 0 ;
@@ -7966,7 +8203,7 @@ intgo _wrap_zkc_index_create_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gost
 }
 
 
-intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
+intgo _wrap_zkc_index_drop_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   char *arg2 = (char *) 0 ;
   int result;
@@ -7986,7 +8223,7 @@ intgo _wrap_zkc_index_drop_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, _gostri
 }
 
 
-void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_version_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -7998,7 +8235,7 @@ void _wrap_zkc_index_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8011,7 +8248,7 @@ intgo _wrap_zkc_index_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8023,7 +8260,7 @@ void _wrap_zkc_index_options_t_cache_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8036,7 +8273,7 @@ intgo _wrap_zkc_index_options_t_cache_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_cache_records_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8048,7 +8285,7 @@ void _wrap_zkc_index_options_t_cache_records_set_capi_eaa5231196ad1db4(struct zk
 }
 
 
-intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_cache_records_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8061,7 +8298,7 @@ intgo _wrap_zkc_index_options_t_cache_records_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_options_t_timeout_ms_set_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int arg2 ;
   
@@ -8073,7 +8310,7 @@ void _wrap_zkc_index_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -8086,7 +8323,7 @@ intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4() {
+struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_zkcgo() {
   struct zkc_index_options *result = 0 ;
   struct zkc_index_options *_swig_go_result;
   
@@ -8097,7 +8334,7 @@ struct zkc_index_options *_wrap_new_zkc_index_options_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_options *_swig_go_0) {
+void _wrap_delete_zkc_index_options_t_capi_zkcgo(struct zkc_index_options *_swig_go_0) {
   struct zkc_index_options *arg1 = (struct zkc_index_options *) 0 ;
   
   arg1 = *(struct zkc_index_options **)&_swig_go_0; 
@@ -8107,7 +8344,7 @@ void _wrap_delete_zkc_index_options_t_capi_eaa5231196ad1db4(struct zkc_index_opt
 }
 
 
-intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
+intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
   zkc_index_t **arg1 = (zkc_index_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8131,7 +8368,7 @@ intgo _wrap_zkc_index_open_capi_eaa5231196ad1db4(struct zkc_index **_swig_go_0, 
 }
 
 
-void _wrap_zkc_index_close_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
+void _wrap_zkc_index_close_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
@@ -8141,7 +8378,7 @@ void _wrap_zkc_index_close_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
 }
 
 
-long long _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0) {
+long long _wrap_zkc_index_field_count_capi_zkcgo(struct zkc_index *_swig_go_0) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8154,7 +8391,7 @@ long long _wrap_zkc_index_field_count_capi_eaa5231196ad1db4(struct zkc_index *_s
 }
 
 
-intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_index_field_at_capi_zkcgo(_gostring_* _swig_go_0, intgo *_swig_go_1, struct zkc_index *_swig_go_2, long long _swig_go_3) {
   char **arg1 = (char **) 0 ;
   int *arg2 = (int *) 0 ;
   zkc_index_t *arg3 = (zkc_index_t *) 0 ;
@@ -8187,7 +8424,7 @@ intgo _wrap_zkc_index_field_at_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, int
 }
 
 
-void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8211,7 +8448,7 @@ void _wrap_zkc_index_kv_t_name_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_s
 }
 
 
-_gostring_ _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+_gostring_ _wrap_zkc_index_kv_t_name_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8224,7 +8461,7 @@ _gostring_ _wrap_zkc_index_kv_t_name_get_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
+void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, void *_swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -8236,7 +8473,7 @@ void _wrap_zkc_index_kv_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_
 }
 
 
-void *_wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+void *_wrap_zkc_index_kv_t_value_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -8249,7 +8486,7 @@ void *_wrap_zkc_index_kv_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_kv *
 }
 
 
-void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(struct zkc_index_kv *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t arg2 ;
   
@@ -8261,7 +8498,7 @@ void _wrap_zkc_index_kv_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_kv *_sw
 }
 
 
-long long _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+long long _wrap_zkc_index_kv_t_len_get_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8274,7 +8511,7 @@ long long _wrap_zkc_index_kv_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_kv
 }
 
 
-struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4() {
+struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_zkcgo() {
   struct zkc_index_kv *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
   
@@ -8285,7 +8522,7 @@ struct zkc_index_kv *_wrap_new_zkc_index_kv_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(struct zkc_index_kv *_swig_go_0) {
+void _wrap_delete_zkc_index_kv_t_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
   struct zkc_index_kv *arg1 = (struct zkc_index_kv *) 0 ;
   
   arg1 = *(struct zkc_index_kv **)&_swig_go_0; 
@@ -8295,7 +8532,7 @@ void _wrap_delete_zkc_index_kv_t_capi_eaa5231196ad1db4(struct zkc_index_kv *_swi
 }
 
 
-intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8324,7 +8561,7 @@ intgo _wrap_zkc_index_put_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, vo
 }
 
 
-intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -8343,7 +8580,7 @@ intgo _wrap_zkc_index_delete_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0,
 }
 
 
-void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_id_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8368,7 +8605,7 @@ void _wrap_zkc_index_record_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_reco
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_id_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8381,7 +8618,7 @@ _gostring_ _wrap_zkc_index_record_t_id_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8393,7 +8630,7 @@ void _wrap_zkc_index_record_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8406,7 +8643,7 @@ long long _wrap_zkc_index_record_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_record_t_data_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8431,7 +8668,7 @@ void _wrap_zkc_index_record_t_data_set_capi_eaa5231196ad1db4(struct zkc_index_re
 }
 
 
-_gostring_ _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+_gostring_ _wrap_zkc_index_record_t_data_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8444,7 +8681,7 @@ _gostring_ _wrap_zkc_index_record_t_data_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_len_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8456,7 +8693,7 @@ void _wrap_zkc_index_record_t_len_set_capi_eaa5231196ad1db4(struct zkc_index_rec
 }
 
 
-long long _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_len_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8469,7 +8706,7 @@ long long _wrap_zkc_index_record_t_len_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t arg2 ;
   
@@ -8481,7 +8718,7 @@ void _wrap_zkc_index_record_t_nfields_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+long long _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8494,7 +8731,7 @@ long long _wrap_zkc_index_record_t_nfields_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
+void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, struct zkc_index_kv *_swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *arg2 = (zkc_index_kv_t *) 0 ;
   
@@ -8506,7 +8743,7 @@ void _wrap_zkc_index_record_t_fields_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   zkc_index_kv_t *result = 0 ;
   struct zkc_index_kv *_swig_go_result;
@@ -8519,7 +8756,7 @@ struct zkc_index_kv *_wrap_zkc_index_record_t_fields_get_capi_eaa5231196ad1db4(s
 }
 
 
-void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_record_t_version_set_capi_zkcgo(struct zkc_index_record *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t arg2 ;
   
@@ -8531,7 +8768,7 @@ void _wrap_zkc_index_record_t_version_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -8544,7 +8781,7 @@ intgo _wrap_zkc_index_record_t_version_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4() {
+struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_zkcgo() {
   struct zkc_index_record *result = 0 ;
   struct zkc_index_record *_swig_go_result;
   
@@ -8555,7 +8792,7 @@ struct zkc_index_record *_wrap_new_zkc_index_record_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+void _wrap_delete_zkc_index_record_t_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   struct zkc_index_record *arg1 = (struct zkc_index_record *) 0 ;
   
   arg1 = *(struct zkc_index_record **)&_swig_go_0; 
@@ -8565,7 +8802,7 @@ void _wrap_delete_zkc_index_record_t_capi_eaa5231196ad1db4(struct zkc_index_reco
 }
 
 
-void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(struct zkc_index_record *_swig_go_0) {
+void _wrap_zkc_index_record_free_capi_zkcgo(struct zkc_index_record *_swig_go_0) {
   zkc_index_record_t *arg1 = (zkc_index_record_t *) 0 ;
   
   arg1 = *(zkc_index_record_t **)&_swig_go_0; 
@@ -8575,7 +8812,7 @@ void _wrap_zkc_index_record_free_capi_eaa5231196ad1db4(struct zkc_index_record *
 }
 
 
-intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
   zkc_index_record_t **arg1 = (zkc_index_record_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -8596,7 +8833,7 @@ intgo _wrap_zkc_index_get_capi_eaa5231196ad1db4(struct zkc_index_record **_swig_
 }
 
 
-void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8620,7 +8857,7 @@ void _wrap_zkc_index_hit_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_s
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_id_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8633,7 +8870,7 @@ _gostring_ _wrap_zkc_index_hit_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_h
 }
 
 
-void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8645,7 +8882,7 @@ void _wrap_zkc_index_hit_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8658,7 +8895,7 @@ long long _wrap_zkc_index_hit_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -8682,7 +8919,7 @@ void _wrap_zkc_index_hit_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_hit 
 }
 
 
-_gostring_ _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+_gostring_ _wrap_zkc_index_hit_t_value_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -8695,7 +8932,7 @@ _gostring_ _wrap_zkc_index_hit_t_value_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(struct zkc_index_hit *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t arg2 ;
   
@@ -8707,7 +8944,7 @@ void _wrap_zkc_index_hit_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-long long _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+long long _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8720,7 +8957,7 @@ long long _wrap_zkc_index_hit_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_i
 }
 
 
-struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4() {
+struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_zkcgo() {
   struct zkc_index_hit *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
   
@@ -8731,7 +8968,7 @@ struct zkc_index_hit *_wrap_new_zkc_index_hit_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(struct zkc_index_hit *_swig_go_0) {
+void _wrap_delete_zkc_index_hit_t_capi_zkcgo(struct zkc_index_hit *_swig_go_0) {
   struct zkc_index_hit *arg1 = (struct zkc_index_hit *) 0 ;
   
   arg1 = *(struct zkc_index_hit **)&_swig_go_0; 
@@ -8741,7 +8978,7 @@ void _wrap_delete_zkc_index_hit_t_capi_eaa5231196ad1db4(struct zkc_index_hit *_s
 }
 
 
-void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t arg2 ;
   
@@ -8753,7 +8990,7 @@ void _wrap_zkc_index_hits_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-long long _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+long long _wrap_zkc_index_hits_t_count_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -8766,7 +9003,7 @@ long long _wrap_zkc_index_hits_t_count_get_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
+void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(struct zkc_index_hits *_swig_go_0, struct zkc_index_hit *_swig_go_1) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *arg2 = (zkc_index_hit_t *) 0 ;
   
@@ -8778,7 +9015,7 @@ void _wrap_zkc_index_hits_t_items_set_capi_eaa5231196ad1db4(struct zkc_index_hit
 }
 
 
-struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   zkc_index_hit_t *result = 0 ;
   struct zkc_index_hit *_swig_go_result;
@@ -8791,7 +9028,7 @@ struct zkc_index_hit *_wrap_zkc_index_hits_t_items_get_capi_eaa5231196ad1db4(str
 }
 
 
-struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4() {
+struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_zkcgo() {
   struct zkc_index_hits *result = 0 ;
   struct zkc_index_hits *_swig_go_result;
   
@@ -8802,7 +9039,7 @@ struct zkc_index_hits *_wrap_new_zkc_index_hits_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+void _wrap_delete_zkc_index_hits_t_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   struct zkc_index_hits *arg1 = (struct zkc_index_hits *) 0 ;
   
   arg1 = *(struct zkc_index_hits **)&_swig_go_0; 
@@ -8812,7 +9049,7 @@ void _wrap_delete_zkc_index_hits_t_capi_eaa5231196ad1db4(struct zkc_index_hits *
 }
 
 
-void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(struct zkc_index_hits *_swig_go_0) {
+void _wrap_zkc_index_hits_free_capi_zkcgo(struct zkc_index_hits *_swig_go_0) {
   zkc_index_hits_t *arg1 = (zkc_index_hits_t *) 0 ;
   
   arg1 = *(zkc_index_hits_t **)&_swig_go_0; 
@@ -8822,7 +9059,7 @@ void _wrap_zkc_index_hits_free_capi_eaa5231196ad1db4(struct zkc_index_hits *_swi
 }
 
 
-intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_find_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8852,7 +9089,7 @@ intgo _wrap_zkc_index_find_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_g
 }
 
 
-intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_prefix_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8882,7 +9119,7 @@ intgo _wrap_zkc_index_prefix_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig
 }
 
 
-intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
+intgo _wrap_zkc_index_range_capi_zkcgo(struct zkc_index_hits **_swig_go_0, struct zkc_index *_swig_go_1, _gostring_ _swig_go_2, void *_swig_go_3, long long _swig_go_4, void *_swig_go_5, long long _swig_go_6, long long _swig_go_7, intgo _swig_go_8) {
   zkc_index_hits_t **arg1 = (zkc_index_hits_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -8916,7 +9153,7 @@ intgo _wrap_zkc_index_range_capi_eaa5231196ad1db4(struct zkc_index_hits **_swig_
 }
 
 
-intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_index_sync_capi_zkcgo(struct zkc_index *_swig_go_0, intgo _swig_go_1) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   int arg2 ;
   int result;
@@ -8931,7 +9168,7 @@ intgo _wrap_zkc_index_sync_capi_eaa5231196ad1db4(struct zkc_index *_swig_go_0, i
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8943,7 +9180,7 @@ intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8955,7 +9192,7 @@ intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8967,7 +9204,7 @@ intgo _wrap_ZKC_INDEX_MISSING_UNIQUE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8979,7 +9216,7 @@ intgo _wrap_ZKC_INDEX_STALE_UNIQUE_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -8991,7 +9228,7 @@ intgo _wrap_ZKC_INDEX_UNIQUE_CONFLICT_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9003,7 +9240,7 @@ intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_eaa5231196ad1db4() {
 }
 
 
-intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo() {
   enum zkc_index_issue_kind result;
   intgo _swig_go_result;
   
@@ -9015,7 +9252,7 @@ intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int arg2 ;
   
@@ -9027,7 +9264,7 @@ void _wrap_zkc_index_issue_t_kind_set_capi_eaa5231196ad1db4(struct zkc_index_iss
 }
 
 
-intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9040,7 +9277,7 @@ intgo _wrap_zkc_index_issue_t_kind_get_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9065,7 +9302,7 @@ void _wrap_zkc_index_issue_t_field_set_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_field_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9078,7 +9315,7 @@ _gostring_ _wrap_zkc_index_issue_t_field_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9103,7 +9340,7 @@ void _wrap_zkc_index_issue_t_value_set_capi_eaa5231196ad1db4(struct zkc_index_is
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_value_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9116,7 +9353,7 @@ _gostring_ _wrap_zkc_index_issue_t_value_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9128,7 +9365,7 @@ void _wrap_zkc_index_issue_t_value_len_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9141,7 +9378,7 @@ long long _wrap_zkc_index_issue_t_value_len_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9166,7 +9403,7 @@ void _wrap_zkc_index_issue_t_id_set_capi_eaa5231196ad1db4(struct zkc_index_issue
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_id_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9179,7 +9416,7 @@ _gostring_ _wrap_zkc_index_issue_t_id_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t arg2 ;
   
@@ -9191,7 +9428,7 @@ void _wrap_zkc_index_issue_t_id_len_set_capi_eaa5231196ad1db4(struct zkc_index_i
 }
 
 
-long long _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+long long _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9204,7 +9441,7 @@ long long _wrap_zkc_index_issue_t_id_len_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9229,7 +9466,7 @@ void _wrap_zkc_index_issue_t_path_set_capi_eaa5231196ad1db4(struct zkc_index_iss
 }
 
 
-_gostring_ _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_t_path_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9242,7 +9479,7 @@ _gostring_ _wrap_zkc_index_issue_t_path_get_capi_eaa5231196ad1db4(struct zkc_ind
 }
 
 
-void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(struct zkc_index_issue *_swig_go_0, intgo _swig_go_1) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t arg2 ;
   
@@ -9254,7 +9491,7 @@ void _wrap_zkc_index_issue_t_version_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   int32_t result;
   intgo _swig_go_result;
@@ -9267,7 +9504,7 @@ intgo _wrap_zkc_index_issue_t_version_get_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4() {
+struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_zkcgo() {
   struct zkc_index_issue *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
   
@@ -9278,7 +9515,7 @@ struct zkc_index_issue *_wrap_new_zkc_index_issue_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(struct zkc_index_issue *_swig_go_0) {
+void _wrap_delete_zkc_index_issue_t_capi_zkcgo(struct zkc_index_issue *_swig_go_0) {
   struct zkc_index_issue *arg1 = (struct zkc_index_issue *) 0 ;
   
   arg1 = *(struct zkc_index_issue **)&_swig_go_0; 
@@ -9288,7 +9525,7 @@ void _wrap_delete_zkc_index_issue_t_capi_eaa5231196ad1db4(struct zkc_index_issue
 }
 
 
-void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_records_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9300,7 +9537,7 @@ void _wrap_zkc_index_report_t_records_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_records_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9313,7 +9550,7 @@ long long _wrap_zkc_index_report_t_records_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9325,7 +9562,7 @@ void _wrap_zkc_index_report_t_entries_set_capi_eaa5231196ad1db4(struct zkc_index
 }
 
 
-long long _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_entries_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9338,7 +9575,7 @@ long long _wrap_zkc_index_report_t_entries_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_count_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9350,7 +9587,7 @@ void _wrap_zkc_index_report_t_count_set_capi_eaa5231196ad1db4(struct zkc_index_r
 }
 
 
-long long _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_count_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9363,7 +9600,7 @@ long long _wrap_zkc_index_report_t_count_get_capi_eaa5231196ad1db4(struct zkc_in
 }
 
 
-void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
+void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, struct zkc_index_issue *_swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *arg2 = (zkc_index_issue_t *) 0 ;
   
@@ -9375,7 +9612,7 @@ void _wrap_zkc_index_report_t_issues_set_capi_eaa5231196ad1db4(struct zkc_index_
 }
 
 
-struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   zkc_index_issue_t *result = 0 ;
   struct zkc_index_issue *_swig_go_result;
@@ -9388,7 +9625,7 @@ struct zkc_index_issue *_wrap_zkc_index_report_t_issues_get_capi_eaa5231196ad1db
 }
 
 
-void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(struct zkc_index_report *_swig_go_0, long long _swig_go_1) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t arg2 ;
   
@@ -9400,7 +9637,7 @@ void _wrap_zkc_index_report_t_repaired_set_capi_eaa5231196ad1db4(struct zkc_inde
 }
 
 
-long long _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+long long _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9413,7 +9650,7 @@ long long _wrap_zkc_index_report_t_repaired_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4() {
+struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_zkcgo() {
   struct zkc_index_report *result = 0 ;
   struct zkc_index_report *_swig_go_result;
   
@@ -9424,7 +9661,7 @@ struct zkc_index_report *_wrap_new_zkc_index_report_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+void _wrap_delete_zkc_index_report_t_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   struct zkc_index_report *arg1 = (struct zkc_index_report *) 0 ;
   
   arg1 = *(struct zkc_index_report **)&_swig_go_0; 
@@ -9434,7 +9671,7 @@ void _wrap_delete_zkc_index_report_t_capi_eaa5231196ad1db4(struct zkc_index_repo
 }
 
 
-void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(struct zkc_index_report *_swig_go_0) {
+void _wrap_zkc_index_report_free_capi_zkcgo(struct zkc_index_report *_swig_go_0) {
   zkc_index_report_t *arg1 = (zkc_index_report_t *) 0 ;
   
   arg1 = *(zkc_index_report_t **)&_swig_go_0; 
@@ -9444,7 +9681,7 @@ void _wrap_zkc_index_report_free_capi_eaa5231196ad1db4(struct zkc_index_report *
 }
 
 
-_gostring_ _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
+_gostring_ _wrap_zkc_index_issue_name_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9457,7 +9694,7 @@ _gostring_ _wrap_zkc_index_issue_name_capi_eaa5231196ad1db4(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_verify_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9472,7 +9709,7 @@ intgo _wrap_zkc_index_verify_capi_eaa5231196ad1db4(struct zkc_index_report **_sw
 }
 
 
-intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
+intgo _wrap_zkc_index_rebuild_capi_zkcgo(struct zkc_index_report **_swig_go_0, struct zkc_index *_swig_go_1) {
   zkc_index_report_t **arg1 = (zkc_index_report_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   int result;
@@ -9487,7 +9724,7 @@ intgo _wrap_zkc_index_rebuild_capi_eaa5231196ad1db4(struct zkc_index_report **_s
 }
 
 
-intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9518,7 +9755,7 @@ intgo _wrap_zkc_index_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, void 
 }
 
 
-intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_decode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9558,7 +9795,7 @@ intgo _wrap_zkc_index_decode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gost
 }
 
 
-intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4() {
+intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
@@ -9569,7 +9806,7 @@ intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9581,7 +9818,7 @@ void _wrap_zkc_service_instance_t_version_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9594,7 +9831,7 @@ intgo _wrap_zkc_service_instance_t_version_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9618,7 +9855,7 @@ void _wrap_zkc_service_instance_t_id_set_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_id_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9631,7 +9868,7 @@ _gostring_ _wrap_zkc_service_instance_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9655,7 +9892,7 @@ void _wrap_zkc_service_instance_t_address_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_address_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9668,7 +9905,7 @@ _gostring_ _wrap_zkc_service_instance_t_address_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9680,7 +9917,7 @@ void _wrap_zkc_service_instance_t_port_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9693,7 +9930,7 @@ intgo _wrap_zkc_service_instance_t_port_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9705,7 +9942,7 @@ void _wrap_zkc_service_instance_t_weight_set_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9718,7 +9955,7 @@ intgo _wrap_zkc_service_instance_t_weight_get_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9730,7 +9967,7 @@ void _wrap_zkc_service_instance_t_draining_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9743,7 +9980,7 @@ intgo _wrap_zkc_service_instance_t_draining_get_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9767,7 +10004,7 @@ void _wrap_zkc_service_instance_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+_gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9780,7 +10017,7 @@ _gostring_ _wrap_zkc_service_instance_t_metadata_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t arg2 ;
   
@@ -9792,7 +10029,7 @@ void _wrap_zkc_service_instance_t_metadata_len_set_capi_eaa5231196ad1db4(struct 
 }
 
 
-long long _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+long long _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -9805,7 +10042,7 @@ long long _wrap_zkc_service_instance_t_metadata_len_get_capi_eaa5231196ad1db4(st
 }
 
 
-void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int arg2 ;
   
@@ -9817,7 +10054,7 @@ void _wrap_zkc_service_instance_t_replace_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9830,7 +10067,7 @@ intgo _wrap_zkc_service_instance_t_replace_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_eaa5231196ad1db4() {
+struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_zkcgo() {
   struct zkc_service_instance *result = 0 ;
   struct zkc_service_instance *_swig_go_result;
   
@@ -9841,7 +10078,7 @@ struct zkc_service_instance *_wrap_new_zkc_service_instance_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_service_instance *_swig_go_0) {
+void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance *_swig_go_0) {
   struct zkc_service_instance *arg1 = (struct zkc_service_instance *) 0 ;
   
   arg1 = *(struct zkc_service_instance **)&_swig_go_0; 
@@ -9851,7 +10088,7 @@ void _wrap_delete_zkc_service_instance_t_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
+intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9875,7 +10112,7 @@ intgo _wrap_zkc_service_reg_open_capi_eaa5231196ad1db4(struct zkc_service_reg **
 }
 
 
-intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_draining_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9890,7 +10127,7 @@ intgo _wrap_zkc_service_set_draining_capi_eaa5231196ad1db4(struct zkc_service_re
 }
 
 
-intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_set_weight_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9905,7 +10142,7 @@ intgo _wrap_zkc_service_set_weight_capi_eaa5231196ad1db4(struct zkc_service_reg 
 }
 
 
-intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_service_reg_wait_capi_zkcgo(struct zkc_service_reg *_swig_go_0, intgo _swig_go_1) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int arg2 ;
   int result;
@@ -9920,7 +10157,7 @@ intgo _wrap_zkc_service_reg_wait_capi_eaa5231196ad1db4(struct zkc_service_reg *_
 }
 
 
-_gostring_ _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+_gostring_ _wrap_zkc_service_reg_path_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9933,7 +10170,7 @@ _gostring_ _wrap_zkc_service_reg_path_capi_eaa5231196ad1db4(struct zkc_service_r
 }
 
 
-intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+intgo _wrap_zkc_service_unregister_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -9946,7 +10183,7 @@ intgo _wrap_zkc_service_unregister_capi_eaa5231196ad1db4(struct zkc_service_reg 
 }
 
 
-void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(struct zkc_service_reg *_swig_go_0) {
+void _wrap_zkc_service_reg_close_capi_zkcgo(struct zkc_service_reg *_swig_go_0) {
   zkc_service_reg_t *arg1 = (zkc_service_reg_t *) 0 ;
   
   arg1 = *(zkc_service_reg_t **)&_swig_go_0; 
@@ -9956,7 +10193,7 @@ void _wrap_zkc_service_reg_close_capi_eaa5231196ad1db4(struct zkc_service_reg *_
 }
 
 
-void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -9981,7 +10218,7 @@ void _wrap_zkc_service_entry_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_e
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -9994,7 +10231,7 @@ _gostring_ _wrap_zkc_service_entry_t_id_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10019,7 +10256,7 @@ void _wrap_zkc_service_entry_t_address_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_address_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10032,7 +10269,7 @@ _gostring_ _wrap_zkc_service_entry_t_address_get_capi_eaa5231196ad1db4(struct zk
 }
 
 
-void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10044,7 +10281,7 @@ void _wrap_zkc_service_entry_t_port_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10057,7 +10294,7 @@ intgo _wrap_zkc_service_entry_t_port_get_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10069,7 +10306,7 @@ void _wrap_zkc_service_entry_t_weight_set_capi_eaa5231196ad1db4(struct zkc_servi
 }
 
 
-intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10082,7 +10319,7 @@ intgo _wrap_zkc_service_entry_t_weight_get_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int arg2 ;
   
@@ -10094,7 +10331,7 @@ void _wrap_zkc_service_entry_t_draining_set_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10107,7 +10344,7 @@ intgo _wrap_zkc_service_entry_t_draining_get_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *arg2 = (char *) 0 ;
   
@@ -10132,7 +10369,7 @@ void _wrap_zkc_service_entry_t_metadata_set_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+_gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10145,7 +10382,7 @@ _gostring_ _wrap_zkc_service_entry_t_metadata_get_capi_eaa5231196ad1db4(struct z
 }
 
 
-void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t arg2 ;
   
@@ -10157,7 +10394,7 @@ void _wrap_zkc_service_entry_t_metadata_len_set_capi_eaa5231196ad1db4(struct zkc
 }
 
 
-long long _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10170,7 +10407,7 @@ long long _wrap_zkc_service_entry_t_metadata_len_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(struct zkc_service_entry *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t arg2 ;
   
@@ -10182,7 +10419,7 @@ void _wrap_zkc_service_entry_t_session_id_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+long long _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10195,7 +10432,7 @@ long long _wrap_zkc_service_entry_t_session_id_get_capi_eaa5231196ad1db4(struct 
 }
 
 
-struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4() {
+struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_zkcgo() {
   struct zkc_service_entry *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
   
@@ -10206,7 +10443,7 @@ struct zkc_service_entry *_wrap_new_zkc_service_entry_t_capi_eaa5231196ad1db4() 
 }
 
 
-void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+void _wrap_delete_zkc_service_entry_t_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   struct zkc_service_entry *arg1 = (struct zkc_service_entry *) 0 ;
   
   arg1 = *(struct zkc_service_entry **)&_swig_go_0; 
@@ -10216,7 +10453,7 @@ void _wrap_delete_zkc_service_entry_t_capi_eaa5231196ad1db4(struct zkc_service_e
 }
 
 
-void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_count_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10228,7 +10465,7 @@ void _wrap_zkc_service_list_t_count_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-long long _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_count_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10241,7 +10478,7 @@ long long _wrap_zkc_service_list_t_count_get_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
+void _wrap_zkc_service_list_t_items_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, struct zkc_service_entry *_swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *arg2 = (zkc_service_entry_t *) 0 ;
   
@@ -10253,7 +10490,7 @@ void _wrap_zkc_service_list_t_items_set_capi_eaa5231196ad1db4(struct zkc_service
 }
 
 
-struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   zkc_service_entry_t *result = 0 ;
   struct zkc_service_entry *_swig_go_result;
@@ -10266,7 +10503,7 @@ struct zkc_service_entry *_wrap_zkc_service_list_t_items_get_capi_eaa5231196ad1d
 }
 
 
-void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
+void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(struct zkc_service_list *_swig_go_0, long long _swig_go_1) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t arg2 ;
   
@@ -10278,7 +10515,7 @@ void _wrap_zkc_service_list_t_invalid_set_capi_eaa5231196ad1db4(struct zkc_servi
 }
 
 
-long long _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+long long _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10291,7 +10528,7 @@ long long _wrap_zkc_service_list_t_invalid_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4() {
+struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_zkcgo() {
   struct zkc_service_list *result = 0 ;
   struct zkc_service_list *_swig_go_result;
   
@@ -10302,7 +10539,7 @@ struct zkc_service_list *_wrap_new_zkc_service_list_t_capi_eaa5231196ad1db4() {
 }
 
 
-void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+void _wrap_delete_zkc_service_list_t_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   struct zkc_service_list *arg1 = (struct zkc_service_list *) 0 ;
   
   arg1 = *(struct zkc_service_list **)&_swig_go_0; 
@@ -10312,7 +10549,7 @@ void _wrap_delete_zkc_service_list_t_capi_eaa5231196ad1db4(struct zkc_service_li
 }
 
 
-void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(struct zkc_service_list *_swig_go_0) {
+void _wrap_zkc_service_list_free_capi_zkcgo(struct zkc_service_list *_swig_go_0) {
   zkc_service_list_t *arg1 = (zkc_service_list_t *) 0 ;
   
   arg1 = *(zkc_service_list_t **)&_swig_go_0; 
@@ -10322,7 +10559,7 @@ void _wrap_zkc_service_list_free_capi_eaa5231196ad1db4(struct zkc_service_list *
 }
 
 
-intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
+intgo _wrap_zkc_service_encode_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, struct zkc_service_instance *_swig_go_2) {
   char **arg1 = (char **) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10362,7 +10599,7 @@ intgo _wrap_zkc_service_encode_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, _go
 }
 
 
-intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_decode_capi_zkcgo(struct zkc_service_entry *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, long long _swig_go_3) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   char *arg2 = (char *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10391,7 +10628,7 @@ intgo _wrap_zkc_service_decode_capi_eaa5231196ad1db4(struct zkc_service_entry *_
 }
 
 
-void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(struct zkc_service_entry *_swig_go_0) {
+void _wrap_zkc_service_entry_clear_capi_zkcgo(struct zkc_service_entry *_swig_go_0) {
   zkc_service_entry_t *arg1 = (zkc_service_entry_t *) 0 ;
   
   arg1 = *(zkc_service_entry_t **)&_swig_go_0; 
@@ -10401,7 +10638,7 @@ void _wrap_zkc_service_entry_clear_capi_eaa5231196ad1db4(struct zkc_service_entr
 }
 
 
-void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10413,7 +10650,7 @@ void _wrap_zkc_service_router_options_t_version_set_capi_eaa5231196ad1db4(struct
 }
 
 
-intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10426,7 +10663,7 @@ intgo _wrap_zkc_service_router_options_t_version_get_capi_eaa5231196ad1db4(struc
 }
 
 
-void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int arg2 ;
   
@@ -10438,7 +10675,7 @@ void _wrap_zkc_service_router_options_t_timeout_ms_set_capi_eaa5231196ad1db4(str
 }
 
 
-intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10451,7 +10688,7 @@ intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_eaa5231196ad1db4(st
 }
 
 
-struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_eaa5231196ad1db4() {
+struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_zkcgo() {
   struct zkc_service_router_options *result = 0 ;
   struct zkc_service_router_options *_swig_go_result;
   
@@ -10462,7 +10699,7 @@ struct zkc_service_router_options *_wrap_new_zkc_service_router_options_t_capi_e
 }
 
 
-void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_service_router_options *_swig_go_0) {
+void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_router_options *_swig_go_0) {
   struct zkc_service_router_options *arg1 = (struct zkc_service_router_options *) 0 ;
   
   arg1 = *(struct zkc_service_router_options **)&_swig_go_0; 
@@ -10472,7 +10709,7 @@ void _wrap_delete_zkc_service_router_options_t_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
+intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
   zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10496,7 +10733,7 @@ intgo _wrap_zkc_service_router_open_capi_eaa5231196ad1db4(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+void _wrap_zkc_service_router_close_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   
   arg1 = *(zkc_service_router_t **)&_swig_go_0; 
@@ -10506,7 +10743,7 @@ void _wrap_zkc_service_router_close_capi_eaa5231196ad1db4(struct zkc_service_rou
 }
 
 
-void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10530,7 +10767,7 @@ void _wrap_zkc_service_endpoint_t_id_set_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10543,7 +10780,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_id_get_capi_eaa5231196ad1db4(struct zkc_
 }
 
 
-void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *arg2 ;
   
@@ -10567,7 +10804,7 @@ void _wrap_zkc_service_endpoint_t_address_set_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+_gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -10580,7 +10817,7 @@ _gostring_ _wrap_zkc_service_endpoint_t_address_get_capi_eaa5231196ad1db4(struct
 }
 
 
-void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10592,7 +10829,7 @@ void _wrap_zkc_service_endpoint_t_port_set_capi_eaa5231196ad1db4(struct zkc_serv
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10605,7 +10842,7 @@ intgo _wrap_zkc_service_endpoint_t_port_get_capi_eaa5231196ad1db4(struct zkc_ser
 }
 
 
-void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
+void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, intgo _swig_go_1) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int arg2 ;
   
@@ -10617,7 +10854,7 @@ void _wrap_zkc_service_endpoint_t_weight_set_capi_eaa5231196ad1db4(struct zkc_se
 }
 
 
-intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -10630,7 +10867,7 @@ intgo _wrap_zkc_service_endpoint_t_weight_get_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1db4() {
+struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_zkcgo() {
   struct zkc_service_endpoint *result = 0 ;
   struct zkc_service_endpoint *_swig_go_result;
   
@@ -10641,7 +10878,7 @@ struct zkc_service_endpoint *_wrap_new_zkc_service_endpoint_t_capi_eaa5231196ad1
 }
 
 
-void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0) {
+void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0) {
   struct zkc_service_endpoint *arg1 = (struct zkc_service_endpoint *) 0 ;
   
   arg1 = *(struct zkc_service_endpoint **)&_swig_go_0; 
@@ -10651,7 +10888,7 @@ void _wrap_delete_zkc_service_endpoint_t_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -10670,7 +10907,7 @@ intgo _wrap_zkc_service_route_capi_eaa5231196ad1db4(struct zkc_service_endpoint 
 }
 
 
-intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
+intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t arg3 ;
@@ -10693,7 +10930,7 @@ intgo _wrap_zkc_service_route_n_capi_eaa5231196ad1db4(struct zkc_service_endpoin
 }
 
 
-intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
+intgo _wrap_zkc_service_router_list_capi_zkcgo(struct zkc_service_list **_swig_go_0, struct zkc_service_router *_swig_go_1) {
   zkc_service_list_t **arg1 = (zkc_service_list_t **) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   int result;
@@ -10708,7 +10945,7 @@ intgo _wrap_zkc_service_router_list_capi_eaa5231196ad1db4(struct zkc_service_lis
 }
 
 
-long long _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_count_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -10721,7 +10958,7 @@ long long _wrap_zkc_service_router_count_capi_eaa5231196ad1db4(struct zkc_servic
 }
 
 
-long long _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(struct zkc_service_router *_swig_go_0) {
+long long _wrap_zkc_service_router_generation_capi_zkcgo(struct zkc_service_router *_swig_go_0) {
   zkc_service_router_t *arg1 = (zkc_service_router_t *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -10734,7 +10971,7 @@ long long _wrap_zkc_service_router_generation_capi_eaa5231196ad1db4(struct zkc_s
 }
 
 
-long long _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(_goslice_ _swig_go_0) {
+long long _wrap_zkc_service_hash64_capi_zkcgo(_goslice_ _swig_go_0) {
   void *arg1 = (void *) 0 ;
   size_t arg2 ;
   uint64_t result;
@@ -10751,7 +10988,7 @@ long long _wrap_zkc_service_hash64_capi_eaa5231196ad1db4(_goslice_ _swig_go_0) {
 }
 
 
-double _wrap_zkc_service_score_capi_eaa5231196ad1db4(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+double _wrap_zkc_service_score_capi_zkcgo(long long _swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   uint64_t arg1 ;
   uint64_t arg2 ;
   int arg3 ;
@@ -10768,7 +11005,7 @@ double _wrap_zkc_service_score_capi_eaa5231196ad1db4(long long _swig_go_0, long 
 }
 
 
-intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(struct zkc *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_zkc_testing_expire_session_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go_1) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int arg2 ;
   int result;
@@ -10783,7 +11020,7 @@ intgo _wrap_zkc_testing_expire_session_capi_eaa5231196ad1db4(struct zkc *_swig_g
 }
 
 
-intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
+intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(_gostring_* _swig_go_0, struct zkc *_swig_go_1) {
   char **arg1 = (char **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *tmp1 = NULL ;
@@ -10812,7 +11049,7 @@ intgo _wrap_zkc_testing_tls_endpoints_capi_eaa5231196ad1db4(_gostring_* _swig_go
 }
 
 
-long long _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(struct zkc *_swig_go_0) {
+long long _wrap_zkc_testing_tls_refused_capi_zkcgo(struct zkc *_swig_go_0) {
   zkc_t *arg1 = (zkc_t *) 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -10825,7 +11062,7 @@ long long _wrap_zkc_testing_tls_refused_capi_eaa5231196ad1db4(struct zkc *_swig_
 }
 
 
-intgo _wrap_zkc_testing_open_clients_capi_eaa5231196ad1db4() {
+intgo _wrap_zkc_testing_open_clients_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
   
