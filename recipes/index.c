@@ -369,6 +369,8 @@ static int load(zkc_index_t **out, zkc_t *zk, const char *path)
 
 	*out = NULL;
 	rc = zkc_get(&data, &len, NULL, zk, path);
+	if (rc == ZKC_ENONODE)
+		return zkc_error_set(rc, "index %s: no collection there", path);
 	if (rc != ZKC_OK)
 		return rc;
 	ix = calloc(1, sizeof(*ix));

@@ -31,11 +31,11 @@ int zkcr_cond_init(pthread_cond_t *cv)
 	int rc;
 
 	if (pthread_condattr_init(&ca) != 0)
-		return ZKC_ENOMEM;
+		return zkc_error_set(ZKC_ENOMEM, "out of memory for a condition variable");
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	rc = pthread_cond_init(cv, &ca);
 	pthread_condattr_destroy(&ca);
-	return rc == 0 ? ZKC_OK : ZKC_ENOMEM;
+	return rc == 0 ? ZKC_OK : zkc_error_set(ZKC_ENOMEM, "out of memory for a condition variable");
 }
 
 int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline)
@@ -47,8 +47,8 @@ int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadli
 	if ((rc = zkc_cancel_check()) != ZKC_OK)
 		return rc;
 	left = deadline < 0 ? -1 : deadline - zkcr_now_ms();
-	if (deadline >= 0 && left <= 0)
-		return ZKC_ETIMEDOUT;
+	if (deadline >= 0 && left <= 0)     /* callers say what did not happen in time */
+		return zkc_error_set(ZKC_ETIMEDOUT, "deadline passed");
 	/* with a token bound, wake up often enough to notice it firing */
 	left = zkc_cancel_slice_ms(left);
 	if (left < 0) {

@@ -227,22 +227,13 @@ static int do_put(zkc_index_t *ix, const args_t *a)
 	if (code == CLI_OK) {
 		rc = zkc_index_put(ix, keys[0], idl, data, dlen, kv, n,
 		                   (a->create ? ZKC_INDEX_CREATE : 0) | (a->update ? ZKC_INDEX_UPDATE : 0));
-		if (rc == ZKC_ENODEEXISTS)
-			fprintf(stderr, "zkc: index put: %s\n", a->create ?
-			        "the ID exists, or a unique value belongs to another record" :
-			        "a unique value belongs to another record");
-		if (rc == ZKC_EBADARGUMENTS)
-			code = bad("empty ID, unknown or repeated field, or --create with --update");
-		else if (rc == ZKC_ETOOLARGE)
-			code = bad("ID or value over 512 bytes, or record over 1 MiB");
-		else if (rc == ZKC_ENODEEXISTS)
-			code = CLI_EXISTS;
-		else if (rc == ZKC_EDATAINCONSISTENCY) {
-			fprintf(stderr, "zkc: index put: the index disagrees with the record: run "
-			        "`zkc index rebuild`\n");
+		/* the library's message names the key, the field and the
+		 * collection (never the record's internal node) */
+		code = cli_fail("index put", rc);
+		if (rc == ZKC_EDATAINCONSISTENCY) {
+			fprintf(stderr, "zkc: index put: run `zkc index rebuild`\n");
 			code = CLI_DISAGREE;
-		} else
-			code = cli_fail("index put", rc);
+		}
 		if (rc == ZKC_OK && a->json)
 			printf("{\"put\":true}\n");
 	}
@@ -266,8 +257,7 @@ static int do_get(zkc_index_t *ix, const args_t *a)
 	rc = zkc_index_get(&r, ix, id, idl, ZKC_INDEX_SERVER);
 	free(id);
 	if (rc != ZKC_OK)
-		return rc == ZKC_ENONODE ? (fprintf(stderr, "zkc: index get: no such record\n"),
-		                            CLI_NONODE) : cli_fail("index get", rc);
+		return cli_fail("index get", rc);   /* names the key and the collection */
 	if (a->json) {
 		printf("{\"id\":");
 		put_key(r->id, r->id_len, a);
@@ -319,12 +309,8 @@ static int do_find(zkc_index_t *ix, const args_t *a)
 		rc = zkc_index_find(&h, ix, a->pos[1], k1, l1, (size_t)a->limit, fl);
 	free(k1);
 	free(k2);
-	if (rc == ZKC_EBADARGUMENTS)
-		return bad("unknown field");
-	if (rc == ZKC_ETOOLARGE)
-		return bad("value over 512 bytes");
 	if (rc != ZKC_OK)
-		return cli_fail("index find", rc);
+		return cli_fail("index find", rc);  /* names the field and the collection */
 	if (a->json)
 		printf("{\"count\":%zu,\"hits\":[", h->count);
 	for (i = 0; i < h->count; i++) {
@@ -359,13 +345,9 @@ static int do_delete(zkc_index_t *ix, const args_t *a)
 		return bad("ID is not hex");
 	rc = zkc_index_delete(ix, id, idl, 0);
 	free(id);
-	if (rc == ZKC_ENONODE) {
-		fprintf(stderr, "zkc: index delete: no such record\n");
-		return CLI_NONODE;
-	}
 	if (rc == ZKC_EDATAINCONSISTENCY) {
-		fprintf(stderr, "zkc: index delete: the index disagrees with the record: run "
-		        "`zkc index rebuild`\n");
+		cli_fail("index delete", rc);
+		fprintf(stderr, "zkc: index delete: run `zkc index rebuild`\n");
 		return CLI_DISAGREE;
 	}
 	if (rc == ZKC_OK && a->json)
@@ -460,18 +442,13 @@ int cli_index(int argc, char **argv)
 		code = do_create(zk, &a);
 	} else if (strcmp(sub, "drop") == 0) {
 		rc = zkc_index_drop(zk, a.pos[0]);
-		code = rc == ZKC_EBADARGUMENTS ? bad("not a collection") : cli_fail(a.pos[0], rc);
+		code = cli_fail("index drop", rc);
 	} else {
 		/* one-shot commands read the servers: no cache to fill */
 		o.cache = 0;
 		rc = zkc_index_open(&ix, zk, a.pos[0], &o);
-		if (rc == ZKC_ENONODE) {
-			fprintf(stderr, "zkc: index: no collection at %s\n", a.pos[0]);
-			code = CLI_NONODE;
-		} else if (rc == ZKC_EBADARGUMENTS) {
-			code = bad("not a collection (or a bad path)");
-		} else if (rc != ZKC_OK) {
-			code = cli_fail(a.pos[0], rc);
+		if (rc != ZKC_OK) {
+			code = cli_fail("index", rc);   /* names the path and why */
 		} else if (strcmp(sub, "put") == 0) {
 			code = do_put(ix, &a);
 		} else if (strcmp(sub, "get") == 0) {

@@ -43,6 +43,8 @@ ZKCGO_HANDLE_OUT(zkc_cache_t)
 ZKCGO_HANDLE_OUT(zkc_election_t)
 ZKCGO_HANDLE_OUT(zkc_double_barrier_t)
 ZKCGO_HANDLE_OUT(zkc_pnode_t)
+ZKCGO_HANDLE_OUT(zkc_service_reg_t)
+ZKCGO_HANDLE_OUT(zkc_service_router_t)
 
 /* ------------------------------------------------------------ strings out
  * char **out*: Go passes a *string holding ""; C leaves a malloc'd copy
@@ -126,6 +128,8 @@ ZKCGO_STRING_OUT(out_id)
 %enddef
 ZKCGO_BYTES_IN(data, len)
 ZKCGO_BYTES_IN(data, data_len)
+ZKCGO_BYTES_IN(key, len)
+ZKCGO_BYTES_IN(metadata, metadata_len)
 
 /* ------------------------------------------------------------ stat out
  * zkc_stat_t *out_stat / *out (in stat positions): a []int64 of
@@ -318,6 +322,33 @@ int zkcgo_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char 
                               const char *id)
 {
 	return zkc_double_barrier_open(out, zk, path, count, id && *id ? id : NULL);
+}
+
+/* A service registration from plain arguments (the instance struct's
+ * strings are borrowed: zkc copies them at registration). */
+int zkcgo_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service_path,
+                           const char *id, const char *address, int port, int weight,
+                           int draining, const void *metadata, size_t metadata_len,
+                           int replace)
+{
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+
+	in.id = id;
+	in.address = address;
+	in.port = port;
+	in.weight = weight;
+	in.draining = draining;
+	in.metadata = metadata_len ? (const char *)metadata : NULL;
+	in.metadata_len = metadata_len;
+	in.replace = replace;
+	return zkc_service_reg_open(out, zk, service_path, &in);
+}
+
+int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service_path)
+{
+	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+
+	return zkc_service_router_open(out, zk, service_path, &o);
 }
 
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */

@@ -390,6 +390,141 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 	                                  zkc_py_str($1->address), $1->port, $1->weight));
 }
 
+/* ------------------------------------------------------------ index */
+
+/* Schema: a sequence of (name, flags). */
+%typemap(in) (const zkc_index_field_t *fields, size_t nfields) (PyObject *fast = NULL) {
+	fast = PySequence_Fast($input, "fields must be a sequence of (name, flags)");
+	if (!fast)
+		SWIG_fail;
+	$2 = (size_t)PySequence_Fast_GET_SIZE(fast);
+	$1 = calloc($2 ? $2 : 1, sizeof *$1);
+	if (!$1) {
+		PyErr_NoMemory();
+		SWIG_fail;
+	}
+	for (size_t i = 0; i < $2; i++) {
+		PyObject *t = PySequence_Fast_GET_ITEM(fast, (Py_ssize_t)i);
+		PyObject *name;
+		int flags;
+		if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "Ui", &name, &flags)) {
+			PyErr_Clear();
+			PyErr_SetString(PyExc_TypeError, "fields must be (name: str, flags: int) tuples");
+			SWIG_fail;
+		}
+		if (zkc_py_cstr(name, &$1[i].name, "field name") < 0)
+			SWIG_fail;
+		$1[i].flags = flags;
+	}
+}
+%typemap(freearg) (const zkc_index_field_t *fields, size_t nfields) {
+	free((void *)$1);
+	Py_XDECREF(fast$argnum);
+}
+
+/* Field values of a record: a sequence of (name, bytes). */
+%typemap(in) (const zkc_index_kv_t *fields, size_t nfields)
+	(PyObject *fast = NULL, Py_buffer *views = NULL, size_t nviews = 0) {
+	fast = PySequence_Fast($input, "fields must be a sequence of (name, value)");
+	if (!fast)
+		SWIG_fail;
+	$2 = (size_t)PySequence_Fast_GET_SIZE(fast);
+	$1 = calloc($2 ? $2 : 1, sizeof *$1);
+	views = calloc($2 ? $2 : 1, sizeof *views);
+	if (!$1 || !views) {
+		PyErr_NoMemory();
+		SWIG_fail;
+	}
+	for (size_t i = 0; i < $2; i++) {
+		PyObject *t = PySequence_Fast_GET_ITEM(fast, (Py_ssize_t)i);
+		if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2) {
+			PyErr_SetString(PyExc_TypeError, "fields must be (name, value) pairs");
+			SWIG_fail;
+		}
+		if (zkc_py_cstr(PyTuple_GET_ITEM(t, 0), &$1[i].name, "field name") < 0 ||
+		    zkc_py_buffer(PyTuple_GET_ITEM(t, 1), &views[i], "field value") < 0)
+			SWIG_fail;
+		nviews = i + 1;
+		$1[i].value = views[i].buf;
+		$1[i].len = (size_t)views[i].len;
+	}
+}
+%typemap(freearg) (const zkc_index_kv_t *fields, size_t nfields) {
+	for (size_t i = 0; i < nviews$argnum; i++)
+		PyBuffer_Release(&views$argnum[i]);
+	free(views$argnum);
+	free((void *)$1);
+	Py_XDECREF(fast$argnum);
+}
+
+/* A record: (id, data, [(field, value)...], version). */
+%typemap(in, numinputs=0) zkc_index_record_t **out (zkc_index_record_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_index_record_t **out {
+	zkc_index_record_t *r = tmp$argnum;
+	PyObject *fields = PyList_New(0);
+	for (size_t i = 0; fields && r && i < r->nfields; i++) {
+		PyObject *kv = Py_BuildValue("(Ny#)", zkc_py_str(r->fields[i].name),
+		                             (const char *)r->fields[i].value,
+		                             (Py_ssize_t)r->fields[i].len);
+		if (!kv || PyList_Append(fields, kv) < 0) {
+			Py_XDECREF(kv);
+			Py_CLEAR(fields);
+			break;
+		}
+		Py_DECREF(kv);
+	}
+	$result = zkc_py_append($result, !fields ? NULL : Py_BuildValue("(y#y#Ni)", r->id,
+		(Py_ssize_t)r->id_len, r->data, (Py_ssize_t)r->len, fields, (int)r->version));
+}
+%typemap(freearg) zkc_index_record_t **out "zkc_index_record_free(tmp$argnum);"
+
+/* Lookup hits: [(id, value), ...]. */
+%typemap(in, numinputs=0) zkc_index_hits_t **out (zkc_index_hits_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_index_hits_t **out {
+	zkc_index_hits_t *h = tmp$argnum;
+	PyObject *list = PyList_New(0);
+	for (size_t i = 0; list && h && i < h->count; i++) {
+		PyObject *it = Py_BuildValue("(y#y#)", h->items[i].id, (Py_ssize_t)h->items[i].id_len,
+		                             h->items[i].value, (Py_ssize_t)h->items[i].value_len);
+		if (!it || PyList_Append(list, it) < 0) {
+			Py_XDECREF(it);
+			Py_CLEAR(list);
+			break;
+		}
+		Py_DECREF(it);
+	}
+	$result = zkc_py_append($result, list);
+}
+%typemap(freearg) zkc_index_hits_t **out "zkc_index_hits_free(tmp$argnum);"
+
+/* verify/rebuild: (records, entries, [(kind, field, value, id, path,
+ * version)...], repaired). */
+%typemap(in, numinputs=0) zkc_index_report_t **out (zkc_index_report_t *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) zkc_index_report_t **out {
+	zkc_index_report_t *r = tmp$argnum;
+	PyObject *issues = PyList_New(0);
+	for (size_t i = 0; issues && r && i < r->count; i++) {
+		zkc_index_issue_t *is = &r->issues[i];
+		PyObject *value = is->value ? PyBytes_FromStringAndSize(is->value, (Py_ssize_t)is->value_len)
+		                            : (Py_INCREF(Py_None), Py_None);
+		PyObject *id = is->id ? PyBytes_FromStringAndSize(is->id, (Py_ssize_t)is->id_len)
+		                      : (Py_INCREF(Py_None), Py_None);
+		PyObject *it = Py_BuildValue("(sNNNNi)", zkc_index_issue_name(is->kind),
+		                             zkc_py_str(is->field), value, id, zkc_py_str(is->path),
+		                             (int)is->version);
+		if (!it || PyList_Append(issues, it) < 0) {
+			Py_XDECREF(it);
+			Py_CLEAR(issues);
+			break;
+		}
+		Py_DECREF(it);
+	}
+	$result = zkc_py_append($result, !issues ? NULL : !r ? (Py_DECREF(issues), Py_INCREF(Py_None), Py_None)
+		: Py_BuildValue("(nnNn)", (Py_ssize_t)r->records, (Py_ssize_t)r->entries, issues,
+		                (Py_ssize_t)r->repaired));
+}
+%typemap(freearg) zkc_index_report_t **out "zkc_index_report_free(tmp$argnum);"
+
 /* ------------------------------------------------------------ not for Python */
 
 /* Multi-valued shapes the helpers below give in Python form instead. */
@@ -407,15 +542,9 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 %ignore zkc_service_router_list;
 %ignore zkc_service_decode;
 %ignore zkc_service_entry_clear;
-/* index: records, hits and reports need their own conversions (not yet) */
-%ignore zkc_index_create;
-%ignore zkc_index_put;
-%ignore zkc_index_get;
-%ignore zkc_index_find;
-%ignore zkc_index_prefix;
-%ignore zkc_index_range;
-%ignore zkc_index_verify;
-%ignore zkc_index_rebuild;
+%ignore zkc_index_record_free;
+%ignore zkc_index_hits_free;
+%ignore zkc_index_report_free;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -903,6 +1032,16 @@ int zkc_py_service_reg_open(zkc_service_reg_t **out, zkc_t *zk, const char *serv
 	in.metadata_len = data ? len : 0;
 	in.replace = replace;
 	return zkc_service_reg_open(out, zk, service_path, &in);
+}
+
+int zkc_py_index_open(zkc_index_t **out, zkc_t *zk, const char *path, int cache,
+                      int cache_records, int timeout_ms)
+{
+	zkc_index_options_t o = ZKC_INDEX_OPTIONS_INIT;
+	o.cache = cache;
+	o.cache_records = cache_records;
+	o.timeout_ms = timeout_ms;
+	return zkc_index_open(out, zk, path, &o);
 }
 
 int zkc_py_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service_path,

@@ -141,7 +141,8 @@ static void test_server_refusals_are_not_usage_errors(void **state)
  * an older failure of the same run must not explain this one. */
 static void test_messages_belong_to_the_failure_reported(void **state)
 {
-	char *q = h_path("cliq"), *c = h_path("clictr"), args[1024], *out = NULL;
+	char *q = h_path("cliq"), *c = h_path("clictr"), *ix = h_path("cliix"), args[1024];
+	char *out = NULL;
 	(void)state;
 
 	snprintf(args, sizeof(args), "queue put %s first", q);
@@ -168,6 +169,21 @@ static void test_messages_belong_to_the_failure_reported(void **state)
 	assert_non_null(strstr(out, "limit"));
 	assert_null(strstr(out, "exists"));
 	free(out);
+	/* an index names the key and the collection, not the record's node */
+	snprintf(args, sizeof(args), "index create %s --unique email", ix);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "index get %s u9 2>&1", ix);
+	assert_int_equal(run(&out, args), 3);
+	assert_non_null(strstr(out, "\"u9\""));
+	assert_non_null(strstr(out, ix));
+	assert_null(strstr(out, "/records/"));
+	free(out);
+	snprintf(args, sizeof(args), "index put %s u1 shoe=42 2>&1", ix);
+	assert_int_equal(run(&out, args), 2);
+	assert_non_null(strstr(out, "shoe"));
+	free(out);
+	snprintf(args, sizeof(args), "index drop %s", ix);
+	assert_int_equal(run(NULL, args), 0);
 	snprintf(args, sizeof(args), "counter add %s 9223372036854775807", c);
 	assert_int_equal(run(NULL, args), 0);
 	snprintf(args, sizeof(args), "counter add %s 1 2>&1", c);
@@ -181,6 +197,7 @@ static void test_messages_belong_to_the_failure_reported(void **state)
 	assert_int_equal(run(NULL, args), 0);
 	free(q);
 	free(c);
+	free(ix);
 }
 
 /* Every reader of a sharded counter sees its value, whatever --shards it

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int mode_of(int node)
@@ -172,6 +173,96 @@ static void fixed_client_ports_are_used_or_refused(void **state)
 	assert_non_null(strstr(zkc_ens_error(), "client_port"));
 }
 
+/* `zkc ARGS` (a shell word list, stderr merged): exit status, and stdout
+ * in *out (malloc'd) when out is given. */
+static int run_zkc(char **out, const char *args)
+{
+	const char *dir = getenv("ZKC_TEST_BUILDDIR");
+	char cmd[8192];
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap);
+	FILE *p;
+	int st;
+
+	assert_non_null(buf);
+	snprintf(cmd, sizeof cmd, "'%s/zkc' %s 2>&1", dir && *dir ? dir : ".", args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (n < cap - 1 && (got = fread(buf + n, 1, cap - 1 - n, p)) > 0)
+		n += got;
+	buf[n] = '\0';
+	st = pclose(p);
+	if (out)
+		*out = buf;
+	else
+		free(buf);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char cli_dir[64];
+
+/* Whatever the CLI test left running goes with the group. */
+static int cli_teardown(void **state)
+{
+	char args[256];
+
+	if (cli_dir[0]) {
+		snprintf(args, sizeof args, "ensemble down --dir '%s' >/dev/null", cli_dir);
+		run_zkc(NULL, args);
+	}
+	return h_teardown(state);
+}
+
+/* getting-started's commands: `up --port P --env` prints the exports eval
+ * takes, `env` prints them again, `wait` returns while a quorum serves, a
+ * taken --port fails, and --port belongs to `up` alone. */
+static void the_ensemble_command_exports_and_waits(void **state)
+{
+	char args[512], want[512], *out;
+	int port = 0, fd = -1, attempt;
+
+	(void)state;
+	snprintf(cli_dir, sizeof cli_dir, "/tmp/zkc-test-cli-XXXXXX");
+	assert_non_null(mkdtemp(cli_dir));
+	assert_int_equal(rmdir(cli_dir), 0);     /* up makes it, down removes it */
+	for (attempt = 0; attempt < 50 && port == 0; attempt++) {
+		fd = listen_on(0, &port);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	snprintf(args, sizeof args, "ensemble up --nodes 1 --dir '%s' --port %d --env",
+	         cli_dir, port);
+	if (run_zkc(&out, args) != 0)
+		fail_msg("%s: %s", args, out);
+	snprintf(want, sizeof want, "export ZKC_URL='zk://127.0.0.1:%d'\n"
+	         "export ZKC_ENSEMBLE_DIR='%s'\n", port, cli_dir);
+	assert_string_equal(out, want);
+	free(out);
+
+	snprintf(args, sizeof args, "ensemble env --dir '%s'", cli_dir);
+	assert_int_equal(run_zkc(&out, args), 0);
+	assert_string_equal(out, want);
+	free(out);
+	snprintf(args, sizeof args, "ensemble wait --dir '%s' --timeout 60", cli_dir);
+	assert_int_equal(run_zkc(NULL, args), 0);
+	snprintf(args, sizeof args, "ensemble wait --dir '%s' 1", cli_dir);
+	assert_int_equal(run_zkc(NULL, args), 0);
+
+	/* the port is the running server's now */
+	snprintf(args, sizeof args, "ensemble up --nodes 1 --dir '%s.2' --port %d",
+	         cli_dir, port);
+	assert_int_equal(run_zkc(&out, args), 1);
+	snprintf(want, sizeof want, "127.0.0.1:%d", port);
+	assert_non_null(strstr(out, want));
+	free(out);
+	snprintf(args, sizeof args, "ensemble status --dir '%s' --port %d", cli_dir, port);
+	assert_int_equal(run_zkc(NULL, args), 2);
+
+	snprintf(args, sizeof args, "ensemble down --dir '%s'", cli_dir);
+	assert_int_equal(run_zkc(NULL, args), 0);
+	cli_dir[0] = '\0';
+}
+
 static void bad_options_are_refused_with_a_reason(void **state)
 {
 	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
@@ -246,10 +337,11 @@ int main(void)
 		cmocka_unit_test(another_process_can_attach_and_restart),
 		cmocka_unit_test(distinct_addresses_share_one_port),
 		cmocka_unit_test(fixed_client_ports_are_used_or_refused),
+		cmocka_unit_test(the_ensemble_command_exports_and_waits),
 		cmocka_unit_test(bad_options_are_refused_with_a_reason),
 		cmocka_unit_test(a_jvm_that_dies_is_reported_at_once),
 		cmocka_unit_test(a_running_ensemble_is_not_started_twice),
 	};
 
-	return cmocka_run_group_tests(tests, h_setup_3, h_teardown);
+	return cmocka_run_group_tests(tests, h_setup_3, cli_teardown);
 }

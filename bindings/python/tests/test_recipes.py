@@ -339,3 +339,30 @@ def test_client_close_closes_handles(ensemble_url: str, path: str) -> None:
     assert lock.closed and cache.closed and counter.closed
     with pytest.raises(zkc.ClosedError):
         lock.acquire()
+
+
+def test_index(client: zkc.Client, path: str) -> None:
+    zkc.Index.create(client, path, ["city", ("email", True)])
+    with client.index(path) as ix:
+        assert ix.fields == [("city", False), ("email", True)]
+        ix.put("u1", b"alice", {"city": "paris", "email": "a@x"}, wait=True)
+        ix.put(b"u2", b"bob", {"city": b"paris", "email": "b@x"}, wait=True)
+        ix.put("u3", b"carol", {"city": "rome"}, wait=True)
+        with pytest.raises(zkc.NodeExistsError):
+            ix.put("u4", b"dup", {"email": "a@x"})  # unique value taken
+        rec = ix.get("u1")
+        assert rec.data == b"alice" and rec.fields == {"city": b"paris", "email": b"a@x"}
+        assert [h.id for h in ix.find("city", "paris")] == [b"u1", b"u2"]
+        assert [h.id for h in ix.prefix("email", "b")] == [b"u2"]
+        assert [h.value for h in ix.range("city", "p", "s")] == [b"paris", b"paris", b"rome"]
+        ix.delete("u1", wait=True)
+        assert [h.id for h in ix.find("city", "paris")] == [b"u2"]
+        with pytest.raises(zkc.NoNodeError):
+            ix.get("u1")
+        report = ix.verify()
+        assert report.issues == [] and report.records == 2
+        with pytest.raises(zkc.BadArgumentsError):
+            ix.find("nofield", "x")
+        with pytest.raises(TypeError):
+            ix.put("u5", b"", {"city": 5})
+    zkc.Index.drop(client, path)

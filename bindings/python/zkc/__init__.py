@@ -21,7 +21,8 @@ from ._client import (Client, Transaction, Batch, ZnodeStat, State, EventType, W
                       digest_acl)
 from ._recipes import (Lock, Lease, LockEvent, RWLock, Semaphore, SemaphoreLease, Counter,
                        Queue, QueueItem, Cache, CacheEvent, Election, Participant, Barrier,
-                       DoubleBarrier, PersistentNode, Registration, Router, Endpoint, Instance)
+                       DoubleBarrier, PersistentNode, Registration, Router, Endpoint, Instance,
+                       Index, Record, Hit, IndexIssue, IndexReport)
 
 __version__ = "0.1.0"
 
@@ -42,7 +43,7 @@ __all__ = [
     "DeadlockError", "error_for", "Lock", "Lease", "LockEvent", "RWLock", "Semaphore",
     "SemaphoreLease", "Counter", "Queue", "QueueItem", "Cache", "CacheEvent", "Election",
     "Participant", "Barrier", "DoubleBarrier", "PersistentNode", "Registration", "Router",
-    "Endpoint", "Instance", "core_version", "MAX_DATA_LEN", "__version__",
+    "Endpoint", "Instance", "Index", "Record", "Hit", "IndexIssue", "IndexReport", "core_version", "MAX_DATA_LEN", "__version__",
 ]
 
 from . import aio  # noqa: E402  (zkc.aio: the asyncio API)

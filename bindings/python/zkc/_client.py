@@ -24,7 +24,7 @@ from . import _errors as E
 
 if TYPE_CHECKING:
     from ._recipes import (Lock, RWLock, Semaphore, Counter, Queue, Cache, Election, Barrier,
-                           DoubleBarrier, PersistentNode, Registration, Router)
+                           DoubleBarrier, PersistentNode, Registration, Router, Index)
 
 log = logging.getLogger("zkc")
 
@@ -746,6 +746,13 @@ class Client:
         from ._recipes import Registration
         return Registration(self, service_path, id, address, port, weight=weight,
                             draining=draining, metadata=metadata, replace=replace)
+
+    def index(self, path: str, *, cache: bool = True, cache_records: bool = False,
+              timeout: Optional[float] = None) -> "Index":
+        """A handle on the index collection at ``path`` (see
+        :meth:`zkc.Index.create`)."""
+        from ._recipes import Index
+        return Index(self, path, cache=cache, cache_records=cache_records, timeout=timeout)
 
     def router(self, service_path: str, timeout: Optional[float] = 30.0) -> "Router":
         from ._recipes import Router

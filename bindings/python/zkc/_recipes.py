@@ -12,7 +12,7 @@ import enum
 import logging
 import queue as _queue
 import weakref
-from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from . import _zkc_c as _c
 from . import _errors as E
@@ -958,6 +958,145 @@ class Router(_Handle):
         self.close()
 
 
-__all__ = ["Lock", "Lease", "LockEvent", "RWLock", "Semaphore", "SemaphoreLease", "Counter",
+# ------------------------------------------------------------ index
+
+def _key(v: Any, what: str) -> BytesLike:
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return v
+    raise TypeError(f"{what} must be str or bytes-like, not {type(v).__name__}")
+
+
+class Record(NamedTuple):
+    id: bytes
+    data: bytes
+    fields: Dict[str, bytes]
+    version: int
+
+
+class Hit(NamedTuple):
+    id: bytes
+    value: bytes
+
+
+class IndexIssue(NamedTuple):
+    kind: str
+    field: Optional[str]
+    value: Optional[bytes]
+    id: Optional[bytes]
+    path: Optional[str]
+    version: int
+
+
+class IndexReport(NamedTuple):
+    records: int
+    entries: int
+    issues: List[IndexIssue]
+    repaired: int
+
+
+class Index(_Handle):
+    """Records in a collection with secondary indexes on named fields: a
+    put changes the record and its index entries in one transaction;
+    lookups come from a cache. Ids and values are bytes (str is encoded as
+    UTF-8). Create the collection once with :meth:`Index.create`."""
+
+    _what = "index"
+
+    @staticmethod
+    def create(client: Client, path: str, fields: Sequence[Any]) -> None:
+        """Creates the collection: ``fields`` are names, or (name, unique)
+        pairs."""
+        spec = []
+        for f in fields:
+            name, unique = (f, False) if isinstance(f, str) else f
+            spec.append((name, 1 if unique else 0))
+        _c.zkc_index_create(client._handle(), _check_path(path), spec)
+
+    @staticmethod
+    def drop(client: Client, path: str) -> None:
+        _c.zkc_index_drop(client._handle(), _check_path(path))
+
+    def __init__(self, client: Client, path: str, *, cache: bool = True,
+                 cache_records: bool = False, timeout: Optional[float] = None) -> None:
+        super().__init__(client)
+        _check_path(path)
+        (h,) = _c.zkc_py_index_open(client._handle(), path, 1 if cache else 0,
+                                    1 if cache_records else 0,
+                                    0 if timeout is None else max(1, _ms(timeout)))
+        self._attach(h)
+
+    def _close_handle(self, h: Any) -> None:
+        _c.zkc_index_close(h)
+
+    @property
+    def fields(self) -> List[Tuple[str, bool]]:
+        h = self._handle()
+        out = []
+        for i in range(int(_c.zkc_index_field_count(h))):
+            name, flags = _c.zkc_index_field_at(h, i)
+            out.append((str(name), bool(flags & 1)))
+        return out
+
+    def put(self, id: Any, data: BytesLike = b"", fields: Optional[Dict[str, Any]] = None, *,
+            create: bool = False, update: bool = False, wait: bool = False) -> None:
+        """Stores the record with its field values (replacing it)."""
+        kv = [(str(k), _key(v, "field value")) for k, v in (fields or {}).items()]
+        flags = (1 if create else 0) | (2 if update else 0) | (4 if wait else 0)
+        _c.zkc_index_put(self._handle(), _key(id, "id"), _check_data(data), kv, flags)
+
+    def delete(self, id: Any, wait: bool = False) -> None:
+        _c.zkc_index_delete(self._handle(), _key(id, "id"), 4 if wait else 0)
+
+    def get(self, id: Any, server: bool = False) -> Record:
+        (r,) = _c.zkc_index_get(self._handle(), _key(id, "id"), 8 if server else 0)
+        rid, data, fields, version = r
+        return Record(rid, data, dict(fields), version)
+
+    def find(self, field: str, value: Any, limit: int = 0, server: bool = False) -> List[Hit]:
+        (hits,) = _c.zkc_index_find(self._handle(), field, _key(value, "value"), int(limit),
+                                    8 if server else 0)
+        return [Hit(*h) for h in hits]
+
+    def prefix(self, field: str, prefix: Any = b"", limit: int = 0,
+               server: bool = False) -> List[Hit]:
+        (hits,) = _c.zkc_index_prefix(self._handle(), field, _key(prefix, "prefix"), int(limit),
+                                      8 if server else 0)
+        return [Hit(*h) for h in hits]
+
+    def range(self, field: str, lo: Any = None, hi: Any = None, limit: int = 0,
+              server: bool = False) -> List[Hit]:
+        """Values v with lo <= v < hi (None: open end)."""
+        (hits,) = _c.zkc_index_range(self._handle(), field,
+                                     None if lo is None else _key(lo, "lo"),
+                                     None if hi is None else _key(hi, "hi"), int(limit),
+                                     8 if server else 0)
+        return [Hit(*h) for h in hits]
+
+    def sync(self, timeout: Optional[float] = None) -> None:
+        _c.zkc_index_sync(self._handle(), _ms(timeout))
+
+    @staticmethod
+    def _report(raw: Any) -> IndexReport:
+        records, entries, issues, repaired = raw
+        return IndexReport(records, entries, [IndexIssue(*i) for i in issues], repaired)
+
+    def verify(self) -> IndexReport:
+        (raw,) = _c.zkc_index_verify(self._handle())
+        return self._report(raw)
+
+    def rebuild(self) -> IndexReport:
+        (raw,) = _c.zkc_index_rebuild(self._handle())
+        return self._report(raw)
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Index", "Record", "Hit", "IndexIssue", "IndexReport", "Lock", "Lease", "LockEvent", "RWLock", "Semaphore", "SemaphoreLease", "Counter",
            "Queue", "QueueItem", "Cache", "CacheEvent", "Election", "Participant", "Barrier",
            "DoubleBarrier", "PersistentNode", "Registration", "Router", "Endpoint", "Instance"]

@@ -348,6 +348,33 @@ int zkcgo_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char 
 	return zkc_double_barrier_open(out, zk, path, count, id && *id ? id : NULL);
 }
 
+/* A service registration from plain arguments (the instance struct's
+ * strings are borrowed: zkc copies them at registration). */
+int zkcgo_service_register(zkc_service_reg_t **out, zkc_t *zk, const char *service_path,
+                           const char *id, const char *address, int port, int weight,
+                           int draining, const void *metadata, size_t metadata_len,
+                           int replace)
+{
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+
+	in.id = id;
+	in.address = address;
+	in.port = port;
+	in.weight = weight;
+	in.draining = draining;
+	in.metadata = metadata_len ? (const char *)metadata : NULL;
+	in.metadata_len = metadata_len;
+	in.replace = replace;
+	return zkc_service_reg_open(out, zk, service_path, &in);
+}
+
+int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service_path)
+{
+	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+
+	return zkc_service_router_open(out, zk, service_path, &o);
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
@@ -698,6 +725,80 @@ intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(zkc_double_barrier_t **_swig_go
   
   free(arg3); 
   free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_service_register_capi_zkcgo(zkc_service_reg_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, intgo _swig_go_5, intgo _swig_go_6, intgo _swig_go_7, _goslice_ _swig_go_8, intgo _swig_go_9) {
+  zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  char *arg5 = (char *) 0 ;
+  int arg6 ;
+  int arg7 ;
+  int arg8 ;
+  void *arg9 = (void *) 0 ;
+  size_t arg10 ;
+  int arg11 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_service_reg_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  arg5 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg5, _swig_go_4.p, _swig_go_4.n);
+  arg5[_swig_go_4.n] = '\0';
+  
+  arg6 = (int)_swig_go_5; 
+  arg7 = (int)_swig_go_6; 
+  arg8 = (int)_swig_go_7; 
+  
+  arg9 = (void *)(_swig_go_8.len ? _swig_go_8.array : NULL);
+  arg10 = (size_t)_swig_go_8.len;
+  
+  arg11 = (int)_swig_go_9; 
+  
+  result = (int)zkcgo_service_register(arg1,arg2,(char const *)arg3,(char const *)arg4,(char const *)arg5,arg6,arg7,arg8,(void const *)arg9,arg10,arg11);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  free(arg4); 
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_router_open_capi_zkcgo(zkc_service_router_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2) {
+  zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_service_router_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  result = (int)zkcgo_router_open(arg1,arg2,(char const *)arg3);
+  _swig_go_result = result; 
+  
+  free(arg3); 
   return _swig_go_result;
 }
 
@@ -9724,7 +9825,7 @@ intgo _wrap_zkc_index_rebuild_capi_zkcgo(struct zkc_index_report **_swig_go_0, s
 }
 
 
-intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1) {
   char **arg1 = (char **) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9733,8 +9834,10 @@ intgo _wrap_zkc_index_encode_capi_zkcgo(_gostring_* _swig_go_0, void *_swig_go_1
   intgo _swig_go_result;
   
   arg1 = &tmp1; 
-  arg2 = *(void **)&_swig_go_1; 
-  arg3 = (size_t)_swig_go_2; 
+  
+  arg2 = (void *)(_swig_go_1.len ? _swig_go_1.array : NULL);
+  arg3 = (size_t)_swig_go_1.len;
+  
   
   result = (int)zkc_index_encode(arg1,(void const *)arg2,arg3);
   _swig_go_result = result; 
@@ -10088,7 +10191,7 @@ void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance 
 }
 
 
-intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
+intgo _wrap_zkc_service_reg_open_capi_zkcgo(zkc_service_reg_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10096,7 +10199,7 @@ intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0,
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_service_reg_t ***)&_swig_go_0; 
+  arg1 = (zkc_service_reg_t **)_swig_go_0; 
   arg2 = *(zkc_t **)&_swig_go_1; 
   
   arg3 = (char *)malloc(_swig_go_2.n + 1);
@@ -10107,6 +10210,7 @@ intgo _wrap_zkc_service_reg_open_capi_zkcgo(struct zkc_service_reg **_swig_go_0,
   
   result = (int)zkc_service_reg_open(arg1,arg2,(char const *)arg3,(struct zkc_service_instance const *)arg4);
   _swig_go_result = result; 
+  
   free(arg3); 
   return _swig_go_result;
 }
@@ -10709,7 +10813,7 @@ void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_rou
 }
 
 
-intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
+intgo _wrap_zkc_service_router_open_capi_zkcgo(zkc_service_router_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_router_options *_swig_go_3) {
   zkc_service_router_t **arg1 = (zkc_service_router_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -10717,7 +10821,7 @@ intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_service_router_t ***)&_swig_go_0; 
+  arg1 = (zkc_service_router_t **)_swig_go_0; 
   arg2 = *(zkc_t **)&_swig_go_1; 
   
   arg3 = (char *)malloc(_swig_go_2.n + 1);
@@ -10728,6 +10832,7 @@ intgo _wrap_zkc_service_router_open_capi_zkcgo(struct zkc_service_router **_swig
   
   result = (int)zkc_service_router_open(arg1,arg2,(char const *)arg3,(struct zkc_service_router_options const *)arg4);
   _swig_go_result = result; 
+  
   free(arg3); 
   return _swig_go_result;
 }
@@ -10888,7 +10993,7 @@ void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(struct zkc_service_endpoint 
 }
 
 
-intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, struct zkc_service_router *_swig_go_1, _goslice_ _swig_go_2) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   zkc_service_router_t *arg2 = (zkc_service_router_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -10898,8 +11003,10 @@ intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0
   
   arg1 = *(zkc_service_endpoint_t **)&_swig_go_0; 
   arg2 = *(zkc_service_router_t **)&_swig_go_1; 
-  arg3 = *(void **)&_swig_go_2; 
-  arg4 = (size_t)_swig_go_3; 
+  
+  arg3 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg4 = (size_t)_swig_go_2.len;
+  
   
   result = (int)zkc_service_route(arg1,arg2,(void const *)arg3,arg4);
   _swig_go_result = result; 
@@ -10907,7 +11014,7 @@ intgo _wrap_zkc_service_route_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0
 }
 
 
-intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, void *_swig_go_4, long long _swig_go_5) {
+intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go_0, long long *_swig_go_1, long long _swig_go_2, struct zkc_service_router *_swig_go_3, _goslice_ _swig_go_4) {
   zkc_service_endpoint_t *arg1 = (zkc_service_endpoint_t *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t arg3 ;
@@ -10921,8 +11028,10 @@ intgo _wrap_zkc_service_route_n_capi_zkcgo(struct zkc_service_endpoint *_swig_go
   arg2 = *(size_t **)&_swig_go_1; 
   arg3 = (size_t)_swig_go_2; 
   arg4 = *(zkc_service_router_t **)&_swig_go_3; 
-  arg5 = *(void **)&_swig_go_4; 
-  arg6 = (size_t)_swig_go_5; 
+  
+  arg5 = (void *)(_swig_go_4.len ? _swig_go_4.array : NULL);
+  arg6 = (size_t)_swig_go_4.len;
+  
   
   result = (int)zkc_service_route_n(arg1,arg2,arg3,arg4,(void const *)arg5,arg6);
   _swig_go_result = result; 
