@@ -62,6 +62,57 @@ int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadli
 	return 0;
 }
 
+zkcr_waker_t *zkcr_waker_new(int refs)
+{
+	zkcr_waker_t *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	if (zkcr_cond_init(&w->cv) != ZKC_OK) {
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	w->refs = refs;
+	return w;
+}
+
+void zkcr_waker_ref(zkcr_waker_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->refs++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void zkcr_waker_unref(zkcr_waker_t *w)
+{
+	int last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+void zkcr_waker_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	zkcr_waker_t *w = payload;
+
+	(void)zk;
+	(void)ev;
+	pthread_mutex_lock(&w->mu);
+	w->gen++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	zkcr_waker_unref(w);
+}
+
 unsigned zkcr_random(void)
 {
 	unsigned v = 0;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "zkc/acl.h"
+#include "zkc/client.h"
 #include "zkc/common.h"
 
 /* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock). */
@@ -32,6 +33,26 @@ int zkcr_cond_init(pthread_cond_t *cv);
  * be spurious or a time slice ending: callers re-check their condition and
  * call again. cv must come from zkcr_cond_init. */
 int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline);
+
+/* A wake-up shared by a thread that waits for watches and the watches
+ * that wake it: a watch fires exactly once, possibly after the waiter gave
+ * up or its handle was freed, so each holds a reference. */
+typedef struct zkcr_waker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* for zkcr_cond_wait_until */
+	unsigned gen;           /* moves on at each fire */
+	int refs;
+} zkcr_waker_t;
+
+/* A waker holding `refs` references (the caller's, and one for each
+ * watch about to be set with it); NULL when out of memory. */
+zkcr_waker_t *zkcr_waker_new(int refs);
+void zkcr_waker_ref(zkcr_waker_t *w);
+/* Drops a reference; the last one frees. NULL is a no-op. */
+void zkcr_waker_unref(zkcr_waker_t *w);
+/* The watch function for a waker (payload): moves gen on, wakes the
+ * waiters and drops the watch's reference. */
+void zkcr_waker_fire(zkc_t *zk, const zkc_event_t *ev, void *payload);
 
 /* A random 32-bit value (getrandom; the clock if that fails). */
 unsigned zkcr_random(void);

@@ -375,6 +375,21 @@ int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service
 	return zkc_service_router_open(out, zk, service_path, &o);
 }
 
+/* A batch op's data as bytes (zkc_batch_data's buffer belongs to the
+ * batch and may hold NULs). */
+void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t i)
+{
+	size_t len = 0;
+	const char *d = zkc_batch_data(b, i, &len);
+
+	*out = NULL;
+	*out_len = 0;
+	if (d && (*out = malloc(len ? len : 1)) != NULL) {
+		memcpy(*out, d, len);
+		*out_len = len;
+	}
+}
+
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
@@ -800,6 +815,38 @@ intgo _wrap_zkcgo_router_open_capi_zkcgo(zkc_service_router_t **_swig_go_0, stru
   
   free(arg3); 
   return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_batch_data_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_batch_t *arg3 = (zkc_batch_t *) 0 ;
+  size_t arg4 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_batch_t **)&_swig_go_1; 
+  arg4 = (size_t)_swig_go_2; 
+  
+  zkcgo_batch_data(arg1,arg2,(struct zkc_batch const *)arg3,arg4);
+  
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
+  
 }
 
 
@@ -4843,15 +4890,16 @@ void _wrap_zkc_multi_results_free_capi_zkcgo(struct zkc_multi_results *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_new_capi_zkcgo(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_zkcgo(zkc_batch_t **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_batch_t ***)&_swig_go_0; 
+  arg1 = (zkc_batch_t **)_swig_go_0; 
   
   result = (int)zkc_batch_new(arg1);
   _swig_go_result = result; 
+  
   return _swig_go_result;
 }
 
@@ -5138,19 +5186,31 @@ _gostring_ _wrap_zkc_batch_data_capi_zkcgo(struct zkc_batch *_swig_go_0, long lo
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_zkcgo(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
+  zkc_stat_t tmp1 ;
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_stat_t **)&_swig_go_0; 
+  
+  arg1 = _swig_go_0.len >= 11 ? &tmp1 : NULL;
+  
   arg2 = *(zkc_batch_t **)&_swig_go_1; 
   arg3 = (size_t)_swig_go_2; 
   
   result = (int)zkc_batch_stat(arg1,(struct zkc_batch const *)arg2,arg3);
   _swig_go_result = result; 
+  
+  if (arg1) {
+    long long *o = (long long *)_swig_go_0.array;
+    o[0] = arg1->czxid; o[1] = arg1->mzxid; o[2] = arg1->ctime; o[3] = arg1->mtime;
+    o[4] = arg1->version; o[5] = arg1->cversion; o[6] = arg1->aversion;
+    o[7] = arg1->ephemeral_owner; o[8] = arg1->data_length;
+    o[9] = arg1->num_children; o[10] = arg1->pzxid;
+  }
+  
   return _swig_go_result;
 }
 
