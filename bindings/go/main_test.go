@@ -54,7 +54,10 @@ func runTests(m *testing.M) int {
 		}
 		testURL = strings.TrimSpace(string(bytes.Split(out, []byte("\n"))[0]))
 		defer func() {
-			_ = exec.Command(zkcBin, "ensemble", "down", "--dir", dir).Run()
+			// down keeps a directory it did not make: remove it too
+			if exec.Command(zkcBin, "ensemble", "down", "--dir", dir).Run() == nil {
+				os.RemoveAll(dir)
+			}
 		}()
 	}
 	code := m.Run()
