@@ -426,9 +426,9 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	pthread_mutex_init(&lk->mu, NULL);
 	rc = zkcr_cond_init(&lk->cv);
 	if (rc == ZKC_OK)
-		rc = zkcr_acl_copy(&lk->acl, opts->acl, lk->name);
+		rc = zkcr_acl_copy(&lk->acl, opts->acl, path);    /* messages name the lock */
 	if (rc == ZKC_OK && (!lk->dir || lk->efd < 0 || (opts->data_len && !lk->data)))
-		rc = ZKC_ENOMEM;
+		rc = zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory or descriptors", path);
 	if (rc == ZKC_OK)
 		rc = zkc_listener_add(&lk->listener_id, zk, on_state, lk);
 	if (rc != ZKC_OK) {
