@@ -44,16 +44,6 @@ static int bad(const char *why)
 	return CLI_USAGE;
 }
 
-static char *service_path(const char *name)
-{
-	size_t n = strlen(name) + sizeof(SERVICE_PREFIX);
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s%s", name[0] == '/' ? "" : SERVICE_PREFIX, name);
-	return p;
-}
-
 /* cli_fail prints the library's message only when it belongs to rc. */
 static int svc_fail(const char *what, int rc)
 {
@@ -256,7 +246,7 @@ int cli_service(int argc, char **argv)
 			return bad("empty KEY");
 		}
 	}
-	path = service_path(name);
+	path = cli_name_path(SERVICE_PREFIX, name);
 	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
 		fprintf(stderr, "zkc: service: bad service name `%s'\n", name);
 		free(path);

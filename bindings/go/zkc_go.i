@@ -31,6 +31,7 @@ ZKCGO_HANDLE_OUT(zkc_cancel_t)
 ZKCGO_HANDLE_OUT(zkc_event_t)
 ZKCGO_HANDLE_OUT(zkc_strings_t)
 ZKCGO_HANDLE_OUT(zkc_multi_t)
+ZKCGO_HANDLE_OUT(zkc_batch_t)
 ZKCGO_HANDLE_OUT(zkc_multi_results_t)
 ZKCGO_HANDLE_OUT(zkc_lock_t)
 ZKCGO_HANDLE_OUT(zkc_rwlock_t)
@@ -151,6 +152,7 @@ ZKCGO_BYTES_IN(metadata, metadata_len)
 %}
 %enddef
 ZKCGO_STAT_OUT(out_stat)
+ZKCGO_STAT_OUT(out)
 
 /* ------------------------------------------------------------ numbers out */
 %include <typemaps.i>
@@ -349,6 +351,21 @@ int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service
 	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
 
 	return zkc_service_router_open(out, zk, service_path, &o);
+}
+
+/* A batch op's data as bytes (zkc_batch_data's buffer belongs to the
+ * batch and may hold NULs). */
+void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t i)
+{
+	size_t len = 0;
+	const char *d = zkc_batch_data(b, i, &len);
+
+	*out = NULL;
+	*out_len = 0;
+	if (d && (*out = malloc(len ? len : 1)) != NULL) {
+		memcpy(*out, d, len);
+		*out_len = len;
+	}
 }
 
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
