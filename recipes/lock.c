@@ -388,7 +388,8 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 		opts = &def;
 	if ((rc = zkc_options_version_check("zkc_lock_open", opts->version,
 	                                    ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
-		return rc;
+		return zkc_error_set(rc, "lock %s: %s", path ? path : "(null)",
+		                     zkc_error_last()->message);
 	if (!zk || !path ||
 	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
 	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
