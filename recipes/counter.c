@@ -588,7 +588,6 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
 	zkc_counter_t *c;
 	int i;
-
 	int nshards = 1, rc;
 
 	if (!out)
@@ -602,8 +601,8 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return rc;      /* its message names the path and the fault */
 	if (strcmp(path, "/") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
-	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
-	                               "counter options")) != ZKC_OK)
+	if ((rc = zkc_options_version_check("zkc_counter_open", o.version,
+	                                    ZKC_COUNTER_OPTIONS_VERSION)) != ZKC_OK)
 		return zkc_error_set(rc, "counter %s: %s", path, zkc_error_last()->message);
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
@@ -1081,4 +1080,19 @@ int zkc_counter_set(zkc_counter_t *c, int64_t value)
 	rc = zkc_multi_commit(NULL, c->zk, m);
 	zkc_multi_free(m);
 	return rc;
+}
+
+int zkc_counter_options_init(zkc_counter_options_t *opts, unsigned int version)
+{
+	static const zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_counter_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_counter_options_init", (int)version, ZKC_COUNTER_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

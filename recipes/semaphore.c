@@ -54,8 +54,8 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (opts && opts->flags)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: options flags 0x%x: none "
 		                     "apply to a semaphore", path, (unsigned)opts->flags);
-	if (opts && zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION,
-	                                 "semaphore options") != ZKC_OK)
+	if (opts && zkc_options_version_check("zkc_semaphore_open", opts->version,
+	                                           ZKC_LOCK_OPTIONS_VERSION) != ZKC_OK)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: %s", path,
 		                     zkc_error_last()->message);
 	rc = zkc_path_validate(path, (size_t)-1);
@@ -370,7 +370,7 @@ int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
 		                     l->path);
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
-		rc = zkc_multi_check(m, l->path, l->version);
+		rc = zkc_multi_guard(m, l->path, l->version);
 	if (rc != ZKC_OK) {
 		zkc_multi_free(m);
 		return rc;

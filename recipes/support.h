@@ -1,8 +1,10 @@
 /* recipes/support.h - what the recipes share and the public API does not
  * offer: a monotonic clock, deadline waits on condition variables, jittered
- * backoff, deep ACL copies and the options version check. Built only on the
- * public headers, like the recipes; names start with zkcr_ so a grep tells
- * them from the core's internal functions (which recipes never call). */
+ * backoff and deep ACL copies with the recipe's name in their messages (the
+ * options version check is the public zkc_options_version_check). Built
+ * only on the public headers, like the recipes; names start with zkcr_ so a
+ * grep tells them from the core's internal functions (which recipes never
+ * call). */
 #ifndef ZKC_RECIPES_SUPPORT_H
 #define ZKC_RECIPES_SUPPORT_H
 
@@ -68,10 +70,5 @@ void zkcr_backoff(int attempt);
  * entries without a scheme or id; ZKC_ENOMEM. */
 int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what);
 void zkcr_acl_free(zkc_acl_list_t *acl);
-
-/* The options version policy: every version from 1 to `current` is
- * accepted. ZKC_OK, or ZKC_EBADARGUMENTS with a message naming `what`
- * (the options type). */
-int zkcr_options_version(int version, int current, const char *what);
 
 #endif

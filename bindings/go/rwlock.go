@@ -70,7 +70,7 @@ func (rw *RWLock) WriteLock() *Lock { return rw.write }
 func (rw *RWLock) Close() error {
 	rw.g.shut(func() {
 		for _, l := range []*Lock{rw.read, rw.write} {
-			l.g.shut(func() {})
+			l.g.shut(l.stopEvents)
 		}
 		capi.Zkc_rwlock_close(rw.h)
 		rw.c.forget(rw)

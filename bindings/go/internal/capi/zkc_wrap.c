@@ -1465,6 +1465,18 @@ intgo _wrap_ZKC_EAGAIN_capi_zkcgo() {
 }
 
 
+intgo _wrap_ZKC_ELOCKLOST_capi_zkcgo() {
+  enum zkc_code result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_ELOCKLOST;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_zkc_strerror_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
@@ -1588,6 +1600,28 @@ struct zkc_error *_wrap_zkc_error_last_capi_zkcgo() {
 void _wrap_zkc_error_clear_capi_zkcgo() {
   zkc_error_clear();
   
+}
+
+
+intgo _wrap_zkc_options_version_check_capi_zkcgo(_gostring_ _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  char *arg1 = (char *) 0 ;
+  int arg2 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = (char *)malloc(_swig_go_0.n + 1);
+  memcpy(arg1, _swig_go_0.p, _swig_go_0.n);
+  arg1[_swig_go_0.n] = '\0';
+  
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)zkc_options_version_check((char const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  free(arg1); 
+  return _swig_go_result;
 }
 
 
@@ -1884,6 +1918,21 @@ void _wrap_delete_zkc_retry_t_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_retry_init_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+  zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_retry_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_retry_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -2301,6 +2350,21 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_zkcgo() {
 }
 
 
+intgo _wrap_zkc_acl_list_copy_capi_zkcgo(struct zkc_acl_list **_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  arg2 = *(zkc_acl_list_t **)&_swig_go_1; 
+  
+  result = (int)zkc_acl_list_copy(arg1,(struct zkc_acl_list const *)arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_acl_digest_id_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
@@ -2595,6 +2659,21 @@ void _wrap_delete_zkc_tls_options_t_capi_zkcgo(struct zkc_tls_options *_swig_go_
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_tls_options_init_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_tls_options_t *arg1 = (zkc_tls_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_tls_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_tls_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -3300,6 +3379,21 @@ void _wrap_delete_zkc_options_t_capi_zkcgo(struct zkc_options *_swig_go_0) {
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_options_init_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_options_t *arg1 = (zkc_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -4030,6 +4124,21 @@ void _wrap_delete_zkc_create_options_t_capi_zkcgo(struct zkc_create_options *_sw
 }
 
 
+intgo _wrap_zkc_create_options_init_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_create_options_t *arg1 = (zkc_create_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_create_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_create_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_create_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
@@ -4663,6 +4772,28 @@ intgo _wrap_zkc_multi_check_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ 
   arg3 = (int32_t)_swig_go_2; 
   
   result = (int)zkc_multi_check(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_multi_guard_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_multi_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  
+  result = (int)zkc_multi_guard(arg1,(char const *)arg2,arg3);
   _swig_go_result = result; 
   free(arg2); 
   return _swig_go_result;
@@ -5693,6 +5824,21 @@ void _wrap_delete_zkc_cache_options_t_capi_zkcgo(struct zkc_cache_options *_swig
 }
 
 
+intgo _wrap_zkc_cache_options_init_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_cache_options_t *arg1 = (zkc_cache_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_cache_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_cache_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_cache_open_capi_zkcgo(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -6045,6 +6191,21 @@ void _wrap_delete_zkc_election_options_t_capi_zkcgo(struct zkc_election_options 
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_election_options_init_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_election_options_t *arg1 = (zkc_election_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_election_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_election_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -6874,6 +7035,21 @@ void _wrap_delete_zkc_lock_options_t_capi_zkcgo(struct zkc_lock_options *_swig_g
 }
 
 
+intgo _wrap_zkc_lock_options_init_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_lock_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
@@ -7463,6 +7639,21 @@ void _wrap_delete_zkc_counter_options_t_capi_zkcgo(struct zkc_counter_options *_
 }
 
 
+intgo _wrap_zkc_counter_options_init_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_counter_options_t *arg1 = (zkc_counter_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_counter_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_counter_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_counter_open_capi_zkcgo(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -7861,6 +8052,21 @@ void _wrap_delete_zkc_queue_options_t_capi_zkcgo(struct zkc_queue_options *_swig
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_queue_options_init_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_queue_options_t *arg1 = (zkc_queue_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_queue_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_queue_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -8502,6 +8708,21 @@ void _wrap_delete_zkc_index_options_t_capi_zkcgo(struct zkc_index_options *_swig
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_index_options_init_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_index_options_t *arg1 = (zkc_index_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_index_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_index_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -10251,6 +10472,21 @@ void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance 
 }
 
 
+intgo _wrap_zkc_service_instance_init_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_instance_t *arg1 = (zkc_service_instance_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_instance_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_instance_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_service_reg_open_capi_zkcgo(zkc_service_reg_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -10870,6 +11106,21 @@ void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_rou
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_service_router_options_init_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_router_options_t *arg1 = (zkc_service_router_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_router_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_router_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
