@@ -87,11 +87,9 @@ func (b *Batch) Run(ctx context.Context) ([]BatchResult, error) {
 	}
 	cb := capi.SwigcptrStruct_SS_zkc_batch(h)
 	defer capi.Zkc_batch_free(cb)
-	co := capi.Zkcgo_create_options_new()
-	if co.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "batch"}
-	}
-	defer capi.Zkcgo_free(co.Swigcptr())
+	co := capi.NewZkc_create_options_t()
+	defer capi.DeleteZkc_create_options_t(co)
+	capi.Zkc_create_options_init(co, uint(capi.ZKC_CREATE_OPTIONS_VERSION))
 	for _, op := range b.ops {
 		var idx int
 		err := callQuick("batch", op.path, func() int {

@@ -139,11 +139,9 @@ func (c *Client) NewLock(path string, opts *LockOptions) (*Lock, error) {
 		return nil, closedError("lock open", path)
 	}
 	defer c.g.mu.RUnlock()
-	lo := capi.Zkcgo_lock_options_new()
-	if lo.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "lock open", Path: path}
-	}
-	defer capi.Zkcgo_free(lo.Swigcptr())
+	lo := capi.NewZkc_lock_options_t()
+	defer capi.DeleteZkc_lock_options_t(lo)
+	capi.Zkc_lock_options_init(lo, uint(capi.ZKC_LOCK_OPTIONS_VERSION))
 	flags := 0
 	if o.Reentrant {
 		flags |= capi.ZKC_LOCK_REENTRANT

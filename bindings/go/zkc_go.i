@@ -226,55 +226,6 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
-/* Options structs made from their C initializers (the brace macros SWIG
- * cannot call), freed with free() through zkcgo_free. */
-zkc_create_options_t *zkcgo_create_options_new(void)
-{
-	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_lock_options_t *zkcgo_lock_options_new(void)
-{
-	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_counter_options_t *zkcgo_counter_options_new(void)
-{
-	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_queue_options_t *zkcgo_queue_options_new(void)
-{
-	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_cache_options_t *zkcgo_cache_options_new(void)
-{
-	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-void zkcgo_free(void *p) { free(p); }
-
 /* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
  * the call. */
 void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)

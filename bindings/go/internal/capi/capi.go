@@ -364,12 +364,6 @@ extern swig_type_1 _wrap_zkcgo_strings_count_capi_zkcgo(uintptr_t arg1);
 extern swig_type_2 _wrap_zkcgo_strings_item_capi_zkcgo(uintptr_t arg1, swig_type_3 arg2);
 extern void _wrap_zkcgo_item_data_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkcgo_options_release_capi_zkcgo(uintptr_t arg1);
-extern uintptr_t _wrap_zkcgo_create_options_new_capi_zkcgo(void);
-extern uintptr_t _wrap_zkcgo_lock_options_new_capi_zkcgo(void);
-extern uintptr_t _wrap_zkcgo_counter_options_new_capi_zkcgo(void);
-extern uintptr_t _wrap_zkcgo_queue_options_new_capi_zkcgo(void);
-extern uintptr_t _wrap_zkcgo_cache_options_new_capi_zkcgo(void);
-extern void _wrap_zkcgo_free_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
 extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
@@ -1212,41 +1206,6 @@ func Zkcgo_item_data(arg1 *string, arg2 Zkc_queue_item_t) {
 func Zkcgo_options_release(arg1 Zkc_options_t) {
 	_swig_i_0 := getSwigcptr(arg1)
 	C._wrap_zkcgo_options_release_capi_zkcgo(C.uintptr_t(_swig_i_0))
-}
-
-func Zkcgo_create_options_new() (_swig_ret Zkc_create_options_t) {
-	var swig_r Zkc_create_options_t
-	swig_r = (Zkc_create_options_t)(SwigcptrZkc_create_options_t(C._wrap_zkcgo_create_options_new_capi_zkcgo()))
-	return swig_r
-}
-
-func Zkcgo_lock_options_new() (_swig_ret Zkc_lock_options_t) {
-	var swig_r Zkc_lock_options_t
-	swig_r = (Zkc_lock_options_t)(SwigcptrZkc_lock_options_t(C._wrap_zkcgo_lock_options_new_capi_zkcgo()))
-	return swig_r
-}
-
-func Zkcgo_counter_options_new() (_swig_ret Zkc_counter_options_t) {
-	var swig_r Zkc_counter_options_t
-	swig_r = (Zkc_counter_options_t)(SwigcptrZkc_counter_options_t(C._wrap_zkcgo_counter_options_new_capi_zkcgo()))
-	return swig_r
-}
-
-func Zkcgo_queue_options_new() (_swig_ret Zkc_queue_options_t) {
-	var swig_r Zkc_queue_options_t
-	swig_r = (Zkc_queue_options_t)(SwigcptrZkc_queue_options_t(C._wrap_zkcgo_queue_options_new_capi_zkcgo()))
-	return swig_r
-}
-
-func Zkcgo_cache_options_new() (_swig_ret Zkc_cache_options_t) {
-	var swig_r Zkc_cache_options_t
-	swig_r = (Zkc_cache_options_t)(SwigcptrZkc_cache_options_t(C._wrap_zkcgo_cache_options_new_capi_zkcgo()))
-	return swig_r
-}
-
-func Zkcgo_free(arg1 uintptr) {
-	_swig_i_0 := arg1
-	C._wrap_zkcgo_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {

@@ -248,55 +248,6 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
-/* Options structs made from their C initializers (the brace macros SWIG
- * cannot call), freed with free() through zkcgo_free. */
-zkc_create_options_t *zkcgo_create_options_new(void)
-{
-	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_lock_options_t *zkcgo_lock_options_new(void)
-{
-	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_counter_options_t *zkcgo_counter_options_new(void)
-{
-	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_queue_options_t *zkcgo_queue_options_new(void)
-{
-	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_cache_options_t *zkcgo_cache_options_new(void)
-{
-	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-void zkcgo_free(void *p) { free(p); }
-
 /* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
  * the call. */
 void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
@@ -528,71 +479,6 @@ void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
   arg1 = *(zkc_options_t **)&_swig_go_0; 
   
   zkcgo_options_release(arg1);
-  
-}
-
-
-struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_zkcgo() {
-  zkc_create_options_t *result = 0 ;
-  struct zkc_create_options *_swig_go_result;
-  
-  
-  result = (zkc_create_options_t *)zkcgo_create_options_new();
-  *(zkc_create_options_t **)&_swig_go_result = (zkc_create_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_zkcgo() {
-  zkc_lock_options_t *result = 0 ;
-  struct zkc_lock_options *_swig_go_result;
-  
-  
-  result = (zkc_lock_options_t *)zkcgo_lock_options_new();
-  *(zkc_lock_options_t **)&_swig_go_result = (zkc_lock_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_zkcgo() {
-  zkc_counter_options_t *result = 0 ;
-  struct zkc_counter_options *_swig_go_result;
-  
-  
-  result = (zkc_counter_options_t *)zkcgo_counter_options_new();
-  *(zkc_counter_options_t **)&_swig_go_result = (zkc_counter_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_zkcgo() {
-  zkc_queue_options_t *result = 0 ;
-  struct zkc_queue_options *_swig_go_result;
-  
-  
-  result = (zkc_queue_options_t *)zkcgo_queue_options_new();
-  *(zkc_queue_options_t **)&_swig_go_result = (zkc_queue_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_zkcgo() {
-  zkc_cache_options_t *result = 0 ;
-  struct zkc_cache_options *_swig_go_result;
-  
-  
-  result = (zkc_cache_options_t *)zkcgo_cache_options_new();
-  *(zkc_cache_options_t **)&_swig_go_result = (zkc_cache_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_zkcgo_free_capi_zkcgo(void *_swig_go_0) {
-  void *arg1 = (void *) 0 ;
-  
-  arg1 = *(void **)&_swig_go_0; 
-  
-  zkcgo_free(arg1);
   
 }
 
