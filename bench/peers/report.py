@@ -3,6 +3,7 @@ markdown table (medians over rounds, with min-max spread), results.json and
 peers.png. usage: report.py RESULTS.jsonl OUTDIR SETTINGS"""
 import json
 import statistics
+import textwrap
 import sys
 from collections import defaultdict
 
@@ -115,20 +116,21 @@ def plot(summary, out):
     labels, series = [], {p: [] for p in PEERS}
     for sc, metric, label, higher in ROWS:
         m = summary.get(f"{sc}.{metric}")
-        if not m or metric in ("fairness", "min_window_ops") or len([p for p in PEERS if p in m]) < 2:
+        if not m or metric in ("fairness", "min_window_ops") or len([p for p in PEERS if p in m and not p.startswith("zkc")]) < 1:
             continue
         best = max(v["median"] for p, v in m.items() if p in PEERS) if higher else \
             min(v["median"] for p, v in m.items() if p in PEERS)
-        labels.append(label.replace(", ", "\n", 1))
+        labels.append(textwrap.fill(label, 18))
         for p in PEERS:
             v = m.get(p, {}).get("median")
             series[p].append(0 if not v else (v / best if higher else best / v))
-    fig, ax = plt.subplots(figsize=(12, 5))
-    w = 0.2
+    fig, ax = plt.subplots(figsize=(14, 6))
+    w = 0.8 / len(PEERS)
     for i, p in enumerate(PEERS):
-        ax.bar([x + (i - 1.5) * w for x in range(len(labels))], series[p], w, label=p)
+        ax.bar([x + (i - (len(PEERS) - 1) / 2) * w for x in range(len(labels))], series[p], w,
+               label=p)
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, fontsize=7)
+    ax.set_xticklabels(labels, fontsize=7, rotation=30, ha="right")
     ax.set_ylabel("relative to the best (1.0 = best; higher is better)")
     ax.set_title("zkc and its peers, same run, medians over rounds")
     ax.legend()
