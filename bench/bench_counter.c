@@ -1,8 +1,9 @@
 /* bench/bench_counter.c - the `counter` scenario of bench/run: adds/s of
  * zkc_counter_add with 1 and with 8 clients (plain and 8 shards), each
  * beside a straightforward counter (get, then set with the version, again
- * after a lost race) in the same run. Reads ZKC_URL; one JSON object on
- * stdout, commentary on stderr. */
+ * after a lost race) in the same run, and how fairly 8 clients share the
+ * counter: each client's adds in every 1 s window. Reads ZKC_URL; one JSON
+ * object on stdout, commentary on stderr. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -19,6 +20,8 @@
 #define ROUNDS 3
 #define RT_SAMPLES 400
 #define CLIENTS 8
+#define WINDOW_MS 1000
+#define WINDOWS (PHASE_MS / WINDOW_MS)
 
 static int64_t now_ms(void)
 {
@@ -40,11 +43,24 @@ typedef struct worker {
 	const char *path;
 	int mode;          /* 0 zkc, 1 sequential */
 	int shards;
+	int64_t start;
 	int64_t deadline;
 	long done;
 	long failed;
+	long win[WINDOWS];  /* adds completed in each window of the phase */
 	pthread_t th;
 } worker_t;
+
+/* Fairness over the 8-client phases: per window, the fewest adds any
+ * client made against the most. */
+typedef struct fairness {
+	double worst_ratio;  /* lowest min/max of any window (1 = equal shares) */
+	int windows;
+	int zero_windows;    /* windows in which some client made no add */
+} fairness_t;
+
+static fairness_t fair_zkc = { 1.0, 0, 0 }, fair_seq = { 1.0, 0, 0 };
+static int fair_on;  /* after the warm-up */
 
 /* The straightforward way: read, then write with the version read. */
 static int seq_add(zkc_t *zk, const char *path, int64_t delta)
@@ -82,13 +98,43 @@ static void *run_worker(void *arg)
 	while (now_ms() < w->deadline) {
 		int rc = w->mode == 0 ? zkc_counter_add(NULL, c, 1) : seq_add(w->zk, w->path, 1);
 
-		if (rc == ZKC_OK)
+		if (rc == ZKC_OK) {
+			int64_t k = (now_ms() - w->start) / WINDOW_MS;
+
 			w->done++;
-		else
+			if (k >= 0 && k < WINDOWS)
+				w->win[k]++;
+		} else {
 			w->failed++;
+		}
 	}
 	zkc_counter_close(c);
 	return NULL;
+}
+
+/* Prints each client's adds per window and folds the windows into f. */
+static void note_fairness(fairness_t *f, const worker_t *w, int clients)
+{
+	int k, i;
+
+	for (k = 0; k < WINDOWS; k++) {
+		long lo = -1, hi = 0;
+
+		fprintf(stderr, "    window %d (%d ms), adds per client:", k + 1, WINDOW_MS);
+		for (i = 0; i < clients; i++) {
+			fprintf(stderr, " %ld", w[i].win[k]);
+			lo = lo < 0 || w[i].win[k] < lo ? w[i].win[k] : lo;
+			hi = w[i].win[k] > hi ? w[i].win[k] : hi;
+		}
+		fprintf(stderr, "  (min/max %.2f)\n", hi > 0 ? (double)lo / (double)hi : 0.0);
+		f->windows++;
+		if (lo == 0)
+			f->zero_windows++;
+		if (hi > 0 && (double)lo / (double)hi < f->worst_ratio)
+			f->worst_ratio = (double)lo / (double)hi;
+		if (hi == 0)
+			f->worst_ratio = 0;
+	}
 }
 
 /* Adds/s of `clients` clients for one phase; checks the final value. */
@@ -113,6 +159,7 @@ static double phase(zkc_t **zks, int clients, const char *path, int mode, int sh
 		w[i].path = path;
 		w[i].mode = mode;
 		w[i].shards = shards;
+		w[i].start = t0;
 		w[i].deadline = t0 + PHASE_MS;
 		pthread_create(&w[i].th, NULL, run_worker, &w[i]);
 	}
@@ -129,6 +176,8 @@ static double phase(zkc_t **zks, int clients, const char *path, int mode, int sh
 	fprintf(stderr, "  %-10s %d client(s)%s: %ld adds in %lld ms = %.0f adds/s\n",
 	        mode == 0 ? "zkc" : "sequential", clients, shards > 1 ? ", 8 shards" : "", total,
 	        (long long)(t1 - t0), total * 1000.0 / (double)(t1 - t0));
+	if (fair_on && clients > 1 && shards <= 1)
+		note_fairness(mode == 0 ? &fair_zkc : &fair_seq, w, clients);
 	return total * 1000.0 / (double)(t1 - t0);
 }
 
@@ -209,6 +258,7 @@ int main(void)
 	        ROUNDS);
 	phase(zks, CLIENTS, path, 1, 0);    /* warm-up: servers' JIT, sessions */
 	phase(zks, CLIENTS, path, 0, 0);
+	fair_on = 1;
 	for (r = 0; r < ROUNDS; r++) {
 		z1[r] = phase(zks, 1, path, 0, 0);
 		s1[r] = phase(zks, 1, path, 1, 0);
@@ -220,6 +270,11 @@ int main(void)
 	read_write_rt(zks[0], rw, &r_us, &w_us);
 	fprintf(stderr, "  plain read %.0f us, plain write %.0f us: one write instead of a read "
 	        "and a write is at most %.2fx\n", r_us, w_us, (r_us + w_us) / w_us);
+	fprintf(stderr, "  fairness, 8 clients, %d windows of %d ms: zkc worst min/max %.2f, %d "
+	        "window(s) with a client at 0; sequential worst %.2f, %d with a client at 0 "
+	        "(goal: zkc >= 0.20, none at 0)\n", fair_zkc.windows, WINDOW_MS,
+	        fair_zkc.worst_ratio, fair_zkc.zero_windows, fair_seq.worst_ratio,
+	        fair_seq.zero_windows);
 	zkc_delete(zks[0], root, -1, ZKC_DELETE_RECURSIVE);
 	for (i = 0; i < CLIENTS; i++)
 		zkc_close(zks[i]);
@@ -228,8 +283,11 @@ int main(void)
 	       "\"add_8_clients_sequential_per_s\": %.0f, \"add_8_clients_speedup_x\": %.2f, "
 	       "\"add_8_clients_8_shards_per_s\": %.0f, \"add_8_clients_sharded_speedup_x\": %.2f, "
 	       "\"read_rt_p50_us\": %.0f, \"write_rt_p50_us\": %.0f, "
-	       "\"one_write_ceiling_x\": %.2f}\n",
+	       "\"one_write_ceiling_x\": %.2f, \"fair_8_clients_min_max_x\": %.2f, "
+	       "\"fair_8_clients_zero_windows\": %d, \"fair_8_clients_sequential_min_max_x\": %.2f, "
+	       "\"fair_8_clients_sequential_zero_windows\": %d}\n",
 	       mz1, ms1, ms1 > 0 ? mz1 / ms1 : 0, mz8, ms8, ms8 > 0 ? mz8 / ms8 : 0, mz8s,
-	       ms8 > 0 ? mz8s / ms8 : 0, r_us, w_us, (r_us + w_us) / w_us);
+	       ms8 > 0 ? mz8s / ms8 : 0, r_us, w_us, (r_us + w_us) / w_us, fair_zkc.worst_ratio,
+	       fair_zkc.zero_windows, fair_seq.worst_ratio, fair_seq.zero_windows);
 	return 0;
 }

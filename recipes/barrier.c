@@ -22,60 +22,6 @@
 
 /* ------------------------------------------------------------ waiting */
 
-/* Shared by a blocked caller and the watch that wakes it: a watch fires
- * exactly once, possibly after the caller gave up, so both hold a ref. */
-struct waiter {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int fired;
-	int refs;
-};
-
-static struct waiter *waiter_new(void)
-{
-	struct waiter *w = calloc(1, sizeof(*w));
-
-	if (!w)
-		return NULL;
-	pthread_mutex_init(&w->mu, NULL);
-	if (zkcr_cond_init(&w->cv) != ZKC_OK) {
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return NULL;
-	}
-	w->refs = 2;   /* the caller's and the watch's, dropped if not set */
-	return w;
-}
-
-static void waiter_put(struct waiter *w)
-{
-	int last;
-
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	last = --w->refs == 0;
-	pthread_mutex_unlock(&w->mu);
-	if (last) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
-	}
-}
-
-static void on_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
-{
-	struct waiter *w = payload;
-	(void)zk;
-	(void)ev;
-
-	pthread_mutex_lock(&w->mu);
-	w->fired = 1;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	waiter_put(w);
-}
-
 static int64_t session_of(zkc_t *zk)
 {
 	int64_t sid = 0;
@@ -88,13 +34,13 @@ static int64_t session_of(zkc_t *zk)
  * client's session, ZKC_ECLOSED when the client closes, ZKC_ECANCELED when
  * the thread's cancellation token fires. Checks the session
  * every 100 ms: a lost session ends no watch of a plain waiter early. */
-static int wait_fired(struct waiter *w, zkc_t *zk, int64_t deadline, int64_t sid,
+static int wait_fired(zkcr_waker_t *w, zkc_t *zk, int64_t deadline, int64_t sid,
                       const char *path)
 {
 	int rc = ZKC_OK;
 
 	pthread_mutex_lock(&w->mu);
-	while (!w->fired) {
+	while (w->gen == 0) {
 		int64_t now = zkcr_now_ms();
 
 		if (deadline >= 0 && now >= deadline) {
@@ -172,21 +118,21 @@ int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	for (;;) {
-		struct waiter *w = waiter_new();
+		zkcr_waker_t *w = zkcr_waker_new(2);
 
 		if (!w)
 			return zkc_error_set(ZKC_ENOMEM, "barrier %s: out of memory", path);
-		rc = zkc_exists_w(NULL, zk, path, on_fire, w);
+		rc = zkc_exists_w(NULL, zk, path, zkcr_waker_fire, w);
 		if (rc != ZKC_OK && rc != ZKC_ENONODE)
-			waiter_put(w);   /* no watch was set */
+			zkcr_waker_unref(w);   /* no watch was set */
 		if (rc != ZKC_OK) {
 			/* ENONODE: lowered (the watch left behind wakes no one) */
-			waiter_put(w);
+			zkcr_waker_unref(w);
 			return rc == ZKC_ENONODE ? ZKC_OK : rc;
 		}
 		rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "barrier %s: still up",
 		                                     path) : wait_fired(w, zk, deadline, 0, path);
-		waiter_put(w);
+		zkcr_waker_unref(w);
 		if (rc != ZKC_OK)
 			return rc;
 	}
@@ -336,7 +282,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 	int64_t deadline = zkcr_deadline(timeout_ms);
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
 	zkc_batch_t *bt = NULL;
-	struct waiter *w = NULL;
+	zkcr_waker_t *w = NULL;
 	int rc, ie, ic = -1, ik, ec, kc, watch_set, made_parents = 0;
 	int64_t run_sid = 0;
 	int lost;
@@ -355,19 +301,19 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		int ready;
 
 		zkc_batch_clear(bt);
-		if (!(w = waiter_new())) {
+		if (!(w = zkcr_waker_new(2))) {
 			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
 			break;
 		}
 		/* watch "ready" first, then add ourselves, then count: one trip */
-		ie = zkc_batch_exists(bt, b->ready, 1, on_fire, w);
+		ie = zkc_batch_exists(bt, b->ready, 1, zkcr_waker_fire, w);
 		if (!b->sid)
 			ic = zkc_batch_create(bt, b->own, NULL, 0, &co);
 		ik = zkc_batch_children(bt, b->path, 0, NULL, NULL);
 		if (ie < 0 || ik < 0 || (!b->sid && ic < 0)) {
 			rc = ie < 0 ? ie : ik < 0 ? ik : ic;
-			waiter_put(w);   /* never sent: no watch */
-			waiter_put(w);
+			zkcr_waker_unref(w);   /* never sent: no watch */
+			zkcr_waker_unref(w);
 			w = NULL;
 			break;
 		}
@@ -383,7 +329,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		kc = rc == ZKC_OK ? zkc_batch_code(bt, (size_t)ik) : rc;
 		watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
 		if (!watch_set)
-			waiter_put(w);   /* the watch's ref: it was not set */
+			zkcr_waker_unref(w);   /* the watch's ref: it was not set */
 		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK) {
 			zkc_cancel_t *tok = zkc_cancel_bind(NULL);
 
@@ -392,7 +338,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		}
 		if (lost || !watch_set || retryable(kc)) {
 			rc = lost ? ZKC_ELOST : !watch_set ? ec : kc;
-			waiter_put(w);
+			zkcr_waker_unref(w);
 			w = NULL;
 			if (lost)
 				goto give_up;
@@ -417,7 +363,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				po.flags = ZKC_CREATE_PARENTS;
 				made_parents = 1;
 				rc = zkc_create(NULL, NULL, b->zk, b->path, NULL, 0, &po);
-				waiter_put(w);
+				zkcr_waker_unref(w);
 				w = NULL;
 				if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
 					break;
@@ -431,7 +377,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 				goto give_up;
 			if (!ready && zkc_batch_code(bt, (size_t)ic) != ZKC_OK) {
 				/* the count was read before our node existed: again */
-				waiter_put(w);
+				zkcr_waker_unref(w);
 				w = NULL;
 				continue;
 			}
@@ -464,10 +410,10 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 			                   b->path);   /* the watch ended with the session */
 		if (rc != ZKC_OK)
 			goto give_up;
-		waiter_put(w);
+		zkcr_waker_unref(w);
 		w = NULL;
 	}
-	waiter_put(w);
+	zkcr_waker_unref(w);
 	zkc_batch_free(bt);
 	if (rc == ZKC_OK)
 		b->entered = 1;
@@ -475,7 +421,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		drop_own(b);
 	return rc;
 give_up:
-	waiter_put(w);
+	zkcr_waker_unref(w);
 	zkc_batch_free(bt);
 	if (rc == ZKC_ELOST)
 		b->sid = 0;
@@ -503,7 +449,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		char **v = NULL, *watch_path = NULL;
 		size_t i, n = 0;
 		int own = -1;
-		struct waiter *w;
+		zkcr_waker_t *w;
 
 		if (b->sid && b->sid != session_of(b->zk))
 			b->sid = 0;   /* our node went with the session: we left */
@@ -548,15 +494,15 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		}
 		free(v);
 		zkc_strings_free(kids);
-		if (!watch_path || !(w = waiter_new())) {
+		if (!watch_path || !(w = zkcr_waker_new(2))) {
 			free(watch_path);
 			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
 			break;
 		}
-		rc = zkc_exists_w(NULL, b->zk, watch_path, on_fire, w);
+		rc = zkc_exists_w(NULL, b->zk, watch_path, zkcr_waker_fire, w);
 		free(watch_path);
 		if (rc != ZKC_OK && rc != ZKC_ENONODE)
-			waiter_put(w);
+			zkcr_waker_unref(w);
 		if (rc == ZKC_OK)
 			rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: "
 			                                     "others have not left yet",
@@ -564,7 +510,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 			                                     deadline, 0, b->path);
 		else if (rc == ZKC_ENONODE)
 			rc = ZKC_OK;   /* gone already: look again */
-		waiter_put(w);
+		zkcr_waker_unref(w);
 		if (rc != ZKC_OK)
 			break;
 	}

@@ -1,7 +1,8 @@
 /* recipes/counter.c - the replicated 64-bit counter: a versioned set from a
- * cached (value, version) that a data watch keeps current, re-read and
- * jittered backoff after a lost race, shards for hot counters. Public API
- * only. Layout and format: docs/recipes/counter.md. */
+ * cached (value, version) that a data watch keeps current; under contention
+ * writers take turns (an advisory FIFO of tickets, a few adds per turn);
+ * shards for hot counters. Public API only. Layout and format:
+ * docs/recipes/counter.md. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -21,6 +22,19 @@
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
 
+/* Turns (see docs/recipes/counter.md, "Fairness"): a writer that met
+ * contention takes a ticket, an ephemeral sequential child of the counter's
+ * node; the first ticket's holder makes up to TURN_ADDS adds, or adds for
+ * TURN_MS, then gives the turn on by deleting its ticket. Tickets only order
+ * attempts: every write is still a versioned set, so a turn that is not
+ * honoured (a holder that went quiet, a lost ticket) costs fairness, never
+ * an increment. A predecessor that keeps its ticket longer than TURN_WAIT_MS
+ * is passed by. */
+#define TICKET_PREFIX "_zkc-turn-"
+#define TURN_ADDS 32
+#define TURN_MS 60
+#define TURN_WAIT_MS 200
+
 typedef struct shard {
 	char *path;
 	int known;          /* value/version/mzxid hold a read or write */
@@ -30,12 +44,28 @@ typedef struct shard {
 	uint64_t history;   /* zkc_history_resets() mzxid belongs to */
 	int watching;       /* a data watch is pending */
 	int contended;      /* > 0: other writers seen lately (keep the watch) */
+	int others_queued;  /* the last stat showed tickets of other writers */
+	/* turns */
+	int tstate;         /* T_NONE, T_TAKING (a thread queues), T_TURN */
+	char *ticket;       /* own ticket's path, or NULL */
+	int64_t ticket_sid; /* its session */
+	int turn_adds;
+	int64_t turn_start;
+	long long head_seq;  /* the first ticket, and since when it is first */
+	int64_t head_since;
+	long long passed[8]; /* tickets held too long: passed by, ignored */
+	unsigned npassed;
+	int no_turns;        /* a ticket was refused (ACL, ...): go without */
 } shard_t;
+
+enum { T_NONE = 0, T_TAKING, T_TURN };
 
 /* Reference counted: pending watches and asynchronous re-reads hold the
  * handle through callbacks that may run after zkc_counter_close. */
 struct zkc_counter {
 	pthread_mutex_t mu;
+	pthread_cond_t cv;  /* turn changes, predecessor tickets gone */
+	unsigned wakes;     /* bumped by every predecessor watch */
 	int refs;
 	int freed;
 	zkc_t *zk;
@@ -60,10 +90,13 @@ static void c_unref(zkc_counter_t *c)
 	pthread_mutex_unlock(&c->mu);
 	if (!last)
 		return;
-	for (i = 0; i < c->nshards; i++)
+	for (i = 0; i < c->nshards; i++) {
 		free(c->sh[i].path);
+		free(c->sh[i].ticket);
+	}
 	free(c->sh);
 	free(c->path);
+	pthread_cond_destroy(&c->cv);
 	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
@@ -142,6 +175,9 @@ static void note(zkc_counter_t *c, int i, int64_t value, const zkc_stat_t *st)
 		s->value = value;
 		s->version = st->version;
 		s->mzxid = st->mzxid;
+		/* a counter node has no children but tickets: any beyond our own
+		 * are writers waiting for a turn */
+		s->others_queued = st->num_children > (s->ticket ? 1 : 0);
 	}
 	pthread_mutex_unlock(&c->mu);
 }
@@ -249,13 +285,309 @@ static int read_layout(int *out, zkc_t *zk, const char *path, int want)
 	                     "was read", path);
 }
 
+/* ------------------------------------------------------------ turns */
+
+static int64_t session_of(zkc_t *zk)
+{
+	int64_t sid = 0;
+
+	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
+}
+
+/* Ends shard i's turn and deletes its ticket (in the background unless
+ * `wait`). */
+static void turn_give_back(zkc_counter_t *c, int i, int wait)
+{
+	shard_t *s = &c->sh[i];
+	char *ticket;
+	int64_t sid;
+	zkc_batch_t *b = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	ticket = s->ticket;
+	sid = s->ticket_sid;
+	s->ticket = NULL;
+	if (s->tstate == T_TURN)
+		s->tstate = T_NONE;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	if (!ticket)
+		return;
+	if (session_of(c->zk) == sid) {
+		if (wait) {
+			zkc_delete(c->zk, ticket, -1, 0);
+		} else if (zkc_batch_new(&b) == ZKC_OK) {
+			if (zkc_batch_delete(b, ticket, -1) < 0 ||
+			    zkc_batch_run_async(c->zk, b, NULL, NULL) != ZKC_OK)
+				zkc_batch_free(b);
+		}
+	}
+	free(ticket);
+}
+
+static void on_predecessor(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	zkc_counter_t *c = payload;
+
+	(void)zk;
+	(void)ev;
+	pthread_mutex_lock(&c->mu);
+	c->wakes++;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	c_unref(c);
+}
+
+static long long ticket_seq(const char *name)
+{
+	size_t n = strlen(name), k = strlen(TICKET_PREFIX);
+
+	if (n != k + 10 || strncmp(name, TICKET_PREFIX, k) != 0)
+		return -1;
+	return atoll(name + k);
+}
+
+/* Waits on c->cv (mu held) until `wakes` moves from w0 or until `until`.
+ * 0, or ZKC_ECANCELED when the calling thread's cancellation token fired. */
+static int wait_wake(zkc_counter_t *c, unsigned w0, int64_t until)
+{
+	while (c->wakes == w0) {
+		int rc = zkcr_cond_wait_until(&c->cv, &c->mu, until);
+
+		if (rc == ZKC_ECANCELED)
+			return rc;
+		if (rc == ZKC_ETIMEDOUT)
+			return 0;
+	}
+	return 0;
+}
+
+static int passed_by(const shard_t *s, long long seq)
+{
+	unsigned k;
+
+	for (k = 0; k < s->npassed && k < 8; k++)
+		if (s->passed[k] == seq)
+			return 1;
+	return 0;
+}
+
+/* Takes a ticket for shard i (unless it holds one on this session) and
+ * waits for its turn: no older ticket left, except ones that stayed first
+ * for TURN_WAIT_MS (a holder gone quiet or dead: passed by, then ignored).
+ * The listing and a read of the counter ride in the same round trip as the
+ * ticket, so the turn starts from fresh state. Called by the one thread
+ * that set T_TAKING. ZKC_OK: the turn is ours. */
+static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
+{
+	shard_t *s = &c->sh[i];
+	int64_t sid = session_of(c->zk);
+
+	for (;;) {
+		zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+		zkc_batch_t *b = NULL;
+		const zkc_strings_t *kids;
+		char *ticket, *pred = NULL;
+		long long mine, best = -1, head = -1;
+		int64_t until;
+		size_t k;
+		int rc, ci = -1, li, gi, made;
+		unsigned w0;
+
+		pthread_mutex_lock(&c->mu);
+		if (s->ticket && s->ticket_sid != sid) {
+			free(s->ticket);  /* went with its session */
+			s->ticket = NULL;
+		}
+		ticket = s->ticket ? strdup(s->ticket) : NULL;
+		made = ticket != NULL;
+		pthread_mutex_unlock(&c->mu);
+		if ((rc = zkc_batch_new(&b)) != ZKC_OK) {
+			free(ticket);
+			return rc;
+		}
+		if (!made) {
+			char *prefix = NULL;
+
+			if (asprintf(&prefix, "%s/" TICKET_PREFIX, s->path) < 0) {
+				zkc_batch_free(b);
+				return ZKC_ENOMEM;
+			}
+			co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+			ci = zkc_batch_create(b, prefix, NULL, 0, &co);
+			free(prefix);
+		}
+		li = zkc_batch_children(b, s->path, 0, NULL, NULL);
+		gi = zkc_batch_get(b, s->path, 0, NULL, NULL);
+		rc = (!made && ci < 0) || li < 0 || gi < 0 ? ZKC_ENOMEM : zkc_batch_run(c->zk, b);
+		if (rc == ZKC_OK && !made) {
+			rc = zkc_batch_code(b, (size_t)ci);
+			if (rc == ZKC_OK && !(ticket = strdup(zkc_batch_path(b, (size_t)ci))))
+				rc = ZKC_ENOMEM;
+			if (rc == ZKC_OK) {
+				pthread_mutex_lock(&c->mu);
+				s->ticket = strdup(ticket);
+				s->ticket_sid = zkc_batch_session(b);
+				pthread_mutex_unlock(&c->mu);
+				sid = zkc_batch_session(b);
+			}
+		}
+		if (rc == ZKC_OK && (rc = zkc_batch_code(b, (size_t)li)) == ZKC_OK &&
+		    zkc_batch_code(b, (size_t)gi) == ZKC_OK) {
+			zkc_stat_t st;
+			size_t len = 0;
+			const char *data = zkc_batch_data(b, (size_t)gi, &len);
+			int64_t v;
+
+			if (zkc_batch_stat(&st, b, (size_t)gi) == ZKC_OK &&
+			    zkc_counter_decode(&v, data, len) == ZKC_OK)
+				note(c, i, v, &st);
+		}
+		if (rc != ZKC_OK) {
+			zkc_batch_free(b);
+			free(ticket);
+			return rc;
+		}
+		kids = zkc_batch_children_of(b, (size_t)li);
+		mine = ticket_seq(strrchr(ticket, '/') + 1);
+		pthread_mutex_lock(&c->mu);
+		for (k = 0; k < kids->count; k++) {
+			long long q = ticket_seq(kids->items[k]);
+
+			if (q < 0 || q >= mine || passed_by(s, q))
+				continue;
+			if (head < 0 || q < head)
+				head = q;
+			if (q > best) {
+				best = q;
+				free(pred);
+				if (asprintf(&pred, "%s/%s", s->path, kids->items[k]) < 0)
+					pred = NULL;
+			}
+		}
+		if (head >= 0 && head != s->head_seq) {
+			s->head_seq = head;
+			s->head_since = zkcr_now_ms();
+		}
+		if (head >= 0 && zkcr_now_ms() - s->head_since >= TURN_WAIT_MS) {
+			s->passed[s->npassed++ % 8] = head;  /* first too long: pass it by */
+			head = -2;
+		}
+		until = s->head_since + TURN_WAIT_MS;
+		pthread_mutex_unlock(&c->mu);
+		zkc_batch_free(b);
+		free(ticket);
+		if (head == -2) {
+			free(pred);
+			continue;        /* look again without it */
+		}
+		if (best < 0 || !pred) {
+			free(pred);
+			return ZKC_OK;  /* first in line */
+		}
+		if (zkcr_now_ms() >= deadline) {
+			free(pred);
+			return ZKC_ETIMEDOUT;
+		}
+		/* wait for the predecessor to go, looking again when the first
+		 * ticket has been first for TURN_WAIT_MS */
+		pthread_mutex_lock(&c->mu);
+		c->refs++;
+		w0 = c->wakes;
+		pthread_mutex_unlock(&c->mu);
+		rc = zkc_get_w(NULL, NULL, NULL, c->zk, pred, on_predecessor, c);
+		free(pred);
+		if (rc != ZKC_OK) {
+			c_unref(c);  /* no watch set */
+			if (rc != ZKC_ENONODE)
+				return rc;
+			continue;    /* gone already: look again */
+		}
+		pthread_mutex_lock(&c->mu);
+		rc = wait_wake(c, w0, until < deadline ? until : deadline);
+		pthread_mutex_unlock(&c->mu);
+		if (rc == ZKC_ECANCELED)
+			return rc;
+	}
+}
+
+/* Before an attempt on shard i: a writer that met contention (a lost race,
+ * or other writers' tickets in the last stat) waits for its turn. Threads
+ * of one handle share a turn. Any failure to queue just means going on
+ * without a turn. */
+static int await_turn(zkc_counter_t *c, int i, int64_t deadline)
+{
+	shard_t *s = &c->sh[i];
+	int rc = ZKC_OK;
+
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		/* sharded adds go to a random shard each time: a turn on one
+		 * shard would sit idle while its holder adds elsewhere, so
+		 * sharding spreads contention instead */
+		if (s->tstate == T_TURN || !(s->contended > 0 || s->others_queued) || !s->known ||
+		    s->no_turns || c->sharded)
+			break;
+		if (s->tstate == T_TAKING) {
+			unsigned w0 = c->wakes;
+
+			if (zkcr_now_ms() >= deadline)
+				break;
+			if ((rc = wait_wake(c, w0, deadline)) != ZKC_OK)
+				break;
+			continue;
+		}
+		s->tstate = T_TAKING;
+		pthread_mutex_unlock(&c->mu);
+		rc = take_turn(c, i, deadline);
+		pthread_mutex_lock(&c->mu);
+		s->tstate = rc == ZKC_OK ? T_TURN : T_NONE;
+		if (rc != ZKC_OK && rc != ZKC_ECONNECTIONLOSS && rc != ZKC_ETIMEDOUT &&
+		    rc != ZKC_EOPERATIONTIMEOUT && rc != ZKC_ECLOSED && rc != ZKC_ENONODE &&
+		    rc != ZKC_ECANCELED)
+			s->no_turns = 1;
+		s->turn_adds = 0;
+		s->turn_start = zkcr_now_ms();
+		c->wakes++;
+		pthread_cond_broadcast(&c->cv);
+		if (rc != ZKC_ECANCELED)
+			rc = ZKC_OK;  /* no turn: go on without one */
+		break;
+	}
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+/* After an add on shard i: a turn that has had its adds (or its time)
+ * passes to the next ticket, if another writer waits. */
+static void after_add(zkc_counter_t *c, int i)
+{
+	shard_t *s = &c->sh[i];
+	int give = 0;
+
+	pthread_mutex_lock(&c->mu);
+	if (s->tstate == T_TURN) {
+		s->turn_adds++;
+		if (s->turn_adds >= TURN_ADDS || zkcr_now_ms() - s->turn_start >= TURN_MS) {
+			if (s->others_queued) {
+				give = 1;
+			} else {
+				s->turn_adds = 0;  /* nobody waits: keep it */
+				s->turn_start = zkcr_now_ms();
+			}
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (give)
+		turn_give_back(c, i, 0);
+}
+
 int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
                      const zkc_counter_options_t *opts)
 {
 	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
 	zkc_counter_t *c;
 	int i;
-
 	int nshards = 1, rc;
 
 	if (!out)
@@ -269,8 +601,8 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 		return rc;      /* its message names the path and the fault */
 	if (strcmp(path, "/") == 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter /: the root cannot be a counter");
-	if ((rc = zkcr_options_version(o.version, ZKC_COUNTER_OPTIONS_VERSION,
-	                               "counter options")) != ZKC_OK)
+	if ((rc = zkc_options_version_check("zkc_counter_open", o.version,
+	                                    ZKC_COUNTER_OPTIONS_VERSION)) != ZKC_OK)
 		return zkc_error_set(rc, "counter %s: %s", path, zkc_error_last()->message);
 	if (o.shards < 0 || o.shards > MAX_SHARDS || o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: shards %d (0..%d) or timeout_ms "
@@ -281,6 +613,11 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	if (!c)
 		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
 	pthread_mutex_init(&c->mu, NULL);
+	if (zkcr_cond_init(&c->cv) != ZKC_OK) {
+		pthread_mutex_destroy(&c->mu);
+		free(c);
+		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", path);
+	}
 	c->refs = 1;
 	c->zk = zk;
 	c->sharded = nshards > 1;
@@ -291,6 +628,7 @@ int zkc_counter_open(zkc_counter_t **out, zkc_t *zk, const char *path,
 	if (!c->path || !c->sh)
 		goto nomem;
 	for (i = 0; i < c->nshards; i++) {
+		c->sh[i].head_seq = -1;
 		if (!c->sharded)
 			c->sh[i].path = strdup(path);
 		else if (asprintf(&c->sh[i].path, "%s/shard-%04d", path, i) < 0)
@@ -307,11 +645,15 @@ nomem:
 
 void zkc_counter_close(zkc_counter_t *c)
 {
+	int i;
+
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->mu);
 	c->freed = 1;
 	pthread_mutex_unlock(&c->mu);
+	for (i = 0; i < c->nshards; i++)
+		turn_give_back(c, i, 1);
 	c_unref(c);
 }
 
@@ -486,13 +828,17 @@ static int create_shard(zkc_counter_t *c, int i, int64_t value, zkc_stat_t *st)
 
 /* Forgets shard i's cached state if it is still the one an attempt used
  * (a fresher state noted meanwhile is kept). */
-static void forget_if(zkc_counter_t *c, int i, int32_t ver)
+static int forget_if(zkc_counter_t *c, int i, int32_t ver)
 {
+	int fresh;
+
 	pthread_mutex_lock(&c->mu);
 	c->sh[i].contended = 64;
 	if (c->sh[i].known && c->sh[i].version == ver)
 		c->sh[i].known = 0;
+	fresh = c->sh[i].known;
 	pthread_mutex_unlock(&c->mu);
+	return fresh;
 }
 
 /* The versioned write of an add, with a read that re-arms the data watch
@@ -577,11 +923,13 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 	int attempt = 0, rc;
 
 	for (;;) {
-		int known, exists, missing = 0;
+		int known, exists, missing = 0, fresh = 0, in_turn;
 		int64_t cur, next;
 		int32_t ver;
 		zkc_stat_t st;
 
+		if ((rc = await_turn(c, i, deadline)) != ZKC_OK)
+			return rc;  /* cancelled: nothing sent */
 		pthread_mutex_lock(&c->mu);
 		known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
 		cur = c->sh[i].value;
@@ -621,6 +969,7 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 				note(c, i, next, &st);
 		}
 		if (rc == ZKC_OK || rc == ZKC_EUNKNOWN) {
+			after_add(c, i);
 			if (out) {
 				out->value = next;
 				out->version = missing ? -1 : (int32_t)((uint32_t)ver + 1u);
@@ -638,14 +987,23 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		 * read behind the write, else re-read; a read that keeps giving
 		 * the old version comes from a lagging server: sync it first */
 		if (rc == ZKC_EBADVERSION && !missing)
-			forget_if(c, i, ver);
+			fresh = forget_if(c, i, ver);
 		else
 			forget(c, i);
-		if (attempt >= 2)
-			zkc_sync(c->zk, c->sh[i].path);
 		if (zkcr_now_ms() >= deadline)
 			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
 			                     "for %d ms: not applied", c->path, c->timeout_ms);
+		/* the read behind the write brought the state that won: with the
+		 * turn (or when taking one next), try again from it at once */
+		pthread_mutex_lock(&c->mu);
+		in_turn = c->sh[i].tstate == T_TURN;
+		pthread_mutex_unlock(&c->mu);
+		if (fresh && (in_turn || attempt == 0)) {
+			attempt++;
+			continue;
+		}
+		if (attempt >= 2)
+			zkc_sync(c->zk, c->sh[i].path);
 		if (attempt > 0)
 			zkcr_backoff(attempt);
 		attempt++;
@@ -722,4 +1080,19 @@ int zkc_counter_set(zkc_counter_t *c, int64_t value)
 	rc = zkc_multi_commit(NULL, c->zk, m);
 	zkc_multi_free(m);
 	return rc;
+}
+
+int zkc_counter_options_init(zkc_counter_options_t *opts, unsigned int version)
+{
+	static const zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_counter_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_counter_options_init", (int)version, ZKC_COUNTER_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

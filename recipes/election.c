@@ -702,8 +702,8 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 		                     "election directory");
 	if (!opts)
 		opts = &def;
-	if (zkcr_options_version(opts->version, ZKC_ELECTION_OPTIONS_VERSION,
-	                         "election options") != ZKC_OK)
+	if (zkc_options_version_check("zkc_election_open", opts->version,
+	                              ZKC_ELECTION_OPTIONS_VERSION) != ZKC_OK)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "election %s: %s", path,
 		                     zkc_error_last()->message);
 	if (opts->step_down != ZKC_ELECTION_STEP_DOWN_SUSPENDED &&
@@ -1105,5 +1105,20 @@ int zkc_election_leader(char **out_id, int64_t *out_epoch, zkc_t *zk, const char
 	if (out_epoch)
 		*out_epoch = p->items[0].czxid;
 	zkc_election_participants_free(p);
+	return ZKC_OK;
+}
+
+int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version)
+{
+	static const zkc_election_options_t init = ZKC_ELECTION_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_election_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_election_options_init", (int)version, ZKC_ELECTION_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
 	return ZKC_OK;
 }

@@ -511,8 +511,10 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 	*out = NULL;
 	if (opts)
 		o = *opts;
+	if ((rc = zkc_options_version_check("zkc_index_open", o.version,
+	                                    ZKC_INDEX_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (!zk || check_path(path) != ZKC_OK ||
-	    zkcr_options_version(o.version, ZKC_INDEX_OPTIONS_VERSION, "index options") != ZKC_OK ||
 	    (o.cache != 0 && o.cache != 1) || (o.cache_records != 0 && o.cache_records != 1) ||
 	    o.timeout_ms < 0)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "index open: %s", !zk ? "client is NULL"
@@ -1840,4 +1842,19 @@ int zkc_index_rebuild(zkc_index_report_t **out, zkc_index_t *ix)
 	else
 		zkc_index_report_free(r);
 	return worst;
+}
+
+int zkc_index_options_init(zkc_index_options_t *opts, unsigned int version)
+{
+	static const zkc_index_options_t init = ZKC_INDEX_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_index_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_index_options_init", (int)version, ZKC_INDEX_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

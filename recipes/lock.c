@@ -386,8 +386,10 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
+	if ((rc = zkc_options_version_check("zkc_lock_open", opts->version,
+	                                    ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (!zk || !path ||
-	    zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION, "lock options") != ZKC_OK ||
 	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
 	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: %s", path ? path : "(null)",
@@ -1177,7 +1179,7 @@ int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lk)
 	}
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
-		rc = zkc_multi_check(m, lk->own, lk->own_version);
+		rc = zkc_multi_guard(m, lk->own, lk->own_version);
 	pthread_mutex_unlock(&lk->mu);
 	if (rc != ZKC_OK) {
 		zkc_multi_free(m);
@@ -1225,4 +1227,19 @@ int zkc_lock_events_next(int *out_event, zkc_lock_t *lk, int timeout_ms)
 	}
 	pthread_mutex_unlock(&lk->mu);
 	return rc;
+}
+
+int zkc_lock_options_init(zkc_lock_options_t *opts, unsigned int version)
+{
+	static const zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_lock_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_lock_options_init", (int)version, ZKC_LOCK_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -357,7 +357,7 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 		                     !zk || !path ? "client or path is NULL"
 		                     : strcmp(path, "/") == 0 ? "the root cannot be a queue"
 		                     : zkc_error_last()->message);
-	if (zkcr_options_version(o.version, ZKC_QUEUE_OPTIONS_VERSION, "queue options") != ZKC_OK)
+	if (zkc_options_version_check("zkc_queue_open", o.version, ZKC_QUEUE_OPTIONS_VERSION) != ZKC_OK)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: %s", path,
 		                     zkc_error_last()->message);
 	if ((o.flags & ~ZKC_QUEUE_CREATE) || o.bucket_size < 0)
@@ -1490,4 +1490,19 @@ int zkc_queue_size(size_t *out, size_t *out_taken, zkc_queue_t *q)
 	if (rc == ZKC_OK && out)
 		*out = total;
 	return rc;
+}
+
+int zkc_queue_options_init(zkc_queue_options_t *opts, unsigned int version)
+{
+	static const zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_queue_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_queue_options_init", (int)version, ZKC_QUEUE_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -18,7 +18,10 @@ int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path, const zkc_l
 	if (!out)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "rwlock open: out is NULL");
 	*out = NULL;
-	if (opts && (opts->flags & ZKC_LOCK_STICKY))   /* the version is checked below */
+	if (opts && (rc = zkc_options_version_check("zkc_rwlock_open", opts->version,
+	                                            ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
+	if (opts && (opts->flags & ZKC_LOCK_STICKY))
 		return zkc_error_set(ZKC_EBADARGUMENTS, "rwlock %s: ZKC_LOCK_STICKY does not "
 		                     "apply to read-write locks", path ? path : "(null)");
 	rw = calloc(1, sizeof(*rw));

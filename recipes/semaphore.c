@@ -17,14 +17,6 @@
 #include "lock_internal.h"
 #include "support.h"
 
-/* Shared with watch callbacks, which may outlive the semaphore. */
-typedef struct waker {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	unsigned gen;
-	int refs;
-} waker_t;
-
 struct zkc_semaphore {
 	zkc_t *zk;
 	char *leases;
@@ -33,7 +25,7 @@ struct zkc_semaphore {
 	size_t data_len;
 	zkc_acl_list_t *acl;        /* of the lease nodes: deep copy; NULL = client's */
 	zkc_lock_t *admit;
-	waker_t *w;
+	zkcr_waker_t *w;          /* shared with the watches, which may outlive it */
 };
 
 struct zkc_semaphore_lease {
@@ -44,33 +36,6 @@ struct zkc_semaphore_lease {
 	int32_t version;
 	int released;     /* zkc_semaphore_release ran: only the free is left */
 };
-
-static void waker_unref(waker_t *w)
-{
-	int last;
-
-	pthread_mutex_lock(&w->mu);
-	last = --w->refs == 0;
-	pthread_mutex_unlock(&w->mu);
-	if (last) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
-		free(w);
-	}
-}
-
-static void on_leases(zkc_t *zk, const zkc_event_t *ev, void *payload)
-{
-	waker_t *w = payload;
-
-	(void)zk;
-	(void)ev;
-	pthread_mutex_lock(&w->mu);
-	w->gen++;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	waker_unref(w);
-}
 
 int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int max_leases,
                        const zkc_lock_options_t *opts)
@@ -89,8 +54,8 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (opts && opts->flags)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: options flags 0x%x: none "
 		                     "apply to a semaphore", path, (unsigned)opts->flags);
-	if (opts && zkcr_options_version(opts->version, ZKC_LOCK_OPTIONS_VERSION,
-	                                 "semaphore options") != ZKC_OK)
+	if (opts && zkc_options_version_check("zkc_semaphore_open", opts->version,
+	                                           ZKC_LOCK_OPTIONS_VERSION) != ZKC_OK)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore %s: %s", path,
 		                     zkc_error_last()->message);
 	rc = zkc_path_validate(path, (size_t)-1);
@@ -109,12 +74,12 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	if (s)
 		s->leases = malloc(strlen(path) + 8);
 	if (s)
-		s->w = calloc(1, sizeof(*s->w));
+		s->w = zkcr_waker_new(1);
 	if (!s || !locks || !s->leases || !s->w) {
 		free(locks);
 		if (s) {
 			free(s->leases);
-			free(s->w);
+			zkcr_waker_unref(s->w);
 		}
 		free(s);
 		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", path);
@@ -123,16 +88,6 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	sprintf(s->leases, "%s/leases", path);
 	s->zk = zk;
 	s->max = max_leases;
-	s->w->refs = 1;
-	pthread_mutex_init(&s->w->mu, NULL);
-	if (zkcr_cond_init(&s->w->cv) != ZKC_OK) {
-		pthread_mutex_destroy(&s->w->mu);
-		free(s->w);
-		free(s->leases);
-		free(s);
-		free(locks);
-		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", path);
-	}
 	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
 	if (rc == ZKC_OK)
@@ -147,7 +102,7 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	}
 	if (rc != ZKC_OK) {
 		zkc_lock_close(s->admit);
-		waker_unref(s->w);
+		zkcr_waker_unref(s->w);
 		zkcr_acl_free(s->acl);
 		free(s->leases);
 		free(s->data);
@@ -163,7 +118,7 @@ void zkc_semaphore_close(zkc_semaphore_t *s)
 	if (!s)
 		return;
 	zkc_lock_close(s->admit);
-	waker_unref(s->w);
+	zkcr_waker_unref(s->w);
 	zkcr_acl_free(s->acl);
 	free(s->leases);
 	free(s->data);
@@ -289,9 +244,9 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		s->w->refs++;
 		g0 = s->w->gen;
 		pthread_mutex_unlock(&s->w->mu);
-		rc = zkc_children_w(&c, NULL, s->zk, s->leases, on_leases, s->w);
+		rc = zkc_children_w(&c, NULL, s->zk, s->leases, zkcr_waker_fire, s->w);
 		if (rc != ZKC_OK) {
-			waker_unref(s->w);
+			zkcr_waker_unref(s->w);
 			break;
 		}
 		for (i = 0; i < c->count; i++) {
@@ -415,7 +370,7 @@ int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *l)
 		                     l->path);
 	rc = zkc_multi_new(&m);
 	if (rc == ZKC_OK)
-		rc = zkc_multi_check(m, l->path, l->version);
+		rc = zkc_multi_guard(m, l->path, l->version);
 	if (rc != ZKC_OK) {
 		zkc_multi_free(m);
 		return rc;

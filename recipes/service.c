@@ -133,8 +133,8 @@ static int check_instance(const char *svc, const zkc_service_instance_t *in, siz
 	if (!in)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: instance is NULL (use "
 		                     "ZKC_SERVICE_INSTANCE_INIT)", svc);
-	if (zkcr_options_version(in->version, ZKC_SERVICE_INSTANCE_VERSION,
-	                         "service instance") != ZKC_OK)
+	if (zkc_options_version_check("service instance", in->version,
+	                              ZKC_SERVICE_INSTANCE_VERSION) != ZKC_OK)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "service %s: %s", svc,
 		                     zkc_error_last()->message);
 	if (bad_text(in->id, ZKC_SERVICE_ID_MAX) || strchr(in->id, '/') ||
@@ -766,8 +766,8 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		o = *opts;
 	if (!zk)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
-	if ((rc = zkcr_options_version(o.version, ZKC_SERVICE_ROUTER_OPTIONS_VERSION,
-	                               "zkc_service_router_open: options")) != ZKC_OK)
+	if ((rc = zkc_options_version_check("zkc_service_router_open", o.version,
+	                                    ZKC_SERVICE_ROUTER_OPTIONS_VERSION)) != ZKC_OK)
 		return rc;
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
@@ -1005,4 +1005,34 @@ size_t zkc_service_router_count(zkc_service_router_t *r)
 uint64_t zkc_service_router_generation(zkc_service_router_t *r)
 {
 	return r ? __atomic_load_n(&r->generation, __ATOMIC_SEQ_CST) : 0;
+}
+
+int zkc_service_router_options_init(zkc_service_router_options_t *opts, unsigned int version)
+{
+	static const zkc_service_router_options_t init = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_service_router_options_init", (int)version, ZKC_SERVICE_ROUTER_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
+}
+
+int zkc_service_instance_init(zkc_service_instance_t *instance, unsigned int version)
+{
+	static const zkc_service_instance_t init = ZKC_SERVICE_INSTANCE_INIT;
+	int rc;
+
+	if (!instance)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_instance_init: instance is NULL");
+	rc = zkc_options_version_check("zkc_service_instance_init", (int)version, ZKC_SERVICE_INSTANCE_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*instance = init;
+	instance->version = (int)version;
+	return ZKC_OK;
 }

@@ -1,6 +1,7 @@
 /* recipes/support.c - the recipes' shared helpers (support.h): clock,
  * deadline waits, backoff, ACL copies, options versions. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -10,7 +11,6 @@
 #include "support.h"
 
 /* An ACL longer than this is a mistake, not a policy. */
-#define ACL_MAX 64
 
 int64_t zkcr_now_ms(void)
 {
@@ -62,6 +62,57 @@ int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadli
 	return 0;
 }
 
+zkcr_waker_t *zkcr_waker_new(int refs)
+{
+	zkcr_waker_t *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	if (zkcr_cond_init(&w->cv) != ZKC_OK) {
+		free(w);
+		return NULL;
+	}
+	pthread_mutex_init(&w->mu, NULL);
+	w->refs = refs;
+	return w;
+}
+
+void zkcr_waker_ref(zkcr_waker_t *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->refs++;
+	pthread_mutex_unlock(&w->mu);
+}
+
+void zkcr_waker_unref(zkcr_waker_t *w)
+{
+	int last;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	last = --w->refs == 0;
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+void zkcr_waker_fire(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	zkcr_waker_t *w = payload;
+
+	(void)zk;
+	(void)ev;
+	pthread_mutex_lock(&w->mu);
+	w->gen++;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	zkcr_waker_unref(w);
+}
+
 unsigned zkcr_random(void)
 {
 	unsigned v = 0;
@@ -83,60 +134,17 @@ void zkcr_backoff(int attempt)
 
 void zkcr_acl_free(zkc_acl_list_t *acl)
 {
-	int i;
-
-	if (!acl)
-		return;
-	for (i = 0; acl->acls && i < acl->count; i++) {
-		free((char *)(uintptr_t)acl->acls[i].scheme);
-		free((char *)(uintptr_t)acl->acls[i].id);
-	}
-	free((zkc_acl_t *)(uintptr_t)acl->acls);
-	free(acl);
+	zkc_acl_list_free(acl);
 }
 
+/* The public deep copy, with `what` in front of its message. */
 int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what)
 {
-	zkc_acl_list_t *l;
-	zkc_acl_t *a;
-	int i;
+	char msg[256];
+	int rc = zkc_acl_list_copy(out, in);
 
-	*out = NULL;
-	if (!in)
-		return ZKC_OK;
-	if (in->count <= 0 || in->count > ACL_MAX || !in->acls)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "%s: an ACL needs 1 to %d entries (count %d%s)",
-		                     what, ACL_MAX, in->count, in->acls ? "" : ", no entries");
-	for (i = 0; i < in->count; i++)
-		if (!in->acls[i].scheme || !in->acls[i].id)
-			return zkc_error_set(ZKC_EBADARGUMENTS, "%s: ACL entry %d has no %s",
-			                     what, i, in->acls[i].scheme ? "id" : "scheme");
-	l = calloc(1, sizeof(*l));
-	a = calloc((size_t)in->count, sizeof(*a));
-	if (!l || !a) {
-		free(l);
-		free(a);
-		return zkc_error_set(ZKC_ENOMEM, "%s: out of memory copying the ACL", what);
-	}
-	l->acls = a;
-	l->count = in->count;
-	for (i = 0; i < in->count; i++) {
-		a[i].perms = in->acls[i].perms;
-		a[i].scheme = strdup(in->acls[i].scheme);
-		a[i].id = strdup(in->acls[i].id);
-		if (!a[i].scheme || !a[i].id) {
-			zkcr_acl_free(l);
-			return zkc_error_set(ZKC_ENOMEM, "%s: out of memory copying the ACL", what);
-		}
-	}
-	*out = l;
-	return ZKC_OK;
-}
-
-int zkcr_options_version(int version, int current, const char *what)
-{
-	if (version >= 1 && version <= current)
-		return ZKC_OK;
-	return zkc_error_set(ZKC_EBADARGUMENTS, "%s: version %d is not supported (1 to %d)",
-	                     what, version, current);
+	if (rc == ZKC_OK)
+		return rc;
+	snprintf(msg, sizeof(msg), "%s", zkc_error_last()->message);
+	return zkc_error_set(rc, "%s: %s", what, msg);
 }

@@ -1,8 +1,10 @@
 /* recipes/support.h - what the recipes share and the public API does not
  * offer: a monotonic clock, deadline waits on condition variables, jittered
- * backoff, deep ACL copies and the options version check. Built only on the
- * public headers, like the recipes; names start with zkcr_ so a grep tells
- * them from the core's internal functions (which recipes never call). */
+ * backoff and deep ACL copies with the recipe's name in their messages (the
+ * options version check is the public zkc_options_version_check). Built
+ * only on the public headers, like the recipes; names start with zkcr_ so a
+ * grep tells them from the core's internal functions (which recipes never
+ * call). */
 #ifndef ZKC_RECIPES_SUPPORT_H
 #define ZKC_RECIPES_SUPPORT_H
 
@@ -10,6 +12,7 @@
 #include <stdint.h>
 
 #include "zkc/acl.h"
+#include "zkc/client.h"
 #include "zkc/common.h"
 
 /* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock). */
@@ -33,6 +36,26 @@ int zkcr_cond_init(pthread_cond_t *cv);
  * call again. cv must come from zkcr_cond_init. */
 int zkcr_cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t deadline);
 
+/* A wake-up shared by a thread that waits for watches and the watches
+ * that wake it: a watch fires exactly once, possibly after the waiter gave
+ * up or its handle was freed, so each holds a reference. */
+typedef struct zkcr_waker {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;      /* for zkcr_cond_wait_until */
+	unsigned gen;           /* moves on at each fire */
+	int refs;
+} zkcr_waker_t;
+
+/* A waker holding `refs` references (the caller's, and one for each
+ * watch about to be set with it); NULL when out of memory. */
+zkcr_waker_t *zkcr_waker_new(int refs);
+void zkcr_waker_ref(zkcr_waker_t *w);
+/* Drops a reference; the last one frees. NULL is a no-op. */
+void zkcr_waker_unref(zkcr_waker_t *w);
+/* The watch function for a waker (payload): moves gen on, wakes the
+ * waiters and drops the watch's reference. */
+void zkcr_waker_fire(zkc_t *zk, const zkc_event_t *ev, void *payload);
+
 /* A random 32-bit value (getrandom; the clock if that fails). */
 unsigned zkcr_random(void);
 
@@ -47,10 +70,5 @@ void zkcr_backoff(int attempt);
  * entries without a scheme or id; ZKC_ENOMEM. */
 int zkcr_acl_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in, const char *what);
 void zkcr_acl_free(zkc_acl_list_t *acl);
-
-/* The options version policy: every version from 1 to `current` is
- * accepted. ZKC_OK, or ZKC_EBADARGUMENTS with a message naming `what`
- * (the options type). */
-int zkcr_options_version(int version, int current, const char *what);
 
 #endif

@@ -233,8 +233,9 @@ int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t 
 
 	if (!opts)
 		opts = &def;
-	if (opts->version != ZKC_CREATE_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "batch create: options version %d", opts->version);
+	if ((rc = zkc_options_version_check("zkc_batch_create", opts->version,
+	                                    ZKC_CREATE_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (!zkc__mode_valid(opts->mode))
 		return zkc__error(ZKC_EBADARGUMENTS, "batch create: unknown mode %d", opts->mode);
 	if (opts->flags & ~ZKC_CREATE_PROTECTED)

@@ -1076,9 +1076,9 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 		return rc;
 	if (!opts)
 		opts = &def;
-	if (opts->version != ZKC_CACHE_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: options version %d, expected %d",
-		                  path, opts->version, ZKC_CACHE_OPTIONS_VERSION);
+	if ((rc = zkc_options_version_check("zkc_cache_open", opts->version,
+	                                    ZKC_CACHE_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (opts->depth < -1)
 		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: depth %d < -1", path, opts->depth);
 	c = calloc(1, sizeof(*c));
@@ -1458,4 +1458,19 @@ const char *zkc_cache_event_name(int type)
 	case ZKC_CACHE_RESET: return "RESET";
 	default: return "UNKNOWN";
 	}
+}
+
+int zkc_cache_options_init(zkc_cache_options_t *opts, unsigned int version)
+{
+	static const zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_cache_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_cache_options_init", (int)version, ZKC_CACHE_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -1238,9 +1238,11 @@ static int configure_tls(zkc_t *zk, const zkc_tls_options_t *o)
 
 	memset(&cfg, 0, sizeof(cfg));
 	if (o) {
-		if (o->version != ZKC_TLS_OPTIONS_VERSION)
-			return zkc__error(ZKC_EBADARGUMENTS, "zkc_tls_options_t version %d (use "
-			                  "ZKC_TLS_OPTIONS_INIT)", o->version);
+		int rc = zkc_options_version_check("zkc_open: tls", o->version,
+		                                   ZKC_TLS_OPTIONS_VERSION);
+
+		if (rc != ZKC_OK)
+			return rc;
 		if ((o->cert_file == NULL) != (o->key_file == NULL))
 			return zkc__error(ZKC_EBADARGUMENTS, "TLS: a client certificate needs its key "
 			                  "and a key its certificate");
@@ -1270,10 +1272,9 @@ static int configure(zkc_t *zk, const char *url, const zkc_options_t *opts)
 	const zkc__url_t *u;
 	int rc;
 
-	if (opts && (opts->version < 1 || opts->version > ZKC_OPTIONS_VERSION))
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_options_t version %d is not supported "
-		                  "(expected 1..%d: use ZKC_OPTIONS_INIT)", opts->version,
-		                  ZKC_OPTIONS_VERSION);
+	if (opts && (rc = zkc_options_version_check("zkc_open", opts->version,
+	                                            ZKC_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	rc = zkc__url_parse(&zk->url, url);
 	if (rc != ZKC_OK)
 		return rc;
@@ -1713,4 +1714,40 @@ int zkc_listener_remove(zkc_t *zk, int id)
 	if (rc != ZKC_OK)
 		return zkc__error(rc, "no listener with id %d", id);
 	return rc;
+}
+
+/* Bytes of a zkc_options_t of each version (version 2 added `tls`). */
+static size_t options_size(unsigned int version)
+{
+	return version == 1 ? offsetof(zkc_options_t, tls) : sizeof(zkc_options_t);
+}
+
+int zkc_options_init(zkc_options_t *opts, unsigned int version)
+{
+	static const zkc_options_t init = ZKC_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_options_init", (int)version, ZKC_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	memcpy(opts, &init, options_size(version));
+	opts->version = (int)version;
+	return ZKC_OK;
+}
+
+int zkc_tls_options_init(zkc_tls_options_t *opts, unsigned int version)
+{
+	static const zkc_tls_options_t init = ZKC_TLS_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_tls_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_tls_options_init", (int)version, ZKC_TLS_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -28,7 +28,7 @@ typedef struct zkc__watch {
  * 3.8.0) can leave committed requests unprocessed until the next packet of
  * any client arrives (ZOOKEEPER-4537, a lost wakeup in CommitProcessor);
  * with one client on a server, that packet would be the next heartbeat, a
- * sixth of the session timeout later. docs/decisions/0006-stall-nudge.md. */
+ * sixth of the session timeout later. docs/decisions/0010-stall-nudge.md. */
 #define ZKC__STALL_NUDGE_MS 100
 
 /* Internal event, handed from libzookeeper's threads and the supervisor to

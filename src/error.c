@@ -73,6 +73,7 @@ static const struct code_info codes[] = {
 	{ ZKC_ENOTSUP, "ZKC_ENOTSUP", "not supported" },
 	{ ZKC_ERESOLVE, "ZKC_ERESOLVE", "name could not be resolved" },
 	{ ZKC_EAGAIN, "ZKC_EAGAIN", "nothing available now" },
+	{ ZKC_ELOCKLOST, "ZKC_ELOCKLOST", "the lock guarding the transaction was lost" },
 };
 
 static const struct code_info *find_code(int code)
@@ -196,4 +197,13 @@ const char *zkc_version(void)
 {
 	return ZKC__STR(ZKC_VERSION_MAJOR) "." ZKC__STR(ZKC_VERSION_MINOR) "."
 	       ZKC__STR(ZKC_VERSION_PATCH);
+}
+
+int zkc_options_version_check(const char *what, int version, int current)
+{
+	if (version >= 1 && version <= current)
+		return ZKC_OK;
+	return zkc__error(ZKC_EBADARGUMENTS, "%s: options version %d is not one this zkc knows "
+	                  "(1..%d): start from the _INIT macro or the _options_init function",
+	                  what ? what : "zkc", version, current);
 }

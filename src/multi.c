@@ -20,6 +20,7 @@ typedef struct mop {
 	zkc_acl_t *acl;               /* deep copy */
 	struct ACL *zacl;             /* libzookeeper view of acl */
 	int first_error;              /* validation result */
+	int guard;                    /* a check whose failure is ZKC_ELOCKLOST */
 } mop_t;
 
 struct zkc_multi {
@@ -180,6 +181,15 @@ int zkc_multi_check(zkc_multi_t *m, const char *path, int32_t version)
 	return add(m, OP_CHECK, path, NULL, 0, 0, version, NULL);
 }
 
+int zkc_multi_guard(zkc_multi_t *m, const char *path, int32_t version)
+{
+	int rc = add(m, OP_CHECK, path, NULL, 0, 0, version, NULL);
+
+	if (rc == ZKC_OK)
+		m->ops[m->count - 1].guard = 1;
+	return rc;
+}
+
 /* Builds the zoo_op_t array for one attempt, with result buffers owned by
  * the request (libzookeeper writes into them when the reply comes). */
 static int submit_multi(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
@@ -336,6 +346,13 @@ int zkc_multi_commit(zkc_multi_results_t **out, zkc_t *zk, const zkc_multi_t *m)
 		for (i = 0; rc != ZKC_OK && i < m->count; i++) {
 			int e = c.req->results[i].err;
 
+			if (e != ZOK && e != ZRUNTIMEINCONSISTENCY && m->ops[i].guard &&
+			    (e == ZNONODE || e == ZBADVERSION)) {
+				rc = zkc__error(ZKC_ELOCKLOST, "multi: guard %s %s: the lock it stands "
+				                "for was lost; nothing was written", m->ops[i].path,
+				                e == ZNONODE ? "is gone" : "was replaced");
+				break;
+			}
 			if (e != ZOK && e != ZRUNTIMEINCONSISTENCY) {
 				rc = zkc__error_zk(e, "multi op", m->ops[i].path);
 				break;

@@ -1046,9 +1046,9 @@ int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *pat
 		*out_path = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->version != ZKC_CREATE_OPTIONS_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS, "create: options version %d (use "
-		                  "ZKC_CREATE_OPTIONS_INIT)", opts->version);
+	if ((rc = zkc_options_version_check("zkc_create", opts->version,
+	                                    ZKC_CREATE_OPTIONS_VERSION)) != ZKC_OK)
+		return rc;
 	if (!zkc__mode_valid(opts->mode))
 		return zkc__error(ZKC_EBADARGUMENTS, "create %s: unknown mode %d", path ? path : "",
 		                  opts->mode);
@@ -1151,4 +1151,19 @@ out:
 	free(sent_path);
 	zkc__call_leave(zk);
 	return rc;
+}
+
+int zkc_create_options_init(zkc_create_options_t *opts, unsigned int version)
+{
+	static const zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT;
+	int rc;
+
+	if (!opts)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_create_options_init: opts is NULL");
+	rc = zkc_options_version_check("zkc_create_options_init", (int)version, ZKC_CREATE_OPTIONS_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*opts = init;
+	opts->version = (int)version;
+	return ZKC_OK;
 }

@@ -4,13 +4,13 @@
 
 int zkc_retry_validate(const zkc_retry_t *retry)
 {
+	int rc;
+
 	if (!retry)
 		return zkc__error(ZKC_EBADARGUMENTS, "retry policy is NULL");
-	if (retry->version != ZKC_RETRY_VERSION)
-		return zkc__error(ZKC_EBADARGUMENTS,
-		                  "retry version is %d, expected ZKC_RETRY_VERSION (%d); "
-		                  "start from ZKC_RETRY_INIT",
-		                  retry->version, ZKC_RETRY_VERSION);
+	rc = zkc_options_version_check("retry policy", retry->version, ZKC_RETRY_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
 	if (retry->base_ms <= 0)
 		return zkc__error(ZKC_EBADARGUMENTS, "retry base_ms is %d, must be > 0", retry->base_ms);
 	if (retry->max_ms < retry->base_ms)
@@ -80,5 +80,20 @@ int zkc__retry_next(zkc__retry_run_t *run, int64_t *out_sleep_ms)
 		                  p->deadline_ms, run->attempt);
 	*out_sleep_ms = sleep;
 	run->attempt++;
+	return ZKC_OK;
+}
+
+int zkc_retry_init(zkc_retry_t *retry, unsigned int version)
+{
+	static const zkc_retry_t init = ZKC_RETRY_INIT;
+	int rc;
+
+	if (!retry)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_retry_init: retry is NULL");
+	rc = zkc_options_version_check("zkc_retry_init", (int)version, ZKC_RETRY_VERSION);
+	if (rc != ZKC_OK)
+		return rc;
+	*retry = init;
+	retry->version = (int)version;
 	return ZKC_OK;
 }

@@ -29,6 +29,10 @@ int cli_fail(const char *what, int code);
  * failure with *exit_code set. */
 zkc_t *cli_open(int *exit_code);
 
+/* A recipe's path from a command's NAME argument: NAME itself when it is a
+ * path ("/..."), else prefix + NAME. malloc'd; NULL when out of memory. */
+char *cli_name_path(const char *prefix, const char *name);
+
 /* Prints "zkc: " fmt (with one %s for arg) and the --help hint to stderr;
  * returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);

@@ -1,6 +1,8 @@
 /* tools/cli_common.c - what every `zkc` command does the same way: exit
  * codes from zkc codes, and opening the client (--url, else $ZKC_URL). */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -46,4 +48,14 @@ int cli_usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry `zkc --help'.\n");
 	return CLI_USAGE;
+}
+
+char *cli_name_path(const char *prefix, const char *name)
+{
+	size_t n = strlen(prefix) + strlen(name) + 1;
+	char *p = malloc(n);
+
+	if (p)
+		snprintf(p, n, "%s%s", name[0] == '/' ? "" : prefix, name);
+	return p;
 }

@@ -50,16 +50,6 @@ static void on_leadership(zkc_election_t *e, int type, int64_t epoch, int reason
 	cli_wake();
 }
 
-static char *election_path(const char *name)
-{
-	size_t n = strlen(name) + sizeof(ELECT_PREFIX);
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s%s", name[0] == '/' ? "" : ELECT_PREFIX, name);
-	return p;
-}
-
 static int print_leader(const char *path)
 {
 	char *id = NULL;
@@ -171,7 +161,7 @@ int cli_elect(int argc, char **argv)
 		fputs(elect_usage, stderr);
 		return CLI_USAGE;
 	}
-	path = election_path(name);
+	path = cli_name_path(ELECT_PREFIX, name);
 	if (!path)
 		return CLI_FAIL;
 	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK) {

@@ -66,16 +66,6 @@ static void *canceller(void *arg)
 	return NULL;
 }
 
-static char *lock_path(const char *name)
-{
-	size_t n = strlen(name) + sizeof(LOCK_PREFIX);
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s%s", name[0] == '/' ? "" : LOCK_PREFIX, name);
-	return p;
-}
-
 /* Seconds with an optional fraction ("2", "0.5") to ms; -1 if malformed. */
 static int parse_seconds(const char *s)
 {
@@ -167,7 +157,7 @@ int cli_lock(int argc, char **argv)
 		fputs(lock_usage, stderr);
 		return CLI_USAGE;
 	}
-	path = lock_path(name);
+	path = cli_name_path(LOCK_PREFIX, name);
 	if (!path)
 		return CLI_FAIL;
 	if (zkc_path_validate(path, (size_t)-1) != ZKC_OK) {

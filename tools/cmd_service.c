@@ -44,16 +44,6 @@ static int bad(const char *why)
 	return CLI_USAGE;
 }
 
-static char *service_path(const char *name)
-{
-	size_t n = strlen(name) + sizeof(SERVICE_PREFIX);
-	char *p = malloc(n);
-
-	if (p)
-		snprintf(p, n, "%s%s", name[0] == '/' ? "" : SERVICE_PREFIX, name);
-	return p;
-}
-
 static int svc_fail(const char *what, int rc)
 {
 	if (rc == ZKC_EBADARGUMENTS || rc == ZKC_ETOOLARGE) {
@@ -266,7 +256,7 @@ int cli_service(int argc, char **argv)
 			return bad("empty KEY");
 		}
 	}
-	path = service_path(name);
+	path = cli_name_path(SERVICE_PREFIX, name);
 	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
 		fprintf(stderr, "zkc: service: bad service name `%s'\n", name);
 		free(path);

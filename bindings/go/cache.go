@@ -88,11 +88,9 @@ func (c *Client) NewCache(path string, opts *CacheOptions) (*Cache, error) {
 		return nil, closedError("cache open", path)
 	}
 	defer c.g.mu.RUnlock()
-	co := capi.Zkcgo_cache_options_new()
-	if co.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "cache open", Path: path}
-	}
-	defer capi.Zkcgo_free(co.Swigcptr())
+	co := capi.NewZkc_cache_options_t()
+	defer capi.DeleteZkc_cache_options_t(co)
+	capi.Zkc_cache_options_init(co, uint(capi.ZKC_CACHE_OPTIONS_VERSION))
 	switch {
 	case o.NodeOnly:
 		co.SetDepth(0)

@@ -117,7 +117,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	c.g.init(context.Background())
 
 	copts := capi.NewZkc_options_t()
-	copts.SetVersion(capi.ZKC_OPTIONS_VERSION)
+	capi.Zkc_options_init(copts, uint(capi.ZKC_OPTIONS_VERSION))
 	copts.SetSession_timeout_ms(ms(o.sessionTimeout))
 	switch {
 	case o.background:
@@ -133,7 +133,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	}
 	if o.retry != nil {
 		r := capi.NewZkc_retry_t()
-		r.SetVersion(capi.ZKC_RETRY_VERSION)
+		capi.Zkc_retry_init(r, uint(capi.ZKC_RETRY_VERSION))
 		r.SetBase_ms(ms(o.retry.Base))
 		r.SetMax_ms(ms(o.retry.Max))
 		r.SetMax_attempts(o.retry.Attempts)

@@ -31,11 +31,9 @@ func (c *Client) NewCounter(path string, opts *CounterOptions) (*Counter, error)
 		return nil, closedError("counter open", path)
 	}
 	defer c.g.mu.RUnlock()
-	co := capi.Zkcgo_counter_options_new()
-	if co.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "counter open", Path: path}
-	}
-	defer capi.Zkcgo_free(co.Swigcptr())
+	co := capi.NewZkc_counter_options_t()
+	defer capi.DeleteZkc_counter_options_t(co)
+	capi.Zkc_counter_options_init(co, uint(capi.ZKC_COUNTER_OPTIONS_VERSION))
 	if opts != nil {
 		co.SetShards(opts.Shards)
 	}

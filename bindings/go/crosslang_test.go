@@ -78,6 +78,7 @@ func TestCrossLanguageCounterAndLockUnderLeaderKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills an ensemble server")
 	}
+	needServers(t)
 	pyPath := pythonPath()
 	if os.Getenv("ZKC_PYTHONPATH") == "" {
 		if _, err := os.Stat(filepath.Join(pyPath, "zkc")); err != nil {

@@ -30,6 +30,7 @@ func TestLeaderKillDuringWritesLosesNoAcknowledgedWrite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills an ensemble server")
 	}
+	needServers(t)
 	c := open(t, zkc.WithSessionTimeout(10*time.Second))
 	ctx := ctxFor(t, 180*time.Second)
 	p := uniquePath(t, "leaderkill")

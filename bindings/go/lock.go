@@ -2,6 +2,8 @@ package zkc
 
 import (
 	"context"
+	"os"
+	"sync"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -16,6 +18,93 @@ type Lock struct {
 	h    capi.Struct_SS_zkc_lock
 	path string
 	half bool // a half of an RWLock, which frees it
+
+	evOnce sync.Once
+	events chan LockEvent
+	evStop *os.File // write end: stops the event goroutine
+	evDone chan struct{}
+}
+
+// LockEvent is what the holder of a lock is told.
+type LockEvent int
+
+// Lock events.
+const (
+	// LockSuspended: the connection was lost while held; the lock MAY be
+	// lost. Stop acting on it until LockReconnected, or fence every write.
+	LockSuspended LockEvent = 1
+	// LockReconnected: the same session is back; still held.
+	LockReconnected LockEvent = 2
+	// LockLost: the session is gone; the lock is lost. Release it.
+	LockLost LockEvent = 3
+)
+
+func (e LockEvent) String() string {
+	switch e {
+	case LockSuspended:
+		return "SUSPENDED"
+	case LockReconnected:
+		return "RECONNECTED"
+	case LockLost:
+		return "LOST"
+	}
+	return "UNKNOWN"
+}
+
+// Events delivers what happens to this lock while it is held. The first
+// call starts a goroutine that reads the lock's event queue; the channel
+// is closed when the lock (or its client) closes.
+func (l *Lock) Events() <-chan LockEvent {
+	if !l.g.enter() {
+		ch := make(chan LockEvent)
+		close(ch)
+		return ch
+	}
+	defer l.g.mu.RUnlock()
+	l.evOnce.Do(func() {
+		l.events = make(chan LockEvent, 16)
+		r, w, err := os.Pipe()
+		if err != nil {
+			close(l.events)
+			return
+		}
+		l.evStop = w
+		l.evDone = make(chan struct{})
+		go l.pumpEvents(capi.Zkc_lock_events_fd(l.h), r)
+	})
+	return l.events
+}
+
+func (l *Lock) pumpEvents(fd int, stop *os.File) {
+	defer close(l.evDone)
+	defer stop.Close()
+	for {
+		if capi.Zkcgo_wait2(fd, int(stop.Fd()), -1) != 1 {
+			return
+		}
+		ev := []int{0}
+		for capi.Zkc_lock_events_next(ev, l.h, 0) == 0 {
+			select {
+			case l.events <- LockEvent(ev[0]):
+			case <-l.g.scope.Done():
+				return
+			}
+		}
+	}
+}
+
+// stopEvents ends the event goroutine (the handle is closing).
+func (l *Lock) stopEvents() {
+	l.evOnce.Do(func() {}) // no goroutine may start from now on
+	if l.evStop != nil {
+		_, _ = l.evStop.Write([]byte{1})
+		<-l.evDone
+		l.evStop.Close()
+		close(l.events)
+	} else if l.events == nil {
+		l.events = make(chan LockEvent)
+		close(l.events)
+	}
 }
 
 // LockOptions tune a Lock; the zero value is a plain fair lock.
@@ -50,11 +139,9 @@ func (c *Client) NewLock(path string, opts *LockOptions) (*Lock, error) {
 		return nil, closedError("lock open", path)
 	}
 	defer c.g.mu.RUnlock()
-	lo := capi.Zkcgo_lock_options_new()
-	if lo.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "lock open", Path: path}
-	}
-	defer capi.Zkcgo_free(lo.Swigcptr())
+	lo := capi.NewZkc_lock_options_t()
+	defer capi.DeleteZkc_lock_options_t(lo)
+	capi.Zkc_lock_options_init(lo, uint(capi.ZKC_LOCK_OPTIONS_VERSION))
 	flags := 0
 	if o.Reentrant {
 		flags |= capi.ZKC_LOCK_REENTRANT
@@ -163,6 +250,7 @@ func (l *Lock) Close() error {
 		return nil // its RWLock closes it
 	}
 	l.g.shut(func() {
+		l.stopEvents()
 		capi.Zkc_lock_close(l.h)
 		l.c.forget(l)
 	})

@@ -69,11 +69,9 @@ func (c *Client) Create(ctx context.Context, path string, data []byte, opts *Cre
 	}
 	var out string
 	st := make([]int64, statFields)
-	co := capi.Zkcgo_create_options_new()
-	if co.Swigcptr() == 0 {
-		return "", Stat{}, &Error{Code: CodeNoMemory, Op: "create", Path: path}
-	}
-	defer capi.Zkcgo_free(co.Swigcptr())
+	co := capi.NewZkc_create_options_t()
+	defer capi.DeleteZkc_create_options_t(co)
+	capi.Zkc_create_options_init(co, uint(capi.ZKC_CREATE_OPTIONS_VERSION))
 	co.SetMode(int(o.Mode))
 	flags := 0
 	if o.Parents {

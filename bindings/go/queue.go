@@ -54,11 +54,9 @@ func (c *Client) OpenQueue(ctx context.Context, path string, opts *QueueOptions)
 		return nil, closedError("queue open", path)
 	}
 	defer c.g.mu.RUnlock()
-	qo := capi.Zkcgo_queue_options_new()
-	if qo.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "queue open", Path: path}
-	}
-	defer capi.Zkcgo_free(qo.Swigcptr())
+	qo := capi.NewZkc_queue_options_t()
+	defer capi.DeleteZkc_queue_options_t(qo)
+	capi.Zkc_queue_options_init(qo, uint(capi.ZKC_QUEUE_OPTIONS_VERSION))
 	if opts != nil {
 		if opts.Create {
 			qo.SetFlags(capi.ZKC_QUEUE_CREATE)

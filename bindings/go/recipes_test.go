@@ -402,3 +402,44 @@ func TestClientCloseEndsBlockedCallsAndHandles(t *testing.T) {
 	}
 	waitUntil(t, 30*time.Second, "only the holder's node", func() bool { return childCount(t, c1, dir+"/lock") == 1 })
 }
+
+func TestLockHolderHearsLostWhenTheSessionExpires(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t, 90*time.Second)
+	dir := uniquePath(t, "locklost")
+	defer c.DeleteAll(context.Background(), dir)
+
+	l, err := c.NewLock(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := l.Events()
+	if _, err := l.Acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.ExpireSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for lost := false; !lost; {
+		select {
+		case ev := <-events:
+			lost = ev == zkc.LockLost
+		case <-ctx.Done():
+			t.Fatal("no LOST event after the session expired")
+		}
+	}
+	if l.Valid() {
+		t.Fatal("a lost lock is still valid")
+	}
+	if _, err := l.Fence().Set(dir, nil, zkc.AnyVersion).Commit(ctx); err == nil {
+		t.Fatal("a fenced write of a lost lock committed")
+	}
+	if err := l.Release(); !errors.Is(err, zkc.ErrLost) {
+		t.Fatalf("release of a lost lock: %v", err)
+	}
+	l.Close()
+	if _, ok := <-events; ok {
+		for range events {
+		}
+	}
+}

@@ -26,11 +26,9 @@ func (c *Client) NewRWLock(path string, opts *LockOptions) (*RWLock, error) {
 		return nil, closedError("rwlock open", path)
 	}
 	defer c.g.mu.RUnlock()
-	lo := capi.Zkcgo_lock_options_new()
-	if lo.Swigcptr() == 0 {
-		return nil, &Error{Code: CodeNoMemory, Op: "rwlock open", Path: path}
-	}
-	defer capi.Zkcgo_free(lo.Swigcptr())
+	lo := capi.NewZkc_lock_options_t()
+	defer capi.DeleteZkc_lock_options_t(lo)
+	capi.Zkc_lock_options_init(lo, uint(capi.ZKC_LOCK_OPTIONS_VERSION))
 	flags := 0
 	if o.Reentrant {
 		flags |= capi.ZKC_LOCK_REENTRANT
@@ -70,7 +68,7 @@ func (rw *RWLock) WriteLock() *Lock { return rw.write }
 func (rw *RWLock) Close() error {
 	rw.g.shut(func() {
 		for _, l := range []*Lock{rw.read, rw.write} {
-			l.g.shut(func() {})
+			l.g.shut(l.stopEvents)
 		}
 		capi.Zkc_rwlock_close(rw.h)
 		rw.c.forget(rw)

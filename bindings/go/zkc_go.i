@@ -31,6 +31,7 @@ ZKCGO_HANDLE_OUT(zkc_cancel_t)
 ZKCGO_HANDLE_OUT(zkc_event_t)
 ZKCGO_HANDLE_OUT(zkc_strings_t)
 ZKCGO_HANDLE_OUT(zkc_multi_t)
+ZKCGO_HANDLE_OUT(zkc_batch_t)
 ZKCGO_HANDLE_OUT(zkc_multi_results_t)
 ZKCGO_HANDLE_OUT(zkc_lock_t)
 ZKCGO_HANDLE_OUT(zkc_rwlock_t)
@@ -151,6 +152,7 @@ ZKCGO_BYTES_IN(metadata, metadata_len)
 %}
 %enddef
 ZKCGO_STAT_OUT(out_stat)
+ZKCGO_STAT_OUT(out)
 
 /* ------------------------------------------------------------ numbers out */
 %include <typemaps.i>
@@ -223,55 +225,6 @@ void zkcgo_options_release(zkc_options_t *o)
 	free((void *)o->digest);
 	free(o);
 }
-
-/* Options structs made from their C initializers (the brace macros SWIG
- * cannot call), freed with free() through zkcgo_free. */
-zkc_create_options_t *zkcgo_create_options_new(void)
-{
-	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_lock_options_t *zkcgo_lock_options_new(void)
-{
-	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_counter_options_t *zkcgo_counter_options_new(void)
-{
-	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_queue_options_t *zkcgo_queue_options_new(void)
-{
-	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_cache_options_t *zkcgo_cache_options_new(void)
-{
-	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-void zkcgo_free(void *p) { free(p); }
 
 /* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
  * the call. */
@@ -349,6 +302,21 @@ int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service
 	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
 
 	return zkc_service_router_open(out, zk, service_path, &o);
+}
+
+/* A batch op's data as bytes (zkc_batch_data's buffer belongs to the
+ * batch and may hold NULs). */
+void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t i)
+{
+	size_t len = 0;
+	const char *d = zkc_batch_data(b, i, &len);
+
+	*out = NULL;
+	*out_len = 0;
+	if (d && (*out = malloc(len ? len : 1)) != NULL) {
+		memcpy(*out, d, len);
+		*out_len = len;
+	}
 }
 
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */

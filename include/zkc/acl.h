@@ -33,6 +33,15 @@ ZKC_EXTERN const zkc_acl_list_t *zkc_acl_open(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_creator_all(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_read_only(void);
 
+/* A deep copy of `in` (entries and strings, in one allocation as
+ * zkc_acl_get's answers), owned by the caller (zkc_acl_list_free, in
+ * zkc/client.h): what recipes keep of an ACL given in their options,
+ * so the caller's list may go once open returns. in NULL gives *out NULL
+ * and ZKC_OK (the client's default). Expected codes: ZKC_EBADARGUMENTS
+ * (count not 1..64, no entries, an entry without scheme or id),
+ * ZKC_ENOMEM. */
+ZKC_EXTERN int zkc_acl_list_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in);
+
 /* The id of a digest ACL entry for user and password, computed as
  * ZooKeeper does: "user:" + base64(sha1("user:password")). Use it with
  * scheme "digest"; a client authenticated with zkc_options_t.digest =

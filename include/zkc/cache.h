@@ -91,6 +91,13 @@ typedef struct zkc_cache_options {
 #define ZKC_CACHE_OPTIONS_INIT { ZKC_CACHE_OPTIONS_VERSION, ZKC_CACHE_DEPTH_ALL, 1, 0, 0, \
 	NULL, NULL, NULL, NULL, 1 }
 
+/* Fills *opts with the defaults of ZKC_CACHE_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_CACHE_OPTIONS_VERSION; pass ZKC_CACHE_OPTIONS_VERSION),
+ * for callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_cache_options_init(zkc_cache_options_t *opts, unsigned int version);
+
 /* Starts caching `path` (which need not exist yet: the cache fills when it
  * appears) and returns at once; the first load runs in the background,
  * pipelined (one round trip per tree level, not per node). opts NULL =

@@ -116,6 +116,12 @@ typedef struct zkc_options {
 #define ZKC_OPTIONS_INIT { ZKC_OPTIONS_VERSION, 0, 0, { 0, 0, 0, 0, 0 }, NULL, \
 	NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL }
 
+/* Fills *opts with the defaults of ZKC_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_OPTIONS_VERSION; pass ZKC_OPTIONS_VERSION), for callers
+ * that cannot use the brace initializer. Expected codes: ZKC_EBADARGUMENTS
+ * (NULL, or a version this zkc does not know: the message says which). */
+ZKC_EXTERN int zkc_options_init(zkc_options_t *opts, unsigned int version);
+
 /* Opens a client from a URL (NULL = $ZKC_URL), SCHEME://HOSTS[/CHROOT][?OPTIONS]:
  *   zk://h1:2181,h2:2181/chroot  the list as written ([v6]:port; port 2181
  *                                by default); /chroot prefixes every path
@@ -267,6 +273,13 @@ typedef struct zkc_create_options {
 } zkc_create_options_t;
 #define ZKC_CREATE_OPTIONS_INIT { ZKC_CREATE_OPTIONS_VERSION, ZKC_PERSISTENT, 0, 0, NULL }
 
+/* Fills *opts with the defaults of ZKC_CREATE_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_CREATE_OPTIONS_VERSION; pass ZKC_CREATE_OPTIONS_VERSION),
+ * for callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_create_options_init(zkc_create_options_t *opts, unsigned int version);
+
 /* Creates a node. *out_path (may be NULL) gets the actual path, without the
  * chroot (sequential suffix, protected prefix), owned by the caller
  * (zkc_free); *out_stat (may be NULL) its stat. opts NULL = persistent, no
@@ -328,7 +341,7 @@ ZKC_EXTERN int zkc_sync(zkc_t *zk, const char *path);
  * ZKC_ENONODE, ZKC_ENOAUTH, ZKC_EBADARGUMENTS (path, out NULL). */
 ZKC_EXTERN int zkc_acl_get(zkc_acl_list_t **out, zkc_stat_t *out_stat, zkc_t *zk,
                            const char *path);
-/* Frees a list from zkc_acl_get. NULL is a no-op. */
+/* Frees a list from zkc_acl_get or zkc_acl_list_copy. NULL is a no-op. */
 ZKC_EXTERN void zkc_acl_list_free(zkc_acl_list_t *list);
 /* Replaces a node's ACL if its aversion is `version` (-1: any). The list is
  * not kept. Retried per the client's policy; a versioned change whose reply

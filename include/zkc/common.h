@@ -78,7 +78,10 @@ typedef enum zkc_code {
 	ZKC_ELOST = -1011,      /* the session changed under a session-bound call */
 	ZKC_ENOTSUP = -1012,    /* not supported by this build or server */
 	ZKC_ERESOLVE = -1013,   /* a name or service could not be resolved */
-	ZKC_EAGAIN = -1014      /* nothing available now (non-blocking calls) */
+	ZKC_EAGAIN = -1014,     /* nothing available now (non-blocking calls) */
+	ZKC_ELOCKLOST = -1015   /* a fenced transaction's guard node is gone: the
+	                         * lock, lease or leadership it stood for was
+	                         * lost, and nothing was written */
 } zkc_code_t;
 
 /* A short, constant description of a code. Never NULL, never to be freed. */
@@ -109,6 +112,20 @@ ZKC_EXTERN int zkc_error_set(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+
+/* Options structs. Each carries an `int version` first and has two ways
+ * to start from the defaults: the ZKC_X_OPTIONS_INIT brace initializer
+ * (C) and int zkc_X_options_init(zkc_X_options_t *opts, unsigned int
+ * version) (bindings, and any caller that cannot use braces), which fills
+ * a struct of that version with the defaults. Every function taking an
+ * options struct accepts every version from 1 to the current one and
+ * refuses others with ZKC_EBADARGUMENTS.
+ *
+ * The shared check behind that rule: ZKC_OK when 1 <= version <= current,
+ * else ZKC_EBADARGUMENTS with a message naming `what` (a function name),
+ * the version and the known range (zkc_error_last). For code built on zkc
+ * that versions its own structs the same way. */
+ZKC_EXTERN int zkc_options_version_check(const char *what, int version, int current);
 
 /* Releases memory that zkc returned to the caller (strings, data buffers)
  * unless a type documents its own *_free. zkc_free(NULL) is a no-op. */

@@ -29,6 +29,13 @@ typedef struct zkc_counter_options {
 } zkc_counter_options_t;
 #define ZKC_COUNTER_OPTIONS_INIT { ZKC_COUNTER_OPTIONS_VERSION, 0, 0 }
 
+/* Fills *opts with the defaults of ZKC_COUNTER_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_COUNTER_OPTIONS_VERSION; pass
+ * ZKC_COUNTER_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
+ZKC_EXTERN int zkc_counter_options_init(zkc_counter_options_t *opts, unsigned int version);
+
 /* A counter handle on `path`. Reads the node once to learn the stored
  * layout (plain, or the shard count), and for an empty node asked to be
  * sharded stores the count; a missing node reads as 0 and is created

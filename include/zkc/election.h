@@ -57,6 +57,13 @@ typedef struct zkc_election_options {
 #define ZKC_ELECTION_OPTIONS_INIT { ZKC_ELECTION_OPTIONS_VERSION, NULL, \
 	ZKC_ELECTION_STEP_DOWN_SUSPENDED, NULL, NULL, NULL }
 
+/* Fills *opts with the defaults of ZKC_ELECTION_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_ELECTION_OPTIONS_VERSION; pass
+ * ZKC_ELECTION_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
+ZKC_EXTERN int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version);
+
 /* A candidate for the election at `path` (a directory node, created as a
  * container with its parents when missing). Does not join yet. *out is owned
  * by the caller (zkc_election_close) and must be closed before its client.
@@ -91,7 +98,7 @@ ZKC_EXTERN int zkc_election_node(char **out, zkc_election_t *e);
 
 /* For fenced writes: if this candidate leads now, the path of its leader
  * node (caller frees with zkc_free) and the epoch, read together. A
- * zkc_multi that starts with zkc_multi_check(path, -1) then commits only
+ * zkc_multi that starts with zkc_multi_guard(path, -1) then commits only
  * while that node exists, i.e. while no later epoch can lead; pass the epoch
  * to outside systems as the fencing token. Never pair an epoch with a path
  * read separately (zkc_election_node): after a lost session the node path

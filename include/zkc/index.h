@@ -60,6 +60,13 @@ typedef struct zkc_index_options {
 } zkc_index_options_t;
 #define ZKC_INDEX_OPTIONS_INIT { ZKC_INDEX_OPTIONS_VERSION, 1, 0, 0 }
 
+/* Fills *opts with the defaults of ZKC_INDEX_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_INDEX_OPTIONS_VERSION; pass ZKC_INDEX_OPTIONS_VERSION),
+ * for callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_index_options_init(zkc_index_options_t *opts, unsigned int version);
+
 /* Opens the collection at `path`: reads its schema (one round trip) and
  * starts the caches, waiting up to the timeout for their first load.
  * *out is owned by the caller (zkc_index_close); `zk` must outlive it. Any

@@ -50,6 +50,13 @@ typedef struct zkc_lock_options {
 } zkc_lock_options_t;
 #define ZKC_LOCK_OPTIONS_INIT { ZKC_LOCK_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL }
 
+/* Fills *opts with the defaults of ZKC_LOCK_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_LOCK_OPTIONS_VERSION; pass ZKC_LOCK_OPTIONS_VERSION), for
+ * callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_lock_options_init(zkc_lock_options_t *opts, unsigned int version);
+
 /* What acquire returns. Strings are owned by the lock and valid until the
  * next acquire or release on it, or zkc_lock_close. */
 typedef struct zkc_lock_lease {
@@ -129,12 +136,14 @@ ZKC_EXTERN int zkc_lock_valid(zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_lease(zkc_lock_lease_t *out, zkc_lock_t *lock);
 
 /* A fenced transaction: *out is a new multi (caller-owned, zkc_multi_free)
- * whose op 0 is a check that this handle's lock node still exists at its
- * version. Add the guarded writes and commit with zkc_multi_commit: if the
- * lock node is gone (lost lock), the whole transaction fails inside
- * ZooKeeper with ZKC_ENONODE at op 0 and nothing is written, however late
- * the holder learns of the loss. Results of the caller's ops start at
- * index 1. Expected: ZKC_EINVALIDSTATE (not held), ZKC_ELOST (known lost). */
+ * whose op 0 is a guard (zkc_multi_guard) that this handle's lock node
+ * still exists at its version. Add the guarded writes and commit with
+ * zkc_multi_commit: if the lock node is gone (lost lock), the whole
+ * transaction fails inside ZooKeeper and nothing is written, however late
+ * the holder learns of the loss, and commit returns ZKC_ELOCKLOST - never
+ * the code of one of the caller's own ops, which keep theirs (ZKC_ENONODE,
+ * ZKC_EBADVERSION, ...). Results of the caller's ops start at index 1.
+ * Expected: ZKC_EINVALIDSTATE (not held), ZKC_ELOST (known lost). */
 ZKC_EXTERN int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lock);
 
 /* The lock's event queue (used when no event_fn was given): a file

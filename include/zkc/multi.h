@@ -25,6 +25,16 @@ ZKC_EXTERN int zkc_multi_set(zkc_multi_t *m, const char *path, const void *data,
                              int32_t version);
 ZKC_EXTERN int zkc_multi_delete(zkc_multi_t *m, const char *path, int32_t version);
 ZKC_EXTERN int zkc_multi_check(zkc_multi_t *m, const char *path, int32_t version);
+/* A guard: a check that `path` exists at `version` (-1: any) whose failure
+ * means the lock, lease or leadership the node stands for is lost. When it
+ * fails (no node, or another version), zkc_multi_commit returns
+ * ZKC_ELOCKLOST instead of the op's ZooKeeper code, so a caller tells a
+ * lost lock from a failure of its own ops without reading the results
+ * (the result of the guard op still holds ZKC_ENONODE or ZKC_EBADVERSION).
+ * zkc_lock_fence and zkc_semaphore_fence start their transactions with
+ * one; use it after zkc_election_fence too. Expected codes: as
+ * zkc_multi_check. */
+ZKC_EXTERN int zkc_multi_guard(zkc_multi_t *m, const char *path, int32_t version);
 ZKC_EXTERN size_t zkc_multi_count(const zkc_multi_t *m);
 
 /* Result of one operation in a committed transaction. */
@@ -40,7 +50,8 @@ typedef struct zkc_multi_results {
 } zkc_multi_results_t;
 
 /* Commits the transaction. Returns ZKC_OK when every op succeeded, else the
- * first failing op's code (and nothing was applied). *out (may be NULL) gets
+ * first failing op's code (and nothing was applied), or ZKC_ELOCKLOST when
+ * that op is a guard (zkc_multi_guard). *out (may be NULL) gets
  * the per-op results, owned by the caller (zkc_multi_results_free), also on
  * an op failure. A transaction whose reply was lost is retried; if the retry
  * fails on an op the lost attempt may have consumed, the result is

@@ -34,6 +34,13 @@ typedef struct zkc_queue_options {
 } zkc_queue_options_t;
 #define ZKC_QUEUE_OPTIONS_INIT { ZKC_QUEUE_OPTIONS_VERSION, 0, 10000, NULL }
 
+/* Fills *opts with the defaults of ZKC_QUEUE_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_QUEUE_OPTIONS_VERSION; pass ZKC_QUEUE_OPTIONS_VERSION),
+ * for callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_queue_options_init(zkc_queue_options_t *opts, unsigned int version);
+
 /* A taken (or peeked) item, owned by the caller: zkc_queue_item_free. */
 typedef struct zkc_queue_item {
 	char *name;          /* "<bucket>/<entry>", e.g. "entries/entry-100-0000000007" */

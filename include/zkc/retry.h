@@ -26,6 +26,12 @@ typedef struct zkc_retry {
 
 #define ZKC_RETRY_INIT { ZKC_RETRY_VERSION, 20, 1000, 0, 30000 }
 
+/* Fills *retry with the defaults of ZKC_RETRY_INIT, for a struct of `version`
+ * (1..ZKC_RETRY_VERSION; pass ZKC_RETRY_VERSION), for callers that cannot use
+ * the brace initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a
+ * version this zkc does not know: the message says which). */
+ZKC_EXTERN int zkc_retry_init(zkc_retry_t *retry, unsigned int version);
+
 /* ZKC_OK or ZKC_EBADARGUMENTS with the reason. */
 ZKC_EXTERN int zkc_retry_validate(const zkc_retry_t *retry);
 

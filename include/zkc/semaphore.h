@@ -63,7 +63,8 @@ ZKC_EXTERN int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *lease);
 ZKC_EXTERN const char *zkc_semaphore_lease_path(const zkc_semaphore_lease_t *lease);
 ZKC_EXTERN int64_t zkc_semaphore_lease_token(const zkc_semaphore_lease_t *lease);
 
-/* A transaction whose op 0 checks that the lease node still exists (see
+/* A transaction whose op 0 guards that the lease node still exists: its
+ * commit returns ZKC_ELOCKLOST once the lease is lost (see
  * zkc_lock_fence). *out is caller-owned (zkc_multi_free). Expected:
  * ZKC_ELOST (known lost). */
 ZKC_EXTERN int zkc_semaphore_fence(zkc_multi_t **out, const zkc_semaphore_lease_t *lease);

@@ -59,6 +59,13 @@ typedef struct zkc_service_instance {
 #define ZKC_SERVICE_INSTANCE_INIT { ZKC_SERVICE_INSTANCE_VERSION, NULL, NULL, 0, 1, 0, \
 	NULL, (size_t)-1, 0 }
 
+/* Fills *instance with the defaults of ZKC_SERVICE_INSTANCE_INIT, for a
+ * struct of `version` (1..ZKC_SERVICE_INSTANCE_VERSION; pass
+ * ZKC_SERVICE_INSTANCE_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
+ZKC_EXTERN int zkc_service_instance_init(zkc_service_instance_t *instance, unsigned int version);
+
 /* Registers an instance of the service at `service_path` (created with
  * missing parents if need be): an ephemeral node service_path/id that zkc
  * creates again after every session loss (zkc/pnode.h) until
@@ -156,6 +163,13 @@ typedef struct zkc_service_router_options {
 	                          * 0 = 30000; < 0 = do not wait */
 } zkc_service_router_options_t;
 #define ZKC_SERVICE_ROUTER_OPTIONS_INIT { ZKC_SERVICE_ROUTER_OPTIONS_VERSION, 0 }
+
+/* Fills *opts with the defaults of ZKC_SERVICE_ROUTER_OPTIONS_INIT, for a
+ * struct of `version` (1..ZKC_SERVICE_ROUTER_OPTIONS_VERSION; pass
+ * ZKC_SERVICE_ROUTER_OPTIONS_VERSION), for callers that cannot use the brace
+ * initializer. Expected codes: ZKC_EBADARGUMENTS (NULL, or a version this zkc
+ * does not know: the message says which). */
+ZKC_EXTERN int zkc_service_router_options_init(zkc_service_router_options_t *opts, unsigned int version);
 
 /* Opens a router on the service at `service_path` (which need not exist
  * yet): a cache of its children (zkc/cache.h) and an immutable snapshot of

@@ -28,6 +28,13 @@ typedef struct zkc_tls_options {
 
 #define ZKC_TLS_OPTIONS_INIT { ZKC_TLS_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 1 }
 
+/* Fills *opts with the defaults of ZKC_TLS_OPTIONS_INIT, for a struct of
+ * `version` (1..ZKC_TLS_OPTIONS_VERSION; pass ZKC_TLS_OPTIONS_VERSION), for
+ * callers that cannot use the brace initializer. Expected codes:
+ * ZKC_EBADARGUMENTS (NULL, or a version this zkc does not know: the message
+ * says which). */
+ZKC_EXTERN int zkc_tls_options_init(zkc_tls_options_t *opts, unsigned int version);
+
 #ifdef __cplusplus
 }
 #endif

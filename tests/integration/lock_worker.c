@@ -99,8 +99,8 @@ static int append(zkc_t *zk, const char *reg, fence_fn mk, void *arg, const char
 		zkc_free(data);
 		if (rc == ZKC_OK)
 			return 0;
-		if (rc == ZKC_ENONODE)
-			return 1;  /* the check on our lock node failed inside ZooKeeper */
+		if (rc == ZKC_ELOCKLOST)
+			return 1;  /* the guard on our lock node failed inside ZooKeeper */
 		if (rc == ZKC_EUNKNOWN || rc == ZKC_ECONNECTIONLOSS) {
 			/* did it land? lines are unique */
 			while (attempt < 3000) {

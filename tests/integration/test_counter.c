@@ -155,6 +155,92 @@ static void test_contending_threads_and_handles_lose_no_increment(void **state)
 	free(p);
 }
 
+/* Fairness: writers that contend take turns, so none waits long for an
+ * add while the others keep adding (before turns one writer could make
+ * nearly every add while another made none for seconds). */
+#define FAIR_CLIENTS 4
+#define FAIR_RUN_MS 8000
+#define FAIR_GAP_MS 4000
+
+typedef struct fair_adder {
+	zkc_counter_t *c;
+	int64_t start, stop;
+	long adds, fails;
+	int64_t worst_gap;    /* longest time without a completed add */
+} fair_adder_t;
+
+static void *fair_loop(void *arg)
+{
+	fair_adder_t *a = arg;
+	int64_t last = a->start;
+
+	while (h_now_ms() < a->stop) {
+		int64_t t;
+
+		if (zkc_counter_add(NULL, a->c, 1) != ZKC_OK) {
+			a->fails++;
+			continue;
+		}
+		t = h_now_ms();
+		a->adds++;
+		if (t - last > a->worst_gap)
+			a->worst_gap = t - last;
+		last = t;
+	}
+	if (a->stop - last > a->worst_gap)
+		a->worst_gap = a->stop - last;
+	return NULL;
+}
+
+static void test_contending_clients_all_keep_adding(void **state)
+{
+	char *p = h_path("fair");
+	zkc_t *zks[FAIR_CLIENTS];
+	fair_adder_t a[FAIR_CLIENTS];
+	pthread_t t[FAIR_CLIENTS];
+	zkc_strings_t *left = NULL;
+	int64_t v = -1, start;
+	long total = 0;
+	int i;
+	(void)state;
+
+	for (i = 0; i < FAIR_CLIENTS; i++) {
+		zks[i] = h_open(NULL, NULL);
+		memset(&a[i], 0, sizeof(a[i]));
+		assert_int_equal(zkc_counter_open(&a[i].c, zks[i], p, NULL), ZKC_OK);
+	}
+	assert_int_equal(zkc_counter_add(NULL, a[0].c, 0), ZKC_OK);  /* the node exists */
+	start = h_now_ms();
+	for (i = 0; i < FAIR_CLIENTS; i++) {
+		a[i].start = start;
+		a[i].stop = start + FAIR_RUN_MS;
+		assert_int_equal(pthread_create(&t[i], NULL, fair_loop, &a[i]), 0);
+	}
+	for (i = 0; i < FAIR_CLIENTS; i++) {
+		pthread_join(t[i], NULL);
+		print_message("# client %d: %ld adds, longest wait %lld ms\n", i, a[i].adds,
+		              (long long)a[i].worst_gap);
+		total += a[i].adds;
+	}
+	for (i = 0; i < FAIR_CLIENTS; i++) {
+		assert_int_equal(a[i].fails, 0);
+		assert_true(a[i].adds > 0);
+		assert_true(a[i].worst_gap <= h_timeout(FAIR_GAP_MS));
+	}
+	assert_int_equal(zkc_counter_get(&v, a[0].c), ZKC_OK);
+	assert_int_equal(v, total);
+	for (i = 0; i < FAIR_CLIENTS; i++)
+		zkc_counter_close(a[i].c);
+	/* each handle gave its ticket back as it closed */
+	assert_int_equal(zkc_children(&left, NULL, zk, p), ZKC_OK);
+	assert_int_equal(left->count, 0);
+	zkc_strings_free(left);
+	for (i = 0; i < FAIR_CLIENTS; i++)
+		zkc_close(zks[i]);
+	zkc_delete(zk, p, -1, 0);
+	free(p);
+}
+
 static void test_cas_writes_only_on_the_expected_value(void **state)
 {
 	char *p = h_path("cas");
@@ -370,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_stored_format_is_eight_bytes_big_endian_as_curator_reads_it),
 		cmocka_unit_test(test_adds_from_another_client_are_not_lost),
 		cmocka_unit_test(test_contending_threads_and_handles_lose_no_increment),
+		cmocka_unit_test(test_contending_clients_all_keep_adding),
 		cmocka_unit_test(test_cas_writes_only_on_the_expected_value),
 		cmocka_unit_test(test_overflow_is_refused_and_writes_nothing),
 		cmocka_unit_test(test_sharded_adds_spread_and_get_sums_them),

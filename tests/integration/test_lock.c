@@ -452,6 +452,23 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	zkc_multi_results_free(r);
 	r = NULL;
 
+	/* The caller's own op meets a missing node while the lock is held:
+	 * its own code, never the lost-lock one. */
+	{
+		char *missing = h_path("fence-missing");
+		zkc_multi_t *own = NULL;
+
+		assert_int_equal(zkc_lock_fence(&own, lk), ZKC_OK);
+		assert_int_equal(zkc_multi_set(own, missing, "x", 1, -1), ZKC_OK);
+		assert_int_equal(zkc_multi_commit(&r, zk, own), ZKC_ENONODE);
+		assert_int_equal(r->results[0].code, ZKC_OK);
+		assert_int_equal(r->results[1].code, ZKC_ENONODE);
+		zkc_multi_results_free(r);
+		r = NULL;
+		zkc_multi_free(own);
+		free(missing);
+	}
+
 	/* Build the next fenced write before the loss, commit it after: the
 	 * holder has not even noticed yet, ZooKeeper refuses it. */
 	assert_int_equal(zkc_multi_set(m, res, "2", 1, -1), ZKC_OK);
@@ -463,7 +480,9 @@ static void test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost(void
 	 * which would report ZKC_EUNKNOWN) */
 	H_WAIT_UNTIL(saw_event(&log, ZKC_LOCK_EVENT_LOST), H_TIMEOUT_MS);
 	assert_int_equal(zkc_wait_connected(zk, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
-	assert_int_equal(zkc_multi_commit(&r, zk, m), ZKC_ENONODE);
+	/* the lost lock has its own code; the guard op's result says why */
+	assert_int_equal(zkc_multi_commit(&r, zk, m), ZKC_ELOCKLOST);
+	assert_non_null(strstr(zkc_error_last()->message, dir));
 	assert_int_equal(r->results[0].code, ZKC_ENONODE);
 	zkc_multi_results_free(r);
 	zkc_multi_free(m);

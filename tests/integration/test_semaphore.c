@@ -35,8 +35,12 @@ static void test_at_most_n_leases(void **state)
 	assert_int_equal(zkc_semaphore_acquire(&c, s2, 300), ZKC_ETIMEDOUT);
 	assert_int_equal(zkc_semaphore_fence(&m, a), ZKC_OK);
 	assert_int_equal(zkc_multi_commit(NULL, zk, m), ZKC_OK);
-	zkc_multi_free(m);
+	/* a fenced write built while the lease was held, committed after it
+	 * went: the lost-lease code, nothing written */
+	assert_int_equal(zkc_multi_create(m, dir, NULL, 0, ZKC_PERSISTENT, NULL), ZKC_OK);
 	assert_int_equal(zkc_semaphore_release(a, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	assert_int_equal(zkc_multi_commit(NULL, zk, m), ZKC_ELOCKLOST);
+	zkc_multi_free(m);
 	assert_int_equal(zkc_semaphore_release(a, 0), ZKC_EINVALIDSTATE);
 	zkc_semaphore_lease_free(a);
 	assert_int_equal(zkc_semaphore_acquire(&c, s2, 5000), ZKC_OK);

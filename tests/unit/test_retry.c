@@ -43,9 +43,9 @@ static void each_invalid_field_is_named(void **state)
 
 	expect_invalid(NULL, "NULL");
 	r = (zkc_retry_t)ZKC_RETRY_INIT, r.version = 0;
-	expect_invalid(&r, "version is 0");
+	expect_invalid(&r, "options version 0");
 	r = (zkc_retry_t)ZKC_RETRY_INIT, r.version = 2;
-	expect_invalid(&r, "version is 2");
+	expect_invalid(&r, "options version 2");
 	r = (zkc_retry_t)ZKC_RETRY_INIT, r.base_ms = 0;
 	expect_invalid(&r, "base_ms is 0");
 	r = (zkc_retry_t)ZKC_RETRY_INIT, r.base_ms = -5;

@@ -223,27 +223,24 @@ func getLoop(client int, c *zkc.Client) {
 	}
 }
 
-// pipelinedGetLoop: the Go binding has no batch API yet; pipeline
-// goroutines share the client, each get a blocking cgo call.
+// pipelinedGetLoop: a Batch of pipeline gets, sent back to back and
+// answered in one round trip (one blocking cgo call per batch).
 func pipelinedGetLoop(client int, c *zkc.Client) {
 	path := *root + "/node"
+	b := c.Batch()
+	for i := 0; i < pipeline; i++ {
+		b.Get(path)
+	}
 	for {
 		t0 := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, pipeline)
-		for i := 0; i < pipeline; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if _, _, err := c.Get(ctx, path); err != nil {
-					errs <- err
-				}
-			}()
+		res, err := b.Run(ctx)
+		if err != nil {
+			die("batch", err)
 		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			die("get", err)
+		for _, r := range res {
+			if r.Err != nil {
+				die("get", r.Err)
+			}
 		}
 		t1 := time.Now()
 		for i := 0; i < pipeline; i++ {
@@ -319,7 +316,7 @@ func main() {
 		runClients(getLoop, "")
 	case "pipelined_get":
 		ensure(admin, *root+"/node", make([]byte, 100))
-		runClients(pipelinedGetLoop, "100 goroutines on one client")
+		runClients(pipelinedGetLoop, "Batch of 100 gets")
 	case "cache":
 		ensure(admin, *root+"/node", make([]byte, 100))
 		runClients(cacheLoop, "Cache.Get (timed alone)")

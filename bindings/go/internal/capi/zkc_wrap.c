@@ -248,55 +248,6 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
-/* Options structs made from their C initializers (the brace macros SWIG
- * cannot call), freed with free() through zkcgo_free. */
-zkc_create_options_t *zkcgo_create_options_new(void)
-{
-	zkc_create_options_t init = ZKC_CREATE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_lock_options_t *zkcgo_lock_options_new(void)
-{
-	zkc_lock_options_t init = ZKC_LOCK_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_counter_options_t *zkcgo_counter_options_new(void)
-{
-	zkc_counter_options_t init = ZKC_COUNTER_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_queue_options_t *zkcgo_queue_options_new(void)
-{
-	zkc_queue_options_t init = ZKC_QUEUE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-zkc_cache_options_t *zkcgo_cache_options_new(void)
-{
-	zkc_cache_options_t init = ZKC_CACHE_OPTIONS_INIT, *o = malloc(sizeof(*o));
-
-	if (o)
-		*o = init;
-	return o;
-}
-
-void zkcgo_free(void *p) { free(p); }
-
 /* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
  * the call. */
 void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
@@ -373,6 +324,21 @@ int zkcgo_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service
 	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
 
 	return zkc_service_router_open(out, zk, service_path, &o);
+}
+
+/* A batch op's data as bytes (zkc_batch_data's buffer belongs to the
+ * batch and may hold NULs). */
+void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t i)
+{
+	size_t len = 0;
+	const char *d = zkc_batch_data(b, i, &len);
+
+	*out = NULL;
+	*out_len = 0;
+	if (d && (*out = malloc(len ? len : 1)) != NULL) {
+		memcpy(*out, d, len);
+		*out_len = len;
+	}
 }
 
 /* zkc_open with the URL from $ZKC_URL (Go strings cannot be NULL). */
@@ -513,71 +479,6 @@ void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
   arg1 = *(zkc_options_t **)&_swig_go_0; 
   
   zkcgo_options_release(arg1);
-  
-}
-
-
-struct zkc_create_options *_wrap_zkcgo_create_options_new_capi_zkcgo() {
-  zkc_create_options_t *result = 0 ;
-  struct zkc_create_options *_swig_go_result;
-  
-  
-  result = (zkc_create_options_t *)zkcgo_create_options_new();
-  *(zkc_create_options_t **)&_swig_go_result = (zkc_create_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_lock_options *_wrap_zkcgo_lock_options_new_capi_zkcgo() {
-  zkc_lock_options_t *result = 0 ;
-  struct zkc_lock_options *_swig_go_result;
-  
-  
-  result = (zkc_lock_options_t *)zkcgo_lock_options_new();
-  *(zkc_lock_options_t **)&_swig_go_result = (zkc_lock_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_counter_options *_wrap_zkcgo_counter_options_new_capi_zkcgo() {
-  zkc_counter_options_t *result = 0 ;
-  struct zkc_counter_options *_swig_go_result;
-  
-  
-  result = (zkc_counter_options_t *)zkcgo_counter_options_new();
-  *(zkc_counter_options_t **)&_swig_go_result = (zkc_counter_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_queue_options *_wrap_zkcgo_queue_options_new_capi_zkcgo() {
-  zkc_queue_options_t *result = 0 ;
-  struct zkc_queue_options *_swig_go_result;
-  
-  
-  result = (zkc_queue_options_t *)zkcgo_queue_options_new();
-  *(zkc_queue_options_t **)&_swig_go_result = (zkc_queue_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-struct zkc_cache_options *_wrap_zkcgo_cache_options_new_capi_zkcgo() {
-  zkc_cache_options_t *result = 0 ;
-  struct zkc_cache_options *_swig_go_result;
-  
-  
-  result = (zkc_cache_options_t *)zkcgo_cache_options_new();
-  *(zkc_cache_options_t **)&_swig_go_result = (zkc_cache_options_t *)result; 
-  return _swig_go_result;
-}
-
-
-void _wrap_zkcgo_free_capi_zkcgo(void *_swig_go_0) {
-  void *arg1 = (void *) 0 ;
-  
-  arg1 = *(void **)&_swig_go_0; 
-  
-  zkcgo_free(arg1);
   
 }
 
@@ -800,6 +701,38 @@ intgo _wrap_zkcgo_router_open_capi_zkcgo(zkc_service_router_t **_swig_go_0, stru
   
   free(arg3); 
   return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_batch_data_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_batch_t *arg3 = (zkc_batch_t *) 0 ;
+  size_t arg4 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_batch_t **)&_swig_go_1; 
+  arg4 = (size_t)_swig_go_2; 
+  
+  zkcgo_batch_data(arg1,arg2,(struct zkc_batch const *)arg3,arg4);
+  
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
+  
 }
 
 
@@ -1418,6 +1351,18 @@ intgo _wrap_ZKC_EAGAIN_capi_zkcgo() {
 }
 
 
+intgo _wrap_ZKC_ELOCKLOST_capi_zkcgo() {
+  enum zkc_code result;
+  intgo _swig_go_result;
+  
+  
+  result = ZKC_ELOCKLOST;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_zkc_strerror_capi_zkcgo(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
@@ -1541,6 +1486,28 @@ struct zkc_error *_wrap_zkc_error_last_capi_zkcgo() {
 void _wrap_zkc_error_clear_capi_zkcgo() {
   zkc_error_clear();
   
+}
+
+
+intgo _wrap_zkc_options_version_check_capi_zkcgo(_gostring_ _swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  char *arg1 = (char *) 0 ;
+  int arg2 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = (char *)malloc(_swig_go_0.n + 1);
+  memcpy(arg1, _swig_go_0.p, _swig_go_0.n);
+  arg1[_swig_go_0.n] = '\0';
+  
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)zkc_options_version_check((char const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  free(arg1); 
+  return _swig_go_result;
 }
 
 
@@ -1837,6 +1804,21 @@ void _wrap_delete_zkc_retry_t_capi_zkcgo(struct zkc_retry *_swig_go_0) {
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_retry_init_capi_zkcgo(struct zkc_retry *_swig_go_0, intgo _swig_go_1) {
+  zkc_retry_t *arg1 = (zkc_retry_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_retry_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_retry_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -2254,6 +2236,21 @@ struct zkc_acl_list *_wrap_zkc_acl_read_only_capi_zkcgo() {
 }
 
 
+intgo _wrap_zkc_acl_list_copy_capi_zkcgo(struct zkc_acl_list **_swig_go_0, struct zkc_acl_list *_swig_go_1) {
+  zkc_acl_list_t **arg1 = (zkc_acl_list_t **) 0 ;
+  zkc_acl_list_t *arg2 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t ***)&_swig_go_0; 
+  arg2 = *(zkc_acl_list_t **)&_swig_go_1; 
+  
+  result = (int)zkc_acl_list_copy(arg1,(struct zkc_acl_list const *)arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_acl_digest_id_capi_zkcgo(_gostring_* _swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   char **arg1 = (char **) 0 ;
   char *arg2 = (char *) 0 ;
@@ -2548,6 +2545,21 @@ void _wrap_delete_zkc_tls_options_t_capi_zkcgo(struct zkc_tls_options *_swig_go_
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_tls_options_init_capi_zkcgo(struct zkc_tls_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_tls_options_t *arg1 = (zkc_tls_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_tls_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_tls_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -3253,6 +3265,21 @@ void _wrap_delete_zkc_options_t_capi_zkcgo(struct zkc_options *_swig_go_0) {
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_options_init_capi_zkcgo(struct zkc_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_options_t *arg1 = (zkc_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -3983,6 +4010,21 @@ void _wrap_delete_zkc_create_options_t_capi_zkcgo(struct zkc_create_options *_sw
 }
 
 
+intgo _wrap_zkc_create_options_init_capi_zkcgo(struct zkc_create_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_create_options_t *arg1 = (zkc_create_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_create_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_create_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_create_capi_zkcgo(_gostring_* _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, struct zkc_create_options *_swig_go_5) {
   char **arg1 = (char **) 0 ;
   zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
@@ -4622,6 +4664,28 @@ intgo _wrap_zkc_multi_check_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ 
 }
 
 
+intgo _wrap_zkc_multi_guard_capi_zkcgo(struct zkc_multi *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2) {
+  zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  int32_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_multi_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  arg3 = (int32_t)_swig_go_2; 
+  
+  result = (int)zkc_multi_guard(arg1,(char const *)arg2,arg3);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
 long long _wrap_zkc_multi_count_capi_zkcgo(struct zkc_multi *_swig_go_0) {
   zkc_multi_t *arg1 = (zkc_multi_t *) 0 ;
   size_t result;
@@ -4843,15 +4907,16 @@ void _wrap_zkc_multi_results_free_capi_zkcgo(struct zkc_multi_results *_swig_go_
 }
 
 
-intgo _wrap_zkc_batch_new_capi_zkcgo(struct zkc_batch **_swig_go_0) {
+intgo _wrap_zkc_batch_new_capi_zkcgo(zkc_batch_t **_swig_go_0) {
   zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_batch_t ***)&_swig_go_0; 
+  arg1 = (zkc_batch_t **)_swig_go_0; 
   
   result = (int)zkc_batch_new(arg1);
   _swig_go_result = result; 
+  
   return _swig_go_result;
 }
 
@@ -5138,19 +5203,31 @@ _gostring_ _wrap_zkc_batch_data_capi_zkcgo(struct zkc_batch *_swig_go_0, long lo
 }
 
 
-intgo _wrap_zkc_batch_stat_capi_zkcgo(struct zkc_stat *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+intgo _wrap_zkc_batch_stat_capi_zkcgo(_goslice_ _swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
   zkc_stat_t *arg1 = (zkc_stat_t *) 0 ;
   zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
   size_t arg3 ;
+  zkc_stat_t tmp1 ;
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_stat_t **)&_swig_go_0; 
+  
+  arg1 = _swig_go_0.len >= 11 ? &tmp1 : NULL;
+  
   arg2 = *(zkc_batch_t **)&_swig_go_1; 
   arg3 = (size_t)_swig_go_2; 
   
   result = (int)zkc_batch_stat(arg1,(struct zkc_batch const *)arg2,arg3);
   _swig_go_result = result; 
+  
+  if (arg1) {
+    long long *o = (long long *)_swig_go_0.array;
+    o[0] = arg1->czxid; o[1] = arg1->mzxid; o[2] = arg1->ctime; o[3] = arg1->mtime;
+    o[4] = arg1->version; o[5] = arg1->cversion; o[6] = arg1->aversion;
+    o[7] = arg1->ephemeral_owner; o[8] = arg1->data_length;
+    o[9] = arg1->num_children; o[10] = arg1->pzxid;
+  }
+  
   return _swig_go_result;
 }
 
@@ -5633,6 +5710,21 @@ void _wrap_delete_zkc_cache_options_t_capi_zkcgo(struct zkc_cache_options *_swig
 }
 
 
+intgo _wrap_zkc_cache_options_init_capi_zkcgo(struct zkc_cache_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_cache_options_t *arg1 = (zkc_cache_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_cache_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_cache_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_cache_open_capi_zkcgo(zkc_cache_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_cache_options *_swig_go_3) {
   zkc_cache_t **arg1 = (zkc_cache_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -5985,6 +6077,21 @@ void _wrap_delete_zkc_election_options_t_capi_zkcgo(struct zkc_election_options 
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_election_options_init_capi_zkcgo(struct zkc_election_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_election_options_t *arg1 = (zkc_election_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_election_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_election_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -6814,6 +6921,21 @@ void _wrap_delete_zkc_lock_options_t_capi_zkcgo(struct zkc_lock_options *_swig_g
 }
 
 
+intgo _wrap_zkc_lock_options_init_capi_zkcgo(struct zkc_lock_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_lock_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(struct zkc_lock_lease *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_lock_lease *arg1 = (struct zkc_lock_lease *) 0 ;
   char *arg2 = (char *) 0 ;
@@ -7403,6 +7525,21 @@ void _wrap_delete_zkc_counter_options_t_capi_zkcgo(struct zkc_counter_options *_
 }
 
 
+intgo _wrap_zkc_counter_options_init_capi_zkcgo(struct zkc_counter_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_counter_options_t *arg1 = (zkc_counter_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_counter_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_counter_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_counter_open_capi_zkcgo(zkc_counter_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_counter_options *_swig_go_3) {
   zkc_counter_t **arg1 = (zkc_counter_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -7801,6 +7938,21 @@ void _wrap_delete_zkc_queue_options_t_capi_zkcgo(struct zkc_queue_options *_swig
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_queue_options_init_capi_zkcgo(struct zkc_queue_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_queue_options_t *arg1 = (zkc_queue_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_queue_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_queue_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -8442,6 +8594,21 @@ void _wrap_delete_zkc_index_options_t_capi_zkcgo(struct zkc_index_options *_swig
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_index_options_init_capi_zkcgo(struct zkc_index_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_index_options_t *arg1 = (zkc_index_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_index_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_index_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
@@ -10191,6 +10358,21 @@ void _wrap_delete_zkc_service_instance_t_capi_zkcgo(struct zkc_service_instance 
 }
 
 
+intgo _wrap_zkc_service_instance_init_capi_zkcgo(struct zkc_service_instance *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_instance_t *arg1 = (zkc_service_instance_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_instance_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_instance_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_service_reg_open_capi_zkcgo(zkc_service_reg_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_service_instance *_swig_go_3) {
   zkc_service_reg_t **arg1 = (zkc_service_reg_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
@@ -10810,6 +10992,21 @@ void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(struct zkc_service_rou
   
   free((char *) arg1);
   
+}
+
+
+intgo _wrap_zkc_service_router_options_init_capi_zkcgo(struct zkc_service_router_options *_swig_go_0, intgo _swig_go_1) {
+  zkc_service_router_options_t *arg1 = (zkc_service_router_options_t *) 0 ;
+  unsigned int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_service_router_options_t **)&_swig_go_0; 
+  arg2 = (unsigned int)_swig_go_1; 
+  
+  result = (int)zkc_service_router_options_init(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
 }
 
 
