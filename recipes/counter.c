@@ -411,7 +411,7 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 
 			if (asprintf(&prefix, "%s/" TICKET_PREFIX, s->path) < 0) {
 				zkc_batch_free(b);
-				return ZKC_ENOMEM;
+				return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", s->path);
 			}
 			co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
 			ci = zkc_batch_create(b, prefix, NULL, 0, &co);
@@ -487,7 +487,8 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 		}
 		if (zkcr_now_ms() >= deadline) {
 			free(pred);
-			return ZKC_ETIMEDOUT;
+			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: no turn to write before the "
+			                     "deadline", s->path);
 		}
 		/* wait for the predecessor to go, looking again when the first
 		 * ticket has been first for TURN_WAIT_MS */

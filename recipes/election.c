@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "zkc/election.h"
 #include "zkc/batch.h"
@@ -66,6 +68,11 @@ struct zkc_election {
 	int nev;
 	int cb_running;
 	pthread_t cb_thread;
+
+	/* event queue (no fn given): readable efd while q holds events */
+	int efd;
+	zkc_election_event_t q[64];
+	unsigned qhead, qlen;
 };
 
 struct token {
@@ -89,6 +96,8 @@ static void el_unref(zkc_election_t *e)
 	free(e->id);
 	free(e->node);
 	zkcr_acl_free(e->acl);
+	if (e->efd >= 0)
+		close(e->efd);
 	free(e);
 }
 
@@ -183,7 +192,7 @@ static int transient(int rc)
 
 static void push_event(zkc_election_t *e, int type, int reason)
 {
-	if (!e->fn || e->nev == (int)(sizeof(e->ev) / sizeof(e->ev[0])))
+	if (e->nev == (int)(sizeof(e->ev) / sizeof(e->ev[0])))
 		return;
 	e->ev[e->nev].type = type;
 	e->ev[e->nev].epoch = e->epoch;
@@ -326,6 +335,28 @@ static void launch(zkc_election_t *e, zkc_batch_t *b, int step, unsigned gen)
 	pthread_mutex_unlock(&e->mu);
 }
 
+/* Without a callback, events go to the election's queue (mu held). When
+ * nobody reads it, the oldest event makes room: the newest state is what
+ * a late reader needs. */
+static void queue_event(zkc_election_t *e, const struct pending_event *pe)
+{
+	const unsigned cap = sizeof(e->q) / sizeof(e->q[0]);
+	uint64_t one = 1;
+
+	if (e->qlen == cap) {
+		e->qhead = (e->qhead + 1) % cap;
+		e->qlen--;
+	}
+	e->q[(e->qhead + e->qlen) % cap].type = pe->type;
+	e->q[(e->qhead + e->qlen) % cap].epoch = pe->epoch;
+	e->q[(e->qhead + e->qlen) % cap].reason = pe->reason;
+	e->qlen++;
+	if (e->efd >= 0 && write(e->efd, &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow at 64 entries */
+	}
+	pthread_cond_broadcast(&e->cv);
+}
+
 /* Delivers queued events (event thread only), then sends the next step. */
 static void settle(zkc_election_t *e)
 {
@@ -341,6 +372,10 @@ static void settle(zkc_election_t *e)
 		e->nev--;
 		if (e->closed || pe.rgen != e->rgen)
 			continue;
+		if (!e->fn) {
+			queue_event(e, &pe);
+			continue;
+		}
 		e->cb_running = 1;
 		e->cb_thread = pthread_self();
 		pthread_mutex_unlock(&e->mu);
@@ -734,6 +769,15 @@ int zkc_election_open(zkc_election_t **out, zkc_t *zk, const char *path,
 			return zkc_error_set(rc, "election %s: out of memory", path);
 		return zkc_error_set(rc, "election %s: %s", path, zkc_error_last()->message);
 	}
+	e->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (e->efd < 0) {
+		rc = zkc_error_set(ZKC_EOS, "election %s: eventfd: %s", path, strerror(errno));
+		zkcr_acl_free(e->acl);
+		free(e->dir);
+		free(e->id);
+		free(e);
+		return rc;
+	}
 	e->id_len = strlen(e->id);
 	e->policy = opts->step_down;
 	e->fn = opts->fn;
@@ -1121,4 +1165,47 @@ int zkc_election_options_init(zkc_election_options_t *opts, unsigned int version
 	*opts = init;
 	opts->version = (int)version;
 	return ZKC_OK;
+}
+
+int zkc_election_events_fd(zkc_election_t *e)
+{
+	return e ? e->efd : -1;
+}
+
+int zkc_election_events_next(zkc_election_event_t *out, zkc_election_t *e, int timeout_ms)
+{
+	const unsigned cap = sizeof(e->q) / sizeof(e->q[0]);
+	int64_t deadline = zkcr_deadline(timeout_ms);
+	int rc = ZKC_OK;
+
+	if (!e || !out)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "election events_next: %s is NULL",
+		                     e ? "out" : "election");
+	pthread_mutex_lock(&e->mu);
+	while (e->qlen == 0) {
+		if (timeout_ms == 0) {
+			rc = zkc_error_set(ZKC_EAGAIN, "election %s: no event queued", e->dir);
+			break;
+		}
+		rc = zkcr_cond_wait_until(&e->cv, &e->mu, deadline);
+		if (rc == ZKC_ETIMEDOUT) {
+			rc = zkc_error_set(ZKC_EAGAIN, "election %s: no event within %d ms", e->dir,
+			                   timeout_ms);
+			break;
+		}
+		if (rc != ZKC_OK)
+			break;   /* ZKC_ECANCELED: the thread's token fired */
+	}
+	if (rc == ZKC_OK) {
+		uint64_t v;
+
+		*out = e->q[e->qhead];
+		e->qhead = (e->qhead + 1) % cap;
+		e->qlen--;
+		if (e->qlen == 0 && read(e->efd, &v, sizeof(v)) < 0) {
+			/* already drained */
+		}
+	}
+	pthread_mutex_unlock(&e->mu);
+	return rc;
 }

@@ -513,7 +513,8 @@ int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path, const zkc_ind
 		o = *opts;
 	if ((rc = zkc_options_version_check("zkc_index_open", o.version,
 	                                    ZKC_INDEX_OPTIONS_VERSION)) != ZKC_OK)
-		return rc;
+		return zkc_error_set(rc, "index %s: %s", path ? path : "(null)",
+		                     zkc_error_last()->message);
 	if (!zk || check_path(path) != ZKC_OK ||
 	    (o.cache != 0 && o.cache != 1) || (o.cache_records != 0 && o.cache_records != 1) ||
 	    o.timeout_ms < 0)

@@ -388,7 +388,8 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 		opts = &def;
 	if ((rc = zkc_options_version_check("zkc_lock_open", opts->version,
 	                                    ZKC_LOCK_OPTIONS_VERSION)) != ZKC_OK)
-		return rc;
+		return zkc_error_set(rc, "lock %s: %s", path ? path : "(null)",
+		                     zkc_error_last()->message);
 	if (!zk || !path ||
 	    (opts->flags & ~(ZKC_LOCK_REENTRANT | ZKC_LOCK_STICKY)) ||
 	    (opts->data_len && !opts->data) || opts->data_len > ZKC_MAX_DATA_LEN)
@@ -428,9 +429,9 @@ int zkcr_lock_new_kind(zkc_lock_t **out, zkc_t *zk, const char *path,
 	pthread_mutex_init(&lk->mu, NULL);
 	rc = zkcr_cond_init(&lk->cv);
 	if (rc == ZKC_OK)
-		rc = zkcr_acl_copy(&lk->acl, opts->acl, lk->name);
+		rc = zkcr_acl_copy(&lk->acl, opts->acl, path);    /* messages name the lock */
 	if (rc == ZKC_OK && (!lk->dir || lk->efd < 0 || (opts->data_len && !lk->data)))
-		rc = ZKC_ENOMEM;
+		rc = zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory or descriptors", path);
 	if (rc == ZKC_OK)
 		rc = zkc_listener_add(&lk->listener_id, zk, on_state, lk);
 	if (rc != ZKC_OK) {

@@ -377,7 +377,7 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 	q->taken_dir = join3(path, TAKEN, NULL);
 	rc = zkcr_cond_init(&q->cv);
 	if (rc == ZKC_OK)
-		rc = zkcr_acl_copy(&q->acl, o.acl, "queue");
+		rc = zkcr_acl_copy(&q->acl, o.acl, path);         /* messages name the queue */
 	if (rc == ZKC_OK && (!q->root || !q->taken_dir))
 		rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", path);
 	if (rc == ZKC_OK && (o.flags & ZKC_QUEUE_CREATE)) {

@@ -91,7 +91,7 @@ int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *path, int m
 	rc = zkc_lock_open(&s->admit, zk, locks, &lo);
 	free(locks);
 	if (rc == ZKC_OK)
-		rc = zkcr_acl_copy(&s->acl, lo.acl, "semaphore");
+		rc = zkcr_acl_copy(&s->acl, lo.acl, path);        /* messages name it */
 	if (rc == ZKC_OK && lo.data_len) {
 		s->data = malloc(lo.data_len);
 		if (!s->data)

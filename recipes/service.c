@@ -768,7 +768,8 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		return zkc_error_set(ZKC_EBADARGUMENTS, "zkc_service_router_open: client is NULL");
 	if ((rc = zkc_options_version_check("zkc_service_router_open", o.version,
 	                                    ZKC_SERVICE_ROUTER_OPTIONS_VERSION)) != ZKC_OK)
-		return rc;
+		return zkc_error_set(rc, "service %s: %s", service_path ? service_path : "(null)",
+		                     zkc_error_last()->message);
 	if ((rc = check_service_path(service_path, "zkc_service_router_open")) != ZKC_OK)
 		return rc;
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))

@@ -1078,7 +1078,7 @@ int zkc_cache_open(zkc_cache_t **out, zkc_t *zk, const char *path,
 		opts = &def;
 	if ((rc = zkc_options_version_check("zkc_cache_open", opts->version,
 	                                    ZKC_CACHE_OPTIONS_VERSION)) != ZKC_OK)
-		return rc;
+		return zkc__error(rc, "cache %s: %s", path, zkc_error_last()->message);
 	if (opts->depth < -1)
 		return zkc__error(ZKC_EBADARGUMENTS, "cache %s: depth %d < -1", path, opts->depth);
 	c = calloc(1, sizeof(*c));

@@ -44,16 +44,9 @@ static int bad(const char *why)
 	return CLI_USAGE;
 }
 
+/* cli_fail prints the library's message only when it belongs to rc. */
 static int svc_fail(const char *what, int rc)
 {
-	if (rc == ZKC_EBADARGUMENTS || rc == ZKC_ETOOLARGE) {
-		fprintf(stderr, "zkc: %s: %s\n", what, zkc_error_last()->message);
-		return CLI_USAGE;
-	}
-	if (rc == ZKC_ENONODE) {
-		fprintf(stderr, "zkc: %s: %s\n", what, zkc_error_last()->message);
-		return CLI_NONODE;
-	}
 	return cli_fail(what, rc);
 }
 
@@ -70,10 +63,7 @@ static int do_register(const char *path, zkc_service_instance_t *in, int json)
 		goto out;
 	rc = zkc_service_reg_open(&reg, zk, path, in);
 	if (rc != ZKC_OK) {
-		code = rc == ZKC_ENODEEXISTS
-		       ? (fprintf(stderr, "zkc: service register: %s\n", zkc_error_last()->message),
-		          CLI_EXISTS)
-		       : svc_fail("service register", rc);
+		code = svc_fail("service register", rc);
 		zkc_close(zk);
 		goto out;
 	}

@@ -49,7 +49,8 @@ typedef struct zkc_election_options {
 	const char *id;             /* participant id, stored as the node's data
 	                             * (as Curator's LeaderLatch id); NULL = "" */
 	int step_down;              /* ZKC_ELECTION_STEP_DOWN_*, default SUSPENDED */
-	zkc_election_fn fn;         /* NULL = no events (poll or await) */
+	zkc_election_fn fn;         /* NULL = events go to the election's
+	                             * queue (zkc_election_events_next) */
 	void *payload;
 	const zkc_acl_list_t *acl;  /* for the nodes; NULL = the client's default.
 	                             * Copied by zkc_election_open. */
@@ -121,6 +122,26 @@ ZKC_EXTERN int zkc_election_resign(zkc_election_t *e);
  * fail; call zkc_election_resign first to wait for the delete and learn its
  * outcome. NULL is a no-op. Any thread, also the election's own callback. */
 ZKC_EXTERN void zkc_election_close(zkc_election_t *e);
+
+/* One leadership event as the queue gives it (by value: nothing to free). */
+typedef struct zkc_election_event {
+	int type;        /* ZKC_ELECTION_LEADER or ZKC_ELECTION_NOT_LEADER */
+	int64_t epoch;   /* as zkc_election_fn's epoch */
+	int reason;      /* ZKC_ELECTION_REASON_* with NOT_LEADER, else 0 */
+} zkc_election_event_t;
+
+/* The pull form of leadership events, for an election opened without fn
+ * (bindings, event loops): the same events the callback would get, in
+ * order, kept in a queue of the election (the 64 newest; an older one is
+ * dropped when nobody reads). zkc_election_events_fd is a file descriptor
+ * owned by the election, readable while events are queued (poll/epoll);
+ * zkc_election_events_next takes the next one into *out, waiting up to
+ * timeout_ms (0 = no wait, < 0 = forever). Any thread. Expected codes:
+ * ZKC_EAGAIN (none in time), ZKC_ECANCELED (the thread's cancellation
+ * token fired), ZKC_EBADARGUMENTS (NULL). */
+ZKC_EXTERN int zkc_election_events_fd(zkc_election_t *e);
+ZKC_EXTERN int zkc_election_events_next(zkc_election_event_t *out, zkc_election_t *e,
+                                        int timeout_ms);
 
 /* ------------------------------------------------------------ queries */
 

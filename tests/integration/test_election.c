@@ -7,6 +7,7 @@
 #endif
 
 #include <libgen.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -270,6 +271,67 @@ static void test_lost_session_steps_down_and_rejoins(void **state)
  * SUSPENDED and leads again, same epoch, at RECONNECTED; with the LOST
  * policy it leads on through SUSPENDED and steps down only at LOST. The
  * other candidate never leads while the first one's node exists. */
+/* Without a callback, leadership events wait in the election's queue,
+ * whose fd polls readable. */
+static void test_events_reach_the_queue_and_its_fd_without_a_callback(void **state)
+{
+	zkc_t *a = h_open(NULL, NULL);
+	zkc_election_t *e = NULL;
+	zkc_election_event_t ev = { 0, 0, 0 };
+	struct pollfd pfd;
+	char *path = h_path("queue");
+	int64_t epoch = 0;
+	(void)state;
+
+	assert_int_equal(zkc_election_open(&e, a, path, NULL), ZKC_OK);
+	pfd.fd = zkc_election_events_fd(e);
+	pfd.events = POLLIN;
+	assert_true(pfd.fd >= 0);
+	assert_int_equal(zkc_election_events_next(&ev, e, 0), ZKC_EAGAIN);
+	assert_int_equal(zkc_election_events_next(NULL, e, 0), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_election_join(e), ZKC_OK);
+	assert_int_equal(zkc_election_await(&epoch, e, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
+	assert_int_equal(poll(&pfd, 1, h_timeout(H_TIMEOUT_MS)), 1);
+	assert_int_equal(zkc_election_events_next(&ev, e, 0), ZKC_OK);
+	assert_int_equal(ev.type, ZKC_ELECTION_LEADER);
+	assert_true(ev.epoch == epoch);
+	assert_int_equal(ev.reason, 0);
+	/* drained: the fd is quiet again */
+	assert_int_equal(zkc_election_events_next(&ev, e, 0), ZKC_EAGAIN);
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+
+	/* a lost session: NOT_LEADER with its reason first, then LEADER in
+	 * the new session with a larger epoch (the expiry may first cost a
+	 * SUSPENDED/RECONNECTED round: NOT_LEADER, LEADER at the same epoch) */
+	expire_for_sure(a);
+	{
+		int n, not_leader = 0, leader_again = 0;
+
+		for (n = 0; n < 10 && !leader_again; n++) {
+			assert_int_equal(zkc_election_events_next(&ev, e, h_timeout(H_TIMEOUT_MS)),
+			                 ZKC_OK);
+			if (n == 0)
+				assert_int_equal(ev.type, ZKC_ELECTION_NOT_LEADER);
+			if (ev.type == ZKC_ELECTION_NOT_LEADER) {
+				not_leader++;
+				assert_true(ev.reason == ZKC_ELECTION_REASON_SUSPENDED ||
+				            ev.reason == ZKC_ELECTION_REASON_LOST);
+			} else {
+				assert_int_equal(ev.type, ZKC_ELECTION_LEADER);
+				assert_true(ev.epoch >= epoch);
+				leader_again = ev.epoch > epoch;
+			}
+		}
+		assert_true(not_leader >= 1);
+		assert_true(leader_again);
+	}
+	assert_int_equal(zkc_election_resign(e), ZKC_OK);
+	zkc_election_close(e);
+	zkc_delete(a, path, -1, 0);
+	zkc_close(a);
+	free(path);
+}
+
 static void test_step_down_policies(void **state)
 {
 	zkc_options_t zo = ZKC_OPTIONS_INIT;
@@ -598,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_lost_session_steps_down_and_rejoins),
 		cmocka_unit_test(test_close_from_callback_and_deep_path),
 		cmocka_unit_test(test_step_down_policies),
+		cmocka_unit_test(test_events_reach_the_queue_and_its_fd_without_a_callback),
 		cmocka_unit_test(test_lost_create_reply_finds_the_node_again),
 		cmocka_unit_test(test_bad_input_gets_clear_codes),
 		cmocka_unit_test(test_cli_runs_cmd_while_leader_and_stops_it_on_loss),

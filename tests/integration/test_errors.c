@@ -172,6 +172,14 @@ static void test_lock_semaphore_rwlock_explain_their_failures(void **state)
 
 	bad.version = 99;
 	EXPECT(ZKC_EBADARGUMENTS, p, zkc_lock_open(&l, zk, p, &bad));
+	{
+		zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
+		zkc_acl_list_t empty = { 0, NULL };
+
+		lo.acl = &empty;
+		EXPECT(ZKC_EBADARGUMENTS, p, zkc_lock_open(&l, zk, p, &lo));
+		EXPECT(ZKC_EBADARGUMENTS, sp, zkc_semaphore_open(&s, zk, sp, 1, &lo));
+	}
 	EXPECT(ZKC_EBADARGUMENTS, "/", zkc_lock_open(&l, zk, "/", NULL));
 	EXPECT(ZKC_EBADARGUMENTS, "x//y", zkc_lock_open(&l, zk, "/x//y", NULL));
 	assert_int_equal(zkc_lock_open(&a, zk, p, NULL), ZKC_OK);
@@ -304,6 +312,13 @@ static void test_queue_and_counter_explain_their_failures(void **state)
 	qo.version = 99;
 	EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_open(&q, zk, qp, &qo));
 	qo = (zkc_queue_options_t)ZKC_QUEUE_OPTIONS_INIT;
+	{
+		zkc_acl_list_t empty = { 0, NULL };
+
+		qo.acl = &empty;
+		EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_open(&q, zk, qp, &qo));
+		qo.acl = NULL;
+	}
 	qo.flags = ZKC_QUEUE_CREATE;
 	assert_int_equal(zkc_queue_open(&q, zk, qp, &qo), ZKC_OK);
 	/* a put that meets an existing node first, then data over the limit */

@@ -6281,6 +6281,132 @@ void _wrap_zkc_election_close_capi_zkcgo(struct zkc_election *_swig_go_0) {
 }
 
 
+void _wrap_zkc_election_event_t_Xtype_set_capi_zkcgo(struct zkc_election_event *_swig_go_0, intgo _swig_go_1) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->type = arg2;
+  
+}
+
+
+intgo _wrap_zkc_election_event_t_Xtype_get_capi_zkcgo(struct zkc_election_event *_swig_go_0) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->type);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_election_event_t_epoch_set_capi_zkcgo(struct zkc_election_event *_swig_go_0, long long _swig_go_1) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int64_t arg2 ;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->epoch = arg2;
+  
+}
+
+
+long long _wrap_zkc_election_event_t_epoch_get_capi_zkcgo(struct zkc_election_event *_swig_go_0) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->epoch);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_election_event_t_reason_set_capi_zkcgo(struct zkc_election_event *_swig_go_0, intgo _swig_go_1) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->reason = arg2;
+  
+}
+
+
+intgo _wrap_zkc_election_event_t_reason_get_capi_zkcgo(struct zkc_election_event *_swig_go_0) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->reason);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_election_event *_wrap_new_zkc_election_event_t_capi_zkcgo() {
+  struct zkc_election_event *result = 0 ;
+  struct zkc_election_event *_swig_go_result;
+  
+  
+  result = (struct zkc_election_event *)calloc(1, sizeof(struct zkc_election_event));
+  *(struct zkc_election_event **)&_swig_go_result = (struct zkc_election_event *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_delete_zkc_election_event_t_capi_zkcgo(struct zkc_election_event *_swig_go_0) {
+  struct zkc_election_event *arg1 = (struct zkc_election_event *) 0 ;
+  
+  arg1 = *(struct zkc_election_event **)&_swig_go_0; 
+  
+  free((char *) arg1);
+  
+}
+
+
+intgo _wrap_zkc_election_events_fd_capi_zkcgo(struct zkc_election *_swig_go_0) {
+  zkc_election_t *arg1 = (zkc_election_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_election_t **)&_swig_go_0; 
+  
+  result = (int)zkc_election_events_fd(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_election_events_next_capi_zkcgo(struct zkc_election_event *_swig_go_0, struct zkc_election *_swig_go_1, intgo _swig_go_2) {
+  zkc_election_event_t *arg1 = (zkc_election_event_t *) 0 ;
+  zkc_election_t *arg2 = (zkc_election_t *) 0 ;
+  int arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_election_event_t **)&_swig_go_0; 
+  arg2 = *(zkc_election_t **)&_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (int)zkc_election_events_next(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(struct zkc_election_participant *_swig_go_0, _gostring_ _swig_go_1) {
   struct zkc_election_participant *arg1 = (struct zkc_election_participant *) 0 ;
   char *arg2 = (char *) 0 ;
