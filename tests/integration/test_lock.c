@@ -258,6 +258,122 @@ static void test_cancel_ends_a_blocked_acquire_and_removes_its_node(void **state
 	free(dir);
 }
 
+/* A timed acquire run on its own thread, so that one that never returns
+ * fails the test instead of hanging it. */
+typedef struct timed {
+	zkc_lock_t *lk;
+	zkc_cancel_t *tok;  /* bound on the acquiring thread when not NULL */
+	int timeout_ms;
+	pthread_t th;
+	pthread_mutex_t mu;
+	int done, rc;
+	int64_t took;
+} timed_t;
+
+static void *timed_thread(void *arg)
+{
+	timed_t *t = arg;
+	zkc_cancel_t *prev = zkc_cancel_bind(t->tok);
+	int64_t t0 = h_now_ms();
+	int rc = zkc_lock_acquire(NULL, t->lk, t->timeout_ms);
+	int64_t took = h_now_ms() - t0;
+
+	zkc_cancel_bind(prev);
+	pthread_mutex_lock(&t->mu);
+	t->rc = rc;
+	t->took = took;
+	t->done = 1;
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+static int timed_done(timed_t *t)
+{
+	int d;
+
+	pthread_mutex_lock(&t->mu);
+	d = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return d;
+}
+
+/* The only child of dir is `name` (the holder's node): 1, else 0. */
+static int only_child_is(zkc_t *zk, const char *dir, const char *name)
+{
+	zkc_strings_t *c = NULL;
+	int r;
+
+	if (zkc_children(&c, NULL, zk, dir) != ZKC_OK)
+		return 0;
+	r = c->count == 1 && strcmp(c->items[0], name) == 0;
+	zkc_strings_free(c);
+	return r;
+}
+
+static void timed_acquire_times_out(int with_token)
+{
+	char *dir = h_path(with_token ? "timeout_tok" : "timeout_plain");
+	zkc_t *zk = h_open(NULL, NULL), *zk2 = h_open(NULL, NULL);
+	zkc_lock_t *holder = NULL;
+	zkc_lock_lease_t hl;
+	zkc_cancel_t *tok = NULL;
+	int64_t until;
+	timed_t t;
+
+	memset(&t, 0, sizeof(t));
+	pthread_mutex_init(&t.mu, NULL);
+	if (with_token)
+		assert_int_equal(zkc_cancel_new(&tok), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&holder, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_acquire(&hl, holder, 5000), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&t.lk, zk2, dir, NULL), ZKC_OK);
+	t.tok = tok;
+	t.timeout_ms = 300;
+	assert_int_equal(pthread_create(&t.th, NULL, timed_thread, &t), 0);
+	/* far beyond 300 ms: only a wait that never ends gets here */
+	until = h_now_ms() + h_timeout(20000);
+	while (!timed_done(&t) && h_now_ms() < until)
+		h_backoff(5);
+	if (!timed_done(&t)) {
+		/* unblock it so the run can go on, then fail */
+		zkc_cancel_fire(tok);
+		zkc_lock_release(holder, 0);
+		pthread_join(t.th, NULL);
+		fail_msg("a 300 ms acquire (%s) had not returned after %d ms", with_token
+		         ? "cancel token bound, not fired" : "no token bound", h_timeout(20000));
+	}
+	pthread_join(t.th, NULL);
+	assert_int_equal(t.rc, ZKC_ETIMEDOUT);
+	assert_true(t.took >= 300);
+	if (tok)
+		assert_int_equal(zkc_cancel_fired(tok), 0);
+	/* the contender's node goes (in the background): only the holder's stays */
+	H_WAIT_UNTIL(only_child_is(zk, dir, strrchr(hl.path, '/') + 1), 10000);
+	assert_int_equal(zkc_lock_valid(holder), 1);
+	assert_int_equal(zkc_lock_valid(t.lk), 0);
+	zkc_lock_close(t.lk);
+	zkc_lock_close(holder);
+	H_WAIT_UNTIL(count_children(zk, dir) == 0, 10000);
+	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
+	zkc_cancel_free(tok);
+	pthread_mutex_destroy(&t.mu);
+	zkc_close(zk);
+	zkc_close(zk2);
+	free(dir);
+}
+
+static void test_timed_acquire_times_out_with_a_cancel_token_bound(void **state)
+{
+	(void)state;
+	timed_acquire_times_out(1);
+}
+
+static void test_timed_acquire_times_out_without_a_token(void **state)
+{
+	(void)state;
+	timed_acquire_times_out(0);
+}
+
 /* ------------------------------------------------------------ fencing */
 
 typedef struct evlog {
@@ -546,6 +662,8 @@ int main(void)
 		cmocka_unit_test(test_reentrant_lock_counts_acquires),
 		cmocka_unit_test(test_waiters_get_the_lock_in_arrival_order),
 		cmocka_unit_test(test_cancel_ends_a_blocked_acquire_and_removes_its_node),
+		cmocka_unit_test(test_timed_acquire_times_out_with_a_cancel_token_bound),
+		cmocka_unit_test(test_timed_acquire_times_out_without_a_token),
 		cmocka_unit_test(test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost),
 		cmocka_unit_test(test_sticky_lock_keeps_its_node_until_a_contender_arrives),
 		cmocka_unit_test(test_a_curator_style_contender_blocks_us),
