@@ -212,3 +212,36 @@ void h_each_seed(const char *env, void (*run)(unsigned seed))
 		s = end;
 	}
 }
+
+static int64_t session_of(zkc_t *zk)
+{
+	int64_t sid = 0;
+
+	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
+}
+
+void h_expire_for_sure(zkc_t *zk)
+{
+	int64_t old = session_of(zk), deadline;
+	int attempt;
+
+	for (attempt = 0; attempt < 10; attempt++) {
+		unsigned t;
+		int rc = zkc_testing_expire_session(zk, h_timeout(10000));
+
+		/* ESESSIONEXPIRED: an earlier attempt did end it after all;
+		 * ETIMEDOUT: every try within the call lost the race above */
+		if (rc != ZKC_ESESSIONEXPIRED && rc != ZKC_ETIMEDOUT)
+			assert_int_equal(rc, ZKC_OK);
+		deadline = h_now_ms() + h_timeout(3000);
+		for (t = 0; h_now_ms() < deadline; t++) {
+			int64_t now = session_of(zk);
+
+			if (now != 0 && now != old)
+				return;
+			h_backoff(t);
+		}
+		print_message("# the session survived the expiry (%s): again\n", zkc_strcode(rc));
+	}
+	fail_msg("could not expire the session");
+}

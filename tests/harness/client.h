@@ -53,4 +53,12 @@ int h_run_zkc(char **out, const char *url, const char *args);
  * is unset. */
 void h_each_seed(const char *env, void (*run)(unsigned seed));
 
+/* Ends zk's session for sure. zkc_testing_expire_session can lose a race:
+ * the victim reconnects with the same session before the second handle's
+ * closeSession arrives, the server then refuses that close (session moved)
+ * and the session lives on; after its own deadline the call says so with
+ * ZKC_ETIMEDOUT. Tries again (up to 10 times) until the session id
+ * changes, and fails the test if it never does. */
+void h_expire_for_sure(zkc_t *zk);
+
 #endif

@@ -19,41 +19,6 @@ static int teardown(void **state)
 	return h_teardown(state);
 }
 
-/* Ends zk's session for sure. zkc_testing_expire_session can lose a race:
- * the victim reconnects with the same session before the second handle's
- * closeSession arrives, the server then refuses that close (session moved)
- * and the session lives on. Retry until the session id changes. */
-static int64_t session_of(zkc_t *zk)
-{
-	int64_t sid = 0;
-
-	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
-}
-
-static void expire_for_sure(zkc_t *zk)
-{
-	int64_t old = session_of(zk), deadline;
-	int attempt;
-
-	for (attempt = 0; attempt < 10; attempt++) {
-		unsigned t;
-		int rc = zkc_testing_expire_session(zk, h_timeout(10000));
-
-		/* ESESSIONEXPIRED: an earlier attempt did end it after all */
-		if (rc != ZKC_ESESSIONEXPIRED)
-			assert_int_equal(rc, ZKC_OK);
-		deadline = h_now_ms() + h_timeout(3000);
-		for (t = 0; h_now_ms() < deadline; t++) {
-			int64_t now = session_of(zk);
-
-			if (now != 0 && now != old)
-				return;
-			h_backoff(t);
-		}
-		print_message("# the session survived the expiry: again\n");
-	}
-	fail_msg("could not expire the session");
-}
 
 /* ------------------------------------------------------------ simple barrier */
 
@@ -245,7 +210,7 @@ static void test_double_barrier_enter_waits_for_n_and_an_expired_one_does_not_co
 	assert_int_equal(phase_of(&d), 1);
 
 	/* d's session expires: its node goes and its enter says so */
-	expire_for_sure(d.zk);
+	h_expire_for_sure(d.zk);
 	H_WAIT_UNTIL(phase_of(&d) == -1, H_TIMEOUT_MS);
 	assert_int_equal(rc_of(&d), ZKC_ELOST);
 	H_WAIT_UNTIL(nodes_in(obs, path) == 1, H_TIMEOUT_MS);
@@ -300,7 +265,7 @@ static void test_double_barrier_leave_survives_an_expired_participant(void **sta
 	H_WAIT_UNTIL(nodes_in(obs, path) == 3, H_TIMEOUT_MS);   /* p0, p2, ready */
 	assert_int_equal(phase_of(&p[0]), 3);
 	assert_int_equal(phase_of(&p[1]), 3);
-	expire_for_sure(p[2].zk);
+	h_expire_for_sure(p[2].zk);
 	H_WAIT_UNTIL(phase_of(&p[0]) == 4 && phase_of(&p[1]) == 4, H_TIMEOUT_MS);
 	want_leave(&p[2]);
 	H_WAIT_UNTIL(phase_of(&p[2]) == 4, H_TIMEOUT_MS);   /* its node is gone: it left */

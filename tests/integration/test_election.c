@@ -174,41 +174,6 @@ static void test_one_leader_in_join_order_and_resign_hands_over(void **state)
 	free(path);
 }
 
-/* Ends zk's session for sure: zkc_testing_expire_session can lose a race
- * (the victim reconnects with the same session before the second handle's
- * closeSession arrives, which the server then refuses), so retry until the
- * session id changes. */
-static int64_t session_of(zkc_t *zk)
-{
-	int64_t sid = 0;
-
-	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
-}
-
-static void expire_for_sure(zkc_t *zk)
-{
-	int64_t old = session_of(zk), deadline;
-	int attempt;
-
-	for (attempt = 0; attempt < 10; attempt++) {
-		unsigned t;
-		int rc = zkc_testing_expire_session(zk, h_timeout(10000));
-
-		/* ESESSIONEXPIRED: an earlier attempt did end it after all */
-		if (rc != ZKC_ESESSIONEXPIRED)
-			assert_int_equal(rc, ZKC_OK);
-		deadline = h_now_ms() + h_timeout(3000);
-		for (t = 0; h_now_ms() < deadline; t++) {
-			int64_t now = session_of(zk);
-
-			if (now != 0 && now != old)
-				return;
-			h_backoff(t);
-		}
-		print_message("# the session survived the expiry: again\n");
-	}
-	fail_msg("could not expire the session");
-}
 
 static void test_lost_session_steps_down_and_rejoins(void **state)
 {
@@ -233,7 +198,7 @@ static void test_lost_session_steps_down_and_rejoins(void **state)
 	assert_int_equal(zkc_election_join(eb), ZKC_OK);
 	H_WAIT_UNTIL(count_children(b, path) == 2, H_TIMEOUT_MS);
 
-	expire_for_sure(a);
+	h_expire_for_sure(a);
 	assert_int_equal(zkc_election_await(&ep1, eb, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
 	assert_true(ep1 > ep0);
 	H_WAIT_UNTIL(rec_get(&ra, 1) >= 1, 5000);
@@ -303,7 +268,7 @@ static void test_events_reach_the_queue_and_its_fd_without_a_callback(void **sta
 	/* a lost session: NOT_LEADER with its reason first, then LEADER in
 	 * the new session with a larger epoch (the expiry may first cost a
 	 * SUSPENDED/RECONNECTED round: NOT_LEADER, LEADER at the same epoch) */
-	expire_for_sure(a);
+	h_expire_for_sure(a);
 	{
 		int n, not_leader = 0, leader_again = 0;
 
