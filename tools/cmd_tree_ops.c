@@ -659,6 +659,23 @@ static int path_arg(const char *what, const char *path)
 	return rc == ZKC_OK ? CLI_OK : cli_fail(what, rc);
 }
 
+/* The shared start of du, find, grep and dump: checks the path, reads its
+ * subtree on a client opened for the purpose, and closes it. CLI_OK with
+ * *t filled, or the exit code (the failure already printed). */
+static int read_tree(const char *what, const char *path, int with_acl, tree_t *t)
+{
+	zkc_t *zk;
+	int code, rc;
+
+	if ((code = path_arg(what, path)) != CLI_OK)
+		return code;
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = walk(zk, path, with_acl, t);
+	zkc_close(zk);
+	return rc == ZKC_OK ? CLI_OK : cli_fail(what, rc);
+}
+
 /* Flags shared by the subtree commands: --json, --help; the rest is
  * positional (and "--" ends the flags). */
 static int simple_args(int argc, char **argv, const char *cmd, const char *synopsis,
@@ -715,20 +732,12 @@ int cli_du(int argc, char **argv)
 	char *pos[1];
 	int json = 0, code = simple_args(argc, argv, "du", syn, "", &json, NULL, NULL, 1, pos);
 	tree_t t;
-	zkc_t *zk;
 	size_t i, k, nkids = 0;
 	du_kid_t *kids = NULL;
 	size_t total_bytes = 0;
-	int rc;
 
-	if (code != CLI_OK || (code = path_arg("du", pos[0])) != CLI_OK)
+	if (code != CLI_OK || (code = read_tree("du", pos[0], 0, &t)) != CLI_OK)
 		return code;
-	if (!(zk = cli_open(&code)))
-		return code;
-	rc = walk(zk, pos[0], 0, &t);
-	zkc_close(zk);
-	if (rc != ZKC_OK)
-		return cli_fail("du", rc);
 	kids = calloc(t.count, sizeof(*kids));
 	for (i = 0; kids && i < t.count; i++) {
 		const char *r = rel(pos[0], t.nodes[i].path);
@@ -781,18 +790,10 @@ int cli_find(int argc, char **argv)
 	char *pos[1];
 	int json = 0, code = simple_args(argc, argv, "find", syn, "n", &json, NULL, &glob, 1, pos);
 	tree_t t;
-	zkc_t *zk;
 	size_t i, shown = 0;
-	int rc;
 
-	if (code != CLI_OK || (code = path_arg("find", pos[0])) != CLI_OK)
+	if (code != CLI_OK || (code = read_tree("find", pos[0], 0, &t)) != CLI_OK)
 		return code;
-	if (!(zk = cli_open(&code)))
-		return code;
-	rc = walk(zk, pos[0], 0, &t);
-	zkc_close(zk);
-	if (rc != ZKC_OK)
-		return cli_fail("find", rc);
 	if (json)
 		printf("[");
 	for (i = 0; i < t.count; i++) {
@@ -838,18 +839,10 @@ int cli_grep(int argc, char **argv)
 	int json = 0, icase = 0;
 	int code = simple_args(argc, argv, "grep", syn, "i", &json, &icase, NULL, 2, pos);
 	tree_t t;
-	zkc_t *zk;
 	size_t i, shown = 0;
-	int rc;
 
-	if (code != CLI_OK || (code = path_arg("grep", pos[1])) != CLI_OK)
+	if (code != CLI_OK || (code = read_tree("grep", pos[1], 0, &t)) != CLI_OK)
 		return code;
-	if (!(zk = cli_open(&code)))
-		return code;
-	rc = walk(zk, pos[1], 0, &t);
-	zkc_close(zk);
-	if (rc != ZKC_OK)
-		return cli_fail("grep", rc);
 	if (json)
 		printf("[");
 	for (i = 0; i < t.count; i++) {
@@ -883,17 +876,10 @@ int cli_dump(int argc, char **argv)
 	int code = simple_args(argc, argv, "dump", "PATH > FILE", "", NULL, NULL, NULL, 1, pos);
 	tree_t t;
 	json_t *doc;
-	zkc_t *zk;
 	int rc;
 
-	if (code != CLI_OK || (code = path_arg("dump", pos[0])) != CLI_OK)
+	if (code != CLI_OK || (code = read_tree("dump", pos[0], 1, &t)) != CLI_OK)
 		return code;
-	if (!(zk = cli_open(&code)))
-		return code;
-	rc = walk(zk, pos[0], 1, &t);
-	zkc_close(zk);
-	if (rc != ZKC_OK)
-		return cli_fail("dump", rc);
 	{
 		size_t i, hidden = 0;
 
