@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <time.h>
 
@@ -102,10 +103,14 @@ char *cli_iso_time(char *buf, size_t size, int64_t ms)
 
 int cli_output_done(int code)
 {
-	int failed = fflush(stdout) != 0 || ferror(stdout);
-	int err = errno;
+	int failed, err = 0;
+	size_t pending = __fpending(stdout);
 
-	if (fclose(stdout) != 0 && !failed) {
+	errno = 0;
+	failed = fflush(stdout) != 0 || ferror(stdout);
+	err = errno;
+	/* a closed stdout that nothing was written to is no error */
+	if (fclose(stdout) != 0 && !failed && (pending || errno != EBADF)) {
 		failed = 1;
 		err = errno;
 	}

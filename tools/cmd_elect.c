@@ -71,7 +71,7 @@ static int print_leader(const char *path)
 	code = rc == ZKC_ENONODE ? CLI_NONODE : cli_fail("elect", rc);
 	zkc_free(id);
 	zkc_close(zk);
-	return fflush(stdout) == 0 ? code : CLI_FAIL;
+	return code;
 }
 
 static pid_t start_cmd(char **cmd, int64_t epoch, const char *node)

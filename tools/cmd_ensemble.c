@@ -196,7 +196,7 @@ static int print_ens(zkc_ens_t *e, int env)
 	} else {
 		printf("%s\n", zkc_ens_url(e));
 	}
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+	return CLI_OK;
 }
 
 static int ens_up(struct ens_args *a)
@@ -285,7 +285,7 @@ static int ens_status(zkc_ens_t *e)
 	}
 	if (cli_json)
 		printf("%s]}\n", n ? "" : "{\"servers\":[");
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+	return CLI_OK;
 }
 
 static int ens_signal(zkc_ens_t *e, const char *what, struct ens_args *a)
