@@ -1241,8 +1241,10 @@ static int acl_set(int argc, char **argv)
 int cli_acl(int argc, char **argv)
 {
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: zkc acl %s\n  PERMS: letters of cdrwa (create delete read "
-		       "write admin), e.g. world:anyone:r digest:alice:HASH:cdrwa\n", acl_syn);
+		printf("usage: zkc acl get [--json] PATH\n"
+		       "       zkc acl set [--version V] PATH SCHEME:ID:PERMS...\n"
+		       "  PERMS: letters of cdrwa (create delete read write admin), e.g.\n"
+		       "  world:anyone:r digest:alice:HASH:cdrwa\n");
 		return CLI_OK;
 	}
 	if (argc >= 2 && strcmp(argv[1], "get") == 0)

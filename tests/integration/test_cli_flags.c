@@ -352,6 +352,32 @@ static void test_times_are_iso8601_utc(void **state)
 	free(p);
 }
 
+/* Data is written as it is, but on a terminal a line is ended, so that
+ * the prompt does not follow the data (script(1) gives zkc a terminal). */
+static void test_get_ends_its_line_on_a_terminal(void **state)
+{
+	char *p = h_path("clitty"), *out = NULL, cmd[8192], buf[256];
+	size_t n;
+	FILE *f;
+	(void)state;
+
+	assert_int_equal(run(NULL, "create %s no-newline >/dev/null", p), 0);
+	snprintf(cmd, sizeof(cmd), "script -qec \"ZKC_URL='%s' '%s' get %s\" /dev/null", h_url(),
+	         zkc_bin, p);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	assert_string_equal(buf, "no-newline\r\n");
+	/* not on a pipe: the bytes as they are */
+	assert_int_equal(run(&out, "get %s", p), 0);
+	assert_string_equal(out, "no-newline");
+	free(out);
+	assert_int_equal(run(NULL, "rm %s", p), 0);
+	free(p);
+}
+
 static void test_create_as_zkcli_users_expect(void **state)
 {
 	char *p = h_path("clizkcli"), *out = NULL, want[512];
@@ -421,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_json_on_the_commands_that_print),
 		cmocka_unit_test(test_write_errors_are_failures),
 		cmocka_unit_test(test_times_are_iso8601_utc),
+		cmocka_unit_test(test_get_ends_its_line_on_a_terminal),
 		cmocka_unit_test(test_create_as_zkcli_users_expect),
 		cmocka_unit_test(test_a_missing_chroot_can_be_created),
 	};
