@@ -321,6 +321,17 @@ ZKC_PY_NUM_OUT(int, out_id, PyLong_FromLong)
 ZKC_PY_NUM_OUT(size_t, out, PyLong_FromSize_t)
 ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 
+/* The session: (id, timeout_ms, password bytes). */
+%typemap(in, numinputs=0) zkc_session_info_t *out (zkc_session_info_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_session_info_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(Liy#)", (long long)$1->id, $1->timeout_ms,
+	                                               (const char *)$1->passwd,
+	                                               (Py_ssize_t)$1->passwd_len));
+}
+
 /* Events from the queue: (type, state, path, session_id, payload) or None. */
 %typemap(in, numinputs=0) zkc_event_t **out (zkc_event_t *tmp = NULL) "$1 = &tmp;"
 %typemap(argout) zkc_event_t **out {
@@ -552,6 +563,7 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
  * cost more than the call (cache reads take the cache's read lock, which
  * no C thread holds across anything that needs Python). */
 %nothread zkc_state;
+%nothread zkc_session_info;
 %nothread zkc_lock_valid;
 %nothread zkc_semaphore_lease_valid;
 %nothread zkc_election_is_leader;
