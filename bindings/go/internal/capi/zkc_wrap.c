@@ -8453,22 +8453,114 @@ intgo _wrap_zkc_queue_put_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue *_
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+void _wrap_zkc_queue_put_item_t_data_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, void *_swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  void *arg2 = (void *) 0 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = *(void **)&_swig_go_1; 
+  
+  if (arg1) (arg1)->data = (void const *)arg2;
+  
+}
+
+
+void *_wrap_zkc_queue_put_item_t_data_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  void *result = 0 ;
+  void *_swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result = (void *) ((arg1)->data);
+  *(void **)&_swig_go_result = (void *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, long long _swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  size_t arg2 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->len = arg2;
+  
+}
+
+
+long long _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result =  ((arg1)->len);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_queue_put_item_t_priority_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, intgo _swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->priority = arg2;
+  
+}
+
+
+intgo _wrap_zkc_queue_put_item_t_priority_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->priority);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_queue_put_item *_wrap_new_zkc_queue_put_item_t_capi_zkcgo() {
+  struct zkc_queue_put_item *result = 0 ;
+  struct zkc_queue_put_item *_swig_go_result;
+  
+  
+  result = (struct zkc_queue_put_item *)calloc(1, sizeof(struct zkc_queue_put_item));
+  *(struct zkc_queue_put_item **)&_swig_go_result = (struct zkc_queue_put_item *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_delete_zkc_queue_put_item_t_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  free((char *) arg1);
+  
+}
+
+
+intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_put_item *_swig_go_1, long long _swig_go_2) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
-  void **arg2 = (void **) 0 ;
-  size_t *arg3 = (size_t *) 0 ;
-  size_t arg4 ;
-  int arg5 ;
+  zkc_queue_put_item_t *arg2 = (zkc_queue_put_item_t *) 0 ;
+  size_t arg3 ;
   int result;
   intgo _swig_go_result;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
-  arg2 = *(void ***)&_swig_go_1; 
-  arg3 = *(size_t **)&_swig_go_2; 
-  arg4 = (size_t)_swig_go_3; 
-  arg5 = (int)_swig_go_4; 
+  arg2 = *(zkc_queue_put_item_t **)&_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
   
-  result = (int)zkc_queue_put_many(arg1,(void const *const *)arg2,(size_t const *)arg3,arg4,arg5);
+  result = (int)zkc_queue_put_many(arg1,(struct zkc_queue_put_item const *)arg2,arg3);
   _swig_go_result = result; 
   return _swig_go_result;
 }
