@@ -296,7 +296,8 @@ static void test_lock_runs_a_command_holding_the_lock(void **state)
 }
 
 /* The recipes without a command of their own before: the read/write lock
- * (lock --read/--write), an election's members (elect --list), barriers. */
+ * (lock --read/--write), the semaphore, an election's members (elect
+ * --list), barriers. */
 static void test_rwlock_election_members_and_barriers(void **state)
 {
 	char *p = h_path("climods"), *e = h_join(p, "e"), args[16384], *out = NULL;
@@ -317,6 +318,17 @@ static void test_rwlock_election_members_and_barriers(void **state)
 	assert_int_equal(run(NULL, args), 124);
 	snprintf(args, sizeof(args), "lock %s/rw --read --write -- true 2>/dev/null", p);
 	assert_int_equal(run(NULL, args), 2);
+	/* a semaphore of 2: a second lease is there, a third is not */
+	snprintf(args, sizeof(args), "semaphore %s/sem --permits 2 -- '%s' semaphore %s/sem "
+	         "--permits 2 --timeout 0 -- sh -c 'test -n \"$ZKC_SEMAPHORE_TOKEN\" && exit 7'",
+	         p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 7);
+	snprintf(args, sizeof(args), "semaphore %s/sem --permits 2 -- '%s' semaphore %s/sem "
+	         "--permits 2 -- '%s' semaphore %s/sem --permits 2 --timeout 0 -- true 2>/dev/null",
+	         p, zkc_bin, p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "semaphore %s/sem -- true 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 2);   /* --permits is needed */
 	/* an election's members, the leader first */
 	eo.id = "first";
 	assert_int_equal(zkc_election_open(&ea, zk, e, &eo), ZKC_OK);
