@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "supervisor.h"
 
 enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL };
 

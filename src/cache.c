@@ -42,7 +42,7 @@ static inline unsigned path_hash(const void *key, size_t len)
 
 #include "zkc/cache.h"
 #include "zkc/batch.h"
-#include "client_impl.h"
+#include "events.h"
 #include "readers.h"
 
 /* Node flags. The armed bits remember that a watch of ours is registered
