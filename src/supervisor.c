@@ -484,6 +484,139 @@ static void stall_check(zkc_t *zk, int64_t *wake)
 		*wake = due;
 }
 
+/* ------------------------------------------------------------ the supervisor thread */
+
+/* No handle: makes one, or backs off (50 ms doubling to 2 s) when no
+ * server of the list resolves. Caller holds mu; released meanwhile. */
+static void install_handle(zkc_t *zk, zkc__zhctx_t **ctxp, int64_t now, int64_t *wake,
+                           int64_t *backoff_ms)
+{
+	zhandle_t *zh;
+
+	pthread_mutex_unlock(&zk->mu);
+	zh = handle_new(zk, ctxp);
+	pthread_mutex_lock(&zk->mu);
+	if (zh) {
+		zk->zh = zh;
+		*backoff_ms = 50;
+		atomic_store(&zk->last_reply_ms, zkc__now_ms());
+		pthread_cond_broadcast(&zk->cv);
+	} else {
+		*wake = now + *backoff_ms;
+		*backoff_ms = *backoff_ms * 2 > 2000 ? 2000 : *backoff_ms * 2;
+	}
+}
+
+/* Whether the session is over: expired, or presumed lost. Caller holds mu. */
+static int session_gone(zkc_t *zk, int64_t now)
+{
+	return zk->raw_expired ||
+	       (!zk->raw_connected && zk->session_id && now >= presumed_lost_at(zk));
+}
+
+/* Gives the session up and closes its handle; a presumed loss is announced
+ * (LOST) and heard by every listener first. Caller holds mu; released
+ * while the handle closes. */
+static void give_up_session(zkc_t *zk, zkc__zhctx_t **ctxp)
+{
+	if (!zk->raw_expired) {
+		zkc__log(&zk->log, ZKC_LOG_WARN, "session 0x%llx presumed lost: no server for "
+		         "2/3 of its %d ms timeout", (unsigned long long)zk->session_id,
+		         zk->neg_timeout_ms);
+		zkc__sm_feed(zk, ZKC__IN_PRESUMED_LOST, zk->session_id);
+		/* From here the old session may not come back, even if
+		 * its connection does while we wait below. */
+		zk->abandoning = 1;
+		zk->raw_connected = 0;
+		/* Closing may reach a server (if the connection just came
+		 * back) and delete the session's nodes at once: let every
+		 * listener hear LOST first, within the third of the
+		 * timeout that is left. */
+		zkc__event_barrier(zk, (zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms
+		                                         : zk->session_timeout_ms) / 3);
+	}
+	pthread_mutex_unlock(&zk->mu);
+	handle_retire(zk, ctxp);
+	pthread_mutex_lock(&zk->mu);
+}
+
+/* Hands a changed server list to the handle. Caller holds mu; released
+ * during the call. */
+static void apply_servers(zkc_t *zk)
+{
+	zhandle_t *zh = zk->zh;
+	char *servers;
+	int rc;
+
+	if (!zk->servers_changed || !zk->servers || !*zk->servers)
+		return;
+	servers = zkc__zk_hosts(zk, zk->servers);
+	zk->servers_changed = 0;
+	zk->zh_users++;
+	pthread_mutex_unlock(&zk->mu);
+	rc = servers ? zoo_set_servers(zh, servers) : ZSYSTEMERROR;
+	zkc__log(&zk->log, rc == ZOK ? ZKC_LOG_INFO : ZKC_LOG_WARN,
+	         "server list -> %s: %s", servers ? servers : "?", zerror(rc));
+	/* When it decides to move, zoo_set_servers closes the
+	 * connection's socket from this thread, but libzookeeper's
+	 * I/O thread only notices at its next wake-up (its poll
+	 * does not return for a closed descriptor): a request
+	 * wakes it now, so the session moves at once instead of
+	 * at the next heartbeat. Its answer is not needed. */
+	if (rc == ZOK)
+		zoo_aexists(zh, "/", 0, nudge_done, NULL);
+	free(servers);
+	pthread_mutex_lock(&zk->mu);
+	zk->zh_users--;
+	pthread_cond_broadcast(&zk->cv);
+}
+
+/* Connected: a heartbeat read when the server has been quiet for a sixth
+ * of the timeout. Disconnected: wakes in time to presume the session
+ * lost. Lowers *wake. Caller holds mu; released while sending. */
+static void keep_alive(zkc_t *zk, int64_t now, int64_t *wake)
+{
+	if (zk->raw_connected) {
+		int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms : zk->session_timeout_ms;
+		int64_t every = t / 6 > 50 ? t / 6 : 50;
+		int64_t due = atomic_load(&zk->last_reply_ms) + every;
+
+		if (now >= due && !zk->heartbeat_inflight) {
+			zhandle_t *zh = zk->zh;
+			int rc;
+
+			zk->heartbeat_inflight = 1;
+			zk->zh_users++;
+			pthread_mutex_unlock(&zk->mu);
+			rc = zoo_aexists(zh, "/", 0, heartbeat_done, zk);
+			pthread_mutex_lock(&zk->mu);
+			zk->zh_users--;
+			pthread_cond_broadcast(&zk->cv);
+			if (rc != ZOK)
+				zk->heartbeat_inflight = 0;
+			due = zkc__now_ms() + every;
+		}
+		*wake = due < *wake ? due : *wake;
+	} else if (zk->session_id) {
+		int64_t lost = presumed_lost_at(zk);
+
+		*wake = lost < *wake ? lost : *wake;
+	}
+}
+
+/* Sleeps until wake or a broadcast on cv. Caller holds mu. */
+static void sleep_until(zkc_t *zk, int64_t now, int64_t wake)
+{
+	struct timespec ts;
+
+	if (wake <= now)
+		wake = now + 1;
+	zk->supervisor_wake_ms = wake;
+	zkc__deadline_ts(&ts, wake - zkc__now_ms() > 0 ? wake - zkc__now_ms() : 1);
+	pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	zk->supervisor_wake_ms = 0;  /* awake: it checks again before sleeping */
+}
+
 static void *supervisor_main(void *arg)
 {
 	zkc_t *zk = arg;
@@ -493,112 +626,26 @@ static void *supervisor_main(void *arg)
 	pthread_mutex_lock(&zk->mu);
 	while (!zk->closing) {
 		int64_t now = zkc__now_ms(), wake = now + 1000;
-		struct timespec ts;
 
 		if (!zk->zh) {
-			zhandle_t *zh;
-
-			pthread_mutex_unlock(&zk->mu);
-			zh = handle_new(zk, &ctx);
-			pthread_mutex_lock(&zk->mu);
-			if (zh) {
-				zk->zh = zh;
-				backoff_ms = 50;
-				atomic_store(&zk->last_reply_ms, zkc__now_ms());
-				pthread_cond_broadcast(&zk->cv);
-			} else {
-				wake = now + backoff_ms;
-				backoff_ms = backoff_ms * 2 > 2000 ? 2000 : backoff_ms * 2;
-			}
-		} else if (zk->raw_expired ||
-		           (!zk->raw_connected && zk->session_id && now >= presumed_lost_at(zk))) {
-			if (!zk->raw_expired) {
-				zkc__log(&zk->log, ZKC_LOG_WARN, "session 0x%llx presumed lost: no server for "
-				         "2/3 of its %d ms timeout", (unsigned long long)zk->session_id,
-				         zk->neg_timeout_ms);
-				zkc__sm_feed(zk, ZKC__IN_PRESUMED_LOST, zk->session_id);
-				/* From here the old session may not come back, even if
-				 * its connection does while we wait below. */
-				zk->abandoning = 1;
-				zk->raw_connected = 0;
-				/* Closing may reach a server (if the connection just came
-				 * back) and delete the session's nodes at once: let every
-				 * listener hear LOST first, within the third of the
-				 * timeout that is left. */
-				zkc__event_barrier(zk, (zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms
-				                                         : zk->session_timeout_ms) / 3);
-			}
-			pthread_mutex_unlock(&zk->mu);
-			handle_retire(zk, &ctx);
-			pthread_mutex_lock(&zk->mu);
+			install_handle(zk, &ctx, now, &wake, &backoff_ms);
+		} else if (session_gone(zk, now)) {
+			give_up_session(zk, &ctx);
 			continue;
 		} else {
 			if (zk->hist_check == 1 && zk->raw_connected) {
 				history_check(zk);
 				continue;
 			}
-			if (zk->servers_changed && zk->servers && *zk->servers) {
-				zhandle_t *zh = zk->zh;
-				char *servers = zkc__zk_hosts(zk, zk->servers);
-				int rc;
-
-				zk->servers_changed = 0;
-				zk->zh_users++;
-				pthread_mutex_unlock(&zk->mu);
-				rc = servers ? zoo_set_servers(zh, servers) : ZSYSTEMERROR;
-				zkc__log(&zk->log, rc == ZOK ? ZKC_LOG_INFO : ZKC_LOG_WARN,
-				         "server list -> %s: %s", servers ? servers : "?", zerror(rc));
-				/* When it decides to move, zoo_set_servers closes the
-				 * connection's socket from this thread, but libzookeeper's
-				 * I/O thread only notices at its next wake-up (its poll
-				 * does not return for a closed descriptor): a request
-				 * wakes it now, so the session moves at once instead of
-				 * at the next heartbeat. Its answer is not needed. */
-				if (rc == ZOK)
-					zoo_aexists(zh, "/", 0, nudge_done, NULL);
-				free(servers);
-				pthread_mutex_lock(&zk->mu);
-				zk->zh_users--;
-				pthread_cond_broadcast(&zk->cv);
-			}
-			if (zk->raw_connected) {
-				int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms : zk->session_timeout_ms;
-				int64_t every = t / 6 > 50 ? t / 6 : 50;
-				int64_t due = atomic_load(&zk->last_reply_ms) + every;
-
-				if (now >= due && !zk->heartbeat_inflight) {
-					zhandle_t *zh = zk->zh;
-					int rc;
-
-					zk->heartbeat_inflight = 1;
-					zk->zh_users++;
-					pthread_mutex_unlock(&zk->mu);
-					rc = zoo_aexists(zh, "/", 0, heartbeat_done, zk);
-					pthread_mutex_lock(&zk->mu);
-					zk->zh_users--;
-					pthread_cond_broadcast(&zk->cv);
-					if (rc != ZOK)
-						zk->heartbeat_inflight = 0;
-					due = zkc__now_ms() + every;
-				}
-				wake = due < wake ? due : wake;
-			} else if (zk->session_id) {
-				int64_t lost = presumed_lost_at(zk);
-
-				wake = lost < wake ? lost : wake;
-			}
+			apply_servers(zk);
+			keep_alive(zk, now, &wake);
 		}
 		pending_run(zk, now, &wake);
 		if (zk->closing)
 			break;
 		if (zk->zh && zk->raw_connected && !zk->raw_expired && !zk->abandoning)
 			stall_check(zk, &wake);
-		if (wake <= now)
-			wake = now + 1;
-		zk->supervisor_wake_ms = wake;
-		zkc__deadline_ts(&ts, wake - zkc__now_ms() > 0 ? wake - zkc__now_ms() : 1);
-		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
-		zk->supervisor_wake_ms = 0;  /* awake: it checks again before sleeping */
+		sleep_until(zk, now, wake);
 	}
 	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
 	pthread_mutex_unlock(&zk->mu);
