@@ -376,7 +376,10 @@ typedef struct create_arg {
 	int mode;
 	int64_t ttl_ms;
 	struct ACL_vector acl;
+	struct ACL acl_storage[64];
+	int flags;                /* ZKC_CREATE_* */
 	char prefix[64];          /* protected: "_c_<guid>-" */
+	char *sent_path;          /* protected: path with the prefix, owned */
 } create_arg_t;
 
 static int submit_create(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
@@ -390,6 +393,80 @@ static int submit_create(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
 	                    zkc__complete_string_stat, r);
 }
 
+/* A finished request holding what a completed create would have: found's
+ * path (taken) and its stat. NULL (found freed, error recorded) if out of
+ * memory. */
+static zkc__req_t *req_from_found(zkc_t *zk, char *found, const zkc_stat_t *st)
+{
+	zkc__req_t *r = zkc__req_new(zk);
+
+	if (!r) {
+		free(found);
+		zkc__error(ZKC_ENOMEM, "out of memory");
+		return NULL;
+	}
+	r->refs = 1;
+	r->done = 1;
+	r->path = found;
+	r->stat.czxid = st->czxid;
+	r->stat.mzxid = st->mzxid;
+	r->stat.ctime = st->ctime;
+	r->stat.mtime = st->mtime;
+	r->stat.version = st->version;
+	r->stat.cversion = st->cversion;
+	r->stat.aversion = st->aversion;
+	r->stat.ephemeralOwner = st->ephemeral_owner;
+	r->stat.dataLength = st->data_length;
+	r->stat.numChildren = st->num_children;
+	r->stat.pzxid = st->pzxid;
+	return r;
+}
+
+/* Looks for the child of parent that carries the call's GUID (listed in
+ * names). ZKC_OK: found, c->req holds it; ZKC_EAGAIN: not there, create
+ * again; else the code that ends the call. */
+static int protected_find(zkc__call_t *c, const char *parent, const zkc_strings_t *names)
+{
+	create_arg_t *a = c->arg;
+	size_t i;
+	int rc = ZKC_EAGAIN;
+
+	for (i = 0; i < names->count; i++) {
+		const char *name = names->items[i];
+		char *found;
+		zkc_stat_t st;
+		zkc__req_t *r;
+
+		if (strncmp(name, a->prefix, strlen(a->prefix)) != 0)
+			continue;
+		found = zkc__path_join(parent, name);
+		if (!found)
+			return zkc__error(ZKC_ENOMEM, "out of memory");
+		rc = zkc_exists(&st, c->zk, found);
+		if (rc == ZKC_OK && zkc__mode_ephemeral(a->mode) && st.ephemeral_owner != c->sid) {
+			/* Made by a session that is gone: it is not ours to keep. */
+			free(found);
+			return zkc__error(ZKC_ELOST, "create %s: the node was made by an ended session",
+			                  c->path);
+		}
+		if (rc != ZKC_OK) {
+			free(found);
+			if (rc != ZKC_ENONODE)
+				return rc;
+			rc = ZKC_EAGAIN;   /* deleted since: create again */
+			continue;
+		}
+		/* Hand the result back the way a completed attempt would. */
+		if (!(r = req_from_found(c->zk, found, &st)))
+			return ZKC_ENOMEM;
+		if (c->req)
+			zkc__req_unref(c->req);
+		c->req = r;
+		return ZKC_OK;
+	}
+	return rc;
+}
+
 /* After a lost protected create: catch the server up, then look for a child
  * carrying our GUID. Found (and, if ephemeral, owned by this session): done.
  * Not found: send it again. */
@@ -399,7 +476,6 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 	char *parent = zkc__path_parent(a->path);
 	zkc__call_t lc;
 	int rc;
-	size_t i;
 
 	(void)deadline_ms;
 	if (!parent)
@@ -415,72 +491,14 @@ static int protected_search(zkc__call_t *c, int64_t deadline_ms)
 	rc = zkc__call_run(&lc);
 	if (rc == ZKC_ENONODE) {
 		/* No parent: the create cannot have happened. */
-		zkc__call_done(&lc);
-		free(parent);
-		return zkc__error(ZKC_EAGAIN, "create %s: its parent is gone, so the lost create "
-		                  "did not happen", c->path);
+		rc = zkc__error(ZKC_EAGAIN, "create %s: its parent is gone, so the lost create "
+		                "did not happen", c->path);
+	} else if (rc != ZKC_OK) {
+		rc = zkc__error(ZKC_EUNKNOWN, "create %s: reply lost and the search for it failed",
+		                c->path);
+	} else {
+		rc = protected_find(c, parent, lc.req->strings);
 	}
-	if (rc != ZKC_OK) {
-		zkc__call_done(&lc);
-		free(parent);
-		return zkc__error(ZKC_EUNKNOWN, "create %s: reply lost and the search for it failed",
-		                  c->path);
-	}
-	for (i = 0; i < lc.req->strings->count; i++) {
-		const char *name = lc.req->strings->items[i];
-		char *found;
-		zkc_stat_t st;
-
-		if (strncmp(name, a->prefix, strlen(a->prefix)) != 0)
-			continue;
-		found = zkc__path_join(parent, name);
-		if (!found) {
-			rc = zkc__error(ZKC_ENOMEM, "out of memory");
-			break;
-		}
-		rc = zkc_exists(&st, c->zk, found);
-		if (rc == ZKC_OK && zkc__mode_ephemeral(a->mode) && st.ephemeral_owner != c->sid) {
-			/* Made by a session that is gone: it is not ours to keep. */
-			free(found);
-			rc = zkc__error(ZKC_ELOST, "create %s: the node was made by an ended session",
-			                c->path);
-			break;
-		}
-		if (rc == ZKC_OK) {
-			/* Hand the result back the way a completed attempt would. */
-			zkc__req_t *r = zkc__req_new(c->zk);
-
-			if (!r) {
-				free(found);
-				rc = zkc__error(ZKC_ENOMEM, "out of memory");
-				break;
-			}
-			r->refs = 1;
-			r->done = 1;
-			r->path = found;
-			r->stat.czxid = st.czxid;
-			r->stat.mzxid = st.mzxid;
-			r->stat.ctime = st.ctime;
-			r->stat.mtime = st.mtime;
-			r->stat.version = st.version;
-			r->stat.cversion = st.cversion;
-			r->stat.aversion = st.aversion;
-			r->stat.ephemeralOwner = st.ephemeral_owner;
-			r->stat.dataLength = st.data_length;
-			r->stat.numChildren = st.num_children;
-			r->stat.pzxid = st.pzxid;
-			if (c->req)
-				zkc__req_unref(c->req);
-			c->req = r;
-			break;
-		}
-		free(found);
-		if (rc != ZKC_ENONODE)
-			break;
-		rc = ZKC_EAGAIN;   /* deleted since: look no further, create again */
-	}
-	if (i == lc.req->strings->count)
-		rc = ZKC_EAGAIN;
 	zkc__call_done(&lc);
 	free(parent);
 	return rc;
@@ -537,21 +555,12 @@ static int create_parents(zkc_t *zk, const char *path, int container)
 	return rc;
 }
 
-int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *path,
-               const void *data, size_t len, const zkc_create_options_t *opts)
+/* The checks of zkc_create's arguments, before anything is sent. */
+static int create_check(const char *path, const void *data, size_t len,
+                        const zkc_create_options_t *opts)
 {
-	zkc_create_options_t def = ZKC_CREATE_OPTIONS_INIT;
-	struct ACL acl_storage[64];
-	create_arg_t a;
-	zkc__call_t c;
-	char guid[40];
-	char *sent_path = NULL;
-	int rc, parents_done = 0;
+	int rc;
 
-	if (out_path)
-		*out_path = NULL;
-	if (!opts)
-		opts = &def;
 	if ((rc = zkc_options_version_check("zkc_create", opts->version,
 	                                    ZKC_CREATE_OPTIONS_VERSION)) != ZKC_OK)
 		return rc;
@@ -576,85 +585,138 @@ int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *pat
 	    !zkc__mode_ephemeral(opts->mode))
 		return zkc__error(ZKC_EBADARGUMENTS, "create %s: ZKC_CREATE_PROTECTED needs a "
 		                  "sequential or ephemeral mode", path);
+	return ZKC_OK;
+}
+
+/* Fills a from the arguments; a protected create gets its GUID prefix and
+ * the path it sends (a->sent_path, freed by the caller). */
+static int create_prepare(create_arg_t *a, zkc_t *zk, const char *path, const void *data,
+                          size_t len, const zkc_create_options_t *opts)
+{
+	char guid[40], *parent;
+	const char *base;
+	int rc;
+
+	memset(a, 0, sizeof(*a));
+	rc = zkc__acl_view(&a->acl, a->acl_storage, 64, zk, opts->acl);
+	if (rc != ZKC_OK)
+		return rc;
+	a->path = path;
+	a->data = data;
+	a->len = len;
+	a->mode = opts->mode;
+	a->ttl_ms = opts->ttl_ms;
+	a->flags = opts->flags;
+	if (!(opts->flags & ZKC_CREATE_PROTECTED))
+		return ZKC_OK;
+	parent = zkc__path_parent(path);
+	base = zkc__path_basename(path);
+	make_guid(guid, sizeof(guid));
+	snprintf(a->prefix, sizeof(a->prefix), "_c_%s-", guid);
+	a->sent_path = parent ? zkc__sprintf("%s%s%s%s", parent, strcmp(parent, "/") ? "/" : "",
+	                                     a->prefix, base) : NULL;
+	free(parent);
+	if (!a->sent_path)
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	a->path = a->sent_path;
+	return ZKC_OK;
+}
+
+/* Runs the create call, making the missing parents once if asked to. On
+ * return c is to be finished with zkc__call_done, whatever the code. */
+static int create_run(zkc__call_t *c, zkc_t *zk, create_arg_t *a)
+{
+	int rc, parents_done = 0;
+
+	for (;;) {
+		zkc__call_init(c, zk, "create", a->path);
+		c->submit = submit_create;
+		c->arg = a;
+		c->write = 1;
+		c->session_bound = zkc__mode_ephemeral(a->mode);
+		if (a->flags & ZKC_CREATE_PROTECTED)
+			c->after_loss = protected_search;
+		else if (zkc__mode_sequential(a->mode))
+			c->after_loss = refuse_retry;
+		rc = zkc__call_run(c);
+		if (rc == ZKC_ENONODE && (a->flags & ZKC_CREATE_PARENTS) && !parents_done) {
+			zkc__call_done(c);
+			parents_done = 1;
+			rc = create_parents(zk, a->path, a->mode == ZKC_CONTAINER);
+			if (rc != ZKC_OK) {
+				memset(c, 0, sizeof(*c));  /* nothing of the call remains */
+				return rc;
+			}
+			continue;
+		}
+		return rc;
+	}
+}
+
+/* ZKC_ENODEEXISTS after a lost reply: did our lost attempt make it? Only
+ * an ephemeral node can say. ZKC_OK (results stored) or ZKC_EUNKNOWN. */
+static int create_settle_exists(char **out_path, zkc_stat_t *out_stat, zkc__call_t *c,
+                                const create_arg_t *a, const char *path)
+{
+	zkc_stat_t st;
+	int erc = zkc_exists(&st, c->zk, a->path);
+
+	if (erc == ZKC_OK && zkc__mode_ephemeral(a->mode) && st.ephemeral_owner == c->sid &&
+	    c->sid == c->first_sid) {
+		if (out_stat)
+			*out_stat = st;
+		if (out_path && !(*out_path = strdup(a->path)))
+			return zkc__error(ZKC_ENOMEM, "out of memory");
+		return ZKC_OK;
+	}
+	return zkc__error(ZKC_EUNKNOWN, "create %s: reply lost, then the node existed: made "
+	                  "by this call or by another client, which cannot be told apart", path);
+}
+
+/* Hands a successful create's path and stat to the caller. */
+static int create_results(char **out_path, zkc_stat_t *out_stat, zkc__call_t *c,
+                          const create_arg_t *a)
+{
+	if (out_stat)
+		zkc__stat_from_zk(out_stat, &c->req->stat);
+	if (out_path) {
+		*out_path = c->req->path;
+		c->req->path = NULL;
+		if (!*out_path && !(*out_path = strdup(a->path)))
+			return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	return ZKC_OK;
+}
+
+int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, const char *path,
+               const void *data, size_t len, const zkc_create_options_t *opts)
+{
+	zkc_create_options_t def = ZKC_CREATE_OPTIONS_INIT;
+	create_arg_t a;
+	zkc__call_t c;
+	int rc;
+
+	if (out_path)
+		*out_path = NULL;
+	if (!opts)
+		opts = &def;
+	rc = create_check(path, data, len, opts);
+	if (rc != ZKC_OK)
+		return rc;
 	rc = zkc__call_enter(zk);
 	if (rc != ZKC_OK)
 		return rc;
-	memset(&a, 0, sizeof(a));
-	rc = zkc__acl_view(&a.acl, acl_storage, 64, zk, opts->acl);
-	if (rc != ZKC_OK)
-		goto out;
-	a.path = path;
-	a.data = data;
-	a.len = len;
-	a.mode = opts->mode;
-	a.ttl_ms = opts->ttl_ms;
-	if (opts->flags & ZKC_CREATE_PROTECTED) {
-		char *parent = zkc__path_parent(path);
-		const char *base = zkc__path_basename(path);
-
-		make_guid(guid, sizeof(guid));
-		snprintf(a.prefix, sizeof(a.prefix), "_c_%s-", guid);
-		sent_path = parent ? zkc__sprintf("%s%s%s%s", parent, strcmp(parent, "/") ? "/" : "",
-		                                  a.prefix, base) : NULL;
-		free(parent);
-		if (!sent_path) {
-			rc = zkc__error(ZKC_ENOMEM, "out of memory");
-			goto out;
-		}
-		a.path = sent_path;
-	}
-	for (;;) {
-		zkc__call_init(&c, zk, "create", a.path);
-		c.submit = submit_create;
-		c.arg = &a;
-		c.write = 1;
-		c.session_bound = zkc__mode_ephemeral(a.mode);
-		if (opts->flags & ZKC_CREATE_PROTECTED)
-			c.after_loss = protected_search;
-		else if (zkc__mode_sequential(a.mode))
-			c.after_loss = refuse_retry;
-		rc = zkc__call_run(&c);
-		if (rc == ZKC_ENONODE && (opts->flags & ZKC_CREATE_PARENTS) && !parents_done) {
-			zkc__call_done(&c);
-			parents_done = 1;
-			rc = create_parents(zk, a.path, a.mode == ZKC_CONTAINER);
-			if (rc != ZKC_OK)
-				goto out;
-			continue;
-		}
-		break;
-	}
-	if (rc == ZKC_ENODEEXISTS && c.lost) {
-		/* Did our lost attempt make it? Only an ephemeral node can say. */
-		zkc_stat_t st;
-		int erc = zkc_exists(&st, zk, a.path);
-
-		if (erc == ZKC_OK && zkc__mode_ephemeral(a.mode) && st.ephemeral_owner == c.sid &&
-		    c.sid == c.first_sid) {
-			rc = ZKC_OK;
-			if (out_stat)
-				*out_stat = st;
-			if (out_path && !(*out_path = strdup(a.path)))
-				rc = zkc__error(ZKC_ENOMEM, "out of memory");
-			zkc__call_done(&c);
-			goto out;
-		}
-		rc = zkc__error(ZKC_EUNKNOWN, "create %s: reply lost, then the node existed: made "
-		                "by this call or by another client, which cannot be told apart", path);
-	}
+	rc = create_prepare(&a, zk, path, data, len, opts);
 	if (rc == ZKC_OK) {
-		if (out_stat)
-			zkc__stat_from_zk(out_stat, &c.req->stat);
-		if (out_path) {
-			*out_path = c.req->path;
-			c.req->path = NULL;
-			if (!*out_path && !(*out_path = strdup(a.path)))
-				rc = zkc__error(ZKC_ENOMEM, "out of memory");
-		}
+		memset(&c, 0, sizeof(c));
+		rc = create_run(&c, zk, &a);
+		if (rc == ZKC_ENODEEXISTS && c.lost)
+			rc = create_settle_exists(out_path, out_stat, &c, &a, path);
+		else if (rc == ZKC_OK)
+			rc = create_results(out_path, out_stat, &c, &a);
+		zkc__call_done(&c);
 	}
-	zkc__call_done(&c);
-out:
-	free(sent_path);
+	free(a.sent_path);
 	zkc__call_leave(zk);
 	return rc;
 }
