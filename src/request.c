@@ -213,7 +213,7 @@ void zkc__req_track(zkc_t *zk, zkc__req_t *r, uint64_t gen)
 		zk->inflight_tail = r;
 	zk->inflight = r;
 	/* The supervisor watches the oldest request for a server that sits on
-	 * it (client.c, stall nudge): wake it if it sleeps past that check. */
+	 * it (supervisor.c, stall nudge): wake it if it sleeps past that check. */
 	if (!r->inext && zk->supervisor_wake_ms > now + ZKC__STALL_NUDGE_MS)
 		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
