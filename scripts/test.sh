@@ -230,7 +230,7 @@ phase_python() {
 	(cd "$dir" && "$venv/bin/python" -c 'import zkc; print("python: zkc", zkc.__version__, "on libzkc", zkc.core_version)') ||
 		{ step_failed "python: import zkc failed"; return; }
 	if (cd "$clone/bindings/python" &&
-		"$venv/bin/mypy" --strict zkc ../../examples/python); then
+		"$venv/bin/mypy" --strict zkc ../../examples/python ../../examples/demo); then
 		passed=$((passed + 1))
 	else
 		step_failed "python: mypy found type errors"

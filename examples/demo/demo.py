@@ -50,6 +50,7 @@ class Display:
         self.leader = "-"
         self.last_tenth = -1
         self.bar_shown = False
+        self.drawn = ""
 
     def _color(self, kind: str, text: str) -> str:
         c = self.COLORS.get(kind)
@@ -59,7 +60,7 @@ class Display:
         line = f"{time.monotonic() - self.t0:6.1f}s  {self._color(kind, f'{who:<9}')} {text}"
         if self.tty:
             sys.stdout.write("\r\x1b[K" + line + "\n")
-            self._bar()
+            self._bar(force=True)
         else:
             sys.stdout.write(line + "\n")
         sys.stdout.flush()
@@ -67,8 +68,8 @@ class Display:
     def progress(self, done: int, workers: int, leader: str) -> None:
         self.done, self.workers, self.leader = done, workers, leader
         if self.tty:
-            self._bar()
-            sys.stdout.flush()
+            if self._bar():
+                sys.stdout.flush()
             return
         tenth = done * 10 // max(1, self.total)
         if tenth != self.last_tenth:
@@ -78,14 +79,20 @@ class Display:
                              f"{workers} workers, coordinator {leader}\n")
             sys.stdout.flush()
 
-    def _bar(self) -> None:
+    def _bar(self, force: bool = False) -> bool:
+        """Draws the bar if it changed (or force); True if it drew."""
         width = 30
         frac = min(1.0, self.done / max(1, self.total))
         fill = int(frac * width)
-        bar = "#" * fill + "-" * (width - fill)
-        sys.stdout.write(f"\r\x1b[K[{bar}] {self.done}/{self.total} jobs  "
-                         f"{self.workers} workers  coordinator {self.leader}")
+        bar = (f"[{'#' * fill}{'-' * (width - fill)}] {self.done}/{self.total} jobs  "
+               f"{self.workers} workers  coordinator {self.leader}  "
+               f"{time.monotonic() - self.t0:.0f}s")
+        if bar == self.drawn and not force:
+            return False
+        sys.stdout.write("\r\x1b[K" + bar)
+        self.drawn = bar
         self.bar_shown = True
+        return True
 
     def end(self) -> None:
         if self.tty and self.bar_shown:
@@ -314,7 +321,10 @@ def main() -> int:
             raise SystemExit(f"demo: {exe} is missing: run scripts/demo.sh, which builds it")
 
     disp = Display(a.jobs, sys.stdout.isatty() and not a.plain)
-    say = lambda text: disp.event("demo", "demo", text)  # noqa: E731
+
+    def say(text: str) -> None:
+        disp.event("demo", "demo", text)
+
     ens: Optional[Ensemble] = None
     tmp = None
     if a.url:
