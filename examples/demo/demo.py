@@ -301,7 +301,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", default="build", help="the build directory (zkc, workers)")
     p.add_argument("--jobs", type=int, default=400)
-    p.add_argument("--workers", default="c=3,python=3")
+    p.add_argument("--workers", default="c=2,python=2,go=2")
     p.add_argument("--work-ms", type=int, default=120, help="simulated work per job")
     p.add_argument("--timeout", type=float, default=600, help="give up after this many seconds")
     p.add_argument("--url", help="use this ensemble (no faults) instead of starting one")
