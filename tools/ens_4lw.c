@@ -16,16 +16,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int ens__4lw(char **out, const char *host, int port, const char *word,
+/* A non-blocking TCP connection to host:port, established before the
+ * deadline (monotonic ms). *out_fd is the socket on ZKC_OK. */
+static int connect_by(int *out_fd, const char *host, int port, long long deadline,
     int timeout_ms)
 {
 	struct sockaddr_in sa;
-	long long deadline = ens__now_ms() + timeout_ms;
-	size_t len = 0, cap = 4096;
-	char *buf;
 	int fd, err = 0, rc;
 
-	*out = NULL;
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)port);
@@ -40,7 +38,7 @@ int ens__4lw(char **out, const char *host, int port, const char *word,
 		close(fd);
 		return ens__fail(ZKC_EOS, "%s:%d: %s", host, port, strerror(err));
 	}
-	/* wait for the connection, then send the word */
+	/* wait for the connection */
 	for (;;) {
 		struct pollfd p = { fd, POLLOUT, 0 };
 		long long left = deadline - ens__now_ms();
@@ -66,22 +64,22 @@ int ens__4lw(char **out, const char *host, int port, const char *word,
 			close(fd);
 			return ens__fail(ZKC_EOS, "%s:%d: %s", host, port, strerror(err));
 		}
-		break;
+		*out_fd = fd;
+		return ZKC_OK;
 	}
-	while ((rc = (int)send(fd, word, strlen(word), MSG_NOSIGNAL)) < 0 &&
-	    errno == EINTR)
-		;
-	if (rc < 0) {
-		err = errno;
-		close(fd);
-		return ens__fail(ZKC_EOS, "%s:%d: send: %s", host, port, strerror(err));
-	}
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
+}
+
+/* Reads fd to EOF (the server answers and closes) before the deadline,
+ * into *out (malloc'd). Does not close fd. */
+static int read_answer(char **out, int fd, const char *host, int port, const char *word,
+    long long deadline, int timeout_ms)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	int rc, err;
+
+	if (!buf)
 		return ens__fail(ZKC_ENOMEM, "out of memory");
-	}
-	/* the server answers and closes: read to EOF */
 	for (;;) {
 		struct pollfd p = { fd, POLLIN, 0 };
 		long long left = deadline - ens__now_ms();
@@ -89,7 +87,6 @@ int ens__4lw(char **out, const char *host, int port, const char *word,
 
 		if (left <= 0) {
 			free(buf);
-			close(fd);
 			return ens__fail(ZKC_ETIMEDOUT, "%s:%d: no answer to %s within %d ms",
 			    host, port, word, timeout_ms);
 		}
@@ -112,17 +109,38 @@ int ens__4lw(char **out, const char *host, int port, const char *word,
 		if (r < 0) {
 			err = errno;
 			free(buf);
-			close(fd);
 			return ens__fail(ZKC_EOS, "%s:%d: recv: %s", host, port, strerror(err));
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 	}
-	close(fd);
 	buf[len] = '\0';
 	*out = buf;
 	return ZKC_OK;
+}
+
+int ens__4lw(char **out, const char *host, int port, const char *word,
+    int timeout_ms)
+{
+	long long deadline = ens__now_ms() + timeout_ms;
+	int fd = -1, err, rc;
+
+	*out = NULL;
+	rc = connect_by(&fd, host, port, deadline, timeout_ms);
+	if (rc != ZKC_OK)
+		return rc;
+	while ((rc = (int)send(fd, word, strlen(word), MSG_NOSIGNAL)) < 0 &&
+	    errno == EINTR)
+		;
+	if (rc < 0) {
+		err = errno;
+		close(fd);
+		return ens__fail(ZKC_EOS, "%s:%d: send: %s", host, port, strerror(err));
+	}
+	rc = read_answer(out, fd, host, port, word, deadline, timeout_ms);
+	close(fd);
+	return rc;
 }
 
 static int parse_mode(const char *answer)

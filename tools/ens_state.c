@@ -68,6 +68,60 @@ int ens__set_node_paths(zkc_ens_t *e, int i)
 	return ZKC_OK;
 }
 
+/* One "node=ID HOST PORT SPORT QPORT EPORT PID" line into e (only the pid
+ * with pids_only). */
+static int node_line(zkc_ens_t *e, const char *line, int pids_only)
+{
+	int id, port, sport, qport, eport;
+	long pid;
+	char host[INET_ADDRSTRLEN];
+	struct ens_node *nd;
+
+	if (sscanf(line + 5, "%d %15s %d %d %d %d %ld", &id, host,
+	    &port, &sport, &qport, &eport, &pid) != 7 ||
+	    id < 1 || id > ZKC_ENS_MAX_NODES)
+		return ens__fail(ZKC_EBADARGUMENTS, "%s: bad line: %s",
+		    e->state_path, line);
+	nd = &e->node[id - 1];
+	if (pid != (long)nd->pid)
+		nd->is_child = 0;
+	nd->pid = (pid_t)pid;
+	if (pids_only)
+		return ZKC_OK;
+	snprintf(nd->host, sizeof nd->host, "%s", host);
+	nd->port = port;
+	nd->secure_port = sport;
+	nd->quorum_port = qport;
+	nd->election_port = eport;
+	return ZKC_OK;
+}
+
+/* One "key=value" line into e; unknown keys are ignored. */
+static void value_line(zkc_ens_t *e, const char *line)
+{
+	char *v;
+
+	if ((v = dup_value(line, "created_dir"))) {
+		e->created_dir = atoi(v);
+		free(v);
+	} else if ((v = dup_value(line, "nodes"))) {
+		e->n = atoi(v);
+		free(v);
+	} else if ((v = dup_value(line, "tick_ms"))) {
+		e->tick_ms = atoi(v);
+		free(v);
+	} else if ((v = dup_value(line, "java"))) {
+		free(e->java);
+		e->java = v;
+	} else if ((v = dup_value(line, "classpath"))) {
+		free(e->classpath);
+		e->classpath = v;
+	} else if ((v = dup_value(line, "jvm_flags"))) {
+		free(e->jvm_flags);
+		e->jvm_flags = v;
+	}
+}
+
 /* Reads the state file into e. With pids_only, only the pids are taken
  * (refreshing a handle whose layout is already known). */
 int ens__read_state(zkc_ens_t *e, int pids_only)
@@ -85,8 +139,6 @@ int ens__read_state(zkc_ens_t *e, int pids_only)
 		    strerror(errno));
 	for (line = strtok_r(text, "\n", &save); line && rc == ZKC_OK;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char *v;
-
 		if (!seen_magic) {
 			if (strcmp(line, STATE_MAGIC) != 0)
 				rc = ens__fail(ZKC_EBADARGUMENTS, "%s is not a zkc "
@@ -95,52 +147,10 @@ int ens__read_state(zkc_ens_t *e, int pids_only)
 			continue;
 		}
 		if (strncmp(line, "node=", 5) == 0) {
-			int id, port, sport, qport, eport;
-			long pid;
-			char host[INET_ADDRSTRLEN];
-			struct ens_node *nd;
-
-			if (sscanf(line + 5, "%d %15s %d %d %d %d %ld", &id, host,
-			    &port, &sport, &qport, &eport, &pid) != 7 ||
-			    id < 1 || id > ZKC_ENS_MAX_NODES) {
-				rc = ens__fail(ZKC_EBADARGUMENTS, "%s: bad line: %s",
-				    e->state_path, line);
-				break;
-			}
-			nd = &e->node[id - 1];
-			if (pid != (long)nd->pid)
-				nd->is_child = 0;
-			nd->pid = (pid_t)pid;
+			rc = node_line(e, line, pids_only);
 			nodes_seen++;
-			if (pids_only)
-				continue;
-			snprintf(nd->host, sizeof nd->host, "%s", host);
-			nd->port = port;
-			nd->secure_port = sport;
-			nd->quorum_port = qport;
-			nd->election_port = eport;
-			continue;
-		}
-		if (pids_only)
-			continue;
-		if ((v = dup_value(line, "created_dir"))) {
-			e->created_dir = atoi(v);
-			free(v);
-		} else if ((v = dup_value(line, "nodes"))) {
-			e->n = atoi(v);
-			free(v);
-		} else if ((v = dup_value(line, "tick_ms"))) {
-			e->tick_ms = atoi(v);
-			free(v);
-		} else if ((v = dup_value(line, "java"))) {
-			free(e->java);
-			e->java = v;
-		} else if ((v = dup_value(line, "classpath"))) {
-			free(e->classpath);
-			e->classpath = v;
-		} else if ((v = dup_value(line, "jvm_flags"))) {
-			free(e->jvm_flags);
-			e->jvm_flags = v;
+		} else if (!pids_only) {
+			value_line(e, line);
 		}
 	}
 	free(text);

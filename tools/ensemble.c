@@ -501,60 +501,50 @@ static void kill_all(zkc_ens_t *e)
 		ens__kill_node(&e->node[i]);
 }
 
-int zkc_ens_up(zkc_ens_t **out, const zkc_ens_options_t *o)
+/* Everything up() needs before it picks ports: java, the class path, the
+ * directory (made or adopted: *created), the node paths, log4j's file. */
+static int up_prepare(zkc_ens_t *e, const zkc_ens_options_t *o, char **dirp, int *created)
 {
-	zkc_ens_t *e = NULL;
-	char *dir = NULL;
-	int rc, created = 0, i, attempt, clash = 0;
-	int timeout = o && o->start_timeout_ms ? o->start_timeout_ms :
-	    DEFAULT_WAIT_MS;
+	int rc, i;
 
-	if (!out)
-		return ens__fail(ZKC_EBADARGUMENTS, "out is NULL");
-	*out = NULL;
-	if ((rc = check_options(o)) != ZKC_OK)
-		return rc;
-	e = ens_alloc("/");
-	if (!e)
-		return ens__fail(ZKC_ENOMEM, "out of memory");
 	e->java = ens__find_java(o->java);
-	if (!e->java) {
-		rc = o->java ?
+	if (!e->java)
+		return o->java ?
 		    ens__fail(ZKC_ENOTSUP, "%s is not an executable java", o->java) :
 		    ens__fail(ZKC_ENOTSUP, "java not found in $JAVA_HOME or $PATH: "
 		        "install openjdk-17-jre-headless (scripts/setup-deps.sh)");
-		goto fail;
-	}
 	if (!o->classpath && (rc = check_jars()) != ZKC_OK)
-		goto fail;
+		return rc;
 	e->classpath = o->classpath ? strdup(o->classpath) : default_classpath();
 	e->jvm_flags = o->jvm_flags ? strdup(o->jvm_flags) : NULL;
-	if (!e->classpath || (o->jvm_flags && !e->jvm_flags)) {
-		rc = ens__fail(ZKC_ENOMEM, "out of memory");
-		goto fail;
-	}
-	if ((rc = prepare_dir(o->dir, &dir, &created)) != ZKC_OK)
-		goto fail;
+	if (!e->classpath || (o->jvm_flags && !e->jvm_flags))
+		return ens__fail(ZKC_ENOMEM, "out of memory");
+	if ((rc = prepare_dir(o->dir, dirp, created)) != ZKC_OK)
+		return rc;
 	free(e->dir);
 	free(e->state_path);
 	free(e->log4j_path);
-	e->dir = dir;
-	dir = NULL;
+	e->dir = *dirp;
+	*dirp = NULL;
 	e->state_path = ens__asprintf("%s/%s", e->dir, STATE_FILE);
 	e->log4j_path = ens__asprintf("%s/log4j.properties", e->dir);
-	e->created_dir = created;
+	e->created_dir = *created;
 	e->n = o->nodes;
 	e->tick_ms = o->tick_ms ? o->tick_ms : 500;
 	e->die_with_parent = o->die_with_parent;
-	if (!e->state_path || !e->log4j_path) {
-		rc = ens__fail(ZKC_ENOMEM, "out of memory");
-		goto fail;
-	}
+	if (!e->state_path || !e->log4j_path)
+		return ens__fail(ZKC_ENOMEM, "out of memory");
 	for (i = 0; i < e->n; i++)
 		if ((rc = ens__set_node_paths(e, i)) != ZKC_OK)
-			goto fail;
-	if ((rc = write_log4j(e)) != ZKC_OK)
-		goto fail;
+			return rc;
+	return write_log4j(e);
+}
+
+/* Picks ports, writes the configs, starts the JVMs and waits for a quorum;
+ * tries other ports (PORT_ATTEMPTS) when a chosen one was taken meanwhile. */
+static int up_start(zkc_ens_t *e, const zkc_ens_options_t *o, int timeout)
+{
+	int rc = ZKC_OK, i, attempt, clash = 0;
 
 	for (attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
 		rc = choose_ports(e, o->distinct_addrs, o->secure_client_port,
@@ -569,22 +559,27 @@ int zkc_ens_up(zkc_ens_t **out, const zkc_ens_options_t *o)
 			rc = ens__write_state(e);
 		if (rc == ZKC_OK && !o->no_wait)
 			rc = wait_up(e, timeout, &clash);
-		if (rc == ZKC_OK) {
-			*out = e;
+		if (rc == ZKC_OK)
 			return ZKC_OK;
-		}
 		kill_all(e);
 		if (!clash)
 			break;
 	}
-fail:
+	return rc;
+}
+
+/* After a failed up(): kills what runs; keeps a directory with server logs
+ * (the message points into it), removes one made for nothing; frees e and
+ * keeps the first failure's message. */
+static void up_undo(zkc_ens_t *e, int created)
+{
+	char msg[ENS__ERR_LEN];
+
 	if (e) {
 		int started = e->n > 0 && e->node[0].cfg &&
 		    access(e->node[0].cfg, F_OK) == 0;
 
 		kill_all(e);
-		/* a directory with server logs is kept: the message points
-		 * into it; one that holds nothing of use goes again */
 		if (started) {
 			char *err = ens__errbuf();
 			size_t len = strlen(err);
@@ -597,15 +592,37 @@ fail:
 			ens__rm_rf(e->dir);
 		}
 	}
-	free(dir);
-	/* keep the first failure's message: cleanup may have overwritten it */
-	{
-		char msg[ENS__ERR_LEN];
+	/* cleanup may have overwritten the message */
+	memcpy(msg, ens__errbuf(), sizeof msg);
+	zkc_ens_free(e);
+	memcpy(ens__errbuf(), msg, sizeof msg);
+}
 
-		memcpy(msg, ens__errbuf(), sizeof msg);
-		zkc_ens_free(e);
-		memcpy(ens__errbuf(), msg, sizeof msg);
+int zkc_ens_up(zkc_ens_t **out, const zkc_ens_options_t *o)
+{
+	zkc_ens_t *e = NULL;
+	char *dir = NULL;
+	int rc, created = 0;
+	int timeout = o && o->start_timeout_ms ? o->start_timeout_ms :
+	    DEFAULT_WAIT_MS;
+
+	if (!out)
+		return ens__fail(ZKC_EBADARGUMENTS, "out is NULL");
+	*out = NULL;
+	if ((rc = check_options(o)) != ZKC_OK)
+		return rc;
+	e = ens_alloc("/");
+	if (!e)
+		return ens__fail(ZKC_ENOMEM, "out of memory");
+	rc = up_prepare(e, o, &dir, &created);
+	if (rc == ZKC_OK)
+		rc = up_start(e, o, timeout);
+	if (rc == ZKC_OK) {
+		*out = e;
+		return ZKC_OK;
 	}
+	up_undo(e, created);
+	free(dir);
 	return rc;
 }
 
