@@ -327,6 +327,12 @@ def main() -> int:
 
     ens: Optional[Ensemble] = None
     tmp = None
+    print(f"zkc demo: {len(langs)} workers ({a.workers}) share {a.jobs} jobs through a "
+          "ZooKeeper queue;\neach result is recorded under a lock in an index and counted. "
+          + ("" if a.url else "At 25 % the ZooKeeper\nleader is killed (kill -9), then "
+             "restarted; ")
+          + "at 55 % the coordinator worker is killed.\n"
+          "The summary at the end checks that nothing was lost.\n", flush=True)
     if a.url:
         url = a.url
     else:
