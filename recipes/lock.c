@@ -22,6 +22,7 @@
 #include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
+#include "testing_break.h"
 #include "support.h"
 
 /* The handle is reference counted: watches and the state listener hold the
@@ -1055,6 +1056,10 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			continue;
 		}
 		rc = find_blockers(&bl, &nb, lk, list);
+#ifdef ZKC_TESTING_BREAKS
+		if (rc == ZKC_OK && zkcr_testing_break("lock-skip-watch"))
+			nb = 0;   /* the defect: hold without waiting for the blockers */
+#endif
 		if (rc == ZKC_OK && nb > 0)
 			rc = wait_blockers(lk, bl, nb, timeout_ms, deadline);
 		free(bl);
