@@ -200,13 +200,19 @@ phase_fuzz() {
 	done < <(ZKC_FUZZ_SECONDS=${ZKC_FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | grep -E '^fuzz: |ERROR|SUMMARY')
 }
 
-# The chaos suite (tests/chaos/run, docs/chaos.md), two results: a short
-# seeded run under every kind of fault that must end with "0 violations",
-# and a run of the workers built with the deliberate lock and counter
-# defects, which passes only if the checkers catch both.
+# The chaos suite (tests/chaos/run, docs/chaos.md), three results: the
+# checker's own tests (small histories with known answers), a short seeded
+# run under the default fault kinds that must end with "0 violations", and
+# a run of the workers built with the deliberate lock and counter defects,
+# which passes only if the checkers catch both.
 phase_chaos() {
 	local t0 out
 	build_in build "" || { step_failed "chaos: build failed"; return; }
+	if (cd tests/chaos/checker && GOFLAGS="-mod=mod -buildvcs=false" go test -count=1 .); then
+		passed=$((passed + 1))
+	else
+		step_failed "chaos: the checker's tests failed"
+	fi
 	t0=$SECONDS
 	out=$(tests/chaos/run --seconds "${ZKC_CHAOS_SECONDS:-100}" --seed "${ZKC_CHAOS_SEED:-1}" 2>&1)
 	if [ $? -eq 0 ]; then
