@@ -21,6 +21,22 @@
 #define CLI_NOTEMPTY 8    /* the node has children */
 #define CLI_UNKNOWN 9     /* a write's outcome could not be learned */
 
+/* Internal results, never an exit status: a command printed its --help
+ * (cli_main turns it into CLI_OK), or, in parse-only mode, a command's
+ * arguments were accepted and it stopped where it would connect or act. */
+#define CLI_HELP 100
+#define CLI_PARSED 101
+
+/* The whole command line: global options, then the command (tools/cli_main.c).
+ * Returns the exit status. */
+int cli_main(int argc, char **argv);
+
+/* Parse-only mode (for tests/fuzz/fuzz_cli.c): when non-zero, every
+ * command parses and checks its arguments as usual (reading DATA and FILE
+ * arguments too), then returns CLI_PARSED where it would open a client or
+ * start or touch an ensemble. Nothing is sent, started or spawned. */
+extern int cli_parse_only;
+
 /* Maps a zkc code to an exit code and prints "zkc: WHAT: message" for
  * failures (tools/cli_common.c). */
 int cli_fail(const char *what, int code);
@@ -28,6 +44,10 @@ int cli_fail(const char *what, int code);
 /* Opens a client on --url / $ZKC_URL (printing why on failure). NULL on
  * failure with *exit_code set. */
 zkc_t *cli_open(int *exit_code);
+/* The same with an explicit URL (NULL: $ZKC_URL) and options (NULL: the
+ * defaults); `what` names the failure ("connect", "discover"). */
+zkc_t *cli_open_url(const char *what, const char *url, const zkc_options_t *o,
+                    int *exit_code);
 
 /* A recipe's path from a command's NAME argument: NAME itself when it is a
  * path ("/..."), else prefix + NAME. malloc'd; NULL when out of memory. */

@@ -148,9 +148,8 @@ int cli_discover(int argc, char **argv)
 	o.connect_timeout_ms = -1;
 	o.log_fn = provider_log;
 	o.log_level = ZKC_LOG_WARN;
-	rc = zkc_open(&zk, url, &o);
-	if (rc != ZKC_OK)
-		return cli_fail("discover", rc);
+	if (!(zk = cli_open_url("discover", url, &o, &code)))
+		return code;
 	rc = zkc_servers(&list, zk);
 	if (rc != ZKC_OK) {
 		code = cli_fail("discover", rc);
@@ -198,7 +197,7 @@ int cli_health(int argc, char **argv)
 	zkc_options_t o = ZKC_OPTIONS_INIT;
 	zkc_retry_t r = ZKC_RETRY_INIT;
 	int64_t timeout = 5000, sid = 0, t0 = now_ms();
-	int c, rc, state;
+	int c, rc, state, code;
 	char *server = NULL;
 	zkc_t *zk = NULL;
 
@@ -221,9 +220,8 @@ int cli_health(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	o.connect_timeout_ms = (int)timeout;
-	rc = zkc_open(&zk, url_arg(argc, argv), &o);
-	if (rc != ZKC_OK)
-		return cli_fail("health", rc);
+	if (!(zk = cli_open_url("health", url_arg(argc, argv), &o, &code)))
+		return code;
 	/* A sync is a real round trip, and a read-only server refuses it
 	 * (ZKC_ENOTREADONLY): connected and writable in one call. */
 	r.deadline_ms = (int)(timeout - (now_ms() - t0));

@@ -146,7 +146,7 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		case 'h':
 		case OPT_HELP:
 			usage(stdout);
-			exit(CLI_OK);
+			return CLI_HELP;
 		case ':':
 			return cli_usage_error("option `%s' needs a value",
 			    argv[optind - 1]);
@@ -217,6 +217,8 @@ static int ens_up(struct ens_args *a)
 	o.no_wait = a->no_wait;
 	o.client_port = a->port;
 	o.jvm_flags = a->jvm_flags;
+	if (cli_parse_only)
+		return CLI_PARSED;
 	if (zkc_ens_up(&e, &o) != ZKC_OK)
 		return ens_fail("up");
 	/* zkc_ens_up waits for a quorum; a user who kills a server next
@@ -345,6 +347,8 @@ int cli_ensemble(int argc, char **argv)
 		    "and --distinct-addrs belong to `up'", verb);
 	if (strcmp(verb, "up") == 0)
 		return ens_up(&a);
+	if (cli_parse_only)
+		return CLI_PARSED;
 	if (zkc_ens_attach(&e, a.dir) != ZKC_OK)
 		return ens_fail(verb);
 	if (strcmp(verb, "status") == 0) {

@@ -694,7 +694,7 @@ static int simple_args(int argc, char **argv, const char *cmd, const char *synop
 	while ((c = getopt_long(argc, argv, "+hi", opts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("usage: zkc %s %s\n", cmd, synopsis);
-			exit(CLI_OK);
+			return CLI_HELP;
 		}
 		if ((c == 'j' && json) || (c == 'i' && icase && strchr(extra_opts, 'i')) ||
 		    (c == 'n' && name && strchr(extra_opts, 'n'))) {
@@ -965,16 +965,9 @@ int cli_load(int argc, char **argv)
 /* Opens the client of --to-url, or NULL for "the same one". */
 static zkc_t *open_other(const char *url, int *code)
 {
-	zkc_t *zk = NULL;
-	int rc;
-
 	if (!url)
 		return NULL;
-	if ((rc = zkc_open(&zk, url, NULL)) != ZKC_OK) {
-		*code = cli_fail("connect", rc);
-		return NULL;
-	}
-	return zk;
+	return cli_open_url("connect", url, NULL, code);
 }
 
 static int two_path_args(int argc, char **argv, const char *cmd, const char *syn,
@@ -991,7 +984,7 @@ static int two_path_args(int argc, char **argv, const char *cmd, const char *syn
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'U') *to_url = optarg;
 		else if (c == 'u' && update) *update = 1;
-		else if (c == 'h') { printf("usage: zkc %s %s\n", cmd, syn); exit(CLI_OK); }
+		else if (c == 'h') { printf("usage: zkc %s %s\n", cmd, syn); return CLI_HELP; }
 		else return usage(cmd, syn);
 	}
 	if (argc - optind != 2)
