@@ -18,6 +18,9 @@
 #define DEFAULT_SESSION_TIMEOUT_MS 10000
 #define DEFAULT_CONNECT_TIMEOUT_MS 15000
 #define DEFAULT_RESOLUTION_DELAY_MS 5000
+/* How long a close waits for a connected server to answer what is in
+ * flight (drain_inflight). */
+#define CLOSE_DRAIN_MS 2000
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -740,6 +743,31 @@ static zhandle_t *handle_new(zkc_t *zk, zkc__zhctx_t **out_ctx)
 	return zh;
 }
 
+/* libzookeeper 3.8's zookeeper_close queues the completions of requests
+ * still in flight after its completion thread has stopped: they are never
+ * called (zkc__reqs_abandon completes zkc's side) and their entries, watch
+ * registrations and buffers leak. A connected server answers in order and
+ * quickly, so on close give it up to CLOSE_DRAIN_MS to answer them first.
+ * Caller holds mu. */
+static void drain_inflight(zkc_t *zk)
+{
+	int64_t until = zkc__now_ms() + CLOSE_DRAIN_MS;
+	struct timespec ts;
+
+	for (;;) {
+		zkc__req_t *r;
+		int64_t left;
+
+		for (r = zk->inflight; r && r->gen != zk->gen; r = r->inext)
+			;
+		left = until - zkc__now_ms();
+		if (!r || !zk->zh || !zk->raw_connected || left <= 0)
+			return;
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
+}
+
 /* Takes the current handle out of use and closes it (without mu, as
  * zookeeper_close runs pending completions on this thread and joins
  * libzookeeper's threads). Its unfired watches are then cancelled. */
@@ -1037,6 +1065,7 @@ static void *supervisor_main(void *arg)
 		zk->supervisor_wake_ms = 0;  /* awake: it checks again before sleeping */
 	}
 	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
+	drain_inflight(zk);
 	pthread_mutex_unlock(&zk->mu);
 	handle_retire(zk, &ctx);
 	pthread_mutex_lock(&zk->mu);
