@@ -6,7 +6,9 @@
  * record and enqueue; the supervisor thread makes, replaces and closes
  * handles, sends heartbeats and applies server-list changes; the event
  * thread runs every user callback. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -743,6 +745,39 @@ static zhandle_t *handle_new(zkc_t *zk, zkc__zhctx_t **out_ctx)
 	return zh;
 }
 
+/* "address:port" of the server zh is connected to, malloc'd, or NULL.
+ * zoo_get_current_server formats into one static buffer that every
+ * libzookeeper I/O thread also writes when it logs (a data race that
+ * ThreadSanitizer reports), so the address comes from the socket instead;
+ * the same format, so the TLS bridge can map it back. The static-buffer
+ * call remains only for a handle with no connected socket. */
+static char *current_server(zhandle_t *zh)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+	const char *cur;
+	int port;
+
+	if (zookeeper_get_connected_host(zh, (struct sockaddr *)&ss, &len)) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		}
+		snprintf(buf, sizeof(buf), "%s:%d", host, port);
+		return zkc__strdup(buf);
+	}
+	cur = zoo_get_current_server(zh);
+	return cur ? zkc__strdup(cur) : NULL;
+}
+
 /* libzookeeper 3.8's zookeeper_close queues the completions of requests
  * still in flight after its completion thread has stopped: they are never
  * called (zkc__reqs_abandon completes zkc's side) and their entries, watch
@@ -863,15 +898,13 @@ static void history_check(zkc_t *zk)
 	zhandle_t *zh = zk->zh;
 	int64_t sid = zk->session_id, seen = atomic_load(&zk->max_zxid);
 	int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms / 3 : 2000;
-	const char *cur;
 	char *server;
 	int rc;
 
 	zk->hist_check = 2;
 	zk->zh_users++;
 	pthread_mutex_unlock(&zk->mu);
-	cur = zoo_get_current_server(zh);
-	server = cur ? strdup(cur) : NULL;
+	server = current_server(zh);
 	rc = zkc__history_probe(server, seen, t < 200 ? 200 : t > 2000 ? 2000 : t);
 	pthread_mutex_lock(&zk->mu);
 	zk->zh_users--;
@@ -1595,7 +1628,7 @@ int zkc_current_server(char **out, zkc_t *zk)
 {
 	zhandle_t *zh;
 	uint64_t gen;
-	const char *s;
+	char *s;
 	int rc;
 
 	if (!out || !zk)
@@ -1604,11 +1637,12 @@ int zkc_current_server(char **out, zkc_t *zk)
 	rc = zkc__zh_acquire(zk, zkc__now_ms(), &zh, &gen, NULL);
 	if (rc != ZKC_OK)
 		return zkc__error(ZKC_EINVALIDSTATE, "not connected");
-	s = zoo_get_current_server(zh);
+	s = current_server(zh);
 	if (zk->tls && s)
 		zkc__tls_unmap(zk->tls, s, out);
 	else
 		*out = strdup(s ? s : "");
+	free(s);
 	zkc__zh_release(zk);
 	return *out ? ZKC_OK : zkc__error(ZKC_ENOMEM, "out of memory");
 }
