@@ -18,6 +18,7 @@
 #include "zkc/counter.h"
 #include "zkc/multi.h"
 #include "support.h"
+#include "testing_break.h"
 
 #define MAX_SHARDS 256
 #define DEFAULT_TIMEOUT_MS 30000
@@ -856,6 +857,10 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 	zkc_batch_t *b = NULL;
 	int rc, code, gi = -1;
 
+#ifdef ZKC_TESTING_BREAKS
+	if (zkcr_testing_break("counter-no-version"))
+		ver = -1;   /* the defect: write over whatever is there */
+#endif
 	zkc_counter_encode(buf, next);
 	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
 		return rc;

@@ -22,6 +22,7 @@
 #include "zkc/cancel.h"
 #include "zkc/lock.h"
 #include "lock_internal.h"
+#include "testing_break.h"
 #include "support.h"
 
 /* The handle is reference counted: watches and the state listener hold the
@@ -882,6 +883,10 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		}
 		lk->contended = others > 0;
 		pthread_mutex_unlock(&lk->mu);
+#ifdef ZKC_TESTING_BREAKS
+		if (zkcr_testing_break("lock-skip-watch"))
+			nb = 0;   /* the defect: hold without waiting for the blockers */
+#endif
 
 		/* Wait for the blockers, nearest first. A deleted blocker that
 		 * was the only one left means we hold the lock: sequence numbers

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # scripts/test.sh - the one command that builds zkc and runs its whole test
 # suite on a fresh Debian machine: plain build, sanitizer build, valgrind,
-# ThreadSanitizer over the threaded tests, fuzzing, and the Python and Go
-# bindings.
+# ThreadSanitizer over the threaded tests, fuzzing, the chaos suite, and the
+# Python and Go bindings.
 #
 # Environment:
-#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan tsan valgrind fuzz python go")
+#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan tsan valgrind fuzz chaos python go")
 #   ZKC_FUZZ_SECONDS  how long each fuzz target runs (default 30)
+#   ZKC_CHAOS_SECONDS / ZKC_CHAOS_SEED  the chaos phase's clean run (100 s, seed 1)
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
 #                     to the build dir; default: $VALGRIND_TESTS below)
 #   ZKC_TSAN_TESTS    the same for the tsan phase (default: $TSAN_TESTS below)
@@ -41,7 +42,7 @@ LSAN_SUPP="scripts/lsan.supp"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-PHASES=${ZKC_TEST_PHASES:-plain asan tsan valgrind fuzz python go}
+PHASES=${ZKC_TEST_PHASES:-plain asan tsan valgrind fuzz chaos python go}
 JOBS=-j2
 
 passed=0
@@ -226,6 +227,35 @@ phase_fuzz() {
 	done < <(ZKC_FUZZ_SECONDS=${ZKC_FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | grep -E '^fuzz: |ERROR|SUMMARY')
 }
 
+# The chaos suite (tests/chaos/run, docs/chaos.md), two results: a short
+# seeded run under every kind of fault that must end with "0 violations",
+# and a run of the workers built with the deliberate lock and counter
+# defects, which passes only if the checkers catch both.
+phase_chaos() {
+	local t0 out
+	build_in build "" || { step_failed "chaos: build failed"; return; }
+	t0=$SECONDS
+	out=$(tests/chaos/run --seconds "${ZKC_CHAOS_SECONDS:-100}" --seed "${ZKC_CHAOS_SEED:-1}" 2>&1)
+	if [ $? -eq 0 ]; then
+		say "$out"
+		say "chaos: clean run passed in $((SECONDS - t0))s"
+		passed=$((passed + 1))
+	else
+		say "$out"
+		step_failed "chaos: the clean run found violations or failed ($((SECONDS - t0))s)"
+	fi
+	t0=$SECONDS
+	out=$(tests/chaos/run --broken --seconds 40 --seed "${ZKC_CHAOS_SEED:-1}" 2>&1)
+	if [ $? -eq 0 ]; then
+		say "$(printf '%s\n' "$out" | grep -E '^(expected|[0-9]+ violations)')"
+		say "chaos: the broken lock and counter were caught in $((SECONDS - t0))s"
+		passed=$((passed + 1))
+	else
+		say "$out"
+		step_failed "chaos: the broken build's violations were NOT all found"
+	fi
+}
+
 # The Python binding from a clean clone of HEAD: a venv under build/ (pip,
 # pytest and mypy from PyPI), `pip install` of the clone's bindings/python
 # (SWIG from PyPI as its build requirement) against this tree's libzkc,
@@ -334,13 +364,13 @@ esac
 
 for phase in $PHASES; do
 	case "$phase" in
-	plain|asan|tsan|valgrind|fuzz|python|go)
+	plain|asan|tsan|valgrind|fuzz|chaos|python|go)
 		phase_header "$phase"
 		"phase_$phase"
 		ran_phase=1
 		;;
 	*)
-		step_failed "unknown phase '$phase' (use: plain asan tsan valgrind fuzz python go)"
+		step_failed "unknown phase '$phase' (use: plain asan tsan valgrind fuzz chaos python go)"
 		;;
 	esac
 done

@@ -9,7 +9,9 @@
 
 #include "zkc.h"
 
-/* Exit codes of every zkc command (printed by `zkc --help`). */
+/* Exit codes of every zkc command: the table of docs/cli.md, printed by
+ * `zkc --help` (tests/integration/test_cli_codes.c checks that the two
+ * agree and drives each code). */
 #define CLI_OK 0          /* success */
 #define CLI_FAIL 1        /* any other failure; the message says why */
 #define CLI_USAGE 2       /* unknown command or bad arguments */
@@ -20,6 +22,14 @@
 #define CLI_CONNECT 7     /* no connection to the ensemble */
 #define CLI_NOTEMPTY 8    /* the node has children */
 #define CLI_UNKNOWN 9     /* a write's outcome could not be learned */
+#define CLI_DISAGREE 10   /* index verify/rebuild: the index disagrees */
+#define CLI_TIMEOUT 124   /* lock not acquired / queue empty in time */
+#define CLI_CANNOT_RUN 126 /* lock/elect: CMD found but not runnable */
+#define CLI_NOT_FOUND 127 /* lock/elect: CMD not found */
+
+/* Set by the global --json flag (tools/zkc.c): commands that print print
+ * one JSON document (or one per line for streams) instead of text. */
+extern int cli_json;
 
 /* Internal results, never an exit status: a command printed its --help
  * (cli_main turns it into CLI_OK), or, in parse-only mode, a command's
@@ -28,7 +38,8 @@
 #define CLI_PARSED 101
 
 /* The whole command line: global options, then the command (tools/cli_main.c).
- * Returns the exit status. */
+ * Returns the exit status; main() then passes it through cli_output_done,
+ * which closes standard output. */
 int cli_main(int argc, char **argv);
 
 /* Parse-only mode (for tests/fuzz/fuzz_cli.c): when non-zero, every
@@ -53,9 +64,30 @@ zkc_t *cli_open_url(const char *what, const char *url, const zkc_options_t *o,
  * path ("/..."), else prefix + NAME. malloc'd; NULL when out of memory. */
 char *cli_name_path(const char *prefix, const char *name);
 
+/* The chroot of a zk:// style URL ("/app" of zk://h:2181/app?x=1),
+ * malloc'd, or NULL when it has none (or is out of memory). */
+char *cli_url_chroot(const char *url);
+
+/* Milliseconds since the epoch as ISO 8601 UTC ("2026-12-05T07:15:00.123Z")
+ * in buf (at least 32 bytes); returns buf. */
+char *cli_iso_time(char *buf, size_t size, int64_t ms);
+
+/* The end of every command (tools/zkc.c): flushes and closes standard
+ * output; a write error (a full disk, a closed pipe) is reported and turns
+ * a success into CLI_FAIL. Returns the exit code. */
+int cli_output_done(int code);
+
 /* Prints "zkc: " fmt (with one %s for arg) and the --help hint to stderr;
  * returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);
+
+/* Before a command's getopt loop, with the optstring the loop uses: sets
+ * optind to 1 after a full reset of getopt's state. optind = 1 alone keeps
+ * where the last scan stopped inside a cluster of short options ("-xyz")
+ * and the ordering (+) of the first scan ever; a later scan would read that
+ * old argv (fuzz_cli found it as a use after free when cli_main runs
+ * twice in one process). */
+void cli_getopt_reset(const char *optstring);
 
 /* Arguments (tools/cli_input.c). Strict base-10 numbers in [lo, hi]: 0,
  * or -1 for "", trailing characters or out of range. */
@@ -73,6 +105,18 @@ int cli_read_file(const char *path, char **out, size_t *len);
  * byte over 0x7e as its own \u00XX (binary keys). */
 void cli_json_string(const void *data, size_t len);
 void cli_json_bytes(const void *data, size_t len);
+/* Node data as a JSON member: "data":"text" when it is UTF-8 text without
+ * NUL bytes, else "data_b64":"base64" (the dump format's convention). */
+void cli_json_data(const char *data, size_t len);
+/* A stat as a JSON object (times in ms since the epoch, as ZooKeeper). */
+void cli_json_stat(const zkc_stat_t *st);
+/* base64 of n bytes (malloc'd, NULL when out of memory); 1 if d is UTF-8
+ * text without NUL bytes. */
+char *cli_b64_encode(const unsigned char *d, size_t n);
+/* Decodes canonical base64 into out (room for 3/4 of strlen(s)); the
+ * length, or -1 for anything else. */
+long cli_b64_decode(const char *s, unsigned char *out);
+int cli_is_text(const char *d, size_t n);
 
 /* Signals (tools/cli_signal.c): SIGINT and SIGTERM, plus the signals in
  * `also` (0-terminated; NULL: none), are caught; each wakes

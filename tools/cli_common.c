@@ -1,10 +1,19 @@
 /* tools/cli_common.c - what every `zkc` command does the same way: exit
- * codes from zkc codes, and opening the client (--url, else $ZKC_URL). */
+ * codes from zkc codes, opening the client (--url, else $ZKC_URL), times
+ * in ISO 8601, and checking that the output was written. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdio_ext.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+
+int cli_json;
 
 int cli_fail(const char *what, int code)
 {
@@ -68,4 +77,55 @@ char *cli_name_path(const char *prefix, const char *name)
 	if (p)
 		snprintf(p, n, "%s%s", name[0] == '/' ? "" : prefix, name);
 	return p;
+}
+
+char *cli_url_chroot(const char *url)
+{
+	const char *p = url ? strstr(url, "://") : NULL, *slash, *end;
+	char *out;
+
+	if (!p)
+		return NULL;
+	p += 3;
+	end = p + strcspn(p, "?#");
+	slash = memchr(p, '/', (size_t)(end - p));
+	if (!slash || end - slash < 2)
+		return NULL;   /* no chroot, or "/" */
+	out = strndup(slash, (size_t)(end - slash));
+	if (out && strlen(out) > 1 && out[strlen(out) - 1] == '/')
+		out[strlen(out) - 1] = '\0';
+	return out;
+}
+
+char *cli_iso_time(char *buf, size_t size, int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char day[32];
+
+	if (ms < 0 || !gmtime_r(&secs, &tm) ||
+	    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)ms);
+	else
+		snprintf(buf, size, "%s.%03dZ", day, (int)(ms % 1000));
+	return buf;
+}
+
+int cli_output_done(int code)
+{
+	int failed, err = 0;
+	size_t pending = __fpending(stdout);
+
+	errno = 0;
+	failed = fflush(stdout) != 0 || ferror(stdout);
+	err = errno;
+	/* a closed stdout that nothing was written to is no error */
+	if (fclose(stdout) != 0 && !failed && (pending || errno != EBADF)) {
+		failed = 1;
+		err = errno;
+	}
+	if (!failed)
+		return code;
+	fprintf(stderr, "zkc: cannot write the output: %s\n", strerror(err ? err : EIO));
+	return code == CLI_OK ? CLI_FAIL : code;
 }

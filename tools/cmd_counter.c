@@ -47,7 +47,7 @@ int cli_counter(int argc, char **argv)
 {
 	zkc_counter_options_t o = ZKC_COUNTER_OPTIONS_INIT;
 	const char *sub, *args[3] = { NULL, NULL, NULL };
-	int json = 0, i, n = 0, want, code = CLI_OK, rc;
+	int json = cli_json, i, n = 0, want, code = CLI_OK, rc, ended = 0;
 	int64_t a = 0, b = 0, v = 0;
 	zkc_counter_t *c = NULL;
 	zkc_t *zk;
@@ -66,15 +66,17 @@ int cli_counter(int argc, char **argv)
 	else
 		return bad("unknown subcommand");
 	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
+		if (!ended && strcmp(argv[i], "--") == 0) {
+			ended = 1;
+		} else if (!ended && strcmp(argv[i], "--json") == 0) {
 			json = 1;
-		} else if (strcmp(argv[i], "--shards") == 0 && want != 3 && i + 1 < argc) {
+		} else if (!ended && strcmp(argv[i], "--shards") == 0 && want != 3 && i + 1 < argc) {
 			int64_t s;
 
 			if (cli_parse_i64(argv[++i], 0, 256, &s))
 				return bad("--shards takes 0..256");
 			o.shards = (int)s;
-		} else if (argv[i][0] == '-' && (argv[i][1] < '0' || argv[i][1] > '9')) {
+		} else if (!ended && argv[i][0] == '-' && (argv[i][1] < '0' || argv[i][1] > '9')) {
 			return bad("unknown option");
 		} else if (n < want) {
 			args[n++] = argv[i];

@@ -29,9 +29,11 @@ static const char discover_usage[] =
     "Exit status: 0 ok; 1 no server found; 2 usage or bad URL/config.\n";
 
 static const char health_usage[] =
-    "usage: zkc health [--timeout DUR] [URL]\n"
+    "usage: zkc health [--timeout DUR] [--json] [URL]\n"
     "Exit 0 when a session is connected to a server that is not read-only\n"
     "(a sync round trip succeeds) within DUR (default 5s); for readiness probes.\n"
+    "Prints `ok: session ID on SERVER, STATE' (--json: {\"ok\", \"session\",\n"
+    "\"server\", \"state\"}).\n"
     "Exit status: 0 healthy; 7 no connection in time; 1 read-only or other;\n"
     "2 usage or bad URL.\n";
 
@@ -110,14 +112,14 @@ int cli_discover(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
 	};
 	zkc_options_t o = ZKC_OPTIONS_INIT;
-	int watch = 0, json = 0, c, rc, code;
+	int watch = 0, json = cli_json, c, rc, code;
 	int64_t count = 0;
 	int64_t timeout = -1, deadline;
 	const char *url;
 	char *list = NULL;
 	zkc_t *zk = NULL;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -201,7 +203,7 @@ int cli_health(int argc, char **argv)
 	char *server = NULL;
 	zkc_t *zk = NULL;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -238,15 +240,18 @@ int cli_health(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	if (rc != ZKC_OK) {
-		int code = cli_fail("health", rc);
-
+		code = cli_fail("health", rc);
 		zkc_close(zk);
 		return code;
 	}
 	zkc_session(&sid, NULL, NULL, zk);
 	zkc_current_server(&server, zk);
-	printf("ok: session 0x%" PRIx64 " on %s, %s\n", (uint64_t)sid, server ? server : "?",
-	       zkc_state_name(state));
+	if (cli_json)
+		printf("{\"ok\":true,\"session\":\"0x%" PRIx64 "\",\"server\":\"%s\",\"state\":\"%s\"}\n",
+		       (uint64_t)sid, server ? server : "", zkc_state_name(state));
+	else
+		printf("ok: session 0x%" PRIx64 " on %s, %s\n", (uint64_t)sid, server ? server : "?",
+		       zkc_state_name(state));
 	zkc_free(server);
 	zkc_close(zk);
 	return CLI_OK;

@@ -23,12 +23,13 @@ int cli_elect(int argc, char **argv);
 
 static const char elect_usage[] =
     "usage: zkc elect NAME [--id ID] -- CMD [ARGS...]\n"
-    "       zkc elect NAME --leader\n"
+    "       zkc elect NAME --leader [--json]\n"
     "Runs CMD while this process leads election NAME (a path, or a name\n"
     "under " ELECT_PREFIX "). CMD gets ZKC_ELECTION_EPOCH (the fencing token)\n"
     "and ZKC_ELECTION_NODE in its environment and SIGTERM when leadership is\n"
     "lost; zkc then exits with CMD's status (128+N if a signal N ended it).\n"
-    "--leader prints the current leader's id (exit 3 if there is none).\n"
+    "--leader prints the current leader's id (exit 3 if there is none;\n"
+    "--json: {\"leader\": ID}).\n"
     "Other exit codes: 2 usage, 7 no connection, 1 other failure, 126/127\n"
     "CMD could not be run, 128+N zkc itself stopped by signal N before CMD\n"
     "ran.\n";
@@ -59,14 +60,18 @@ static int print_leader(const char *path)
 	if (!zk)
 		return code;
 	rc = zkc_election_leader(&id, NULL, zk, path);
-	if (rc == ZKC_OK)
+	if (rc == ZKC_OK && cli_json) {
+		printf("{\"leader\":");
+		cli_json_string(id, strlen(id));
+		printf("}\n");
+	} else if (rc == ZKC_OK) {
 		printf("%s\n", id);
-	else if (rc == ZKC_ENONODE)
+	} else if (rc == ZKC_ENONODE)
 		fprintf(stderr, "zkc: elect: %s has no leader\n", path);
 	code = rc == ZKC_ENONODE ? CLI_NONODE : cli_fail("elect", rc);
 	zkc_free(id);
 	zkc_close(zk);
-	return fflush(stdout) == 0 ? code : CLI_FAIL;
+	return code;
 }
 
 static pid_t start_cmd(char **cmd, int64_t epoch, const char *node)

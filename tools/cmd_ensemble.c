@@ -28,6 +28,8 @@ const char cli_ensemble_usage[] =
     "    e.g. \"-Xmx2g\") come after the JVM's default flags\n"
     "zkc ensemble status  --dir DIR          one line per server:\n"
     "                                        id address pid state mode\n"
+    "    (--json: {\"servers\": [{\"id\", \"address\", \"pid\", \"state\",\n"
+    "    \"mode\"}...]}; up and url: {\"url\", \"dir\"})\n"
     "zkc ensemble url     --dir DIR          print the connection URL\n"
     "zkc ensemble env     --dir DIR          print the export commands\n"
     "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
@@ -66,27 +68,67 @@ enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
 	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_JVM_FLAGS,
 	OPT_HELP };
 
+static const struct option ens_opts[] = {
+	{ "nodes", required_argument, NULL, OPT_NODES },
+	{ "dir", required_argument, NULL, OPT_DIR },
+	{ "tick", required_argument, NULL, OPT_TICK },
+	{ "fsync", no_argument, NULL, OPT_FSYNC },
+	{ "distinct-addrs", no_argument, NULL, OPT_DISTINCT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "env", no_argument, NULL, OPT_ENV },
+	{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* One option that getopt returned (c, with optarg); CLI_OK or the code.
+ * OPT_HELP prints the usage and returns -1. */
+static int ens_option(int c, char **argv, struct ens_args *a)
+{
+	switch (c) {
+	case OPT_NODES:
+		if (cli_parse_int(optarg, 1, ZKC_ENS_MAX_NODES, &a->nodes) < 0)
+			return cli_usage_error("--nodes wants 1..7, not `%s'", optarg);
+		return CLI_OK;
+	case OPT_DIR: a->dir = optarg; return CLI_OK;
+	case OPT_TICK:
+		if (cli_parse_int(optarg, 10, 60000, &a->tick_ms) < 0)
+			return cli_usage_error("--tick wants 10..60000 ms, not `%s'", optarg);
+		return CLI_OK;
+	case OPT_FSYNC: a->fsync = 1; return CLI_OK;
+	case OPT_DISTINCT: a->distinct = 1; return CLI_OK;
+	case OPT_TIMEOUT:
+		if (cli_parse_int(optarg, 1, 3600, &a->timeout_s) < 0)
+			return cli_usage_error("--timeout wants 1..3600 s, not `%s'", optarg);
+		return CLI_OK;
+	case OPT_NO_WAIT: a->no_wait = 1; return CLI_OK;
+	case OPT_KEEP: a->keep = 1; return CLI_OK;
+	case OPT_PORT:
+		if (cli_parse_int(optarg, 1, 65535, &a->port) < 0)
+			return cli_usage_error("--port wants 1..65535, not `%s'", optarg);
+		return CLI_OK;
+	case OPT_ENV: a->env = 1; return CLI_OK;
+	case OPT_JVM_FLAGS: a->jvm_flags = optarg; return CLI_OK;
+	case 'h':
+	case OPT_HELP:
+		usage(stdout);
+		return -1;
+	case ':':
+		return cli_usage_error("option `%s' needs a value", argv[optind - 1]);
+	default:
+		return cli_usage_error("unknown option `%s'", argv[optind - 1]);
+	}
+}
+
 static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 {
-	static const struct option opts[] = {
-		{ "nodes", required_argument, NULL, OPT_NODES },
-		{ "dir", required_argument, NULL, OPT_DIR },
-		{ "tick", required_argument, NULL, OPT_TICK },
-		{ "fsync", no_argument, NULL, OPT_FSYNC },
-		{ "distinct-addrs", no_argument, NULL, OPT_DISTINCT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
-		{ "keep", no_argument, NULL, OPT_KEEP },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "env", no_argument, NULL, OPT_ENV },
-		{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 }
-	};
-	int c;
+	int c, code;
 
 	opterr = 0;
-	optind = 1;
+	cli_getopt_reset("+:h");
 	for (;;) {
 		/* options may come before or after the SERVER argument
 		 * (`kill 2 --dir D', `kill --dir D 2'); "+" keeps getopt from
@@ -99,60 +141,11 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 		}
 		if (optind >= argc)
 			break;
-		c = getopt_long(argc, argv, "+:h", opts, NULL);
+		c = getopt_long(argc, argv, "+:h", ens_opts, NULL);
 		if (c == -1)
 			break;      /* "--": the rest are arguments */
-		switch (c) {
-		case OPT_NODES:
-			if (cli_parse_int(optarg, 1, ZKC_ENS_MAX_NODES, &a->nodes) < 0)
-				return cli_usage_error("--nodes wants 1..7, not `%s'", optarg);
-			break;
-		case OPT_DIR:
-			a->dir = optarg;
-			break;
-		case OPT_TICK:
-			if (cli_parse_int(optarg, 10, 60000, &a->tick_ms) < 0)
-				return cli_usage_error("--tick wants 10..60000 ms, not `%s'",
-				    optarg);
-			break;
-		case OPT_FSYNC:
-			a->fsync = 1;
-			break;
-		case OPT_DISTINCT:
-			a->distinct = 1;
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_int(optarg, 1, 3600, &a->timeout_s) < 0)
-				return cli_usage_error("--timeout wants 1..3600 s, not `%s'",
-				    optarg);
-			break;
-		case OPT_NO_WAIT:
-			a->no_wait = 1;
-			break;
-		case OPT_KEEP:
-			a->keep = 1;
-			break;
-		case OPT_PORT:
-			if (cli_parse_int(optarg, 1, 65535, &a->port) < 0)
-				return cli_usage_error("--port wants 1..65535, not `%s'",
-				    optarg);
-			break;
-		case OPT_ENV:
-			a->env = 1;
-			break;
-		case OPT_JVM_FLAGS:
-			a->jvm_flags = optarg;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return CLI_HELP;
-		case ':':
-			return cli_usage_error("option `%s' needs a value",
-			    argv[optind - 1]);
-		default:
-			return cli_usage_error("unknown option `%s'", argv[optind - 1]);
-		}
+		if ((code = ens_option(c, argv, a)) != CLI_OK)
+			return code;
 	}
 	for (; optind < argc; optind++) {
 		if (a->server)
@@ -194,10 +187,16 @@ static int print_ens(zkc_ens_t *e, int env)
 	if (env) {
 		print_export("ZKC_URL", zkc_ens_url(e));
 		print_export("ZKC_ENSEMBLE_DIR", zkc_ens_dir(e));
+	} else if (cli_json) {
+		printf("{\"url\":");
+		cli_json_string(zkc_ens_url(e), strlen(zkc_ens_url(e)));
+		printf(",\"dir\":");
+		cli_json_string(zkc_ens_dir(e), strlen(zkc_ens_dir(e)));
+		printf("}\n");
 	} else {
 		printf("%s\n", zkc_ens_url(e));
 	}
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+	return CLI_OK;
 }
 
 static int ens_up(struct ens_args *a)
@@ -275,11 +274,20 @@ static int ens_status(zkc_ens_t *e)
 			snprintf(pid, sizeof pid, "%ld", (long)st.pid);
 		else
 			snprintf(pid, sizeof pid, "-");
-		printf("%d %s:%d %s %s %s\n", i + 1, zkc_ens_host(e, i),
-		    zkc_ens_port(e, i), pid, zkc_ens_state_name(st.state),
-		    st.state == ZKC_ENS_RUNNING ? zkc_ens_mode_name(st.mode) : "-");
+		if (cli_json)
+			printf("%s{\"id\":%d,\"address\":\"%s:%d\",\"pid\":%ld,"
+			    "\"state\":\"%s\",\"mode\":\"%s\"}", i ? "," : "{\"servers\":[",
+			    i + 1, zkc_ens_host(e, i), zkc_ens_port(e, i), (long)st.pid,
+			    zkc_ens_state_name(st.state), st.state == ZKC_ENS_RUNNING ?
+			    zkc_ens_mode_name(st.mode) : "-");
+		else
+			printf("%d %s:%d %s %s %s\n", i + 1, zkc_ens_host(e, i),
+			    zkc_ens_port(e, i), pid, zkc_ens_state_name(st.state),
+			    st.state == ZKC_ENS_RUNNING ? zkc_ens_mode_name(st.mode) : "-");
 	}
-	return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
+	if (cli_json)
+		printf("%s]}\n", n ? "" : "{\"servers\":[");
+	return CLI_OK;
 }
 
 static int ens_signal(zkc_ens_t *e, const char *what, struct ens_args *a)
@@ -340,7 +348,7 @@ int cli_ensemble(int argc, char **argv)
 		return cli_usage_error("ensemble: unknown subcommand `%s'", verb);
 	memset(&a, 0, sizeof a);
 	if ((code = parse_ens_args(argc - 1, argv + 1, &a)) != CLI_OK)
-		return code;
+		return code < 0 ? CLI_OK : code;   /* -1: --help printed */
 	if ((a.nodes || a.tick_ms || a.fsync || a.distinct || a.port ||
 	    a.env) && strcmp(verb, "up") != 0)
 		return cli_usage_error("%s: --nodes, --port, --env, --tick, --fsync "

@@ -122,6 +122,7 @@ static int parse(args_t *a, int argc, char **argv)
 	int i;
 
 	memset(a, 0, sizeof(*a));
+	a->json = cli_json;
 	for (i = 2; i < argc; i++) {
 		const char *s = argv[i];
 

@@ -22,7 +22,6 @@
 int cli_lock(int argc, char **argv);
 
 #define LOCK_PREFIX "/zkc/lock/"
-#define LOCK_EXIT_TIMEOUT 124  /* not acquired within --timeout (as timeout(1)) */
 
 static const char lock_usage[] =
     "usage: zkc lock NAME [--timeout SECONDS] -- CMD [ARGS...]\n"
@@ -118,45 +117,112 @@ static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
 	}
 }
 
-int cli_lock(int argc, char **argv)
+/* NAME [--timeout S] -- CMD...: CLI_OK with the fields set, or the code. */
+static int lock_parse(int argc, char **argv, const char **name, char ***cmd, int *timeout_ms)
 {
-	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
-	zkc_lock_lease_t lease;
-	zkc_lock_t *lk = NULL;
-	const char *name = NULL;
-	char **cmd = NULL, data[300], host[256];
-	char *path;
-	int i, timeout_ms = ZKC_LOCK_FOREVER, code = CLI_OK, rc;
-	pthread_t th;
-	zkc_t *zk;
+	int i;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
-			cmd = argv + i + 1;
+			*cmd = argv + i + 1;
 			break;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(lock_usage, stdout);
-			return CLI_OK;
+			return -1;
 		} else if (strcmp(argv[i], "--timeout") == 0 || strncmp(argv[i], "--timeout=", 10) == 0) {
 			const char *v = argv[i][9] == '=' ? argv[i] + 10 : (i + 1 < argc ? argv[++i] : NULL);
 
-			timeout_ms = parse_seconds(v);
-			if (timeout_ms < 0) {
+			*timeout_ms = parse_seconds(v);
+			if (*timeout_ms < 0) {
 				fprintf(stderr, "zkc: lock: bad --timeout `%s' (seconds >= 0)\n", v ? v : "");
 				return CLI_USAGE;
 			}
-		} else if (argv[i][0] == '-' || name) {
+		} else if (argv[i][0] == '-' || *name) {
 			fprintf(stderr, "zkc: lock: unexpected argument `%s'\n", argv[i]);
 			fputs(lock_usage, stderr);
 			return CLI_USAGE;
 		} else {
-			name = argv[i];
+			*name = argv[i];
 		}
 	}
-	if (!name || !*name || !cmd || !cmd[0]) {
+	if (!*name || !**name || !*cmd || !(*cmd)[0]) {
 		fputs(lock_usage, stderr);
 		return CLI_USAGE;
 	}
+	return CLI_OK;
+}
+
+/* Acquires lk, a signal cancelling the wait; then runs cmd. The code. */
+static int acquire_and_run(zkc_lock_t *lk, const char *path, int timeout_ms, char **cmd)
+{
+	zkc_lock_lease_t lease;
+	pthread_t th;
+	int rc, code;
+
+	if (pthread_create(&th, NULL, canceller, lk) != 0)
+		return cli_fail("lock: thread", ZKC_EOS);
+	rc = zkc_lock_acquire(&lease, lk, timeout_ms);
+	__atomic_store_n(&acquire_done, 1, __ATOMIC_SEQ_CST);
+	cli_wake();
+	pthread_join(th, NULL);
+	if (rc == ZKC_OK && cli_stop_signal()) {
+		zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
+		rc = ZKC_ECANCELED;
+	}
+	if (rc == ZKC_ECANCELED) {
+		int sig = cli_stop_signal();
+
+		return 128 + (sig ? sig : SIGTERM);
+	}
+	if (rc == ZKC_ETIMEDOUT || rc == ZKC_EAGAIN) {
+		if (timeout_ms == 0)
+			fprintf(stderr, "zkc: lock: %s is held by another\n", path);
+		else
+			fprintf(stderr, "zkc: lock: %s not acquired within %d ms\n", path, timeout_ms);
+		return CLI_TIMEOUT;
+	}
+	if (rc != ZKC_OK)
+		return cli_fail("lock", rc);
+	code = run_locked(lk, &lease, cmd);
+	rc = zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
+	if (rc == ZKC_ELOST)
+		fprintf(stderr, "zkc: lock: the lock was lost while %s ran\n", cmd[0]);
+	return code;
+}
+
+static int lock_run(const char *path, int timeout_ms, char **cmd)
+{
+	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
+	char data[300], host[256];
+	zkc_lock_t *lk = NULL;
+	int code = CLI_OK, rc;
+	zkc_t *zk;
+
+	if (!(zk = cli_open(&code)))
+		return code;
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(data, sizeof(data), "%s:%d", host, (int)getpid());
+	lo.data = data;
+	lo.data_len = strlen(data);
+	lo.event_fn = on_lock_event;
+	rc = zkc_lock_open(&lk, zk, path, &lo);
+	code = rc == ZKC_OK ? acquire_and_run(lk, path, timeout_ms, cmd) : cli_fail("lock", rc);
+	zkc_lock_close(lk);
+	zkc_close(zk);
+	return code;
+}
+
+int cli_lock(int argc, char **argv)
+{
+	const char *name = NULL;
+	char **cmd = NULL, *path;
+	int timeout_ms = ZKC_LOCK_FOREVER, code;
+
+	code = lock_parse(argc, argv, &name, &cmd, &timeout_ms);
+	if (code != CLI_OK)
+		return code < 0 ? CLI_OK : code;   /* -1: --help printed */
 	path = cli_name_path(LOCK_PREFIX, name);
 	if (!path)
 		return CLI_FAIL;
@@ -170,54 +236,7 @@ int cli_lock(int argc, char **argv)
 		return cli_fail("lock: pipe", ZKC_EOS);
 	}
 	cli_signals_catch((const int[]){ SIGCHLD, 0 });
-	zk = cli_open(&code);
-	if (!zk)
-		goto out;
-	if (gethostname(host, sizeof(host)) != 0)
-		strcpy(host, "localhost");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(data, sizeof(data), "%s:%d", host, (int)getpid());
-	lo.data = data;
-	lo.data_len = strlen(data);
-	lo.event_fn = on_lock_event;
-	rc = zkc_lock_open(&lk, zk, path, &lo);
-	if (rc != ZKC_OK) {
-		code = cli_fail("lock", rc);
-		goto out;
-	}
-	if (pthread_create(&th, NULL, canceller, lk) != 0) {
-		code = cli_fail("lock: thread", ZKC_EOS);
-		goto out;
-	}
-	rc = zkc_lock_acquire(&lease, lk, timeout_ms);
-	__atomic_store_n(&acquire_done, 1, __ATOMIC_SEQ_CST);
-	cli_wake();
-	pthread_join(th, NULL);
-	if (rc == ZKC_OK && cli_stop_signal()) {
-		zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
-		rc = ZKC_ECANCELED;
-	}
-	if (rc == ZKC_ECANCELED) {
-		int sig = cli_stop_signal();
-
-		code = 128 + (sig ? sig : SIGTERM);
-	} else if (rc == ZKC_ETIMEDOUT || rc == ZKC_EAGAIN) {
-		if (timeout_ms == 0)
-			fprintf(stderr, "zkc: lock: %s is held by another\n", path);
-		else
-			fprintf(stderr, "zkc: lock: %s not acquired within %d ms\n", path, timeout_ms);
-		code = LOCK_EXIT_TIMEOUT;
-	} else if (rc != ZKC_OK) {
-		code = cli_fail("lock", rc);
-	} else {
-		code = run_locked(lk, &lease, cmd);
-		rc = zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC);
-		if (rc == ZKC_ELOST)
-			fprintf(stderr, "zkc: lock: the lock was lost while %s ran\n", cmd[0]);
-	}
-out:
-	zkc_lock_close(lk);
-	zkc_close(zk);
+	code = lock_run(path, timeout_ms, cmd);
 	free(path);
 	cli_wake_close();
 	return code;

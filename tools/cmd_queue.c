@@ -14,7 +14,6 @@
 
 int cli_queue(int argc, char **argv);
 
-#define QUEUE_EXIT_EMPTY 124   /* nothing to take within --timeout (as timeout(1)) */
 
 static const char queue_usage[] =
     "usage: zkc queue put  [--priority N] [--json] PATH DATA|-\n"
@@ -52,118 +51,152 @@ static int bad(const char *why)
 	return CLI_USAGE;
 }
 
+struct queue_args {
+	const char *sub, *path, *arg;
+	int priority, timeout_s, json, del;
+};
+
+/* Options anywhere; after "--" every word is an argument. */
+static int parse_args(int argc, char **argv, struct queue_args *a)
+{
+	int i, nargs = 0, ended = 0, put = strcmp(a->sub, "put") == 0;
+	int take = strcmp(a->sub, "take") == 0;
+
+	for (i = 2; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (!ended && strcmp(s, "--") == 0) {
+			ended = 1;
+		} else if (!ended && strcmp(s, "--json") == 0) {
+			a->json = 1;
+		} else if (!ended && strcmp(s, "--delete") == 0 && take) {
+			a->del = 1;
+		} else if (!ended && strcmp(s, "--priority") == 0 && put && i + 1 < argc) {
+			if (cli_parse_int(argv[++i], 0, ZKC_QUEUE_PRIORITY_MAX, &a->priority))
+				return bad("--priority takes 0..999");
+		} else if (!ended && strcmp(s, "--timeout") == 0 && take && i + 1 < argc) {
+			if (cli_parse_int(argv[++i], -1, 86400 * 365, &a->timeout_s))
+				return bad("--timeout takes seconds (-1: forever)");
+		} else if (!ended && s[0] == '-' && s[1]) {
+			return bad("unknown option");
+		} else if (nargs == 0) {
+			a->path = s;
+			nargs++;
+		} else if (nargs == 1 && put) {
+			a->arg = s;
+			nargs++;
+		} else {
+			return bad("unexpected argument");
+		}
+	}
+	if (!a->path || (put && !a->arg))
+		return bad("missing argument");
+	return CLI_OK;
+}
+
+static int do_put(zkc_queue_t *q, const struct queue_args *a)
+{
+	char *data = NULL, *name = NULL;
+	size_t len = 0;
+	int code = CLI_OK, rc;
+
+	if (cli_read_arg(a->arg, &data, &len) != 0) {
+		fprintf(stderr, "zkc: queue put: cannot read data\n");
+		return CLI_FAIL;
+	}
+	rc = zkc_queue_put(&name, q, data, len, a->priority);
+	free(data);
+	if (rc != ZKC_OK) {
+		code = cli_fail("queue put", rc);
+	} else if (a->json) {
+		printf("{\"name\":");
+		cli_json_string(name, strlen(name));
+		printf("}\n");
+	} else {
+		printf("%s\n", name);
+	}
+	zkc_free(name);
+	return code;
+}
+
+static int do_take(zkc_queue_t *q, const struct queue_args *a)
+{
+	zkc_queue_item_t *it = NULL;
+	int take = strcmp(a->sub, "take") == 0, code = CLI_OK, rc;
+
+	if (take)
+		rc = zkc_queue_take(&it, q, a->del ? ZKC_QUEUE_TAKE_DELETE : ZKC_QUEUE_TAKE_ACK,
+		                    a->timeout_s < 0 ? -1 : (int)(a->timeout_s * 1000));
+	else
+		rc = zkc_queue_peek(&it, q);
+	if (rc == ZKC_EAGAIN || rc == ZKC_ETIMEDOUT) {
+		fprintf(stderr, "zkc: queue %s: %s is empty\n", a->sub, a->path);
+		code = CLI_TIMEOUT;
+	} else if (rc != ZKC_OK) {
+		code = cli_fail(take ? "queue take" : "queue peek", rc);
+		if (rc == ZKC_EUNKNOWN && it)
+			fprintf(stderr, "zkc: queue take: item %s may be lost\n", it->name);
+	} else {
+		print_item(it, a->json);
+		/* acknowledge only what reached standard output */
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "zkc: queue take: cannot write the item; not acknowledged\n");
+			code = CLI_FAIL;
+		} else if (take && !a->del) {
+			rc = zkc_queue_ack(q, it);
+			if (rc != ZKC_OK)
+				code = cli_fail("queue take: ack", rc);
+		}
+	}
+	zkc_queue_item_free(it);
+	return code;
+}
+
+static int do_size(zkc_queue_t *q, const struct queue_args *a)
+{
+	size_t n = 0, taken = 0;
+	int rc = zkc_queue_size(&n, &taken, q);
+
+	if (rc != ZKC_OK)
+		return cli_fail("queue size", rc);
+	if (a->json)
+		printf("{\"size\":%zu,\"taken\":%zu}\n", n, taken);
+	else
+		printf("%zu\n", n);
+	return CLI_OK;
+}
+
 int cli_queue(int argc, char **argv)
 {
-	const char *sub, *path = NULL, *arg = NULL;
-	int priority = ZKC_QUEUE_PRIORITY_DEFAULT, timeout_s = 0;
-	int json = 0, del = 0, i, code = CLI_OK, rc, nargs = 0;
+	struct queue_args a = { .priority = ZKC_QUEUE_PRIORITY_DEFAULT, .json = cli_json };
 	zkc_queue_options_t o = ZKC_QUEUE_OPTIONS_INIT;
 	zkc_queue_t *q = NULL;
+	int code = CLI_OK, rc;
 	zkc_t *zk;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(queue_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
-	sub = argv[1];
-	if (strcmp(sub, "put") && strcmp(sub, "take") && strcmp(sub, "peek") && strcmp(sub, "size"))
+	a.sub = argv[1];
+	if (strcmp(a.sub, "put") && strcmp(a.sub, "take") && strcmp(a.sub, "peek") &&
+	    strcmp(a.sub, "size"))
 		return bad("unknown subcommand");
-	for (i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0) {
-			json = 1;
-		} else if (strcmp(argv[i], "--delete") == 0 && strcmp(sub, "take") == 0) {
-			del = 1;
-		} else if (strcmp(argv[i], "--priority") == 0 && strcmp(sub, "put") == 0 && i + 1 < argc) {
-			if (cli_parse_int(argv[++i], 0, ZKC_QUEUE_PRIORITY_MAX, &priority))
-				return bad("--priority takes 0..999");
-		} else if (strcmp(argv[i], "--timeout") == 0 && strcmp(sub, "take") == 0 && i + 1 < argc) {
-			if (cli_parse_int(argv[++i], -1, 86400 * 365, &timeout_s))
-				return bad("--timeout takes seconds (-1: forever)");
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return bad("unknown option");
-		} else if (nargs == 0) {
-			path = argv[i];
-			nargs++;
-		} else if (nargs == 1 && strcmp(sub, "put") == 0) {
-			arg = argv[i];
-			nargs++;
-		} else {
-			return bad("unexpected argument");
-		}
-	}
-	if (!path || (strcmp(sub, "put") == 0 && !arg))
-		return bad("missing argument");
+	if ((code = parse_args(argc, argv, &a)) != CLI_OK)
+		return code;
 	if (!(zk = cli_open(&code)))
 		return code;
-	if (strcmp(sub, "put") == 0)
+	if (strcmp(a.sub, "put") == 0)
 		o.flags = ZKC_QUEUE_CREATE;
-	rc = zkc_queue_open(&q, zk, path, &o);
-	if (rc != ZKC_OK) {
-		code = cli_fail(path, rc);
-		goto out;
-	}
-	if (strcmp(sub, "put") == 0) {
-		char *data = NULL, *name = NULL;
-		size_t len = 0;
-
-		if (cli_read_arg(arg, &data, &len) != 0) {
-			fprintf(stderr, "zkc: queue put: cannot read data\n");
-			code = CLI_FAIL;
-			goto out;
-		}
-		rc = zkc_queue_put(&name, q, data, len, (int)priority);
-		free(data);
-		if (rc != ZKC_OK) {
-			code = cli_fail("queue put", rc);
-		} else if (json) {
-			printf("{\"name\":");
-			cli_json_string(name, strlen(name));
-			printf("}\n");
-		} else {
-			printf("%s\n", name);
-		}
-		zkc_free(name);
-	} else if (strcmp(sub, "take") == 0 || strcmp(sub, "peek") == 0) {
-		zkc_queue_item_t *it = NULL;
-		int take = strcmp(sub, "take") == 0;
-
-		if (take)
-			rc = zkc_queue_take(&it, q, del ? ZKC_QUEUE_TAKE_DELETE : ZKC_QUEUE_TAKE_ACK,
-			                    timeout_s < 0 ? -1 : (int)(timeout_s * 1000));
-		else
-			rc = zkc_queue_peek(&it, q);
-		if (rc == ZKC_EAGAIN || rc == ZKC_ETIMEDOUT) {
-			fprintf(stderr, "zkc: queue %s: %s is empty\n", sub, path);
-			code = QUEUE_EXIT_EMPTY;
-		} else if (rc != ZKC_OK) {
-			code = cli_fail(take ? "queue take" : "queue peek", rc);
-			if (rc == ZKC_EUNKNOWN && it)
-				fprintf(stderr, "zkc: queue take: item %s may be lost\n", it->name);
-		} else {
-			print_item(it, json);
-			/* acknowledge only what reached standard output */
-			if (fflush(stdout) != 0 || ferror(stdout)) {
-				fprintf(stderr, "zkc: queue take: cannot write the item; not acknowledged\n");
-				code = CLI_FAIL;
-			} else if (take && !del) {
-				rc = zkc_queue_ack(q, it);
-				if (rc != ZKC_OK)
-					code = cli_fail("queue take: ack", rc);
-			}
-		}
-		zkc_queue_item_free(it);
-	} else {
-		size_t n = 0, taken = 0;
-
-		rc = zkc_queue_size(&n, &taken, q);
-		if (rc != ZKC_OK)
-			code = cli_fail("queue size", rc);
-		else if (json)
-			printf("{\"size\":%zu,\"taken\":%zu}\n", n, taken);
-		else
-			printf("%zu\n", n);
-	}
-out:
+	rc = zkc_queue_open(&q, zk, a.path, &o);
+	if (rc != ZKC_OK)
+		code = cli_fail(a.path, rc);
+	else if (strcmp(a.sub, "put") == 0)
+		code = do_put(q, &a);
+	else if (strcmp(a.sub, "size") == 0)
+		code = do_size(q, &a);
+	else
+		code = do_take(q, &a);
 	zkc_queue_close(q);
 	zkc_close(zk);
 	return code;

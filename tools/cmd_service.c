@@ -174,130 +174,155 @@ static int do_route(zkc_service_router_t *r, char **keys, int nkeys, int n, int 
 	return code;
 }
 
+struct svc_args {
+	zkc_service_instance_t in;
+	const char *name;
+	char **keys;
+	int json, nkeys, n, want;   /* want: 1 register, 2 list, 3 route */
+};
+
+/* One option of argv[*i] (taking its value); CLI_OK, or the usage code.
+ * *taken is 0 when argv[*i] is no option of the subcommand. */
+static int svc_option(struct svc_args *a, int argc, char **argv, int *i, int *taken)
+{
+	const char *o = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	int reg = a->want == 1;
+
+	*taken = 1;
+	if (strcmp(o, "--json") == 0)
+		a->json = 1;
+	else if (reg && strcmp(o, "--draining") == 0)
+		a->in.draining = 1;
+	else if (reg && strcmp(o, "--replace") == 0)
+		a->in.replace = 1;
+	else if (!v)
+		*taken = 0;
+	else if (reg && strcmp(o, "--id") == 0)
+		a->in.id = argv[++*i];
+	else if (reg && strcmp(o, "--address") == 0)
+		a->in.address = argv[++*i];
+	else if (reg && strcmp(o, "--metadata") == 0)
+		a->in.metadata = argv[++*i];
+	else if (reg && strcmp(o, "--port") == 0)
+		return cli_parse_int(argv[++*i], 0, 65535, &a->in.port) ?
+		       bad("--port takes 0..65535") : CLI_OK;
+	else if (reg && strcmp(o, "--weight") == 0)
+		return cli_parse_int(argv[++*i], 1, ZKC_SERVICE_WEIGHT_MAX, &a->in.weight) ?
+		       bad("--weight takes 1..1000000") : CLI_OK;
+	else if (a->want == 3 && strcmp(o, "--n") == 0)
+		return cli_parse_int(argv[++*i], 1, 10000, &a->n) ? bad("--n takes 1..10000") : CLI_OK;
+	else
+		*taken = 0;
+	return CLI_OK;
+}
+
+/* Options anywhere; after "--" every word is an argument (NAME, KEY...). */
+static int svc_parse(struct svc_args *a, int argc, char **argv)
+{
+	int i, ended = 0, taken, code;
+
+	for (i = 2; i < argc; i++) {
+		const char *s = argv[i];
+
+		if (!ended && strcmp(s, "--") == 0) {
+			ended = 1;
+			continue;
+		}
+		if (!ended && (code = svc_option(a, argc, argv, &i, &taken)) != CLI_OK)
+			return code;
+		if (!ended && taken)
+			continue;
+		if (!ended && s[0] == '-' && s[1] == '-')
+			return bad("unknown option or missing value");
+		if (!a->name)
+			a->name = s;
+		else if (a->want == 3)
+			a->keys[a->nkeys++] = argv[i];
+		else
+			return bad("unexpected argument");
+	}
+	if (!a->name || !*a->name)
+		return bad("missing service NAME");
+	if (a->want == 3 && a->nkeys == 0)
+		return bad("missing KEY");
+	for (i = 0; i < a->nkeys; i++)
+		if (!a->keys[i][0])
+			return bad("empty KEY");
+	return CLI_OK;
+}
+
+/* register: the defaults (ID HOST:PID, the host name), bad input refused
+ * before connecting, then the registration held until a signal. */
+static int svc_register(const char *path, zkc_service_instance_t *in, int json)
+{
+	char host[256], defid[300], *data = NULL;
+	int rc;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		strcpy(host, "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if (!in->address)
+		in->address = host;
+	if (!in->id) {
+		snprintf(defid, sizeof(defid), "%s:%d", host, (int)getpid());
+		in->id = defid;
+	}
+	rc = zkc_service_encode(&data, NULL, NULL, in);
+	zkc_free(data);
+	if (rc != ZKC_OK)
+		return svc_fail("service register", rc);
+	return do_register(path, in, json);
+}
+
+static int svc_run(struct svc_args *a)
+{
+	zkc_service_router_t *r = NULL;
+	int code = CLI_OK, rc;
+	char *path = cli_name_path(SERVICE_PREFIX, a->name);
+	zkc_t *zk;
+
+	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
+		fprintf(stderr, "zkc: service: bad service name `%s'\n", a->name);
+		free(path);
+		return path ? CLI_USAGE : CLI_FAIL;
+	}
+	if (a->want == 1) {
+		code = svc_register(path, &a->in, a->json);
+	} else if ((zk = cli_open(&code))) {
+		rc = zkc_service_router_open(&r, zk, path, NULL);
+		if (rc != ZKC_OK)
+			code = svc_fail("service", rc);
+		else if (a->want == 2)
+			code = do_list(r, a->json);
+		else
+			code = do_route(r, a->keys, a->nkeys, a->n, a->json);
+		zkc_service_router_close(r);
+		zkc_close(zk);
+	}
+	free(path);
+	return code;
+}
+
 int cli_service(int argc, char **argv)
 {
-	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
-	zkc_service_router_t *r = NULL;
-	const char *sub, *name = NULL;
-	char **keys = NULL, host[256], defid[300], *path;
-	int json = 0, i, nkeys = 0, n = 1, code = CLI_OK, rc, want;
-	zkc_t *zk;
+	struct svc_args a = { .in = ZKC_SERVICE_INSTANCE_INIT, .n = 1, .json = cli_json };
+	const char *sub;
+	int code;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(service_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_USAGE : CLI_OK;
 	}
 	sub = argv[1];
-	want = strcmp(sub, "register") == 0 ? 1 : strcmp(sub, "list") == 0 ? 2
+	a.want = strcmp(sub, "register") == 0 ? 1 : strcmp(sub, "list") == 0 ? 2
 	       : strcmp(sub, "route") == 0 ? 3 : 0;
-	if (!want)
+	if (!a.want)
 		return bad("unknown subcommand");
-	keys = calloc((size_t)argc, sizeof(*keys));
-	if (!keys)
+	if (!(a.keys = calloc((size_t)argc, sizeof(*a.keys))))
 		return CLI_FAIL;
-	for (i = 2; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-		if (strcmp(a, "--json") == 0) {
-			json = 1;
-		} else if (want == 1 && strcmp(a, "--id") == 0 && v) {
-			in.id = argv[++i];
-		} else if (want == 1 && strcmp(a, "--address") == 0 && v) {
-			in.address = argv[++i];
-		} else if (want == 1 && strcmp(a, "--port") == 0 && v) {
-			if (cli_parse_int(argv[++i], 0, 65535, &in.port))
-				code = bad("--port takes 0..65535");
-		} else if (want == 1 && strcmp(a, "--weight") == 0 && v) {
-			if (cli_parse_int(argv[++i], 1, ZKC_SERVICE_WEIGHT_MAX, &in.weight))
-				code = bad("--weight takes 1..1000000");
-		} else if (want == 1 && strcmp(a, "--metadata") == 0 && v) {
-			in.metadata = argv[++i];
-		} else if (want == 1 && strcmp(a, "--draining") == 0) {
-			in.draining = 1;
-		} else if (want == 1 && strcmp(a, "--replace") == 0) {
-			in.replace = 1;
-		} else if (want == 3 && strcmp(a, "--n") == 0 && v) {
-			if (cli_parse_int(argv[++i], 1, 10000, &n))
-				code = bad("--n takes 1..10000");
-		} else if (strcmp(a, "--") == 0 && want == 3) {
-			for (i++; i < argc; i++)
-				keys[nkeys++] = argv[i];
-		} else if (a[0] == '-' && a[1] == '-') {
-			code = bad("unknown option or missing value");
-		} else if (!name) {
-			name = a;
-		} else if (want == 3) {
-			keys[nkeys++] = argv[i];
-		} else {
-			code = bad("unexpected argument");
-		}
-		if (code != CLI_OK) {
-			free(keys);
-			return code;
-		}
-	}
-	if (!name || !*name || (want == 3 && nkeys == 0)) {
-		free(keys);
-		return bad(!name || !*name ? "missing service NAME" : "missing KEY");
-	}
-	for (i = 0; i < nkeys; i++) {
-		if (!keys[i][0]) {
-			free(keys);
-			return bad("empty KEY");
-		}
-	}
-	path = cli_name_path(SERVICE_PREFIX, name);
-	if (!path || zkc_path_validate(path, (size_t)-1) != ZKC_OK) {
-		fprintf(stderr, "zkc: service: bad service name `%s'\n", name);
-		free(path);
-		free(keys);
-		return path ? CLI_USAGE : CLI_FAIL;
-	}
-	if (want == 1) {
-		if (gethostname(host, sizeof(host)) != 0)
-			strcpy(host, "localhost");
-		host[sizeof(host) - 1] = '\0';
-		if (!in.address)
-			in.address = host;
-		if (!in.id) {
-			snprintf(defid, sizeof(defid), "%s:%d", host, (int)getpid());
-			in.id = defid;
-		}
-		/* refuse bad input before connecting */
-		{
-			char *data = NULL;
-
-			rc = zkc_service_encode(&data, NULL, NULL, &in);
-			zkc_free(data);
-			if (rc != ZKC_OK) {
-				code = svc_fail("service register", rc);
-				free(path);
-				free(keys);
-				return code;
-			}
-		}
-		code = do_register(path, &in, json);
-		free(path);
-		free(keys);
-		return code;
-	}
-	if (!(zk = cli_open(&code))) {
-		free(path);
-		free(keys);
-		return code;
-	}
-	rc = zkc_service_router_open(&r, zk, path, NULL);
-	if (rc != ZKC_OK)
-		code = svc_fail("service", rc);
-	else if (want == 2)
-		code = do_list(r, json);
-	else
-		code = do_route(r, keys, nkeys, n, json);
-	zkc_service_router_close(r);
-	zkc_close(zk);
-	free(path);
-	free(keys);
-	if (fflush(stdout) != 0 && code == CLI_OK)
-		code = CLI_FAIL;
+	code = svc_parse(&a, argc, argv);
+	if (code == CLI_OK)
+		code = svc_run(&a);
+	free(a.keys);
 	return code;
 }

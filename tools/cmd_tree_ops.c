@@ -90,6 +90,91 @@ static void progress(const char *verb, size_t n, int done)
 	fprintf(stderr, "\rzkc: %s %zu nodes%s", verb, n, done ? "\n" : "");
 }
 
+/* A copy of an ACL list in one malloc'd block (free() releases it). */
+static zkc_acl_list_t *acl_copy(const zkc_acl_list_t *a)
+{
+	size_t sz = sizeof(*a);
+	zkc_acl_list_t *out;
+	zkc_acl_t *e;
+	char *s;
+	int j;
+
+	for (j = 0; j < a->count; j++)
+		sz += sizeof(zkc_acl_t) + strlen(a->acls[j].scheme) + strlen(a->acls[j].id) + 2;
+	if (!(out = malloc(sz)))
+		return NULL;
+	e = (zkc_acl_t *)(out + 1);
+	s = (char *)(e + a->count);
+	for (j = 0; j < a->count; j++) {
+		e[j].perms = a->acls[j].perms;
+		e[j].scheme = strcpy(s, a->acls[j].scheme);
+		s += strlen(s) + 1;
+		e[j].id = strcpy(s, a->acls[j].id);
+		s += strlen(s) + 1;
+	}
+	out->count = a->count;
+	out->acls = e;
+	return out;
+}
+
+/* Appends the paths of path's children (not ZooKeeper's own) to next. */
+static int queue_children(const char *path, const zkc_strings_t *kids, char ***next,
+                          size_t *nnext, size_t *cnext)
+{
+	size_t k;
+
+	for (k = 0; kids && k < kids->count; k++) {
+		char *child = join(path, kids->items[k]);
+
+		if (!child)
+			return -1;
+		if (system_node(child)) {
+			free(child);
+			continue;
+		}
+		if (*nnext == *cnext) {
+			size_t cap = *cnext ? *cnext * 2 : 256;
+			char **gr = realloc(*next, cap * sizeof(*gr));
+
+			if (!gr) {
+				free(child);
+				return -1;
+			}
+			*next = gr;
+			*cnext = cap;
+		}
+		(*next)[(*nnext)++] = child;
+	}
+	return 0;
+}
+
+/* The node read by requests g.. of b (get, children, acl) into out. */
+static int push_node(tree_t *out, zkc_batch_t *b, size_t g, const char *path, int with_acl)
+{
+	size_t len = 0;
+	const char *data = zkc_batch_data(b, g, &len);
+	tnode_t node;
+
+	memset(&node, 0, sizeof(node));
+	zkc_batch_stat(&node.stat, b, g);
+	node.len = len;
+	node.data = malloc(len + 1);
+	if (node.data) {
+		memcpy(node.data, data ? data : "", len);
+		node.data[len] = '\0';
+	}
+	if (with_acl)
+		node.acl = acl_copy(zkc_batch_acl(b, g + 2));
+	node.path = strdup(path);
+	if (!node.data || (with_acl && !node.acl) || !node.path || tree_push(out, &node) != 0) {
+		free(node.path);
+		free(node.data);
+		free(node.acl);
+		return -1;
+	}
+	return 0;
+}
+
 /* One level's chunk: get, children (and acl) of each path, sent back to
  * back. Nodes that vanished meanwhile are skipped. */
 static int walk_chunk(zkc_t *zk, char **paths, size_t n, int with_acl, tree_t *out,
@@ -110,11 +195,8 @@ static int walk_chunk(zkc_t *zk, char **paths, size_t n, int with_acl, tree_t *o
 	if ((rc = zkc_batch_run(zk, b)) != ZKC_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
-		size_t g = i * per, len = 0, k;
+		size_t g = i * per;
 		int code = zkc_batch_code(b, g);
-		const zkc_strings_t *kids;
-		const char *data;
-		tnode_t node;
 
 		if (code == ZKC_ENONODE)
 			continue;   /* deleted while we walked */
@@ -126,80 +208,18 @@ static int walk_chunk(zkc_t *zk, char **paths, size_t n, int with_acl, tree_t *o
 			rc = zkc_error_set(code, "read %s: %s", paths[i], zkc_strerror(code));
 			goto out;
 		}
-		memset(&node, 0, sizeof(node));
-		data = zkc_batch_data(b, g, &len);
-		zkc_batch_stat(&node.stat, b, g);
-		node.len = len;
-		node.data = malloc(len + 1);
-		if (!node.data)
-			goto nomem;
-		memcpy(node.data, data ? data : "", len);
-		node.data[len] = '\0';
-		if (with_acl) {
-			const zkc_acl_list_t *a = zkc_batch_acl(b, g + 2);
-			size_t sz = sizeof(*a);
-			char *s;
-			zkc_acl_t *e;
-			int j;
-
-			for (j = 0; j < a->count; j++)
-				sz += sizeof(zkc_acl_t) + strlen(a->acls[j].scheme) + strlen(a->acls[j].id) + 2;
-			node.acl = malloc(sz);
-			if (!node.acl) {
-				free(node.data);
-				goto nomem;
-			}
-			e = (zkc_acl_t *)(node.acl + 1);
-			s = (char *)(e + a->count);
-			for (j = 0; j < a->count; j++) {
-				e[j].perms = a->acls[j].perms;
-				e[j].scheme = strcpy(s, a->acls[j].scheme);
-				s += strlen(s) + 1;
-				e[j].id = strcpy(s, a->acls[j].id);
-				s += strlen(s) + 1;
-			}
-			node.acl->count = a->count;
-			node.acl->acls = e;
-		}
-		node.path = strdup(paths[i]);
-		if (!node.path || tree_push(out, &node) != 0) {
-			free(node.path);
-			free(node.data);
-			free(node.acl);
-			goto nomem;
-		}
-		kids = zkc_batch_children_of(b, g + 1);
-		for (k = 0; kids && k < kids->count; k++) {
-			char *child = join(paths[i], kids->items[k]);
-
-			if (!child)
-				goto nomem;
-			if (system_node(child)) {
-				free(child);
-				continue;
-			}
-			if (*nnext == *cnext) {
-				size_t cap = *cnext ? *cnext * 2 : 256;
-				char **gr = realloc(*next, cap * sizeof(*gr));
-
-				if (!gr) {
-					free(child);
-					goto nomem;
-				}
-				*next = gr;
-				*cnext = cap;
-			}
-			(*next)[(*nnext)++] = child;
+		if (push_node(out, b, g, paths[i], with_acl) != 0 ||
+		    queue_children(paths[i], zkc_batch_children_of(b, g + 1), next, nnext, cnext) != 0) {
+			rc = zkc_error_set(ZKC_ENOMEM, "out of memory while reading the subtree");
+			goto out;
 		}
 	}
 	rc = ZKC_OK;
-	goto out;
-nomem:
-	rc = zkc_error_set(ZKC_ENOMEM, "out of memory while reading the subtree");
 out:
 	zkc_batch_free(b);
 	return rc;
 }
+
 
 /* Reads the subtree at root, breadth first, into *out. */
 static int walk(zkc_t *zk, const char *root, int with_acl, tree_t *out)
@@ -313,75 +333,6 @@ static int acl_redacted(const zkc_acl_list_t *acl)
 
 /* ------------------------------------------------------------ JSON */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static char *b64_encode(const unsigned char *d, size_t n)
-{
-	char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
-	size_t i;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i + 2 < n; i += 3, o += 4) {
-		o[0] = b64[d[i] >> 2];
-		o[1] = b64[((d[i] & 3) << 4) | (d[i + 1] >> 4)];
-		o[2] = b64[((d[i + 1] & 15) << 2) | (d[i + 2] >> 6)];
-		o[3] = b64[d[i + 2] & 63];
-	}
-	if (i < n) {
-		o[0] = b64[d[i] >> 2];
-		o[1] = b64[((d[i] & 3) << 4) | (i + 1 < n ? d[i + 1] >> 4 : 0)];
-		o[2] = i + 1 < n ? b64[(d[i + 1] & 15) << 2] : '=';
-		o[3] = '=';
-		o += 4;
-	}
-	*o = '\0';
-	return out;
-}
-
-/* -1 for anything that is not canonical base64. */
-static long b64_decode(const char *s, unsigned char *out)
-{
-	size_t n = strlen(s), i;
-	long len = 0;
-
-	if (n % 4)
-		return -1;
-	for (i = 0; i < n; i += 4) {
-		int v[4], k;
-
-		for (k = 0; k < 4; k++) {
-			const char *p = s[i + k] ? strchr(b64, s[i + k]) : NULL;
-
-			if (s[i + k] == '=' && i + 4 == n && k >= 2)
-				v[k] = -1;
-			else if (p)
-				v[k] = (int)(p - b64);
-			else
-				return -1;
-		}
-		if (v[0] < 0 || v[1] < 0 || (v[2] < 0 && v[3] >= 0))
-			return -1;
-		out[len++] = (unsigned char)((v[0] << 2) | (v[1] >> 4));
-		if (v[2] >= 0)
-			out[len++] = (unsigned char)(((v[1] & 15) << 4) | (v[2] >> 2));
-		if (v[3] >= 0)
-			out[len++] = (unsigned char)(((v[2] & 3) << 6) | v[3]);
-	}
-	return len;
-}
-
-/* Text data stays readable; anything else is base64. */
-static int is_text(const char *d, size_t n)
-{
-	json_t *s;
-
-	if (memchr(d, '\0', n))
-		return 0;
-	s = json_stringn(d, n);   /* NULL unless valid UTF-8 */
-	json_decref(s);
-	return s != NULL;
-}
 
 static json_t *acl_json(const zkc_acl_list_t *acl)
 {
@@ -411,10 +362,10 @@ static json_t *tree_json(const tree_t *t, const char *root)
 		json_t *o = json_pack("{s:s, s:s, s:o}", "path", rel(root, n->path), "mode", mode,
 		                      "acl", acl_json(n->acl));
 
-		if (is_text(n->data, n->len)) {
+		if (cli_is_text(n->data, n->len)) {
 			json_object_set_new(o, "data", json_stringn(n->data, n->len));
 		} else {
-			char *e = b64_encode((const unsigned char *)n->data, n->len);
+			char *e = cli_b64_encode((const unsigned char *)n->data, n->len);
 
 			json_object_set_new(o, "data_b64", json_string(e ? e : ""));
 			free(e);
@@ -536,7 +487,7 @@ static int dump_parse(json_t *doc, lnode_t **out, size_t *out_n, const char **ou
 			long dl;
 
 			l[i].data = malloc(strlen(text) + 1);
-			if (l[i].data && (dl = b64_decode(text, (unsigned char *)l[i].data)) < 0) {
+			if (l[i].data && (dl = cli_b64_decode(text, (unsigned char *)l[i].data)) < 0) {
 				why = "data_b64 is not base64";
 				goto bad;
 			}
@@ -689,9 +640,11 @@ static int simple_args(int argc, char **argv, const char *cmd, const char *synop
 	};
 	int c, k = 0;
 
-	optind = 1;
+	if (json)
+		*json = cli_json;
+	cli_getopt_reset("hi");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+hi", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hi", opts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("usage: zkc %s %s\n", cmd, synopsis);
 			return CLI_HELP;
@@ -779,7 +732,7 @@ int cli_du(int argc, char **argv)
 		printf("%12zu %9zu %s (total: bytes, nodes)\n", total_bytes, t.count, pos[0]);
 	free(kids);
 	tree_free(&t);
-	return fflush(stdout) == 0 && !ferror(stdout) ? CLI_OK : (perror("zkc: du: stdout"), CLI_FAIL);
+	return CLI_OK;   /* write errors: cli_output_done */
 }
 
 /* zkc find [--name GLOB] [--json] PATH: the paths of the subtree (whose
@@ -812,7 +765,7 @@ int cli_find(int argc, char **argv)
 	if (json)
 		printf("]\n");
 	tree_free(&t);
-	return fflush(stdout) == 0 && !ferror(stdout) ? CLI_OK : (perror("zkc: find: stdout"), CLI_FAIL);
+	return CLI_OK;   /* write errors: cli_output_done */
 }
 
 static int contains(const char *hay, size_t n, const char *needle, int icase)
@@ -864,8 +817,6 @@ int cli_grep(int argc, char **argv)
 	if (json)
 		printf("]\n");
 	tree_free(&t);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return perror("zkc: grep: stdout"), CLI_FAIL;
 	return shown ? CLI_OK : CLI_NONODE;
 }
 
@@ -894,8 +845,8 @@ int cli_dump(int argc, char **argv)
 	tree_free(&t);
 	rc = json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
-	if (rc != 0 || putchar('\n') == EOF || fflush(stdout) != 0 || ferror(stdout))
-		return perror("zkc: dump: stdout"), CLI_FAIL;
+	if (rc != 0 || putchar('\n') == EOF)
+		return CLI_FAIL;   /* a write error: cli_output_done says so */
 	return CLI_OK;
 }
 
@@ -926,7 +877,7 @@ int cli_load(int argc, char **argv)
 	size_t n = 0, made = 0, skipped = 0;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 't') to = optarg;
@@ -979,7 +930,7 @@ static int two_path_args(int argc, char **argv, const char *cmd, const char *syn
 	};
 	int c, code;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'U') *to_url = optarg;
@@ -1021,6 +972,37 @@ static int tree_to_lnodes(const tree_t *t, const char *root, lnode_t **out)
 	}
 	*out = l;
 	return 0;
+}
+
+/* One difference found by diff: a line ("only in A: PATH", "data differs:
+ * PATH_A PATH_B"...), or with --json an object {"what", "a", "b"} of the
+ * "differences" array (nth: the number printed before it). */
+static void diff_out(size_t nth, const char *what, const char *ra, const char *pa,
+                     const char *rb, const char *pb)
+{
+	char *full;
+
+	if (!cli_json) {
+		if (!pb)
+			printf("only in %s: %s%s\n", ra, ra, pa);
+		else if (!pa)
+			printf("only in %s: %s%s\n", rb, rb, pb);
+		else
+			printf("%s differs: %s%s %s%s\n", what, ra, pa, rb, pb);
+		return;
+	}
+	printf("%s{\"what\":\"%s\"", nth ? "," : "", what);
+	if (pa && asprintf(&full, "%s%s", ra, pa) >= 0) {
+		printf(",\"a\":");
+		cli_json_string(full, strlen(full));
+		free(full);
+	}
+	if (pb && asprintf(&full, "%s%s", rb, pb) >= 0) {
+		printf(",\"b\":");
+		cli_json_string(full, strlen(full));
+		free(full);
+	}
+	putchar('}');
 }
 
 /* zkc cp [--to-url URL] [--update] SRC DST: SRC's subtree (data, modes,
@@ -1115,141 +1097,152 @@ int cli_diff(int argc, char **argv)
 	}
 	qsort(a.nodes, a.count, sizeof(*a.nodes), node_cmp);
 	qsort(b.nodes, b.count, sizeof(*b.nodes), node_cmp);
+	if (cli_json)
+		printf("{\"differences\":[");
 	while (i < a.count || j < b.count) {
 		int c = i == a.count ? 1 : j == b.count ? -1 : strcmp(a.nodes[i].path, b.nodes[j].path);
 
 		if (c < 0) {
-			printf("only in %s: %s%s\n", pos[0], pos[0], a.nodes[i++].path);
-			differ++;
+			diff_out(differ++, "only_in_a", pos[0], a.nodes[i++].path, NULL, NULL);
 		} else if (c > 0) {
-			printf("only in %s: %s%s\n", pos[1], pos[1], b.nodes[j++].path);
-			differ++;
+			diff_out(differ++, "only_in_b", NULL, NULL, pos[1], b.nodes[j++].path);
 		} else {
 			const tnode_t *x = &a.nodes[i++], *y = &b.nodes[j++];
 			json_t *ja = acl_json(x->acl), *jb = acl_json(y->acl);
 
-			if (x->len != y->len || memcmp(x->data, y->data, x->len) != 0) {
-				printf("data differs: %s%s %s%s\n", pos[0], x->path, pos[1], y->path);
-				differ++;
-			}
+			if (x->len != y->len || memcmp(x->data, y->data, x->len) != 0)
+				diff_out(differ++, "data", pos[0], x->path, pos[1], y->path);
 			if (strcmp(mode_of(&x->stat), mode_of(&y->stat)) != 0) {
-				printf("mode differs: %s%s (%s) %s%s (%s)\n", pos[0], x->path,
-				       mode_of(&x->stat), pos[1], y->path, mode_of(&y->stat));
-				differ++;
+				if (cli_json)
+					diff_out(differ++, "mode", pos[0], x->path, pos[1], y->path);
+				else
+					printf("mode differs: %s%s (%s) %s%s (%s)\n", pos[0], x->path,
+					       mode_of(&x->stat), pos[1], y->path, mode_of(&y->stat));
 			}
-			if (!json_equal(ja, jb)) {
-				printf("acl differs: %s%s %s%s\n", pos[0], x->path, pos[1], y->path);
-				differ++;
-			}
+			if (!json_equal(ja, jb))
+				diff_out(differ++, "acl", pos[0], x->path, pos[1], y->path);
 			json_decref(ja);
 			json_decref(jb);
 		}
 	}
+	if (cli_json)
+		printf("],\"same\":%s}\n", differ ? "false" : "true");
 	tree_free(&a);
 	tree_free(&b);
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return perror("zkc: diff: stdout"), CLI_FAIL;
 	return differ ? CLI_FAIL : CLI_OK;
+}
+
+static const char acl_syn[] = "get [--json] PATH | set [--version V] PATH SCHEME:ID:PERMS...";
+
+/* zkc acl get [--json] PATH: argv[0] is "get". */
+static int acl_get(int argc, char **argv)
+{
+	zkc_acl_list_t *acl = NULL;
+	int json = cli_json, i, code, rc;
+	zkc_stat_t st;
+	char *pos[1];
+	zkc_t *zk;
+
+	code = simple_args(argc, argv, "acl get", "[--json] PATH", "", &json, NULL, NULL, 1, pos);
+	if (code != CLI_OK || (code = path_arg("acl get", pos[0])) != CLI_OK)
+		return code;
+	if (!(zk = cli_open(&code)))
+		return code;
+	rc = zkc_acl_get(&acl, &st, zk, pos[0]);
+	zkc_close(zk);
+	if (rc != ZKC_OK)
+		return cli_fail("acl get", rc);
+	if (json)
+		printf("{\"aversion\": %d, \"acl\": [", (int)st.aversion);
+	for (i = 0; i < acl->count; i++) {
+		char p[6];
+
+		perms_text(p, acl->acls[i].perms);
+		if (json) {
+			printf("%s{\"scheme\": ", i ? ", " : "");
+			cli_json_string(acl->acls[i].scheme, strlen(acl->acls[i].scheme));
+			printf(", \"id\": ");
+			cli_json_string(acl->acls[i].id, strlen(acl->acls[i].id));
+			printf(", \"perms\": \"%s\"}", p);
+		} else {
+			printf("%s:%s:%s\n", acl->acls[i].scheme, acl->acls[i].id, p);
+		}
+	}
+	if (json)
+		printf("]}\n");
+	zkc_acl_list_free(acl);
+	return CLI_OK;
+}
+
+/* SCHEME:ID:PERMS arguments (split in place) as ACL entries in e[]. */
+static int acl_entries(zkc_acl_t *e, int n, char **specs)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char *spec = specs[i], *first = strchr(spec, ':'), *last = strrchr(spec, ':');
+
+		if (!first || first == last || first == spec || last == first + 1 ||
+		    (e[i].perms = perms_parse(last + 1)) <= 0)
+			return cli_usage_error("acl set: `%s' is not SCHEME:ID:PERMS "
+			                       "(PERMS: letters of cdrwa)", spec);
+		*first = '\0';
+		*last = '\0';
+		e[i].scheme = spec;
+		e[i].id = first + 1;
+	}
+	return CLI_OK;
+}
+
+/* zkc acl set [--version V] PATH ACL...: argv[0] is "set". */
+static int acl_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 }
+	};
+	int c, n, version = -1, code, rc;
+	zkc_acl_list_t list;
+	zkc_acl_t *e;
+	zkc_t *zk;
+
+	cli_getopt_reset("+");
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'v' && cli_parse_int(optarg, -1, INT32_MAX, &version) == 0)
+			continue;
+		return usage("acl", acl_syn);
+	}
+	n = argc - optind - 1;
+	if (n < 1)
+		return usage("acl", acl_syn);
+	if ((code = path_arg("acl set", argv[optind])) != CLI_OK)
+		return code;
+	if (!(e = calloc((size_t)n, sizeof(*e))))
+		return cli_fail("acl set", zkc_error_set(ZKC_ENOMEM, "out of memory"));
+	if ((code = acl_entries(e, n, argv + optind + 1)) == CLI_OK && (zk = cli_open(&code))) {
+		list.count = n;
+		list.acls = e;
+		rc = zkc_acl_set(zk, argv[optind], version, &list);
+		zkc_close(zk);
+		code = rc == ZKC_OK ? CLI_OK : cli_fail("acl set", rc);
+	}
+	free(e);
+	return code;
 }
 
 /* zkc acl get [--json] PATH | zkc acl set [--version V] PATH ACL... */
 int cli_acl(int argc, char **argv)
 {
-	const char *syn = "get [--json] PATH | set [--version V] PATH SCHEME:ID:PERMS...";
-	zkc_t *zk;
-	int code, rc;
-
-	if (argc < 2 || (strcmp(argv[1], "get") != 0 && strcmp(argv[1], "set") != 0)) {
-		if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-			printf("usage: zkc acl %s\n  PERMS: letters of cdrwa (create delete read "
-			       "write admin), e.g. world:anyone:r digest:alice:HASH:cdrwa\n", syn);
-			return CLI_OK;
-		}
-		return usage("acl", syn);
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: zkc acl get [--json] PATH\n"
+		       "       zkc acl set [--version V] PATH SCHEME:ID:PERMS...\n"
+		       "  PERMS: letters of cdrwa (create delete read write admin), e.g.\n"
+		       "  world:anyone:r digest:alice:HASH:cdrwa\n");
+		return CLI_OK;
 	}
-	if (strcmp(argv[1], "get") == 0) {
-		char *pos[1];
-		int json = 0, i;
-		zkc_acl_list_t *acl = NULL;
-		zkc_stat_t st;
-
-		code = simple_args(argc - 1, argv + 1, "acl get", "[--json] PATH", "", &json, NULL,
-		                   NULL, 1, pos);
-		if (code != CLI_OK || (code = path_arg("acl get", pos[0])) != CLI_OK)
-			return code;
-		if (!(zk = cli_open(&code)))
-			return code;
-		rc = zkc_acl_get(&acl, &st, zk, pos[0]);
-		zkc_close(zk);
-		if (rc != ZKC_OK)
-			return cli_fail("acl get", rc);
-		if (json)
-			printf("{\"aversion\": %d, \"acl\": [", (int)st.aversion);
-		for (i = 0; i < acl->count; i++) {
-			char p[6];
-
-			perms_text(p, acl->acls[i].perms);
-			if (json) {
-				printf("%s{\"scheme\": ", i ? ", " : "");
-				cli_json_string(acl->acls[i].scheme, strlen(acl->acls[i].scheme));
-				printf(", \"id\": ");
-				cli_json_string(acl->acls[i].id, strlen(acl->acls[i].id));
-				printf(", \"perms\": \"%s\"}", p);
-			} else {
-				printf("%s:%s:%s\n", acl->acls[i].scheme, acl->acls[i].id, p);
-			}
-		}
-		if (json)
-			printf("]}\n");
-		zkc_acl_list_free(acl);
-		return fflush(stdout) == 0 && !ferror(stdout) ? CLI_OK :
-		       (perror("zkc: acl get: stdout"), CLI_FAIL);
-	} else {
-		static const struct option opts[] = {
-			{ "version", required_argument, NULL, 'v' }, { NULL, 0, NULL, 0 }
-		};
-		int c, n, i, version = -1;
-		zkc_acl_t *e;
-		zkc_acl_list_t list;
-
-		optind = 1;
-		opterr = 0;
-		while ((c = getopt_long(argc - 1, argv + 1, "+", opts, NULL)) != -1) {
-			if (c == 'v' && cli_parse_int(optarg, -1, INT32_MAX, &version) == 0)
-				continue;
-			return usage("acl", syn);
-		}
-		n = argc - 1 - optind - 1;
-		if (n < 1)
-			return usage("acl", syn);
-		if ((code = path_arg("acl set", argv[1 + optind])) != CLI_OK)
-			return code;
-		if (!(e = calloc((size_t)n, sizeof(*e))))
-			return cli_fail("acl set", zkc_error_set(ZKC_ENOMEM, "out of memory"));
-		for (i = 0; i < n; i++) {
-			char *spec = argv[2 + optind + i], *first = strchr(spec, ':'),
-			     *last = strrchr(spec, ':');
-
-			if (!first || first == last || first == spec || last == first + 1 ||
-			    (e[i].perms = perms_parse(last + 1)) <= 0) {
-				free(e);
-				return cli_usage_error("acl set: `%s' is not SCHEME:ID:PERMS "
-				                       "(PERMS: letters of cdrwa)", spec);
-			}
-			*first = '\0';
-			*last = '\0';
-			e[i].scheme = spec;
-			e[i].id = first + 1;
-		}
-		list.count = n;
-		list.acls = e;
-		if (!(zk = cli_open(&code))) {
-			free(e);
-			return code;
-		}
-		rc = zkc_acl_set(zk, argv[1 + optind], version, &list);
-		zkc_close(zk);
-		free(e);
-		return rc == ZKC_OK ? CLI_OK : cli_fail("acl set", rc);
-	}
+	if (argc >= 2 && strcmp(argv[1], "get") == 0)
+		return acl_get(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "set") == 0)
+		return acl_set(argc - 1, argv + 1);
+	return usage("acl", acl_syn);
 }

@@ -35,22 +35,45 @@ static void print_data(const char *d, size_t len)
 		fputs("...", stdout);
 }
 
+static void print_event_json(const zkc_cache_event_t *ev, int show_data)
+{
+	printf("{\"event\":\"%s\"", zkc_cache_event_name(ev->type));
+	if (ev->path) {
+		printf(",\"path\":");
+		cli_json_string(ev->path, strlen(ev->path));
+	}
+	if (ev->stat && ev->type != ZKC_CACHE_REMOVED) {
+		printf(",\"stat\":");
+		cli_json_stat(ev->stat);
+	}
+	if (show_data && ev->data && ev->type != ZKC_CACHE_REMOVED) {
+		putchar(',');
+		cli_json_data(ev->data, ev->len);
+	}
+	printf("}\n");
+}
+
 /* Runs on the client's event thread; the main thread only waits. */
 static void wt_event(zkc_cache_t *c, const zkc_cache_event_t *ev, void *payload)
 {
 	wt_t *w = payload;
 
 	(void)c;
-	printf("%s", zkc_cache_event_name(ev->type));
-	if (ev->path)
-		printf(" %s", ev->path);
-	if (ev->stat && ev->type != ZKC_CACHE_REMOVED)
-		printf(" czxid=0x%llx mzxid=0x%llx version=%d len=%d",
-		       (unsigned long long)ev->stat->czxid, (unsigned long long)ev->stat->mzxid,
-		       ev->stat->version, ev->stat->data_length);
-	if (w->show_data && ev->data && ev->type != ZKC_CACHE_REMOVED)
-		print_data(ev->data, ev->len);
-	putchar('\n');
+	if (cli_json) {
+		print_event_json(ev, w->show_data);
+	} else {
+		printf("%s", zkc_cache_event_name(ev->type));
+		if (ev->path)
+			printf(" %s", ev->path);
+		if (ev->stat && ev->type != ZKC_CACHE_REMOVED)
+			printf(" czxid=0x%llx mzxid=0x%llx version=%d len=%d",
+			       (unsigned long long)ev->stat->czxid,
+			       (unsigned long long)ev->stat->mzxid, ev->stat->version,
+			       ev->stat->data_length);
+		if (w->show_data && ev->data && ev->type != ZKC_CACHE_REMOVED)
+			print_data(ev->data, ev->len);
+		putchar('\n');
+	}
 	fflush(stdout);
 	pthread_mutex_lock(&w->mu);
 	if (ev->type <= ZKC_CACHE_REMOVED)
@@ -61,8 +84,8 @@ static void wt_event(zkc_cache_t *c, const zkc_cache_event_t *ev, void *payload)
 
 static int wt_usage(void)
 {
-	fprintf(stderr, "usage: zkc watch --tree PATH [--depth N] [--data] [--count N] "
-	        "[--timeout SEC]\nTry `zkc --help'.\n");
+	fprintf(stderr, "usage: zkc watch --tree [--depth N] [--data] [--count N] "
+	        "[--timeout SEC] [--json] PATH\nTry `zkc watch --help'.\n");
 	return CLI_USAGE;
 }
 
@@ -85,7 +108,7 @@ int cli_watch_tree(int argc, char **argv)
 	zkc_cache_t *cache = NULL;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int v = 0;
 

@@ -4,5 +4,6 @@
 
 int main(int argc, char **argv)
 {
-	return cli_main(argc, argv);
+	/* standard output is closed (and checked) once, at the end */
+	return cli_output_done(cli_main(argc, argv));
 }

@@ -6,7 +6,10 @@
  * behaviour": the result is an exit status the CLI documents (0..9) or
  * CLI_PARSED, never CLI_HELP or anything else; no file descriptor is left
  * open (the commands that open a self-pipe before connecting close it
- * again); the process never exits (a --help used to call exit()). */
+ * again); the process never exits (a --help used to call exit()); and the
+ * same arguments parsed a second time in the same process give the same
+ * result (getopt's state from the first scan used to leak into the next:
+ * seed regress_getopt_stale_cluster). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -50,12 +53,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *buf = malloc(size + 1), *args[MAX_ARGS + 2];
-	int argc = 1, rc, fds;
+	char *buf = malloc(size + 1), *buf2 = malloc(size + 1), *args[MAX_ARGS + 2],
+	     *again[MAX_ARGS + 2];
+	int argc = 1, rc, rc2, fds, k;
 	size_t i, start = 0;
 
-	if (!buf)
+	if (!buf || !buf2) {
+		free(buf);
+		free(buf2);
 		return 0;
+	}
 	memcpy(buf, data, size);
 	buf[size] = '\0';
 	args[0] = "zkc";
@@ -66,11 +73,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	args[argc] = NULL;
+	/* getopt reorders the array it is given, and commands may write into
+	 * their arguments (acl set splits its entries): the second run gets
+	 * its own copy of both */
+	memcpy(buf2, buf, size + 1);
+	again[0] = args[0];
+	for (k = 1; k <= argc; k++)
+		again[k] = args[k] ? buf2 + (args[k] - buf) : NULL;
 	/* each run starts as a fresh process would: --url sets $ZKC_URL */
 	unsetenv("ZKC_URL");
 	unsetenv("ZKC_ENSEMBLE_DIR");
 	fds = open_fds();
 	rc = cli_main(argc, args);
+	unsetenv("ZKC_URL");
+	unsetenv("ZKC_ENSEMBLE_DIR");
+	rc2 = cli_main(argc, again);
+	if (rc2 != rc) {
+		dprintf(2, "fuzz_cli: the same arguments gave %d, then %d\n", rc, rc2);
+		abort();
+	}
 	if (!((rc >= CLI_OK && rc <= CLI_UNKNOWN) || rc == CLI_PARSED)) {
 		dprintf(2, "fuzz_cli: cli_main returned %d\n", rc);
 		abort();
@@ -81,5 +102,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	free(buf);
+	free(buf2);
 	return 0;
 }
