@@ -15,7 +15,8 @@
  *     in the client's queue with their payload.
  *   - varargs (zkc_error_set) and borrowed pointers that a garbage
  *     collector could outlive (cache pins and peeks).
- *   - the fixed-size password buffer of zkc_session. */
+ *   - zkc_session, whose password is a fixed-size array parameter: bindings
+ *     call zkc_session_info, which gives the same in a struct. */
 
 %{
 #include <zkc.h>
@@ -52,7 +53,7 @@
 %ignore zkc_cache_unpin;
 %ignore zkc_cache_peek;
 
-/* a char[16] out-parameter */
+/* a char[16] out-parameter (zkc_session_info is its binding form) */
 %ignore zkc_session;
 
 /* events as C callbacks see them (bindings get zkc_event_t from the queue) */

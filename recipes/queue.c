@@ -596,34 +596,47 @@ int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len,
 	return rc;
 }
 
-int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *len, size_t n,
-                       int priority)
+/* put_many's input check: every item, then the transaction's size. */
+static int put_many_check(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t n)
 {
-	int attempt, rc = ZKC_ENONODE;
-	char guard[80], *guard_path = NULL;
-	unsigned char rb[8] = { 0 };
 	size_t i, total = 0;
 
-	if (!q)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "queue put_many: queue is NULL");
-	if ((n && (!data || !len)) || priority < 0 || priority > ZKC_QUEUE_PRIORITY_MAX)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: %s", q->root,
-		                     n && (!data || !len) ? "data or len is NULL"
-		                                          : "priority out of 0..9");
+	if (n && !items)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: items is NULL", q->root);
 	for (i = 0; i < n; i++) {
-		if (len[i] && !data[i])
+		const zkc_queue_put_item_t *it = &items[i];
+
+		if (it->priority < 0 || it->priority > ZKC_QUEUE_PRIORITY_MAX)
+			return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: item %zu: "
+			                     "priority %d out of 0..%d", q->root, i, it->priority,
+			                     ZKC_QUEUE_PRIORITY_MAX);
+		if (it->len && !it->data)
 			return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: put_many: item %zu: data "
 			                     "is NULL", q->root, i);
-		if (len[i] > ZKC_MAX_DATA_LEN)
+		if (it->len > ZKC_MAX_DATA_LEN)
 			return zkc_error_set(ZKC_ETOOLARGE, "queue %s: put_many: item %zu of %zu bytes "
-			                     "is over the %d-byte limit", q->root, i, len[i],
+			                     "is over the %d-byte limit", q->root, i, it->len,
 			                     ZKC_MAX_DATA_LEN);
-		total += len[i] + 64 + strlen(q->root);
+		total += it->len + 64 + strlen(q->root);
 	}
 	if (total > ZKC_MAX_DATA_LEN)
 		return zkc_error_set(ZKC_ETOOLARGE, "queue %s: put_many: %zu items make a %zu-byte "
 		                     "transaction, over the %d-byte limit", q->root, n, total,
 		                     ZKC_MAX_DATA_LEN);
+	return ZKC_OK;
+}
+
+int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t n)
+{
+	int attempt, rc = ZKC_ENONODE;
+	char guard[80], *guard_path = NULL;
+	unsigned char rb[8] = { 0 };
+	size_t i;
+
+	if (!q)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "queue put_many: queue is NULL");
+	if ((rc = put_many_check(q, items, n)) != ZKC_OK)
+		return rc;
 	if (n == 0)
 		return ZKC_OK;
 	/* A guard node created in the same transaction makes a retried
@@ -640,7 +653,6 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 	for (attempt = 0; attempt < 5; attempt++) {
 		zkc_multi_results_t *res = NULL;
 		zkc_multi_t *m = NULL;
-		char *prefix;
 		int t;
 
 		pthread_mutex_lock(&q->mu);
@@ -651,16 +663,26 @@ int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *le
 				break;
 			continue;
 		}
-		prefix = entry_prefix_path(q, t, priority);
-		if (!prefix || zkc_multi_new(&m) != ZKC_OK) {
-			free(prefix);
+		if (zkc_multi_new(&m) != ZKC_OK) {
 			rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 			break;
 		}
 		zkc_multi_create(m, guard_path, NULL, 0, ZKC_PERSISTENT, q->acl);
-		for (i = 0; i < n; i++)
-			zkc_multi_create(m, prefix, data[i], len[i], ZKC_PERSISTENT_SEQUENTIAL, q->acl);
-		free(prefix);
+		for (i = 0; i < n; i++) {
+			/* one sequence per bucket: items of any priority keep their order */
+			char *prefix = entry_prefix_path(q, t, items[i].priority);
+
+			if (!prefix)
+				break;
+			zkc_multi_create(m, prefix, items[i].data, items[i].len,
+			                 ZKC_PERSISTENT_SEQUENTIAL, q->acl);
+			free(prefix);
+		}
+		if (i < n) {
+			zkc_multi_free(m);
+			rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
+			break;
+		}
 		rc = zkc_multi_commit(&res, q->zk, m);
 		zkc_multi_free(m);
 		if (rc == ZKC_EUNKNOWN) {

@@ -386,15 +386,43 @@ static void answered(brun_t *run)
 		zkc__post(run->zk, async_finish, run);
 }
 
+/* The code a batch op reports for libzookeeper's answer rc. The ways a
+ * sent request can end without its reply (the connection timed out, the
+ * session expired or moved while it was in flight, zkc replaced the handle
+ * it was sent on) are one outcome for the caller: ZKC_ECONNECTIONLOSS,
+ * "applied or not, nobody knows yet"; a request ended by zkc_close reports
+ * ZKC_ECLOSED, as a blocking call does. Passing ZOPERATIONTIMEOUT or
+ * ZCLOSING through made callers that test for ZKC_ECONNECTIONLOSS read a
+ * write that had been applied as one that failed (the counter lost such an
+ * add). Call without run->mu held (zkc_state takes the client's lock). */
+static int op_code(zkc_t *zk, int rc)
+{
+	switch (rc) {
+	case ZOK:
+		return ZKC_OK;
+	case ZCLOSING:
+		if (zkc_state(zk) == ZKC_STATE_CLOSED)
+			return ZKC_ECLOSED;
+		return ZKC_ECONNECTIONLOSS;
+	case ZOPERATIONTIMEOUT:
+	case ZSESSIONEXPIRED:
+	case ZSESSIONMOVED:
+		return ZKC_ECONNECTIONLOSS;
+	default:
+		return rc;
+	}
+}
+
 static void op_done(zkc__req_t *r)
 {
 	brun_t *run = r->on_done_ctx;
+	int code = op_code(run->zk, r->rc);
 
 	pthread_mutex_lock(&run->mu);
 	if (run->b) {
 		bop_t *op = &run->b->ops[r->on_done_index];
 
-		op->code = r->rc == ZOK ? ZKC_OK : r->rc;
+		op->code = code;
 		/* The batch keeps the answered request (results live in it). */
 		pthread_mutex_lock(&r->mu);
 		r->refs++;

@@ -1614,6 +1614,23 @@ int zkc_session(int64_t *out_id, char out_passwd[16], int *out_timeout_ms, zkc_t
 	return rc;
 }
 
+int zkc_session_info(zkc_session_info_t *out, zkc_t *zk)
+{
+	int rc;
+
+	if (!out || !zk)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_session_info: %s is NULL",
+		                  out ? "client" : "out");
+	memset(out, 0, sizeof(*out));
+	rc = zkc_session(&out->id, (char *)out->passwd, &out->timeout_ms, zk);
+	if (rc != ZKC_OK) {
+		memset(out, 0, sizeof(*out));
+		return rc;
+	}
+	out->passwd_len = sizeof(out->passwd);
+	return ZKC_OK;
+}
+
 int zkc_servers(char **out, zkc_t *zk)
 {
 	if (!out || !zk)

@@ -402,8 +402,8 @@ static void scale_queue(void)
 	zkc_queue_options_t o = ZKC_QUEUE_OPTIONS_INIT;
 	zkc_queue_t *q = NULL;
 	enum { BATCH = 1000, TAKES = 10000 };
-	const void *data[BATCH];
-	size_t len[BATCH], size = 0, taken = 0;
+	zkc_queue_put_item_t put[BATCH];
+	size_t size = 0, taken = 0;
 	char items[BATCH][16];
 	char path[64];
 	double t0, put_s, size_ms, take_s, size2_ms;
@@ -415,14 +415,15 @@ static void scale_queue(void)
 	CHECK("queue open", zkc_queue_open(&q, zk, path, &o));
 	for (i = 0; i < BATCH; i++) {
 		memset(items[i], 'q', sizeof(items[i]));
-		data[i] = items[i];
-		len[i] = sizeof(items[i]);
+		put[i].data = items[i];
+		put[i].len = sizeof(items[i]);
+		put[i].priority = ZKC_QUEUE_PRIORITY_DEFAULT;
 	}
 	t0 = now_s();
 	for (i = 0; i < n; i += BATCH) {
 		size_t m = (size_t)(n - i < BATCH ? n - i : BATCH);
 
-		CHECK("put many", zkc_queue_put_many(q, data, len, m, ZKC_QUEUE_PRIORITY_DEFAULT));
+		CHECK("put many", zkc_queue_put_many(q, put, m));
 	}
 	put_s = now_s() - t0;
 	fprintf(stderr, "queue %ld: put in %.1f s\n", n, put_s);

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -273,11 +274,37 @@ func (c *Client) State() State {
 
 // SessionID is the current session's id (0 when there is none).
 func (c *Client) SessionID() int64 {
-	if !c.g.enter() {
+	s, ok := c.Session()
+	if !ok {
 		return 0
 	}
+	return s.ID
+}
+
+// Session is a client's session as Client.Session gives it.
+type Session struct {
+	ID       int64
+	Timeout  time.Duration // negotiated with the server
+	Password []byte        // 16 bytes
+}
+
+// Session is the current session (local, no round trip); false when
+// there is none.
+func (c *Client) Session() (Session, bool) {
+	if !c.g.enter() {
+		return Session{}, false
+	}
 	defer c.g.mu.RUnlock()
-	return capi.Zkcgo_session_id(c.zk)
+	info := capi.NewZkc_session_info_t()
+	defer capi.DeleteZkc_session_info_t(info)
+	if capi.Zkc_session_info(info, c.zk) != 0 {
+		return Session{}, false
+	}
+	n := int(info.GetPasswd_len())
+	pw := make([]byte, n)
+	copy(pw, unsafe.Slice(info.GetPasswd(), n))
+	return Session{ID: info.GetId(), Timeout: time.Duration(info.GetTimeout_ms()) * time.Millisecond,
+		Password: pw}, true
 }
 
 // WaitConnected waits until the client is CONNECTED or RECONNECTED.

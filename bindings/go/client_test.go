@@ -135,8 +135,16 @@ func TestStateEventsAndSessionExpiry(t *testing.T) {
 		t.Fatalf("state after open: %v", c.State())
 	}
 	sid := c.SessionID()
-	if _, _, err := c.Create(ctx, p, nil, &zkc.CreateOptions{Mode: zkc.Ephemeral}); err != nil {
+	s0, ok := c.Session()
+	if !ok || s0.ID != sid || sid == 0 || len(s0.Password) != 16 || s0.Timeout <= 0 {
+		t.Fatalf("session %+v (ok %v) beside id %x", s0, ok, sid)
+	}
+	_, st, err := c.Create(ctx, p, nil, &zkc.CreateOptions{Mode: zkc.Ephemeral})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if st.EphemeralOwner != sid {
+		t.Fatalf("ephemeral owner %x, session %x", st.EphemeralOwner, sid)
 	}
 	if err := c.ExpireSession(ctx); err != nil {
 		t.Fatalf("expire: %v", err)
@@ -162,6 +170,9 @@ func TestStateEventsAndSessionExpiry(t *testing.T) {
 reconnected:
 	if c.SessionID() == sid || c.SessionID() == 0 {
 		t.Fatalf("session id %x after expiry of %x", c.SessionID(), sid)
+	}
+	if s1, ok := c.Session(); !ok || s1.ID != c.SessionID() || bytes.Equal(s1.Password, s0.Password) {
+		t.Fatalf("session after expiry %+v (ok %v), before %+v", s1, ok, s0)
 	}
 	// the ephemeral node went with the old session
 	waitUntil(t, 30*time.Second, "ephemeral node gone", func() bool {

@@ -325,16 +325,6 @@ int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 	return zkc_open(out, NULL, opts);
 }
 
-/* The current session id, 0 when there is none. */
-int64_t zkcgo_session_id(zkc_t *zk)
-{
-	int64_t id = 0;
-
-	if (zkc_session(&id, NULL, NULL, zk) != ZKC_OK)
-		return 0;
-	return id;
-}
-
 /* The last error on this thread, message copied (the Go side reads both on
  * the thread that made the call). */
 int zkcgo_error_code(void) { return zkc_error_last()->code; }

@@ -321,6 +321,17 @@ ZKC_PY_NUM_OUT(int, out_id, PyLong_FromLong)
 ZKC_PY_NUM_OUT(size_t, out, PyLong_FromSize_t)
 ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
 
+/* The session: (id, timeout_ms, password bytes). */
+%typemap(in, numinputs=0) zkc_session_info_t *out (zkc_session_info_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_session_info_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(Liy#)", (long long)$1->id, $1->timeout_ms,
+	                                               (const char *)$1->passwd,
+	                                               (Py_ssize_t)$1->passwd_len));
+}
+
 /* Events from the queue: (type, state, path, session_id, payload) or None. */
 %typemap(in, numinputs=0) zkc_event_t **out (zkc_event_t *tmp = NULL) "$1 = &tmp;"
 %typemap(argout) zkc_event_t **out {
@@ -552,6 +563,7 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
  * cost more than the call (cache reads take the cache's read lock, which
  * no C thread holds across anything that needs Python). */
 %nothread zkc_state;
+%nothread zkc_session_info;
 %nothread zkc_lock_valid;
 %nothread zkc_semaphore_lease_valid;
 %nothread zkc_election_is_leader;
@@ -801,7 +813,8 @@ PyObject *zkc_py_election_participants(zkc_t *zk, const char *path)
 	return list;
 }
 
-/* Puts several items in one transaction (all or none). */
+/* Puts several items in one transaction (all or none): each element is
+ * bytes-like (with the default priority) or a (bytes-like, priority) pair. */
 PyObject *zkc_py_queue_put_many(zkc_queue_t *q, PyObject *items, int priority)
 {
 	PyObject *fast = PySequence_Fast(items, "items must be a sequence of bytes-like objects");
@@ -809,23 +822,35 @@ PyObject *zkc_py_queue_put_many(zkc_queue_t *q, PyObject *items, int priority)
 		return NULL;
 	Py_ssize_t n = PySequence_Fast_GET_SIZE(fast);
 	Py_buffer *views = calloc(n ? (size_t)n : 1, sizeof *views);
-	const void **data = calloc(n ? (size_t)n : 1, sizeof *data);
-	size_t *lens = calloc(n ? (size_t)n : 1, sizeof *lens);
+	zkc_queue_put_item_t *put = calloc(n ? (size_t)n : 1, sizeof *put);
 	Py_ssize_t got = 0;
 	int rc = 0;
 	PyObject *ret = NULL;
-	if (!views || !data || !lens) {
+	if (!views || !put) {
 		PyErr_NoMemory();
 		goto out;
 	}
 	for (; got < n; got++) {
-		if (zkc_py_buffer(PySequence_Fast_GET_ITEM(fast, got), &views[got], "item") < 0)
+		PyObject *it = PySequence_Fast_GET_ITEM(fast, got);
+		int prio = priority;
+		if (PyTuple_Check(it)) {
+			if (PyTuple_GET_SIZE(it) != 2) {
+				PyErr_SetString(PyExc_TypeError, "an item pair must be (data, priority)");
+				goto out;
+			}
+			prio = (int)PyLong_AsLong(PyTuple_GET_ITEM(it, 1));
+			if (prio == -1 && PyErr_Occurred())
+				goto out;
+			it = PyTuple_GET_ITEM(it, 0);
+		}
+		if (zkc_py_buffer(it, &views[got], "item") < 0)
 			goto out;
-		data[got] = views[got].buf;
-		lens[got] = (size_t)views[got].len;
+		put[got].data = views[got].buf;
+		put[got].len = (size_t)views[got].len;
+		put[got].priority = prio;
 	}
 	Py_BEGIN_ALLOW_THREADS
-	rc = zkc_queue_put_many(q, data, lens, (size_t)n, priority);
+	rc = zkc_queue_put_many(q, put, (size_t)n);
 	Py_END_ALLOW_THREADS
 	if (rc < 0)
 		zkc_py_raise(rc);
@@ -835,8 +860,7 @@ out:
 	for (Py_ssize_t i = 0; i < got; i++)
 		PyBuffer_Release(&views[i]);
 	free(views);
-	free((void *)data);
-	free(lens);
+	free(put);
 	Py_DECREF(fast);
 	return ret;
 }

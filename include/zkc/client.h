@@ -177,8 +177,26 @@ ZKC_EXTERN int zkc_on_event_thread(zkc_t *zk);
 ZKC_EXTERN int zkc_wait_connected(zkc_t *zk, int timeout_ms);
 
 /* The current session: id, password (16 bytes, may be NULL) and negotiated
- * timeout in ms (may be NULL). ZKC_EINVALIDSTATE when there is no session. */
+ * timeout in ms (may be NULL): the short form for C, where most callers want
+ * only the id. ZKC_EINVALIDSTATE when there is no session. */
 ZKC_EXTERN int zkc_session(int64_t *out_id, char out_passwd[16], int *out_timeout_ms, zkc_t *zk);
+
+#define ZKC_SESSION_PASSWD_LEN 16
+
+/* A session as zkc_session_info gives it: plain fixed fields, so a binding
+ * can read it without array parameters. */
+typedef struct zkc_session_info {
+	int64_t id;
+	int timeout_ms;                                /* negotiated with the server */
+	size_t passwd_len;                             /* ZKC_SESSION_PASSWD_LEN */
+	unsigned char passwd[ZKC_SESSION_PASSWD_LEN];  /* binary, not NUL-terminated */
+} zkc_session_info_t;
+
+/* The current session copied into *out (zkc_session's form for bindings and
+ * for code that keeps the whole session). Any thread, no round trip.
+ * Expected: ZKC_EINVALIDSTATE (no session; *out zeroed), ZKC_EBADARGUMENTS
+ * (NULL). */
+ZKC_EXTERN int zkc_session_info(zkc_session_info_t *out, zkc_t *zk);
 
 /* The server list the host provider currently gives, comma-separated.
  * Caller frees with zkc_free. */

@@ -74,11 +74,20 @@ ZKC_EXTERN void zkc_queue_close(zkc_queue_t *q);
 ZKC_EXTERN int zkc_queue_put(char **out_name, zkc_queue_t *q, const void *data, size_t len,
                              int priority);
 
-/* Puts n items in one transaction: all or none, in the given order. The
- * whole request must stay under ZooKeeper's 1 MiB. Expected codes: as
- * zkc_queue_put; ZKC_ETOOLARGE for a batch over the limit. */
-ZKC_EXTERN int zkc_queue_put_many(zkc_queue_t *q, const void *const *data, const size_t *len,
-                                  size_t n, int priority);
+/* One item for zkc_queue_put_many: its data (borrowed for the call) and
+ * priority (0..999, as zkc_queue_put). */
+typedef struct zkc_queue_put_item {
+	const void *data;
+	size_t len;
+	int priority;
+} zkc_queue_put_item_t;
+
+/* Puts n items (an array of n structs) in one transaction: all or none, in
+ * the given order, each with its own priority. The whole request must stay
+ * under ZooKeeper's 1 MiB. n 0 is a no-op. Expected codes: as zkc_queue_put
+ * (ZKC_EBADARGUMENTS names the item); ZKC_ETOOLARGE for a batch over the
+ * limit. */
+ZKC_EXTERN int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t n);
 
 /* Take modes. */
 #define ZKC_QUEUE_TAKE_ACK 0     /* at-least-once: the item stays in the queue

@@ -584,6 +584,42 @@ static void test_malformed_urls_and_options_fail_fast(void **state)
 	assert_int_equal(zkc_open(NULL, h_url(), NULL), ZKC_EBADARGUMENTS);
 }
 
+/* ------------------------------------------------------------ session */
+
+static void test_session_info_is_the_session_zkc_session_gives(void **state)
+{
+	zkc_session_info_t info, after;
+	char passwd[16];
+	int64_t sid = 0;
+	int timeout = 0;
+	size_t i, zeros = 0;
+	zkc_t *c = h_open(NULL, NULL);
+	(void)state;
+
+	assert_int_equal(zkc_session_info(&info, c), ZKC_OK);
+	assert_int_equal(zkc_session(&sid, passwd, &timeout, c), ZKC_OK);
+	assert_true(info.id != 0 && info.id == sid);
+	assert_int_equal(info.timeout_ms, timeout);
+	assert_true(info.timeout_ms > 0);
+	assert_int_equal(info.passwd_len, ZKC_SESSION_PASSWD_LEN);
+	assert_memory_equal(info.passwd, passwd, sizeof(passwd));
+	for (i = 0; i < info.passwd_len; i++)
+		zeros += info.passwd[i] == 0;
+	assert_true(zeros < info.passwd_len);
+
+	/* a new session has a new id and password */
+	assert_int_equal(zkc_testing_expire_session(c, h_timeout(H_TIMEOUT_MS)), ZKC_OK);
+	H_WAIT_UNTIL(zkc_session_info(&after, c) == ZKC_OK && after.id != info.id, H_TIMEOUT_MS);
+	assert_int_equal(after.passwd_len, ZKC_SESSION_PASSWD_LEN);
+	assert_true(memcmp(after.passwd, info.passwd, sizeof(info.passwd)) != 0);
+
+	assert_int_equal(zkc_session_info(NULL, c), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_error_last()->code, ZKC_EBADARGUMENTS);
+	assert_non_null(strstr(zkc_error_last()->message, "out is NULL"));
+	assert_int_equal(zkc_session_info(&info, NULL), ZKC_EBADARGUMENTS);
+	zkc_close(c);
+}
+
 static void test_unreachable_and_unresolvable_servers_time_out(void **state)
 {
 	zkc_options_t o = ZKC_OPTIONS_INIT;
@@ -640,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_invalid_paths_are_refused_with_the_reason),
 		cmocka_unit_test(test_oversized_data_is_refused_before_sending),
 		cmocka_unit_test(test_malformed_urls_and_options_fail_fast),
+		cmocka_unit_test(test_session_info_is_the_session_zkc_session_gives),
 		cmocka_unit_test(test_unreachable_and_unresolvable_servers_time_out),
 		cmocka_unit_test(test_a_name_that_resolves_later_still_connects),
 	};

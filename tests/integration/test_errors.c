@@ -328,10 +328,13 @@ static void test_queue_and_counter_explain_their_failures(void **state)
 	EXPECT(ZKC_ETOOLARGE, qp, zkc_queue_put(&name, q, big, ZKC_MAX_DATA_LEN + 1, 0));
 	EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_put(&name, q, "a", 1, -1));
 	{
-		const void *d[2] = { big, big };
-		size_t l[2] = { ZKC_MAX_DATA_LEN / 2 + 1, ZKC_MAX_DATA_LEN / 2 + 1 };
+		zkc_queue_put_item_t two[2] = { { big, ZKC_MAX_DATA_LEN / 2 + 1, 0 },
+		                                { big, ZKC_MAX_DATA_LEN / 2 + 1, 0 } };
+		zkc_queue_put_item_t bad[2] = { { "a", 1, 0 }, { "b", 1, 1000 } };
 
-		EXPECT(ZKC_ETOOLARGE, qp, zkc_queue_put_many(q, d, l, 2, 0));
+		EXPECT(ZKC_ETOOLARGE, qp, zkc_queue_put_many(q, two, 2));
+		EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_put_many(q, bad, 2));
+		EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_put_many(q, NULL, 1));
 	}
 	EXPECT(ZKC_EBADARGUMENTS, qp, zkc_queue_take(&item, q, 7, 0));
 	assert_int_equal(zkc_queue_take(&item, q, ZKC_QUEUE_TAKE_DELETE, 0), ZKC_OK);

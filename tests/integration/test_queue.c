@@ -268,12 +268,14 @@ static void test_batch_put_is_one_transaction_in_order(void **state)
 {
 	char *p = h_path("many");
 	zkc_queue_t *q = open_q(zk, p, 10000);
-	const void *data[3] = { "x1", "x2", "x3" };
-	size_t len[3] = { 2, 2, 2 }, n = 0;
+	zkc_queue_put_item_t items[3] = { { "x1", 2, 100 }, { "x2", 2, 100 }, { "x3", 2, 100 } };
+	zkc_queue_put_item_t mixed[3] = { { "late", 4, 500 }, { "soon", 4, 5 }, { "", 0, 100 } };
+	size_t n = 0;
 	zkc_strings_t *kids = NULL;
 	(void)state;
 
-	assert_int_equal(zkc_queue_put_many(q, data, len, 3, 100), ZKC_OK);
+	assert_int_equal(zkc_queue_put_many(q, items, 3), ZKC_OK);
+	assert_int_equal(zkc_queue_put_many(q, items, 0), ZKC_OK);
 	assert_int_equal(zkc_queue_size(&n, NULL, q), ZKC_OK);
 	assert_int_equal(n, 3);
 	/* no guard node left behind */
@@ -283,6 +285,11 @@ static void test_batch_put_is_one_transaction_in_order(void **state)
 	take_expect(q, ZKC_QUEUE_TAKE_ACK, "x1");
 	take_expect(q, ZKC_QUEUE_TAKE_ACK, "x2");
 	take_expect(q, ZKC_QUEUE_TAKE_ACK, "x3");
+	/* each item keeps its own priority */
+	assert_int_equal(zkc_queue_put_many(q, mixed, 3), ZKC_OK);
+	take_expect(q, ZKC_QUEUE_TAKE_ACK, "soon");
+	take_expect(q, ZKC_QUEUE_TAKE_ACK, "");
+	take_expect(q, ZKC_QUEUE_TAKE_ACK, "late");
 	zkc_queue_close(q);
 	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
 	free(p);
@@ -348,10 +355,11 @@ static void test_bad_input_gets_clear_codes(void **state)
 	assert_int_equal(zkc_queue_put(NULL, q, "x", 1, 1000), ZKC_EBADARGUMENTS);
 	assert_int_equal(zkc_queue_put(NULL, q, "x", 1, -1), ZKC_EBADARGUMENTS);
 	{
-		const void *d[2] = { big, big };
-		size_t l[2] = { 600000, 600000 };
+		zkc_queue_put_item_t two[2] = { { big, 600000, 100 }, { big, 600000, 100 } };
+		zkc_queue_put_item_t nodata[1] = { { NULL, 3, 100 } };
 
-		assert_int_equal(zkc_queue_put_many(q, d, l, 2, 100), ZKC_ETOOLARGE);
+		assert_int_equal(zkc_queue_put_many(q, two, 2), ZKC_ETOOLARGE);
+		assert_int_equal(zkc_queue_put_many(q, nodata, 1), ZKC_EBADARGUMENTS);
 	}
 	free(big);
 	assert_int_equal(zkc_queue_take(&it, q, 9, 0), ZKC_EBADARGUMENTS);

@@ -233,11 +233,18 @@ def test_state_listener_and_expiry(ensemble_url: str, path: str) -> None:
         c.create(path, makepath=True)
         eph = c.create(path + "/eph", ephemeral=True)
         before = c.session_id
+        cid = c.client_id
+        assert cid is not None and cid[0] == before != 0
+        assert len(cid[1]) == 16 and cid[1] != bytes(16)
+        stat = c.exists(eph)
+        assert stat is not None and stat.ephemeral_owner == before
         c.expire_session(TIMEOUT)
         wait_until(lambda: zkc.State.LOST in states and states[-1] == zkc.State.CONNECTED,
                    what="LOST then CONNECTED")
         assert states.index(zkc.State.LOST) < len(states) - 1
         assert c.session_id != before
+        after = c.client_id
+        assert after is not None and after[0] == c.session_id and after[1] != cid[1]
         assert c.exists(eph) is None  # the old session's node is gone
     finally:
         c.close()

@@ -225,6 +225,12 @@ def test_queue(client: zkc.Client, path: str) -> None:
         q.put("text")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         q.put_many(b"abc")
+    # (data, priority) pairs: each item keeps its own priority
+    q.put_many([(b"low", 700), b"default", (b"high", 3)])
+    assert [i.data for i in q.iter(timeout=0.2, ack=False)] == [b"high", b"default", b"low"]
+    with pytest.raises(zkc.BadArgumentsError):
+        q.put_many([b"ok", (b"bad", 1000)])
+    assert len(q) == 0  # all or none
     q.close()
 
 

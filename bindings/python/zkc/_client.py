@@ -767,17 +767,27 @@ class Client:
 
     @property
     def session_id(self) -> int:
-        """The id of the session of the last event seen, 0 before any."""
+        """The current session's id, 0 when there is none (local, no
+        round trip)."""
         return self._session_id()
 
     def _session_id(self) -> int:
-        b = _c.zkc_batch_new()[0]
+        info = self._session_info()
+        return 0 if info is None else info[0]
+
+    def _session_info(self) -> Optional[Tuple[int, int, bytes]]:
         try:
-            _c.zkc_batch_exists(b, "/", 0, 0)
-            _c.zkc_batch_run(self._handle(), b)
-            return int(_c.zkc_batch_session(b))
-        finally:
-            _c.zkc_batch_free(b)
+            (info,) = _c.zkc_session_info(self._handle())
+        except E.InvalidStateError:
+            return None
+        return (int(info[0]), int(info[1]), bytes(info[2]))
+
+    @property
+    def client_id(self) -> Optional[Tuple[int, bytes]]:
+        """The current session as ``(session_id, password)``, None when
+        there is none."""
+        info = self._session_info()
+        return None if info is None else (info[0], info[2])
 
 
 def _result_of(kind: str, code: int, data: Optional[bytes], stat: Optional[ZnodeStat],

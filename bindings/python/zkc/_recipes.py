@@ -12,7 +12,8 @@ import enum
 import logging
 import queue as _queue
 import weakref
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 from . import _zkc_c as _c
 from . import _errors as E
@@ -481,8 +482,10 @@ class Queue(_Handle):
         (name,) = _c.zkc_queue_put(self._handle(), _check_data(data), int(priority))
         return str(name)
 
-    def put_many(self, items: Sequence[BytesLike], priority: int = 100) -> None:
-        """Puts the items in one transaction: all or none, in order."""
+    def put_many(self, items: Sequence[Union[BytesLike, Tuple[BytesLike, int]]],
+                 priority: int = 100) -> None:
+        """Puts the items in one transaction: all or none, in order. An item
+        is its data (put with ``priority``) or a ``(data, priority)`` pair."""
         if isinstance(items, (bytes, bytearray, str)):
             raise TypeError("items must be a sequence of bytes-like objects")
         _c.zkc_py_queue_put_many(self._handle(), list(items), int(priority))

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
-from typing import (Any, AsyncIterator, Callable, List, Optional, Sequence, Tuple, TypeVar)
+from typing import (Any, AsyncIterator, Callable, List, Optional, Sequence, Tuple, TypeVar,
+                    Union)
 
 from . import _zkc_c as _c
 from . import _client as _sync
@@ -403,7 +404,8 @@ class Queue:
     async def put(self, data: BytesLike, priority: int = 100) -> str:
         return await self._client._run(self.sync.put, data, priority)
 
-    async def put_many(self, items: Sequence[BytesLike], priority: int = 100) -> None:
+    async def put_many(self, items: Sequence[Union[BytesLike, Tuple[BytesLike, int]]],
+                       priority: int = 100) -> None:
         await self._client._run(self.sync.put_many, items, priority)
 
     async def take(self, timeout: Optional[float] = None, ack: bool = True) -> _r.QueueItem:

@@ -347,16 +347,6 @@ int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 	return zkc_open(out, NULL, opts);
 }
 
-/* The current session id, 0 when there is none. */
-int64_t zkcgo_session_id(zkc_t *zk)
-{
-	int64_t id = 0;
-
-	if (zkc_session(&id, NULL, NULL, zk) != ZKC_OK)
-		return 0;
-	return id;
-}
-
 /* The last error on this thread, message copied (the Go side reads both on
  * the thread that made the call). */
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
@@ -748,19 +738,6 @@ intgo _wrap_zkcgo_open_env_capi_zkcgo(zkc_t **_swig_go_0, struct zkc_options *_s
   result = (int)zkcgo_open_env(arg1,(struct zkc_options const *)arg2);
   _swig_go_result = result; 
   
-  return _swig_go_result;
-}
-
-
-long long _wrap_zkcgo_session_id_capi_zkcgo(struct zkc *_swig_go_0) {
-  zkc_t *arg1 = (zkc_t *) 0 ;
-  int64_t result;
-  long long _swig_go_result;
-  
-  arg1 = *(zkc_t **)&_swig_go_0; 
-  
-  result = (int64_t)zkcgo_session_id(arg1);
-  _swig_go_result = result; 
   return _swig_go_result;
 }
 
@@ -3352,6 +3329,146 @@ intgo _wrap_zkc_wait_connected_capi_zkcgo(struct zkc *_swig_go_0, intgo _swig_go
   arg2 = (int)_swig_go_1; 
   
   result = (int)zkc_wait_connected(arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_session_info_t_id_set_capi_zkcgo(struct zkc_session_info *_swig_go_0, long long _swig_go_1) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  int64_t arg2 ;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->id = arg2;
+  
+}
+
+
+long long _wrap_zkc_session_info_t_id_get_capi_zkcgo(struct zkc_session_info *_swig_go_0) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  
+  result = (int64_t) ((arg1)->id);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_session_info_t_timeout_ms_set_capi_zkcgo(struct zkc_session_info *_swig_go_0, intgo _swig_go_1) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->timeout_ms = arg2;
+  
+}
+
+
+intgo _wrap_zkc_session_info_t_timeout_ms_get_capi_zkcgo(struct zkc_session_info *_swig_go_0) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->timeout_ms);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_session_info_t_passwd_len_set_capi_zkcgo(struct zkc_session_info *_swig_go_0, long long _swig_go_1) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  size_t arg2 ;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->passwd_len = arg2;
+  
+}
+
+
+long long _wrap_zkc_session_info_t_passwd_len_get_capi_zkcgo(struct zkc_session_info *_swig_go_0) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  
+  result =  ((arg1)->passwd_len);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_session_info_t_passwd_set_capi_zkcgo(struct zkc_session_info *_swig_go_0, char *_swig_go_1) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  unsigned char *arg2 ;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  arg2 = *(unsigned char **)&_swig_go_1; 
+  
+  {
+    size_t ii;
+    unsigned char *b = (unsigned char *) arg1->passwd;
+    for (ii = 0; ii < (size_t)16; ii++) b[ii] = *((unsigned char *) arg2 + ii);
+  }
+  
+}
+
+
+char *_wrap_zkc_session_info_t_passwd_get_capi_zkcgo(struct zkc_session_info *_swig_go_0) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  unsigned char *result = 0 ;
+  char *_swig_go_result;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  
+  result = (unsigned char *)(unsigned char *) ((arg1)->passwd);
+  *(unsigned char **)&_swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_session_info *_wrap_new_zkc_session_info_t_capi_zkcgo() {
+  struct zkc_session_info *result = 0 ;
+  struct zkc_session_info *_swig_go_result;
+  
+  
+  result = (struct zkc_session_info *)calloc(1, sizeof(struct zkc_session_info));
+  *(struct zkc_session_info **)&_swig_go_result = (struct zkc_session_info *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_delete_zkc_session_info_t_capi_zkcgo(struct zkc_session_info *_swig_go_0) {
+  struct zkc_session_info *arg1 = (struct zkc_session_info *) 0 ;
+  
+  arg1 = *(struct zkc_session_info **)&_swig_go_0; 
+  
+  free((char *) arg1);
+  
+}
+
+
+intgo _wrap_zkc_session_info_capi_zkcgo(struct zkc_session_info *_swig_go_0, struct zkc *_swig_go_1) {
+  zkc_session_info_t *arg1 = (zkc_session_info_t *) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_session_info_t **)&_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  result = (int)zkc_session_info(arg1,arg2);
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -8336,22 +8453,114 @@ intgo _wrap_zkc_queue_put_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_queue *_
 }
 
 
-intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, void **_swig_go_1, long long *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+void _wrap_zkc_queue_put_item_t_data_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, void *_swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  void *arg2 = (void *) 0 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = *(void **)&_swig_go_1; 
+  
+  if (arg1) (arg1)->data = (void const *)arg2;
+  
+}
+
+
+void *_wrap_zkc_queue_put_item_t_data_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  void *result = 0 ;
+  void *_swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result = (void *) ((arg1)->data);
+  *(void **)&_swig_go_result = (void *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, long long _swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  size_t arg2 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  if (arg1) (arg1)->len = arg2;
+  
+}
+
+
+long long _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result =  ((arg1)->len);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkc_queue_put_item_t_priority_set_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0, intgo _swig_go_1) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  int arg2 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  if (arg1) (arg1)->priority = arg2;
+  
+}
+
+
+intgo _wrap_zkc_queue_put_item_t_priority_get_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  result = (int) ((arg1)->priority);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+struct zkc_queue_put_item *_wrap_new_zkc_queue_put_item_t_capi_zkcgo() {
+  struct zkc_queue_put_item *result = 0 ;
+  struct zkc_queue_put_item *_swig_go_result;
+  
+  
+  result = (struct zkc_queue_put_item *)calloc(1, sizeof(struct zkc_queue_put_item));
+  *(struct zkc_queue_put_item **)&_swig_go_result = (struct zkc_queue_put_item *)result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_delete_zkc_queue_put_item_t_capi_zkcgo(struct zkc_queue_put_item *_swig_go_0) {
+  struct zkc_queue_put_item *arg1 = (struct zkc_queue_put_item *) 0 ;
+  
+  arg1 = *(struct zkc_queue_put_item **)&_swig_go_0; 
+  
+  free((char *) arg1);
+  
+}
+
+
+intgo _wrap_zkc_queue_put_many_capi_zkcgo(struct zkc_queue *_swig_go_0, struct zkc_queue_put_item *_swig_go_1, long long _swig_go_2) {
   zkc_queue_t *arg1 = (zkc_queue_t *) 0 ;
-  void **arg2 = (void **) 0 ;
-  size_t *arg3 = (size_t *) 0 ;
-  size_t arg4 ;
-  int arg5 ;
+  zkc_queue_put_item_t *arg2 = (zkc_queue_put_item_t *) 0 ;
+  size_t arg3 ;
   int result;
   intgo _swig_go_result;
   
   arg1 = *(zkc_queue_t **)&_swig_go_0; 
-  arg2 = *(void ***)&_swig_go_1; 
-  arg3 = *(size_t **)&_swig_go_2; 
-  arg4 = (size_t)_swig_go_3; 
-  arg5 = (int)_swig_go_4; 
+  arg2 = *(zkc_queue_put_item_t **)&_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
   
-  result = (int)zkc_queue_put_many(arg1,(void const *const *)arg2,(size_t const *)arg3,arg4,arg5);
+  result = (int)zkc_queue_put_many(arg1,(struct zkc_queue_put_item const *)arg2,arg3);
   _swig_go_result = result; 
   return _swig_go_result;
 }
