@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "supervisor.h"
 
 enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL };
 
@@ -223,13 +224,50 @@ static void guid_prefix(char *out, size_t n)
 	         g[13], g[14], g[15]);
 }
 
+/* Gives the create op at idx its own copy of acl; on failure the op is
+ * taken out of the batch again. */
+static int op_set_acl(zkc_batch_t *b, int idx, const zkc_acl_list_t *acl)
+{
+	bop_t *op = &b->ops[idx];
+	int i, rc = ZKC_OK;
+
+	op->acl = calloc((size_t)acl->count, sizeof(*op->acl));
+	op->zacl = calloc((size_t)acl->count, sizeof(*op->zacl));
+	for (i = 0; op->acl && op->zacl && i < acl->count; i++) {
+		const zkc_acl_t *a = &acl->acls[i];
+
+		if (!a->scheme || !a->id || a->perms == 0 || (a->perms & ~ZKC_PERM_ALL)) {
+			rc = zkc__error(ZKC_EBADARGUMENTS, "batch create: ACL entry %d is invalid", i);
+			break;
+		}
+		op->acl[i].perms = a->perms;
+		op->acl[i].scheme = strdup(a->scheme);
+		op->acl[i].id = strdup(a->id);
+		op->nacl = i + 1;
+		if (!op->acl[i].scheme || !op->acl[i].id) {
+			rc = zkc__error(ZKC_ENOMEM, "out of memory");
+			break;
+		}
+		op->zacl[i].perms = a->perms;
+		op->zacl[i].id.scheme = (char *)op->acl[i].scheme;
+		op->zacl[i].id.id = (char *)op->acl[i].id;
+	}
+	if (!op->acl || !op->zacl)
+		rc = zkc__error(ZKC_ENOMEM, "out of memory");
+	if (rc != ZKC_OK) {
+		bop_clear(op);
+		b->count--;
+	}
+	return rc;
+}
+
 int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t len,
                      const zkc_create_options_t *opts)
 {
 	zkc_create_options_t def = ZKC_CREATE_OPTIONS_INIT;
 	char *named = NULL;
 	bop_t proto;
-	int rc, i, idx;
+	int rc, idx;
 
 	if (!opts)
 		opts = &def;
@@ -276,40 +314,8 @@ int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t 
 	free(named);
 	if (idx < 0 || !opts->acl)
 		return idx;
-	{
-		bop_t *op = &b->ops[idx];
-		const zkc_acl_list_t *acl = opts->acl;
-
-		op->acl = calloc((size_t)acl->count, sizeof(*op->acl));
-		op->zacl = calloc((size_t)acl->count, sizeof(*op->zacl));
-		for (i = 0; op->acl && op->zacl && i < acl->count; i++) {
-			const zkc_acl_t *a = &acl->acls[i];
-
-			if (!a->scheme || !a->id || a->perms == 0 || (a->perms & ~ZKC_PERM_ALL)) {
-				rc = zkc__error(ZKC_EBADARGUMENTS, "batch create: ACL entry %d is invalid", i);
-				break;
-			}
-			op->acl[i].perms = a->perms;
-			op->acl[i].scheme = strdup(a->scheme);
-			op->acl[i].id = strdup(a->id);
-			op->nacl = i + 1;
-			if (!op->acl[i].scheme || !op->acl[i].id) {
-				rc = zkc__error(ZKC_ENOMEM, "out of memory");
-				break;
-			}
-			op->zacl[i].perms = a->perms;
-			op->zacl[i].id.scheme = (char *)op->acl[i].scheme;
-			op->zacl[i].id.id = (char *)op->acl[i].id;
-		}
-		if (!op->acl || !op->zacl)
-			rc = zkc__error(ZKC_ENOMEM, "out of memory");
-		if (rc != ZKC_OK) {
-			bop_clear(op);
-			b->count--;
-			return rc;
-		}
-	}
-	return idx;
+	rc = op_set_acl(b, idx, opts->acl);
+	return rc != ZKC_OK ? rc : idx;
 }
 
 int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data, size_t len,

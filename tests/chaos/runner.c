@@ -189,9 +189,9 @@ static void spawn_all(void)
 		}
 }
 
-/* Waits for the workers of `role` (NULL: all but cache) to exit, up to
- * ms. Returns how many are left running. */
-static int reap(const char *role, int cache_only, int64_t ms)
+/* Waits up to ms for the cache workers (cache_only) or all others to
+ * exit. Returns how many are left running. */
+static int reap(int cache_only, int64_t ms)
 {
 	int64_t deadline = now_ms() + ms;
 	int left;
@@ -206,7 +206,6 @@ static int reap(const char *role, int cache_only, int64_t ms)
 
 			if (w->reaped || (cache_only ? !is_cache : is_cache))
 				continue;
-			(void)role;
 			if (waitpid(w->pid, &w->status, WNOHANG) == w->pid)
 				w->reaped = 1;
 			else
@@ -777,19 +776,10 @@ static void parse_args(int argc, char **argv)
 		usage();
 }
 
-int main(int argc, char **argv)
+static void open_histories(void)
 {
-	zkc_ens_options_t eo = ZKC_ENS_OPTIONS_INIT;
-	char path[1024], ensdir[1024];
-	int64_t end;
-	int i, left, rc;
+	char path[1024];
 
-	R.seconds = 120;
-	R.seed = 1;
-	R.session_timeout_ms = 4000;
-	parse_args(argc, argv);
-	R.rs = R.seed;
-	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/hist", R.dir);
 	mkdir(R.dir, 0755);
 	mkdir(path, 0755);
@@ -801,14 +791,21 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/hist/final.jsonl", R.dir);
 	if (chaos_hist_open(&R.fin, path, "final") != 0)
 		die(path, strerror(errno));
+}
+
+/* The ensemble, its proxies and the workers' URL through them. */
+static void start_ensemble(void)
+{
+	zkc_ens_options_t eo = ZKC_ENS_OPTIONS_INIT;
+	char ensdir[1024];
+	int i;
 
 	snprintf(ensdir, sizeof(ensdir), "%s/ensemble", R.dir);
 	eo.nodes = NODES;
 	eo.dir = ensdir;
 	eo.die_with_parent = 1;
 	eo.start_timeout_ms = 120000;
-	rc = zkc_ens_up(&R.ens, &eo);
-	if (rc != ZKC_OK)
+	if (zkc_ens_up(&R.ens, &eo) != ZKC_OK)
 		die("ensemble up", zkc_ens_error());
 	if (fault_enabled("partition-server") || fault_enabled("partition-server-silent"))
 		route_peers();
@@ -821,12 +818,12 @@ int main(int argc, char **argv)
 		snprintf(R.url + l, sizeof(R.url) - l, "%s127.0.0.1:%d", i ? "," : "",
 		         h_proxy_port(R.proxy[i]));
 	}
-	make_base();
-	spawn_all();
-	fprintf(stderr, "chaos_runner: %d workers on %s, %d s, seed %u\n", R.nw, R.url, R.seconds,
-	        R.seed);
+}
 
-	end = now_ms() + (int64_t)R.seconds * 1000;
+static void run_nemesis(void)
+{
+	int64_t end = now_ms() + (int64_t)R.seconds * 1000;
+
 	sleep_ms(2000 + rnd(2000));   /* let the workers get going */
 	while (now_ms() < end) {
 		const char *kind = pick_fault();
@@ -838,32 +835,51 @@ int main(int argc, char **argv)
 		if (now_ms() < end)
 			sleep_ms(1000 + rnd(3000));
 	}
+}
 
-	/* the end: heal, stop the writers, then let the caches converge */
-	{
-		long op = chaos_hist_invoke(&R.nem, "heal", NULL);
+/* The end: heal, stop the writers, then let the caches converge. */
+static void stop_workers(void)
+{
+	long op = chaos_hist_invoke(&R.nem, "heal", NULL);
+	int i, left, rc = heal();
 
-		rc = heal();
-		fault_end(op, "heal", rc);
-		if (rc != ZKC_OK)
-			die("heal", zkc_ens_error());
-	}
+	fault_end(op, "heal", rc);
+	if (rc != ZKC_OK)
+		die("heal", zkc_ens_error());
 	for (i = 0; i < R.nw; i++)
 		if (strcmp(R.w[i].role, "cache"))
 			kill(R.w[i].pid, SIGTERM);
-	left = reap(NULL, 0, 120000);
+	left = reap(0, 120000);
 	for (i = 0; i < R.nw; i++)
 		if (!strcmp(R.w[i].role, "cache"))
 			kill(R.w[i].pid, SIGUSR1);
-	left += reap(NULL, 1, 120000);
-	if (left > 0) {
-		for (i = 0; i < R.nw; i++)
-			if (!R.w[i].reaped) {
-				fprintf(stderr, "chaos_runner: %s did not stop: killed\n", R.w[i].name);
-				kill(R.w[i].pid, SIGKILL);
-				waitpid(R.w[i].pid, NULL, 0);
-			}
-	}
+	left += reap(1, 120000);
+	for (i = 0; left > 0 && i < R.nw; i++)
+		if (!R.w[i].reaped) {
+			fprintf(stderr, "chaos_runner: %s did not stop: killed\n", R.w[i].name);
+			kill(R.w[i].pid, SIGKILL);
+			waitpid(R.w[i].pid, NULL, 0);
+		}
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	R.seconds = 120;
+	R.seed = 1;
+	R.session_timeout_ms = 4000;
+	parse_args(argc, argv);
+	R.rs = R.seed;
+	signal(SIGPIPE, SIG_IGN);
+	open_histories();
+	start_ensemble();
+	make_base();
+	spawn_all();
+	fprintf(stderr, "chaos_runner: %d workers on %s, %d s, seed %u\n", R.nw, R.url, R.seconds,
+	        R.seed);
+	run_nemesis();
+	stop_workers();
 	final_state();
 	chaos_hist_close(&R.nem);
 	chaos_hist_close(&R.fin);
