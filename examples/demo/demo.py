@@ -468,7 +468,8 @@ def run(a: argparse.Namespace, disp: Display, ens: Optional[Ensemble], workers: 
             restarting = threading.Thread(target=restart, args=(killed_leader,), daemon=True)
             restarting.start()
         if "worker" not in faults and done >= a.jobs * 55 // 100:
-            live = [w for w in workers if w.proc.poll() is None]
+            # not the worker that is to crash by itself (--crash-mid-step)
+            live = [w for w in workers if w.proc.poll() is None and not w.expect_crash]
             victim = next((w for w in live if w.name == obs.leader), live[0] if live else None)
             if victim is not None and len(live) > 1:
                 role = " (the coordinator)" if victim.name == obs.leader else ""
