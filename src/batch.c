@@ -619,12 +619,15 @@ static void pending_send(zkc__pending_t *p, zhandle_t *zh, int64_t sid)
 static void pending_expire(zkc__pending_t *p, int code)
 {
 	brun_t *run = (brun_t *)p;
-	size_t i;
+	size_t i, n = run->b->count;
 
-	for (i = 0; i < run->b->count; i++) {
+	/* Every code first: the last answer hands the batch and the run to
+	 * the event thread, which may free both before a loop that read
+	 * run->b->count again would look. */
+	for (i = 0; i < n; i++)
 		run->b->ops[i].code = code;
+	for (i = 0; i < n; i++)
 		answered(run);
-	}
 }
 
 int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payload)
