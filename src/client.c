@@ -1214,6 +1214,7 @@ static void client_free(zkc_t *zk)
 	}
 	if (zk->evfd >= 0)
 		close(zk->evfd);
+	zkc__completions_free(zk->cq);
 	zkc__tls_free(zk->tls);
 	zkc__url_free(zk->url);
 	free(zk->chroot);

@@ -133,6 +133,9 @@ struct zkc {
 	zkc__uev_t *uq_head, *uq_tail;
 	int evfd;
 
+	/* queued batch completions (batch.c), made on first use under mu */
+	struct zkc__completions *cq;
+
 	zkc__listener_t *listeners;
 	int nlisteners, listeners_cap, next_listener_id;
 
@@ -199,6 +202,15 @@ void zkc__watch_drop(zkc__watch_t *w);
 void zkc__watch_trampoline(zhandle_t *zh, int type, int state, const char *path, void *ctx);
 
 void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st);
+
+/* The client's queue of finished batches (completions.c): ready makes it
+ * (ZKC_OK, or ZKC_EOS recorded) before a run is accepted, so push, called
+ * from any thread once a queued batch has every answer, cannot fail
+ * later; free is the client's last step and frees the batches still in
+ * it (NULL is a no-op). */
+int zkc__completions_ready(zkc_t *zk);
+void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag);
+void zkc__completions_free(struct zkc__completions *cq);
 
 /* Hands an event made by a module (the cache) to the client's event
  * callback, or its queue when there is none. Call on the event thread. */

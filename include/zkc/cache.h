@@ -79,12 +79,14 @@ typedef struct zkc_cache_options {
 	size_t max_nodes;           /* 0: no limit */
 	size_t max_bytes;           /* limit on cached data bytes; 0: none */
 	zkc_cache_filter_fn filter; /* NULL: every node */
-	void *filter_payload;
+	void *filter_payload;       /* borrowed (never freed by zkc), as
+	                             * event_payload: until the cache's close */
 	zkc_cache_fn event_fn;      /* NULL: events go to the client's event
 	                             * callback or queue as ZKC_EVENT_CACHE_*
 	                             * with event.path set and event.payload =
 	                             * event_payload */
-	void *event_payload;
+	void *event_payload;        /* borrowed: valid until zkc_cache_close
+	                             * returns */
 	int events;                 /* 1 (default); 0: emit no events at all */
 } zkc_cache_options_t;
 
@@ -164,7 +166,8 @@ typedef int (*zkc_cache_visit_fn)(const char *path, const char *data, size_t len
 /* Walks the cached subtree at `path` (NULL: the root), parents before
  * children; updates wait until it returns (as for a pin), and
  * fn must not call other zkc_cache_* functions of this cache nor block.
- * Expected: ZKC_ENONODE, or fn's non-zero value. */
+ * fn runs on the calling thread, before foreach returns; payload is only
+ * used until then. Expected: ZKC_ENONODE, or fn's non-zero value. */
 ZKC_EXTERN int zkc_cache_foreach(zkc_cache_t *cache, const char *path, zkc_cache_visit_fn fn,
                                  void *payload);
 

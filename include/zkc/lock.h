@@ -46,7 +46,8 @@ typedef struct zkc_lock_options {
 	                             * puts the host address there */
 	size_t data_len;
 	zkc_lock_event_fn event_fn; /* NULL: events go to the lock's queue */
-	void *event_payload;
+	void *event_payload;        /* borrowed (never freed by zkc): valid
+	                             * until zkc_lock_close returns */
 } zkc_lock_options_t;
 #define ZKC_LOCK_OPTIONS_INIT { ZKC_LOCK_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL }
 
