@@ -102,14 +102,18 @@ ZKC_EXTERN int zkc_completions_next(zkc_batch_t **out, uint64_t *out_tag, zkc_t 
 /* Results of op i after a run; pointers are owned by the batch and valid
  * until it is cleared, run again or freed. */
 ZKC_EXTERN int zkc_batch_code(const zkc_batch_t *b, size_t i);
-/* get: data (NUL-terminated) and length; others: NULL and 0. */
+/* get: data (NUL-terminated) and length; others: NULL and 0.
+ * Borrowed: owned by the batch, valid until it is cleared, run again or
+ * freed. */
 ZKC_EXTERN const char *zkc_batch_data(const zkc_batch_t *b, size_t i, size_t *out_len);
 /* get, exists, set, create, children, get acl: the node's stat. ZKC_OK or the op's
  * code (ZKC_EBADARGUMENTS for an op kind without a stat). */
 ZKC_EXTERN int zkc_batch_stat(zkc_stat_t *out, const zkc_batch_t *b, size_t i);
-/* create: the created path (without chroot); others NULL. */
+/* create: the created path (without chroot); others NULL.
+ * Borrowed: owned by the batch, as zkc_batch_data. */
 ZKC_EXTERN const char *zkc_batch_path(const zkc_batch_t *b, size_t i);
-/* children: the names; others NULL. */
+/* children: the names; others NULL.
+ * Borrowed: owned by the batch, as zkc_batch_data. */
 ZKC_EXTERN const zkc_strings_t *zkc_batch_children_of(const zkc_batch_t *b, size_t i);
 /* get acl: the ACL. Borrowed: owned by the batch, valid until it is
  * cleared, run again or freed. Others NULL. */

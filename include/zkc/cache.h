@@ -182,14 +182,17 @@ ZKC_EXTERN void zkc_cache_pin(zkc_cache_t *cache);
 ZKC_EXTERN void zkc_cache_unpin(zkc_cache_t *cache);
 /* Under a pin: *out_data (may be NULL) borrows the node's data
  * (NUL-terminated; "" with data off), *out_stat (may be NULL) gets a copy.
- * Expected: ZKC_ENONODE. */
+ * Borrowed: *out_data is the cache's, valid until zkc_cache_unpin; copy
+ * it to keep it. Expected: ZKC_ENONODE. */
 ZKC_EXTERN int zkc_cache_peek(const char **out_data, size_t *out_len, zkc_stat_t *out_stat,
                               zkc_cache_t *cache, const char *path);
 
-/* The cache's root path (owned by the cache). */
+/* The cache's root path. Borrowed: owned by the cache, valid until its
+ * close. */
 ZKC_EXTERN const char *zkc_cache_path(const zkc_cache_t *cache);
 
-/* The name of an event type ("ADDED"). Never NULL. */
+/* The name of an event type ("ADDED"). Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_cache_event_name(int type);
 
 #ifdef __cplusplus

@@ -33,6 +33,8 @@ typedef enum zkc_state {
 	ZKC_STATE_CLOSED = 5
 } zkc_state_t;
 
+/* The name of a state ("CONNECTED"). Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_state_name(int state);
 
 /* Event types delivered to callbacks or the event queue. */

@@ -154,7 +154,8 @@ ZKC_EXTERN int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_events_fd(zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_events_next(int *out_event, zkc_lock_t *lock, int timeout_ms);
 
-/* The lock directory this handle contends in (owned by the lock). */
+/* The lock directory this handle contends in. Borrowed: owned by the
+ * lock, valid until its close. */
 ZKC_EXTERN const char *zkc_lock_path(const zkc_lock_t *lock);
 
 #ifdef __cplusplus
