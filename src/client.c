@@ -18,6 +18,8 @@
 #define DEFAULT_SESSION_TIMEOUT_MS 10000
 #define DEFAULT_CONNECT_TIMEOUT_MS 15000
 #define DEFAULT_RESOLUTION_DELAY_MS 5000
+/* how long a closing client waits for the replies still owed (inflight_drain) */
+#define CLOSE_DRAIN_MS 2000
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -740,6 +742,29 @@ static zhandle_t *handle_new(zkc_t *zk, zkc__zhctx_t **out_ctx)
 	return zh;
 }
 
+/* Waits (caller holds mu, up to max_ms) until no request sent on handle
+ * generation gen awaits its reply. zookeeper_close of libzookeeper 3.8
+ * turns the requests still unanswered into ZCLOSING completions for its
+ * completion thread, which is already stopping, and never frees them:
+ * each one's record and reply buffer leak. On a connected handle the
+ * replies come in a round trip, so a closing client waits for them. */
+static void inflight_drain(zkc_t *zk, uint64_t gen, int64_t max_ms)
+{
+	int64_t deadline = zkc__now_ms() + max_ms;
+
+	for (;;) {
+		struct timespec ts;
+		zkc__req_t *r;
+
+		for (r = zk->inflight; r && r->gen != gen; r = r->inext)
+			;
+		if (!r || zkc__now_ms() >= deadline)
+			return;
+		zkc__deadline_ts(&ts, 10);
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
+}
+
 /* Takes the current handle out of use and closes it (without mu, as
  * zookeeper_close runs pending completions on this thread and joins
  * libzookeeper's threads). Its unfired watches are then cancelled. */
@@ -748,9 +773,11 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zhandle_t *zh;
 	uint64_t gen;
 	int64_t sid;
+	int drain;
 
 	pthread_mutex_lock(&zk->mu);
 	zh = zk->zh;
+	drain = zk->closing && zk->raw_connected && !zk->raw_expired;
 	gen = zk->gen++;  /* callbacks of the old handle are ignored from now */
 	sid = zk->session_id;
 	zk->zh = NULL;
@@ -770,6 +797,8 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zk->session_id = 0;
 	while (zk->zh_users > 0)
 		pthread_cond_wait(&zk->cv, &zk->mu);
+	if (zh && drain)
+		inflight_drain(zk, gen, CLOSE_DRAIN_MS);
 	zk->have_completion_tid = 0;
 	pthread_mutex_unlock(&zk->mu);
 	if (zh)
