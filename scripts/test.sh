@@ -4,7 +4,7 @@
 # fuzzing, the chaos suite, and the Python and Go bindings.
 #
 # Environment:
-#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz chaos python go")
+#   ZKC_TEST_PHASES   phases to run, in order (default "plain asan valgrind fuzz chaos python go demo")
 #   ZKC_FUZZ_SECONDS  how long each fuzz target runs (default 30)
 #   ZKC_CHAOS_SECONDS / ZKC_CHAOS_SEED  the chaos phase's clean run (100 s, seed 1)
 #   ZKC_VALGRIND_TESTS  test programs for the valgrind phase (paths relative
@@ -31,7 +31,7 @@ LSAN_SUPP="scripts/lsan.supp"
 
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$(pwd)
-PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz chaos python go}
+PHASES=${ZKC_TEST_PHASES:-plain asan valgrind fuzz chaos python go demo}
 JOBS=-j2
 
 passed=0
@@ -200,13 +200,19 @@ phase_fuzz() {
 	done < <(ZKC_FUZZ_SECONDS=${ZKC_FUZZ_SECONDS:-30} scripts/fuzz.sh 2>&1 | grep -E '^fuzz: |ERROR|SUMMARY')
 }
 
-# The chaos suite (tests/chaos/run, docs/chaos.md), two results: a short
-# seeded run under every kind of fault that must end with "0 violations",
-# and a run of the workers built with the deliberate lock and counter
-# defects, which passes only if the checkers catch both.
+# The chaos suite (tests/chaos/run, docs/chaos.md), three results: the
+# checker's own tests (small histories with known answers), a short seeded
+# run under the default fault kinds that must end with "0 violations", and
+# a run of the workers built with the deliberate lock and counter defects,
+# which passes only if the checkers catch both.
 phase_chaos() {
 	local t0 out
 	build_in build "" || { step_failed "chaos: build failed"; return; }
+	if (cd tests/chaos/checker && GOFLAGS="-mod=mod -buildvcs=false" go test -count=1 .); then
+		passed=$((passed + 1))
+	else
+		step_failed "chaos: the checker's tests failed"
+	fi
 	t0=$SECONDS
 	out=$(tests/chaos/run --seconds "${ZKC_CHAOS_SECONDS:-100}" --seed "${ZKC_CHAOS_SEED:-1}" 2>&1)
 	if [ $? -eq 0 ]; then
@@ -260,7 +266,7 @@ phase_python() {
 	(cd "$dir" && "$venv/bin/python" -c 'import zkc; print("python: zkc", zkc.__version__, "on libzkc", zkc.core_version)') ||
 		{ step_failed "python: import zkc failed"; return; }
 	if (cd "$clone/bindings/python" &&
-		"$venv/bin/mypy" --strict zkc ../../examples/python); then
+		"$venv/bin/mypy" --strict zkc ../../examples/python ../../examples/demo); then
 		passed=$((passed + 1))
 	else
 		step_failed "python: mypy found type errors"
@@ -321,6 +327,34 @@ phase_go() {
 	[ $((p + f)) -gt 0 ] || step_failed "go: no result"
 }
 
+# The README's demo (scripts/demo.sh) in its short version, on this tree's
+# build: a run whose summary must show nothing lost (exit 0), and a run in
+# which a worker drops a job (--break), whose summary must fail (exit 1,
+# the lost job named). Each counts as one result.
+phase_demo() {
+	local log="$ROOT/build/demo-phase.log" rc
+	build_in build "" || { step_failed "demo: build failed"; return; }
+	ZKC_SKIP_DEPS=1 timeout 600 scripts/demo.sh --short --plain >"$log" 2>&1
+	rc=$?
+	sed -n '/^summary$/,$p' "$log"
+	if [ "$rc" -eq 0 ] && grep -q '^nothing was lost$' "$log"; then
+		say "demo: ok (short run, nothing lost)"
+		passed=$((passed + 1))
+	else
+		tail -n 40 "$log"
+		step_failed "demo: the short run FAILED (exit $rc; log: $log)"
+	fi
+	ZKC_SKIP_DEPS=1 timeout 600 scripts/demo.sh --short --plain --break >"$log.break" 2>&1
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q 'FAIL  jobs done = jobs queued.*missing job-' "$log.break"; then
+		say "demo: ok (--break: a dropped job fails the summary)"
+		passed=$((passed + 1))
+	else
+		tail -n 40 "$log.break"
+		step_failed "demo: --break did not fail the summary as it must (exit $rc; log: $log.break)"
+	fi
+}
+
 if [ "${ZKC_SKIP_DEPS:-0}" != 1 ]; then
 	scripts/setup-deps.sh || step_failed "setup-deps.sh failed"
 fi
@@ -337,13 +371,13 @@ esac
 
 for phase in $PHASES; do
 	case "$phase" in
-	plain|asan|valgrind|fuzz|chaos|python|go)
+	plain|asan|valgrind|fuzz|chaos|python|go|demo)
 		phase_header "$phase"
 		"phase_$phase"
 		ran_phase=1
 		;;
 	*)
-		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz chaos python go)"
+		step_failed "unknown phase '$phase' (use: plain asan valgrind fuzz chaos python go demo)"
 		;;
 	esac
 done

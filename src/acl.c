@@ -73,3 +73,8 @@ int zkc_acl_list_copy(zkc_acl_list_t **out, const zkc_acl_list_t *in)
 	*out = list;
 	return ZKC_OK;
 }
+
+void zkc_acl_list_free(zkc_acl_list_t *list)
+{
+	free(list);   /* one allocation: the list, its entries and strings */
+}

@@ -6,57 +6,6 @@
 
 #include "call.h"
 
-void zkc_acl_list_free(zkc_acl_list_t *list)
-{
-	free(list);   /* one allocation: the list, its entries and strings */
-}
-
-/* One allocation holding the list, its entries and their strings, so the
- * caller frees it with a single call. */
-static zkc_acl_list_t *acl_copy(const struct ACL_vector *v)
-{
-	size_t size = sizeof(zkc_acl_list_t), off;
-	zkc_acl_list_t *list;
-	zkc_acl_t *acls;
-	char *strings;
-	int i;
-
-	for (i = 0; i < v->count; i++)
-		size += sizeof(zkc_acl_t) + strlen(v->data[i].id.scheme) + 1 +
-		        strlen(v->data[i].id.id) + 1;
-	list = malloc(size);
-	if (!list)
-		return NULL;
-	acls = (zkc_acl_t *)(list + 1);
-	strings = (char *)(acls + v->count);
-	off = 0;
-	for (i = 0; i < v->count; i++) {
-		size_t sl = strlen(v->data[i].id.scheme) + 1, il = strlen(v->data[i].id.id) + 1;
-
-		acls[i].perms = v->data[i].perms;
-		acls[i].scheme = memcpy(strings + off, v->data[i].id.scheme, sl);
-		off += sl;
-		acls[i].id = memcpy(strings + off, v->data[i].id.id, il);
-		off += il;
-	}
-	list->count = v->count;
-	list->acls = acls;
-	return list;
-}
-
-void zkc__complete_acl(int rc, struct ACL_vector *acl, struct Stat *stat, const void *data)
-{
-	zkc__req_t *r = (zkc__req_t *)data;
-
-	if (rc == ZOK && acl && !(r->acl = acl_copy(acl)))
-		rc = ZSYSTEMERROR;
-	if (rc == ZOK && stat) {
-		r->stat = *stat;
-		r->have_stat = 1;
-	}
-	zkc__complete_void(rc, data);
-}
-
 static int submit_get_acl(zhandle_t *zh, zkc__req_t *r, zkc__call_t *c)
 {
 	return zoo_aget_acl(zh, c->path, zkc__complete_acl, r);

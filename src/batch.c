@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "call.h"
+#include "supervisor.h"
 
 enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL };
 
@@ -224,13 +225,50 @@ static void guid_prefix(char *out, size_t n)
 	         g[13], g[14], g[15]);
 }
 
+/* Gives the create op at idx its own copy of acl; on failure the op is
+ * taken out of the batch again. */
+static int op_set_acl(zkc_batch_t *b, int idx, const zkc_acl_list_t *acl)
+{
+	bop_t *op = &b->ops[idx];
+	int i, rc = ZKC_OK;
+
+	op->acl = calloc((size_t)acl->count, sizeof(*op->acl));
+	op->zacl = calloc((size_t)acl->count, sizeof(*op->zacl));
+	for (i = 0; op->acl && op->zacl && i < acl->count; i++) {
+		const zkc_acl_t *a = &acl->acls[i];
+
+		if (!a->scheme || !a->id || a->perms == 0 || (a->perms & ~ZKC_PERM_ALL)) {
+			rc = zkc__error(ZKC_EBADARGUMENTS, "batch create: ACL entry %d is invalid", i);
+			break;
+		}
+		op->acl[i].perms = a->perms;
+		op->acl[i].scheme = strdup(a->scheme);
+		op->acl[i].id = strdup(a->id);
+		op->nacl = i + 1;
+		if (!op->acl[i].scheme || !op->acl[i].id) {
+			rc = zkc__error(ZKC_ENOMEM, "out of memory");
+			break;
+		}
+		op->zacl[i].perms = a->perms;
+		op->zacl[i].id.scheme = (char *)op->acl[i].scheme;
+		op->zacl[i].id.id = (char *)op->acl[i].id;
+	}
+	if (!op->acl || !op->zacl)
+		rc = zkc__error(ZKC_ENOMEM, "out of memory");
+	if (rc != ZKC_OK) {
+		bop_clear(op);
+		b->count--;
+	}
+	return rc;
+}
+
 int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t len,
                      const zkc_create_options_t *opts)
 {
 	zkc_create_options_t def = ZKC_CREATE_OPTIONS_INIT;
 	char *named = NULL;
 	bop_t proto;
-	int rc, i, idx;
+	int rc, idx;
 
 	if (!opts)
 		opts = &def;
@@ -277,40 +315,8 @@ int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t 
 	free(named);
 	if (idx < 0 || !opts->acl)
 		return idx;
-	{
-		bop_t *op = &b->ops[idx];
-		const zkc_acl_list_t *acl = opts->acl;
-
-		op->acl = calloc((size_t)acl->count, sizeof(*op->acl));
-		op->zacl = calloc((size_t)acl->count, sizeof(*op->zacl));
-		for (i = 0; op->acl && op->zacl && i < acl->count; i++) {
-			const zkc_acl_t *a = &acl->acls[i];
-
-			if (!a->scheme || !a->id || a->perms == 0 || (a->perms & ~ZKC_PERM_ALL)) {
-				rc = zkc__error(ZKC_EBADARGUMENTS, "batch create: ACL entry %d is invalid", i);
-				break;
-			}
-			op->acl[i].perms = a->perms;
-			op->acl[i].scheme = strdup(a->scheme);
-			op->acl[i].id = strdup(a->id);
-			op->nacl = i + 1;
-			if (!op->acl[i].scheme || !op->acl[i].id) {
-				rc = zkc__error(ZKC_ENOMEM, "out of memory");
-				break;
-			}
-			op->zacl[i].perms = a->perms;
-			op->zacl[i].id.scheme = (char *)op->acl[i].scheme;
-			op->zacl[i].id.id = (char *)op->acl[i].id;
-		}
-		if (!op->acl || !op->zacl)
-			rc = zkc__error(ZKC_ENOMEM, "out of memory");
-		if (rc != ZKC_OK) {
-			bop_clear(op);
-			b->count--;
-			return rc;
-		}
-	}
-	return idx;
+	rc = op_set_acl(b, idx, opts->acl);
+	return rc != ZKC_OK ? rc : idx;
 }
 
 int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data, size_t len,
@@ -402,15 +408,43 @@ static void answered(brun_t *run)
 		zkc__post(run->zk, async_finish, run);
 }
 
+/* The code a batch op reports for libzookeeper's answer rc. The ways a
+ * sent request can end without its reply (the connection timed out, the
+ * session expired or moved while it was in flight, zkc replaced the handle
+ * it was sent on) are one outcome for the caller: ZKC_ECONNECTIONLOSS,
+ * "applied or not, nobody knows yet"; a request ended by zkc_close reports
+ * ZKC_ECLOSED, as a blocking call does. Passing ZOPERATIONTIMEOUT or
+ * ZCLOSING through made callers that test for ZKC_ECONNECTIONLOSS read a
+ * write that had been applied as one that failed (the counter lost such an
+ * add). Call without run->mu held (zkc_state takes the client's lock). */
+static int op_code(zkc_t *zk, int rc)
+{
+	switch (rc) {
+	case ZOK:
+		return ZKC_OK;
+	case ZCLOSING:
+		if (zkc_state(zk) == ZKC_STATE_CLOSED)
+			return ZKC_ECLOSED;
+		return ZKC_ECONNECTIONLOSS;
+	case ZOPERATIONTIMEOUT:
+	case ZSESSIONEXPIRED:
+	case ZSESSIONMOVED:
+		return ZKC_ECONNECTIONLOSS;
+	default:
+		return rc;
+	}
+}
+
 static void op_done(zkc__req_t *r)
 {
 	brun_t *run = r->on_done_ctx;
+	int code = op_code(run->zk, r->rc);
 
 	pthread_mutex_lock(&run->mu);
 	if (run->b) {
 		bop_t *op = &run->b->ops[r->on_done_index];
 
-		op->code = r->rc == ZOK ? ZKC_OK : r->rc;
+		op->code = code;
 		/* The batch keeps the answered request (results live in it). */
 		pthread_mutex_lock(&r->mu);
 		r->refs++;

@@ -42,7 +42,7 @@ static inline unsigned path_hash(const void *key, size_t len)
 
 #include "zkc/cache.h"
 #include "zkc/batch.h"
-#include "client_impl.h"
+#include "events.h"
 #include "readers.h"
 
 /* Node flags. The armed bits remember that a watch of ours is registered
@@ -550,11 +550,63 @@ static void job_free(job_t *j)
 	free(j);
 }
 
+/* What a read of node n (NULL: not cached yet) at depth must ask for,
+ * beyond the RQ_ flags given: the data or children whose watch is not
+ * armed, nothing below the depth limit. */
+static int job_flags(const zkc_cache_t *c, const cnode_t *n, int depth, int flags)
+{
+	int is_root = depth == 0;
+
+	if (n) {
+		if (!(n->flags & NF_DATA_ARMED) && !is_root)
+			flags |= RQ_DATA;
+		if (!(n->flags & NF_CHILD_ARMED))
+			flags |= RQ_CHILD;
+	}
+	if (is_root && !c->root_armed)
+		flags |= RQ_DATA;
+	if (!n && !is_root)
+		flags |= RQ_DATA | RQ_CHILD;
+	if (!depth_ok_for_kids(c, depth))
+		flags &= ~(RQ_CHILD | RQ_RECURSE);
+	return flags;
+}
+
+/* Adds r's reads to the job's batch, with a watch where none is armed. */
+static void job_add_reads(zkc_cache_t *c, job_t *j, req_t *r, const cnode_t *n,
+                          const char *path, int is_root)
+{
+	cache_ref_t *ref = c->ref;
+
+	if (r->flags & RQ_DATA) {
+		if (is_root) {
+			/* An exists watch also tells when a missing root appears. */
+			r->w_data = !c->root_armed;
+			r->i_exists = zkc_batch_exists(j->b, path, r->w_data, on_watch,
+			                               &ref->tok[0]);
+			if (c->opts.data)
+				r->i_get = zkc_batch_get(j->b, path, 0, NULL, NULL);
+		} else {
+			r->w_data = !(n && (n->flags & NF_DATA_ARMED));
+			if (c->opts.data)
+				r->i_get = zkc_batch_get(j->b, path, r->w_data, on_watch,
+				                         &ref->tok[0]);
+			else
+				r->i_exists = zkc_batch_exists(j->b, path, r->w_data,
+				                               on_watch, &ref->tok[0]);
+		}
+	}
+	if (r->flags & RQ_CHILD) {
+		r->w_kids = !(n && (n->flags & NF_CHILD_ARMED));
+		r->i_kids = zkc_batch_children(j->b, path, r->w_kids, on_watch,
+		                               &ref->tok[1]);
+	}
+}
+
 /* Adds the reads one node needs: what was asked, plus whatever watch of
  * the node is not armed (so a lost watch heals on the next read). */
 static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int flags)
 {
-	cache_ref_t *ref = c->ref;
 	cnode_t *n = find(c, path, strlen(path));
 	req_t *r;
 	int is_root = depth == 0;
@@ -573,18 +625,7 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 		j->reqs = nr;
 		j->cap = cap;
 	}
-	if (n) {
-		if (!(n->flags & NF_DATA_ARMED) && !is_root)
-			flags |= RQ_DATA;
-		if (!(n->flags & NF_CHILD_ARMED))
-			flags |= RQ_CHILD;
-	}
-	if (is_root && !c->root_armed)
-		flags |= RQ_DATA;
-	if (!n && !is_root)
-		flags |= RQ_DATA | RQ_CHILD;
-	if (!depth_ok_for_kids(c, depth))
-		flags &= ~(RQ_CHILD | RQ_RECURSE);
+	flags = job_flags(c, n, depth, flags);
 	if (!(flags & (RQ_DATA | RQ_CHILD)))
 		return ZKC_OK;  /* nothing to read */
 	r = &j->reqs[j->n];
@@ -595,29 +636,7 @@ static int job_add(zkc_cache_t *c, job_t *j, const char *path, int depth, int fl
 		return zkc__error(ZKC_ENOMEM, "cache %s: out of memory", c->root);
 	r->flags = flags;
 	r->depth = depth;
-	if (flags & RQ_DATA) {
-		if (is_root) {
-			/* An exists watch also tells when a missing root appears. */
-			r->w_data = !c->root_armed;
-			r->i_exists = zkc_batch_exists(j->b, path, r->w_data, on_watch,
-			                               &ref->tok[0]);
-			if (c->opts.data)
-				r->i_get = zkc_batch_get(j->b, path, 0, NULL, NULL);
-		} else {
-			r->w_data = !(n && (n->flags & NF_DATA_ARMED));
-			if (c->opts.data)
-				r->i_get = zkc_batch_get(j->b, path, r->w_data, on_watch,
-				                         &ref->tok[0]);
-			else
-				r->i_exists = zkc_batch_exists(j->b, path, r->w_data,
-				                               on_watch, &ref->tok[0]);
-		}
-	}
-	if (flags & RQ_CHILD) {
-		r->w_kids = !(n && (n->flags & NF_CHILD_ARMED));
-		r->i_kids = zkc_batch_children(j->b, path, r->w_kids, on_watch,
-		                               &ref->tok[1]);
-	}
+	job_add_reads(c, j, r, n, path, is_root);
 	if (r->i_exists < -1 || r->i_get < -1 || r->i_kids < -1) {
 		/* An op could not be added (memory): keep the others, whose
 		 * watch references job_send counts, and re-read later. */

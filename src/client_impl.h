@@ -1,5 +1,7 @@
-/* src/client_impl.h - the client's private structure and the pieces that
- * client.c (sessions, events) shares with ops.c, multi.c and pnode.c. */
+/* src/client_impl.h - the client's private structure and the types its
+ * layers share (docs/design.md, "Layers"): events.c, request.c, call.c,
+ * supervisor.c, client.c and the operations above them. Declarations of
+ * functions live in each layer's own header. */
 #ifndef ZKC_CLIENT_IMPL_H
 #define ZKC_CLIENT_IMPL_H
 
@@ -144,64 +146,17 @@ struct zkc {
 	struct zkc__req *inflight;    /* requests awaiting a completion, newest first */
 	struct zkc__req *inflight_tail; /* ... and the oldest */
 	int64_t supervisor_wake_ms;   /* when the supervisor wakes next */
-	int64_t nudge_ms;             /* last stall nudge sent (see client.c) */
+	int64_t nudge_ms;             /* last stall nudge sent (supervisor.c) */
 	int nudges;                   /* nudges since the server last answered */
 	uint64_t barrier_posted;      /* event-thread barriers posted ... */
 	uint64_t barrier_done;        /* ... and passed */
 };
 
-/* Context given to zookeeper_init: ties a handle's callbacks to the client
- * and to one generation, so callbacks of a replaced handle are ignored. */
-typedef struct zkc__zhctx {
-	zkc_t *zk;
-	uint64_t gen;
-} zkc__zhctx_t;
-
-/* ---- client.c, used by ops.c and friends ---- */
-
-/* Waits (until deadline_ms, monotonic) for a connected handle and takes a
- * use of it; out_zh, out_gen and out_sid describe it. Returns ZKC_OK,
- * ZKC_ETIMEDOUT, ZKC_ECLOSED or ZKC_EDEADLK (completion thread). */
-int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t *out_gen,
-                    int64_t *out_sid);
-void zkc__zh_release(zkc_t *zk);
-/* Completes (ZCLOSING) the requests of generation gen that libzookeeper
- * never answered; call after zookeeper_close of that handle (ops.c). */
-void zkc__reqs_abandon(zkc_t *zk, uint64_t gen);
-/* Runs fn(arg) on the event thread, after the events queued before it. */
-void zkc__post(zkc_t *zk, void (*fn)(void *arg), void *arg);
-
-/* Number of clients open in the process (zkc_testing_open_clients). */
-size_t zkc__clients_open(void);
-/* Queues work for the next connection (see zkc__pending_t). Returns
- * ZKC_ECLOSED (and does not take p) when the client is closing. */
-int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
-/* The host string libzookeeper gets for a server list: the list itself,
- * or its TLS bridge endpoints. malloc'd, NULL on failure (recorded). */
-char *zkc__zk_hosts(zkc_t *zk, const char *servers);
-/* Raises max_zxid to the zxids of a stat the server returned. */
-void zkc__note_zxid(zkc_t *zk, int64_t czxid, int64_t mzxid, int64_t pzxid);
-/* Marks a reply from the server (any completion). */
-void zkc__note_reply(zkc_t *zk);
-/* Sleeps up to ms unless the client closes first (then ZKC_ECLOSED). */
-int zkc__sleep(zkc_t *zk, int64_t ms);
-/* Blocking-call bookkeeping: refuses calls on the completion thread and on a
- * closing client. Pair every successful enter with leave. */
-int zkc__call_enter(zkc_t *zk);
-void zkc__call_leave(zkc_t *zk);
-int zkc__on_completion_thread(zkc_t *zk);
-/* Whether session_id is one this client had before the current one. */
-int zkc__was_own_session(zkc_t *zk, int64_t session_id);
-
-/* Watches: make a context before the request, arm it if the request
- * registered the watch, drop it (no callback) if not. */
-zkc__watch_t *zkc__watch_new(zkc_t *zk, uint64_t gen, const char *path, zkc_watch_fn fn,
-                             void *payload);
-void zkc__watch_arm(zkc__watch_t *w);
-void zkc__watch_drop(zkc__watch_t *w);
-void zkc__watch_trampoline(zhandle_t *zh, int type, int state, const char *path, void *ctx);
-
-void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st);
+/* Marks a reply from the server (any completion, watch or heartbeat). */
+static inline void zkc__note_reply(zkc_t *zk)
+{
+	atomic_store(&zk->last_reply_ms, zkc__now_ms());
+}
 
 /* The client's queue of finished batches (completions.c): ready makes it
  * (ZKC_OK, or ZKC_EOS recorded) before a run is accepted, so push, called
@@ -211,9 +166,5 @@ void zkc__stat_from_zk(zkc_stat_t *out, const struct Stat *st);
 int zkc__completions_ready(zkc_t *zk);
 void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag);
 void zkc__completions_free(struct zkc__completions *cq);
-
-/* Hands an event made by a module (the cache) to the client's event
- * callback, or its queue when there is none. Call on the event thread. */
-void zkc__event_emit(zkc_t *zk, const zkc_event_t *ev);
 
 #endif

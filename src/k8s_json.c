@@ -448,12 +448,53 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts the n strings of items and frees duplicates; returns how many
+ * remain (at the front). */
+static size_t sort_unique(char **items, size_t n)
+{
+	size_t u = 0;
+
+	if (n > 1)
+		qsort(items, n, sizeof(*items), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		if (u > 0 && strcmp(items[u - 1], items[i]) == 0) {
+			free(items[i]);
+			continue;
+		}
+		items[u++] = items[i];
+	}
+	return u;
+}
+
+/* "a,b,c" from the n strings of items (malloc'd); NULL if out of memory. */
+static char *join_list(char *const *items, size_t n)
+{
+	size_t len = 1, off = 0;
+	char *list;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(items[i]) + 1;
+	list = malloc(len);
+	if (!list)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		if (i)
+			list[off++] = ',';
+		memcpy(list + off, items[i], l);
+		off += l;
+	}
+	list[off] = '\0';
+	return list;
+}
+
 int zkc__k8s_servers(char **out, zkc__k8s_stats_t *stats, const zkc__k8s_set_t *s,
                      int include_not_ready)
 {
 	zkc__k8s_stats_t st;
-	size_t total = 0, n = 0, len = 1, off = 0;
-	char **items = NULL, *list;
+	size_t total = 0, n = 0;
+	char **items = NULL;
 	int rc = ZKC_OK;
 
 	memset(&st, 0, sizeof(st));
@@ -488,41 +529,15 @@ int zkc__k8s_servers(char **out, zkc__k8s_stats_t *stats, const zkc__k8s_set_t *
 		}
 	}
 	if (rc == ZKC_OK) {
-		size_t u = 0;
-
-		if (n > 1)
-			qsort(items, n, sizeof(*items), cmp_str);
-		for (size_t i = 0; i < n; i++) {
-			if (u > 0 && strcmp(items[u - 1], items[i]) == 0) {
-				free(items[i]);
-				continue;
-			}
-			items[u++] = items[i];
-		}
-		n = u;
+		n = sort_unique(items, n);
 		if (n > ZKC__K8S_MAX_SERVERS) {
 			for (size_t i = ZKC__K8S_MAX_SERVERS; i < n; i++)
 				free(items[i]);
 			n = ZKC__K8S_MAX_SERVERS;
 			st.capped = 1;
 		}
-		for (size_t i = 0; i < n; i++)
-			len += strlen(items[i]) + 1;
-		list = malloc(len);
-		if (!list) {
+		if (!(*out = join_list(items, n)))
 			rc = zkc__error(ZKC_ENOMEM, "Kubernetes: out of memory");
-		} else {
-			for (size_t i = 0; i < n; i++) {
-				size_t l = strlen(items[i]);
-
-				if (i)
-					list[off++] = ',';
-				memcpy(list + off, items[i], l);
-				off += l;
-			}
-			list[off] = '\0';
-			*out = list;
-		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(items[i]);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "zkc/batch.h"
-#include "client_impl.h"
+#include "request.h"
 
 struct zkc_pnode {
 	zkc_t *zk;

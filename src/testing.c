@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client_impl.h"
+#include "supervisor.h"
 
 typedef struct expirer {
 	pthread_mutex_t mu;

@@ -104,40 +104,40 @@ static const char *url_arg(int argc, char **argv)
 	return getenv("ZKC_URL");
 }
 
-int cli_discover(int argc, char **argv)
+struct discover_args {
+	int watch, json;
+	int64_t count, timeout;
+};
+
+/* Options; CLI_OK, or the exit code (-1: --help printed). */
+static int discover_parse(int argc, char **argv, struct discover_args *a)
 {
 	static const struct option opts[] = {
 		{ "watch", no_argument, NULL, 'w' }, { "json", no_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'c' }, { "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' }, { 0, 0, 0, 0 }
 	};
-	zkc_options_t o = ZKC_OPTIONS_INIT;
-	int watch = 0, json = cli_json, c, rc, code;
-	int64_t count = 0;
-	int64_t timeout = -1, deadline;
-	const char *url;
-	char *list = NULL;
-	zkc_t *zk = NULL;
+	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'w': watch = 1; break;
-		case 'j': json = 1; break;
+		case 'w': a->watch = 1; break;
+		case 'j': a->json = 1; break;
 		case 'c':
-			if (cli_parse_i64(optarg, 1, INT_MAX, &count) != 0) {
+			if (cli_parse_i64(optarg, 1, INT_MAX, &a->count) != 0) {
 				fprintf(stderr, "zkc discover: --count wants a positive number\n");
 				return CLI_USAGE;
 			}
 			break;
 		case 't':
-			if ((timeout = parse_duration(optarg)) < 0) {
+			if ((a->timeout = parse_duration(optarg)) < 0) {
 				fprintf(stderr, "zkc discover: --timeout wants a duration (5s, 500ms)\n");
 				return CLI_USAGE;
 			}
 			break;
-		case 'h': fputs(discover_usage, stdout); return CLI_OK;
+		case 'h': fputs(discover_usage, stdout); return -1;
 		default: fputs(discover_usage, stderr); return CLI_USAGE;
 		}
 	}
@@ -145,27 +145,16 @@ int cli_discover(int argc, char **argv)
 		fputs(discover_usage, stderr);
 		return CLI_USAGE;
 	}
-	url = url_arg(argc, argv);
-	/* No wait for a session: this asks the provider only. */
-	o.connect_timeout_ms = -1;
-	o.log_fn = provider_log;
-	o.log_level = ZKC_LOG_WARN;
-	rc = zkc_open(&zk, url, &o);
-	if (rc != ZKC_OK)
-		return cli_fail("discover", rc);
-	rc = zkc_servers(&list, zk);
-	if (rc != ZKC_OK) {
-		code = cli_fail("discover", rc);
-		zkc_close(zk);
-		return code;
-	}
-	print_list(list, json);
-	code = *list ? CLI_OK : CLI_FAIL;
-	if (!*list && !watch)
-		fprintf(stderr, "zkc: discover: no server found\n");
-	zkc_free(list);
-	deadline = timeout >= 0 ? now_ms() + timeout : -1;
-	for (long seen = 0; watch && (count == 0 || seen < count);) {
+	return CLI_OK;
+}
+
+/* --watch: the list again at every change, until --count or --timeout. */
+static int discover_watch(zkc_t *zk, const struct discover_args *a, int code)
+{
+	int64_t deadline = a->timeout >= 0 ? now_ms() + a->timeout : -1;
+	int rc;
+
+	for (long seen = 0; a->count == 0 || seen < a->count;) {
 		zkc_event_t *ev = NULL;
 		int64_t left = deadline < 0 ? -1 : deadline - now_ms();
 
@@ -174,19 +163,50 @@ int cli_discover(int argc, char **argv)
 		rc = zkc_events_next(&ev, zk, left < 0 ? 1000 : (int)(left < 1000 ? left : 1000));
 		if (rc == ZKC_EAGAIN)
 			continue;
-		if (rc != ZKC_OK) {
-			code = cli_fail("discover", rc);
-			break;
-		}
+		if (rc != ZKC_OK)
+			return cli_fail("discover", rc);
 		if (ev->type == ZKC_EVENT_HOSTS && ev->path) {
-			print_list(ev->path, json);
-			if (!json && !*ev->path)
+			print_list(ev->path, a->json);
+			if (!a->json && !*ev->path)
 				printf("\n");
 			code = *ev->path ? CLI_OK : CLI_FAIL;
 			seen++;
 		}
 		zkc_event_free(ev);
 	}
+	return code;
+}
+
+int cli_discover(int argc, char **argv)
+{
+	struct discover_args a = { .json = cli_json, .timeout = -1 };
+	zkc_options_t o = ZKC_OPTIONS_INIT;
+	char *list = NULL;
+	zkc_t *zk = NULL;
+	int rc, code;
+
+	if ((code = discover_parse(argc, argv, &a)) != CLI_OK)
+		return code < 0 ? CLI_OK : code;
+	/* No wait for a session: this asks the provider only. */
+	o.connect_timeout_ms = -1;
+	o.log_fn = provider_log;
+	o.log_level = ZKC_LOG_WARN;
+	rc = zkc_open(&zk, url_arg(argc, argv), &o);
+	if (rc != ZKC_OK)
+		return cli_fail("discover", rc);
+	rc = zkc_servers(&list, zk);
+	if (rc != ZKC_OK) {
+		code = cli_fail("discover", rc);
+		zkc_close(zk);
+		return code;
+	}
+	print_list(list, a.json);
+	code = *list ? CLI_OK : CLI_FAIL;
+	if (!*list && !a.watch)
+		fprintf(stderr, "zkc: discover: no server found\n");
+	zkc_free(list);
+	if (a.watch)
+		code = discover_watch(zk, &a, code);
 	zkc_close(zk);
 	return code;
 }

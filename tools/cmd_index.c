@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -281,6 +282,9 @@ static int do_get(zkc_index_t *ix, const args_t *a)
 		}
 		putchar('\n');
 		fwrite(r->data, 1, r->len, stdout);
+		/* as zkc get: the line ended on a terminal */
+		if (isatty(fileno(stdout)) && r->len && r->data[r->len - 1] != '\n')
+			putchar('\n');
 	}
 	zkc_index_record_free(r);
 	return CLI_OK;

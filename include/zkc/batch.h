@@ -51,7 +51,9 @@ ZKC_EXTERN int zkc_batch_get_acl(zkc_batch_t *b, const char *path);
  * them (waiting first for a connection, up to the client's retry deadline),
  * then waits for every reply within the same deadline. Nothing is retried:
  * an op whose reply was lost reports ZKC_ECONNECTIONLOSS (a write's outcome
- * is then unknown), one not answered in time ZKC_ETIMEDOUT. Returns ZKC_OK
+ * is then unknown; this covers a connection that timed out and a session
+ * that expired or moved with the op in flight), one not answered in time
+ * ZKC_ETIMEDOUT. Returns ZKC_OK
  * when the batch was sent (each op has its own code; see zkc_batch_code),
  * else ZKC_ETIMEDOUT (no connection), ZKC_ECLOSED, ZKC_EDEADLK. Earlier
  * results are discarded. An empty batch returns ZKC_OK at once. */

@@ -115,85 +115,110 @@ static void *signal_thread(void *arg)
 /* ------------------------------------------------------------ registers */
 
 /* Versioned registers: get, set at the version last seen, create when
- * missing. The value is unique per write ("NAME-SEQ"). */
+ * missing. The value is unique per write ("NAME-SEQ"). What a process
+ * last learned of each key: */
+typedef struct reg_key {
+	int32_t ver;
+	int known;        /* 0 nothing, 1 version known, 2 missing */
+} reg_key_t;
+
+static void reg_get(reg_key_t *r, const char *key, const char *path)
+{
+	char fields[512], *data = NULL;
+	size_t len = 0;
+	zkc_stat_t st;
+	long op;
+	int rc;
+
+	op = chaos_hist_invoke(&g_hist, "get", chaos_fmt(fields, sizeof(fields), "\"k\":\"%s\"",
+	                       key));
+	/* ZooKeeper reads are sequentially consistent: a follower may
+	 * answer from behind the leader. A sync first makes the read
+	 * linearizable, which is what the model checks. */
+	rc = zkc_sync(g_zk, path);
+	if (rc == ZKC_OK || rc == ZKC_ENONODE)
+		rc = zkc_get(&data, &len, &st, g_zk, path);
+	if (rc == ZKC_OK) {
+		char esc[256];
+
+		chaos_json_escape(esc, sizeof(esc), data, len);
+		chaos_hist_line(&g_hist, op, "ok", "get", chaos_fmt(fields, sizeof(fields),
+		                "\"k\":\"%s\",\"exists\":true,\"v\":\"%s\",\"ver\":%d", key, esc,
+		                (int)st.version));
+		r->ver = st.version;
+		r->known = 1;
+	} else if (rc == ZKC_ENONODE) {
+		chaos_hist_line(&g_hist, op, "ok", "get", chaos_fmt(fields, sizeof(fields),
+		                "\"k\":\"%s\",\"exists\":false", key));
+		r->known = 2;
+	} else {
+		chaos_hist_line(&g_hist, op, "fail", "get", chaos_fmt(fields, sizeof(fields),
+		                "\"k\":\"%s\",\"code\":\"%s\"", key, zkc_strcode(rc)));
+	}
+	zkc_free(data);
+}
+
+static void reg_create(reg_key_t *r, const char *key, const char *path)
+{
+	/* ENONODE: the parent is gone (a wipe), nothing was made */
+	static const int definite[] = { ZKC_ENODEEXISTS, ZKC_ENONODE };
+	char fields[512], val[64];
+	long op;
+	int rc;
+
+	snprintf(val, sizeof(val), "%s-%ld", g_name, ++g_seq);
+	op = chaos_hist_invoke(&g_hist, "create", chaos_fmt(fields, sizeof(fields),
+	                       "\"k\":\"%s\",\"v\":\"%s\"", key, val));
+	rc = zkc_create(NULL, NULL, g_zk, path, val, strlen(val), NULL);
+	chaos_hist_line(&g_hist, op, write_outcome(rc, definite, 2), "create",
+	                chaos_fmt(fields, sizeof(fields), "\"k\":\"%s\",\"code\":\"%s\"", key,
+	                          zkc_strcode(rc)));
+	r->known = 0;
+}
+
+static void reg_set(reg_key_t *r, const char *key, const char *path)
+{
+	static const int definite[] = { ZKC_EBADVERSION, ZKC_ENONODE };
+	int32_t want = rnd(8) == 0 ? r->ver + 1 : r->ver; /* some must be refused */
+	char fields[512], val[64];
+	zkc_stat_t st;
+	long op;
+	int rc;
+
+	snprintf(val, sizeof(val), "%s-%ld", g_name, ++g_seq);
+	op = chaos_hist_invoke(&g_hist, "set", chaos_fmt(fields, sizeof(fields),
+	                       "\"k\":\"%s\",\"v\":\"%s\",\"ver\":%d", key, val, (int)want));
+	rc = zkc_set(&st, g_zk, path, val, strlen(val), want);
+	if (rc == ZKC_OK) {
+		chaos_hist_line(&g_hist, op, "ok", "set", chaos_fmt(fields, sizeof(fields),
+		                "\"k\":\"%s\",\"code\":\"ZKC_OK\",\"newver\":%d", key,
+		                (int)st.version));
+		r->ver = st.version;
+	} else {
+		chaos_hist_line(&g_hist, op, write_outcome(rc, definite, 2), "set",
+		                chaos_fmt(fields, sizeof(fields), "\"k\":\"%s\",\"code\":\"%s\"",
+		                          key, zkc_strcode(rc)));
+		r->known = 0;
+	}
+}
+
 static void reg_loop(void)
 {
-	int32_t ver[NREG];
-	int known[NREG] = { 0 };
-	static const int set_definite[] = { ZKC_EBADVERSION, ZKC_ENONODE };
-	static const int create_definite[] = { ZKC_ENODEEXISTS };
+	reg_key_t keys[NREG];
 
-	memset(ver, 0, sizeof(ver));
+	memset(keys, 0, sizeof(keys));
 	while (!g_stop) {
 		unsigned k = rnd(NREG);
-		char path[256], fields[512], val[64], key[8];
-		long op;
-		int rc;
+		char path[256], key[8];
 
 		snprintf(key, sizeof(key), "r%u", k);
 		path_of(path, sizeof(path), "reg", key);
-		if (rnd(2) == 0 || known[k] == 0) {
-			char *data = NULL;
-			size_t len = 0;
-			zkc_stat_t st;
-
-			op = chaos_hist_invoke(&g_hist, "get", chaos_fmt(fields, sizeof(fields),
-			                       "\"k\":\"%s\"", key));
-			/* ZooKeeper reads are sequentially consistent: a follower
-			 * may answer from behind the leader. A sync first makes
-			 * the read linearizable, which is what the model checks. */
-			rc = zkc_sync(g_zk, path);
-			if (rc == ZKC_OK || rc == ZKC_ENONODE)
-				rc = zkc_get(&data, &len, &st, g_zk, path);
-			if (rc == ZKC_OK) {
-				char esc[256];
-
-				chaos_json_escape(esc, sizeof(esc), data, len);
-				chaos_hist_line(&g_hist, op, "ok", "get", chaos_fmt(fields,
-				                sizeof(fields), "\"k\":\"%s\",\"exists\":true,"
-				                "\"v\":\"%s\",\"ver\":%d", key, esc, (int)st.version));
-				ver[k] = st.version;
-				known[k] = 1;
-			} else if (rc == ZKC_ENONODE) {
-				chaos_hist_line(&g_hist, op, "ok", "get", chaos_fmt(fields,
-				                sizeof(fields), "\"k\":\"%s\",\"exists\":false", key));
-				known[k] = 2;   /* missing: create next */
-			} else {
-				chaos_hist_line(&g_hist, op, "fail", "get", chaos_fmt(fields,
-				                sizeof(fields), "\"k\":\"%s\",\"code\":\"%s\"", key,
-				                zkc_strcode(rc)));
-			}
-			zkc_free(data);
-		} else if (known[k] == 2) {
-			snprintf(val, sizeof(val), "%s-%ld", g_name, ++g_seq);
-			op = chaos_hist_invoke(&g_hist, "create", chaos_fmt(fields, sizeof(fields),
-			                       "\"k\":\"%s\",\"v\":\"%s\"", key, val));
-			rc = zkc_create(NULL, NULL, g_zk, path, val, strlen(val), NULL);
-			chaos_hist_line(&g_hist, op, write_outcome(rc, create_definite, 1), "create",
-			                chaos_fmt(fields, sizeof(fields), "\"k\":\"%s\",\"code\":\"%s\"",
-			                          key, zkc_strcode(rc)));
-			known[k] = 0;
-		} else {
-			zkc_stat_t st;
-			int32_t want = rnd(8) == 0 ? ver[k] + 1 : ver[k]; /* some must fail */
-
-			snprintf(val, sizeof(val), "%s-%ld", g_name, ++g_seq);
-			op = chaos_hist_invoke(&g_hist, "set", chaos_fmt(fields, sizeof(fields),
-			                       "\"k\":\"%s\",\"v\":\"%s\",\"ver\":%d", key, val,
-			                       (int)want));
-			rc = zkc_set(&st, g_zk, path, val, strlen(val), want);
-			if (rc == ZKC_OK) {
-				chaos_hist_line(&g_hist, op, "ok", "set", chaos_fmt(fields,
-				                sizeof(fields), "\"k\":\"%s\",\"code\":\"ZKC_OK\","
-				                "\"newver\":%d", key, (int)st.version));
-				ver[k] = st.version;
-			} else {
-				chaos_hist_line(&g_hist, op, write_outcome(rc, set_definite, 2), "set",
-				                chaos_fmt(fields, sizeof(fields), "\"k\":\"%s\","
-				                          "\"code\":\"%s\"", key, zkc_strcode(rc)));
-				known[k] = 0;
-			}
-		}
+		if (rnd(2) == 0 || keys[k].known == 0)
+			reg_get(&keys[k], key, path);
+		else if (keys[k].known == 2)
+			reg_create(&keys[k], key, path);
+		else
+			reg_set(&keys[k], key, path);
 		pace();
 	}
 }

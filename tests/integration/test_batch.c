@@ -348,6 +348,40 @@ static void test_bad_ops_are_refused_and_leave_the_batch_unchanged(void **state)
 	zkc_batch_free(NULL);
 }
 
+/* A reply that never comes (the connection goes silent past the session's
+ * receive timeout) is a lost reply. libzookeeper completes the pending op
+ * with ZOPERATIONTIMEOUT; the batch reports it as the documented
+ * ZKC_ECONNECTIONLOSS (outcome unknown), never as a definite failure a
+ * caller would take for "not applied". */
+static void test_a_silent_connection_reports_the_write_as_lost(void **state)
+{
+	zkc_options_t o = ZKC_OPTIONS_INIT;
+	h_proxy_t *px = NULL;
+	zkc_batch_t *b = NULL;
+	char *p = h_path("silent"), url[64];
+	zkc_t *c;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	assert_int_equal(h_proxy_to_node(&px, 0), 0);
+	snprintf(url, sizeof(url), "zk://127.0.0.1:%d", h_proxy_port(px));
+	o.session_timeout_ms = 4000;
+	o.retry.deadline_ms = h_timeout(H_TIMEOUT_MS);
+	c = h_open(url, &o);
+	assert_int_equal(zkc_create(NULL, NULL, c, p, "a", 1, NULL), ZKC_OK);
+	h_proxy_blackhole(px, 1);
+	assert_int_equal(zkc_batch_new(&b), ZKC_OK);
+	assert_int_equal(zkc_batch_set(b, p, "b", 1, 0), 0);
+	assert_int_equal(zkc_batch_run(c, b), ZKC_OK);
+	assert_int_equal(zkc_batch_code(b, 0), ZKC_ECONNECTIONLOSS);
+	h_proxy_blackhole(px, 0);
+	zkc_batch_free(b);
+	zkc_close(c);
+	h_proxy_free(px);
+	assert_int_equal(zkc_delete(zk, p, -1, 0), ZKC_OK);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +393,7 @@ int main(void)
 		cmocka_unit_test(test_a_wait_for_completions_ends_with_its_cancel_token),
 		cmocka_unit_test(test_close_frees_queued_batches_taken_or_not),
 		cmocka_unit_test(test_bad_ops_are_refused_and_leave_the_batch_unchanged),
+		cmocka_unit_test(test_a_silent_connection_reports_the_write_as_lost),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

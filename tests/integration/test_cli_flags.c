@@ -374,7 +374,22 @@ static void test_get_ends_its_line_on_a_terminal(void **state)
 	assert_int_equal(run(&out, "get %s", p), 0);
 	assert_string_equal(out, "no-newline");
 	free(out);
-	assert_int_equal(run(NULL, "rm %s", p), 0);
+	/* an index record's data, the same */
+	assert_int_equal(run(NULL, "index create %s/ix f >/dev/null", p), 0);
+	assert_int_equal(run(NULL, "index put --data x %s/ix u1 f=1 >/dev/null", p), 0);
+	snprintf(cmd, sizeof(cmd), "script -qec \"ZKC_URL='%s' '%s' index get %s/ix u1\" /dev/null",
+	         h_url(), zkc_bin, p);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	assert_int_equal(pclose(f), 0);
+	assert_string_equal(buf, "f=1\r\n\r\nx\r\n");
+	assert_int_equal(run(&out, "index get %s/ix u1", p), 0);
+	assert_string_equal(out, "f=1\n\nx");
+	free(out);
+	assert_int_equal(run(NULL, "index drop %s/ix", p), 0);
+	assert_int_equal(run(NULL, "rm -r %s", p), 0);
 	free(p);
 }
 
