@@ -380,17 +380,28 @@ static void async_finish(void *arg)
 	run_unref(run);
 }
 
+/* A queued batch is taken from the completion queue (or freed in it at
+ * close): only now is it the caller's again, so until then b->run keeps
+ * it from being run, cleared or added to. */
+static void queued_taken(zkc_batch_t *b)
+{
+	brun_t *run = b->run;
+
+	b->run = NULL;
+	run_unref(run);
+}
+
+static void queued_free(zkc_batch_t *b)
+{
+	queued_taken(b);
+	zkc_batch_free(b);
+}
+
 /* A queued run goes to the completion queue from whichever thread gave the
  * last answer: no hop through the event thread. */
 static void queued_finish(brun_t *run)
 {
-	zkc_batch_t *b = run->b;
-	zkc_t *zk = run->zk;
-	uint64_t tag = run->tag;
-
-	b->run = NULL;
-	run_unref(run);
-	zkc__completions_push(zk, b, tag);
+	zkc__completions_push(run->zk, run->b, run->tag, queued_taken, queued_free);
 }
 
 /* One more op has its answer (or will never get one). */

@@ -161,10 +161,12 @@ static inline void zkc__note_reply(zkc_t *zk)
 /* The client's queue of finished batches (completions.c): ready makes it
  * (ZKC_OK, or ZKC_EOS recorded) before a run is accepted, so push, called
  * from any thread once a queued batch has every answer, cannot fail
- * later; free is the client's last step and frees the batches still in
- * it (NULL is a no-op). */
+ * later (taken_fn is called as zkc_completions_next hands the batch
+ * back); free is the client's last step and frees the batches still in it
+ * with their free_fn (NULL is a no-op). */
 int zkc__completions_ready(zkc_t *zk);
-void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag);
+void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag,
+                           void (*taken_fn)(zkc_batch_t *b), void (*free_fn)(zkc_batch_t *b));
 void zkc__completions_free(struct zkc__completions *cq);
 
 #endif

@@ -12,6 +12,10 @@
 typedef struct cq_entry {
 	struct cq_entry *next;
 	zkc_batch_t *b;
+	/* batch.c's, so calls stay downward: the batch is handed back, or
+	 * freed at close */
+	void (*taken_fn)(zkc_batch_t *b);
+	void (*free_fn)(zkc_batch_t *b);
 	uint64_t tag;
 } cq_entry_t;
 
@@ -51,7 +55,8 @@ int zkc__completions_ready(zkc_t *zk)
 	return cq_of(zk) ? ZKC_OK : ZKC_EOS;
 }
 
-void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag)
+void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag,
+                           void (*taken_fn)(zkc_batch_t *b), void (*free_fn)(zkc_batch_t *b))
 {
 	struct zkc__completions *cq = zk->cq;   /* made before the run was accepted */
 	cq_entry_t *e = calloc(1, sizeof(*e));
@@ -61,10 +66,12 @@ void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag)
 		/* The caller would wait for it forever: say so, and free it. */
 		zkc__log(&zk->log, ZKC_LOG_ERROR, "out of memory: queued batch %llu dropped",
 		         (unsigned long long)tag);
-		zkc_batch_free(b);
+		free_fn(b);
 		return;
 	}
 	e->b = b;
+	e->taken_fn = taken_fn;
+	e->free_fn = free_fn;
 	e->tag = tag;
 	pthread_mutex_lock(&cq->mu);
 	if (cq->tail)
@@ -86,7 +93,7 @@ void zkc__completions_free(struct zkc__completions *cq)
 		return;
 	for (e = cq->head; e; e = next) {
 		next = e->next;
-		zkc_batch_free(e->b);
+		e->free_fn(e->b);
 		free(e);
 	}
 	close(cq->fd);
@@ -169,6 +176,7 @@ int zkc_completions_next(zkc_batch_t **out, uint64_t *out_tag, zkc_t *zk, int ti
 	pthread_mutex_unlock(&cq->mu);
 	if (!e)
 		return rc;
+	e->taken_fn(e->b);
 	*out = e->b;
 	if (out_tag)
 		*out_tag = e->tag;

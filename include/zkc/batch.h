@@ -81,7 +81,9 @@ ZKC_EXTERN int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done,
  * does and takes it on success; once every op has its answer, b (with its
  * results) goes to the client's completion queue with `tag`, a number the
  * caller chooses to find its waiter again. zkc_completions_next gives it
- * back: b is then the caller's again, to read, run again or zkc_batch_free.
+ * back: b is then the caller's again, to read, run again or zkc_batch_free;
+ * until then it is zkc's, in flight or queued (running it again or adding
+ * to it is refused with ZKC_EBADARGUMENTS; never clear or free it).
  * On failure b stays the caller's and nothing is queued. Expected codes:
  * ZKC_ECLOSED, ZKC_EBADARGUMENTS (NULL, a batch already running). */
 ZKC_EXTERN int zkc_batch_run_queued(zkc_t *zk, zkc_batch_t *b, uint64_t tag);
