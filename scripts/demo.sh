@@ -24,7 +24,7 @@ case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
 args=()
 for a in "$@"; do
 	if [ "$a" = "--short" ]; then
-		args+=(--jobs 60 --workers c=1,python=2 --work-ms 40 --timeout 240)
+		args+=(--jobs 60 --workers c=1,python=1,go=1 --work-ms 40 --timeout 240)
 	else
 		args+=("$a")
 	fi

@@ -18,19 +18,25 @@
 const char cli_ensemble_usage[] =
     "zkc ensemble up --nodes N --dir DIR [--port PORT] [--env] [--tick MS]\n"
     "                [--fsync] [--distinct-addrs] [--timeout SEC]\n"
-    "                [--jvm-flags FLAGS]\n"
+    "                [--jvm-flags FLAGS] [--tls-config FILE]\n"
     "    start N (1..7) ZooKeeper servers on loopback, wait until every\n"
     "    one serves, print the connection URL and leave them running\n"
     "    (--no-wait: return once they are started). --port: server\n"
     "    id I listens on PORT+I-1 (default: free ports). --env: print\n"
     "    shell commands that export ZKC_URL and ZKC_ENSEMBLE_DIR instead\n"
     "    (eval \"$(zkc ensemble up --env ...)\"). FLAGS (space separated,\n"
-    "    e.g. \"-Xmx2g\") come after the JVM's default flags\n"
+    "    e.g. \"-Xmx2g\") come after the JVM's default flags.\n"
+    "    --tls-config FILE: every server also listens on a TLS port\n"
+    "    (secureClientPort, Netty) configured by FILE's ssl.* lines,\n"
+    "    appended to each zoo.cfg; --env then also exports\n"
+    "    ZKC_SECURE_URL (zks://...)\n"
     "zkc ensemble status  --dir DIR          one line per server:\n"
     "                                        id address pid state mode\n"
     "    (--json: {\"servers\": [{\"id\", \"address\", \"pid\", \"state\",\n"
-    "    \"mode\"}...]}; up and url: {\"url\", \"dir\"})\n"
-    "zkc ensemble url     --dir DIR          print the connection URL\n"
+    "    \"mode\"}...]}; up and url: {\"url\", \"dir\"}, and \"secure_url\"\n"
+    "    with TLS ports)\n"
+    "zkc ensemble url     --dir DIR [--secure]  print the connection URL\n"
+    "                                        (--secure: of the TLS ports)\n"
     "zkc ensemble env     --dir DIR          print the export commands\n"
     "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
     "    until SERVER serves, or without SERVER until a majority serves\n"
@@ -60,13 +66,15 @@ struct ens_args {
 	int keep;
 	int port;
 	int env;
+	int secure;
 	const char *jvm_flags;
+	const char *tls_config;
 	const char *server;
 };
 
 enum { OPT_NODES = 256, OPT_DIR, OPT_TICK, OPT_FSYNC, OPT_DISTINCT,
 	OPT_TIMEOUT, OPT_NO_WAIT, OPT_KEEP, OPT_PORT, OPT_ENV, OPT_JVM_FLAGS,
-	OPT_HELP };
+	OPT_TLS_CONFIG, OPT_SECURE, OPT_HELP };
 
 static const struct option ens_opts[] = {
 	{ "nodes", required_argument, NULL, OPT_NODES },
@@ -80,6 +88,8 @@ static const struct option ens_opts[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "env", no_argument, NULL, OPT_ENV },
 	{ "jvm-flags", required_argument, NULL, OPT_JVM_FLAGS },
+	{ "tls-config", required_argument, NULL, OPT_TLS_CONFIG },
+	{ "secure", no_argument, NULL, OPT_SECURE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -112,6 +122,8 @@ static int ens_option(int c, char **argv, struct ens_args *a)
 		return CLI_OK;
 	case OPT_ENV: a->env = 1; return CLI_OK;
 	case OPT_JVM_FLAGS: a->jvm_flags = optarg; return CLI_OK;
+	case OPT_TLS_CONFIG: a->tls_config = optarg; return CLI_OK;
+	case OPT_SECURE: a->secure = 1; return CLI_OK;
 	case 'h':
 	case OPT_HELP:
 		usage(stdout);
@@ -181,29 +193,103 @@ static void print_export(const char *name, const char *value)
 	printf("'\n");
 }
 
-/* The URL, or with --env the commands that export it and the directory. */
-static int print_ens(zkc_ens_t *e, int env)
+/* The zks:// URL of the servers' TLS ports into buf; 0 when they have
+ * none (started without --tls-config). */
+static int secure_url(char *buf, size_t len, zkc_ens_t *e)
 {
+	size_t used;
+	int i;
+
+	used = (size_t)snprintf(buf, len, "zks://");
+	for (i = 0; i < zkc_ens_size(e); i++) {
+		if (zkc_ens_secure_port(e, i) <= 0)
+			return 0;
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0,
+		    "%s%s:%d", i ? "," : "", zkc_ens_host(e, i),
+		    zkc_ens_secure_port(e, i));
+	}
+	return used < len;
+}
+
+static void print_json_ens(zkc_ens_t *e, const char *surl)
+{
+	printf("{\"url\":");
+	cli_json_string(zkc_ens_url(e), strlen(zkc_ens_url(e)));
+	if (surl) {
+		printf(",\"secure_url\":");
+		cli_json_string(surl, strlen(surl));
+	}
+	printf(",\"dir\":");
+	cli_json_string(zkc_ens_dir(e), strlen(zkc_ens_dir(e)));
+	printf("}\n");
+}
+
+/* The URL (--secure: of the TLS ports), or with --env the commands that
+ * export it, the TLS one if any, and the directory. */
+static int print_ens(zkc_ens_t *e, int env, int secure)
+{
+	char surl[1024];
+	int have_secure = secure_url(surl, sizeof surl, e);
+
+	if (secure && !have_secure) {
+		fprintf(stderr, "zkc ensemble url: the servers have no TLS port "
+		    "(start them with --tls-config)\n");
+		return CLI_FAIL;
+	}
 	if (env) {
 		print_export("ZKC_URL", zkc_ens_url(e));
+		if (have_secure)
+			print_export("ZKC_SECURE_URL", surl);
 		print_export("ZKC_ENSEMBLE_DIR", zkc_ens_dir(e));
 	} else if (cli_json) {
-		printf("{\"url\":");
-		cli_json_string(zkc_ens_url(e), strlen(zkc_ens_url(e)));
-		printf(",\"dir\":");
-		cli_json_string(zkc_ens_dir(e), strlen(zkc_ens_dir(e)));
-		printf("}\n");
+		print_json_ens(e, have_secure ? surl : NULL);
 	} else {
-		printf("%s\n", zkc_ens_url(e));
+		printf("%s\n", secure ? surl : zkc_ens_url(e));
 	}
 	return CLI_OK;
+}
+
+/* The whole of FILE (the ssl.* lines of --tls-config), or NULL with the
+ * reason on stderr. */
+static char *read_config(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char *buf = NULL, *next;
+	size_t len = 0, got;
+	char chunk[4096];
+
+	if (!f) {
+		fprintf(stderr, "zkc ensemble up: --tls-config %s: %s\n", file,
+		    strerror(errno));
+		return NULL;
+	}
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (len + got > 65536 || !(next = realloc(buf, len + got + 2))) {
+			free(buf);
+			fclose(f);
+			fprintf(stderr, "zkc ensemble up: --tls-config %s: %s\n",
+			    file, len + got > 65536 ? "larger than 64 KiB" : "out of memory");
+			return NULL;
+		}
+		buf = next;
+		memcpy(buf + len, chunk, got);
+		len += got;
+	}
+	fclose(f);
+	if (!buf && !(buf = malloc(2)))
+		return NULL;
+	if (len && buf[len - 1] != '\n')
+		buf[len++] = '\n';
+	buf[len] = '\0';
+	return buf;
 }
 
 static int ens_up(struct ens_args *a)
 {
 	zkc_ens_options_t o = ZKC_ENS_OPTIONS_INIT;
 	zkc_ens_t *e;
-	int code, i;
+	char *tls_cfg = NULL;
+	int code, i, rc;
 
 	if (a->server)
 		return cli_usage_error("up takes no SERVER argument (`%s')", a->server);
@@ -216,7 +302,15 @@ static int ens_up(struct ens_args *a)
 	o.no_wait = a->no_wait;
 	o.client_port = a->port;
 	o.jvm_flags = a->jvm_flags;
-	if (zkc_ens_up(&e, &o) != ZKC_OK)
+	if (a->tls_config) {
+		if (!(tls_cfg = read_config(a->tls_config)))
+			return CLI_FAIL;
+		o.secure_client_port = 1;
+		o.extra_config = tls_cfg;
+	}
+	rc = zkc_ens_up(&e, &o);
+	free(tls_cfg);
+	if (rc != ZKC_OK)
 		return ens_fail("up");
 	/* zkc_ens_up waits for a quorum; a user who kills a server next
 	 * expects the others to serve, so wait for every one */
@@ -228,7 +322,7 @@ static int ens_up(struct ens_args *a)
 			return code;
 		}
 	}
-	code = print_ens(e, a->env);
+	code = print_ens(e, a->env, 0);
 	zkc_ens_free(e);        /* detach: the servers keep running */
 	return code;
 }
@@ -348,9 +442,11 @@ int cli_ensemble(int argc, char **argv)
 	if ((code = parse_ens_args(argc - 1, argv + 1, &a)) != CLI_OK)
 		return code < 0 ? CLI_OK : code;   /* -1: --help printed */
 	if ((a.nodes || a.tick_ms || a.fsync || a.distinct || a.port ||
-	    a.env) && strcmp(verb, "up") != 0)
-		return cli_usage_error("%s: --nodes, --port, --env, --tick, --fsync "
-		    "and --distinct-addrs belong to `up'", verb);
+	    a.env || a.tls_config) && strcmp(verb, "up") != 0)
+		return cli_usage_error("%s: --nodes, --port, --env, --tick, --fsync, "
+		    "--tls-config and --distinct-addrs belong to `up'", verb);
+	if (a.secure && strcmp(verb, "url") != 0)
+		return cli_usage_error("%s: --secure belongs to `url'", verb);
 	if (strcmp(verb, "up") == 0)
 		return ens_up(&a);
 	if (zkc_ens_attach(&e, a.dir) != ZKC_OK)
@@ -359,7 +455,7 @@ int cli_ensemble(int argc, char **argv)
 		code = ens_status(e);
 	} else if (strcmp(verb, "url") == 0 || strcmp(verb, "env") == 0) {
 		code = a.server ? cli_usage_error("%s takes no SERVER argument", verb) :
-		    print_ens(e, strcmp(verb, "env") == 0);
+		    print_ens(e, strcmp(verb, "env") == 0, a.secure);
 	} else if (strcmp(verb, "wait") == 0) {
 		code = ens_wait(e, &a);
 	} else if (strcmp(verb, "down") == 0) {

@@ -43,6 +43,9 @@ type options struct {
 	digest         string
 	retry          *Retry
 	eventBuffer    int
+	tls            *TLSConfig
+	acl            []ACL
+	aclSet         bool
 }
 
 // Option configures Open.
@@ -73,6 +76,34 @@ func WithChroot(path string) Option { return func(o *options) { o.chroot = path 
 // WithDigest authenticates with "user:password" on every session.
 func WithDigest(userPassword string) Option {
 	return func(o *options) { o.digest = userPassword }
+}
+
+// TLSConfig is TLS to the servers, as PEM files (read again for every new
+// connection, so rotated certificates are picked up). The server's
+// certificate must chain to CAFile and name the host it is reached by
+// (DNS or IP SAN) unless SkipHostVerify.
+type TLSConfig struct {
+	CAFile      string // PEM CA bundle; "": the system's
+	CertFile    string // client certificate (chain) for mutual TLS; "": none
+	KeyFile     string // CertFile's private key
+	KeyPassword string // for an encrypted KeyFile; never logged
+	ServerName  string // name to verify and send as SNI; "": each server's host
+	// SkipHostVerify checks the CA chain only, not the name (the
+	// default verifies it).
+	SkipHostVerify bool
+}
+
+// WithTLS connects over TLS with these files (the URL's scheme may stay
+// zk://; its ca=, cert=, key= options are replaced). Expected errors of
+// Open: ErrTLS (a handshake or verification failure, a file that cannot
+// be read) with the reason in the message.
+func WithTLS(cfg TLSConfig) Option { return func(o *options) { o.tls = &cfg } }
+
+// WithACL sets the default ACL of the nodes this client creates (node
+// creates without their own ACL, and recipe nodes); the default is open
+// to everyone (world:anyone, all permissions).
+func WithACL(acl []ACL) Option {
+	return func(o *options) { o.acl, o.aclSet = append([]ACL(nil), acl...), true }
 }
 
 // Retry is the policy every blocking call follows: exponential backoff
@@ -131,6 +162,27 @@ func Open(ctx context.Context, url string, opts ...Option) (*Client, error) {
 	}
 	if o.digest != "" {
 		copts.SetDigest(o.digest)
+	}
+	if o.tls != nil {
+		verify := 1
+		if o.tls.SkipHostVerify {
+			verify = 0
+		}
+		if rc := capi.Zkcgo_options_tls(copts, o.tls.CAFile, o.tls.CertFile, o.tls.KeyFile,
+			o.tls.KeyPassword, o.tls.ServerName, verify); rc != 0 {
+			capi.Zkcgo_options_release(copts)
+			return nil, newError(rc, "open", url, "TLS options", nil)
+		}
+	}
+	var acl capi.Zkc_acl_list_t
+	if o.aclSet {
+		var err error
+		if acl, err = cACL("open", url, o.acl); err != nil {
+			capi.Zkcgo_options_release(copts)
+			return nil, err
+		}
+		copts.SetAcl(acl) // copied by zkc_open
+		defer capi.Zkcgo_acl_free(acl)
 	}
 	if o.retry != nil {
 		r := capi.NewZkc_retry_t()

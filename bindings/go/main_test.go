@@ -61,6 +61,7 @@ func runTests(m *testing.M) int {
 		}()
 	}
 	code := m.Run()
+	stopTLSEnsemble()
 	if code == 0 {
 		// every test closed what it opened: no goroutine of ours is left
 		if err := goleak.Find(); err != nil {

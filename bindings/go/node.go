@@ -57,6 +57,9 @@ type CreateOptions struct {
 	// is found again instead of repeated (sequential and ephemeral modes).
 	Protected bool
 	TTLms     int64
+	// ACL of the new node (and of parents made by Parents); nil: the
+	// client's default (WithACL), else open.
+	ACL []ACL
 }
 
 // Create makes a node and returns its actual path (sequential suffix,
@@ -82,6 +85,14 @@ func (c *Client) Create(ctx context.Context, path string, data []byte, opts *Cre
 	}
 	co.SetFlags(flags)
 	co.SetTtl_ms(o.TTLms)
+	if o.ACL != nil {
+		l, err := cACL("create", path, o.ACL)
+		if err != nil {
+			return "", Stat{}, err
+		}
+		defer capi.Zkcgo_acl_free(l)
+		co.SetAcl(l)
+	}
 	err := c.do(ctx, "create", path, func() int {
 		return capi.Zkc_create(&out, st, c.zk, path, data, co)
 	})

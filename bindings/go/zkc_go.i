@@ -42,6 +42,7 @@ ZKCGO_HANDLE_OUT(zkc_queue_t)
 ZKCGO_HANDLE_OUT(zkc_queue_item_t)
 ZKCGO_HANDLE_OUT(zkc_cache_t)
 ZKCGO_HANDLE_OUT(zkc_election_t)
+ZKCGO_HANDLE_OUT(zkc_index_t)
 ZKCGO_HANDLE_OUT(zkc_double_barrier_t)
 ZKCGO_HANDLE_OUT(zkc_pnode_t)
 ZKCGO_HANDLE_OUT(zkc_service_reg_t)
@@ -131,6 +132,7 @@ ZKCGO_BYTES_IN(data, len)
 ZKCGO_BYTES_IN(data, data_len)
 ZKCGO_BYTES_IN(key, len)
 ZKCGO_BYTES_IN(metadata, metadata_len)
+ZKCGO_BYTES_IN(id, id_len)
 
 /* ------------------------------------------------------------ stat out
  * zkc_stat_t *out_stat / *out (in stat positions): a []int64 of
@@ -169,6 +171,140 @@ ZKCGO_STAT_OUT(out)
 %typemap(in) (zkc_watch_fn fn, void *payload) %{
 	$1 = NULL;
 	$2 = (void *)$input;
+%}
+
+/* ------------------------------------------------------------ private
+ * C-only helpers of the %inline functions below (not wrapped). Ids,
+ * values and records cross as packed bytes: each string a 32-bit
+ * little-endian length then its bytes (0xffffffff: none), so any byte,
+ * NUL included, passes both ways without a struct per item. */
+%{
+static char *zkcgo_dup(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+typedef struct zkcgo_buf {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+} zkcgo_buf_t;
+
+static void zkcgo_buf_add(zkcgo_buf_t *b, const void *d, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+}
+
+static void zkcgo_buf_u32(zkcgo_buf_t *b, uint32_t v)
+{
+	unsigned char c[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+
+	zkcgo_buf_add(b, c, 4);
+}
+
+static void zkcgo_buf_str(zkcgo_buf_t *b, const char *s, size_t n)
+{
+	if (!s) {
+		zkcgo_buf_u32(b, 0xffffffffu);
+		return;
+	}
+	zkcgo_buf_u32(b, (uint32_t)n);
+	zkcgo_buf_add(b, s, n);
+}
+
+/* Hands the buffer to the (char **out, size_t *out_len) typemap. */
+static int zkcgo_buf_out(char **out, size_t *out_len, zkcgo_buf_t *b)
+{
+	if (b->failed) {
+		free(b->p);
+		return ZKC_ENOMEM;
+	}
+	*out = (char *)b->p;
+	*out_len = b->len;
+	if (!*out)
+		*out = calloc(1, 1);
+	return *out ? ZKC_OK : ZKC_ENOMEM;
+}
+
+static int zkcgo_rd(const unsigned char **p, const unsigned char *end, const unsigned char **s,
+                    size_t *n)
+{
+	uint32_t v;
+
+	if (end - *p < 4)
+		return -1;
+	v = (uint32_t)(*p)[0] | (uint32_t)(*p)[1] << 8 | (uint32_t)(*p)[2] << 16 |
+	    (uint32_t)(*p)[3] << 24;
+	*p += 4;
+	if ((size_t)(end - *p) < v)
+		return -1;
+	*s = *p;
+	*n = v;
+	*p += v;
+	return 0;
+}
+
+/* Decodes packed (name, value) pairs into kv entries whose names are
+ * NUL-terminated copies in one block; values point into `packed`. */
+static int zkcgo_kvs(zkc_index_kv_t **out_kv, char **out_names, size_t *out_n,
+                     const void *packed, size_t packed_len)
+{
+	const unsigned char *p = packed, *end = p + packed_len, *s;
+	size_t n = 0, names = 0, len, i;
+	zkc_index_kv_t *kv;
+	char *block, *at;
+
+	*out_kv = NULL;
+	*out_names = NULL;
+	*out_n = 0;
+	while (p < end) {
+		if (zkcgo_rd(&p, end, &s, &len) != 0)
+			return ZKC_EBADARGUMENTS;
+		names += len + 1;
+		if (zkcgo_rd(&p, end, &s, &len) != 0)
+			return ZKC_EBADARGUMENTS;
+		n++;
+	}
+	if (n == 0)
+		return ZKC_OK;
+	kv = calloc(n, sizeof(*kv));
+	block = malloc(names);
+	if (!kv || !block) {
+		free(kv);
+		free(block);
+		return ZKC_ENOMEM;
+	}
+	p = packed;
+	at = block;
+	for (i = 0; i < n; i++) {
+		zkcgo_rd(&p, end, &s, &len);
+		memcpy(at, s, len);
+		at[len] = '\0';
+		kv[i].name = at;
+		at += len + 1;
+		zkcgo_rd(&p, end, &s, &len);
+		kv[i].value = s;
+		kv[i].len = len;
+	}
+	*out_kv = kv;
+	*out_names = block;
+	*out_n = n;
+	return ZKC_OK;
+}
+
 %}
 
 /* ------------------------------------------------------------ helpers
@@ -223,6 +359,14 @@ void zkcgo_options_release(zkc_options_t *o)
 		return;
 	free((void *)o->chroot);
 	free((void *)o->digest);
+	if (o->tls) {
+		free((void *)o->tls->ca_file);
+		free((void *)o->tls->cert_file);
+		free((void *)o->tls->key_file);
+		free((void *)o->tls->key_password);
+		free((void *)o->tls->server_name);
+		free((void *)o->tls);
+	}
 	free(o);
 }
 
@@ -323,6 +467,255 @@ void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t 
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
 	return zkc_open(out, NULL, opts);
+}
+
+/* TLS options for zkc_open: the strings are copied here and freed with the
+ * options by zkcgo_options_release; "" means not set. */
+
+int zkcgo_options_tls(zkc_options_t *o, const char *ca_file, const char *cert_file,
+                      const char *key_file, const char *key_password, const char *server_name,
+                      int verify_host)
+{
+	zkc_tls_options_t *t = calloc(1, sizeof(*t));
+
+	if (!t || zkc_tls_options_init(t, ZKC_TLS_OPTIONS_VERSION) != ZKC_OK) {
+		free(t);
+		return ZKC_ENOMEM;
+	}
+	t->ca_file = zkcgo_dup(ca_file);
+	t->cert_file = zkcgo_dup(cert_file);
+	t->key_file = zkcgo_dup(key_file);
+	t->key_password = zkcgo_dup(key_password);
+	t->server_name = zkcgo_dup(server_name);
+	t->verify_host = verify_host;
+	o->tls = t;
+	return ZKC_OK;
+}
+
+/* ACL lists built from Go: entries set one by one (strings copied), freed
+ * with zkcgo_acl_free. */
+zkc_acl_list_t *zkcgo_acl_new(int count)
+{
+	zkc_acl_list_t *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	if (count > 0 && !(l->acls = calloc((size_t)count, sizeof(zkc_acl_t)))) {
+		free(l);
+		return NULL;
+	}
+	l->count = count;
+	return l;
+}
+
+int zkcgo_acl_set(zkc_acl_list_t *l, int i, int perms, const char *scheme, const char *id)
+{
+	zkc_acl_t *a;
+
+	if (!l || i < 0 || i >= l->count)
+		return ZKC_EBADARGUMENTS;
+	a = (zkc_acl_t *)&l->acls[i];
+	a->perms = perms;
+	a->scheme = strdup(scheme ? scheme : "");
+	a->id = strdup(id ? id : "");
+	return a->scheme && a->id ? ZKC_OK : ZKC_ENOMEM;
+}
+
+void zkcgo_acl_free(zkc_acl_list_t *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->count; i++) {
+		free((void *)l->acls[i].scheme);
+		free((void *)l->acls[i].id);
+	}
+	free((void *)l->acls);
+	free(l);
+}
+
+/* An ACL list as zkc_acl_get returns it, by index. */
+int zkcgo_acl_count(const zkc_acl_list_t *l) { return l ? l->count : 0; }
+int zkcgo_acl_perms(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count ? l->acls[i].perms : 0;
+}
+const char *zkcgo_acl_scheme(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count && l->acls[i].scheme ? l->acls[i].scheme : "";
+}
+const char *zkcgo_acl_id(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count && l->acls[i].id ? l->acls[i].id : "";
+}
+
+/* zkc_acl_get into a list the Go side reads by index and frees. */
+zkc_acl_list_t *zkcgo_acl_get(int *out_event, zkc_stat_t *out_stat, zkc_t *zk, const char *path)
+{
+	zkc_acl_list_t *l = NULL;
+
+	*out_event = zkc_acl_get(&l, out_stat, zk, path);
+	return l;
+}
+
+/* ------------------------------------------------------------ index
+ * (packed bytes, see the private helpers above) */
+/* The schema: packed (name, flags) pairs, the flags as the value's one
+ * byte (0 or ZKC_INDEX_UNIQUE). */
+int zkcgo_index_create(zkc_t *zk, const char *path, const void *data, size_t data_len)
+{
+	zkc_index_kv_t *kv;
+	zkc_index_field_t *f;
+	char *names;
+	size_t n, i;
+	int rc;
+
+	if ((rc = zkcgo_kvs(&kv, &names, &n, data, data_len)) != ZKC_OK)
+		return rc;
+	if (!(f = calloc(n ? n : 1, sizeof(*f)))) {
+		free(kv);
+		free(names);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		f[i].name = kv[i].name;
+		f[i].flags = kv[i].len ? ((const unsigned char *)kv[i].value)[0] : 0;
+	}
+	rc = zkc_index_create(zk, path, f, n);
+	free(f);
+	free(kv);
+	free(names);
+	return rc;
+}
+
+int zkcgo_index_open(zkc_index_t **out, zkc_t *zk, const char *path, int cache,
+                     int cache_records, int timeout_ms)
+{
+	zkc_index_options_t o = ZKC_INDEX_OPTIONS_INIT;
+
+	o.cache = cache;
+	o.cache_records = cache_records;
+	o.timeout_ms = timeout_ms;
+	return zkc_index_open(out, zk, path, &o);
+}
+
+/* The schema as packed (name, flags byte) pairs. */
+int zkcgo_index_fields(char **out, size_t *out_len, const zkc_index_t *ix)
+{
+	zkcgo_buf_t b = { 0 };
+	size_t i, n = zkc_index_field_count(ix);
+
+	for (i = 0; i < n; i++) {
+		const char *name = NULL;
+		int flags = 0;
+		unsigned char fl;
+
+		if (zkc_index_field_at(&name, &flags, ix, i) != ZKC_OK)
+			continue;
+		fl = (unsigned char)flags;
+		zkcgo_buf_str(&b, name, strlen(name));
+		zkcgo_buf_str(&b, (const char *)&fl, 1);
+	}
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* key = the record id, metadata = packed (field, value) pairs. */
+int zkcgo_index_put(zkc_index_t *ix, const void *key, size_t len, const void *data,
+                    size_t data_len, const void *metadata, size_t metadata_len, int flags)
+{
+	zkc_index_kv_t *kv;
+	char *names;
+	size_t n;
+	int rc;
+
+	if ((rc = zkcgo_kvs(&kv, &names, &n, metadata, metadata_len)) != ZKC_OK)
+		return rc;
+	rc = zkc_index_put(ix, key, len, data_len ? data : "", data_len, kv, n, flags);
+	free(kv);
+	free(names);
+	return rc;
+}
+
+/* A record, packed: version, id, data, then (field, value) pairs. */
+int zkcgo_index_get(char **out, size_t *out_len, zkc_index_t *ix, const void *key, size_t len,
+                    int flags)
+{
+	zkc_index_record_t *r = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i;
+	int rc = zkc_index_get(&r, ix, key, len, flags);
+
+	if (rc != ZKC_OK)
+		return rc;
+	zkcgo_buf_u32(&b, (uint32_t)r->version);
+	zkcgo_buf_str(&b, r->id, r->id_len);
+	zkcgo_buf_str(&b, r->data, r->len);
+	for (i = 0; i < r->nfields; i++) {
+		zkcgo_buf_str(&b, r->fields[i].name, strlen(r->fields[i].name));
+		zkcgo_buf_str(&b, r->fields[i].value, r->fields[i].len);
+	}
+	zkc_index_record_free(r);
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* Lookups, packed as (id, value) pairs. kind 0 find, 1 prefix, 2 range
+ * (key..data; has_hi 0 = no upper bound). */
+int zkcgo_index_lookup(char **out, size_t *out_len, zkc_index_t *ix, int kind, const char *field,
+                       const void *key, size_t len, const void *data, size_t data_len,
+                       int has_hi, int limit, int flags)
+{
+	zkc_index_hits_t *h = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i, lim = limit > 0 ? (size_t)limit : 0;
+	const void *v = len ? key : "";
+	int rc;
+
+	if (kind == 0)
+		rc = zkc_index_find(&h, ix, field, v, len, lim, flags);
+	else if (kind == 1)
+		rc = zkc_index_prefix(&h, ix, field, v, len, lim, flags);
+	else
+		rc = zkc_index_range(&h, ix, field, v, len, has_hi ? (data_len ? data : "") : NULL,
+		                     data_len, lim, flags);
+	if (rc != ZKC_OK)
+		return rc;
+	for (i = 0; i < h->count; i++) {
+		zkcgo_buf_str(&b, h->items[i].id, h->items[i].id_len);
+		zkcgo_buf_str(&b, h->items[i].value, h->items[i].value_len);
+	}
+	zkc_index_hits_free(h);
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* verify (repair 0) or rebuild (repair 1), the report packed: records,
+ * entries, repaired, then per issue kind, version, field, value, id, path. */
+int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
+{
+	zkc_index_report_t *r = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i;
+	int rc = repair ? zkc_index_rebuild(&r, ix) : zkc_index_verify(&r, ix);
+
+	if (!r)
+		return rc != ZKC_OK ? rc : ZKC_ENOMEM;
+	zkcgo_buf_u32(&b, (uint32_t)r->records);
+	zkcgo_buf_u32(&b, (uint32_t)r->entries);
+	zkcgo_buf_u32(&b, (uint32_t)r->repaired);
+	for (i = 0; i < r->count; i++) {
+		zkc_index_issue_t *is = &r->issues[i];
+
+		zkcgo_buf_u32(&b, (uint32_t)is->kind);
+		zkcgo_buf_u32(&b, (uint32_t)is->version);
+		zkcgo_buf_str(&b, is->field, is->field ? strlen(is->field) : 0);
+		zkcgo_buf_str(&b, is->value, is->value_len);
+		zkcgo_buf_str(&b, is->id, is->id_len);
+		zkcgo_buf_str(&b, is->path, is->path ? strlen(is->path) : 0);
+	}
+	zkc_index_report_free(r);
+	if (rc != ZKC_OK) {
+		free(b.p);
+		return rc;
+	}
+	return zkcgo_buf_out(out, out_len, &b);
 }
 
 /* The last error on this thread, message copied (the Go side reads both on

@@ -164,7 +164,7 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_PLAIN {
 	int zkc_state, int zkc_on_event_thread, int zkc_events_fd, int zkc_retry_backoff_ms,
-	int zkc_lock_valid, int zkc_lock_events_fd, int zkc_batch_code,
+	int zkc_lock_valid, int zkc_lock_events_fd, int zkc_election_events_fd, int zkc_batch_code,
 	int zkc_semaphore_lease_valid, int zkc_cache_status, int zkc_cancel_fired,
 	int zkc_testing_open_clients,
 	int version, int session_timeout_ms, int connect_timeout_ms, int log_level, int base_ms,
@@ -180,7 +180,7 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_CODE_TUPLE {
 	int zkc_events_next, int zkc_lock_events_next, int zkc_multi_commit, int zkc_queue_take,
-	int zkc_election_is_leader, int zkc_completions_next
+	int zkc_election_is_leader, int zkc_election_events_next, int zkc_completions_next
 };
 
 /* Batch op adders return the op's index (zkc_completions_fd: the fd), or a
@@ -372,6 +372,17 @@ ZKC_PY_NUM_OUT(uint64_t, out_tag, PyLong_FromUnsignedLongLong)
 %typemap(argout) zkc_lock_lease_t *out {
 	$result = zkc_py_append($result, Py_BuildValue("(NLL)", zkc_py_str($1->path),
 	                                  (long long)$1->session_id, (long long)$1->token));
+}
+
+/* A leadership event, by value: (type, epoch, reason); zeros when none
+ * was taken (the code in front says so). */
+%typemap(in, numinputs=0) zkc_election_event_t *out (zkc_election_event_t tmp) {
+	memset(&tmp, 0, sizeof tmp);
+	$1 = &tmp;
+}
+%typemap(argout) zkc_election_event_t *out {
+	$result = zkc_py_append($result, Py_BuildValue("(iLi)", $1->type, (long long)$1->epoch,
+	                                               $1->reason));
 }
 
 /* A counter add's outcome: (value, version, shard). */
@@ -597,6 +608,7 @@ ZKC_PY_NUM_OUT(uint64_t, out_tag, PyLong_FromUnsignedLongLong)
 %nothread zkc_multi_check;
 %nothread zkc_events_next;
 %nothread zkc_lock_events_next;
+%nothread zkc_election_events_next;
 %nothread zkc_py_cache_data;
 %nothread zkc_py_set_hooks;
 %nothread zkc_py_error_last;

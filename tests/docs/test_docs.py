@@ -5,7 +5,9 @@ Extracts the fenced snippets of README.md and docs/**/*.md and hands each
 to the runner of its language (the fence's info string: its first word is
 the language, the rest says what kind of snippet it is; conventions in
 tests/docs/README.md). C snippets are compiled (programs also linked and
-run against a local ensemble), shell sessions run in order in an empty
+run against a local ensemble), Python programs run with the build's
+binding, Go programs are built in a scratch module that uses
+bindings/go and run, shell sessions run in order in an empty
 directory, other shell blocks are syntax-checked. Languages without a
 runner are counted and reported as skipped; adding one is one function
 in RUNNERS.
@@ -317,6 +319,131 @@ def run_sessions(page, snippets, ctx):
                    (page, len(snippets)), out)
 
 
+# ------------------------------------------------------------ Python
+
+PY_KINDS = ("program", "unit")
+
+
+def python_dir():
+    """The binding `make` built into the build tree, or None (configure
+    found no Python or SWIG, or a sanitizer build, which skips it)."""
+    d = os.path.join(BUILDDIR, "python")
+    return d if os.path.exists(os.path.join(d, "zkc", "__init__.py")) else None
+
+
+def run_python(s, ctx):
+    """Python: `python program` runs as a script (it must exit 0) with
+    the build tree's binding on PYTHONPATH and ZKC_URL set to the local
+    ensemble; `python unit` (definitions) is compiled, not run."""
+    if not s.attrs or s.attrs[0] not in PY_KINDS:
+        ctx.tap.result(False, "%s: Python snippet without a kind" % s.where(),
+                       "write ```python program or ```python unit "
+                       "(tests/docs/README.md)")
+        return
+    kind = s.attrs[0]
+    try:
+        compile("\n" * (s.line - 1) + s.text, s.page, "exec")
+        ctx.tap.result(True, "%s: Python %s compiles" % (s.where(), kind))
+    except SyntaxError as e:
+        ctx.tap.result(False, "%s: Python %s compiles" % (s.where(), kind), str(e))
+        return
+    if kind != "program":
+        return
+    pydir = python_dir()
+    if pydir is None:
+        ctx.tap.result(True, "%s: Python program runs" % s.where(),
+                       skip="the build has no Python binding (configure "
+                       "found no Python or SWIG, or sanitizers are on)")
+        return
+    try:
+        env = dict(ctx.ensemble_env())
+    except RuntimeError as e:
+        ctx.tap.result(False, "%s: Python program runs" % s.where(), str(e))
+        return
+    env["PYTHONPATH"] = pydir + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    work = tempfile.mkdtemp(dir=ctx.tmp, prefix="py-")
+    src = os.path.join(work, "snippet.py")
+    with open(src, "w") as f:
+        # blank lines keep tracebacks pointing at the page's line numbers
+        f.write("\n" * (s.line - 1) + s.text)
+    status, out = run([sys.executable, src], cwd=work, env=env,
+                      timeout=PROGRAM_TIMEOUT)
+    ctx.tap.result(status == 0, "%s: Python program runs and exits 0" % s.where(),
+                   out + ("\nexit status %s" % status if status != 0 else ""))
+
+
+# ------------------------------------------------------------ Go
+
+GO_KINDS = ("program", "unit")
+GO_MODULE = "github.com/zkc-project/zkc/bindings/go"
+
+
+def go_tool():
+    go = shutil.which("go") or ("/usr/local/go/bin/go"
+                                if os.access("/usr/local/go/bin/go", os.X_OK) else None)
+    return go
+
+
+def go_module(ctx, s):
+    """A scratch module holding the snippet as main.go, requiring the
+    binding from this tree (a replace directive), as a user's module
+    would after `go get`."""
+    work = tempfile.mkdtemp(dir=ctx.tmp, prefix="go-")
+    with open(os.path.join(work, "go.mod"), "w") as f:
+        f.write("module zkcdocs/snippet\n\ngo 1.23\n\nrequire %s v0.0.0\n\n"
+                "replace %s => %s\n" % (GO_MODULE, GO_MODULE,
+                                         os.path.join(SRCDIR, "bindings", "go")))
+    shutil.copy(os.path.join(SRCDIR, "bindings", "go", "go.sum"),
+                os.path.join(work, "go.sum"))
+    with open(os.path.join(work, "main.go"), "w") as f:
+        f.write("//line %s:%d\n" % (s.page, s.line) + s.text)
+    return work
+
+
+def run_go(s, ctx):
+    """Go: `go program` (package main with func main) is built in a
+    scratch module that uses the binding from this tree and run with
+    ZKC_URL set (it must exit 0); `go unit` (a file of declarations) is
+    type-checked with go vet, not run."""
+    if not s.attrs or s.attrs[0] not in GO_KINDS:
+        ctx.tap.result(False, "%s: Go snippet without a kind" % s.where(),
+                       "write ```go program or ```go unit (tests/docs/README.md)")
+        return
+    kind = s.attrs[0]
+    go = go_tool()
+    why = None
+    if go is None:
+        why = "no go command"
+    elif SAN_LDFLAGS.strip():
+        why = "a sanitizer build: cgo programs are not linked against it"
+    if why:
+        ctx.tap.result(True, "%s: Go %s builds" % (s.where(), kind), skip=why)
+        return
+    work = go_module(ctx, s)
+    env = dict(ctx.env)
+    env["CGO_ENABLED"] = "1"
+    env["GOFLAGS"] = "-mod=mod"
+    env["PATH"] = os.path.dirname(go) + ":" + env["PATH"]
+    if kind == "unit":
+        status, out = run([go, "vet", "."], cwd=work, env=env, timeout=600 * SCALE)
+        ctx.tap.result(status == 0, "%s: Go unit type-checks" % s.where(), out)
+        return
+    exe = os.path.join(work, "program")
+    status, out = run([go, "build", "-o", exe, "."], cwd=work, env=env,
+                      timeout=600 * SCALE)
+    ctx.tap.result(status == 0, "%s: Go program builds" % s.where(), out)
+    if status != 0:
+        return
+    try:
+        penv = ctx.ensemble_env()
+    except RuntimeError as e:
+        ctx.tap.result(False, "%s: Go program runs" % s.where(), str(e))
+        return
+    status, out = run([exe], cwd=work, env=penv, timeout=PROGRAM_TIMEOUT)
+    ctx.tap.result(status == 0, "%s: Go program runs and exits 0" % s.where(),
+                   out + ("\nexit status %s" % status if status != 0 else ""))
+
+
 # ------------------------------------------------------------ main
 
 RUNNERS = {
@@ -324,6 +451,8 @@ RUNNERS = {
     "sh": run_sh,
     "bash": run_sh,
     "shell": run_sh,
+    "python": run_python,
+    "go": run_go,
 }
 
 # Blocks that are not code to check: text, output, configuration.

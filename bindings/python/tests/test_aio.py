@@ -190,6 +190,25 @@ def test_aio_recipes(ensemble_url: str, path: str) -> None:
     run(main())
 
 
+def test_aio_election_events_on_the_loop(ensemble_url: str, path: str) -> None:
+    async def main() -> None:
+        async with zkc.aio.Client(ensemble_url) as a, zkc.aio.Client(ensemble_url) as b:
+            e1 = a.election(path, "one")
+            e2 = b.election(path, "two")
+            loop_thread: List[threading.Thread] = []
+            e2.add_listener(lambda ev: loop_thread.append(threading.current_thread()))
+            events = e2.events()
+            async with e1:
+                epoch1 = await e1.await_leadership(TIMEOUT)
+                await e2.join()
+                await e1.resign()
+                ev = await asyncio.wait_for(events.__anext__(), TIMEOUT)
+            assert ev.type == zkc.LeadershipEvent.LEADER and ev.epoch > epoch1
+            assert loop_thread == [threading.current_thread()]   # run on the loop
+            e2.close()
+    run(main())
+
+
 def test_aio_connect_failure_is_clear() -> None:
     async def main() -> None:
         with pytest.raises(zkc.URLError):

@@ -286,6 +286,48 @@ def test_election(ensemble_url: str, client: zkc.Client, path: str) -> None:
         e2.close()
 
 
+def test_election_events_follow_hand_over_and_expiry(ensemble_url: str, client: zkc.Client,
+                                                     path: str) -> None:
+    with zkc.Client(ensemble_url) as other:
+        e1 = client.election(path, "one")
+        e2 = other.election(path, "two")
+        heard: List[zkc.ElectionEvent] = []
+        e2.add_listener(heard.append)
+        ev1, ev2 = e1.events(timeout=TIMEOUT), e2.events(timeout=TIMEOUT)
+        e1.join()
+        first = next(ev1)
+        epoch1 = e1.await_leadership(TIMEOUT)
+        assert first == (zkc.LeadershipEvent.LEADER, epoch1, zkc.LeadershipReason.NONE)
+        e2.join()
+        e1.resign()
+        got = next(ev2)
+        assert got.type == zkc.LeadershipEvent.LEADER and got.epoch > epoch1
+        # the session ends under the leader: it steps down (at SUSPENDED
+        # or LOST), rejoins on the new session and, alone, leads again.
+        # The expiry opens a second connection on the same session, which
+        # can bounce this one first: SUSPENDED, then RECONNECTED with the
+        # node still first gives LEADER again with the same epoch.
+        other.expire_session(TIMEOUT)
+        down = next(ev2)
+        assert down.type == zkc.LeadershipEvent.NOT_LEADER
+        assert down.reason in (zkc.LeadershipReason.SUSPENDED, zkc.LeadershipReason.LOST)
+        again = next(ev2)
+        while again.type != zkc.LeadershipEvent.LEADER or again.epoch == got.epoch:
+            if again.type == zkc.LeadershipEvent.NOT_LEADER:
+                assert again.reason in (zkc.LeadershipReason.SUSPENDED,
+                                        zkc.LeadershipReason.LOST), again
+            again = next(ev2)
+        assert again.epoch > got.epoch and e2.epoch == again.epoch
+        wait_until(lambda: len(heard) >= 3, what="the listener's events")
+        assert heard[0] == got and heard[1] == down
+        # no event for the candidate's own resign
+        assert list(e1.events(timeout=0.2)) == []
+        e1.close()
+        e2.close()
+        with pytest.raises(TypeError):
+            e2.add_listener("not callable")  # type: ignore[arg-type]
+
+
 def test_barriers(client: zkc.Client, path: str) -> None:
     b = client.barrier(path + "/b")
     b.set()

@@ -20,7 +20,8 @@ from ._client import (Client, Transaction, Batch, ZnodeStat, State, EventType, W
                       PERM_READ, PERM_WRITE, PERM_CREATE, PERM_DELETE, PERM_ADMIN, PERM_ALL,
                       digest_acl)
 from ._recipes import (Lock, Lease, LockEvent, RWLock, Semaphore, SemaphoreLease, Counter,
-                       Queue, QueueItem, Cache, CacheEvent, Election, Participant, Barrier,
+                       Queue, QueueItem, Cache, CacheEvent, Election, ElectionEvent,
+                       LeadershipEvent, LeadershipReason, Participant, Barrier,
                        DoubleBarrier, PersistentNode, Registration, Router, Endpoint, Instance,
                        Index, Record, Hit, IndexIssue, IndexReport)
 
@@ -42,6 +43,7 @@ __all__ = [
     "InvalidStateError", "CancelledError", "LostError", "WouldBlockError", "NotSupportedError",
     "DeadlockError", "error_for", "Lock", "Lease", "LockEvent", "RWLock", "Semaphore",
     "SemaphoreLease", "Counter", "Queue", "QueueItem", "Cache", "CacheEvent", "Election",
+    "ElectionEvent", "LeadershipEvent", "LeadershipReason",
     "Participant", "Barrier", "DoubleBarrier", "PersistentNode", "Registration", "Router",
     "Endpoint", "Instance", "Index", "Record", "Hit", "IndexIssue", "IndexReport", "core_version", "MAX_DATA_LEN", "__version__",
 ]

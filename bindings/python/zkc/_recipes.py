@@ -688,11 +688,36 @@ class Participant(NamedTuple):
     is_leader: bool
 
 
+class LeadershipEvent(enum.IntEnum):
+    """A change of a candidate's leadership."""
+    LEADER = 1      #: this candidate leads from now
+    NOT_LEADER = 2  #: this candidate no longer leads
+
+
+class LeadershipReason(enum.IntEnum):
+    """Why leadership ended (``NONE`` with ``LEADER``)."""
+    NONE = 0
+    SUSPENDED = 1  #: connection lost (default policy); may lead again at reconnection
+    LOST = 2       #: session lost; the candidate joins again on the new session
+    NODE_GONE = 3  #: its node was deleted by someone, or is no longer this session's
+
+
+class ElectionEvent(NamedTuple):
+    """One leadership change: ``type``, the ``epoch`` (the leader node's
+    creation zxid, the fencing token; it grows with every new leadership)
+    and, with NOT_LEADER, the ``reason``."""
+    type: LeadershipEvent
+    epoch: int
+    reason: LeadershipReason
+
+
 class Election(_Handle):
     """Leader election (Curator's LeaderLatch layout). ``join()``, then
     ``await_leadership(timeout)`` returns the epoch (fencing token) once
     this candidate leads; ``is_leader``; ``resign()``. ``run(fn)`` joins,
-    waits, calls fn and resigns."""
+    waits, calls fn and resigns. Leadership changes (:class:`ElectionEvent`)
+    reach ``add_listener`` callbacks on the client's event thread and the
+    ``events()`` iterator; none comes for ``resign()`` or ``close()``."""
 
     _what = "election"
 
@@ -703,12 +728,58 @@ class Election(_Handle):
         _check_path(path)
         self.election_path = path
         self._acl = _acl_list(acl)
+        self._listeners: List[Callable[[ElectionEvent], Any]] = []
+        self._queues: List[Any] = []
         (h,) = _c.zkc_py_election_open(client._handle(), path, id,
                                        1 if step_down_on_lost_only else 0,
                                        _acl_ptr(self._acl))
         self._attach(h)
+        self._fd = _c.zkc_election_events_fd(h)
+        client._events.add_fd(self._fd, _weak_call(self._drain))
+
+    def _drain(self) -> None:
+        h = self._h
+        while h is not None:
+            rc, (kind, epoch, reason) = _c.zkc_election_events_next(h, 0)
+            if rc != 0:
+                return
+            event = ElectionEvent(LeadershipEvent(kind), int(epoch), LeadershipReason(reason))
+            for q in list(self._queues):
+                q.put_nowait(event)
+            for fn in list(self._listeners):
+                try:
+                    fn(event)
+                except Exception:
+                    logging.getLogger("zkc").exception("zkc: election listener failed")
+
+    def add_listener(self, fn: Callable[[ElectionEvent], Any]) -> None:
+        """Calls ``fn(ElectionEvent)`` on the client's event thread (on the
+        loop with zkc.aio)."""
+        if not callable(fn):
+            raise TypeError("listener must be callable")
+        self._listeners.append(fn)
+
+    def events(self, timeout: Optional[float] = None) -> Iterator[ElectionEvent]:
+        """A blocking iterator over this candidate's leadership changes
+        from now on; it ends after ``timeout`` seconds without one (None:
+        never) or at close."""
+        q: "_queue.Queue[ElectionEvent]" = _queue.Queue()
+        self._queues.append(q)  # now, not at the first next()
+        return self._iter_queue(q, timeout)
+
+    def _iter_queue(self, q: "_queue.Queue[ElectionEvent]",
+                    timeout: Optional[float]) -> Iterator[ElectionEvent]:
+        try:
+            while self._h is not None:
+                try:
+                    yield q.get(timeout=timeout)
+                except _queue.Empty:
+                    return
+        finally:
+            self._queues.remove(q)
 
     def _close_handle(self, h: Any) -> None:
+        self._client._events.remove_fd(self._fd)
         _c.zkc_election_close(h)
 
     def join(self) -> None:

@@ -494,8 +494,32 @@ class Election:
     async def leader(self) -> Optional[Tuple[str, int]]:
         return await self._client._run(self.sync.leader)
 
+    def add_listener(self, fn: Callable[[_r.ElectionEvent], Any]) -> None:
+        """Leadership changes (LEADER, NOT_LEADER) on the loop."""
+        self.sync.add_listener(fn)
+
+    def events(self) -> AsyncIterator[_r.ElectionEvent]:
+        """Leadership changes from now on (registered at once), until close."""
+        q: "asyncio.Queue[_r.ElectionEvent]" = asyncio.Queue()
+        self.sync._queues.append(q)
+        return self._iter(q)
+
+    async def _iter(self, q: "asyncio.Queue[_r.ElectionEvent]") -> AsyncIterator[_r.ElectionEvent]:
+        try:
+            while not self.sync.closed:
+                yield await q.get()
+        finally:
+            self.sync._queues.remove(q)
+
     def close(self) -> None:
         self.sync.close()
+
+    async def __aenter__(self) -> "Election":
+        await self.join()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
 
 
 class Semaphore:

@@ -198,6 +198,134 @@ static void* Swig_malloc(int c) {
 #include <zkc.h>
 
 
+static char *zkcgo_dup(const char *s) { return s && *s ? strdup(s) : NULL; }
+
+typedef struct zkcgo_buf {
+	unsigned char *p;
+	size_t len, cap;
+	int failed;
+} zkcgo_buf_t;
+
+static void zkcgo_buf_add(zkcgo_buf_t *b, const void *d, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 256;
+		unsigned char *p;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(p = realloc(b->p, cap))) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+}
+
+static void zkcgo_buf_u32(zkcgo_buf_t *b, uint32_t v)
+{
+	unsigned char c[4] = { v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, v >> 24 };
+
+	zkcgo_buf_add(b, c, 4);
+}
+
+static void zkcgo_buf_str(zkcgo_buf_t *b, const char *s, size_t n)
+{
+	if (!s) {
+		zkcgo_buf_u32(b, 0xffffffffu);
+		return;
+	}
+	zkcgo_buf_u32(b, (uint32_t)n);
+	zkcgo_buf_add(b, s, n);
+}
+
+/* Hands the buffer to the (char **out, size_t *out_len) typemap. */
+static int zkcgo_buf_out(char **out, size_t *out_len, zkcgo_buf_t *b)
+{
+	if (b->failed) {
+		free(b->p);
+		return ZKC_ENOMEM;
+	}
+	*out = (char *)b->p;
+	*out_len = b->len;
+	if (!*out)
+		*out = calloc(1, 1);
+	return *out ? ZKC_OK : ZKC_ENOMEM;
+}
+
+static int zkcgo_rd(const unsigned char **p, const unsigned char *end, const unsigned char **s,
+                    size_t *n)
+{
+	uint32_t v;
+
+	if (end - *p < 4)
+		return -1;
+	v = (uint32_t)(*p)[0] | (uint32_t)(*p)[1] << 8 | (uint32_t)(*p)[2] << 16 |
+	    (uint32_t)(*p)[3] << 24;
+	*p += 4;
+	if ((size_t)(end - *p) < v)
+		return -1;
+	*s = *p;
+	*n = v;
+	*p += v;
+	return 0;
+}
+
+/* Decodes packed (name, value) pairs into kv entries whose names are
+ * NUL-terminated copies in one block; values point into `packed`. */
+static int zkcgo_kvs(zkc_index_kv_t **out_kv, char **out_names, size_t *out_n,
+                     const void *packed, size_t packed_len)
+{
+	const unsigned char *p = packed, *end = p + packed_len, *s;
+	size_t n = 0, names = 0, len, i;
+	zkc_index_kv_t *kv;
+	char *block, *at;
+
+	*out_kv = NULL;
+	*out_names = NULL;
+	*out_n = 0;
+	while (p < end) {
+		if (zkcgo_rd(&p, end, &s, &len) != 0)
+			return ZKC_EBADARGUMENTS;
+		names += len + 1;
+		if (zkcgo_rd(&p, end, &s, &len) != 0)
+			return ZKC_EBADARGUMENTS;
+		n++;
+	}
+	if (n == 0)
+		return ZKC_OK;
+	kv = calloc(n, sizeof(*kv));
+	block = malloc(names);
+	if (!kv || !block) {
+		free(kv);
+		free(block);
+		return ZKC_ENOMEM;
+	}
+	p = packed;
+	at = block;
+	for (i = 0; i < n; i++) {
+		zkcgo_rd(&p, end, &s, &len);
+		memcpy(at, s, len);
+		at[len] = '\0';
+		kv[i].name = at;
+		at += len + 1;
+		zkcgo_rd(&p, end, &s, &len);
+		kv[i].value = s;
+		kv[i].len = len;
+	}
+	*out_kv = kv;
+	*out_names = block;
+	*out_n = n;
+	return ZKC_OK;
+}
+
+
+
 /* Waits until fd or stop_fd is readable: 1 fd, 2 stop, 0 timeout, <0 error. */
 int zkcgo_wait2(int fd, int stop_fd, int timeout_ms)
 {
@@ -245,6 +373,14 @@ void zkcgo_options_release(zkc_options_t *o)
 		return;
 	free((void *)o->chroot);
 	free((void *)o->digest);
+	if (o->tls) {
+		free((void *)o->tls->ca_file);
+		free((void *)o->tls->cert_file);
+		free((void *)o->tls->key_file);
+		free((void *)o->tls->key_password);
+		free((void *)o->tls->server_name);
+		free((void *)o->tls);
+	}
 	free(o);
 }
 
@@ -345,6 +481,255 @@ void zkcgo_batch_data(char **out, size_t *out_len, const zkc_batch_t *b, size_t 
 int zkcgo_open_env(zkc_t **out, const zkc_options_t *opts)
 {
 	return zkc_open(out, NULL, opts);
+}
+
+/* TLS options for zkc_open: the strings are copied here and freed with the
+ * options by zkcgo_options_release; "" means not set. */
+
+int zkcgo_options_tls(zkc_options_t *o, const char *ca_file, const char *cert_file,
+                      const char *key_file, const char *key_password, const char *server_name,
+                      int verify_host)
+{
+	zkc_tls_options_t *t = calloc(1, sizeof(*t));
+
+	if (!t || zkc_tls_options_init(t, ZKC_TLS_OPTIONS_VERSION) != ZKC_OK) {
+		free(t);
+		return ZKC_ENOMEM;
+	}
+	t->ca_file = zkcgo_dup(ca_file);
+	t->cert_file = zkcgo_dup(cert_file);
+	t->key_file = zkcgo_dup(key_file);
+	t->key_password = zkcgo_dup(key_password);
+	t->server_name = zkcgo_dup(server_name);
+	t->verify_host = verify_host;
+	o->tls = t;
+	return ZKC_OK;
+}
+
+/* ACL lists built from Go: entries set one by one (strings copied), freed
+ * with zkcgo_acl_free. */
+zkc_acl_list_t *zkcgo_acl_new(int count)
+{
+	zkc_acl_list_t *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	if (count > 0 && !(l->acls = calloc((size_t)count, sizeof(zkc_acl_t)))) {
+		free(l);
+		return NULL;
+	}
+	l->count = count;
+	return l;
+}
+
+int zkcgo_acl_set(zkc_acl_list_t *l, int i, int perms, const char *scheme, const char *id)
+{
+	zkc_acl_t *a;
+
+	if (!l || i < 0 || i >= l->count)
+		return ZKC_EBADARGUMENTS;
+	a = (zkc_acl_t *)&l->acls[i];
+	a->perms = perms;
+	a->scheme = strdup(scheme ? scheme : "");
+	a->id = strdup(id ? id : "");
+	return a->scheme && a->id ? ZKC_OK : ZKC_ENOMEM;
+}
+
+void zkcgo_acl_free(zkc_acl_list_t *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->count; i++) {
+		free((void *)l->acls[i].scheme);
+		free((void *)l->acls[i].id);
+	}
+	free((void *)l->acls);
+	free(l);
+}
+
+/* An ACL list as zkc_acl_get returns it, by index. */
+int zkcgo_acl_count(const zkc_acl_list_t *l) { return l ? l->count : 0; }
+int zkcgo_acl_perms(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count ? l->acls[i].perms : 0;
+}
+const char *zkcgo_acl_scheme(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count && l->acls[i].scheme ? l->acls[i].scheme : "";
+}
+const char *zkcgo_acl_id(const zkc_acl_list_t *l, int i)
+{
+	return l && i >= 0 && i < l->count && l->acls[i].id ? l->acls[i].id : "";
+}
+
+/* zkc_acl_get into a list the Go side reads by index and frees. */
+zkc_acl_list_t *zkcgo_acl_get(int *out_event, zkc_stat_t *out_stat, zkc_t *zk, const char *path)
+{
+	zkc_acl_list_t *l = NULL;
+
+	*out_event = zkc_acl_get(&l, out_stat, zk, path);
+	return l;
+}
+
+/* ------------------------------------------------------------ index
+ * (packed bytes, see the private helpers above) */
+/* The schema: packed (name, flags) pairs, the flags as the value's one
+ * byte (0 or ZKC_INDEX_UNIQUE). */
+int zkcgo_index_create(zkc_t *zk, const char *path, const void *data, size_t data_len)
+{
+	zkc_index_kv_t *kv;
+	zkc_index_field_t *f;
+	char *names;
+	size_t n, i;
+	int rc;
+
+	if ((rc = zkcgo_kvs(&kv, &names, &n, data, data_len)) != ZKC_OK)
+		return rc;
+	if (!(f = calloc(n ? n : 1, sizeof(*f)))) {
+		free(kv);
+		free(names);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		f[i].name = kv[i].name;
+		f[i].flags = kv[i].len ? ((const unsigned char *)kv[i].value)[0] : 0;
+	}
+	rc = zkc_index_create(zk, path, f, n);
+	free(f);
+	free(kv);
+	free(names);
+	return rc;
+}
+
+int zkcgo_index_open(zkc_index_t **out, zkc_t *zk, const char *path, int cache,
+                     int cache_records, int timeout_ms)
+{
+	zkc_index_options_t o = ZKC_INDEX_OPTIONS_INIT;
+
+	o.cache = cache;
+	o.cache_records = cache_records;
+	o.timeout_ms = timeout_ms;
+	return zkc_index_open(out, zk, path, &o);
+}
+
+/* The schema as packed (name, flags byte) pairs. */
+int zkcgo_index_fields(char **out, size_t *out_len, const zkc_index_t *ix)
+{
+	zkcgo_buf_t b = { 0 };
+	size_t i, n = zkc_index_field_count(ix);
+
+	for (i = 0; i < n; i++) {
+		const char *name = NULL;
+		int flags = 0;
+		unsigned char fl;
+
+		if (zkc_index_field_at(&name, &flags, ix, i) != ZKC_OK)
+			continue;
+		fl = (unsigned char)flags;
+		zkcgo_buf_str(&b, name, strlen(name));
+		zkcgo_buf_str(&b, (const char *)&fl, 1);
+	}
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* key = the record id, metadata = packed (field, value) pairs. */
+int zkcgo_index_put(zkc_index_t *ix, const void *key, size_t len, const void *data,
+                    size_t data_len, const void *metadata, size_t metadata_len, int flags)
+{
+	zkc_index_kv_t *kv;
+	char *names;
+	size_t n;
+	int rc;
+
+	if ((rc = zkcgo_kvs(&kv, &names, &n, metadata, metadata_len)) != ZKC_OK)
+		return rc;
+	rc = zkc_index_put(ix, key, len, data_len ? data : "", data_len, kv, n, flags);
+	free(kv);
+	free(names);
+	return rc;
+}
+
+/* A record, packed: version, id, data, then (field, value) pairs. */
+int zkcgo_index_get(char **out, size_t *out_len, zkc_index_t *ix, const void *key, size_t len,
+                    int flags)
+{
+	zkc_index_record_t *r = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i;
+	int rc = zkc_index_get(&r, ix, key, len, flags);
+
+	if (rc != ZKC_OK)
+		return rc;
+	zkcgo_buf_u32(&b, (uint32_t)r->version);
+	zkcgo_buf_str(&b, r->id, r->id_len);
+	zkcgo_buf_str(&b, r->data, r->len);
+	for (i = 0; i < r->nfields; i++) {
+		zkcgo_buf_str(&b, r->fields[i].name, strlen(r->fields[i].name));
+		zkcgo_buf_str(&b, r->fields[i].value, r->fields[i].len);
+	}
+	zkc_index_record_free(r);
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* Lookups, packed as (id, value) pairs. kind 0 find, 1 prefix, 2 range
+ * (key..data; has_hi 0 = no upper bound). */
+int zkcgo_index_lookup(char **out, size_t *out_len, zkc_index_t *ix, int kind, const char *field,
+                       const void *key, size_t len, const void *data, size_t data_len,
+                       int has_hi, int limit, int flags)
+{
+	zkc_index_hits_t *h = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i, lim = limit > 0 ? (size_t)limit : 0;
+	const void *v = len ? key : "";
+	int rc;
+
+	if (kind == 0)
+		rc = zkc_index_find(&h, ix, field, v, len, lim, flags);
+	else if (kind == 1)
+		rc = zkc_index_prefix(&h, ix, field, v, len, lim, flags);
+	else
+		rc = zkc_index_range(&h, ix, field, v, len, has_hi ? (data_len ? data : "") : NULL,
+		                     data_len, lim, flags);
+	if (rc != ZKC_OK)
+		return rc;
+	for (i = 0; i < h->count; i++) {
+		zkcgo_buf_str(&b, h->items[i].id, h->items[i].id_len);
+		zkcgo_buf_str(&b, h->items[i].value, h->items[i].value_len);
+	}
+	zkc_index_hits_free(h);
+	return zkcgo_buf_out(out, out_len, &b);
+}
+
+/* verify (repair 0) or rebuild (repair 1), the report packed: records,
+ * entries, repaired, then per issue kind, version, field, value, id, path. */
+int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
+{
+	zkc_index_report_t *r = NULL;
+	zkcgo_buf_t b = { 0 };
+	size_t i;
+	int rc = repair ? zkc_index_rebuild(&r, ix) : zkc_index_verify(&r, ix);
+
+	if (!r)
+		return rc != ZKC_OK ? rc : ZKC_ENOMEM;
+	zkcgo_buf_u32(&b, (uint32_t)r->records);
+	zkcgo_buf_u32(&b, (uint32_t)r->entries);
+	zkcgo_buf_u32(&b, (uint32_t)r->repaired);
+	for (i = 0; i < r->count; i++) {
+		zkc_index_issue_t *is = &r->issues[i];
+
+		zkcgo_buf_u32(&b, (uint32_t)is->kind);
+		zkcgo_buf_u32(&b, (uint32_t)is->version);
+		zkcgo_buf_str(&b, is->field, is->field ? strlen(is->field) : 0);
+		zkcgo_buf_str(&b, is->value, is->value_len);
+		zkcgo_buf_str(&b, is->id, is->id_len);
+		zkcgo_buf_str(&b, is->path, is->path ? strlen(is->path) : 0);
+	}
+	zkc_index_report_free(r);
+	if (rc != ZKC_OK) {
+		free(b.p);
+		return rc;
+	}
+	return zkcgo_buf_out(out, out_len, &b);
 }
 
 /* The last error on this thread, message copied (the Go side reads both on
@@ -737,6 +1122,472 @@ intgo _wrap_zkcgo_open_env_capi_zkcgo(zkc_t **_swig_go_0, struct zkc_options *_s
   
   result = (int)zkcgo_open_env(arg1,(struct zkc_options const *)arg2);
   _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_options_tls_capi_zkcgo(struct zkc_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4, _gostring_ _swig_go_5, intgo _swig_go_6) {
+  zkc_options_t *arg1 = (zkc_options_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  char *arg3 = (char *) 0 ;
+  char *arg4 = (char *) 0 ;
+  char *arg5 = (char *) 0 ;
+  char *arg6 = (char *) 0 ;
+  int arg7 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_options_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  arg5 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg5, _swig_go_4.p, _swig_go_4.n);
+  arg5[_swig_go_4.n] = '\0';
+  
+  
+  arg6 = (char *)malloc(_swig_go_5.n + 1);
+  memcpy(arg6, _swig_go_5.p, _swig_go_5.n);
+  arg6[_swig_go_5.n] = '\0';
+  
+  arg7 = (int)_swig_go_6; 
+  
+  result = (int)zkcgo_options_tls(arg1,(char const *)arg2,(char const *)arg3,(char const *)arg4,(char const *)arg5,(char const *)arg6,arg7);
+  _swig_go_result = result; 
+  free(arg2); 
+  free(arg3); 
+  free(arg4); 
+  free(arg5); 
+  free(arg6); 
+  return _swig_go_result;
+}
+
+
+struct zkc_acl_list *_wrap_zkcgo_acl_new_capi_zkcgo(intgo _swig_go_0) {
+  int arg1 ;
+  zkc_acl_list_t *result = 0 ;
+  struct zkc_acl_list *_swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  result = (zkc_acl_list_t *)zkcgo_acl_new(arg1);
+  *(zkc_acl_list_t **)&_swig_go_result = (zkc_acl_list_t *)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_acl_set_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _gostring_ _swig_go_4) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  int arg2 ;
+  int arg3 ;
+  char *arg4 = (char *) 0 ;
+  char *arg5 = (char *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  arg5 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg5, _swig_go_4.p, _swig_go_4.n);
+  arg5[_swig_go_4.n] = '\0';
+  
+  
+  result = (int)zkcgo_acl_set(arg1,arg2,arg3,(char const *)arg4,(char const *)arg5);
+  _swig_go_result = result; 
+  free(arg4); 
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_acl_free_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  
+  zkcgo_acl_free(arg1);
+  
+}
+
+
+intgo _wrap_zkcgo_acl_count_capi_zkcgo(struct zkc_acl_list *_swig_go_0) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  
+  result = (int)zkcgo_acl_count((struct zkc_acl_list const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_acl_perms_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)zkcgo_acl_perms((struct zkc_acl_list const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_zkcgo_acl_scheme_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)zkcgo_acl_scheme((struct zkc_acl_list const *)arg1,arg2);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_zkcgo_acl_id_capi_zkcgo(struct zkc_acl_list *_swig_go_0, intgo _swig_go_1) {
+  zkc_acl_list_t *arg1 = (zkc_acl_list_t *) 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = *(zkc_acl_list_t **)&_swig_go_0; 
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)zkcgo_acl_id((struct zkc_acl_list const *)arg1,arg2);
+  _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
+  return _swig_go_result;
+}
+
+
+struct zkc_acl_list *_wrap_zkcgo_acl_get_capi_zkcgo(_goslice_ _swig_go_0, _goslice_ _swig_go_1, struct zkc *_swig_go_2, _gostring_ _swig_go_3) {
+  int *arg1 = (int *) 0 ;
+  zkc_stat_t *arg2 = (zkc_stat_t *) 0 ;
+  zkc_t *arg3 = (zkc_t *) 0 ;
+  char *arg4 = (char *) 0 ;
+  int temp1 ;
+  zkc_stat_t tmp2 ;
+  zkc_acl_list_t *result = 0 ;
+  struct zkc_acl_list *_swig_go_result;
+  
+  {
+    if (_swig_go_0.len == 0) {
+      _swig_gopanic("array must contain at least 1 element");
+    }
+    arg1 = &temp1;
+  }
+  
+  arg2 = _swig_go_1.len >= 11 ? &tmp2 : NULL;
+  
+  arg3 = *(zkc_t **)&_swig_go_2; 
+  
+  arg4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg4, _swig_go_3.p, _swig_go_3.n);
+  arg4[_swig_go_3.n] = '\0';
+  
+  
+  result = (zkc_acl_list_t *)zkcgo_acl_get(arg1,arg2,arg3,(char const *)arg4);
+  *(zkc_acl_list_t **)&_swig_go_result = (zkc_acl_list_t *)result; 
+  {
+    int* a = (int *) _swig_go_0.array;
+    a[0] = temp1;
+  }
+  
+  if (arg2) {
+    long long *o = (long long *)_swig_go_1.array;
+    o[0] = arg2->czxid; o[1] = arg2->mzxid; o[2] = arg2->ctime; o[3] = arg2->mtime;
+    o[4] = arg2->version; o[5] = arg2->cversion; o[6] = arg2->aversion;
+    o[7] = arg2->ephemeral_owner; o[8] = arg2->data_length;
+    o[9] = arg2->num_children; o[10] = arg2->pzxid;
+  }
+  
+  
+  free(arg4); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_create_capi_zkcgo(struct zkc *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = (int)zkcgo_index_create(arg1,(char const *)arg2,(void const *)arg3,arg4);
+  _swig_go_result = result; 
+  free(arg2); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_open_capi_zkcgo(zkc_index_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, intgo _swig_go_3, intgo _swig_go_4, intgo _swig_go_5) {
+  zkc_index_t **arg1 = (zkc_index_t **) 0 ;
+  zkc_t *arg2 = (zkc_t *) 0 ;
+  char *arg3 = (char *) 0 ;
+  int arg4 ;
+  int arg5 ;
+  int arg6 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_index_t **)_swig_go_0; 
+  arg2 = *(zkc_t **)&_swig_go_1; 
+  
+  arg3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(arg3, _swig_go_2.p, _swig_go_2.n);
+  arg3[_swig_go_2.n] = '\0';
+  
+  arg4 = (int)_swig_go_3; 
+  arg5 = (int)_swig_go_4; 
+  arg6 = (int)_swig_go_5; 
+  
+  result = (int)zkcgo_index_open(arg1,arg2,(char const *)arg3,arg4,arg5,arg6);
+  _swig_go_result = result; 
+  
+  free(arg3); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_fields_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_index *_swig_go_1) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_index_t *arg3 = (zkc_index_t *) 0 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_index_t **)&_swig_go_1; 
+  
+  result = (int)zkcgo_index_fields(arg1,arg2,(struct zkc_index const *)arg3);
+  _swig_go_result = result; 
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3, intgo _swig_go_4) {
+  zkc_index_t *arg1 = (zkc_index_t *) 0 ;
+  void *arg2 = (void *) 0 ;
+  size_t arg3 ;
+  void *arg4 = (void *) 0 ;
+  size_t arg5 ;
+  void *arg6 = (void *) 0 ;
+  size_t arg7 ;
+  int arg8 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_index_t **)&_swig_go_0; 
+  
+  arg2 = (void *)(_swig_go_1.len ? _swig_go_1.array : NULL);
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  arg4 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg5 = (size_t)_swig_go_2.len;
+  
+  
+  arg6 = (void *)(_swig_go_3.len ? _swig_go_3.array : NULL);
+  arg7 = (size_t)_swig_go_3.len;
+  
+  arg8 = (int)_swig_go_4; 
+  
+  result = (int)zkcgo_index_put(arg1,(void const *)arg2,arg3,(void const *)arg4,arg5,(void const *)arg6,arg7,arg8);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_get_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_index *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_index_t *arg3 = (zkc_index_t *) 0 ;
+  void *arg4 = (void *) 0 ;
+  size_t arg5 ;
+  int arg6 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_index_t **)&_swig_go_1; 
+  
+  arg4 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg5 = (size_t)_swig_go_2.len;
+  
+  arg6 = (int)_swig_go_3; 
+  
+  result = (int)zkcgo_index_get(arg1,arg2,arg3,(void const *)arg4,arg5,arg6);
+  _swig_go_result = result; 
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_lookup_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_index *_swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, _goslice_ _swig_go_4, _goslice_ _swig_go_5, intgo _swig_go_6, intgo _swig_go_7, intgo _swig_go_8) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_index_t *arg3 = (zkc_index_t *) 0 ;
+  int arg4 ;
+  char *arg5 = (char *) 0 ;
+  void *arg6 = (void *) 0 ;
+  size_t arg7 ;
+  void *arg8 = (void *) 0 ;
+  size_t arg9 ;
+  int arg10 ;
+  int arg11 ;
+  int arg12 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_index_t **)&_swig_go_1; 
+  arg4 = (int)_swig_go_2; 
+  
+  arg5 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(arg5, _swig_go_3.p, _swig_go_3.n);
+  arg5[_swig_go_3.n] = '\0';
+  
+  
+  arg6 = (void *)(_swig_go_4.len ? _swig_go_4.array : NULL);
+  arg7 = (size_t)_swig_go_4.len;
+  
+  
+  arg8 = (void *)(_swig_go_5.len ? _swig_go_5.array : NULL);
+  arg9 = (size_t)_swig_go_5.len;
+  
+  arg10 = (int)_swig_go_6; 
+  arg11 = (int)_swig_go_7; 
+  arg12 = (int)_swig_go_8; 
+  
+  result = (int)zkcgo_index_lookup(arg1,arg2,arg3,arg4,(char const *)arg5,(void const *)arg6,arg7,(void const *)arg8,arg9,arg10,arg11,arg12);
+  _swig_go_result = result; 
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
+  
+  free(arg5); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkcgo_index_check_capi_zkcgo(_gostring_* _swig_go_0, struct zkc_index *_swig_go_1, intgo _swig_go_2) {
+  char **arg1 = (char **) 0 ;
+  size_t *arg2 = (size_t *) 0 ;
+  zkc_index_t *arg3 = (zkc_index_t *) 0 ;
+  int arg4 ;
+  char *tmp1 = NULL ;
+  size_t tmplen1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = &tmp1;
+  arg2 = &tmplen1;
+  
+  arg3 = *(zkc_index_t **)&_swig_go_1; 
+  arg4 = (int)_swig_go_2; 
+  
+  result = (int)zkcgo_index_check(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  if (*arg1) {
+    _swig_go_0->p = (char *)malloc(*arg2 ? *arg2 : 1);
+    if (_swig_go_0->p)
+    memcpy(_swig_go_0->p, *arg1, *arg2);
+    _swig_go_0->n = _swig_go_0->p ? (intgo)*arg2 : 0;
+    zkc_free(*arg1);
+  } else {
+    _swig_go_0->p = NULL;
+    _swig_go_0->n = 0;
+  }
   
   return _swig_go_result;
 }
@@ -8997,7 +9848,7 @@ intgo _wrap_zkc_index_options_init_capi_zkcgo(struct zkc_index_options *_swig_go
 }
 
 
-intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
+intgo _wrap_zkc_index_open_capi_zkcgo(zkc_index_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, struct zkc_index_options *_swig_go_3) {
   zkc_index_t **arg1 = (zkc_index_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
@@ -9005,7 +9856,7 @@ intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc 
   int result;
   intgo _swig_go_result;
   
-  arg1 = *(zkc_index_t ***)&_swig_go_0; 
+  arg1 = (zkc_index_t **)_swig_go_0; 
   arg2 = *(zkc_t **)&_swig_go_1; 
   
   arg3 = (char *)malloc(_swig_go_2.n + 1);
@@ -9016,6 +9867,7 @@ intgo _wrap_zkc_index_open_capi_zkcgo(struct zkc_index **_swig_go_0, struct zkc 
   
   result = (int)zkc_index_open(arg1,arg2,(char const *)arg3,(struct zkc_index_options const *)arg4);
   _swig_go_result = result; 
+  
   free(arg3); 
   return _swig_go_result;
 }
@@ -9185,7 +10037,7 @@ void _wrap_delete_zkc_index_kv_t_capi_zkcgo(struct zkc_index_kv *_swig_go_0) {
 }
 
 
-intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3, struct zkc_index_kv *_swig_go_4, long long _swig_go_5, intgo _swig_go_6) {
+intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_index_kv *_swig_go_3, long long _swig_go_4, intgo _swig_go_5) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9198,15 +10050,17 @@ intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_g
   intgo _swig_go_result;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
-  arg2 = *(void **)&_swig_go_1; 
-  arg3 = (size_t)_swig_go_2; 
   
-  arg4 = (void *)(_swig_go_3.len ? _swig_go_3.array : NULL);
-  arg5 = (size_t)_swig_go_3.len;
+  arg2 = (void *)(_swig_go_1.len ? _swig_go_1.array : NULL);
+  arg3 = (size_t)_swig_go_1.len;
   
-  arg6 = *(zkc_index_kv_t **)&_swig_go_4; 
-  arg7 = (size_t)_swig_go_5; 
-  arg8 = (int)_swig_go_6; 
+  
+  arg4 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg5 = (size_t)_swig_go_2.len;
+  
+  arg6 = *(zkc_index_kv_t **)&_swig_go_3; 
+  arg7 = (size_t)_swig_go_4; 
+  arg8 = (int)_swig_go_5; 
   
   result = (int)zkc_index_put(arg1,(void const *)arg2,arg3,(void const *)arg4,arg5,(struct zkc_index_kv const *)arg6,arg7,arg8);
   _swig_go_result = result; 
@@ -9214,7 +10068,7 @@ intgo _wrap_zkc_index_put_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_g
 }
 
 
-intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swig_go_1, long long _swig_go_2, intgo _swig_go_3) {
+intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, _goslice_ _swig_go_1, intgo _swig_go_2) {
   zkc_index_t *arg1 = (zkc_index_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -9223,9 +10077,11 @@ intgo _wrap_zkc_index_delete_capi_zkcgo(struct zkc_index *_swig_go_0, void *_swi
   intgo _swig_go_result;
   
   arg1 = *(zkc_index_t **)&_swig_go_0; 
-  arg2 = *(void **)&_swig_go_1; 
-  arg3 = (size_t)_swig_go_2; 
-  arg4 = (int)_swig_go_3; 
+  
+  arg2 = (void *)(_swig_go_1.len ? _swig_go_1.array : NULL);
+  arg3 = (size_t)_swig_go_1.len;
+  
+  arg4 = (int)_swig_go_2; 
   
   result = (int)zkc_index_delete(arg1,(void const *)arg2,arg3,arg4);
   _swig_go_result = result; 
@@ -9465,7 +10321,7 @@ void _wrap_zkc_index_record_free_capi_zkcgo(struct zkc_index_record *_swig_go_0)
 }
 
 
-intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, void *_swig_go_2, long long _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struct zkc_index *_swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_index_record_t **arg1 = (zkc_index_record_t **) 0 ;
   zkc_index_t *arg2 = (zkc_index_t *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -9476,9 +10332,11 @@ intgo _wrap_zkc_index_get_capi_zkcgo(struct zkc_index_record **_swig_go_0, struc
   
   arg1 = *(zkc_index_record_t ***)&_swig_go_0; 
   arg2 = *(zkc_index_t **)&_swig_go_1; 
-  arg3 = *(void **)&_swig_go_2; 
-  arg4 = (size_t)_swig_go_3; 
-  arg5 = (int)_swig_go_4; 
+  
+  arg3 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = (int)_swig_go_3; 
   
   result = (int)zkc_index_get(arg1,arg2,(void const *)arg3,arg4,arg5);
   _swig_go_result = result; 
