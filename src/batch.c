@@ -648,12 +648,13 @@ static void pending_expire(zkc__pending_t *p, int code)
 	brun_t *run = (brun_t *)p;
 	size_t i, n = run->b->count;
 
-	/* the last answer may finish the run and free it (and the batch) on
-	 * another thread: nothing of either is read after it */
-	for (i = 0; i < n; i++) {
+	/* Every code first: the last answer hands the batch and the run to
+	 * the event thread, which may free both before a loop that read
+	 * run->b->count again would look. */
+	for (i = 0; i < n; i++)
 		run->b->ops[i].code = code;
+	for (i = 0; i < n; i++)
 		answered(run);
-	}
 }
 
 /* Starts an asynchronous run (async 1: done is called, 2: queued); on

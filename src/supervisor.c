@@ -5,15 +5,71 @@
  * session's history and sends the work that waited for a connection.
  *
  * Above request.c and events.c, below client.c (which starts and stops it). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervisor.h"
 
 #define DEFAULT_RESOLUTION_DELAY_MS 5000
-/* how long a closing client waits for the replies still owed (inflight_drain) */
+/* How long a close waits for a connected server to answer what is in
+ * flight (drain_inflight). */
 #define CLOSE_DRAIN_MS 2000
+
+char *zkc__current_server(zhandle_t *zh)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+	const char *cur;
+	int port;
+
+	if (zookeeper_get_connected_host(zh, (struct sockaddr *)&ss, &len)) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		}
+		snprintf(buf, sizeof(buf), "%s:%d", host, port);
+		return zkc__strdup(buf);
+	}
+	/* no connected socket: the library's own (racy) answer */
+	cur = zoo_get_current_server(zh);
+	return cur ? zkc__strdup(cur) : NULL;
+}
+
+/* libzookeeper 3.8's zookeeper_close queues the completions of requests
+ * still in flight after its completion thread has stopped: they are never
+ * called (zkc__reqs_abandon completes zkc's side) and their entries, watch
+ * registrations and buffers leak. A connected server answers in order and
+ * quickly, so on close give it up to CLOSE_DRAIN_MS to answer them first.
+ * Caller holds mu. */
+static void drain_inflight(zkc_t *zk)
+{
+	int64_t until = zkc__now_ms() + CLOSE_DRAIN_MS;
+	struct timespec ts;
+
+	for (;;) {
+		zkc__req_t *r;
+		int64_t left;
+
+		for (r = zk->inflight; r && r->gen != zk->gen; r = r->inext)
+			;
+		left = until - zkc__now_ms();
+		if (!r || !zk->zh || !zk->raw_connected || left <= 0)
+			return;
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
+}
 
 /* ------------------------------------------------------------ clients in the process */
 
@@ -345,29 +401,6 @@ static zhandle_t *handle_new(zkc_t *zk, zkc__zhctx_t **out_ctx)
 	return zh;
 }
 
-/* Waits (caller holds mu, up to max_ms) until no request sent on handle
- * generation gen awaits its reply. zookeeper_close of libzookeeper 3.8
- * turns the requests still unanswered into ZCLOSING completions for its
- * completion thread, which is already stopping, and never frees them:
- * each one's record and reply buffer leak. On a connected handle the
- * replies come in a round trip, so a closing client waits for them. */
-static void inflight_drain(zkc_t *zk, uint64_t gen, int64_t max_ms)
-{
-	int64_t deadline = zkc__now_ms() + max_ms;
-
-	for (;;) {
-		struct timespec ts;
-		zkc__req_t *r;
-
-		for (r = zk->inflight; r && r->gen != gen; r = r->inext)
-			;
-		if (!r || zkc__now_ms() >= deadline)
-			return;
-		zkc__deadline_ts(&ts, 10);
-		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
-	}
-}
-
 /* Takes the current handle out of use and closes it (without mu, as
  * zookeeper_close runs pending completions on this thread and joins
  * libzookeeper's threads). Its unfired watches are then cancelled. */
@@ -376,11 +409,9 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zhandle_t *zh;
 	uint64_t gen;
 	int64_t sid;
-	int drain;
 
 	pthread_mutex_lock(&zk->mu);
 	zh = zk->zh;
-	drain = zk->closing && zk->raw_connected && !zk->raw_expired;
 	gen = zk->gen++;  /* callbacks of the old handle are ignored from now */
 	sid = zk->session_id;
 	zk->zh = NULL;
@@ -400,8 +431,6 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 	zk->session_id = 0;
 	while (zk->zh_users > 0)
 		pthread_cond_wait(&zk->cv, &zk->mu);
-	if (zh && drain)
-		inflight_drain(zk, gen, CLOSE_DRAIN_MS);
 	zk->have_completion_tid = 0;
 	pthread_mutex_unlock(&zk->mu);
 	if (zh)
@@ -428,15 +457,13 @@ static void history_check(zkc_t *zk)
 	zhandle_t *zh = zk->zh;
 	int64_t sid = zk->session_id, seen = atomic_load(&zk->max_zxid);
 	int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms / 3 : 2000;
-	const char *cur;
 	char *server;
 	int rc;
 
 	zk->hist_check = 2;
 	zk->zh_users++;
 	pthread_mutex_unlock(&zk->mu);
-	cur = zoo_get_current_server(zh);
-	server = cur ? strdup(cur) : NULL;
+	server = zkc__current_server(zh);
 	rc = zkc__history_probe(server, seen, t < 200 ? 200 : t > 2000 ? 2000 : t);
 	pthread_mutex_lock(&zk->mu);
 	zk->zh_users--;
@@ -677,6 +704,7 @@ static void *supervisor_main(void *arg)
 		sleep_until(zk, now, wake);
 	}
 	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
+	drain_inflight(zk);
 	pthread_mutex_unlock(&zk->mu);
 	handle_retire(zk, &ctx);
 	pthread_mutex_lock(&zk->mu);
