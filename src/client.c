@@ -62,6 +62,7 @@ static void client_free(zkc_t *zk)
 	if (!zk)
 		return;
 	zkc__events_free(zk);
+	zkc__completions_free(zk->cq);
 	zkc__tls_free(zk->tls);
 	zkc__url_free(zk->url);
 	free(zk->chroot);
