@@ -99,12 +99,21 @@ static double ln01(double x)
  * the instance's rate-`weight` exponential race, won with probability
  * weight / total weight, and unaffected by other instances joining or
  * leaving (highest random weight). */
-double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
+static inline uint64_t pair_bits(uint64_t key_hash, uint64_t id_hash)
 {
-	uint64_t h = mix64(mix64(key_hash ^ id_hash) + id_hash);
-	double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+	return mix64(mix64(key_hash ^ id_hash) + id_hash) >> 11;
+}
+
+static inline double score_of_bits(uint64_t g, int weight)
+{
+	double u = ((double)g + 0.5) * (1.0 / 9007199254740992.0);
 
 	return (double)weight / -ln01(u);
+}
+
+double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
+{
+	return score_of_bits(pair_bits(key_hash, id_hash), weight);
 }
 
 /* ================================================================ format
@@ -592,6 +601,14 @@ void zkc_service_reg_close(zkc_service_reg_t *r)
 
 /* ================================================================ router */
 
+/* Decisions find each weight class's best instance by comparing integers
+ * and score only the few near the top (see zkc_service_route), for up to
+ * this many distinct weights among the routable instances. */
+#define MAX_CLASSES 32
+/* A candidate whose bits are this far below its class's best cannot tie it:
+ * the gap in -ln(u) is then >= 2^-33 relative, far above ln01's error. */
+#define CLASS_WINDOW ((uint64_t)1 << 20)
+
 /* One valid instance with its id hash, allocated once when its node data
  * is decoded and shared by every snapshot that holds it. */
 typedef struct ent {
@@ -616,6 +633,9 @@ typedef struct snap {
 	uint64_t *id_hash;          /* [n] */
 	int *weight;                /* [n] */
 	size_t *entry;              /* [n] index into items */
+	unsigned char *cls;         /* [n] weight class, when classes > 0 */
+	size_t classes;             /* distinct weights (0: more than MAX_CLASSES) */
+	int class_weight[MAX_CLASSES];
 	ent_t *dropped;
 	char *dropped_name;
 	int owns;
@@ -662,6 +682,7 @@ static void snap_free(snap_t *s, int deep)
 	free(s->id_hash);
 	free(s->weight);
 	free(s->entry);
+	free(s->cls);
 	free(s);
 }
 
@@ -676,17 +697,31 @@ static int snap_index(snap_t *s)
 	s->id_hash = malloc((n ? n : 1) * sizeof(*s->id_hash));
 	s->weight = malloc((n ? n : 1) * sizeof(*s->weight));
 	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
-	if (!s->id_hash || !s->weight || !s->entry)
+	s->cls = malloc(n ? n : 1);
+	if (!s->id_hash || !s->weight || !s->entry || !s->cls)
 		return ZKC_ENOMEM;
 	s->n = 0;
+	s->classes = 0;
 	for (i = 0; i < s->count; i++) {
 		const ent_t *x = s->items[i];
+		size_t c;
 
 		if (x->e.draining)
 			continue;
 		s->id_hash[s->n] = x->ih;
 		s->weight[s->n] = x->e.weight;
 		s->entry[s->n] = i;
+		if (s->n == 0 || s->classes) {
+			for (c = 0; c < s->classes && s->class_weight[c] != x->e.weight; c++)
+				;
+			if (c == MAX_CLASSES) {
+				s->classes = 0; /* too many weights: decisions score everyone */
+			} else {
+				if (c == s->classes)
+					s->class_weight[s->classes++] = x->e.weight;
+				s->cls[s->n] = (unsigned char)c;
+			}
+		}
 		s->n++;
 	}
 	return ZKC_OK;
@@ -1109,13 +1144,54 @@ static int check_route(const void *out, const zkc_service_router_t *r, const voi
 	return ZKC_OK;
 }
 
+/* The winner among s's routable instances for key hash kh: the highest
+ * score, ties to the smaller index (the array is in id order). Within one
+ * weight class the score grows with the pair's bits (u), so a pass keeps
+ * each class's best bits and scores only an instance that comes within
+ * CLASS_WINDOW of them: every instance that could win or tie is scored, in
+ * index order, and the answer is the one of scoring everyone. */
+static size_t winner(const snap_t *s, uint64_t kh)
+{
+	uint64_t top[MAX_CLASSES];
+	double best = -1.0;
+	size_t i, win = 0;
+
+	if (!s->classes) {
+		for (i = 0; i < s->n; i++) {
+			double sc = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
+
+			if (sc > best) {
+				best = sc;
+				win = i;
+			}
+		}
+		return win;
+	}
+	memset(top, 0, s->classes * sizeof(*top));
+	for (i = 0; i < s->n; i++) {
+		uint64_t g = pair_bits(kh, s->id_hash[i]);
+		uint64_t *t = &top[s->cls[i]];
+
+		if (g + CLASS_WINDOW >= *t) {
+			double sc = score_of_bits(g, s->weight[i]);
+
+			if (g > *t)
+				*t = g;
+			if (sc > best) {
+				best = sc;
+				win = i;
+			}
+		}
+	}
+	return win;
+}
+
 int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, const void *key,
                       size_t len)
 {
 	uint64_t kh;
 	const snap_t *s;
-	double best = -1.0;
-	size_t i, win = 0, n;
+	size_t n;
 	int rc;
 
 	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
@@ -1123,18 +1199,9 @@ int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, cons
 	kh = zkc_service_hash64(key, len);
 	pthread_rwlock_rdlock(&r->lock);
 	s = r->cur;
-	for (i = 0; i < s->n; i++) {
-		double sc = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
-
-		/* ties go to the smaller id (the array is in id order) */
-		if (sc > best) {
-			best = sc;
-			win = i;
-		}
-	}
 	n = s->n;
 	if (n)
-		fill(out, &s->items[s->entry[win]]->e);
+		fill(out, &s->items[s->entry[winner(s, kh)]]->e);
 	pthread_rwlock_unlock(&r->lock);
 	/* s may be freed from here on */
 	if (!n)

@@ -731,6 +731,7 @@ static void test_router_updated_child_by_child_matches_a_fresh_router(void **s)
 {
 	char *svc = h_path("svc"), id[16], *p;
 	zkc_service_router_t *r1, *r2 = NULL;
+	zkc_service_list_t *l = NULL;
 	short *m1 = malloc(KEYS * sizeof(short)), *m2 = malloc(KEYS * sizeof(short));
 	uint64_t gen;
 	int i;
@@ -780,6 +781,32 @@ static void test_router_updated_child_by_child_matches_a_fresh_router(void **s)
 	route_all(r1, m1);
 	route_all(r2, m2);
 	assert_memory_equal(m1, m2, KEYS * sizeof(short));
+	/* and both give what scoring every instance gives (the decision only
+	 * scores the instances near each weight's best) */
+	assert_int_equal(zkc_service_router_list(&l, r1), ZKC_OK);
+	for (i = 0; i < KEYS; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof(key), "user-%d", i), who = NOBODY;
+		uint64_t kh = zkc_service_hash64(key, (size_t)n);
+		double best = -1.0;
+		size_t j;
+
+		for (j = 0; j < l->count; j++) {
+			double sc;
+
+			if (l->items[j].draining)
+				continue;
+			sc = zkc_service_score(kh, zkc_service_hash64(l->items[j].id,
+			                                              strlen(l->items[j].id)),
+			                       l->items[j].weight);
+			if (sc > best) {
+				best = sc;
+				who = id_index(l->items[j].id);
+			}
+		}
+		assert_int_equal(m1[i], who);
+	}
+	zkc_service_list_free(l);
 	assert_int_equal(count_of(m1, 0), 0);   /* draining gets nothing */
 	assert_true(count_of(m1, 100) > 0);
 	zkc_service_router_close(r1);
