@@ -221,17 +221,21 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 	return ZKC_OK;
 }
 
-/* Deletes our node if this session still owns it (docs/design.md, rule 5). */
 /* Deletes our node. It is cleanup, so a cancel token that ended the call
  * must not cancel it too: the token is unbound meanwhile. */
+static void delete_own_unbound(zkc_double_barrier_t *b)
+{
+	zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+
+	zkc_delete(b->zk, b->own, -1, 0);
+	zkc_cancel_bind(tok);
+}
+
+/* Deletes our node if this session still owns it (docs/design.md, rule 5). */
 static void drop_own(zkc_double_barrier_t *b)
 {
-	if (b->sid && b->sid == session_of(b->zk)) {
-		zkc_cancel_t *tok = zkc_cancel_bind(NULL);
-
-		zkc_delete(b->zk, b->own, -1, 0);
-		zkc_cancel_bind(tok);
-	}
+	if (b->sid && b->sid == session_of(b->zk))
+		delete_own_unbound(b);
 	b->sid = 0;
 }
 
@@ -277,154 +281,187 @@ static int create_own(zkc_double_barrier_t *b)
 	return rc;
 }
 
+/* Internal, positive (codes are negative): go round again. */
+#define AGAIN 1
+
+/* One enter call across its rounds. */
+typedef struct enter {
+	zkc_double_barrier_t *b;
+	zkc_batch_t *bt;
+	zkcr_waker_t *w;        /* this round's watch on "ready"; our reference */
+	int ie, ic, ik;         /* ops: exists("ready"), create(own), children */
+	int64_t run_sid;        /* the session of the first round */
+	int made_parents;
+	int timeout_ms;
+	int64_t deadline;
+} enter_t;
+
+/* Drops our reference to this round's watch. */
+static void enter_unwatch(enter_t *e)
+{
+	zkcr_waker_unref(e->w);
+	e->w = NULL;
+}
+
+/* The round's ops, in one trip: watch "ready" first, then add ourselves
+ * (until our node exists), then count. */
+static int enter_prepare(enter_t *e)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	zkc_double_barrier_t *b = e->b;
+
+	co.mode = ZKC_EPHEMERAL;
+	zkc_batch_clear(e->bt);
+	if (!(e->w = zkcr_waker_new(2)))
+		return zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
+	e->ie = zkc_batch_exists(e->bt, b->ready, 1, zkcr_waker_fire, e->w);
+	e->ic = b->sid ? -1 : zkc_batch_create(e->bt, b->own, NULL, 0, &co);
+	e->ik = zkc_batch_children(e->bt, b->path, 0, NULL, NULL);
+	if (e->ie < 0 || e->ik < 0 || (!b->sid && e->ic < 0)) {
+		zkcr_waker_unref(e->w);   /* never sent: no watch */
+		enter_unwatch(e);
+		return e->ie < 0 ? e->ie : e->ik < 0 ? e->ik : e->ic;
+	}
+	return ZKC_OK;
+}
+
+/* After the round's trip (rc its outcome): ZKC_OK to look at the replies,
+ * AGAIN after connection trouble on the same session, or a failure. Never
+ * goes on across a session change (docs/design.md, rule 4): a node we may
+ * have made went with the old session. */
+static int enter_sent(enter_t *e, int rc)
+{
+	zkc_double_barrier_t *b = e->b;
+	int lost = 0, ec, kc, watch_set;
+
+	if (rc == ZKC_OK && !e->run_sid)
+		e->run_sid = zkc_batch_session(e->bt);
+	else if (rc == ZKC_OK && zkc_batch_session(e->bt) != e->run_sid)
+		lost = 1;
+	ec = rc == ZKC_OK ? zkc_batch_code(e->bt, (size_t)e->ie) : rc;
+	kc = rc == ZKC_OK ? zkc_batch_code(e->bt, (size_t)e->ik) : rc;
+	watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
+	if (!watch_set)
+		zkcr_waker_unref(e->w);   /* the watch's ref: it was not set */
+	if (lost && !b->sid && zkc_batch_code(e->bt, (size_t)e->ic) == ZKC_OK)
+		delete_own_unbound(b);   /* made in the new session */
+	if (!lost && watch_set && !retryable(kc))
+		return ZKC_OK;
+	enter_unwatch(e);
+	if (lost)
+		return zkc_error_set(ZKC_ELOST, "double barrier %s: the session changed while "
+		                     "entering", b->path);
+	if ((b->sid && session_of(b->zk) != b->sid) ||
+	    (e->run_sid && session_of(b->zk) != e->run_sid))
+		return zkc_error_set(ZKC_ELOST, "double barrier %s: our node %s went with the "
+		                     "session", b->path, b->own);
+	rc = !watch_set ? ec : kc;
+	if (retryable(rc) && (e->deadline < 0 || zkcr_now_ms() < e->deadline))
+		return AGAIN;   /* connection trouble: again, same session */
+	return rc;
+}
+
+/* Our node's create in this round, until our node exists. ZKC_OK when it
+ * is ours; AGAIN when the parents were just made, or when the count was
+ * read before our node existed; or a failure. */
+static int enter_own(enter_t *e, int ready)
+{
+	zkc_create_options_t po = ZKC_CREATE_OPTIONS_INIT;
+	zkc_double_barrier_t *b = e->b;
+	zkc_stat_t st;
+	int rc;
+
+	if (b->sid)
+		return ZKC_OK;
+	rc = zkc_batch_code(e->bt, (size_t)e->ic);
+	if (rc == ZKC_ENONODE && !e->made_parents) {
+		po.flags = ZKC_CREATE_PARENTS;
+		e->made_parents = 1;
+		enter_unwatch(e);
+		rc = zkc_create(NULL, NULL, b->zk, b->path, NULL, 0, &po);
+		return rc == ZKC_OK || rc == ZKC_ENODEEXISTS ? AGAIN : rc;
+	}
+	if (rc == ZKC_OK && zkc_batch_stat(&st, e->bt, (size_t)e->ic) == ZKC_OK)
+		b->sid = st.ephemeral_owner;
+	else if (rc != ZKC_ENONODE)
+		rc = create_own(b);   /* outcome unknown or exists: find out */
+	if (rc != ZKC_OK)
+		return rc;
+	if (!ready && zkc_batch_code(e->bt, (size_t)e->ic) != ZKC_OK) {
+		enter_unwatch(e);   /* the count was read before our node existed */
+		return AGAIN;
+	}
+	return ZKC_OK;
+}
+
+/* Not ready yet: the last member to arrive creates "ready" (ZKC_OK), the
+ * others wait for it (AGAIN: woken, look again). */
+static int enter_count_or_wait(enter_t *e)
+{
+	zkc_double_barrier_t *b = e->b;
+	const zkc_strings_t *kids = zkc_batch_children_of(e->bt, (size_t)e->ik);
+	int rc;
+
+	if (!kids)
+		return zkc_batch_code(e->bt, (size_t)e->ik);
+	if (members(kids) >= (size_t)b->count) {
+		zkc_create_options_t ro = ZKC_CREATE_OPTIONS_INIT;
+
+		rc = zkc_create(NULL, NULL, b->zk, b->ready, NULL, 0, &ro);
+		return rc == ZKC_ENODEEXISTS ? ZKC_OK : rc;
+	}
+	if (e->timeout_ms == 0)
+		return zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: not ready yet", b->path);
+	rc = wait_fired(e->w, b->zk, e->deadline, b->sid, b->path);
+	if (rc == ZKC_OK && session_of(b->zk) != b->sid)
+		rc = zkc_error_set(ZKC_ELOST, "double barrier %s: the session ended while "
+		                   "waiting (our node went with it)",
+		                   b->path);   /* the watch ended with the session */
+	if (rc != ZKC_OK)
+		return rc;
+	enter_unwatch(e);
+	return AGAIN;
+}
+
+/* One round: send, then our node, then ready or count. */
+static int enter_round(enter_t *e)
+{
+	int rc = enter_prepare(e), ready;
+
+	if (rc != ZKC_OK)
+		return rc;
+	rc = enter_sent(e, zkc_batch_run(e->b->zk, e->bt));
+	if (rc != ZKC_OK)
+		return rc;
+	ready = zkc_batch_code(e->bt, (size_t)e->ie) == ZKC_OK;
+	if ((rc = enter_own(e, ready)) != ZKC_OK)
+		return rc;
+	return ready ? ZKC_OK : enter_count_or_wait(e);
+}
+
 int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = zkcr_deadline(timeout_ms);
-	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
-	zkc_batch_t *bt = NULL;
-	zkcr_waker_t *w = NULL;
-	int rc, ie, ic = -1, ik, ec, kc, watch_set, made_parents = 0;
-	int64_t run_sid = 0;
-	int lost;
+	enter_t e = { b, NULL, NULL, -1, -1, -1, 0, 0, timeout_ms, zkcr_deadline(timeout_ms) };
+	int rc;
 
 	if (!b)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "double barrier enter: barrier is NULL");
 	if (b->entered)
 		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: already entered",
 		                     b->path);
-	if ((rc = zkc_batch_new(&bt)) != ZKC_OK)
+	if ((rc = zkc_batch_new(&e.bt)) != ZKC_OK)
 		return rc;
-	co.mode = ZKC_EPHEMERAL;
-	for (;;) {
-		const zkc_strings_t *kids;
-		zkc_stat_t st;
-		int ready;
-
-		zkc_batch_clear(bt);
-		if (!(w = zkcr_waker_new(2))) {
-			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
-			break;
-		}
-		/* watch "ready" first, then add ourselves, then count: one trip */
-		ie = zkc_batch_exists(bt, b->ready, 1, zkcr_waker_fire, w);
-		if (!b->sid)
-			ic = zkc_batch_create(bt, b->own, NULL, 0, &co);
-		ik = zkc_batch_children(bt, b->path, 0, NULL, NULL);
-		if (ie < 0 || ik < 0 || (!b->sid && ic < 0)) {
-			rc = ie < 0 ? ie : ik < 0 ? ik : ic;
-			zkcr_waker_unref(w);   /* never sent: no watch */
-			zkcr_waker_unref(w);
-			w = NULL;
-			break;
-		}
-		rc = zkc_batch_run(b->zk, bt);
-		/* never go on across a session change (docs/design.md, rule 4): a node we may
-		 * have made went with the old session */
-		lost = 0;
-		if (rc == ZKC_OK && !run_sid)
-			run_sid = zkc_batch_session(bt);
-		else if (rc == ZKC_OK && zkc_batch_session(bt) != run_sid)
-			lost = 1;
-		ec = rc == ZKC_OK ? zkc_batch_code(bt, (size_t)ie) : rc;
-		kc = rc == ZKC_OK ? zkc_batch_code(bt, (size_t)ik) : rc;
-		watch_set = rc == ZKC_OK && (ec == ZKC_OK || ec == ZKC_ENONODE);
-		if (!watch_set)
-			zkcr_waker_unref(w);   /* the watch's ref: it was not set */
-		if (lost && !b->sid && zkc_batch_code(bt, (size_t)ic) == ZKC_OK) {
-			zkc_cancel_t *tok = zkc_cancel_bind(NULL);
-
-			zkc_delete(b->zk, b->own, -1, 0);   /* made in the new session */
-			zkc_cancel_bind(tok);
-		}
-		if (lost || !watch_set || retryable(kc)) {
-			rc = lost ? ZKC_ELOST : !watch_set ? ec : kc;
-			zkcr_waker_unref(w);
-			w = NULL;
-			if (lost)
-				goto give_up;
-			if ((b->sid && session_of(b->zk) != b->sid) ||
-			    (run_sid && session_of(b->zk) != run_sid)) {
-				rc = zkc_error_set(ZKC_ELOST, "double barrier %s: our node %s "
-				                   "went with the session", b->path,
-				                   b->own);   /* our node went with the session */
-				goto give_up;
-			}
-			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
-				continue;   /* connection trouble: again, same session */
-			goto give_up;
-		}
-		rc = ec;
-		ready = rc == ZKC_OK;
-		if (!b->sid) {
-			rc = zkc_batch_code(bt, (size_t)ic);
-			if (rc == ZKC_ENONODE && !made_parents) {
-				zkc_create_options_t po = ZKC_CREATE_OPTIONS_INIT;
-
-				po.flags = ZKC_CREATE_PARENTS;
-				made_parents = 1;
-				rc = zkc_create(NULL, NULL, b->zk, b->path, NULL, 0, &po);
-				zkcr_waker_unref(w);
-				w = NULL;
-				if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
-					break;
-				continue;
-			}
-			if (rc == ZKC_OK && zkc_batch_stat(&st, bt, (size_t)ic) == ZKC_OK)
-				b->sid = st.ephemeral_owner;
-			else if (rc != ZKC_ENONODE)
-				rc = create_own(b);   /* outcome unknown or exists: find out */
-			if (rc != ZKC_OK)
-				goto give_up;
-			if (!ready && zkc_batch_code(bt, (size_t)ic) != ZKC_OK) {
-				/* the count was read before our node existed: again */
-				zkcr_waker_unref(w);
-				w = NULL;
-				continue;
-			}
-		}
-		if (ready) {
-			rc = ZKC_OK;
-			break;
-		}
-		kids = zkc_batch_children_of(bt, (size_t)ik);
-		if (!kids) {
-			rc = zkc_batch_code(bt, (size_t)ik);
-			goto give_up;
-		}
-		if (members(kids) >= (size_t)b->count) {
-			zkc_create_options_t ro = ZKC_CREATE_OPTIONS_INIT;
-
-			rc = zkc_create(NULL, NULL, b->zk, b->ready, NULL, 0, &ro);
-			if (rc == ZKC_ENODEEXISTS)
-				rc = ZKC_OK;
-			if (rc != ZKC_OK)
-				goto give_up;
-			break;
-		}
-		rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: not ready "
-		                                     "yet", b->path) : wait_fired(w, b->zk,
-		                                     deadline, b->sid, b->path);
-		if (rc == ZKC_OK && session_of(b->zk) != b->sid)
-			rc = zkc_error_set(ZKC_ELOST, "double barrier %s: the session ended while "
-			                   "waiting (our node went with it)",
-			                   b->path);   /* the watch ended with the session */
-		if (rc != ZKC_OK)
-			goto give_up;
-		zkcr_waker_unref(w);
-		w = NULL;
-	}
-	zkcr_waker_unref(w);
-	zkc_batch_free(bt);
-	if (rc == ZKC_OK)
+	do
+		rc = enter_round(&e);
+	while (rc == AGAIN);
+	zkcr_waker_unref(e.w);
+	zkc_batch_free(e.bt);
+	if (rc == ZKC_OK) {
 		b->entered = 1;
-	else
-		drop_own(b);
-	return rc;
-give_up:
-	zkcr_waker_unref(w);
-	zkc_batch_free(bt);
+		return ZKC_OK;
+	}
 	if (rc == ZKC_ELOST)
-		b->sid = 0;
+		b->sid = 0;     /* our node went with its session: nothing to delete */
 	drop_own(b);
 	return rc;
 }
@@ -434,9 +471,100 @@ static int by_name(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
+/* The members' names in kids ("ready" left out), sorted, borrowed from
+ * kids (NULL: none), and the index of our own node among them, or -1. */
+static int sorted_members(char ***out, size_t *n, int *own, const zkc_strings_t *kids,
+                          zkc_double_barrier_t *b)
+{
+	char **v;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	*own = -1;
+	if (!kids)
+		return ZKC_OK;
+	if (!(v = malloc((kids->count + 1) * sizeof(*v))))
+		return zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
+	for (i = 0; i < kids->count; i++)
+		if (strcmp(kids->items[i], READY) != 0)
+			v[(*n)++] = kids->items[i];
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), by_name);
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], b->name) == 0 && b->sid)
+			*own = (int)i;
+	*out = v;
+	return ZKC_OK;
+}
+
+/* One look at the members on the way out. The last one out removes its
+ * node and "ready" (ZKC_OK, *watch_path NULL). Otherwise the lowest waits
+ * for the highest and the others, their node removed, for the lowest:
+ * ZKC_OK with *watch_path the node to wait for. AGAIN after connection
+ * trouble within the deadline. */
+static int leave_look(char **watch_path, zkc_double_barrier_t *b, int64_t deadline)
+{
+	zkc_strings_t *kids = NULL;
+	char **v = NULL;
+	size_t n = 0;
+	int own = -1, rc;
+
+	*watch_path = NULL;
+	if (b->sid && b->sid != session_of(b->zk))
+		b->sid = 0;   /* our node went with the session: we left */
+	rc = zkc_children(&kids, NULL, b->zk, b->path);
+	if (rc != ZKC_OK && rc != ZKC_ENONODE)
+		return retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline) ? AGAIN : rc;
+	if ((rc = sorted_members(&v, &n, &own, kids, b)) == ZKC_OK) {
+		int last = n == 0 || (n == 1 && own == 0);
+
+		if (last) {
+			if (own == 0)
+				drop_own(b);
+			zkc_delete(b->zk, b->ready, -1, 0);
+		} else if (own == 0) {
+			*watch_path = join2(b->path, v[n - 1]);
+		} else {
+			if (own > 0)
+				drop_own(b);
+			*watch_path = join2(b->path, v[0]);
+		}
+		if (!last && !*watch_path)
+			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
+	}
+	free(v);
+	zkc_strings_free(kids);
+	return rc;
+}
+
+/* Waits until the node at watch_path is gone or changes (ZKC_OK: look
+ * again). */
+static int leave_wait(zkc_double_barrier_t *b, const char *watch_path, int timeout_ms,
+                      int64_t deadline)
+{
+	zkcr_waker_t *w = zkcr_waker_new(2);
+	int rc;
+
+	if (!w)
+		return zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
+	rc = zkc_exists_w(NULL, b->zk, watch_path, zkcr_waker_fire, w);
+	if (rc != ZKC_OK && rc != ZKC_ENONODE)
+		zkcr_waker_unref(w);
+	if (rc == ZKC_OK)
+		rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: others "
+		                                     "have not left yet", b->path)
+		                     : wait_fired(w, b->zk, deadline, 0, b->path);
+	else if (rc == ZKC_ENONODE)
+		rc = ZKC_OK;   /* gone already: look again */
+	zkcr_waker_unref(w);
+	return rc;
+}
+
 int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 {
 	int64_t deadline = zkcr_deadline(timeout_ms);
+	char *watch_path = NULL;
 	int rc;
 
 	if (!b)
@@ -445,72 +573,14 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: leave before enter",
 		                     b->path);
 	for (;;) {
-		zkc_strings_t *kids = NULL;
-		char **v = NULL, *watch_path = NULL;
-		size_t i, n = 0;
-		int own = -1;
-		zkcr_waker_t *w;
-
-		if (b->sid && b->sid != session_of(b->zk))
-			b->sid = 0;   /* our node went with the session: we left */
-		rc = zkc_children(&kids, NULL, b->zk, b->path);
-		if (rc == ZKC_ENONODE) {
-			rc = ZKC_OK;
-		} else if (rc != ZKC_OK) {
-			if (retryable(rc) && (deadline < 0 || zkcr_now_ms() < deadline))
-				continue;
+		rc = leave_look(&watch_path, b, deadline);
+		if (rc == AGAIN)
+			continue;
+		if (rc != ZKC_OK || !watch_path)
 			break;
-		}
-		v = kids ? malloc((kids->count + 1) * sizeof(*v)) : NULL;
-		for (i = 0; kids && v && i < kids->count; i++)
-			if (strcmp(kids->items[i], READY) != 0)
-				v[n++] = kids->items[i];
-		if (kids && !v) {
-			zkc_strings_free(kids);
-			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
-			break;
-		}
-		if (n > 1)
-			qsort(v, n, sizeof(*v), by_name);
-		for (i = 0; i < n; i++)
-			if (strcmp(v[i], b->name) == 0 && b->sid)
-				own = (int)i;
-		if (n == 0 || (n == 1 && own == 0)) {
-			/* the last one out: remove ours and "ready" */
-			if (own == 0)
-				drop_own(b);
-			zkc_delete(b->zk, b->ready, -1, 0);
-			free(v);
-			zkc_strings_free(kids);
-			rc = ZKC_OK;
-			break;
-		}
-		if (own == 0) {
-			watch_path = join2(b->path, v[n - 1]);   /* lowest waits for highest */
-		} else {
-			if (own > 0)
-				drop_own(b);
-			watch_path = join2(b->path, v[0]);   /* others wait for the lowest */
-		}
-		free(v);
-		zkc_strings_free(kids);
-		if (!watch_path || !(w = zkcr_waker_new(2))) {
-			free(watch_path);
-			rc = zkc_error_set(ZKC_ENOMEM, "double barrier %s: out of memory", b->path);
-			break;
-		}
-		rc = zkc_exists_w(NULL, b->zk, watch_path, zkcr_waker_fire, w);
+		rc = leave_wait(b, watch_path, timeout_ms, deadline);
 		free(watch_path);
-		if (rc != ZKC_OK && rc != ZKC_ENONODE)
-			zkcr_waker_unref(w);
-		if (rc == ZKC_OK)
-			rc = timeout_ms == 0 ? zkc_error_set(ZKC_ETIMEDOUT, "double barrier %s: "
-			                                     "others have not left yet",
-			                                     b->path) : wait_fired(w, b->zk,
-			                                     deadline, 0, b->path);
-		else if (rc == ZKC_ENONODE)
-			rc = ZKC_OK;   /* gone already: look again */
-		zkcr_waker_unref(w);
+		watch_path = NULL;
 		if (rc != ZKC_OK)
 			break;
 	}

@@ -373,6 +373,161 @@ static int passed_by(const shard_t *s, long long seq)
 	return 0;
 }
 
+/* Internal, positive (codes are negative): look again. */
+#define AGAIN 1
+
+/* Our ticket for shard s if we hold one on session sid (a copy), else
+ * NULL; one of an older session went with it. */
+static char *own_ticket(zkc_counter_t *c, shard_t *s, int64_t sid)
+{
+	char *ticket;
+
+	pthread_mutex_lock(&c->mu);
+	if (s->ticket && s->ticket_sid != sid) {
+		free(s->ticket);  /* went with its session */
+		s->ticket = NULL;
+	}
+	ticket = s->ticket ? strdup(s->ticket) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	return ticket;
+}
+
+/* The value read by op gi of a batch goes to the cache of shard i. */
+static void note_read(zkc_counter_t *c, int i, const zkc_batch_t *b, size_t gi)
+{
+	zkc_stat_t st;
+	size_t len = 0;
+	const char *data;
+	int64_t v;
+
+	if (zkc_batch_code(b, gi) != ZKC_OK)
+		return;
+	data = zkc_batch_data(b, gi, &len);
+	if (zkc_batch_stat(&st, b, gi) == ZKC_OK && zkc_counter_decode(&v, data, len) == ZKC_OK)
+		note(c, i, v, &st);
+}
+
+/* Records the ticket that op ci created (a copy into *ticket, its
+ * session into *sid), or returns the create's code. */
+static int record_ticket(char **ticket, int64_t *sid, zkc_counter_t *c, shard_t *s,
+                         const zkc_batch_t *b, size_t ci)
+{
+	int rc = zkc_batch_code(b, ci);
+
+	if (rc != ZKC_OK)
+		return rc;
+	if (!(*ticket = strdup(zkc_batch_path(b, ci))))
+		return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", s->path);
+	*sid = zkc_batch_session(b);
+	pthread_mutex_lock(&c->mu);
+	free(s->ticket);
+	s->ticket = strdup(*ticket);
+	s->ticket_sid = *sid;
+	pthread_mutex_unlock(&c->mu);
+	return ZKC_OK;
+}
+
+/* One round trip: our ticket (created when *ticket is NULL), the listing
+ * of the shard's tickets (op *li of *out on ZKC_OK) and a read of the
+ * counter into the cache, so a turn starts from fresh state. */
+static int ticket_round(zkc_batch_t **out, size_t *li, char **ticket, int64_t *sid,
+                        zkc_counter_t *c, int i)
+{
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	shard_t *s = &c->sh[i];
+	zkc_batch_t *b = NULL;
+	char *prefix = NULL;
+	int rc, ci = -1, l, gi;
+
+	*out = NULL;
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
+		return rc;
+	if (!*ticket) {
+		if (asprintf(&prefix, "%s/" TICKET_PREFIX, s->path) < 0) {
+			zkc_batch_free(b);
+			return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", s->path);
+		}
+		co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+		ci = zkc_batch_create(b, prefix, NULL, 0, &co);
+		free(prefix);
+	}
+	l = zkc_batch_children(b, s->path, 0, NULL, NULL);
+	gi = zkc_batch_get(b, s->path, 0, NULL, NULL);
+	rc = (!*ticket && ci < 0) || l < 0 || gi < 0 ? ZKC_ENOMEM : zkc_batch_run(c->zk, b);
+	if (rc == ZKC_OK && !*ticket)
+		rc = record_ticket(ticket, sid, c, s, b, (size_t)ci);
+	if (rc == ZKC_OK && (rc = zkc_batch_code(b, (size_t)l)) == ZKC_OK)
+		note_read(c, i, b, (size_t)gi);
+	if (rc != ZKC_OK) {
+		zkc_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	*li = (size_t)l;
+	return ZKC_OK;
+}
+
+/* The tickets ahead of ours, `mine` (mu held): *pred the nearest, NULL
+ * when we are first in line. A first ticket that has stayed first for
+ * TURN_WAIT_MS is passed by, and AGAIN says to look again without it.
+ * *until: when the first ticket's time is up. */
+static int scan_line(char **pred, int64_t *until, shard_t *s, const zkc_strings_t *kids,
+                     long long mine)
+{
+	long long best = -1, head = -1;
+	size_t k;
+
+	*pred = NULL;
+	for (k = 0; k < kids->count; k++) {
+		long long q = ticket_seq(kids->items[k]);
+
+		if (q < 0 || q >= mine || passed_by(s, q))
+			continue;
+		if (head < 0 || q < head)
+			head = q;
+		if (q > best) {
+			best = q;
+			free(*pred);
+			if (asprintf(pred, "%s/%s", s->path, kids->items[k]) < 0)
+				*pred = NULL;
+		}
+	}
+	if (head >= 0 && head != s->head_seq) {
+		s->head_seq = head;
+		s->head_since = zkcr_now_ms();
+	}
+	*until = s->head_since + TURN_WAIT_MS;
+	if (head >= 0 && zkcr_now_ms() - s->head_since >= TURN_WAIT_MS) {
+		s->passed[s->npassed++ % 8] = head;  /* first too long: pass it by */
+		free(*pred);
+		*pred = NULL;
+		return AGAIN;
+	}
+	return ZKC_OK;
+}
+
+/* Waits for the predecessor ticket to go, or until `until`; the caller
+ * then looks again. */
+static int wait_predecessor(zkc_counter_t *c, const char *pred, int64_t until)
+{
+	unsigned w0;
+	int rc;
+
+	pthread_mutex_lock(&c->mu);
+	c->refs++;
+	w0 = c->wakes;
+	pthread_mutex_unlock(&c->mu);
+	rc = zkc_get_w(NULL, NULL, NULL, c->zk, pred, on_predecessor, c);
+	if (rc != ZKC_OK) {
+		c_unref(c);  /* no watch set */
+		return rc == ZKC_ENONODE ? ZKC_OK : rc;  /* gone already: look again */
+	}
+	pthread_mutex_lock(&c->mu);
+	rc = wait_wake(c, w0, until);
+	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
 /* Takes a ticket for shard i (unless it holds one on this session) and
  * waits for its turn: no older ticket left, except ones that stayed first
  * for TURN_WAIT_MS (a holder gone quiet or dead: passed by, then ignored).
@@ -385,107 +540,26 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 	int64_t sid = session_of(c->zk);
 
 	for (;;) {
-		zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+		char *ticket = own_ticket(c, s, sid), *pred = NULL;
 		zkc_batch_t *b = NULL;
-		const zkc_strings_t *kids;
-		char *ticket, *pred = NULL;
-		long long mine, best = -1, head = -1;
-		int64_t until;
-		size_t k;
-		int rc, ci = -1, li, gi, made;
-		unsigned w0;
+		int64_t until = 0;
+		size_t li = 0;
+		int rc = ticket_round(&b, &li, &ticket, &sid, c, i);
 
-		pthread_mutex_lock(&c->mu);
-		if (s->ticket && s->ticket_sid != sid) {
-			free(s->ticket);  /* went with its session */
-			s->ticket = NULL;
-		}
-		ticket = s->ticket ? strdup(s->ticket) : NULL;
-		made = ticket != NULL;
-		pthread_mutex_unlock(&c->mu);
-		if ((rc = zkc_batch_new(&b)) != ZKC_OK) {
-			free(ticket);
-			return rc;
-		}
-		if (!made) {
-			char *prefix = NULL;
-
-			if (asprintf(&prefix, "%s/" TICKET_PREFIX, s->path) < 0) {
-				zkc_batch_free(b);
-				return zkc_error_set(ZKC_ENOMEM, "counter %s: out of memory", s->path);
-			}
-			co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
-			ci = zkc_batch_create(b, prefix, NULL, 0, &co);
-			free(prefix);
-		}
-		li = zkc_batch_children(b, s->path, 0, NULL, NULL);
-		gi = zkc_batch_get(b, s->path, 0, NULL, NULL);
-		rc = (!made && ci < 0) || li < 0 || gi < 0 ? ZKC_ENOMEM : zkc_batch_run(c->zk, b);
-		if (rc == ZKC_OK && !made) {
-			rc = zkc_batch_code(b, (size_t)ci);
-			if (rc == ZKC_OK && !(ticket = strdup(zkc_batch_path(b, (size_t)ci))))
-				rc = ZKC_ENOMEM;
-			if (rc == ZKC_OK) {
-				pthread_mutex_lock(&c->mu);
-				s->ticket = strdup(ticket);
-				s->ticket_sid = zkc_batch_session(b);
-				pthread_mutex_unlock(&c->mu);
-				sid = zkc_batch_session(b);
-			}
-		}
-		if (rc == ZKC_OK && (rc = zkc_batch_code(b, (size_t)li)) == ZKC_OK &&
-		    zkc_batch_code(b, (size_t)gi) == ZKC_OK) {
-			zkc_stat_t st;
-			size_t len = 0;
-			const char *data = zkc_batch_data(b, (size_t)gi, &len);
-			int64_t v;
-
-			if (zkc_batch_stat(&st, b, (size_t)gi) == ZKC_OK &&
-			    zkc_counter_decode(&v, data, len) == ZKC_OK)
-				note(c, i, v, &st);
-		}
 		if (rc != ZKC_OK) {
-			zkc_batch_free(b);
 			free(ticket);
 			return rc;
 		}
-		kids = zkc_batch_children_of(b, (size_t)li);
-		mine = ticket_seq(strrchr(ticket, '/') + 1);
 		pthread_mutex_lock(&c->mu);
-		for (k = 0; k < kids->count; k++) {
-			long long q = ticket_seq(kids->items[k]);
-
-			if (q < 0 || q >= mine || passed_by(s, q))
-				continue;
-			if (head < 0 || q < head)
-				head = q;
-			if (q > best) {
-				best = q;
-				free(pred);
-				if (asprintf(&pred, "%s/%s", s->path, kids->items[k]) < 0)
-					pred = NULL;
-			}
-		}
-		if (head >= 0 && head != s->head_seq) {
-			s->head_seq = head;
-			s->head_since = zkcr_now_ms();
-		}
-		if (head >= 0 && zkcr_now_ms() - s->head_since >= TURN_WAIT_MS) {
-			s->passed[s->npassed++ % 8] = head;  /* first too long: pass it by */
-			head = -2;
-		}
-		until = s->head_since + TURN_WAIT_MS;
+		rc = scan_line(&pred, &until, s, zkc_batch_children_of(b, li),
+		               ticket_seq(strrchr(ticket, '/') + 1));
 		pthread_mutex_unlock(&c->mu);
 		zkc_batch_free(b);
 		free(ticket);
-		if (head == -2) {
-			free(pred);
-			continue;        /* look again without it */
-		}
-		if (best < 0 || !pred) {
-			free(pred);
+		if (rc == AGAIN)
+			continue;        /* look again without the passed-by ticket */
+		if (!pred)
 			return ZKC_OK;  /* first in line */
-		}
 		if (zkcr_now_ms() >= deadline) {
 			free(pred);
 			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: no turn to write before the "
@@ -493,22 +567,9 @@ static int take_turn(zkc_counter_t *c, int i, int64_t deadline)
 		}
 		/* wait for the predecessor to go, looking again when the first
 		 * ticket has been first for TURN_WAIT_MS */
-		pthread_mutex_lock(&c->mu);
-		c->refs++;
-		w0 = c->wakes;
-		pthread_mutex_unlock(&c->mu);
-		rc = zkc_get_w(NULL, NULL, NULL, c->zk, pred, on_predecessor, c);
+		rc = wait_predecessor(c, pred, until < deadline ? until : deadline);
 		free(pred);
-		if (rc != ZKC_OK) {
-			c_unref(c);  /* no watch set */
-			if (rc != ZKC_ENONODE)
-				return rc;
-			continue;    /* gone already: look again */
-		}
-		pthread_mutex_lock(&c->mu);
-		rc = wait_wake(c, w0, until < deadline ? until : deadline);
-		pthread_mutex_unlock(&c->mu);
-		if (rc == ZKC_ECANCELED)
+		if (rc != ZKC_OK)
 			return rc;
 	}
 }
@@ -674,11 +735,12 @@ static int read_shard(int64_t *out_value, int32_t *out_version, int *out_exists,
 	int64_t v;
 	int rc;
 
+	*out_exists = 0;        /* every output is set on every path */
+	*out_value = 0;
+	*out_version = -1;
 	rc = zkc_get(&data, &len, &st, c->zk, c->sh[i].path);
 	if (rc == ZKC_ENONODE) {
 		forget(c, i);
-		*out_exists = 0;
-		*out_value = 0;
 		return ZKC_OK;
 	}
 	if (rc != ZKC_OK)
@@ -893,15 +955,7 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 		pthread_mutex_unlock(&c->mu);
 		free(w);
 	} else if (w) {
-		zkc_stat_t gst;
-		const char *data;
-		size_t len = 0;
-		int64_t v;
-
-		data = zkc_batch_data(b, (size_t)gi, &len);
-		if (zkc_batch_stat(&gst, b, (size_t)gi) == ZKC_OK &&
-		    zkc_counter_decode(&v, data, len) == ZKC_OK)
-			note(c, i, v, &gst);
+		note_read(c, i, b, (size_t)gi);
 	}
 	zkc_batch_free(b);
 	if (rc != ZKC_OK)
@@ -920,99 +974,154 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 	return code;
 }
 
+/* What an update writes: cur + delta for an add (expected NULL), `value`
+ * for a compare-and-set whose expected value holds. */
+typedef struct change {
+	int64_t delta;
+	const int64_t *expected;
+	int64_t value;
+} change_t;
+
+/* The state an attempt on shard i starts from. */
+typedef struct attempt {
+	int known;      /* from the cache, not a read */
+	int missing;    /* the shard does not exist */
+	int64_t cur;
+	int32_t ver;
+} attempt_t;
+
+/* The cached state of shard i, or a read when the cache does not know it
+ * (or knew it before a history reset). */
+static int attempt_load(attempt_t *a, zkc_counter_t *c, int i)
+{
+	int exists, rc;
+
+	pthread_mutex_lock(&c->mu);
+	a->known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
+	a->cur = c->sh[i].value;
+	a->ver = c->sh[i].version;
+	pthread_mutex_unlock(&c->mu);
+	a->missing = 0;
+	if (a->known)
+		return ZKC_OK;
+	rc = read_shard(&a->cur, &a->ver, &exists, c, i);
+	a->missing = !exists;
+	return rc;
+}
+
+/* The value to write from state a. AGAIN when a cached value fails a
+ * compare: the cache may be stale, so ask the server. */
+static int attempt_next(int64_t *next, int64_t *out_current, zkc_counter_t *c, int i,
+                        const attempt_t *a, const change_t *ch)
+{
+	if (!ch->expected) {
+		if (__builtin_add_overflow(a->cur, ch->delta, next))
+			return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: adding %lld to %lld "
+			                     "overflows int64: nothing written", c->sh[i].path,
+			                     (long long)ch->delta, (long long)a->cur);
+		return ZKC_OK;
+	}
+	if (a->cur == *ch->expected) {
+		*next = ch->value;
+		return ZKC_OK;
+	}
+	if (a->known) {
+		forget(c, i);
+		return AGAIN;
+	}
+	if (out_current)
+		*out_current = a->cur;
+	return zkc_error_set(ZKC_EBADVERSION, "counter %s holds %lld, not the expected %lld",
+	                     c->path, (long long)a->cur, (long long)*ch->expected);
+}
+
+/* Writes `next` over state a: creates a missing shard, else a versioned
+ * set. The cache learns what was written. */
+static int attempt_write(zkc_counter_t *c, int i, const attempt_t *a, int64_t next)
+{
+	zkc_stat_t st;
+	int rc = a->missing ? create_shard(c, i, next, &st) : set_pipelined(&st, c, i, next, a->ver);
+
+	if (rc == ZKC_OK)
+		note(c, i, next, &st);
+	return rc;
+}
+
+/* Reports a write that happened (rc ZKC_OK) or may have (ZKC_EUNKNOWN). */
+static int attempt_done(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c,
+                        int i, const attempt_t *a, int64_t next, int rc)
+{
+	after_add(c, i);
+	if (out) {
+		out->value = next;
+		out->version = a->missing ? -1 : (int32_t)((uint32_t)a->ver + 1u);
+		out->shard = i;
+	}
+	if (out_current)
+		*out_current = next;
+	if (rc == ZKC_EUNKNOWN)
+		forget(c, i);
+	return rc;
+}
+
+/* After a lost race (or the node came or went): the read behind the write
+ * brought the state that won, and with the turn (or when taking one next)
+ * the next attempt starts from it at once. Else it backs off, and a read
+ * that keeps giving the old version comes from a lagging server: sync it
+ * first. ZKC_OK: try again; ZKC_ETIMEDOUT past the deadline. */
+static int attempt_lost(zkc_counter_t *c, int i, const attempt_t *a, int rc, int *attempt,
+                        int64_t deadline)
+{
+	int fresh = 0, in_turn;
+
+	if (rc == ZKC_EBADVERSION && !a->missing)
+		fresh = forget_if(c, i, a->ver);
+	else
+		forget(c, i);
+	if (zkcr_now_ms() >= deadline)
+		return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
+		                     "for %d ms: not applied", c->path, c->timeout_ms);
+	pthread_mutex_lock(&c->mu);
+	in_turn = c->sh[i].tstate == T_TURN;
+	pthread_mutex_unlock(&c->mu);
+	if (!fresh || (!in_turn && *attempt > 0)) {
+		if (*attempt >= 2)
+			zkc_sync(c->zk, c->sh[i].path);
+		if (*attempt > 0)
+			zkcr_backoff(*attempt);
+	}
+	(*attempt)++;
+	return ZKC_OK;
+}
+
 /* The engine of add and cas: one versioned write from the cached state,
  * re-reading after a lost race. `expected` is NULL for add. */
 static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
                   int64_t delta, const int64_t *expected, int64_t value)
 {
-	int64_t deadline = zkcr_now_ms() + c->timeout_ms;
+	const change_t ch = { delta, expected, value };
+	int64_t deadline = zkcr_now_ms() + c->timeout_ms, next = 0;
 	int attempt = 0, rc;
 
 	for (;;) {
-		int known, exists, missing = 0, fresh = 0, in_turn;
-		int64_t cur, next;
-		int32_t ver;
-		zkc_stat_t st;
+		attempt_t a;
 
 		if ((rc = await_turn(c, i, deadline)) != ZKC_OK)
 			return rc;  /* cancelled: nothing sent */
-		pthread_mutex_lock(&c->mu);
-		known = c->sh[i].known && c->sh[i].history == zkc_history_resets(c->zk);
-		cur = c->sh[i].value;
-		ver = c->sh[i].version;
-		pthread_mutex_unlock(&c->mu);
-		if (!known) {
-			rc = read_shard(&cur, &ver, &exists, c, i);
-			if (rc != ZKC_OK)
-				return rc;
-			missing = !exists;
-		}
-		if (expected) {
-			if (cur != *expected) {
-				if (known) {        /* the cache may be stale: ask */
-					forget(c, i);
-					continue;
-				}
-				if (out_current)
-					*out_current = cur;
-				return zkc_error_set(ZKC_EBADVERSION, "counter %s holds %lld, not the "
-				                     "expected %lld", c->path, (long long)cur,
-				                     (long long)*expected);
-			}
-			next = value;
-		} else if (__builtin_add_overflow(cur, delta, &next)) {
-			return zkc_error_set(ZKC_EBADARGUMENTS, "counter %s: adding %lld to %lld "
-			                     "overflows int64: nothing written", c->sh[i].path,
-			                     (long long)delta, (long long)cur);
-		}
-		if (missing) {
-			rc = create_shard(c, i, next, &st);
-			if (rc == ZKC_OK)
-				note(c, i, next, &st);
-		} else {
-			rc = set_pipelined(&st, c, i, next, ver);
-			if (rc == ZKC_OK)
-				note(c, i, next, &st);
-		}
-		if (rc == ZKC_OK || rc == ZKC_EUNKNOWN) {
-			after_add(c, i);
-			if (out) {
-				out->value = next;
-				out->version = missing ? -1 : (int32_t)((uint32_t)ver + 1u);
-				out->shard = i;
-			}
-			if (out_current)
-				*out_current = next;
-			if (rc == ZKC_EUNKNOWN)
-				forget(c, i);
+		if ((rc = attempt_load(&a, c, i)) != ZKC_OK)
 			return rc;
-		}
+		rc = attempt_next(&next, out_current, c, i, &a, &ch);
+		if (rc == AGAIN)
+			continue;
+		if (rc != ZKC_OK)
+			return rc;
+		rc = attempt_write(c, i, &a, next);
+		if (rc == ZKC_OK || rc == ZKC_EUNKNOWN)
+			return attempt_done(out, out_current, c, i, &a, next, rc);
 		if (rc != ZKC_EBADVERSION && rc != ZKC_ENODEEXISTS && rc != ZKC_ENONODE)
 			return rc;
-		/* lost a race (or the node came or went): retry from the state
-		 * read behind the write, else re-read; a read that keeps giving
-		 * the old version comes from a lagging server: sync it first */
-		if (rc == ZKC_EBADVERSION && !missing)
-			fresh = forget_if(c, i, ver);
-		else
-			forget(c, i);
-		if (zkcr_now_ms() >= deadline)
-			return zkc_error_set(ZKC_ETIMEDOUT, "counter %s: other writers won every try "
-			                     "for %d ms: not applied", c->path, c->timeout_ms);
-		/* the read behind the write brought the state that won: with the
-		 * turn (or when taking one next), try again from it at once */
-		pthread_mutex_lock(&c->mu);
-		in_turn = c->sh[i].tstate == T_TURN;
-		pthread_mutex_unlock(&c->mu);
-		if (fresh && (in_turn || attempt == 0)) {
-			attempt++;
-			continue;
-		}
-		if (attempt >= 2)
-			zkc_sync(c->zk, c->sh[i].path);
-		if (attempt > 0)
-			zkcr_backoff(attempt);
-		attempt++;
+		if ((rc = attempt_lost(c, i, &a, rc, &attempt, deadline)) != ZKC_OK)
+			return rc;
 	}
 }
 

@@ -1025,16 +1025,131 @@ void zkc_election_participants_free(zkc_election_participants_t *p)
 	free(p);
 }
 
+/* Reads the candidates' nodes v[0..want) in one batch (*out on ZKC_OK). */
+static int get_candidates(zkc_batch_t **out, zkc_t *zk, const char *path, char **v,
+                          size_t want)
+{
+	zkc_batch_t *b = NULL;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (zkc_batch_new(&b) != ZKC_OK)
+		return ZKC_ENOMEM;
+	for (i = 0; i < want; i++) {
+		char *np = join_path(path, v[i]);
+		int added = np && zkc_batch_get(b, np, 0, NULL, NULL) >= 0;
+
+		free(np);
+		if (!added) {
+			zkc_batch_free(b);
+			return ZKC_ENOMEM;
+		}
+	}
+	if ((rc = zkc_batch_run(zk, b)) != ZKC_OK) {
+		zkc_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	return ZKC_OK;
+}
+
+/* A participant from candidate node `node`, read by op i of b. */
+static int fill_participant(zkc_election_participant_t *it, const zkc_batch_t *b, size_t i,
+                            const char *node)
+{
+	const char *data;
+	size_t len = 0;
+	zkc_stat_t st;
+
+	data = zkc_batch_data(b, i, &len);
+	zkc_batch_stat(&st, b, i);
+	it->id = malloc(len + 1);
+	it->node = strdup(node);
+	if (!it->id || !it->node)
+		return ZKC_ENOMEM;
+	memcpy(it->id, data ? data : "", len);
+	it->id[len] = '\0';
+	it->czxid = st.czxid;
+	it->session_id = st.ephemeral_owner;
+	return ZKC_OK;
+}
+
+/* The candidates of v[0..want) that still exist, in order, the first one
+ * the leader (only that one when first_only). */
+static int collect_participants(zkc_election_participants_t **out, const zkc_batch_t *b,
+                                const char *path, char **v, size_t want, int first_only)
+{
+	zkc_election_participants_t *p = calloc(1, sizeof(*p));
+	size_t i;
+	int rc = ZKC_OK;
+
+	*out = NULL;
+	if (!p || !(p->items = calloc(want + 1, sizeof(*p->items)))) {
+		free(p);
+		return ZKC_ENOMEM;
+	}
+	for (i = 0; i < want && rc == ZKC_OK; i++) {
+		int c = zkc_batch_code(b, i);
+
+		if (c == ZKC_ENONODE)
+			continue;
+		if (c != ZKC_OK) {
+			rc = zkc_error_set(c, "election %s: read candidate %s: %s", path, v[i],
+			                   zkc_strerror(c));
+			break;
+		}
+		rc = fill_participant(&p->items[p->count], b, i, v[i]);
+		p->items[p->count].is_leader = p->count == 0;
+		p->count++;     /* even a half-filled item: freed with the list */
+		if (first_only)
+			break;
+	}
+	if (rc != ZKC_OK) {
+		zkc_election_participants_free(p);
+		return rc;
+	}
+	*out = p;
+	return ZKC_OK;
+}
+
+/* One listing, then one read of the first candidates (three at most when
+ * first_only). *done: nobody to look for again (someone found, or every
+ * candidate read). */
+static int read_once(zkc_election_participants_t **out, int *done, zkc_t *zk, const char *path,
+                     int first_only)
+{
+	zkc_strings_t *kids = NULL;
+	zkc_batch_t *b = NULL;
+	char **v = NULL;
+	size_t n = 0, want;
+	int rc;
+
+	*out = NULL;
+	*done = 0;
+	if ((rc = zkc_children(&kids, NULL, zk, path)) != ZKC_OK)
+		return rc;
+	if (!(v = sorted_candidates(kids, &n))) {
+		zkc_strings_free(kids);
+		return ZKC_ENOMEM;
+	}
+	want = first_only && n > 3 ? 3 : n;
+	rc = get_candidates(&b, zk, path, v, want);
+	if (rc == ZKC_OK)
+		rc = collect_participants(out, b, path, v, want, first_only);
+	*done = rc == ZKC_OK && ((*out)->count > 0 || want == n);
+	zkc_batch_free(b);
+	free(v);
+	zkc_strings_free(kids);
+	return rc;
+}
+
 /* Reads the participants; first_only stops after the first live one. */
 static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const char *path,
                              int first_only)
 {
 	zkc_election_participants_t *p = NULL;
-	zkc_strings_t *kids = NULL;
-	zkc_batch_t *b = NULL;
-	char **v = NULL;
-	size_t n = 0, i, want;
-	int rc, attempt;
+	int rc = ZKC_OK, attempt, done = 0;
 
 	*out = NULL;
 	if (!zk || !path)
@@ -1044,80 +1159,15 @@ static int read_participants(zkc_election_participants_t **out, zkc_t *zk, const
 		return rc;
 	/* a leader that vanishes between the two reads is skipped; the list
 	 * is read again if nobody is left, a few times at most */
-	for (attempt = 0; attempt < 5; attempt++) {
-		zkc_strings_free(kids);
-		kids = NULL;
-		free(v);
-		v = NULL;
-		zkc_batch_free(b);
-		b = NULL;
+	for (attempt = 0; attempt < 5 && !done; attempt++) {
 		zkc_election_participants_free(p);
-		p = NULL;
-		if ((rc = zkc_children(&kids, NULL, zk, path)) != ZKC_OK)
-			goto out;
-		rc = ZKC_ENOMEM;
-		if (!(v = sorted_candidates(kids, &n)) || zkc_batch_new(&b) != ZKC_OK)
-			goto out;
-		want = first_only && n > 3 ? 3 : n;
-		for (i = 0; i < want; i++) {
-			char *np = join_path(path, v[i]);
-
-			if (!np || zkc_batch_get(b, np, 0, NULL, NULL) < 0) {
-				free(np);
-				goto out;
-			}
-			free(np);
-		}
-		if ((rc = zkc_batch_run(zk, b)) != ZKC_OK)
-			goto out;
-		rc = ZKC_ENOMEM;
-		if (!(p = calloc(1, sizeof(*p))) ||
-		    !(p->items = calloc(want + 1, sizeof(*p->items))))
-			goto out;
-		for (i = 0; i < want; i++) {
-			zkc_election_participant_t *it = &p->items[p->count];
-			const char *data;
-			size_t len;
-			zkc_stat_t st;
-			int c = zkc_batch_code(b, i);
-
-			if (c == ZKC_ENONODE)
-				continue;
-			if (c != ZKC_OK) {
-				rc = zkc_error_set(c, "election %s: read candidate %s: %s", path,
-				                   v[i], zkc_strerror(c));
-				goto out;
-			}
-			data = zkc_batch_data(b, i, &len);
-			zkc_batch_stat(&st, b, i);
-			it->id = malloc(len + 1);
-			it->node = strdup(v[i]);
-			if (!it->id || !it->node) {
-				p->count++;
-				goto out;
-			}
-			memcpy(it->id, data ? data : "", len);
-			it->id[len] = '\0';
-			it->czxid = st.czxid;
-			it->session_id = st.ephemeral_owner;
-			it->is_leader = p->count == 0;
-			p->count++;
-			if (first_only)
-				break;
-		}
-		if (p->count > 0 || want == n)
+		if ((rc = read_once(&p, &done, zk, path, first_only)) != ZKC_OK)
 			break;
 	}
-	rc = ZKC_OK;
-	*out = p;
-	p = NULL;
-out:
 	if (rc == ZKC_ENOMEM)
-		zkc_error_set(rc, "election %s: out of memory", path);
-	zkc_election_participants_free(p);
-	zkc_batch_free(b);
-	free(v);
-	zkc_strings_free(kids);
+		return zkc_error_set(rc, "election %s: out of memory", path);
+	if (rc == ZKC_OK)
+		*out = p;
 	return rc;
 }
 

@@ -547,31 +547,43 @@ static int blockers_of(child_t **out, zkc_lock_t *lk, const zkc_strings_t *list,
 	return k;
 }
 
-/* Creates our node and lists the directory in one round trip. On ZKC_OK
- * our node is recorded in lk and *list has the children (NULL if the read
- * must be repeated). */
-static int create_and_list(zkc_lock_t *lk, zkc_strings_t **list, zkc_stat_t *dirst)
+/* The path of a new contender node, dir/_c_<guid>-<name> (caller frees). */
+static char *own_path_new(zkc_lock_t *lk)
+{
+	char prefix[48], *path = NULL;
+
+	zkcr_lock_guid_prefix(prefix);
+	if (asprintf(&path, "%s/%s%s", lk->dir, prefix, lk->name) < 0)
+		return NULL;
+	return path;
+}
+
+/* Records `path` (taken over; NULL when out of memory) as our node, made
+ * on session `sess`. */
+static void set_own(zkc_lock_t *lk, char *path, int64_t sess, const zkc_stat_t *st)
+{
+	pthread_mutex_lock(&lk->mu);
+	free(lk->own);
+	lk->own = path;
+	lk->own_seq = path ? zkcr_lock_seq(path) : -1;
+	lk->own_session = sess;
+	lk->token = st->czxid;
+	lk->own_version = st->version;
+	pthread_mutex_unlock(&lk->mu);
+}
+
+/* Sends the create of our node and the directory listing in one batch; in
+ * sticky mode the listing also watches the directory. On ZKC_OK *out is
+ * the batch that ran (each op with its own code). */
+static int send_create_and_list(zkc_batch_t **out, zkc_lock_t *lk, const char *path)
 {
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
-	char prefix[48], *path = NULL;
 	zkc_batch_t *b = NULL;
-	int rc, crc, lrc, watch = 0, dir_made = 0;
-	int64_t sess;
-	zkc_stat_t st;
+	int rc, lrc, watch = 0;
 
-	*list = NULL;
-again:
-	zkcr_lock_guid_prefix(prefix);
-	free(path);
-	path = malloc(strlen(lk->dir) + strlen(prefix) + strlen(lk->name) + 2);
-	if (!path)
-		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
-	sprintf(path, "%s/%s%s", lk->dir, prefix, lk->name);
-	rc = zkc_batch_new(&b);
-	if (rc != ZKC_OK) {
-		free(path);
+	*out = NULL;
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
 		return rc;
-	}
 	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
 	co.acl = lk->acl;
 	rc = zkc_batch_create(b, path, lk->data, lk->data_len, &co);
@@ -594,120 +606,157 @@ again:
 	}
 	if (rc != ZKC_OK) {
 		zkc_batch_free(b);
+		return rc;
+	}
+	*out = b;
+	return ZKC_OK;
+}
+
+/* A deep copy of a listing, or NULL when out of memory. */
+static zkc_strings_t *strings_copy(const zkc_strings_t *c)
+{
+	zkc_strings_t *copy = calloc(1, sizeof(*copy));
+	size_t i;
+
+	if (!copy || !(copy->items = calloc(c->count + 1, sizeof(char *)))) {
+		free(copy);
+		return NULL;
+	}
+	copy->count = c->count;
+	for (i = 0; i < c->count; i++)
+		if (!(copy->items[i] = strdup(c->items[i]))) {
+			zkc_strings_free(copy);
+			return NULL;
+		}
+	return copy;
+}
+
+/* Our create succeeded: checks that the node is the session's and records
+ * it, and the listing when that read succeeded too (else *list stays NULL
+ * and the caller reads again). */
+static int take_created(zkc_lock_t *lk, const zkc_batch_t *b, zkc_strings_t **list,
+                        zkc_stat_t *dirst)
+{
+	int64_t sess = zkc_batch_session(b);
+	zkc_stat_t st;
+	char *own;
+
+	zkc_batch_stat(&st, b, 0);
+	if (st.ephemeral_owner != sess) {
+		/* never expected: not ours to hold; let it go */
+		zkcr_lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
+		return zkc_error_set(ZKC_ERUNTIMEINCONSISTENCY, "lock %s: the node created for "
+		                     "us belongs to session 0x%llx, not ours", lk->dir,
+		                     (unsigned long long)st.ephemeral_owner);
+	}
+	own = strdup(zkc_batch_path(b, 0));
+	set_own(lk, own, sess, &st);
+	if (!own)
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
+	if (zkc_batch_code(b, 1) == ZKC_OK &&
+	    (*list = strings_copy(zkc_batch_children_of(b, 1))) != NULL)
+		zkc_batch_stat(dirst, b, 1);
+	return ZKC_OK;
+}
+
+/* The reply to our create was lost, so it may have happened: looks for our
+ * GUID on the same session; a node of an older session is not ours
+ * (docs/design.md, rule 3). ZKC_OK when found and recorded. */
+static int find_lost_create(zkc_lock_t *lk, const char *path, int64_t sess)
+{
+	const char *base = strrchr(path, '/') + 1;
+	zkc_strings_t *c = NULL;
+	zkc_stat_t st;
+	size_t i;
+
+	if (zkc_children(&c, NULL, lk->zk, lk->dir) == ZKC_OK && zkcr_lock_session(lk->zk) == sess) {
+		for (i = 0; i < c->count; i++) {
+			char *found = NULL;
+
+			if (strncmp(c->items[i], base, strlen(base)) != 0)
+				continue;
+			if (asprintf(&found, "%s/%s", lk->dir, c->items[i]) < 0)
+				break;
+			if (zkc_exists(&st, lk->zk, found) == ZKC_OK && st.ephemeral_owner == sess) {
+				set_own(lk, found, sess, &st);
+				zkc_strings_free(c);
+				return ZKC_OK;
+			}
+			free(found);
+		}
+	}
+	zkc_strings_free(c);
+	/* not created (or created on a session that is gone): retry */
+	return zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: create of our node: reply "
+	                     "lost, and the node was not found", lk->dir);
+}
+
+/* Internal, positive (codes are negative): the lock directory is missing. */
+#define NEED_DIR 2
+
+/* One try at creating our node and listing the directory. */
+static int create_once(zkc_lock_t *lk, zkc_strings_t **list, zkc_stat_t *dirst)
+{
+	zkc_batch_t *b = NULL;
+	char *path = own_path_new(lk);
+	int rc, crc;
+
+	if (!path)
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
+	if ((rc = send_create_and_list(&b, lk, path)) != ZKC_OK) {
 		free(path);
 		return rc;
 	}
 	crc = zkc_batch_code(b, 0);
-	sess = zkc_batch_session(b);
-	if (crc == ZKC_OK) {
-		zkc_batch_stat(&st, b, 0);
-		if (st.ephemeral_owner != sess) {
-			/* never expected: not ours to hold; let it go */
-			zkcr_lock_delete_bg(lk->zk, zkc_batch_path(b, 0), st.ephemeral_owner);
-			zkc_batch_free(b);
-			free(path);
-			return zkc_error_set(ZKC_ERUNTIMEINCONSISTENCY, "lock %s: the node "
-			                     "created for us belongs to session 0x%llx, not ours",
-			                     lk->dir, (unsigned long long)st.ephemeral_owner);
-		}
-		pthread_mutex_lock(&lk->mu);
-		free(lk->own);
-		lk->own = strdup(zkc_batch_path(b, 0));
-		lk->own_seq = lk->own ? zkcr_lock_seq(lk->own) : -1;
-		lk->own_session = sess;
-		lk->token = st.czxid;
-		lk->own_version = st.version;
-		pthread_mutex_unlock(&lk->mu);
-		if (!lk->own) {
-			zkc_batch_free(b);
-			free(path);
-			return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
-		}
-		if (lrc == ZKC_OK) {
-			const zkc_strings_t *c = zkc_batch_children_of(b, 1);
-			zkc_strings_t *copy = calloc(1, sizeof(*copy));
-			size_t i;
-
-			if (copy && (copy->items = calloc(c->count + 1, sizeof(char *)))) {
-				for (i = 0; i < c->count; i++)
-					copy->items[i] = strdup(c->items[i]);
-				copy->count = c->count;
-				for (i = 0; i < c->count && copy->items[i]; i++)
-					;
-				if (i == c->count) {
-					*list = copy;
-					zkc_batch_stat(dirst, b, 1);
-				} else {
-					zkc_strings_free(copy);
-				}
-			} else {
-				free(copy);
-			}
-		}
-		zkc_batch_free(b);
-		free(path);
-		return ZKC_OK;
-	}
+	if (crc == ZKC_OK)
+		rc = take_created(lk, b, list, dirst);
+	else if (crc == ZKC_ENONODE)
+		rc = NEED_DIR;
+	else if (crc == ZKC_ENOCHILDRENFOREPHEMERALS)
+		rc = zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: an ephemeral node, which cannot "
+		                   "have children: not a lock directory", lk->dir);
+	else if (transient(crc))
+		rc = find_lost_create(lk, path, zkc_batch_session(b));
+	else
+		rc = crc;
 	zkc_batch_free(b);
-	if (crc == ZKC_ENONODE && !dir_made) {
-		zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
-
-		dco.mode = ZKC_CONTAINER;
-		dco.flags = ZKC_CREATE_PARENTS;
-		rc = zkc_create(NULL, NULL, lk->zk, lk->dir, NULL, 0, &dco);
-		if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS) {
-			free(path);
-			return rc == ZKC_ENOCHILDRENFOREPHEMERALS ? ZKC_EBADARGUMENTS : rc;
-		}
-		dir_made = 1;
-		goto again;
-	}
-	if (crc == ZKC_ENOCHILDRENFOREPHEMERALS) {
-		free(path);
-		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: an ephemeral node, which cannot "
-		                     "have children: not a lock directory", lk->dir);
-	}
-	if (transient(crc)) {
-		/* The create may have happened: look for our GUID on the same
-		 * session; a node of an older session is not ours (docs/design.md, rule 3). */
-		zkc_strings_t *c = NULL;
-		size_t i;
-		const char *base = strrchr(path, '/') + 1;
-
-		rc = zkc_children(&c, NULL, lk->zk, lk->dir);
-		if (rc == ZKC_OK && zkcr_lock_session(lk->zk) == sess) {
-			for (i = 0; i < c->count; i++) {
-				if (strncmp(c->items[i], base, strlen(base)) == 0) {
-					char *found = malloc(strlen(lk->dir) + strlen(c->items[i]) + 2);
-
-					if (!found)
-						break;
-					sprintf(found, "%s/%s", lk->dir, c->items[i]);
-					if (zkc_exists(&st, lk->zk, found) == ZKC_OK && st.ephemeral_owner == sess) {
-						pthread_mutex_lock(&lk->mu);
-						free(lk->own);
-						lk->own = found;
-						lk->own_seq = zkcr_lock_seq(found);
-						lk->own_session = sess;
-						lk->token = st.czxid;
-						lk->own_version = st.version;
-						pthread_mutex_unlock(&lk->mu);
-						zkc_strings_free(c);
-						free(path);
-						return ZKC_OK;
-					}
-					free(found);
-				}
-			}
-		}
-		zkc_strings_free(c);
-		free(path);
-		/* not created (or created on a session that is gone): retry */
-		return zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: create of our node: reply "
-		                     "lost, and the node was not found", lk->dir);
-	}
 	free(path);
-	return crc;
+	return rc;
+}
+
+/* Creates the lock directory (a container) and its parents. */
+static int make_dir(zkc_lock_t *lk)
+{
+	zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
+	int rc;
+
+	dco.mode = ZKC_CONTAINER;
+	dco.flags = ZKC_CREATE_PARENTS;
+	rc = zkc_create(NULL, NULL, lk->zk, lk->dir, NULL, 0, &dco);
+	if (rc == ZKC_ENOCHILDRENFOREPHEMERALS)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: a parent is an ephemeral node, "
+		                     "which cannot have children", lk->dir);
+	return rc == ZKC_ENODEEXISTS ? ZKC_OK : rc;
+}
+
+/* Creates our node and lists the directory in one round trip (two more
+ * the first time, to make the directory). On ZKC_OK our node is recorded
+ * in lk and *list has the children (NULL if the read must be repeated). */
+static int create_and_list(zkc_lock_t *lk, zkc_strings_t **list, zkc_stat_t *dirst)
+{
+	int rc;
+
+	*list = NULL;
+	rc = create_once(lk, list, dirst);
+	if (rc != NEED_DIR)
+		return rc;
+	if ((rc = make_dir(lk)) != ZKC_OK)
+		return rc;
+	rc = create_once(lk, list, dirst);
+	if (rc == NEED_DIR)
+		rc = zkc_error_set(ZKC_ENONODE, "lock %s: the directory was deleted again as "
+		                   "our node was created", lk->dir);
+	return rc;
 }
 
 /* Drops our node after a failed acquire (background, retried while its
@@ -780,9 +829,210 @@ static int backoff(zkc_lock_t *lk, int attempt, int64_t deadline)
 	return rc;
 }
 
-/* Internal, positive (codes are negative): arm the blocker watch again. */
+/* Internal, positive (codes are negative): arm the blocker watch again;
+ * start the acquire round over. */
 #define RE_ARM 1
+#define RESTART 3
 
+/* Failures an acquire returns at once instead of retrying. */
+static int gives_up(int rc)
+{
+	return rc == ZKC_ECLOSED || rc == ZKC_EDEADLK || rc == ZKC_EBADARGUMENTS ||
+	       rc == ZKC_ENOMEM || rc == ZKC_ENOAUTH || rc == ZKC_EINVALIDACL ||
+	       rc == ZKC_ERUNTIMEINCONSISTENCY;
+}
+
+/* The start of a round: stops on a cancel or at the deadline, and forgets
+ * a node that went with its session. *need_create: we have no node. */
+static int round_start(zkc_lock_t *lk, int64_t deadline, int *need_create)
+{
+	int64_t cur = zkcr_lock_session(lk->zk);
+
+	pthread_mutex_lock(&lk->mu);
+	if (zkc_cancel_fired(zkc_cancel_bound()))
+		lk->canceled = 1;
+	if (lk->canceled) {
+		pthread_mutex_unlock(&lk->mu);
+		return zkc_error_set(ZKC_ECANCELED, "lock %s: acquire canceled", lk->dir);
+	}
+	if (lk->own && lk->own_session != cur)
+		free(take_own(lk));  /* went with its session */
+	*need_create = lk->own == NULL;
+	pthread_mutex_unlock(&lk->mu);
+	if (deadline >= 0 && zkcr_now_ms() >= deadline)
+		return zkc_error_set(ZKC_ETIMEDOUT, "lock %s: not acquired within the timeout",
+		                     lk->dir);
+	return ZKC_OK;
+}
+
+/* Our node (created when need_create) and the directory's listing. */
+static int list_contenders(zkc_strings_t **list, zkc_stat_t *dirst, zkc_lock_t *lk,
+                           int need_create)
+{
+	int rc = need_create ? create_and_list(lk, list, dirst) : ZKC_OK;
+
+	if (rc == ZKC_OK && !*list) {
+		rc = zkc_children(list, dirst, lk->zk, lk->dir);
+		if (rc == ZKC_ENONODE)      /* dir gone with our node: start over */
+			rc = zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: the directory went "
+			                   "away with our node", lk->dir);
+	}
+	if (rc == ZKC_OK && dirst->data_length > 0) {
+		zkc_strings_free(*list);
+		*list = NULL;
+		return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: the node holds data (%d bytes): "
+		                     "not a lock directory", lk->dir, (int)dirst->data_length);
+	}
+	return rc;
+}
+
+/* The name of the sibling's node while the sibling holds it, or NULL. */
+static char *held_sibling_node(zkc_lock_t *s)
+{
+	char *name = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->held && !s->lost && s->own)
+		name = strdup(strrchr(s->own, '/') + 1);
+	pthread_mutex_unlock(&s->mu);
+	return name;
+}
+
+/* The nodes ahead of ours in `list` (see blockers_of): *nb of them into
+ * *bl. RESTART when our node is gone (its session ended). */
+static int find_blockers(child_t **bl, int *nb, zkc_lock_t *lk, const zkc_strings_t *list)
+{
+	char *sib = NULL;
+	int others = 0;
+
+	pthread_mutex_lock(&lk->mu);
+	if (lk->own && lk->sibling && lk->sibling != lk) {
+		zkc_lock_t *s = lk->sibling;
+
+		pthread_mutex_unlock(&lk->mu);
+		sib = held_sibling_node(s);
+		pthread_mutex_lock(&lk->mu);
+	}
+	if (!lk->own) {
+		pthread_mutex_unlock(&lk->mu);
+		free(sib);
+		return RESTART;
+	}
+	*nb = blockers_of(bl, lk, list, strrchr(lk->own, '/') + 1, sib, &others);
+	free(sib);
+	if (*nb == -2) {
+		pthread_mutex_unlock(&lk->mu);
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
+	}
+	if (*nb == -1) {
+		free(take_own(lk));
+		pthread_mutex_unlock(&lk->mu);
+		return RESTART;
+	}
+	lk->contended = others > 0;
+	pthread_mutex_unlock(&lk->mu);
+	return ZKC_OK;
+}
+
+/* Sets a watch on the blocker `t`; *g0 is the wake-up generation before
+ * it. ZKC_OK: watched; ZKC_ENONODE: already gone (getData's watch is set
+ * only on a node that exists, so none is left behind); ZKC_ECONNECTIONLOSS:
+ * list again; or ZKC_ECLOSED, ZKC_ENOMEM. */
+static int watch_blocker(zkc_lock_t *lk, const child_t *t, unsigned *g0)
+{
+	blocker_watch_t *w = calloc(1, sizeof(*w));
+	char *tpath = NULL;
+	int erc;
+
+	if (!w || asprintf(&tpath, "%s/%s", lk->dir, t->name) < 0) {
+		free(w);
+		return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
+	}
+	w->lk = lk;
+	w->seq = t->seq;
+	pthread_mutex_lock(&lk->mu);
+	lk_ref(lk);
+	*g0 = lk->gen;
+	pthread_mutex_unlock(&lk->mu);
+	erc = zkc_get_w(NULL, NULL, NULL, lk->zk, tpath, on_blocker, w);
+	free(tpath);
+	if (erc != ZKC_OK) {
+		pthread_mutex_lock(&lk->mu);
+		free(w);
+		lk_unref_unlock(lk);
+	}
+	if (erc == ZKC_OK || erc == ZKC_ENONODE || erc == ZKC_ECLOSED)
+		return erc;
+	return ZKC_ECONNECTIONLOSS;  /* list again */
+}
+
+/* Waits for the first wake-up after g0. ZKC_OK: the watched blocker `seq`
+ * was deleted; RE_ARM: a data or state change (the watch may be spent);
+ * ZKC_ECONNECTIONLOSS: our node went with its session; or the deadline or
+ * a cancel. */
+static int wait_blocker(zkc_lock_t *lk, long long seq, unsigned g0, int64_t deadline)
+{
+	int64_t sess_now;
+	int rc;
+
+	pthread_mutex_lock(&lk->mu);
+	rc = wait_wake(lk, g0, deadline);
+	if (rc == 0 && lk->deleted_seq != seq) {
+		pthread_mutex_unlock(&lk->mu);
+		sess_now = zkcr_lock_session(lk->zk);
+		pthread_mutex_lock(&lk->mu);
+		rc = !lk->own || lk->own_session != sess_now ? ZKC_ECONNECTIONLOSS : RE_ARM;
+	}
+	pthread_mutex_unlock(&lk->mu);
+	return rc;
+}
+
+/* Waits for the nearest of the nb blockers to go. When it was the only
+ * one left we hold the lock (ZKC_OK): sequence numbers only grow, so
+ * nothing can appear ahead of us. With more left: ZKC_ECONNECTIONLOSS,
+ * list again (one round trip). */
+static int wait_blockers(zkc_lock_t *lk, const child_t *bl, int nb, int timeout_ms,
+                         int64_t deadline)
+{
+	const child_t *t = &bl[nb - 1];
+	int rc;
+
+	if (timeout_ms == 0)
+		return zkc_error_set(ZKC_EAGAIN, "lock %s: held by another (%s)", lk->dir, t->name);
+	do {
+		unsigned g0 = 0;
+
+		rc = watch_blocker(lk, t, &g0);
+		if (rc == ZKC_OK)
+			rc = wait_blocker(lk, t->seq, g0, deadline);
+		else if (rc == ZKC_ENONODE)
+			rc = ZKC_OK;
+	} while (rc == RE_ARM);
+	if (rc != ZKC_OK)
+		return rc;
+	return nb == 1 ? ZKC_OK : ZKC_ECONNECTIONLOSS;
+}
+
+/* No blocker is left: the lock is ours if our node lives on the client's
+ * session; RESTART when the session changed under us. */
+static int take_hold(zkc_lock_t *lk)
+{
+	pthread_mutex_lock(&lk->mu);
+	if (!lk->own || lk->own_session != zkcr_lock_session(lk->zk)) {
+		pthread_mutex_unlock(&lk->mu);
+		return RESTART;
+	}
+	lk->held = 1;
+	lk->count = 1;
+	lk->lost = 0;
+	lk->suspended = 0;
+	lk->kept = 0;
+	pthread_mutex_unlock(&lk->mu);
+	return ZKC_OK;
+}
+
+/* Rounds of: our node and the listing, then a wait for the nearest
+ * blocker, until we hold the lock, a failure or the deadline. */
 static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 {
 	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1;
@@ -792,211 +1042,32 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 		zkc_strings_t *list = NULL;
 		zkc_stat_t dirst;
 		child_t *bl = NULL;
-		const char *own_name;
-		char *sib = NULL;
-		int nb, others = 0, need_create;
-		int64_t cur = zkcr_lock_session(lk->zk);
+		int nb = 0, need_create = 0;
 
 		memset(&dirst, 0, sizeof(dirst));
-		pthread_mutex_lock(&lk->mu);
-		if (zkc_cancel_fired(zkc_cancel_bound()))
-			lk->canceled = 1;
-		if (lk->canceled) {
-			pthread_mutex_unlock(&lk->mu);
-			return zkc_error_set(ZKC_ECANCELED, "lock %s: acquire canceled", lk->dir);
-		}
-		if (lk->own && lk->own_session != cur) {
-			free(take_own(lk));  /* went with its session */
-		}
-		need_create = lk->own == NULL;
-		pthread_mutex_unlock(&lk->mu);
-		if (deadline >= 0 && zkcr_now_ms() >= deadline)
-			return zkc_error_set(ZKC_ETIMEDOUT, "lock %s: not acquired within the "
-			                     "timeout", lk->dir);
-
-		if (need_create)
-			rc = create_and_list(lk, &list, &dirst);
-		else
-			rc = ZKC_OK;
-		if (rc == ZKC_OK && !list) {
-			rc = zkc_children(&list, &dirst, lk->zk, lk->dir);
-			if (rc == ZKC_ENONODE)      /* dir gone with our node: start over */
-				rc = zkc_error_set(ZKC_ECONNECTIONLOSS, "lock %s: the directory went "
-				                   "away with our node", lk->dir);
-		}
+		if ((rc = round_start(lk, deadline, &need_create)) != ZKC_OK)
+			return rc;
+		rc = list_contenders(&list, &dirst, lk, need_create);
 		if (rc != ZKC_OK) {
-			if (rc == ZKC_ECLOSED || rc == ZKC_EDEADLK || rc == ZKC_EBADARGUMENTS ||
-			    rc == ZKC_ENOMEM || rc == ZKC_ENOAUTH || rc == ZKC_EINVALIDACL ||
-			    rc == ZKC_ERUNTIMEINCONSISTENCY)
-				return rc;
-			if (timeout_ms == 0)
-				return rc;  /* try: one attempt */
-			rc = backoff(lk, attempt++, deadline);
-			if (rc)
+			if (gives_up(rc) || timeout_ms == 0)
+				return rc;  /* try-lock: one attempt */
+			if ((rc = backoff(lk, attempt++, deadline)) != 0)
 				return rc;
 			continue;
 		}
-		if (dirst.data_length > 0) {
-			zkc_strings_free(list);
-			return zkc_error_set(ZKC_EBADARGUMENTS, "lock %s: the node holds data (%d "
-			                     "bytes): not a lock directory", lk->dir,
-			                     (int)dirst.data_length);
-		}
-
-		pthread_mutex_lock(&lk->mu);
-		if (!lk->own) {
-			pthread_mutex_unlock(&lk->mu);
-			zkc_strings_free(list);
-			continue;
-		}
-		own_name = strrchr(lk->own, '/') + 1;
-		if (lk->sibling && lk->sibling != lk) {
-			zkc_lock_t *s = lk->sibling;
-
-			pthread_mutex_unlock(&lk->mu);
-			pthread_mutex_lock(&s->mu);
-			if (s->held && !s->lost && s->own)
-				sib = strdup(strrchr(s->own, '/') + 1);
-			pthread_mutex_unlock(&s->mu);
-			pthread_mutex_lock(&lk->mu);
-			if (!lk->own) {
-				pthread_mutex_unlock(&lk->mu);
-				zkc_strings_free(list);
-				free(sib);
-				continue;
-			}
-			own_name = strrchr(lk->own, '/') + 1;
-		}
-		nb = blockers_of(&bl, lk, list, own_name, sib, &others);
-		free(sib);
-		if (nb == -2) {
-			pthread_mutex_unlock(&lk->mu);
-			zkc_strings_free(list);
-			return zkc_error_set(ZKC_ENOMEM, "lock %s: out of memory", lk->dir);
-		}
-		if (nb == -1) {
-			/* our node is gone (its session ended): start over */
-			free(take_own(lk));
-			pthread_mutex_unlock(&lk->mu);
-			zkc_strings_free(list);
-			continue;
-		}
-		lk->contended = others > 0;
-		pthread_mutex_unlock(&lk->mu);
+		rc = find_blockers(&bl, &nb, lk, list);
 #ifdef ZKC_TESTING_BREAKS
-		if (zkcr_testing_break("lock-skip-watch"))
+		if (rc == ZKC_OK && zkcr_testing_break("lock-skip-watch"))
 			nb = 0;   /* the defect: hold without waiting for the blockers */
 #endif
-
-		/* Wait for the blockers, nearest first. A deleted blocker that
-		 * was the only one left means we hold the lock: sequence numbers
-		 * only grow, so nothing can appear ahead of us. */
-		rc = ZKC_OK;
-		while (nb > 0) {
-			const char *target = bl[nb - 1].name;
-			long long tseq = bl[nb - 1].seq;
-			char *tpath;
-			blocker_watch_t *w;
-			unsigned g0;
-			int erc;
-
-			if (timeout_ms == 0) {
-				rc = zkc_error_set(ZKC_EAGAIN, "lock %s: held by another (%s)",
-				                   lk->dir, target);
-				break;
-			}
-			tpath = malloc(strlen(lk->dir) + strlen(target) + 2);
-			w = calloc(1, sizeof(*w));
-			if (!tpath || !w) {
-				free(tpath);
-				free(w);
-				rc = ZKC_ENOMEM;
-				break;
-			}
-			sprintf(tpath, "%s/%s", lk->dir, target);
-			w->lk = lk;
-			w->seq = tseq;
-			pthread_mutex_lock(&lk->mu);
-			lk_ref(lk);
-			g0 = lk->gen;
-			pthread_mutex_unlock(&lk->mu);
-			/* getData's watch is set only on a node that exists, so a
-			 * blocker already gone leaves no watch behind */
-			erc = zkc_get_w(NULL, NULL, NULL, lk->zk, tpath, on_blocker, w);
-			free(tpath);
-			if (erc != ZKC_OK) {
-				pthread_mutex_lock(&lk->mu);
-				free(w);
-				lk_unref_unlock(lk);
-			}
-			if (erc != ZKC_OK && erc != ZKC_ENONODE) {
-				rc = erc == ZKC_ECLOSED ? erc : ZKC_ECONNECTIONLOSS;  /* re-list */
-				break;
-			}
-			if (erc == ZKC_ENONODE) {
-				if (nb == 1) {
-					nb = 0;
-					break;
-				}
-				rc = ZKC_ECONNECTIONLOSS;  /* several left: re-list (1 round trip) */
-				break;
-			}
-			pthread_mutex_lock(&lk->mu);
-			for (;;) {
-				int64_t sess_now;
-
-				rc = wait_wake(lk, g0, deadline);
-				if (rc)
-					break;
-				g0 = lk->gen;
-				if (lk->deleted_seq == tseq)
-					break;
-				pthread_mutex_unlock(&lk->mu);
-				sess_now = zkcr_lock_session(lk->zk);
-				pthread_mutex_lock(&lk->mu);
-				if (!lk->own || lk->own_session != sess_now) {
-					rc = ZKC_ECONNECTIONLOSS;
-					break;
-				}
-				/* a data change or state change: the watch may be spent;
-				 * re-arm by going round (get_w again) */
-				rc = RE_ARM;
-				break;
-			}
-			pthread_mutex_unlock(&lk->mu);
-			if (rc == RE_ARM) {
-				rc = ZKC_OK;
-				continue;
-			}
-			if (rc)
-				break;
-			/* the nearest blocker was deleted */
-			if (nb == 1) {
-				nb = 0;
-				break;
-			}
-			rc = ZKC_ECONNECTIONLOSS;  /* more left: re-list */
-			break;
-		}
+		if (rc == ZKC_OK && nb > 0)
+			rc = wait_blockers(lk, bl, nb, timeout_ms, deadline);
 		free(bl);
 		zkc_strings_free(list);
-		if (rc == ZKC_OK && nb == 0) {
-			pthread_mutex_lock(&lk->mu);
-			if (lk->own && lk->own_session == zkcr_lock_session(lk->zk)) {
-				lk->held = 1;
-				lk->count = 1;
-				lk->lost = 0;
-				lk->suspended = 0;
-				lk->kept = 0;
-				pthread_mutex_unlock(&lk->mu);
-				return ZKC_OK;
-			}
-			pthread_mutex_unlock(&lk->mu);
-			continue;  /* the session changed under us: start over */
-		}
-		if (rc == ZKC_ECONNECTIONLOSS)
-			continue;
-		return rc;
+		if (rc == ZKC_OK)
+			rc = take_hold(lk);
+		if (rc != RESTART && rc != ZKC_ECONNECTIONLOSS)
+			return rc;
 	}
 }
 

@@ -891,8 +891,12 @@ static void orphans_flush(zkc_queue_t *q)
 	}
 }
 
+/* One take round: the take ops for the head candidate, if any, and the
+ * reads of the stale child lists, sent as one batch. */
 typedef struct plan {
+	int mode;
 	int head;
+	int64_t session;
 	char *entry;            /* NULL: no take op */
 	char *epath, *mpath;
 	int i_take0, i_take1;   /* ACK: create, get; DELETE: get, delete */
@@ -907,275 +911,356 @@ static void plan_free(plan_t *p)
 	free(p->mpath);
 }
 
+/* Head bucket and cached entries start over at bucket `head` (mu held). */
+static void set_head(zkc_queue_t *q, int head)
+{
+	q->head = head;
+	names_clear(&q->cand);
+	q->pos = 0;
+}
+
+/* Adds the take ops for the first untaken cached entry (mu held): ACK
+ * creates its marker and reads it, DELETE reads and deletes it. Returns
+ * 1 when there is a candidate, 0 when there is none, or ZKC_ENOMEM. */
+static int plan_take(plan_t *p, zkc_batch_t *b, zkc_queue_t *q)
+{
+	zkc_create_options_t eo = ZKC_CREATE_OPTIONS_INIT;
+	const char *x = p->head >= 0 && !q->stale_root ? pick(q) : NULL;
+	char bn[32], sess[24], *m;
+
+	if (!x)
+		return 0;
+	m = marker_name(p->head, x);
+	bucket_name(bn, sizeof(bn), p->head);
+	p->entry = strdup(x);
+	p->epath = join3(q->root, bn, x);
+	p->mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
+	free(m);
+	if (!p->entry || !p->epath || !p->mpath)
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
+	if (p->mode == ZKC_QUEUE_TAKE_ACK) {
+		snprintf(sess, sizeof(sess), "%016" PRIx64, (uint64_t)p->session);
+		eo.mode = ZKC_EPHEMERAL;
+		eo.acl = q->acl;
+		p->i_take0 = zkc_batch_create(b, p->mpath, sess, strlen(sess), &eo);
+		p->i_take1 = zkc_batch_get(b, p->epath, 0, NULL, NULL);
+	} else {
+		p->i_take0 = zkc_batch_get(b, p->epath, 0, NULL, NULL);
+		p->i_take1 = zkc_batch_delete(b, p->epath, -1);
+	}
+	return 1;
+}
+
+/* Adds the read of a child list, with a watch when `arm` (mu held). */
+static int plan_list(zkc_batch_t *b, zkc_queue_t *q, const char *path, int kind, int bucket,
+                     int arm, watch_arg_t **w)
+{
+	if (arm)
+		*w = watch_arg(q, kind, bucket);
+	return zkc_batch_children(b, path, arm, arm ? on_watch : NULL, *w);
+}
+
+/* Adds the reads of the child lists that changed or have no watch (mu
+ * held). While cached candidates remain, a changed head bucket is re-read
+ * at most every REFRESH_MS (new items of other producers wait that long at
+ * most; our own puts are cached at once): re-reading after every change
+ * would add a read behind the take's delete to each take. */
+static void plan_refresh(plan_t *p, zkc_batch_t *b, zkc_queue_t *q)
+{
+	if (p->head >= 0 && !q->stale_root &&
+	    (q->armed_bucket != p->head || q->stale_entries) &&
+	    (!p->entry || zkcr_now_ms() - q->stale_since >= REFRESH_MS)) {
+		char *bp = bucket_path(q, p->head);
+		int arm = q->armed_bucket != p->head;
+
+		if (arm)
+			q->armed_bucket = p->head;
+		q->stale_entries = 0;
+		p->i_entries = bp ? plan_list(b, q, bp, W_ENTRIES, p->head, arm, &p->w_entries) : -1;
+		free(bp);
+	}
+	if (q->stale_taken || !q->armed_taken) {
+		int arm = !q->armed_taken;
+
+		q->armed_taken = 1;
+		q->stale_taken = 0;
+		p->i_taken = plan_list(b, q, q->taken_dir, W_TAKEN, -1, arm, &p->w_taken);
+	}
+	if (q->stale_root || !q->armed_root || p->head < 0) {
+		int arm = !q->armed_root;
+
+		q->armed_root = 1;
+		q->stale_root = 0;
+		p->i_root = plan_list(b, q, q->root, W_ROOT, -1, arm, &p->w_root);
+	}
+}
+
+/* A watch whose read failed never fires; drops it when op i failed. */
+static void unarm_if_failed(zkc_queue_t *q, const zkc_batch_t *b, int i, watch_arg_t *w,
+                            int *armed_flag, int *armed_bucket)
+{
+	if (i >= 0 && w && zkc_batch_code(b, (size_t)i) != ZKC_OK)
+		watch_unused(q, w, armed_flag, armed_bucket);
+}
+
+/* Sends the round's batch. ZKC_EAGAIN when there is nothing to send. */
+static int run_round(zkc_queue_t *q, plan_t *p, zkc_batch_t *b)
+{
+	int rc;
+
+	if (zkc_batch_count(b) == 0)
+		return zkc_error_set(ZKC_EAGAIN, "queue %s: nothing to take now", q->root);
+	rc = zkc_batch_run(q->zk, b);
+	if (rc != ZKC_OK) {
+		/* nothing was sent: the watches will never fire */
+		watch_unused(q, p->w_entries, NULL, &q->armed_bucket);
+		watch_unused(q, p->w_taken, &q->armed_taken, NULL);
+		watch_unused(q, p->w_root, &q->armed_root, NULL);
+		pthread_mutex_lock(&q->mu);
+		q->stale_entries = q->stale_taken = q->stale_root = 1;
+		pthread_mutex_unlock(&q->mu);
+		return rc;
+	}
+	unarm_if_failed(q, b, p->i_entries, p->w_entries, NULL, &q->armed_bucket);
+	unarm_if_failed(q, b, p->i_taken, p->w_taken, &q->armed_taken, NULL);
+	unarm_if_failed(q, b, p->i_root, p->w_root, &q->armed_root, NULL);
+	p->session = zkc_batch_session(b);
+	return ZKC_OK;
+}
+
+/* The taken markers as read this round (mu held). Returns 1 when the
+ * cache changed, 0 when not, or a code. */
+static int apply_taken(zkc_queue_t *q, const plan_t *p, const zkc_batch_t *b)
+{
+	int c;
+
+	if (p->i_taken < 0)
+		return 0;
+	c = zkc_batch_code(b, (size_t)p->i_taken);
+	if (c == ZKC_OK) {
+		names_set(&q->taken, zkc_batch_children_of(b, (size_t)p->i_taken), NULL);
+		return 1;
+	}
+	if (c == ZKC_ENONODE)
+		return zkc_error_set(ZKC_ENONODE, "queue %s: its taken directory is gone: "
+		                     "the queue was deleted", q->root);
+	q->stale_taken = 1;
+	return 0;
+}
+
+/* The lowest bucket index among the cached root children, or -1. */
+static int lowest_bucket(const zkc_queue_t *q)
+{
+	int lo = -1;
+	size_t i;
+
+	for (i = 0; i < q->buckets.n; i++) {
+		int k = bucket_index(q->buckets.v[i]);
+
+		if (k >= 0 && (lo < 0 || k < lo))
+			lo = k;
+	}
+	return lo;
+}
+
+/* The buckets as read this round (mu held): on the first look, or when
+ * the head bucket is gone, the head moves to the lowest. Returns as
+ * apply_taken. */
+static int apply_root(zkc_queue_t *q, const plan_t *p, const zkc_batch_t *b)
+{
+	int c, lo, keep = 0;
+
+	if (p->i_root < 0)
+		return 0;
+	c = zkc_batch_code(b, (size_t)p->i_root);
+	if (c == ZKC_ENONODE)
+		return zkc_error_set(ZKC_ENONODE, "queue %s: its bucket is gone: the queue "
+		                     "was deleted", q->root);
+	if (c != ZKC_OK) {
+		q->stale_root = 1;
+		return 0;
+	}
+	names_set(&q->buckets, zkc_batch_children_of(b, (size_t)p->i_root), BUCKET0);
+	lo = lowest_bucket(q);
+	if (q->head >= 0) {
+		char bn[32];
+
+		bucket_name(bn, sizeof(bn), q->head);
+		keep = names_has(&q->buckets, bn);
+	}
+	if (!keep && q->head != lo) {
+		set_head(q, lo);
+		q->stale_entries = 1;
+	}
+	return 1;
+}
+
+/* The head bucket's entries as read this round (mu held). Returns 1 when
+ * the cache changed, else 0. */
+static int apply_entries(zkc_queue_t *q, const plan_t *p, const zkc_batch_t *b)
+{
+	int c;
+
+	if (p->i_entries < 0 || p->head != q->head)
+		return 0;
+	c = zkc_batch_code(b, (size_t)p->i_entries);
+	if (c == ZKC_OK) {
+		names_set(&q->cand, zkc_batch_children_of(b, (size_t)p->i_entries), ENTRY_PREFIX);
+		q->pos = 0;
+		return 1;
+	}
+	if (c == ZKC_ENONODE) {
+		q->stale_root = 1;      /* the bucket is gone: find the next */
+		set_head(q, -1);
+		return 1;
+	}
+	q->stale_entries = 1;
+	return 0;
+}
+
+/* Refreshed lists first: they were read after the take ops. Sets *again
+ * when the cache changed. */
+static int apply_lists(zkc_queue_t *q, const plan_t *p, const zkc_batch_t *b, int *again)
+{
+	int rc = ZKC_OK, r;
+
+	pthread_mutex_lock(&q->mu);
+	if ((r = apply_taken(q, p, b)) < 0)
+		rc = r;
+	else
+		*again |= r;
+	if ((r = apply_root(q, p, b)) < 0)
+		rc = r;
+	else
+		*again |= r;
+	*again |= apply_entries(q, p, b);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* An ACK take's item is ours until acked or released: its marker is
+ * cached and the entry leaves the cached list. Returns rc. */
+static int took(zkc_queue_t *q, const plan_t *p, int rc)
+{
+	pthread_mutex_lock(&q->mu);
+	names_add(&q->taken, strrchr(p->mpath, '/') + 1);
+	if (p->head == q->head)
+		drop(q, p->entry);
+	pthread_mutex_unlock(&q->mu);
+	return rc;
+}
+
+/* After a lost reply to the marker create: 1 when the marker is ours; else
+ * 0, and a marker that may still be ours (or a create still on its way)
+ * is looked at again by the next take. */
+static int settle_marker(zkc_queue_t *q, const plan_t *p)
+{
+	int ours = marker_is_ours(q, p->mpath, p->session);
+
+	if (ours > 0)
+		return 1;
+	orphan_add(q, p->mpath, p->session);
+	return 0;
+}
+
+/* The ACK take's marker is ours but the item was consumed meanwhile, or
+ * its data could not be read: the marker must not outlive this take. */
+static void drop_marker(zkc_queue_t *q, const plan_t *p)
+{
+	int d = zkc_delete(q->zk, p->mpath, -1, 0);
+
+	if (d != ZKC_OK && d != ZKC_ENONODE)
+		orphan_add(q, p->mpath, p->session);
+}
+
+/* The outcome of an ACK take (marker create, then read). Returns ZKC_OK
+ * with *out set, 1 to go round again, or a code. */
+static int finish_ack(zkc_queue_item_t **out, zkc_queue_t *q, const plan_t *p,
+                      const zkc_batch_t *b)
+{
+	int c0 = zkc_batch_code(b, (size_t)p->i_take0), c1 = zkc_batch_code(b, (size_t)p->i_take1);
+	int ours = c0 == ZKC_OK;
+
+	if (c0 == ZKC_ECONNECTIONLOSS || c0 == ZKC_ETIMEDOUT)
+		ours = settle_marker(q, p);
+	if (ours) {
+		const char *data = NULL;
+		char *d = NULL;
+		size_t len = 0;
+
+		if (c1 == ZKC_OK)
+			data = zkc_batch_data(b, (size_t)p->i_take1, &len);
+		else if (c1 != ZKC_ENONODE && (c1 = zkc_get(&d, &len, NULL, q->zk, p->epath)) == ZKC_OK)
+			data = d;       /* the read's reply was lost: read it now */
+		if (c1 == ZKC_OK) {
+			*out = make_item(p->head, p->entry, data, len, p->session);
+			zkc_free(d);
+			return took(q, p, *out ? ZKC_OK : ZKC_ENOMEM);
+		}
+		drop_marker(q, p);
+	}
+	pthread_mutex_lock(&q->mu);
+	if (c0 == ZKC_ENODEEXISTS)
+		names_add(&q->taken, strrchr(p->mpath, '/') + 1);
+	else if (c1 == ZKC_ENONODE && p->head == q->head)
+		drop(q, p->entry);
+	pthread_mutex_unlock(&q->mu);
+	if (c0 == ZKC_ENONODE)
+		return zkc_error_set(ZKC_ENONODE, "queue %s: no taken directory: the queue was "
+		                     "deleted", q->root);
+	return 1;
+}
+
+/* The outcome of a DELETE take (read, then delete). Returns ZKC_OK with
+ * *out set, ZKC_EUNKNOWN with *out set when the delete's outcome is not
+ * known, 1 to go round again, or a code. */
+static int finish_delete(zkc_queue_item_t **out, zkc_queue_t *q, const plan_t *p,
+                         const zkc_batch_t *b)
+{
+	int c0 = zkc_batch_code(b, (size_t)p->i_take0), c1 = zkc_batch_code(b, (size_t)p->i_take1);
+	const char *data;
+	size_t len = 0;
+
+	if (c1 != ZKC_OK && c1 != ZKC_ECONNECTIONLOSS && c1 != ZKC_ETIMEDOUT && c1 != ZKC_ENONODE)
+		return c1;
+	pthread_mutex_lock(&q->mu);
+	if (p->head == q->head)
+		drop(q, p->entry);
+	pthread_mutex_unlock(&q->mu);
+	if (c1 == ZKC_ENONODE)
+		return 1;
+	data = c0 == ZKC_OK ? zkc_batch_data(b, (size_t)p->i_take0, &len) : NULL;
+	*out = make_item(p->head, p->entry, data ? data : "", data ? len : 0, 0);
+	return !*out ? ZKC_ENOMEM : c1 == ZKC_OK && c0 == ZKC_OK ? ZKC_OK : ZKC_EUNKNOWN;
+}
+
 /* One pipelined round: the take ops for the head candidate (if any) and
  * the child lists that are stale. Returns ZKC_OK with *out set on success,
  * ZKC_EAGAIN when the caller should wait (nothing to take, nothing stale),
  * a positive 1 to go round again, or a failure code. */
 static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 {
-	zkc_create_options_t eo = ZKC_CREATE_OPTIONS_INIT;
-	plan_t p = { -1, NULL, NULL, NULL, -1, -1, -1, -1, -1, NULL, NULL, NULL };
+	plan_t p = { mode, -1, 0, NULL, NULL, NULL, -1, -1, -1, -1, -1, NULL, NULL, NULL };
 	zkc_batch_t *b = NULL;
-	const char *x;
-	char sess[24];
-	int64_t session = 0;
 	int rc, again = 0;
 
-	zkc_session(&session, NULL, NULL, q->zk);
-	snprintf(sess, sizeof(sess), "%016" PRIx64, (uint64_t)session);
+	zkc_session(&p.session, NULL, NULL, q->zk);
 	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
 		return rc;
-	eo.mode = ZKC_EPHEMERAL;
-	eo.acl = q->acl;
-
 	pthread_mutex_lock(&q->mu);
 	p.head = q->head;
-	x = p.head >= 0 && !q->stale_root ? pick(q) : NULL;
-	if (x) {
-		char bn[32], *m = marker_name(p.head, x);
-
-		bucket_name(bn, sizeof(bn), p.head);
-		p.entry = strdup(x);
-		p.epath = join3(q->root, bn, x);
-		p.mpath = m ? join3(q->taken_dir, m, NULL) : NULL;
-		free(m);
-		if (!p.entry || !p.epath || !p.mpath) {
-			pthread_mutex_unlock(&q->mu);
-			plan_free(&p);
-			zkc_batch_free(b);
-			return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
-		}
-		if (mode == ZKC_QUEUE_TAKE_ACK) {
-			p.i_take0 = zkc_batch_create(b, p.mpath, sess, strlen(sess), &eo);
-			p.i_take1 = zkc_batch_get(b, p.epath, 0, NULL, NULL);
-		} else {
-			p.i_take0 = zkc_batch_get(b, p.epath, 0, NULL, NULL);
-			p.i_take1 = zkc_batch_delete(b, p.epath, -1);
-		}
-	}
-	/* A changed child list is re-read (and its watch set again) in the
-	 * same batch; while cached candidates remain, at most every REFRESH_MS
-	 * (new items of other producers wait that long at most; our own puts
-	 * are cached at once). Re-reading after every change would add a read
-	 * behind the take's delete to each take. */
-	if (p.head >= 0 && !q->stale_root &&
-	    (q->armed_bucket != p.head || q->stale_entries) &&
-	    (!x || zkcr_now_ms() - q->stale_since >= REFRESH_MS)) {
-		char *bp = bucket_path(q, p.head);
-		int arm = q->armed_bucket != p.head;
-
-		if (arm) {
-			p.w_entries = watch_arg(q, W_ENTRIES, p.head);
-			q->armed_bucket = p.head;
-		}
-		q->stale_entries = 0;
-		p.i_entries = bp ? zkc_batch_children(b, bp, arm, arm ? on_watch : NULL, p.w_entries) : -1;
-		free(bp);
-	}
-	if (q->stale_taken || !q->armed_taken) {
-		int arm = !q->armed_taken;
-
-		if (arm) {
-			p.w_taken = watch_arg(q, W_TAKEN, -1);
-			q->armed_taken = 1;
-		}
-		q->stale_taken = 0;
-		p.i_taken = zkc_batch_children(b, q->taken_dir, arm, arm ? on_watch : NULL, p.w_taken);
-	}
-	if (q->stale_root || !q->armed_root || p.head < 0) {
-		int arm = !q->armed_root;
-
-		if (arm) {
-			p.w_root = watch_arg(q, W_ROOT, -1);
-			q->armed_root = 1;
-		}
-		q->stale_root = 0;
-		p.i_root = zkc_batch_children(b, q->root, arm, arm ? on_watch : NULL, p.w_root);
-	}
+	rc = plan_take(&p, b, q);
+	if (rc >= 0)
+		plan_refresh(&p, b, q);
 	pthread_mutex_unlock(&q->mu);
-
-	if (zkc_batch_count(b) == 0) {
-		zkc_batch_free(b);
-		return zkc_error_set(ZKC_EAGAIN, "queue %s: nothing to take now", q->root);
-	}
-	rc = zkc_batch_run(q->zk, b);
-	if (rc != ZKC_OK) {
-		/* nothing was sent: the watches will never fire */
-		watch_unused(q, p.w_entries, NULL, &q->armed_bucket);
-		watch_unused(q, p.w_taken, &q->armed_taken, NULL);
-		watch_unused(q, p.w_root, &q->armed_root, NULL);
-		pthread_mutex_lock(&q->mu);
-		q->stale_entries = q->stale_taken = q->stale_root = 1;
-		pthread_mutex_unlock(&q->mu);
-		plan_free(&p);
-		zkc_batch_free(b);
-		return rc;
-	}
-	if (p.i_entries >= 0 && p.w_entries && zkc_batch_code(b, (size_t)p.i_entries) != ZKC_OK)
-		watch_unused(q, p.w_entries, NULL, &q->armed_bucket);
-	if (p.i_taken >= 0 && p.w_taken && zkc_batch_code(b, (size_t)p.i_taken) != ZKC_OK)
-		watch_unused(q, p.w_taken, &q->armed_taken, NULL);
-	if (p.i_root >= 0 && p.w_root && zkc_batch_code(b, (size_t)p.i_root) != ZKC_OK)
-		watch_unused(q, p.w_root, &q->armed_root, NULL);
-	session = zkc_batch_session(b);
-
-	pthread_mutex_lock(&q->mu);
-	/* refreshed lists first: they were read after the take ops */
-	if (p.i_taken >= 0) {
-		int c = zkc_batch_code(b, (size_t)p.i_taken);
-
-		if (c == ZKC_OK) {
-			names_set(&q->taken, zkc_batch_children_of(b, (size_t)p.i_taken), NULL);
-			again = 1;
-		} else if (c == ZKC_ENONODE)
-			rc = zkc_error_set(ZKC_ENONODE, "queue %s: its taken directory is gone: "
-			                   "the queue was deleted", q->root);
-		else
-			q->stale_taken = 1;
-	}
-	if (p.i_root >= 0) {
-		int c = zkc_batch_code(b, (size_t)p.i_root);
-
-		if (c == ZKC_OK) {
-			const zkc_strings_t *kids = zkc_batch_children_of(b, (size_t)p.i_root);
-			int lo = -1, keep = 0;
-			size_t i;
-
-			names_set(&q->buckets, kids, BUCKET0);
-			for (i = 0; i < q->buckets.n; i++) {
-				int k = bucket_index(q->buckets.v[i]);
-
-				if (k >= 0 && (lo < 0 || k < lo))
-					lo = k;
-			}
-			if (q->head >= 0) {
-				char bn[32];
-
-				bucket_name(bn, sizeof(bn), q->head);
-				keep = names_has(&q->buckets, bn);
-			}
-			if (!keep && q->head != lo) {
-				/* first look, or the head bucket is gone: the lowest */
-				q->head = lo;
-				names_clear(&q->cand);
-				q->pos = 0;
-				q->stale_entries = 1;
-			}
-			again = 1;
-		} else if (c == ZKC_ENONODE) {
-			rc = zkc_error_set(ZKC_ENONODE, "queue %s: its bucket is gone: the queue "
-			                   "was deleted", q->root);
-		} else {
-			q->stale_root = 1;
-		}
-	}
-	if (p.i_entries >= 0 && p.head == q->head) {
-		int c = zkc_batch_code(b, (size_t)p.i_entries);
-
-		if (c == ZKC_OK) {
-			names_set(&q->cand, zkc_batch_children_of(b, (size_t)p.i_entries), ENTRY_PREFIX);
-			q->pos = 0;
-			again = 1;
-		} else if (c == ZKC_ENONODE) {
-			q->stale_root = 1;      /* the bucket is gone: find the next */
-			q->head = -1;
-			names_clear(&q->cand);
-			q->pos = 0;
-			again = 1;
-		} else {
-			q->stale_entries = 1;
-		}
-	}
-	pthread_mutex_unlock(&q->mu);
-
-	if (rc == ZKC_OK && p.entry) {
-		int c0 = zkc_batch_code(b, (size_t)p.i_take0), c1 = zkc_batch_code(b, (size_t)p.i_take1);
-		const char *data;
-		size_t len = 0;
-
-		if (mode == ZKC_QUEUE_TAKE_ACK) {
-			int ours = c0 == ZKC_OK;
-
-			if (c0 == ZKC_ECONNECTIONLOSS || c0 == ZKC_ETIMEDOUT) {
-				ours = marker_is_ours(q, p.mpath, session);
-				if (ours <= 0) {
-					/* maybe ours (or a create still on its way):
-					 * looked at again by the next take */
-					orphan_add(q, p.mpath, session);
-					ours = 0;
-				}
-			}
-			if (ours && c1 != ZKC_OK && c1 != ZKC_ENONODE) {
-				/* marker ours, data unread (lost reply): read it now */
-				char *d = NULL;
-
-				c1 = zkc_get(&d, &len, NULL, q->zk, p.epath);
-				if (c1 == ZKC_OK) {
-					*out = make_item(p.head, p.entry, d, len, session);
-					zkc_free(d);
-					rc = *out ? ZKC_OK : ZKC_ENOMEM;
-					goto took;
-				}
-			}
-			if (ours && c1 == ZKC_OK) {
-				data = zkc_batch_data(b, (size_t)p.i_take1, &len);
-				*out = make_item(p.head, p.entry, data, len, session);
-				rc = *out ? ZKC_OK : ZKC_ENOMEM;
-				goto took;
-			}
-			if (ours) {
-				/* the item was consumed meanwhile, or its data could
-				 * not be read: the marker must not outlive this take */
-				int d = zkc_delete(q->zk, p.mpath, -1, 0);
-
-				if (d != ZKC_OK && d != ZKC_ENONODE)
-					orphan_add(q, p.mpath, session);
-			}
-			pthread_mutex_lock(&q->mu);
-			if (c0 == ZKC_ENODEEXISTS) {
-				names_add(&q->taken, strrchr(p.mpath, '/') + 1);
-			} else if (c1 == ZKC_ENONODE && p.head == q->head) {
-				drop(q, p.entry);
-			}
-			pthread_mutex_unlock(&q->mu);
-			if (c0 == ZKC_ENONODE)
-				rc = zkc_error_set(ZKC_ENONODE, "queue %s: no taken directory: "
-				                   "the queue was deleted",
-				                   q->root);
-			else
-				rc = 1;
-		} else {
-			if (c1 == ZKC_OK || c1 == ZKC_ECONNECTIONLOSS || c1 == ZKC_ETIMEDOUT) {
-				data = c0 == ZKC_OK ? zkc_batch_data(b, (size_t)p.i_take0, &len) : NULL;
-				*out = make_item(p.head, p.entry, data ? data : "", data ? len : 0, 0);
-				rc = !*out ? ZKC_ENOMEM : c1 == ZKC_OK && c0 == ZKC_OK ? ZKC_OK : ZKC_EUNKNOWN;
-				pthread_mutex_lock(&q->mu);
-				if (p.head == q->head)
-					drop(q, p.entry);
-				pthread_mutex_unlock(&q->mu);
-			} else if (c1 == ZKC_ENONODE) {
-				pthread_mutex_lock(&q->mu);
-				if (p.head == q->head)
-					drop(q, p.entry);
-				pthread_mutex_unlock(&q->mu);
-				rc = 1;
-			} else {
-				rc = c1;
-			}
-		}
-	} else if (rc == ZKC_OK) {
+	if (rc >= 0)
+		rc = run_round(q, &p, b);
+	if (rc == ZKC_OK)
+		rc = apply_lists(q, &p, b, &again);
+	if (rc == ZKC_OK && p.entry)
+		rc = mode == ZKC_QUEUE_TAKE_ACK ? finish_ack(out, q, &p, b) : finish_delete(out, q, &p, b);
+	else if (rc == ZKC_OK)
 		rc = again ? 1 : ZKC_EAGAIN;
-	}
-	plan_free(&p);
-	zkc_batch_free(b);
-	return rc;
-took:
-	/* ours until acked or released: out of the cached list */
-	pthread_mutex_lock(&q->mu);
-	names_add(&q->taken, strrchr(p.mpath, '/') + 1);
-	if (p.head == q->head)
-		drop(q, p.entry);
-	pthread_mutex_unlock(&q->mu);
 	plan_free(&p);
 	zkc_batch_free(b);
 	return rc;
@@ -1201,9 +1286,7 @@ static int advance_head(zkc_queue_t *q)
 		}
 		if (next > 0) {
 			bp = bucket_path(q, q->head);
-			q->head = next;
-			names_clear(&q->cand);
-			q->pos = 0;
+			set_head(q, next);
 			q->stale_entries = 1;
 			moved = 1;
 		}
@@ -1374,6 +1457,24 @@ again:
 	return rc;
 }
 
+/* A returned item is back in its place (mu held). A take dropped it from
+ * the cached entries, and a re-read of the bucket may come only in the
+ * same round as the next take, too late for that take: so put it back in
+ * the cache now, and the next take finds it before anything behind it.
+ * When the head moved past its bucket meanwhile, the head goes back there. */
+static void restore_entry(zkc_queue_t *q, int b, const char *entry)
+{
+	if (q->head < 0 || b > q->head)
+		return;         /* found when the head gets there */
+	if (b < q->head) {
+		set_head(q, b);
+		q->stale_entries = 1;
+		return;
+	}
+	names_add(&q->cand, entry);
+	q->pos = 0;
+}
+
 int zkc_queue_release(zkc_queue_t *q, const zkc_queue_item_t *item)
 {
 	char *epath, *mpath;
@@ -1394,6 +1495,7 @@ int zkc_queue_release(zkc_queue_t *q, const zkc_queue_item_t *item)
 		                   "(its session ended)", q->root, item->name);
 	forget_marker(q, mpath);
 	pthread_mutex_lock(&q->mu);
+	restore_entry(q, b, strchr(item->name, '/') + 1);
 	q->stale_entries = 1;   /* it is back: see it again */
 	pthread_mutex_unlock(&q->mu);
 	free(epath);

@@ -125,90 +125,186 @@ void zkc_semaphore_close(zkc_semaphore_t *s)
 	free(s);
 }
 
-/* Creates the lease node (one round trip with the listing). */
-static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
+/* Records the lease node `path` (taken over; NULL when out of memory). */
+static void set_lease(zkc_semaphore_lease_t *l, char *path, int64_t sess, const zkc_stat_t *st)
+{
+	l->path = path;
+	l->session = sess;
+	l->token = st->czxid;
+	l->version = st->version;
+}
+
+/* Sends the create of lease node `path`. ZKC_OK when it was answered:
+ * *crc is the create's code, and on ZKC_OK the lease is recorded in l. */
+static int send_lease(int *crc, zkc_semaphore_lease_t *l, zkc_semaphore_t *s, const char *path)
 {
 	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
-	char prefix[48], *path;
 	zkc_batch_t *b = NULL;
 	zkc_stat_t st;
-	int rc, crc, made = 0;
+	int rc;
 
-	path = malloc(strlen(s->leases) + 64);
-	if (!path)
-		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
 	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
 	co.acl = s->acl;
+	if ((rc = zkc_batch_new(&b)) != ZKC_OK)
+		return rc;
+	rc = zkc_batch_create(b, path, s->data, s->data_len, &co);
+	if (rc >= 0)
+		rc = zkc_batch_run(s->zk, b);
+	if (rc == ZKC_OK && (*crc = zkc_batch_code(b, 0)) == ZKC_OK) {
+		zkc_batch_stat(&st, b, 0);
+		set_lease(l, strdup(zkc_batch_path(b, 0)), zkc_batch_session(b), &st);
+		if (!l->path)
+			rc = zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
+	}
+	zkc_batch_free(b);
+	return rc;
+}
+
+/* After a lost reply to the create of `path`: finds the node by its GUID
+ * on this session and records it. 1 when found. */
+static int find_lost_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, const char *path)
+{
+	const char *base = strrchr(path, '/') + 1;
+	int64_t sess = zkcr_lock_session(s->zk);
+	zkc_strings_t *c = NULL;
+	zkc_stat_t st;
+	size_t i;
+
+	if (zkc_children(&c, NULL, s->zk, s->leases) != ZKC_OK)
+		return 0;
+	for (i = 0; i < c->count; i++) {
+		char *p = NULL;
+
+		if (strncmp(c->items[i], base, strlen(base)) != 0)
+			continue;
+		if (asprintf(&p, "%s/%s", s->leases, c->items[i]) < 0)
+			break;
+		if (zkc_exists(&st, s->zk, p) == ZKC_OK && st.ephemeral_owner == sess) {
+			set_lease(l, p, sess, &st);
+			zkc_strings_free(c);
+			return 1;
+		}
+		free(p);
+	}
+	zkc_strings_free(c);
+	return 0;
+}
+
+/* Creates the leases directory (a container) and its parents. */
+static int make_leases_dir(zkc_semaphore_t *s)
+{
+	zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
+	int rc;
+
+	dco.mode = ZKC_CONTAINER;
+	dco.flags = ZKC_CREATE_PARENTS;
+	rc = zkc_create(NULL, NULL, s->zk, s->leases, NULL, 0, &dco);
+	return rc == ZKC_ENODEEXISTS ? ZKC_OK : rc;
+}
+
+/* Adds our lease node (a GUID in its name, so a create whose reply was
+ * lost can be found again). */
+static int create_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s)
+{
+	char prefix[48], *path = malloc(strlen(s->leases) + 64);
+	int rc, crc = ZKC_OK, made = 0;
+
+	if (!path)
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
 	for (;;) {
 		zkcr_lock_guid_prefix(prefix);
 		sprintf(path, "%s/%slease-", s->leases, prefix);
-		rc = zkc_batch_new(&b);
-		if (rc != ZKC_OK)
+		rc = send_lease(&crc, l, s, path);
+		if (rc != ZKC_OK || crc == ZKC_OK)
 			break;
-		rc = zkc_batch_create(b, path, s->data, s->data_len, &co);
-		if (rc >= 0)
-			rc = zkc_batch_run(s->zk, b);
-		if (rc != ZKC_OK) {
-			zkc_batch_free(b);
-			break;
-		}
-		crc = zkc_batch_code(b, 0);
-		if (crc == ZKC_OK) {
-			zkc_batch_stat(&st, b, 0);
-			l->path = strdup(zkc_batch_path(b, 0));
-			l->session = zkc_batch_session(b);
-			l->token = st.czxid;
-			l->version = st.version;
-			zkc_batch_free(b);
-			rc = l->path ? ZKC_OK : ZKC_ENOMEM;
-			break;
-		}
-		zkc_batch_free(b);
 		if (crc == ZKC_ENONODE && !made) {
-			zkc_create_options_t dco = ZKC_CREATE_OPTIONS_INIT;
-
-			dco.mode = ZKC_CONTAINER;
-			dco.flags = ZKC_CREATE_PARENTS;
-			rc = zkc_create(NULL, NULL, s->zk, s->leases, NULL, 0, &dco);
-			if (rc != ZKC_OK && rc != ZKC_ENODEEXISTS)
-				break;
 			made = 1;
+			if ((rc = make_leases_dir(s)) != ZKC_OK)
+				break;
 			continue;
 		}
-		if (crc == ZKC_ECONNECTIONLOSS || crc == ZKC_ETIMEDOUT) {
-			/* outcome unknown: find our GUID, else try again */
-			zkc_strings_t *c = NULL;
-			const char *base = strrchr(path, '/') + 1;
-			int64_t sess = zkcr_lock_session(s->zk);
-			size_t i;
-
-			if (zkc_children(&c, NULL, s->zk, s->leases) == ZKC_OK) {
-				for (i = 0; i < c->count; i++) {
-					if (strncmp(c->items[i], base, strlen(base)) == 0) {
-						char *p = malloc(strlen(s->leases) + strlen(c->items[i]) + 2);
-
-						if (p)
-							sprintf(p, "%s/%s", s->leases, c->items[i]);
-						if (p && zkc_exists(&st, s->zk, p) == ZKC_OK && st.ephemeral_owner == sess) {
-							l->path = p;
-							l->session = sess;
-							l->token = st.czxid;
-							l->version = st.version;
-							zkc_strings_free(c);
-							free(path);
-							return ZKC_OK;
-						}
-						free(p);
-					}
-				}
-			}
-			zkc_strings_free(c);
-			continue;
+		if (crc != ZKC_ECONNECTIONLOSS && crc != ZKC_ETIMEDOUT) {
+			rc = crc;
+			break;
 		}
-		rc = crc;
-		break;
+		/* outcome unknown: find our GUID, else try again */
+		if (find_lost_lease(l, s, path))
+			break;
 	}
 	free(path);
+	return rc;
+}
+
+/* Lists the leases, watching them. *ours: our lease is among the first
+ * `max` (sequence order); *g0: the watch generation before the listing. */
+static int lease_round(int *ours, unsigned *g0, zkc_semaphore_t *s, const zkc_semaphore_lease_t *l)
+{
+	const char *own = strrchr(l->path, '/') + 1;
+	zkc_strings_t *c = NULL;
+	size_t i, n = 0;
+	int found = 0, rc;
+
+	pthread_mutex_lock(&s->w->mu);
+	s->w->refs++;
+	*g0 = s->w->gen;
+	pthread_mutex_unlock(&s->w->mu);
+	rc = zkc_children_w(&c, NULL, s->zk, s->leases, zkcr_waker_fire, s->w);
+	if (rc != ZKC_OK) {
+		zkcr_waker_unref(s->w);
+		return rc;
+	}
+	for (i = 0; i < c->count; i++) {
+		if (zkcr_lock_seq(c->items[i]) < 0)
+			continue;
+		n++;
+		if (strcmp(c->items[i], own) == 0)
+			found = 1;
+	}
+	zkc_strings_free(c);
+	if (!found || zkcr_lock_session(s->zk) != l->session)
+		return zkc_error_set(ZKC_ELOST, "semaphore %s: our lease went with its session",
+		                     s->leases);
+	*ours = n <= (size_t)s->max;
+	return ZKC_OK;
+}
+
+/* Waits for the leases watch to fire after generation g0. */
+static int lease_wait(zkc_semaphore_t *s, unsigned g0, int64_t deadline, int timeout_ms)
+{
+	int rc = ZKC_OK;
+
+	pthread_mutex_lock(&s->w->mu);
+	while (s->w->gen == g0 && rc == ZKC_OK) {
+		int w = zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline);
+
+		if (w == ZKC_ETIMEDOUT)
+			rc = zkc_error_set(w, "semaphore %s: no lease within %d ms", s->leases,
+			                   timeout_ms);
+		else if (w == ZKC_ECANCELED)
+			rc = zkc_error_set(w, "semaphore %s: acquire canceled by another thread",
+			                   s->leases);
+	}
+	pthread_mutex_unlock(&s->w->mu);
+	return rc;
+}
+
+/* Adds our lease and waits until it is among the first `max`. */
+static int hold_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, int timeout_ms,
+                      int64_t deadline)
+{
+	int rc = create_lease(l, s);
+
+	while (rc == ZKC_OK) {
+		unsigned g0 = 0;
+		int ours = 0;
+
+		if ((rc = lease_round(&ours, &g0, s, l)) != ZKC_OK || ours)
+			break;
+		if (timeout_ms == 0)
+			return zkc_error_set(ZKC_EAGAIN, "semaphore %s: all %d leases are held",
+			                     s->leases, s->max);
+		rc = lease_wait(s, g0, deadline, timeout_ms);
+	}
 	return rc;
 }
 
@@ -232,56 +328,7 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		free(l);
 		return rc;
 	}
-	rc = create_lease(l, s);
-	while (rc == ZKC_OK) {
-		zkc_strings_t *c = NULL;
-		const char *own = strrchr(l->path, '/') + 1;
-		size_t i, n = 0;
-		int found = 0;
-		unsigned g0;
-
-		pthread_mutex_lock(&s->w->mu);
-		s->w->refs++;
-		g0 = s->w->gen;
-		pthread_mutex_unlock(&s->w->mu);
-		rc = zkc_children_w(&c, NULL, s->zk, s->leases, zkcr_waker_fire, s->w);
-		if (rc != ZKC_OK) {
-			zkcr_waker_unref(s->w);
-			break;
-		}
-		for (i = 0; i < c->count; i++) {
-			if (zkcr_lock_seq(c->items[i]) < 0)
-				continue;
-			n++;
-			if (strcmp(c->items[i], own) == 0)
-				found = 1;
-		}
-		zkc_strings_free(c);
-		if (!found || zkcr_lock_session(s->zk) != l->session) {
-			rc = zkc_error_set(ZKC_ELOST, "semaphore %s: our lease went with its "
-			                   "session", s->leases);
-			break;
-		}
-		if (n <= (size_t)s->max)
-			break;  /* ours */
-		if (timeout_ms == 0) {
-			rc = zkc_error_set(ZKC_EAGAIN, "semaphore %s: all %d leases are held",
-			                   s->leases, s->max);
-			break;
-		}
-		pthread_mutex_lock(&s->w->mu);
-		while (s->w->gen == g0 && rc == ZKC_OK) {
-			int w = zkcr_cond_wait_until(&s->w->cv, &s->w->mu, deadline);
-
-			if (w == ZKC_ETIMEDOUT)
-				rc = zkc_error_set(w, "semaphore %s: no lease within %d ms", s->leases,
-				                   timeout_ms);
-			else if (w == ZKC_ECANCELED)
-				rc = zkc_error_set(w, "semaphore %s: acquire canceled by another thread",
-				                   s->leases);
-		}
-		pthread_mutex_unlock(&s->w->mu);
-	}
+	rc = hold_lease(l, s, timeout_ms, deadline);
 	/* admission ends either way; later requests queue behind its delete */
 	rrc = zkc_lock_release(s->admit, 0);
 	if (rc == ZKC_OK && rrc == ZKC_ELOST)

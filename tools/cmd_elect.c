@@ -24,12 +24,16 @@ int cli_elect(int argc, char **argv);
 static const char elect_usage[] =
     "usage: zkc elect NAME [--id ID] -- CMD [ARGS...]\n"
     "       zkc elect NAME --leader [--json]\n"
+    "       zkc elect NAME --list [--json]\n"
     "Runs CMD while this process leads election NAME (a path, or a name\n"
     "under " ELECT_PREFIX "). CMD gets ZKC_ELECTION_EPOCH (the fencing token)\n"
     "and ZKC_ELECTION_NODE in its environment and SIGTERM when leadership is\n"
     "lost; zkc then exits with CMD's status (128+N if a signal N ended it).\n"
     "--leader prints the current leader's id (exit 3 if there is none;\n"
-    "--json: {\"leader\": ID}).\n"
+    "--json: {\"leader\": ID}). --list prints every participant in queue\n"
+    "order, the leader first: ID NODE EPOCH [leader] (--json: {\"participants\":\n"
+    "[{\"id\", \"node\", \"epoch\", \"session\", \"leader\"}...]}; exit 3: no such\n"
+    "election).\n"
     "Other exit codes: 2 usage, 7 no connection, 1 other failure, 126/127\n"
     "CMD could not be run, 128+N zkc itself stopped by signal N before CMD\n"
     "ran.\n";
@@ -70,6 +74,45 @@ static int print_leader(const char *path)
 		fprintf(stderr, "zkc: elect: %s has no leader\n", path);
 	code = rc == ZKC_ENONODE ? CLI_NONODE : cli_fail("elect", rc);
 	zkc_free(id);
+	zkc_close(zk);
+	return code;
+}
+
+static void print_participant(const zkc_election_participant_t *p, int first)
+{
+	if (!cli_json) {
+		printf("%s %s %lld%s\n", p->id, p->node, (long long)p->czxid,
+		       p->is_leader ? " leader" : "");
+		return;
+	}
+	printf("%s{\"id\":", first ? "" : ",");
+	cli_json_string(p->id, strlen(p->id));
+	printf(",\"node\":");
+	cli_json_string(p->node, strlen(p->node));
+	printf(",\"epoch\":%lld,\"session\":\"0x%llx\",\"leader\":%s}", (long long)p->czxid,
+	       (unsigned long long)p->session_id, p->is_leader ? "true" : "false");
+}
+
+static int print_participants(const char *path)
+{
+	zkc_election_participants_t *l = NULL;
+	int code = CLI_OK, rc;
+	zkc_t *zk = cli_open(&code);
+	size_t i;
+
+	if (!zk)
+		return code;
+	rc = zkc_election_participants(&l, zk, path);
+	if (rc == ZKC_OK) {
+		if (cli_json)
+			printf("{\"participants\":[");
+		for (i = 0; i < l->count; i++)
+			print_participant(&l->items[i], i == 0);
+		if (cli_json)
+			printf("]}\n");
+	}
+	code = cli_fail("elect", rc);
+	zkc_election_participants_free(l);
 	zkc_close(zk);
 	return code;
 }
@@ -148,8 +191,8 @@ int cli_elect(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(elect_usage, stdout);
 			return CLI_OK;
-		} else if (strcmp(argv[i], "--leader") == 0) {
-			leader = 1;
+		} else if (strcmp(argv[i], "--leader") == 0 || strcmp(argv[i], "--list") == 0) {
+			leader = leader ? -1 : argv[i][3] == 'e' ? 1 : 2;   /* -1: both */
 		} else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) {
 			id = argv[++i];
 		} else if (strncmp(argv[i], "--id=", 5) == 0) {
@@ -162,7 +205,8 @@ int cli_elect(int argc, char **argv)
 			name = argv[i];
 		}
 	}
-	if (!name || !*name || (leader && (cmd || id)) || (!leader && (!cmd || !cmd[0]))) {
+	if (!name || !*name || leader < 0 || (leader && (cmd || id)) ||
+	    (!leader && (!cmd || !cmd[0]))) {
 		fputs(elect_usage, stderr);
 		return CLI_USAGE;
 	}
@@ -175,7 +219,7 @@ int cli_elect(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (leader) {
-		code = print_leader(path);
+		code = leader == 1 ? print_leader(path) : print_participants(path);
 		free(path);
 		return code;
 	}

@@ -24,7 +24,7 @@ int cli_lock(int argc, char **argv);
 #define LOCK_PREFIX "/zkc/lock/"
 
 static const char lock_usage[] =
-    "usage: zkc lock NAME [--timeout SECONDS] -- CMD [ARGS...]\n"
+    "usage: zkc lock NAME [--read | --write] [--timeout SECONDS] -- CMD [ARGS...]\n"
     "Waits for lock NAME (a path, or a name under " LOCK_PREFIX "; Curator\n"
     "InterProcessMutex layout), runs CMD while holding it, then releases it.\n"
     "CMD gets ZKC_LOCK_TOKEN (fencing token: the lock node's czxid, larger\n"
@@ -32,6 +32,9 @@ static const char lock_usage[] =
     "ZKC_LOCK_SESSION (hex session id) in its environment, and SIGTERM if\n"
     "the lock is lost (session expired or presumed lost). SIGTERM/SIGINT to\n"
     "zkc are passed on to CMD. --timeout 0 tries once; default: wait forever.\n"
+    "--read / --write: the shared or the exclusive half of read/write lock\n"
+    "NAME instead (Curator InterProcessReadWriteLock layout): readers run\n"
+    "together, a writer alone, and a waiting writer holds back new readers.\n"
     "Exit status: CMD's status (128+N if signal N ended it); 124 lock not\n"
     "acquired within --timeout; 2 usage; 7 no connection; 126/127 CMD could\n"
     "not be run; 128+N zkc stopped by signal N before CMD ran; 1 other.\n";
@@ -117,8 +120,10 @@ static int run_locked(zkc_lock_t *lk, const zkc_lock_lease_t *lease, char **cmd)
 	}
 }
 
-/* NAME [--timeout S] -- CMD...: CLI_OK with the fields set, or the code. */
-static int lock_parse(int argc, char **argv, const char **name, char ***cmd, int *timeout_ms)
+/* NAME [--read|--write] [--timeout S] -- CMD...: CLI_OK with the fields
+ * set (*rw: 0, 'r' or 'w'), or the code. */
+static int lock_parse(int argc, char **argv, const char **name, char ***cmd, int *timeout_ms,
+                      int *rw)
 {
 	int i;
 
@@ -126,6 +131,12 @@ static int lock_parse(int argc, char **argv, const char **name, char ***cmd, int
 		if (strcmp(argv[i], "--") == 0) {
 			*cmd = argv + i + 1;
 			break;
+		} else if (strcmp(argv[i], "--read") == 0 || strcmp(argv[i], "--write") == 0) {
+			if (*rw) {
+				fprintf(stderr, "zkc: lock: one of --read and --write\n");
+				return CLI_USAGE;
+			}
+			*rw = argv[i][2] == 'r' ? 'r' : 'w';
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(lock_usage, stdout);
 			return -1;
@@ -190,10 +201,12 @@ static int acquire_and_run(zkc_lock_t *lk, const char *path, int timeout_ms, cha
 	return code;
 }
 
-static int lock_run(const char *path, int timeout_ms, char **cmd)
+/* rw 0: a lock; 'r' or 'w': that half of a read/write lock. */
+static int lock_run(const char *path, int rw, int timeout_ms, char **cmd)
 {
 	zkc_lock_options_t lo = ZKC_LOCK_OPTIONS_INIT;
 	char data[300], host[256];
+	zkc_rwlock_t *rwl = NULL;
 	zkc_lock_t *lk = NULL;
 	int code = CLI_OK, rc;
 	zkc_t *zk;
@@ -207,9 +220,15 @@ static int lock_run(const char *path, int timeout_ms, char **cmd)
 	lo.data = data;
 	lo.data_len = strlen(data);
 	lo.event_fn = on_lock_event;
-	rc = zkc_lock_open(&lk, zk, path, &lo);
+	if (!rw)
+		rc = zkc_lock_open(&lk, zk, path, &lo);
+	else if ((rc = zkc_rwlock_open(&rwl, zk, path, &lo)) == ZKC_OK)
+		lk = rw == 'r' ? zkc_rwlock_read(rwl) : zkc_rwlock_write(rwl);
 	code = rc == ZKC_OK ? acquire_and_run(lk, path, timeout_ms, cmd) : cli_fail("lock", rc);
-	zkc_lock_close(lk);
+	if (rwl)
+		zkc_rwlock_close(rwl);   /* closes its halves */
+	else
+		zkc_lock_close(lk);
 	zkc_close(zk);
 	return code;
 }
@@ -218,9 +237,9 @@ int cli_lock(int argc, char **argv)
 {
 	const char *name = NULL;
 	char **cmd = NULL, *path;
-	int timeout_ms = ZKC_LOCK_FOREVER, code;
+	int timeout_ms = ZKC_LOCK_FOREVER, rw = 0, code;
 
-	code = lock_parse(argc, argv, &name, &cmd, &timeout_ms);
+	code = lock_parse(argc, argv, &name, &cmd, &timeout_ms, &rw);
 	if (code != CLI_OK)
 		return code < 0 ? CLI_OK : code;   /* -1: --help printed */
 	path = cli_name_path(LOCK_PREFIX, name);
@@ -236,7 +255,7 @@ int cli_lock(int argc, char **argv)
 		return cli_fail("lock: pipe", ZKC_EOS);
 	}
 	cli_signals_catch((const int[]){ SIGCHLD, 0 });
-	code = lock_run(path, timeout_ms, cmd);
+	code = lock_run(path, rw, timeout_ms, cmd);
 	free(path);
 	cli_wake_close();
 	return code;

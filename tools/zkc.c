@@ -26,6 +26,8 @@ struct command {
 
 int cli_elect(int argc, char **argv);   /* tools/cmd_elect.c */
 int cli_lock(int argc, char **argv);    /* tools/cmd_lock.c */
+int cli_barrier(int argc, char **argv); /* tools/cmd_barrier.c */
+int cli_semaphore(int argc, char **argv); /* tools/cmd_semaphore.c */
 int cli_queue(int argc, char **argv);   /* tools/cmd_queue.c */
 int cli_counter(int argc, char **argv); /* tools/cmd_counter.c */
 int cli_index(int argc, char **argv);   /* tools/cmd_index.c */
@@ -90,8 +92,12 @@ static const struct command commands[] = {
 	{ "cp", cli_cp, "copy a subtree, here or to another ensemble (--to-url)", NULL },
 	{ "diff", cli_diff, "compare two subtrees (exit 1 when they differ)", NULL },
 	{ "acl", cli_acl, "get or set a node's ACL", NULL },
-	{ "elect", cli_elect, "run a command while leading an election", NULL },
-	{ "lock", cli_lock, "run a command while holding a lock", NULL },
+	{ "elect", cli_elect, "run a command while leading an election; its leader, its members",
+	  NULL },
+	{ "lock", cli_lock, "run a command while holding a lock (--read/--write: rwlock)", NULL },
+	{ "semaphore", cli_semaphore, "run a command while holding one of N leases", NULL },
+	{ "barrier", cli_barrier, "raise, lower or wait on a barrier; run a command in a double one",
+	  NULL },
 	{ "queue", cli_queue, "put, take, peek or count items of a queue", NULL },
 	{ "counter", cli_counter, "get, add to or compare-and-set a counter", NULL },
 	{ "index", cli_index, "put, get, find, delete, verify or rebuild indexed records", NULL },
@@ -116,9 +122,9 @@ static const struct { int code; const char *meaning; } exit_codes[] = {
 	{ CLI_NOTEMPTY, "the node has children" },
 	{ CLI_UNKNOWN, "the outcome of a write is unknown" },
 	{ CLI_DISAGREE, "index verify/rebuild: the index disagrees with the records" },
-	{ CLI_TIMEOUT, "lock not acquired, or queue empty, within --timeout" },
-	{ CLI_CANNOT_RUN, "lock/elect: CMD cannot be run" },
-	{ CLI_NOT_FOUND, "lock/elect: CMD not found" },
+	{ CLI_TIMEOUT, "no lock or lease, queue empty, barrier not passed, within --timeout" },
+	{ CLI_CANNOT_RUN, "lock/semaphore/elect/barrier run: CMD cannot be run" },
+	{ CLI_NOT_FOUND, "lock/semaphore/elect/barrier run: CMD not found" },
 	{ 128, "+N: CMD (or zkc before CMD ran) ended by signal N" },
 };
 

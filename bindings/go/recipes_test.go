@@ -270,22 +270,29 @@ func TestQueueFIFOAckAndCanceledTakeLeavesNothingTaken(t *testing.T) {
 		t.Fatalf("take from an empty queue: %v", err)
 	}
 
-	// an item given back is in the queue, untaken, for the next take
-	if _, err := q.Put(ctx, []byte("again"), zkc.PriorityDefault); err != nil {
+	// an item given back is in the queue, untaken, and the next take gets
+	// it again before the lower-priority item behind it
+	if _, err := q.Put(ctx, []byte("behind"), zkc.PriorityDefault); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Put(ctx, []byte("again"), 5); err != nil {
 		t.Fatal(err)
 	}
 	it, err := q.Take(ctx, zkc.TakeAck)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || string(it.Data) != "again" {
+		t.Fatalf("first take: %+v %v", it, err)
 	}
 	if err := q.Return(ctx, it); err != nil {
 		t.Fatal(err)
 	}
-	if n, taken, err := q.Size(ctx); n != 1 || taken != 0 || err != nil {
+	if n, taken, err := q.Size(ctx); n != 2 || taken != 0 || err != nil {
 		t.Fatalf("after return: %d items, %d taken, %v", n, taken, err)
 	}
 	if it, err := q.Take(ctx, zkc.TakeDelete); err != nil || string(it.Data) != "again" {
 		t.Fatalf("take after return: %+v %v", it, err)
+	}
+	if it, err := q.Take(ctx, zkc.TakeDelete); err != nil || string(it.Data) != "behind" {
+		t.Fatalf("take after that: %+v %v", it, err)
 	}
 }
 

@@ -142,6 +142,7 @@ class Worker:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      env=env, text=True, bufsize=1)
         self.killed = False
+        self.expect_crash = False  # --crash-mid-step: exits 3 by itself
         self.lines: List[str] = []
         self._t = threading.Thread(target=self._read, args=(events,), daemon=True)
         self._t.start()
@@ -284,6 +285,12 @@ def summary(client: zkc.Client, root: str, jobs: int, faults: Dict[str, str],
               f"ZooKeeper leader killed: {faults.get('leader', 'no')}; "
               f"restarted: {faults.get('restart', 'no')}")
     check("worker" in faults, f"worker killed: {faults.get('worker', 'no')}")
+    if faults.get("crash"):
+        crashed = faults.get("crashed_job", "")
+        counted_by = faults.get("counted_by", "")
+        check(bool(crashed) and crashed in ids and bool(counted_by),
+              f"{faults['crash']} died between recording {crashed or '?'} and counting it; "
+              f"{counted_by or 'nobody'} counted it")
 
     out("")
     out("summary")
@@ -308,6 +315,8 @@ def main() -> int:
     p.add_argument("--keep", action="store_true", help="keep the ensemble's directory")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     p.add_argument("--break", dest="brk", action="store_true", help=argparse.SUPPRESS)
+    # CI: a Python worker also dies between recording a result and counting it
+    p.add_argument("--crash-mid-step", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     # a TERM (timeout, CI) cleans up as Ctrl-C does: workers, ensemble, files
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -327,6 +336,12 @@ def main() -> int:
 
     ens: Optional[Ensemble] = None
     tmp = None
+    print(f"zkc demo: {len(langs)} workers ({a.workers}) share {a.jobs} jobs through a "
+          "ZooKeeper queue;\neach result is recorded under a lock in an index and counted. "
+          + ("" if a.url else "At 25 % the ZooKeeper\nleader is killed (kill -9), then "
+             "restarted; ")
+          + "at 55 % the coordinator worker is killed.\n"
+          "The summary at the end checks that nothing was lost.\n", flush=True)
     if a.url:
         url = a.url
     else:
@@ -356,7 +371,12 @@ def main() -> int:
                 "--work-ms", str(a.work_ms)]
             if a.brk and k == 0:
                 argv.append("--break")
+            crash = a.crash_mid_step and lang == "python" and "crash" not in faults
+            if crash:
+                argv.append("--crash-after-record")
+                faults["crash"] = name
             workers.append(Worker(name, lang, argv, env, events))
+            workers[-1].expect_crash = crash
         say(f"{len(workers)} workers started: {', '.join(w.name for w in workers)}; "
             f"{a.jobs} jobs")
         obs = Observer(client, root, events)
@@ -382,6 +402,17 @@ def main() -> int:
             ens.down()
         if tmp and not a.keep:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def note_crash(who: str, line: str, faults: Dict[str, str]) -> None:
+    """Remembers which job the --crash-mid-step worker left uncounted, and
+    which worker counted it."""
+    f = line.split()
+    if line.startswith("CRASH after recording ") and len(f) > 3:
+        faults["crashed_job"] = f[3].rstrip(",")
+    elif (line.startswith("counted ") and len(f) > 1
+          and f[1].rstrip(",") == faults.get("crashed_job")):
+        faults["counted_by"] = who
 
 
 def run(a: argparse.Namespace, disp: Display, ens: Optional[Ensemble], workers: List[Worker],
@@ -410,6 +441,7 @@ def run(a: argparse.Namespace, disp: Display, ens: Optional[Ensemble], workers: 
             item = events.get(timeout=0.1)
             while True:
                 disp.event(*item)
+                note_crash(item[0], item[2], faults)
                 item = events.get_nowait()
         except queue.Empty:
             pass
@@ -436,7 +468,8 @@ def run(a: argparse.Namespace, disp: Display, ens: Optional[Ensemble], workers: 
             restarting = threading.Thread(target=restart, args=(killed_leader,), daemon=True)
             restarting.start()
         if "worker" not in faults and done >= a.jobs * 55 // 100:
-            live = [w for w in workers if w.proc.poll() is None]
+            # not the worker that is to crash by itself (--crash-mid-step)
+            live = [w for w in workers if w.proc.poll() is None and not w.expect_crash]
             victim = next((w for w in live if w.name == obs.leader), live[0] if live else None)
             if victim is not None and len(live) > 1:
                 role = " (the coordinator)" if victim.name == obs.leader else ""
@@ -451,7 +484,8 @@ def run(a: argparse.Namespace, disp: Display, ens: Optional[Ensemble], workers: 
         restarting.join(120)
     for w in workers:
         w.join(5)
-    bad = [w.name for w in workers if not w.killed and w.proc.returncode != 0]
+    bad = [w.name for w in workers if not w.killed
+           and w.proc.returncode != (3 if w.expect_crash else 0)]
     if bad:
         disp.event("demo", "demo", f"workers failed: {', '.join(bad)}")
         return False

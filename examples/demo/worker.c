@@ -315,6 +315,13 @@ static void parse_register(struct reg *r, const char *data)
 
 enum outcome { DONE, LOST, FAILED, AGAIN };
 
+/* Says why a pass of the step must run again. */
+static enum outcome retry(const char *what, int rc)
+{
+	fail(what, rc);
+	return AGAIN;
+}
+
 /* Counts every result that is recorded but not yet counted, leaving the
  * counter in *c. Each result is recorded as the (counter+1)-th and the
  * count positions are a unique field, so at most one such record exists:
@@ -382,7 +389,7 @@ static enum outcome step_once(struct worker *w, const char *job, const char *res
 
 	path_of(p, w, "register");
 	if ((rc = zkc_get(&data, NULL, &st, w->zk, p)) != ZKC_OK)
-		return fail("read register", rc), AGAIN;
+		return retry("read register", rc);
 	parse_register(&r, data);
 	zkc_free(data);
 	if (r.token > token) {
@@ -391,7 +398,7 @@ static enum outcome step_once(struct worker *w, const char *job, const char *res
 		return LOST;
 	}
 	if ((rc = count_recorded(w, &c)) != ZKC_OK)
-		return fail("count", rc), AGAIN;
+		return retry("count", rc);
 	if ((has = has_record(w, job)) != 0)
 		return has > 0 ? DONE : AGAIN;
 	if (!(r.token == token && strcmp(r.job, job) == 0)) {
@@ -405,7 +412,7 @@ static enum outcome step_once(struct worker *w, const char *job, const char *res
 			violation(w, msg);
 		}
 		if (rc != ZKC_OK)
-			return fail("write register", rc), AGAIN;
+			return retry("write register", rc);
 	}
 	snprintf(n_text, sizeof n_text, "%08" PRId64, c + 1);
 	kv[0] = (zkc_index_kv_t){ "worker", w->name, strlen(w->name) };
@@ -414,7 +421,7 @@ static enum outcome step_once(struct worker *w, const char *job, const char *res
 	rc = zkc_index_put(w->index, job, strlen(job), result, strlen(result), kv, 3,
 	                   ZKC_INDEX_CREATE);
 	if (rc != ZKC_OK)
-		return fail("index put", rc), AGAIN;
+		return retry("index put", rc);
 	rc = zkc_counter_cas(&cur, w->counter, c, c + 1);
 	return rc == ZKC_OK ? DONE : AGAIN;
 }

@@ -215,6 +215,10 @@ class Worker:
                 self.index.put(job, result.encode(),
                                {"worker": self.name, "lang": LANG, "n": "%08d" % (c + 1)},
                                create=True)
+                if self.a.crash_after_record and self.done >= 3:
+                    # the worst moment to die: recorded, not yet counted
+                    say(f"CRASH after recording {job}, before counting it")
+                    os._exit(3)
                 if self.counter.cas(c, c + 1)[0]:
                     return "done"
             except zkc.BadVersionError:
@@ -313,6 +317,7 @@ def main() -> int:
     p.add_argument("--work-ms", type=int, default=80)
     p.add_argument("--session-timeout", type=float, default=10.0)
     p.add_argument("--break", dest="brk", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--crash-after-record", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     return Worker(args).run()
 

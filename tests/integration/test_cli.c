@@ -295,6 +295,88 @@ static void test_lock_runs_a_command_holding_the_lock(void **state)
 	free(p);
 }
 
+/* The recipes without a command of their own before: the read/write lock
+ * (lock --read/--write), the semaphore, an election's members (elect
+ * --list), barriers. */
+static void test_rwlock_election_members_and_barriers(void **state)
+{
+	char *p = h_path("climods"), *e = h_join(p, "e"), args[16384], *out = NULL;
+	zkc_election_options_t eo = ZKC_ELECTION_OPTIONS_INIT;
+	zkc_election_t *ea = NULL, *eb = NULL;
+	zkc_t *zk = h_open(NULL, NULL);
+	(void)state;
+
+	/* readers share; a writer waits for them */
+	snprintf(args, sizeof(args), "lock %s/rw --read -- '%s' lock %s/rw --read --timeout 0 -- true",
+	         p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "lock %s/rw --read -- '%s' lock %s/rw --write --timeout 0 -- "
+	         "true 2>/dev/null", p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "lock %s/rw --write -- '%s' lock %s/rw --read --timeout 0 -- "
+	         "true 2>/dev/null", p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "lock %s/rw --read --write -- true 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 2);
+	/* a semaphore of 2: a second lease is there, a third is not */
+	snprintf(args, sizeof(args), "semaphore %s/sem --permits 2 -- '%s' semaphore %s/sem "
+	         "--permits 2 --timeout 0 -- sh -c 'test -n \"$ZKC_SEMAPHORE_TOKEN\" && exit 7'",
+	         p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 7);
+	snprintf(args, sizeof(args), "semaphore %s/sem --permits 2 -- '%s' semaphore %s/sem "
+	         "--permits 2 -- '%s' semaphore %s/sem --permits 2 --timeout 0 -- true 2>/dev/null",
+	         p, zkc_bin, p, zkc_bin, p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "semaphore %s/sem -- true 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 2);   /* --permits is needed */
+	/* an election's members, the leader first */
+	eo.id = "first";
+	assert_int_equal(zkc_election_open(&ea, zk, e, &eo), ZKC_OK);
+	assert_int_equal(zkc_election_join(ea), ZKC_OK);
+	assert_int_equal(zkc_election_await(NULL, ea, 30000), ZKC_OK);
+	eo.id = "second";
+	assert_int_equal(zkc_election_open(&eb, zk, e, &eo), ZKC_OK);
+	assert_int_equal(zkc_election_join(eb), ZKC_OK);
+	snprintf(args, sizeof(args), "elect %s --list", e);
+	assert_int_equal(run(&out, args), 0);
+	assert_int_equal(strncmp(out, "first ", 6), 0);
+	assert_non_null(strstr(out, "latch-"));
+	assert_non_null(strstr(out, " leader\nsecond "));
+	assert_null(strstr(strstr(out, "second"), "leader"));
+	free(out);
+	snprintf(args, sizeof(args), "elect %s --list --json", e);
+	assert_int_equal(run(&out, args), 0);
+	assert_non_null(strstr(out, "{\"participants\":[{\"id\":\"first\""));
+	assert_ptr_equal(strstr(out, "{\"participants\""), out);
+	assert_non_null(strstr(out, "\"leader\":false}]}\n"));
+	free(out);
+	snprintf(args, sizeof(args), "elect %s/none --list 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 3);
+	zkc_election_close(eb);
+	zkc_election_close(ea);
+	/* a simple barrier: waiters pass once it is lowered */
+	snprintf(args, sizeof(args), "barrier set %s/b", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "barrier wait --timeout 0 %s/b 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "barrier remove %s/b", p);
+	assert_int_equal(run(NULL, args), 0);
+	snprintf(args, sizeof(args), "barrier wait --timeout 0 %s/b", p);
+	assert_int_equal(run(NULL, args), 0);
+	/* a double barrier: CMD runs once the members are in */
+	snprintf(args, sizeof(args), "barrier run --count 1 %s/db -- sh -c 'exit 5'", p);
+	assert_int_equal(run(NULL, args), 5);
+	snprintf(args, sizeof(args), "barrier run --count 2 --timeout 1 %s/db -- true 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 124);
+	snprintf(args, sizeof(args), "barrier run --count 2 %s/db 2>/dev/null", p);
+	assert_int_equal(run(NULL, args), 2);
+	snprintf(args, sizeof(args), "rm -r %s", p);
+	assert_int_equal(run(NULL, args), 0);
+	zkc_close(zk);
+	free(e);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +387,7 @@ int main(void)
 		cmocka_unit_test(test_counter_shards_are_stored_with_the_counter),
 		cmocka_unit_test(test_watch_prints_events_as_they_happen),
 		cmocka_unit_test(test_lock_runs_a_command_holding_the_lock),
+		cmocka_unit_test(test_rwlock_election_members_and_barriers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -219,6 +219,51 @@ static void test_release_gives_an_item_back(void **state)
 	free(p);
 }
 
+/* A returned item goes back to its place: the next take of the same handle
+ * gets it when it comes first, not the item behind it. */
+static void test_released_item_is_taken_again_before_lower_priority(void **state)
+{
+	char *p = h_path("release_prio");
+	zkc_queue_t *q = open_q(zk, p, 10000);
+	zkc_queue_item_t *it = NULL;
+	size_t n = 0, taken = 0;
+	(void)state;
+
+	put_str(q, "normal", 100);
+	put_str(q, "urgent", 5);
+	assert_int_equal(zkc_queue_take(&it, q, ZKC_QUEUE_TAKE_ACK, 5000), ZKC_OK);
+	assert_string_equal(it->data, "urgent");
+	assert_int_equal(zkc_queue_release(q, it), ZKC_OK);
+	zkc_queue_item_free(it);
+	assert_int_equal(zkc_queue_size(&n, &taken, q), ZKC_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(taken, 0);
+	take_expect(q, ZKC_QUEUE_TAKE_ACK, "urgent");
+	take_expect(q, ZKC_QUEUE_TAKE_ACK, "normal");
+
+	/* the same with a delete-take after the return, and twice in a row */
+	put_str(q, "b-normal", 100);
+	put_str(q, "b-urgent", 5);
+	it = NULL;
+	assert_int_equal(zkc_queue_take(&it, q, ZKC_QUEUE_TAKE_ACK, 5000), ZKC_OK);
+	assert_string_equal(it->data, "b-urgent");
+	assert_int_equal(zkc_queue_release(q, it), ZKC_OK);
+	zkc_queue_item_free(it);
+	it = NULL;
+	assert_int_equal(zkc_queue_take(&it, q, ZKC_QUEUE_TAKE_ACK, 5000), ZKC_OK);
+	assert_string_equal(it->data, "b-urgent");
+	assert_int_equal(zkc_queue_release(q, it), ZKC_OK);
+	zkc_queue_item_free(it);
+	take_expect(q, ZKC_QUEUE_TAKE_DELETE, "b-urgent");
+	take_expect(q, ZKC_QUEUE_TAKE_DELETE, "b-normal");
+	it = NULL;
+	assert_int_equal(zkc_queue_take(&it, q, ZKC_QUEUE_TAKE_ACK, 0), ZKC_EAGAIN);
+	assert_null(it);
+	zkc_queue_close(q);
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	free(p);
+}
+
 typedef struct taker {
 	zkc_queue_t *q;
 	int rc;
@@ -392,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_layout_is_kazoo_locking_queue),
 		cmocka_unit_test(test_unacked_item_comes_back_when_the_session_ends),
 		cmocka_unit_test(test_release_gives_an_item_back),
+		cmocka_unit_test(test_released_item_is_taken_again_before_lower_priority),
 		cmocka_unit_test(test_blocking_take_wakes_on_put_and_times_out_when_empty),
 		cmocka_unit_test(test_batch_put_is_one_transaction_in_order),
 		cmocka_unit_test(test_buckets_roll_over_and_drain_in_order),
