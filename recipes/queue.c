@@ -626,12 +626,97 @@ static int put_many_check(zkc_queue_t *q, const zkc_queue_put_item_t *items, siz
 	return ZKC_OK;
 }
 
+/* A guard node's path for put_many: "<queue>/put-<random>-<pid>". A guard
+ * created in the same transaction makes a retried transaction fail instead
+ * of putting the items twice (sequential creates cannot be recognised),
+ * and tells afterwards whether a transaction whose reply was lost
+ * committed. */
+static char *guard_path_new(zkc_queue_t *q)
+{
+	unsigned char rb[8] = { 0 };
+	char guard[80];
+
+	if (getrandom(rb, sizeof(rb), GRND_NONBLOCK) < 0)
+		memcpy(rb, &(int64_t){ zkcr_now_ms() }, sizeof(rb));
+	snprintf(guard, sizeof(guard), "put-%02x%02x%02x%02x%02x%02x%02x%02x-%d", rb[0], rb[1],
+	         rb[2], rb[3], rb[4], rb[5], rb[6], rb[7], (int)getpid());
+	return join3(q->root, guard, NULL);
+}
+
+/* The transaction: the guard, then the n items in bucket t. */
+static int put_many_multi(zkc_multi_t **out, zkc_queue_t *q, const zkc_queue_put_item_t *items,
+                          size_t n, int t, const char *guard_path)
+{
+	zkc_multi_t *m = NULL;
+	size_t i;
+
+	*out = NULL;
+	if (zkc_multi_new(&m) != ZKC_OK)
+		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
+	zkc_multi_create(m, guard_path, NULL, 0, ZKC_PERSISTENT, q->acl);
+	for (i = 0; i < n; i++) {
+		/* one sequence per bucket: items of any priority keep their order */
+		char *prefix = entry_prefix_path(q, t, items[i].priority);
+
+		if (!prefix) {
+			zkc_multi_free(m);
+			return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
+		}
+		zkc_multi_create(m, prefix, items[i].data, items[i].len, ZKC_PERSISTENT_SEQUENTIAL,
+		                 q->acl);
+		free(prefix);
+	}
+	*out = m;
+	return ZKC_OK;
+}
+
+/* After a lost reply: the guard exists only if the lost attempt committed. */
+static int put_many_settle(zkc_queue_t *q, const char *guard_path)
+{
+	int e = zkc_exists(NULL, q->zk, guard_path);
+
+	if (e == ZKC_OK) {
+		zkc_delete(q->zk, guard_path, -1, 0);
+		return ZKC_OK;
+	}
+	return zkc_error_set(ZKC_EUNKNOWN, "queue %s: put_many: reply lost and its guard %s %s",
+	                     q->root, guard_path, e == ZKC_ENONODE ? "was not found"
+	                     : "could not be read");
+}
+
+/* One attempt into bucket t. ZKC_ENONODE: the bucket is gone (the tail
+ * moved on), try again. */
+static int put_many_once(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t n, int t,
+                         const char *guard_path)
+{
+	zkc_multi_results_t *res = NULL;
+	zkc_multi_t *m = NULL;
+	int rc = put_many_multi(&m, q, items, n, t, guard_path);
+
+	if (rc != ZKC_OK)
+		return rc;
+	rc = zkc_multi_commit(&res, q->zk, m);
+	zkc_multi_free(m);
+	if (rc == ZKC_EUNKNOWN) {
+		rc = put_many_settle(q, guard_path);
+	} else if (rc == ZKC_OK) {
+		if (res && res->count == n + 1 && res->results[n].path)
+			maybe_roll(q, t, entry_seq(res->results[n].path));
+		zkc_delete(q->zk, guard_path, -1, 0);
+	} else if (rc == ZKC_ENONODE) {
+		pthread_mutex_lock(&q->mu);
+		if (q->tail == t)
+			q->tail = -1;
+		pthread_mutex_unlock(&q->mu);
+	}
+	zkc_multi_results_free(res);
+	return rc;
+}
+
 int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t n)
 {
 	int attempt, rc = ZKC_ENONODE;
-	char guard[80], *guard_path = NULL;
-	unsigned char rb[8] = { 0 };
-	size_t i;
+	char *guard_path;
 
 	if (!q)
 		return zkc_error_set(ZKC_EBADARGUMENTS, "queue put_many: queue is NULL");
@@ -639,20 +724,9 @@ int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t
 		return rc;
 	if (n == 0)
 		return ZKC_OK;
-	/* A guard node created in the same transaction makes a retried
-	 * transaction fail instead of putting the items twice (sequential
-	 * creates cannot be recognised), and tells afterwards whether a
-	 * transaction whose reply was lost committed. */
-	if (getrandom(rb, sizeof(rb), GRND_NONBLOCK) < 0)
-		memcpy(rb, &(int64_t){ zkcr_now_ms() }, sizeof(rb));
-	snprintf(guard, sizeof(guard), "put-%02x%02x%02x%02x%02x%02x%02x%02x-%d", rb[0], rb[1],
-	         rb[2], rb[3], rb[4], rb[5], rb[6], rb[7], (int)getpid());
-	guard_path = join3(q->root, guard, NULL);
-	if (!guard_path)
+	if (!(guard_path = guard_path_new(q)))
 		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 	for (attempt = 0; attempt < 5; attempt++) {
-		zkc_multi_results_t *res = NULL;
-		zkc_multi_t *m = NULL;
 		int t;
 
 		pthread_mutex_lock(&q->mu);
@@ -663,56 +737,12 @@ int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *items, size_t
 				break;
 			continue;
 		}
-		if (zkc_multi_new(&m) != ZKC_OK) {
-			rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
+		if ((rc = put_many_once(q, items, n, t, guard_path)) != ZKC_ENONODE)
 			break;
-		}
-		zkc_multi_create(m, guard_path, NULL, 0, ZKC_PERSISTENT, q->acl);
-		for (i = 0; i < n; i++) {
-			/* one sequence per bucket: items of any priority keep their order */
-			char *prefix = entry_prefix_path(q, t, items[i].priority);
-
-			if (!prefix)
-				break;
-			zkc_multi_create(m, prefix, items[i].data, items[i].len,
-			                 ZKC_PERSISTENT_SEQUENTIAL, q->acl);
-			free(prefix);
-		}
-		if (i < n) {
-			zkc_multi_free(m);
-			rc = zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
-			break;
-		}
-		rc = zkc_multi_commit(&res, q->zk, m);
-		zkc_multi_free(m);
-		if (rc == ZKC_EUNKNOWN) {
-			/* the guard exists only if the lost attempt committed */
-			int e = zkc_exists(NULL, q->zk, guard_path);
-
-			rc = e == ZKC_OK ? ZKC_OK
-			   : zkc_error_set(ZKC_EUNKNOWN, "queue %s: put_many: reply lost and its guard "
-			                   "%s %s", q->root, guard_path, e == ZKC_ENONODE ? "was not found"
-			                   : "could not be read");
-			if (rc == ZKC_OK)
-				zkc_delete(q->zk, guard_path, -1, 0);
-			zkc_multi_results_free(res);
-			break;
-		}
-		if (rc == ZKC_OK) {
-			if (res && res->count == n + 1 && res->results[n].path)
-				maybe_roll(q, t, entry_seq(res->results[n].path));
-			zkc_multi_results_free(res);
-			zkc_delete(q->zk, guard_path, -1, 0);
-			break;
-		}
-		zkc_multi_results_free(res);
-		if (rc != ZKC_ENONODE)
-			break;
-		pthread_mutex_lock(&q->mu);
-		if (q->tail == t)
-			q->tail = -1;
-		pthread_mutex_unlock(&q->mu);
 	}
+	if (attempt == 5 && rc == ZKC_OK)   /* the last attempt only found the tail */
+		rc = zkc_error_set(ZKC_ENONODE, "queue %s: put_many: nothing put: its bucket went "
+		                   "away on every try", q->root);
 	free(guard_path);
 	return rc;
 }

@@ -5,9 +5,13 @@
 # problem. The library's sources are compiled once into two archives (core
 # and recipes) that every target links; a target that includes a source
 # file to reach its static parsers (fuzz_dns) overrides that file's symbols.
+# The CLI's sources (tools/, less main() in tools/zkc.c) make a third
+# archive, for fuzz_cli.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 SECS=${ZKC_FUZZ_SECONDS:-30}
+# ZKC_FUZZ_TARGETS="fuzz_cli fuzz_url": only those (default: every target)
+ONLY=${ZKC_FUZZ_TARGETS:-}
 OUT=${ZKC_FUZZ_DIR:-build-fuzz}
 CFLAGS="-g -O1 -std=gnu11 -DTHREADED -D_GNU_SOURCE -Iinclude -Isrc -Irecipes"
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
@@ -15,11 +19,12 @@ LIBS="-lzookeeper_mt -lcurl -ljansson -lyaml -lssl -lcrypto -lresolv -lpthread"
 mkdir -p "$OUT/obj"
 status=0
 
-# archive DIR NAME: compiles DIR/*.c (when newer than the object) into
-# $OUT/libNAME.a
+# archive DIR NAME [SKIP]: compiles DIR/*.c but SKIP (when newer than the
+# object) into $OUT/libNAME.a
 archive() {
-	local dir=$1 name=$2 objs=() src obj
+	local dir=$1 name=$2 skip=${3:-} objs=() src obj
 	for src in "$dir"/*.c; do
+		[ "$(basename "$src")" = "$skip" ] && continue
 		obj="$OUT/obj/${name}_$(basename "$src" .c).o"
 		if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find "$dir" include -name '*.h' -newer "$obj" -print -quit)" ]; then
 			# shellcheck disable=SC2086
@@ -33,7 +38,7 @@ archive() {
 }
 
 : >"$OUT/build.log"
-if ! archive src core || ! archive recipes recipes; then
+if ! archive src core || ! archive recipes recipes || ! archive tools cli zkc.c; then
 	tail -n 30 "$OUT/build.log"
 	echo "fuzz: library build FAILED"
 	exit 1
@@ -41,9 +46,10 @@ fi
 
 for target in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$target" .c)
+	case " $ONLY " in "  "|*" $name "*) ;; *) continue ;; esac
 	corpus="tests/fuzz/corpus_${name#fuzz_}"
 	# shellcheck disable=SC2086
-	if ! clang $CFLAGS $SAN -fsanitize=fuzzer "$target" "$OUT/librecipes.a" "$OUT/libcore.a" \
+	if ! clang $CFLAGS $SAN -fsanitize=fuzzer -Itools "$target" "$OUT/libcli.a" "$OUT/librecipes.a" "$OUT/libcore.a" \
 		$LIBS -o "$OUT/$name" 2>"$OUT/$name.build.log"; then
 		cat "$OUT/$name.build.log"
 		echo "fuzz: $name: build failed"

@@ -49,9 +49,10 @@ struct brun {
 	size_t total;
 	zkc_batch_t *b;            /* NULL once a sync waiter gave up */
 	zkc_t *zk;
-	int async;
+	int async;                 /* 1: done is called; 2: queued with tag */
 	zkc_batch_fn done;
 	void *payload;
+	uint64_t tag;
 };
 
 /* ------------------------------------------------------------ building */
@@ -379,6 +380,30 @@ static void async_finish(void *arg)
 	run_unref(run);
 }
 
+/* A queued batch is taken from the completion queue (or freed in it at
+ * close): only now is it the caller's again, so until then b->run keeps
+ * it from being run, cleared or added to. */
+static void queued_taken(zkc_batch_t *b)
+{
+	brun_t *run = b->run;
+
+	b->run = NULL;
+	run_unref(run);
+}
+
+static void queued_free(zkc_batch_t *b)
+{
+	queued_taken(b);
+	zkc_batch_free(b);
+}
+
+/* A queued run goes to the completion queue from whichever thread gave the
+ * last answer: no hop through the event thread. */
+static void queued_finish(brun_t *run)
+{
+	zkc__completions_push(run->zk, run->b, run->tag, queued_taken, queued_free);
+}
+
 /* One more op has its answer (or will never get one). */
 static void answered(brun_t *run)
 {
@@ -388,7 +413,9 @@ static void answered(brun_t *run)
 	all = ++run->answered == run->total;
 	pthread_cond_broadcast(&run->cv);
 	pthread_mutex_unlock(&run->mu);
-	if (all && run->async)
+	if (all && run->async == 2)
+		queued_finish(run);
+	else if (all && run->async)
 		zkc__post(run->zk, async_finish, run);
 }
 
@@ -619,15 +646,21 @@ static void pending_send(zkc__pending_t *p, zhandle_t *zh, int64_t sid)
 static void pending_expire(zkc__pending_t *p, int code)
 {
 	brun_t *run = (brun_t *)p;
-	size_t i;
+	size_t i, n = run->b->count;
 
-	for (i = 0; i < run->b->count; i++) {
+	/* Every code first: the last answer hands the batch and the run to
+	 * the event thread, which may free both before a loop that read
+	 * run->b->count again would look. */
+	for (i = 0; i < n; i++)
 		run->b->ops[i].code = code;
+	for (i = 0; i < n; i++)
 		answered(run);
-	}
 }
 
-int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payload)
+/* Starts an asynchronous run (async 1: done is called, 2: queued); on
+ * failure b stays the caller's. */
+static int run_start(zkc_t *zk, zkc_batch_t *b, int async, zkc_batch_fn done, void *payload,
+                     uint64_t tag)
 {
 	zhandle_t *zh;
 	uint64_t gen;
@@ -635,20 +668,22 @@ int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payl
 	brun_t *run;
 	int rc;
 
-	if (!zk || !b)
-		return zkc__error(ZKC_EBADARGUMENTS, "zkc_batch_run_async: NULL argument");
 	if (b->run)
 		return zkc__error(ZKC_EBADARGUMENTS, "batch is already running");
 	results_clear(b);
 	run = run_new(zk, b);
 	if (!run)
 		return zkc__error(ZKC_ENOMEM, "out of memory");
-	run->async = 1;
+	run->async = async;
 	run->done = done;
 	run->payload = payload;
+	run->tag = tag;
 	if (b->count == 0) {
 		b->run = run;
-		zkc__post(zk, async_finish, run);
+		if (async == 2)
+			queued_finish(run);
+		else
+			zkc__post(zk, async_finish, run);
 		return ZKC_OK;
 	}
 	/* Connected: send now, so later calls go after it. Otherwise the
@@ -672,6 +707,25 @@ int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payl
 		return rc;
 	}
 	return ZKC_OK;
+}
+
+int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payload)
+{
+	if (!zk || !b)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_batch_run_async: NULL argument");
+	return run_start(zk, b, 1, done, payload, 0);
+}
+
+int zkc_batch_run_queued(zkc_t *zk, zkc_batch_t *b, uint64_t tag)
+{
+	int rc;
+
+	if (!zk || !b)
+		return zkc__error(ZKC_EBADARGUMENTS, "zkc_batch_run_queued: %s is NULL",
+		                  zk ? "batch" : "client");
+	if ((rc = zkc__completions_ready(zk)) != ZKC_OK)
+		return rc;
+	return run_start(zk, b, 2, NULL, NULL, tag);
 }
 
 /* ------------------------------------------------------------ results */

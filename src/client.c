@@ -62,6 +62,7 @@ static void client_free(zkc_t *zk)
 	if (!zk)
 		return;
 	zkc__events_free(zk);
+	zkc__completions_free(zk->cq);
 	zkc__tls_free(zk->tls);
 	zkc__url_free(zk->url);
 	free(zk->chroot);
@@ -398,7 +399,7 @@ int zkc_current_server(char **out, zkc_t *zk)
 {
 	zhandle_t *zh;
 	uint64_t gen;
-	const char *s;
+	char *s;
 	int rc;
 
 	if (!out || !zk)
@@ -407,11 +408,12 @@ int zkc_current_server(char **out, zkc_t *zk)
 	rc = zkc__zh_acquire(zk, zkc__now_ms(), &zh, &gen, NULL);
 	if (rc != ZKC_OK)
 		return zkc__error(ZKC_EINVALIDSTATE, "not connected");
-	s = zoo_get_current_server(zh);
+	s = zkc__current_server(zh);
 	if (zk->tls && s)
 		zkc__tls_unmap(zk->tls, s, out);
 	else
 		*out = strdup(s ? s : "");
+	free(s);
 	zkc__zh_release(zk);
 	return *out ? ZKC_OK : zkc__error(ZKC_ENOMEM, "out of memory");
 }

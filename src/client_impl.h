@@ -135,6 +135,9 @@ struct zkc {
 	zkc__uev_t *uq_head, *uq_tail;
 	int evfd;
 
+	/* queued batch completions (batch.c), made on first use under mu */
+	struct zkc__completions *cq;
+
 	zkc__listener_t *listeners;
 	int nlisteners, listeners_cap, next_listener_id;
 
@@ -154,5 +157,16 @@ static inline void zkc__note_reply(zkc_t *zk)
 {
 	atomic_store(&zk->last_reply_ms, zkc__now_ms());
 }
+
+/* The client's queue of finished batches (completions.c): ready makes it
+ * (ZKC_OK, or ZKC_EOS recorded) before a run is accepted, so push, called
+ * from any thread once a queued batch has every answer, cannot fail
+ * later (taken_fn is called as zkc_completions_next hands the batch
+ * back); free is the client's last step and frees the batches still in it
+ * with their free_fn (NULL is a no-op). */
+int zkc__completions_ready(zkc_t *zk);
+void zkc__completions_push(zkc_t *zk, zkc_batch_t *b, uint64_t tag,
+                           void (*taken_fn)(zkc_batch_t *b), void (*free_fn)(zkc_batch_t *b));
+void zkc__completions_free(struct zkc__completions *cq);
 
 #endif

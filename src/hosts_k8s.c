@@ -50,6 +50,8 @@ typedef struct k8s_hosts {
 	int unauthorized;         /* consecutive 401 answers */
 	int empty_logged;         /* the empty set was logged */
 	char *last_problem;       /* for WARN once, DEBUG on repeats */
+	char *sent_token;         /* the last bearer token sent, masked in
+	                           * problem() lines (the watch thread's own) */
 } k8s_hosts_t;
 
 /* One HTTP request. */
@@ -97,6 +99,35 @@ static int stopping(k8s_hosts_t *h)
 
 /* Logs at WARN when the problem differs from the last one, at DEBUG when
  * it repeats, so an API server that stays down is not a WARN per retry. */
+/* Overwrites each occurrence of `secret` in line with '*'. */
+static void mask(char *line, const char *secret)
+{
+	size_t n = secret ? strlen(secret) : 0;
+	char *at;
+
+	if (n < 4)   /* nothing to hide in so short a string, only noise */
+		return;
+	while ((at = strstr(line, secret)) != NULL)
+		memset(at, '*', n);
+}
+
+/* Masks what follows "Bearer " up to the next space or quote: a token the
+ * server quotes back may be an older one (rotated) that sent_token no
+ * longer holds. */
+static void mask_bearer(char *line)
+{
+	char *at = line;
+
+	while ((at = strstr(at, "Bearer ")) != NULL) {
+		at += 7;
+		while (*at && *at != ' ' && *at != '"' && *at != '\'' && *at != ',')
+			*at++ = '*';
+	}
+}
+
+/* Logs a problem of the provider. Lines may hold text the API server sent
+ * (a Status message, a piece of a body): a server or proxy that quotes the
+ * request back would put the token there, so it is masked. */
 static void problem(k8s_hosts_t *h, const char *fmt, ...) ZKC__PRINTF(2, 3);
 static void problem(k8s_hosts_t *h, const char *fmt, ...)
 {
@@ -108,6 +139,8 @@ static void problem(k8s_hosts_t *h, const char *fmt, ...)
 	if (vsnprintf(line, sizeof(line), fmt, ap) < 0)
 		line[0] = '\0';
 	va_end(ap);
+	mask(line, h->sent_token);
+	mask_bearer(line);
 	same = h->last_problem && strcmp(h->last_problem, line) == 0;
 	zkc__log(h->base.log, same ? ZKC_LOG_DEBUG : ZKC_LOG_WARN, "%s: %s", h->label, line);
 	if (!same) {
@@ -428,6 +461,13 @@ static int request(k8s_hosts_t *h, xfer_t *x, const char *url, const char *what)
 		return XF_FAILED;
 	}
 	hd = headers_new(token);
+	if (token && (!h->sent_token || strcmp(token, h->sent_token) != 0)) {
+		if (h->sent_token)
+			OPENSSL_cleanse(h->sent_token, strlen(h->sent_token));
+		free(h->sent_token);
+		h->sent_token = token;      /* kept to mask it in problem() */
+		token = NULL;
+	}
 	if (token) {
 		OPENSSL_cleanse(token, strlen(token));
 		free(token);
@@ -691,6 +731,9 @@ static void k8s_free(zkc__hosts_t *base)
 	free(h->f.latest);
 	free(h->f.reported);
 	free(h->last_problem);
+	if (h->sent_token)
+		OPENSSL_cleanse(h->sent_token, strlen(h->sent_token));
+	free(h->sent_token);
 	free(h);
 }
 

@@ -236,6 +236,8 @@ static void untrack_locked(zkc__req_t *r)
 		zk->inflight_tail = r->iprev;
 	r->iprev = r->inext = NULL;
 	r->tracked = 0;
+	if (zk->closing)
+		pthread_cond_broadcast(&zk->cv);   /* close waits for the last one */
 }
 
 void zkc__req_untrack(zkc__req_t *r)

@@ -5,13 +5,71 @@
  * session's history and sends the work that waited for a connection.
  *
  * Above request.c and events.c, below client.c (which starts and stops it). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "supervisor.h"
 
 #define DEFAULT_RESOLUTION_DELAY_MS 5000
+/* How long a close waits for a connected server to answer what is in
+ * flight (drain_inflight). */
+#define CLOSE_DRAIN_MS 2000
+
+char *zkc__current_server(zhandle_t *zh)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+	const char *cur;
+	int port;
+
+	if (zookeeper_get_connected_host(zh, (struct sockaddr *)&ss, &len)) {
+		if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+			port = ntohs(a->sin6_port);
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+			port = ntohs(a->sin_port);
+		}
+		snprintf(buf, sizeof(buf), "%s:%d", host, port);
+		return zkc__strdup(buf);
+	}
+	/* no connected socket: the library's own (racy) answer */
+	cur = zoo_get_current_server(zh);
+	return cur ? zkc__strdup(cur) : NULL;
+}
+
+/* libzookeeper 3.8's zookeeper_close queues the completions of requests
+ * still in flight after its completion thread has stopped: they are never
+ * called (zkc__reqs_abandon completes zkc's side) and their entries, watch
+ * registrations and buffers leak. A connected server answers in order and
+ * quickly, so on close give it up to CLOSE_DRAIN_MS to answer them first.
+ * Caller holds mu. */
+static void drain_inflight(zkc_t *zk)
+{
+	int64_t until = zkc__now_ms() + CLOSE_DRAIN_MS;
+	struct timespec ts;
+
+	for (;;) {
+		zkc__req_t *r;
+		int64_t left;
+
+		for (r = zk->inflight; r && r->gen != zk->gen; r = r->inext)
+			;
+		left = until - zkc__now_ms();
+		if (!r || !zk->zh || !zk->raw_connected || left <= 0)
+			return;
+		zkc__deadline_ts(&ts, left);
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
+}
 
 /* ------------------------------------------------------------ clients in the process */
 
@@ -399,15 +457,13 @@ static void history_check(zkc_t *zk)
 	zhandle_t *zh = zk->zh;
 	int64_t sid = zk->session_id, seen = atomic_load(&zk->max_zxid);
 	int t = zk->neg_timeout_ms > 0 ? zk->neg_timeout_ms / 3 : 2000;
-	const char *cur;
 	char *server;
 	int rc;
 
 	zk->hist_check = 2;
 	zk->zh_users++;
 	pthread_mutex_unlock(&zk->mu);
-	cur = zoo_get_current_server(zh);
-	server = cur ? strdup(cur) : NULL;
+	server = zkc__current_server(zh);
 	rc = zkc__history_probe(server, seen, t < 200 ? 200 : t > 2000 ? 2000 : t);
 	pthread_mutex_lock(&zk->mu);
 	zk->zh_users--;
@@ -648,6 +704,7 @@ static void *supervisor_main(void *arg)
 		sleep_until(zk, now, wake);
 	}
 	pending_run(zk, zkc__now_ms(), &(int64_t){ 0 });
+	drain_inflight(zk);
 	pthread_mutex_unlock(&zk->mu);
 	handle_retire(zk, &ctx);
 	pthread_mutex_lock(&zk->mu);

@@ -31,6 +31,13 @@ int zkc__pending_add(zkc_t *zk, zkc__pending_t *p);
  * or its TLS bridge endpoints. malloc'd, NULL on failure (recorded). */
 char *zkc__zk_hosts(zkc_t *zk, const char *servers);
 
+/* "address:port" of the server zh is connected to, malloc'd, or NULL.
+ * Not zoo_get_current_server: that returns one static buffer that every
+ * libzookeeper I/O thread also formats its log lines into (a data race
+ * ThreadSanitizer reports); the address comes from the socket, in the
+ * same format, so the TLS bridge can map it back. */
+char *zkc__current_server(zhandle_t *zh);
+
 /* The clients open in the process: libzookeeper's log lines go to each. */
 int zkc__clients_register(zkc_t *zk);
 void zkc__clients_unregister(zkc_t *zk);

@@ -31,6 +31,23 @@
  * one JSON document (or one per line for streams) instead of text. */
 extern int cli_json;
 
+/* Internal results, never an exit status: a command printed its --help
+ * (cli_main turns it into CLI_OK), or, in parse-only mode, a command's
+ * arguments were accepted and it stopped where it would connect or act. */
+#define CLI_HELP 100
+#define CLI_PARSED 101
+
+/* The whole command line: global options, then the command (tools/cli_main.c).
+ * Returns the exit status; main() then passes it through cli_output_done,
+ * which closes standard output. */
+int cli_main(int argc, char **argv);
+
+/* Parse-only mode (for tests/fuzz/fuzz_cli.c): when non-zero, every
+ * command parses and checks its arguments as usual (reading DATA and FILE
+ * arguments too), then returns CLI_PARSED where it would open a client or
+ * start or touch an ensemble. Nothing is sent, started or spawned. */
+extern int cli_parse_only;
+
 /* Maps a zkc code to an exit code and prints "zkc: WHAT: message" for
  * failures (tools/cli_common.c). */
 int cli_fail(const char *what, int code);
@@ -38,6 +55,10 @@ int cli_fail(const char *what, int code);
 /* Opens a client on --url / $ZKC_URL (printing why on failure). NULL on
  * failure with *exit_code set. */
 zkc_t *cli_open(int *exit_code);
+/* The same with an explicit URL (NULL: $ZKC_URL) and options (NULL: the
+ * defaults); `what` names the failure ("connect", "discover"). */
+zkc_t *cli_open_url(const char *what, const char *url, const zkc_options_t *o,
+                    int *exit_code);
 
 /* A recipe's path from a command's NAME argument: NAME itself when it is a
  * path ("/..."), else prefix + NAME. malloc'd; NULL when out of memory. */
@@ -59,6 +80,14 @@ int cli_output_done(int code);
 /* Prints "zkc: " fmt (with one %s for arg) and the --help hint to stderr;
  * returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, const char *arg);
+
+/* Before a command's getopt loop, with the optstring the loop uses: sets
+ * optind to 1 after a full reset of getopt's state. optind = 1 alone keeps
+ * where the last scan stopped inside a cluster of short options ("-xyz")
+ * and the ordering (+) of the first scan ever; a later scan would read that
+ * old argv (fuzz_cli found it as a use after free when cli_main runs
+ * twice in one process). */
+void cli_getopt_reset(const char *optstring);
 
 /* Arguments (tools/cli_input.c). Strict base-10 numbers in [lo, hi]: 0,
  * or -1 for "", trailing characters or out of range. */

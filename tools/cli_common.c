@@ -39,16 +39,26 @@ int cli_fail(const char *what, int code)
 	}
 }
 
-zkc_t *cli_open(int *exit_code)
+zkc_t *cli_open_url(const char *what, const char *url, const zkc_options_t *o,
+                    int *exit_code)
 {
 	zkc_t *zk = NULL;
-	int rc = zkc_open(&zk, NULL, NULL);
+	int rc;
 
-	if (rc != ZKC_OK) {
-		*exit_code = cli_fail("connect", rc);
+	if (cli_parse_only) {
+		*exit_code = CLI_PARSED;
+		return NULL;
+	}
+	if ((rc = zkc_open(&zk, url, o)) != ZKC_OK) {
+		*exit_code = cli_fail(what, rc);
 		return NULL;
 	}
 	return zk;
+}
+
+zkc_t *cli_open(int *exit_code)
+{
+	return cli_open_url("connect", NULL, NULL, exit_code);
 }
 
 int cli_usage_error(const char *fmt, const char *arg)

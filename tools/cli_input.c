@@ -2,11 +2,27 @@
  * ("12abc" and "" are usage errors, not 12 and 0) and data given inline,
  * in a file, or as "-" for standard input. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+
+void cli_getopt_reset(const char *optstring)
+{
+	static char zkc[] = "zkc";
+	static char *none[] = { zkc, NULL };
+	int quiet = opterr;
+
+	/* optind = 0: glibc re-initialises getopt at the next call, taking the
+	 * ordering from that call's optstring; a scan of no arguments does it
+	 * now and leaves optind at 1 */
+	optind = 0;
+	opterr = 0;
+	(void)getopt(1, none, optstring);
+	opterr = quiet;
+}
 
 int cli_parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 {

@@ -119,7 +119,7 @@ static int discover_parse(int argc, char **argv, struct discover_args *a)
 	};
 	int c;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -191,9 +191,8 @@ int cli_discover(int argc, char **argv)
 	o.connect_timeout_ms = -1;
 	o.log_fn = provider_log;
 	o.log_level = ZKC_LOG_WARN;
-	rc = zkc_open(&zk, url_arg(argc, argv), &o);
-	if (rc != ZKC_OK)
-		return cli_fail("discover", rc);
+	if (!(zk = cli_open_url("discover", url_arg(argc, argv), &o, &code)))
+		return code;
 	rc = zkc_servers(&list, zk);
 	if (rc != ZKC_OK) {
 		code = cli_fail("discover", rc);
@@ -220,11 +219,11 @@ int cli_health(int argc, char **argv)
 	zkc_options_t o = ZKC_OPTIONS_INIT;
 	zkc_retry_t r = ZKC_RETRY_INIT;
 	int64_t timeout = 5000, sid = 0, t0 = now_ms();
-	int c, rc, state;
+	int c, rc, state, code;
 	char *server = NULL;
 	zkc_t *zk = NULL;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
@@ -243,9 +242,8 @@ int cli_health(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	o.connect_timeout_ms = (int)timeout;
-	rc = zkc_open(&zk, url_arg(argc, argv), &o);
-	if (rc != ZKC_OK)
-		return cli_fail("health", rc);
+	if (!(zk = cli_open_url("health", url_arg(argc, argv), &o, &code)))
+		return code;
 	/* A sync is a real round trip, and a read-only server refuses it
 	 * (ZKC_ENOTREADONLY): connected and writable in one call. */
 	r.deadline_ms = (int)(timeout - (now_ms() - t0));
@@ -262,8 +260,7 @@ int cli_health(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	if (rc != ZKC_OK) {
-		int code = cli_fail("health", rc);
-
+		code = cli_fail("health", rc);
 		zkc_close(zk);
 		return code;
 	}

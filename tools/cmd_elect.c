@@ -237,6 +237,7 @@ int cli_elect(int argc, char **argv)
 	cli_signals_catch((const int[]){ SIGCHLD, 0 });
 	if (!(zk = cli_open(&code))) {
 		free(path);
+		cli_wake_close();
 		return code;
 	}
 	eo.id = id;

@@ -140,7 +140,7 @@ static int parse_ens_args(int argc, char **argv, struct ens_args *a)
 	int c, code;
 
 	opterr = 0;
-	optind = 1;
+	cli_getopt_reset("+:h");
 	for (;;) {
 		/* options may come before or after the SERVER argument
 		 * (`kill 2 --dir D', `kill --dir D 2'); "+" keeps getopt from
@@ -308,6 +308,10 @@ static int ens_up(struct ens_args *a)
 		o.secure_client_port = 1;
 		o.extra_config = tls_cfg;
 	}
+	if (cli_parse_only) {
+		free(tls_cfg);
+		return CLI_PARSED;
+	}
 	rc = zkc_ens_up(&e, &o);
 	free(tls_cfg);
 	if (rc != ZKC_OK)
@@ -449,6 +453,8 @@ int cli_ensemble(int argc, char **argv)
 		return cli_usage_error("%s: --secure belongs to `url'", verb);
 	if (strcmp(verb, "up") == 0)
 		return ens_up(&a);
+	if (cli_parse_only)
+		return CLI_PARSED;
 	if (zkc_ens_attach(&e, a.dir) != ZKC_OK)
 		return ens_fail(verb);
 	if (strcmp(verb, "status") == 0) {

@@ -57,7 +57,7 @@ int cli_ls(int argc, char **argv)
 	size_t i;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
 			return usage("ls", "[--json] PATH");
@@ -147,7 +147,7 @@ int cli_get(int argc, char **argv)
 	size_t len = 0;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 's')
 			return usage("get", "[--stat] [--json] PATH");
@@ -175,7 +175,7 @@ int cli_stat(int argc, char **argv)
 	zkc_stat_t st;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
 			return usage("stat", "[--json] PATH");
@@ -208,7 +208,7 @@ int cli_set(int argc, char **argv)
 	size_t len = 0;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		if (c != 'v' || cli_parse_int(optarg, -1, INT32_MAX, &version) != 0)
 			return usage("set", syn);
@@ -255,7 +255,7 @@ static int create_parse(int argc, char **argv, struct create_args *a)
 		{ 0, 0, 0, 0 } };
 	int c;
 
-	optind = 1;
+	cli_getopt_reset("esct:");
 	/* -e, -s, -c, -t TTL: zkCli's letters */
 	while ((c = getopt_long(argc, argv, "esct:", opts, NULL)) != -1) {
 		switch (c) {
@@ -395,7 +395,7 @@ int cli_rm(int argc, char **argv)
 	int flags = 0, c, code = CLI_OK, rc;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("r");
 	while ((c = getopt_long(argc, argv, "r", opts, NULL)) != -1) {
 		if (c == 'r')
 			flags |= ZKC_DELETE_RECURSIVE;
@@ -465,7 +465,7 @@ int cli_tree(int argc, char **argv)
 	int max_depth = -1, c, code = CLI_OK, rc;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'd' || cli_parse_int(optarg, 0, 10000, &max_depth) != 0)
 			return usage("tree", "[--depth N] [--json] PATH");
@@ -566,7 +566,7 @@ int cli_watch(int argc, char **argv)
 	for (c = 1; c < argc && strcmp(argv[c], "--"); c++)
 		if (strcmp(argv[c], "--tree") == 0)
 			return cli_watch_tree(argc, argv);
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int v;
 

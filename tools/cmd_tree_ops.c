@@ -642,12 +642,12 @@ static int simple_args(int argc, char **argv, const char *cmd, const char *synop
 
 	if (json)
 		*json = cli_json;
-	optind = 1;
+	cli_getopt_reset("hi");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hi", opts, NULL)) != -1) {
 		if (c == 'h') {
 			printf("usage: zkc %s %s\n", cmd, synopsis);
-			exit(cli_output_done(CLI_OK));
+			return CLI_HELP;
 		}
 		if ((c == 'j' && json) || (c == 'i' && icase && strchr(extra_opts, 'i')) ||
 		    (c == 'n' && name && strchr(extra_opts, 'n'))) {
@@ -877,7 +877,7 @@ int cli_load(int argc, char **argv)
 	size_t n = 0, made = 0, skipped = 0;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 't') to = optarg;
@@ -916,16 +916,9 @@ int cli_load(int argc, char **argv)
 /* Opens the client of --to-url, or NULL for "the same one". */
 static zkc_t *open_other(const char *url, int *code)
 {
-	zkc_t *zk = NULL;
-	int rc;
-
 	if (!url)
 		return NULL;
-	if ((rc = zkc_open(&zk, url, NULL)) != ZKC_OK) {
-		*code = cli_fail("connect", rc);
-		return NULL;
-	}
-	return zk;
+	return cli_open_url("connect", url, NULL, code);
 }
 
 static int two_path_args(int argc, char **argv, const char *cmd, const char *syn,
@@ -937,12 +930,12 @@ static int two_path_args(int argc, char **argv, const char *cmd, const char *syn
 	};
 	int c, code;
 
-	optind = 1;
+	cli_getopt_reset("+h");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'U') *to_url = optarg;
 		else if (c == 'u' && update) *update = 1;
-		else if (c == 'h') { printf("usage: zkc %s %s\n", cmd, syn); exit(cli_output_done(CLI_OK)); }
+		else if (c == 'h') { printf("usage: zkc %s %s\n", cmd, syn); return CLI_HELP; }
 		else return usage(cmd, syn);
 	}
 	if (argc - optind != 2)
@@ -1212,7 +1205,7 @@ static int acl_set(int argc, char **argv)
 	zkc_acl_t *e;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("+");
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == 'v' && cli_parse_int(optarg, -1, INT32_MAX, &version) == 0)

@@ -108,7 +108,7 @@ int cli_watch_tree(int argc, char **argv)
 	zkc_cache_t *cache = NULL;
 	zkc_t *zk;
 
-	optind = 1;
+	cli_getopt_reset("");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		int v = 0;
 

@@ -5,6 +5,7 @@ Several clients are separate processes, as kazoo's are."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -15,6 +16,7 @@ import time
 from typing import Any, Dict, List, Optional
 
 import zkc
+import zkc.aio
 
 PIPELINE = 100
 
@@ -33,9 +35,27 @@ def node_path(args: argparse.Namespace) -> str:
     return args.root + "/node"
 
 
+async def aio_pipelined_get(args: argparse.Namespace, record: Any) -> None:
+    """A batch of 100 gets awaited on an asyncio loop, again and again: 100
+    requests in flight, as in pipelined_get and kazoo's."""
+    async with zkc.aio.Client(f"zk://{args.connect}", session_timeout=10,
+                              connect_timeout=30) as client:
+        path = node_path(args)
+        mono = time.monotonic
+
+        b = client.batch()
+        while True:
+            t0 = mono()
+            for _ in range(PIPELINE):
+                b.get(path)
+            await b.run()
+            if not record(t0, mono(), PIPELINE):
+                break
+        b.free()
+
+
 def client_loop(args: argparse.Namespace, idx: int, t_start: float, t_end: float,
                 out: Any) -> None:
-    zk = open_client(args)
     windows = [0] * (int(args.seconds) + 1)
     samples: List[float] = []
     s = args.scenario
@@ -51,6 +71,11 @@ def client_loop(args: argparse.Namespace, idx: int, t_start: float, t_end: float
                 samples.extend([t1 - t0] * n)
         return True
 
+    if s == "aio_pipelined_get":
+        asyncio.run(aio_pipelined_get(args, record))
+        out.put((idx, windows, samples))
+        return
+    zk = open_client(args)
     mono = time.monotonic
     if s in ("lock", "handoff", "lock_sticky"):
         lock = zk.lock(args.root + "/lock", sticky=(s == "lock_sticky"))
@@ -152,6 +177,7 @@ def run_clients(args: argparse.Namespace) -> None:
     cpu = (cpu_seconds() - cpu0) * args.seconds / (t_end - (t_start - args.warmup))
     label = {"queue": "zkc.Queue (put, take)", "counter": "zkc.Counter", "lock": "zkc.Lock",
              "handoff": "zkc.Lock", "pipelined_get": "zkc.Batch of 100 gets",
+             "aio_pipelined_get": "zkc.aio.Batch of 100 gets",
              "state": "client.state (no round trip)"}.get(args.scenario)
     report(args, [r[1] for r in results], results[0][2], cpu, label=label)
 
@@ -215,7 +241,7 @@ def main() -> None:
     ap.add_argument("--connect", required=True)
     ap.add_argument("--scenario", required=True,
                     choices=["lock", "lock_sticky", "handoff", "counter", "queue", "get",
-                             "pipelined_get", "cache", "state"])
+                             "pipelined_get", "aio_pipelined_get", "cache", "state"])
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -223,7 +249,7 @@ def main() -> None:
     args = ap.parse_args()
     admin = open_client(args)
     admin.ensure_path(args.root)
-    if args.scenario in ("get", "pipelined_get", "cache"):
+    if args.scenario in ("get", "pipelined_get", "aio_pipelined_get", "cache"):
         try:
             admin.create(node_path(args), b"\0" * 100)
         except zkc.NodeExistsError:

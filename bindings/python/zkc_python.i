@@ -180,10 +180,11 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_CODE_TUPLE {
 	int zkc_events_next, int zkc_lock_events_next, int zkc_multi_commit, int zkc_queue_take,
-	int zkc_election_is_leader, int zkc_election_events_next
+	int zkc_election_is_leader, int zkc_election_events_next, int zkc_completions_next
 };
 
-/* Batch op adders return the op's index or a negative code. */
+/* Batch op adders return the op's index (zkc_completions_fd: the fd), or a
+ * negative code. */
 %typemap(out) int ZKC_INDEX {
 	if ($1 < 0) {
 		zkc_py_raise($1);
@@ -193,7 +194,8 @@ static int zkc_py_buffer(PyObject *o, Py_buffer *view, const char *what)
 }
 %apply int ZKC_INDEX {
 	int zkc_batch_get, int zkc_batch_exists, int zkc_batch_children, int zkc_batch_create,
-	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync, int zkc_batch_get_acl
+	int zkc_batch_set, int zkc_batch_delete, int zkc_batch_sync, int zkc_batch_get_acl,
+	int zkc_completions_fd
 };
 
 /* ------------------------------------------------------------ inputs */
@@ -320,6 +322,7 @@ ZKC_PY_NUM_OUT(int, out_flags, PyLong_FromLong)
 ZKC_PY_NUM_OUT(int, out_id, PyLong_FromLong)
 ZKC_PY_NUM_OUT(size_t, out, PyLong_FromSize_t)
 ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
+ZKC_PY_NUM_OUT(uint64_t, out_tag, PyLong_FromUnsignedLongLong)
 
 /* The session: (id, timeout_ms, password bytes). */
 %typemap(in, numinputs=0) zkc_session_info_t *out (zkc_session_info_t tmp) {
@@ -574,6 +577,9 @@ ZKC_PY_NUM_OUT(size_t, out_taken, PyLong_FromSize_t)
  * cost more than the call (cache reads take the cache's read lock, which
  * no C thread holds across anything that needs Python). */
 %nothread zkc_state;
+%nothread zkc_batch_run_queued;
+%nothread zkc_completions_fd;
+%nothread zkc_completions_next;
 %nothread zkc_session_info;
 %nothread zkc_lock_valid;
 %nothread zkc_semaphore_lease_valid;

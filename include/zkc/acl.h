@@ -27,8 +27,8 @@ typedef struct zkc_acl_list {
 	const zkc_acl_t *acls;
 } zkc_acl_list_t;
 
-/* Constant lists, owned by zkc: world:anyone all; auth (creator) all;
- * world:anyone read. */
+/* Constant lists: world:anyone all; auth (creator) all; world:anyone read.
+ * Borrowed: static, valid for the life of the process; never free. */
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_open(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_creator_all(void);
 ZKC_EXTERN const zkc_acl_list_t *zkc_acl_read_only(void);

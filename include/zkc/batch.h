@@ -25,7 +25,9 @@ ZKC_EXTERN size_t zkc_batch_count(const zkc_batch_t *b);
  * negative code for bad input (ZKC_EBADARGUMENTS, ZKC_ETOOLARGE), which
  * leaves the batch unchanged. A watch is set as by zkc_get_w / zkc_exists_w
  * / zkc_children_w when `watch` is non-zero (fn NULL: the event queue) and
- * only if the op succeeds (exists: also on ZKC_ENONODE). */
+ * only if the op succeeds (exists: also on ZKC_ENONODE). payload is
+ * borrowed, never freed by zkc: it must stay valid until the watch has been
+ * called (exactly once), or until the run's answer when no watch was set. */
 ZKC_EXTERN int zkc_batch_get(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn fn,
                              void *payload);
 ZKC_EXTERN int zkc_batch_exists(zkc_batch_t *b, const char *path, int watch, zkc_watch_fn fn,
@@ -68,20 +70,54 @@ typedef void (*zkc_batch_fn)(zkc_t *zk, const zkc_batch_t *b, void *payload);
  * reports ZKC_ETIMEDOUT), and calls done (may be NULL) with the results.
  * On failure (ZKC_ECLOSED, ZKC_EBADARGUMENTS) b stays the caller's and done
  * is never called. Requests of one client are sent in the order of these
- * calls and of blocking calls made after them on the same thread. */
+ * calls and of blocking calls made after them on the same thread.
+ * payload is borrowed (zkc never frees it): it must stay valid until done
+ * has been called; a run still in flight at zkc_close is answered (its ops
+ * with the close's codes) and done called before zkc_close returns. */
 ZKC_EXTERN int zkc_batch_run_async(zkc_t *zk, zkc_batch_t *b, zkc_batch_fn done, void *payload);
+
+/* The pull form of zkc_batch_run_async, for bindings and event loops: no
+ * callback, no thread of the caller's called. Sends b as zkc_batch_run_async
+ * does and takes it on success; once every op has its answer, b (with its
+ * results) goes to the client's completion queue with `tag`, a number the
+ * caller chooses to find its waiter again. zkc_completions_next gives it
+ * back: b is then the caller's again, to read, run again or zkc_batch_free;
+ * until then it is zkc's, in flight or queued (running it again or adding
+ * to it is refused with ZKC_EBADARGUMENTS; never clear or free it).
+ * On failure b stays the caller's and nothing is queued. Expected codes:
+ * ZKC_ECLOSED, ZKC_EBADARGUMENTS (NULL, a batch already running). */
+ZKC_EXTERN int zkc_batch_run_queued(zkc_t *zk, zkc_batch_t *b, uint64_t tag);
+
+/* A file descriptor owned by the client, readable while the completion
+ * queue holds a batch (poll/epoll, asyncio's add_reader); it stays open
+ * until zkc_close. Negative code on failure (ZKC_EOS, ZKC_EBADARGUMENTS). */
+ZKC_EXTERN int zkc_completions_fd(zkc_t *zk);
+
+/* Takes the next finished batch of zkc_batch_run_queued, in the order they
+ * finished, waiting up to timeout_ms (0 = no wait, < 0 = forever): *out is
+ * owned by the caller (zkc_batch_free), *out_tag (may be NULL) gets its tag.
+ * Any thread. Batches nobody takes are freed by zkc_close. Expected codes:
+ * ZKC_EAGAIN (none in time; *out NULL), ZKC_ECANCELED (the thread's
+ * cancellation token fired), ZKC_ECLOSED (the client is closing and the
+ * queue is empty), ZKC_EBADARGUMENTS. */
+ZKC_EXTERN int zkc_completions_next(zkc_batch_t **out, uint64_t *out_tag, zkc_t *zk,
+                                    int timeout_ms);
 
 /* Results of op i after a run; pointers are owned by the batch and valid
  * until it is cleared, run again or freed. */
 ZKC_EXTERN int zkc_batch_code(const zkc_batch_t *b, size_t i);
-/* get: data (NUL-terminated) and length; others: NULL and 0. */
+/* get: data (NUL-terminated) and length; others: NULL and 0.
+ * Borrowed: owned by the batch, valid until it is cleared, run again or
+ * freed. */
 ZKC_EXTERN const char *zkc_batch_data(const zkc_batch_t *b, size_t i, size_t *out_len);
 /* get, exists, set, create, children, get acl: the node's stat. ZKC_OK or the op's
  * code (ZKC_EBADARGUMENTS for an op kind without a stat). */
 ZKC_EXTERN int zkc_batch_stat(zkc_stat_t *out, const zkc_batch_t *b, size_t i);
-/* create: the created path (without chroot); others NULL. */
+/* create: the created path (without chroot); others NULL.
+ * Borrowed: owned by the batch, as zkc_batch_data. */
 ZKC_EXTERN const char *zkc_batch_path(const zkc_batch_t *b, size_t i);
-/* children: the names; others NULL. */
+/* children: the names; others NULL.
+ * Borrowed: owned by the batch, as zkc_batch_data. */
 ZKC_EXTERN const zkc_strings_t *zkc_batch_children_of(const zkc_batch_t *b, size_t i);
 /* get acl: the ACL. Borrowed: owned by the batch, valid until it is
  * cleared, run again or freed. Others NULL. */

@@ -79,12 +79,14 @@ typedef struct zkc_cache_options {
 	size_t max_nodes;           /* 0: no limit */
 	size_t max_bytes;           /* limit on cached data bytes; 0: none */
 	zkc_cache_filter_fn filter; /* NULL: every node */
-	void *filter_payload;
+	void *filter_payload;       /* borrowed (never freed by zkc), as
+	                             * event_payload: until the cache's close */
 	zkc_cache_fn event_fn;      /* NULL: events go to the client's event
 	                             * callback or queue as ZKC_EVENT_CACHE_*
 	                             * with event.path set and event.payload =
 	                             * event_payload */
-	void *event_payload;
+	void *event_payload;        /* borrowed: valid until zkc_cache_close
+	                             * returns */
 	int events;                 /* 1 (default); 0: emit no events at all */
 } zkc_cache_options_t;
 
@@ -164,7 +166,8 @@ typedef int (*zkc_cache_visit_fn)(const char *path, const char *data, size_t len
 /* Walks the cached subtree at `path` (NULL: the root), parents before
  * children; updates wait until it returns (as for a pin), and
  * fn must not call other zkc_cache_* functions of this cache nor block.
- * Expected: ZKC_ENONODE, or fn's non-zero value. */
+ * fn runs on the calling thread, before foreach returns; payload is only
+ * used until then. Expected: ZKC_ENONODE, or fn's non-zero value. */
 ZKC_EXTERN int zkc_cache_foreach(zkc_cache_t *cache, const char *path, zkc_cache_visit_fn fn,
                                  void *payload);
 
@@ -179,14 +182,17 @@ ZKC_EXTERN void zkc_cache_pin(zkc_cache_t *cache);
 ZKC_EXTERN void zkc_cache_unpin(zkc_cache_t *cache);
 /* Under a pin: *out_data (may be NULL) borrows the node's data
  * (NUL-terminated; "" with data off), *out_stat (may be NULL) gets a copy.
- * Expected: ZKC_ENONODE. */
+ * Borrowed: *out_data is the cache's, valid until zkc_cache_unpin; copy
+ * it to keep it. Expected: ZKC_ENONODE. */
 ZKC_EXTERN int zkc_cache_peek(const char **out_data, size_t *out_len, zkc_stat_t *out_stat,
                               zkc_cache_t *cache, const char *path);
 
-/* The cache's root path (owned by the cache). */
+/* The cache's root path. Borrowed: owned by the cache, valid until its
+ * close. */
 ZKC_EXTERN const char *zkc_cache_path(const zkc_cache_t *cache);
 
-/* The name of an event type ("ADDED"). Never NULL. */
+/* The name of an event type ("ADDED"). Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_cache_event_name(int type);
 
 #ifdef __cplusplus

@@ -53,9 +53,12 @@ ZKC_EXTERN void zkc_cancel_reset(zkc_cancel_t *c);
  * A pipelined batch (zkc_batch_run) stops waiting for a connection, but
  * once sent it waits for its replies (one round trip). zkc_open, the
  * close and free functions and releases are not canceled. */
+/* Borrowed: the token returned is the one the caller bound before (still
+ * the caller's to free). */
 ZKC_EXTERN zkc_cancel_t *zkc_cancel_bind(zkc_cancel_t *c);
 
-/* The token bound to the calling thread, or NULL. */
+/* The token bound to the calling thread, or NULL. Borrowed: the binder's
+ * token; never free it here. */
 ZKC_EXTERN zkc_cancel_t *zkc_cancel_bound(void);
 
 /* For waits in code built on zkc (recipes of one's own): ZKC_ECANCELED,

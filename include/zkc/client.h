@@ -33,6 +33,8 @@ typedef enum zkc_state {
 	ZKC_STATE_CLOSED = 5
 } zkc_state_t;
 
+/* The name of a state ("CONNECTED"). Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_state_name(int state);
 
 /* Event types delivered to callbacks or the event queue. */
@@ -104,10 +106,11 @@ typedef struct zkc_options {
 	                             * on every new session; NULL = URL's */
 	const zkc_acl_list_t *acl;  /* default ACL of creates; NULL = open */
 	zkc_log_fn log_fn;          /* NULL = no logging */
-	void *log_payload;
+	void *log_payload;          /* borrowed, as event_payload */
 	int log_level;              /* 0 = ZKC_LOG_WARN */
 	zkc_event_fn event_fn;      /* NULL = events go to the event queue */
-	void *event_payload;
+	void *event_payload;        /* borrowed (never freed by zkc): valid until
+	                             * zkc_close has finished */
 	const zkc_tls_options_t *tls; /* TLS to the servers (copied at open);
 	                             * NULL = the URL's (zks://, ca=, cert=, ...)
 	                             * or none */
@@ -240,6 +243,8 @@ typedef void (*zkc_state_fn)(zkc_t *zk, int state, int64_t session_id, void *pay
  * CONNECTED; session_id is the new session's. Ignore it if you keep no
  * zxids, data or tokens across sessions. */
 #define ZKC_NOTICE_HISTORY_RESET 16
+/* payload is borrowed, never freed by zkc: valid until zkc_listener_remove
+ * returns (or zkc_close has finished). */
 ZKC_EXTERN int zkc_listener_add(int *out_id, zkc_t *zk, zkc_state_fn fn, void *payload);
 /* After it returns, the listener is not running and will not run again
  * (unless called from that listener itself). */
@@ -316,7 +321,10 @@ ZKC_EXTERN int zkc_create(char **out_path, zkc_stat_t *out_stat, zkc_t *zk, cons
 ZKC_EXTERN int zkc_get(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_t *zk,
                        const char *path);
 /* As zkc_get and leaves a watch (data change or deletion). The watch is
- * registered only if the call returns ZKC_OK. */
+ * registered only if the call returns ZKC_OK. payload (here and in every
+ * *_w call) is borrowed, never freed by zkc: valid until the watch has been
+ * called, exactly once (with its event or ZKC_EVENT_WATCH_CANCELLED), or
+ * until the call returns when it failed. */
 ZKC_EXTERN int zkc_get_w(char **out, size_t *out_len, zkc_stat_t *out_stat, zkc_t *zk,
                          const char *path, zkc_watch_fn fn, void *payload);
 

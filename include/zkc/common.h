@@ -84,20 +84,23 @@ typedef enum zkc_code {
 	                         * lost, and nothing was written */
 } zkc_code_t;
 
-/* A short, constant description of a code. Never NULL, never to be freed. */
+/* A short, constant description of a code. Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_strerror(int code);
 
-/* The symbolic name of a code ("ZKC_ENONODE"). Never NULL. */
+/* The symbolic name of a code ("ZKC_ENONODE"). Never NULL.
+ * Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_strcode(int code);
 
 /* Detail of the last failure on the calling thread: the code and a message
- * naming path, server and cause. The returned pointer is owned by zkc and
- * stays valid until the next zkc call on this thread. Never NULL: when no
- * failure is recorded, code is ZKC_OK and message is "". */
+ * naming path, server and cause. */
 typedef struct zkc_error {
 	int code;
 	const char *message;
 } zkc_error_t;
+/* Never NULL: when no failure is recorded, code is ZKC_OK and message is "".
+ * Borrowed: owned by zkc (per thread), valid until the next zkc call on
+ * this thread; copy the message to keep it. */
 ZKC_EXTERN const zkc_error_t *zkc_error_last(void);
 ZKC_EXTERN void zkc_error_clear(void);
 
@@ -152,7 +155,7 @@ typedef enum zkc_log_level {
  * not call blocking zkc functions. */
 typedef void (*zkc_log_fn)(int level, const char *message, void *payload);
 
-/* Library version, "MAJOR.MINOR.PATCH". */
+/* Library version, "MAJOR.MINOR.PATCH". Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_version(void);
 
 #ifdef __cplusplus

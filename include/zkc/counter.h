@@ -97,7 +97,8 @@ ZKC_EXTERN int zkc_counter_cas(int64_t *out_current, zkc_counter_t *c, int64_t e
  * lost). */
 ZKC_EXTERN int zkc_counter_set(zkc_counter_t *c, int64_t value);
 
-/* The counter's path (owned by the handle). */
+/* The counter's path. Borrowed: owned by the handle, valid until its
+ * close. */
 ZKC_EXTERN const char *zkc_counter_path(const zkc_counter_t *c);
 
 /* The stored format: 8 bytes, big-endian two's complement. */

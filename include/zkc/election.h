@@ -51,7 +51,8 @@ typedef struct zkc_election_options {
 	int step_down;              /* ZKC_ELECTION_STEP_DOWN_*, default SUSPENDED */
 	zkc_election_fn fn;         /* NULL = events go to the election's
 	                             * queue (zkc_election_events_next) */
-	void *payload;
+	void *payload;              /* borrowed (never freed by zkc): valid
+	                             * until zkc_election_close returns */
 	const zkc_acl_list_t *acl;  /* for the nodes; NULL = the client's default.
 	                             * Copied by zkc_election_open. */
 } zkc_election_options_t;

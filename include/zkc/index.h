@@ -80,8 +80,9 @@ ZKC_EXTERN int zkc_index_open(zkc_index_t **out, zkc_t *zk, const char *path,
  * is a no-op. Any thread, the client's event thread included. */
 ZKC_EXTERN void zkc_index_close(zkc_index_t *ix);
 
-/* The schema: number of fields, and field i's name and flags (owned by the
- * handle). ZKC_EBADARGUMENTS when i is out of range. */
+/* The schema: number of fields, and field i's name and flags.
+ * Borrowed: *out_name is owned by the handle, valid until its close.
+ * ZKC_EBADARGUMENTS when i is out of range. */
 ZKC_EXTERN size_t zkc_index_field_count(const zkc_index_t *ix);
 ZKC_EXTERN int zkc_index_field_at(const char **out_name, int *out_flags, const zkc_index_t *ix,
                                   size_t i);
@@ -213,6 +214,7 @@ typedef struct zkc_index_report {
 	size_t repaired;   /* rebuild: issues fixed */
 } zkc_index_report_t;
 ZKC_EXTERN void zkc_index_report_free(zkc_index_report_t *report);
+/* The name of an issue kind. Never NULL. Borrowed: static; never free. */
 ZKC_EXTERN const char *zkc_index_issue_name(int kind);
 
 /* Reads the collection from the servers and lists every disagreement

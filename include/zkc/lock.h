@@ -46,7 +46,8 @@ typedef struct zkc_lock_options {
 	                             * puts the host address there */
 	size_t data_len;
 	zkc_lock_event_fn event_fn; /* NULL: events go to the lock's queue */
-	void *event_payload;
+	void *event_payload;        /* borrowed (never freed by zkc): valid
+	                             * until zkc_lock_close returns */
 } zkc_lock_options_t;
 #define ZKC_LOCK_OPTIONS_INIT { ZKC_LOCK_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL }
 
@@ -153,7 +154,8 @@ ZKC_EXTERN int zkc_lock_fence(zkc_multi_t **out, zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_events_fd(zkc_lock_t *lock);
 ZKC_EXTERN int zkc_lock_events_next(int *out_event, zkc_lock_t *lock, int timeout_ms);
 
-/* The lock directory this handle contends in (owned by the lock). */
+/* The lock directory this handle contends in. Borrowed: owned by the
+ * lock, valid until its close. */
 ZKC_EXTERN const char *zkc_lock_path(const zkc_lock_t *lock);
 
 #ifdef __cplusplus

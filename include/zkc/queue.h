@@ -137,7 +137,8 @@ ZKC_EXTERN int zkc_queue_peek(zkc_queue_item_t **out, zkc_queue_t *q);
  * Expected codes: ZKC_ENONODE (no queue). */
 ZKC_EXTERN int zkc_queue_size(size_t *out, size_t *out_taken, zkc_queue_t *q);
 
-/* The queue's path (owned by the handle). */
+/* The queue's path. Borrowed: owned by the handle, valid until its
+ * close. */
 ZKC_EXTERN const char *zkc_queue_path(const zkc_queue_t *q);
 
 #ifdef __cplusplus

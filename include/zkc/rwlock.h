@@ -27,7 +27,8 @@ ZKC_EXTERN int zkc_rwlock_open(zkc_rwlock_t **out, zkc_t *zk, const char *path,
  * background, as zkc_lock_close does) and frees. NULL is a no-op. */
 ZKC_EXTERN void zkc_rwlock_close(zkc_rwlock_t *rw);
 
-/* The read half (shared) and the write half (exclusive); owned by rw. */
+/* The read half (shared) and the write half (exclusive). Borrowed: owned
+ * by rw and closed with it; never zkc_lock_close them. */
 ZKC_EXTERN zkc_lock_t *zkc_rwlock_read(zkc_rwlock_t *rw);
 ZKC_EXTERN zkc_lock_t *zkc_rwlock_write(zkc_rwlock_t *rw);
 

@@ -57,7 +57,8 @@ ZKC_EXTERN void zkc_semaphore_lease_free(zkc_semaphore_lease_t *lease);
  * heard for it; else 0. Local. */
 ZKC_EXTERN int zkc_semaphore_lease_valid(const zkc_semaphore_lease_t *lease);
 
-/* The lease node's path and czxid (owned by the lease). The czxid orders
+/* The lease node's path and czxid. Borrowed: the path is owned by the
+ * lease, valid until zkc_semaphore_lease_free. The czxid orders
  * leases within one history of the ensemble only: see
  * ZKC_EVENT_HISTORY_RESET and zkc_history_resets. */
 ZKC_EXTERN const char *zkc_semaphore_lease_path(const zkc_semaphore_lease_t *lease);

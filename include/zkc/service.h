@@ -97,7 +97,8 @@ ZKC_EXTERN int zkc_service_set_weight(zkc_service_reg_t *reg, int weight);
  * codes: ZKC_ETIMEDOUT. */
 ZKC_EXTERN int zkc_service_reg_wait(zkc_service_reg_t *reg, int timeout_ms);
 
-/* The registration's node path (owned by the handle). */
+/* The registration's node path. Borrowed: owned by the handle, valid
+ * until its close. */
 ZKC_EXTERN const char *zkc_service_reg_path(const zkc_service_reg_t *reg);
 
 /* Stops keeping the instance's node and deletes it, waiting for the delete

@@ -115,8 +115,9 @@ src_layers=(
 	"events"
 	# 2 the blocking-call discipline, handle use, requests in flight
 	"request"
-	# 3 one blocking call (retry); the session supervisor
-	"call supervisor"
+	# 3 one blocking call (retry); the session supervisor; the queue of
+	# finished batches
+	"call supervisor completions"
 	# 4 the operations, and the client's open/close
 	"ops multi acl_ops batch client"
 	# 5 modules built on the operations

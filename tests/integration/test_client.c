@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,8 +408,8 @@ static void test_events_reach_the_queue_and_its_fd(void **state)
 
 /* What the closing callback saw: the client still answers inside the
  * callback after zkc_close (the close waits for it to return). */
-static volatile int closer_called;
-static volatile int closer_after_rc = 1;
+static atomic_int closer_called;
+static atomic_int closer_after_rc = 1;   /* read by the test while the callback runs */
 static char *closer_node;
 
 static void close_from_callback(zkc_t *c, const zkc_event_t *ev, void *payload)

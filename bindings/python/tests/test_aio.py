@@ -56,6 +56,74 @@ def test_aio_nodes_and_watch(ensemble_url: str, path: str) -> None:
     run(main())
 
 
+def test_aio_batches_come_back_through_the_loop_without_a_thread(ensemble_url: str,
+                                                                   path: str) -> None:
+    async def main() -> None:
+        async with zkc.aio.Client(ensemble_url, workers=1) as client, \
+                zkc.aio.Client(ensemble_url) as other:
+            await client.create(path + "/n", b"v", makepath=True)
+            # the only worker thread waits for a lock the other client holds
+            held = other.lock(path + "/lock")
+            await held.acquire()
+            waiter = asyncio.ensure_future(client.lock(path + "/lock").acquire(timeout=TIMEOUT))
+            while len(await other.children(path + "/lock")) < 2:
+                await asyncio.sleep(0.01)
+            # ... and batches still run: nothing of theirs waits on a thread
+            batches = []
+            for i in range(20):
+                b = client.batch()
+                b.get(path + "/n")
+                b.exists(path + "/none")
+                b.create(path + "/c-%d" % i, b"x")
+                batches.append(b)
+            results = await asyncio.gather(*(b.run() for b in batches))
+            assert not waiter.done()
+            for i, r in enumerate(results):
+                assert r[0][0] == b"v" and r[1] is None and r[2] == path + "/c-%d" % i
+            # a batch that came back is reusable; a watch set in it fires on the loop
+            fired = asyncio.get_running_loop().create_future()
+            b = batches[0]
+            b.get(path + "/n", watch=fired.set_result)
+            b.children(path)
+            r = await b.run()
+            assert r[0][0] == b"v" and len(r[1]) == 22
+            await other.set(path + "/n", b"w")
+            ev = await asyncio.wait_for(fired, TIMEOUT)
+            assert ev.type == zkc.EventType.CHANGED
+            # a cancelled run is dropped when it comes back; the client goes on
+            c = client.batch()
+            c.get(path + "/n")
+            task = asyncio.ensure_future(c.run())
+            await asyncio.sleep(0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            c.free()
+            d = client.batch()
+            d.get(path + "/n")
+            assert (await d.run())[0][0] == b"w"
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            held.release(sync=True)
+        # close with batches in flight: their awaits end with ClosedError
+        client = await zkc.aio.connect(ensemble_url)
+        flying = []
+        for _ in range(5):
+            b = client.batch()
+            for _ in range(50):
+                b.exists(path)
+            flying.append(asyncio.ensure_future(b.run()))
+        await asyncio.sleep(0)
+        await client.close()
+        for f in flying:
+            try:
+                assert len(await f) == 50  # answered before the close
+            except zkc.ClosedError:
+                pass
+    run(main())
+
+
 def test_aio_lock_and_cancellation(ensemble_url: str, path: str) -> None:
     async def main() -> None:
         async with zkc.aio.Client(ensemble_url) as a, zkc.aio.Client(ensemble_url) as b:

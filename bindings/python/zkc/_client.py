@@ -919,10 +919,15 @@ class Batch:
         self._kinds: List[str] = []
         self._tokens: List[int] = []
         self._acls: List[Any] = []
+        # sent by zkc.aio and not back yet: the C batch belongs to zkc
+        self._inflight = False
+        self._free_when_back = False
 
     def _batch(self) -> Any:
         if self._b is None:
             raise E.closed("batch")
+        if self._inflight:
+            raise E.error_for(E.EBADARGUMENTS, "the batch is running")
         return self._b
 
     def _add(self, kind: str, index: int, token: int = 0) -> int:
@@ -982,10 +987,41 @@ class Batch:
         try:
             _c.zkc_batch_run(self._client._handle(), b)
         except BaseException:
-            for t in self._tokens:
-                if t:
-                    self._client._events.unregister(t)
+            self._drop_watches()
             raise
+        return self._results(b)
+
+    def _drop_watches(self) -> None:
+        for t in self._tokens:
+            if t:
+                self._client._events.unregister(t)
+
+    def _sent(self, b: Any, tag: int) -> None:
+        """Hands the batch to zkc.aio's completion queue under ``tag``."""
+        _c.zkc_batch_run_queued(self._client._handle(), b, tag)
+        self._inflight = True
+
+    def _back(self, cancelled: bool) -> List[Any]:
+        """The batch came back from the completion queue: its results (a
+        cancelled waiter's are dropped, with the watches of its ops)."""
+        self._inflight = False
+        b = self._b
+        if self._free_when_back or cancelled:
+            self._drop_watches()
+            self._kinds, self._tokens, self._acls = [], [], []
+            if self._free_when_back:
+                self.free()
+            elif b is not None:
+                _c.zkc_batch_clear(b)
+            return []
+        return self._results(b)
+
+    def _forget(self) -> None:
+        """The client closed with the batch in flight: zkc freed it."""
+        self._inflight = False
+        self._b = None
+
+    def _results(self, b: Any) -> List[Any]:
         raw = _c.zkc_py_batch_results(b)
         out = []
         for kind, token, (code, data, stat, path, kids, acl) in zip(self._kinds, self._tokens,
@@ -1004,6 +1040,9 @@ class Batch:
         return len(self._kinds)
 
     def free(self) -> None:
+        if self._inflight:
+            self._free_when_back = True
+            return
         b, self._b = self._b, None
         if b is not None:
             _c.zkc_batch_free(b)

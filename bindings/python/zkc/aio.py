@@ -10,24 +10,30 @@
 Notifications (watches, state changes, cache and lock events) are read
 from the C core's event queues by the loop itself (``loop.add_reader`` on
 their file descriptors): callbacks run on the loop, no thread involved.
-Calls that wait for the servers run on a small fixed pool of threads owned
-by the client (``workers``, default 4) with the GIL released, never one
-thread per call; cancelling the awaiting task fires a zkc cancellation
-token bound to that call, so the C wait returns at once and cleans up (a
-cancelled lock acquire deletes its node).
+Batches (``client.batch()``, pipelined operations) are sent from the loop
+and come back through the client's completion queue, whose descriptor the
+loop watches too: ``await batch.run()`` uses no thread, so any number of
+batches can be in flight at once. Other calls that wait for the servers
+run on a small fixed pool of threads owned by the client (``workers``,
+default 4) with the GIL released, never one thread per call; cancelling
+the awaiting task fires a zkc cancellation token bound to that call, so the
+C wait returns at once and cleans up (a cancelled lock acquire deletes its
+node).
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import threading
-from typing import (Any, AsyncIterator, Callable, List, Optional, Sequence, Tuple, TypeVar,
-                    Union)
+from typing import (Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple,
+                    TypeVar, Union)
 
 from . import _zkc_c as _c
 from . import _client as _sync
 from . import _recipes as _r
 from ._client import ACL, BytesLike, State, WatchedEvent, ZnodeStat
+from ._errors import closed as _closed
 
 T = TypeVar("T")
 
@@ -66,6 +72,9 @@ class Client:
         self._sync: Optional[_sync.Client] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._readers: List[int] = []
+        # batches in flight by tag: the waiting future and the batch
+        self._inflight: Dict[int, Tuple["asyncio.Future[None]", _sync.Batch]] = {}
+        self._tags = itertools.count(1)
 
     async def open(self) -> "Client":
         if self._sync is not None:
@@ -79,8 +88,39 @@ class Client:
         ev.loop_add = self._add_reader
         ev.loop_remove = self._remove_reader
         self._add_reader(ev.fd, ev.drain)
+        self._add_reader(_c.zkc_completions_fd(sync._handle()), self._completions)
         self._sync = sync
         return self
+
+    def _completions(self) -> None:
+        """Wakes the waiters of the batches that came back (on the loop)."""
+        sync = self._sync
+        if sync is None:
+            return
+        h = sync._handle()
+        while True:
+            code, _b, tag = _c.zkc_completions_next(h, 0)
+            if code != 0:
+                return
+            waiter = self._inflight.pop(tag, None)
+            if waiter is not None and not waiter[0].done():
+                waiter[0].set_result(None)
+            elif waiter is not None:
+                waiter[1]._back(cancelled=True)
+
+    async def _run_batch(self, batch: _sync.Batch) -> List[Any]:
+        """Sends a batch from the loop and waits for it to come back
+        through the completion queue; no thread involved."""
+        assert self._loop is not None
+        b = batch._batch()
+        tag = next(self._tags)
+        fut: "asyncio.Future[None]" = self._loop.create_future()
+        batch._sent(b, tag)
+        self._inflight[tag] = (fut, batch)
+        # cancelled: zkc still owns the batch; _completions drops its
+        # results when it comes back
+        await fut
+        return batch._back(cancelled=False)
 
     def _add_reader(self, fd: int, fn: Callable[[], None]) -> None:
         assert self._loop is not None
@@ -107,6 +147,12 @@ class Client:
             return
         for fd in list(self._readers):
             self._remove_reader(fd)
+        # zkc_close frees the batches still in flight or queued
+        inflight, self._inflight = self._inflight, {}
+        for fut, batch in inflight.values():
+            batch._forget()
+            if not fut.done():
+                fut.set_exception(_closed("client"))
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._pool, sync.close)
         self._pool.shutdown(wait=False)
@@ -268,7 +314,9 @@ class Transaction:
 
 
 class Batch:
-    """Pipelined operations; ``await batch.run()``."""
+    """Pipelined operations; ``await batch.run()`` sends them from the loop
+    and resumes when every reply is in (no thread). Cancelling the await
+    does not recall what was sent: the results are dropped when they come."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -281,7 +329,7 @@ class Batch:
         self.delete = self._b.delete
 
     async def run(self) -> List[Any]:
-        return await self._client._run(self._b.run)
+        return await self._client._run_batch(self._b)
 
     def free(self) -> None:
         self._b.free()

@@ -176,162 +176,162 @@ typedef _gostring_ swig_type_144;
 typedef _gostring_ swig_type_145;
 typedef _gostring_ swig_type_146;
 typedef long long swig_type_147;
-typedef _gostring_ swig_type_148;
-typedef long long swig_type_149;
-typedef _goslice_ swig_type_150;
-typedef long long swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef long long swig_type_153;
+typedef long long swig_type_148;
+typedef _gostring_ swig_type_149;
+typedef long long swig_type_150;
+typedef _goslice_ swig_type_151;
+typedef long long swig_type_152;
+typedef _gostring_ swig_type_153;
 typedef long long swig_type_154;
 typedef long long swig_type_155;
 typedef long long swig_type_156;
-typedef _gostring_ swig_type_157;
-typedef _goslice_ swig_type_158;
+typedef long long swig_type_157;
+typedef _gostring_ swig_type_158;
 typedef _goslice_ swig_type_159;
-typedef long long swig_type_160;
+typedef _goslice_ swig_type_160;
 typedef long long swig_type_161;
 typedef long long swig_type_162;
 typedef long long swig_type_163;
-typedef _gostring_ swig_type_164;
-typedef long long swig_type_165;
-typedef _goslice_ swig_type_166;
-typedef _gostring_ swig_type_167;
+typedef long long swig_type_164;
+typedef _gostring_ swig_type_165;
+typedef long long swig_type_166;
+typedef _goslice_ swig_type_167;
 typedef _gostring_ swig_type_168;
-typedef long long swig_type_169;
+typedef _gostring_ swig_type_169;
 typedef long long swig_type_170;
 typedef long long swig_type_171;
-typedef _gostring_ swig_type_172;
+typedef long long swig_type_172;
 typedef _gostring_ swig_type_173;
 typedef _gostring_ swig_type_174;
 typedef _gostring_ swig_type_175;
 typedef _gostring_ swig_type_176;
-typedef _goslice_ swig_type_177;
+typedef _gostring_ swig_type_177;
 typedef _goslice_ swig_type_178;
 typedef _goslice_ swig_type_179;
-typedef long long swig_type_180;
+typedef _goslice_ swig_type_180;
 typedef long long swig_type_181;
-typedef _gostring_ swig_type_182;
+typedef long long swig_type_182;
 typedef _gostring_ swig_type_183;
 typedef _gostring_ swig_type_184;
 typedef _gostring_ swig_type_185;
-typedef long long swig_type_186;
+typedef _gostring_ swig_type_186;
 typedef long long swig_type_187;
 typedef long long swig_type_188;
 typedef long long swig_type_189;
 typedef long long swig_type_190;
 typedef long long swig_type_191;
-typedef _gostring_ swig_type_192;
-typedef _goslice_ swig_type_193;
-typedef _gostring_ swig_type_194;
+typedef long long swig_type_192;
+typedef _gostring_ swig_type_193;
+typedef _goslice_ swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
 typedef _gostring_ swig_type_198;
 typedef _gostring_ swig_type_199;
-typedef long long swig_type_200;
+typedef _gostring_ swig_type_200;
 typedef long long swig_type_201;
-typedef _gostring_ swig_type_202;
+typedef long long swig_type_202;
 typedef _gostring_ swig_type_203;
-typedef long long swig_type_204;
+typedef _gostring_ swig_type_204;
 typedef long long swig_type_205;
 typedef long long swig_type_206;
 typedef long long swig_type_207;
-typedef _gostring_ swig_type_208;
-typedef _goslice_ swig_type_209;
-typedef _gostring_ swig_type_210;
+typedef long long swig_type_208;
+typedef _gostring_ swig_type_209;
+typedef _goslice_ swig_type_210;
 typedef _gostring_ swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
-typedef long long swig_type_214;
-typedef _gostring_ swig_type_215;
-typedef long long swig_type_216;
+typedef _gostring_ swig_type_214;
+typedef long long swig_type_215;
+typedef _gostring_ swig_type_216;
 typedef long long swig_type_217;
-typedef _goslice_ swig_type_218;
-typedef long long swig_type_219;
+typedef long long swig_type_218;
+typedef _goslice_ swig_type_219;
 typedef long long swig_type_220;
-typedef _goslice_ swig_type_221;
-typedef long long swig_type_222;
+typedef long long swig_type_221;
+typedef _goslice_ swig_type_222;
 typedef long long swig_type_223;
 typedef long long swig_type_224;
-typedef _gostring_ swig_type_225;
-typedef long long swig_type_226;
-typedef _goslice_ swig_type_227;
-typedef _gostring_ swig_type_228;
+typedef long long swig_type_225;
+typedef _gostring_ swig_type_226;
+typedef long long swig_type_227;
+typedef _goslice_ swig_type_228;
 typedef _gostring_ swig_type_229;
 typedef _gostring_ swig_type_230;
 typedef _gostring_ swig_type_231;
-typedef long long swig_type_232;
+typedef _gostring_ swig_type_232;
 typedef long long swig_type_233;
 typedef long long swig_type_234;
 typedef long long swig_type_235;
-typedef _gostring_ swig_type_236;
-typedef _goslice_ swig_type_237;
-typedef long long swig_type_238;
+typedef long long swig_type_236;
+typedef _gostring_ swig_type_237;
+typedef _goslice_ swig_type_238;
 typedef long long swig_type_239;
 typedef long long swig_type_240;
-typedef _goslice_ swig_type_241;
+typedef long long swig_type_241;
 typedef _goslice_ swig_type_242;
-typedef _gostring_ swig_type_243;
+typedef _goslice_ swig_type_243;
 typedef _gostring_ swig_type_244;
 typedef _gostring_ swig_type_245;
 typedef _gostring_ swig_type_246;
-typedef long long swig_type_247;
-typedef _gostring_ swig_type_248;
+typedef _gostring_ swig_type_247;
+typedef long long swig_type_248;
 typedef _gostring_ swig_type_249;
-typedef long long swig_type_250;
+typedef _gostring_ swig_type_250;
 typedef long long swig_type_251;
-typedef _gostring_ swig_type_252;
+typedef long long swig_type_252;
 typedef _gostring_ swig_type_253;
-typedef long long swig_type_254;
+typedef _gostring_ swig_type_254;
 typedef long long swig_type_255;
-typedef _goslice_ swig_type_256;
+typedef long long swig_type_256;
 typedef _goslice_ swig_type_257;
-typedef long long swig_type_258;
-typedef _goslice_ swig_type_259;
-typedef _gostring_ swig_type_260;
+typedef _goslice_ swig_type_258;
+typedef long long swig_type_259;
+typedef _goslice_ swig_type_260;
 typedef _gostring_ swig_type_261;
-typedef long long swig_type_262;
+typedef _gostring_ swig_type_262;
 typedef long long swig_type_263;
-typedef _gostring_ swig_type_264;
+typedef long long swig_type_264;
 typedef _gostring_ swig_type_265;
-typedef long long swig_type_266;
+typedef _gostring_ swig_type_266;
 typedef long long swig_type_267;
 typedef long long swig_type_268;
 typedef long long swig_type_269;
-typedef _goslice_ swig_type_270;
-typedef _gostring_ swig_type_271;
+typedef long long swig_type_270;
+typedef _goslice_ swig_type_271;
 typedef _gostring_ swig_type_272;
-typedef long long swig_type_273;
+typedef _gostring_ swig_type_273;
 typedef long long swig_type_274;
-typedef _gostring_ swig_type_275;
+typedef long long swig_type_275;
 typedef _gostring_ swig_type_276;
-typedef long long swig_type_277;
+typedef _gostring_ swig_type_277;
 typedef long long swig_type_278;
 typedef long long swig_type_279;
 typedef long long swig_type_280;
-typedef _gostring_ swig_type_281;
-typedef long long swig_type_282;
+typedef long long swig_type_281;
+typedef _gostring_ swig_type_282;
 typedef long long swig_type_283;
-typedef _gostring_ swig_type_284;
-typedef long long swig_type_285;
+typedef long long swig_type_284;
+typedef _gostring_ swig_type_285;
 typedef long long swig_type_286;
-typedef _gostring_ swig_type_287;
-typedef long long swig_type_288;
+typedef long long swig_type_287;
+typedef _gostring_ swig_type_288;
 typedef long long swig_type_289;
 typedef long long swig_type_290;
-typedef _gostring_ swig_type_291;
+typedef long long swig_type_291;
 typedef _gostring_ swig_type_292;
 typedef _gostring_ swig_type_293;
 typedef _gostring_ swig_type_294;
-typedef long long swig_type_295;
+typedef _gostring_ swig_type_295;
 typedef long long swig_type_296;
-typedef _gostring_ swig_type_297;
+typedef long long swig_type_297;
 typedef _gostring_ swig_type_298;
-typedef long long swig_type_299;
+typedef _gostring_ swig_type_299;
 typedef long long swig_type_300;
-typedef _gostring_ swig_type_301;
+typedef long long swig_type_301;
 typedef _gostring_ swig_type_302;
-typedef long long swig_type_303;
+typedef _gostring_ swig_type_303;
 typedef long long swig_type_304;
 typedef long long swig_type_305;
 typedef long long swig_type_306;
@@ -339,19 +339,19 @@ typedef long long swig_type_307;
 typedef long long swig_type_308;
 typedef long long swig_type_309;
 typedef long long swig_type_310;
-typedef _gostring_ swig_type_311;
-typedef _goslice_ swig_type_312;
-typedef _gostring_ swig_type_313;
-typedef long long swig_type_314;
-typedef _gostring_ swig_type_315;
+typedef long long swig_type_311;
+typedef _gostring_ swig_type_312;
+typedef _goslice_ swig_type_313;
+typedef _gostring_ swig_type_314;
+typedef long long swig_type_315;
 typedef _gostring_ swig_type_316;
 typedef _gostring_ swig_type_317;
 typedef _gostring_ swig_type_318;
 typedef _gostring_ swig_type_319;
 typedef _gostring_ swig_type_320;
-typedef long long swig_type_321;
+typedef _gostring_ swig_type_321;
 typedef long long swig_type_322;
-typedef _gostring_ swig_type_323;
+typedef long long swig_type_323;
 typedef _gostring_ swig_type_324;
 typedef _gostring_ swig_type_325;
 typedef _gostring_ swig_type_326;
@@ -359,7 +359,7 @@ typedef _gostring_ swig_type_327;
 typedef _gostring_ swig_type_328;
 typedef _gostring_ swig_type_329;
 typedef _gostring_ swig_type_330;
-typedef long long swig_type_331;
+typedef _gostring_ swig_type_331;
 typedef long long swig_type_332;
 typedef long long swig_type_333;
 typedef long long swig_type_334;
@@ -367,25 +367,26 @@ typedef long long swig_type_335;
 typedef long long swig_type_336;
 typedef long long swig_type_337;
 typedef long long swig_type_338;
-typedef _gostring_ swig_type_339;
+typedef long long swig_type_339;
 typedef _gostring_ swig_type_340;
 typedef _gostring_ swig_type_341;
-typedef long long swig_type_342;
-typedef _gostring_ swig_type_343;
+typedef _gostring_ swig_type_342;
+typedef long long swig_type_343;
 typedef _gostring_ swig_type_344;
 typedef _gostring_ swig_type_345;
 typedef _gostring_ swig_type_346;
 typedef _gostring_ swig_type_347;
-typedef _goslice_ swig_type_348;
-typedef long long swig_type_349;
-typedef _goslice_ swig_type_350;
-typedef long long swig_type_351;
+typedef _gostring_ swig_type_348;
+typedef _goslice_ swig_type_349;
+typedef long long swig_type_350;
+typedef _goslice_ swig_type_351;
 typedef long long swig_type_352;
 typedef long long swig_type_353;
-typedef _goslice_ swig_type_354;
-typedef long long swig_type_355;
+typedef long long swig_type_354;
+typedef _goslice_ swig_type_355;
 typedef long long swig_type_356;
 typedef long long swig_type_357;
+typedef long long swig_type_358;
 extern void _wrap_Swig_free_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_zkcgo(swig_intgo arg1);
 extern swig_intgo _wrap_zkcgo_wait2_capi_zkcgo(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
@@ -734,16 +735,19 @@ extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_14
 extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_145 arg2);
 extern swig_intgo _wrap_zkc_batch_get_acl_capi_zkcgo(uintptr_t arg1, swig_type_146 arg2);
 extern swig_intgo _wrap_zkc_batch_run_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_147 arg2);
-extern swig_type_148 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_149 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(swig_type_150 arg1, uintptr_t arg2, swig_type_151 arg3);
-extern swig_type_152 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_153 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
-extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_155 arg2);
-extern swig_type_156 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_157 arg3, swig_type_158 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_batch_run_queued_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_147 arg3);
+extern swig_intgo _wrap_zkc_completions_fd_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_completions_next_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_148 arg2);
+extern swig_type_149 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_150 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(swig_type_151 arg1, uintptr_t arg2, swig_type_152 arg3);
+extern swig_type_153 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_155 arg2);
+extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_156 arg2);
+extern swig_type_157 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_158 arg3, swig_type_159 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_pnode_path_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_159 arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_160 arg2);
 extern swig_intgo _wrap_zkc_pnode_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_pnode_delete_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_pnode_close_capi_zkcgo(uintptr_t arg1);
@@ -762,10 +766,10 @@ extern void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(uintptr_t arg1, swig_
 extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_160 arg2);
-extern swig_type_161 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_162 arg2);
-extern swig_type_163 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_161 arg2);
+extern swig_type_162 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_163 arg2);
+extern swig_type_164 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -773,22 +777,22 @@ extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(uintptr_t arg1
 extern uintptr_t _wrap_new_zkc_cache_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_cache_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_164 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, uintptr_t arg4);
 extern void _wrap_zkc_cache_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_165 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_166 arg2, uintptr_t arg3, swig_type_167 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_168 arg3);
-extern swig_type_169 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
-extern swig_type_170 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
-extern swig_type_171 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_166 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_167 arg2, uintptr_t arg3, swig_type_168 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_169 arg3);
+extern swig_type_170 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_171 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
+extern swig_type_172 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_status_capi_zkcgo(uintptr_t arg1);
-extern swig_type_172 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
-extern swig_type_173 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
+extern swig_type_173 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_174 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
 extern void _wrap_zkc_election_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_175 arg2);
+extern swig_type_176 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
@@ -796,49 +800,49 @@ extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_zkcgo(uintptr_t arg1)
 extern uintptr_t _wrap_new_zkc_election_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_176 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_election_join_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_177 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_178 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_178 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_179 arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_election_node_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_179 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_180 arg2, uintptr_t arg3);
 extern swig_intgo _wrap_zkc_election_resign_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_close_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_event_t_epoch_set_capi_zkcgo(uintptr_t arg1, swig_type_180 arg2);
-extern swig_type_181 _wrap_zkc_election_event_t_epoch_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_event_t_epoch_set_capi_zkcgo(uintptr_t arg1, swig_type_181 arg2);
+extern swig_type_182 _wrap_zkc_election_event_t_epoch_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_event_t_reason_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_event_t_reason_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_event_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_event_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_events_fd_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_events_next_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_183 arg2);
+extern swig_type_184 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_185 arg2);
+extern swig_type_186 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_187 arg2);
+extern swig_type_188 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_189 arg2);
+extern swig_type_190 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participant_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_participant_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participants_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_participants_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_192 arg3);
+extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_193 arg3);
 extern void _wrap_zkc_election_participants_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_193 arg2, uintptr_t arg3, swig_type_194 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_195 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_196 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_197 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_198 arg3, swig_intgo arg4, swig_type_199 arg5);
+extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_194 arg2, uintptr_t arg3, swig_type_195 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_196 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_197 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_198 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_199 arg3, swig_intgo arg4, swig_type_200 arg5);
 extern swig_intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_double_barrier_close_capi_zkcgo(uintptr_t arg1);
@@ -853,21 +857,21 @@ extern void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_
 extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_200 arg2);
-extern swig_type_201 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_201 arg2);
+extern swig_type_202 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_lock_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_202 arg2);
-extern swig_type_203 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_204 arg2);
-extern swig_type_205 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_206 arg2);
-extern swig_type_207 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_203 arg2);
+extern swig_type_204 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_205 arg2);
+extern swig_type_206 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_207 arg2);
+extern swig_type_208 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_208 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_209 arg3, uintptr_t arg4);
 extern void _wrap_zkc_lock_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_acquire_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_lock_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -876,20 +880,20 @@ extern swig_intgo _wrap_zkc_lock_valid_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_lease_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_events_fd_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_209 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_210 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_211 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_210 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_211 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_212 arg3, uintptr_t arg4);
 extern void _wrap_zkc_rwlock_close_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_read_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_write_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_212 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_213 arg3, swig_intgo arg4, uintptr_t arg5);
 extern void _wrap_zkc_semaphore_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_semaphore_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_semaphore_lease_free_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(uintptr_t arg1);
-extern swig_type_213 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
-extern swig_type_214 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
+extern swig_type_214 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_215 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(uintptr_t arg1);
@@ -900,24 +904,24 @@ extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(uintptr_
 extern uintptr_t _wrap_new_zkc_counter_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_counter_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_215 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_216 arg3, uintptr_t arg4);
 extern void _wrap_zkc_counter_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_get_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_216 arg2);
-extern swig_type_217 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_217 arg2);
+extern swig_type_218 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_218 arg1, uintptr_t arg2, swig_type_219 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_220 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_221 arg1, uintptr_t arg2, swig_type_222 arg3, swig_type_223 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_224 arg2);
-extern swig_type_225 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_226 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_227 arg2);
+extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_219 arg1, uintptr_t arg2, swig_type_220 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_221 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_222 arg1, uintptr_t arg2, swig_type_223 arg3, swig_type_224 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_225 arg2);
+extern swig_type_226 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_227 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_228 arg2);
 extern void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -929,45 +933,45 @@ extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_queue_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_230 arg2);
-extern swig_type_231 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_232 arg2);
-extern swig_type_233 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_229 arg2);
+extern swig_type_230 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_231 arg2);
+extern swig_type_232 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_234 arg2);
-extern swig_type_235 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_235 arg2);
+extern swig_type_236 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_item_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_item_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_236 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_237 arg3, uintptr_t arg4);
 extern void _wrap_zkc_queue_close_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_237 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_238 arg3, swig_intgo arg4);
 extern void _wrap_zkc_queue_put_item_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_queue_put_item_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_238 arg2);
-extern swig_type_239 _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_put_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_put_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_put_item_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_put_item_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_240 arg3);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_241 arg3);
 extern swig_intgo _wrap_zkc_queue_take_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_zkc_queue_ack_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_release_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_peek_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_241 arg1, swig_type_242 arg2, uintptr_t arg3);
-extern swig_type_243 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_244 arg2);
-extern swig_type_245 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_242 arg1, swig_type_243 arg2, uintptr_t arg3);
+extern swig_type_244 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_245 arg2);
+extern swig_type_246 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_field_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_field_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_246 arg2, uintptr_t arg3, swig_type_247 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_248 arg2);
+extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_247 arg2, uintptr_t arg3, swig_type_248 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_249 arg2);
 extern void _wrap_zkc_index_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -979,30 +983,30 @@ extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(uintptr_t 
 extern uintptr_t _wrap_new_zkc_index_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_index_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_249 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_250 arg3, uintptr_t arg4);
 extern void _wrap_zkc_index_close_capi_zkcgo(uintptr_t arg1);
-extern swig_type_250 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_251 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_252 arg2);
-extern swig_type_253 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern swig_type_251 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_252 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_254 arg2);
-extern swig_type_255 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_kv_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_kv_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, swig_type_256 arg2, swig_type_257 arg3, uintptr_t arg4, swig_type_258 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, swig_type_259 arg2, swig_intgo arg3);
-extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_260 arg2);
-extern swig_type_261 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_262 arg2);
-extern swig_type_263 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_264 arg2);
-extern swig_type_265 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_266 arg2);
-extern swig_type_267 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_268 arg2);
-extern swig_type_269 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, swig_type_257 arg2, swig_type_258 arg3, uintptr_t arg4, swig_type_259 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, swig_type_260 arg2, swig_intgo arg3);
+extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_267 arg2);
+extern swig_type_268 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -1010,27 +1014,27 @@ extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(uintptr_t arg1
 extern uintptr_t _wrap_new_zkc_index_record_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_record_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_270 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_271 arg2);
-extern swig_type_272 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_273 arg2);
-extern swig_type_274 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_275 arg2);
-extern swig_type_276 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_277 arg2);
-extern swig_type_278 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_271 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_272 arg2);
+extern swig_type_273 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_274 arg2);
+extern swig_type_275 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_276 arg2);
+extern swig_type_277 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_278 arg2);
+extern swig_type_279 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hit_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_hit_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_279 arg2);
-extern swig_type_280 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_280 arg2);
+extern swig_type_281 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hits_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_hits_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_281 arg3, uintptr_t arg4, swig_type_282 arg5, swig_type_283 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_284 arg3, uintptr_t arg4, swig_type_285 arg5, swig_type_286 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_287 arg3, uintptr_t arg4, swig_type_288 arg5, uintptr_t arg6, swig_type_289 arg7, swig_type_290 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_282 arg3, uintptr_t arg4, swig_type_283 arg5, swig_type_284 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_285 arg3, uintptr_t arg4, swig_type_286 arg5, swig_type_287 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_288 arg3, uintptr_t arg4, swig_type_289 arg5, uintptr_t arg6, swig_type_290 arg7, swig_type_291 arg8, swig_intgo arg9);
 extern swig_intgo _wrap_zkc_index_sync_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo(void);
@@ -1041,98 +1045,98 @@ extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo(void);
 extern void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_291 arg2);
-extern swig_type_292 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_293 arg2);
-extern swig_type_294 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_295 arg2);
-extern swig_type_296 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_297 arg2);
-extern swig_type_298 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_299 arg2);
-extern swig_type_300 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_301 arg2);
-extern swig_type_302 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_292 arg2);
+extern swig_type_293 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_294 arg2);
+extern swig_type_295 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_296 arg2);
+extern swig_type_297 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_298 arg2);
+extern swig_type_299 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_300 arg2);
+extern swig_type_301 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_302 arg2);
+extern swig_type_303 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_issue_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_issue_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_303 arg2);
-extern swig_type_304 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_305 arg2);
-extern swig_type_306 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_307 arg2);
-extern swig_type_308 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_304 arg2);
+extern swig_type_305 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_306 arg2);
+extern swig_type_307 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_308 arg2);
+extern swig_type_309 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_309 arg2);
-extern swig_type_310 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_310 arg2);
+extern swig_type_311 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_report_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_report_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_report_free_capi_zkcgo(uintptr_t arg1);
-extern swig_type_311 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
+extern swig_type_312 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
 extern swig_intgo _wrap_zkc_index_verify_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_index_rebuild_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, swig_type_312 arg2);
-extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_313 arg2, swig_type_314 arg3);
+extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, swig_type_313 arg2);
+extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_314 arg2, swig_type_315 arg3);
 extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo(void);
 extern void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_315 arg2);
-extern swig_type_316 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_317 arg2);
-extern swig_type_318 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_316 arg2);
+extern swig_type_317 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_318 arg2);
+extern swig_type_319 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_319 arg2);
-extern swig_type_320 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_321 arg2);
-extern swig_type_322 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_320 arg2);
+extern swig_type_321 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_322 arg2);
+extern swig_type_323 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_instance_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_instance_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_instance_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_323 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_324 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_service_set_draining_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_set_weight_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_reg_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_324 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_325 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_unregister_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_reg_close_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_325 arg2);
-extern swig_type_326 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_327 arg2);
-extern swig_type_328 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_326 arg2);
+extern swig_type_327 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_328 arg2);
+extern swig_type_329 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_329 arg2);
-extern swig_type_330 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_331 arg2);
-extern swig_type_332 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_333 arg2);
-extern swig_type_334 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_330 arg2);
+extern swig_type_331 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_332 arg2);
+extern swig_type_333 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_334 arg2);
+extern swig_type_335 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_entry_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_entry_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_335 arg2);
-extern swig_type_336 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_336 arg2);
+extern swig_type_337 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_list_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_337 arg2);
-extern swig_type_338 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_338 arg2);
+extern swig_type_339 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_list_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_list_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_list_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_339 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_340 arg2, swig_type_341 arg3, swig_type_342 arg4);
+extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_340 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_341 arg2, swig_type_342 arg3, swig_type_343 arg4);
 extern void _wrap_zkc_service_entry_clear_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(uintptr_t arg1);
@@ -1141,28 +1145,28 @@ extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(u
 extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_router_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_343 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_344 arg3, uintptr_t arg4);
 extern void _wrap_zkc_service_router_close_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_344 arg2);
-extern swig_type_345 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_346 arg2);
-extern swig_type_347 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_345 arg2);
+extern swig_type_346 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_347 arg2);
+extern swig_type_348 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_348 arg3);
-extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_349 arg3, uintptr_t arg4, swig_type_350 arg5);
+extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_349 arg3);
+extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_350 arg3, uintptr_t arg4, swig_type_351 arg5);
 extern swig_intgo _wrap_zkc_service_router_list_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_351 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
-extern swig_type_352 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
-extern swig_type_353 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_354 arg1);
-extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_355 arg1, swig_type_356 arg2, swig_intgo arg3);
+extern swig_type_352 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_353 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
+extern swig_type_354 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_355 arg1);
+extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_356 arg1, swig_type_357 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_testing_expire_session_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_357 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
+extern swig_type_358 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_testing_open_clients_capi_zkcgo(void);
 #undef intgo
 */
@@ -4498,11 +4502,39 @@ func Zkc_batch_run(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch) (_swig_ret int)
 	return swig_r
 }
 
+func Zkc_batch_run_queued(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch, arg3 uint64) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	swig_r = (int)(C._wrap_zkc_batch_run_queued_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_147(_swig_i_2)))
+	return swig_r
+}
+
+func Zkc_completions_fd(arg1 Struct_SS_zkc) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := getSwigcptr(arg1)
+	swig_r = (int)(C._wrap_zkc_completions_fd_capi_zkcgo(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Zkc_completions_next(arg1 *uintptr, arg2 *uint64, arg3 Struct_SS_zkc, arg4 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 *uintptr
+	_swig_i_0 = arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := getSwigcptr(arg3)
+	_swig_i_3 := arg4
+	swig_r = (int)(C._wrap_zkc_completions_next_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3)))
+
+	return swig_r
+}
+
 func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_147(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_148(_swig_i_1)))
 	return swig_r
 }
 
@@ -4511,7 +4543,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_149(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_150(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4523,7 +4555,7 @@ func Zkc_batch_stat(arg1 []int64, arg2 Struct_SS_zkc_batch, arg3 int64) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(*(*C.swig_type_150)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_151(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(*(*C.swig_type_151)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_152(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4534,7 +4566,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_153(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4545,7 +4577,7 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_154(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_155(_swig_i_1))))
 	return swig_r
 }
 
@@ -4553,7 +4585,7 @@ func Zkc_batch_acl(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_acl_list
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_155(_swig_i_1))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_156(_swig_i_1))))
 	return swig_r
 }
 
@@ -4572,7 +4604,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4598,7 +4630,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4752,7 +4784,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_160(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_161(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
@@ -4765,7 +4797,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
@@ -4846,7 +4878,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4872,7 +4904,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_165(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4882,7 +4914,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4901,7 +4933,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4991,7 +5023,7 @@ func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5072,7 +5104,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5092,7 +5124,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_177)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_178)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5103,7 +5135,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_178)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_179)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5126,7 +5158,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_180)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -5173,7 +5205,7 @@ func (arg1 SwigcptrZkc_election_event_t) GetXtype() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_event_t) SetEpoch(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_event_t_epoch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
+	C._wrap_zkc_election_event_t_epoch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_181(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_event_t) GetEpoch() (_swig_ret int64) {
@@ -5246,7 +5278,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5265,7 +5297,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_184)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_185)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5284,7 +5316,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
@@ -5297,7 +5329,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_189(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
@@ -5358,7 +5390,7 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
@@ -5406,7 +5438,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -5424,7 +5456,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -5441,7 +5473,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5452,7 +5484,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5464,7 +5496,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5479,7 +5511,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_198)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5605,7 +5637,7 @@ func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_200(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_201(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
@@ -5661,7 +5693,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5680,7 +5712,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
@@ -5693,7 +5725,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
@@ -5742,7 +5774,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_209)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5818,7 +5850,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_209)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_210)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5842,7 +5874,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_211)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5877,7 +5909,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_212)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6035,7 +6067,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6068,7 +6100,7 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_217(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
@@ -6131,7 +6163,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_218)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_219(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_219)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_220(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6143,7 +6175,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_220(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_221(_swig_i_2)))
 	return swig_r
 }
 
@@ -6153,7 +6185,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_221)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_222(_swig_i_2), C.swig_type_223(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_222)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_223(_swig_i_2), C.swig_type_224(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6164,7 +6196,7 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1)))
 	return swig_r
 }
 
@@ -6181,14 +6213,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_226(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_227(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6305,7 +6337,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_229)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6324,7 +6356,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_230)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6343,7 +6375,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
@@ -6369,7 +6401,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_234(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
@@ -6417,7 +6449,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6436,7 +6468,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6471,7 +6503,7 @@ func (arg1 SwigcptrZkc_queue_put_item_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_queue_put_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1))
+	C._wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_239(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_put_item_t) GetLen() (_swig_ret int64) {
@@ -6521,7 +6553,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_put_item_t, arg
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_240(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_241(_swig_i_2)))
 	return swig_r
 }
 
@@ -6571,7 +6603,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_241)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_242)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6610,7 +6642,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6665,7 +6697,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_247(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_248(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6676,7 +6708,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6785,7 +6817,7 @@ func Zkc_index_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_ind
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6811,7 +6843,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_251(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_252(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6830,7 +6862,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6862,7 +6894,7 @@ func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_254(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
@@ -6906,7 +6938,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 []byte, arg3 []byte, arg4 Zkc_
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_256)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_258(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_259(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6921,7 +6953,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 []byte, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_259)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6942,7 +6974,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6961,7 +6993,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
@@ -6974,7 +7006,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_264)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6993,7 +7025,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_266(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_267(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
@@ -7006,7 +7038,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_268(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
@@ -7083,7 +7115,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 []byt
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7102,7 +7134,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7121,7 +7153,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_273(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_274(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
@@ -7134,7 +7166,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7153,7 +7185,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_277(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_278(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
@@ -7199,7 +7231,7 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_279(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_280(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
@@ -7256,7 +7288,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_282(_swig_i_4), C.swig_type_283(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_283(_swig_i_4), C.swig_type_284(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7272,7 +7304,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_285(_swig_i_4), C.swig_type_286(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_286(_swig_i_4), C.swig_type_287(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7290,7 +7322,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_288(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_289(_swig_i_6), C.swig_type_290(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_288)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_289(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_290(_swig_i_6), C.swig_type_291(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7388,7 +7420,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7407,7 +7439,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7426,7 +7458,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_296(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
@@ -7439,7 +7471,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7458,7 +7490,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_299(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_300(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
@@ -7471,7 +7503,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7544,7 +7576,7 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_303(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_304(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
@@ -7557,7 +7589,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_305(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_306(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
@@ -7570,7 +7602,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_307(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_308(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
@@ -7596,7 +7628,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t)
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_309(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_310(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
@@ -7667,7 +7699,7 @@ func Zkc_index_encode(arg1 *string, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_312)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_313)(unsafe.Pointer(&_swig_i_1))))
 
 	zkcgoTakeString(arg1)
 
@@ -7682,7 +7714,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_313)(unsafe.Pointer(&_swig_i_1)), C.swig_type_314(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_314)(unsafe.Pointer(&_swig_i_1)), C.swig_type_315(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7731,7 +7763,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7750,7 +7782,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7808,7 +7840,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7827,7 +7859,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_321(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_322(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
@@ -7899,7 +7931,7 @@ func Zkc_service_reg_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_323)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -7965,7 +7997,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_326)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7984,7 +8016,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_327)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_328)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8042,7 +8074,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_329)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_330)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8061,7 +8093,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_331(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_332(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
@@ -8074,7 +8106,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_333(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_334(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
@@ -8128,7 +8160,7 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_336(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
@@ -8154,7 +8186,7 @@ func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_338(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
@@ -8196,7 +8228,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_339)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_340)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -8212,7 +8244,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_340)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_341)(unsafe.Pointer(&_swig_i_2)), C.swig_type_342(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_341)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_342)(unsafe.Pointer(&_swig_i_2)), C.swig_type_343(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8299,7 +8331,7 @@ func Zkc_service_router_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -8324,7 +8356,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8343,7 +8375,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_346)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_347)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8414,7 +8446,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_348)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_349)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -8428,7 +8460,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_349(_swig_i_2), C.uintptr_t(_swig_i_3), *(*C.swig_type_350)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_350(_swig_i_2), C.uintptr_t(_swig_i_3), *(*C.swig_type_351)(unsafe.Pointer(&_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg5
 	}
@@ -8460,7 +8492,7 @@ func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_354)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_355)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -8472,7 +8504,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_355(_swig_i_0), C.swig_type_356(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_356(_swig_i_0), C.swig_type_357(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 

@@ -6139,6 +6139,56 @@ intgo _wrap_zkc_batch_run_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_
 }
 
 
+intgo _wrap_zkc_batch_run_queued_capi_zkcgo(struct zkc *_swig_go_0, struct zkc_batch *_swig_go_1, long long _swig_go_2) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  zkc_batch_t *arg2 = (zkc_batch_t *) 0 ;
+  uint64_t arg3 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  arg2 = *(zkc_batch_t **)&_swig_go_1; 
+  arg3 = (uint64_t)_swig_go_2; 
+  
+  result = (int)zkc_batch_run_queued(arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_completions_fd_capi_zkcgo(struct zkc *_swig_go_0) {
+  zkc_t *arg1 = (zkc_t *) 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_t **)&_swig_go_0; 
+  
+  result = (int)zkc_completions_fd(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_zkc_completions_next_capi_zkcgo(zkc_batch_t **_swig_go_0, long long *_swig_go_1, struct zkc *_swig_go_2, intgo _swig_go_3) {
+  zkc_batch_t **arg1 = (zkc_batch_t **) 0 ;
+  uint64_t *arg2 = (uint64_t *) 0 ;
+  zkc_t *arg3 = (zkc_t *) 0 ;
+  int arg4 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (zkc_batch_t **)_swig_go_0; 
+  arg2 = *(uint64_t **)&_swig_go_1; 
+  arg3 = *(zkc_t **)&_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (int)zkc_completions_next(arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_batch_code_capi_zkcgo(struct zkc_batch *_swig_go_0, long long _swig_go_1) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   size_t arg2 ;
