@@ -99,12 +99,21 @@ static double ln01(double x)
  * the instance's rate-`weight` exponential race, won with probability
  * weight / total weight, and unaffected by other instances joining or
  * leaving (highest random weight). */
-double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
+static inline uint64_t pair_bits(uint64_t key_hash, uint64_t id_hash)
 {
-	uint64_t h = mix64(mix64(key_hash ^ id_hash) + id_hash);
-	double u = ((double)(h >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+	return mix64(mix64(key_hash ^ id_hash) + id_hash) >> 11;
+}
+
+static inline double score_of_bits(uint64_t g, int weight)
+{
+	double u = ((double)g + 0.5) * (1.0 / 9007199254740992.0);
 
 	return (double)weight / -ln01(u);
+}
+
+double zkc_service_score(uint64_t key_hash, uint64_t id_hash, int weight)
+{
+	return score_of_bits(pair_bits(key_hash, id_hash), weight);
 }
 
 /* ================================================================ format
@@ -592,57 +601,183 @@ void zkc_service_reg_close(zkc_service_reg_t *r)
 
 /* ================================================================ router */
 
-/* An immutable view of the service: every valid instance (for listing) and
- * the routable ones as a compact array scanned per decision. */
+/* Decisions find each weight class's best instance by comparing integers
+ * and score only the few near the top (see zkc_service_route), for up to
+ * this many distinct weights among the routable instances. */
+#define MAX_CLASSES 32
+/* A candidate whose bits are this far below its class's best cannot tie it:
+ * the gap in -ln(u) is then >= 2^-33 relative, far above ln01's error. */
+#define CLASS_WINDOW ((uint64_t)1 << 20)
+
+/* One valid instance with its id hash, allocated once when its node data
+ * is decoded and shared by every snapshot that holds it. */
+typedef struct ent {
+	zkc_service_entry_t e;
+	uint64_t ih;                /* hash64(id) */
+} ent_t;
+
+/* An immutable view of the service: every valid instance (for listing,
+ * sorted by id) and the routable ones as compact arrays scanned per
+ * decision. A snapshot made from its predecessor for one changed child
+ * shares the unchanged entries with it; `dropped` / `dropped_name` are
+ * what the predecessor held and this one does not, freed once the
+ * predecessor is unreachable. `owns` marks a snapshot built from scratch:
+ * when it replaces one, every entry of the old one goes. */
 typedef struct snap {
 	int exists;                 /* the service node exists */
-	zkc_service_list_t all;     /* sorted by id */
+	size_t count;
+	ent_t **items;              /* [count] sorted by id */
+	size_t invalid;
+	char **invalid_names;       /* [invalid] sorted: children that are not instances */
 	size_t n;                   /* routable */
 	uint64_t *id_hash;          /* [n] */
 	int *weight;                /* [n] */
-	size_t *entry;              /* [n] index into all.items */
+	size_t *entry;              /* [n] index into items */
+	unsigned char *cls;         /* [n] weight class, when classes > 0 */
+	size_t classes;             /* distinct weights (0: more than MAX_CLASSES) */
+	int class_weight[MAX_CLASSES];
+	ent_t *dropped;
+	char *dropped_name;
+	int owns;
 } snap_t;
 
 struct zkc_service_router {
 	zkc_t *zk;
 	char *path;
+	size_t path_len;
 	zkc_cache_t *cache;
-	pthread_mutex_t build_mu;   /* one rebuild at a time */
-	int ready;                  /* events may rebuild (under build_mu) */
+	pthread_mutex_t build_mu;   /* one snapshot change at a time */
+	int ready;                  /* events may change the snapshot (under build_mu) */
 	pthread_rwlock_t lock;      /* guards cur (writers only swap it) */
 	snap_t *cur;
 	uint64_t generation;        /* atomic */
+	uint64_t full_builds;       /* atomic: snapshots built from scratch */
 };
 
-static void snap_free(snap_t *s)
+static void ent_free(ent_t *x)
+{
+	if (!x)
+		return;
+	zkc_service_entry_clear(&x->e);
+	free(x);
+}
+
+/* Frees the arrays of a snapshot; with `deep`, its entries and names too. */
+static void snap_free(snap_t *s, int deep)
 {
 	size_t i;
 
 	if (!s)
 		return;
-	for (i = 0; i < s->all.count; i++)
-		zkc_service_entry_clear(&s->all.items[i]);
-	free(s->all.items);
+	if (deep) {
+		for (i = 0; i < s->count; i++)
+			ent_free(s->items[i]);
+		for (i = 0; i < s->invalid; i++)
+			free(s->invalid_names[i]);
+	}
+	ent_free(s->dropped);
+	free(s->dropped_name);
+	free(s->items);
+	free(s->invalid_names);
 	free(s->id_hash);
 	free(s->weight);
 	free(s->entry);
+	free(s->cls);
 	free(s);
+}
+
+/* Fills the routable arrays of s from its items: a copy per instance, no
+ * hashing or decoding. */
+static int snap_index(snap_t *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->count; i++)
+		n += !s->items[i]->e.draining;
+	s->id_hash = malloc((n ? n : 1) * sizeof(*s->id_hash));
+	s->weight = malloc((n ? n : 1) * sizeof(*s->weight));
+	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
+	s->cls = malloc(n ? n : 1);
+	if (!s->id_hash || !s->weight || !s->entry || !s->cls)
+		return ZKC_ENOMEM;
+	s->n = 0;
+	s->classes = 0;
+	for (i = 0; i < s->count; i++) {
+		const ent_t *x = s->items[i];
+		size_t c;
+
+		if (x->e.draining)
+			continue;
+		s->id_hash[s->n] = x->ih;
+		s->weight[s->n] = x->e.weight;
+		s->entry[s->n] = i;
+		if (s->n == 0 || s->classes) {
+			for (c = 0; c < s->classes && s->class_weight[c] != x->e.weight; c++)
+				;
+			if (c == MAX_CLASSES) {
+				s->classes = 0; /* too many weights: decisions score everyone */
+			} else {
+				if (c == s->classes)
+					s->class_weight[s->classes++] = x->e.weight;
+				s->cls[s->n] = (unsigned char)c;
+			}
+		}
+		s->n++;
+	}
+	return ZKC_OK;
 }
 
 typedef struct build {
 	const char *root;
 	size_t root_len;
 	snap_t *s;
-	size_t cap;
+	size_t cap, icap;
 	int oom;
 } build_t;
+
+/* Decodes one child into a new entry (NULL with *invalid set when the data
+ * is not an instance, NULL alone when out of memory). */
+static ent_t *ent_make(const char *name, const char *data, size_t len, const zkc_stat_t *st,
+                       int *invalid)
+{
+	ent_t *x = calloc(1, sizeof(*x));
+
+	*invalid = 0;
+	if (!x)
+		return NULL;
+	if (zkc_service_decode(&x->e, name, data, len) != ZKC_OK) {
+		free(x);
+		*invalid = 1;
+		return NULL;
+	}
+	x->e.session_id = st ? st->ephemeral_owner : 0;
+	x->ih = zkc_service_hash64(x->e.id, strlen(x->e.id));
+	return x;
+}
+
+static int grow(void **p, size_t *cap, size_t count, size_t size)
+{
+	size_t c;
+	void *q;
+
+	if (count < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	q = realloc(*p, c * size);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = c;
+	return 0;
+}
 
 static int visit(const char *path, const char *data, size_t len, const zkc_stat_t *st,
                  void *payload)
 {
 	build_t *b = payload;
-	zkc_service_entry_t e;
 	const char *name;
+	ent_t *x;
+	int invalid;
 
 	if (strcmp(path, b->root) == 0) {
 		b->s->exists = 1;
@@ -651,81 +786,240 @@ static int visit(const char *path, const char *data, size_t len, const zkc_stat_
 	name = path + b->root_len + 1;
 	if (strchr(name, '/'))
 		return 0;
-	if (zkc_service_decode(&e, name, data, len) != ZKC_OK) {
-		b->s->all.invalid++;
-		return 0;
-	}
-	e.session_id = st ? st->ephemeral_owner : 0;
-	if (b->s->all.count == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
-		zkc_service_entry_t *p = realloc(b->s->all.items, cap * sizeof(*p));
+	x = ent_make(name, data, len, st, &invalid);
+	if (!x && invalid) {
+		char *dup = strdup(name);
 
-		if (!p) {
-			zkc_service_entry_clear(&e);
+		if (!dup || grow((void **)&b->s->invalid_names, &b->icap, b->s->invalid,
+		                 sizeof(char *))) {
+			free(dup);
 			b->oom = 1;
 			return 1;
 		}
-		b->s->all.items = p;
-		b->cap = cap;
+		b->s->invalid_names[b->s->invalid++] = dup;
+		return 0;
 	}
-	b->s->all.items[b->s->all.count++] = e;
+	if (!x || grow((void **)&b->s->items, &b->cap, b->s->count, sizeof(ent_t *))) {
+		ent_free(x);
+		b->oom = 1;
+		return 1;
+	}
+	b->s->items[b->s->count++] = x;
 	return 0;
 }
 
 static int by_id(const void *a, const void *b)
 {
-	return strcmp(((const zkc_service_entry_t *)a)->id, ((const zkc_service_entry_t *)b)->id);
+	return strcmp((*(ent_t *const *)a)->e.id, (*(ent_t *const *)b)->e.id);
 }
 
-/* Reads the cache into a new snapshot and swaps it in. */
-static int rebuild(zkc_service_router_t *r)
+static int by_name(const void *a, const void *b)
 {
-	build_t b;
-	snap_t *s, *old;
-	size_t i, n = 0;
-	int rc;
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
-	memset(&b, 0, sizeof(b));
-	b.root = r->path;
-	b.root_len = strlen(r->path);
-	b.s = s;
-	rc = zkc_cache_foreach(r->cache, r->path, visit, &b);
-	if (b.oom || (rc != ZKC_OK && rc != ZKC_ENONODE)) {
-		snap_free(s);
-		return zkc_error_set(ZKC_ENOMEM, "service %s: %s", r->path, b.oom ? "out of memory"
-		                     : "reading its instances from the cache failed");
-	}
-	if (s->all.count)
-		qsort(s->all.items, s->all.count, sizeof(*s->all.items), by_id);
-	for (i = 0; i < s->all.count; i++)
-		n += !s->all.items[i].draining;
-	s->id_hash = malloc((n ? n : 1) * sizeof(*s->id_hash));
-	s->weight = malloc((n ? n : 1) * sizeof(*s->weight));
-	s->entry = malloc((n ? n : 1) * sizeof(*s->entry));
-	if (!s->id_hash || !s->weight || !s->entry) {
-		snap_free(s);
-		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
-	}
-	for (i = 0; i < s->all.count; i++) {
-		const zkc_service_entry_t *e = &s->all.items[i];
+/* Swaps s in as the current snapshot and frees the old one: all of it when
+ * s was built from scratch, else its arrays and what s dropped. */
+static void publish(zkc_service_router_t *r, snap_t *s)
+{
+	snap_t *old;
 
-		if (e->draining)
-			continue;
-		s->id_hash[s->n] = zkc_service_hash64(e->id, strlen(e->id));
-		s->weight[s->n] = e->weight;
-		s->entry[s->n] = i;
-		s->n++;
-	}
 	pthread_rwlock_wrlock(&r->lock);
 	old = r->cur;
 	r->cur = s;
 	__atomic_add_fetch(&r->generation, 1, __ATOMIC_SEQ_CST);
 	pthread_rwlock_unlock(&r->lock);
-	snap_free(old);
+	/* no reader holds old from here on */
+	if (s->owns) {
+		snap_free(old, 1);
+	} else {
+		ent_free(s->dropped);
+		free(s->dropped_name);
+		s->dropped = NULL;
+		s->dropped_name = NULL;
+		snap_free(old, 0);
+	}
+}
+
+/* Reads the whole cache into a new snapshot and swaps it in. */
+static int rebuild(zkc_service_router_t *r)
+{
+	build_t b;
+	snap_t *s;
+	int rc;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
+	s->owns = 1;
+	memset(&b, 0, sizeof(b));
+	b.root = r->path;
+	b.root_len = r->path_len;
+	b.s = s;
+	rc = zkc_cache_foreach(r->cache, r->path, visit, &b);
+	if (b.oom || (rc != ZKC_OK && rc != ZKC_ENONODE)) {
+		snap_free(s, 1);
+		return zkc_error_set(ZKC_ENOMEM, "service %s: %s", r->path, b.oom ? "out of memory"
+		                     : "reading its instances from the cache failed");
+	}
+	if (s->count)
+		qsort(s->items, s->count, sizeof(*s->items), by_id);
+	if (s->invalid)
+		qsort(s->invalid_names, s->invalid, sizeof(*s->invalid_names), by_name);
+	if (snap_index(s) != ZKC_OK) {
+		snap_free(s, 1);
+		return zkc_error_set(ZKC_ENOMEM, "service %s: out of memory", r->path);
+	}
+	__atomic_add_fetch(&r->full_builds, 1, __ATOMIC_SEQ_CST);
+	publish(r, s);
 	return ZKC_OK;
+}
+
+/* Lower bound of `name` in a sorted array of n names reached through get. */
+static size_t lower_bound(const void *arr, size_t n, const char *name,
+                          const char *(*get)(const void *arr, size_t i), int *found)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(get(arr, mid), name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < n && strcmp(get(arr, lo), name) == 0;
+	return lo;
+}
+
+static const char *item_id(const void *arr, size_t i)
+{
+	return ((ent_t *const *)arr)[i]->e.id;
+}
+
+static const char *name_at(const void *arr, size_t i)
+{
+	return ((char *const *)arr)[i];
+}
+
+/* Copies src[0..n) into a new array of n - removed + added slots, leaving
+ * out index `at` when removing and opening a slot at `at` when adding. */
+static void *splice(const void *src, size_t n, size_t size, size_t at, int remove, int add)
+{
+	size_t m = n - (size_t)remove + (size_t)add;
+	char *p = malloc((m ? m : 1) * size);
+	const char *s = src;
+
+	if (!p)
+		return NULL;
+	if (at)
+		memcpy(p, s, at * size);
+	if (n > at + (size_t)remove)
+		memcpy(p + (at + (size_t)add) * size, s + (at + (size_t)remove) * size,
+		       (n - at - (size_t)remove) * size);
+	return p;
+}
+
+/* Makes the next snapshot from the current one for one changed child of
+ * the service node: the child's data is decoded once and the unchanged
+ * entries are shared, so a change costs a decode and a copy of pointers.
+ * removed: the child is gone; else x (a valid entry) or, when x is NULL,
+ * the child's data is not an instance. */
+static int apply_child(zkc_service_router_t *r, const char *name, int removed, ent_t *x)
+{
+	const snap_t *c = r->cur;
+	snap_t *s;
+	int in_items, in_invalid, add_item = !removed && x, add_name = !removed && !x;
+	size_t at, at_name;
+
+	at = lower_bound(c->items, c->count, name, item_id, &in_items);
+	at_name = lower_bound(c->invalid_names, c->invalid, name, name_at, &in_invalid);
+	if (removed && !in_items && !in_invalid)
+		return ZKC_OK; /* already gone */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto oom;
+	s->exists = c->exists;
+	/* items: replace in place, remove or insert */
+	if (in_items && add_item) {
+		s->items = splice(c->items, c->count, sizeof(*c->items), at, 0, 0);
+		s->count = c->count;
+		if (s->items)
+			s->items[at] = x;
+	} else {
+		s->items = splice(c->items, c->count, sizeof(*c->items), at, in_items, add_item);
+		s->count = c->count - (size_t)in_items + (size_t)add_item;
+		if (s->items && add_item)
+			s->items[at] = x;
+	}
+	if (in_items)
+		s->dropped = c->items[at];
+	/* invalid names: likewise */
+	if (in_invalid && add_name) {
+		s->invalid_names = splice(c->invalid_names, c->invalid, sizeof(char *), at_name, 0, 0);
+		s->invalid = c->invalid;
+	} else {
+		char *dup = add_name ? strdup(name) : NULL;
+
+		s->invalid_names = splice(c->invalid_names, c->invalid, sizeof(char *), at_name,
+		                          in_invalid, add_name);
+		s->invalid = c->invalid - (size_t)in_invalid + (size_t)add_name;
+		if (add_name && (!dup || !s->invalid_names)) {
+			free(dup);
+			s->invalid = c->invalid;
+			s->dropped = NULL;
+			goto oom;
+		}
+		if (add_name)
+			s->invalid_names[at_name] = dup;
+		if (in_invalid)
+			s->dropped_name = c->invalid_names[at_name];
+	}
+	if (!s->items || !s->invalid_names || snap_index(s) != ZKC_OK) {
+		s->dropped = NULL;
+		s->dropped_name = NULL;
+		goto oom;
+	}
+	publish(r, s);
+	return ZKC_OK;
+oom:
+	if (s && add_name && s->invalid_names && s->invalid > c->invalid)
+		free(s->invalid_names[at_name]);
+	snap_free(s, 0);
+	ent_free(x);
+	return ZKC_ENOMEM;
+}
+
+/* One cache event: a child's change goes into the snapshot on its own;
+ * anything else (the service node itself, a resync or reset, data not at
+ * hand) rebuilds from the whole cache. */
+static void apply_event(zkc_service_router_t *r, const zkc_cache_event_t *ev)
+{
+	const char *name;
+	ent_t *x = NULL;
+	int invalid = 0, removed;
+
+	if ((ev->type != ZKC_CACHE_ADDED && ev->type != ZKC_CACHE_UPDATED &&
+	     ev->type != ZKC_CACHE_REMOVED) || !ev->path ||
+	    strncmp(ev->path, r->path, r->path_len) != 0 || ev->path[r->path_len] != '/' ||
+	    !r->cur->exists)
+		goto full;
+	name = ev->path + r->path_len + 1;
+	if (!*name || strchr(name, '/'))
+		return; /* deeper than the instances: never read */
+	removed = ev->type == ZKC_CACHE_REMOVED;
+	if (!removed) {
+		if (!ev->data)
+			goto full;
+		x = ent_make(name, ev->data, ev->len, ev->stat, &invalid);
+		if (!x && !invalid)
+			goto full;
+	}
+	if (apply_child(r, name, removed, x) == ZKC_OK)
+		return;
+full:
+	rebuild(r); /* on ENOMEM the previous snapshot stays */
 }
 
 static void on_cache(zkc_cache_t *cache, const zkc_cache_event_t *ev, void *payload)
@@ -737,13 +1031,13 @@ static void on_cache(zkc_cache_t *cache, const zkc_cache_event_t *ev, void *payl
 		return; /* keep answering from what is known */
 	pthread_mutex_lock(&r->build_mu);
 	if (r->ready)
-		rebuild(r); /* on ENOMEM the previous snapshot stays */
+		apply_event(r, ev);
 	pthread_mutex_unlock(&r->build_mu);
 }
 
 static void router_free(zkc_service_router_t *r)
 {
-	snap_free(r->cur);
+	snap_free(r->cur, 1);
 	free(r->path);
 	pthread_rwlock_destroy(&r->lock);
 	pthread_mutex_destroy(&r->build_mu);
@@ -786,6 +1080,7 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 	pthread_rwlock_init(&r->lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	r->path = strdup(service_path);
+	r->path_len = strlen(service_path);
 	r->cur = calloc(1, sizeof(*r->cur));
 	if (!r->path || !r->cur) {
 		router_free(r);
@@ -849,13 +1144,54 @@ static int check_route(const void *out, const zkc_service_router_t *r, const voi
 	return ZKC_OK;
 }
 
+/* The winner among s's routable instances for key hash kh: the highest
+ * score, ties to the smaller index (the array is in id order). Within one
+ * weight class the score grows with the pair's bits (u), so a pass keeps
+ * each class's best bits and scores only an instance that comes within
+ * CLASS_WINDOW of them: every instance that could win or tie is scored, in
+ * index order, and the answer is the one of scoring everyone. */
+static size_t winner(const snap_t *s, uint64_t kh)
+{
+	uint64_t top[MAX_CLASSES];
+	double best = -1.0;
+	size_t i, win = 0;
+
+	if (!s->classes) {
+		for (i = 0; i < s->n; i++) {
+			double sc = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
+
+			if (sc > best) {
+				best = sc;
+				win = i;
+			}
+		}
+		return win;
+	}
+	memset(top, 0, s->classes * sizeof(*top));
+	for (i = 0; i < s->n; i++) {
+		uint64_t g = pair_bits(kh, s->id_hash[i]);
+		uint64_t *t = &top[s->cls[i]];
+
+		if (g + CLASS_WINDOW >= *t) {
+			double sc = score_of_bits(g, s->weight[i]);
+
+			if (g > *t)
+				*t = g;
+			if (sc > best) {
+				best = sc;
+				win = i;
+			}
+		}
+	}
+	return win;
+}
+
 int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, const void *key,
                       size_t len)
 {
 	uint64_t kh;
 	const snap_t *s;
-	double best = -1.0;
-	size_t i, win = 0, n;
+	size_t n;
 	int rc;
 
 	if ((rc = check_route(out, r, key, len)) != ZKC_OK)
@@ -863,18 +1199,9 @@ int zkc_service_route(zkc_service_endpoint_t *out, zkc_service_router_t *r, cons
 	kh = zkc_service_hash64(key, len);
 	pthread_rwlock_rdlock(&r->lock);
 	s = r->cur;
-	for (i = 0; i < s->n; i++) {
-		double sc = zkc_service_score(kh, s->id_hash[i], s->weight[i]);
-
-		/* ties go to the smaller id (the array is in id order) */
-		if (sc > best) {
-			best = sc;
-			win = i;
-		}
-	}
 	n = s->n;
 	if (n)
-		fill(out, &s->all.items[s->entry[win]]);
+		fill(out, &s->items[s->entry[winner(s, kh)]]->e);
 	pthread_rwlock_unlock(&r->lock);
 	/* s may be freed from here on */
 	if (!n)
@@ -932,7 +1259,7 @@ int zkc_service_route_n(zkc_service_endpoint_t *out, size_t *out_count, size_t n
 		ix[at] = i;
 	}
 	for (i = 0; i < k; i++)
-		fill(&out[i], &s->all.items[s->entry[ix[i]]]);
+		fill(&out[i], &s->items[s->entry[ix[i]]]->e);
 	pthread_rwlock_unlock(&r->lock);
 	if (sc != stack_sc)
 		free(sc);
@@ -961,13 +1288,13 @@ int zkc_service_router_list(zkc_service_list_t **out, zkc_service_router_t *r)
 	s = r->cur;
 	if (!s->exists) {
 		rc = ZKC_ENONODE;
-	} else if (s->all.count) {
-		l->items = calloc(s->all.count, sizeof(*l->items));
+	} else if (s->count) {
+		l->items = calloc(s->count, sizeof(*l->items));
 		if (!l->items)
 			rc = ZKC_ENOMEM;
 	}
-	for (i = 0; rc == ZKC_OK && i < s->all.count; i++) {
-		const zkc_service_entry_t *e = &s->all.items[i];
+	for (i = 0; rc == ZKC_OK && i < s->count; i++) {
+		const zkc_service_entry_t *e = &s->items[i]->e;
 		zkc_service_entry_t *c = &l->items[i];
 
 		*c = *e;
@@ -980,7 +1307,7 @@ int zkc_service_router_list(zkc_service_list_t **out, zkc_service_router_t *r)
 		else
 			memcpy(c->metadata, e->metadata, e->metadata_len + 1);
 	}
-	l->invalid = s->all.invalid;
+	l->invalid = s->invalid;
 	pthread_rwlock_unlock(&r->lock);
 	if (rc != ZKC_OK) {
 		zkc_service_list_free(l);

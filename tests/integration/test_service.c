@@ -669,6 +669,154 @@ static void test_stopped_process_drops_out_then_re_registers_when_it_resumes(voi
 	free(svc);
 }
 
+/* ------------------------------------------------------------ snapshot updates */
+
+/* Writes child `id` of svc: an instance with this weight and draining flag,
+ * or junk (not an instance) when weight is 0. */
+static void put_child(const char *svc, const char *id, int weight, int draining, int create)
+{
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+	char *path = h_join(svc, id), *data = NULL;
+	size_t len = 0;
+
+	if (weight) {
+		in.id = id;
+		in.address = "127.0.0.1";
+		in.port = 7000 + weight;
+		in.weight = weight;
+		in.draining = draining;
+		assert_int_equal(zkc_service_encode(&data, &len, "svc", &in), ZKC_OK);
+	}
+	if (create)
+		assert_int_equal(zkc_create(NULL, NULL, zk, path, weight ? data : "junk",
+		                            weight ? len : 4, NULL), ZKC_OK);
+	else
+		assert_int_equal(zkc_set(NULL, zk, path, weight ? data : "junk", weight ? len : 4, -1),
+		                 ZKC_OK);
+	free(data);
+	free(path);
+}
+
+/* Whether two routers list the same instances (every field) and skip the
+ * same number of children. */
+static int same_lists(zkc_service_router_t *a, zkc_service_router_t *b)
+{
+	zkc_service_list_t *la = NULL, *lb = NULL;
+	size_t i;
+	int same;
+
+	if (zkc_service_router_list(&la, a) != ZKC_OK || zkc_service_router_list(&lb, b) != ZKC_OK) {
+		zkc_service_list_free(la);
+		return 0;
+	}
+	same = la->count == lb->count && la->invalid == lb->invalid &&
+	       zkc_service_router_count(a) == zkc_service_router_count(b);
+	for (i = 0; same && i < la->count; i++) {
+		const zkc_service_entry_t *x = &la->items[i], *y = &lb->items[i];
+
+		same = !strcmp(x->id, y->id) && !strcmp(x->address, y->address) &&
+		       x->port == y->port && x->weight == y->weight && x->draining == y->draining &&
+		       x->metadata_len == y->metadata_len && !strcmp(x->metadata, y->metadata);
+	}
+	zkc_service_list_free(la);
+	zkc_service_list_free(lb);
+	return same;
+}
+
+/* A router kept up to date child by child (added, reweighted, drained,
+ * turned into junk and back, deleted) ends where a router that reads the
+ * whole service at once starts: same list, same skipped count, same
+ * answer for every key. */
+static void test_router_updated_child_by_child_matches_a_fresh_router(void **s)
+{
+	char *svc = h_path("svc"), id[16], *p;
+	zkc_service_router_t *r1, *r2 = NULL;
+	zkc_service_list_t *l = NULL;
+	short *m1 = malloc(KEYS * sizeof(short)), *m2 = malloc(KEYS * sizeof(short));
+	uint64_t gen;
+	int i;
+	(void)s;
+
+	assert_non_null(m1);
+	assert_non_null(m2);
+	assert_int_equal(zkc_create(NULL, NULL, zk, svc, NULL, 0, NULL), ZKC_OK);
+	r1 = router(svc);
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof(id), "i%03d", i);
+		put_child(svc, id, i % 7 == 3 ? 0 : 1 + i % 4, 0, 1);
+	}
+	H_WAIT_UNTIL(zkc_service_router_count(r1) == 26, H_TIMEOUT_MS);
+	gen = zkc_service_router_generation(r1);
+	for (i = 0; i < 30; i += 2) {
+		snprintf(id, sizeof(id), "i%03d", i);
+		if (i % 6 == 0)
+			put_child(svc, id, 5, 1, 0);          /* drained, reweighted */
+		else if (i % 6 == 2)
+			put_child(svc, id, 0, 0, 0);          /* turned into junk */
+		else
+			put_child(svc, id, 9, 0, 0);          /* reweighted (junk ones made valid) */
+	}
+	for (i = 1; i < 30; i += 5) {
+		snprintf(id, sizeof(id), "i%03d", i);
+		p = h_join(svc, id);
+		assert_int_equal(zkc_delete(zk, p, -1, 0), ZKC_OK);
+		free(p);
+	}
+	put_child(svc, "i100", 3, 0, 1);
+	put_child(svc, "i101", 0, 0, 1);
+	p = h_join(svc, "i101");
+	assert_int_equal(zkc_delete(zk, p, -1, 0), ZKC_OK);
+	free(p);
+	/* the last change is the one below: once r1 shows it, it has all */
+	put_child(svc, "i100", 4, 0, 0);
+	H_WAIT_UNTIL(router_shows(r1, "i100", 4, 0), H_TIMEOUT_MS);
+	assert_true(zkc_service_router_generation(r1) > gen);
+	assert_int_equal(zkc_service_router_open(&r2, rzk, svc, NULL), ZKC_OK);
+	assert_true(same_lists(r1, r2));
+	assert_true(router_shows(r1, "i000", 5, 1));
+	assert_true(router_shows(r1, "i004", 9, 0));
+	assert_false(router_has(r1, "i002"));    /* junk now */
+	assert_false(router_has(r1, "i001"));    /* deleted */
+	assert_false(router_has(r1, "i101"));
+	route_all(r1, m1);
+	route_all(r2, m2);
+	assert_memory_equal(m1, m2, KEYS * sizeof(short));
+	/* and both give what scoring every instance gives (the decision only
+	 * scores the instances near each weight's best) */
+	assert_int_equal(zkc_service_router_list(&l, r1), ZKC_OK);
+	for (i = 0; i < KEYS; i++) {
+		char key[32];
+		int n = snprintf(key, sizeof(key), "user-%d", i), who = NOBODY;
+		uint64_t kh = zkc_service_hash64(key, (size_t)n);
+		double best = -1.0;
+		size_t j;
+
+		for (j = 0; j < l->count; j++) {
+			double sc;
+
+			if (l->items[j].draining)
+				continue;
+			sc = zkc_service_score(kh, zkc_service_hash64(l->items[j].id,
+			                                              strlen(l->items[j].id)),
+			                       l->items[j].weight);
+			if (sc > best) {
+				best = sc;
+				who = id_index(l->items[j].id);
+			}
+		}
+		assert_int_equal(m1[i], who);
+	}
+	zkc_service_list_free(l);
+	assert_int_equal(count_of(m1, 0), 0);   /* draining gets nothing */
+	assert_true(count_of(m1, 100) > 0);
+	zkc_service_router_close(r1);
+	zkc_service_router_close(r2);
+	zkc_delete(zk, svc, -1, ZKC_DELETE_RECURSIVE);
+	free(m1);
+	free(m2);
+	free(svc);
+}
+
 /* ------------------------------------------------------------ bad input */
 
 static void test_bad_input_gets_clear_codes(void **s)
@@ -895,6 +1043,7 @@ int main(void)
 		cmocka_unit_test(test_instance_comes_back_after_its_session_is_expired),
 		cmocka_unit_test(test_killed_process_stops_receiving_keys_once_its_session_expires),
 		cmocka_unit_test(test_stopped_process_drops_out_then_re_registers_when_it_resumes),
+		cmocka_unit_test(test_router_updated_child_by_child_matches_a_fresh_router),
 		cmocka_unit_test(test_bad_input_gets_clear_codes),
 		cmocka_unit_test(test_cli_register_list_route_and_exit_codes),
 	};

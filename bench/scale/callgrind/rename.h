@@ -1,0 +1,23 @@
+/* bench/scale/callgrind/rename.h - keeps an included recipes/service.c apart from the library's. */
+#define zkc_service_decode cg_service_decode
+#define zkc_service_encode cg_service_encode
+#define zkc_service_entry_clear cg_service_entry_clear
+#define zkc_service_hash64 cg_service_hash64
+#define zkc_service_instance_init cg_service_instance_init
+#define zkc_service_list_free cg_service_list_free
+#define zkc_service_reg_close cg_service_reg_close
+#define zkc_service_reg_open cg_service_reg_open
+#define zkc_service_reg_path cg_service_reg_path
+#define zkc_service_reg_wait cg_service_reg_wait
+#define zkc_service_route cg_service_route
+#define zkc_service_route_n cg_service_route_n
+#define zkc_service_router_close cg_service_router_close
+#define zkc_service_router_count cg_service_router_count
+#define zkc_service_router_generation cg_service_router_generation
+#define zkc_service_router_list cg_service_router_list
+#define zkc_service_router_open cg_service_router_open
+#define zkc_service_router_options_init cg_service_router_options_init
+#define zkc_service_score cg_service_score
+#define zkc_service_set_draining cg_service_set_draining
+#define zkc_service_set_weight cg_service_set_weight
+#define zkc_service_unregister cg_service_unregister
