@@ -458,7 +458,7 @@ static int protected_find(zkc__call_t *c, const char *parent, const zkc_strings_
 		}
 		/* Hand the result back the way a completed attempt would. */
 		if (!(r = req_from_found(c->zk, found, &st)))
-			return ZKC_ENOMEM;
+			return zkc__error(ZKC_ENOMEM, "create %s: out of memory", c->path);
 		if (c->req)
 			zkc__req_unref(c->req);
 		c->req = r;
