@@ -362,6 +362,12 @@ def main() -> int:
         client.add_listener(lambda st: events.put(("driver", "demo", f"session {st.name}")))
         client.ensure_path(root)
         env = dict(os.environ, ZKC_URL=url)
+        # the Go worker links the build tree's libzkc.so; cgo may drop the
+        # rpath the build's pkg-config file asks for (a fresh clone's CI run
+        # failed so: "libzkc.so.0: cannot open shared object file")
+        libs = os.path.join(a.build, ".libs")
+        env["LD_LIBRARY_PATH"] = libs + (os.pathsep + env["LD_LIBRARY_PATH"]
+                                         if env.get("LD_LIBRARY_PATH") else "")
         count: Dict[str, int] = {}
         for k, lang in enumerate(langs):
             count[lang] = count.get(lang, 0) + 1
