@@ -484,7 +484,7 @@ static int dump_parse(json_t *doc, lnode_t **out, size_t *out_n, const char **ou
 			if (l[i].data)
 				memcpy(l[i].data, text, l[i].len);
 		} else if ((text = json_string_value(json_object_get(v, "data_b64")))) {
-			long dl;
+			long dl = 0;
 
 			l[i].data = malloc(strlen(text) + 1);
 			if (l[i].data && (dl = cli_b64_decode(text, (unsigned char *)l[i].data)) < 0) {
