@@ -723,6 +723,10 @@ int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
  * the thread that made the call). */
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
 const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
+
+/* zkc_cancel_bind without its result (the Go side never nests bindings),
+ * so a call's bind and unbind allocate nothing on the Go side. */
+void zkcgo_cancel_bind(zkc_cancel_t *c) { (void)zkc_cancel_bind(c); }
 %}
 
 %include "../zkc.i"

@@ -423,6 +423,7 @@ extern swig_intgo _wrap_zkcgo_index_lookup_capi_zkcgo(swig_voidp arg1, uintptr_t
 extern swig_intgo _wrap_zkcgo_index_check_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
 extern swig_type_43 _wrap_zkcgo_error_message_capi_zkcgo(void);
+extern void _wrap_zkcgo_cancel_bind_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
@@ -1680,6 +1681,11 @@ func Zkcgo_error_message() (_swig_ret string) {
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
 	return swig_r_1
+}
+
+func Zkcgo_cancel_bind(arg1 Struct_SS_zkc_cancel) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_zkcgo_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_VERSION_MAJOR int = 0

@@ -738,6 +738,10 @@ int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
 const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 
+/* zkc_cancel_bind without its result (the Go side never nests bindings),
+ * so a call's bind and unbind allocate nothing on the Go side. */
+void zkcgo_cancel_bind(zkc_cancel_t *c) { (void)zkc_cancel_bind(c); }
+
 
 #include <zkc.h>
 
@@ -1615,6 +1619,16 @@ _gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
   result = (char *)zkcgo_error_message();
   _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
   return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
+  zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
+  
+  arg1 = *(zkc_cancel_t **)&_swig_go_0; 
+  
+  zkcgo_cancel_bind(arg1);
+  
 }
 
 
