@@ -185,11 +185,17 @@ int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
 /* A create whose outcome is unknown when its caller gives up: once the
  * requests before it are answered, the directory is listed and any node
  * with the create's GUID is deleted, so no contender stays behind on a
- * live session. */
+ * live session. A create can be applied later than that listing (a
+ * request on a connection that dropped during a re-election was seen
+ * applied after two later acquires), so each listing watches the
+ * directory and the next change lists it again, until the node is found,
+ * the session ends, or two session timeouts have passed. */
 typedef struct bg_forget {
 	char *dir;
 	char *base;                    /* "_c_<guid>-<name>": the name's start */
 	int64_t session;
+	int64_t until;                 /* zkcr_now_ms: stop looking after it */
+	int found;
 } bg_forget_t;
 
 static int forget_send(zkc_t *zk, bg_forget_t *f);
@@ -199,6 +205,24 @@ static void forget_free(bg_forget_t *f)
 	free(f->dir);
 	free(f->base);
 	free(f);
+}
+
+/* Whether to look again (event thread): not found yet, same session, in
+ * time. */
+static int forget_again(zkc_t *zk, const bg_forget_t *f)
+{
+	return !f->found && zkcr_lock_session(zk) == f->session && zkcr_now_ms() < f->until;
+}
+
+/* The directory changed (or the watch ended): list it again, or stop. */
+static void forget_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	bg_forget_t *f = payload;
+
+	if (ev->type != ZKC_EVENT_WATCH_CANCELLED && forget_again(zk, f) &&
+	    forget_send(zk, f) == ZKC_OK)
+		return;
+	forget_free(f);
 }
 
 static void forget_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
@@ -216,13 +240,15 @@ static void forget_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
 			if (strncmp(c->items[i], f->base, n) != 0 ||
 			    asprintf(&p, "%s/%s", f->dir, c->items[i]) < 0)
 				continue;
+			f->found = 1;   /* a create is applied once: done */
 			zkcr_lock_delete_bg(zk, p, f->session);
 			free(p);
 		}
-	} else if (transient(rc) && zkcr_lock_session(zk) == f->session &&
-	           forget_send(zk, f) == ZKC_OK) {
-		return;         /* not answered yet: list again while the session lives */
+		return;         /* the listing's watch owns f now */
 	}
+	if (transient(rc) && zkcr_lock_session(zk) == f->session &&
+	    forget_send(zk, f) == ZKC_OK)
+		return;         /* not answered yet: list again while the session lives */
 	forget_free(f);
 }
 
@@ -233,7 +259,7 @@ static int forget_send(zkc_t *zk, bg_forget_t *f)
 
 	if (rc != ZKC_OK)
 		return rc;
-	rc = zkc_batch_children(b, f->dir, 0, NULL, NULL);
+	rc = zkc_batch_children(b, f->dir, 1, forget_watch, f);
 	if (rc >= 0)
 		rc = zkc_batch_run_async(zk, b, forget_done, f);
 	if (rc != ZKC_OK)
@@ -245,7 +271,7 @@ int zkcr_lock_forget_bg(zkc_t *zk, const char *path, int64_t session)
 {
 	const char *slash = strrchr(path, '/');
 	bg_forget_t *f = calloc(1, sizeof(*f));
-	int rc;
+	int timeout_ms = 0, rc;
 
 	if (!f || !slash || !(f->dir = strndup(path, (size_t)(slash - path))) ||
 	    !(f->base = strdup(slash + 1))) {
@@ -254,7 +280,10 @@ int zkcr_lock_forget_bg(zkc_t *zk, const char *path, int64_t session)
 		return zkc_error_set(ZKC_ENOMEM, "lock: out of memory queuing the cleanup of %s",
 		                     path);
 	}
+	if (zkc_session(NULL, NULL, &timeout_ms, zk) != ZKC_OK || timeout_ms <= 0)
+		timeout_ms = 30000;
 	f->session = session;
+	f->until = zkcr_now_ms() + 2 * (int64_t)timeout_ms;
 	rc = forget_send(zk, f);
 	if (rc != ZKC_OK)
 		forget_free(f);
