@@ -411,7 +411,10 @@ static void answered(brun_t *run)
 
 	pthread_mutex_lock(&run->mu);
 	all = ++run->answered == run->total;
-	pthread_cond_broadcast(&run->cv);
+	/* zkc_batch_run waits for all of them: waking it for each answer
+	 * cost a wake-up and a sleep per op before the last */
+	if (all)
+		pthread_cond_broadcast(&run->cv);
 	pthread_mutex_unlock(&run->mu);
 	if (all && run->async == 2)
 		queued_finish(run);

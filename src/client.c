@@ -294,8 +294,10 @@ static void close_now(zkc_t *zk)
 	/* Blocking calls have been woken (ZKC_ECLOSED, or ZCLOSING from their
 	 * requests); wait until none is still inside the client. */
 	pthread_mutex_lock(&zk->mu);
+	zk->drain_waiters++;
 	while (zk->active_calls > 0)
 		pthread_cond_wait(&zk->cv, &zk->mu);
+	zk->drain_waiters--;
 	pthread_mutex_unlock(&zk->mu);
 	zkc__events_stop(zk);
 	zkc__clients_unregister(zk);

@@ -82,7 +82,7 @@ int zkc__call_enter(zkc_t *zk)
 void zkc__call_leave(zkc_t *zk)
 {
 	pthread_mutex_lock(&zk->mu);
-	if (--zk->active_calls == 0)
+	if (--zk->active_calls == 0 && zk->drain_waiters)
 		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
 }
@@ -143,7 +143,7 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 void zkc__zh_release(zkc_t *zk)
 {
 	pthread_mutex_lock(&zk->mu);
-	if (--zk->zh_users == 0)
+	if (--zk->zh_users == 0 && zk->drain_waiters)
 		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
 }

@@ -403,7 +403,7 @@ extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
 extern swig_type_7 _wrap_zkcgo_multi_path_capi_zkcgo(uintptr_t arg1, swig_type_8 arg2);
 extern swig_intgo _wrap_zkcgo_queue_ack_capi_zkcgo(uintptr_t arg1, swig_type_9 arg2, swig_type_10 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkcgo_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkcgo_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_11 arg3, swig_type_12 arg4, swig_intgo arg5, uintptr_t arg6);
 extern swig_intgo _wrap_zkcgo_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_13 arg3, swig_intgo arg4, swig_type_14 arg5);
 extern swig_intgo _wrap_zkcgo_service_register_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_15 arg3, swig_type_16 arg4, swig_type_17 arg5, swig_intgo arg6, swig_intgo arg7, swig_intgo arg8, swig_type_18 arg9, swig_intgo arg10);
 extern swig_intgo _wrap_zkcgo_router_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_19 arg3);
@@ -427,6 +427,7 @@ extern swig_intgo _wrap_zkcgo_index_lookup_capi_zkcgo(swig_voidp arg1, uintptr_t
 extern swig_intgo _wrap_zkcgo_index_check_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
 extern swig_type_43 _wrap_zkcgo_error_message_capi_zkcgo(void);
+extern void _wrap_zkcgo_cancel_bind_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
@@ -1341,7 +1342,7 @@ func Zkcgo_queue_ack(arg1 Struct_SS_zkc_queue, arg2 string, arg3 int64, arg4 int
 	return swig_r
 }
 
-func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 string, arg5 int) (_swig_ret int) {
+func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 string, arg5 int, arg6 Zkc_acl_list_t) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 *uintptr
 	_swig_i_0 = arg1
@@ -1349,7 +1350,8 @@ func Zkcgo_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 st
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkcgo_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	_swig_i_5 := getSwigcptr(arg6)
+	swig_r = (int)(C._wrap_zkcgo_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_11)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_12)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4), C.uintptr_t(_swig_i_5)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -1687,6 +1689,11 @@ func Zkcgo_error_message() (_swig_ret string) {
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
 	return swig_r_1
+}
+
+func Zkcgo_cancel_bind(arg1 Struct_SS_zkc_cancel) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_zkcgo_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 const ZKC_VERSION_MAJOR int = 0
