@@ -45,6 +45,7 @@ type record struct {
 	D      int64           `json:"d"`
 	Code   string          `json:"code"`
 	Item   string          `json:"item"`
+	Name   string          `json:"name"`
 	Mode   string          `json:"mode"`
 	Inc    string          `json:"inc"`
 	Seq    int64           `json:"seq"`
