@@ -1143,11 +1143,10 @@ static int attempt_lost(zkc_counter_t *c, int i, const attempt_t *a, int rc, int
 
 /* The engine of add and cas: one versioned write from the cached state,
  * re-reading after a lost race. `expected` is NULL for add. */
-static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
-                  int64_t delta, const int64_t *expected, int64_t value)
+static int update_bound(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c,
+                        int i, const change_t ch, int64_t deadline)
 {
-	const change_t ch = { delta, expected, value };
-	int64_t deadline = zkcr_now_ms() + c->timeout_ms, next = 0;
+	int64_t next = 0;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -1170,6 +1169,19 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		if ((rc = attempt_lost(c, i, &a, rc, &attempt, deadline)) != ZKC_OK)
 			return rc;
 	}
+}
+
+/* update_bound with the handle's deadline bound to the thread, so every
+ * request of the add or cas ends by it. */
+static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
+                  int64_t delta, const int64_t *expected, int64_t value)
+{
+	const change_t ch = { delta, expected, value };
+	int64_t prev = zkcr_deadline_enter(zkcr_now_ms() + c->timeout_ms);
+	int rc = update_bound(out, out_current, c, i, ch, zkc_deadline_bound());
+
+	zkc_deadline_bind(prev);
+	return rc;
 }
 
 int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t delta)

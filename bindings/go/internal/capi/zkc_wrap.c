@@ -2802,6 +2802,52 @@ long long _wrap_zkc_cancel_slice_ms_capi_zkcgo(long long _swig_go_0) {
 }
 
 
+intgo _wrap_ZKC_NO_DEADLINE_capi_zkcgo() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)((-1));
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_clock_ms_capi_zkcgo() {
+  int64_t result;
+  long long _swig_go_result;
+  
+  
+  result = (int64_t)zkc_clock_ms();
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_deadline_bind_capi_zkcgo(long long _swig_go_0) {
+  int64_t arg1 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (int64_t)_swig_go_0; 
+  
+  result = (int64_t)zkc_deadline_bind(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_deadline_bound_capi_zkcgo() {
+  int64_t result;
+  long long _swig_go_result;
+  
+  
+  result = (int64_t)zkc_deadline_bound();
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_ZKC_PERM_READ_capi_zkcgo() {
   int result;
   intgo _swig_go_result;
