@@ -320,6 +320,8 @@ static int acquire_bound(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, int timeo
 	int rc, rrc;
 
 	rc = zkc_lock_acquire(NULL, s->admit, timeout_ms);
+	if (rc == ZKC_ETIMEDOUT)   /* named the admission lock, not the semaphore */
+		return zkc_error_set(rc, "semaphore %s: not admitted within the timeout", s->leases);
 	if (rc != ZKC_OK)
 		return rc;
 	rc = hold_lease(l, s, timeout_ms, zkc_deadline_bound());
