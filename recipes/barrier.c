@@ -107,9 +107,11 @@ int zkc_barrier_remove(zkc_t *zk, const char *path)
 	return rc == ZKC_ENONODE ? ZKC_OK : rc;
 }
 
+static int barrier_wait_bound(zkc_t *zk, const char *path, int timeout_ms, int64_t deadline);
+
 int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 {
-	int64_t deadline = zkcr_deadline(timeout_ms);
+	int64_t prev;
 	int rc;
 
 	if (!zk || !path)
@@ -117,6 +119,17 @@ int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 		                     : "client");
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
+	/* every request of the wait ends by its deadline (0: one look) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	rc = barrier_wait_bound(zk, path, timeout_ms, zkc_deadline_bound());
+	zkc_deadline_bind(prev);
+	return rc;
+}
+
+static int barrier_wait_bound(zkc_t *zk, const char *path, int timeout_ms, int64_t deadline)
+{
+	int rc;
+
 	for (;;) {
 		zkcr_waker_t *w = zkcr_waker_new(2);
 
@@ -226,9 +239,14 @@ int zkc_double_barrier_open(zkc_double_barrier_t **out, zkc_t *zk, const char *p
 static void delete_own_unbound(zkc_double_barrier_t *b)
 {
 	zkc_cancel_t *tok = zkc_cancel_bind(NULL);
+	int rc = zkc_delete(b->zk, b->own, -1, 0);
 
-	zkc_delete(b->zk, b->own, -1, 0);
 	zkc_cancel_bind(tok);
+	/* past the call's deadline, or no answer: in the background, while
+	 * the session lives, so giving up never waits on the servers */
+	if (rc != ZKC_OK && rc != ZKC_ENONODE && rc != ZKC_ECLOSED &&
+	    b->sid == session_of(b->zk))
+		zkcr_lock_delete_bg(b->zk, b->own, b->sid);
 }
 
 /* Deletes our node if this session still owns it (docs/design.md, rule 5). */
@@ -442,6 +460,7 @@ static int enter_round(enter_t *e)
 int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 {
 	enter_t e = { b, NULL, NULL, -1, -1, -1, 0, 0, timeout_ms, zkcr_deadline(timeout_ms) };
+	int64_t prev;
 	int rc;
 
 	if (!b)
@@ -451,6 +470,9 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 		                     b->path);
 	if ((rc = zkc_batch_new(&e.bt)) != ZKC_OK)
 		return rc;
+	/* every request of the enter ends by its deadline (0: one look) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? e.deadline : -1);
+	e.deadline = zkcr_deadline_earlier(e.deadline, zkc_deadline_bound());
 	do
 		rc = enter_round(&e);
 	while (rc == AGAIN);
@@ -458,11 +480,12 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 	zkc_batch_free(e.bt);
 	if (rc == ZKC_OK) {
 		b->entered = 1;
-		return ZKC_OK;
+	} else {
+		if (rc == ZKC_ELOST)
+			b->sid = 0;     /* our node went with its session: nothing to delete */
+		drop_own(b);
 	}
-	if (rc == ZKC_ELOST)
-		b->sid = 0;     /* our node went with its session: nothing to delete */
-	drop_own(b);
+	zkc_deadline_bind(prev);
 	return rc;
 }
 
@@ -563,7 +586,7 @@ static int leave_wait(zkc_double_barrier_t *b, const char *watch_path, int timeo
 
 int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 {
-	int64_t deadline = zkcr_deadline(timeout_ms);
+	int64_t deadline = zkcr_deadline(timeout_ms), prev;
 	char *watch_path = NULL;
 	int rc;
 
@@ -572,6 +595,9 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 	if (!b->entered)
 		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: leave before enter",
 		                     b->path);
+	/* every request of the leave ends by its deadline (0: one look) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? deadline : -1);
+	deadline = zkcr_deadline_earlier(deadline, zkc_deadline_bound());
 	for (;;) {
 		rc = leave_look(&watch_path, b, deadline);
 		if (rc == AGAIN)
@@ -587,6 +613,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 	drop_own(b);   /* a participant that gave up is never waited for */
 	if (rc == ZKC_OK)
 		b->entered = 0;
+	zkc_deadline_bind(prev);
 	return rc;
 }
 

@@ -32,7 +32,7 @@
  * an increment. A predecessor that keeps its ticket longer than TURN_WAIT_MS
  * is passed by. */
 #define TICKET_PREFIX "_zkc-turn-"
-#define TURN_ADDS 32
+#define TURN_ADDS 64
 #define TURN_MS 60
 #define TURN_WAIT_MS 200
 
@@ -295,6 +295,20 @@ static int64_t session_of(zkc_t *zk)
 	return zkc_session(&sid, NULL, NULL, zk) == ZKC_OK ? sid : 0;
 }
 
+/* Deletes a ticket of session sid in the background (one of an older
+ * session went with it) and frees the string. */
+static void ticket_drop(zkc_counter_t *c, char *ticket, int64_t sid)
+{
+	zkc_batch_t *b = NULL;
+
+	if (session_of(c->zk) == sid && zkc_batch_new(&b) == ZKC_OK) {
+		if (zkc_batch_delete(b, ticket, -1) < 0 ||
+		    zkc_batch_run_async(c->zk, b, NULL, NULL) != ZKC_OK)
+			zkc_batch_free(b);
+	}
+	free(ticket);
+}
+
 /* Ends shard i's turn and deletes its ticket (in the background unless
  * `wait`). */
 static void turn_give_back(zkc_counter_t *c, int i, int wait)
@@ -302,7 +316,6 @@ static void turn_give_back(zkc_counter_t *c, int i, int wait)
 	shard_t *s = &c->sh[i];
 	char *ticket;
 	int64_t sid;
-	zkc_batch_t *b = NULL;
 
 	pthread_mutex_lock(&c->mu);
 	ticket = s->ticket;
@@ -314,16 +327,36 @@ static void turn_give_back(zkc_counter_t *c, int i, int wait)
 	pthread_mutex_unlock(&c->mu);
 	if (!ticket)
 		return;
-	if (session_of(c->zk) == sid) {
-		if (wait) {
+	if (wait) {
+		if (session_of(c->zk) == sid)
 			zkc_delete(c->zk, ticket, -1, 0);
-		} else if (zkc_batch_new(&b) == ZKC_OK) {
-			if (zkc_batch_delete(b, ticket, -1) < 0 ||
-			    zkc_batch_run_async(c->zk, b, NULL, NULL) != ZKC_OK)
-				zkc_batch_free(b);
-		}
+		free(ticket);
+	} else {
+		ticket_drop(c, ticket, sid);
 	}
-	free(ticket);
+}
+
+/* Whether the write about to be sent on shard i is the last of its turn
+ * (the turn has had its adds or its time, and another writer waits): then
+ * the turn ends now and its ticket (returned, the caller's) is deleted in
+ * the same request, right behind the write, so the next writer in line
+ * hears of it one round trip sooner than from a delete sent after the
+ * write's reply. NULL: not the last, or no ticket of this session. */
+static char *turn_ending(zkc_counter_t *c, int i, int64_t sid)
+{
+	shard_t *s = &c->sh[i];
+	char *ticket = NULL;
+
+	pthread_mutex_lock(&c->mu);
+	if (s->tstate == T_TURN && s->ticket && s->ticket_sid == sid && s->others_queued &&
+	    (s->turn_adds + 1 >= TURN_ADDS || zkcr_now_ms() - s->turn_start >= TURN_MS)) {
+		ticket = s->ticket;
+		s->ticket = NULL;
+		s->tstate = T_NONE;
+		pthread_cond_broadcast(&c->cv);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return ticket;
 }
 
 static void on_predecessor(zkc_t *zk, const zkc_event_t *ev, void *payload)
@@ -917,7 +950,9 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 	unsigned char buf[8];
 	watch_arg_t *w = NULL;
 	zkc_batch_t *b = NULL;
-	int rc, code, gi = -1;
+	char *ending = NULL;
+	int64_t sid = session_of(c->zk);
+	int rc, code, gi = -1, di = -1;
 
 #ifdef ZKC_TESTING_BREAKS
 	if (zkcr_testing_break("counter-no-version"))
@@ -933,8 +968,10 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 	pthread_mutex_lock(&c->mu);
 	if (c->sh[i].contended > 0)
 		c->sh[i].contended--;
+	/* the turn's holder is the one writer that honours the line: others
+	 * wait, so the watch would only fire on its own writes */
 	if (c->sh[i].contended > 0 && !c->sh[i].watching && !c->freed &&
-	    (w = malloc(sizeof(*w))) != NULL) {
+	    c->sh[i].tstate != T_TURN && (w = malloc(sizeof(*w))) != NULL) {
 		c->sh[i].watching = 1;
 		c->refs++;
 		w->c = c;
@@ -943,8 +980,18 @@ static int set_pipelined(zkc_stat_t *st, zkc_counter_t *c, int i, int64_t next, 
 	pthread_mutex_unlock(&c->mu);
 	if (w && (gi = zkc_batch_get(b, c->sh[i].path, 1, on_watch, w)) < 0)
 		gi = -1;
+	if ((ending = turn_ending(c, i, sid)) != NULL && (di = zkc_batch_delete(b, ending, -1)) < 0)
+		di = -1;
 	rc = zkc_batch_run(c->zk, b);
 	code = rc == ZKC_OK ? zkc_batch_code(b, 0) : rc;
+	if (ending) {
+		int dc = rc == ZKC_OK && di >= 0 ? zkc_batch_code(b, (size_t)di) : rc;
+
+		if (dc == ZKC_OK || dc == ZKC_ENONODE)
+			free(ending);
+		else
+			ticket_drop(c, ending, sid);   /* not sent, or its reply lost */
+	}
 	if (rc == ZKC_OK && code == ZKC_OK)
 		zkc_batch_stat(st, b, 0);
 	if (w && (rc != ZKC_OK || gi < 0 || zkc_batch_code(b, (size_t)gi) != ZKC_OK)) {
@@ -1096,11 +1143,10 @@ static int attempt_lost(zkc_counter_t *c, int i, const attempt_t *a, int rc, int
 
 /* The engine of add and cas: one versioned write from the cached state,
  * re-reading after a lost race. `expected` is NULL for add. */
-static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
-                  int64_t delta, const int64_t *expected, int64_t value)
+static int update_bound(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c,
+                        int i, const change_t ch, int64_t deadline)
 {
-	const change_t ch = { delta, expected, value };
-	int64_t deadline = zkcr_now_ms() + c->timeout_ms, next = 0;
+	int64_t next = 0;
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -1123,6 +1169,19 @@ static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_
 		if ((rc = attempt_lost(c, i, &a, rc, &attempt, deadline)) != ZKC_OK)
 			return rc;
 	}
+}
+
+/* update_bound with the handle's deadline bound to the thread, so every
+ * request of the add or cas ends by it. */
+static int update(zkc_counter_outcome_t *out, int64_t *out_current, zkc_counter_t *c, int i,
+                  int64_t delta, const int64_t *expected, int64_t value)
+{
+	const change_t ch = { delta, expected, value };
+	int64_t prev = zkcr_deadline_enter(zkcr_now_ms() + c->timeout_ms);
+	int rc = update_bound(out, out_current, c, i, ch, zkc_deadline_bound());
+
+	zkc_deadline_bind(prev);
+	return rc;
 }
 
 int zkc_counter_add_ex(zkc_counter_outcome_t *out, zkc_counter_t *c, int64_t delta)

@@ -822,7 +822,8 @@ int zkc_election_join(zkc_election_t *e)
 
 int zkc_election_await(int64_t *out_epoch, zkc_election_t *e, int timeout_ms)
 {
-	int64_t deadline = zkcr_deadline(timeout_ms);
+	/* a deadline bound to the thread (zkc/cancel.h) ends the wait too */
+	int64_t deadline = zkcr_deadline_earlier(zkcr_deadline(timeout_ms), zkc_deadline_bound());
 	int rc;
 
 	if (!e)

@@ -850,7 +850,9 @@ static int wr_attempt(wr_t *w)
 static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const unsigned char *new_rec,
                         size_t new_len, const zkcr_index_bytes_t *nvals, int flags)
 {
-	int64_t deadline = zkcr_now_ms() + ix->timeout_ms;
+	/* every request of the write ends by the handle's deadline */
+	int64_t prev = zkcr_deadline_enter(zkcr_now_ms() + ix->timeout_ms);
+	int64_t deadline = zkc_deadline_bound();
 	zkcr_index_bytes_t none[ZKC_INDEX_MAX_FIELDS];
 	wr_t w;
 	int rc = ZKC_ENOMEM, attempt;
@@ -877,6 +879,7 @@ static int write_record(zkc_index_t *ix, const void *id, size_t id_len, const un
 		}
 		zkcr_backoff(attempt);
 	}
+	zkc_deadline_bind(prev);
 	free(w.eid);
 	free(w.rpath);
 	free(w.ovals);

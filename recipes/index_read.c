@@ -478,10 +478,11 @@ static int newest_child_change(int64_t *out, zkc_t *zk, const char *dir, unsigne
 	return rc;
 }
 
+static int index_sync_bound(zkc_index_t *ix, int timeout_ms);
+
 int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 {
-	int64_t z = 0;
-	size_t i;
+	int64_t prev;
 	int rc;
 
 	zkc_error_clear();
@@ -490,6 +491,19 @@ int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 	if (zkc_on_event_thread(ix->zk))
 		return zkc_error_set(ZKC_EDEADLK, "index %s: sync from the client's event thread "
 		                     "would wait on itself", ix->path);
+	/* every request of the sync ends by its deadline (0: no wait) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	rc = index_sync_bound(ix, timeout_ms);
+	zkc_deadline_bind(prev);
+	return rc;
+}
+
+static int index_sync_bound(zkc_index_t *ix, int timeout_ms)
+{
+	int64_t z = 0;
+	size_t i;
+	int rc;
+
 	/* the connected server first catches up with the leader; then the
 	 * newest child change of the cached directories is what to wait for */
 	rc = zkc_sync(ix->zk, ix->path);

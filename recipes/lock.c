@@ -117,9 +117,25 @@ void zkcr_lock_guid_prefix(char out[48])
 	}
 	g[6] = (unsigned char)((g[6] & 0x0f) | 0x40);
 	g[8] = (unsigned char)((g[8] & 0x3f) | 0x80);
-	snprintf(out, 48, "_c_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x-",
-	         g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12],
-	         g[13], g[14], g[15]);
+	/* "_c_" 8-4-4-4-12 lowercase hex "-", written by hand: snprintf with
+	 * 16 conversions was a sixth of a lock cycle's instructions */
+	{
+		static const char hex[] = "0123456789abcdef";
+		char *o = out;
+		int i;
+
+		*o++ = '_';
+		*o++ = 'c';
+		*o++ = '_';
+		for (i = 0; i < 16; i++) {
+			if (i == 4 || i == 6 || i == 8 || i == 10)
+				*o++ = '-';
+			*o++ = hex[g[i] >> 4];
+			*o++ = hex[g[i] & 15];
+		}
+		*o++ = '-';
+		*o = '\0';
+	}
 }
 
 static int transient(int rc)
@@ -179,6 +195,114 @@ int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session)
 		free(d->path);
 		free(d);
 	}
+	return rc;
+}
+
+/* A create whose outcome is unknown when its caller gives up: once the
+ * requests before it are answered, the directory is listed and any node
+ * with the create's GUID is deleted, so no contender stays behind on a
+ * live session. A create can be applied later than that listing (a
+ * request on a connection that dropped during a re-election was seen
+ * applied after two later acquires), so each listing watches the
+ * directory and the next change lists it again, until the node is found,
+ * the session ends, or two session timeouts have passed. */
+typedef struct bg_forget {
+	char *dir;
+	char *base;                    /* "_c_<guid>-<name>": the name's start */
+	int64_t session;
+	int64_t until;                 /* zkcr_now_ms: stop looking after it */
+	int found;
+} bg_forget_t;
+
+static int forget_send(zkc_t *zk, bg_forget_t *f);
+
+static void forget_free(bg_forget_t *f)
+{
+	free(f->dir);
+	free(f->base);
+	free(f);
+}
+
+/* Whether to look again (event thread): not found yet, same session, in
+ * time. */
+static int forget_again(zkc_t *zk, const bg_forget_t *f)
+{
+	return !f->found && zkcr_lock_session(zk) == f->session && zkcr_now_ms() < f->until;
+}
+
+/* The directory changed (or the watch ended): list it again, or stop. */
+static void forget_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	bg_forget_t *f = payload;
+
+	if (ev->type != ZKC_EVENT_WATCH_CANCELLED && forget_again(zk, f) &&
+	    forget_send(zk, f) == ZKC_OK)
+		return;
+	forget_free(f);
+}
+
+static void forget_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	bg_forget_t *f = payload;
+	int rc = zkc_batch_code(b, 0);
+
+	if (rc == ZKC_OK) {
+		const zkc_strings_t *c = zkc_batch_children_of(b, 0);
+		size_t i, n = strlen(f->base);
+
+		for (i = 0; c && i < c->count; i++) {
+			char *p = NULL;
+
+			if (strncmp(c->items[i], f->base, n) != 0 ||
+			    asprintf(&p, "%s/%s", f->dir, c->items[i]) < 0)
+				continue;
+			f->found = 1;   /* a create is applied once: done */
+			zkcr_lock_delete_bg(zk, p, f->session);
+			free(p);
+		}
+		return;         /* the listing's watch owns f now */
+	}
+	if (transient(rc) && zkcr_lock_session(zk) == f->session &&
+	    forget_send(zk, f) == ZKC_OK)
+		return;         /* not answered yet: list again while the session lives */
+	forget_free(f);
+}
+
+static int forget_send(zkc_t *zk, bg_forget_t *f)
+{
+	zkc_batch_t *b = NULL;
+	int rc = zkc_batch_new(&b);
+
+	if (rc != ZKC_OK)
+		return rc;
+	rc = zkc_batch_children(b, f->dir, 1, forget_watch, f);
+	if (rc >= 0)
+		rc = zkc_batch_run_async(zk, b, forget_done, f);
+	if (rc != ZKC_OK)
+		zkc_batch_free(b);
+	return rc;
+}
+
+int zkcr_lock_forget_bg(zkc_t *zk, const char *path, int64_t session)
+{
+	const char *slash = strrchr(path, '/');
+	bg_forget_t *f = calloc(1, sizeof(*f));
+	int timeout_ms = 0, rc;
+
+	if (!f || !slash || !(f->dir = strndup(path, (size_t)(slash - path))) ||
+	    !(f->base = strdup(slash + 1))) {
+		if (f)
+			forget_free(f);
+		return zkc_error_set(ZKC_ENOMEM, "lock: out of memory queuing the cleanup of %s",
+		                     path);
+	}
+	if (zkc_session(NULL, NULL, &timeout_ms, zk) != ZKC_OK || timeout_ms <= 0)
+		timeout_ms = 30000;
+	f->session = session;
+	f->until = zkcr_now_ms() + 2 * (int64_t)timeout_ms;
+	rc = forget_send(zk, f);
+	if (rc != ZKC_OK)
+		forget_free(f);
 	return rc;
 }
 
@@ -669,7 +793,12 @@ static int find_lost_create(zkc_lock_t *lk, const char *path, int64_t sess)
 	zkc_stat_t st;
 	size_t i;
 
-	if (zkc_children(&c, NULL, lk->zk, lk->dir) == ZKC_OK && zkcr_lock_session(lk->zk) == sess) {
+	if (zkc_children(&c, NULL, lk->zk, lk->dir) != ZKC_OK) {
+		/* the create may still be on its way (the call's deadline came
+		 * first): whatever it makes goes in the background */
+		if (zkcr_lock_session(lk->zk) == sess)
+			zkcr_lock_forget_bg(lk->zk, path, sess);
+	} else if (zkcr_lock_session(lk->zk) == sess) {
 		for (i = 0; i < c->count; i++) {
 			char *found = NULL;
 
@@ -1035,7 +1164,7 @@ static int take_hold(zkc_lock_t *lk)
  * blocker, until we hold the lock, a failure or the deadline. */
 static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1;
+	int64_t deadline = zkc_deadline_bound();   /* the call's (zkc_lock_acquire) */
 	int attempt = 0, rc;
 
 	for (;;) {
@@ -1073,6 +1202,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 
 int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 {
+	int64_t prev;
 	int rc;
 
 	if (!lk || timeout_ms < ZKC_LOCK_FOREVER)
@@ -1131,7 +1261,10 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 	lk->lost = 0;
 	pthread_mutex_unlock(&lk->mu);
 
+	/* every request of the acquire ends by its deadline (try: one attempt) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1);
 	rc = acquire_loop(lk, timeout_ms);
+	zkc_deadline_bind(prev);
 
 	if (rc != ZKC_OK)
 		abandon_own(lk);

@@ -28,6 +28,11 @@ void zkcr_lock_guid_prefix(char out[48]);
 /* Deletes path in the background, retrying after a lost reply while
  * `session` is still the client's session: no orphan contender. */
 int zkcr_lock_delete_bg(zkc_t *zk, const char *path, int64_t session);
+/* After a create of `path` (a GUID in its name) whose outcome is unknown
+ * when the caller gives up: lists its directory in the background (after
+ * the requests already sent) and deletes any node with that name's start,
+ * while `session` lives. ZKC_OK, ZKC_ENOMEM, ZKC_ECLOSED. */
+int zkcr_lock_forget_bg(zkc_t *zk, const char *path, int64_t session);
 
 /* The client's current session id, or 0. */
 int64_t zkcr_lock_session(zkc_t *zk);

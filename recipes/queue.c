@@ -1331,7 +1331,7 @@ static int advance_head(zkc_queue_t *q)
 
 int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout_ms)
 {
-	int64_t deadline;
+	int64_t deadline, prev;
 	int rc;
 
 	if (!out)
@@ -1341,7 +1341,9 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		return zkc_error_set(ZKC_EBADARGUMENTS, "queue %s: take: %s", q ? q->root : "(null)",
 		                     !q ? "queue is NULL"
 		                     : "mode is not ZKC_QUEUE_TAKE_ACK or ZKC_QUEUE_TAKE_DELETE");
-	deadline = zkcr_deadline(timeout_ms);
+	/* every request of the take ends by its deadline (0: one attempt) */
+	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	deadline = zkc_deadline_bound();
 	pthread_mutex_lock(&q->take_mu);
 	for (;;) {
 		unsigned gen;
@@ -1356,8 +1358,11 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		if (rc == 1)
 			continue;
 		if (rc == ZKC_ETIMEDOUT || rc == ZKC_ECONNECTIONLOSS) {
-			if (deadline >= 0 && zkcr_now_ms() >= deadline)
+			if (deadline >= 0 && zkcr_now_ms() >= deadline) {
+				rc = zkc_error_set(ZKC_ETIMEDOUT, "queue %s: nothing taken within the "
+				                   "timeout (%s)", q->root, zkc_strcode(rc));
 				break;
+			}
 			continue;       /* no connection yet: try again */
 		}
 		if (rc != ZKC_EAGAIN)
@@ -1381,6 +1386,7 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		}
 	}
 	pthread_mutex_unlock(&q->take_mu);
+	zkc_deadline_bind(prev);
 	return rc;
 }
 

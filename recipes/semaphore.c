@@ -170,8 +170,13 @@ static int find_lost_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, const c
 	zkc_stat_t st;
 	size_t i;
 
-	if (zkc_children(&c, NULL, s->zk, s->leases) != ZKC_OK)
+	if (zkc_children(&c, NULL, s->zk, s->leases) != ZKC_OK) {
+		/* the create may still be on its way (the call's deadline came
+		 * first): whatever it makes goes in the background */
+		if (sess)
+			zkcr_lock_forget_bg(s->zk, path, sess);
 		return 0;
+	}
 	for (i = 0; i < c->count; i++) {
 		char *p = NULL;
 
@@ -308,27 +313,18 @@ static int hold_lease(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, int timeout_
 	return rc;
 }
 
-int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int timeout_ms)
+/* zkc_semaphore_acquire with its deadline bound: admission, then our
+ * lease. On failure the lease node (if any) goes in the background. */
+static int acquire_bound(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1;
-	zkc_semaphore_lease_t *l;
 	int rc, rrc;
 
-	if (!out || !s || timeout_ms < ZKC_LOCK_FOREVER)
-		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore acquire: %s", !out
-		                     ? "out is NULL" : !s ? "semaphore is NULL"
-		                     : "timeout_ms below ZKC_LOCK_FOREVER");
-	*out = NULL;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
-	l->sem = s;
 	rc = zkc_lock_acquire(NULL, s->admit, timeout_ms);
-	if (rc != ZKC_OK) {
-		free(l);
+	if (rc == ZKC_ETIMEDOUT)   /* named the admission lock, not the semaphore */
+		return zkc_error_set(rc, "semaphore %s: not admitted within the timeout", s->leases);
+	if (rc != ZKC_OK)
 		return rc;
-	}
-	rc = hold_lease(l, s, timeout_ms, deadline);
+	rc = hold_lease(l, s, timeout_ms, zkc_deadline_bound());
 	/* admission ends either way; later requests queue behind its delete */
 	rrc = zkc_lock_release(s->admit, 0);
 	if (rc == ZKC_OK && rrc == ZKC_ELOST)
@@ -339,6 +335,33 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 		if (l->path && zkcr_lock_session(s->zk) == l->session)
 			zkcr_lock_delete_bg(s->zk, l->path, l->session);
 		free(l->path);
+		l->path = NULL;
+	}
+	if (rc == ZKC_ETIMEDOUT)   /* an inner request's words name no semaphore */
+		rc = zkc_error_set(rc, "semaphore %s: no lease within the timeout", s->leases);
+	return rc;
+}
+
+int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1, prev;
+	zkc_semaphore_lease_t *l;
+	int rc;
+
+	if (!out || !s || timeout_ms < ZKC_LOCK_FOREVER)
+		return zkc_error_set(ZKC_EBADARGUMENTS, "semaphore acquire: %s", !out
+		                     ? "out is NULL" : !s ? "semaphore is NULL"
+		                     : "timeout_ms below ZKC_LOCK_FOREVER");
+	*out = NULL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
+	l->sem = s;
+	/* every request of the acquire ends by its deadline (try: one attempt) */
+	prev = zkcr_deadline_enter(deadline);
+	rc = acquire_bound(l, s, timeout_ms);
+	zkc_deadline_bind(prev);
+	if (rc != ZKC_OK) {
 		free(l);
 		return rc;
 	}

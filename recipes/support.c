@@ -25,6 +25,18 @@ int64_t zkcr_deadline(int timeout_ms)
 	return timeout_ms < 0 ? -1 : zkcr_now_ms() + timeout_ms;
 }
 
+int64_t zkcr_deadline_earlier(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	return b >= 0 && b < a ? b : a;
+}
+
+int64_t zkcr_deadline_enter(int64_t deadline)
+{
+	return zkc_deadline_bind(zkcr_deadline_earlier(deadline, zkc_deadline_bound()));
+}
+
 int zkcr_cond_init(pthread_cond_t *cv)
 {
 	pthread_condattr_t ca;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "zkc/acl.h"
+#include "zkc/cancel.h"
 #include "zkc/client.h"
 #include "zkc/common.h"
 
@@ -21,6 +22,17 @@ int64_t zkcr_now_ms(void);
 /* The deadline `timeout_ms` from now on zkcr_now_ms's clock; -1 (none)
  * when timeout_ms < 0. */
 int64_t zkcr_deadline(int timeout_ms);
+
+/* Binds the deadline of a recipe call to the calling thread (zkc/cancel.h)
+ * so every request the call makes ends by it: the earlier of `deadline`
+ * (zkcr_now_ms's clock; < 0: none) and the one bound already. Returns the
+ * binding before, which the call restores (zkc_deadline_bind(prev)) before
+ * it returns. The call's own waits use the deadline bound then
+ * (zkc_deadline_bound()), so they end with its requests. */
+int64_t zkcr_deadline_enter(int64_t deadline);
+
+/* The earlier of two deadlines (< 0: none); < 0 when neither is set. */
+int64_t zkcr_deadline_earlier(int64_t a, int64_t b);
 
 /* Initializes *cv to time its waits on CLOCK_MONOTONIC, the clock of
  * zkcr_cond_wait_until. ZKC_OK or ZKC_ENOMEM. */

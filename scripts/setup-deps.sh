@@ -6,7 +6,7 @@ set -eu
 PACKAGES="zookeeper libzookeeper-mt-dev swig libssl-dev uthash-dev
 libcmocka-dev libcurl4-openssl-dev libjansson-dev libyaml-dev autoconf automake libtool
 pkg-config python3-dev python3-venv valgrind libtsan2 clang libclang-rt-14-dev dnsmasq-base openssl
-doxygen"
+doxygen linux-perf strace time"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -411,7 +411,10 @@ static void answered(brun_t *run)
 
 	pthread_mutex_lock(&run->mu);
 	all = ++run->answered == run->total;
-	pthread_cond_broadcast(&run->cv);
+	/* zkc_batch_run waits for all of them: waking it for each answer
+	 * cost a wake-up and a sleep per op before the last */
+	if (all)
+		pthread_cond_broadcast(&run->cv);
 	pthread_mutex_unlock(&run->mu);
 	if (all && run->async == 2)
 		queued_finish(run);
@@ -461,6 +464,12 @@ static void op_done(zkc__req_t *r)
 		r->refs++;
 		pthread_mutex_unlock(&r->mu);
 		op->req = r;
+	} else if (r->watch) {
+		/* The waiter gave up and reported this op ZKC_ETIMEDOUT, a
+		 * failure: its watch was never the caller's (as for a plain
+		 * call), so a late success must not call it. It is armed only
+		 * after this returns. */
+		r->watch->silent = 1;
 	}
 	pthread_mutex_unlock(&run->mu);
 	answered(run);
@@ -594,6 +603,13 @@ int zkc_batch_run(zkc_t *zk, zkc_batch_t *b)
 	pthread_mutex_lock(&zk->mu);
 	deadline = zkc__now_ms() + zk->retry.deadline_ms;
 	pthread_mutex_unlock(&zk->mu);
+	/* the caller's deadline, when one is bound, ends the wait too */
+	deadline = zkc__deadline_cap(deadline);
+	if (zkc__now_ms() >= deadline) {
+		zkc__call_leave(zk);
+		return zkc__error(ZKC_ETIMEDOUT, "batch: the caller's deadline passed before it "
+		                  "was sent");
+	}
 	rc = zkc__zh_acquire(zk, deadline, &zh, &gen, &sid);
 	if (rc != ZKC_OK) {
 		zkc__call_leave(zk);

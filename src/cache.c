@@ -1215,7 +1215,8 @@ static int reached(zkc_cache_t *c, int64_t zxid)
 static int wait_for(zkc_cache_t *c, int64_t zxid, int timeout_ms, const char *what)
 {
 	struct timespec ts;
-	int64_t deadline = timeout_ms < 0 ? -1 : zkc__now_ms() + timeout_ms;
+	/* a deadline bound to the thread (zkc/cancel.h) ends the wait too */
+	int64_t deadline = zkc__deadline_cap(timeout_ms < 0 ? -1 : zkc__now_ms() + timeout_ms);
 	int rc = ZKC_OK;
 
 	if (on_event_thread(c))

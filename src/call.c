@@ -114,19 +114,34 @@ static int attempt(zkc__call_t *c, int64_t deadline_ms)
 	return zrc;
 }
 
+/* The caller's deadline (zkc_deadline_bind) ended the call. A write sent
+ * without a reply is unknown; the caller checked that first. */
+static int past_deadline(zkc__call_t *c)
+{
+	if (c->lost && c->write)
+		return zkc__error(ZKC_EUNKNOWN, "%s %s: no reply by the caller's deadline; the "
+		                  "outcome is unknown", c->name, c->path);
+	return zkc__error(ZKC_ETIMEDOUT, "%s %s: the caller's deadline passed%s", c->name,
+	                  c->path, c->req || c->lost ? "" : " before it was sent");
+}
+
 int zkc__call_run(zkc__call_t *c)
 {
 	zkc__retry_run_t run;
 	int64_t deadline;
-	int rc;
+	int rc, capped, give_up;
 
 	zkc__retry_begin(&run, &c->retry);
-	deadline = run.start_ms + c->retry.deadline_ms;
+	/* The caller's deadline, when one is bound, ends the retries too. */
+	deadline = zkc__deadline_cap(run.start_ms + c->retry.deadline_ms);
+	capped = deadline < run.start_ms + c->retry.deadline_ms;
 	for (;;) {
 		int64_t sleep_ms;
 
 		run.attempt++;
 		rc = zkc_cancel_check();
+		if (rc == ZKC_OK && capped && zkc__now_ms() >= deadline)
+			return past_deadline(c);
 		if (rc == ZKC_OK)
 			rc = attempt(c, deadline);
 		if (rc == ZOK)
@@ -154,7 +169,10 @@ int zkc__call_run(zkc__call_t *c)
 			return zkc__error(ZKC_ELOST, "%s %s: the session ended before the outcome was "
 			                  "known; nothing of it survives in the new session", c->name,
 			                  c->path);
-		if (rc == ZKC_ETIMEDOUT || zkc__retry_next(&run, &sleep_ms) != ZKC_OK) {
+		give_up = rc == ZKC_ETIMEDOUT || zkc__retry_next(&run, &sleep_ms) != ZKC_OK;
+		if (capped && zkc__now_ms() + sleep_ms >= deadline)
+			return past_deadline(c);
+		if (give_up) {
 			if (c->lost && c->write)
 				return zkc__error(ZKC_EUNKNOWN, "%s %s: connection lost and not regained "
 				                  "within the retry budget; the outcome is unknown", c->name,

@@ -1,5 +1,6 @@
-/* src/cancel.c - cancellation tokens bound to threads: waits look at the
- * calling thread's token at least every ZKC_CANCEL_POLL_MS. */
+/* src/cancel.c - cancellation tokens and deadlines bound to threads: waits
+ * end at the calling thread's deadline and look at its token at least every
+ * ZKC_CANCEL_POLL_MS. */
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -78,4 +79,34 @@ int64_t zkc_cancel_slice_ms(int64_t left_ms)
 	if (left_ms < 0 || left_ms > ZKC_CANCEL_POLL_MS)
 		return ZKC_CANCEL_POLL_MS;
 	return left_ms;
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+/* -1: none. A thread's own, as its cancel token is. */
+static _Thread_local int64_t tl_deadline = ZKC_NO_DEADLINE;
+
+int64_t zkc_clock_ms(void)
+{
+	return zkc__now_ms();
+}
+
+int64_t zkc_deadline_bind(int64_t deadline_ms)
+{
+	int64_t prev = tl_deadline;
+
+	tl_deadline = deadline_ms < 0 ? ZKC_NO_DEADLINE : deadline_ms;
+	return prev;
+}
+
+int64_t zkc_deadline_bound(void)
+{
+	return tl_deadline;
+}
+
+int64_t zkc__deadline_cap(int64_t deadline_ms)
+{
+	if (tl_deadline >= 0 && (deadline_ms < 0 || tl_deadline < deadline_ms))
+		return tl_deadline;
+	return deadline_ms;
 }

@@ -6,6 +6,7 @@
  * The top of the client core: it calls down into supervisor.c, request.c
  * and events.c; none of them calls it. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,8 +294,10 @@ static void close_now(zkc_t *zk)
 	/* Blocking calls have been woken (ZKC_ECLOSED, or ZCLOSING from their
 	 * requests); wait until none is still inside the client. */
 	pthread_mutex_lock(&zk->mu);
+	zk->drain_waiters++;
 	while (zk->active_calls > 0)
 		pthread_cond_wait(&zk->cv, &zk->mu);
+	zk->drain_waiters--;
 	pthread_mutex_unlock(&zk->mu);
 	zkc__events_stop(zk);
 	zkc__clients_unregister(zk);
@@ -310,38 +313,27 @@ uint64_t zkc_history_resets(zkc_t *zk)
 
 int zkc_wait_connected(zkc_t *zk, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? INT64_MAX : zkc__now_ms() + timeout_ms;
-	int rc = ZKC_OK;
+	int64_t own = timeout_ms < 0 ? -1 : zkc__now_ms() + timeout_ms;
+	int64_t deadline = zkc__deadline_cap(own);
+	int rc;
 
 	if (!zk)
 		return zkc__error(ZKC_EBADARGUMENTS, "client is NULL");
 	pthread_mutex_lock(&zk->mu);
-	for (;;) {
-		struct timespec ts;
-		int64_t left;
+	rc = zkc__wait_usable_locked(zk, deadline);
+	if (rc == ZKC_ETIMEDOUT) {
+		char why[512], within[64];
 
-		if (zk->closing) {
-			rc = zkc__error(ZKC_ECLOSED, "client is closing");
-			break;
-		}
-		if (zk->raw_connected && !zk->hist_check)
-			break;
-		left = deadline - zkc__now_ms();
-		if (left <= 0) {
-			char why[512];
-
-			if (zk->tls && zkc__tls_last_error(zk->tls, why, sizeof(why)))
-				rc = zkc__error(ZKC_ETLS, "no session with any server of [%s] within %d ms: "
-				                "TLS: %s", zk->servers ? zk->servers : "", timeout_ms, why);
-			else
-				rc = zkc__error(ZKC_ETIMEDOUT, "no session with any server of [%s] within "
-				                "%d ms", zk->servers ? zk->servers : "", timeout_ms);
-			break;
-		}
-		if ((rc = zkc_cancel_check()) != ZKC_OK)
-			break;
-		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left > 1000 ? 1000 : left));
-		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+		if (deadline == own)
+			snprintf(within, sizeof(within), "%d ms", timeout_ms);
+		else   /* the thread's deadline came first */
+			snprintf(within, sizeof(within), "the caller's deadline");
+		if (zk->tls && zkc__tls_last_error(zk->tls, why, sizeof(why)))
+			rc = zkc__error(ZKC_ETLS, "no session with any server of [%s] within %s: "
+			                "TLS: %s", zk->servers ? zk->servers : "", within, why);
+		else
+			rc = zkc__error(ZKC_ETIMEDOUT, "no session with any server of [%s] within "
+			                "%s", zk->servers ? zk->servers : "", within);
 	}
 	pthread_mutex_unlock(&zk->mu);
 	return rc;

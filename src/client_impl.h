@@ -121,6 +121,11 @@ struct zkc {
 	int have_completion_tid;
 	int closing;
 	int active_calls;             /* blocking calls in progress */
+	int drain_waiters;            /* threads waiting on cv for zh_users or
+	                               * active_calls to reach 0: only then do
+	                               * the last user and the last call
+	                               * broadcast (a broadcast per request woke
+	                               * the supervisor for nothing) */
 	pthread_t supervisor;
 
 	/* event thread */

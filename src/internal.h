@@ -47,6 +47,9 @@ struct timespec;
 void zkc__deadline_ts(struct timespec *ts, int64_t ms);
 int zkc__cond_init(void *cond);            /* pthread_cond_t *, monotonic */
 char *zkc__strdup(const char *s);          /* NULL-safe */
+/* The earlier of deadline_ms (monotonic; < 0: none) and the deadline bound
+ * to the calling thread (zkc_deadline_bind, cancel.c); < 0 when neither. */
+int64_t zkc__deadline_cap(int64_t deadline_ms);
 char *zkc__strndup(const char *s, size_t n);
 char *zkc__sprintf(const char *fmt, ...) ZKC__PRINTF(1, 2);  /* malloc'd or NULL */
 double zkc__random01(void);                /* thread-safe uniform [0, 1) */

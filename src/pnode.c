@@ -290,7 +290,8 @@ int zkc_pnode_open(zkc_pnode_t **out, zkc_t *zk, const char *path, const void *d
 
 int zkc_pnode_wait(zkc_pnode_t *n, int timeout_ms)
 {
-	int64_t deadline = zkc__now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+	/* a deadline bound to the thread (zkc/cancel.h) ends the wait too */
+	int64_t deadline = zkc__deadline_cap(zkc__now_ms() + (timeout_ms < 0 ? 0 : timeout_ms));
 	int rc = ZKC_OK;
 
 	if (!n)

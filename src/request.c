@@ -82,45 +82,59 @@ int zkc__call_enter(zkc_t *zk)
 void zkc__call_leave(zkc_t *zk)
 {
 	pthread_mutex_lock(&zk->mu);
-	if (--zk->active_calls == 0)
+	if (--zk->active_calls == 0 && zk->drain_waiters)
 		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
+}
+
+/* The handle is there, connected, not being given up and past the
+ * history probe: requests may use it. */
+static int usable_locked(const zkc_t *zk)
+{
+	return zk->zh && zk->raw_connected && !zk->hist_check && !zk->raw_expired &&
+	       !zk->abandoning;
+}
+
+int zkc__wait_usable_locked(zkc_t *zk, int64_t deadline_ms)
+{
+	int rc;
+
+	for (;;) {
+		struct timespec ts;
+		int64_t left;
+
+		if (zk->closing)
+			return zkc__error(ZKC_ECLOSED, "client is closing");
+		if (usable_locked(zk))
+			return ZKC_OK;
+		left = deadline_ms < 0 ? 1000 : deadline_ms - zkc__now_ms();
+		if (left <= 0)
+			return ZKC_ETIMEDOUT;
+		if ((rc = zkc_cancel_check()) != ZKC_OK)
+			return rc;
+		/* at least once a second, so nothing depends on one broadcast */
+		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left > 1000 ? 1000 : left));
+		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	}
 }
 
 int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t *out_gen,
                     int64_t *out_sid)
 {
-	int rc = ZKC_OK;
+	int rc;
 
 	pthread_mutex_lock(&zk->mu);
-	for (;;) {
-		struct timespec ts;
-		int64_t left;
-
-		if (zk->closing) {
-			rc = zkc__error(ZKC_ECLOSED, "client is closing");
-			break;
-		}
-		if (zk->zh && zk->raw_connected && !zk->hist_check && !zk->raw_expired &&
-		    !zk->abandoning) {
-			zk->zh_users++;
-			*out_zh = zk->zh;
-			*out_gen = zk->gen;
-			if (out_sid)
-				*out_sid = zk->session_id;
-			break;
-		}
-		left = deadline_ms - zkc__now_ms();
-		if (left <= 0) {
-			rc = zkc__error(ZKC_ETIMEDOUT, "no connection to any server of [%s] within the "
-			                "deadline (state %s)", zk->servers ? zk->servers : "",
-			                zkc_state_name(zk->sm.state));
-			break;
-		}
-		if ((rc = zkc_cancel_check()) != ZKC_OK)
-			break;
-		zkc__deadline_ts(&ts, zkc_cancel_slice_ms(left));
-		pthread_cond_timedwait(&zk->cv, &zk->mu, &ts);
+	rc = zkc__wait_usable_locked(zk, deadline_ms);
+	if (rc == ZKC_OK) {
+		zk->zh_users++;
+		*out_zh = zk->zh;
+		*out_gen = zk->gen;
+		if (out_sid)
+			*out_sid = zk->session_id;
+	} else if (rc == ZKC_ETIMEDOUT) {
+		rc = zkc__error(ZKC_ETIMEDOUT, "no connection to any server of [%s] within the "
+		                "deadline (state %s)", zk->servers ? zk->servers : "",
+		                zkc_state_name(zk->sm.state));
 	}
 	pthread_mutex_unlock(&zk->mu);
 	return rc;
@@ -129,7 +143,7 @@ int zkc__zh_acquire(zkc_t *zk, int64_t deadline_ms, zhandle_t **out_zh, uint64_t
 void zkc__zh_release(zkc_t *zk)
 {
 	pthread_mutex_lock(&zk->mu);
-	if (--zk->zh_users == 0)
+	if (--zk->zh_users == 0 && zk->drain_waiters)
 		pthread_cond_broadcast(&zk->cv);
 	pthread_mutex_unlock(&zk->mu);
 }

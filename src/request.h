@@ -22,6 +22,14 @@ int zkc__sleep(zkc_t *zk, int64_t ms);
 
 /* ---- the current handle */
 
+/* Waits (mu held) until requests may use the handle (connected, not being
+ * given up, past the history probe), until deadline_ms (monotonic; < 0:
+ * no limit), a cancel or the close. Returns ZKC_OK, ZKC_ECLOSED or
+ * ZKC_ECANCELED (recorded), or ZKC_ETIMEDOUT, which the caller records
+ * with its own words. The one wait for a connection: zkc__zh_acquire and
+ * zkc_wait_connected. */
+int zkc__wait_usable_locked(zkc_t *zk, int64_t deadline_ms);
+
 /* Waits (until deadline_ms, monotonic) for a connected handle and takes a
  * use of it; out_zh, out_gen and out_sid describe it. Returns ZKC_OK,
  * ZKC_ETIMEDOUT, ZKC_ECLOSED or ZKC_EDEADLK (completion thread). */

@@ -429,8 +429,10 @@ static void handle_retire(zkc_t *zk, zkc__zhctx_t **ctxp)
 		zk->old_sessions[zk->nold_sessions++] = sid;
 	}
 	zk->session_id = 0;
+	zk->drain_waiters++;
 	while (zk->zh_users > 0)
 		pthread_cond_wait(&zk->cv, &zk->mu);
+	zk->drain_waiters--;
 	zk->have_completion_tid = 0;
 	pthread_mutex_unlock(&zk->mu);
 	if (zh)

@@ -136,7 +136,7 @@ static void usage(FILE *to)
 
 	fprintf(to,
 	    "usage: zkc [--url URL] [--json] [--help] COMMAND [ARGS] [-- ARGS]\n"
-	    "       zkc --version | zkc help COMMAND\n"
+	    "       zkc --version [--json] | zkc help COMMAND\n"
 	    "\n"
 	    "URL defaults to $ZKC_URL (zk://host:port[,...][/chroot][?options],\n"
 	    "zk+dns://, zk+srv://, zk+k8s://SERVICE.NAMESPACE:PORT; see\n"
@@ -198,12 +198,24 @@ static int run_help(const struct command *cmd)
 	return cmd->run(2, args);
 }
 
+/* --version: the program's version and the library's it runs with
+ * (the same in one build; an installed libzkc may be newer). */
+static int print_version(void)
+{
+	if (cli_json)
+		printf("{\"version\":\"%s\",\"library\":\"%s\"}\n", PACKAGE_VERSION,
+		       zkc_version());
+	else
+		printf("zkc %s\n", PACKAGE_VERSION);
+	return CLI_OK;
+}
+
 /* Takes the global flags out of argv wherever they are before `--', finds
  * the command and runs it with the rest. */
 static int dispatch(int argc, char **argv, char **args)
 {
 	const struct command *cmd = NULL;
-	int i, n = 0, help = 0, ended = 0, r;
+	int i, n = 0, help = 0, ended = 0, version = 0, r;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -224,8 +236,7 @@ static int dispatch(int argc, char **argv, char **args)
 		} else if (cmd) {
 			args[n++] = argv[i];
 		} else if (strcmp(a, "--version") == 0) {
-			printf("zkc %s\n", PACKAGE_VERSION);
-			return CLI_OK;
+			version = 1;   /* printed once --json (anywhere) is known */
 		} else if (strcmp(a, "help") == 0 && !help) {
 			help = 1;
 		} else if (a[0] == '-') {
@@ -236,6 +247,8 @@ static int dispatch(int argc, char **argv, char **args)
 			args[n++] = argv[i];
 		}
 	}
+	if (version && !help)
+		return print_version();
 	if (help)
 		return run_help(cmd);
 	if (!cmd) {

@@ -1,5 +1,6 @@
 /* tools/cmd_elect.c - `zkc elect`: run a command while this process leads
- * an election (as `etcdctl elect` does), or print the current leader. */
+ * an election (as `etcdctl elect` does), print the current leader or the
+ * members, or follow the leader as it changes (--watch). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -11,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +28,7 @@ static const char elect_usage[] =
     "usage: zkc elect NAME [--id ID] -- CMD [ARGS...]\n"
     "       zkc elect NAME --leader [--json]\n"
     "       zkc elect NAME --list [--json]\n"
+    "       zkc elect NAME --watch [--count N] [--timeout SEC] [--json]\n"
     "Runs CMD while this process leads election NAME (a path, or a name\n"
     "under " ELECT_PREFIX "). CMD gets ZKC_ELECTION_EPOCH (the fencing token)\n"
     "and ZKC_ELECTION_NODE in its environment and SIGTERM when leadership is\n"
@@ -34,6 +38,12 @@ static const char elect_usage[] =
     "order, the leader first: ID NODE EPOCH [leader] (--json: {\"participants\":\n"
     "[{\"id\", \"node\", \"epoch\", \"session\", \"leader\"}...]}; exit 3: no such\n"
     "election).\n"
+    "--watch prints the leader now, then one line per change of leader,\n"
+    "until N changes, SEC seconds without one, or SIGINT/SIGTERM (exit 0):\n"
+    "TIME ID NODE EPOCH, or TIME - when nobody leads (TIME: ISO 8601 UTC;\n"
+    "--json: one object per line, {\"time\", \"time_ms\", \"leader\": ID or\n"
+    "null, \"node\", \"epoch\", \"session\"}). It waits for an election that\n"
+    "does not exist yet; a leader that lasts less than one read may be missed.\n"
     "Other exit codes: 2 usage, 7 no connection, 1 other failure, 126/127\n"
     "CMD could not be run, 128+N zkc itself stopped by signal N before CMD\n"
     "ran.\n";
@@ -117,6 +127,187 @@ static int print_participants(const char *path)
 	return code;
 }
 
+/* ------------------------------------------------------------ --watch */
+
+/* The watches that tell --watch to read the leader again: on the election
+ * node (its creation or deletion) and on its children (a candidate joins
+ * or leaves). The payload says which one fired. */
+#define TAG_NODE ((void *)1)
+#define TAG_KIDS ((void *)2)
+
+static int watch_arm(zkc_t *zk, const char *path, int node, int kids)
+{
+	zkc_strings_t *list = NULL;
+	int rc = ZKC_OK;
+
+	if (node) {
+		rc = zkc_exists_w(NULL, zk, path, NULL, TAG_NODE);
+		if (rc != ZKC_OK && rc != ZKC_ENONODE)
+			return rc;
+	}
+	if (kids) {
+		rc = zkc_children_w(&list, NULL, zk, path, NULL, TAG_KIDS);
+		zkc_strings_free(list);
+	}
+	/* no election yet: the node watch says when there is one */
+	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+}
+
+/* A failure --watch outlives: the connection is back soon, and the
+ * session's next state event makes it read again. */
+static int watch_transient(int rc)
+{
+	return rc == ZKC_ECONNECTIONLOSS || rc == ZKC_ETIMEDOUT || rc == ZKC_ESESSIONEXPIRED;
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line: the leader (NULL: nobody leads) and when it was seen. */
+static void watch_line(const zkc_election_participant_t *p)
+{
+	int64_t ms = wall_ms();
+	char t[40];
+
+	cli_iso_time(t, sizeof(t), ms);
+	if (!cli_json) {
+		if (p)
+			printf("%s %s %s %lld\n", t, p->id, p->node, (long long)p->czxid);
+		else
+			printf("%s -\n", t);
+		return;
+	}
+	printf("{\"time\":\"%s\",\"time_ms\":%lld,\"leader\":", t, (long long)ms);
+	if (!p) {
+		printf("null}\n");
+		return;
+	}
+	cli_json_string(p->id, strlen(p->id));
+	printf(",\"node\":");
+	cli_json_string(p->node, strlen(p->node));
+	printf(",\"epoch\":%lld,\"session\":\"0x%llx\"}\n", (long long)p->czxid,
+	       (unsigned long long)p->session_id);
+}
+
+/* Reads the leader; prints a line when it is not the one printed last
+ * (`last`: its node name, "" for nobody, NULL before the first line).
+ * *changed is set when a line was printed. */
+static int watch_read(zkc_t *zk, const char *path, char **last, int *changed)
+{
+	zkc_election_participants_t *l = NULL;
+	const zkc_election_participant_t *lead = NULL;
+	int rc = zkc_election_participants(&l, zk, path);
+
+	*changed = 0;
+	if (rc == ZKC_ENONODE)
+		rc = ZKC_OK;   /* no election (yet, or any more): nobody leads */
+	else if (rc != ZKC_OK)
+		return rc;
+	if (l && l->count > 0 && l->items[0].is_leader)
+		lead = &l->items[0];
+	if (!*last || strcmp(*last, lead ? lead->node : "") != 0) {
+		char *now = strdup(lead ? lead->node : "");
+
+		if (!now) {
+			zkc_election_participants_free(l);
+			return ZKC_ENOMEM;
+		}
+		free(*last);
+		*last = now;
+		watch_line(lead);
+		*changed = 1;
+	}
+	zkc_election_participants_free(l);
+	return ZKC_OK;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* `zkc elect NAME --watch`: the leader now, then each change, until
+ * `count` changes (-1: no limit), `timeout_s` seconds without one (-1: no
+ * limit) or SIGINT/SIGTERM. A watch to set again or a read that failed
+ * for want of a connection is tried again every 200 ms until it is done. */
+static int watch_leader(const char *path, int count, int timeout_s)
+{
+	int code = CLI_OK, rc = ZKC_OK, changed, changes = 0, seen_first = 0;
+	int arm_node = 1, arm_kids = 1, dirty = 1;   /* what is still to do */
+	int64_t sid = 0, idle_since = mono_ms();
+	char *last = NULL;
+	zkc_t *zk;
+
+	cli_signals_catch(NULL);
+	if (!(zk = cli_open(&code)))
+		return code;
+	zkc_session(&sid, NULL, NULL, zk);
+	while (!cli_stop_signal() && (count < 0 || changes < count)) {
+		zkc_event_t *ev = NULL;
+		int r;
+
+		if (arm_node || arm_kids) {
+			rc = watch_arm(zk, path, arm_node, arm_kids);
+			if (rc == ZKC_OK)
+				arm_node = arm_kids = 0;
+			else if (!watch_transient(rc))
+				break;
+		}
+		if (dirty && !arm_node && !arm_kids) {
+			rc = watch_read(zk, path, &last, &changed);
+			if (rc == ZKC_OK)
+				dirty = 0;
+			else if (!watch_transient(rc))
+				break;
+			if (rc == ZKC_OK && changed) {
+				if (fflush(stdout) != 0)
+					break;   /* nobody reads: cli_output_done says so */
+				if (seen_first)
+					changes++;   /* the first line is no change */
+				seen_first = 1;
+				idle_since = mono_ms();
+			}
+		}
+		rc = ZKC_OK;
+		if (timeout_s > 0 && mono_ms() - idle_since >= timeout_s * 1000LL)
+			break;
+		r = zkc_events_next(&ev, zk, 200);
+		if (r == ZKC_EAGAIN)
+			continue;
+		if (r != ZKC_OK) {
+			rc = r;
+			break;
+		}
+		if (ev->type == ZKC_EVENT_STATE) {
+			/* a new session lost every watch; after any reconnection
+			 * the leader may have changed meanwhile: read it again */
+			if (ev->state == ZKC_STATE_CONNECTED && ev->session_id != sid) {
+				sid = ev->session_id;
+				arm_node = arm_kids = 1;
+			}
+			if (ev->state == ZKC_STATE_CONNECTED || ev->state == ZKC_STATE_RECONNECTED)
+				dirty = 1;
+		} else if (ev->type != ZKC_EVENT_WATCH_CANCELLED) {
+			arm_node |= ev->payload == TAG_NODE;
+			arm_kids |= ev->payload == TAG_KIDS || ev->type == ZKC_EVENT_CREATED;
+			dirty = 1;
+		}
+		zkc_event_free(ev);
+	}
+	code = cli_fail("elect", rc);
+	free(last);
+	zkc_close(zk);
+	return code;
+}
+
 static pid_t start_cmd(char **cmd, int64_t epoch, const char *node)
 {
 	char buf[32];
@@ -181,7 +372,7 @@ int cli_elect(int argc, char **argv)
 	const char *name = NULL, *id = NULL;
 	char **cmd = NULL, defid[300], host[256];
 	char *path;
-	int i, leader = 0, code = CLI_OK, rc;
+	int i, leader = 0, code = CLI_OK, rc, count = -1, timeout_s = -1, watch_opts = 0;
 	zkc_t *zk;
 
 	for (i = 1; i < argc; i++) {
@@ -191,8 +382,23 @@ int cli_elect(int argc, char **argv)
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(elect_usage, stdout);
 			return CLI_OK;
-		} else if (strcmp(argv[i], "--leader") == 0 || strcmp(argv[i], "--list") == 0) {
-			leader = leader ? -1 : argv[i][3] == 'e' ? 1 : 2;   /* -1: both */
+		} else if (strcmp(argv[i], "--leader") == 0 || strcmp(argv[i], "--list") == 0 ||
+		           strcmp(argv[i], "--watch") == 0) {
+			/* 1 leader, 2 list, 3 watch; -1: more than one */
+			leader = leader ? -1 : argv[i][2] == 'w' ? 3 : argv[i][3] == 'e' ? 1 : 2;
+		} else if (strcmp(argv[i], "--count") == 0 || strncmp(argv[i], "--count=", 8) == 0 ||
+		           strcmp(argv[i], "--timeout") == 0 ||
+		           strncmp(argv[i], "--timeout=", 10) == 0) {
+			int is_count = argv[i][2] == 'c';
+			const char *eq = strchr(argv[i], '=');
+			const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+
+			if (!v || cli_parse_int(v, 1, INT_MAX, is_count ? &count : &timeout_s) != 0) {
+				fprintf(stderr, "zkc: elect: %s wants a positive number\n",
+				        is_count ? "--count" : "--timeout");
+				return CLI_USAGE;
+			}
+			watch_opts = 1;
 		} else if (strcmp(argv[i], "--id") == 0 && i + 1 < argc) {
 			id = argv[++i];
 		} else if (strncmp(argv[i], "--id=", 5) == 0) {
@@ -206,7 +412,7 @@ int cli_elect(int argc, char **argv)
 		}
 	}
 	if (!name || !*name || leader < 0 || (leader && (cmd || id)) ||
-	    (!leader && (!cmd || !cmd[0]))) {
+	    (!leader && (!cmd || !cmd[0])) || (watch_opts && leader != 3)) {
 		fputs(elect_usage, stderr);
 		return CLI_USAGE;
 	}
@@ -219,7 +425,8 @@ int cli_elect(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (leader) {
-		code = leader == 1 ? print_leader(path) : print_participants(path);
+		code = leader == 1 ? print_leader(path) : leader == 2 ? print_participants(path) :
+		       watch_leader(path, count, timeout_s);
 		free(path);
 		return code;
 	}

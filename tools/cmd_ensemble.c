@@ -38,6 +38,8 @@ const char cli_ensemble_usage[] =
     "zkc ensemble url     --dir DIR [--secure]  print the connection URL\n"
     "                                        (--secure: of the TLS ports)\n"
     "zkc ensemble env     --dir DIR          print the export commands\n"
+    "    (--json, also with up --env: {\"ZKC_URL\", \"ZKC_ENSEMBLE_DIR\"},\n"
+    "    and \"ZKC_SECURE_URL\" with TLS ports)\n"
     "zkc ensemble wait    --dir DIR [SERVER] [--timeout SEC]\n"
     "    until SERVER serves, or without SERVER until a majority serves\n"
     "    and one of them leads\n"
@@ -236,7 +238,18 @@ static int print_ens(zkc_ens_t *e, int env, int secure)
 		    "(start them with --tls-config)\n");
 		return CLI_FAIL;
 	}
-	if (env) {
+	if (env && cli_json) {
+		/* the same variables as one object */
+		printf("{\"ZKC_URL\":");
+		cli_json_string(zkc_ens_url(e), strlen(zkc_ens_url(e)));
+		if (have_secure) {
+			printf(",\"ZKC_SECURE_URL\":");
+			cli_json_string(surl, strlen(surl));
+		}
+		printf(",\"ZKC_ENSEMBLE_DIR\":");
+		cli_json_string(zkc_ens_dir(e), strlen(zkc_ens_dir(e)));
+		printf("}\n");
+	} else if (env) {
 		print_export("ZKC_URL", zkc_ens_url(e));
 		if (have_secure)
 			print_export("ZKC_SECURE_URL", surl);

@@ -39,6 +39,12 @@ static const char *const default_jvm_flags[] = {
 	"-Dzookeeper.jmx.log4j.disable=true",
 	/* TTL nodes (CreateMode PERSISTENT_WITH_TTL) are refused without it */
 	"-Dzookeeper.extendedTypesEnabled=true",
+	/* A learner syncs from a snapshot of the leader, written before it
+	 * takes the new epoch, never from a DIFF or TRUNC: with DIFF, 3.8.0
+	 * lets a learner take the new epoch before the synced transactions
+	 * are in its database, and it can then win an election and truncate
+	 * committed transactions on the others (docs/decisions/0012). */
+	"-Dzookeeper.forceSnapshotSync=true",
 };
 
 /* ------------------------------------------------------------ process state */

@@ -7,9 +7,14 @@ import textwrap
 import sys
 from collections import defaultdict
 
-PEERS = ["zkc", "zkc-go", "curator", "kazoo", "go-zookeeper"]
-# zkc's own Go binding is a column, not a peer to compare zkc with
-OURS = ("zkc", "zkc-go")
+PEERS = ["zkc", "zkc-go", "zkc-python", "curator", "kazoo", "go-zookeeper"]
+# zkc's own bindings are columns, not peers to compare zkc with
+OURS = ("zkc", "zkc-go", "zkc-python")
+# each binding beside the client of its own language: (ours, theirs, column)
+LANG_PAIRS = [("zkc-python", "kazoo", "zkc-python vs kazoo"),
+              ("zkc-go", "go-zookeeper", "zkc-go vs go-zookeeper")]
+# the goals: zkc from Python at least 2x kazoo on these rows
+PY_GOAL_ROWS = [("lock", "rate_per_s"), ("counter8", "rate_per_s")]
 # (table scenario, metric, label, higher is better)
 ROWS = [
     ("lock", "rate_per_s", "lock acquire+release, 1 client, cycles/s", True),
@@ -40,6 +45,13 @@ def value(res, metric):
     return float(v) / 1000 if res.get("scenario") == "failover" and metric == "max_us" else float(v)
 
 
+def speedup(a, b, higher):
+    """How many times better a is than b (> 1: a is better), or None."""
+    if a is None or b is None or a <= 0 or b <= 0:
+        return None
+    return a / b if higher else b / a
+
+
 def fmt(v):
     if v is None:
         return "–"
@@ -60,8 +72,10 @@ def main():
             runs[(r["table_scenario"], r["result"]["peer"])].append(r["result"])
             loads.append(r["load1"])
     table, summary = [], {}
-    header = "| scenario | " + " | ".join(PEERS) + " | zkc vs fastest peer |"
-    table += [header, "|---|" + "---:|" * (len(PEERS) + 1)]
+    header = "| scenario | " + " | ".join(PEERS) + " | zkc vs fastest peer | " + \
+        " | ".join(c for _, _, c in LANG_PAIRS) + " |"
+    table += [header, "|---|" + "---:|" * (len(PEERS) + 1 + len(LANG_PAIRS))]
+    goals = []   # lines of the goals' check, after the table
     for sc, metric, label, higher in ROWS:
         cells, med = [], {}
         for p in PEERS:
@@ -80,7 +94,28 @@ def main():
             r = med["zkc"] / best if higher else best / med["zkc"]
             ratio = f"{r:.2f}×"
             summary[f"{sc}.{metric}"]["zkc_vs_fastest_peer_x"] = r
-        table.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} |")
+        pair_cells = []
+        for ours, theirs, column in LANG_PAIRS:
+            r = speedup(med.get(ours), med.get(theirs), higher)
+            pair_cells.append("" if r is None else f"{r:.2f}×")
+            if r is not None:
+                summary[f"{sc}.{metric}"][f"{ours}_vs_{theirs}_x".replace("-", "_")] = r
+        table.append(f"| {label} | " + " | ".join(cells) + f" | {ratio} | " +
+                     " | ".join(pair_cells) + " |")
+        if metric in ("fairness", "min_window_ops"):
+            continue
+        if (sc, metric) in PY_GOAL_ROWS:
+            r = speedup(med.get("zkc-python"), med.get("kazoo"), higher)
+            if r is not None:
+                goals.append(f"- {label}: zkc-python {r:.2f}× kazoo (goal ≥ 2×): "
+                             f"{'met' if r >= 2 else 'NOT met'}")
+        # where zkc from C beats go-zookeeper (so also wherever it beats
+        # the fastest peer), zkc from Go should too
+        c_vs = speedup(med.get("zkc"), med.get("go-zookeeper"), higher)
+        go_vs = speedup(med.get("zkc-go"), med.get("go-zookeeper"), higher)
+        if c_vs is not None and c_vs > 1 and go_vs is not None:
+            goals.append(f"- {label}: zkc (C) {c_vs:.2f}× go-zookeeper, zkc-go {go_vs:.2f}× "
+                         f"(goal > 1×): {'met' if go_vs > 1 else 'NOT met'}")
     table.append("")
     table.append("Client CPU per operation, µs (median over rounds):")
     table.append("")
@@ -95,6 +130,11 @@ def main():
     impl = sorted({(p, r.get("implementation")) for (sc, p), rs in runs.items() for r in rs if r.get("implementation")})
     table.append("")
     table.append("Implementations: " + "; ".join(f"{p} {sc_impl}" for p, sc_impl in impl))
+    if goals:
+        table.append("")
+        table.append("Goals (from the medians above):")
+        table.append("")
+        table += goals
     table.append("")
     table.append(f"Settings: {settings}. Load average (1 min) during the runs: "
                  f"{min(loads):.2f}–{max(loads):.2f}." if loads else f"Settings: {settings}.")

@@ -103,6 +103,24 @@ def client_loop(args: argparse.Namespace, idx: int, t_start: float, t_end: float
             if not record(t0, mono()):
                 break
         q.close()
+    elif s == "failover":
+        # sequential sets while bench/peers/run kills the leader: the
+        # client's own retry first, then again until the set succeeds (as
+        # zkc_peer.c), so max_us is the longest a write waited
+        path = node_path(args)
+        data = b"\0" * 100
+        retried = (zkc.ConnectionLossError, zkc.TimeoutError, zkc.UnknownOutcomeError,
+                   zkc.SessionExpiredError)
+        while True:
+            t0 = mono()
+            while True:
+                try:
+                    zk.set(path, data)
+                    break
+                except retried:
+                    pass
+            if not record(t0, mono()):
+                break
     elif s == "get":
         path = node_path(args)
         get = zk.get
@@ -176,7 +194,9 @@ def run_clients(args: argparse.Namespace) -> None:
     results.sort()
     cpu = (cpu_seconds() - cpu0) * args.seconds / (t_end - (t_start - args.warmup))
     label = {"queue": "zkc.Queue (put, take)", "counter": "zkc.Counter", "lock": "zkc.Lock",
-             "handoff": "zkc.Lock", "pipelined_get": "zkc.Batch of 100 gets",
+             "lock_sticky": "zkc.Lock(sticky=True)", "handoff": "zkc.Lock",
+             "failover": "set (the client's retry, then again)",
+             "pipelined_get": "zkc.Batch of 100 gets",
              "aio_pipelined_get": "zkc.aio.Batch of 100 gets",
              "state": "client.state (no round trip)"}.get(args.scenario)
     report(args, [r[1] for r in results], results[0][2], cpu, label=label)
@@ -241,7 +261,8 @@ def main() -> None:
     ap.add_argument("--connect", required=True)
     ap.add_argument("--scenario", required=True,
                     choices=["lock", "lock_sticky", "handoff", "counter", "queue", "get",
-                             "pipelined_get", "aio_pipelined_get", "cache", "state"])
+                             "pipelined_get", "aio_pipelined_get", "cache", "failover",
+                             "state"])
     ap.add_argument("--clients", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--warmup", type=float, default=1.0)
@@ -249,7 +270,7 @@ def main() -> None:
     args = ap.parse_args()
     admin = open_client(args)
     admin.ensure_path(args.root)
-    if args.scenario in ("get", "pipelined_get", "aio_pipelined_get", "cache"):
+    if args.scenario in ("get", "pipelined_get", "aio_pipelined_get", "cache", "failover"):
         try:
             admin.create(node_path(args), b"\0" * 100)
         except zkc.NodeExistsError:
@@ -257,7 +278,12 @@ def main() -> None:
     if args.scenario == "cache":
         cache_scenario(args)
     else:
+        # the clients are forked: no client (and none of its threads) may
+        # run in this process meanwhile, or a child could inherit a lock
+        # that one of them held at the fork
+        admin.close()
         run_clients(args)
+        admin = open_client(args)
     admin.delete(args.root, recursive=True)
     admin.close()
 

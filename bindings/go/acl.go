@@ -71,6 +71,22 @@ func cACL(op, path string, acl []ACL) (capi.Zkc_acl_list_t, error) {
 	return l, nil
 }
 
+// withACL runs open with acl copied into C memory and set through set
+// (an options struct's ACL), freed when open returns: the recipes copy the
+// ACL they are given. An empty acl sets nothing (the client's default).
+func withACL(op, path string, acl []ACL, set func(capi.Zkc_acl_list_t), open func() error) error {
+	if len(acl) == 0 {
+		return open()
+	}
+	l, err := cACL(op, path, acl)
+	if err != nil {
+		return err
+	}
+	defer capi.Zkcgo_acl_free(l)
+	set(l)
+	return open()
+}
+
 // GetACL reads a node's ACL and stat (its Aversion is the version SetACL
 // takes). A digest entry's hash is shown only to a client with PermAdmin.
 // Expected: ErrNoNode, ErrNoAuth.

@@ -16,6 +16,11 @@ import (
 // BenchmarkBlockingCallPath: everything a blocking call adds (a cancel
 // token, two context.AfterFunc, LockOSThread, bind and unbind) around a C
 // wait that returns at once (a cache wait for zxid 0).
+// BenchmarkBlockingCallPathBackground: the same with context.Background.
+// BenchmarkCgoCall, BenchmarkQuickCallPath (bench_internal_test.go): a
+// bare cgo call that does no I/O, and one with the OS-thread lock and
+// error copy of a non-blocking call.
+// BenchmarkLockCycle: an uncontended Acquire + Release, three requests.
 // BenchmarkCacheGet: a cached 100-byte read, copied into Go memory.
 // BenchmarkGet: a get, one round trip.
 
@@ -69,6 +74,19 @@ func BenchmarkBlockingCallPath(b *testing.B) {
 	}
 }
 
+// BenchmarkBlockingCallPathBackground: the same with a context that
+// never ends (context.Background), as the peers' programs call.
+func BenchmarkBlockingCallPathBackground(b *testing.B) {
+	_, k, _ := benchCache(b)
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := k.WaitZxid(ctx, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkCacheGet(b *testing.B) {
 	_, k, p := benchCache(b)
 	b.ResetTimer()
@@ -85,6 +103,29 @@ func BenchmarkGet(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, _, err := c.Get(ctx, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLockCycle: an uncontended Acquire + Release (a create, a
+// listing and a pipelined delete: the peers' lock scenario).
+func BenchmarkLockCycle(b *testing.B) {
+	c := benchClient(b)
+	p := uniquePath(b, "bench-lock")
+	b.Cleanup(func() { c.DeleteAll(context.Background(), p) })
+	l, err := c.NewLock(p, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := l.Acquire(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if err := l.Release(); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -17,10 +18,46 @@ type guard struct {
 	closed bool
 	scope  context.Context // done when the handle starts closing
 	cancel context.CancelFunc
+
+	// the tokens of the calls running on the handle, fired together when
+	// scope ends (one context.AfterFunc per handle, not one per call)
+	callsMu sync.Mutex
+	calls   map[*token]struct{}
+	ended   bool // scope has ended: a call that starts now is canceled
 }
 
 func (g *guard) init(parent context.Context) {
 	g.scope, g.cancel = context.WithCancel(parent)
+	g.calls = make(map[*token]struct{})
+	context.AfterFunc(g.scope, g.fireCalls)
+}
+
+// fireCalls fires the token of every running call (the scope ended).
+func (g *guard) fireCalls() {
+	g.callsMu.Lock()
+	defer g.callsMu.Unlock()
+	g.ended = true
+	for t := range g.calls {
+		t.fire()
+	}
+}
+
+// track registers a running call's token (fired at once if the scope
+// has ended); untrack forgets it, after which fireCalls no longer
+// touches it.
+func (g *guard) track(t *token) {
+	g.callsMu.Lock()
+	g.calls[t] = struct{}{}
+	if g.ended {
+		t.fire()
+	}
+	g.callsMu.Unlock()
+}
+
+func (g *guard) untrack(t *token) {
+	g.callsMu.Lock()
+	delete(g.calls, t)
+	g.callsMu.Unlock()
 }
 
 // enter returns false when the handle is closed; otherwise the caller
@@ -46,15 +83,27 @@ func (g *guard) shut(free func()) {
 	free()
 }
 
+// token is a C cancel token with a note of whether it was fired, so an
+// unfired one goes back to the free list without a C call.
+type token struct {
+	c     capi.Struct_SS_zkc_cancel
+	fired atomic.Bool
+}
+
+func (t *token) fire() {
+	t.fired.Store(true)
+	capi.Zkc_cancel_fire(t.c)
+}
+
 // tokens is a small free list of C cancel tokens, one per call in flight.
 type tokens struct {
 	mu   sync.Mutex
-	free []capi.Struct_SS_zkc_cancel
+	free []*token
 }
 
 const maxIdleTokens = 64
 
-func (t *tokens) get() (capi.Struct_SS_zkc_cancel, bool) {
+func (t *tokens) get() (*token, bool) {
 	t.mu.Lock()
 	if n := len(t.free); n > 0 {
 		tok := t.free[n-1]
@@ -67,11 +116,15 @@ func (t *tokens) get() (capi.Struct_SS_zkc_cancel, bool) {
 	if capi.Zkc_cancel_new(&h) != 0 || h == 0 {
 		return nil, false
 	}
-	return capi.SwigcptrStruct_SS_zkc_cancel(h), true
+	return &token{c: capi.SwigcptrStruct_SS_zkc_cancel(h)}, true
 }
 
-func (t *tokens) put(tok capi.Struct_SS_zkc_cancel) {
-	capi.Zkc_cancel_reset(tok)
+// put takes back a token nobody fires any more.
+func (t *tokens) put(tok *token) {
+	if tok.fired.Load() {
+		capi.Zkc_cancel_reset(tok.c)
+		tok.fired.Store(false)
+	}
 	t.mu.Lock()
 	if len(t.free) < maxIdleTokens {
 		t.free = append(t.free, tok)
@@ -79,14 +132,14 @@ func (t *tokens) put(tok capi.Struct_SS_zkc_cancel) {
 		return
 	}
 	t.mu.Unlock()
-	capi.Zkc_cancel_free(tok)
+	capi.Zkc_cancel_free(tok.c)
 }
 
 func (t *tokens) release() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, tok := range t.free {
-		capi.Zkc_cancel_free(tok)
+		capi.Zkc_cancel_free(tok.c)
 	}
 	t.free = nil
 }
@@ -109,32 +162,28 @@ func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func(
 		return &Error{Code: CodeNoMemory, Op: op, Path: path, Message: "no cancel token"}
 	}
 	var wg sync.WaitGroup
-	fire := func() {
-		defer wg.Done()
-		capi.Zkc_cancel_fire(tok)
-	}
 	stopCtx := func() bool { return false }
 	if ctx.Done() != nil { // context.Background and friends never end
 		wg.Add(1)
-		stopCtx = context.AfterFunc(ctx, fire)
+		stopCtx = context.AfterFunc(ctx, func() {
+			defer wg.Done()
+			tok.fire()
+		})
 	}
-	wg.Add(1)
-	stopScope := context.AfterFunc(g.scope, fire)
+	g.track(tok)
 
 	runtime.LockOSThread()
-	capi.Zkc_cancel_bind(tok)
+	capi.Zkcgo_cancel_bind(tok.c)
 	rc := f()
 	var msg string
 	if rc != 0 {
 		msg = capi.Zkcgo_error_message()
 	}
-	capi.Zkc_cancel_bind(noToken)
+	capi.Zkcgo_cancel_bind(noToken)
 	runtime.UnlockOSThread()
 
+	g.untrack(tok)
 	if stopCtx() {
-		wg.Done()
-	}
-	if stopScope() {
 		wg.Done()
 	}
 	wg.Wait() // a fire already started must end before the token is reused

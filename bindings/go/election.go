@@ -2,8 +2,6 @@ package zkc
 
 import (
 	"context"
-	"os"
-	"sync"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -18,10 +16,7 @@ type Election struct {
 	h    capi.Struct_SS_zkc_election
 	path string
 
-	evOnce sync.Once
-	events chan ElectionEvent
-	evStop *os.File // write end: stops the event goroutine
-	evDone chan struct{}
+	pump eventPump[ElectionEvent]
 }
 
 // ElectionEventType says whether leadership began or ended.
@@ -91,22 +86,32 @@ type ElectionOptions struct {
 	// only at LOST (fewer hand-overs on flaky links, a shorter safety
 	// margin). The default steps down at SUSPENDED.
 	StepDownOnLost bool
+	// ACL of the candidate's node; empty: the client's default
+	// (WithACL), which the directory (a container) always gets.
+	ACL []ACL
 }
 
 // NewElection makes a candidate with participant id (stored in its node)
 // for the election at path. It does not join yet.
 func (c *Client) NewElection(path, id string, opts *ElectionOptions) (*Election, error) {
 	step := capi.ZKC_ELECTION_STEP_DOWN_SUSPENDED
-	if opts != nil && opts.StepDownOnLost {
-		step = capi.ZKC_ELECTION_STEP_DOWN_LOST
+	var acl []ACL
+	if opts != nil {
+		if opts.StepDownOnLost {
+			step = capi.ZKC_ELECTION_STEP_DOWN_LOST
+		}
+		acl = opts.ACL
 	}
 	if !c.g.enter() {
 		return nil, closedError("election open", path)
 	}
 	defer c.g.mu.RUnlock()
 	var h uintptr
-	if err := callQuick("election open", path, func() int {
-		return capi.Zkcgo_election_open(&h, c.zk, path, id, step)
+	cacl := capi.Zkc_acl_list_t(capi.SwigcptrZkc_acl_list_t(0))
+	if err := withACL("election open", path, acl, func(l capi.Zkc_acl_list_t) { cacl = l }, func() error {
+		return callQuick("election open", path, func() int {
+			return capi.Zkcgo_election_open(&h, c.zk, path, id, step, cacl)
+		})
 	}); err != nil {
 		return nil, err
 	}
@@ -163,59 +168,20 @@ func (e *Election) IsLeader() (bool, int64) {
 // library keeps the 64 newest while nobody reads); the channel is closed
 // when the election (or its client) closes.
 func (e *Election) Events() <-chan ElectionEvent {
-	if !e.g.enter() {
-		ch := make(chan ElectionEvent)
-		close(ch)
-		return ch
-	}
-	defer e.g.mu.RUnlock()
-	e.evOnce.Do(func() {
-		e.events = make(chan ElectionEvent, 16)
-		r, w, err := os.Pipe()
-		if err != nil {
-			close(e.events)
-			return
-		}
-		e.evStop = w
-		e.evDone = make(chan struct{})
-		go e.pumpEvents(capi.Zkc_election_events_fd(e.h), r)
-	})
-	return e.events
+	return e.pump.events(&e.g, func() int { return capi.Zkc_election_events_fd(e.h) }, e.eventReader)
 }
 
-func (e *Election) pumpEvents(fd int, stop *os.File) {
-	defer close(e.evDone)
-	defer stop.Close()
+// eventReader gives the event goroutine its reader of the C queue.
+func (e *Election) eventReader() (func() (ElectionEvent, bool), func()) {
 	ev := capi.NewZkc_election_event_t()
-	defer capi.DeleteZkc_election_event_t(ev)
-	for {
-		if capi.Zkcgo_wait2(fd, int(stop.Fd()), -1) != 1 {
-			return
+	next := func() (ElectionEvent, bool) {
+		if capi.Zkc_election_events_next(ev, e.h, 0) != 0 {
+			return ElectionEvent{}, false
 		}
-		for capi.Zkc_election_events_next(ev, e.h, 0) == 0 {
-			out := ElectionEvent{Type: ElectionEventType(ev.GetXtype()), Epoch: ev.GetEpoch(),
-				Reason: ElectionReason(ev.GetReason())}
-			select {
-			case e.events <- out:
-			case <-e.g.scope.Done():
-				return
-			}
-		}
+		return ElectionEvent{Type: ElectionEventType(ev.GetXtype()), Epoch: ev.GetEpoch(),
+			Reason: ElectionReason(ev.GetReason())}, true
 	}
-}
-
-// stopEvents ends the event goroutine (the election is closing).
-func (e *Election) stopEvents() {
-	e.evOnce.Do(func() {}) // no goroutine may start from now on
-	if e.evStop != nil {
-		_, _ = e.evStop.Write([]byte{1})
-		<-e.evDone
-		e.evStop.Close()
-		close(e.events)
-	} else if e.events == nil {
-		e.events = make(chan ElectionEvent)
-		close(e.events)
-	}
+	return next, func() { capi.DeleteZkc_election_event_t(ev) }
 }
 
 // Resign leaves the election (waiting for its node's delete); the
@@ -228,7 +194,7 @@ func (e *Election) Resign(ctx context.Context) error {
 // candidate. Calling it again is a no-op.
 func (e *Election) Close() error {
 	e.g.shut(func() {
-		e.stopEvents()
+		e.pump.shut()
 		capi.Zkc_election_close(e.h)
 		e.c.forget(e)
 	})

@@ -2,8 +2,6 @@ package zkc
 
 import (
 	"context"
-	"os"
-	"sync"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -19,10 +17,7 @@ type Lock struct {
 	path string
 	half bool // a half of an RWLock, which frees it
 
-	evOnce sync.Once
-	events chan LockEvent
-	evStop *os.File // write end: stops the event goroutine
-	evDone chan struct{}
+	pump eventPump[LockEvent]
 }
 
 // LockEvent is what the holder of a lock is told.
@@ -55,56 +50,19 @@ func (e LockEvent) String() string {
 // call starts a goroutine that reads the lock's event queue; the channel
 // is closed when the lock (or its client) closes.
 func (l *Lock) Events() <-chan LockEvent {
-	if !l.g.enter() {
-		ch := make(chan LockEvent)
-		close(ch)
-		return ch
-	}
-	defer l.g.mu.RUnlock()
-	l.evOnce.Do(func() {
-		l.events = make(chan LockEvent, 16)
-		r, w, err := os.Pipe()
-		if err != nil {
-			close(l.events)
-			return
-		}
-		l.evStop = w
-		l.evDone = make(chan struct{})
-		go l.pumpEvents(capi.Zkc_lock_events_fd(l.h), r)
-	})
-	return l.events
+	return l.pump.events(&l.g, func() int { return capi.Zkc_lock_events_fd(l.h) }, l.eventReader)
 }
 
-func (l *Lock) pumpEvents(fd int, stop *os.File) {
-	defer close(l.evDone)
-	defer stop.Close()
-	for {
-		if capi.Zkcgo_wait2(fd, int(stop.Fd()), -1) != 1 {
-			return
+// eventReader gives the event goroutine its reader of the C queue.
+func (l *Lock) eventReader() (func() (LockEvent, bool), func()) {
+	ev := []int{0}
+	next := func() (LockEvent, bool) {
+		if capi.Zkc_lock_events_next(ev, l.h, 0) != 0 {
+			return 0, false
 		}
-		ev := []int{0}
-		for capi.Zkc_lock_events_next(ev, l.h, 0) == 0 {
-			select {
-			case l.events <- LockEvent(ev[0]):
-			case <-l.g.scope.Done():
-				return
-			}
-		}
+		return LockEvent(ev[0]), true
 	}
-}
-
-// stopEvents ends the event goroutine (the handle is closing).
-func (l *Lock) stopEvents() {
-	l.evOnce.Do(func() {}) // no goroutine may start from now on
-	if l.evStop != nil {
-		_, _ = l.evStop.Write([]byte{1})
-		<-l.evDone
-		l.evStop.Close()
-		close(l.events)
-	} else if l.events == nil {
-		l.events = make(chan LockEvent)
-		close(l.events)
-	}
+	return next, nil
 }
 
 // LockOptions tune a Lock; the zero value is a plain fair lock.
@@ -116,6 +74,9 @@ type LockOptions struct {
 	Sticky bool
 	// Data is stored in the lock node (Curator puts the host there).
 	Data []byte
+	// ACL of the contender nodes; empty: the client's default (WithACL),
+	// which the directory (a container made on first use) always gets.
+	ACL []ACL
 }
 
 // Lease is what Acquire returns.
@@ -151,9 +112,11 @@ func (c *Client) NewLock(path string, opts *LockOptions) (*Lock, error) {
 	}
 	lo.SetFlags(flags)
 	var h uintptr
-	err := callQuick("lock open", path, func() int {
-		capi.Zkcgo_lock_options_data(lo, o.Data)
-		return capi.Zkc_lock_open(&h, c.zk, path, lo)
+	err := withACL("lock open", path, o.ACL, lo.SetAcl, func() error {
+		return callQuick("lock open", path, func() int {
+			capi.Zkcgo_lock_options_data(lo, o.Data)
+			return capi.Zkc_lock_open(&h, c.zk, path, lo)
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -250,7 +213,7 @@ func (l *Lock) Close() error {
 		return nil // its RWLock closes it
 	}
 	l.g.shut(func() {
-		l.stopEvents()
+		l.pump.shut()
 		capi.Zkc_lock_close(l.h)
 		l.c.forget(l)
 	})

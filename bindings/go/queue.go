@@ -20,6 +20,10 @@ type Queue struct {
 type QueueOptions struct {
 	Create     bool // create the queue (with parents) if missing
 	BucketSize int  // items per entry directory; 0: the default (10000)
+	// ACL of the nodes the queue makes below its root (directories,
+	// items, taken markers); empty: the client's default (WithACL), which
+	// the root and its parents always get when Create makes them.
+	ACL []ACL
 }
 
 // Priorities: lower goes first; FIFO within one priority.
@@ -65,9 +69,15 @@ func (c *Client) OpenQueue(ctx context.Context, path string, opts *QueueOptions)
 			qo.SetBucket_size(opts.BucketSize)
 		}
 	}
+	var acl []ACL
+	if opts != nil {
+		acl = opts.ACL
+	}
 	var h uintptr
-	if err := callC(ctx, &c.g, &c.toks, "queue open", path, func() int {
-		return capi.Zkc_queue_open(&h, c.zk, path, qo)
+	if err := withACL("queue open", path, acl, qo.SetAcl, func() error {
+		return callC(ctx, &c.g, &c.toks, "queue open", path, func() int {
+			return capi.Zkc_queue_open(&h, c.zk, path, qo)
+		})
 	}); err != nil {
 		return nil, err
 	}

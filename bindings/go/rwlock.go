@@ -16,7 +16,7 @@ type RWLock struct {
 }
 
 // NewRWLock makes a read/write lock on directory path. Nothing is sent.
-// opts.Sticky is not allowed.
+// opts.Sticky is not allowed; opts.ACL is the ACL of both halves' nodes.
 func (c *Client) NewRWLock(path string, opts *LockOptions) (*RWLock, error) {
 	var o LockOptions
 	if opts != nil {
@@ -38,9 +38,11 @@ func (c *Client) NewRWLock(path string, opts *LockOptions) (*RWLock, error) {
 	}
 	lo.SetFlags(flags)
 	var h uintptr
-	if err := callQuick("rwlock open", path, func() int {
-		capi.Zkcgo_lock_options_data(lo, o.Data)
-		return capi.Zkc_rwlock_open(&h, c.zk, path, lo)
+	if err := withACL("rwlock open", path, o.ACL, lo.SetAcl, func() error {
+		return callQuick("rwlock open", path, func() int {
+			capi.Zkcgo_lock_options_data(lo, o.Data)
+			return capi.Zkc_rwlock_open(&h, c.zk, path, lo)
+		})
 	}); err != nil {
 		return nil, err
 	}
@@ -68,7 +70,7 @@ func (rw *RWLock) WriteLock() *Lock { return rw.write }
 func (rw *RWLock) Close() error {
 	rw.g.shut(func() {
 		for _, l := range []*Lock{rw.read, rw.write} {
-			l.g.shut(l.stopEvents)
+			l.g.shut(l.pump.shut)
 		}
 		capi.Zkc_rwlock_close(rw.h)
 		rw.c.forget(rw)

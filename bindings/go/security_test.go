@@ -195,3 +195,114 @@ func TestTLSToARealTLSPort(t *testing.T) {
 	}
 	c.Close()
 }
+
+// Each recipe's own ACL option reaches the nodes it creates, read back
+// with GetACL; the client's default ACL (open) would fail every check.
+func TestRecipeACLOptionsReachTheirNodes(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t, 60*time.Second)
+	base := uniquePath(t, "recipe-acl")
+	defer c.DeleteAll(context.Background(), base)
+	acl := []zkc.ACL{
+		{Perms: zkc.PermRead | zkc.PermWrite | zkc.PermCreate | zkc.PermDelete, Scheme: "world", ID: "anyone"},
+		{Perms: zkc.PermAll, Scheme: "ip", ID: "127.0.0.1"},
+	}
+	if _, _, err := c.Create(ctx, base, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what, path string) {
+		t.Helper()
+		got, _, err := c.GetACL(ctx, path)
+		if err != nil {
+			t.Fatalf("%s: get acl of %s: %v", what, path, err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(acl) {
+			t.Fatalf("%s: %s has ACL %+v, want %+v", what, path, got, acl)
+		}
+	}
+
+	lock, err := c.NewLock(base+"/lock", &zkc.LockOptions{ACL: acl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	lease, err := lock.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("lock", lease.Path)
+	if err := lock.Release(); err != nil {
+		t.Fatal(err)
+	}
+
+	rw, err := c.NewRWLock(base+"/rwlock", &zkc.LockOptions{ACL: acl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	for _, half := range []*zkc.Lock{rw.ReadLock(), rw.WriteLock()} {
+		l, err := half.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("rwlock", l.Path)
+		if err := half.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	sem, err := c.NewSemaphore(base+"/semaphore", 2, &zkc.SemaphoreOptions{ACL: acl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sem.Close()
+	sl, err := sem.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("semaphore", sl.Path)
+	if err := sl.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.NewSemaphore(base+"/semaphore2", 1, nil, nil); !errors.Is(err, zkc.ErrBadArguments) {
+		t.Fatalf("semaphore with two options: %v", err)
+	}
+
+	el, err := c.NewElection(base+"/election", "acl", &zkc.ElectionOptions{ACL: acl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer el.Close()
+	if err := el.Join(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := el.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kids, _, err := c.Children(ctx, base+"/election")
+	if err != nil || len(kids) != 1 {
+		t.Fatalf("election candidates: %v %v", kids, err)
+	}
+	check("election", base+"/election/"+kids[0])
+
+	q, err := c.OpenQueue(ctx, base+"/queue", &zkc.QueueOptions{Create: true, ACL: acl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	check("queue taken directory", base+"/queue/taken")
+	item, err := q.Put(ctx, []byte("x"), zkc.PriorityDefault)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("queue item", base+"/queue/"+item)
+
+	// a list over 64 entries is refused before anything is sent
+	long := make([]zkc.ACL, 65)
+	for i := range long {
+		long[i] = zkc.ACL{Perms: zkc.PermRead, Scheme: "ip", ID: fmt.Sprintf("10.0.0.%d", i)}
+	}
+	if _, err := c.NewLock(base+"/bad", &zkc.LockOptions{ACL: long}); !errors.Is(err, zkc.ErrBadArguments) {
+		t.Fatalf("lock with a 65-entry ACL: %v", err)
+	}
+}

@@ -27,15 +27,36 @@ type SemaphoreLease struct {
 	once  sync.Once
 }
 
-// NewSemaphore makes a semaphore handle on path allowing maxLeases holders.
-func (c *Client) NewSemaphore(path string, maxLeases int) (*Semaphore, error) {
+// SemaphoreOptions tune a Semaphore; the zero value is the default.
+type SemaphoreOptions struct {
+	// ACL of the lease and admission nodes; empty: the client's default
+	// (WithACL), which the directories always get.
+	ACL []ACL
+}
+
+// NewSemaphore makes a semaphore handle on path allowing maxLeases
+// holders. opts is optional (at most one; nil is the default).
+func (c *Client) NewSemaphore(path string, maxLeases int, opts ...*SemaphoreOptions) (*Semaphore, error) {
+	if len(opts) > 1 {
+		return nil, &Error{Code: CodeBadArguments, Op: "semaphore open", Path: path,
+			Message: "at most one SemaphoreOptions"}
+	}
+	var acl []ACL
+	if len(opts) == 1 && opts[0] != nil {
+		acl = opts[0].ACL
+	}
 	if !c.g.enter() {
 		return nil, closedError("semaphore open", path)
 	}
 	defer c.g.mu.RUnlock()
+	lo := capi.NewZkc_lock_options_t()
+	defer capi.DeleteZkc_lock_options_t(lo)
+	capi.Zkc_lock_options_init(lo, uint(capi.ZKC_LOCK_OPTIONS_VERSION))
 	var h uintptr
-	if err := callQuick("semaphore open", path, func() int {
-		return capi.Zkc_semaphore_open(&h, c.zk, path, maxLeases, capi.SwigcptrZkc_lock_options_t(0))
+	if err := withACL("semaphore open", path, acl, lo.SetAcl, func() error {
+		return callQuick("semaphore open", path, func() int {
+			return capi.Zkc_semaphore_open(&h, c.zk, path, maxLeases, lo)
+		})
 	}); err != nil {
 		return nil, err
 	}

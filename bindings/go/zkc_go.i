@@ -402,15 +402,16 @@ int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int re
 	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
 }
 
-/* An election candidate with its id and step-down policy (the options'
+/* An election candidate with its id, step-down policy and ACL (the options'
  * id is a borrowed string: zkc copies it at open). */
 int zkcgo_election_open(zkc_election_t **out, zkc_t *zk, const char *path, const char *id,
-                        int step_down)
+                        int step_down, const zkc_acl_list_t *acl)
 {
 	zkc_election_options_t o = ZKC_ELECTION_OPTIONS_INIT;
 
 	o.id = id;
 	o.step_down = step_down;
+	o.acl = acl;    /* copied by zkc_election_open; NULL = the client's */
 	return zkc_election_open(out, zk, path, &o);
 }
 
@@ -722,6 +723,10 @@ int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
  * the thread that made the call). */
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
 const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
+
+/* zkc_cancel_bind without its result (the Go side never nests bindings),
+ * so a call's bind and unbind allocate nothing on the Go side. */
+void zkcgo_cancel_bind(zkc_cancel_t *c) { (void)zkc_cancel_bind(c); }
 %}
 
 %include "../zkc.i"

@@ -48,12 +48,15 @@ ZKC_EXTERN int zkc_batch_sync(zkc_batch_t *b, const char *path);
 ZKC_EXTERN int zkc_batch_get_acl(zkc_batch_t *b, const char *path);
 
 /* Sends every op in order on the current session without waiting between
- * them (waiting first for a connection, up to the client's retry deadline),
- * then waits for every reply within the same deadline. Nothing is retried:
+ * them (waiting first for a connection, up to the client's retry deadline
+ * or the deadline bound to the thread, zkc/cancel.h, whichever comes
+ * first), then waits for every reply within the same deadline; past it,
+ * nothing is sent (ZKC_ETIMEDOUT). Nothing is retried:
  * an op whose reply was lost reports ZKC_ECONNECTIONLOSS (a write's outcome
  * is then unknown; this covers a connection that timed out and a session
  * that expired or moved with the op in flight), one not answered in time
- * ZKC_ETIMEDOUT. Returns ZKC_OK
+ * ZKC_ETIMEDOUT (its watch, if it asked for one, is never called, even
+ * when a late answer sets it). Returns ZKC_OK
  * when the batch was sent (each op has its own code; see zkc_batch_code),
  * else ZKC_ETIMEDOUT (no connection), ZKC_ECLOSED, ZKC_EDEADLK. Earlier
  * results are discarded. An empty batch returns ZKC_OK at once. */

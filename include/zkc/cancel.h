@@ -76,6 +76,38 @@ ZKC_EXTERN int zkc_cancel_check(void);
  * bound, else at most ZKC_CANCEL_POLL_MS. */
 ZKC_EXTERN int64_t zkc_cancel_slice_ms(int64_t left_ms);
 
+/* ---- deadlines bound to threads
+ *
+ * A deadline bound to a thread ends every blocking zkc call the thread
+ * makes by that time, whatever the client's retry policy allows: the wait
+ * for a connection, each request's wait for its reply, the backoff between
+ * retries, zkc_batch_run and zkc_wait_connected. A call that reaches it
+ * returns ZKC_ETIMEDOUT, or ZKC_EUNKNOWN for a write whose request was
+ * sent and not answered (it may have been applied); a call made after it
+ * has passed sends nothing and returns ZKC_ETIMEDOUT. Every recipe call
+ * that takes a timeout binds its own deadline this way (the earlier of its
+ * timeout and the one already bound), so its inner requests end with it.
+ * Asynchronous runs (zkc_batch_run_async, zkc_batch_run_queued) outlive
+ * the call that starts them and keep the client's retry deadline. For
+ * bindings whose languages carry deadlines (Go's context.WithDeadline). */
+
+/* No deadline (zkc_deadline_bind, zkc_deadline_bound). */
+#define ZKC_NO_DEADLINE (-1)
+
+/* Milliseconds of CLOCK_MONOTONIC, the clock of bound deadlines. */
+ZKC_EXTERN int64_t zkc_clock_ms(void);
+
+/* Binds `deadline_ms` (zkc_clock_ms's clock; ZKC_NO_DEADLINE or any
+ * negative value: none) to the calling thread and returns the one bound
+ * before, so bindings nest: `prev = zkc_deadline_bind(d); calls...;
+ * zkc_deadline_bind(prev);`. The value given is bound as it is, also when
+ * it is later than the one before: cleanup that must outlive a deadline
+ * (deleting one's node) runs after `zkc_deadline_bind(ZKC_NO_DEADLINE)`. */
+ZKC_EXTERN int64_t zkc_deadline_bind(int64_t deadline_ms);
+
+/* The deadline bound to the calling thread, or ZKC_NO_DEADLINE. */
+ZKC_EXTERN int64_t zkc_deadline_bound(void);
+
 #ifdef __cplusplus
 }
 #endif

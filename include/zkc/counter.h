@@ -24,8 +24,8 @@ typedef struct zkc_counter_options {
 	                    * path/shard-NNNN, an add goes to a random shard,
 	                    * a read sums them. The count is stored with the
 	                    * counter; asking for another is an error. */
-	int timeout_ms;    /* deadline of one add/cas (re-reads and backoff
-	                    * included); 0 = 30000 */
+	int timeout_ms;    /* deadline of one add/cas (re-reads, backoff and
+	                    * every inner request included); 0 = 30000 */
 } zkc_counter_options_t;
 #define ZKC_COUNTER_OPTIONS_INIT { ZKC_COUNTER_OPTIONS_VERSION, 0, 0 }
 

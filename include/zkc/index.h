@@ -56,7 +56,8 @@ typedef struct zkc_index_options {
 	int cache_records;  /* 1: zkc_index_get reads records from a cache
 	                     * too (memory: every record's data); 0 (default) */
 	int timeout_ms;     /* deadline of one put/delete including retries
-	                     * after lost races; 0 = 30000 */
+	                     * after lost races and every inner request;
+	                     * 0 = 30000 */
 } zkc_index_options_t;
 #define ZKC_INDEX_OPTIONS_INIT { ZKC_INDEX_OPTIONS_VERSION, 1, 0, 0 }
 

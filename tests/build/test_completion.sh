@@ -56,7 +56,7 @@ has() {   # NAME WORD -- WORDS...
 	fi
 }
 
-echo "1..13"
+echo "1..15"
 check "commands by prefix" "get grep " -- zkc g
 check "commands after a global flag" "elect ensemble " -- zkc --json e
 has "every command of zkc --help" ensemble -- zkc ""
@@ -69,5 +69,7 @@ has "acl set" set -- zkc acl ""
 has "a command's options" --stat -- zkc get --s
 has "options of create" --protected -- zkc create /x --p
 check "ensemble verbs" "restart " -- zkc ensemble res
+check "elect --watch and its options" "--watch " -- zkc elect name --w
+check "elect --watch --count" "--count " -- zkc elect name --watch --co
 check "nothing after --" "" -- zkc lock name -- ma
 [ "$nfail" -eq 0 ]

@@ -5,7 +5,8 @@
  * (tests/chaos/checker). tests/chaos/run drives it; docs/chaos.md.
  *
  *   chaos_runner --dir DIR --worker PATH [--seconds N] [--seed S]
- *                [--faults k1,k2,...] [--session-timeout MS] [--keep] */
+ *                [--faults k1,k2,...] [--session-timeout MS]
+ *                [--server-flags "JVM FLAGS"] [--keep] */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -47,6 +48,7 @@ static struct {
 	int session_timeout_ms;
 	int keep;
 	const char *faults;      /* NULL: all kinds */
+	const char *server_flags; /* extra JVM flags for the servers, or NULL */
 	zkc_ens_t *ens;
 	h_proxy_t *proxy[NODES];
 	/* peer[i][j][0|1]: node i's connections to node j's quorum and
@@ -736,7 +738,8 @@ static void final_state(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: chaos_runner --dir DIR --worker PATH [--seconds N] [--seed S] "
-	        "[--faults k1,k2] [--session-timeout MS] [--keep]\nfault kinds:");
+	        "[--faults k1,k2] [--session-timeout MS] [--server-flags \"FLAGS\"] [--keep]\n"
+	        "fault kinds:");
 	for (size_t i = 0; i < NKINDS; i++)
 		fprintf(stderr, " %s", fault_kinds[i]);
 	fputc('\n', stderr);
@@ -768,12 +771,26 @@ static void parse_args(int argc, char **argv)
 			R.faults = v;
 		else if (!strcmp(a, "--session-timeout"))
 			R.session_timeout_ms = atoi(v);
+		else if (!strcmp(a, "--server-flags"))
+			R.server_flags = v;
 		else
 			usage();
 		i++;
 	}
 	if (!R.dir || !R.worker_bin || R.seconds < 1 || R.session_timeout_ms < 2000)
 		usage();
+}
+
+/* Both clocks at one moment, so the checker can place the servers' log
+ * times (wall clock) on the histories' monotonic time line. */
+static void record_clocks(void)
+{
+	struct timespec ts;
+	char fields[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	chaos_hist_line(&R.fin, 0, "info", "clock", chaos_fmt(fields, sizeof(fields),
+	    "\"wall_ns\":%lld", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec));
 }
 
 static void open_histories(void)
@@ -791,6 +808,7 @@ static void open_histories(void)
 	snprintf(path, sizeof(path), "%s/hist/final.jsonl", R.dir);
 	if (chaos_hist_open(&R.fin, path, "final") != 0)
 		die(path, strerror(errno));
+	record_clocks();
 }
 
 /* The ensemble, its proxies and the workers' URL through them. */
@@ -805,6 +823,8 @@ static void start_ensemble(void)
 	eo.dir = ensdir;
 	eo.die_with_parent = 1;
 	eo.start_timeout_ms = 120000;
+	/* after the launcher's defaults, so a run can compare server settings */
+	eo.jvm_flags = R.server_flags;
 	if (zkc_ens_up(&R.ens, &eo) != ZKC_OK)
 		die("ensemble up", zkc_ens_error());
 	if (fault_enabled("partition-server") || fault_enabled("partition-server-silent"))

@@ -6,6 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -277,6 +278,26 @@ static void test_json_on_the_commands_that_print(void **state)
 	assert_string_equal(json_string_value(json_object_get(j, "path")), wp);
 	json_decref(j);
 	assert_int_equal(pclose(w), 0);
+	/* --version: the program's and the library's, wherever --json stands */
+	{
+		char *text = NULL;
+
+		assert_int_equal(run_nourl(&text, "--version"), 0);
+		assert_int_equal(strncmp(text, "zkc ", 4), 0);
+		text[strcspn(text, "\n")] = '\0';
+		assert_int_equal(run_nourl(&out, "--version --json"), 0);
+		j = json_of(out);
+		assert_string_equal(json_string_value(json_object_get(j, "version")), text + 4);
+		assert_string_equal(json_string_value(json_object_get(j, "library")), zkc_version());
+		json_decref(j);
+		free(out);
+		assert_int_equal(run_nourl(&out, "--json --version"), 0);
+		j = json_of(out);
+		assert_string_equal(json_string_value(json_object_get(j, "version")), text + 4);
+		json_decref(j);
+		free(out);
+		free(text);
+	}
 	/* watch --tree: the cache's events */
 	assert_int_equal(run(&out, "watch --tree %s/a --json --count 2 --timeout 60", p), 0);
 	j = json_of(strchr(out, '\n') + 1);   /* the second line: /a/b ADDED */
@@ -287,6 +308,152 @@ static void test_json_on_the_commands_that_print(void **state)
 	zkc_close(zk);
 	free(ep);
 	free(wp);
+	free(p);
+}
+
+/* A contender: `zkc elect PATH --id ID -- sh -c ...` started in the
+ * background on `url`; its CMD writes its own pid to pidfile and sleeps.
+ * Returns zkc's pid (the shell is gone: exec). */
+static pid_t start_contender(const char *url, const char *path, const char *id,
+                             const char *pidfile)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char cmd[512];
+
+		int null = open("/dev/null", O_WRONLY);
+
+		h_die_with_parent();
+		/* not the test's output: a CMD left behind by a failed test must
+		 * not keep the test driver waiting for it */
+		if (null >= 0) {
+			dup2(null, 1);
+			dup2(null, 2);
+			close(null);
+		}
+		snprintf(cmd, sizeof(cmd), "echo $$ > '%s'; exec sleep 300", pidfile);
+		setenv("ZKC_URL", url, 1);
+		execl(zkc_bin, "zkc", "elect", path, "--id", id, "--", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The pid a contender's CMD wrote, or 0 while there is none. */
+static pid_t pid_in(const char *file)
+{
+	FILE *f = fopen(file, "r");
+	long pid = 0;
+
+	if (f) {
+		if (fscanf(f, "%ld", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+static size_t participants_of(zkc_t *zk, const char *path)
+{
+	zkc_election_participants_t *l = NULL;
+	size_t n = 0;
+
+	if (zkc_election_participants(&l, zk, path) == ZKC_OK)
+		n = l->count;
+	zkc_election_participants_free(l);
+	return n;
+}
+
+/* `zkc elect NAME --watch`: the leader at start (nobody: the election does
+ * not exist yet), then a line per change, as two real contender processes
+ * take over from each other when the leader's process is killed (-9: its
+ * session has to expire), until --count changes; --json lines carry the
+ * id, node, epoch and an ISO 8601 time. */
+static void test_elect_watch_reports_each_new_leader(void **state)
+{
+	char *p = h_path("cliwatchlead"), *ep = h_join(p, "e"), *out = NULL, cmd[8192], url[1024];
+	char pa[] = "/tmp/zkc-cli-lead-a-XXXXXX", pb[] = "/tmp/zkc-cli-lead-b-XXXXXX", time_a[64];
+	int fa = mkstemp(pa), fb = mkstemp(pb);
+	long long epoch_a, now_ms;
+	zkc_t *zk = h_open(NULL, NULL);
+	pid_t a, b, cmd_a, cmd_b;
+	json_t *j;
+	FILE *w;
+	int st;
+	(void)state;
+
+	/* a short session, so that the killed leader's node goes soon */
+	snprintf(url, sizeof(url), "%s%ssession_timeout=4s", h_url(), strchr(h_url(), '?') ? "&" : "?");
+	assert_true(fa >= 0 && fb >= 0);
+	close(fa);
+	close(fb);
+	/* usage: --watch with CMD, with --leader, --count without --watch */
+	assert_int_equal(run(NULL, "elect %s --watch -- true 2>/dev/null", ep), 2);
+	assert_int_equal(run(NULL, "elect %s --watch --leader 2>/dev/null", ep), 2);
+	assert_int_equal(run(NULL, "elect %s --count 1 --leader 2>/dev/null", ep), 2);
+	assert_int_equal(run(NULL, "elect %s --watch --count 0 2>/dev/null", ep), 2);
+	/* text, and --timeout: nobody leads an election that does not exist */
+	assert_int_equal(run(&out, "elect %s/none --watch --timeout 1", p), 0);
+	assert_int_equal(strlen(out), strlen("2026-12-05T07:15:00.123Z -\n"));
+	assert_true(out[4] == '-' && out[10] == 'T' && strcmp(out + 23, "Z -\n") == 0);
+	free(out);
+
+	snprintf(cmd, sizeof(cmd), "ZKC_URL='%s' '%s' elect %s --watch --json --count 3 --timeout 120",
+	         h_url(), zkc_bin, ep);
+	w = popen(cmd, "r");
+	assert_non_null(w);
+	j = next_json_line(w);
+	assert_true(json_is_null(json_object_get(j, "leader")));
+	json_decref(j);
+
+	a = start_contender(url, ep, "contender-a", pa);
+	j = next_json_line(w);
+	assert_string_equal(json_string_value(json_object_get(j, "leader")), "contender-a");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "node")), "-latch-"));
+	epoch_a = json_integer_value(json_object_get(j, "epoch"));
+	assert_true(epoch_a > 0);
+	snprintf(time_a, sizeof(time_a), "%s", json_string_value(json_object_get(j, "time")));
+	assert_true(strlen(time_a) == 24 && time_a[10] == 'T' && time_a[23] == 'Z');
+	now_ms = (long long)time(NULL) * 1000;
+	assert_true(llabs(json_integer_value(json_object_get(j, "time_ms")) - now_ms) < 60000);
+	json_decref(j);
+	H_WAIT_UNTIL((cmd_a = pid_in(pa)) > 0, 30000);
+
+	/* a second contender queues behind: no change */
+	b = start_contender(url, ep, "contender-b", pb);
+	H_WAIT_UNTIL(participants_of(zk, ep) == 2, 30000);
+
+	/* the leader's process dies without a word: B leads once its session
+	 * expires, and the observer says so */
+	assert_int_equal(kill(a, SIGKILL), 0);
+	assert_int_equal(waitpid(a, &st, 0), a);
+	kill(cmd_a, SIGKILL);   /* its CMD outlives it */
+	j = next_json_line(w);
+	assert_string_equal(json_string_value(json_object_get(j, "leader")), "contender-b");
+	assert_true(json_integer_value(json_object_get(j, "epoch")) > epoch_a);
+	assert_true(strcmp(json_string_value(json_object_get(j, "time")), time_a) > 0);
+	json_decref(j);
+	H_WAIT_UNTIL((cmd_b = pid_in(pb)) > 0, 30000);
+
+	/* B leaves (SIGTERM: it stops its CMD first): nobody leads, the third
+	 * change; the observer exits 0 at --count 3 */
+	assert_int_equal(kill(b, SIGTERM), 0);
+	assert_int_equal(waitpid(b, &st, 0), b);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 128 + SIGTERM);
+	j = next_json_line(w);
+	assert_true(json_is_null(json_object_get(j, "leader")));
+	json_decref(j);
+	st = pclose(w);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_int_equal(kill(cmd_b, 0), -1);   /* B waited for its CMD */
+
+	unlink(pa);
+	unlink(pb);
+	assert_int_equal(run(NULL, "rm -r %s", p), 0);
+	zkc_close(zk);
+	free(ep);
 	free(p);
 }
 
@@ -460,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_global_flags_anywhere),
 		cmocka_unit_test(test_double_dash_the_same_everywhere),
 		cmocka_unit_test(test_json_on_the_commands_that_print),
+		cmocka_unit_test(test_elect_watch_reports_each_new_leader),
 		cmocka_unit_test(test_write_errors_are_failures),
 		cmocka_unit_test(test_times_are_iso8601_utc),
 		cmocka_unit_test(test_get_ends_its_line_on_a_terminal),

@@ -243,6 +243,17 @@ static void the_ensemble_command_exports_and_waits(void **state)
 	assert_int_equal(run_zkc(&out, args), 0);
 	assert_string_equal(out, want);
 	free(out);
+	/* --json: the same variables as one object, --json before or after */
+	snprintf(want, sizeof want, "{\"ZKC_URL\":\"zk://127.0.0.1:%d\","
+	         "\"ZKC_ENSEMBLE_DIR\":\"%s\"}\n", port, cli_dir);
+	snprintf(args, sizeof args, "ensemble env --dir '%s' --json", cli_dir);
+	assert_int_equal(run_zkc(&out, args), 0);
+	assert_string_equal(out, want);
+	free(out);
+	snprintf(args, sizeof args, "--json ensemble env --dir '%s'", cli_dir);
+	assert_int_equal(run_zkc(&out, args), 0);
+	assert_string_equal(out, want);
+	free(out);
 	snprintf(args, sizeof args, "ensemble wait --dir '%s' --timeout 60", cli_dir);
 	assert_int_equal(run_zkc(NULL, args), 0);
 	snprintf(args, sizeof args, "ensemble wait --dir '%s' 1", cli_dir);

@@ -653,6 +653,136 @@ static void test_a_curator_style_contender_blocks_us(void **state)
 	free(dir);
 }
 
+/* ------------------------------------------------------------ hand-off proof */
+
+/* Whether some server holds a watch on `path` (4lw wchp), i.e. a waiter
+ * chose it as the node it waits for. */
+static int server_watches(const char *path)
+{
+	int i, found = 0;
+
+	for (i = 0; i < h_nodes() && !found; i++) {
+		char *out = NULL, *p;
+		size_t n = strlen(path);
+
+		if (zkc_ens_4lw(&out, h_ens(), i, "wchp", h_timeout(5000)) != ZKC_OK)
+			continue;
+		for (p = out; (p = strstr(p, path)) != NULL; p += n)
+			if (p[n] == '\n' || p[n] == '\0')
+				found = 1;
+		free(out);
+	}
+	return found;
+}
+
+typedef struct taker {
+	pthread_t th;
+	zkc_lock_t *lk;
+	int rc;
+	int done;
+	pthread_mutex_t mu;
+} taker_t;
+
+static void *take_thread(void *arg)
+{
+	taker_t *t = arg;
+	int rc = zkc_lock_acquire(NULL, t->lk, h_timeout(60000));
+
+	pthread_mutex_lock(&t->mu);
+	t->rc = rc;
+	t->done = 1;
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+static int taker_done(taker_t *t)
+{
+	int d;
+
+	pthread_mutex_lock(&t->mu);
+	d = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return d;
+}
+
+/* A waiter takes the lock without listing again only when the node it
+ * watched was the last one ahead of it. Here its listing had two ahead: a
+ * contender whose process stands still (its session lives, its node
+ * stays; as a paused or not yet expired holder) and, nearer, one that gives
+ * up. When the nearer one goes the waiter must list again and wait for the
+ * lower node; a waiter that took the deletion of the node it watched as
+ * the lock's hand-off would hold it beside the still one. */
+static void test_a_waiter_never_holds_while_a_lower_node_lives(void **state)
+{
+	char *dir = h_path("lower"), *node, *still = NULL, *mid = NULL;
+	zkc_create_options_t co = ZKC_CREATE_OPTIONS_INIT;
+	zkc_t *zk = h_open(NULL, NULL), *paused = h_open(NULL, NULL);
+	zkc_t *zb = h_open(NULL, NULL), *zc = h_open(NULL, NULL);
+	zkc_strings_t *c = NULL;
+	taker_t b, w;
+	size_t i;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	memset(&b, 0, sizeof(b));
+	memset(&w, 0, sizeof(w));
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_mutex_init(&w.mu, NULL);
+	/* the still contender: lowest node, on a session that stays */
+	co.mode = ZKC_EPHEMERAL_SEQUENTIAL;
+	co.flags = ZKC_CREATE_PARENTS;
+	node = h_join(dir, "_c_11111111-2222-4333-8444-555555555555-lock-");
+	assert_int_equal(zkc_create(&still, NULL, paused, node, NULL, 0, &co), ZKC_OK);
+	/* the one that gives up, then the waiter under test */
+	assert_int_equal(zkc_lock_open(&b.lk, zb, dir, NULL), ZKC_OK);
+	assert_int_equal(pthread_create(&b.th, NULL, take_thread, &b), 0);
+	H_WAIT_UNTIL(count_children(zk, dir) == 2, 10000);
+	assert_int_equal(zkc_children(&c, NULL, zk, dir), ZKC_OK);
+	for (i = 0; i < c->count; i++)
+		if (strcmp(c->items[i], strrchr(still, '/') + 1) != 0)
+			mid = h_join(dir, c->items[i]);
+	zkc_strings_free(c);
+	assert_non_null(mid);
+	assert_int_equal(zkc_lock_open(&w.lk, zc, dir, NULL), ZKC_OK);
+	assert_int_equal(pthread_create(&w.th, NULL, take_thread, &w), 0);
+	H_WAIT_UNTIL(count_children(zk, dir) == 3, 10000);
+	/* the waiter watches the middle node (its nearest blocker) */
+	H_WAIT_UNTIL(server_watches(mid), 10000);
+
+	/* the middle contender gives up: its node goes, the lower one stays */
+	assert_int_equal(zkc_lock_cancel(b.lk), ZKC_OK);
+	H_WAIT_UNTIL(taker_done(&b), 10000);
+	assert_int_equal(b.rc, ZKC_ECANCELED);
+	H_WAIT_UNTIL(zkc_exists(NULL, zk, mid) == ZKC_ENONODE, 10000);
+	/* the waiter either took the lock (the defect) or listed again and
+	 * now waits for the still node */
+	H_WAIT_UNTIL(taker_done(&w) || server_watches(still), 10000);
+	assert_false(taker_done(&w));
+	assert_int_equal(zkc_lock_valid(w.lk), 0);
+	assert_int_equal(zkc_exists(NULL, zk, still), ZKC_OK);
+
+	/* the still contender's session ends: now the waiter holds */
+	zkc_close(paused);
+	H_WAIT_UNTIL(taker_done(&w), 10000);
+	assert_int_equal(w.rc, ZKC_OK);
+	assert_int_equal(zkc_lock_valid(w.lk), 1);
+	assert_int_equal(zkc_lock_release(w.lk, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+
+	pthread_join(b.th, NULL);
+	pthread_join(w.th, NULL);
+	zkc_lock_close(b.lk);
+	zkc_lock_close(w.lk);
+	H_WAIT_UNTIL(count_children(zk, dir) == 0, 10000);
+	zkc_delete(zk, dir, -1, ZKC_DELETE_RECURSIVE);
+	zkc_free(still);
+	free(mid);
+	free(node);
+	free(dir);
+	zkc_close(zb);
+	zkc_close(zc);
+	zkc_close(zk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_fenced_write_fails_inside_zookeeper_after_the_lock_is_lost),
 		cmocka_unit_test(test_sticky_lock_keeps_its_node_until_a_contender_arrives),
 		cmocka_unit_test(test_a_curator_style_contender_blocks_us),
+		cmocka_unit_test(test_a_waiter_never_holds_while_a_lower_node_lives),
 	};
 
 	return cmocka_run_group_tests(tests, h_setup_shared, h_teardown);

@@ -105,10 +105,17 @@ def test_lock_lost_on_session_expiry(ensemble_url: str, path: str) -> None:
         lock = c.lock(path)
         seen: List[zkc.LockEvent] = []
         lock.add_listener(seen.append)
+        stream = lock.events(timeout=TIMEOUT)  # registered now, not at next()
         lease = lock.acquire(timeout=TIMEOUT)
         node = lease.path
         c.expire_session(TIMEOUT)
         wait_until(lambda: zkc.LockEvent.LOST in seen, what="LOST from the lock")
+        # the iterator had its own copy of every event the listener saw
+        streamed = [next(stream) for _ in seen]
+        assert streamed == seen
+        del stream  # CPython closes the generator at once
+        assert lock._queues == []  # a finished iterator leaves no queue behind
+        ended = lock.events()
         assert not lock.valid
         wait_until(lambda: c.connected, what="a new session")
         assert c.exists(node) is None  # the lock node went with the session
@@ -118,6 +125,9 @@ def test_lock_lost_on_session_expiry(ensemble_url: str, path: str) -> None:
         lock2 = c.lock(path)
         with lock2 as lease2:
             assert lease2.token > lease.token
+        lock.close()
+        assert list(ended) == []  # ends at close
+        assert lock._queues == []
     finally:
         c.close()
 

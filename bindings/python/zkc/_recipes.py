@@ -13,7 +13,7 @@ import logging
 import queue as _queue
 import weakref
 from typing import (Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
-                    Union)
+                    TypeVar, Union)
 
 from . import _zkc_c as _c
 from . import _errors as E
@@ -77,6 +77,33 @@ class _Handle:
                 self.close()
             except Exception:
                 pass
+
+
+_T = TypeVar("_T")
+
+
+def _event_stream(owner: "_Handle", queues: List["_queue.Queue[_T]"],
+                  timeout: Optional[float]) -> Iterator[_T]:
+    """The iterator of an ``events()`` method: a queue in ``queues`` (which
+    the handle's dispatcher fills) registered now, not at the first
+    next(); it yields what arrives until ``timeout`` seconds pass without
+    anything (None: never) or ``owner`` is closed, and then leaves
+    ``queues``."""
+    q: "_queue.Queue[_T]" = _queue.Queue()
+    queues.append(q)
+    return _drain(owner, queues, q, timeout)
+
+
+def _drain(owner: "_Handle", queues: List["_queue.Queue[_T]"], q: "_queue.Queue[_T]",
+           timeout: Optional[float]) -> Iterator[_T]:
+    try:
+        while owner._h is not None:
+            try:
+                yield q.get(timeout=timeout)
+            except _queue.Empty:
+                return
+    finally:
+        queues.remove(q)
 
 
 # ------------------------------------------------------------ lock
@@ -178,20 +205,7 @@ class Lock(_Handle):
     def events(self, timeout: Optional[float] = None) -> Iterator[LockEvent]:
         """A blocking iterator over this lock's events from now on; it ends
         after ``timeout`` seconds without one (None: never) or at close."""
-        q: "_queue.Queue[LockEvent]" = _queue.Queue()
-        self._queues.append(q)  # now, not at the first next()
-        return self._iter_queue(q, timeout)
-
-    def _iter_queue(self, q: "_queue.Queue[LockEvent]",
-                    timeout: Optional[float]) -> Iterator[LockEvent]:
-        try:
-            while self._h is not None:
-                try:
-                    yield q.get(timeout=timeout)
-                except _queue.Empty:
-                    return
-        finally:
-            self._queues.remove(q)
+        return _event_stream(self, self._queues, timeout)
 
     def acquire(self, timeout: Optional[float] = None, blocking: bool = True) -> Lease:
         """Acquires the lock, waiting up to ``timeout`` seconds (None: the
@@ -656,20 +670,7 @@ class Cache(_Handle):
     def events(self, timeout: Optional[float] = None) -> Iterator[CacheEvent]:
         """A blocking iterator over the changes from now on; it ends after
         ``timeout`` seconds without one (None: never) or at close."""
-        q: "_queue.Queue[CacheEvent]" = _queue.Queue()
-        self._queues.append(q)  # now, not at the first next()
-        return self._iter_queue(q, timeout)
-
-    def _iter_queue(self, q: "_queue.Queue[CacheEvent]",
-                    timeout: Optional[float]) -> Iterator[CacheEvent]:
-        try:
-            while self._h is not None:
-                try:
-                    yield q.get(timeout=timeout)
-                except _queue.Empty:
-                    return
-        finally:
-            self._queues.remove(q)
+        return _event_stream(self, self._queues, timeout)
 
     def __enter__(self) -> "Cache":
         return self
@@ -763,20 +764,7 @@ class Election(_Handle):
         """A blocking iterator over this candidate's leadership changes
         from now on; it ends after ``timeout`` seconds without one (None:
         never) or at close."""
-        q: "_queue.Queue[ElectionEvent]" = _queue.Queue()
-        self._queues.append(q)  # now, not at the first next()
-        return self._iter_queue(q, timeout)
-
-    def _iter_queue(self, q: "_queue.Queue[ElectionEvent]",
-                    timeout: Optional[float]) -> Iterator[ElectionEvent]:
-        try:
-            while self._h is not None:
-                try:
-                    yield q.get(timeout=timeout)
-                except _queue.Empty:
-                    return
-        finally:
-            self._queues.remove(q)
+        return _event_stream(self, self._queues, timeout)
 
     def _close_handle(self, h: Any) -> None:
         self._client._events.remove_fd(self._fd)

@@ -38,6 +38,24 @@ from ._errors import closed as _closed
 T = TypeVar("T")
 
 
+def _event_stream(handle: Any) -> AsyncIterator[Any]:
+    """The iterator of an ``events()`` method: a queue in the synchronous
+    handle's ``_queues`` (filled on the loop) registered now, not at the
+    first ``__anext__``, left when the iteration ends; it ends when the
+    handle is closed."""
+    q: "asyncio.Queue[Any]" = asyncio.Queue()
+    handle._queues.append(q)
+    return _drain(handle, q)
+
+
+async def _drain(handle: Any, q: "asyncio.Queue[T]") -> AsyncIterator[T]:
+    try:
+        while not handle.closed:
+            yield await q.get()
+    finally:
+        handle._queues.remove(q)
+
+
 class _Token:
     """A zkc cancellation token, fired and freed at most once."""
 
@@ -402,16 +420,7 @@ class Cache:
 
     def events(self) -> AsyncIterator[_r.CacheEvent]:
         """Changes from now on (registered at once), until close."""
-        q: "asyncio.Queue[_r.CacheEvent]" = asyncio.Queue()
-        self.sync._queues.append(q)
-        return self._iter(q)
-
-    async def _iter(self, q: "asyncio.Queue[_r.CacheEvent]") -> AsyncIterator[_r.CacheEvent]:
-        try:
-            while not self.sync.closed:
-                yield await q.get()
-        finally:
-            self.sync._queues.remove(q)
+        return _event_stream(self.sync)
 
     def close(self) -> None:
         self.sync.close()
@@ -500,16 +509,7 @@ class Election:
 
     def events(self) -> AsyncIterator[_r.ElectionEvent]:
         """Leadership changes from now on (registered at once), until close."""
-        q: "asyncio.Queue[_r.ElectionEvent]" = asyncio.Queue()
-        self.sync._queues.append(q)
-        return self._iter(q)
-
-    async def _iter(self, q: "asyncio.Queue[_r.ElectionEvent]") -> AsyncIterator[_r.ElectionEvent]:
-        try:
-            while not self.sync.closed:
-                yield await q.get()
-        finally:
-            self.sync._queues.remove(q)
+        return _event_stream(self.sync)
 
     def close(self) -> None:
         self.sync.close()

@@ -132,3 +132,28 @@ func TestQueueDeliveries(t *testing.T) {
 		t.Fatalf("want one violation, got %v", c.violations)
 	}
 }
+
+// A delete-mode take whose outcome is unknown reports the node it took but
+// not its data: the item put as that node (the last put of that name
+// before the take) may have been consumed, so it is not lost; an item put
+// as another node still is.
+func TestQueueUnknownTakeByName(t *testing.T) {
+	ops := []op{
+		o("p", "put", 0, 1, "ok", record{Item: "old"}, record{Name: "entries/entry-000-0000000001"}),
+		o("n", "wipe", 2, 3, "ok", record{}, record{}),
+		o("p", "put", 4, 5, "ok", record{Item: "x"}, record{Name: "entries/entry-000-0000000001"}),
+		o("p", "put", 6, 7, "ok", record{Item: "y"}, record{Name: "entries/entry-000-0000000002"}),
+		o("c", "take", 8, 0, "unknown", record{Mode: "delete", Op: 1},
+			record{Name: "entries/entry-000-0000000001"}),
+	}
+	ops[1].proc = "nemesis"
+	finals := []record{{F: "drain", Item: "y"}, {F: "drain-end", Type: "ok"}}
+	if c := checkQueue(ops, finals); len(c.violations) != 0 {
+		t.Fatalf("want none, got %v", c.violations)
+	}
+	// the take named y's node instead: x is lost
+	ops[4].done.Name = "entries/entry-000-0000000002"
+	if c := checkQueue(ops, finals); len(c.violations) != 1 {
+		t.Fatalf("want x lost, got %v", c.violations)
+	}
+}

@@ -162,6 +162,14 @@ func checkQueue(ops []op, finals []record) *check {
 		op   int64
 	}
 	byNum := map[pk]*op{}
+	// a take whose outcome is unknown may name the node it took without
+	// its data: the item is the one put as that node last before the take
+	// (names repeat after a wipe)
+	type named struct {
+		item string
+		call int64
+	}
+	putNamed := map[string][]named{}
 	for i := range ops {
 		o := &ops[i]
 		byNum[pk{o.proc, o.inv.Op}] = o
@@ -169,14 +177,32 @@ func checkQueue(ops []op, finals []record) *check {
 			putAny[o.inv.Item] = o.outcome
 			if o.outcome == "ok" {
 				putOk[o.inv.Item] = o.call
+				if o.done.Name != "" {
+					putNamed[o.done.Name] = append(putNamed[o.done.Name], named{o.inv.Item, o.call})
+				}
 			}
 		}
 	}
+	itemOf := func(o op) string {
+		if o.done.Item != "" || o.outcome != "unknown" || o.done.Name == "" {
+			return o.done.Item
+		}
+		it, best := "", int64(math.MinInt64)
+		for _, p := range putNamed[o.done.Name] {
+			if p.call < o.call && p.call > best {
+				it, best = p.item, p.call
+			}
+		}
+		return it
+	}
 	for _, o := range ops {
-		if o.f != "take" || o.done.Item == "" {
+		if o.f != "take" {
 			continue
 		}
-		it := o.done.Item
+		it := itemOf(o)
+		if it == "" {
+			continue
+		}
 		seen[it]++
 		if o.outcome != "ok" && o.outcome != "unknown" {
 			continue

@@ -6,7 +6,12 @@
 // exits. It prints a summary table and "N violations" as its last line;
 // its exit status is 0 only when there are none and every check decided.
 //
-//	checker [-timeout 120s] [-expect name,name] HISTORY_DIR
+//	checker [-timeout 120s] [-expect name,name] [-servers ENSEMBLE_DIR] HISTORY_DIR
+//
+// With -servers, the servers' logs are read too (servers.go): committed
+// transactions the servers themselves dropped, and trees the servers found
+// diverged, are reported on lines of their own, apart from the client
+// checks, and fail the run as well.
 //
 // With -expect, the run is one that was broken on purpose: the exit
 // status is 0 only if every named check found a violation.
@@ -40,6 +45,7 @@ type record struct {
 	D      int64           `json:"d"`
 	Code   string          `json:"code"`
 	Item   string          `json:"item"`
+	Name   string          `json:"name"`
 	Mode   string          `json:"mode"`
 	Inc    string          `json:"inc"`
 	Seq    int64           `json:"seq"`
@@ -52,6 +58,7 @@ type record struct {
 	Worker string          `json:"worker"`
 	Status int64           `json:"status"`
 	Paths  []string        `json:"paths"`
+	WallNs int64           `json:"wall_ns"`
 }
 
 // An op pairs an invoke with its completion. Outcome is ok, fail or
@@ -140,9 +147,10 @@ func readHistories(dir string) ([]op, []record, error) {
 func main() {
 	timeout := flag.Duration("timeout", 120*time.Second, "Porcupine's limit per key")
 	expect := flag.String("expect", "", "checks that must find violations (a broken build)")
+	servers := flag.String("servers", "", "the ensemble directory (nodeN/server.log) of the run")
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: checker [-timeout D] [-expect a,b] HISTORY_DIR")
+		fmt.Fprintln(os.Stderr, "usage: checker [-timeout D] [-expect a,b] [-servers DIR] HISTORY_DIR")
 		os.Exit(2)
 	}
 	ops, finals, err := readHistories(flag.Arg(0))
@@ -161,10 +169,14 @@ func main() {
 		checkOrphans(finals),
 		checkWorkers(finals),
 	}
-	os.Exit(report(ops, checks, *expect))
+	var srv []*check
+	if *servers != "" {
+		srv = []*check{checkServers(*servers, ops, finals), checkDivergence(*servers)}
+	}
+	os.Exit(report(ops, checks, srv, *expect))
 }
 
-func report(ops []op, checks []*check, expect string) int {
+func report(ops []op, checks []*check, srv []*check, expect string) int {
 	// operations by outcome
 	type counts struct{ ok, fail, unknown int }
 	byF := map[string]*counts{}
@@ -221,6 +233,29 @@ func report(ops []op, checks []*check, expect string) int {
 			found[c.name] = true
 		}
 	}
+	// the servers' own losses: a line apart, never mixed with the client
+	// checks' counts
+	nr := 0
+	if srv != nil {
+		fmt.Println("servers (their own logs)         found  undecided")
+		for _, c := range srv {
+			fmt.Printf("  %-26s %9d %10d\n", c.name, len(c.violations), len(c.undecided))
+			nr += len(c.violations)
+			nu += len(c.undecided)
+		}
+		for _, c := range srv {
+			for i, v := range c.violations {
+				if i == 10 {
+					fmt.Printf("SERVER FAULT %s: ... and %d more\n", c.name, len(c.violations)-10)
+					break
+				}
+				fmt.Printf("SERVER FAULT %s: %s\n", c.name, v)
+			}
+			for _, u := range c.undecided {
+				fmt.Printf("UNDECIDED %s: %s\n", c.name, u)
+			}
+		}
+	}
 	for _, c := range checks {
 		for i, v := range c.violations {
 			if i == 10 {
@@ -255,8 +290,11 @@ func report(ops []op, checks []*check, expect string) int {
 	if nu > 0 {
 		fmt.Printf("%d undecided\n", nu)
 	}
+	if srv != nil {
+		fmt.Printf("%d server faults (the servers lost or changed committed history: not zkc's)\n", nr)
+	}
 	fmt.Printf("%d violations\n", nv)
-	if nv > 0 || nu > 0 {
+	if nv > 0 || nu > 0 || nr > 0 {
 		return 1
 	}
 	return 0

@@ -416,15 +416,16 @@ int zkcgo_queue_ack(zkc_queue_t *q, const char *name, int64_t session_id, int re
 	return release ? zkc_queue_release(q, &it) : zkc_queue_ack(q, &it);
 }
 
-/* An election candidate with its id and step-down policy (the options'
+/* An election candidate with its id, step-down policy and ACL (the options'
  * id is a borrowed string: zkc copies it at open). */
 int zkcgo_election_open(zkc_election_t **out, zkc_t *zk, const char *path, const char *id,
-                        int step_down)
+                        int step_down, const zkc_acl_list_t *acl)
 {
 	zkc_election_options_t o = ZKC_ELECTION_OPTIONS_INIT;
 
 	o.id = id;
 	o.step_down = step_down;
+	o.acl = acl;    /* copied by zkc_election_open; NULL = the client's */
 	return zkc_election_open(out, zk, path, &o);
 }
 
@@ -737,6 +738,10 @@ int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
 const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 
+/* zkc_cancel_bind without its result (the Go side never nests bindings),
+ * so a call's bind and unbind allocate nothing on the Go side. */
+void zkcgo_cancel_bind(zkc_cancel_t *c) { (void)zkc_cancel_bind(c); }
+
 
 #include <zkc.h>
 
@@ -941,12 +946,13 @@ intgo _wrap_zkcgo_queue_ack_capi_zkcgo(struct zkc_queue *_swig_go_0, _gostring_ 
 }
 
 
-intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct zkc *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4, struct zkc_acl_list *_swig_go_5) {
   zkc_election_t **arg1 = (zkc_election_t **) 0 ;
   zkc_t *arg2 = (zkc_t *) 0 ;
   char *arg3 = (char *) 0 ;
   char *arg4 = (char *) 0 ;
   int arg5 ;
+  zkc_acl_list_t *arg6 = (zkc_acl_list_t *) 0 ;
   int result;
   intgo _swig_go_result;
   
@@ -963,8 +969,9 @@ intgo _wrap_zkcgo_election_open_capi_zkcgo(zkc_election_t **_swig_go_0, struct z
   arg4[_swig_go_3.n] = '\0';
   
   arg5 = (int)_swig_go_4; 
+  arg6 = *(zkc_acl_list_t **)&_swig_go_5; 
   
-  result = (int)zkcgo_election_open(arg1,arg2,(char const *)arg3,(char const *)arg4,arg5);
+  result = (int)zkcgo_election_open(arg1,arg2,(char const *)arg3,(char const *)arg4,arg5,(struct zkc_acl_list const *)arg6);
   _swig_go_result = result; 
   
   free(arg3); 
@@ -1612,6 +1619,16 @@ _gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
   result = (char *)zkcgo_error_message();
   _swig_go_result = Swig_AllocateString((char*)result, result ? strlen((char*)result) : 0); 
   return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
+  zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
+  
+  arg1 = *(zkc_cancel_t **)&_swig_go_0; 
+  
+  zkcgo_cancel_bind(arg1);
+  
 }
 
 
@@ -2780,6 +2797,52 @@ long long _wrap_zkc_cancel_slice_ms_capi_zkcgo(long long _swig_go_0) {
   arg1 = (int64_t)_swig_go_0; 
   
   result = (int64_t)zkc_cancel_slice_ms(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_ZKC_NO_DEADLINE_capi_zkcgo() {
+  int result;
+  intgo _swig_go_result;
+  
+  
+  result = (int)((-1));
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_clock_ms_capi_zkcgo() {
+  int64_t result;
+  long long _swig_go_result;
+  
+  
+  result = (int64_t)zkc_clock_ms();
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_deadline_bind_capi_zkcgo(long long _swig_go_0) {
+  int64_t arg1 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (int64_t)_swig_go_0; 
+  
+  result = (int64_t)zkc_deadline_bind(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_zkc_deadline_bound_capi_zkcgo() {
+  int64_t result;
+  long long _swig_go_result;
+  
+  
+  result = (int64_t)zkc_deadline_bound();
   _swig_go_result = result; 
   return _swig_go_result;
 }
