@@ -114,7 +114,10 @@ func (c *Client) NewLock(path string, opts *LockOptions) (*Lock, error) {
 	var h uintptr
 	err := withACL("lock open", path, o.ACL, lo.SetAcl, func() error {
 		return callQuick("lock open", path, func() int {
-			capi.Zkcgo_lock_options_data(lo, o.Data)
+			if rc := capi.Zkcgo_lock_options_data(lo, o.Data); rc != 0 {
+				return rc
+			}
+			defer capi.Zkcgo_lock_options_data_free(lo)
 			return capi.Zkc_lock_open(&h, c.zk, path, lo)
 		})
 	})

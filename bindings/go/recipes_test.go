@@ -450,3 +450,39 @@ func TestLockHolderHearsLostWhenTheSessionExpires(t *testing.T) {
 		}
 	}
 }
+
+// The data of LockOptions is stored in every contender node, of a lock
+// and of both halves of a read-write lock, and the options can be used
+// again after the open (the binding hands C its own copy).
+func TestLockDataIsStoredInTheContenderNode(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t, 60*time.Second)
+	dir := uniquePath(t, "lockdata")
+	defer c.DeleteAll(context.Background(), dir)
+	opts := &zkc.LockOptions{Data: []byte("host-a:1234")}
+
+	l, err := c.NewLock(dir+"/mutex", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	rw, err := c.NewRWLock(dir+"/rw", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rw.Close()
+	opts.Data[0] = 'X' // the handles must not see this: they hold copies
+	for _, h := range []*zkc.Lock{l, rw.WriteLock()} {
+		lease, err := h.Acquire(ctx)
+		if err != nil {
+			t.Fatalf("acquire %s: %v", h.Path(), err)
+		}
+		data, _, err := c.Get(ctx, lease.Path)
+		if err != nil || string(data) != "host-a:1234" {
+			t.Fatalf("contender node %s holds %q (%v), want %q", lease.Path, data, err, "host-a:1234")
+		}
+		if err := h.Release(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

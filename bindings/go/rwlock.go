@@ -40,7 +40,10 @@ func (c *Client) NewRWLock(path string, opts *LockOptions) (*RWLock, error) {
 	var h uintptr
 	if err := withACL("rwlock open", path, o.ACL, lo.SetAcl, func() error {
 		return callQuick("rwlock open", path, func() int {
-			capi.Zkcgo_lock_options_data(lo, o.Data)
+			if rc := capi.Zkcgo_lock_options_data(lo, o.Data); rc != 0 {
+				return rc
+			}
+			defer capi.Zkcgo_lock_options_data_free(lo)
 			return capi.Zkc_rwlock_open(&h, c.zk, path, lo)
 		})
 	}); err != nil {

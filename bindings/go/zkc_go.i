@@ -370,12 +370,30 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
-/* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
- * the call. */
-void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
+/* Lock node data: a C copy, because the options outlive the cgo call that
+ * sets them (cgo forbids Go memory kept in C memory between calls).
+ * zkcgo_lock_options_data_free releases it once the open has copied it.
+ * Returns ZKC_ENOMEM when the copy cannot be made. */
+int zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
 {
-	o->data = data;
+	void *copy = NULL;
+
+	if (len) {
+		if (!(copy = malloc(len)))
+			return zkc_error_set(ZKC_ENOMEM, "out of memory");
+		memcpy(copy, data, len);
+	}
+	free((void *)o->data);
+	o->data = copy;
 	o->data_len = len;
+	return ZKC_OK;
+}
+
+void zkcgo_lock_options_data_free(zkc_lock_options_t *o)
+{
+	free((void *)o->data);
+	o->data = NULL;
+	o->data_len = 0;
 }
 
 /* Transaction results, by index. */

@@ -398,7 +398,8 @@ extern swig_type_1 _wrap_zkcgo_strings_count_capi_zkcgo(uintptr_t arg1);
 extern swig_type_2 _wrap_zkcgo_strings_item_capi_zkcgo(uintptr_t arg1, swig_type_3 arg2);
 extern void _wrap_zkcgo_item_data_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkcgo_options_release_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
+extern swig_intgo _wrap_zkcgo_lock_options_data_capi_zkcgo(uintptr_t arg1, swig_type_4 arg2);
+extern void _wrap_zkcgo_lock_options_data_free_capi_zkcgo(uintptr_t arg1);
 extern swig_type_5 _wrap_zkcgo_multi_count_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkcgo_multi_code_capi_zkcgo(uintptr_t arg1, swig_type_6 arg2);
 extern swig_type_7 _wrap_zkcgo_multi_path_capi_zkcgo(uintptr_t arg1, swig_type_8 arg2);
@@ -1294,13 +1295,20 @@ func Zkcgo_options_release(arg1 Zkc_options_t) {
 	C._wrap_zkcgo_options_release_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
-func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) {
+func Zkcgo_lock_options_data(arg1 Zkc_lock_options_t, arg2 []byte) (_swig_ret int) {
+	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	C._wrap_zkcgo_lock_options_data_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = (int)(C._wrap_zkcgo_lock_options_data_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_4)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
+	return swig_r
+}
+
+func Zkcgo_lock_options_data_free(arg1 Zkc_lock_options_t) {
+	_swig_i_0 := getSwigcptr(arg1)
+	C._wrap_zkcgo_lock_options_data_free_capi_zkcgo(C.uintptr_t(_swig_i_0))
 }
 
 func Zkcgo_multi_count(arg1 Zkc_multi_results_t) (_swig_ret int64) {

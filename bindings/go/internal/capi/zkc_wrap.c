@@ -384,12 +384,30 @@ void zkcgo_options_release(zkc_options_t *o)
 	free(o);
 }
 
-/* Lock node data: copied by zkc_lock_open, so a Go buffer may be lent for
- * the call. */
-void zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
+/* Lock node data: a C copy, because the options outlive the cgo call that
+ * sets them (cgo forbids Go memory kept in C memory between calls).
+ * zkcgo_lock_options_data_free releases it once the open has copied it.
+ * Returns ZKC_ENOMEM when the copy cannot be made. */
+int zkcgo_lock_options_data(zkc_lock_options_t *o, const void *data, size_t len)
 {
-	o->data = data;
+	void *copy = NULL;
+
+	if (len) {
+		if (!(copy = malloc(len)))
+			return zkc_error_set(ZKC_ENOMEM, "out of memory");
+		memcpy(copy, data, len);
+	}
+	free((void *)o->data);
+	o->data = copy;
 	o->data_len = len;
+	return ZKC_OK;
+}
+
+void zkcgo_lock_options_data_free(zkc_lock_options_t *o)
+{
+	free((void *)o->data);
+	o->data = NULL;
+	o->data_len = 0;
 }
 
 /* Transaction results, by index. */
@@ -863,10 +881,12 @@ void _wrap_zkcgo_options_release_capi_zkcgo(struct zkc_options *_swig_go_0) {
 }
 
 
-void _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_0, _goslice_ _swig_go_1) {
   zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
+  int result;
+  intgo _swig_go_result;
   
   arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
   
@@ -874,7 +894,18 @@ void _wrap_zkcgo_lock_options_data_capi_zkcgo(struct zkc_lock_options *_swig_go_
   arg3 = (size_t)_swig_go_1.len;
   
   
-  zkcgo_lock_options_data(arg1,(void const *)arg2,arg3);
+  result = (int)zkcgo_lock_options_data(arg1,(void const *)arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_zkcgo_lock_options_data_free_capi_zkcgo(struct zkc_lock_options *_swig_go_0) {
+  zkc_lock_options_t *arg1 = (zkc_lock_options_t *) 0 ;
+  
+  arg1 = *(zkc_lock_options_t **)&_swig_go_0; 
+  
+  zkcgo_lock_options_data_free(arg1);
   
 }
 
