@@ -25,7 +25,7 @@ func TestBatchRunsOpsInOrderEachWithItsOwnOutcome(t *testing.T) {
 		Children(p).
 		Get(p).
 		Delete(p+"/a", zkc.AnyVersion).
-		Get(p+"/a").
+		Get(p + "/a").
 		Run(ctx)
 	if err != nil || len(res) != 8 {
 		t.Fatalf("run: %d results, %v", len(res), err)

@@ -9,35 +9,35 @@ type Code int
 // The codes a caller branches on. Every *Error carries one; compare with
 // errors.Is(err, zkc.ErrNoNode) rather than with the numbers.
 const (
-	CodeOK                Code = 0
-	CodeSystem            Code = -1
-	CodeConnectionLoss    Code = -4
-	CodeOperationTimeout  Code = -7
-	CodeBadArguments      Code = -8
-	CodeInvalidState      Code = -9
-	CodeNoNode            Code = -101
-	CodeNoAuth            Code = -102
-	CodeBadVersion        Code = -103
-	CodeNoChildrenForEph  Code = -108
-	CodeNodeExists        Code = -110
-	CodeNotEmpty          Code = -111
-	CodeSessionExpired    Code = -112
-	CodeInvalidACL        Code = -114
-	CodeAuthFailed        Code = -115
-	CodeUnknownOutcome    Code = -1001
-	CodeTimeout           Code = -1002
-	CodeNoMemory          Code = -1003
-	CodeURL               Code = -1004
-	CodeClosed            Code = -1005
-	CodeDeadlock          Code = -1006
-	CodeTLS               Code = -1007
-	CodeTooLarge          Code = -1008
-	CodeOS                Code = -1009
-	CodeCanceled          Code = -1010
-	CodeLost              Code = -1011
-	CodeNotSupported      Code = -1012
-	CodeResolve           Code = -1013
-	CodeAgain             Code = -1014
+	CodeOK               Code = 0
+	CodeSystem           Code = -1
+	CodeConnectionLoss   Code = -4
+	CodeOperationTimeout Code = -7
+	CodeBadArguments     Code = -8
+	CodeInvalidState     Code = -9
+	CodeNoNode           Code = -101
+	CodeNoAuth           Code = -102
+	CodeBadVersion       Code = -103
+	CodeNoChildrenForEph Code = -108
+	CodeNodeExists       Code = -110
+	CodeNotEmpty         Code = -111
+	CodeSessionExpired   Code = -112
+	CodeInvalidACL       Code = -114
+	CodeAuthFailed       Code = -115
+	CodeUnknownOutcome   Code = -1001
+	CodeTimeout          Code = -1002
+	CodeNoMemory         Code = -1003
+	CodeURL              Code = -1004
+	CodeClosed           Code = -1005
+	CodeDeadlock         Code = -1006
+	CodeTLS              Code = -1007
+	CodeTooLarge         Code = -1008
+	CodeOS               Code = -1009
+	CodeCanceled         Code = -1010
+	CodeLost             Code = -1011
+	CodeNotSupported     Code = -1012
+	CodeResolve          Code = -1013
+	CodeAgain            Code = -1014
 )
 
 // Sentinel errors, one per code worth branching on. errors.Is matches any
