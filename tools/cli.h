@@ -72,6 +72,15 @@ char *cli_url_chroot(const char *url);
  * in buf (at least 32 bytes); returns buf. */
 char *cli_iso_time(char *buf, size_t size, int64_t ms);
 
+/* Watches that follow one node (tools/cli_common.c): with `node`, an
+ * exists watch (creation, deletion, data) tagged CLI_WATCH_NODE; with
+ * `kids`, a children watch tagged CLI_WATCH_KIDS when the node exists.
+ * A missing node is not an error: the exists watch reports its creation.
+ * The tag comes back as the event's payload. */
+#define CLI_WATCH_NODE ((void *)1)
+#define CLI_WATCH_KIDS ((void *)2)
+int cli_watch_arm(zkc_t *zk, const char *path, int node, int kids);
+
 /* The end of every command (tools/zkc.c): flushes and closes standard
  * output; a write error (a full disk, a closed pipe) is reported and turns
  * a success into CLI_FAIL. Returns the exit code. */

@@ -129,3 +129,20 @@ int cli_output_done(int code)
 	fprintf(stderr, "zkc: cannot write the output: %s\n", strerror(err ? err : EIO));
 	return code == CLI_OK ? CLI_FAIL : code;
 }
+
+int cli_watch_arm(zkc_t *zk, const char *path, int node, int kids)
+{
+	zkc_strings_t *list = NULL;
+	int rc = ZKC_OK;
+
+	if (node) {
+		rc = zkc_exists_w(NULL, zk, path, NULL, CLI_WATCH_NODE);
+		if (rc != ZKC_OK && rc != ZKC_ENONODE)
+			return rc;
+	}
+	if (kids) {
+		rc = zkc_children_w(&list, NULL, zk, path, NULL, CLI_WATCH_KIDS);
+		zkc_strings_free(list);
+	}
+	return rc == ZKC_ENONODE ? ZKC_OK : rc;
+}

@@ -129,29 +129,9 @@ static int print_participants(const char *path)
 
 /* ------------------------------------------------------------ --watch */
 
-/* The watches that tell --watch to read the leader again: on the election
- * node (its creation or deletion) and on its children (a candidate joins
- * or leaves). The payload says which one fired. */
-#define TAG_NODE ((void *)1)
-#define TAG_KIDS ((void *)2)
-
-static int watch_arm(zkc_t *zk, const char *path, int node, int kids)
-{
-	zkc_strings_t *list = NULL;
-	int rc = ZKC_OK;
-
-	if (node) {
-		rc = zkc_exists_w(NULL, zk, path, NULL, TAG_NODE);
-		if (rc != ZKC_OK && rc != ZKC_ENONODE)
-			return rc;
-	}
-	if (kids) {
-		rc = zkc_children_w(&list, NULL, zk, path, NULL, TAG_KIDS);
-		zkc_strings_free(list);
-	}
-	/* no election yet: the node watch says when there is one */
-	return rc == ZKC_ENONODE ? ZKC_OK : rc;
-}
+/* --watch reads the leader again when the election node is created or
+ * deleted (CLI_WATCH_NODE) or a candidate joins or leaves (CLI_WATCH_KIDS):
+ * cli_watch_arm sets those watches. */
 
 /* A failure --watch outlives: the connection is back soon, and the
  * session's next state event makes it read again. */
@@ -255,7 +235,7 @@ static int watch_leader(const char *path, int count, int timeout_s)
 		int r;
 
 		if (arm_node || arm_kids) {
-			rc = watch_arm(zk, path, arm_node, arm_kids);
+			rc = cli_watch_arm(zk, path, arm_node, arm_kids);
 			if (rc == ZKC_OK)
 				arm_node = arm_kids = 0;
 			else if (!watch_transient(rc))
@@ -296,8 +276,8 @@ static int watch_leader(const char *path, int count, int timeout_s)
 			if (ev->state == ZKC_STATE_CONNECTED || ev->state == ZKC_STATE_RECONNECTED)
 				dirty = 1;
 		} else if (ev->type != ZKC_EVENT_WATCH_CANCELLED) {
-			arm_node |= ev->payload == TAG_NODE;
-			arm_kids |= ev->payload == TAG_KIDS || ev->type == ZKC_EVENT_CREATED;
+			arm_node |= ev->payload == CLI_WATCH_NODE;
+			arm_kids |= ev->payload == CLI_WATCH_KIDS || ev->type == ZKC_EVENT_CREATED;
 			dirty = 1;
 		}
 		zkc_event_free(ev);

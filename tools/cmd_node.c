@@ -526,29 +526,6 @@ static void watch_line(const char *event, const char *path, const char *state)
 	printf("}\n");
 }
 
-/* Sets the watches a node event needs again: exists (creation, deletion,
- * data) and, when the node exists, children. Tags tell them apart. */
-#define TAG_NODE ((void *)1)
-#define TAG_KIDS ((void *)2)
-
-static int arm(zkc_t *zk, const char *path, int node, int kids)
-{
-	zkc_strings_t *list = NULL;
-	int rc = ZKC_OK;
-
-	if (node) {
-		rc = zkc_exists_w(NULL, zk, path, NULL, TAG_NODE);
-		if (rc != ZKC_OK && rc != ZKC_ENONODE)
-			return rc;
-	}
-	if (kids) {
-		rc = zkc_children_w(&list, NULL, zk, path, NULL, TAG_KIDS);
-		zkc_strings_free(list);
-		if (rc == ZKC_ENONODE)
-			rc = ZKC_OK;   /* re-armed when the node is created */
-	}
-	return rc == ZKC_ENONODE ? ZKC_OK : rc;
-}
 
 int cli_watch(int argc, char **argv)
 {
@@ -586,7 +563,7 @@ int cli_watch(int argc, char **argv)
 	if (!(zk = cli_open(&code)))
 		return code;
 	zkc_session(&sid, NULL, NULL, zk);
-	rc = arm(zk, path, 1, 1);
+	rc = cli_watch_arm(zk, path, 1, 1);
 	if (rc == ZKC_OK) {
 		watch_line("WATCHING", path, NULL);
 		fflush(stdout);
@@ -610,13 +587,13 @@ int cli_watch(int argc, char **argv)
 			/* A new session lost every watch: set them again. */
 			if (ev->state == ZKC_STATE_CONNECTED && ev->session_id != sid) {
 				sid = ev->session_id;
-				rc = arm(zk, path, 1, 1);
+				rc = cli_watch_arm(zk, path, 1, 1);
 			}
 		} else if (ev->type != ZKC_EVENT_WATCH_CANCELLED) {
 			watch_line(event_name(ev->type), ev->path, NULL);
 			seen++;
-			rc = arm(zk, path, ev->payload == TAG_NODE,
-			         ev->payload == TAG_KIDS || ev->type == ZKC_EVENT_CREATED);
+			rc = cli_watch_arm(zk, path, ev->payload == CLI_WATCH_NODE,
+			         ev->payload == CLI_WATCH_KIDS || ev->type == ZKC_EVENT_CREATED);
 		}
 		zkc_event_free(ev);
 		if (fflush(stdout) != 0)
