@@ -120,7 +120,7 @@ int zkc_barrier_wait(zkc_t *zk, const char *path, int timeout_ms)
 	if ((rc = check_path(path)) != ZKC_OK)
 		return rc;
 	/* every request of the wait ends by its deadline (0: one look) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	rc = barrier_wait_bound(zk, path, timeout_ms, zkc_deadline_bound());
 	zkc_deadline_bind(prev);
 	return rc;

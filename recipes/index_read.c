@@ -492,7 +492,7 @@ int zkc_index_sync(zkc_index_t *ix, int timeout_ms)
 		return zkc_error_set(ZKC_EDEADLK, "index %s: sync from the client's event thread "
 		                     "would wait on itself", ix->path);
 	/* every request of the sync ends by its deadline (0: no wait) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	rc = index_sync_bound(ix, timeout_ms);
 	zkc_deadline_bind(prev);
 	return rc;

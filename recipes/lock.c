@@ -1262,7 +1262,7 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 	pthread_mutex_unlock(&lk->mu);
 
 	/* every request of the acquire ends by its deadline (try: one attempt) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	rc = acquire_loop(lk, timeout_ms);
 	zkc_deadline_bind(prev);
 

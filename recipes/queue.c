@@ -1342,7 +1342,7 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		                     !q ? "queue is NULL"
 		                     : "mode is not ZKC_QUEUE_TAKE_ACK or ZKC_QUEUE_TAKE_DELETE");
 	/* every request of the take ends by its deadline (0: one attempt) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	deadline = zkc_deadline_bound();
 	pthread_mutex_lock(&q->take_mu);
 	for (;;) {

@@ -14,10 +14,7 @@
 
 int64_t zkcr_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return zkc_clock_ms();
 }
 
 int64_t zkcr_deadline(int timeout_ms)
@@ -35,6 +32,11 @@ int64_t zkcr_deadline_earlier(int64_t a, int64_t b)
 int64_t zkcr_deadline_enter(int64_t deadline)
 {
 	return zkc_deadline_bind(zkcr_deadline_earlier(deadline, zkc_deadline_bound()));
+}
+
+int64_t zkcr_deadline_enter_timeout(int timeout_ms)
+{
+	return zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
 }
 
 int zkcr_cond_init(pthread_cond_t *cv)

@@ -16,7 +16,8 @@
 #include "zkc/client.h"
 #include "zkc/common.h"
 
-/* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock). */
+/* Milliseconds on CLOCK_MONOTONIC (never jumps with the wall clock): the
+ * clock of zkc_clock_ms and of deadlines bound to threads. */
 int64_t zkcr_now_ms(void);
 
 /* The deadline `timeout_ms` from now on zkcr_now_ms's clock; -1 (none)
@@ -30,6 +31,12 @@ int64_t zkcr_deadline(int timeout_ms);
  * it returns. The call's own waits use the deadline bound then
  * (zkc_deadline_bound()), so they end with its requests. */
 int64_t zkcr_deadline_enter(int64_t deadline);
+
+/* zkcr_deadline_enter for a call's `timeout_ms`: its deadline when
+ * timeout_ms > 0; a try (0) or a wait without end (< 0) binds nothing of
+ * its own and keeps the deadline bound already. Returns the binding before,
+ * as zkcr_deadline_enter. */
+int64_t zkcr_deadline_enter_timeout(int timeout_ms);
 
 /* The earlier of two deadlines (< 0: none); < 0 when neither is set. */
 int64_t zkcr_deadline_earlier(int64_t a, int64_t b);
