@@ -336,7 +336,8 @@ phase_python() {
 }
 
 # The Go binding against this tree's libzkc (bindings/go/check.sh: the
-# generated capi is current, go vet, staticcheck, go test -race); each
+# generated capi is current, gofmt over every Go file of the project,
+# go vet, staticcheck, go test -race); each
 # check and each top-level Go test counts as one result.
 phase_go() {
 	local line p=0 f=0
