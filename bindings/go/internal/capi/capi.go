@@ -2490,6 +2490,8 @@ func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	return swig_r
 }
 
+const ZKC_TRY_DEADLINE_MS int = 3000
+
 func _swig_getZKC_NO_DEADLINE() (_swig_ret int) {
 	var swig_r int
 	swig_r = (int)(C._wrap_ZKC_NO_DEADLINE_capi_zkcgo())
