@@ -348,6 +348,77 @@ static void test_semaphore_try_ends_by_the_try_deadline_under_a_freeze(void **st
 	free(dir);
 }
 
+/* ---- the service router's first load */
+
+/* zkc_service_router_open with timeout_ms = 2000 against frozen servers:
+ * ZKC_ETIMEDOUT soon after 2 s, nothing opened, and the same with the
+ * default timeout and a 2 s deadline bound to the thread; once the servers
+ * run again a router opens and routes to the one registered instance. */
+static void test_router_open_ends_by_its_timeout_under_a_freeze(void **state)
+{
+	char *svc = h_path("svc");
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+	zkc_service_router_options_t ro = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+	zkc_service_router_t *r = NULL, *r2 = NULL;
+	zkc_service_reg_t *reg = NULL;
+	zkc_service_endpoint_t ep;
+	zkc_t *zk, *other;
+	int64_t t0, took, took2, prev, unbound;
+	int rc, rc2, named;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	zk = open_long_retry();
+	other = h_open(NULL, NULL);
+	in.id = "only";
+	in.address = "127.0.0.1";
+	in.port = 9001;
+	assert_int_equal(zkc_service_reg_open(&reg, other, svc, &in), ZKC_OK);
+
+	freeze_all();
+	ro.timeout_ms = TIMEOUT_MS;
+	t0 = h_now_ms();
+	rc = zkc_service_router_open(&r, zk, svc, &ro);
+	took = h_now_ms() - t0;
+	report("router open", rc, took);
+	named = strstr(zkc_error_last()->message, svc) != NULL;
+	unbound = zkc_deadline_bound();
+	/* the default timeout (30 s) with a deadline bound by the caller:
+	 * the earlier one ends the open */
+	prev = zkc_deadline_bind(zkc_clock_ms() + TIMEOUT_MS);
+	t0 = h_now_ms();
+	rc2 = zkc_service_router_open(&r2, zk, svc, NULL);
+	took2 = h_now_ms() - t0;
+	zkc_deadline_bind(prev);
+	report("router open, deadline bound", rc2, took2);
+	thaw_all();
+	assert_int_equal(rc, ZKC_ETIMEDOUT);
+	assert_null(r);
+	assert_true(named);
+	assert_true(took >= TIMEOUT_MS - 10);
+	assert_true(took < BOUND_MS);
+	assert_int_equal(unbound, ZKC_NO_DEADLINE);
+	assert_int_equal(rc2, ZKC_ETIMEDOUT);
+	assert_null(r2);
+	assert_true(took2 >= TIMEOUT_MS - 10);
+	assert_true(took2 < BOUND_MS);
+
+	assert_int_equal(zkc_wait_connected(zk, H_TIMEOUT_MS), ZKC_OK);
+	ro.timeout_ms = H_TIMEOUT_MS;
+	assert_int_equal(zkc_service_router_open(&r, zk, svc, &ro), ZKC_OK);
+	assert_int_equal(zkc_service_route(&ep, r, "k", 1), ZKC_OK);
+	assert_string_equal(ep.id, "only");
+	assert_int_equal(ep.port, 9001);
+
+	zkc_service_router_close(r);
+	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+	zkc_service_reg_close(reg);
+	zkc_delete(other, svc, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	zkc_close(other);
+	free(svc);
+}
+
 /* ---- the deadline bound to a thread, below the recipes */
 
 static void test_bound_deadline_ends_reads_and_writes_under_a_freeze(void **state)
@@ -433,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_queue_take_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_lock_try_ends_by_the_try_deadline_under_a_freeze),
 		cmocka_unit_test(test_semaphore_try_ends_by_the_try_deadline_under_a_freeze),
+		cmocka_unit_test(test_router_open_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_bound_deadline_ends_reads_and_writes_under_a_freeze),
 		cmocka_unit_test(test_a_passed_deadline_sends_nothing),
 	};
