@@ -35,11 +35,6 @@ typedef struct names {
 	size_t n;
 } names_t;
 
-typedef struct orphan {
-	struct orphan *next;
-	int64_t session;            /* the session that made the marker */
-	char *mpath;
-} orphan_t;
 
 /* Reference counted: watches hold the handle through callbacks that may
  * run after zkc_queue_close. */
@@ -68,15 +63,7 @@ struct zkc_queue {
 	int armed_bucket;           /* bucket with a children watch; -1 none */
 	int armed_taken, armed_root;
 	unsigned gen;               /* bumped by every watch */
-
-	/* Markers this handle made (or may have made: a lost create reply)
-	 * and did not hand out, left in place by a failed delete. Each one
-	 * would keep its item taken for as long as the session lives, so
-	 * every take (and close) retries removing them. Under mu. */
-	orphan_t *orphans;
 };
-
-static void orphans_flush(zkc_queue_t *q);
 
 enum { W_ENTRIES, W_TAKEN, W_ROOT };
 
@@ -247,13 +234,6 @@ static void q_unref(zkc_queue_t *q)
 	names_clear(&q->cand);
 	names_clear(&q->taken);
 	names_clear(&q->buckets);
-	while (q->orphans) {
-		orphan_t *o = q->orphans;
-
-		q->orphans = o->next;
-		free(o->mpath);
-		free(o);
-	}
 	zkcr_acl_free(q->acl);
 	free(q->root);
 	free(q->taken_dir);
@@ -415,23 +395,15 @@ int zkc_queue_open(zkc_queue_t **out, zkc_t *zk, const char *path, const zkc_que
 
 void zkc_queue_close(zkc_queue_t *q)
 {
-	int st;
-
 	if (!q)
 		return;
 	pthread_mutex_lock(&q->mu);
 	q->closed = 1;
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
-	/* one last try while connected (close does not wait for a
-	 * connection): a marker left behind would hold its item for as long
-	 * as the session lives */
-	st = zkc_state(q->zk);
-	if (st == ZKC_STATE_CONNECTED || st == ZKC_STATE_RECONNECTED) {
-		pthread_mutex_lock(&q->take_mu);
-		orphans_flush(q);
-		pthread_mutex_unlock(&q->take_mu);
-	}
+	/* markers a take left behind are cleaned in the background (see
+	 * struct sweep): that goes on after the close, while the client
+	 * lives, without holding the handle */
 	q_unref(q);
 }
 
@@ -841,8 +813,8 @@ static void drop(zkc_queue_t *q, const char *entry)
 		}
 }
 
-/* After a lost reply on the marker create: is the marker ours? 1 yes, 0
- * no (absent or another session's), -1 could not tell. */
+/* After a lost reply on an ack: is the marker still this session's? 1
+ * yes, 0 no (absent or another session's), -1 could not tell. */
 static int marker_is_ours(zkc_queue_t *q, const char *mpath, int64_t session)
 {
 	zkc_stat_t st;
@@ -855,70 +827,256 @@ static int marker_is_ours(zkc_queue_t *q, const char *mpath, int64_t session)
 	return st.ephemeral_owner == session;
 }
 
-/* Remembers a marker to remove (see orphans in struct zkc_queue). */
-static void orphan_add(zkc_queue_t *q, const char *mpath, int64_t session)
+/* Is the marker the one this take's create made? Each take writes its own
+ * random token into the marker (after the session id), so a marker of
+ * another handle on the same session, or of an earlier take, is not taken
+ * for it. 1 yes, 0 no (absent, or another take's), -1 could not tell. */
+static int marker_is_this(zkc_t *zk, const char *mpath, const char *mdata)
 {
-	orphan_t *o = calloc(1, sizeof(*o));
+	char *d = NULL;
+	size_t len = 0;
+	int rc = zkc_get(&d, &len, NULL, zk, mpath), same;
 
-	if (!o || !(o->mpath = strdup(mpath))) {
-		free(o);
-		return;         /* out of memory: the session's end frees it */
-	}
-	o->session = session;
-	pthread_mutex_lock(&q->mu);
-	o->next = q->orphans;
-	q->orphans = o;
-	pthread_mutex_unlock(&q->mu);
+	if (rc == ZKC_ENONODE)
+		return 0;
+	if (rc != ZKC_OK)
+		return -1;
+	same = len == strlen(mdata) && memcmp(d, mdata, len) == 0;
+	zkc_free(d);
+	return same;
 }
 
-/* Removes the markers this handle left behind, where it can tell they
- * are still its own: same session, and the node's ephemeral owner is that
- * session (a create whose reply was lost may not have been ours). Once
- * the session has changed they went with it. Keeps the ones it could not
- * settle (no connection) for the next call. */
-static void orphans_flush(zkc_queue_t *q)
+/* ------------------------------------------------------------ sweep */
+
+/* The background removal of a marker a take made, or may still make, and
+ * did not hand out: its create's reply was lost or came after the take's
+ * deadline (a request in a frozen server's socket, or on a connection a
+ * re-election dropped, can be applied long after, even after later
+ * requests of the same session), or its delete failed. Left alone, such a
+ * marker would hold its item for as long as the session lives.
+ *
+ * A sweep reads the marker (an exists that watches for its creation, and a
+ * get to compare the take's token) and the item (an exists that watches for
+ * its deletion), pipelined, on the client's event thread:
+ *   - the marker carries the take's token: delete it; done (a create is
+ *     applied once);
+ *   - else, the item is gone: done. The marker create is conditional on
+ *     the item (zkc_batch_create_if), so it can no longer be applied;
+ *   - else wait for either watch and look again;
+ *   - the session changed (the marker, if any, went with it) or the client
+ *     closes: done.
+ * It holds no reference to the queue handle, so it goes on after
+ * zkc_queue_close; it ends at the latest when the client closes. */
+typedef struct sweep sweep_t;
+
+typedef struct sweep_watch {
+	sweep_t *s;
+	int item;                   /* 0: the marker's watch, 1: the item's */
+} sweep_watch_t;
+
+struct sweep {
+	pthread_mutex_t mu;
+	int refs;                   /* the run in flight + each armed watch */
+	int done;
+	int running, again;         /* one run at a time; again: a watch fired */
+	int armed[2];               /* marker, item */
+	int run_armed[2];           /* armed by the run in flight */
+	zkc_t *zk;
+	char *mpath, *epath, *mdata;
+	int64_t session;
+	sweep_watch_t w[2];
+};
+
+static void sweep_unref(sweep_t *s)
 {
-	orphan_t *list, *o, *keep = NULL;
-	int64_t session = 0;
+	int last;
 
-	pthread_mutex_lock(&q->mu);
-	list = q->orphans;
-	q->orphans = NULL;
-	pthread_mutex_unlock(&q->mu);
-	if (!list)
+	pthread_mutex_lock(&s->mu);
+	last = --s->refs == 0;
+	pthread_mutex_unlock(&s->mu);
+	if (!last)
 		return;
-	zkc_session(&session, NULL, NULL, q->zk);
-	while ((o = list) != NULL) {
-		int settled = 1;
+	pthread_mutex_destroy(&s->mu);
+	free(s->mpath);
+	free(s->epath);
+	free(s->mdata);
+	free(s);
+}
 
-		list = o->next;
-		if (o->session == session) {
-			int mine = marker_is_ours(q, o->mpath, session);
+static void sweep_done(zkc_t *zk, const zkc_batch_t *b, void *payload);
+static void sweep_watch(zkc_t *zk, const zkc_event_t *ev, void *payload);
+static void sweep_deleted(zkc_t *zk, const zkc_batch_t *b, void *payload);
 
-			if (mine < 0)
-				settled = 0;
-			else if (mine > 0) {
-				int rc = zkc_delete(q->zk, o->mpath, -1, 0);
+/* Sends one look (or the delete when `del`), unless one is in flight or
+ * the sweep is over. */
+static void sweep_send(sweep_t *s, int del)
+{
+	zkc_batch_t *b = NULL;
+	int arm[2], i, rc;
 
-				settled = rc == ZKC_OK || rc == ZKC_ENONODE;
-			}
-		}
-		if (settled) {
-			free(o->mpath);
-			free(o);
-		} else {
-			o->next = keep;
-			keep = o;
+	pthread_mutex_lock(&s->mu);
+	if (s->done || s->running) {
+		s->again |= !s->done;
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	s->running = 1;
+	s->again = 0;
+	for (i = 0; i < 2; i++) {
+		arm[i] = !del && !s->armed[i];
+		s->armed[i] |= arm[i];
+		s->run_armed[i] = arm[i];
+		s->refs += arm[i];
+	}
+	s->refs++;                  /* the run */
+	pthread_mutex_unlock(&s->mu);
+	rc = zkc_batch_new(&b);
+	if (rc == ZKC_OK && del)
+		rc = zkc_batch_delete(b, s->mpath, -1) < 0 ? ZKC_ENOMEM : ZKC_OK;
+	else if (rc == ZKC_OK &&
+	         (zkc_batch_exists(b, s->mpath, arm[0], sweep_watch, &s->w[0]) < 0 ||
+	          zkc_batch_get(b, s->mpath, 0, NULL, NULL) < 0 ||
+	          zkc_batch_exists(b, s->epath, arm[1], sweep_watch, &s->w[1]) < 0))
+		rc = ZKC_ENOMEM;
+	if (rc == ZKC_OK)
+		rc = zkc_batch_run_async(s->zk, b, del ? sweep_deleted : sweep_done, s);
+	if (rc == ZKC_OK)
+		return;
+	/* not sent: no answer, no watch (the client is closing, or no memory) */
+	zkc_batch_free(b);
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < 2; i++) {
+		if (arm[i])
+			s->armed[i] = 0;
+		s->refs -= arm[i];
+	}
+	s->running = 0;
+	s->done = 1;
+	pthread_mutex_unlock(&s->mu);
+	sweep_unref(s);
+}
+
+/* The run is over; look again when a watch fired meanwhile or `resend`,
+ * or stop when `stop`. Drops the run's reference. */
+static void sweep_after(sweep_t *s, int resend, int stop)
+{
+	int again;
+
+	pthread_mutex_lock(&s->mu);
+	s->running = 0;
+	if (stop)
+		s->done = 1;
+	again = !s->done && (s->again || resend);
+	pthread_mutex_unlock(&s->mu);
+	if (again)
+		sweep_send(s, 0);
+	sweep_unref(s);
+}
+
+static int transient(int c)
+{
+	return c == ZKC_ECONNECTIONLOSS || c == ZKC_ETIMEDOUT;
+}
+
+static int sweep_same_session(const sweep_t *s)
+{
+	int64_t now = 0;
+
+	return zkc_session(&now, NULL, NULL, s->zk) == ZKC_OK && now == s->session;
+}
+
+static void sweep_done(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	sweep_t *s = payload;
+	int c[3], i, stop = 0, resend = 0, del = 0;
+	const char *d;
+	size_t len = 0;
+
+	(void)zk;
+	for (i = 0; i < 3; i++)
+		c[i] = zkc_batch_code(b, (size_t)i);
+	/* a watch whose exists failed was never set: it will not be called */
+	pthread_mutex_lock(&s->mu);
+	for (i = 0; i < 2; i++) {
+		int ci = c[i * 2];
+
+		if (s->run_armed[i] && ci != ZKC_OK && ci != ZKC_ENONODE) {
+			s->armed[i] = 0;
+			s->refs--;
 		}
 	}
-	if (keep) {
-		pthread_mutex_lock(&q->mu);
-		for (o = keep; o->next; o = o->next)
-			;
-		o->next = q->orphans;
-		q->orphans = keep;
-		pthread_mutex_unlock(&q->mu);
+	pthread_mutex_unlock(&s->mu);
+	if (!sweep_same_session(s) || c[1] == ZKC_ECLOSED) {
+		stop = 1;               /* the marker went with the session */
+	} else if (c[1] == ZKC_OK) {
+		d = zkc_batch_data(b, 1, &len);
+		if (d && len == strlen(s->mdata) && memcmp(d, s->mdata, len) == 0)
+			del = 1;        /* the take's marker: remove it */
+		else if (c[2] == ZKC_ENONODE)
+			stop = 1;
+	} else if (c[1] == ZKC_ENONODE && c[2] == ZKC_ENONODE) {
+		stop = 1;               /* item gone: the create can no longer apply */
+	} else if (transient(c[1]) || transient(c[2])) {
+		resend = 1;
 	}
+	if (del) {
+		pthread_mutex_lock(&s->mu);
+		s->running = 0;
+		pthread_mutex_unlock(&s->mu);
+		sweep_send(s, 1);
+		sweep_unref(s);
+		return;
+	}
+	sweep_after(s, resend, stop);
+}
+
+static void sweep_deleted(zkc_t *zk, const zkc_batch_t *b, void *payload)
+{
+	sweep_t *s = payload;
+	int c = zkc_batch_code(b, 0);
+
+	(void)zk;
+	/* removed (or already gone): done; a lost reply: look again */
+	sweep_after(s, transient(c), !transient(c) || !sweep_same_session(s));
+}
+
+static void sweep_watch(zkc_t *zk, const zkc_event_t *ev, void *payload)
+{
+	sweep_watch_t *w = payload;
+	sweep_t *s = w->s;
+	int look;
+
+	(void)zk;
+	pthread_mutex_lock(&s->mu);
+	s->armed[w->item] = 0;
+	look = !s->done && ev->type != ZKC_EVENT_WATCH_CANCELLED;
+	pthread_mutex_unlock(&s->mu);
+	if (look && sweep_same_session(s))
+		sweep_send(s, 0);
+	sweep_unref(s);
+}
+
+/* Starts the sweep of the take's marker (see struct sweep). Out of memory
+ * or a closing client: nothing to do (the session's end removes it). */
+static void sweep_start(zkc_queue_t *q, const char *mpath, const char *epath, const char *mdata,
+                        int64_t session)
+{
+	sweep_t *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return;
+	pthread_mutex_init(&s->mu, NULL);
+	s->refs = 1;
+	s->zk = q->zk;
+	s->session = session;
+	s->w[0].s = s->w[1].s = s;
+	s->w[1].item = 1;
+	s->mpath = strdup(mpath);
+	s->epath = strdup(epath);
+	s->mdata = strdup(mdata);
+	if (s->mpath && s->epath && s->mdata && session)
+		sweep_send(s, 0);
+	sweep_unref(s);
 }
 
 /* One take round: the take ops for the head candidate, if any, and the
@@ -929,6 +1087,7 @@ typedef struct plan {
 	int64_t session;
 	char *entry;            /* NULL: no take op */
 	char *epath, *mpath;
+	char mdata[40];         /* ACK: the marker's data, "<session>-<token>" */
 	int i_take0, i_take1;   /* ACK: create, get; DELETE: get, delete */
 	int i_entries, i_taken, i_root;
 	watch_arg_t *w_entries, *w_taken, *w_root;
@@ -956,7 +1115,7 @@ static int plan_take(plan_t *p, zkc_batch_t *b, zkc_queue_t *q)
 {
 	zkc_create_options_t eo = ZKC_CREATE_OPTIONS_INIT;
 	const char *x = p->head >= 0 && !q->stale_root ? pick(q) : NULL;
-	char bn[32], sess[24], *m;
+	char bn[32], *m;
 
 	if (!x)
 		return 0;
@@ -969,10 +1128,16 @@ static int plan_take(plan_t *p, zkc_batch_t *b, zkc_queue_t *q)
 	if (!p->entry || !p->epath || !p->mpath)
 		return zkc_error_set(ZKC_ENOMEM, "queue %s: out of memory", q->root);
 	if (p->mode == ZKC_QUEUE_TAKE_ACK) {
-		snprintf(sess, sizeof(sess), "%016" PRIx64, (uint64_t)p->session);
+		uint64_t token = ((uint64_t)zkcr_random() << 32) | zkcr_random();
+
+		snprintf(p->mdata, sizeof(p->mdata), "%016" PRIx64 "-%016" PRIx64,
+		         (uint64_t)p->session, token);
 		eo.mode = ZKC_EPHEMERAL;
 		eo.acl = q->acl;
-		p->i_take0 = zkc_batch_create(b, p->mpath, sess, strlen(sess), &eo);
+		/* only while the item exists: a create applied late, after the
+		 * item was consumed, fails on the server */
+		p->i_take0 = zkc_batch_create_if(b, p->mpath, p->mdata, strlen(p->mdata), &eo,
+		                                 p->epath, -1);
 		p->i_take1 = zkc_batch_get(b, p->epath, 0, NULL, NULL);
 	} else {
 		p->i_take0 = zkc_batch_get(b, p->epath, 0, NULL, NULL);
@@ -1180,16 +1345,16 @@ static int took(zkc_queue_t *q, const plan_t *p, int rc)
 	return rc;
 }
 
-/* After a lost reply to the marker create: 1 when the marker is ours; else
- * 0, and a marker that may still be ours (or a create still on its way)
- * is looked at again by the next take. */
+/* After a lost reply to the marker create: 1 when the marker is this
+ * take's; else 0, and a sweep removes it if it is (or is still to be)
+ * made. */
 static int settle_marker(zkc_queue_t *q, const plan_t *p)
 {
-	int ours = marker_is_ours(q, p->mpath, p->session);
+	int ours = marker_is_this(q->zk, p->mpath, p->mdata);
 
 	if (ours > 0)
 		return 1;
-	orphan_add(q, p->mpath, p->session);
+	sweep_start(q, p->mpath, p->epath, p->mdata, p->session);
 	return 0;
 }
 
@@ -1200,7 +1365,7 @@ static void drop_marker(zkc_queue_t *q, const plan_t *p)
 	int d = zkc_delete(q->zk, p->mpath, -1, 0);
 
 	if (d != ZKC_OK && d != ZKC_ENONODE)
-		orphan_add(q, p->mpath, p->session);
+		sweep_start(q, p->mpath, p->epath, p->mdata, p->session);
 }
 
 /* The outcome of an ACK take (marker create, then read). Returns ZKC_OK
@@ -1235,7 +1400,9 @@ static int finish_ack(zkc_queue_item_t **out, zkc_queue_t *q, const plan_t *p,
 	else if (c1 == ZKC_ENONODE && p->head == q->head)
 		drop(q, p->entry);
 	pthread_mutex_unlock(&q->mu);
-	if (c0 == ZKC_ENONODE)
+	/* ZKC_ENONODE: the item's check failed (it was consumed: its read
+	 * failed too), or the taken directory is gone */
+	if (c0 == ZKC_ENONODE && c1 == ZKC_OK)
 		return zkc_error_set(ZKC_ENONODE, "queue %s: no taken directory: the queue was "
 		                     "deleted", q->root);
 	return 1;
@@ -1270,7 +1437,7 @@ static int finish_delete(zkc_queue_item_t **out, zkc_queue_t *q, const plan_t *p
  * a positive 1 to go round again, or a failure code. */
 static int take_round(zkc_queue_item_t **out, zkc_queue_t *q, int mode)
 {
-	plan_t p = { mode, -1, 0, NULL, NULL, NULL, -1, -1, -1, -1, -1, NULL, NULL, NULL };
+	plan_t p = { mode, -1, 0, NULL, NULL, NULL, "", -1, -1, -1, -1, -1, NULL, NULL, NULL };
 	zkc_batch_t *b = NULL;
 	int rc, again = 0;
 
@@ -1351,7 +1518,6 @@ int zkc_queue_take(zkc_queue_item_t **out, zkc_queue_t *q, int mode, int timeout
 		pthread_mutex_lock(&q->mu);
 		gen = q->gen;
 		pthread_mutex_unlock(&q->mu);
-		orphans_flush(q);
 		if ((rc = zkc_cancel_check()) != ZKC_OK)
 			break;
 		rc = take_round(out, q, mode);

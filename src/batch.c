@@ -8,7 +8,8 @@
 #include "call.h"
 #include "supervisor.h"
 
-enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL };
+enum { B_GET = 1, B_EXISTS, B_CHILDREN, B_CREATE, B_SET, B_DELETE, B_SYNC, B_GET_ACL,
+       B_CREATE_IF };
 
 typedef struct bop {
 	int kind;
@@ -24,6 +25,7 @@ typedef struct bop {
 	int nacl;                  /* 0: the client's default */
 	zkc_acl_t *acl;
 	struct ACL *zacl;
+	char *check_path;          /* B_CREATE_IF: the node that must exist */
 	/* result */
 	int code;
 	zkc__req_t *req;           /* answered request, owned */
@@ -92,6 +94,7 @@ static void bop_clear(bop_t *op)
 	}
 	free(op->acl);
 	free(op->zacl);
+	free(op->check_path);
 	memset(op, 0, sizeof(*op));
 }
 
@@ -158,9 +161,11 @@ static int add(zkc_batch_t *b, const bop_t *proto, const char *path, int sequent
 	op->acl = NULL;
 	op->zacl = NULL;
 	op->nacl = 0;
+	op->check_path = NULL;
 	if (!op->path)
 		return zkc__error(ZKC_ENOMEM, "out of memory");
-	if (proto->len || proto->kind == B_CREATE || proto->kind == B_SET) {
+	if (proto->len || proto->kind == B_CREATE || proto->kind == B_CREATE_IF ||
+	    proto->kind == B_SET) {
 		op->data = malloc(proto->len ? proto->len : 1);
 		if (!op->data) {
 			free(op->path);
@@ -317,6 +322,43 @@ int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t 
 		return idx;
 	rc = op_set_acl(b, idx, opts->acl);
 	return rc != ZKC_OK ? rc : idx;
+}
+
+int zkc_batch_create_if(zkc_batch_t *b, const char *path, const void *data, size_t len,
+                        const zkc_create_options_t *opts, const char *check_path,
+                        int32_t check_version)
+{
+	zkc_create_options_t def = ZKC_CREATE_OPTIONS_INIT;
+	bop_t *op;
+	int rc, idx;
+
+	if (!opts)
+		opts = &def;
+	if (!b)
+		return zkc__error(ZKC_EBADARGUMENTS, "batch is NULL");
+	if (!check_path || check_version < -1)
+		return zkc__error(ZKC_EBADARGUMENTS, "batch create_if: %s", !check_path ?
+		                  "check_path is NULL" : "check_version below -1");
+	if ((rc = zkc_path_validate(check_path, (size_t)-1)) != ZKC_OK)
+		return rc;
+	if (opts->version == ZKC_CREATE_OPTIONS_VERSION &&
+	    (opts->mode == ZKC_PERSISTENT_WITH_TTL || opts->mode == ZKC_PERSISTENT_SEQUENTIAL_WITH_TTL ||
+	     (opts->flags & ZKC_CREATE_PROTECTED)))
+		return zkc__error(ZKC_EBADARGUMENTS, "batch create_if: TTL modes and "
+		                  "ZKC_CREATE_PROTECTED are not supported");
+	/* the create's own checks, then the op becomes a transaction */
+	idx = zkc_batch_create(b, path, data, len, opts);
+	if (idx < 0)
+		return idx;
+	op = &b->ops[idx];
+	if (!(op->check_path = strdup(check_path))) {
+		bop_clear(op);
+		b->count--;
+		return zkc__error(ZKC_ENOMEM, "out of memory");
+	}
+	op->kind = B_CREATE_IF;
+	op->version = check_version;
+	return idx;
 }
 
 int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data, size_t len,
@@ -476,6 +518,36 @@ static void op_done(zkc__req_t *r)
 	run_unref(run);
 }
 
+/* A create applied only while check_path exists at the op's version: a
+ * transaction of a check and the create, with result buffers owned by the
+ * request (libzookeeper writes into them when the reply comes). */
+static int submit_create_if(zhandle_t *zh, bop_t *op, zkc__req_t *r, zkc_t *zk)
+{
+	struct ACL_vector acl;
+	zoo_op_t ops[2];
+	size_t n = strlen(op->path) + 64;
+
+	r->nops = 2;
+	r->results = calloc(2, sizeof(*r->results));
+	r->pathbufs = calloc(2, sizeof(*r->pathbufs));
+	/* libzookeeper copies the created path without a NUL when it fills
+	 * the buffer: keep one zero byte past what it may use */
+	if (r->pathbufs)
+		r->pathbufs[1] = calloc(1, n + 1);
+	if (!r->results || !r->pathbufs || !r->pathbufs[1])
+		return ZSYSTEMERROR;
+	if (op->nacl) {
+		acl.count = op->nacl;
+		acl.data = op->zacl;
+	} else {
+		acl = zk->acl;
+	}
+	zoo_check_op_init(&ops[0], op->check_path, op->version);
+	zoo_create_op_init(&ops[1], op->path, op->data, (int)op->len, &acl, op->mode,
+	                   r->pathbufs[1], (int)n);
+	return zoo_amulti(zh, 2, ops, r->results, zkc__complete_void, r);
+}
+
 static int submit_op(zhandle_t *zh, bop_t *op, zkc__req_t *r, zkc_t *zk)
 {
 	struct ACL_vector acl;
@@ -502,6 +574,8 @@ static int submit_op(zhandle_t *zh, bop_t *op, zkc__req_t *r, zkc_t *zk)
 			                        op->ttl_ms, zkc__complete_string_stat, r);
 		return zoo_acreate2(zh, op->path, op->data, (int)op->len, &acl, op->mode,
 		                    zkc__complete_string_stat, r);
+	case B_CREATE_IF:
+		return submit_create_if(zh, op, r, zk);
 	case B_SET:
 		return zoo_aset(zh, op->path, op->data, (int)op->len, op->version, zkc__complete_stat, r);
 	case B_DELETE:
@@ -789,6 +863,8 @@ const char *zkc_batch_path(const zkc_batch_t *b, size_t i)
 {
 	const bop_t *op = op_at(b, i);
 
+	if (op && op->req && op->kind == B_CREATE_IF && op->code == ZKC_OK && op->req->pathbufs)
+		return op->req->pathbufs[1];
 	return op && op->req && op->kind == B_CREATE && op->code == ZKC_OK ? op->req->path : NULL;
 }
 

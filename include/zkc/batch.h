@@ -39,6 +39,19 @@ ZKC_EXTERN int zkc_batch_children(zkc_batch_t *b, const char *path, int watch, z
  * retried. */
 ZKC_EXTERN int zkc_batch_create(zkc_batch_t *b, const char *path, const void *data, size_t len,
                                 const zkc_create_options_t *opts);
+/* A create applied only if `check_path` exists at `check_version` (-1:
+ * any version), in one transaction (a check and the create) that is one op
+ * of the batch: a create that reaches the server late, after that node was
+ * deleted, fails there instead of leaving a node behind. opts as for
+ * zkc_batch_create, without TTL modes or ZKC_CREATE_PROTECTED. The op's code
+ * is ZKC_OK or the first failing part's: the check's (ZKC_ENONODE,
+ * ZKC_EBADVERSION) or the create's (ZKC_ENODEEXISTS, ZKC_ENONODE for a
+ * missing parent, ...); read check_path in the same batch to tell the two
+ * ZKC_ENONODE apart. zkc_batch_path gives the created path; there is no
+ * stat. */
+ZKC_EXTERN int zkc_batch_create_if(zkc_batch_t *b, const char *path, const void *data,
+                                   size_t len, const zkc_create_options_t *opts,
+                                   const char *check_path, int32_t check_version);
 ZKC_EXTERN int zkc_batch_set(zkc_batch_t *b, const char *path, const void *data, size_t len,
                              int32_t version);
 ZKC_EXTERN int zkc_batch_delete(zkc_batch_t *b, const char *path, int32_t version);

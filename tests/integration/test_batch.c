@@ -348,6 +348,53 @@ static void test_bad_ops_are_refused_and_leave_the_batch_unchanged(void **state)
 	zkc_batch_free(NULL);
 }
 
+/* A create with a check: applied only while the checked node exists at
+ * the given version; the failing part's code otherwise, and nothing made. */
+static void test_a_checked_create_needs_its_node(void **state)
+{
+	char *p = h_path("cif"), *a = h_join(p, "a"), *bb = h_join(p, "b"),
+	     *c = h_join(p, "c"), *gone = h_join(p, "gone"), *orphan = h_join(gone, "x");
+	zkc_create_options_t eph = ZKC_CREATE_OPTIONS_INIT;
+	zkc_batch_t *b = NULL;
+	int i0, i1, i2, i3, i4;
+	(void)state;
+
+	eph.mode = ZKC_EPHEMERAL;
+	assert_int_equal(zkc_create(NULL, NULL, zk, p, NULL, 0, NULL), ZKC_OK);
+	assert_int_equal(zkc_batch_new(&b), ZKC_OK);
+	i0 = zkc_batch_create_if(b, a, "1", 1, &eph, p, -1);       /* p exists: made */
+	i1 = zkc_batch_create_if(b, bb, "2", 1, NULL, gone, -1);   /* no such node */
+	i2 = zkc_batch_create_if(b, c, "3", 1, NULL, p, 7);        /* wrong version */
+	i3 = zkc_batch_create_if(b, a, "4", 1, NULL, p, 0);        /* a exists already */
+	i4 = zkc_batch_create_if(b, orphan, "5", 1, NULL, p, -1);  /* no parent */
+	assert_true(i0 == 0 && i1 == 1 && i2 == 2 && i3 == 3 && i4 == 4);
+	assert_int_equal(zkc_batch_run(zk, b), ZKC_OK);
+	assert_int_equal(zkc_batch_code(b, (size_t)i0), ZKC_OK);
+	assert_string_equal(zkc_batch_path(b, (size_t)i0), a);
+	assert_int_equal(zkc_batch_code(b, (size_t)i1), ZKC_ENONODE);
+	assert_null(zkc_batch_path(b, (size_t)i1));
+	assert_int_equal(zkc_batch_code(b, (size_t)i2), ZKC_EBADVERSION);
+	assert_int_equal(zkc_batch_code(b, (size_t)i3), ZKC_ENODEEXISTS);
+	assert_int_equal(zkc_batch_code(b, (size_t)i4), ZKC_ENONODE);
+	assert_int_equal(zkc_exists(NULL, zk, bb), ZKC_ENONODE);
+	assert_int_equal(zkc_exists(NULL, zk, c), ZKC_ENONODE);
+	/* bad input leaves the batch unchanged */
+	zkc_batch_clear(b);
+	assert_int_equal(zkc_batch_create_if(b, a, NULL, 0, NULL, NULL, -1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_batch_create_if(b, a, NULL, 0, NULL, "rel", -1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_batch_create_if(b, a, NULL, 0, NULL, p, -2), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_batch_create_if(b, "rel", NULL, 0, NULL, p, -1), ZKC_EBADARGUMENTS);
+	assert_int_equal(zkc_batch_count(b), 0);
+	zkc_batch_free(b);
+	zkc_delete(zk, p, -1, ZKC_DELETE_RECURSIVE);
+	free(p);
+	free(a);
+	free(bb);
+	free(c);
+	free(gone);
+	free(orphan);
+}
+
 /* A reply that never comes (the connection goes silent past the session's
  * receive timeout) is a lost reply. libzookeeper completes the pending op
  * with ZOPERATIONTIMEOUT; the batch reports it as the documented
@@ -393,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_a_wait_for_completions_ends_with_its_cancel_token),
 		cmocka_unit_test(test_close_frees_queued_batches_taken_or_not),
 		cmocka_unit_test(test_bad_ops_are_refused_and_leave_the_batch_unchanged),
+		cmocka_unit_test(test_a_checked_create_needs_its_node),
 		cmocka_unit_test(test_a_silent_connection_reports_the_write_as_lost),
 	};
 
