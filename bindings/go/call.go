@@ -145,18 +145,19 @@ func (t *tokens) release() {
 	t.free = nil
 }
 
-var noToken = capi.SwigcptrStruct_SS_zkc_cancel(0)
-
-// cDeadline is d on the clock of the C library's bound deadlines
-// (zkc_clock_ms), rounded up so the C call never ends before ctx does.
-// On the calling OS thread, just before the bind.
-func cDeadline(d time.Time) int64 {
+// deadlineIn is how many ms from now ctx's deadline is, for
+// zkcgo_call_bind: rounded up, +1 because zkc_clock_ms is truncated to the
+// ms, so the C call never ends before ctx does; -1 without a deadline.
+func deadlineIn(ctx context.Context) int64 {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return -1
+	}
 	left := time.Until(d)
 	if left < 0 {
 		left = 0
 	}
-	// +1: zkc_clock_ms is truncated to the ms, up to 1 ms behind now
-	return capi.Zkc_clock_ms() + int64((left+time.Millisecond-1)/time.Millisecond) + 1
+	return int64((left+time.Millisecond-1)/time.Millisecond) + 1
 }
 
 // deadlinePassed: ctx has a deadline and it has passed (ctx.Err() may not
@@ -181,8 +182,8 @@ func ctxCause(ctx context.Context) error {
 
 // callC runs f, one C call, with ctx's cancellation (and the handle's
 // closing) reaching the C wait through a cancel token bound to the OS
-// thread, and ctx's deadline, if it has one, bound to the same thread
-// (zkc_deadline_bind), so every request and retry of the call ends by it,
+// thread, and ctx's deadline, if it has one, bound to the same thread in
+// the same cgo call (zkc_deadline_bind), so every request and retry of the call ends by it,
 // also those a cancel does not stop (a batch's replies). It copies the C
 // error of that same thread if f fails. The caller holds the handle's
 // guard.
@@ -208,22 +209,14 @@ func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func(
 	}
 	g.track(tok)
 
-	d, hasDeadline := ctx.Deadline()
 	runtime.LockOSThread()
-	capi.Zkcgo_cancel_bind(tok.c)
-	var prevDeadline int64
-	if hasDeadline {
-		prevDeadline = capi.Zkc_deadline_bind(cDeadline(d))
-	}
+	capi.Zkcgo_call_bind(tok.c, deadlineIn(ctx))
 	rc := f()
 	var msg string
 	if rc != 0 {
 		msg = capi.Zkcgo_error_message()
 	}
-	if hasDeadline {
-		capi.Zkc_deadline_bind(prevDeadline)
-	}
-	capi.Zkcgo_cancel_bind(noToken)
+	capi.Zkcgo_call_unbind()
 	runtime.UnlockOSThread()
 
 	g.untrack(tok)
