@@ -233,6 +233,63 @@ static void test_queue_take_ends_by_its_timeout_under_a_freeze(void **state)
 	free(dir);
 }
 
+/* A handle that has the item cached sends the marker create at once: it
+ * waits in a frozen server's socket past the take's deadline and is
+ * applied after the thaw. Nothing takes on that handle again; the marker
+ * must still go, so that another consumer gets the item. */
+static void test_queue_take_with_the_item_cached_leaves_no_marker_under_a_freeze(void **state)
+{
+	char *dir = h_path("queuewarm"), *taken;
+	zkc_queue_options_t o = ZKC_QUEUE_OPTIONS_INIT;
+	zkc_queue_item_t *item = NULL;
+	zkc_queue_t *q = NULL, *q2 = NULL;
+	zkc_t *zk, *other;
+	int64_t t0, took;
+	int rc;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	taken = h_join(dir, "taken");
+	zk = open_long_retry();
+	other = h_open(NULL, NULL);
+	o.flags = ZKC_QUEUE_CREATE;
+	assert_int_equal(zkc_queue_open(&q, zk, dir, &o), ZKC_OK);
+	assert_int_equal(zkc_queue_open(&q2, other, dir, &o), ZKC_OK);
+	/* the handle reads the empty queue, then its own put is cached */
+	assert_int_equal(zkc_queue_take(&item, q, ZKC_QUEUE_TAKE_ACK, 0), ZKC_EAGAIN);
+	assert_int_equal(zkc_queue_put(NULL, q, "a", 1, 0), ZKC_OK);
+
+	freeze_all();
+	t0 = h_now_ms();
+	rc = zkc_queue_take(&item, q, ZKC_QUEUE_TAKE_ACK, TIMEOUT_MS);
+	took = h_now_ms() - t0;
+	thaw_all();
+	report("queue take (item cached)", rc, took);
+	assert_int_equal(rc, ZKC_ETIMEDOUT);
+	assert_null(item);
+	assert_true(took >= TIMEOUT_MS - 10);
+	assert_true(took < BOUND_MS);
+
+	/* no further take on q: the other consumer gets the item once the
+	 * marker (if the create was applied) is gone */
+	assert_int_equal(zkc_wait_connected(zk, H_TIMEOUT_MS), ZKC_OK);
+	assert_int_equal(zkc_exists(NULL, zk, dir), ZKC_OK);     /* answered after the create */
+	H_WAIT_UNTIL(nchildren(other, taken) == 0, H_TIMEOUT_MS);
+	assert_int_equal(zkc_queue_take(&item, q2, ZKC_QUEUE_TAKE_ACK, H_TIMEOUT_MS), ZKC_OK);
+	assert_memory_equal(item->data, "a", 1);
+	assert_int_equal(zkc_queue_ack(q2, item), ZKC_OK);
+	zkc_queue_item_free(item);
+	assert_int_equal(nchildren(other, taken), 0);
+
+	zkc_queue_close(q);
+	zkc_queue_close(q2);
+	zkc_delete(other, dir, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	zkc_close(other);
+	free(taken);
+	free(dir);
+}
+
 /* ---- tries (timeout 0): no waiting for other clients, and no waiting
  * for the client's retry deadline either */
 
@@ -506,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_lock_acquire_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_semaphore_acquire_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_queue_take_ends_by_its_timeout_under_a_freeze),
+		cmocka_unit_test(test_queue_take_with_the_item_cached_leaves_no_marker_under_a_freeze),
 		cmocka_unit_test(test_lock_try_ends_by_the_try_deadline_under_a_freeze),
 		cmocka_unit_test(test_semaphore_try_ends_by_the_try_deadline_under_a_freeze),
 		cmocka_unit_test(test_router_open_ends_by_its_timeout_under_a_freeze),
