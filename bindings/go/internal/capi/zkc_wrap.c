@@ -6128,6 +6128,43 @@ intgo _wrap_zkc_batch_create_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_
 }
 
 
+intgo _wrap_zkc_batch_create_if_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, struct zkc_create_options *_swig_go_3, _gostring_ _swig_go_4, intgo _swig_go_5) {
+  zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
+  char *arg2 = (char *) 0 ;
+  void *arg3 = (void *) 0 ;
+  size_t arg4 ;
+  zkc_create_options_t *arg5 = (zkc_create_options_t *) 0 ;
+  char *arg6 = (char *) 0 ;
+  int32_t arg7 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = *(zkc_batch_t **)&_swig_go_0; 
+  
+  arg2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(arg2, _swig_go_1.p, _swig_go_1.n);
+  arg2[_swig_go_1.n] = '\0';
+  
+  
+  arg3 = (void *)(_swig_go_2.len ? _swig_go_2.array : NULL);
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = *(zkc_create_options_t **)&_swig_go_3; 
+  
+  arg6 = (char *)malloc(_swig_go_4.n + 1);
+  memcpy(arg6, _swig_go_4.p, _swig_go_4.n);
+  arg6[_swig_go_4.n] = '\0';
+  
+  arg7 = (int32_t)_swig_go_5; 
+  
+  result = (int)zkc_batch_create_if(arg1,(char const *)arg2,(void const *)arg3,arg4,(struct zkc_create_options const *)arg5,(char const *)arg6,arg7);
+  _swig_go_result = result; 
+  free(arg2); 
+  free(arg6); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_zkc_batch_set_capi_zkcgo(struct zkc_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, intgo _swig_go_3) {
   zkc_batch_t *arg1 = (zkc_batch_t *) 0 ;
   char *arg2 = (char *) 0 ;
