@@ -471,7 +471,7 @@ int zkc_double_barrier_enter(zkc_double_barrier_t *b, int timeout_ms)
 	if ((rc = zkc_batch_new(&e.bt)) != ZKC_OK)
 		return rc;
 	/* every request of the enter ends by its deadline (0: one look) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? e.deadline : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	e.deadline = zkcr_deadline_earlier(e.deadline, zkc_deadline_bound());
 	do
 		rc = enter_round(&e);
@@ -596,7 +596,7 @@ int zkc_double_barrier_leave(zkc_double_barrier_t *b, int timeout_ms)
 		return zkc_error_set(ZKC_EINVALIDSTATE, "double barrier %s: leave before enter",
 		                     b->path);
 	/* every request of the leave ends by its deadline (0: one look) */
-	prev = zkcr_deadline_enter(timeout_ms > 0 ? deadline : -1);
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	deadline = zkcr_deadline_earlier(deadline, zkc_deadline_bound());
 	for (;;) {
 		rc = leave_look(&watch_path, b, deadline);

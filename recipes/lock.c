@@ -1178,6 +1178,11 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			return rc;
 		rc = list_contenders(&list, &dirst, lk, need_create);
 		if (rc != ZKC_OK) {
+			if (timeout_ms == 0 && transient(rc) && deadline >= 0 &&
+			    zkcr_now_ms() >= deadline)   /* what ended the try */
+				return zkc_error_set(ZKC_ETIMEDOUT, "lock %s: try: no answer from "
+				                     "the servers by its deadline (%s)", lk->dir,
+				                     zkc_strcode(rc));
 			if (gives_up(rc) || timeout_ms == 0)
 				return rc;  /* try-lock: one attempt */
 			if ((rc = backoff(lk, attempt++, deadline)) != 0)
@@ -1261,7 +1266,8 @@ int zkc_lock_acquire(zkc_lock_lease_t *out, zkc_lock_t *lk, int timeout_ms)
 	lk->lost = 0;
 	pthread_mutex_unlock(&lk->mu);
 
-	/* every request of the acquire ends by its deadline (try: one attempt) */
+	/* every request of the acquire ends by its deadline (try: one attempt,
+	 * within ZKC_TRY_DEADLINE_MS unless a deadline is bound) */
 	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	rc = acquire_loop(lk, timeout_ms);
 	zkc_deadline_bind(prev);

@@ -344,8 +344,8 @@ static int acquire_bound(zkc_semaphore_lease_t *l, zkc_semaphore_t *s, int timeo
 
 int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? zkcr_now_ms() + timeout_ms : -1, prev;
 	zkc_semaphore_lease_t *l;
+	int64_t prev;
 	int rc;
 
 	if (!out || !s || timeout_ms < ZKC_LOCK_FOREVER)
@@ -357,8 +357,9 @@ int zkc_semaphore_acquire(zkc_semaphore_lease_t **out, zkc_semaphore_t *s, int t
 	if (!l)
 		return zkc_error_set(ZKC_ENOMEM, "semaphore %s: out of memory", s->leases);
 	l->sem = s;
-	/* every request of the acquire ends by its deadline (try: one attempt) */
-	prev = zkcr_deadline_enter(deadline);
+	/* every request of the acquire ends by its deadline (try: one attempt,
+	 * within ZKC_TRY_DEADLINE_MS unless a deadline is bound) */
+	prev = zkcr_deadline_enter_timeout(timeout_ms);
 	rc = acquire_bound(l, s, timeout_ms);
 	zkc_deadline_bind(prev);
 	if (rc != ZKC_OK) {

@@ -1044,13 +1044,14 @@ static void router_free(zkc_service_router_t *r)
 	free(r);
 }
 
+static int router_open_bound(zkc_service_router_t **out, zkc_t *zk, const char *service_path,
+                             int timeout_ms);
+
 int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *service_path,
                             const zkc_service_router_options_t *opts)
 {
 	zkc_service_router_options_t o = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
-	zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
-	pthread_rwlockattr_t ra;
-	zkc_service_router_t *r;
+	int64_t prev;
 	int rc;
 
 	if (!out)
@@ -1069,6 +1070,26 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 	if (o.timeout_ms >= 0 && zkc_on_event_thread(zk))
 		return zkc_error_set(ZKC_EDEADLK, "zkc_service_router_open: cannot wait for the first "
 		                  "load on the client's event thread");
+	if (o.timeout_ms == 0)
+		o.timeout_ms = DEFAULT_TIMEOUT_MS;
+	/* everything the open waits for ends by its timeout (the first load
+	 * itself runs in the background, on the cache's requests) */
+	prev = zkcr_deadline_enter_timeout(o.timeout_ms);
+	rc = router_open_bound(out, zk, service_path, o.timeout_ms);
+	zkc_deadline_bind(prev);
+	return rc;
+}
+
+/* zkc_service_router_open once its arguments are checked and its
+ * deadline bound. */
+static int router_open_bound(zkc_service_router_t **out, zkc_t *zk, const char *service_path,
+                             int timeout_ms)
+{
+	zkc_cache_options_t co = ZKC_CACHE_OPTIONS_INIT;
+	pthread_rwlockattr_t ra;
+	zkc_service_router_t *r;
+	int rc;
+
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return zkc_error_set(ZKC_ENOMEM, "out of memory");
@@ -1094,9 +1115,8 @@ int zkc_service_router_open(zkc_service_router_t **out, zkc_t *zk, const char *s
 		router_free(r);
 		return rc;
 	}
-	if (o.timeout_ms >= 0) {
-		rc = zkc_cache_wait_initialized(r->cache, o.timeout_ms ? o.timeout_ms
-		                                : DEFAULT_TIMEOUT_MS);
+	if (timeout_ms >= 0) {
+		rc = zkc_cache_wait_initialized(r->cache, timeout_ms);
 		if (rc != ZKC_OK && rc != ZKC_ETOOLARGE) {
 			zkc_cache_close(r->cache);
 			router_free(r);

@@ -36,7 +36,14 @@ int64_t zkcr_deadline_enter(int64_t deadline)
 
 int64_t zkcr_deadline_enter_timeout(int timeout_ms)
 {
-	return zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	int64_t bound;
+
+	if (timeout_ms != 0)
+		return zkcr_deadline_enter(timeout_ms > 0 ? zkcr_deadline(timeout_ms) : -1);
+	/* a try: the deadline bound already (the caller's, or the enclosing
+	 * call's), else a short one of its own */
+	bound = zkc_deadline_bound();
+	return zkc_deadline_bind(bound >= 0 ? bound : zkcr_deadline(ZKC_TRY_DEADLINE_MS));
 }
 
 int zkcr_cond_init(pthread_cond_t *cv)

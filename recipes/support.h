@@ -33,9 +33,10 @@ int64_t zkcr_deadline(int timeout_ms);
 int64_t zkcr_deadline_enter(int64_t deadline);
 
 /* zkcr_deadline_enter for a call's `timeout_ms`: its deadline when
- * timeout_ms > 0; a try (0) or a wait without end (< 0) binds nothing of
- * its own and keeps the deadline bound already. Returns the binding before,
- * as zkcr_deadline_enter. */
+ * timeout_ms > 0; a wait without end (< 0) binds nothing of its own and
+ * keeps the deadline bound already; a try (0) keeps the deadline bound
+ * already, or binds ZKC_TRY_DEADLINE_MS from now when none is. Returns the
+ * binding before, as zkcr_deadline_enter. */
 int64_t zkcr_deadline_enter_timeout(int timeout_ms);
 
 /* The earlier of two deadlines (< 0: none); < 0 when neither is set. */

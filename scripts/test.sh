@@ -265,8 +265,8 @@ phase_chaos() {
 # The Python binding from a clean clone of HEAD: a venv under build/ (pip,
 # pytest and mypy from PyPI), `pip install` of the clone's bindings/python
 # (SWIG from PyPI as its build requirement) against this tree's libzkc,
-# mypy over the package and its stubs, then pytest with a JUnit report
-# whose counts join the summary. pytest finding no test counts as a failure.
+# mypy over the package and its stubs (--strict) and over its tests, then
+# pytest with a JUnit report whose counts join the summary. pytest finding no test counts as a failure.
 phase_python() {
 	local dir="$ROOT/build/python-phase" venv clone junit rc t f e s line
 	build_in build "" || { step_failed "python: build failed"; return; }
@@ -297,6 +297,14 @@ phase_python() {
 		passed=$((passed + 1))
 	else
 		step_failed "python: mypy found type errors"
+	fi
+	# the tests too, not --strict: there it rejects the checks that a
+	# client's state changed after close() (it keeps the state it narrowed
+	# before the call)
+	if (cd "$clone/bindings/python" && "$venv/bin/mypy" tests); then
+		passed=$((passed + 1))
+	else
+		step_failed "python: mypy found type errors in bindings/python/tests"
 	fi
 	(cd "$clone/bindings/python/tests" && ZKC_CLI="$ROOT/build/zkc" \
 		timeout 600 "$venv/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$junit")
@@ -336,7 +344,8 @@ phase_python() {
 }
 
 # The Go binding against this tree's libzkc (bindings/go/check.sh: the
-# generated capi is current, go vet, staticcheck, go test -race); each
+# generated capi is current, gofmt over every Go file of the project,
+# go vet, staticcheck, go test -race); each
 # check and each top-level Go test counts as one result.
 phase_go() {
 	local line p=0 f=0

@@ -4,6 +4,7 @@ recipes (Lock, Counter, Queue, TreeCache); several clients are separate
 processes (one thread each would share one interpreter lock)."""
 import argparse
 import json
+import logging
 import multiprocessing as mp
 import os
 import resource
@@ -26,7 +27,30 @@ def cpu_seconds():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
+def route_kazoo_log(path):
+    """kazoo's own log goes to PATH (appended), only its errors also to
+    stderr: with no handler, Python prints kazoo's warnings on stderr
+    ("Connection dropped" at every server loss, as in the failover
+    scenario), between the bench's own lines. Without PATH, nothing
+    changes. The bench program's own errors are not kazoo's log: they
+    still reach stderr as before."""
+    log = logging.getLogger("kazoo")
+    if not path or log.handlers:   # a forked client has its parent's
+        return
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    to_file = logging.FileHandler(path)
+    to_file.setFormatter(logging.Formatter(
+        "%(asctime)s pid %(process)d %(name)s %(levelname)s %(message)s"))
+    log.addHandler(to_file)
+    errors = logging.StreamHandler(sys.stderr)
+    errors.setLevel(logging.ERROR)
+    errors.setFormatter(logging.Formatter("kazoo: %(levelname)s %(name)s: %(message)s"))
+    log.addHandler(errors)
+
+
 def open_client(args):
+    route_kazoo_log(args.kazoo_log)   # again in a client process not forked
     zk = KazooClient(hosts=args.connect, timeout=10.0)
     zk.start(timeout=30)
     return zk
@@ -249,7 +273,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--root", default="/bench-peers-kazoo-%d" % os.getpid())
+    ap.add_argument("--kazoo-log", metavar="FILE",
+                    help="append kazoo's own log here (its errors also go to stderr)")
     args = ap.parse_args()
+    route_kazoo_log(args.kazoo_log)
     if args.scenario == "treeload":
         treeload(args)
         return

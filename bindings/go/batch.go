@@ -72,9 +72,11 @@ func (b *Batch) Delete(path string, version int32) *Batch {
 	return b
 }
 
-// Run sends the batch and waits for every reply. The error is about the
-// batch as a whole (no connection, closed client, bad input); each op's
-// own outcome is in its result.
+// Run sends the batch and waits for every reply, until ctx's deadline at
+// the latest. The error is about the batch as a whole (no connection,
+// closed client, bad input); each op's own outcome is in its result (an
+// op not answered by ctx's deadline: ErrTimeout, wrapping
+// context.DeadlineExceeded).
 func (b *Batch) Run(ctx context.Context) ([]BatchResult, error) {
 	c := b.c
 	if !c.g.enter() {
@@ -126,6 +128,9 @@ func (b *Batch) Run(ctx context.Context) ([]BatchResult, error) {
 		r := &res[i]
 		if code := capi.Zkc_batch_code(cb, int64(i)); code != 0 {
 			r.Err = &Error{Code: Code(code), Op: "batch", Path: op.path}
+			if Code(code) == CodeTimeout { // not answered by ctx's deadline
+				r.Err.(*Error).cause = ctxCause(ctx)
+			}
 			continue
 		}
 		if op.kind != 5 && capi.Zkc_batch_stat(st, cb, int64(i)) == 0 {

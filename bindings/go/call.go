@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/zkc-project/zkc/bindings/go/internal/capi"
 )
@@ -144,12 +145,48 @@ func (t *tokens) release() {
 	t.free = nil
 }
 
-var noToken = capi.SwigcptrStruct_SS_zkc_cancel(0)
+// deadlineIn is how many ms from now ctx's deadline is, for
+// zkcgo_call_bind: rounded up, +1 because zkc_clock_ms is truncated to the
+// ms, so the C call never ends before ctx does; -1 without a deadline.
+func deadlineIn(ctx context.Context) int64 {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return -1
+	}
+	left := time.Until(d)
+	if left < 0 {
+		left = 0
+	}
+	return int64((left+time.Millisecond-1)/time.Millisecond) + 1
+}
+
+// deadlinePassed: ctx has a deadline and it has passed (ctx.Err() may not
+// say so yet: its timer can run after the C call saw the same instant).
+func deadlinePassed(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && !time.Now().Before(d)
+}
+
+// ctxCause is what ended a call that ran into ctx: ctx.Err(), or
+// context.DeadlineExceeded once ctx's deadline has passed; nil when
+// neither (the call ended for its own reasons).
+func ctxCause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if deadlinePassed(ctx) {
+		return context.DeadlineExceeded // the bound deadline ended the call
+	}
+	return nil
+}
 
 // callC runs f, one C call, with ctx's cancellation (and the handle's
 // closing) reaching the C wait through a cancel token bound to the OS
-// thread, and copies the C error of that same thread if f fails. The
-// caller holds the handle's guard.
+// thread, and ctx's deadline, if it has one, bound to the same thread in
+// the same cgo call (zkc_deadline_bind), so every request and retry of the call ends by it,
+// also those a cancel does not stop (a batch's replies). It copies the C
+// error of that same thread if f fails. The caller holds the handle's
+// guard.
 func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func() int) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -173,13 +210,13 @@ func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func(
 	g.track(tok)
 
 	runtime.LockOSThread()
-	capi.Zkcgo_cancel_bind(tok.c)
+	capi.Zkcgo_call_bind(tok.c, deadlineIn(ctx))
 	rc := f()
 	var msg string
 	if rc != 0 {
 		msg = capi.Zkcgo_error_message()
 	}
-	capi.Zkcgo_cancel_bind(noToken)
+	capi.Zkcgo_call_unbind()
 	runtime.UnlockOSThread()
 
 	g.untrack(tok)
@@ -192,13 +229,18 @@ func callC(ctx context.Context, g *guard, toks *tokens, op, path string, f func(
 		return nil
 	}
 	var cause error
-	if Code(rc) == CodeCanceled || Code(rc) == CodeUnknownOutcome {
-		if g.scope.Err() != nil && ctx.Err() == nil {
-			if Code(rc) == CodeCanceled {
-				return closedError(op, path)
-			}
+	switch Code(rc) {
+	case CodeCanceled, CodeUnknownOutcome, CodeTimeout:
+		if Code(rc) == CodeCanceled && g.scope.Err() != nil && ctx.Err() == nil &&
+			!deadlinePassed(ctx) {
+			return closedError(op, path)
 		}
-		cause = ctx.Err()
+		cause = ctxCause(ctx)
+		if cause != nil && Code(rc) == CodeTimeout {
+			// ctx's deadline, bound in C, ended the call: the same error
+			// as when its token fired first (ErrCanceled, ctx's error)
+			rc = int(CodeCanceled)
+		}
 	}
 	return newError(rc, op, path, msg, cause)
 }

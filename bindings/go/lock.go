@@ -159,7 +159,9 @@ func (l *Lock) Acquire(ctx context.Context) (Lease, error) {
 	return l.acquire(ctx, capi.ZKC_LOCK_FOREVER)
 }
 
-// TryAcquire makes one attempt: ErrWouldBlock when another holds it.
+// TryAcquire makes one attempt: ErrWouldBlock when another holds it. It
+// waits for the servers until ctx's deadline, or at most 3 s when ctx has
+// none (ErrTimeout).
 func (l *Lock) TryAcquire(ctx context.Context) (Lease, error) {
 	return l.acquire(ctx, capi.ZKC_LOCK_TRY)
 }

@@ -91,6 +91,16 @@ ZKC_EXTERN int64_t zkc_cancel_slice_ms(int64_t left_ms);
  * the call that starts them and keep the client's retry deadline. For
  * bindings whose languages carry deadlines (Go's context.WithDeadline). */
 
+/* The deadline of a try: a recipe call told not to wait for other clients
+ * (timeout 0: zkc_lock_acquire, zkc_semaphore_acquire, zkc_queue_take,
+ * zkc_barrier_wait, zkc_double_barrier_enter/leave, zkc_index_sync) still
+ * waits for the servers' replies. With no deadline bound to the thread it
+ * binds this one (ms from its start), so against servers that do not
+ * answer it returns ZKC_ETIMEDOUT after about this long rather than after
+ * the client's retry deadline; with a deadline bound (the caller's own, or
+ * the one of a call it runs inside) it keeps that one. */
+#define ZKC_TRY_DEADLINE_MS 3000
+
 /* No deadline (zkc_deadline_bind, zkc_deadline_bound). */
 #define ZKC_NO_DEADLINE (-1)
 

@@ -73,7 +73,9 @@ typedef struct zkc_lock_lease {
 } zkc_lock_lease_t;
 
 /* Acquire timeouts. */
-#define ZKC_LOCK_TRY 0            /* one attempt, no waiting */
+#define ZKC_LOCK_TRY 0            /* one attempt, no waiting for other
+                                   * holders; its requests end by
+                                   * ZKC_TRY_DEADLINE_MS (zkc/cancel.h) */
 #define ZKC_LOCK_FOREVER (-1)     /* wait without a deadline */
 
 /* A lock handle on directory `path` (created as a container on first use,
@@ -94,7 +96,9 @@ ZKC_EXTERN int zkc_lock_open(zkc_lock_t **out, zkc_t *zk, const char *path,
 ZKC_EXTERN void zkc_lock_close(zkc_lock_t *lock);
 
 /* Acquires the lock, waiting up to timeout_ms: ZKC_LOCK_TRY (0) makes one
- * attempt (one round trip), ZKC_LOCK_FOREVER (-1) waits without a deadline;
+ * attempt (one round trip; when the servers do not answer it returns
+ * ZKC_ETIMEDOUT after ZKC_TRY_DEADLINE_MS, or by the deadline bound to the
+ * thread if one is), ZKC_LOCK_FOREVER (-1) waits without a deadline;
  * any other negative value is ZKC_EBADARGUMENTS. Uncontended it costs one
  * round trip (create and getChildren pipelined), a sticky re-acquire none.
  * Waiting watches only the node just ahead (no herd). A session change while

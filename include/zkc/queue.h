@@ -98,7 +98,8 @@ ZKC_EXTERN int zkc_queue_put_many(zkc_queue_t *q, const zkc_queue_put_item_t *it
                                   * deleted as it is taken */
 
 /* Takes the first item (priority order, then FIFO), waiting up to
- * timeout_ms (0: one attempt, < 0: forever) for one to arrive. In the common
+ * timeout_ms (0: one attempt, within ZKC_TRY_DEADLINE_MS of zkc/cancel.h;
+ * < 0: forever) for one to arrive. In the common
  * case one round trip: the head of a cached child list (kept current by a
  * children watch, re-read in the same pipelined batch when it changed) is
  * taken with its data read in the same batch; an item another consumer got

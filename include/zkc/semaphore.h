@@ -27,7 +27,8 @@ ZKC_EXTERN int zkc_semaphore_open(zkc_semaphore_t **out, zkc_t *zk, const char *
 ZKC_EXTERN void zkc_semaphore_close(zkc_semaphore_t *sem);
 
 /* Takes one lease, waiting up to timeout_ms (ZKC_LOCK_TRY, ZKC_LOCK_FOREVER
- * or a positive number; other negatives are ZKC_EBADARGUMENTS). Admission
+ * or a positive number; other negatives are ZKC_EBADARGUMENTS; a try's
+ * requests end by ZKC_TRY_DEADLINE_MS, zkc/cancel.h). Admission
  * is serialised by the lock at PATH/locks (fair, FIFO); the lease is an
  * ephemeral-sequential node under PATH/leases, held while at most
  * max_leases such nodes exist. Every failure deletes what it created.

@@ -175,7 +175,9 @@ ZKC_EXTERN int zkc_service_router_options_init(zkc_service_router_options_t *opt
 /* Opens a router on the service at `service_path` (which need not exist
  * yet): a cache of its children (zkc/cache.h) and an immutable snapshot of
  * the routable instances, replaced whenever the cache changes. Waits for
- * the first load (see options). *out is owned by the caller
+ * the first load (see options), which runs in the background: at most
+ * timeout_ms, or until the deadline bound to the thread (zkc/cancel.h)
+ * when that comes first. *out is owned by the caller
  * (zkc_service_router_close) and must go before `zk`. Expected codes:
  * ZKC_EBADARGUMENTS, ZKC_ETIMEDOUT (first load not done: nothing opened),
  * ZKC_EDEADLK (waiting on the client's event thread). */

@@ -1,4 +1,8 @@
 /* tests/harness/client.c - zkc-specific helpers for integration tests. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* asprintf */
+#endif
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

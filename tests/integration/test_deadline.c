@@ -4,7 +4,8 @@
  * acquire and a queue take with a 2 s timeout return ZKC_ETIMEDOUT soon
  * after 2 s, far below the retry deadline; once the servers run again, no
  * node of theirs is left and the recipe works. A deadline bound to the
- * thread (zkc_deadline_bind) ends plain reads and writes the same way. */
+ * thread (zkc_deadline_bind) ends plain reads and writes the same way. A
+ * try (timeout 0) ends after ZKC_TRY_DEADLINE_MS, or by the deadline bound. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,6 +290,196 @@ static void test_queue_take_with_the_item_cached_leaves_no_marker_under_a_freeze
 	free(dir);
 }
 
+/* ---- tries (timeout 0): no waiting for other clients, and no waiting
+ * for the client's retry deadline either */
+
+/* A try-acquire against frozen servers: ZKC_ETIMEDOUT after about
+ * ZKC_TRY_DEADLINE_MS, far below the 60 s retry deadline; with a deadline
+ * bound to the thread the try keeps that one instead. Nothing is left
+ * behind either way. */
+static void test_lock_try_ends_by_the_try_deadline_under_a_freeze(void **state)
+{
+	char *dir = h_path("trylock");
+	zkc_t *zk, *other;
+	zkc_lock_t *lk = NULL, *lk2 = NULL;
+	int64_t t0, took, took2, prev, unbound;
+	int rc, rc2;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	zk = open_long_retry();
+	other = h_open(NULL, NULL);
+	assert_int_equal(zkc_lock_open(&lk, zk, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_open(&lk2, other, dir, NULL), ZKC_OK);
+	assert_int_equal(zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY), ZKC_OK);
+	assert_int_equal(zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+
+	freeze_all();
+	t0 = h_now_ms();
+	rc = zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY);
+	took = h_now_ms() - t0;
+	report("lock try", rc, took);
+	unbound = zkc_deadline_bound();
+
+	/* a deadline the caller bound is the try's, also when it is later */
+	prev = zkc_deadline_bind(zkc_clock_ms() + 2 * ZKC_TRY_DEADLINE_MS);
+	t0 = h_now_ms();
+	rc2 = zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY);
+	took2 = h_now_ms() - t0;
+	zkc_deadline_bind(prev);
+	report("lock try, deadline bound", rc2, took2);
+	thaw_all();
+	assert_int_equal(rc, ZKC_ETIMEDOUT);
+	assert_true(took >= ZKC_TRY_DEADLINE_MS - 10);
+	assert_true(took < BOUND_MS);
+	assert_int_equal(unbound, ZKC_NO_DEADLINE);
+	assert_int_equal(rc2, ZKC_ETIMEDOUT);
+	assert_true(took2 >= 2 * ZKC_TRY_DEADLINE_MS - 10);
+	assert_true(took2 < 2 * ZKC_TRY_DEADLINE_MS + BOUND_MS);
+
+	/* no contender node is left: the lock works for both clients */
+	assert_int_equal(zkc_wait_connected(zk, H_TIMEOUT_MS), ZKC_OK);
+	H_WAIT_UNTIL(nchildren(other, dir) == 0, H_TIMEOUT_MS);
+	assert_int_equal(zkc_lock_acquire(NULL, lk2, ZKC_LOCK_TRY), ZKC_OK);
+	assert_int_equal(zkc_lock_acquire(NULL, lk, ZKC_LOCK_TRY), ZKC_EAGAIN);
+	assert_int_equal(zkc_lock_release(lk2, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	assert_int_equal(zkc_lock_acquire(NULL, lk, 10000), ZKC_OK);
+	assert_int_equal(zkc_lock_release(lk, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	H_WAIT_UNTIL(nchildren(other, dir) == 0, H_TIMEOUT_MS);
+
+	zkc_lock_close(lk);
+	zkc_lock_close(lk2);
+	zkc_delete(other, dir, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	zkc_close(other);
+	free(dir);
+}
+
+/* The semaphore's try (its admission lock's try inside) ends the same
+ * way, and leaves neither an admission node nor a lease. */
+static void test_semaphore_try_ends_by_the_try_deadline_under_a_freeze(void **state)
+{
+	char *dir = h_path("trysem"), *leases, *locks;
+	zkc_t *zk, *other;
+	zkc_semaphore_t *s = NULL, *s2 = NULL;
+	zkc_semaphore_lease_t *l = NULL;
+	int64_t t0, took;
+	int rc;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	leases = h_join(dir, "leases");
+	locks = h_join(dir, "locks");
+	zk = open_long_retry();
+	other = h_open(NULL, NULL);
+	assert_int_equal(zkc_semaphore_open(&s, zk, dir, 1, NULL), ZKC_OK);
+	assert_int_equal(zkc_semaphore_open(&s2, other, dir, 1, NULL), ZKC_OK);
+	assert_int_equal(zkc_semaphore_acquire(&l, s, ZKC_LOCK_TRY), ZKC_OK);
+	assert_int_equal(zkc_semaphore_release(l, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	zkc_semaphore_lease_free(l);
+	l = NULL;
+
+	freeze_all();
+	t0 = h_now_ms();
+	rc = zkc_semaphore_acquire(&l, s, ZKC_LOCK_TRY);
+	took = h_now_ms() - t0;
+	report("semaphore try", rc, took);
+	thaw_all();
+	assert_int_equal(rc, ZKC_ETIMEDOUT);
+	assert_null(l);
+	assert_true(took >= ZKC_TRY_DEADLINE_MS - 10);
+	assert_true(took < BOUND_MS);
+
+	assert_int_equal(zkc_wait_connected(zk, H_TIMEOUT_MS), ZKC_OK);
+	H_WAIT_UNTIL(nchildren(other, locks) == 0 && nchildren(other, leases) == 0,
+	             H_TIMEOUT_MS);
+	assert_int_equal(zkc_semaphore_acquire(&l, s2, ZKC_LOCK_TRY), ZKC_OK);
+	assert_int_equal(zkc_semaphore_release(l, ZKC_LOCK_RELEASE_SYNC), ZKC_OK);
+	zkc_semaphore_lease_free(l);
+	H_WAIT_UNTIL(nchildren(other, locks) == 0 && nchildren(other, leases) == 0,
+	             H_TIMEOUT_MS);
+
+	zkc_semaphore_close(s);
+	zkc_semaphore_close(s2);
+	zkc_delete(other, dir, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	zkc_close(other);
+	free(leases);
+	free(locks);
+	free(dir);
+}
+
+/* ---- the service router's first load */
+
+/* zkc_service_router_open with timeout_ms = 2000 against frozen servers:
+ * ZKC_ETIMEDOUT soon after 2 s, nothing opened, and the same with the
+ * default timeout and a 2 s deadline bound to the thread; once the servers
+ * run again a router opens and routes to the one registered instance. */
+static void test_router_open_ends_by_its_timeout_under_a_freeze(void **state)
+{
+	char *svc = h_path("svc");
+	zkc_service_instance_t in = ZKC_SERVICE_INSTANCE_INIT;
+	zkc_service_router_options_t ro = ZKC_SERVICE_ROUTER_OPTIONS_INIT;
+	zkc_service_router_t *r = NULL, *r2 = NULL;
+	zkc_service_reg_t *reg = NULL;
+	zkc_service_endpoint_t ep;
+	zkc_t *zk, *other;
+	int64_t t0, took, took2, prev, unbound;
+	int rc, rc2, named;
+	(void)state;
+
+	H_NEED_OWN_ENSEMBLE();
+	zk = open_long_retry();
+	other = h_open(NULL, NULL);
+	in.id = "only";
+	in.address = "127.0.0.1";
+	in.port = 9001;
+	assert_int_equal(zkc_service_reg_open(&reg, other, svc, &in), ZKC_OK);
+
+	freeze_all();
+	ro.timeout_ms = TIMEOUT_MS;
+	t0 = h_now_ms();
+	rc = zkc_service_router_open(&r, zk, svc, &ro);
+	took = h_now_ms() - t0;
+	report("router open", rc, took);
+	named = strstr(zkc_error_last()->message, svc) != NULL;
+	unbound = zkc_deadline_bound();
+	/* the default timeout (30 s) with a deadline bound by the caller:
+	 * the earlier one ends the open */
+	prev = zkc_deadline_bind(zkc_clock_ms() + TIMEOUT_MS);
+	t0 = h_now_ms();
+	rc2 = zkc_service_router_open(&r2, zk, svc, NULL);
+	took2 = h_now_ms() - t0;
+	zkc_deadline_bind(prev);
+	report("router open, deadline bound", rc2, took2);
+	thaw_all();
+	assert_int_equal(rc, ZKC_ETIMEDOUT);
+	assert_null(r);
+	assert_true(named);
+	assert_true(took >= TIMEOUT_MS - 10);
+	assert_true(took < BOUND_MS);
+	assert_int_equal(unbound, ZKC_NO_DEADLINE);
+	assert_int_equal(rc2, ZKC_ETIMEDOUT);
+	assert_null(r2);
+	assert_true(took2 >= TIMEOUT_MS - 10);
+	assert_true(took2 < BOUND_MS);
+
+	assert_int_equal(zkc_wait_connected(zk, H_TIMEOUT_MS), ZKC_OK);
+	ro.timeout_ms = H_TIMEOUT_MS;
+	assert_int_equal(zkc_service_router_open(&r, zk, svc, &ro), ZKC_OK);
+	assert_int_equal(zkc_service_route(&ep, r, "k", 1), ZKC_OK);
+	assert_string_equal(ep.id, "only");
+	assert_int_equal(ep.port, 9001);
+
+	zkc_service_router_close(r);
+	assert_int_equal(zkc_service_unregister(reg), ZKC_OK);
+	zkc_service_reg_close(reg);
+	zkc_delete(other, svc, -1, ZKC_DELETE_RECURSIVE);
+	zkc_close(zk);
+	zkc_close(other);
+	free(svc);
+}
+
 /* ---- the deadline bound to a thread, below the recipes */
 
 static void test_bound_deadline_ends_reads_and_writes_under_a_freeze(void **state)
@@ -373,6 +564,9 @@ int main(void)
 		cmocka_unit_test(test_semaphore_acquire_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_queue_take_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_queue_take_with_the_item_cached_leaves_no_marker_under_a_freeze),
+		cmocka_unit_test(test_lock_try_ends_by_the_try_deadline_under_a_freeze),
+		cmocka_unit_test(test_semaphore_try_ends_by_the_try_deadline_under_a_freeze),
+		cmocka_unit_test(test_router_open_ends_by_its_timeout_under_a_freeze),
 		cmocka_unit_test(test_bound_deadline_ends_reads_and_writes_under_a_freeze),
 		cmocka_unit_test(test_a_passed_deadline_sends_nothing),
 	};

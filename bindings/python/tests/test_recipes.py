@@ -234,7 +234,7 @@ def test_queue(client: zkc.Client, path: str) -> None:
     with pytest.raises(TypeError):
         q.put("text")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        q.put_many(b"abc")
+        q.put_many(b"abc")  # type: ignore[arg-type]
     # (data, priority) pairs: each item keeps its own priority
     q.put_many([(b"low", 700), b"default", (b"high", 3)])
     assert [i.data for i in q.iter(timeout=0.2, ack=False)] == [b"high", b"default", b"low"]

@@ -98,7 +98,7 @@ def test_tls_server_that_requires_a_client_certificate(tls_ensemble: TLSEnsemble
 @pytest.mark.parametrize("case", ["stranger_ca", "wrong_name", "missing_ca"])
 def test_tls_failures_name_the_reason(tls_ensemble: TLSEnsemble, case: str) -> None:
     d = tls_ensemble.dir
-    exc: type = zkc.TLSError
+    exc: type[zkc.Error] = zkc.TLSError
     if case == "stranger_ca":
         tls, reason = client_tls(tls_ensemble, ca_file=os.path.join(d, "stranger.pem")), "verif"
     elif case == "wrong_name":

@@ -10,7 +10,7 @@ import (
 )
 
 func i32(v int32) *int32 { return &v }
-func bp(v bool) *bool     { return &v }
+func bp(v bool) *bool    { return &v }
 
 func jv(v interface{}) json.RawMessage {
 	b, _ := json.Marshal(v)

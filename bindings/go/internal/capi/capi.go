@@ -72,21 +72,21 @@ typedef _gostring_ swig_type_40;
 typedef _goslice_ swig_type_41;
 typedef _goslice_ swig_type_42;
 typedef _gostring_ swig_type_43;
-typedef _gostring_ swig_type_44;
+typedef long long swig_type_44;
 typedef _gostring_ swig_type_45;
 typedef _gostring_ swig_type_46;
 typedef _gostring_ swig_type_47;
 typedef _gostring_ swig_type_48;
-typedef long long swig_type_49;
+typedef _gostring_ swig_type_49;
 typedef long long swig_type_50;
-typedef _gostring_ swig_type_51;
-typedef long long swig_type_52;
+typedef long long swig_type_51;
+typedef _gostring_ swig_type_52;
 typedef long long swig_type_53;
 typedef long long swig_type_54;
 typedef long long swig_type_55;
 typedef long long swig_type_56;
 typedef long long swig_type_57;
-typedef _gostring_ swig_type_58;
+typedef long long swig_type_58;
 typedef _gostring_ swig_type_59;
 typedef _gostring_ swig_type_60;
 typedef _gostring_ swig_type_61;
@@ -105,14 +105,14 @@ typedef _gostring_ swig_type_73;
 typedef _gostring_ swig_type_74;
 typedef _gostring_ swig_type_75;
 typedef _gostring_ swig_type_76;
-typedef long long swig_type_77;
+typedef _gostring_ swig_type_77;
 typedef long long swig_type_78;
-typedef _gostring_ swig_type_79;
+typedef long long swig_type_79;
 typedef _gostring_ swig_type_80;
 typedef _gostring_ swig_type_81;
 typedef _gostring_ swig_type_82;
 typedef _gostring_ swig_type_83;
-typedef long long swig_type_84;
+typedef _gostring_ swig_type_84;
 typedef long long swig_type_85;
 typedef long long swig_type_86;
 typedef long long swig_type_87;
@@ -131,215 +131,215 @@ typedef long long swig_type_99;
 typedef long long swig_type_100;
 typedef long long swig_type_101;
 typedef long long swig_type_102;
-typedef _goslice_ swig_type_103;
-typedef _gostring_ swig_type_104;
-typedef _goslice_ swig_type_105;
+typedef long long swig_type_103;
+typedef _goslice_ swig_type_104;
+typedef _gostring_ swig_type_105;
 typedef _goslice_ swig_type_106;
-typedef _gostring_ swig_type_107;
-typedef _goslice_ swig_type_108;
-typedef _gostring_ swig_type_109;
-typedef _goslice_ swig_type_110;
-typedef _gostring_ swig_type_111;
-typedef _goslice_ swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef _goslice_ swig_type_114;
-typedef _gostring_ swig_type_115;
-typedef _goslice_ swig_type_116;
-typedef _gostring_ swig_type_117;
-typedef _goslice_ swig_type_118;
-typedef _gostring_ swig_type_119;
-typedef _goslice_ swig_type_120;
-typedef _gostring_ swig_type_121;
+typedef _goslice_ swig_type_107;
+typedef _gostring_ swig_type_108;
+typedef _goslice_ swig_type_109;
+typedef _gostring_ swig_type_110;
+typedef _goslice_ swig_type_111;
+typedef _gostring_ swig_type_112;
+typedef _goslice_ swig_type_113;
+typedef _gostring_ swig_type_114;
+typedef _goslice_ swig_type_115;
+typedef _gostring_ swig_type_116;
+typedef _goslice_ swig_type_117;
+typedef _gostring_ swig_type_118;
+typedef _goslice_ swig_type_119;
+typedef _gostring_ swig_type_120;
+typedef _goslice_ swig_type_121;
 typedef _gostring_ swig_type_122;
-typedef _goslice_ swig_type_123;
-typedef _gostring_ swig_type_124;
+typedef _gostring_ swig_type_123;
+typedef _goslice_ swig_type_124;
 typedef _gostring_ swig_type_125;
 typedef _gostring_ swig_type_126;
-typedef long long swig_type_127;
-typedef _gostring_ swig_type_128;
-typedef _goslice_ swig_type_129;
-typedef _gostring_ swig_type_130;
-typedef _goslice_ swig_type_131;
-typedef _gostring_ swig_type_132;
+typedef _gostring_ swig_type_127;
+typedef long long swig_type_128;
+typedef _gostring_ swig_type_129;
+typedef _goslice_ swig_type_130;
+typedef _gostring_ swig_type_131;
+typedef _goslice_ swig_type_132;
 typedef _gostring_ swig_type_133;
 typedef _gostring_ swig_type_134;
-typedef long long swig_type_135;
-typedef _gostring_ swig_type_136;
+typedef _gostring_ swig_type_135;
+typedef long long swig_type_136;
 typedef _gostring_ swig_type_137;
-typedef long long swig_type_138;
+typedef _gostring_ swig_type_138;
 typedef long long swig_type_139;
 typedef long long swig_type_140;
-typedef _gostring_ swig_type_141;
+typedef long long swig_type_141;
 typedef _gostring_ swig_type_142;
 typedef _gostring_ swig_type_143;
 typedef _gostring_ swig_type_144;
-typedef _goslice_ swig_type_145;
-typedef _gostring_ swig_type_146;
-typedef _goslice_ swig_type_147;
-typedef _gostring_ swig_type_148;
+typedef _gostring_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef _gostring_ swig_type_147;
+typedef _goslice_ swig_type_148;
 typedef _gostring_ swig_type_149;
-typedef _goslice_ swig_type_150;
-typedef _gostring_ swig_type_151;
+typedef _gostring_ swig_type_150;
+typedef _goslice_ swig_type_151;
 typedef _gostring_ swig_type_152;
 typedef _gostring_ swig_type_153;
-typedef long long swig_type_154;
+typedef _gostring_ swig_type_154;
 typedef long long swig_type_155;
-typedef _gostring_ swig_type_156;
-typedef long long swig_type_157;
-typedef _goslice_ swig_type_158;
-typedef long long swig_type_159;
-typedef _gostring_ swig_type_160;
-typedef long long swig_type_161;
+typedef long long swig_type_156;
+typedef _gostring_ swig_type_157;
+typedef long long swig_type_158;
+typedef _goslice_ swig_type_159;
+typedef long long swig_type_160;
+typedef _gostring_ swig_type_161;
 typedef long long swig_type_162;
 typedef long long swig_type_163;
 typedef long long swig_type_164;
-typedef _gostring_ swig_type_165;
-typedef _goslice_ swig_type_166;
+typedef long long swig_type_165;
+typedef _gostring_ swig_type_166;
 typedef _goslice_ swig_type_167;
-typedef long long swig_type_168;
+typedef _goslice_ swig_type_168;
 typedef long long swig_type_169;
 typedef long long swig_type_170;
 typedef long long swig_type_171;
-typedef _gostring_ swig_type_172;
-typedef long long swig_type_173;
-typedef _goslice_ swig_type_174;
-typedef _gostring_ swig_type_175;
+typedef long long swig_type_172;
+typedef _gostring_ swig_type_173;
+typedef long long swig_type_174;
+typedef _goslice_ swig_type_175;
 typedef _gostring_ swig_type_176;
-typedef long long swig_type_177;
+typedef _gostring_ swig_type_177;
 typedef long long swig_type_178;
 typedef long long swig_type_179;
-typedef _gostring_ swig_type_180;
+typedef long long swig_type_180;
 typedef _gostring_ swig_type_181;
 typedef _gostring_ swig_type_182;
 typedef _gostring_ swig_type_183;
 typedef _gostring_ swig_type_184;
-typedef _goslice_ swig_type_185;
+typedef _gostring_ swig_type_185;
 typedef _goslice_ swig_type_186;
 typedef _goslice_ swig_type_187;
-typedef long long swig_type_188;
+typedef _goslice_ swig_type_188;
 typedef long long swig_type_189;
-typedef _gostring_ swig_type_190;
+typedef long long swig_type_190;
 typedef _gostring_ swig_type_191;
 typedef _gostring_ swig_type_192;
 typedef _gostring_ swig_type_193;
-typedef long long swig_type_194;
+typedef _gostring_ swig_type_194;
 typedef long long swig_type_195;
 typedef long long swig_type_196;
 typedef long long swig_type_197;
 typedef long long swig_type_198;
 typedef long long swig_type_199;
-typedef _gostring_ swig_type_200;
-typedef _goslice_ swig_type_201;
-typedef _gostring_ swig_type_202;
+typedef long long swig_type_200;
+typedef _gostring_ swig_type_201;
+typedef _goslice_ swig_type_202;
 typedef _gostring_ swig_type_203;
 typedef _gostring_ swig_type_204;
 typedef _gostring_ swig_type_205;
 typedef _gostring_ swig_type_206;
 typedef _gostring_ swig_type_207;
-typedef long long swig_type_208;
+typedef _gostring_ swig_type_208;
 typedef long long swig_type_209;
-typedef _gostring_ swig_type_210;
+typedef long long swig_type_210;
 typedef _gostring_ swig_type_211;
-typedef long long swig_type_212;
+typedef _gostring_ swig_type_212;
 typedef long long swig_type_213;
 typedef long long swig_type_214;
 typedef long long swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef _goslice_ swig_type_217;
-typedef _gostring_ swig_type_218;
+typedef long long swig_type_216;
+typedef _gostring_ swig_type_217;
+typedef _goslice_ swig_type_218;
 typedef _gostring_ swig_type_219;
 typedef _gostring_ swig_type_220;
 typedef _gostring_ swig_type_221;
-typedef long long swig_type_222;
-typedef _gostring_ swig_type_223;
-typedef long long swig_type_224;
+typedef _gostring_ swig_type_222;
+typedef long long swig_type_223;
+typedef _gostring_ swig_type_224;
 typedef long long swig_type_225;
-typedef _goslice_ swig_type_226;
-typedef long long swig_type_227;
+typedef long long swig_type_226;
+typedef _goslice_ swig_type_227;
 typedef long long swig_type_228;
-typedef _goslice_ swig_type_229;
-typedef long long swig_type_230;
+typedef long long swig_type_229;
+typedef _goslice_ swig_type_230;
 typedef long long swig_type_231;
 typedef long long swig_type_232;
-typedef _gostring_ swig_type_233;
-typedef long long swig_type_234;
-typedef _goslice_ swig_type_235;
-typedef _gostring_ swig_type_236;
+typedef long long swig_type_233;
+typedef _gostring_ swig_type_234;
+typedef long long swig_type_235;
+typedef _goslice_ swig_type_236;
 typedef _gostring_ swig_type_237;
 typedef _gostring_ swig_type_238;
 typedef _gostring_ swig_type_239;
-typedef long long swig_type_240;
+typedef _gostring_ swig_type_240;
 typedef long long swig_type_241;
 typedef long long swig_type_242;
 typedef long long swig_type_243;
-typedef _gostring_ swig_type_244;
-typedef _goslice_ swig_type_245;
-typedef long long swig_type_246;
+typedef long long swig_type_244;
+typedef _gostring_ swig_type_245;
+typedef _goslice_ swig_type_246;
 typedef long long swig_type_247;
 typedef long long swig_type_248;
-typedef _goslice_ swig_type_249;
+typedef long long swig_type_249;
 typedef _goslice_ swig_type_250;
-typedef _gostring_ swig_type_251;
+typedef _goslice_ swig_type_251;
 typedef _gostring_ swig_type_252;
 typedef _gostring_ swig_type_253;
 typedef _gostring_ swig_type_254;
-typedef long long swig_type_255;
-typedef _gostring_ swig_type_256;
+typedef _gostring_ swig_type_255;
+typedef long long swig_type_256;
 typedef _gostring_ swig_type_257;
-typedef long long swig_type_258;
+typedef _gostring_ swig_type_258;
 typedef long long swig_type_259;
-typedef _gostring_ swig_type_260;
+typedef long long swig_type_260;
 typedef _gostring_ swig_type_261;
-typedef long long swig_type_262;
+typedef _gostring_ swig_type_262;
 typedef long long swig_type_263;
-typedef _goslice_ swig_type_264;
+typedef long long swig_type_264;
 typedef _goslice_ swig_type_265;
-typedef long long swig_type_266;
-typedef _goslice_ swig_type_267;
-typedef _gostring_ swig_type_268;
+typedef _goslice_ swig_type_266;
+typedef long long swig_type_267;
+typedef _goslice_ swig_type_268;
 typedef _gostring_ swig_type_269;
-typedef long long swig_type_270;
+typedef _gostring_ swig_type_270;
 typedef long long swig_type_271;
-typedef _gostring_ swig_type_272;
+typedef long long swig_type_272;
 typedef _gostring_ swig_type_273;
-typedef long long swig_type_274;
+typedef _gostring_ swig_type_274;
 typedef long long swig_type_275;
 typedef long long swig_type_276;
 typedef long long swig_type_277;
-typedef _goslice_ swig_type_278;
-typedef _gostring_ swig_type_279;
+typedef long long swig_type_278;
+typedef _goslice_ swig_type_279;
 typedef _gostring_ swig_type_280;
-typedef long long swig_type_281;
+typedef _gostring_ swig_type_281;
 typedef long long swig_type_282;
-typedef _gostring_ swig_type_283;
+typedef long long swig_type_283;
 typedef _gostring_ swig_type_284;
-typedef long long swig_type_285;
+typedef _gostring_ swig_type_285;
 typedef long long swig_type_286;
 typedef long long swig_type_287;
 typedef long long swig_type_288;
-typedef _gostring_ swig_type_289;
-typedef long long swig_type_290;
+typedef long long swig_type_289;
+typedef _gostring_ swig_type_290;
 typedef long long swig_type_291;
-typedef _gostring_ swig_type_292;
-typedef long long swig_type_293;
+typedef long long swig_type_292;
+typedef _gostring_ swig_type_293;
 typedef long long swig_type_294;
-typedef _gostring_ swig_type_295;
-typedef long long swig_type_296;
+typedef long long swig_type_295;
+typedef _gostring_ swig_type_296;
 typedef long long swig_type_297;
 typedef long long swig_type_298;
-typedef _gostring_ swig_type_299;
+typedef long long swig_type_299;
 typedef _gostring_ swig_type_300;
 typedef _gostring_ swig_type_301;
 typedef _gostring_ swig_type_302;
-typedef long long swig_type_303;
+typedef _gostring_ swig_type_303;
 typedef long long swig_type_304;
-typedef _gostring_ swig_type_305;
+typedef long long swig_type_305;
 typedef _gostring_ swig_type_306;
-typedef long long swig_type_307;
+typedef _gostring_ swig_type_307;
 typedef long long swig_type_308;
-typedef _gostring_ swig_type_309;
+typedef long long swig_type_309;
 typedef _gostring_ swig_type_310;
-typedef long long swig_type_311;
+typedef _gostring_ swig_type_311;
 typedef long long swig_type_312;
 typedef long long swig_type_313;
 typedef long long swig_type_314;
@@ -347,19 +347,19 @@ typedef long long swig_type_315;
 typedef long long swig_type_316;
 typedef long long swig_type_317;
 typedef long long swig_type_318;
-typedef _gostring_ swig_type_319;
-typedef _goslice_ swig_type_320;
-typedef _gostring_ swig_type_321;
-typedef long long swig_type_322;
-typedef _gostring_ swig_type_323;
+typedef long long swig_type_319;
+typedef _gostring_ swig_type_320;
+typedef _goslice_ swig_type_321;
+typedef _gostring_ swig_type_322;
+typedef long long swig_type_323;
 typedef _gostring_ swig_type_324;
 typedef _gostring_ swig_type_325;
 typedef _gostring_ swig_type_326;
 typedef _gostring_ swig_type_327;
 typedef _gostring_ swig_type_328;
-typedef long long swig_type_329;
+typedef _gostring_ swig_type_329;
 typedef long long swig_type_330;
-typedef _gostring_ swig_type_331;
+typedef long long swig_type_331;
 typedef _gostring_ swig_type_332;
 typedef _gostring_ swig_type_333;
 typedef _gostring_ swig_type_334;
@@ -367,7 +367,7 @@ typedef _gostring_ swig_type_335;
 typedef _gostring_ swig_type_336;
 typedef _gostring_ swig_type_337;
 typedef _gostring_ swig_type_338;
-typedef long long swig_type_339;
+typedef _gostring_ swig_type_339;
 typedef long long swig_type_340;
 typedef long long swig_type_341;
 typedef long long swig_type_342;
@@ -375,25 +375,26 @@ typedef long long swig_type_343;
 typedef long long swig_type_344;
 typedef long long swig_type_345;
 typedef long long swig_type_346;
-typedef _gostring_ swig_type_347;
+typedef long long swig_type_347;
 typedef _gostring_ swig_type_348;
 typedef _gostring_ swig_type_349;
-typedef long long swig_type_350;
-typedef _gostring_ swig_type_351;
+typedef _gostring_ swig_type_350;
+typedef long long swig_type_351;
 typedef _gostring_ swig_type_352;
 typedef _gostring_ swig_type_353;
 typedef _gostring_ swig_type_354;
 typedef _gostring_ swig_type_355;
-typedef _goslice_ swig_type_356;
-typedef long long swig_type_357;
-typedef _goslice_ swig_type_358;
-typedef long long swig_type_359;
+typedef _gostring_ swig_type_356;
+typedef _goslice_ swig_type_357;
+typedef long long swig_type_358;
+typedef _goslice_ swig_type_359;
 typedef long long swig_type_360;
 typedef long long swig_type_361;
-typedef _goslice_ swig_type_362;
-typedef long long swig_type_363;
+typedef long long swig_type_362;
+typedef _goslice_ swig_type_363;
 typedef long long swig_type_364;
 typedef long long swig_type_365;
+typedef long long swig_type_366;
 extern void _wrap_Swig_free_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_zkcgo(swig_intgo arg1);
 extern swig_intgo _wrap_zkcgo_wait2_capi_zkcgo(swig_intgo arg1, swig_intgo arg2, swig_intgo arg3);
@@ -431,7 +432,8 @@ extern swig_intgo _wrap_zkcgo_index_lookup_capi_zkcgo(swig_voidp arg1, uintptr_t
 extern swig_intgo _wrap_zkcgo_index_check_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkcgo_error_code_capi_zkcgo(void);
 extern swig_type_43 _wrap_zkcgo_error_message_capi_zkcgo(void);
-extern void _wrap_zkcgo_cancel_bind_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkcgo_call_bind_capi_zkcgo(uintptr_t arg1, swig_type_44 arg2);
+extern void _wrap_zkcgo_call_unbind_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_OK_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ESYSTEM_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ERUNTIMEINCONSISTENCY_capi_zkcgo(void);
@@ -480,20 +482,20 @@ extern swig_intgo _wrap_ZKC_ENOTSUP_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ERESOLVE_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_EAGAIN_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_ELOCKLOST_capi_zkcgo(void);
-extern swig_type_44 _wrap_zkc_strerror_capi_zkcgo(swig_intgo arg1);
-extern swig_type_45 _wrap_zkc_strcode_capi_zkcgo(swig_intgo arg1);
+extern swig_type_45 _wrap_zkc_strerror_capi_zkcgo(swig_intgo arg1);
+extern swig_type_46 _wrap_zkc_strcode_capi_zkcgo(swig_intgo arg1);
 extern void _wrap_zkc_error_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_error_t_code_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_error_t_message_set_capi_zkcgo(uintptr_t arg1, swig_type_46 arg2);
-extern swig_type_47 _wrap_zkc_error_t_message_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_error_t_message_set_capi_zkcgo(uintptr_t arg1, swig_type_47 arg2);
+extern swig_type_48 _wrap_zkc_error_t_message_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_error_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_error_t_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_error_last_capi_zkcgo(void);
 extern void _wrap_zkc_error_clear_capi_zkcgo(void);
-extern swig_intgo _wrap_zkc_options_version_check_capi_zkcgo(swig_type_48 arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_options_version_check_capi_zkcgo(swig_type_49 arg1, swig_intgo arg2, swig_intgo arg3);
 extern void _wrap_zkc_free_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_strings_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_zkc_strings_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_strings_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_zkc_strings_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_strings_t_items_set_capi_zkcgo(uintptr_t arg1, swig_voidp arg2);
 extern swig_voidp _wrap_zkc_strings_t_items_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_strings_t_capi_zkcgo(void);
@@ -503,7 +505,7 @@ extern swig_intgo _wrap_ZKC_LOG_ERROR_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_LOG_WARN_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_LOG_INFO_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_LOG_DEBUG_capi_zkcgo(void);
-extern swig_type_51 _wrap_zkc_version_capi_zkcgo(void);
+extern swig_type_52 _wrap_zkc_version_capi_zkcgo(void);
 extern void _wrap_zkc_retry_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_retry_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_retry_t_base_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -527,11 +529,11 @@ extern void _wrap_zkc_cancel_reset_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_cancel_bind_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_cancel_bound_capi_zkcgo(void);
 extern swig_intgo _wrap_zkc_cancel_check_capi_zkcgo(void);
-extern swig_type_52 _wrap_zkc_cancel_slice_ms_capi_zkcgo(swig_type_53 arg1);
+extern swig_type_53 _wrap_zkc_cancel_slice_ms_capi_zkcgo(swig_type_54 arg1);
 extern swig_intgo _wrap_ZKC_NO_DEADLINE_capi_zkcgo(void);
-extern swig_type_54 _wrap_zkc_clock_ms_capi_zkcgo(void);
-extern swig_type_55 _wrap_zkc_deadline_bind_capi_zkcgo(swig_type_56 arg1);
-extern swig_type_57 _wrap_zkc_deadline_bound_capi_zkcgo(void);
+extern swig_type_55 _wrap_zkc_clock_ms_capi_zkcgo(void);
+extern swig_type_56 _wrap_zkc_deadline_bind_capi_zkcgo(swig_type_57 arg1);
+extern swig_type_58 _wrap_zkc_deadline_bound_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_PERM_READ_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_PERM_WRITE_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_PERM_CREATE_capi_zkcgo(void);
@@ -539,10 +541,10 @@ extern swig_intgo _wrap_ZKC_PERM_DELETE_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_PERM_ADMIN_capi_zkcgo(void);
 extern void _wrap_zkc_acl_t_perms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_acl_t_perms_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_zkc_acl_t_scheme_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_acl_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_zkc_acl_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_scheme_set_capi_zkcgo(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_zkc_acl_t_scheme_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_acl_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_zkc_acl_t_id_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_acl_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_acl_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_acl_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -555,19 +557,19 @@ extern uintptr_t _wrap_zkc_acl_open_capi_zkcgo(void);
 extern uintptr_t _wrap_zkc_acl_creator_all_capi_zkcgo(void);
 extern uintptr_t _wrap_zkc_acl_read_only_capi_zkcgo(void);
 extern swig_intgo _wrap_zkc_acl_list_copy_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_acl_digest_id_capi_zkcgo(swig_voidp arg1, swig_type_62 arg2, swig_type_63 arg3);
+extern swig_intgo _wrap_zkc_acl_digest_id_capi_zkcgo(swig_voidp arg1, swig_type_63 arg2, swig_type_64 arg3);
 extern void _wrap_zkc_tls_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_tls_options_t_version_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(uintptr_t arg1, swig_type_64 arg2);
-extern swig_type_65 _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(uintptr_t arg1, swig_type_66 arg2);
-extern swig_type_67 _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(uintptr_t arg1, swig_type_70 arg2);
-extern swig_type_71 _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(uintptr_t arg1, swig_type_72 arg2);
-extern swig_type_73 _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_zkc_tls_options_t_ca_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_68 _wrap_zkc_tls_options_t_cert_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(uintptr_t arg1, swig_type_69 arg2);
+extern swig_type_70 _wrap_zkc_tls_options_t_key_file_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(uintptr_t arg1, swig_type_71 arg2);
+extern swig_type_72 _wrap_zkc_tls_options_t_key_password_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(uintptr_t arg1, swig_type_73 arg2);
+extern swig_type_74 _wrap_zkc_tls_options_t_server_name_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_tls_options_t_verify_host_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_tls_options_t_verify_host_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_tls_options_t_capi_zkcgo(void);
@@ -579,7 +581,7 @@ extern swig_intgo _wrap_ZKC_STATE_SUSPENDED_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_STATE_RECONNECTED_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_STATE_LOST_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_STATE_CLOSED_capi_zkcgo(void);
-extern swig_type_74 _wrap_zkc_state_name_capi_zkcgo(swig_intgo arg1);
+extern swig_type_75 _wrap_zkc_state_name_capi_zkcgo(swig_intgo arg1);
 extern swig_intgo _wrap_ZKC_EVENT_STATE_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_EVENT_CREATED_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_EVENT_DELETED_capi_zkcgo(void);
@@ -600,10 +602,10 @@ extern void _wrap_zkc_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo ar
 extern swig_intgo _wrap_zkc_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_event_t_state_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_event_t_state_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_event_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_75 arg2);
-extern swig_type_76 _wrap_zkc_event_t_path_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_event_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_77 arg2);
-extern swig_type_78 _wrap_zkc_event_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_76 arg2);
+extern swig_type_77 _wrap_zkc_event_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_event_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_78 arg2);
+extern swig_type_79 _wrap_zkc_event_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_event_t_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_event_t_payload_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_event_t_capi_zkcgo(void);
@@ -616,10 +618,10 @@ extern void _wrap_zkc_options_t_connect_timeout_ms_set_capi_zkcgo(uintptr_t arg1
 extern swig_intgo _wrap_zkc_options_t_connect_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_options_t_retry_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_options_t_retry_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_options_t_chroot_set_capi_zkcgo(uintptr_t arg1, swig_type_79 arg2);
-extern swig_type_80 _wrap_zkc_options_t_chroot_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_options_t_digest_set_capi_zkcgo(uintptr_t arg1, swig_type_81 arg2);
-extern swig_type_82 _wrap_zkc_options_t_digest_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_chroot_set_capi_zkcgo(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_zkc_options_t_chroot_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_options_t_digest_set_capi_zkcgo(uintptr_t arg1, swig_type_82 arg2);
+extern swig_type_83 _wrap_zkc_options_t_digest_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_options_t_log_level_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -629,17 +631,17 @@ extern uintptr_t _wrap_zkc_options_t_tls_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_open_capi_zkcgo(swig_voidp arg1, swig_type_83 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_open_capi_zkcgo(swig_voidp arg1, swig_type_84 arg2, uintptr_t arg3);
 extern void _wrap_zkc_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_state_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_on_event_thread_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_wait_connected_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_session_info_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_84 arg2);
-extern swig_type_85 _wrap_zkc_session_info_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_session_info_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_85 arg2);
+extern swig_type_86 _wrap_zkc_session_info_t_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_session_info_t_timeout_ms_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_session_info_t_timeout_ms_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_session_info_t_passwd_len_set_capi_zkcgo(uintptr_t arg1, swig_type_86 arg2);
-extern swig_type_87 _wrap_zkc_session_info_t_passwd_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_session_info_t_passwd_len_set_capi_zkcgo(uintptr_t arg1, swig_type_87 arg2);
+extern swig_type_88 _wrap_zkc_session_info_t_passwd_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_session_info_t_passwd_set_capi_zkcgo(uintptr_t arg1, swig_voidp arg2);
 extern swig_voidp _wrap_zkc_session_info_t_passwd_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_session_info_t_capi_zkcgo(void);
@@ -647,33 +649,33 @@ extern void _wrap_delete_zkc_session_info_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_session_info_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_servers_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_current_server_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_88 _wrap_zkc_history_resets_capi_zkcgo(uintptr_t arg1);
+extern swig_type_89 _wrap_zkc_history_resets_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_set_retry_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_events_fd_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_events_next_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern void _wrap_zkc_event_free_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_89 arg2);
-extern swig_type_90 _wrap_zkc_stat_t_czxid_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_91 arg2);
-extern swig_type_92 _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(uintptr_t arg1, swig_type_93 arg2);
-extern swig_type_94 _wrap_zkc_stat_t_ctime_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_zkc_stat_t_mtime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_90 arg2);
+extern swig_type_91 _wrap_zkc_stat_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_92 arg2);
+extern swig_type_93 _wrap_zkc_stat_t_mzxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ctime_set_capi_zkcgo(uintptr_t arg1, swig_type_94 arg2);
+extern swig_type_95 _wrap_zkc_stat_t_ctime_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_mtime_set_capi_zkcgo(uintptr_t arg1, swig_type_96 arg2);
+extern swig_type_97 _wrap_zkc_stat_t_mtime_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_cversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_cversion_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_aversion_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_aversion_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(uintptr_t arg1, swig_type_98 arg2);
+extern swig_type_99 _wrap_zkc_stat_t_ephemeral_owner_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_data_length_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_data_length_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_stat_t_num_children_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_stat_t_num_children_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_99 arg2);
-extern swig_type_100 _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_stat_t_pzxid_set_capi_zkcgo(uintptr_t arg1, swig_type_100 arg2);
+extern swig_type_101 _wrap_zkc_stat_t_pzxid_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_stat_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_stat_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_PERSISTENT_capi_zkcgo(void);
@@ -689,46 +691,46 @@ extern void _wrap_zkc_create_options_t_mode_set_capi_zkcgo(uintptr_t arg1, swig_
 extern swig_intgo _wrap_zkc_create_options_t_mode_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_create_options_t_flags_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(uintptr_t arg1, swig_type_101 arg2);
-extern swig_type_102 _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(uintptr_t arg1, swig_type_102 arg2);
+extern swig_type_103 _wrap_zkc_create_options_t_ttl_ms_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_create_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_create_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_create_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_create_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_create_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_create_capi_zkcgo(swig_voidp arg1, swig_type_103 arg2, uintptr_t arg3, swig_type_104 arg4, swig_type_105 arg5, uintptr_t arg6);
-extern swig_intgo _wrap_zkc_get_capi_zkcgo(swig_voidp arg1, swig_type_106 arg2, uintptr_t arg3, swig_type_107 arg4);
-extern swig_intgo _wrap_zkc_get_w_capi_zkcgo(swig_voidp arg1, swig_type_108 arg2, uintptr_t arg3, swig_type_109 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_set_capi_zkcgo(swig_type_110 arg1, uintptr_t arg2, swig_type_111 arg3, swig_type_112 arg4, swig_intgo arg5);
-extern swig_intgo _wrap_zkc_delete_capi_zkcgo(uintptr_t arg1, swig_type_113 arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_exists_capi_zkcgo(swig_type_114 arg1, uintptr_t arg2, swig_type_115 arg3);
-extern swig_intgo _wrap_zkc_exists_w_capi_zkcgo(swig_type_116 arg1, uintptr_t arg2, swig_type_117 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_children_capi_zkcgo(swig_voidp arg1, swig_type_118 arg2, uintptr_t arg3, swig_type_119 arg4);
-extern swig_intgo _wrap_zkc_children_w_capi_zkcgo(swig_voidp arg1, swig_type_120 arg2, uintptr_t arg3, swig_type_121 arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_sync_capi_zkcgo(uintptr_t arg1, swig_type_122 arg2);
-extern swig_intgo _wrap_zkc_acl_get_capi_zkcgo(uintptr_t arg1, swig_type_123 arg2, uintptr_t arg3, swig_type_124 arg4);
+extern swig_intgo _wrap_zkc_create_capi_zkcgo(swig_voidp arg1, swig_type_104 arg2, uintptr_t arg3, swig_type_105 arg4, swig_type_106 arg5, uintptr_t arg6);
+extern swig_intgo _wrap_zkc_get_capi_zkcgo(swig_voidp arg1, swig_type_107 arg2, uintptr_t arg3, swig_type_108 arg4);
+extern swig_intgo _wrap_zkc_get_w_capi_zkcgo(swig_voidp arg1, swig_type_109 arg2, uintptr_t arg3, swig_type_110 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_set_capi_zkcgo(swig_type_111 arg1, uintptr_t arg2, swig_type_112 arg3, swig_type_113 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_delete_capi_zkcgo(uintptr_t arg1, swig_type_114 arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_exists_capi_zkcgo(swig_type_115 arg1, uintptr_t arg2, swig_type_116 arg3);
+extern swig_intgo _wrap_zkc_exists_w_capi_zkcgo(swig_type_117 arg1, uintptr_t arg2, swig_type_118 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_children_capi_zkcgo(swig_voidp arg1, swig_type_119 arg2, uintptr_t arg3, swig_type_120 arg4);
+extern swig_intgo _wrap_zkc_children_w_capi_zkcgo(swig_voidp arg1, swig_type_121 arg2, uintptr_t arg3, swig_type_122 arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_sync_capi_zkcgo(uintptr_t arg1, swig_type_123 arg2);
+extern swig_intgo _wrap_zkc_acl_get_capi_zkcgo(uintptr_t arg1, swig_type_124 arg2, uintptr_t arg3, swig_type_125 arg4);
 extern void _wrap_zkc_acl_list_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_acl_set_capi_zkcgo(uintptr_t arg1, swig_type_125 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_path_validate_capi_zkcgo(swig_type_126 arg1, swig_type_127 arg2);
+extern swig_intgo _wrap_zkc_acl_set_capi_zkcgo(uintptr_t arg1, swig_type_126 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_path_validate_capi_zkcgo(swig_type_127 arg1, swig_type_128 arg2);
 extern swig_intgo _wrap_ZKC_MAX_DATA_LEN_capi_zkcgo(void);
 extern swig_intgo _wrap_zkc_multi_new_capi_zkcgo(swig_voidp arg1);
 extern void _wrap_zkc_multi_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_multi_create_capi_zkcgo(uintptr_t arg1, swig_type_128 arg2, swig_type_129 arg3, swig_intgo arg4, uintptr_t arg5);
-extern swig_intgo _wrap_zkc_multi_set_capi_zkcgo(uintptr_t arg1, swig_type_130 arg2, swig_type_131 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_multi_delete_capi_zkcgo(uintptr_t arg1, swig_type_132 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_check_capi_zkcgo(uintptr_t arg1, swig_type_133 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_multi_guard_capi_zkcgo(uintptr_t arg1, swig_type_134 arg2, swig_intgo arg3);
-extern swig_type_135 _wrap_zkc_multi_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_multi_create_capi_zkcgo(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_multi_set_capi_zkcgo(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_multi_delete_capi_zkcgo(uintptr_t arg1, swig_type_133 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_check_capi_zkcgo(uintptr_t arg1, swig_type_134 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_multi_guard_capi_zkcgo(uintptr_t arg1, swig_type_135 arg2, swig_intgo arg3);
+extern swig_type_136 _wrap_zkc_multi_count_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_code_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_multi_result_t_code_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_136 arg2);
-extern swig_type_137 _wrap_zkc_multi_result_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_result_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_137 arg2);
+extern swig_type_138 _wrap_zkc_multi_result_t_path_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_multi_result_t_stat_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_result_t_stat_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_result_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_multi_result_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_138 arg2);
-extern swig_type_139 _wrap_zkc_multi_results_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_multi_results_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_139 arg2);
+extern swig_type_140 _wrap_zkc_multi_results_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_multi_results_t_results_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_multi_results_t_results_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_multi_results_t_capi_zkcgo(void);
@@ -738,30 +740,30 @@ extern void _wrap_zkc_multi_results_free_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_batch_new_capi_zkcgo(swig_voidp arg1);
 extern void _wrap_zkc_batch_free_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_batch_clear_capi_zkcgo(uintptr_t arg1);
-extern swig_type_140 _wrap_zkc_batch_count_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_batch_get_capi_zkcgo(uintptr_t arg1, swig_type_141 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_exists_capi_zkcgo(uintptr_t arg1, swig_type_142 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_children_capi_zkcgo(uintptr_t arg1, swig_type_143 arg2, swig_intgo arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_capi_zkcgo(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3, uintptr_t arg4);
-extern swig_intgo _wrap_zkc_batch_create_if_capi_zkcgo(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, uintptr_t arg4, swig_type_148 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_zkc_batch_set_capi_zkcgo(uintptr_t arg1, swig_type_149 arg2, swig_type_150 arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_151 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_152 arg2);
-extern swig_intgo _wrap_zkc_batch_get_acl_capi_zkcgo(uintptr_t arg1, swig_type_153 arg2);
+extern swig_type_141 _wrap_zkc_batch_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_batch_get_capi_zkcgo(uintptr_t arg1, swig_type_142 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_exists_capi_zkcgo(uintptr_t arg1, swig_type_143 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_children_capi_zkcgo(uintptr_t arg1, swig_type_144 arg2, swig_intgo arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_capi_zkcgo(uintptr_t arg1, swig_type_145 arg2, swig_type_146 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_batch_create_if_capi_zkcgo(uintptr_t arg1, swig_type_147 arg2, swig_type_148 arg3, uintptr_t arg4, swig_type_149 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_zkc_batch_set_capi_zkcgo(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_batch_delete_capi_zkcgo(uintptr_t arg1, swig_type_152 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_batch_sync_capi_zkcgo(uintptr_t arg1, swig_type_153 arg2);
+extern swig_intgo _wrap_zkc_batch_get_acl_capi_zkcgo(uintptr_t arg1, swig_type_154 arg2);
 extern swig_intgo _wrap_zkc_batch_run_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_batch_run_queued_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_154 arg3);
+extern swig_intgo _wrap_zkc_batch_run_queued_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_155 arg3);
 extern swig_intgo _wrap_zkc_completions_fd_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_completions_next_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_intgo arg4);
-extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_155 arg2);
-extern swig_type_156 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_157 arg2, swig_voidp arg3);
-extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(swig_type_158 arg1, uintptr_t arg2, swig_type_159 arg3);
-extern swig_type_160 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_161 arg2);
-extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_162 arg2);
-extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_163 arg2);
-extern swig_type_164 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_165 arg3, swig_type_166 arg4, swig_intgo arg5);
+extern swig_intgo _wrap_zkc_batch_code_capi_zkcgo(uintptr_t arg1, swig_type_156 arg2);
+extern swig_type_157 _wrap_zkc_batch_data_capi_zkcgo(uintptr_t arg1, swig_type_158 arg2, swig_voidp arg3);
+extern swig_intgo _wrap_zkc_batch_stat_capi_zkcgo(swig_type_159 arg1, uintptr_t arg2, swig_type_160 arg3);
+extern swig_type_161 _wrap_zkc_batch_path_capi_zkcgo(uintptr_t arg1, swig_type_162 arg2);
+extern uintptr_t _wrap_zkc_batch_children_of_capi_zkcgo(uintptr_t arg1, swig_type_163 arg2);
+extern uintptr_t _wrap_zkc_batch_acl_capi_zkcgo(uintptr_t arg1, swig_type_164 arg2);
+extern swig_type_165 _wrap_zkc_batch_session_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_pnode_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_166 arg3, swig_type_167 arg4, swig_intgo arg5);
 extern swig_intgo _wrap_zkc_pnode_path_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_167 arg2);
+extern swig_intgo _wrap_zkc_pnode_set_capi_zkcgo(uintptr_t arg1, swig_type_168 arg2);
 extern swig_intgo _wrap_zkc_pnode_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_pnode_delete_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_pnode_close_capi_zkcgo(uintptr_t arg1);
@@ -780,10 +782,10 @@ extern void _wrap_zkc_cache_options_t_depth_set_capi_zkcgo(uintptr_t arg1, swig_
 extern swig_intgo _wrap_zkc_cache_options_t_depth_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_data_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_cache_options_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_168 arg2);
-extern swig_type_169 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_170 arg2);
-extern swig_type_171 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(uintptr_t arg1, swig_type_169 arg2);
+extern swig_type_170 _wrap_zkc_cache_options_t_max_nodes_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(uintptr_t arg1, swig_type_171 arg2);
+extern swig_type_172 _wrap_zkc_cache_options_t_max_bytes_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_event_payload_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_cache_options_t_event_payload_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_cache_options_t_events_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -791,22 +793,22 @@ extern swig_intgo _wrap_zkc_cache_options_t_events_get_capi_zkcgo(uintptr_t arg1
 extern uintptr_t _wrap_new_zkc_cache_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_cache_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_172 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_cache_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_173 arg3, uintptr_t arg4);
 extern void _wrap_zkc_cache_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_wait_initialized_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_173 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_174 arg2, uintptr_t arg3, swig_type_175 arg4);
-extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_176 arg3);
-extern swig_type_177 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
-extern swig_type_178 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
-extern swig_type_179 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_cache_wait_zxid_capi_zkcgo(uintptr_t arg1, swig_type_174 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_cache_get_capi_zkcgo(swig_voidp arg1, swig_type_175 arg2, uintptr_t arg3, swig_type_176 arg4);
+extern swig_intgo _wrap_zkc_cache_children_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_177 arg3);
+extern swig_type_178 _wrap_zkc_cache_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_179 _wrap_zkc_cache_bytes_capi_zkcgo(uintptr_t arg1);
+extern swig_type_180 _wrap_zkc_cache_memory_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_cache_status_capi_zkcgo(uintptr_t arg1);
-extern swig_type_180 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
-extern swig_type_181 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
+extern swig_type_181 _wrap_zkc_cache_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_182 _wrap_zkc_cache_event_name_capi_zkcgo(swig_intgo arg1);
 extern void _wrap_zkc_election_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_version_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_182 arg2);
-extern swig_type_183 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_options_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_183 arg2);
+extern swig_type_184 _wrap_zkc_election_options_t_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_step_down_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_options_t_step_down_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
@@ -814,49 +816,49 @@ extern uintptr_t _wrap_zkc_election_options_t_acl_get_capi_zkcgo(uintptr_t arg1)
 extern uintptr_t _wrap_new_zkc_election_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_184 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_election_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_185 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_election_join_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_185 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_186 arg1, uintptr_t arg2);
+extern swig_intgo _wrap_zkc_election_await_capi_zkcgo(swig_type_186 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_election_is_leader_capi_zkcgo(swig_type_187 arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_election_node_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_187 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_election_fence_capi_zkcgo(swig_voidp arg1, swig_type_188 arg2, uintptr_t arg3);
 extern swig_intgo _wrap_zkc_election_resign_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_close_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_event_t_Xtype_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_event_t_Xtype_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_event_t_epoch_set_capi_zkcgo(uintptr_t arg1, swig_type_188 arg2);
-extern swig_type_189 _wrap_zkc_election_event_t_epoch_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_event_t_epoch_set_capi_zkcgo(uintptr_t arg1, swig_type_189 arg2);
+extern swig_type_190 _wrap_zkc_election_event_t_epoch_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_event_t_reason_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_event_t_reason_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_event_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_event_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_events_fd_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_election_events_next_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_192 arg2);
-extern swig_type_193 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_194 arg2);
-extern swig_type_195 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_196 arg2);
-extern swig_type_197 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_zkc_election_participant_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_node_set_capi_zkcgo(uintptr_t arg1, swig_type_193 arg2);
+extern swig_type_194 _wrap_zkc_election_participant_t_node_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(uintptr_t arg1, swig_type_195 arg2);
+extern swig_type_196 _wrap_zkc_election_participant_t_czxid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_197 arg2);
+extern swig_type_198 _wrap_zkc_election_participant_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_participant_t_is_leader_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_election_participant_t_is_leader_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participant_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_participant_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_198 arg2);
-extern swig_type_199 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_election_participants_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_199 arg2);
+extern swig_type_200 _wrap_zkc_election_participants_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_election_participants_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_election_participants_t_items_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_election_participants_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_election_participants_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_200 arg3);
+extern swig_intgo _wrap_zkc_election_participants_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_201 arg3);
 extern void _wrap_zkc_election_participants_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_201 arg2, uintptr_t arg3, swig_type_202 arg4);
-extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_203 arg2);
-extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_204 arg2);
-extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_205 arg2, swig_intgo arg3);
-extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_206 arg3, swig_intgo arg4, swig_type_207 arg5);
+extern swig_intgo _wrap_zkc_election_leader_capi_zkcgo(swig_voidp arg1, swig_type_202 arg2, uintptr_t arg3, swig_type_203 arg4);
+extern swig_intgo _wrap_zkc_barrier_set_capi_zkcgo(uintptr_t arg1, swig_type_204 arg2);
+extern swig_intgo _wrap_zkc_barrier_remove_capi_zkcgo(uintptr_t arg1, swig_type_205 arg2);
+extern swig_intgo _wrap_zkc_barrier_wait_capi_zkcgo(uintptr_t arg1, swig_type_206 arg2, swig_intgo arg3);
+extern swig_intgo _wrap_zkc_double_barrier_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_207 arg3, swig_intgo arg4, swig_type_208 arg5);
 extern swig_intgo _wrap_zkc_double_barrier_enter_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_double_barrier_leave_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_double_barrier_close_capi_zkcgo(uintptr_t arg1);
@@ -871,21 +873,21 @@ extern void _wrap_zkc_lock_options_t_acl_set_capi_zkcgo(uintptr_t arg1, uintptr_
 extern uintptr_t _wrap_zkc_lock_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_lock_options_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_lock_options_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_zkc_lock_options_t_data_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_lock_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_214 arg2);
-extern swig_type_215 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_211 arg2);
+extern swig_type_212 _wrap_zkc_lock_lease_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_213 arg2);
+extern swig_type_214 _wrap_zkc_lock_lease_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_lock_lease_t_token_set_capi_zkcgo(uintptr_t arg1, swig_type_215 arg2);
+extern swig_type_216 _wrap_zkc_lock_lease_t_token_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_lock_lease_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_lock_lease_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_ZKC_LOCK_FOREVER_capi_zkcgo(void);
-extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_216 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_217 arg3, uintptr_t arg4);
 extern void _wrap_zkc_lock_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_acquire_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_lock_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -894,20 +896,20 @@ extern swig_intgo _wrap_zkc_lock_valid_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_lock_lease_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_lock_events_fd_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_217 arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_218 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_219 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_lock_events_next_capi_zkcgo(swig_type_218 arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_219 _wrap_zkc_lock_path_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_rwlock_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_220 arg3, uintptr_t arg4);
 extern void _wrap_zkc_rwlock_close_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_read_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_zkc_rwlock_write_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_220 arg3, swig_intgo arg4, uintptr_t arg5);
+extern swig_intgo _wrap_zkc_semaphore_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_221 arg3, swig_intgo arg4, uintptr_t arg5);
 extern void _wrap_zkc_semaphore_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_acquire_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_semaphore_release_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_zkc_semaphore_lease_free_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_lease_valid_capi_zkcgo(uintptr_t arg1);
-extern swig_type_221 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
-extern swig_type_222 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
+extern swig_type_222 _wrap_zkc_semaphore_lease_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_223 _wrap_zkc_semaphore_lease_token_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_semaphore_fence_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
 extern void _wrap_zkc_counter_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_options_t_version_get_capi_zkcgo(uintptr_t arg1);
@@ -918,24 +920,24 @@ extern swig_intgo _wrap_zkc_counter_options_t_timeout_ms_get_capi_zkcgo(uintptr_
 extern uintptr_t _wrap_new_zkc_counter_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_counter_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_223 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_counter_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_224 arg3, uintptr_t arg4);
 extern void _wrap_zkc_counter_close_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_counter_get_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_224 arg2);
-extern swig_type_225 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_225 arg2);
+extern swig_type_226 _wrap_zkc_counter_outcome_t_value_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_counter_outcome_t_shard_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_counter_outcome_t_shard_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_counter_outcome_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_counter_outcome_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_226 arg1, uintptr_t arg2, swig_type_227 arg3);
-extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_228 arg3);
-extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_229 arg1, uintptr_t arg2, swig_type_230 arg3, swig_type_231 arg4);
-extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_232 arg2);
-extern swig_type_233 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_234 arg2);
-extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_235 arg2);
+extern swig_intgo _wrap_zkc_counter_add_capi_zkcgo(swig_type_227 arg1, uintptr_t arg2, swig_type_228 arg3);
+extern swig_intgo _wrap_zkc_counter_add_ex_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_229 arg3);
+extern swig_intgo _wrap_zkc_counter_cas_capi_zkcgo(swig_type_230 arg1, uintptr_t arg2, swig_type_231 arg3, swig_type_232 arg4);
+extern swig_intgo _wrap_zkc_counter_set_capi_zkcgo(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_zkc_counter_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_counter_encode_capi_zkcgo(swig_voidp arg1, swig_type_235 arg2);
+extern swig_intgo _wrap_zkc_counter_decode_capi_zkcgo(swig_voidp arg1, swig_type_236 arg2);
 extern void _wrap_zkc_queue_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_options_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_options_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -947,45 +949,45 @@ extern uintptr_t _wrap_zkc_queue_options_t_acl_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_queue_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_236 arg2);
-extern swig_type_237 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_238 arg2);
-extern swig_type_239 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_240 arg2);
-extern swig_type_241 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_237 arg2);
+extern swig_type_238 _wrap_zkc_queue_item_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_239 arg2);
+extern swig_type_240 _wrap_zkc_queue_item_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_zkc_queue_item_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_242 arg2);
-extern swig_type_243 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_zkc_queue_item_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_item_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_item_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_item_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_244 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_queue_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_245 arg3, uintptr_t arg4);
 extern void _wrap_zkc_queue_close_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_245 arg3, swig_intgo arg4);
+extern swig_intgo _wrap_zkc_queue_put_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_246 arg3, swig_intgo arg4);
 extern void _wrap_zkc_queue_put_item_t_data_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_queue_put_item_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_246 arg2);
-extern swig_type_247 _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_247 arg2);
+extern swig_type_248 _wrap_zkc_queue_put_item_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_queue_put_item_t_priority_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_queue_put_item_t_priority_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_queue_put_item_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_queue_put_item_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_248 arg3);
+extern swig_intgo _wrap_zkc_queue_put_many_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_249 arg3);
 extern swig_intgo _wrap_zkc_queue_take_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_zkc_queue_ack_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_release_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_queue_peek_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_249 arg1, swig_type_250 arg2, uintptr_t arg3);
-extern swig_type_251 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_252 arg2);
-extern swig_type_253 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_queue_size_capi_zkcgo(swig_type_250 arg1, swig_type_251 arg2, uintptr_t arg3);
+extern swig_type_252 _wrap_zkc_queue_path_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_field_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_zkc_index_field_t_name_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_field_t_flags_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_field_t_flags_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_field_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_field_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_254 arg2, uintptr_t arg3, swig_type_255 arg4);
-extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_256 arg2);
+extern swig_intgo _wrap_zkc_index_create_capi_zkcgo(uintptr_t arg1, swig_type_255 arg2, uintptr_t arg3, swig_type_256 arg4);
+extern swig_intgo _wrap_zkc_index_drop_capi_zkcgo(uintptr_t arg1, swig_type_257 arg2);
 extern void _wrap_zkc_index_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_options_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_options_t_cache_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -997,30 +999,30 @@ extern swig_intgo _wrap_zkc_index_options_t_timeout_ms_get_capi_zkcgo(uintptr_t 
 extern uintptr_t _wrap_new_zkc_index_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_index_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_257 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_index_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_258 arg3, uintptr_t arg4);
 extern void _wrap_zkc_index_close_capi_zkcgo(uintptr_t arg1);
-extern swig_type_258 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_259 arg4);
-extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_260 arg2);
-extern swig_type_261 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
+extern swig_type_259 _wrap_zkc_index_field_count_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_field_at_capi_zkcgo(swig_voidp arg1, swig_voidp arg2, uintptr_t arg3, swig_type_260 arg4);
+extern void _wrap_zkc_index_kv_t_name_set_capi_zkcgo(uintptr_t arg1, swig_type_261 arg2);
+extern swig_type_262 _wrap_zkc_index_kv_t_name_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_kv_t_value_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_kv_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_262 arg2);
-extern swig_type_263 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_kv_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_263 arg2);
+extern swig_type_264 _wrap_zkc_index_kv_t_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_kv_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_kv_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, swig_type_264 arg2, swig_type_265 arg3, uintptr_t arg4, swig_type_266 arg5, swig_intgo arg6);
-extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, swig_type_267 arg2, swig_intgo arg3);
-extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_268 arg2);
-extern swig_type_269 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_270 arg2);
-extern swig_type_271 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_272 arg2);
-extern swig_type_273 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_274 arg2);
-extern swig_type_275 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_276 arg2);
-extern swig_type_277 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_put_capi_zkcgo(uintptr_t arg1, swig_type_265 arg2, swig_type_266 arg3, uintptr_t arg4, swig_type_267 arg5, swig_intgo arg6);
+extern swig_intgo _wrap_zkc_index_delete_capi_zkcgo(uintptr_t arg1, swig_type_268 arg2, swig_intgo arg3);
+extern void _wrap_zkc_index_record_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_269 arg2);
+extern swig_type_270 _wrap_zkc_index_record_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_271 arg2);
+extern swig_type_272 _wrap_zkc_index_record_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_data_set_capi_zkcgo(uintptr_t arg1, swig_type_273 arg2);
+extern swig_type_274 _wrap_zkc_index_record_t_data_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_len_set_capi_zkcgo(uintptr_t arg1, swig_type_275 arg2);
+extern swig_type_276 _wrap_zkc_index_record_t_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_record_t_nfields_set_capi_zkcgo(uintptr_t arg1, swig_type_277 arg2);
+extern swig_type_278 _wrap_zkc_index_record_t_nfields_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_fields_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_record_t_fields_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
@@ -1028,27 +1030,27 @@ extern swig_intgo _wrap_zkc_index_record_t_version_get_capi_zkcgo(uintptr_t arg1
 extern uintptr_t _wrap_new_zkc_index_record_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_record_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_record_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_278 arg3, swig_intgo arg4);
-extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_279 arg2);
-extern swig_type_280 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_283 arg2);
-extern swig_type_284 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_285 arg2);
-extern swig_type_286 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern swig_intgo _wrap_zkc_index_get_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_279 arg3, swig_intgo arg4);
+extern void _wrap_zkc_index_hit_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_280 arg2);
+extern swig_type_281 _wrap_zkc_index_hit_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_282 arg2);
+extern swig_type_283 _wrap_zkc_index_hit_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_284 arg2);
+extern swig_type_285 _wrap_zkc_index_hit_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_286 arg2);
+extern swig_type_287 _wrap_zkc_index_hit_t_value_len_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hit_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_hit_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_287 arg2);
-extern swig_type_288 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_hits_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_288 arg2);
+extern swig_type_289 _wrap_zkc_index_hits_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_hits_t_items_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_hits_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_hits_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_hits_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_289 arg3, uintptr_t arg4, swig_type_290 arg5, swig_type_291 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_292 arg3, uintptr_t arg4, swig_type_293 arg5, swig_type_294 arg6, swig_intgo arg7);
-extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_295 arg3, uintptr_t arg4, swig_type_296 arg5, uintptr_t arg6, swig_type_297 arg7, swig_type_298 arg8, swig_intgo arg9);
+extern swig_intgo _wrap_zkc_index_find_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_290 arg3, uintptr_t arg4, swig_type_291 arg5, swig_type_292 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_prefix_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_293 arg3, uintptr_t arg4, swig_type_294 arg5, swig_type_295 arg6, swig_intgo arg7);
+extern swig_intgo _wrap_zkc_index_range_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_296 arg3, uintptr_t arg4, swig_type_297 arg5, uintptr_t arg6, swig_type_298 arg7, swig_type_299 arg8, swig_intgo arg9);
 extern swig_intgo _wrap_zkc_index_sync_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_ZKC_INDEX_MISSING_ENTRY_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_INDEX_STALE_ENTRY_capi_zkcgo(void);
@@ -1059,98 +1061,98 @@ extern swig_intgo _wrap_ZKC_INDEX_BAD_RECORD_capi_zkcgo(void);
 extern swig_intgo _wrap_ZKC_INDEX_BAD_ENTRY_capi_zkcgo(void);
 extern void _wrap_zkc_index_issue_t_kind_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_kind_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_299 arg2);
-extern swig_type_300 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_301 arg2);
-extern swig_type_302 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_303 arg2);
-extern swig_type_304 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_305 arg2);
-extern swig_type_306 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_307 arg2);
-extern swig_type_308 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_309 arg2);
-extern swig_type_310 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_field_set_capi_zkcgo(uintptr_t arg1, swig_type_300 arg2);
+extern swig_type_301 _wrap_zkc_index_issue_t_field_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_set_capi_zkcgo(uintptr_t arg1, swig_type_302 arg2);
+extern swig_type_303 _wrap_zkc_index_issue_t_value_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(uintptr_t arg1, swig_type_304 arg2);
+extern swig_type_305 _wrap_zkc_index_issue_t_value_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_306 arg2);
+extern swig_type_307 _wrap_zkc_index_issue_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(uintptr_t arg1, swig_type_308 arg2);
+extern swig_type_309 _wrap_zkc_index_issue_t_id_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_issue_t_path_set_capi_zkcgo(uintptr_t arg1, swig_type_310 arg2);
+extern swig_type_311 _wrap_zkc_index_issue_t_path_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_issue_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_index_issue_t_version_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_issue_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_issue_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_311 arg2);
-extern swig_type_312 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_313 arg2);
-extern swig_type_314 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_315 arg2);
-extern swig_type_316 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_records_set_capi_zkcgo(uintptr_t arg1, swig_type_312 arg2);
+extern swig_type_313 _wrap_zkc_index_report_t_records_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_entries_set_capi_zkcgo(uintptr_t arg1, swig_type_314 arg2);
+extern swig_type_315 _wrap_zkc_index_report_t_entries_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_316 arg2);
+extern swig_type_317 _wrap_zkc_index_report_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_report_t_issues_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_index_report_t_issues_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_317 arg2);
-extern swig_type_318 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_index_report_t_repaired_set_capi_zkcgo(uintptr_t arg1, swig_type_318 arg2);
+extern swig_type_319 _wrap_zkc_index_report_t_repaired_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_index_report_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_index_report_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_index_report_free_capi_zkcgo(uintptr_t arg1);
-extern swig_type_319 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
+extern swig_type_320 _wrap_zkc_index_issue_name_capi_zkcgo(swig_intgo arg1);
 extern swig_intgo _wrap_zkc_index_verify_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern swig_intgo _wrap_zkc_index_rebuild_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, swig_type_320 arg2);
-extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_321 arg2, swig_type_322 arg3);
+extern swig_intgo _wrap_zkc_index_encode_capi_zkcgo(swig_voidp arg1, swig_type_321 arg2);
+extern swig_intgo _wrap_zkc_index_decode_capi_zkcgo(swig_voidp arg1, swig_type_322 arg2, swig_type_323 arg3);
 extern swig_intgo _wrap_ZKC_SERVICE_METADATA_MAX_capi_zkcgo(void);
 extern void _wrap_zkc_service_instance_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_version_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_323 arg2);
-extern swig_type_324 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_325 arg2);
-extern swig_type_326 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_324 arg2);
+extern swig_type_325 _wrap_zkc_service_instance_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_326 arg2);
+extern swig_type_327 _wrap_zkc_service_instance_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_draining_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_327 arg2);
-extern swig_type_328 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_329 arg2);
-extern swig_type_330 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_328 arg2);
+extern swig_type_329 _wrap_zkc_service_instance_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_330 arg2);
+extern swig_type_331 _wrap_zkc_service_instance_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_instance_t_replace_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_instance_t_replace_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_instance_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_instance_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_instance_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_331 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_reg_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_332 arg3, uintptr_t arg4);
 extern swig_intgo _wrap_zkc_service_set_draining_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_set_weight_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_reg_wait_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_332 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
+extern swig_type_333 _wrap_zkc_service_reg_path_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_unregister_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_reg_close_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_333 arg2);
-extern swig_type_334 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_335 arg2);
-extern swig_type_336 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_334 arg2);
+extern swig_type_335 _wrap_zkc_service_entry_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_336 arg2);
+extern swig_type_337 _wrap_zkc_service_entry_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_entry_t_draining_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_entry_t_draining_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_337 arg2);
-extern swig_type_338 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_339 arg2);
-extern swig_type_340 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_341 arg2);
-extern swig_type_342 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(uintptr_t arg1, swig_type_338 arg2);
+extern swig_type_339 _wrap_zkc_service_entry_t_metadata_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(uintptr_t arg1, swig_type_340 arg2);
+extern swig_type_341 _wrap_zkc_service_entry_t_metadata_len_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(uintptr_t arg1, swig_type_342 arg2);
+extern swig_type_343 _wrap_zkc_service_entry_t_session_id_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_entry_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_entry_t_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_343 arg2);
-extern swig_type_344 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_count_set_capi_zkcgo(uintptr_t arg1, swig_type_344 arg2);
+extern swig_type_345 _wrap_zkc_service_list_t_count_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_list_t_items_set_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
 extern uintptr_t _wrap_zkc_service_list_t_items_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_345 arg2);
-extern swig_type_346 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_list_t_invalid_set_capi_zkcgo(uintptr_t arg1, swig_type_346 arg2);
+extern swig_type_347 _wrap_zkc_service_list_t_invalid_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_list_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_list_t_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_list_free_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_347 arg2, uintptr_t arg3);
-extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_348 arg2, swig_type_349 arg3, swig_type_350 arg4);
+extern swig_intgo _wrap_zkc_service_encode_capi_zkcgo(swig_voidp arg1, swig_type_348 arg2, uintptr_t arg3);
+extern swig_intgo _wrap_zkc_service_decode_capi_zkcgo(uintptr_t arg1, swig_type_349 arg2, swig_type_350 arg3, swig_type_351 arg4);
 extern void _wrap_zkc_service_entry_clear_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_router_options_t_version_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_router_options_t_version_get_capi_zkcgo(uintptr_t arg1);
@@ -1159,28 +1161,28 @@ extern swig_intgo _wrap_zkc_service_router_options_t_timeout_ms_get_capi_zkcgo(u
 extern uintptr_t _wrap_new_zkc_service_router_options_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_router_options_t_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_service_router_options_init_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_351 arg3, uintptr_t arg4);
+extern swig_intgo _wrap_zkc_service_router_open_capi_zkcgo(swig_voidp arg1, uintptr_t arg2, swig_type_352 arg3, uintptr_t arg4);
 extern void _wrap_zkc_service_router_close_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_352 arg2);
-extern swig_type_353 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
-extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_354 arg2);
-extern swig_type_355 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(uintptr_t arg1, swig_type_353 arg2);
+extern swig_type_354 _wrap_zkc_service_endpoint_t_id_get_capi_zkcgo(uintptr_t arg1);
+extern void _wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(uintptr_t arg1, swig_type_355 arg2);
+extern swig_type_356 _wrap_zkc_service_endpoint_t_address_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_port_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_port_get_capi_zkcgo(uintptr_t arg1);
 extern void _wrap_zkc_service_endpoint_t_weight_set_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_service_endpoint_t_weight_get_capi_zkcgo(uintptr_t arg1);
 extern uintptr_t _wrap_new_zkc_service_endpoint_t_capi_zkcgo(void);
 extern void _wrap_delete_zkc_service_endpoint_t_capi_zkcgo(uintptr_t arg1);
-extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_356 arg3);
-extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_357 arg3, uintptr_t arg4, swig_type_358 arg5);
+extern swig_intgo _wrap_zkc_service_route_capi_zkcgo(uintptr_t arg1, uintptr_t arg2, swig_type_357 arg3);
+extern swig_intgo _wrap_zkc_service_route_n_capi_zkcgo(uintptr_t arg1, swig_voidp arg2, swig_type_358 arg3, uintptr_t arg4, swig_type_359 arg5);
 extern swig_intgo _wrap_zkc_service_router_list_capi_zkcgo(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_359 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
-extern swig_type_360 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
-extern swig_type_361 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_362 arg1);
-extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_363 arg1, swig_type_364 arg2, swig_intgo arg3);
+extern swig_type_360 _wrap_zkc_service_router_count_capi_zkcgo(uintptr_t arg1);
+extern swig_type_361 _wrap_zkc_service_router_generation_capi_zkcgo(uintptr_t arg1);
+extern swig_type_362 _wrap_zkc_service_hash64_capi_zkcgo(swig_type_363 arg1);
+extern double _wrap_zkc_service_score_capi_zkcgo(swig_type_364 arg1, swig_type_365 arg2, swig_intgo arg3);
 extern swig_intgo _wrap_zkc_testing_expire_session_capi_zkcgo(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_zkc_testing_tls_endpoints_capi_zkcgo(swig_voidp arg1, uintptr_t arg2);
-extern swig_type_365 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
+extern swig_type_366 _wrap_zkc_testing_tls_refused_capi_zkcgo(uintptr_t arg1);
 extern swig_intgo _wrap_zkc_testing_open_clients_capi_zkcgo(void);
 #undef intgo
 */
@@ -1703,9 +1705,14 @@ func Zkcgo_error_message() (_swig_ret string) {
 	return swig_r_1
 }
 
-func Zkcgo_cancel_bind(arg1 Struct_SS_zkc_cancel) {
+func Zkcgo_call_bind(arg1 Struct_SS_zkc_cancel, arg2 int64) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_zkcgo_cancel_bind_capi_zkcgo(C.uintptr_t(_swig_i_0))
+	_swig_i_1 := arg2
+	C._wrap_zkcgo_call_bind_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_44(_swig_i_1))
+}
+
+func Zkcgo_call_unbind() {
+	C._wrap_zkcgo_call_unbind_capi_zkcgo()
 }
 
 const ZKC_VERSION_MAJOR int = 0
@@ -2143,7 +2150,7 @@ func (arg1 SwigcptrZkc_error_t) GetCode() (_swig_ret int) {
 func (arg1 SwigcptrZkc_error_t) SetMessage(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_error_t_message_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_error_t_message_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2194,7 +2201,7 @@ func Zkc_options_version_check(arg1 string, arg2 int, arg3 int) (_swig_ret int) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_options_version_check_capi_zkcgo(*(*C.swig_type_48)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_options_version_check_capi_zkcgo(*(*C.swig_type_49)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2218,7 +2225,7 @@ func (p SwigcptrZkc_strings_t) SwigIsZkc_strings_t() {
 func (arg1 SwigcptrZkc_strings_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_strings_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_49(_swig_i_1))
+	C._wrap_zkc_strings_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_strings_t) GetCount() (_swig_ret int64) {
@@ -2490,9 +2497,11 @@ const ZKC_CANCEL_POLL_MS int = 10
 func Zkc_cancel_slice_ms(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_zkcgo(C.swig_type_53(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_cancel_slice_ms_capi_zkcgo(C.swig_type_54(_swig_i_0)))
 	return swig_r
 }
+
+const ZKC_TRY_DEADLINE_MS int = 3000
 
 func _swig_getZKC_NO_DEADLINE() (_swig_ret int) {
 	var swig_r int
@@ -2511,7 +2520,7 @@ func Zkc_clock_ms() (_swig_ret int64) {
 func Zkc_deadline_bind(arg1 int64) (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_zkc_deadline_bind_capi_zkcgo(C.swig_type_56(_swig_i_0)))
+	swig_r = (int64)(C._wrap_zkc_deadline_bind_capi_zkcgo(C.swig_type_57(_swig_i_0)))
 	return swig_r
 }
 
@@ -2588,7 +2597,7 @@ func (arg1 SwigcptrZkc_acl_t) GetPerms() (_swig_ret int) {
 func (arg1 SwigcptrZkc_acl_t) SetScheme(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_scheme_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_scheme_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2607,7 +2616,7 @@ func (arg1 SwigcptrZkc_acl_t) GetScheme() (_swig_ret string) {
 func (arg1 SwigcptrZkc_acl_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_acl_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_acl_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2731,7 +2740,7 @@ func Zkc_acl_digest_id(arg1 *string, arg2 string, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_acl_digest_id_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2))))
 
 	zkcgoTakeString(arg1)
 
@@ -2771,7 +2780,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCa_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_ca_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2790,7 +2799,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCa_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetCert_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_cert_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2809,7 +2818,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetCert_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_file(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_file_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2828,7 +2837,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_file() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetKey_password(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_key_password_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2847,7 +2856,7 @@ func (arg1 SwigcptrZkc_tls_options_t) GetKey_password() (_swig_ret string) {
 func (arg1 SwigcptrZkc_tls_options_t) SetServer_name(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_tls_options_t_server_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3142,7 +3151,7 @@ func (arg1 SwigcptrZkc_event_t) GetState() (_swig_ret int) {
 func (arg1 SwigcptrZkc_event_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_event_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3161,7 +3170,7 @@ func (arg1 SwigcptrZkc_event_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_event_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_event_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1))
+	C._wrap_zkc_event_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_78(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_event_t) GetSession_id() (_swig_ret int64) {
@@ -3276,7 +3285,7 @@ func (arg1 SwigcptrZkc_options_t) GetRetry() (_swig_ret Zkc_retry_t) {
 func (arg1 SwigcptrZkc_options_t) SetChroot(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_chroot_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_chroot_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3295,7 +3304,7 @@ func (arg1 SwigcptrZkc_options_t) GetChroot() (_swig_ret string) {
 func (arg1 SwigcptrZkc_options_t) SetDigest(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_options_t_digest_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_options_t_digest_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -3398,7 +3407,7 @@ func Zkc_open(arg1 *uintptr, arg2 string, arg3 Zkc_options_t) (_swig_ret int) {
 	_swig_i_0 = arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_open_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_open_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3447,7 +3456,7 @@ func (p SwigcptrZkc_session_info_t) SwigIsZkc_session_info_t() {
 func (arg1 SwigcptrZkc_session_info_t) SetId(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_session_info_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_84(_swig_i_1))
+	C._wrap_zkc_session_info_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_session_info_t) GetId() (_swig_ret int64) {
@@ -3473,7 +3482,7 @@ func (arg1 SwigcptrZkc_session_info_t) GetTimeout_ms() (_swig_ret int) {
 func (arg1 SwigcptrZkc_session_info_t) SetPasswd_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_session_info_t_passwd_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1))
+	C._wrap_zkc_session_info_t_passwd_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_session_info_t) GetPasswd_len() (_swig_ret int64) {
@@ -3602,7 +3611,7 @@ func (p SwigcptrZkc_stat_t) SwigIsZkc_stat_t() {
 func (arg1 SwigcptrZkc_stat_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
+	C._wrap_zkc_stat_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
@@ -3615,7 +3624,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1))
+	C._wrap_zkc_stat_t_mzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_92(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
@@ -3628,7 +3637,7 @@ func (arg1 SwigcptrZkc_stat_t) GetMzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetCtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ctime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
+	C._wrap_zkc_stat_t_ctime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_94(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
@@ -3641,7 +3650,7 @@ func (arg1 SwigcptrZkc_stat_t) GetCtime() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_stat_t) SetMtime(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_mtime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
+	C._wrap_zkc_stat_t_mtime_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_96(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetMtime() (_swig_ret int64) {
@@ -3693,7 +3702,7 @@ func (arg1 SwigcptrZkc_stat_t) GetAversion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetEphemeral_owner(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1))
+	C._wrap_zkc_stat_t_ephemeral_owner_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetEphemeral_owner() (_swig_ret int64) {
@@ -3732,7 +3741,7 @@ func (arg1 SwigcptrZkc_stat_t) GetNum_children() (_swig_ret int) {
 func (arg1 SwigcptrZkc_stat_t) SetPzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_stat_t_pzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
+	C._wrap_zkc_stat_t_pzxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_stat_t) GetPzxid() (_swig_ret int64) {
@@ -3893,7 +3902,7 @@ func (arg1 SwigcptrZkc_create_options_t) GetFlags() (_swig_ret int) {
 func (arg1 SwigcptrZkc_create_options_t) SetTtl_ms(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_101(_swig_i_1))
+	C._wrap_zkc_create_options_t_ttl_ms_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_102(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_create_options_t) GetTtl_ms() (_swig_ret int64) {
@@ -3958,7 +3967,7 @@ func Zkc_create(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
-	swig_r = (int)(C._wrap_zkc_create_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_create_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_3)), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_4)), C.uintptr_t(_swig_i_5)))
 
 	zkcgoTakeString(arg1)
 
@@ -3980,7 +3989,7 @@ func Zkc_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) (_swig
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -4000,7 +4009,7 @@ func Zkc_get_w(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 string, arg5
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_get_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_get_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	zkcgoTakeString(arg1)
 
@@ -4020,7 +4029,7 @@ func Zkc_set(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 []byte, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_set_capi_zkcgo(*(*C.swig_type_110)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_set_capi_zkcgo(*(*C.swig_type_111)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4041,7 +4050,7 @@ func Zkc_delete(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 int) (_swig_ret 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4053,7 +4062,7 @@ func Zkc_exists(arg1 []int64, arg2 Struct_SS_zkc, arg3 string) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_exists_capi_zkcgo(*(*C.swig_type_114)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_exists_capi_zkcgo(*(*C.swig_type_115)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4069,7 +4078,7 @@ func Zkc_exists_w(arg1 []int64, arg2 Struct_SS_zkc, arg3 string, arg4 uintptr) (
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_exists_w_capi_zkcgo(*(*C.swig_type_116)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_exists_w_capi_zkcgo(*(*C.swig_type_117)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4086,7 +4095,7 @@ func Zkc_children(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string) 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_children_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_children_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_3))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4105,7 +4114,7 @@ func Zkc_children_w(arg1 *uintptr, arg2 []int64, arg3 Struct_SS_zkc, arg4 string
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_children_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_children_w_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4120,7 +4129,7 @@ func Zkc_sync(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4133,7 +4142,7 @@ func Zkc_acl_get(arg1 Zkc_acl_list_t, arg2 []int64, arg3 Struct_SS_zkc, arg4 str
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_acl_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4154,7 +4163,7 @@ func Zkc_acl_set(arg1 Struct_SS_zkc, arg2 string, arg3 int, arg4 Zkc_acl_list_t)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_acl_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4165,7 +4174,7 @@ func Zkc_path_validate(arg1 string, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_path_validate_capi_zkcgo(*(*C.swig_type_126)(unsafe.Pointer(&_swig_i_0)), C.swig_type_127(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_path_validate_capi_zkcgo(*(*C.swig_type_127)(unsafe.Pointer(&_swig_i_0)), C.swig_type_128(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4201,7 +4210,7 @@ func Zkc_multi_create(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_multi_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_multi_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4217,7 +4226,7 @@ func Zkc_multi_set(arg1 Struct_SS_zkc_multi, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_multi_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_multi_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4232,7 +4241,7 @@ func Zkc_multi_delete(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4244,7 +4253,7 @@ func Zkc_multi_check(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_check_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_check_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4256,7 +4265,7 @@ func Zkc_multi_guard(arg1 Struct_SS_zkc_multi, arg2 string, arg3 int) (_swig_ret
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_multi_guard_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_multi_guard_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4295,7 +4304,7 @@ func (arg1 SwigcptrZkc_multi_result_t) GetCode() (_swig_ret int) {
 func (arg1 SwigcptrZkc_multi_result_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_result_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_multi_result_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4358,7 +4367,7 @@ func (p SwigcptrZkc_multi_results_t) SwigIsZkc_multi_results_t() {
 func (arg1 SwigcptrZkc_multi_results_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_multi_results_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_138(_swig_i_1))
+	C._wrap_zkc_multi_results_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_139(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_multi_results_t) GetCount() (_swig_ret int64) {
@@ -4449,7 +4458,7 @@ func Zkc_batch_get(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uintptr
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_get_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4462,7 +4471,7 @@ func Zkc_batch_exists(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_exists_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_exists_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4475,7 +4484,7 @@ func Zkc_batch_children(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int, arg4 ui
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_children_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_children_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4488,7 +4497,7 @@ func Zkc_batch_create(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 Z
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_batch_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4506,7 +4515,7 @@ func Zkc_batch_create_if(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_batch_create_if_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_4)), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_batch_create_if_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_4)), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4525,7 +4534,7 @@ func Zkc_batch_set(arg1 Struct_SS_zkc_batch, arg2 string, arg3 []byte, arg4 int)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_batch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_batch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4540,7 +4549,7 @@ func Zkc_batch_delete(arg1 Struct_SS_zkc_batch, arg2 string, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4551,7 +4560,7 @@ func Zkc_batch_sync(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_sync_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4562,7 +4571,7 @@ func Zkc_batch_get_acl(arg1 Struct_SS_zkc_batch, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_batch_get_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4582,7 +4591,7 @@ func Zkc_batch_run_queued(arg1 Struct_SS_zkc, arg2 Struct_SS_zkc_batch, arg3 uin
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_run_queued_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_154(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_run_queued_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_155(_swig_i_2)))
 	return swig_r
 }
 
@@ -4609,7 +4618,7 @@ func Zkc_batch_code(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_155(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_batch_code_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_156(_swig_i_1)))
 	return swig_r
 }
 
@@ -4618,7 +4627,7 @@ func Zkc_batch_data(arg1 Struct_SS_zkc_batch, arg2 int64, arg3 *int64) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_157(_swig_i_1), C.swig_voidp(_swig_i_2))
+	swig_r_p := C._wrap_zkc_batch_data_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_158(_swig_i_1), C.swig_voidp(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4630,7 +4639,7 @@ func Zkc_batch_stat(arg1 []int64, arg2 Struct_SS_zkc_batch, arg3 int64) (_swig_r
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(*(*C.swig_type_158)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_159(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_batch_stat_capi_zkcgo(*(*C.swig_type_159)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_160(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -4641,7 +4650,7 @@ func Zkc_batch_path(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_161(_swig_i_1))
+	swig_r_p := C._wrap_zkc_batch_path_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigCopyString(swig_r)
@@ -4652,7 +4661,7 @@ func Zkc_batch_children_of(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_
 	var swig_r Zkc_strings_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_162(_swig_i_1))))
+	swig_r = (Zkc_strings_t)(SwigcptrZkc_strings_t(C._wrap_zkc_batch_children_of_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))))
 	return swig_r
 }
 
@@ -4660,7 +4669,7 @@ func Zkc_batch_acl(arg1 Struct_SS_zkc_batch, arg2 int64) (_swig_ret Zkc_acl_list
 	var swig_r Zkc_acl_list_t
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_163(_swig_i_1))))
+	swig_r = (Zkc_acl_list_t)(SwigcptrZkc_acl_list_t(C._wrap_zkc_batch_acl_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_164(_swig_i_1))))
 	return swig_r
 }
 
@@ -4679,7 +4688,7 @@ func Zkc_pnode_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 []byte,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_pnode_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4705,7 +4714,7 @@ func Zkc_pnode_set(arg1 Struct_SS_zkc_pnode, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_pnode_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -4859,7 +4868,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetData() (_swig_ret int) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_nodes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_nodes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_169(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
@@ -4872,7 +4881,7 @@ func (arg1 SwigcptrZkc_cache_options_t) GetMax_nodes() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_cache_options_t) SetMax_bytes(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	C._wrap_zkc_cache_options_t_max_bytes_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_171(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_cache_options_t) GetMax_bytes() (_swig_ret int64) {
@@ -4953,7 +4962,7 @@ func Zkc_cache_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_cac
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_cache_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4979,7 +4988,7 @@ func Zkc_cache_wait_zxid(arg1 Struct_SS_zkc_cache, arg2 int64, arg3 int) (_swig_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_173(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_cache_wait_zxid_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -4989,7 +4998,7 @@ func Zkc_cache_get(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_cache, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_cache_get_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -5008,7 +5017,7 @@ func Zkc_cache_children(arg1 *uintptr, arg2 Struct_SS_zkc_cache, arg3 string) (_
 	_swig_i_0 = arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_cache_children_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5098,7 +5107,7 @@ func (arg1 SwigcptrZkc_election_options_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_options_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_options_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5179,7 +5188,7 @@ func Zkc_election_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_184)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_election_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_185)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5199,7 +5208,7 @@ func Zkc_election_await(arg1 []int64, arg2 Struct_SS_zkc_election, arg3 int) (_s
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_185)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_await_capi_zkcgo(*(*C.swig_type_186)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5210,7 +5219,7 @@ func Zkc_election_is_leader(arg1 []int64, arg2 Struct_SS_zkc_election) (_swig_re
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_186)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_election_is_leader_capi_zkcgo(*(*C.swig_type_187)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5233,7 +5242,7 @@ func Zkc_election_fence(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc_election)
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_187)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_election_fence_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -5280,7 +5289,7 @@ func (arg1 SwigcptrZkc_election_event_t) GetXtype() (_swig_ret int) {
 func (arg1 SwigcptrZkc_election_event_t) SetEpoch(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_event_t_epoch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_188(_swig_i_1))
+	C._wrap_zkc_election_event_t_epoch_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_189(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_event_t) GetEpoch() (_swig_ret int64) {
@@ -5353,7 +5362,7 @@ func (p SwigcptrZkc_election_participant_t) SwigIsZkc_election_participant_t() {
 func (arg1 SwigcptrZkc_election_participant_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_190)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5372,7 +5381,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetNode(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_election_participant_t_node_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_193)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5391,7 +5400,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetNode() (_swig_ret string) {
 func (arg1 SwigcptrZkc_election_participant_t) SetCzxid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_194(_swig_i_1))
+	C._wrap_zkc_election_participant_t_czxid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_195(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
@@ -5404,7 +5413,7 @@ func (arg1 SwigcptrZkc_election_participant_t) GetCzxid() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_election_participant_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_196(_swig_i_1))
+	C._wrap_zkc_election_participant_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_197(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participant_t) GetSession_id() (_swig_ret int64) {
@@ -5465,7 +5474,7 @@ func (p SwigcptrZkc_election_participants_t) SwigIsZkc_election_participants_t()
 func (arg1 SwigcptrZkc_election_participants_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
+	C._wrap_zkc_election_participants_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_199(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_election_participants_t) GetCount() (_swig_ret int64) {
@@ -5513,7 +5522,7 @@ func Zkc_election_participants(arg1 Zkc_election_participants_t, arg2 Struct_SS_
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_election_participants_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -5531,7 +5540,7 @@ func Zkc_election_leader(arg1 *string, arg2 []int64, arg3 Struct_SS_zkc, arg4 st
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (int)(C._wrap_zkc_election_leader_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_202)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_3))))
 
 	zkcgoTakeString(arg1)
 
@@ -5548,7 +5557,7 @@ func Zkc_barrier_set(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5559,7 +5568,7 @@ func Zkc_barrier_remove(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_barrier_remove_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5571,7 +5580,7 @@ func Zkc_barrier_wait(arg1 Struct_SS_zkc, arg2 string, arg3 int) (_swig_ret int)
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_barrier_wait_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5586,7 +5595,7 @@ func Zkc_double_barrier_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_206)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_207)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_double_barrier_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_207)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_4))))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5712,7 +5721,7 @@ func (arg1 SwigcptrZkc_lock_options_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_lock_options_t) SetData_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+	C._wrap_zkc_lock_options_t_data_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_options_t) GetData_len() (_swig_ret int64) {
@@ -5768,7 +5777,7 @@ func (p SwigcptrZkc_lock_lease_t) SwigIsZkc_lock_lease_t() {
 func (arg1 SwigcptrZkc_lock_lease_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_lock_lease_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_211)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -5787,7 +5796,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetPath() (_swig_ret string) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_213(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
@@ -5800,7 +5809,7 @@ func (arg1 SwigcptrZkc_lock_lease_t) GetSession_id() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_lock_lease_t) SetToken(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
+	C._wrap_zkc_lock_lease_t_token_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_215(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_lock_lease_t) GetToken() (_swig_ret int64) {
@@ -5849,7 +5858,7 @@ func Zkc_lock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lock
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_216)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_lock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5925,7 +5934,7 @@ func Zkc_lock_events_next(arg1 []int, arg2 Struct_SS_zkc_lock, arg3 int) (_swig_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_217)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_lock_events_next_capi_zkcgo(*(*C.swig_type_218)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -5949,7 +5958,7 @@ func Zkc_rwlock_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_lo
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_rwlock_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5984,7 +5993,7 @@ func Zkc_semaphore_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := getSwigcptr(arg5)
-	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
+	swig_r = (int)(C._wrap_zkc_semaphore_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3), C.uintptr_t(_swig_i_4)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6142,7 +6151,7 @@ func Zkc_counter_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_c
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6175,7 +6184,7 @@ func (p SwigcptrZkc_counter_outcome_t) SwigIsZkc_counter_outcome_t() {
 func (arg1 SwigcptrZkc_counter_outcome_t) SetValue(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1))
+	C._wrap_zkc_counter_outcome_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_225(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_counter_outcome_t) GetValue() (_swig_ret int64) {
@@ -6238,7 +6247,7 @@ func Zkc_counter_add(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64) (_swi
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_226)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_227(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_capi_zkcgo(*(*C.swig_type_227)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_228(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6250,7 +6259,7 @@ func Zkc_counter_add_ex(arg1 Zkc_counter_outcome_t, arg2 Struct_SS_zkc_counter, 
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_228(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_counter_add_ex_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_229(_swig_i_2)))
 	return swig_r
 }
 
@@ -6260,7 +6269,7 @@ func Zkc_counter_cas(arg1 []int64, arg2 Struct_SS_zkc_counter, arg3 int64, arg4 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_229)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_230(_swig_i_2), C.swig_type_231(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_counter_cas_capi_zkcgo(*(*C.swig_type_230)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), C.swig_type_231(_swig_i_2), C.swig_type_232(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6271,7 +6280,7 @@ func Zkc_counter_set(arg1 Struct_SS_zkc_counter, arg2 int64) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_232(_swig_i_1)))
+	swig_r = (int)(C._wrap_zkc_counter_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1)))
 	return swig_r
 }
 
@@ -6288,14 +6297,14 @@ func Zkc_counter_path(arg1 Struct_SS_zkc_counter) (_swig_ret string) {
 func Zkc_counter_encode(arg1 *byte, arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_234(_swig_i_1))
+	C._wrap_zkc_counter_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_type_235(_swig_i_1))
 }
 
 func Zkc_counter_decode(arg1 *int64, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_counter_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6412,7 +6421,7 @@ func (p SwigcptrZkc_queue_item_t) SwigIsZkc_queue_item_t() {
 func (arg1 SwigcptrZkc_queue_item_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6431,7 +6440,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetName() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_queue_item_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6450,7 +6459,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_queue_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1))
+	C._wrap_zkc_queue_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_241(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetLen() (_swig_ret int64) {
@@ -6476,7 +6485,7 @@ func (arg1 SwigcptrZkc_queue_item_t) GetPriority() (_swig_ret int) {
 func (arg1 SwigcptrZkc_queue_item_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_242(_swig_i_1))
+	C._wrap_zkc_queue_item_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_item_t) GetSession_id() (_swig_ret int64) {
@@ -6524,7 +6533,7 @@ func Zkc_queue_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_que
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6543,7 +6552,7 @@ func Zkc_queue_put(arg1 *string, arg2 Struct_SS_zkc_queue, arg3 []byte, arg4 int
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_queue_put_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6578,7 +6587,7 @@ func (arg1 SwigcptrZkc_queue_put_item_t) GetData() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_queue_put_item_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_246(_swig_i_1))
+	C._wrap_zkc_queue_put_item_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_247(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_queue_put_item_t) GetLen() (_swig_ret int64) {
@@ -6628,7 +6637,7 @@ func Zkc_queue_put_many(arg1 Struct_SS_zkc_queue, arg2 Zkc_queue_put_item_t, arg
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_248(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_put_many_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_249(_swig_i_2)))
 	return swig_r
 }
 
@@ -6678,7 +6687,7 @@ func Zkc_queue_size(arg1 []uint64, arg2 []uint64, arg3 Struct_SS_zkc_queue) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_249)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_queue_size_capi_zkcgo(*(*C.swig_type_250)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -6717,7 +6726,7 @@ func (p SwigcptrZkc_index_field_t) SwigIsZkc_index_field_t() {
 func (arg1 SwigcptrZkc_index_field_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_field_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6772,7 +6781,7 @@ func Zkc_index_create(arg1 Struct_SS_zkc, arg2 string, arg3 Zkc_index_field_t, a
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_254)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_255(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_create_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_256(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6783,7 +6792,7 @@ func Zkc_index_drop(arg1 Struct_SS_zkc, arg2 string) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_256)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_drop_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6892,7 +6901,7 @@ func Zkc_index_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Zkc_ind
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -6918,7 +6927,7 @@ func Zkc_index_field_at(arg1 *string, arg2 *int, arg3 Struct_SS_zkc_index, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_259(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_field_at_capi_zkcgo(C.swig_voidp(_swig_i_0), C.swig_voidp(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_260(_swig_i_3)))
 
 	zkcgoTakeString(arg1)
 
@@ -6937,7 +6946,7 @@ func (p SwigcptrZkc_index_kv_t) SwigIsZkc_index_kv_t() {
 func (arg1 SwigcptrZkc_index_kv_t) SetName(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_kv_t_name_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -6969,7 +6978,7 @@ func (arg1 SwigcptrZkc_index_kv_t) GetValue() (_swig_ret uintptr) {
 func (arg1 SwigcptrZkc_index_kv_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
+	C._wrap_zkc_index_kv_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_263(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_kv_t) GetLen() (_swig_ret int64) {
@@ -7013,7 +7022,7 @@ func Zkc_index_put(arg1 Struct_SS_zkc_index, arg2 []byte, arg3 []byte, arg4 Zkc_
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_264)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_266(_swig_i_4), C.swig_intgo(_swig_i_5)))
+	swig_r = (int)(C._wrap_zkc_index_put_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_266)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_267(_swig_i_4), C.swig_intgo(_swig_i_5)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7028,7 +7037,7 @@ func Zkc_index_delete(arg1 Struct_SS_zkc_index, arg2 []byte, arg3 int) (_swig_re
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_267)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_delete_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_268)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7049,7 +7058,7 @@ func (p SwigcptrZkc_index_record_t) SwigIsZkc_index_record_t() {
 func (arg1 SwigcptrZkc_index_record_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_268)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7068,7 +7077,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_270(_swig_i_1))
+	C._wrap_zkc_index_record_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_271(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
@@ -7081,7 +7090,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetData(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_record_t_data_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7100,7 +7109,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetData() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_record_t) SetLen(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_274(_swig_i_1))
+	C._wrap_zkc_index_record_t_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_275(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
@@ -7113,7 +7122,7 @@ func (arg1 SwigcptrZkc_index_record_t) GetLen() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_record_t) SetNfields(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_276(_swig_i_1))
+	C._wrap_zkc_index_record_t_nfields_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_277(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_record_t) GetNfields() (_swig_ret int64) {
@@ -7190,7 +7199,7 @@ func Zkc_index_get(arg1 Zkc_index_record_t, arg2 Struct_SS_zkc_index, arg3 []byt
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_278)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_index_get_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_2)), C.swig_intgo(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7209,7 +7218,7 @@ func (p SwigcptrZkc_index_hit_t) SwigIsZkc_index_hit_t() {
 func (arg1 SwigcptrZkc_index_hit_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7228,7 +7237,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_281(_swig_i_1))
+	C._wrap_zkc_index_hit_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_282(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
@@ -7241,7 +7250,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_hit_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7260,7 +7269,7 @@ func (arg1 SwigcptrZkc_index_hit_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_hit_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_285(_swig_i_1))
+	C._wrap_zkc_index_hit_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_286(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hit_t) GetValue_len() (_swig_ret int64) {
@@ -7306,7 +7315,7 @@ func (p SwigcptrZkc_index_hits_t) SwigIsZkc_index_hits_t() {
 func (arg1 SwigcptrZkc_index_hits_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_287(_swig_i_1))
+	C._wrap_zkc_index_hits_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_hits_t) GetCount() (_swig_ret int64) {
@@ -7363,7 +7372,7 @@ func Zkc_index_find(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 string
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_290(_swig_i_4), C.swig_type_291(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_find_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_291(_swig_i_4), C.swig_type_292(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7379,7 +7388,7 @@ func Zkc_index_prefix(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 stri
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_293(_swig_i_4), C.swig_type_294(_swig_i_5), C.swig_intgo(_swig_i_6)))
+	swig_r = (int)(C._wrap_zkc_index_prefix_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_294(_swig_i_4), C.swig_type_295(_swig_i_5), C.swig_intgo(_swig_i_6)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7397,7 +7406,7 @@ func Zkc_index_range(arg1 Zkc_index_hits_t, arg2 Struct_SS_zkc_index, arg3 strin
 	_swig_i_6 := arg7
 	_swig_i_7 := arg8
 	_swig_i_8 := arg9
-	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_296(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_297(_swig_i_6), C.swig_type_298(_swig_i_7), C.swig_intgo(_swig_i_8)))
+	swig_r = (int)(C._wrap_zkc_index_range_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3), C.swig_type_297(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_298(_swig_i_6), C.swig_type_299(_swig_i_7), C.swig_intgo(_swig_i_8)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -7495,7 +7504,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetKind() (_swig_ret int) {
 func (arg1 SwigcptrZkc_index_issue_t) SetField(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_field_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7514,7 +7523,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetField() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_value_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7533,7 +7542,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetValue_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_303(_swig_i_1))
+	C._wrap_zkc_index_issue_t_value_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_304(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
@@ -7546,7 +7555,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetValue_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7565,7 +7574,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_index_issue_t) SetId_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_307(_swig_i_1))
+	C._wrap_zkc_index_issue_t_id_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_308(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
@@ -7578,7 +7587,7 @@ func (arg1 SwigcptrZkc_index_issue_t) GetId_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_issue_t) SetPath(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_309)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_index_issue_t_path_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_310)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7651,7 +7660,7 @@ func (p SwigcptrZkc_index_report_t) SwigIsZkc_index_report_t() {
 func (arg1 SwigcptrZkc_index_report_t) SetRecords(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_311(_swig_i_1))
+	C._wrap_zkc_index_report_t_records_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_312(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
@@ -7664,7 +7673,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetRecords() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetEntries(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_313(_swig_i_1))
+	C._wrap_zkc_index_report_t_entries_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_314(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
@@ -7677,7 +7686,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetEntries() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_index_report_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_315(_swig_i_1))
+	C._wrap_zkc_index_report_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_316(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetCount() (_swig_ret int64) {
@@ -7703,7 +7712,7 @@ func (arg1 SwigcptrZkc_index_report_t) GetIssues() (_swig_ret Zkc_index_issue_t)
 func (arg1 SwigcptrZkc_index_report_t) SetRepaired(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_317(_swig_i_1))
+	C._wrap_zkc_index_report_t_repaired_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_318(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_index_report_t) GetRepaired() (_swig_ret int64) {
@@ -7774,7 +7783,7 @@ func Zkc_index_encode(arg1 *string, arg2 []byte) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (int)(C._wrap_zkc_index_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_321)(unsafe.Pointer(&_swig_i_1))))
 
 	zkcgoTakeString(arg1)
 
@@ -7789,7 +7798,7 @@ func Zkc_index_decode(arg1 *string, arg2 string, arg3 int64) (_swig_ret int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_321)(unsafe.Pointer(&_swig_i_1)), C.swig_type_322(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_index_decode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_1)), C.swig_type_323(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -7838,7 +7847,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetVersion() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_323)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7857,7 +7866,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_326)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7915,7 +7924,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_327)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_instance_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_328)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -7934,7 +7943,7 @@ func (arg1 SwigcptrZkc_service_instance_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_instance_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_329(_swig_i_1))
+	C._wrap_zkc_service_instance_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_330(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_instance_t) GetMetadata_len() (_swig_ret int64) {
@@ -8006,7 +8015,7 @@ func Zkc_service_reg_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg4 Z
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_331)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_reg_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_332)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -8072,7 +8081,7 @@ func (p SwigcptrZkc_service_entry_t) SwigIsZkc_service_entry_t() {
 func (arg1 SwigcptrZkc_service_entry_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_333)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_334)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8091,7 +8100,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_335)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_336)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8149,7 +8158,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetDraining() (_swig_ret int) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_337)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_entry_t_metadata_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_338)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8168,7 +8177,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_entry_t) SetMetadata_len(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
+	C._wrap_zkc_service_entry_t_metadata_len_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_340(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
@@ -8181,7 +8190,7 @@ func (arg1 SwigcptrZkc_service_entry_t) GetMetadata_len() (_swig_ret int64) {
 func (arg1 SwigcptrZkc_service_entry_t) SetSession_id(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_341(_swig_i_1))
+	C._wrap_zkc_service_entry_t_session_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_342(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_entry_t) GetSession_id() (_swig_ret int64) {
@@ -8235,7 +8244,7 @@ func (p SwigcptrZkc_service_list_t) SwigIsZkc_service_list_t() {
 func (arg1 SwigcptrZkc_service_list_t) SetCount(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_343(_swig_i_1))
+	C._wrap_zkc_service_list_t_count_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_344(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetCount() (_swig_ret int64) {
@@ -8261,7 +8270,7 @@ func (arg1 SwigcptrZkc_service_list_t) GetItems() (_swig_ret Zkc_service_entry_t
 func (arg1 SwigcptrZkc_service_list_t) SetInvalid(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_345(_swig_i_1))
+	C._wrap_zkc_service_list_t_invalid_set_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_type_346(_swig_i_1))
 }
 
 func (arg1 SwigcptrZkc_service_list_t) GetInvalid() (_swig_ret int64) {
@@ -8303,7 +8312,7 @@ func Zkc_service_encode(arg1 *string, arg2 string, arg3 Zkc_service_instance_t) 
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
-	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_347)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
+	swig_r = (int)(C._wrap_zkc_service_encode_capi_zkcgo(C.swig_voidp(_swig_i_0), *(*C.swig_type_348)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2)))
 
 	zkcgoTakeString(arg1)
 
@@ -8319,7 +8328,7 @@ func Zkc_service_decode(arg1 Zkc_service_entry_t, arg2 string, arg3 string, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_348)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_349)(unsafe.Pointer(&_swig_i_2)), C.swig_type_350(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_decode_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_349)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_350)(unsafe.Pointer(&_swig_i_2)), C.swig_type_351(_swig_i_3)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8406,7 +8415,7 @@ func Zkc_service_router_open(arg1 *uintptr, arg2 Struct_SS_zkc, arg3 string, arg
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
-	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_351)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
+	swig_r = (int)(C._wrap_zkc_service_router_open_capi_zkcgo(C.swig_voidp(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_352)(unsafe.Pointer(&_swig_i_2)), C.uintptr_t(_swig_i_3)))
 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -8431,7 +8440,7 @@ func (p SwigcptrZkc_service_endpoint_t) SwigIsZkc_service_endpoint_t() {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetId(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_352)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_id_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_353)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8450,7 +8459,7 @@ func (arg1 SwigcptrZkc_service_endpoint_t) GetId() (_swig_ret string) {
 func (arg1 SwigcptrZkc_service_endpoint_t) SetAddress(arg2 string) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_354)(unsafe.Pointer(&_swig_i_1)))
+	C._wrap_zkc_service_endpoint_t_address_set_capi_zkcgo(C.uintptr_t(_swig_i_0), *(*C.swig_type_355)(unsafe.Pointer(&_swig_i_1)))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -8521,7 +8530,7 @@ func Zkc_service_route(arg1 Zkc_service_endpoint_t, arg2 Struct_SS_zkc_service_r
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_356)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (int)(C._wrap_zkc_service_route_capi_zkcgo(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_357)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -8535,7 +8544,7 @@ func Zkc_service_route_n(arg1 Zkc_service_endpoint_t, arg2 *int64, arg3 int64, a
 	_swig_i_2 := arg3
 	_swig_i_3 := getSwigcptr(arg4)
 	_swig_i_4 := arg5
-	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_357(_swig_i_2), C.uintptr_t(_swig_i_3), *(*C.swig_type_358)(unsafe.Pointer(&_swig_i_4))))
+	swig_r = (int)(C._wrap_zkc_service_route_n_capi_zkcgo(C.uintptr_t(_swig_i_0), C.swig_voidp(_swig_i_1), C.swig_type_358(_swig_i_2), C.uintptr_t(_swig_i_3), *(*C.swig_type_359)(unsafe.Pointer(&_swig_i_4))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg5
 	}
@@ -8567,7 +8576,7 @@ func Zkc_service_router_generation(arg1 Struct_SS_zkc_service_router) (_swig_ret
 func Zkc_service_hash64(arg1 []byte) (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_362)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uint64)(C._wrap_zkc_service_hash64_capi_zkcgo(*(*C.swig_type_363)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -8579,7 +8588,7 @@ func Zkc_service_score(arg1 uint64, arg2 uint64, arg3 int) (_swig_ret float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_363(_swig_i_0), C.swig_type_364(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_zkc_service_score_capi_zkcgo(C.swig_type_364(_swig_i_0), C.swig_type_365(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 

@@ -756,9 +756,23 @@ int zkcgo_index_check(char **out, size_t *out_len, zkc_index_t *ix, int repair)
 int zkcgo_error_code(void) { return zkc_error_last()->code; }
 const char *zkcgo_error_message(void) { return zkc_error_last()->message; }
 
-/* zkc_cancel_bind without its result (the Go side never nests bindings),
- * so a call's bind and unbind allocate nothing on the Go side. */
-void zkcgo_cancel_bind(zkc_cancel_t *c) { (void)zkc_cancel_bind(c); }
+/* What a blocking call binds to its OS thread, in one cgo call: the cancel
+ * token c and, when in_ms >= 0, the deadline in_ms from now on
+ * zkc_clock_ms's clock (the Go side never nests bindings, so no result:
+ * a call's bind and unbind allocate nothing on the Go side). */
+void zkcgo_call_bind(zkc_cancel_t *c, int64_t in_ms)
+{
+	(void)zkc_cancel_bind(c);
+	if (in_ms >= 0)
+		(void)zkc_deadline_bind(zkc_clock_ms() + in_ms);
+}
+
+/* Unbinds what zkcgo_call_bind bound. */
+void zkcgo_call_unbind(void)
+{
+	(void)zkc_cancel_bind(NULL);
+	(void)zkc_deadline_bind(ZKC_NO_DEADLINE);
+}
 
 
 #include <zkc.h>
@@ -1653,12 +1667,20 @@ _gostring_ _wrap_zkcgo_error_message_capi_zkcgo() {
 }
 
 
-void _wrap_zkcgo_cancel_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0) {
+void _wrap_zkcgo_call_bind_capi_zkcgo(struct zkc_cancel *_swig_go_0, long long _swig_go_1) {
   zkc_cancel_t *arg1 = (zkc_cancel_t *) 0 ;
+  int64_t arg2 ;
   
   arg1 = *(zkc_cancel_t **)&_swig_go_0; 
+  arg2 = (int64_t)_swig_go_1; 
   
-  zkcgo_cancel_bind(arg1);
+  zkcgo_call_bind(arg1,arg2);
+  
+}
+
+
+void _wrap_zkcgo_call_unbind_capi_zkcgo() {
+  zkcgo_call_unbind();
   
 }
 
