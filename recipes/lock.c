@@ -1181,8 +1181,7 @@ static int acquire_loop(zkc_lock_t *lk, int timeout_ms)
 			if (timeout_ms == 0 && transient(rc) && deadline >= 0 &&
 			    zkcr_now_ms() >= deadline)   /* what ended the try */
 				return zkc_error_set(ZKC_ETIMEDOUT, "lock %s: try: no answer from "
-				                     "the servers by its deadline (%s)", lk->dir,
-				                     zkc_strcode(rc));
+				                     "the servers by its deadline", lk->dir);
 			if (gives_up(rc) || timeout_ms == 0)
 				return rc;  /* try-lock: one attempt */
 			if ((rc = backoff(lk, attempt++, deadline)) != 0)

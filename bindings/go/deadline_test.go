@@ -41,7 +41,9 @@ func freezeAll(t *testing.T) (thaw func()) {
 // client notices the dead connection only after 20 s), calls given a
 // context with a 2 s deadline return soon after 2 s with
 // context.DeadlineExceeded. A batch is the call a cancel alone does not
-// end: once sent it waits for its replies.
+// end: once sent it waits for its replies. A try-acquire with a context
+// that never ends returns ErrTimeout after the C library's 3 s try
+// deadline.
 func TestContextDeadlineEndsCallsUnderAFreeze(t *testing.T) {
 	if testing.Short() {
 		t.Skip("freezes the ensemble's servers")
@@ -59,6 +61,18 @@ func TestContextDeadlineEndsCallsUnderAFreeze(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.DeleteAll(context.Background(), p)
+	lk, err := c.NewLock(p+"/lock", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	// the lock directory exists: the frozen try goes straight to its create
+	if _, err := lk.TryAcquire(ctxFor(t, 60*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := lk.Release(); err != nil {
+		t.Fatal(err)
+	}
 
 	type result struct {
 		what string
@@ -98,8 +112,20 @@ func TestContextDeadlineEndsCallsUnderAFreeze(t *testing.T) {
 		_, err := c.Set(ctx, p, []byte("z"), -1)
 		return err
 	})
+	// a try with a context that never ends waits for the servers only
+	// the C library's short try deadline (3 s), not the retry deadline
+	t0 := time.Now()
+	_, tryErr := lk.TryAcquire(context.Background())
+	tryTook := time.Since(t0)
 	thaw()
 
+	t.Logf("try-acquire without a deadline: %v after %v", tryErr, tryTook)
+	if !errors.Is(tryErr, zkc.ErrTimeout) {
+		t.Errorf("try-acquire: %v, want zkc.ErrTimeout", tryErr)
+	}
+	if tryTook < 3*time.Second-10*time.Millisecond || tryTook > 3*time.Second+bound {
+		t.Errorf("try-acquire: returned after %v, want about 3 s", tryTook)
+	}
 	for _, r := range got {
 		t.Logf("%s: %v after %v", r.what, r.err, r.took)
 		if !errors.Is(r.err, context.DeadlineExceeded) {
@@ -126,5 +152,17 @@ func TestContextDeadlineEndsCallsUnderAFreeze(t *testing.T) {
 	data, _, err := c.Get(ctx, p)
 	if err != nil || (string(data) != "x" && string(data) != "z") {
 		t.Fatalf("get after the freeze: %q %v", data, err)
+	}
+	// the frozen try's node, if its create was applied late, goes in the
+	// background: the lock is free again
+	waitUntil(t, 60*time.Second, "the lock free after the freeze", func() bool {
+		kids, _, err := c.Children(ctx, p+"/lock")
+		return err == nil && len(kids) == 0
+	})
+	if _, err := lk.TryAcquire(ctx); err != nil {
+		t.Fatalf("try-acquire after the freeze: %v", err)
+	}
+	if err := lk.Release(); err != nil {
+		t.Fatal(err)
 	}
 }
