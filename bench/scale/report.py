@@ -7,7 +7,9 @@ from collections import defaultdict
 
 COLUMNS = {
     "cache": [("load_ms", "load, ms"), ("cache_bytes_per_node", "cache B/node"),
-              ("bytes_per_node_with_watches", "B/node with watch records")],
+              ("bytes_per_node_with_watches", "B/node with watch records"),
+              ("read_one_node_ns", "read of one node, ns"),
+              ("read_every_node_ns", "read of every node in turn, ns")],
     "router": [("decisions_per_s", "decisions/s"), ("change_to_route_p50_us", "change to new route p50, µs"),
                ("change_cpu_us", "CPU per change, µs")],
     "index": [("put_per_s", "puts/s (8 clients)"), ("get_per_s", "gets/s (cache)"),

@@ -90,6 +90,63 @@ static void add(zkc_t *zk, zkc_batch_t *b, int rc, const char *where)
 
 /* /scale-cache-N: 100 directories of N/100 nodes (32 bytes each). The tree
  * is left for the peers' load (bench/scale/run deletes it). */
+/* Cache reads (zkc_cache_get, the copy freed) of nodes made by scale_cache:
+ * ns per read, the best of 10 blocks of 200,000, first of one node again
+ * and again, then of every node in turn in a scattered order (a stride
+ * prime to the count). The same code runs both ways; what differs is how
+ * much of the table and the nodes the reads touch. */
+static double read_block(zkc_cache_t *c, char **paths, long count, long stride)
+{
+	double best = 0;
+	int rep;
+
+	for (rep = 0; rep < 10; rep++) {
+		double t0 = now_s(), t;
+		long k;
+
+		for (k = 0; k < 200000; k++) {
+			char *out = NULL;
+			size_t len;
+
+			CHECK("cache read", zkc_cache_get(&out, &len, NULL, c,
+			                                  paths[(k * stride) % count]));
+			zkc_free(out);
+		}
+		t = (now_s() - t0) * 1e9 / 200000;
+		if (rep == 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+static void read_ns(zkc_cache_t *c, const char *root, long count, double *one, double *every)
+{
+	char **paths = calloc((size_t)count, sizeof(*paths));
+	long i, stride = 7919;
+
+	if (!paths) {
+		fprintf(stderr, "zkc_scale: out of memory\n");
+		exit(1);
+	}
+	for (i = 0; i < count; i++) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "%s/d%03ld/n%06ld", root, i % 100, i / 100);
+		paths[i] = strdup(p);
+		if (!paths[i]) {
+			fprintf(stderr, "zkc_scale: out of memory\n");
+			exit(1);
+		}
+	}
+	while (count % stride == 0)
+		stride += 2;
+	*one = read_block(c, paths, 1, 0);
+	*every = read_block(c, paths, count, stride);
+	for (i = 0; i < count; i++)
+		free(paths[i]);
+	free(paths);
+}
+
 static void scale_cache(void)
 {
 	zkc_t *zk = open_client();
@@ -99,7 +156,7 @@ static void scale_cache(void)
 	struct mallinfo2 m0, m1;
 	char root[64], p[128];
 	static const char data[32];
-	double t0, load_ms;
+	double t0, load_ms, hot_ns, spread_ns;
 	size_t nodes;
 	long i, dirs = 100, per = n / 100;
 
@@ -127,13 +184,15 @@ static void scale_cache(void)
 	load_ms = (now_s() - t0) * 1e3;
 	m1 = mallinfo2();
 	nodes = zkc_cache_count(c);
+	read_ns(c, root, dirs * per, &hot_ns, &spread_ns);
 	printf("{\"what\": \"cache\", \"n\": %ld, \"nodes\": %zu, \"load_ms\": %.1f, "
 	       "\"cache_bytes_per_node\": %.1f, \"bytes_per_node_with_watches\": %.1f, "
-	       "\"data_bytes_per_node\": %.1f}\n",
+	       "\"data_bytes_per_node\": %.1f, \"read_one_node_ns\": %.1f, "
+	       "\"read_every_node_ns\": %.1f}\n",
 	       n, nodes, load_ms,
 	       ((double)zkc_cache_memory(c) - (double)zkc_cache_bytes(c)) / (double)nodes,
 	       ((double)m1.uordblks - (double)m0.uordblks - (double)zkc_cache_bytes(c)) / (double)nodes,
-	       (double)zkc_cache_bytes(c) / (double)nodes);
+	       (double)zkc_cache_bytes(c) / (double)nodes, hot_ns, spread_ns);
 	zkc_cache_close(c);
 	zkc_batch_free(b);
 	if (!keep)
