@@ -31,6 +31,11 @@ func TestACLOptionsGuardNodes(t *testing.T) {
 	if _, _, err := owner.Create(ctx, base, []byte("private"), nil); err != nil {
 		t.Fatal(err)
 	}
+	// anon's session may be on another server: sync it past owner's
+	// writes before each read of them
+	if err := anon.Sync(ctx, base); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := anon.Get(ctx, base); !errors.Is(err, zkc.ErrNoAuth) {
 		t.Fatalf("anonymous read of alice's node: %v", err)
 	}
@@ -47,6 +52,9 @@ func TestACLOptionsGuardNodes(t *testing.T) {
 	if _, _, err := owner.Create(ctx, pub, []byte("hello"), &zkc.CreateOptions{ACL: zkc.ReadOnlyACL()}); err != nil {
 		t.Fatal(err)
 	}
+	if err := anon.Sync(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
 	if data, _, err := anon.Get(ctx, pub); err != nil || string(data) != "hello" {
 		t.Fatalf("anonymous read of a read-only node: %q %v", data, err)
 	}
@@ -59,6 +67,9 @@ func TestACLOptionsGuardNodes(t *testing.T) {
 		t.Fatalf("set acl with a wrong aversion: %v", err)
 	}
 	if err := owner.SetACL(ctx, base, zkc.OpenACL(), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := anon.Sync(ctx, base); err != nil {
 		t.Fatal(err)
 	}
 	if data, _, err := anon.Get(ctx, base); err != nil || string(data) != "private" {
