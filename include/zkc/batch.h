@@ -48,7 +48,9 @@ ZKC_EXTERN int zkc_batch_create(zkc_batch_t *b, const char *path, const void *da
  * ZKC_EBADVERSION) or the create's (ZKC_ENODEEXISTS, ZKC_ENONODE for a
  * missing parent, ...); read check_path in the same batch to tell the two
  * ZKC_ENONODE apart. zkc_batch_path gives the created path; there is no
- * stat. */
+ * stat. Like every op it copies its arguments and returns its index;
+ * ZKC_EBADARGUMENTS also for a NULL or invalid check_path, a check_version
+ * below -1, a TTL mode or ZKC_CREATE_PROTECTED. */
 ZKC_EXTERN int zkc_batch_create_if(zkc_batch_t *b, const char *path, const void *data,
                                    size_t len, const zkc_create_options_t *opts,
                                    const char *check_path, int32_t check_version);
